@@ -1,0 +1,53 @@
+/*  kf_batch — the batch writer: many rows, one statement, one commit.
+
+    Rows are collected column by column into PostgreSQL binary arrays, which
+    a prepared statement unnests:
+
+        INSERT INTO messages (shop_id, body, ...)
+        SELECT * FROM unnest ($1::text[], $2::text[], ...)
+
+    One round trip and one statement for the whole batch, no per-row parsing,
+    and no escaping anywhere: each value is an array element in binary form.
+    The caller runs the statement(s) inside one transaction and commits once. */
+#ifndef KF_BATCH_H
+#define KF_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kf_store.h"
+
+typedef enum {
+    KF_COL_TEXT,   //  text (UTF-8 already validated)
+    KF_COL_BYTEA,  //  bytea
+    KF_COL_INT8,   //  bigint
+    KF_COL_INT4,   //  integer
+    KF_COL_INT2,   //  smallint
+    KF_COL_BOOL,   //  boolean
+} kf_col_type_t;
+
+typedef struct _kf_batch_t kf_batch_t;
+
+//  A batch with ncols columns of the given types (array copied). Caller owns.
+kf_batch_t *kf_batch_new (int ncols, const kf_col_type_t *types);
+void kf_batch_destroy (kf_batch_t **self_p);
+
+//  Append one value to column col. Every row must give every column a value.
+void kf_batch_text (kf_batch_t *self, int col, const void *data, size_t len);
+void kf_batch_str (kf_batch_t *self, int col, const char *s);  //  NUL-terminated text
+void kf_batch_int (kf_batch_t *self, int col, int64_t v);
+void kf_batch_bool (kf_batch_t *self, int col, bool v);
+void kf_batch_null (kf_batch_t *self, int col);
+
+//  Rows complete in every column.
+int kf_batch_rows (const kf_batch_t *self);
+
+//  Append the columns as ncols binary array parameters. The parameters
+//  borrow the batch's buffers: valid until the batch is changed or reset.
+void kf_batch_params (kf_batch_t *self, kf_params_t *params);
+
+//  Empty the batch, keeping its buffers.
+void kf_batch_reset (kf_batch_t *self);
+
+#endif

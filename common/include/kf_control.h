@@ -1,0 +1,57 @@
+/*  kf_control — a service's control endpoint and counters.
+
+    Every service binds a ROUTER (loopback by default) that answers
+    ControlRequest: StatusRequest returns the service's ServiceStatus with all
+    its counters (what `kefuctl status` and the container health checks
+    show); ClockAdvance moves a driven clock (tests only). Counters are plain
+    int64 slots owned by the service thread:
+
+        int64_t *accepted = kf_control_counter (ctl, "items.accepted");
+        (*accepted)++; */
+#ifndef KF_CONTROL_H
+#define KF_CONTROL_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kefu/v1/control.pb-c.h"
+#include "kf_clock.h"
+
+typedef struct _kf_control_t kf_control_t;
+
+//  Called before each reply so the service can refresh gauges and flags.
+typedef void (kf_control_refresh_fn) (kf_control_t *control, void *arg);
+//  Called after a ClockAdvance moved the clock (re-evaluate deadlines).
+typedef void (kf_control_clock_fn) (void *arg);
+
+//  clock is borrowed. Caller owns return value.
+kf_control_t *kf_control_new (const char *service, kf_clock_t *clock);
+void kf_control_destroy (kf_control_t **self_p);
+
+//  Bind the ROUTER. Returns the port for tcp://...:*, 0 otherwise, -1 on error.
+int kf_control_bind (kf_control_t *self, const char *endpoint);
+zsock_t *kf_control_socket (kf_control_t *self);
+
+//  A counter slot; the same name always returns the same slot. Borrowed,
+//  valid for the life of the control.
+int64_t *kf_control_counter (kf_control_t *self, const char *name);
+//  Current value of a counter (0 if it does not exist).
+int64_t kf_control_get (kf_control_t *self, const char *name);
+
+void kf_control_set_refresh (kf_control_t *self, kf_control_refresh_fn *fn, void *arg);
+void kf_control_set_on_clock (kf_control_t *self, kf_control_clock_fn *fn, void *arg);
+void kf_control_set_insecure (kf_control_t *self, bool insecure);
+void kf_control_set_store_connected (kf_control_t *self, bool connected);
+void kf_control_set_draining (kf_control_t *self, bool draining);
+
+//  Answer every request waiting on the socket. Returns requests answered.
+int kf_control_handle (kf_control_t *self);
+
+//  Client side (kefuctl, tests): send a request to endpoint and wait up to
+//  timeout_ms for the reply. NULL on timeout or error. Caller owns the reply
+//  and frees it with kefu__v1__control_reply__free_unpacked (reply, NULL).
+Kefu__V1__ControlReply *kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req,
+                                         int timeout_ms);
+
+#endif

@@ -1,0 +1,63 @@
+/*  kf_outbox — writing events: stored with the change, then published.
+
+    A service that changes the record adds its events inside its own
+    transaction and publishes them after the commit:
+
+        kf_store_begin (store, &err);
+        ... the service's own statements ...
+        kf_outbox_add (outbox, &event);          //  any number, any shops
+        kf_outbox_flush (outbox, &err);          //  reserve sequences, insert rows
+        kf_store_commit (store, &err);
+        kf_outbox_publish (outbox);              //  or kf_outbox_discard after a rollback
+
+    Sequences are gap-free per (stream, partition) and follow commit order
+    (see deploy/migrations/0002_events.sql). Publishing is only a doorbell on a
+    PUB socket: frames [topic][Event], topic "<stream>/<pp>/<kind>". A dropped
+    publication is recovered by subscribers from the events table. */
+#ifndef KF_OUTBOX_H
+#define KF_OUTBOX_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "kefu/v1/events.pb-c.h"
+#include "kf_error.h"
+#include "kf_store.h"
+
+typedef struct _kf_outbox_t kf_outbox_t;
+
+//  An outbox writing to `stream` ("intake", "routing", ...) through `store`
+//  (borrowed; its statements are registered here). Caller owns return value.
+kf_outbox_t *kf_outbox_new (const char *stream, kf_store_t *store);
+void kf_outbox_destroy (kf_outbox_t **self_p);
+
+//  Bind the PUB socket. Returns the port bound (for tcp://...:*), 0 for
+//  other transports, or -1.
+int kf_outbox_bind (kf_outbox_t *self, const char *endpoint);
+//  The PUB socket (borrowed).
+zsock_t *kf_outbox_socket (kf_outbox_t *self);
+//  The stream name (borrowed).
+const char *kf_outbox_stream (const kf_outbox_t *self);
+
+//  Add an event to the current transaction. The caller sets shop_id, kind,
+//  the payload and (optionally) occurred_at_ms; stream, partition and seq are
+//  set here. The event is packed now: it may point at borrowed data.
+int kf_outbox_add (kf_outbox_t *self, const Kefu__V1__Event *event);
+//  Events added since the last flush/publish/discard.
+int kf_outbox_pending (const kf_outbox_t *self);
+//  Reserve sequences and insert the pending events (inside the transaction).
+int kf_outbox_flush (kf_outbox_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+//  After COMMIT: publish the flushed events. Returns how many were sent.
+int kf_outbox_publish (kf_outbox_t *self);
+//  After ROLLBACK: forget the pending events.
+void kf_outbox_discard (kf_outbox_t *self);
+
+//  Counters: events published, and publications the socket refused.
+int64_t kf_outbox_published (const kf_outbox_t *self);
+int64_t kf_outbox_publish_failures (const kf_outbox_t *self);
+
+//  Build a topic "<stream>/<pp>/<kind>" into buf (>= 96 bytes).
+const char *kf_outbox_topic (char *buf, size_t size, const char *stream, unsigned partition,
+                             const char *kind);
+
+#endif

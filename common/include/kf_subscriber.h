@@ -1,0 +1,93 @@
+/*  kf_subscriber — applying another service's events exactly once, in order.
+
+    The subscriber listens on a SUB socket for the fast path and reads the
+    events table for everything else (start-up, a gap, a slow spell, a
+    dropped publication). Each batch of events is applied inside one
+    transaction together with the update of this consumer's offsets, so an
+    event's effect and "I applied it" commit together: after a crash,
+    nothing is applied twice and nothing is skipped.
+
+        kf_subscriber_t *sub = kf_subscriber_new ("routing", store, s_apply, self);
+        kf_subscriber_follow (sub, "intake", "tcp://127.0.0.1:5561");
+        kf_subscriber_start (sub);                  //  offsets, subscribe, catch up
+        ... zloop_reader (loop, kf_subscriber_socket (sub), ...) -> kf_subscriber_handle (sub)
+        ... zloop_timer (loop, 1000, 0, ...)        -> kf_subscriber_poll (sub)
+
+    Order is guaranteed per (stream, partition), i.e. per shop; events of
+    different partitions may interleave. The handler sees every event of the
+    followed streams and partitions (kinds it does not care about it simply
+    ignores), so sequence numbers are gap-free and gaps are detectable. */
+#ifndef KF_SUBSCRIBER_H
+#define KF_SUBSCRIBER_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "kefu/v1/events.pb-c.h"
+#include "kf_error.h"
+#include "kf_outbox.h"
+#include "kf_store.h"
+
+typedef struct _kf_subscriber_t kf_subscriber_t;
+
+//  Apply one event inside the subscriber's open transaction. Return 0 when
+//  applied (or deliberately ignored), -1 to roll the batch back and retry
+//  later (e.g. the store is unavailable).
+typedef int (kf_subscriber_fn) (kf_store_t *store, const Kefu__V1__Event *event, void *arg,
+                                kf_error_t *err);
+
+//  A subscriber called `consumer` (its offsets' key) applying events with fn.
+//  store is borrowed. Caller owns return value.
+kf_subscriber_t *kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn,
+                                    void *arg);
+void kf_subscriber_destroy (kf_subscriber_t **self_p);
+
+//  Follow a stream; endpoint is the writer's PUB endpoint (NULL: read the
+//  events table only). Call before start.
+int kf_subscriber_follow (kf_subscriber_t *self, const char *stream, const char *endpoint);
+//  Follow only these partitions (bit i = partition i). Default: all.
+void kf_subscriber_set_partitions (kf_subscriber_t *self, uint32_t mask);
+//  Events per transaction (default 500).
+void kf_subscriber_set_batch (kf_subscriber_t *self, int max_events);
+//  Warn (events.lag) when a catch-up finds more than this many events behind.
+void kf_subscriber_set_lag_alarm (kf_subscriber_t *self, int64_t events);
+//  The handler's own outbox, if it writes events: flushed before each
+//  commit, published after it, discarded on rollback.
+void kf_subscriber_set_outbox (kf_subscriber_t *self, kf_outbox_t *outbox);
+//  Fault injection for tests: discard every nth publication received (0 = off).
+void kf_subscriber_set_drop_every (kf_subscriber_t *self, int n);
+
+//  Load (or create) offsets, subscribe, and catch up from the table.
+//  0 ok, -1 if the store is unavailable (call again later).
+int kf_subscriber_start (kf_subscriber_t *self);
+bool kf_subscriber_started (const kf_subscriber_t *self);
+//  The SUB socket, for a poller or zloop (borrowed).
+zsock_t *kf_subscriber_socket (kf_subscriber_t *self);
+//  Read every publication waiting on the socket and apply what is next in
+//  sequence; on a gap, catch up from the table first. Returns events
+//  applied, or -1 if a batch failed (it will be retried by poll).
+int kf_subscriber_handle (kf_subscriber_t *self);
+//  Catch up from the table on every followed (stream, partition); also
+//  starts the subscriber if it is not started. Call on a timer (the only
+//  way to notice that the *last* publications were dropped). Returns events
+//  applied, or -1.
+int kf_subscriber_poll (kf_subscriber_t *self);
+
+//  The last applied sequence of (stream, partition); -1 if not followed.
+int64_t kf_subscriber_last_seq (const kf_subscriber_t *self, const char *stream,
+                                unsigned partition);
+
+//  Counters.
+typedef struct {
+    int64_t applied;          //  events applied
+    int64_t from_pub;         //  of which arrived by publication
+    int64_t from_table;       //  of which were read from the events table
+    int64_t stale;            //  publications already applied (skipped)
+    int64_t gaps;             //  gaps detected in publications
+    int64_t dropped_injected; //  publications discarded by fault injection
+    int64_t failed_batches;   //  batches rolled back
+    int64_t bad_publications; //  publications that did not parse or are not followed
+} kf_subscriber_stats_t;
+void kf_subscriber_stats (const kf_subscriber_t *self, kf_subscriber_stats_t *out);
+
+#endif

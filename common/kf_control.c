@@ -1,0 +1,232 @@
+/*  kf_control — control endpoint: status, counters, driven clock. */
+#include "kf_control.h"
+
+#include "kf_log.h"
+#include "kf_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_MAX_COUNTERS 256
+
+typedef struct {
+    char name[64];    //  dotted counter name
+    int64_t value;    //  current value
+} s_counter_t;
+
+struct _kf_control_t {
+    char service[32];                    //  "intake", ...
+    kf_clock_t *clock;                   //  borrowed
+    zsock_t *router;                     //  control ROUTER
+    s_counter_t counters[S_MAX_COUNTERS]; //  fixed array: slots never move
+    int counter_count;                   //  slots in use
+    int64_t started_at;                  //  ms
+    bool insecure;                       //  running unauthenticated
+    bool store_connected;                //  PostgreSQL connected
+    bool draining;                       //  SIGTERM received
+    kf_control_refresh_fn *refresh;      //  before each reply
+    void *refresh_arg;                   //  its argument
+    kf_control_clock_fn *on_clock;       //  after a clock move
+    void *on_clock_arg;                  //  its argument
+};
+
+kf_control_t *
+kf_control_new (const char *service, kf_clock_t *clock)
+{
+    kf_control_t *self = calloc (1, sizeof *self);
+    snprintf (self->service, sizeof self->service, "%s", service);
+    self->clock = clock;
+    self->started_at = kf_clock_now_ms (clock);
+    self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, 4096);
+    return self;
+}
+
+void
+kf_control_destroy (kf_control_t **self_p)
+{
+    if (self_p && *self_p) {
+        zsock_destroy (&(*self_p)->router);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+int
+kf_control_bind (kf_control_t *self, const char *endpoint)
+{
+    int rc = zsock_bind (self->router, "%s", endpoint);
+    if (rc == -1)
+        kf_log_error ("control.bind_failed", "endpoint=%s error=\"%s\"", endpoint,
+                      zmq_strerror (zmq_errno ()));
+    return rc;
+}
+
+zsock_t *
+kf_control_socket (kf_control_t *self)
+{
+    return self->router;
+}
+
+int64_t *
+kf_control_counter (kf_control_t *self, const char *name)
+{
+    for (int i = 0; i < self->counter_count; i++)
+        if (strcmp (self->counters[i].name, name) == 0)
+            return &self->counters[i].value;
+    //  Running out of slots is a programming error (a fixed set of names).
+    assert (self->counter_count < S_MAX_COUNTERS);
+    s_counter_t *c = &self->counters[self->counter_count++];
+    snprintf (c->name, sizeof c->name, "%s", name);
+    c->value = 0;
+    return &c->value;
+}
+
+int64_t
+kf_control_get (kf_control_t *self, const char *name)
+{
+    for (int i = 0; i < self->counter_count; i++)
+        if (strcmp (self->counters[i].name, name) == 0)
+            return self->counters[i].value;
+    return 0;
+}
+
+void
+kf_control_set_refresh (kf_control_t *self, kf_control_refresh_fn *fn, void *arg)
+{
+    self->refresh = fn;
+    self->refresh_arg = arg;
+}
+
+void
+kf_control_set_on_clock (kf_control_t *self, kf_control_clock_fn *fn, void *arg)
+{
+    self->on_clock = fn;
+    self->on_clock_arg = arg;
+}
+
+void
+kf_control_set_insecure (kf_control_t *self, bool insecure)
+{
+    self->insecure = insecure;
+}
+
+void
+kf_control_set_store_connected (kf_control_t *self, bool connected)
+{
+    self->store_connected = connected;
+}
+
+void
+kf_control_set_draining (kf_control_t *self, bool draining)
+{
+    self->draining = draining;
+}
+
+static void
+s_reply (kf_control_t *self, zframe_t *routing_id, const ProtobufCBinaryData *request_id,
+         Kefu__V1__ErrorCode code, const char *reason)
+{
+    if (self->refresh)
+        self->refresh (self, self->refresh_arg);
+    Kefu__V1__ServiceStatus status = KEFU__V1__SERVICE_STATUS__INIT;
+    status.service = self->service;
+    status.version = KEFU_VERSION;
+    status.pid = (int32_t) getpid ();
+    status.started_at_ms = self->started_at;
+    status.now_ms = kf_clock_now_ms (self->clock);
+    status.insecure = self->insecure;
+    status.store_connected = self->store_connected;
+    status.draining = self->draining;
+    Kefu__V1__Counter counters[S_MAX_COUNTERS];
+    Kefu__V1__Counter *ptrs[S_MAX_COUNTERS];
+    for (int i = 0; i < self->counter_count; i++) {
+        kefu__v1__counter__init (&counters[i]);
+        counters[i].name = self->counters[i].name;
+        counters[i].value = self->counters[i].value;
+        ptrs[i] = &counters[i];
+    }
+    status.n_counters = (size_t) self->counter_count;
+    status.counters = ptrs;
+    Kefu__V1__ControlReply reply = KEFU__V1__CONTROL_REPLY__INIT;
+    if (request_id)
+        reply.request_id = *request_id;
+    reply.code = code;
+    reply.reason = (char *) reason;
+    reply.status = &status;
+    kf_wire_send (self->router, routing_id, &reply.base);
+}
+
+int
+kf_control_handle (kf_control_t *self)
+{
+    int answered = 0;
+    while (answered < 1000) {
+        zmsg_t *msg = zmsg_recv_nowait (self->router);
+        if (!msg)
+            break;
+        zframe_t *routing_id = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        kf_error_t err;
+        kf_error_clear (&err);
+        Kefu__V1__ControlRequest *req = NULL;
+        if (routing_id && body && zmsg_size (msg) == 0)
+            req = (Kefu__V1__ControlRequest *) kf_wire_unpack (
+                &kefu__v1__control_request__descriptor, zframe_data (body), zframe_size (body), 4096,
+                &err);
+        if (routing_id) {
+            if (!req)
+                s_reply (self, routing_id, NULL, KEFU__V1__ERROR_CODE__ERROR_MALFORMED,
+                         "not a ControlRequest");
+            else if (req->body_case == KEFU__V1__CONTROL_REQUEST__BODY_CLOCK_ADVANCE) {
+                int64_t by = req->clock_advance->by_ms;
+                if (by < 0 || kf_clock_advance (self->clock, by))
+                    s_reply (self, routing_id, &req->request_id,
+                             KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
+                             "the clock is not driven (KEFU_CLOCK=manual) or by_ms < 0");
+                else {
+                    if (self->on_clock)
+                        self->on_clock (self->on_clock_arg);
+                    s_reply (self, routing_id, &req->request_id, KEFU__V1__ERROR_CODE__ERROR_NONE,
+                             "");
+                }
+            }
+            else
+                s_reply (self, routing_id, &req->request_id, KEFU__V1__ERROR_CODE__ERROR_NONE, "");
+            answered++;
+        }
+        if (req)
+            kefu__v1__control_request__free_unpacked (req, NULL);
+        zframe_destroy (&routing_id);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+    return answered;
+}
+
+Kefu__V1__ControlReply *
+kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int timeout_ms)
+{
+    zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
+    zsock_set_immediate (dealer, 0);   //  queue until connected; we wait anyway
+    zsock_set_linger (dealer, 0);
+    Kefu__V1__ControlReply *reply = NULL;
+    if (zsock_connect (dealer, "%s", endpoint) == 0) {
+        zframe_t *frame = kf_wire_pack (&req->base);
+        if (zframe_send (&frame, dealer, 0) == 0) {
+            zpoller_t *poller = zpoller_new (dealer, NULL);
+            if (zpoller_wait (poller, timeout_ms) == dealer) {
+                zframe_t *in = zframe_recv (dealer);
+                if (in)
+                    reply = kefu__v1__control_reply__unpack (NULL, zframe_size (in),
+                                                             zframe_data (in));
+                zframe_destroy (&in);
+            }
+            zpoller_destroy (&poller);
+        }
+        else
+            zframe_destroy (&frame);
+    }
+    zsock_destroy (&dealer);
+    return reply;
+}

@@ -1,0 +1,285 @@
+/*  kf_outbox — transactional outbox + PUB doorbell. */
+#include "kf_outbox.h"
+
+#include "kf_batch.h"
+#include "kf_clock.h"
+#include "kf_log.h"
+#include "kf_shop.h"
+#include "kf_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const kf_stmt_t s_statements[] = {
+    //  One row per partition touched, locked in partition order so that two
+    //  writers can never deadlock; the new last_seq ends each reserved range.
+    {"kf_outbox_reserve",
+     "INSERT INTO event_sequences (stream, partition, last_seq) "
+     "SELECT $1::text, p, n FROM unnest ($2::int2[], $3::int8[]) AS t (p, n) ORDER BY p "
+     "ON CONFLICT (stream, partition) DO UPDATE "
+     "SET last_seq = event_sequences.last_seq + EXCLUDED.last_seq "
+     "RETURNING partition, last_seq"},
+    {"kf_outbox_insert",
+     "INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
+     "SELECT $1::text, p, s, sh, k, to_timestamp (o / 1000.0), pl "
+     "FROM unnest ($2::int2[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::bytea[]) "
+     "AS t (p, s, sh, k, o, pl)"},
+    {NULL, NULL}};
+
+typedef struct {
+    unsigned partition;   //  shop's partition
+    int64_t seq;          //  assigned by flush
+    int64_t occurred_at;  //  ms
+    char *shop_id;        //  owned copy
+    char *kind;           //  owned copy
+    uint8_t *data;        //  packed Event without seq, then seq appended by flush
+    size_t size;          //  bytes in data
+} s_pending_t;
+
+struct _kf_outbox_t {
+    char stream[32];          //  stream name
+    kf_store_t *store;        //  borrowed
+    zsock_t *pub;             //  PUB socket, NULL until bound
+    s_pending_t *pending;     //  events of the current transaction
+    int count;                //  pending events
+    int cap;                  //  allocated slots
+    int flushed;              //  how many of pending have sequences and rows
+    kf_batch_t *rows;         //  events insert batch
+    int64_t published;        //  counter
+    int64_t publish_failures; //  counter
+};
+
+static const kf_col_type_t s_row_types[] = {KF_COL_INT2, KF_COL_INT8,  KF_COL_TEXT,
+                                            KF_COL_TEXT, KF_COL_INT8, KF_COL_BYTEA};
+
+kf_outbox_t *
+kf_outbox_new (const char *stream, kf_store_t *store)
+{
+    kf_outbox_t *self = calloc (1, sizeof *self);
+    snprintf (self->stream, sizeof self->stream, "%s", stream);
+    self->store = store;
+    self->rows = kf_batch_new (6, s_row_types);
+    kf_store_add_statements (store, s_statements);
+    return self;
+}
+
+void
+kf_outbox_destroy (kf_outbox_t **self_p)
+{
+    if (self_p && *self_p) {
+        kf_outbox_t *self = *self_p;
+        kf_outbox_discard (self);
+        free (self->pending);
+        kf_batch_destroy (&self->rows);
+        zsock_destroy (&self->pub);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+kf_outbox_bind (kf_outbox_t *self, const char *endpoint)
+{
+    if (!self->pub)
+        self->pub = kf_wire_socket (KF_SOCK_PUB, 0);
+    int rc = zsock_bind (self->pub, "%s", endpoint);
+    if (rc == -1)
+        kf_log_error ("outbox.bind_failed", "endpoint=%s error=\"%s\"", endpoint,
+                      zmq_strerror (zmq_errno ()));
+    return rc;
+}
+
+zsock_t *
+kf_outbox_socket (kf_outbox_t *self)
+{
+    return self->pub;
+}
+
+const char *
+kf_outbox_stream (const kf_outbox_t *self)
+{
+    return self->stream;
+}
+
+const char *
+kf_outbox_topic (char *buf, size_t size, const char *stream, unsigned partition, const char *kind)
+{
+    snprintf (buf, size, "%s/%02x/%s", stream, partition, kind);
+    return buf;
+}
+
+int
+kf_outbox_add (kf_outbox_t *self, const Kefu__V1__Event *event)
+{
+    if (self->count == self->cap) {
+        int cap = self->cap ? self->cap * 2 : 64;
+        s_pending_t *p = realloc (self->pending, (size_t) cap * sizeof *p);
+        if (!p)
+            return -1;
+        self->pending = p;
+        self->cap = cap;
+    }
+    Kefu__V1__Event copy = *event;
+    copy.stream = self->stream;
+    copy.partition = kf_shop_partition (event->shop_id, strlen (event->shop_id));
+    copy.seq = 0;   //  appended by flush, see s_append_seq
+    if (copy.occurred_at_ms == 0)
+        copy.occurred_at_ms = kf_clock_now_ms (NULL);
+    size_t size = kefu__v1__event__get_packed_size (&copy);
+    s_pending_t *p = &self->pending[self->count];
+    //  Room for the seq field appended later: 1 tag byte + up to 10 varint bytes.
+    p->data = malloc (size + 11);
+    if (!p->data)
+        return -1;
+    kefu__v1__event__pack (&copy, p->data);
+    p->size = size;
+    p->partition = copy.partition;
+    p->seq = 0;
+    p->occurred_at = copy.occurred_at_ms;
+    p->shop_id = strdup (event->shop_id);
+    p->kind = strdup (event->kind);
+    self->count++;
+    return 0;
+}
+
+int
+kf_outbox_pending (const kf_outbox_t *self)
+{
+    return self->count - self->flushed;
+}
+
+//  Protobuf parsers merge repeated occurrences of a message's fields and the
+//  last value of a scalar wins, so appending "field 3 = seq" to the packed
+//  event sets its sequence without packing it again.
+static void
+s_append_seq (s_pending_t *p)
+{
+    uint8_t *out = p->data + p->size;
+    *out++ = (3 << 3) | 0;   //  field 3 (seq), wire type varint
+    uint64_t v = (uint64_t) p->seq;
+    do {
+        uint8_t byte = v & 0x7f;
+        v >>= 7;
+        *out++ = byte | (v ? 0x80 : 0);
+    } while (v);
+    p->size = (size_t) (out - p->data);
+}
+
+typedef struct {
+    int64_t last[KF_PARTITIONS];   //  range end per partition, from RETURNING
+} s_reserved_t;
+
+static int
+s_on_reserved (const PGresult *res, void *arg)
+{
+    s_reserved_t *r = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        int64_t partition = kf_store_int (res, i, 0);
+        if (partition < 0 || partition >= KF_PARTITIONS)
+            return -1;
+        r->last[partition] = kf_store_int (res, i, 1);
+    }
+    return 0;
+}
+
+int
+kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
+{
+    if (self->flushed == self->count)
+        return 0;
+    //  1. Reserve one range per partition touched.
+    int64_t counts[KF_PARTITIONS] = {0};
+    for (int i = self->flushed; i < self->count; i++)
+        counts[self->pending[i].partition]++;
+    kf_col_type_t types[2] = {KF_COL_INT2, KF_COL_INT8};
+    kf_batch_t *ranges = kf_batch_new (2, types);
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        if (counts[p]) {
+            kf_batch_int (ranges, 0, p);
+            kf_batch_int (ranges, 1, counts[p]);
+        }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, self->stream);
+    kf_batch_params (ranges, &params);
+    s_reserved_t reserved = {{0}};
+    int rc = kf_store_exec (self->store, "kf_outbox_reserve", &params, s_on_reserved, &reserved,
+                            err);
+    kf_batch_destroy (&ranges);
+    if (rc)
+        return -1;
+    //  2. Number the events: each partition's range is (last - count, last].
+    int64_t next[KF_PARTITIONS];
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        next[p] = reserved.last[p] - counts[p] + 1;
+    kf_batch_reset (self->rows);
+    for (int i = self->flushed; i < self->count; i++) {
+        s_pending_t *e = &self->pending[i];
+        e->seq = next[e->partition]++;
+        s_append_seq (e);
+        kf_batch_int (self->rows, 0, e->partition);
+        kf_batch_int (self->rows, 1, e->seq);
+        kf_batch_str (self->rows, 2, e->shop_id);
+        kf_batch_str (self->rows, 3, e->kind);
+        kf_batch_int (self->rows, 4, e->occurred_at);
+        kf_batch_text (self->rows, 5, e->data, e->size);
+    }
+    //  3. Insert them in one statement.
+    kf_params_init (&params);
+    kf_params_str (&params, self->stream);
+    kf_batch_params (self->rows, &params);
+    if (kf_store_exec (self->store, "kf_outbox_insert", &params, NULL, NULL, err))
+        return -1;
+    self->flushed = self->count;
+    return 0;
+}
+
+static void
+s_clear (kf_outbox_t *self)
+{
+    for (int i = 0; i < self->count; i++) {
+        free (self->pending[i].data);
+        free (self->pending[i].shop_id);
+        free (self->pending[i].kind);
+    }
+    self->count = 0;
+    self->flushed = 0;
+}
+
+int
+kf_outbox_publish (kf_outbox_t *self)
+{
+    int sent = 0;
+    for (int i = 0; i < self->flushed; i++) {
+        s_pending_t *e = &self->pending[i];
+        if (!self->pub)
+            break;
+        char topic[128];
+        kf_outbox_topic (topic, sizeof topic, self->stream, e->partition, e->kind);
+        if (kf_wire_send_topic (self->pub, topic, e->data, e->size) == 0)
+            sent++;
+        else
+            self->publish_failures++;
+    }
+    self->published += sent;
+    s_clear (self);
+    return sent;
+}
+
+void
+kf_outbox_discard (kf_outbox_t *self)
+{
+    s_clear (self);
+}
+
+int64_t
+kf_outbox_published (const kf_outbox_t *self)
+{
+    return self->published;
+}
+
+int64_t
+kf_outbox_publish_failures (const kf_outbox_t *self)
+{
+    return self->publish_failures;
+}

@@ -1,0 +1,525 @@
+/*  kf_subscriber — SUB fast path + events-table catch-up, offsets stored
+    with the effect. */
+#include "kf_subscriber.h"
+
+#include "kf_batch.h"
+#include "kf_log.h"
+#include "kf_shop.h"
+#include "kf_wire.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_STREAMS 8
+#define S_MAX_PUB_FRAME (1024 * 1024)
+
+static const kf_stmt_t s_statements[] = {
+    {"kf_sub_init_offsets",
+     "INSERT INTO consumer_offsets (consumer, stream, partition, last_seq) "
+     "SELECT $1::text, $2::text, p, 0 FROM unnest ($3::int2[]) AS t (p) "
+     "ON CONFLICT DO NOTHING"},
+    {"kf_sub_load_offsets",
+     "SELECT partition, last_seq FROM consumer_offsets WHERE consumer = $1 AND stream = $2"},
+    //  Compare-and-set: an offset only moves from the value this instance
+    //  applied from, so two instances can never both apply one event.
+    {"kf_sub_save_offset",
+     "UPDATE consumer_offsets SET last_seq = $4, updated_at = now () "
+     "WHERE consumer = $1 AND stream = $2 AND partition = $3 AND last_seq = $5 RETURNING 1"},
+    {"kf_sub_read_events",
+     "SELECT seq, payload FROM events WHERE stream = $1 AND partition = $2 AND seq > $3 "
+     "ORDER BY seq LIMIT $4"},
+    {NULL, NULL}};
+
+typedef struct {
+    char name[32];                   //  stream name
+    int64_t last[KF_PARTITIONS];     //  last applied sequence per partition
+} s_stream_t;
+
+struct _kf_subscriber_t {
+    char consumer[64];               //  offsets key
+    kf_store_t *store;               //  borrowed
+    kf_subscriber_fn *fn;            //  handler
+    void *arg;                       //  handler argument
+    kf_outbox_t *outbox;             //  handler's outbox, borrowed, may be NULL
+    zsock_t *sub;                    //  SUB socket
+    s_stream_t streams[S_MAX_STREAMS]; //  followed streams
+    int stream_count;                //  streams in use
+    uint32_t partitions;             //  bit mask of followed partitions
+    int batch_max;                   //  events per transaction
+    int64_t lag_alarm;               //  warn above this backlog
+    int drop_every;                  //  fault injection
+    int64_t received;                //  publications received (for drop_every)
+    bool started;                    //  offsets loaded and subscribed
+    kf_subscriber_stats_t stats;     //  counters
+    //  The batch being applied (owned unpacked events).
+    Kefu__V1__Event **batch;         //  events of the current batch
+    int batch_count;                 //  events in it
+};
+
+kf_subscriber_t *
+kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn, void *arg)
+{
+    kf_subscriber_t *self = calloc (1, sizeof *self);
+    snprintf (self->consumer, sizeof self->consumer, "%s", consumer);
+    self->store = store;
+    self->fn = fn;
+    self->arg = arg;
+    self->partitions = (1u << KF_PARTITIONS) - 1;
+    self->batch_max = 500;
+    self->lag_alarm = 10000;
+    self->batch = calloc ((size_t) self->batch_max, sizeof *self->batch);
+    self->sub = kf_wire_socket (KF_SOCK_SUB, S_MAX_PUB_FRAME / 4);
+    kf_store_add_statements (store, s_statements);
+    return self;
+}
+
+static void
+s_batch_clear (kf_subscriber_t *self)
+{
+    for (int i = 0; i < self->batch_count; i++)
+        kefu__v1__event__free_unpacked (self->batch[i], NULL);
+    self->batch_count = 0;
+}
+
+void
+kf_subscriber_destroy (kf_subscriber_t **self_p)
+{
+    if (self_p && *self_p) {
+        kf_subscriber_t *self = *self_p;
+        s_batch_clear (self);
+        free (self->batch);
+        zsock_destroy (&self->sub);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+kf_subscriber_follow (kf_subscriber_t *self, const char *stream, const char *endpoint)
+{
+    if (self->stream_count == S_MAX_STREAMS || strlen (stream) >= 32)
+        return -1;
+    s_stream_t *s = &self->streams[self->stream_count++];
+    snprintf (s->name, sizeof s->name, "%s", stream);
+    if (endpoint && *endpoint && zsock_connect (self->sub, "%s", endpoint) == -1) {
+        kf_log_error ("subscriber.connect_failed", "consumer=%s endpoint=%s", self->consumer,
+                      endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+void
+kf_subscriber_set_partitions (kf_subscriber_t *self, uint32_t mask)
+{
+    self->partitions = mask & ((1u << KF_PARTITIONS) - 1);
+}
+
+void
+kf_subscriber_set_batch (kf_subscriber_t *self, int max_events)
+{
+    s_batch_clear (self);
+    self->batch_max = max_events > 0 ? max_events : 1;
+    free (self->batch);
+    self->batch = calloc ((size_t) self->batch_max, sizeof *self->batch);
+}
+
+void
+kf_subscriber_set_lag_alarm (kf_subscriber_t *self, int64_t events)
+{
+    self->lag_alarm = events;
+}
+
+void
+kf_subscriber_set_outbox (kf_subscriber_t *self, kf_outbox_t *outbox)
+{
+    self->outbox = outbox;
+}
+
+void
+kf_subscriber_set_drop_every (kf_subscriber_t *self, int n)
+{
+    self->drop_every = n;
+}
+
+zsock_t *
+kf_subscriber_socket (kf_subscriber_t *self)
+{
+    return self->sub;
+}
+
+bool
+kf_subscriber_started (const kf_subscriber_t *self)
+{
+    return self->started;
+}
+
+static s_stream_t *
+s_stream (kf_subscriber_t *self, const char *name)
+{
+    for (int i = 0; i < self->stream_count; i++)
+        if (strcmp (self->streams[i].name, name) == 0)
+            return &self->streams[i];
+    return NULL;
+}
+
+int64_t
+kf_subscriber_last_seq (const kf_subscriber_t *self, const char *stream, unsigned partition)
+{
+    if (partition >= KF_PARTITIONS)
+        return -1;
+    s_stream_t *s = s_stream ((kf_subscriber_t *) self, stream);
+    return s ? s->last[partition] : -1;
+}
+
+void
+kf_subscriber_stats (const kf_subscriber_t *self, kf_subscriber_stats_t *out)
+{
+    *out = self->stats;
+}
+
+static int
+s_on_offsets (const PGresult *res, void *arg)
+{
+    s_stream_t *s = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        int64_t p = kf_store_int (res, i, 0);
+        if (p >= 0 && p < KF_PARTITIONS)
+            s->last[p] = kf_store_int (res, i, 1);
+    }
+    return 0;
+}
+
+static int
+s_load_offsets (kf_subscriber_t *self, kf_error_t *err)
+{
+    kf_col_type_t type = KF_COL_INT2;
+    kf_batch_t *parts = kf_batch_new (1, &type);
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        if (self->partitions & (1u << p))
+            kf_batch_int (parts, 0, p);
+    int rc = 0;
+    for (int i = 0; i < self->stream_count && rc == 0; i++) {
+        s_stream_t *s = &self->streams[i];
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, self->consumer);
+        kf_params_str (&params, s->name);
+        kf_batch_params (parts, &params);
+        rc = kf_store_exec (self->store, "kf_sub_init_offsets", &params, NULL, NULL, err);
+        if (rc == 0) {
+            kf_params_init (&params);
+            kf_params_str (&params, self->consumer);
+            kf_params_str (&params, s->name);
+            rc = kf_store_exec (self->store, "kf_sub_load_offsets", &params, s_on_offsets, s, err);
+        }
+    }
+    kf_batch_destroy (&parts);
+    return rc;
+}
+
+int
+kf_subscriber_start (kf_subscriber_t *self)
+{
+    if (self->started)
+        return 0;
+    if (kf_store_ensure (self->store))
+        return -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (s_load_offsets (self, &err)) {
+        kf_log_warn ("subscriber.start_failed", "consumer=%s reason=\"%s\"", self->consumer,
+                     err.reason);
+        return -1;
+    }
+    //  Subscribe before catching up, so nothing published in between is
+    //  missed (the slow-joiner hole); duplicates are skipped by sequence.
+    for (int i = 0; i < self->stream_count; i++)
+        for (int p = 0; p < KF_PARTITIONS; p++)
+            if (self->partitions & (1u << p)) {
+                char prefix[64];
+                snprintf (prefix, sizeof prefix, "%s/%02x/", self->streams[i].name, p);
+                zsock_set_subscribe (self->sub, prefix);
+            }
+    self->started = true;
+    for (int i = 0; i < self->stream_count; i++)
+        kf_log_info ("subscriber.started", "consumer=%s stream=%s", self->consumer,
+                     self->streams[i].name);
+    return kf_subscriber_poll (self) < 0 ? -1 : 0;
+}
+
+typedef struct {
+    s_stream_t *stream;   //  the offset's stream
+    unsigned partition;   //  its partition
+    int64_t from;         //  last applied before the batch
+    int64_t to;           //  last applied in the batch
+} s_offset_move_t;
+
+static int
+s_on_saved (const PGresult *res, void *arg)
+{
+    *(int *) arg = PQntuples (res);
+    return 0;
+}
+
+//  Apply the collected batch in one transaction with its offsets.
+static int
+s_apply_batch (kf_subscriber_t *self)
+{
+    if (self->batch_count == 0)
+        return 0;
+    kf_error_t err;
+    kf_error_clear (&err);
+    s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
+    int move_count = 0;
+    int applied = self->batch_count;
+    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+        goto failed;
+    for (int i = 0; i < self->batch_count; i++) {
+        Kefu__V1__Event *ev = self->batch[i];
+        if (self->fn (self->store, ev, self->arg, &err))
+            goto rollback;
+        s_stream_t *s = s_stream (self, ev->stream);
+        s_offset_move_t *m = NULL;
+        for (int k = 0; k < move_count; k++)
+            if (moves[k].stream == s && moves[k].partition == ev->partition)
+                m = &moves[k];
+        if (!m) {
+            m = &moves[move_count++];
+            m->stream = s;
+            m->partition = ev->partition;
+            m->from = s->last[ev->partition];
+        }
+        m->to = ev->seq;
+    }
+    for (int k = 0; k < move_count; k++) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, self->consumer);
+        kf_params_str (&params, moves[k].stream->name);
+        kf_params_int (&params, moves[k].partition);
+        kf_params_int (&params, moves[k].to);
+        kf_params_int (&params, moves[k].from);
+        int rows = 0;
+        if (kf_store_exec (self->store, "kf_sub_save_offset", &params, s_on_saved, &rows, &err))
+            goto rollback;
+        if (rows != 1) {
+            //  Someone else moved this offset: reload and start over.
+            kf_log_warn ("subscriber.offset_conflict", "consumer=%s stream=%s partition=%u",
+                         self->consumer, moves[k].stream->name, moves[k].partition);
+            kf_store_rollback (self->store);
+            if (self->outbox)
+                kf_outbox_discard (self->outbox);
+            s_load_offsets (self, &err);
+            goto failed;
+        }
+    }
+    if (self->outbox && kf_outbox_flush (self->outbox, &err))
+        goto rollback;
+    if (kf_store_commit (self->store, &err))
+        goto failed;
+    if (self->outbox)
+        kf_outbox_publish (self->outbox);
+    for (int k = 0; k < move_count; k++)
+        moves[k].stream->last[moves[k].partition] = moves[k].to;
+    self->stats.applied += applied;
+    s_batch_clear (self);
+    return applied;
+
+rollback:
+    kf_store_rollback (self->store);
+failed:
+    if (self->outbox)
+        kf_outbox_discard (self->outbox);
+    self->stats.failed_batches++;
+    kf_log_warn ("subscriber.batch_failed", "consumer=%s events=%d reason=\"%s\"", self->consumer,
+                 self->batch_count, err.reason);
+    s_batch_clear (self);
+    return -1;
+}
+
+typedef struct {
+    kf_subscriber_t *self;  //  subscriber
+    s_stream_t *stream;     //  stream read
+    unsigned partition;     //  partition read
+    int rows;               //  rows seen
+    int64_t last_seq;       //  highest seq seen
+    int bad;                //  rows that did not parse
+} s_read_t;
+
+static int
+s_on_events (const PGresult *res, void *arg)
+{
+    s_read_t *r = arg;
+    kf_subscriber_t *self = r->self;
+    r->rows = PQntuples (res);
+    for (int i = 0; i < r->rows; i++) {
+        int64_t seq = kf_store_int (res, i, 0);
+        //  bytea arrives in text form (hex); decode it.
+        size_t len = 0;
+        unsigned char *bytes = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 1), &len);
+        Kefu__V1__Event *ev = bytes ? kefu__v1__event__unpack (NULL, len, bytes) : NULL;
+        PQfreemem (bytes);
+        r->last_seq = seq;
+        if (!ev || ev->seq != seq || ev->partition != r->partition
+            || strcmp (ev->stream, r->stream->name) != 0) {
+            //  A row we cannot read is a bug or corruption: skip it loudly
+            //  rather than stall every later event of the partition.
+            kf_log_error ("subscriber.bad_row", "consumer=%s stream=%s partition=%u seq=%" PRId64,
+                          self->consumer, r->stream->name, r->partition, seq);
+            if (ev)
+                kefu__v1__event__free_unpacked (ev, NULL);
+            r->bad++;
+            continue;
+        }
+        self->batch[self->batch_count++] = ev;
+    }
+    return 0;
+}
+
+//  Read and apply everything after last[partition] from the events table.
+static int
+s_catch_up (kf_subscriber_t *self, s_stream_t *s, unsigned partition)
+{
+    int total = 0;
+    int64_t start = s->last[partition];
+    while (true) {
+        kf_error_t err;
+        kf_error_clear (&err);
+        s_apply_batch (self);   //  never mix a pending batch into this one
+        s_read_t r = {self, s, partition, 0, 0, 0};
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, s->name);
+        kf_params_int (&params, partition);
+        kf_params_int (&params, s->last[partition]);
+        kf_params_int (&params, self->batch_max);
+        if (kf_store_exec (self->store, "kf_sub_read_events", &params, s_on_events, &r, &err)) {
+            s_batch_clear (self);
+            return -1;
+        }
+        if (r.rows == 0)
+            break;
+        int n = self->batch_count;
+        if (s_apply_batch (self) < 0)
+            return -1;
+        if (r.bad && n == 0)
+            s->last[partition] = r.last_seq;   //  only unreadable rows: step over them
+        self->stats.from_table += n;
+        total += n;
+        if (r.rows < self->batch_max)
+            break;
+    }
+    if (total > self->lag_alarm)
+        kf_log_warn ("events.lag", "consumer=%s stream=%s partition=%u behind=%d from_seq=%" PRId64,
+                     self->consumer, s->name, partition, total, start);
+    return total;
+}
+
+int
+kf_subscriber_poll (kf_subscriber_t *self)
+{
+    if (!self->started)
+        return kf_subscriber_start (self);
+    if (kf_store_ensure (self->store))
+        return -1;
+    int total = 0;
+    for (int i = 0; i < self->stream_count; i++)
+        for (unsigned p = 0; p < KF_PARTITIONS; p++)
+            if (self->partitions & (1u << p)) {
+                int n = s_catch_up (self, &self->streams[i], p);
+                if (n < 0)
+                    return -1;
+                total += n;
+            }
+    return total;
+}
+
+//  The sequence a publication would be applied after, counting events
+//  already collected into the current batch.
+static int64_t
+s_expected (kf_subscriber_t *self, s_stream_t *s, unsigned partition)
+{
+    int64_t last = s->last[partition];
+    for (int i = 0; i < self->batch_count; i++)
+        if (self->batch[i]->partition == partition && strcmp (self->batch[i]->stream, s->name) == 0)
+            last = self->batch[i]->seq;
+    return last + 1;
+}
+
+int
+kf_subscriber_handle (kf_subscriber_t *self)
+{
+    if (!self->started && kf_subscriber_start (self))
+        return -1;
+    int applied = 0;
+    bool failed = false;
+    void *raw = zsock_resolve (self->sub);
+    //  Drain everything that is ready; apply in batches.
+    for (int reads = 0; reads < 10000; reads++) {
+        zmsg_t *msg = zmsg_recv_nowait (self->sub);
+        if (!msg)
+            break;
+        (void) raw;
+        self->received++;
+        if (self->drop_every > 0 && self->received % self->drop_every == 0) {
+            self->stats.dropped_injected++;
+            zmsg_destroy (&msg);
+            continue;
+        }
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        Kefu__V1__Event *ev = NULL;
+        if (zmsg_size (msg) == 2 && topic && body)
+            ev = kefu__v1__event__unpack (NULL, zframe_size (body), zframe_data (body));
+        zmsg_destroy (&msg);
+        s_stream_t *s = ev ? s_stream (self, ev->stream) : NULL;
+        if (!ev || !s || ev->partition >= KF_PARTITIONS
+            || !(self->partitions & (1u << ev->partition))) {
+            self->stats.bad_publications++;
+            if (ev)
+                kefu__v1__event__free_unpacked (ev, NULL);
+            continue;
+        }
+        int64_t expected = s_expected (self, s, ev->partition);
+        if (ev->seq < expected) {
+            self->stats.stale++;
+            kefu__v1__event__free_unpacked (ev, NULL);
+            continue;
+        }
+        if (ev->seq > expected) {
+            //  A gap: apply what we have, then read the missing range (and
+            //  this event) from the table.
+            self->stats.gaps++;
+            unsigned partition = ev->partition;
+            kefu__v1__event__free_unpacked (ev, NULL);
+            int n = s_apply_batch (self);
+            if (n < 0)
+                failed = true;
+            else
+                applied += n;
+            n = s_catch_up (self, s, partition);
+            if (n < 0)
+                failed = true;
+            else
+                applied += n;
+            continue;
+        }
+        self->batch[self->batch_count++] = ev;
+        self->stats.from_pub++;
+        if (self->batch_count == self->batch_max) {
+            int n = s_apply_batch (self);
+            if (n < 0)
+                failed = true;
+            else
+                applied += n;
+        }
+    }
+    int n = s_apply_batch (self);
+    if (n < 0)
+        failed = true;
+    else
+        applied += n;
+    return failed ? -1 : applied;
+}
