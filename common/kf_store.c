@@ -147,6 +147,20 @@ s_drop (kf_store_t *self)
     self->in_txn = false;
 }
 
+//  Server notices ("relation already exists, skipping") go to the debug log,
+//  not to libpq's default of raw stderr lines.
+static void
+s_on_notice (void *arg, const char *message)
+{
+    (void) arg;
+    char msg[256];
+    snprintf (msg, sizeof msg, "%s", message);
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '"')
+            *c = ' ';
+    kf_log_debug ("store.notice", "message=\"%s\"", msg);
+}
+
 static int
 s_prepare_all (kf_store_t *self)
 {
@@ -184,6 +198,7 @@ kf_store_connect (kf_store_t *self)
         s_drop (self);
         goto failed;
     }
+    PQsetNoticeProcessor (self->conn, s_on_notice, NULL);
     if (s_prepare_all (self)) {
         s_drop (self);
         goto failed;

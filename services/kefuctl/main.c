@@ -1,0 +1,120 @@
+/*  kefuctl — operator CLI: migrate, shops, principals, service status. */
+#include "kefuctl.h"
+
+#include "kf_daemon.h"
+#include "kf_log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const kf_config_entry_t s_entries[] = {
+    {"KEFU_MIGRATIONS_DIR", KF_CFG_STRING, offsetof (kefuctl_config_t, migrations_dir), "",
+     "directory of NNNN_*.sql migrations (empty: the installed or source-tree deploy/migrations)",
+     0, 0, NULL, 0},
+    {"KEFU_STATUS_ENDPOINTS", KF_CFG_STRING, offsetof (kefuctl_config_t, status_endpoints),
+     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582,ordersync=tcp://127.0.0.1:5583,"
+     "escalation=tcp://127.0.0.1:5584,metrics=tcp://127.0.0.1:5585",
+     "control endpoints `kefuctl status` asks, as name=endpoint,...", 0, 0, NULL, 0},
+    {"KEFU_STATUS_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, status_timeout), "1500ms",
+     "how long `kefuctl status` waits for each service", 1, 60000, NULL, 0},
+    KF_CONFIG_END};
+
+static const char *s_usage =
+    "Commands:\n"
+    "  migrate [--dry-run]                 apply pending database migrations (idempotent)\n"
+    "  shop add <shop_id> --name NAME [--timezone TZ]\n"
+    "                                      register a shop (time zone default Asia/Shanghai)\n"
+    "  shop list [--json]                  list shops\n"
+    "  principal add <id> --role ROLE (--shops A,B | --all-shops) [--key Z85 | --generate DIR]\n"
+    "                                      register a gateway/supervisor/admin/service key\n"
+    "  principal list [--json]             list principals and their shops\n"
+    "  principal disable <id>              revoke a principal (its key stops working)\n"
+    "  status [--service NAME=ENDPOINT]... [--json]\n"
+    "                                      ask running services for their status and counters\n"
+    "Every command takes --help.\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
+    "            3 already exists, 4 not found.";
+
+static const kf_config_spec_t s_spec = {
+    "kefuctl",
+    "kefuctl is the operator's tool for kefu, the customer-service backbone: it migrates the\n"
+    "database, registers shops and the keys of gateways and supervisors, and shows what the\n"
+    "running services are doing.",
+    NULL, s_entries, kf_common_config_entries};
+
+int
+kefuctl_wants_help (int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+kf_store_t *
+kefuctl_store (kefuctl_t *ctl)
+{
+    kf_store_t *store = kf_store_new (ctl->common->database_url, "kefuctl");
+    if (kf_store_connect (store)) {
+        fprintf (stderr, "kefuctl: cannot connect to the database (KEFU_DATABASE_URL)\n");
+        kf_store_destroy (&store);
+    }
+    return store;
+}
+
+int
+main (int argc, char **argv)
+{
+    kf_log_init ("kefuctl");
+    kf_log_set_level (KF_LOG_WARN);
+    zsys_handler_set (NULL);
+    //  Find the subcommand first: everything after it belongs to it.
+    int cmd_at = 0;
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-' && !strchr (argv[i], '=')) {
+            cmd_at = i;
+            break;
+        }
+    int global_argc = cmd_at ? cmd_at : argc;
+    static kefuctl_config_t config;
+    static kf_common_config_t common;
+    kf_config_spec_t spec = s_spec;
+    spec.usage = s_usage;
+    kf_config_result_t loaded = kf_config_load (&spec, &config, &common, &global_argc, argv);
+    if (common.log_level && strcmp (common.log_level, "info") == 0)
+        kf_log_set_level (KF_LOG_WARN);   //  a CLI is quiet unless asked (KEFU_LOG_LEVEL=debug)
+    int rc;
+    if (loaded != KF_CONFIG_OK)
+        rc = loaded == KF_CONFIG_EXIT_OK ? 0 : 2;
+    else if (global_argc > 1) {
+        fprintf (stderr, "kefuctl: unexpected argument \"%s\" (see --help)\n", argv[1]);
+        rc = 2;
+    }
+    else if (!cmd_at) {
+        kf_config_print_help (&spec, stderr);
+        rc = 2;
+    }
+    else {
+        kefuctl_t ctl = {&config, &common};
+        const char *cmd = argv[cmd_at];
+        int sub_argc = argc - cmd_at;
+        char **sub_argv = argv + cmd_at;
+        if (strcmp (cmd, "migrate") == 0)
+            rc = kefuctl_migrate (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "shop") == 0)
+            rc = kefuctl_shop (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "principal") == 0)
+            rc = kefuctl_principal (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "status") == 0)
+            rc = kefuctl_status (&ctl, sub_argc, sub_argv);
+        else {
+            fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
+            rc = 2;
+        }
+    }
+    kf_config_free (s_entries, &config);
+    kf_config_free (kf_common_config_entries, &common);
+    return rc;
+}

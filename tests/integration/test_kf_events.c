@@ -1,0 +1,311 @@
+/*  test_kf_events — the event machinery end to end (kf_outbox + kf_subscriber).
+
+    A publisher writes 10,000 events (marker n = 1..10000) across shops in
+    several partitions. The subscriber runs as a separate process (this
+    program re-executed with --subscriber) that loses every 7th publication
+    (fault injection). It is stopped halfway (SIGTERM) while the publisher
+    goes on, started again, later killed with SIGKILL in the middle of the
+    stream and started once more. At the end it must have applied all 10,000
+    events exactly once (primary key on the applied table), in sequence order
+    within each partition, with gap-free sequences. */
+#include "kf_daemon.h"
+#include "kf_log.h"
+#include "kf_outbox.h"
+#include "kf_shop.h"
+#include "kf_subscriber.h"
+#include "kt_db.h"
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define TOTAL 10000
+#define BATCH 40
+
+static const char *s_shops[] = {"shop-a", "shop-b", "shop-c", "shop-d", "shop-e", "shop-f"};
+
+static const kf_stmt_t s_test_statements[] = {
+    {"test_apply", "INSERT INTO test_applied (partition, seq, n, shop_id) "
+                   "VALUES ($1::int2, $2::int8, $3::int8, $4::text)"},
+    {NULL, NULL}};
+
+//  The subscriber's handler: record the event (the primary key on
+//  (partition, seq) and the unique n make a second application fail).
+static int
+s_apply (kf_store_t *store, const Kefu__V1__Event *event, void *arg, kf_error_t *err)
+{
+    (void) arg;
+    if (event->payload_case != KEFU__V1__EVENT__PAYLOAD_MARKER)
+        return 0;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, event->partition);
+    kf_params_int (&params, event->seq);
+    kf_params_int (&params, event->marker->n);
+    kf_params_str (&params, event->shop_id);
+    return kf_store_exec (store, "test_apply", &params, NULL, NULL, err);
+}
+
+//  Child process: subscribe until SIGTERM, then print stats and exit 0.
+static int
+s_subscriber_main (const char *conninfo, const char *endpoint)
+{
+    kf_log_init ("test-subscriber");
+    int sfd = kf_daemon_block_signals ();
+    zsys_handler_set (NULL);
+    kf_store_t *store = kf_store_new (conninfo, "test-subscriber");
+    kf_store_add_statements (store, s_test_statements);
+    kf_subscriber_t *sub = kf_subscriber_new ("test-consumer", store, s_apply, NULL);
+    kf_subscriber_follow (sub, "testpub", endpoint);
+    kf_subscriber_set_drop_every (sub, 7);
+    kf_subscriber_set_batch (sub, 100);
+    kf_subscriber_start (sub);
+    zmq_pollitem_t items[] = {{zsock_resolve (kf_subscriber_socket (sub)), 0, ZMQ_POLLIN, 0},
+                              {NULL, sfd, ZMQ_POLLIN, 0}};
+    int64_t next_poll = 0;
+    while (true) {
+        zmq_poll (items, 2, 50);
+        if (items[1].revents & ZMQ_POLLIN)
+            break;
+        if (items[0].revents & ZMQ_POLLIN)
+            kf_subscriber_handle (sub);
+        //  The periodic catch-up: the only way to notice that the *last*
+        //  publications were dropped.
+        if (zclock_mono () >= next_poll) {
+            kf_subscriber_poll (sub);
+            next_poll = zclock_mono () + 200;
+        }
+    }
+    kf_subscriber_stats_t st;
+    kf_subscriber_stats (sub, &st);
+    printf ("applied=%ld from_pub=%ld from_table=%ld gaps=%ld dropped=%ld stale=%ld\n",
+            (long) st.applied, (long) st.from_pub, (long) st.from_table, (long) st.gaps,
+            (long) st.dropped_injected, (long) st.stale);
+    fflush (stdout);
+    kf_subscriber_destroy (&sub);
+    kf_store_destroy (&store);
+    return 0;
+}
+
+typedef struct {
+    pid_t pid;   //  child process
+    int out;     //  its stdout (read end)
+} s_child_t;
+
+static s_child_t
+s_spawn (const char *conninfo, const char *endpoint)
+{
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        dup2 (fds[1], 1);
+        close (fds[0]);
+        execl ("/proc/self/exe", "test_kf_events", "--subscriber", conninfo, endpoint, (char *) NULL);
+        _exit (127);
+    }
+    close (fds[1]);
+    return (s_child_t){pid, fds[0]};
+}
+
+static void
+s_wait_child (s_child_t *child, int sig, char *out, size_t size)
+{
+    kill (child->pid, sig);
+    int status = 0;
+    assert_int_equal (waitpid (child->pid, &status, 0), child->pid);
+    ssize_t n = read (child->out, out, size - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close (child->out);
+    if (sig == SIGTERM)
+        assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    else
+        assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+}
+
+static long long
+s_applied (const char *conninfo)
+{
+    return kt_db_count (conninfo, "SELECT count(*) FROM test_applied");
+}
+
+//  Wait (bounded) until the subscriber process has applied at least n.
+static void
+s_wait_applied (const char *conninfo, long long n)
+{
+    int64_t deadline = zclock_mono () + 120000;
+    while (s_applied (conninfo) < n && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_applied (conninfo) >= n);
+}
+
+static void
+test_ten_thousand_events_exactly_once (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_test");
+    kf_store_t *store = kf_store_new (db, "test-publisher");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_error_t err;
+    assert_int_equal (kf_store_exec_sql (store,
+                                         "CREATE TABLE test_applied (partition int2, seq int8, "
+                                         "n int8 UNIQUE, shop_id text, applied_order bigserial, "
+                                         "PRIMARY KEY (partition, seq))",
+                                         NULL, NULL, NULL, &err),
+                      0);
+    //  The shops span several partitions.
+    unsigned parts[6];
+    for (int i = 0; i < 6; i++)
+        parts[i] = kf_shop_partition (s_shops[i], strlen (s_shops[i]));
+    assert_true (parts[0] != parts[1] || parts[1] != parts[2]);
+
+    kf_outbox_t *outbox = kf_outbox_new ("testpub", store);
+    int port = kf_outbox_bind (outbox, "tcp://127.0.0.1:*");
+    assert_true (port > 0);
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+
+    s_child_t child = s_spawn (db, endpoint);
+    char stats[512];
+    for (int n = 1; n <= TOTAL;) {
+        assert_int_equal (kf_store_begin (store, &err), 0);
+        for (int k = 0; k < BATCH && n <= TOTAL; k++, n++) {
+            Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
+            marker.label = "test";
+            marker.n = n;
+            Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+            ev.shop_id = (char *) s_shops[n % 6];
+            ev.kind = "marker";
+            ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
+            ev.marker = &marker;
+            assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+        }
+        assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+        assert_int_equal (kf_store_commit (store, &err), 0);
+        kf_outbox_publish (outbox);
+        int written = n - 1;
+        if (written == 4000) {
+            //  Halfway through the first half: stop the subscriber cleanly
+            //  once it has applied something, and keep publishing.
+            s_wait_applied (db, 1000);
+            s_wait_child (&child, SIGTERM, stats, sizeof stats);
+            fprintf (stderr, "subscriber stopped: %s", stats);
+        }
+        if (written == 6000)
+            child = s_spawn (db, endpoint);   //  catches up 2,000+ from the table
+        if (written == 8000) {
+            s_wait_applied (db, 6500);
+            s_wait_child (&child, SIGKILL, stats, sizeof stats);
+            child = s_spawn (db, endpoint);
+        }
+        //  Pace the publisher now and then so that publications reach a
+        //  running subscriber live (the fast path), not only via catch-up.
+        bool running = written < 4000 || written >= 6000;
+        if (running && written % 400 == 0)
+            s_wait_applied (db, written - BATCH);
+    }
+    s_wait_applied (db, TOTAL);
+    s_wait_child (&child, SIGTERM, stats, sizeof stats);
+    fprintf (stderr, "final subscriber: %s", stats);
+
+    //  Exactly once: 10,000 rows, each n once (UNIQUE), each (partition, seq) once (PK).
+    assert_int_equal (s_applied (db), TOTAL);
+    assert_int_equal (kt_db_count (db, "SELECT count(DISTINCT n) FROM test_applied"), TOTAL);
+    assert_int_equal (kt_db_count (db, "SELECT min(n) FROM test_applied"), 1);
+    assert_int_equal (kt_db_count (db, "SELECT max(n) FROM test_applied"), TOTAL);
+    //  Gap-free sequences per partition: 1..count.
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM (SELECT partition FROM test_applied "
+                                       "GROUP BY partition HAVING min(seq) <> 1 "
+                                       "OR max(seq) <> count(*)) t"),
+                      0);
+    //  In order: within a partition, applied order follows seq, and n grows with seq.
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM (SELECT seq, lag (seq) OVER "
+                                       "(PARTITION BY partition ORDER BY applied_order) AS prev "
+                                       "FROM test_applied) t WHERE prev >= seq"),
+                      0);
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM (SELECT n, lag (n) OVER "
+                                       "(PARTITION BY partition ORDER BY seq) AS prev "
+                                       "FROM test_applied) t WHERE prev >= n"),
+                      0);
+    //  The offsets agree with what was applied.
+    assert_int_equal (kt_db_count (db, "SELECT sum(last_seq) FROM consumer_offsets "
+                                       "WHERE consumer = 'test-consumer'"),
+                      TOTAL);
+    //  The faults really happened: the final subscriber dropped publications
+    //  and detected gaps.
+    long applied = 0, from_pub = 0, from_table = 0, gaps = 0, dropped = 0, stale = 0;
+    assert_int_equal (sscanf (stats,
+                              "applied=%ld from_pub=%ld from_table=%ld gaps=%ld dropped=%ld "
+                              "stale=%ld",
+                              &applied, &from_pub, &from_table, &gaps, &dropped, &stale),
+                      6);
+    assert_true (applied > 0);
+    assert_true (dropped > 0);
+    assert_true (from_pub > 0);
+    assert_true (gaps > 0);
+
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
+    free (db);
+}
+
+//  A rolled-back transaction leaves no event and no hole in the sequence.
+static void
+test_rollback_leaves_no_gap (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_rollback");
+    kf_store_t *store = kf_store_new (db, "test-publisher");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_outbox_t *outbox = kf_outbox_new ("testpub", store);
+    kf_error_t err;
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal (kf_store_begin (store, &err), 0);
+        Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
+        marker.n = round;
+        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+        ev.shop_id = "shop-a";
+        ev.kind = "marker";
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
+        ev.marker = &marker;
+        assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+        assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+        if (round == 1) {
+            kf_store_rollback (store);
+            kf_outbox_discard (outbox);
+        }
+        else {
+            assert_int_equal (kf_store_commit (store, &err), 0);
+            kf_outbox_publish (outbox);
+        }
+    }
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM events"), 2);
+    assert_int_equal (kt_db_count (db, "SELECT max(seq) FROM events"), 2);
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
+    free (db);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc == 4 && strcmp (argv[1], "--subscriber") == 0)
+        return s_subscriber_main (argv[2], argv[3]);
+    kf_log_init ("test-events");
+    kf_log_set_level (KF_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_rollback_leaves_no_gap),
+        cmocka_unit_test (test_ten_thousand_events_exactly_once),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

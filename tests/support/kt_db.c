@@ -1,0 +1,116 @@
+/*  kt_db — test databases on the private cluster of scripts/test. */
+#include "kt_db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *
+s_env (const char *name)
+{
+    const char *v = getenv (name);
+    if (!v || !*v) {
+        fprintf (stderr,
+                 "FATAL: %s is not set: integration tests need the private PostgreSQL "
+                 "that scripts/test starts (run them through scripts/test)\n",
+                 name);
+        abort ();
+    }
+    return v;
+}
+
+char *
+kt_db_url (const char *dbname)
+{
+    char buf[1024];
+    snprintf (buf, sizeof buf, "host=%s port=%s user=%s dbname=%s", s_env ("KEFU_TEST_PGHOST"),
+              s_env ("KEFU_TEST_PGPORT"), s_env ("KEFU_TEST_PGUSER"), dbname);
+    return strdup (buf);
+}
+
+static void
+s_exec (PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+        fprintf (stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage (res));
+        abort ();
+    }
+    PQclear (res);
+}
+
+char *
+kt_db_fresh (const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+            fprintf (stderr, "FATAL: bad test database name %s\n", name);
+            abort ();
+        }
+    char *admin_url = kt_db_url ("postgres");
+    PGconn *conn = PQconnectdb (admin_url);
+    free (admin_url);
+    if (PQstatus (conn) != CONNECTION_OK) {
+        fprintf (stderr, "FATAL: cannot connect to the test cluster: %s\n", PQerrorMessage (conn));
+        abort ();
+    }
+    //  Database names cannot be parameters: the name is checked above and
+    //  quoted as an identifier.
+    char *ident = PQescapeIdentifier (conn, name, strlen (name));
+    char *tmpl = PQescapeIdentifier (conn, s_env ("KEFU_TEST_TEMPLATE_DB"),
+                                     strlen (s_env ("KEFU_TEST_TEMPLATE_DB")));
+    char sql[512];
+    snprintf (sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+    s_exec (conn, sql);
+    snprintf (sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", ident, tmpl);
+    s_exec (conn, sql);
+    PQfreemem (ident);
+    PQfreemem (tmpl);
+    PQfinish (conn);
+    return kt_db_url (name);
+}
+
+int
+kt_db_pg (const char *action)
+{
+    char cmd[1024];
+    snprintf (cmd, sizeof cmd, "%s %s >/dev/null 2>&1", s_env ("KEFU_TEST_PG_CMD"), action);
+    int rc = system (cmd);
+    return rc == -1 ? -1 : WEXITSTATUS (rc);
+}
+
+const char *
+kt_db_log_path (void)
+{
+    return getenv ("KEFU_TEST_PG_LOG");
+}
+
+char *
+kt_db_query1 (const char *conninfo, const char *sql)
+{
+    PGconn *conn = PQconnectdb (conninfo);
+    if (PQstatus (conn) != CONNECTION_OK) {
+        fprintf (stderr, "FATAL: connect %s: %s\n", conninfo, PQerrorMessage (conn));
+        abort ();
+    }
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        fprintf (stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage (res));
+        abort ();
+    }
+    char *out = strdup (PQntuples (res) > 0 ? PQgetvalue (res, 0, 0) : "");
+    PQclear (res);
+    PQfinish (conn);
+    return out;
+}
+
+long long
+kt_db_count (const char *conninfo, const char *sql)
+{
+    char *s = kt_db_query1 (conninfo, sql);
+    long long n = atoll (s);
+    free (s);
+    return n;
+}

@@ -1,0 +1,31 @@
+/*  kt_db — the private PostgreSQL that scripts/test started, for tests.
+
+    scripts/test exports KEFU_TEST_PGHOST, KEFU_TEST_PGPORT, KEFU_TEST_PGUSER,
+    KEFU_TEST_TEMPLATE_DB (a migrated database) and KEFU_TEST_PG_CMD (a
+    command taking start|stop|restart|kill9). A test that runs without them
+    fails loudly: tests never pass by skipping. */
+#ifndef KT_DB_H
+#define KT_DB_H
+
+//  A fresh database called `name` ([a-z0-9_]+), copied from the migrated
+//  template. Returns its conninfo. Caller owns return value (free).
+char *kt_db_fresh (const char *name);
+
+//  The conninfo of an existing database. Caller owns return value.
+char *kt_db_url (const char *dbname);
+
+//  Run the cluster command: "restart", "stop", "start", "kill9". Returns its
+//  exit status (0 = success).
+int kt_db_pg (const char *action);
+
+//  Path of the server log (KEFU_TEST_PG_LOG), or NULL. Borrowed.
+const char *kt_db_log_path (void);
+
+//  Run one SQL query (no parameters; tests only) against conninfo and return
+//  the first column of the first row as a string ("" if no row).
+//  Caller owns return value. Aborts on error.
+char *kt_db_query1 (const char *conninfo, const char *sql);
+//  Same, as an integer.
+long long kt_db_count (const char *conninfo, const char *sql);
+
+#endif
