@@ -162,7 +162,7 @@ kf_control_handle (kf_control_t *self)
 {
     int answered = 0;
     while (answered < 1000) {
-        zmsg_t *msg = zmsg_recv_nowait (self->router);
+        zmsg_t *msg = kf_wire_recv_nowait (self->router);
         if (!msg)
             break;
         zframe_t *routing_id = zmsg_pop (msg);

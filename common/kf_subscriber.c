@@ -458,7 +458,7 @@ kf_subscriber_handle (kf_subscriber_t *self)
     void *raw = zsock_resolve (self->sub);
     //  Drain everything that is ready; apply in batches.
     for (int reads = 0; reads < 10000; reads++) {
-        zmsg_t *msg = zmsg_recv_nowait (self->sub);
+        zmsg_t *msg = kf_wire_recv_nowait (self->sub);
         if (!msg)
             break;
         (void) raw;

@@ -54,6 +54,16 @@ kf_wire_send_topic (zsock_t *sock, const char *topic, const uint8_t *data, size_
     return zmq_send (raw, data, size, ZMQ_DONTWAIT) == -1 ? -1 : 0;
 }
 
+zmsg_t *
+kf_wire_recv_nowait (zsock_t *sock)
+{
+    //  ZMQ_EVENTS says whether a whole message is waiting; ZeroMQ delivers
+    //  multipart messages atomically, so zmsg_recv then never blocks.
+    if (!(zsock_events (sock) & ZMQ_POLLIN))
+        return NULL;
+    return zmsg_recv (sock);
+}
+
 void
 kf_wire_tune (zsock_t *sock, kf_sock_role_t role, size_t max_frame)
 {

@@ -34,6 +34,10 @@ int kf_wire_send (zsock_t *sock, zframe_t *routing_id, const ProtobufCMessage *m
 //  Same, with a topic frame first (PUB sockets).
 int kf_wire_send_topic (zsock_t *sock, const char *topic, const uint8_t *data, size_t size);
 
+//  The next message waiting on sock, or NULL when none is waiting (never
+//  blocks). Caller owns return value.
+zmsg_t *kf_wire_recv_nowait (zsock_t *sock);
+
 //  Socket roles; each gets the options RELIABILITY.md asks for.
 typedef enum {
     KF_SOCK_ROUTER_SERVER,  //  public-facing ROUTER: mandatory routing, MAXMSGSIZE, HWM 10000

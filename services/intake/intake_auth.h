@@ -1,0 +1,72 @@
+/*  intake_auth — who may talk to intake, and for which shops.
+
+    Secure mode (the default): every listening socket is a CURVE server;
+    czmq's zauth is the ZAP handler, started before any bind, and
+    ZMQ_ZAP_ENFORCE_DOMAIN makes handshakes fail closed if it is missing.
+    zauth reads public keys from KEFU_INTAKE_CERT_DIR, which this module
+    fills from the principals table (one file per active principal, carrying
+    the principal id and key as metadata). The cache of principals, their
+    shop scope and the registered shops is refreshed every
+    KEFU_INTAKE_AUTH_REFRESH, so a disabled key stops working for new
+    connections at once and for open sessions within that delay (every
+    item is re-checked against the cache).
+
+    Insecure mode (KEFU_INSECURE=1, development only): plain sockets; every
+    peer is the principal "dev" with every shop. Loudly logged. */
+#ifndef INTAKE_AUTH_H
+#define INTAKE_AUTH_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "intake_config.h"
+#include "kf_store.h"
+
+typedef struct {
+    char id[65];          //  principal id
+    char role[16];        //  gateway, supervisor, admin, service
+    char key[41];         //  CURVE public key (Z85), "" in insecure mode
+    bool all_shops;       //  may act for every shop
+    zhashx_t *shops;      //  shop ids it may act for (set)
+} intake_principal_t;
+
+typedef struct _intake_auth_t intake_auth_t;
+
+//  config is borrowed. Caller owns return value.
+intake_auth_t *intake_auth_new (const intake_config_t *config);
+void intake_auth_destroy (intake_auth_t **self_p);
+
+//  Secure mode: load intake's key pair, prepare the cert dir and start zauth.
+//  Must run before any socket binds. 0, or -1 with the reason in why.
+int intake_auth_start (intake_auth_t *self, char *why, size_t why_size);
+//  Make sock a CURVE server under ZAP (secure mode); no-op when insecure.
+void intake_auth_secure (intake_auth_t *self, zsock_t *sock);
+bool intake_auth_insecure (const intake_auth_t *self);
+//  intake's public key (Z85), "" when insecure. Borrowed.
+const char *intake_auth_public_key (const intake_auth_t *self);
+
+//  Watch sock's handshakes (call after bind). Returns the socket that
+//  reports them (borrowed), for the service's loop; NULL on failure.
+zsock_t *intake_auth_monitor (intake_auth_t *self, zsock_t *sock);
+//  Read the reports waiting on the monitor socket; count failed handshakes.
+void intake_auth_handle_monitor (intake_auth_t *self);
+//  Handshakes refused (wrong key, plaintext peer on a CURVE endpoint, ...).
+int64_t intake_auth_handshake_failures (const intake_auth_t *self);
+
+//  Reload principals and shops from the store; rewrite the cert dir and
+//  reload zauth when keys changed. 0, or -1 (the old cache stays).
+int intake_auth_refresh (intake_auth_t *self, kf_store_t *store);
+//  True once a refresh has succeeded.
+bool intake_auth_loaded (const intake_auth_t *self);
+
+//  The principal a frame came from (from the connection's ZAP metadata),
+//  or NULL when unknown or disabled since. Borrowed until the next refresh.
+const intake_principal_t *intake_auth_principal_of (intake_auth_t *self, zframe_t *frame);
+//  Is the shop registered?
+bool intake_auth_shop_known (const intake_auth_t *self, const char *shop_id);
+//  May the principal act for the shop?
+bool intake_auth_in_scope (const intake_principal_t *principal, const char *shop_id);
+//  The registered shops (borrowed array, valid until the next refresh).
+const char **intake_auth_shops (const intake_auth_t *self, int *count);
+
+#endif

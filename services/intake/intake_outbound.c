@@ -1,0 +1,524 @@
+/*  intake_outbound — store, deliver and redeliver commands for gateways. */
+#include "intake_outbound.h"
+
+#include "intake_store.h"
+#include "kf_log.h"
+#include "kf_valid.h"
+#include "kf_wire.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SUBMIT_MAX   500      //  submissions stored per transaction
+#define S_LOAD_LIMIT   100000   //  unsettled commands reloaded after a restart
+#define S_TEXT_MAX     8192     //  bytes of command texts
+
+typedef struct {
+    char shop_id[KF_SHOP_ID_MAX + 1]; //  shop
+    int channel;                  //  channel
+    int64_t command_id;           //  id
+    uint8_t *frame;               //  packed IntakeFrame{command}, ready to send
+    size_t size;                  //  bytes in frame
+    int attempts;                 //  sends so far
+    int64_t last_sent;            //  monotonic ms of the last send; 0 = due now
+    bool acked;                   //  acked by a gateway, settle not yet stored
+    bool delivered;               //  the ack's verdict
+    char reason[256];             //  the ack's reason
+} s_cmd_t;
+
+struct _intake_outbound_t {
+    intake_outbound_deps_t deps;  //  borrowed collaborators
+    zsock_t *router;              //  command endpoint
+    zhashx_t *commands;           //  "<command_id>" -> s_cmd_t (unsettled)
+    bool loaded;                  //  unsettled commands loaded from the store
+    int64_t *submitted;           //  counter: commands stored
+    int64_t *submit_dups;         //  counter: repeated submissions
+    int64_t *submit_rejected;     //  counter: refused submissions
+    int64_t *sent;                //  counter: sends to gateways
+    int64_t *resent;              //  counter: of which repeats
+    int64_t *settled;             //  counter: acks stored
+    int64_t *unknown_acks;        //  counter: acks for unknown commands
+};
+
+static void
+s_cmd_destroy (void **item_p)
+{
+    s_cmd_t *c = *item_p;
+    if (c) {
+        free (c->frame);
+        free (c);
+        *item_p = NULL;
+    }
+}
+
+intake_outbound_t *
+intake_outbound_new (const intake_outbound_deps_t *deps)
+{
+    intake_outbound_t *self = calloc (1, sizeof *self);
+    self->deps = *deps;
+    self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, (size_t) deps->config->max_frame);
+    self->commands = zhashx_new ();
+    zhashx_set_destructor (self->commands, s_cmd_destroy);
+    kf_control_t *ctl = deps->control;
+    self->submitted = kf_control_counter (ctl, "commands.stored");
+    self->submit_dups = kf_control_counter (ctl, "commands.duplicate_submits");
+    self->submit_rejected = kf_control_counter (ctl, "commands.rejected_submits");
+    self->sent = kf_control_counter (ctl, "commands.sent");
+    self->resent = kf_control_counter (ctl, "commands.resent");
+    self->settled = kf_control_counter (ctl, "commands.settled");
+    self->unknown_acks = kf_control_counter (ctl, "commands.unknown_acks");
+    return self;
+}
+
+void
+intake_outbound_destroy (intake_outbound_t **self_p)
+{
+    if (self_p && *self_p) {
+        intake_outbound_t *self = *self_p;
+        zsock_destroy (&self->router);
+        zhashx_destroy (&self->commands);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+intake_outbound_bind (intake_outbound_t *self, const char *endpoint)
+{
+    intake_auth_secure (self->deps.auth, self->router);
+    int rc = zsock_bind (self->router, "%s", endpoint);
+    if (rc == -1)
+        kf_log_error ("intake.bind_failed", "endpoint=%s error=\"%s\"", endpoint,
+                      zmq_strerror (zmq_errno ()));
+    return rc;
+}
+
+zsock_t *
+intake_outbound_socket (intake_outbound_t *self)
+{
+    return self->router;
+}
+
+size_t
+intake_outbound_pending (intake_outbound_t *self)
+{
+    return zhashx_size (self->commands);
+}
+
+//  Wrap a packed Command as an IntakeFrame: field 4 (command), wire type 2.
+//  Protobuf encodes an embedded message as tag, length, bytes, so the
+//  stored command is sent without unpacking it again.
+static void
+s_remember (intake_outbound_t *self, const char *shop_id, int channel, int64_t command_id,
+            const uint8_t *packed, size_t size, int attempts)
+{
+    char key[32];
+    snprintf (key, sizeof key, "%" PRId64, command_id);
+    if (zhashx_lookup (self->commands, key))
+        return;
+    s_cmd_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    c->channel = channel;
+    c->command_id = command_id;
+    c->attempts = attempts;
+    c->frame = malloc (size + 11);
+    size_t n = 0;
+    c->frame[n++] = (4 << 3) | 2;
+    uint64_t len = size;
+    do {
+        uint8_t byte = len & 0x7f;
+        len >>= 7;
+        c->frame[n++] = byte | (len ? 0x80 : 0);
+    } while (len);
+    memcpy (c->frame + n, packed, size);
+    c->size = n + size;
+    zhashx_insert (self->commands, key, c);
+}
+
+static void
+s_on_pending (void *arg, const char *shop_id, int64_t command_id, int channel,
+              const uint8_t *payload, size_t size, int attempts)
+{
+    s_remember ((intake_outbound_t *) arg, shop_id, channel, command_id, payload, size, attempts);
+}
+
+//  Send one command to a gateway serving its shop and channel. Returns true
+//  if it went out.
+static bool
+s_send (intake_outbound_t *self, s_cmd_t *c)
+{
+    intake_session_t *targets[8];
+    int n = intake_sessions_serving (self->deps.sessions, c->shop_id, c->channel, targets, 8);
+    for (int i = 0; i < n; i++) {
+        //  Rotate between the gateways serving the shop on each attempt.
+        intake_session_t *s = targets[(c->attempts + i) % n];
+        zframe_t *body = zframe_new (c->frame, c->size);
+        if (zframe_send (&s->routing_id, self->deps.gateway_router,
+                         ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT)
+                == 0
+            && zframe_send (&body, self->deps.gateway_router, ZFRAME_DONTWAIT) == 0) {
+            if (c->attempts > 0)
+                (*self->resent)++;
+            c->attempts++;
+            c->last_sent = zclock_mono ();
+            (*self->sent)++;
+            return true;
+        }
+        zframe_destroy (&body);
+        //  The connection is gone (ROUTER_MANDATORY): forget the session.
+        kf_log_info ("intake.session_gone", "gateway=%s", s->gateway_id);
+        intake_sessions_remove (self->deps.sessions, s->routing_id);
+        return false;
+    }
+    return false;
+}
+
+static void
+s_deliver_due (intake_outbound_t *self)
+{
+    int64_t now = zclock_mono ();
+    int64_t timeout = self->deps.config->command_ack_timeout;
+    for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands)) {
+        if (c->acked)
+            continue;
+        if (c->last_sent == 0 || now - c->last_sent >= timeout)
+            //  A failed send leaves the session table changed; stop and let
+            //  the next tick carry on with a fresh iteration.
+            if (!s_send (self, c) && intake_sessions_size (self->deps.sessions) == 0)
+                break;
+    }
+}
+
+void
+intake_outbound_tick (intake_outbound_t *self)
+{
+    if (!self->loaded && kf_store_connected (self->deps.store)) {
+        kf_error_t err;
+        kf_error_clear (&err);
+        if (intake_store_load_pending_commands (self->deps.store, s_on_pending, self,
+                                                S_LOAD_LIMIT, &err)
+            == 0) {
+            self->loaded = true;
+            if (zhashx_size (self->commands))
+                kf_log_info ("intake.commands_loaded", "unsettled=%zu",
+                             zhashx_size (self->commands));
+        }
+    }
+    intake_outbound_flush_acks (self);
+    s_deliver_due (self);
+}
+
+void
+intake_outbound_on_hello (intake_outbound_t *self, const intake_session_t *session)
+{
+    for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
+        for (int i = 0; i < session->serves_count; i++)
+            if (c->channel == session->serves[i].channel
+                && strcmp (c->shop_id, session->serves[i].shop_id) == 0)
+                c->last_sent = 0;
+    s_deliver_due (self);
+}
+
+void
+intake_outbound_on_ack (intake_outbound_t *self, const intake_principal_t *principal,
+                        const Kefu__V1__CommandAck *ack)
+{
+    char key[32];
+    snprintf (key, sizeof key, "%" PRId64, ack->command_id);
+    s_cmd_t *c = zhashx_lookup (self->commands, key);
+    //  Only a gateway allowed to act for the command's shop may settle it.
+    if (!c || !intake_auth_in_scope (principal, c->shop_id)) {
+        (*self->unknown_acks)++;
+        return;
+    }
+    if (c->acked)
+        return;   //  the first ack wins
+    c->acked = true;
+    c->delivered = ack->status == KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
+    ProtobufCBinaryData reason = ack->reason;
+    kf_error_t err;
+    if (reason.len && kf_valid_text (&reason, "reason", sizeof c->reason - 1, false, &err) == 0) {
+        memcpy (c->reason, reason.data, reason.len);
+        c->reason[reason.len] = '\0';
+    }
+}
+
+int
+intake_outbound_flush_acks (intake_outbound_t *self)
+{
+    int count = 0;
+    for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
+        if (c->acked)
+            count++;
+    if (count == 0)
+        return 0;
+    intake_settle_row_t *rows = calloc ((size_t) count, sizeof *rows);
+    int n = 0;
+    for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
+        if (c->acked)
+            rows[n++] = (intake_settle_row_t){c->shop_id, c->command_id, c->delivered, c->reason,
+                                             c->attempts};
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = -1;
+    if (kf_store_ensure (self->deps.store) == 0
+        && intake_store_settle_commands (self->deps.store, self->deps.outbox, rows, n,
+                                         kf_clock_now_ms (self->deps.clock), &err)
+               == 0) {
+        for (int i = 0; i < n; i++) {
+            char key[32];
+            snprintf (key, sizeof key, "%" PRId64, rows[i].command_id);
+            zhashx_delete (self->commands, key);
+        }
+        *self->settled += n;
+        rc = 0;
+    }
+    free (rows);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Submissions
+
+typedef struct {
+    zframe_t *routing_id;             //  owned: where the answer goes
+    Kefu__V1__CommandSubmit *submit;  //  owned unpacked request (NULL if refused early)
+    char request_id[KF_ID_MAX + 1];   //  validated request id
+    char shop_id[KF_SHOP_ID_MAX + 1]; //  validated shop id
+    char origin[65];                  //  issuer
+    const char *kind;                 //  command kind
+    int status;                       //  AckStatus answered
+    int64_t command_id;               //  stored id
+    kf_error_t error;                 //  why refused
+} s_submit_t;
+
+static const char *
+s_kind_name (Kefu__V1__Command__KindCase kind)
+{
+    switch (kind) {
+    case KEFU__V1__COMMAND__KIND_ASSIGN:
+        return "assign";
+    case KEFU__V1__COMMAND__KIND_AUTO_REPLY:
+        return "auto_reply";
+    case KEFU__V1__COMMAND__KIND_REMINDER:
+        return "reminder";
+    case KEFU__V1__COMMAND__KIND_NOTICE:
+        return "notice";
+    default:
+        return NULL;
+    }
+}
+
+static int
+s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *principal)
+{
+    kf_error_t *err = &s->error;
+    Kefu__V1__CommandSubmit *in = s->submit;
+    if (kf_valid_id (&in->request_id, "request_id", KF_ID_MAX, err))
+        return -1;
+    memcpy (s->request_id, in->request_id.data, in->request_id.len);
+    s->request_id[in->request_id.len] = '\0';
+    Kefu__V1__Command *cmd = in->command;
+    if (!cmd)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "command is required");
+    if (kf_valid_text (&cmd->shop_id, "command.shop_id", KF_SHOP_ID_MAX, true, err)
+        || kf_valid_shop_id ((const char *) cmd->shop_id.data, cmd->shop_id.len, err))
+        return -1;
+    memcpy (s->shop_id, cmd->shop_id.data, cmd->shop_id.len);
+    s->shop_id[cmd->shop_id.len] = '\0';
+    if (!intake_auth_shop_known (self->deps.auth, s->shop_id))
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
+                             "shop %s is not registered", s->shop_id);
+    if (!principal)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
+                             "unknown or revoked key");
+    if (!intake_auth_insecure (self->deps.auth) && strcmp (principal->role, "service") != 0
+        && strcmp (principal->role, "admin") != 0)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
+                             "principal %s (role %s) may not issue commands", principal->id,
+                             principal->role);
+    if (!intake_auth_in_scope (principal, s->shop_id))
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE,
+                             "principal %s may not act for shop %s", principal->id, s->shop_id);
+    //  In insecure mode the issuer names itself; otherwise it is the principal.
+    const char *origin = principal->id;
+    if (intake_auth_insecure (self->deps.auth) && cmd->origin && *cmd->origin) {
+        ProtobufCBinaryData o = {strlen (cmd->origin), (uint8_t *) cmd->origin};
+        if (kf_valid_id (&o, "command.origin", 64, err))
+            return -1;
+        origin = cmd->origin;
+    }
+    snprintf (s->origin, sizeof s->origin, "%s", origin);
+    if (kf_valid_enum (&kefu__v1__channel__descriptor, cmd->channel, "command.channel", false, err))
+        return -1;
+    if (cmd->customer_id.len && kf_valid_id (&cmd->customer_id, "command.customer_id", KF_ID_MAX, err))
+        return -1;
+    s->kind = s_kind_name (cmd->kind_case);
+    switch (cmd->kind_case) {
+    case KEFU__V1__COMMAND__KIND_ASSIGN:
+        if (cmd->assign->conversation_id <= 0)
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
+                                 "assign.conversation_id is required");
+        if (kf_valid_id (&cmd->assign->agent_id, "assign.agent_id", KF_ID_MAX, err)
+            || (cmd->assign->previous_agent_id.len
+                && kf_valid_id (&cmd->assign->previous_agent_id, "assign.previous_agent_id",
+                                KF_ID_MAX, err))
+            || kf_valid_enum (&kefu__v1__assign_reason__descriptor, cmd->assign->reason,
+                              "assign.reason", true, err)
+            || kf_valid_text (&cmd->assign->note, "assign.note", S_TEXT_MAX, false, err))
+            return -1;
+        break;
+    case KEFU__V1__COMMAND__KIND_AUTO_REPLY:
+        if (kf_valid_enum (&kefu__v1__auto_reply_kind__descriptor, cmd->auto_reply->kind,
+                           "auto_reply.kind", true, err)
+            || kf_valid_text (&cmd->auto_reply->text, "auto_reply.text", S_TEXT_MAX, true, err))
+            return -1;
+        break;
+    case KEFU__V1__COMMAND__KIND_REMINDER:
+        if (kf_valid_id (&cmd->reminder->order_id, "reminder.order_id", KF_ID_MAX, err)
+            || kf_valid_enum (&kefu__v1__reminder_kind__descriptor, cmd->reminder->kind,
+                              "reminder.kind", false, err)
+            || kf_valid_text (&cmd->reminder->text, "reminder.text", S_TEXT_MAX, true, err))
+            return -1;
+        break;
+    case KEFU__V1__COMMAND__KIND_NOTICE:
+        if (kf_valid_id (&cmd->notice->audience, "notice.audience", KF_ID_MAX, err)
+            || kf_valid_enum (&kefu__v1__notice_severity__descriptor, cmd->notice->severity,
+                              "notice.severity", true, err)
+            || kf_valid_text (&cmd->notice->text, "notice.text", S_TEXT_MAX, true, err)
+            || (cmd->notice->order_id.len
+                && kf_valid_id (&cmd->notice->order_id, "notice.order_id", KF_ID_MAX, err)))
+            return -1;
+        break;
+    default:
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
+                             "command has no kind (assign, auto_reply, reminder, notice)");
+    }
+    return 0;
+}
+
+static void
+s_answer (intake_outbound_t *self, s_submit_t *s)
+{
+    Kefu__V1__CommandSubmitAck ack = KEFU__V1__COMMAND_SUBMIT_ACK__INIT;
+    ack.request_id.data = (uint8_t *) s->request_id;
+    ack.request_id.len = strlen (s->request_id);
+    ack.status = s->status;
+    ack.command_id = s->command_id;
+    ack.code = s->error.code;
+    ack.reason = s->error.reason;
+    kf_wire_send (self->router, s->routing_id, &ack.base);
+}
+
+void
+intake_outbound_handle_submits (intake_outbound_t *self)
+{
+    s_submit_t *subs = calloc (S_SUBMIT_MAX, sizeof *subs);
+    int count = 0;
+    while (count < S_SUBMIT_MAX) {
+        zmsg_t *msg = kf_wire_recv_nowait (self->router);
+        if (!msg)
+            break;
+        s_submit_t *s = &subs[count];
+        s->routing_id = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        if (!s->routing_id || !body || zmsg_size (msg) != 0) {
+            //  Wrong framing cannot be answered reliably: drop and count.
+            zframe_destroy (&s->routing_id);
+            zframe_destroy (&body);
+            zmsg_destroy (&msg);
+            (*self->submit_rejected)++;
+            continue;
+        }
+        const intake_principal_t *principal = intake_auth_principal_of (self->deps.auth, body);
+        s->submit = (Kefu__V1__CommandSubmit *) kf_wire_unpack (
+            &kefu__v1__command_submit__descriptor, zframe_data (body), zframe_size (body),
+            (size_t) self->deps.config->max_frame, &s->error);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+        if (!s->submit || s_validate (self, s, principal)) {
+            s->status = KEFU__V1__ACK_STATUS__ACK_REJECTED;
+            (*self->submit_rejected)++;
+            kf_log_debug ("intake.command_rejected", "code=%s reason=\"%s\"",
+                          kf_error_code_name (s->error.code), s->error.reason);
+        }
+        count++;
+    }
+    //  Store the valid ones in one transaction, then answer everyone.
+    int valid = 0;
+    for (int i = 0; i < count; i++)
+        if (!subs[i].status)
+            valid++;
+    if (valid) {
+        intake_command_row_t *rows = calloc ((size_t) valid, sizeof *rows);
+        int64_t *ids = calloc ((size_t) valid, sizeof *ids);
+        uint8_t **packed = calloc ((size_t) valid, sizeof *packed);
+        kf_error_t err;
+        kf_error_clear (&err);
+        int64_t now = kf_clock_now_ms (self->deps.clock);
+        int rc = kf_store_ensure (self->deps.store) == 0
+                     ? intake_store_reserve_command_ids (self->deps.store, valid, ids, &err)
+                     : kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                                     "database unavailable");
+        if (rc == 0) {
+            int r = 0;
+            for (int i = 0; i < count; i++) {
+                s_submit_t *s = &subs[i];
+                if (s->status)
+                    continue;
+                Kefu__V1__Command cmd = *s->submit->command;
+                cmd.command_id = ids[r];
+                cmd.created_at_ms = now;
+                cmd.origin = s->origin;
+                size_t size = kefu__v1__command__get_packed_size (&cmd);
+                packed[r] = malloc (size ? size : 1);
+                kefu__v1__command__pack (&cmd, packed[r]);
+                rows[r] = (intake_command_row_t){s->shop_id, s->origin,     s->request_id,
+                                                 cmd.channel, s->kind,      packed[r],
+                                                 size,        now,          ids[r],
+                                                 0};
+                r++;
+            }
+            rc = intake_store_insert_commands (self->deps.store, self->deps.outbox, rows, valid,
+                                               &err);
+        }
+        int r = 0;
+        for (int i = 0; i < count; i++) {
+            s_submit_t *s = &subs[i];
+            if (s->status)
+                continue;
+            if (rc == 0) {
+                s->status = rows[r].status;
+                s->command_id = rows[r].command_id;
+                if (s->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
+                    (*self->submitted)++;
+                    s_remember (self, s->shop_id, rows[r].channel, s->command_id, rows[r].payload,
+                                rows[r].size, 0);
+                }
+                else
+                    (*self->submit_dups)++;
+            }
+            else {
+                s->status = kf_error_is_retryable (err.code) ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
+                                                             : KEFU__V1__ACK_STATUS__ACK_REJECTED;
+                s->error = err;
+            }
+            r++;
+        }
+        for (int i = 0; i < valid; i++)
+            free (packed[i]);
+        free (packed);
+        free (ids);
+        free (rows);
+    }
+    for (int i = 0; i < count; i++) {
+        if (subs[i].routing_id)
+            s_answer (self, &subs[i]);
+        zframe_destroy (&subs[i].routing_id);
+        if (subs[i].submit)
+            kefu__v1__command_submit__free_unpacked (subs[i].submit, NULL);
+    }
+    free (subs);
+    s_deliver_due (self);
+}

@@ -1,0 +1,830 @@
+/*  intake_server — the gateway ROUTER, batching and acks.
+
+    The loop reads every frame that is ready on the gateway endpoint,
+    answers what needs no database at once (Hello, and REJECTED acks for
+    invalid items), collects valid items into a batch, stores the batch in
+    one transaction and only then sends its acks. Items arriving while a
+    batch commits wait in ZeroMQ's queue and form the next batch, so the
+    batch size follows the load without a timer. */
+#include "intake_server.h"
+
+#include "intake_auth.h"
+#include "intake_classify.h"
+#include "intake_config.h"
+#include "intake_item.h"
+#include "intake_outbound.h"
+#include "intake_session.h"
+#include "intake_store.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_control.h"
+#include "kf_daemon.h"
+#include "kf_log.h"
+#include "kf_outbox.h"
+#include "kf_store.h"
+#include "kf_wire.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TICK_MS          100    //  housekeeping timer
+#define S_RETRY_AFTER_MS   500    //  suggested wait in RETRY_LATER acks
+#define S_SHOP_MISS_MS     1000   //  at most one refresh per second for unknown shops
+#define S_MAX_ATTEMPTS     3      //  batch attempts on transient conflicts
+
+typedef struct {
+    zsock_t *pipe;                    //  actor pipe
+    const kf_config_spec_t *spec;     //  configuration table (reload)
+    intake_config_t *config;          //  settings (borrowed from the caller)
+    kf_clock_t *clock;                //  time source (borrowed)
+    kf_store_t *store;                //  PostgreSQL
+    kf_outbox_t *outbox;              //  intake's events
+    kf_control_t *control;            //  status + counters
+    intake_auth_t *auth;              //  keys, principals, shops
+    intake_sessions_t *sessions;      //  connected gateways
+    intake_outbound_t *outbound;      //  commands for gateways
+    intake_classify_t *classify;      //  intent dictionary in force
+    zsock_t *router;                  //  gateway endpoint
+    zloop_t *loop;                    //  event loop
+    intake_item_t *items;             //  the batch being built
+    int count;                        //  items in it
+    int capacity;                     //  batch_max
+    intake_limits_t limits;           //  validation limits
+    int64_t next_refresh;             //  monotonic ms of the next auth refresh
+    int64_t last_shop_miss;           //  monotonic ms of the last refresh for an unknown shop
+    int64_t next_sweep;               //  clock ms of the next quiet-period sweep
+    bool started;                     //  START done
+    bool draining;                    //  DRAIN received
+    //  Counters (slots in control).
+    int64_t *c_frames;                //  frames read
+    int64_t *c_bad_framing;           //  messages with a wrong frame count
+    int64_t *c_malformed;             //  frames that did not unpack
+    int64_t *c_hellos;                //  sessions welcomed
+    int64_t *c_hello_rejected;        //  Hellos refused
+    int64_t *c_accepted;              //  items stored
+    int64_t *c_duplicate;             //  items already stored
+    int64_t *c_retry_later;           //  items answered RETRY_LATER
+    int64_t *c_rejected;              //  items REJECTED (all codes)
+    int64_t *c_conflicts;             //  duplicates with a different body
+    int64_t *c_batches;               //  transactions committed
+    int64_t *c_batch_failures;        //  transactions failed
+    int64_t *c_opened;                //  conversations opened
+    int64_t *c_closed;                //  conversations closed
+    int64_t *c_ack_failures;          //  acks the socket refused (peer gone)
+} s_server_t;
+
+//  ---------------------------------------------------------------------
+//  Construction
+
+static void
+s_refresh_status (kf_control_t *control, void *arg)
+{
+    s_server_t *self = arg;
+    kf_control_set_store_connected (control, kf_store_connected (self->store));
+    kf_control_set_draining (control, self->draining);
+    *kf_control_counter (control, "sessions.open") = (int64_t) intake_sessions_size (self->sessions);
+    *kf_control_counter (control, "commands.pending") =
+        (int64_t) intake_outbound_pending (self->outbound);
+    *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+    *kf_control_counter (control, "events.publish_failures") =
+        kf_outbox_publish_failures (self->outbox);
+    *kf_control_counter (control, "auth.handshake_failures") =
+        intake_auth_handshake_failures (self->auth);
+    *kf_control_counter (control, "store.connects") = kf_store_connects (self->store);
+}
+
+static void s_sweep (s_server_t *self);
+
+static void
+s_on_clock (void *arg)
+{
+    //  A driven clock moved (tests): run the time-based work now.
+    s_sweep ((s_server_t *) arg);
+}
+
+static intake_classify_t *
+s_load_dictionary (const intake_config_t *config)
+{
+    char path[1024];
+    if (config->dictionary && *config->dictionary)
+        snprintf (path, sizeof path, "%s", config->dictionary);
+    else
+        intake_classify_default_path (path, sizeof path);
+    char why[256] = "";
+    intake_classify_t *classify = intake_classify_load (path, why, sizeof why);
+    if (classify)
+        kf_log_info ("intake.dictionary_loaded", "path=%s keywords=%d", path,
+                     intake_classify_keyword_count (classify));
+    else
+        kf_log_error ("intake.dictionary_failed", "path=%s reason=\"%s\"", path, why);
+    return classify;
+}
+
+static void
+s_server_destroy (s_server_t **self_p)
+{
+    if (*self_p) {
+        s_server_t *self = *self_p;
+        for (int i = 0; i < self->count; i++)
+            intake_item_clear (&self->items[i]);
+        free (self->items);
+        intake_outbound_destroy (&self->outbound);
+        intake_sessions_destroy (&self->sessions);
+        zsock_destroy (&self->router);
+        kf_outbox_destroy (&self->outbox);
+        kf_control_destroy (&self->control);
+        intake_auth_destroy (&self->auth);
+        intake_classify_destroy (&self->classify);
+        kf_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_server_t *
+s_server_new (zsock_t *pipe, kf_service_args_t *args)
+{
+    s_server_t *self = calloc (1, sizeof *self);
+    self->pipe = pipe;
+    self->spec = args->spec;
+    self->config = args->config;
+    self->clock = args->clock;
+    self->store = kf_store_new (args->common->database_url, "kefu-intake");
+    intake_store_register (self->store);
+    self->outbox = kf_outbox_new ("intake", self->store);
+    self->control = kf_control_new ("intake", self->clock);
+    kf_control_set_refresh (self->control, s_refresh_status, self);
+    kf_control_set_on_clock (self->control, s_on_clock, self);
+    self->auth = intake_auth_new (self->config);
+    kf_control_set_insecure (self->control, self->config->insecure);
+    self->sessions = intake_sessions_new ();
+    //  Two size guards: a frame a little over max_frame gets a REJECTED
+    //  oversized_frame ack; one over twice that disconnects the peer before
+    //  ZeroMQ even allocates it (ZMQ_MAXMSGSIZE).
+    self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, (size_t) self->config->max_frame * 2);
+    self->capacity = (int) self->config->batch_max;
+    self->items = calloc ((size_t) self->capacity, sizeof (intake_item_t));
+    intake_outbound_deps_t deps = {self->config,  self->store,    self->outbox,  self->auth,
+                                   self->sessions, self->router, self->clock, self->control};
+    self->outbound = intake_outbound_new (&deps);
+    kf_control_t *c = self->control;
+    self->c_frames = kf_control_counter (c, "frames.received");
+    self->c_bad_framing = kf_control_counter (c, "frames.bad_framing");
+    self->c_malformed = kf_control_counter (c, "frames.malformed");
+    self->c_hellos = kf_control_counter (c, "sessions.welcomed");
+    self->c_hello_rejected = kf_control_counter (c, "sessions.rejected");
+    self->c_accepted = kf_control_counter (c, "items.accepted");
+    self->c_duplicate = kf_control_counter (c, "items.duplicate");
+    self->c_retry_later = kf_control_counter (c, "items.retry_later");
+    self->c_rejected = kf_control_counter (c, "items.rejected");
+    self->c_conflicts = kf_control_counter (c, "items.body_conflicts");
+    self->c_batches = kf_control_counter (c, "batches.committed");
+    self->c_batch_failures = kf_control_counter (c, "batches.failed");
+    self->c_opened = kf_control_counter (c, "conversations.opened");
+    self->c_closed = kf_control_counter (c, "conversations.closed");
+    self->c_ack_failures = kf_control_counter (c, "acks.unroutable");
+    return self;
+}
+
+static void
+s_apply_limits (s_server_t *self)
+{
+    self->limits.max_body = self->config->max_body;
+    self->limits.max_past = self->config->max_past;
+    self->limits.max_future = self->config->max_future;
+}
+
+//  ---------------------------------------------------------------------
+//  Replies
+
+static void
+s_send_frame (s_server_t *self, zframe_t *routing_id, const Kefu__V1__IntakeFrame *frame)
+{
+    if (kf_wire_send (self->router, routing_id, &frame->base) == -1)
+        (*self->c_ack_failures)++;
+}
+
+static void
+s_count_rejection (s_server_t *self, int code)
+{
+    (*self->c_rejected)++;
+    char name[64];
+    snprintf (name, sizeof name, "items.rejected.%s", kf_error_code_name (code));
+    (*kf_control_counter (self->control, name))++;
+}
+
+//  An ack for an item that never entered a batch (rejected, or retry).
+static void
+s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *item, int status,
+           const kf_error_t *err)
+{
+    Kefu__V1__Ack ack = KEFU__V1__ACK__INIT;
+    if (item) {
+        //  Echo the id even if it was invalid, truncated to the id limit.
+        ack.gateway_msg_id = item->gateway_msg_id;
+        if (ack.gateway_msg_id.len > KF_ID_MAX)
+            ack.gateway_msg_id.len = KF_ID_MAX;
+        ack.shop_id = item->shop_id;
+        if (ack.shop_id.len > KF_SHOP_ID_MAX)
+            ack.shop_id.len = KF_SHOP_ID_MAX;
+    }
+    ack.status = status;
+    ack.code = err->code;
+    ack.reason = (char *) err->reason;
+    if (status == KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
+        ack.retry_after_ms = S_RETRY_AFTER_MS;
+        (*self->c_retry_later)++;
+    }
+    else if (status == KEFU__V1__ACK_STATUS__ACK_REJECTED)
+        s_count_rejection (self, err->code);
+    Kefu__V1__IntakeFrame out = KEFU__V1__INTAKE_FRAME__INIT;
+    out.body_case = KEFU__V1__INTAKE_FRAME__BODY_ACK;
+    out.ack = &ack;
+    s_send_frame (self, routing_id, &out);
+}
+
+static void
+s_ack_item (s_server_t *self, intake_item_t *item)
+{
+    Kefu__V1__Ack ack = KEFU__V1__ACK__INIT;
+    ack.gateway_msg_id.data = (uint8_t *) item->msg_id;
+    ack.gateway_msg_id.len = strlen (item->msg_id);
+    ack.shop_id.data = (uint8_t *) item->shop_id;
+    ack.shop_id.len = strlen (item->shop_id);
+    ack.status = item->status;
+    ack.stored_id = item->stored_id;
+    ack.code = item->error.code;
+    ack.reason = item->error.reason;
+    switch (item->status) {
+    case KEFU__V1__ACK_STATUS__ACK_ACCEPTED:
+        (*self->c_accepted)++;
+        break;
+    case KEFU__V1__ACK_STATUS__ACK_DUPLICATE:
+        (*self->c_duplicate)++;
+        break;
+    case KEFU__V1__ACK_STATUS__ACK_RETRY_LATER:
+        ack.retry_after_ms = S_RETRY_AFTER_MS;
+        (*self->c_retry_later)++;
+        break;
+    default:
+        s_count_rejection (self, item->error.code);
+    }
+    Kefu__V1__IntakeFrame out = KEFU__V1__INTAKE_FRAME__INIT;
+    out.body_case = KEFU__V1__INTAKE_FRAME__BODY_ACK;
+    out.ack = &ack;
+    s_send_frame (self, item->routing_id, &out);
+}
+
+//  ---------------------------------------------------------------------
+//  Hello
+
+static void
+s_reject_hello (s_server_t *self, zframe_t *routing_id, kf_error_t *err)
+{
+    (*self->c_hello_rejected)++;
+    kf_log_warn ("intake.hello_rejected", "code=%s reason=\"%s\"", kf_error_code_name (err->code),
+                 err->reason);
+    Kefu__V1__Reject reject = KEFU__V1__REJECT__INIT;
+    reject.code = err->code;
+    reject.reason = err->reason;
+    Kefu__V1__IntakeFrame out = KEFU__V1__INTAKE_FRAME__INIT;
+    out.body_case = KEFU__V1__INTAKE_FRAME__BODY_REJECT;
+    out.reject = &reject;
+    s_send_frame (self, routing_id, &out);
+}
+
+static void
+s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
+                const Kefu__V1__Hello *hello)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    const intake_principal_t *principal = intake_auth_principal_of (self->auth, body);
+    if (!intake_auth_loaded (self->auth)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                      "database unavailable: try again shortly");
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    if (!principal) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
+                      "unknown or revoked key");
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    if (strcmp (principal->role, "gateway") != 0 && strcmp (principal->role, "admin") != 0) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
+                      "principal %s has role %s, not gateway", principal->id, principal->role);
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    if (hello->protocol_version != KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_PROTOCOL_VERSION,
+                      "protocol version %d is not supported (this intake speaks 1)",
+                      hello->protocol_version);
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    if (kf_valid_id (&hello->gateway_id, "hello.gateway_id", KF_ID_MAX, &err)
+        || kf_valid_text (&hello->software, "hello.software", 256, false, &err)) {
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    if (hello->n_serves > INTAKE_SERVES_MAX) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG,
+                      "hello.serves has %zu entries, over the limit of %d", hello->n_serves,
+                      INTAKE_SERVES_MAX);
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    intake_serves_t serves[INTAKE_SERVES_MAX];
+    for (size_t i = 0; i < hello->n_serves; i++) {
+        const Kefu__V1__ShopChannel *sc = hello->serves[i];
+        if (kf_valid_text (&sc->shop_id, "hello.serves.shop_id", KF_SHOP_ID_MAX, true, &err)
+            || kf_valid_shop_id ((const char *) sc->shop_id.data, sc->shop_id.len, &err)
+            || kf_valid_enum (&kefu__v1__channel__descriptor, sc->channel, "hello.serves.channel",
+                              false, &err)) {
+            s_reject_hello (self, routing_id, &err);
+            return;
+        }
+        memcpy (serves[i].shop_id, sc->shop_id.data, sc->shop_id.len);
+        serves[i].shop_id[sc->shop_id.len] = '\0';
+        serves[i].channel = sc->channel;
+        if (!intake_auth_shop_known (self->auth, serves[i].shop_id)) {
+            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
+                          "hello.serves names shop %s, which is not registered",
+                          serves[i].shop_id);
+            s_reject_hello (self, routing_id, &err);
+            return;
+        }
+        if (!intake_auth_in_scope (principal, serves[i].shop_id)) {
+            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE,
+                          "principal %s may not serve shop %s", principal->id, serves[i].shop_id);
+            s_reject_hello (self, routing_id, &err);
+            return;
+        }
+    }
+    intake_session_t *session = intake_sessions_open (self->sessions, routing_id);
+    memcpy (session->gateway_id, hello->gateway_id.data, hello->gateway_id.len);
+    session->gateway_id[hello->gateway_id.len] = '\0';
+    snprintf (session->principal_id, sizeof session->principal_id, "%s", principal->id);
+    memcpy (session->serves, serves, hello->n_serves * sizeof serves[0]);
+    session->serves_count = (int) hello->n_serves;
+    (*self->c_hellos)++;
+    kf_log_info ("intake.session_opened", "gateway=%s principal=%s serves=%d", session->gateway_id,
+                 principal->id, session->serves_count);
+
+    Kefu__V1__Welcome welcome = KEFU__V1__WELCOME__INIT;
+    welcome.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
+    welcome.principal_id = (char *) principal->id;
+    char *all = "*";
+    char **shops = NULL;
+    if (principal->all_shops) {
+        welcome.n_shops = 1;
+        welcome.shops = &all;
+    }
+    else {
+        welcome.n_shops = zhashx_size (principal->shops);
+        shops = calloc (welcome.n_shops + 1, sizeof (char *));
+        size_t i = 0;
+        for (void *v = zhashx_first (principal->shops); v; v = zhashx_next (principal->shops))
+            shops[i++] = (char *) zhashx_cursor (principal->shops);
+        welcome.shops = shops;
+    }
+    welcome.max_frame_bytes = (uint32_t) self->config->max_frame;
+    welcome.max_body_bytes = (uint32_t) self->config->max_body;
+    welcome.server_time_ms = kf_clock_now_ms (self->clock);
+    welcome.insecure = intake_auth_insecure (self->auth);
+    Kefu__V1__IntakeFrame out = KEFU__V1__INTAKE_FRAME__INIT;
+    out.body_case = KEFU__V1__INTAKE_FRAME__BODY_WELCOME;
+    out.welcome = &welcome;
+    s_send_frame (self, routing_id, &out);
+    free (shops);
+    intake_outbound_on_hello (self->outbound, session);
+}
+
+//  ---------------------------------------------------------------------
+//  Items
+
+static void
+s_refresh_auth (s_server_t *self)
+{
+    if (kf_store_ensure (self->store) == 0)
+        intake_auth_refresh (self->auth, self->store);
+    self->next_refresh = zclock_mono () + self->config->auth_refresh;
+}
+
+//  Validate one item; valid ones join the batch (taking routing_id),
+//  others are answered now.
+static void
+s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
+               const Kefu__V1__InboundItem *in, intake_session_t *session)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (!session) {
+        //  Intake restarted, or the session expired: the gateway library
+        //  says Hello again and resends.
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
+                      "no session: send Hello first");
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
+        return;
+    }
+    const intake_principal_t *principal = intake_auth_principal_of (self->auth, body);
+    if (!principal) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
+                      "the key of this connection was revoked");
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        intake_sessions_remove (self->sessions, routing_id);
+        return;
+    }
+    if (!intake_auth_loaded (self->auth)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "database unavailable");
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
+        return;
+    }
+    intake_item_t *item = &self->items[self->count];
+    memset (item, 0, sizeof *item);
+    if (intake_item_from_wire (item, in, &self->limits, kf_clock_now_ms (self->clock), &err)) {
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        return;
+    }
+    if (!intake_auth_shop_known (self->auth, item->shop_id)
+        && zclock_mono () - self->last_shop_miss > S_SHOP_MISS_MS) {
+        //  Perhaps registered a moment ago: look again (rate-limited).
+        self->last_shop_miss = zclock_mono ();
+        s_refresh_auth (self);
+    }
+    if (!intake_auth_shop_known (self->auth, item->shop_id)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
+                      "shop %s is not registered", item->shop_id);
+        intake_item_clear (item);
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        return;
+    }
+    //  The shop comes from the principal's scope, never from trust in the payload.
+    if (!intake_auth_in_scope (principal, item->shop_id)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE,
+                      "principal %s may not push for shop %s", principal->id, item->shop_id);
+        intake_item_clear (item);
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        return;
+    }
+    if (self->classify) {
+        if (item->kind == INTAKE_KIND_MESSAGE) {
+            Kefu__V1__Intent intent;
+            Kefu__V1__Priority priority;
+            intake_classify_message (self->classify, item->text, strlen (item->text), &intent,
+                                     &priority);
+            item->intent = intent;
+            item->priority = priority;
+        }
+        else if (item->kind == INTAKE_KIND_REPLY)
+            item->qa_count = intake_classify_qa (self->classify, item->text, strlen (item->text),
+                                                 item->qa_flags, INTAKE_QA_MAX);
+    }
+    snprintf (item->gateway_id, sizeof item->gateway_id, "%s", session->gateway_id);
+    item->routing_id = zframe_dup (routing_id);
+    self->count++;
+}
+
+//  Store the batch and send its acks.
+static void
+s_commit_batch (s_server_t *self)
+{
+    if (self->count == 0)
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    intake_batch_result_t result;
+    int rc = -1;
+    int64_t started = zclock_usecs ();
+    for (int attempt = 0; attempt < S_MAX_ATTEMPTS && rc != 0; attempt++) {
+        if (kf_store_ensure (self->store)) {
+            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                          "database unavailable");
+            break;
+        }
+        kf_error_clear (&err);
+        rc = intake_store_write_batch (self->store, self->outbox, self->items, self->count,
+                                       self->config->quiet_period, &result, &err);
+        //  Only conflicts with a concurrent writer are worth an immediate retry.
+        const char *state = kf_store_sqlstate (self->store);
+        if (rc != 0 && strcmp (state, "23505") != 0 && strcmp (state, "40P01") != 0
+            && strcmp (state, "40001") != 0)
+            break;
+    }
+    if (rc == 0) {
+        (*self->c_batches)++;
+        *self->c_conflicts += result.conflicts;
+        *self->c_opened += result.opened;
+        *self->c_closed += result.closed;
+        kf_log_debug ("intake.batch_committed", "items=%d accepted=%d duplicates=%d us=%" PRId64,
+                      self->count, result.accepted, result.duplicates, zclock_usecs () - started);
+    }
+    else if (kf_error_is_retryable (err.code)) {
+        (*self->c_batch_failures)++;
+        for (int i = 0; i < self->count; i++) {
+            self->items[i].status = KEFU__V1__ACK_STATUS__ACK_RETRY_LATER;
+            self->items[i].error = err;
+        }
+    }
+    else {
+        //  A statement failed for a reason that retrying the whole batch
+        //  will not fix: store the items one by one so one bad item cannot
+        //  hold back the others; it alone is REJECTED as internal.
+        (*self->c_batch_failures)++;
+        kf_log_error ("intake.batch_failed", "items=%d reason=\"%s\" action=one_by_one", self->count,
+                      err.reason);
+        for (int i = 0; i < self->count; i++) {
+            intake_item_t *item = &self->items[i];
+            kf_error_t one_err;
+            kf_error_clear (&one_err);
+            if (intake_store_write_batch (self->store, self->outbox, item, 1,
+                                          self->config->quiet_period, &result, &one_err)
+                == 0)
+                continue;
+            item->status = kf_error_is_retryable (one_err.code) ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
+                                                                 : KEFU__V1__ACK_STATUS__ACK_REJECTED;
+            item->error = one_err;
+        }
+    }
+    for (int i = 0; i < self->count; i++) {
+        s_ack_item (self, &self->items[i]);
+        intake_item_clear (&self->items[i]);
+    }
+    self->count = 0;
+}
+
+static void
+s_handle_frame (s_server_t *self, zmsg_t *msg)
+{
+    (*self->c_frames)++;
+    zframe_t *routing_id = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (!routing_id || !body || zmsg_size (msg) != 0) {
+        //  A DEALER sends one frame per message; anything else is dropped:
+        //  there is no item id to answer.
+        (*self->c_bad_framing)++;
+        goto done;
+    }
+    intake_session_t *session = intake_sessions_lookup (self->sessions, routing_id);
+    if (session)
+        session->last_seen = zclock_mono ();
+    Kefu__V1__GatewayFrame *frame = (Kefu__V1__GatewayFrame *) kf_wire_unpack (
+        &kefu__v1__gateway_frame__descriptor, zframe_data (body), zframe_size (body),
+        (size_t) self->config->max_frame, &err);
+    if (!frame) {
+        (*self->c_malformed)++;
+        s_ack_now (self, routing_id, NULL, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        goto done;
+    }
+    switch (frame->body_case) {
+    case KEFU__V1__GATEWAY_FRAME__BODY_HELLO:
+        s_handle_hello (self, routing_id, body, frame->hello);
+        break;
+    case KEFU__V1__GATEWAY_FRAME__BODY_ITEM:
+        s_handle_item (self, routing_id, body, frame->item, session);
+        break;
+    case KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK: {
+        const intake_principal_t *principal = intake_auth_principal_of (self->auth, body);
+        if (session && principal)
+            intake_outbound_on_ack (self->outbound, principal, frame->command_ack);
+        break;
+    }
+    default:
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
+                      "frame has no body (hello, item or command_ack)");
+        (*self->c_malformed)++;
+        s_ack_now (self, routing_id, NULL, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+    }
+    kefu__v1__gateway_frame__free_unpacked (frame, NULL);
+done:
+    zframe_destroy (&routing_id);
+    zframe_destroy (&body);
+}
+
+static int
+s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    //  Read everything that is ready (up to a batch), then commit once.
+    for (int reads = 0; reads < self->capacity * 2 && self->count < self->capacity; reads++) {
+        zmsg_t *msg = kf_wire_recv_nowait (reader);
+        if (!msg)
+            break;
+        s_handle_frame (self, msg);
+        zmsg_destroy (&msg);
+    }
+    s_commit_batch (self);
+    intake_outbound_flush_acks (self->outbound);
+    return 0;
+}
+
+static int
+s_handle_commands (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    intake_outbound_handle_submits (((s_server_t *) arg)->outbound);
+    return 0;
+}
+
+static int
+s_handle_control (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    kf_control_handle (((s_server_t *) arg)->control);
+    return 0;
+}
+
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    intake_auth_handle_monitor (((s_server_t *) arg)->auth);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Housekeeping
+
+static void
+s_sweep (s_server_t *self)
+{
+    int64_t now = kf_clock_now_ms (self->clock);
+    self->next_sweep = now + self->config->sweep_interval;
+    if (!intake_auth_loaded (self->auth) || kf_store_ensure (self->store))
+        return;
+    int count = 0;
+    const char **shops = intake_auth_shops (self->auth, &count);
+    kf_error_t err;
+    kf_error_clear (&err);
+    int closed;
+    do {
+        closed = intake_store_close_quiet (self->store, self->outbox, shops, count, now,
+                                           self->config->quiet_period, 500, &err);
+        if (closed > 0) {
+            *self->c_closed += closed;
+            kf_log_debug ("intake.quiet_closed", "conversations=%d", closed);
+        }
+    } while (closed == 500);
+}
+
+static int
+s_handle_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_server_t *self = arg;
+    int64_t mono = zclock_mono ();
+    if (mono >= self->next_refresh)
+        s_refresh_auth (self);
+    if (kf_clock_now_ms (self->clock) >= self->next_sweep)
+        s_sweep (self);
+    intake_outbound_tick (self->outbound);
+    intake_sessions_expire (self->sessions, mono, self->config->session_idle);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Actor commands
+
+static int
+s_start (s_server_t *self, char *why, size_t why_size)
+{
+    s_apply_limits (self);
+    self->classify = s_load_dictionary (self->config);
+    if (!self->classify) {
+        snprintf (why, why_size, "cannot load the intent dictionary (KEFU_INTAKE_DICTIONARY)");
+        return -1;
+    }
+    if (intake_auth_start (self->auth, why, why_size))
+        return -1;
+    //  A database that is down is not fatal: intake answers RETRY_LATER
+    //  and keeps trying to connect.
+    if (kf_store_connect (self->store) == 0)
+        intake_auth_refresh (self->auth, self->store);
+    self->next_refresh = zclock_mono () + self->config->auth_refresh;
+    self->next_sweep = kf_clock_now_ms (self->clock) + self->config->sweep_interval;
+    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1
+        || kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind the events or control endpoint");
+        return -1;
+    }
+    intake_auth_secure (self->auth, self->router);
+    if (zsock_bind (self->router, "%s", self->config->gateway_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind KEFU_INTAKE_GATEWAY_ENDPOINT=%s: %s",
+                  self->config->gateway_endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    if (intake_outbound_bind (self->outbound, self->config->command_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind KEFU_INTAKE_COMMAND_ENDPOINT=%s",
+                  self->config->command_endpoint);
+        return -1;
+    }
+    zsock_t *monitor = intake_auth_monitor (self->auth, self->router);
+    zloop_reader (self->loop, self->router, s_handle_gateway, self);
+    zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), s_handle_control, self);
+    if (monitor)
+        zloop_reader (self->loop, monitor, s_handle_monitor, self);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
+    self->started = true;
+    kf_log_info ("intake.listening", "gateways=%s commands=%s events=%s control=%s insecure=%d",
+                 zsock_last_endpoint (self->router),
+                 zsock_last_endpoint (intake_outbound_socket (self->outbound)),
+                 zsock_last_endpoint (kf_outbox_socket (self->outbox)),
+                 zsock_last_endpoint (kf_control_socket (self->control)),
+                 intake_auth_insecure (self->auth));
+    return 0;
+}
+
+static int
+s_port_of (zsock_t *sock)
+{
+    const char *endpoint = sock ? zsock_last_endpoint (sock) : NULL;
+    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
+    return colon ? atoi (colon + 1) : -1;
+}
+
+static void
+s_reload (s_server_t *self)
+{
+    kf_config_reload (self->spec, self->config);
+    s_apply_limits (self);
+    intake_classify_t *fresh = s_load_dictionary (self->config);
+    if (fresh) {
+        intake_classify_destroy (&self->classify);
+        self->classify = fresh;
+    }
+    else
+        kf_log_warn ("intake.dictionary_kept", "reason=\"the new dictionary is invalid\"");
+    s_refresh_auth (self);
+}
+
+static int
+s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    if (!msg)
+        return -1;
+    char *command = zmsg_popstr (msg);
+    int rc = 0;
+    if (!command || streq (command, "$TERM"))
+        rc = -1;
+    else if (streq (command, "START")) {
+        char why[512] = "";
+        if (self->started || s_start (self, why, sizeof why) == 0)
+            zstr_send (reader, "OK");
+        else
+            zstr_sendf (reader, "FAIL %s", why);
+    }
+    else if (streq (command, "PORT")) {
+        char *name = zmsg_popstr (msg);
+        zsock_t *sock = !name                         ? NULL
+                        : streq (name, "gateway")     ? self->router
+                        : streq (name, "command")     ? intake_outbound_socket (self->outbound)
+                        : streq (name, "events")      ? kf_outbox_socket (self->outbox)
+                        : streq (name, "control")     ? kf_control_socket (self->control)
+                                                      : NULL;
+        zstr_sendf (reader, "%d", s_port_of (sock));
+        free (name);
+    }
+    else if (streq (command, "RELOAD"))
+        s_reload (self);
+    else if (streq (command, "DRAIN")) {
+        //  Stop taking work; everything read so far is already committed and
+        //  acked (a batch never outlives its handler); settle command acks.
+        self->draining = true;
+        zloop_reader_end (self->loop, self->router);
+        zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
+        s_commit_batch (self);
+        intake_outbound_flush_acks (self->outbound);
+        zstr_send (reader, "DRAINED");
+        rc = -1;
+    }
+    free (command);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+void
+intake_server (zsock_t *pipe, void *args)
+{
+    s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
+    self->loop = zloop_new ();
+    zloop_set_nonstop (self->loop, true);   //  main decides when we stop
+    zloop_reader (self->loop, pipe, s_handle_pipe, self);
+    zsock_signal (pipe, 0);
+    zloop_start (self->loop);
+    zloop_destroy (&self->loop);
+    s_server_destroy (&self);
+}

@@ -1,0 +1,1331 @@
+/*  intake_store — intake's SQL: one transaction per batch of items.
+
+    Every statement works on the whole batch at once (arrays unnested by
+    PostgreSQL, built with kf_batch), so a batch of a thousand items costs a
+    handful of round trips:
+      1. find earlier deliveries of the same (shop, gateway, gateway_msg_id)
+      2. count body conflicts among them
+      3. upsert the customers and their channel identities
+      4. lock each customer's latest conversation (the open one, if any)
+      5. decide in C, item by item, which conversation each belongs to
+      6. reserve ids for new conversations
+      7. update continued/closed conversations, 8. insert new ones
+      9. insert the messages (ON CONFLICT DO NOTHING for a concurrent twin)
+     10. the events, through the outbox; then COMMIT. */
+#include "intake_store.h"
+
+#include "kf_batch.h"
+#include "kf_log.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const kf_stmt_t s_statements[] = {
+    {"intake_find_existing",
+     "SELECT i.ord, m.message_id, (m.body IS NOT DISTINCT FROM i.body) "
+     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[]) "
+     "  AS i (shop_id, gateway_id, gateway_msg_id, body, ord) "
+     "JOIN messages m ON m.shop_id = i.shop_id AND m.gateway_id = i.gateway_id "
+     "  AND m.gateway_msg_id = i.gateway_msg_id"},
+    {"intake_count_conflicts",
+     "UPDATE messages m SET body_conflicts = m.body_conflicts + 1 "
+     "FROM unnest ($1::text[], $2::int8[]) AS c (shop_id, message_id) "
+     "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
+    //  New identities get a customer id from the sequence in one CTE, so
+    //  both rows are written together and the id comes back by key.
+    {"intake_upsert_customers",
+     "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
+     "    $5::bool[], $6::int8[], $7::int8[], $8::int8[]) "
+     "    AS t (shop_id, channel, ccid, name, vip, first_ms, last_ms, n)), "
+     "k AS (SELECT i.*, c.customer_id FROM i LEFT JOIN customer_channels c "
+     "    ON c.shop_id = i.shop_id AND c.channel = i.channel AND c.channel_customer_id = i.ccid), "
+     "f AS MATERIALIZED (SELECT k.*, nextval (pg_get_serial_sequence ('customers', "
+     "    'customer_id')) AS new_id FROM k WHERE k.customer_id IS NULL), "
+     "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at, "
+     "    last_seen_at, message_count) SELECT shop_id, new_id, name, vip, "
+     "    to_timestamp (first_ms / 1000.0), to_timestamp (last_ms / 1000.0), n FROM f), "
+     "ich AS (INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
+     "    first_seen_at, last_seen_at, message_count) SELECT shop_id, channel, ccid, new_id, "
+     "    to_timestamp (first_ms / 1000.0), to_timestamp (last_ms / 1000.0), n FROM f), "
+     "uch AS (UPDATE customer_channels c SET last_seen_at = greatest (c.last_seen_at, "
+     "    to_timestamp (k.last_ms / 1000.0)), message_count = c.message_count + k.n FROM k "
+     "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id AND c.channel = k.channel "
+     "    AND c.channel_customer_id = k.ccid), "
+     "uc AS (UPDATE customers c SET last_seen_at = greatest (c.last_seen_at, "
+     "    to_timestamp (k.last_ms / 1000.0)), message_count = c.message_count + k.n, "
+     "    vip = c.vip OR k.vip, display_name = coalesce (k.name, c.display_name) FROM k "
+     "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id "
+     "    AND c.customer_id = k.customer_id) "
+     "SELECT k.shop_id, k.channel, k.ccid, coalesce (k.customer_id, f.new_id) FROM k "
+     "LEFT JOIN f ON f.shop_id = k.shop_id AND f.channel = k.channel AND f.ccid = k.ccid"},
+    //  The latest conversation of each customer key, open or not, locked:
+    //  two intake instances serialise on a customer's conversations.
+    {"intake_latest_conversations",
+     "SELECT k.shop_id, k.channel, k.ccid, c.conversation_id, "
+     "  (extract (epoch FROM c.last_message_at) * 1000)::int8, c.message_count, "
+     "  coalesce (c.priority, 0), coalesce (c.intent, 0), c.closed_at IS NULL "
+     "FROM unnest ($1::text[], $2::int2[], $3::text[]) AS k (shop_id, channel, ccid) "
+     "JOIN LATERAL (SELECT * FROM conversations c WHERE c.shop_id = k.shop_id "
+     "  AND c.channel = k.channel AND c.channel_customer_id = k.ccid "
+     "  ORDER BY c.conversation_id DESC LIMIT 1 FOR UPDATE) c ON true"},
+    {"intake_reserve_conversations",
+     "SELECT nextval (pg_get_serial_sequence ('conversations', 'conversation_id')) "
+     "FROM generate_series (1, $1::int)"},
+    {"intake_update_conversations",
+     "UPDATE conversations c SET "
+     "  last_message_at = greatest (c.last_message_at, to_timestamp (u.last_ms / 1000.0)), "
+     "  message_count = c.message_count + u.added, "
+     "  priority = greatest (c.priority, nullif (u.priority, 0)), "
+     "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0), c.closed_at), "
+     "  close_reason = coalesce (u.close_reason, c.close_reason), "
+     "  closed_by = coalesce (u.closed_by, c.closed_by) "
+     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::int2[], $6::int8[], "
+     "  $7::int2[], $8::text[]) "
+     "  AS u (shop_id, conversation_id, last_ms, added, priority, closed_ms, close_reason, "
+     "  closed_by) "
+     "WHERE c.shop_id = u.shop_id AND c.conversation_id = u.conversation_id"},
+    {"intake_insert_conversations",
+     "INSERT INTO conversations (shop_id, conversation_id, customer_id, channel, "
+     "  channel_customer_id, opened_at, last_message_at, closed_at, close_reason, closed_by, "
+     "  message_count, intent, priority, vip, previous_conversation_id) "
+     "SELECT shop_id, id, customer_id, channel, ccid, to_timestamp (opened_ms / 1000.0), "
+     "  to_timestamp (last_ms / 1000.0), to_timestamp (closed_ms / 1000.0), close_reason, "
+     "  closed_by, n, nullif (intent, 0), nullif (priority, 0), vip, nullif (previous_id, 0) "
+     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::int8[], "
+     "  $7::int8[], $8::int8[], $9::int2[], $10::text[], $11::int4[], $12::int2[], $13::int2[], "
+     "  $14::bool[], $15::int8[]) "
+     "  AS t (shop_id, id, customer_id, channel, ccid, opened_ms, last_ms, closed_ms, "
+     "  close_reason, closed_by, n, intent, priority, vip, previous_id)"},
+    {"intake_insert_messages",
+     "INSERT INTO messages (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, "
+     "  customer_id, agent_id, body, sent_at, received_at, intent, priority, qa_flags, score, "
+     "  agent_status) "
+     "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
+     "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
+     "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
+     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0) "
+     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "
+     "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "
+     "  $14::text[], $15::int2[], $16::int2[]) "
+     "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "
+     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status) "
+     "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
+     "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
+    {"intake_close_quiet",
+     "WITH due AS (SELECT shop_id, conversation_id FROM conversations "
+     "  WHERE shop_id = ANY ($1::text[]) AND closed_at IS NULL "
+     "  AND last_message_at < to_timestamp ($2::int8 / 1000.0) "
+     "  ORDER BY shop_id, last_message_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+     "UPDATE conversations c SET closed_at = c.last_message_at + $4::int8 * interval '1 ms', "
+     "  close_reason = 3 "
+     "FROM due WHERE c.shop_id = due.shop_id AND c.conversation_id = due.conversation_id "
+     "RETURNING c.shop_id, c.conversation_id, c.customer_id, c.channel, c.message_count, "
+     "  (extract (epoch FROM c.closed_at) * 1000)::int8"},
+    {"intake_load_principals",
+     "SELECT p.principal_id, p.role, p.public_key, p.all_shops, "
+     "  coalesce (string_agg (s.shop_id, ','), '') "
+     "FROM principals p LEFT JOIN principal_shops s USING (principal_id) "
+     "WHERE p.disabled_at IS NULL AND p.public_key IS NOT NULL GROUP BY p.principal_id"},
+    {"intake_load_shops", "SELECT shop_id FROM shops ORDER BY shop_id"},
+    {"intake_reserve_commands",
+     "SELECT nextval (pg_get_serial_sequence ('outbound_commands', 'command_id')) "
+     "FROM generate_series (1, $1::int)"},
+    {"intake_insert_commands",
+     "INSERT INTO outbound_commands (shop_id, command_id, origin, request_id, channel, kind, "
+     "  payload, created_at) "
+     "SELECT shop_id, id, origin, request_id, channel, kind, payload, "
+     "  to_timestamp (created_ms / 1000.0) "
+     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::text[], $5::int2[], $6::text[], "
+     "  $7::bytea[], $8::int8[]) "
+     "  AS t (shop_id, id, origin, request_id, channel, kind, payload, created_ms) "
+     "ON CONFLICT (shop_id, origin, request_id) DO NOTHING RETURNING command_id"},
+    {"intake_find_commands",
+     "SELECT i.ord, c.command_id "
+     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int4[]) "
+     "  AS i (shop_id, origin, request_id, ord) "
+     "JOIN outbound_commands c ON c.shop_id = i.shop_id AND c.origin = i.origin "
+     "  AND c.request_id = i.request_id"},
+    {"intake_settle_commands",
+     "UPDATE outbound_commands c SET settled_at = to_timestamp ($6::int8 / 1000.0), "
+     "  delivered = u.delivered, fail_reason = u.reason, attempts = u.attempts "
+     "FROM unnest ($1::text[], $2::int8[], $3::bool[], $4::text[], $5::int4[]) "
+     "  AS u (shop_id, id, delivered, reason, attempts) "
+     "WHERE c.shop_id = u.shop_id AND c.command_id = u.id AND c.settled_at IS NULL "
+     "RETURNING c.shop_id, c.command_id, c.delivered, coalesce (c.fail_reason, ''), c.attempts"},
+    {"intake_pending_commands",
+     "SELECT shop_id, command_id, channel, payload, attempts FROM outbound_commands "
+     "WHERE settled_at IS NULL ORDER BY command_id LIMIT $1::int"},
+    {NULL, NULL}};
+
+void
+intake_store_register (kf_store_t *store)
+{
+    kf_store_add_statements (store, s_statements);
+}
+
+//  ---------------------------------------------------------------------
+//  Per-batch working state
+
+//  One conversation touched by the batch (a customer key may go through
+//  several: the stale one closed, a new one opened, closed, another...).
+typedef struct {
+    int64_t id;             //  conversation id (new ones: assigned after reservation)
+    bool is_new;            //  inserted by this batch
+    const intake_item_t *sample; //  an item of its customer key (shop, channel, ccid)
+    int64_t customer_ref;   //  kefu customer id
+    int64_t opened_ms;      //  new ones: opening time
+    int64_t last_ms;        //  last message time
+    int64_t base_count;     //  message_count before the batch
+    int added;              //  messages added by the batch
+    int priority;           //  highest priority seen
+    int intent;             //  intent of the opening customer message
+    bool vip;               //  VIP customer
+    int64_t closed_ms;      //  0 = open
+    int close_reason;       //  CloseReason when closed
+    const char *closed_by;  //  agent who closed it, borrowed, may be NULL
+    int64_t previous_id;    //  the conversation this one follows
+    bool touched;           //  existing one changed by the batch
+} s_conv_t;
+
+//  One customer key (shop, channel, customer id on the channel).
+typedef struct {
+    const intake_item_t *sample; //  an item of this key (for shop/channel/ccid)
+    int64_t customer_ref;   //  from the customer upsert
+    s_conv_t *current;      //  the conversation in force (open or just closed)
+    int64_t last_conv_id;   //  latest conversation (for ratings/closes with none open)
+    int messages;           //  customer messages (for message_count)
+    int64_t first_ms;       //  first receive time
+    int64_t last_ms;        //  last receive time
+    const char *name;       //  latest display name, borrowed
+    bool vip;               //  any VIP flag
+} s_key_t;
+
+//  What the batch did around one item, for its events.
+typedef struct {
+    s_conv_t *conv;         //  the conversation the item belongs to
+    s_conv_t *closed_prev;  //  a stale conversation this item closed (quiet period)
+    s_conv_t *opened;       //  a conversation this item opened
+    s_conv_t *closed;       //  a conversation this item (a close) closed
+} s_ctx_t;
+
+typedef struct {
+    kf_store_t *store;      //  borrowed
+    kf_outbox_t *outbox;    //  borrowed
+    intake_item_t *items;   //  the batch
+    int count;              //  items
+    int64_t quiet_ms;       //  quiet period
+    s_ctx_t *ctx;           //  per item
+    zhashx_t *keys;         //  "shop\x1f" "channel\x1f" "ccid" -> s_key_t
+    s_conv_t **convs;       //  every conversation touched
+    int conv_count;         //  used
+    int conv_cap;           //  allocated
+    intake_batch_result_t *result; //  counts
+    kf_error_t *err;        //  where errors go
+} s_batch_t;
+
+static bool
+s_is_new (const intake_item_t *item)
+{
+    return item->status == 0 && item->dup_of < 0;
+}
+
+static bool
+s_has_customer (const intake_item_t *item)
+{
+    return item->kind != INTAKE_KIND_PRESENCE;
+}
+
+static void
+s_key_of (const intake_item_t *item, char *buf, size_t size)
+{
+    snprintf (buf, size, "%s\x1f%d\x1f%s", item->shop_id, item->channel, item->customer_id);
+}
+
+static void
+s_key_of_row (const PGresult *res, int row, char *buf, size_t size)
+{
+    snprintf (buf, size, "%s\x1f%d\x1f%s", kf_store_text (res, row, 0),
+              (int) kf_store_int (res, row, 1), kf_store_text (res, row, 2));
+}
+
+static s_conv_t *
+s_conv_new (s_batch_t *b)
+{
+    if (b->conv_count == b->conv_cap) {
+        b->conv_cap = b->conv_cap ? b->conv_cap * 2 : 64;
+        b->convs = realloc (b->convs, (size_t) b->conv_cap * sizeof *b->convs);
+    }
+    s_conv_t *c = calloc (1, sizeof *c);
+    b->convs[b->conv_count++] = c;
+    return c;
+}
+
+static void
+s_batch_free (s_batch_t *b)
+{
+    for (int i = 0; i < b->conv_count; i++)
+        free (b->convs[i]);
+    free (b->convs);
+    free (b->ctx);
+    zhashx_destroy (&b->keys);
+}
+
+//  ---------------------------------------------------------------------
+//  1-2. Earlier deliveries
+
+static int
+s_on_existing (const PGresult *res, void *arg)
+{
+    s_batch_t *b = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int ord = (int) kf_store_int (res, r, 0);
+        if (ord < 0 || ord >= b->count)
+            return -1;
+        intake_item_t *item = &b->items[ord];
+        item->status = KEFU__V1__ACK_STATUS__ACK_DUPLICATE;
+        item->stored_id = kf_store_int (res, r, 1);
+        //  Remember a body conflict in the error slot until it is counted.
+        if (strcmp (kf_store_text (res, r, 2), "t") != 0)
+            item->error.code = KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE;
+    }
+    return 0;
+}
+
+static int
+s_find_existing (s_batch_t *b)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT4};
+    kf_batch_t *rows = kf_batch_new (5, types);
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        if (!s_is_new (item))
+            continue;
+        kf_batch_str (rows, 0, item->shop_id);
+        kf_batch_str (rows, 1, item->gateway_id);
+        kf_batch_str (rows, 2, item->msg_id);
+        if (item->text)
+            kf_batch_str (rows, 3, item->text);
+        else
+            kf_batch_null (rows, 3);
+        kf_batch_int (rows, 4, i);
+    }
+    int rc = 0;
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        rc = kf_store_exec (b->store, "intake_find_existing", &params, s_on_existing, b, b->err);
+    }
+    kf_batch_destroy (&rows);
+    if (rc)
+        return -1;
+
+    //  The same id with a different body: keep the first, count the conflict.
+    kf_col_type_t ctypes[] = {KF_COL_TEXT, KF_COL_INT8};
+    kf_batch_t *conflicts = kf_batch_new (2, ctypes);
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        if (item->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE
+            && item->error.code == KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE) {
+            item->error.code = KEFU__V1__ERROR_CODE__ERROR_NONE;
+            kf_batch_str (conflicts, 0, item->shop_id);
+            kf_batch_int (conflicts, 1, item->stored_id);
+            b->result->conflicts++;
+        }
+    }
+    if (kf_batch_rows (conflicts) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (conflicts, &params);
+        rc = kf_store_exec (b->store, "intake_count_conflicts", &params, NULL, NULL, b->err);
+    }
+    kf_batch_destroy (&conflicts);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  3. Customers
+
+static int
+s_on_customers (const PGresult *res, void *arg)
+{
+    s_batch_t *b = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        char key[400];
+        s_key_of_row (res, r, key, sizeof key);
+        s_key_t *k = zhashx_lookup (b->keys, key);
+        if (!k)
+            return -1;
+        k->customer_ref = kf_store_int (res, r, 3);
+    }
+    return 0;
+}
+
+static int
+s_upsert_customers (s_batch_t *b)
+{
+    //  Aggregate the batch per customer key.
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        if (!s_is_new (item) || !s_has_customer (item))
+            continue;
+        char key[400];
+        s_key_of (item, key, sizeof key);
+        s_key_t *k = zhashx_lookup (b->keys, key);
+        if (!k) {
+            k = calloc (1, sizeof *k);
+            k->sample = item;
+            k->first_ms = item->received_at;
+            zhashx_insert (b->keys, key, k);
+        }
+        k->last_ms = item->received_at;
+        if (item->kind == INTAKE_KIND_MESSAGE) {
+            k->messages++;
+            if (item->customer_name)
+                k->name = item->customer_name;
+            k->vip = k->vip || item->vip;
+        }
+    }
+    if (zhashx_size (b->keys) == 0)
+        return 0;
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT,
+                             KF_COL_BOOL, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8};
+    kf_batch_t *rows = kf_batch_new (8, types);
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        kf_batch_str (rows, 0, k->sample->shop_id);
+        kf_batch_int (rows, 1, k->sample->channel);
+        kf_batch_str (rows, 2, k->sample->customer_id);
+        if (k->name)
+            kf_batch_str (rows, 3, k->name);
+        else
+            kf_batch_null (rows, 3);
+        kf_batch_bool (rows, 4, k->vip);
+        kf_batch_int (rows, 5, k->first_ms);
+        kf_batch_int (rows, 6, k->last_ms);
+        kf_batch_int (rows, 7, k->messages);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (rows, &params);
+    int rc = kf_store_exec (b->store, "intake_upsert_customers", &params, s_on_customers, b,
+                            b->err);
+    kf_batch_destroy (&rows);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  4-8. Conversations
+
+static int
+s_on_latest (const PGresult *res, void *arg)
+{
+    s_batch_t *b = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        char key[400];
+        s_key_of_row (res, r, key, sizeof key);
+        s_key_t *k = zhashx_lookup (b->keys, key);
+        if (!k)
+            return -1;
+        k->last_conv_id = kf_store_int (res, r, 3);
+        if (strcmp (kf_store_text (res, r, 8), "t") != 0)
+            continue;   //  closed: only its id matters (previous_conversation_id, ratings)
+        s_conv_t *c = s_conv_new (b);
+        c->id = kf_store_int (res, r, 3);
+        c->last_ms = kf_store_int (res, r, 4);
+        c->base_count = kf_store_int (res, r, 5);
+        c->priority = (int) kf_store_int (res, r, 6);
+        c->intent = (int) kf_store_int (res, r, 7);
+        c->customer_ref = k->customer_ref;
+        c->sample = k->sample;
+        k->current = c;
+    }
+    return 0;
+}
+
+//  Run a statement over the batch's customer keys (shop, channel, ccid).
+static int
+s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT};
+    kf_batch_t *rows = kf_batch_new (3, types);
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        kf_batch_str (rows, 0, k->sample->shop_id);
+        kf_batch_int (rows, 1, k->sample->channel);
+        kf_batch_str (rows, 2, k->sample->customer_id);
+    }
+    int rc = 0;
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        rc = kf_store_exec (b->store, stmt, &params, fn, b, b->err);
+    }
+    kf_batch_destroy (&rows);
+    return rc;
+}
+
+static void
+s_close (s_conv_t *c, int64_t at_ms, int reason, const char *by)
+{
+    c->closed_ms = at_ms;
+    c->close_reason = reason;
+    c->closed_by = by && *by ? by : NULL;
+    c->touched = true;
+}
+
+//  Walk the items in receive order and decide, per customer key, which
+//  conversation each belongs to.
+static int
+s_walk (s_batch_t *b)
+{
+    int new_count = 0;
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        if (!s_is_new (item) || !s_has_customer (item))
+            continue;
+        char key[400];
+        s_key_of (item, key, sizeof key);
+        s_key_t *k = zhashx_lookup (b->keys, key);
+        item->customer_ref = k->customer_ref;
+        s_conv_t *cur = k->current;
+        bool open = cur && !cur->closed_ms;
+        s_ctx_t *ctx = &b->ctx[i];
+        switch (item->kind) {
+        case INTAKE_KIND_MESSAGE:
+        case INTAKE_KIND_REPLY:
+            if (!open || item->received_at - cur->last_ms > b->quiet_ms) {
+                if (open) {
+                    s_close (cur, cur->last_ms + b->quiet_ms,
+                             KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET, NULL);
+                    ctx->closed_prev = cur;
+                }
+                s_conv_t *c = s_conv_new (b);
+                c->is_new = true;
+                c->sample = item;
+                c->customer_ref = k->customer_ref;
+                c->opened_ms = item->received_at;
+                c->last_ms = item->received_at;
+                c->previous_id = cur ? cur->id : k->last_conv_id;
+                if (item->kind == INTAKE_KIND_MESSAGE)
+                    c->intent = item->intent;
+                ctx->opened = c;
+                k->current = cur = c;
+                new_count++;
+            }
+            cur->touched = true;
+            cur->added++;
+            if (item->received_at > cur->last_ms)
+                cur->last_ms = item->received_at;
+            if (item->kind == INTAKE_KIND_MESSAGE) {
+                if (item->priority > cur->priority)
+                    cur->priority = item->priority;
+                if (!cur->intent)
+                    cur->intent = item->intent;
+                cur->vip = cur->vip || item->vip;
+            }
+            ctx->conv = cur;
+            break;
+        case INTAKE_KIND_RATING:
+            //  A rating usually arrives after the chat closed: it belongs to
+            //  the open conversation or else the latest one.
+            if (cur)
+                ctx->conv = cur;
+            break;
+        case INTAKE_KIND_CLOSE:
+            if (open) {
+                s_close (cur, item->received_at, item->close_reason, item->agent_id);
+                ctx->closed = cur;
+                ctx->conv = cur;
+            }
+            else if (cur)
+                ctx->conv = cur;
+            break;
+        case INTAKE_KIND_PRESENCE:
+            break;
+        }
+    }
+    return new_count;
+}
+
+typedef struct {
+    s_batch_t *b;   //  batch
+    int next;       //  next new conversation to number
+} s_reserve_t;
+
+static int
+s_on_reserved (const PGresult *res, void *arg)
+{
+    s_reserve_t *r = arg;
+    int row = 0;
+    for (int i = 0; i < r->b->conv_count && row < PQntuples (res); i++)
+        if (r->b->convs[i]->is_new)
+            r->b->convs[i]->id = kf_store_int (res, row++, 0);
+    return row == PQntuples (res) ? 0 : -1;
+}
+
+static int
+s_write_conversations (s_batch_t *b, int new_count)
+{
+    if (new_count > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_int (&params, new_count);
+        s_reserve_t r = {b, 0};
+        if (kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_reserved, &r,
+                           b->err))
+            return -1;
+    }
+    //  Existing conversations first: closing a stale one must precede
+    //  inserting its successor (one open conversation per customer key).
+    kf_col_type_t utypes[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT4,
+                              KF_COL_INT2, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT};
+    kf_batch_t *updates = kf_batch_new (8, utypes);
+    kf_col_type_t itypes[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT,
+                              KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT,
+                              KF_COL_INT4, KF_COL_INT2, KF_COL_INT2, KF_COL_BOOL, KF_COL_INT8};
+    kf_batch_t *inserts = kf_batch_new (15, itypes);
+    for (int c = 0; c < b->conv_count; c++) {
+        s_conv_t *conv = b->convs[c];
+        if (!conv->is_new && !conv->touched)
+            continue;
+        //  Shop, channel and customer id come from an item of its key.
+        const intake_item_t *sample = conv->sample;
+        if (conv->is_new) {
+            kf_batch_str (inserts, 0, sample->shop_id);
+            kf_batch_int (inserts, 1, conv->id);
+            kf_batch_int (inserts, 2, conv->customer_ref);
+            kf_batch_int (inserts, 3, sample->channel);
+            kf_batch_str (inserts, 4, sample->customer_id);
+            kf_batch_int (inserts, 5, conv->opened_ms);
+            kf_batch_int (inserts, 6, conv->last_ms);
+            if (conv->closed_ms) {
+                kf_batch_int (inserts, 7, conv->closed_ms);
+                kf_batch_int (inserts, 8, conv->close_reason);
+            }
+            else {
+                kf_batch_null (inserts, 7);
+                kf_batch_null (inserts, 8);
+            }
+            if (conv->closed_by)
+                kf_batch_str (inserts, 9, conv->closed_by);
+            else
+                kf_batch_null (inserts, 9);
+            kf_batch_int (inserts, 10, conv->added);
+            kf_batch_int (inserts, 11, conv->intent);
+            kf_batch_int (inserts, 12, conv->priority);
+            kf_batch_bool (inserts, 13, conv->vip);
+            kf_batch_int (inserts, 14, conv->previous_id);
+        }
+        else {
+            kf_batch_str (updates, 0, sample->shop_id);
+            kf_batch_int (updates, 1, conv->id);
+            kf_batch_int (updates, 2, conv->last_ms);
+            kf_batch_int (updates, 3, conv->added);
+            kf_batch_int (updates, 4, conv->priority);
+            if (conv->closed_ms) {
+                kf_batch_int (updates, 5, conv->closed_ms);
+                kf_batch_int (updates, 6, conv->close_reason);
+            }
+            else {
+                kf_batch_null (updates, 5);
+                kf_batch_null (updates, 6);
+            }
+            if (conv->closed_by)
+                kf_batch_str (updates, 7, conv->closed_by);
+            else
+                kf_batch_null (updates, 7);
+        }
+        if (conv->closed_ms)
+            b->result->closed++;
+        if (conv->is_new)
+            b->result->opened++;
+    }
+    int rc = 0;
+    if (kf_batch_rows (updates) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (updates, &params);
+        rc = kf_store_exec (b->store, "intake_update_conversations", &params, NULL, NULL, b->err);
+    }
+    if (rc == 0 && kf_batch_rows (inserts) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (inserts, &params);
+        rc = kf_store_exec (b->store, "intake_insert_conversations", &params, NULL, NULL, b->err);
+    }
+    kf_batch_destroy (&updates);
+    kf_batch_destroy (&inserts);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  9. Messages
+
+static int
+s_on_inserted (const PGresult *res, void *arg)
+{
+    s_batch_t *b = arg;
+    //  Map returned keys back to items.
+    zhashx_t *index = zhashx_new ();
+    for (int i = 0; i < b->count; i++)
+        if (s_is_new (&b->items[i])) {
+            char key[400];
+            snprintf (key, sizeof key, "%s\x1f%s\x1f%s", b->items[i].shop_id,
+                      b->items[i].gateway_id, b->items[i].msg_id);
+            zhashx_insert (index, key, &b->items[i]);
+        }
+    for (int r = 0; r < PQntuples (res); r++) {
+        char key[400];
+        snprintf (key, sizeof key, "%s\x1f%s\x1f%s", kf_store_text (res, r, 0),
+                  kf_store_text (res, r, 1), kf_store_text (res, r, 2));
+        intake_item_t *item = zhashx_lookup (index, key);
+        if (item) {
+            item->status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
+            item->stored_id = kf_store_int (res, r, 3);
+        }
+    }
+    zhashx_destroy (&index);
+    return 0;
+}
+
+static void
+s_qa_join (const intake_item_t *item, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int q = 0; q < item->qa_count && used < size; q++)
+        used += (size_t) snprintf (buf + used, size - used, "%s%s", q ? "," : "", item->qa_flags[q]);
+}
+
+static int
+s_insert_messages (s_batch_t *b)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
+                             KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT,
+                             KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2,
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2};
+    kf_batch_t *rows = kf_batch_new (16, types);
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        if (!s_is_new (item))
+            continue;
+        s_ctx_t *ctx = &b->ctx[i];
+        item->conversation_id = ctx->conv ? ctx->conv->id : 0;
+        if (!item->conversation_id && s_has_customer (item)) {
+            char key[400];
+            s_key_of (item, key, sizeof key);
+            s_key_t *k = zhashx_lookup (b->keys, key);
+            if (k)
+                item->conversation_id = k->last_conv_id;
+        }
+        char qa[256];
+        s_qa_join (item, qa, sizeof qa);
+        kf_batch_str (rows, 0, item->shop_id);
+        kf_batch_str (rows, 1, item->gateway_id);
+        kf_batch_str (rows, 2, item->msg_id);
+        kf_batch_int (rows, 3, item->kind);
+        kf_batch_int (rows, 4, item->channel);
+        kf_batch_int (rows, 5, item->conversation_id);
+        kf_batch_int (rows, 6, item->customer_ref);
+        kf_batch_str (rows, 7, item->agent_id);
+        if (item->text)
+            kf_batch_str (rows, 8, item->text);
+        else
+            kf_batch_null (rows, 8);
+        kf_batch_int (rows, 9, item->sent_at);
+        kf_batch_int (rows, 10, item->received_at);
+        kf_batch_int (rows, 11, item->intent);
+        kf_batch_int (rows, 12, item->priority);
+        kf_batch_str (rows, 13, qa);
+        kf_batch_int (rows, 14, item->score);
+        kf_batch_int (rows, 15, item->agent_status);
+    }
+    int rc = 0;
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        rc = kf_store_exec (b->store, "intake_insert_messages", &params, s_on_inserted, b, b->err);
+    }
+    kf_batch_destroy (&rows);
+    if (rc)
+        return -1;
+    //  Rows not inserted were stored concurrently by another intake instance
+    //  after step 1: answer DUPLICATE with the original id.
+    bool raced = false;
+    for (int i = 0; i < b->count; i++)
+        if (s_is_new (&b->items[i]))
+            raced = true;
+    if (raced) {
+        if (s_find_existing (b))
+            return -1;
+        for (int i = 0; i < b->count; i++)
+            if (s_is_new (&b->items[i]))
+                return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                                     "message %s neither stored nor found", b->items[i].msg_id);
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  10. Events
+
+static int
+s_emit (s_batch_t *b, const char *shop_id, const char *kind, int64_t at_ms, Kefu__V1__Event *ev)
+{
+    ev->shop_id = (char *) shop_id;
+    ev->kind = (char *) kind;
+    ev->occurred_at_ms = at_ms;
+    if (kf_outbox_add (b->outbox, ev))
+        return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "outbox add failed");
+    return 0;
+}
+
+static int
+s_emit_closed (s_batch_t *b, const intake_item_t *item, const s_conv_t *c)
+{
+    Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
+    closed.conversation_id = c->id;
+    closed.customer_id = c->customer_ref;
+    closed.channel = item->channel;
+    closed.reason = c->close_reason;
+    closed.closed_by_agent_id = (char *) (c->closed_by ? c->closed_by : "");
+    closed.closed_at_ms = c->closed_ms;
+    closed.message_count = c->base_count + c->added;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED;
+    ev.conversation_closed = &closed;
+    return s_emit (b, item->shop_id, "conversation.closed", c->closed_ms, &ev);
+}
+
+static int
+s_emit_opened (s_batch_t *b, const intake_item_t *item, const s_conv_t *c)
+{
+    Kefu__V1__ConversationOpened opened = KEFU__V1__CONVERSATION_OPENED__INIT;
+    opened.conversation_id = c->id;
+    opened.customer_id = c->customer_ref;
+    opened.channel = item->channel;
+    opened.channel_customer_id = (char *) item->customer_id;
+    opened.intent = item->kind == INTAKE_KIND_MESSAGE ? item->intent : 0;
+    opened.priority = item->kind == INTAKE_KIND_MESSAGE ? item->priority : 0;
+    opened.vip = item->vip;
+    opened.opened_at_ms = c->opened_ms;
+    opened.previous_conversation_id = c->previous_id;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_OPENED;
+    ev.conversation_opened = &opened;
+    return s_emit (b, item->shop_id, "conversation.opened", c->opened_ms, &ev);
+}
+
+static int
+s_emit_item (s_batch_t *b, const intake_item_t *item)
+{
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    switch (item->kind) {
+    case INTAKE_KIND_MESSAGE:
+    case INTAKE_KIND_REPLY: {
+        Kefu__V1__MessageAccepted m = KEFU__V1__MESSAGE_ACCEPTED__INIT;
+        m.message_id = item->stored_id;
+        m.conversation_id = item->conversation_id;
+        m.customer_id = item->customer_ref;
+        m.channel = item->channel;
+        m.channel_customer_id = (char *) item->customer_id;
+        m.sender = item->kind == INTAKE_KIND_MESSAGE ? KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER
+                                                     : KEFU__V1__SENDER_ROLE__SENDER_ROLE_AGENT;
+        m.agent_id = (char *) item->agent_id;
+        m.body = item->text ? item->text : "";
+        m.intent = item->intent;
+        m.priority = item->priority;
+        m.n_qa_flags = (size_t) item->qa_count;
+        m.qa_flags = (char **) item->qa_flags;
+        m.received_at_ms = item->received_at;
+        m.sent_at_ms = item->sent_at;
+        m.vip = item->vip;
+        m.order_id = (char *) item->order_id;
+        m.gateway_id = (char *) item->gateway_id;
+        m.auto_reply = item->auto_reply;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED;
+        ev.message_accepted = &m;
+        return s_emit (b, item->shop_id, "message.accepted", item->received_at, &ev);
+    }
+    case INTAKE_KIND_PRESENCE: {
+        Kefu__V1__AgentPresenceChanged p = KEFU__V1__AGENT_PRESENCE_CHANGED__INIT;
+        p.agent_id = (char *) item->agent_id;
+        p.status = item->agent_status;
+        p.handover_note = item->text ? item->text : "";
+        p.channel = item->channel;
+        p.at_ms = item->received_at;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE;
+        ev.agent_presence = &p;
+        return s_emit (b, item->shop_id, "agent.presence", item->received_at, &ev);
+    }
+    case INTAKE_KIND_RATING: {
+        Kefu__V1__RatingReceived r = KEFU__V1__RATING_RECEIVED__INIT;
+        r.rating_id = item->stored_id;
+        r.conversation_id = item->conversation_id;
+        r.customer_id = item->customer_ref;
+        r.agent_id = (char *) item->agent_id;
+        r.score = (uint32_t) item->score;
+        r.comment = item->text ? item->text : "";
+        r.at_ms = item->received_at;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED;
+        ev.rating_received = &r;
+        return s_emit (b, item->shop_id, "rating.received", item->received_at, &ev);
+    }
+    case INTAKE_KIND_CLOSE:
+        return 0;   //  its conversation.closed is emitted from the context
+    }
+    return 0;
+}
+
+static int
+s_emit_events (s_batch_t *b)
+{
+    //  In receive order, so a subscriber sees a conversation opened before
+    //  its first message and closed before its successor opens.
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        s_ctx_t *ctx = &b->ctx[i];
+        if (ctx->closed_prev && s_emit_closed (b, item, ctx->closed_prev))
+            return -1;
+        if (ctx->opened && s_emit_opened (b, item, ctx->opened))
+            return -1;
+        if (ctx->closed && s_emit_closed (b, item, ctx->closed))
+            return -1;
+        if (item->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED && s_emit_item (b, item))
+            return -1;
+    }
+    return kf_outbox_flush (b->outbox, b->err);
+}
+
+//  ---------------------------------------------------------------------
+
+static void
+s_key_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+int
+intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int count,
+                          int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
+{
+    memset (result, 0, sizeof *result);
+    //  Results are recomputed on every attempt. Repeats of a key inside the
+    //  batch are answered like their first occurrence.
+    zhashx_t *seen = zhashx_new ();
+    for (int i = 0; i < count; i++) {
+        char key[400];
+        snprintf (key, sizeof key, "%s\x1f%s\x1f%s", items[i].shop_id, items[i].gateway_id,
+                  items[i].msg_id);
+        //  Values are index + 1, so that index 0 is not a NULL value.
+        intptr_t first = (intptr_t) zhashx_lookup (seen, key);
+        items[i].dup_of = first ? (int) first - 1 : -1;
+        if (!first)
+            zhashx_insert (seen, key, (void *) (intptr_t) (i + 1));
+        items[i].status = 0;
+        items[i].stored_id = 0;
+        items[i].conversation_id = 0;
+        items[i].customer_ref = 0;
+        kf_error_clear (&items[i].error);
+    }
+    zhashx_destroy (&seen);
+    s_batch_t b = {store, outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
+                   zhashx_new (), NULL, 0, 0, result, err};
+    zhashx_set_destructor (b.keys, s_key_free);
+    int new_count = -1;
+    if (kf_store_begin (store, err))
+        goto failed;
+    if (s_find_existing (&b) || s_upsert_customers (&b)
+        || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+        goto rollback;
+    new_count = s_walk (&b);
+    if (new_count < 0 || s_write_conversations (&b, new_count) || s_insert_messages (&b)
+        || s_emit_events (&b))
+        goto rollback;
+    if (kf_store_commit (store, err))
+        goto failed;
+    kf_outbox_publish (outbox);
+    //  Repeats inside the batch share their first occurrence's outcome.
+    for (int i = 0; i < count; i++) {
+        intake_item_t *item = &items[i];
+        if (item->dup_of >= 0) {
+            const intake_item_t *first = &items[item->dup_of];
+            item->status = first->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED
+                               ? KEFU__V1__ACK_STATUS__ACK_DUPLICATE
+                               : first->status;
+            item->stored_id = first->stored_id;
+        }
+        if (item->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED)
+            result->accepted++;
+        else if (item->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE)
+            result->duplicates++;
+    }
+    s_batch_free (&b);
+    return 0;
+rollback:
+    kf_store_rollback (store);
+failed:
+    kf_outbox_discard (outbox);
+    s_batch_free (&b);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Quiet-period sweep
+
+typedef struct {
+    kf_outbox_t *outbox;  //  borrowed
+    int closed;           //  rows
+    kf_error_t *err;      //  errors
+} s_sweep_t;
+
+static int
+s_on_swept (const PGresult *res, void *arg)
+{
+    s_sweep_t *s = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
+        closed.conversation_id = kf_store_int (res, r, 1);
+        closed.customer_id = kf_store_int (res, r, 2);
+        closed.channel = (Kefu__V1__Channel) kf_store_int (res, r, 3);
+        closed.reason = KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET;
+        closed.closed_by_agent_id = "";
+        closed.message_count = kf_store_int (res, r, 4);
+        closed.closed_at_ms = kf_store_int (res, r, 5);
+        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+        ev.shop_id = (char *) kf_store_text (res, r, 0);
+        ev.kind = "conversation.closed";
+        ev.occurred_at_ms = closed.closed_at_ms;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED;
+        ev.conversation_closed = &closed;
+        if (kf_outbox_add (s->outbox, &ev))
+            return -1;
+        s->closed++;
+    }
+    return 0;
+}
+
+int
+intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
+                          int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
+                          kf_error_t *err)
+{
+    if (shop_count == 0)
+        return 0;
+    kf_col_type_t type = KF_COL_TEXT;
+    kf_batch_t *list = kf_batch_new (1, &type);
+    for (int i = 0; i < shop_count; i++)
+        kf_batch_str (list, 0, shops[i]);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (list, &params);
+    kf_params_int (&params, now_ms - quiet_ms);
+    kf_params_int (&params, limit);
+    kf_params_int (&params, quiet_ms);
+    s_sweep_t sweep = {outbox, 0, err};
+    int rc = -1;
+    if (kf_store_begin (store, err) == 0) {
+        if (kf_store_exec (store, "intake_close_quiet", &params, s_on_swept, &sweep, err) == 0
+            && kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
+            kf_outbox_publish (outbox);
+            rc = sweep.closed;
+        }
+        else
+            kf_store_rollback (store);
+    }
+    if (rc < 0)
+        kf_outbox_discard (outbox);
+    kf_batch_destroy (&list);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Principals and shops
+
+typedef struct {
+    intake_principal_row_fn *principal;  //  per principal row
+    intake_shop_row_fn *shop;            //  per shop row
+    void *arg;                           //  their argument
+} s_rows_t;
+
+static int
+s_on_principals (const PGresult *res, void *arg)
+{
+    s_rows_t *rows = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        rows->principal (rows->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1),
+                         kf_store_text (res, r, 2), strcmp (kf_store_text (res, r, 3), "t") == 0,
+                         kf_store_text (res, r, 4));
+    return 0;
+}
+
+int
+intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn, void *arg,
+                              kf_error_t *err)
+{
+    s_rows_t rows = {fn, NULL, arg};
+    return kf_store_exec (store, "intake_load_principals", NULL, s_on_principals, &rows, err);
+}
+
+static int
+s_on_shops (const PGresult *res, void *arg)
+{
+    s_rows_t *rows = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        rows->shop (rows->arg, kf_store_text (res, r, 0));
+    return 0;
+}
+
+int
+intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err)
+{
+    s_rows_t rows = {NULL, fn, arg};
+    return kf_store_exec (store, "intake_load_shops", NULL, s_on_shops, &rows, err);
+}
+
+//  ---------------------------------------------------------------------
+//  Outbound commands
+
+typedef struct {
+    int64_t *ids;   //  out
+    int n;          //  filled
+} s_ids_t;
+
+static int
+s_on_ids (const PGresult *res, void *arg)
+{
+    s_ids_t *ids = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        ids->ids[ids->n++] = kf_store_int (res, r, 0);
+    return 0;
+}
+
+int
+intake_store_reserve_command_ids (kf_store_t *store, int n, int64_t *ids, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, n);
+    s_ids_t out = {ids, 0};
+    if (kf_store_exec (store, "intake_reserve_commands", &params, s_on_ids, &out, err))
+        return -1;
+    return out.n == n ? 0 : kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "short ids");
+}
+
+typedef struct {
+    intake_command_row_t *rows;  //  batch
+    int count;                   //  rows
+} s_cmds_t;
+
+static int
+s_on_cmd_inserted (const PGresult *res, void *arg)
+{
+    s_cmds_t *c = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int64_t id = kf_store_int (res, r, 0);
+        for (int i = 0; i < c->count; i++)
+            if (c->rows[i].command_id == id)
+                c->rows[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
+    }
+    return 0;
+}
+
+static int
+s_on_cmd_found (const PGresult *res, void *arg)
+{
+    s_cmds_t *c = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int ord = (int) kf_store_int (res, r, 0);
+        if (ord >= 0 && ord < c->count) {
+            c->rows[ord].command_id = kf_store_int (res, r, 1);
+            c->rows[ord].status = KEFU__V1__ACK_STATUS__ACK_DUPLICATE;
+        }
+    }
+    return 0;
+}
+
+int
+intake_store_insert_commands (kf_store_t *store, kf_outbox_t *outbox, intake_command_row_t *rows,
+                              int count, kf_error_t *err)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT,  KF_COL_TEXT,
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_BYTEA, KF_COL_INT8};
+    kf_batch_t *batch = kf_batch_new (8, types);
+    for (int i = 0; i < count; i++) {
+        rows[i].status = 0;
+        kf_batch_str (batch, 0, rows[i].shop_id);
+        kf_batch_int (batch, 1, rows[i].command_id);
+        kf_batch_str (batch, 2, rows[i].origin);
+        kf_batch_str (batch, 3, rows[i].request_id);
+        kf_batch_int (batch, 4, rows[i].channel);
+        kf_batch_str (batch, 5, rows[i].kind);
+        kf_batch_text (batch, 6, rows[i].payload, rows[i].size);
+        kf_batch_int (batch, 7, rows[i].created_ms);
+    }
+    s_cmds_t c = {rows, count};
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (batch, &params);
+    int rc = -1;
+    if (kf_store_begin (store, err))
+        goto done;
+    if (kf_store_exec (store, "intake_insert_commands", &params, s_on_cmd_inserted, &c, err))
+        goto rollback;
+    //  Those not inserted were handed in before: find their ids.
+    kf_col_type_t ftypes[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT4};
+    kf_batch_t *find = kf_batch_new (4, ftypes);
+    for (int i = 0; i < count; i++)
+        if (!rows[i].status) {
+            kf_batch_str (find, 0, rows[i].shop_id);
+            kf_batch_str (find, 1, rows[i].origin);
+            kf_batch_str (find, 2, rows[i].request_id);
+            kf_batch_int (find, 3, i);
+        }
+    int frc = 0;
+    if (kf_batch_rows (find) > 0) {
+        kf_params_init (&params);
+        kf_batch_params (find, &params);
+        frc = kf_store_exec (store, "intake_find_commands", &params, s_on_cmd_found, &c, err);
+    }
+    kf_batch_destroy (&find);
+    if (frc)
+        goto rollback;
+    for (int i = 0; i < count; i++) {
+        if (rows[i].status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED)
+            continue;
+        Kefu__V1__CommandIssued issued = KEFU__V1__COMMAND_ISSUED__INIT;
+        issued.command_id = rows[i].command_id;
+        issued.origin = (char *) rows[i].origin;
+        issued.command_kind = (char *) rows[i].kind;
+        issued.channel = rows[i].channel;
+        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+        ev.shop_id = (char *) rows[i].shop_id;
+        ev.kind = "command.issued";
+        ev.occurred_at_ms = rows[i].created_ms;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_COMMAND_ISSUED;
+        ev.command_issued = &issued;
+        if (kf_outbox_add (outbox, &ev))
+            goto rollback;
+    }
+    if (kf_outbox_flush (outbox, err))
+        goto rollback;
+    if (kf_store_commit (store, err))
+        goto failed;
+    kf_outbox_publish (outbox);
+    rc = 0;
+    for (int i = 0; i < count; i++)
+        if (!rows[i].status) {
+            rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                               "command %s neither stored nor found", rows[i].request_id);
+            break;
+        }
+    goto done;
+rollback:
+    kf_store_rollback (store);
+failed:
+    kf_outbox_discard (outbox);
+done:
+    kf_batch_destroy (&batch);
+    return rc;
+}
+
+typedef struct {
+    kf_outbox_t *outbox;  //  borrowed
+    int64_t now_ms;       //  settle time
+} s_settle_t;
+
+static int
+s_on_settled (const PGresult *res, void *arg)
+{
+    s_settle_t *s = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        Kefu__V1__CommandSettled settled = KEFU__V1__COMMAND_SETTLED__INIT;
+        settled.command_id = kf_store_int (res, r, 1);
+        settled.delivered = strcmp (kf_store_text (res, r, 2), "t") == 0;
+        settled.reason = (char *) kf_store_text (res, r, 3);
+        settled.attempts = (int32_t) kf_store_int (res, r, 4);
+        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+        ev.shop_id = (char *) kf_store_text (res, r, 0);
+        ev.kind = "command.settled";
+        ev.occurred_at_ms = s->now_ms;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_COMMAND_SETTLED;
+        ev.command_settled = &settled;
+        if (kf_outbox_add (s->outbox, &ev))
+            return -1;
+    }
+    return 0;
+}
+
+int
+intake_store_settle_commands (kf_store_t *store, kf_outbox_t *outbox,
+                              const intake_settle_row_t *rows, int count, int64_t now_ms,
+                              kf_error_t *err)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL, KF_COL_TEXT, KF_COL_INT4};
+    kf_batch_t *batch = kf_batch_new (5, types);
+    for (int i = 0; i < count; i++) {
+        kf_batch_str (batch, 0, rows[i].shop_id);
+        kf_batch_int (batch, 1, rows[i].command_id);
+        kf_batch_bool (batch, 2, rows[i].delivered);
+        if (rows[i].reason && *rows[i].reason)
+            kf_batch_str (batch, 3, rows[i].reason);
+        else
+            kf_batch_null (batch, 3);
+        kf_batch_int (batch, 4, rows[i].attempts);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (batch, &params);
+    kf_params_int (&params, now_ms);
+    s_settle_t s = {outbox, now_ms};
+    int rc = -1;
+    if (kf_store_begin (store, err) == 0) {
+        if (kf_store_exec (store, "intake_settle_commands", &params, s_on_settled, &s, err) == 0
+            && kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
+            kf_outbox_publish (outbox);
+            rc = 0;
+        }
+        else
+            kf_store_rollback (store);
+    }
+    if (rc)
+        kf_outbox_discard (outbox);
+    kf_batch_destroy (&batch);
+    return rc;
+}
+
+typedef struct {
+    intake_pending_fn *fn;  //  per row
+    void *arg;              //  its argument
+} s_pending_t;
+
+static int
+s_on_pending (const PGresult *res, void *arg)
+{
+    s_pending_t *p = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        size_t len = 0;
+        unsigned char *bytes =
+            PQunescapeBytea ((const unsigned char *) kf_store_text (res, r, 3), &len);
+        if (!bytes)
+            continue;
+        p->fn (p->arg, kf_store_text (res, r, 0), kf_store_int (res, r, 1),
+               (int) kf_store_int (res, r, 2), bytes, len, (int) kf_store_int (res, r, 4));
+        PQfreemem (bytes);
+    }
+    return 0;
+}
+
+int
+intake_store_load_pending_commands (kf_store_t *store, intake_pending_fn *fn, void *arg, int limit,
+                                    kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, limit);
+    s_pending_t p = {fn, arg};
+    return kf_store_exec (store, "intake_pending_commands", &params, s_on_pending, &p, err);
+}

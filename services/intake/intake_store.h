@@ -1,0 +1,96 @@
+/*  intake_store — all of intake's SQL.
+
+    intake_store_write_batch stores a batch of validated items in ONE
+    transaction: de-duplication against earlier deliveries, the customer
+    record (客户档案), conversations (open, continue, close after the quiet
+    period), the message rows, and every event (through the outbox). It
+    fills each item's ack status and stored id. Only after it returns 0 may
+    the caller send ACCEPTED or DUPLICATE acks. */
+#ifndef INTAKE_STORE_H
+#define INTAKE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "intake_item.h"
+#include "kf_outbox.h"
+#include "kf_store.h"
+
+//  Register intake's statements with the store.
+void intake_store_register (kf_store_t *store);
+
+typedef struct {
+    int accepted;        //  new rows
+    int duplicates;      //  earlier deliveries (or repeats inside the batch)
+    int conflicts;       //  duplicates whose body differed from the stored one
+    int opened;          //  conversations opened
+    int closed;          //  conversations closed (quiet period or close items)
+} intake_batch_result_t;
+
+//  Store items[0..count) (all validated, shop checked) in one transaction.
+//  On success sets every item's status/stored_id and returns 0; on failure
+//  rolls back (nothing stored, no event) and returns -1 with err set.
+int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items,
+                              int count, int64_t quiet_ms, intake_batch_result_t *result,
+                              kf_error_t *err);
+
+//  Close up to `limit` conversations of these shops idle for quiet_ms at
+//  now_ms, with their events, in one transaction. Returns how many, or -1.
+int intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
+                              int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
+                              kf_error_t *err);
+
+//  Active principals with a key, and their shops (comma-separated).
+typedef void (intake_principal_row_fn) (void *arg, const char *id, const char *role,
+                                        const char *key, bool all_shops, const char *shops_csv);
+int intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn, void *arg,
+                                  kf_error_t *err);
+
+//  Registered shops.
+typedef void (intake_shop_row_fn) (void *arg, const char *shop_id);
+int intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg,
+                             kf_error_t *err);
+
+//  ---------------------------------------------------------------------
+//  Outbound commands
+
+typedef struct {
+    const char *shop_id;      //  shop (registered)
+    const char *origin;       //  issuing service / principal
+    const char *request_id;   //  issuer's idempotency key
+    int channel;              //  target channel
+    const char *kind;         //  "assign", "auto_reply", "reminder", "notice"
+    const uint8_t *payload;   //  packed Command (with its command_id)
+    size_t size;              //  bytes in payload
+    int64_t created_ms;       //  when it was handed in
+    int64_t command_id;       //  in: reserved id; out: stored id (new or original)
+    int status;               //  out: ACK_ACCEPTED (stored now) or ACK_DUPLICATE
+} intake_command_row_t;
+
+//  Reserve n command ids (for packing commands before they are stored).
+int intake_store_reserve_command_ids (kf_store_t *store, int n, int64_t *ids, kf_error_t *err);
+//  Store commands (idempotent on shop, origin, request_id) with their
+//  command.issued events, in one transaction.
+int intake_store_insert_commands (kf_store_t *store, kf_outbox_t *outbox,
+                                  intake_command_row_t *rows, int count, kf_error_t *err);
+
+typedef struct {
+    const char *shop_id;      //  shop
+    int64_t command_id;       //  command
+    bool delivered;           //  gateway carried it out
+    const char *reason;       //  why it failed, may be NULL
+    int attempts;             //  sends so far
+} intake_settle_row_t;
+
+//  Mark commands settled (first ack wins) with command.settled events.
+int intake_store_settle_commands (kf_store_t *store, kf_outbox_t *outbox,
+                                  const intake_settle_row_t *rows, int count, int64_t now_ms,
+                                  kf_error_t *err);
+
+//  Every unsettled command, oldest first, up to limit.
+typedef void (intake_pending_fn) (void *arg, const char *shop_id, int64_t command_id, int channel,
+                                  const uint8_t *payload, size_t size, int attempts);
+int intake_store_load_pending_commands (kf_store_t *store, intake_pending_fn *fn, void *arg,
+                                        int limit, kf_error_t *err);
+
+#endif

@@ -1,0 +1,566 @@
+/*  test_intake_flow — intake end to end over real sockets and PostgreSQL.
+
+    A raw DEALER plays the gateway (so every byte it sends is under the
+    test's control): Hello, items of every kind, duplicates, every error
+    code from an input that deserves it, byte-identical storage of CJK,
+    emoji, combining marks and SQL metacharacters, the events written, the
+    quiet period with a driven clock, and the counters in the status. */
+#include "kefu/v1/control.pb-c.h"
+#include "kefu/v1/events.pb-c.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_control.h"
+#include "kf_log.h"
+#include "kf_wire.h"
+#include "kt_db.h"
+#include "kt_intake.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define SHOP "tmall-hzfs"
+
+typedef struct {
+    char *db;               //  conninfo
+    kt_intake_t *intake;    //  the service
+    kf_clock_t *clock;      //  driven clock
+    zsock_t *gw;            //  the raw gateway
+    int64_t seq;            //  for unique ids
+} fixture_t;
+
+static ProtobufCBinaryData
+s_text (const char *s)
+{
+    return (ProtobufCBinaryData){strlen (s), (uint8_t *) s};
+}
+
+static void
+s_send_frame (zsock_t *sock, const Kefu__V1__GatewayFrame *frame)
+{
+    zframe_t *f = kf_wire_pack (&frame->base);
+    assert_int_equal (zframe_send (&f, sock, 0), 0);
+}
+
+//  Wait for the next IntakeFrame (fails the test after 10 s).
+static Kefu__V1__IntakeFrame *
+s_recv (zsock_t *sock)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    void *which = zpoller_wait (poller, 10000);
+    zpoller_destroy (&poller);
+    assert_non_null (which);
+    zframe_t *f = zframe_recv (sock);
+    assert_non_null (f);
+    Kefu__V1__IntakeFrame *in = kefu__v1__intake_frame__unpack (NULL, zframe_size (f), zframe_data (f));
+    zframe_destroy (&f);
+    assert_non_null (in);
+    return in;
+}
+
+static bool
+s_nothing_within (zsock_t *sock, int ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    void *which = zpoller_wait (poller, ms);
+    zpoller_destroy (&poller);
+    return which == NULL;
+}
+
+static zsock_t *
+s_gateway (fixture_t *f, const char *gateway_id)
+{
+    zsock_t *gw = zsock_new (ZMQ_DEALER);
+    assert_int_equal (zsock_connect (gw, "%s", f->intake->gateway_endpoint), 0);
+    Kefu__V1__ShopChannel serves = KEFU__V1__SHOP_CHANNEL__INIT;
+    serves.shop_id = s_text (SHOP);
+    serves.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    Kefu__V1__ShopChannel *serves_list[] = {&serves};
+    Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
+    hello.gateway_id = s_text (gateway_id);
+    hello.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
+    hello.n_serves = 1;
+    hello.serves = serves_list;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
+    frame.hello = &hello;
+    s_send_frame (gw, &frame);
+    Kefu__V1__IntakeFrame *in = s_recv (gw);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_WELCOME);
+    assert_true (in->welcome->insecure);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    return gw;
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->db = kt_db_fresh ("intake_flow");
+    kt_shop_add (f->db, SHOP);
+    kt_shop_add (f->db, "jd-other");
+    f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
+    f->intake = kt_intake_new (f->db, f->clock);
+    f->intake->config.max_body = 8192;
+    kt_intake_start (f->intake);
+    f->gw = s_gateway (f, "qianniu-1");
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    zsock_destroy (&f->gw);
+    kt_intake_destroy (&f->intake);
+    kf_clock_destroy (&f->clock);
+    free (f->db);
+    free (f);
+    return 0;
+}
+
+typedef struct {
+    const char *id;        //  gateway_msg_id (NULL: generated)
+    const char *shop;      //  NULL: SHOP
+    int channel;           //  0: platform chat
+    int64_t sent_at;       //  0: the clock's now
+    const char *customer;  //  NULL: "tb_buyer_1"
+    const uint8_t *body;   //  raw body bytes
+    size_t body_len;       //  their length (0 with body NULL: no body)
+} s_msg_t;
+
+//  Send a customer message, return the ack (caller frees).
+static Kefu__V1__IntakeFrame *
+s_message (fixture_t *f, const s_msg_t *m, char *id_out)
+{
+    char id[64];
+    if (m->id)
+        snprintf (id, sizeof id, "%s", m->id);
+    else
+        snprintf (id, sizeof id, "m-%lld", (long long) ++f->seq);
+    if (id_out)
+        strcpy (id_out, id);
+    Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+    cm.customer_id = s_text (m->customer ? m->customer : "tb_buyer_1");
+    cm.body = (ProtobufCBinaryData){m->body_len, (uint8_t *) m->body};
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    item.shop_id = s_text (m->shop ? m->shop : SHOP);
+    item.gateway_msg_id = s_text (id);
+    item.sent_at_ms = m->sent_at ? m->sent_at : kf_clock_now_ms (f->clock);
+    item.channel = m->channel ? m->channel : KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
+    item.customer_message = &cm;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
+    frame.item = &item;
+    s_send_frame (f->gw, &frame);
+    Kefu__V1__IntakeFrame *in = s_recv (f->gw);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+    assert_int_equal (in->ack->gateway_msg_id.len, strlen (id));
+    assert_memory_equal (in->ack->gateway_msg_id.data, id, strlen (id));
+    return in;
+}
+
+static void
+s_expect (fixture_t *f, const s_msg_t *m, int status, int code)
+{
+    Kefu__V1__IntakeFrame *in = s_message (f, m, NULL);
+    if ((int) in->ack->status != status || (int) in->ack->code != code)
+        fail_msg ("expected status %d code %d, got status %d code %d (%s)", status, code,
+                  in->ack->status, in->ack->code, in->ack->reason);
+    if (status == KEFU__V1__ACK_STATUS__ACK_REJECTED)
+        assert_true (strlen (in->ack->reason) > 0);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+}
+
+static void
+s_expect_text (fixture_t *f, const char *body, int status, int code)
+{
+    s_msg_t m = {0};
+    m.body = (const uint8_t *) body;
+    m.body_len = strlen (body);
+    s_expect (f, &m, status, code);
+}
+
+//  ---------------------------------------------------------------------
+
+static void
+test_text_is_stored_byte_identical (void **state)
+{
+    fixture_t *f = *state;
+    const char *bodies[] = {
+        "亲，这件衣服有M码吗？",                              //  CJK
+        "好评！😀👍🏽 谢谢",                                   //  4-byte emoji, modifier
+        "cafe\xcc\x81 na\xc3\xafve e\xcc\x81\xcc\x80",       //  combining marks
+        "'; DROP TABLE messages; -- \\ \" $1 %_ E'\\x00' ''", //  SQL metacharacters
+        "\xef\xbf\xbd \xf4\x8f\xbf\xbf",                     //  U+FFFD, U+10FFFF
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        s_msg_t m = {0};
+        m.body = (const uint8_t *) bodies[i];
+        m.body_len = strlen (bodies[i]);
+        char id[64];
+        Kefu__V1__IntakeFrame *in = s_message (f, &m, id);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        assert_true (in->ack->stored_id > 0);
+        char sql[256];
+        snprintf (sql, sizeof sql, "SELECT encode (convert_to (body, 'UTF8'), 'hex') FROM messages "
+                                   "WHERE message_id = %lld",
+                  (long long) in->ack->stored_id);
+        char *hex = kt_db_query1 (f->db, sql);
+        char expected[1024] = "";
+        for (size_t k = 0; k < strlen (bodies[i]); k++)
+            sprintf (expected + 2 * k, "%02x", (unsigned char) bodies[i][k]);
+        assert_string_equal (hex, expected);
+        free (hex);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    //  The schema survived the metacharacters.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 5);
+}
+
+static void
+test_duplicates_keep_the_first (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {0};
+    m.id = "dup-1";
+    m.body = (const uint8_t *) "在吗";
+    m.body_len = strlen ("在吗");
+    Kefu__V1__IntakeFrame *first = s_message (f, &m, NULL);
+    assert_int_equal (first->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    Kefu__V1__IntakeFrame *again = s_message (f, &m, NULL);
+    assert_int_equal (again->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    assert_int_equal (again->ack->stored_id, first->ack->stored_id);
+    //  Same id, different body: DUPLICATE, first body kept, conflict counted.
+    m.body = (const uint8_t *) "别的内容";
+    m.body_len = strlen ("别的内容");
+    Kefu__V1__IntakeFrame *conflict = s_message (f, &m, NULL);
+    assert_int_equal (conflict->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    assert_int_equal (conflict->ack->stored_id, first->ack->stored_id);
+    char *body = kt_db_query1 (f->db, "SELECT body || '|' || body_conflicts FROM messages "
+                                      "WHERE gateway_msg_id = 'dup-1'");
+    assert_string_equal (body, "在吗|1");
+    free (body);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages "
+                                          "WHERE gateway_msg_id = 'dup-1'"),
+                      1);
+    kefu__v1__intake_frame__free_unpacked (first, NULL);
+    kefu__v1__intake_frame__free_unpacked (again, NULL);
+    kefu__v1__intake_frame__free_unpacked (conflict, NULL);
+}
+
+static void
+test_every_error_code_has_a_cause (void **state)
+{
+    fixture_t *f = *state;
+    const int REJ = KEFU__V1__ACK_STATUS__ACK_REJECTED;
+    s_msg_t m = {0};
+    m.body = (const uint8_t *) "hi";
+    m.body_len = 2;
+
+    m.shop = "no-such-shop";
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP);
+    m.shop = "BAD SHOP";
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP);
+    m.shop = NULL;
+
+    s_msg_t empty = {0};
+    s_expect (f, &empty, REJ, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD);
+
+    const char *invalid[] = {"\xc0\x80", "\xed\xa0\x80", "ab\xe4\xb8", "\x80x", "\xf4\x90\x80\x80",
+                             "\xff"};
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        s_expect_text (f, invalid[i], REJ, KEFU__V1__ERROR_CODE__ERROR_INVALID_UTF8);
+
+    s_msg_t nul = {0};
+    nul.body = (const uint8_t *) "ab\0cd";
+    nul.body_len = 5;
+    s_expect (f, &nul, REJ, KEFU__V1__ERROR_CODE__ERROR_CONTAINS_NUL);
+
+    char *big = malloc (8193);
+    memset (big, 'a', 8193);
+    s_msg_t large = {0};
+    large.body = (const uint8_t *) big;
+    large.body_len = 8193;
+    s_expect (f, &large, REJ, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG);
+    large.body_len = 8192;   //  exactly the limit is fine
+    s_expect (f, &large, KEFU__V1__ACK_STATUS__ACK_ACCEPTED, 0);
+    free (big);
+
+    m.channel = 99;
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_ENUM);
+    m.channel = 0;
+
+    int64_t now = kf_clock_now_ms (f->clock);
+    m.sent_at = now - 31LL * 86400000;
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_TIMESTAMP_OUT_OF_WINDOW);
+    m.sent_at = now + 25LL * 3600000;
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_TIMESTAMP_OUT_OF_WINDOW);
+    m.sent_at = INT64_MIN + 1;
+    s_expect (f, &m, REJ, KEFU__V1__ERROR_CODE__ERROR_TIMESTAMP_OUT_OF_WINDOW);
+    m.sent_at = 0;
+
+    //  CSAT outside 1..5.
+    Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
+    rating.customer_id = s_text ("tb_buyer_1");
+    rating.score = 9;
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    item.shop_id = s_text (SHOP);
+    item.gateway_msg_id = s_text ("rating-bad");
+    item.sent_at_ms = now;
+    item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING;
+    item.customer_rating = &rating;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
+    frame.item = &item;
+    s_send_frame (f->gw, &frame);
+    Kefu__V1__IntakeFrame *in = s_recv (f->gw);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    //  Not a protobuf at all.
+    zstr_send (f->gw, "\xff\xff\xff garbage");
+    in = s_recv (f->gw);
+    assert_int_equal (in->ack->status, REJ);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_MALFORMED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    //  A frame over the limit (but under the disconnect limit).
+    size_t over = (size_t) f->intake->config.max_frame + 10;
+    zframe_t *huge = zframe_new (NULL, over);
+    memset (zframe_data (huge), 0, over);
+    zframe_send (&huge, f->gw, 0);
+    in = s_recv (f->gw);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_OVERSIZED_FRAME);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    //  Two frames instead of one: dropped, counted, never answered.
+    zstr_sendx (f->gw, "one", "two", NULL);
+    assert_true (s_nothing_within (f->gw, 300));
+
+    //  An item before Hello on a new connection: say Hello first.
+    zsock_t *stranger = zsock_new_dealer (f->intake->gateway_endpoint);
+    s_send_frame (stranger, &frame);
+    in = s_recv (stranger);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    //  A Hello with a version intake does not speak.
+    Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
+    hello.gateway_id = s_text ("future-gw");
+    hello.protocol_version = 2;
+    Kefu__V1__GatewayFrame hf = KEFU__V1__GATEWAY_FRAME__INIT;
+    hf.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
+    hf.hello = &hello;
+    s_send_frame (stranger, &hf);
+    in = s_recv (stranger);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_REJECT);
+    assert_int_equal (in->reject->code, KEFU__V1__ERROR_CODE__ERROR_PROTOCOL_VERSION);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    zsock_destroy (&stranger);
+
+    //  Nothing invalid was stored, and PostgreSQL never saw bad text.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 1);
+
+    //  The status shows rejections per code.
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__StatusRequest sr = KEFU__V1__STATUS_REQUEST__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
+    req.status = &sr;
+    Kefu__V1__ControlReply *reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
+    assert_non_null (reply);
+    assert_true (reply->status->insecure);
+    int64_t utf8 = -1, bad_framing = -1, unknown_shop = -1;
+    for (size_t i = 0; i < reply->status->n_counters; i++) {
+        const Kefu__V1__Counter *c = reply->status->counters[i];
+        if (strcmp (c->name, "items.rejected.invalid_utf8") == 0)
+            utf8 = c->value;
+        if (strcmp (c->name, "frames.bad_framing") == 0)
+            bad_framing = c->value;
+        if (strcmp (c->name, "items.rejected.unknown_shop") == 0)
+            unknown_shop = c->value;
+    }
+    assert_int_equal (utf8, 6);
+    assert_int_equal (bad_framing, 1);
+    assert_int_equal (unknown_shop, 2);
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+}
+
+//  A whole conversation: message, reply with a forbidden phrase, presence,
+//  close, rating; the customer record and the events.
+static void
+test_conversation_record_and_events (void **state)
+{
+    fixture_t *f = *state;
+    int64_t now = kf_clock_now_ms (f->clock);
+    s_msg_t m = {0};
+    m.customer = "tb_lily88";
+    m.body = (const uint8_t *) "我要投诉，快递三天了还没到，要退款";
+    m.body_len = strlen ((const char *) m.body);
+    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
+    reply.customer_id = s_text ("tb_lily88");
+    reply.agent_id = s_text ("xiaomei");
+    reply.body = s_text ("亲，这不是我们的问题，没办法");
+    Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
+    presence.agent_id = s_text ("xiaomei");
+    presence.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE;
+    presence.handover_note = s_text ("tb_lily88 投诉物流，请跟进");
+    Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
+    close.customer_id = s_text ("tb_lily88");
+    close.agent_id = s_text ("xiaomei");
+    Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
+    rating.customer_id = s_text ("tb_lily88");
+    rating.score = 2;
+    rating.comment = s_text ("太慢了");
+
+    Kefu__V1__InboundItem items[4];
+    const char *ids[] = {"r-1", "p-1", "c-1", "s-1"};
+    for (int i = 0; i < 4; i++) {
+        kefu__v1__inbound_item__init (&items[i]);
+        items[i].shop_id = s_text (SHOP);
+        items[i].gateway_msg_id = s_text (ids[i]);
+        items[i].sent_at_ms = now;
+        items[i].channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    }
+    items[0].kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
+    items[0].agent_reply = &reply;
+    items[1].kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
+    items[1].agent_presence = &presence;
+    items[2].kind_case = KEFU__V1__INBOUND_ITEM__KIND_CONVERSATION_CLOSE;
+    items[2].conversation_close = &close;
+    items[3].kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING;
+    items[3].customer_rating = &rating;
+    //  Sent back to back: they may share one batch.
+    for (int i = 0; i < 4; i++) {
+        Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+        frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
+        frame.item = &items[i];
+        s_send_frame (f->gw, &frame);
+    }
+    for (int i = 0; i < 4; i++) {
+        in = s_recv (f->gw);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    //  Classification stored with the message.
+    assert_int_equal (kt_db_count (f->db, "SELECT intent FROM messages WHERE kind = 1 AND "
+                                          "customer_id IS NOT NULL ORDER BY message_id DESC LIMIT 1"),
+                      KEFU__V1__INTENT__INTENT_COMPLAINT);
+    char *flags = kt_db_query1 (f->db, "SELECT array_to_string (qa_flags, ',') FROM messages "
+                                       "WHERE gateway_msg_id = 'r-1'");
+    assert_non_null (strstr (flags, "mei_ban_fa"));
+    free (flags);
+    //  One conversation, opened by the message, closed by the close, rated.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations WHERE "
+                                          "channel_customer_id = 'tb_lily88'"),
+                      1);
+    char *conv = kt_db_query1 (f->db, "SELECT message_count || ',' || close_reason || ',' || "
+                                      "closed_by || ',' || priority FROM conversations WHERE "
+                                      "channel_customer_id = 'tb_lily88'");
+    char expected[64];
+    snprintf (expected, sizeof expected, "2,%d,xiaomei,%d",
+              KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED, KEFU__V1__PRIORITY__PRIORITY_URGENT);
+    assert_string_equal (conv, expected);
+    free (conv);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages m JOIN conversations c "
+                                          "USING (shop_id, conversation_id) WHERE m.kind = 4 AND "
+                                          "c.channel_customer_id = 'tb_lily88'"),
+                      1);
+    //  The customer record (客户档案).
+    assert_int_equal (kt_db_count (f->db, "SELECT message_count FROM customer_channels WHERE "
+                                          "channel_customer_id = 'tb_lily88'"),
+                      1);
+    //  Events in order: opened, message, message (reply), presence, closed, rating.
+    char *kinds = kt_db_query1 (f->db,
+                                "SELECT string_agg (kind, ' ' ORDER BY seq) FROM events e WHERE "
+                                "seq > (SELECT coalesce (max (seq), 0) - 6 FROM events "
+                                "WHERE partition = e.partition) AND stream = 'intake'");
+    assert_string_equal (kinds, "conversation.opened message.accepted message.accepted "
+                                "agent.presence conversation.closed rating.received");
+    free (kinds);
+}
+
+//  The quiet period closes a conversation without any new message; the
+//  next message opens a new one that points back at it.
+static void
+test_quiet_period_with_driven_clock (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {0};
+    m.customer = "wx_quiet";
+    m.body = (const uint8_t *) "有货吗";
+    m.body_len = strlen ("有货吗");
+    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    const char *open_sql = "SELECT count(*) FROM conversations WHERE channel_customer_id = "
+                           "'wx_quiet' AND closed_at IS NULL";
+    assert_int_equal (kt_db_count (f->db, open_sql), 1);
+
+    //  29 minutes later: still open.
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__ClockAdvance adv = KEFU__V1__CLOCK_ADVANCE__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_CLOCK_ADVANCE;
+    req.clock_advance = &adv;
+    adv.by_ms = 29 * 60000;
+    Kefu__V1__ControlReply *reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
+    assert_non_null (reply);
+    assert_int_equal (reply->code, 0);
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    assert_int_equal (kt_db_count (f->db, open_sql), 1);
+
+    //  Past 30 minutes: closed by the sweep, reason quiet, at last + 30 min.
+    adv.by_ms = 2 * 60000;
+    reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
+    assert_non_null (reply);
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    assert_int_equal (kt_db_count (f->db, open_sql), 0);
+    assert_int_equal (kt_db_count (f->db, "SELECT close_reason FROM conversations WHERE "
+                                          "channel_customer_id = 'wx_quiet'"),
+                      KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET);
+    assert_int_equal (kt_db_count (f->db, "SELECT extract (epoch FROM closed_at - last_message_at) "
+                                          "FROM conversations WHERE channel_customer_id = 'wx_quiet'"),
+                      1800);
+
+    //  The customer comes back: a new conversation following the old one.
+    in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations WHERE "
+                                          "channel_customer_id = 'wx_quiet'"),
+                      2);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations a JOIN conversations "
+                                          "b ON b.previous_conversation_id = a.conversation_id "
+                                          "WHERE a.channel_customer_id = 'wx_quiet'"),
+                      1);
+    assert_int_equal (kt_db_count (f->db, "SELECT message_count FROM customer_channels WHERE "
+                                          "channel_customer_id = 'wx_quiet'"),
+                      2);
+}
+
+int
+main (void)
+{
+    kf_log_init ("test-intake-flow");
+    kf_log_set_level (KF_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_text_is_stored_byte_identical, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_duplicates_keep_the_first, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_every_error_code_has_a_cause, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,113 @@
+/*  kt_intake — in-process intake for tests. */
+#include "kt_intake.h"
+
+#include "intake_server.h"
+#include "kf_shop.h"
+#include "kt_db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_set (char **slot, const char *value)
+{
+    free (*slot);
+    *slot = strdup (value);
+}
+
+kt_intake_t *
+kt_intake_new (const char *conninfo, kf_clock_t *clock)
+{
+    kt_intake_t *self = calloc (1, sizeof *self);
+    if (intake_config_defaults (&self->config, &self->common)) {
+        fprintf (stderr, "FATAL: intake defaults do not load\n");
+        abort ();
+    }
+    s_set (&self->common.database_url, conninfo);
+    s_set (&self->config.gateway_endpoint, "tcp://127.0.0.1:*");
+    s_set (&self->config.command_endpoint, "tcp://127.0.0.1:*");
+    s_set (&self->config.events_endpoint, "tcp://127.0.0.1:*");
+    s_set (&self->config.control_endpoint, "tcp://127.0.0.1:*");
+    self->config.insecure = true;
+    self->own_clock = clock == NULL;
+    self->clock = clock ? clock : kf_clock_new_real ();
+    return self;
+}
+
+static int
+s_port (zactor_t *actor, const char *name)
+{
+    zstr_sendx (actor, "PORT", name, NULL);
+    char *reply = zstr_recv (actor);
+    int port = reply ? atoi (reply) : -1;
+    free (reply);
+    return port;
+}
+
+void
+kt_intake_start (kt_intake_t *self)
+{
+    self->args = (kf_service_args_t){&intake_config_spec, &self->config, &self->common,
+                                     self->clock};
+    self->actor = zactor_new (intake_server, &self->args);
+    zstr_send (self->actor, "START");
+    char *reply = zstr_recv (self->actor);
+    if (!reply || strcmp (reply, "OK") != 0) {
+        fprintf (stderr, "FATAL: intake did not start: %s\n", reply ? reply : "(no reply)");
+        abort ();
+    }
+    free (reply);
+    self->gateway_port = s_port (self->actor, "gateway");
+    self->command_port = s_port (self->actor, "command");
+    self->events_port = s_port (self->actor, "events");
+    self->control_port = s_port (self->actor, "control");
+    snprintf (self->gateway_endpoint, sizeof self->gateway_endpoint, "tcp://127.0.0.1:%d",
+              self->gateway_port);
+    snprintf (self->command_endpoint, sizeof self->command_endpoint, "tcp://127.0.0.1:%d",
+              self->command_port);
+    snprintf (self->events_endpoint, sizeof self->events_endpoint, "tcp://127.0.0.1:%d",
+              self->events_port);
+    snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%d",
+              self->control_port);
+}
+
+void
+kt_intake_destroy (kt_intake_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    kt_intake_t *self = *self_p;
+    if (self->actor) {
+        zstr_send (self->actor, "DRAIN");
+        char *reply = zstr_recv (self->actor);
+        free (reply);
+        zactor_destroy (&self->actor);
+    }
+    kf_config_free (intake_config_spec.entries, &self->config);
+    kf_config_free (kf_common_config_entries, &self->common);
+    if (self->own_clock)
+        kf_clock_destroy (&self->clock);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+kt_shop_add (const char *conninfo, const char *shop_id)
+{
+    PGconn *conn = PQconnectdb (conninfo);
+    char partition[8];
+    snprintf (partition, sizeof partition, "%u", kf_shop_partition (shop_id, strlen (shop_id)));
+    const char *values[] = {shop_id, partition};
+    PGresult *res = PQexecParams (conn,
+                                  "INSERT INTO shops (shop_id, name, partition) "
+                                  "VALUES ($1, $1, $2::int2) ON CONFLICT DO NOTHING",
+                                  2, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+        fprintf (stderr, "FATAL: shop add: %s\n", PQresultErrorMessage (res));
+        abort ();
+    }
+    PQclear (res);
+    PQfinish (conn);
+}

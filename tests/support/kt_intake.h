@@ -1,0 +1,42 @@
+/*  kt_intake — run the real intake service in-process for tests: a fresh
+    database, endpoints on tcp://127.0.0.1:* and the ports it bound. */
+#ifndef KT_INTAKE_H
+#define KT_INTAKE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "intake_config.h"
+#include "kf_clock.h"
+#include "kf_daemon.h"
+
+typedef struct {
+    zactor_t *actor;              //  the intake_server actor
+    intake_config_t config;       //  its settings (tests may change them before start)
+    kf_common_config_t common;    //  database URL etc.
+    kf_service_args_t args;       //  what the actor got
+    kf_clock_t *clock;            //  its clock (owned when made here)
+    bool own_clock;               //  destroy the clock on stop
+    int gateway_port;             //  bound ports
+    int command_port;
+    int events_port;
+    int control_port;
+    char gateway_endpoint[64];    //  tcp://127.0.0.1:<gateway_port>
+    char command_endpoint[64];    //  tcp://127.0.0.1:<command_port>
+    char events_endpoint[64];     //  tcp://127.0.0.1:<events_port>
+    char control_endpoint[64];    //  tcp://127.0.0.1:<control_port>
+} kt_intake_t;
+
+//  Settings for an intake on conninfo, all endpoints on 127.0.0.1:*,
+//  insecure unless a key file is given later. clock may be NULL (real time;
+//  otherwise borrowed). Adjust ->config, then kt_intake_start.
+kt_intake_t *kt_intake_new (const char *conninfo, kf_clock_t *clock);
+//  Start the actor; aborts the test if START fails.
+void kt_intake_start (kt_intake_t *self);
+//  Drain and stop (DRAIN, then destroy); frees everything.
+void kt_intake_destroy (kt_intake_t **self_p);
+
+//  Register a shop (and its partition) directly in the database.
+void kt_shop_add (const char *conninfo, const char *shop_id);
+
+#endif
