@@ -80,7 +80,13 @@ kf_clock_advance (kf_clock_t *self, int64_t by_ms)
 {
     if (!self || !self->manual || by_ms < 0)
         return -1;
-    atomic_fetch_add (&self->now_ms, by_ms);
+    //  Compare-and-swap so that a move that would overflow is refused
+    //  atomically, even with another thread moving the clock too.
+    int64_t now = atomic_load (&self->now_ms);
+    do {
+        if (by_ms > INT64_MAX - now)
+            return -1;
+    } while (!atomic_compare_exchange_weak (&self->now_ms, &now, now + by_ms));
     return 0;
 }
 
@@ -112,8 +118,11 @@ kf_clock_parse_utc (const char *text)
     if (n == 7 && sep != 'T' && sep != ' ')
         return -1;
     const char *dot = strchr (text, '.');
-    if (dot)
-        ms = atoi (dot + 1);
+    if (dot) {
+        int scale = 100;
+        for (const char *c = dot + 1; *c >= '0' && *c <= '9'; c++, scale /= 10)
+            ms += (*c - '0') * scale;
+    }
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || ms > 999)
         return -1;
     struct tm tm = {0};
@@ -124,7 +133,7 @@ kf_clock_parse_utc (const char *text)
     tm.tm_min = mi;
     tm.tm_sec = s;
     time_t t = timegm (&tm);
-    if (t == (time_t) -1)
+    if (t == (time_t) -1 || tm.tm_mday != d || tm.tm_mon != mo - 1)
         return -1;
     return (int64_t) t * 1000 + ms;
 }

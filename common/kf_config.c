@@ -231,15 +231,17 @@ s_load_file (const kf_config_spec_t *spec, void *cfg, void *common)
         }
         else if (json_is_boolean (val))
             text = json_is_true (val) ? "true" : "false";
-        else {
-            fprintf (stderr, "%s: bad value for %s in %s: must be a string, integer or boolean\n",
-                     spec->program, key, path);
-            rc = -1;
-            continue;
-        }
         bool is_common;
         if (!s_find (spec, key, strlen (key), &is_common)) {
             //  A shared file may hold settings of other programs: skip them.
+            continue;
+        }
+        if (!text) {
+            char *dump = json_dumps (val, JSON_ENCODE_ANY | JSON_COMPACT);
+            fprintf (stderr, "%s: bad value for %s=%s in %s: must be a string, integer or boolean\n",
+                     spec->program, key, dump ? dump : "?", path);
+            free (dump);
+            rc = -1;
             continue;
         }
         if (s_apply (spec, cfg, common, key, strlen (key), text))

@@ -2,6 +2,8 @@
 #include "kf_log.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -131,14 +133,16 @@ s_pairs_to_json (json_t *obj, const char *p)
             }
         value[n] = '\0';
         char *end = NULL;
-        if (!quoted && n > 0) {
+        bool decimal = n > 0 && strspn (value, "0123456789+-.eE") == n;
+        if (!quoted && decimal) {
+            errno = 0;
             long long iv = strtoll (value, &end, 10);
-            if (*end == '\0') {
+            if (*end == '\0' && errno != ERANGE) {
                 json_object_set_new (obj, keybuf, json_integer (iv));
                 continue;
             }
             double dv = strtod (value, &end);
-            if (*end == '\0') {
+            if (*end == '\0' && strchr (value, '.') && isfinite (dv)) {
                 json_object_set_new (obj, keybuf, json_real (dv));
                 continue;
             }

@@ -169,9 +169,14 @@ s_prepare_all (kf_store_t *self)
             PGresult *res = PQprepare (self->conn, s->name, s->sql, 0, NULL);
             bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
             if (!ok) {
+                char msg[256];
+                snprintf (msg, sizeof msg, "%s", PQresultErrorMessage (res));
+                for (char *c = msg; *c; c++)
+                    if (*c == '\n' || *c == '"')
+                        *c = ' ';
                 //  Usually the schema is older than the binary: run kefuctl migrate.
                 kf_log_error ("store.prepare_failed", "stmt=%s error=\"%s\" hint=\"%s\"", s->name,
-                              PQresultErrorMessage (res), "is the schema migrated? (kefuctl migrate)");
+                              msg, "is the schema migrated? (kefuctl migrate)");
             }
             PQclear (res);
             if (!ok)

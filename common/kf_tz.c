@@ -32,14 +32,24 @@ s_fixed_offset (const char *name, int32_t *offset)
         *offset = 0;
         return true;
     }
-    int h, m = 0;
-    char sign;
-    if ((sscanf (name, "%c%2d:%2d", &sign, &h, &m) >= 2) && (sign == '+' || sign == '-')
-        && h <= 14 && m < 60 && strlen (name) <= 6) {
-        *offset = (h * 3600 + m * 60) * (sign == '-' ? -1 : 1);
-        return true;
-    }
-    return false;
+    //  Exactly +HH, +HH:MM or +HHMM (or '-'): anything else is not an offset.
+    size_t len = strlen (name);
+    const char *d = name + 1;
+    if ((name[0] != '+' && name[0] != '-') || !(len == 3 || len == 5 || len == 6))
+        return false;
+    if (len == 6 && d[2] != ':')
+        return false;
+    const char *mm = len == 6 ? d + 3 : d + 2;
+    for (const char *c = d; *c; c++)
+        if (c != d + 2 || len != 6)
+            if (*c < '0' || *c > '9')
+                return false;
+    int h = (d[0] - '0') * 10 + (d[1] - '0');
+    int m = len == 3 ? 0 : (mm[0] - '0') * 10 + (mm[1] - '0');
+    if (h > 14 || m > 59)
+        return false;
+    *offset = (h * 3600 + m * 60) * (name[0] == '-' ? -1 : 1);
+    return true;
 }
 
 static int
@@ -178,12 +188,13 @@ kf_tz_to_utc (const kf_tz_t *self, int year, int month, int day, int minute_of_d
     tm.tm_mon = month - 1;
     tm.tm_mday = day;
     int64_t local_ms = (int64_t) timegm (&tm) * 1000 + (int64_t) minute_of_day * 60000;
-    //  Two passes settle the offset in force at the resulting instant.
-    int64_t guess = local_ms - (int64_t) kf_tz_offset_s (self, local_ms) * 1000;
-    int off = kf_tz_offset_s (self, guess);
-    guess = local_ms - (int64_t) off * 1000;
-    int off2 = kf_tz_offset_s (self, guess);
-    if (off2 != off)
-        guess = local_ms - (int64_t) (off > off2 ? off : off2) * 1000;
-    return guess;
+    int before = kf_tz_offset_s (self, local_ms - 86400000);
+    int after = kf_tz_offset_s (self, local_ms + 86400000);
+    int64_t a = local_ms - (int64_t) before * 1000, b = local_ms - (int64_t) after * 1000;
+    bool a_ok = kf_tz_offset_s (self, a) == before, b_ok = kf_tz_offset_s (self, b) == after;
+    if (a_ok && b_ok)
+        return a < b ? a : b;
+    if (b_ok)
+        return b;
+    return a;
 }

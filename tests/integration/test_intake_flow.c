@@ -12,6 +12,7 @@
 #include "kf_log.h"
 #include "kf_wire.h"
 #include "kt_db.h"
+#include "kt_gw.h"
 #include "kt_intake.h"
 
 #include <setjmp.h>
@@ -33,69 +34,6 @@ typedef struct {
     int64_t seq;            //  for unique ids
 } fixture_t;
 
-static ProtobufCBinaryData
-s_text (const char *s)
-{
-    return (ProtobufCBinaryData){strlen (s), (uint8_t *) s};
-}
-
-static void
-s_send_frame (zsock_t *sock, const Kefu__V1__GatewayFrame *frame)
-{
-    zframe_t *f = kf_wire_pack (&frame->base);
-    assert_int_equal (zframe_send (&f, sock, 0), 0);
-}
-
-//  Wait for the next IntakeFrame (fails the test after 10 s).
-static Kefu__V1__IntakeFrame *
-s_recv (zsock_t *sock)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    void *which = zpoller_wait (poller, 10000);
-    zpoller_destroy (&poller);
-    assert_non_null (which);
-    zframe_t *f = zframe_recv (sock);
-    assert_non_null (f);
-    Kefu__V1__IntakeFrame *in = kefu__v1__intake_frame__unpack (NULL, zframe_size (f), zframe_data (f));
-    zframe_destroy (&f);
-    assert_non_null (in);
-    return in;
-}
-
-static bool
-s_nothing_within (zsock_t *sock, int ms)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    void *which = zpoller_wait (poller, ms);
-    zpoller_destroy (&poller);
-    return which == NULL;
-}
-
-static zsock_t *
-s_gateway (fixture_t *f, const char *gateway_id)
-{
-    zsock_t *gw = zsock_new (ZMQ_DEALER);
-    assert_int_equal (zsock_connect (gw, "%s", f->intake->gateway_endpoint), 0);
-    Kefu__V1__ShopChannel serves = KEFU__V1__SHOP_CHANNEL__INIT;
-    serves.shop_id = s_text (SHOP);
-    serves.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    Kefu__V1__ShopChannel *serves_list[] = {&serves};
-    Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
-    hello.gateway_id = s_text (gateway_id);
-    hello.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
-    hello.n_serves = 1;
-    hello.serves = serves_list;
-    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
-    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
-    frame.hello = &hello;
-    s_send_frame (gw, &frame);
-    Kefu__V1__IntakeFrame *in = s_recv (gw);
-    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_WELCOME);
-    assert_true (in->welcome->insecure);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
-    return gw;
-}
-
 static int
 s_setup (void **state)
 {
@@ -107,7 +45,9 @@ s_setup (void **state)
     f->intake = kt_intake_new (f->db, f->clock);
     f->intake->config.max_body = 8192;
     kt_intake_start (f->intake);
-    f->gw = s_gateway (f, "qianniu-1");
+    bool welcomed = false;
+    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
     *state = f;
     return 0;
 }
@@ -146,11 +86,11 @@ s_message (fixture_t *f, const s_msg_t *m, char *id_out)
     if (id_out)
         strcpy (id_out, id);
     Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-    cm.customer_id = s_text (m->customer ? m->customer : "tb_buyer_1");
+    cm.customer_id = kt_text (m->customer ? m->customer : "tb_buyer_1");
     cm.body = (ProtobufCBinaryData){m->body_len, (uint8_t *) m->body};
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    item.shop_id = s_text (m->shop ? m->shop : SHOP);
-    item.gateway_msg_id = s_text (id);
+    item.shop_id = kt_text (m->shop ? m->shop : SHOP);
+    item.gateway_msg_id = kt_text (id);
     item.sent_at_ms = m->sent_at ? m->sent_at : kf_clock_now_ms (f->clock);
     item.channel = m->channel ? m->channel : KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
@@ -158,8 +98,8 @@ s_message (fixture_t *f, const s_msg_t *m, char *id_out)
     Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
     frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
     frame.item = &item;
-    s_send_frame (f->gw, &frame);
-    Kefu__V1__IntakeFrame *in = s_recv (f->gw);
+    kt_gw_send (f->gw, &frame);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
     assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
     assert_int_equal (in->ack->gateway_msg_id.len, strlen (id));
     assert_memory_equal (in->ack->gateway_msg_id.data, id, strlen (id));
@@ -308,11 +248,11 @@ test_every_error_code_has_a_cause (void **state)
 
     //  CSAT outside 1..5.
     Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
-    rating.customer_id = s_text ("tb_buyer_1");
+    rating.customer_id = kt_text ("tb_buyer_1");
     rating.score = 9;
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    item.shop_id = s_text (SHOP);
-    item.gateway_msg_id = s_text ("rating-bad");
+    item.shop_id = kt_text (SHOP);
+    item.gateway_msg_id = kt_text ("rating-bad");
     item.sent_at_ms = now;
     item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING;
@@ -320,14 +260,14 @@ test_every_error_code_has_a_cause (void **state)
     Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
     frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
     frame.item = &item;
-    s_send_frame (f->gw, &frame);
-    Kefu__V1__IntakeFrame *in = s_recv (f->gw);
+    kt_gw_send (f->gw, &frame);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
     assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
     kefu__v1__intake_frame__free_unpacked (in, NULL);
 
     //  Not a protobuf at all.
     zstr_send (f->gw, "\xff\xff\xff garbage");
-    in = s_recv (f->gw);
+    in = kt_gw_recv (f->gw);
     assert_int_equal (in->ack->status, REJ);
     assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_MALFORMED);
     kefu__v1__intake_frame__free_unpacked (in, NULL);
@@ -337,31 +277,31 @@ test_every_error_code_has_a_cause (void **state)
     zframe_t *huge = zframe_new (NULL, over);
     memset (zframe_data (huge), 0, over);
     zframe_send (&huge, f->gw, 0);
-    in = s_recv (f->gw);
+    in = kt_gw_recv (f->gw);
     assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_OVERSIZED_FRAME);
     kefu__v1__intake_frame__free_unpacked (in, NULL);
 
     //  Two frames instead of one: dropped, counted, never answered.
     zstr_sendx (f->gw, "one", "two", NULL);
-    assert_true (s_nothing_within (f->gw, 300));
+    assert_true (kt_gw_silent (f->gw, 300));
 
     //  An item before Hello on a new connection: say Hello first.
     zsock_t *stranger = zsock_new_dealer (f->intake->gateway_endpoint);
-    s_send_frame (stranger, &frame);
-    in = s_recv (stranger);
+    kt_gw_send (stranger, &frame);
+    in = kt_gw_recv (stranger);
     assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER);
     assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
     kefu__v1__intake_frame__free_unpacked (in, NULL);
 
     //  A Hello with a version intake does not speak.
     Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
-    hello.gateway_id = s_text ("future-gw");
+    hello.gateway_id = kt_text ("future-gw");
     hello.protocol_version = 2;
     Kefu__V1__GatewayFrame hf = KEFU__V1__GATEWAY_FRAME__INIT;
     hf.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
     hf.hello = &hello;
-    s_send_frame (stranger, &hf);
-    in = s_recv (stranger);
+    kt_gw_send (stranger, &hf);
+    in = kt_gw_recv (stranger);
     assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_REJECT);
     assert_int_equal (in->reject->code, KEFU__V1__ERROR_CODE__ERROR_PROTOCOL_VERSION);
     kefu__v1__intake_frame__free_unpacked (in, NULL);
@@ -410,27 +350,27 @@ test_conversation_record_and_events (void **state)
     kefu__v1__intake_frame__free_unpacked (in, NULL);
 
     Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
-    reply.customer_id = s_text ("tb_lily88");
-    reply.agent_id = s_text ("xiaomei");
-    reply.body = s_text ("亲，这不是我们的问题，没办法");
+    reply.customer_id = kt_text ("tb_lily88");
+    reply.agent_id = kt_text ("xiaomei");
+    reply.body = kt_text ("亲，这不是我们的问题，没办法");
     Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
-    presence.agent_id = s_text ("xiaomei");
+    presence.agent_id = kt_text ("xiaomei");
     presence.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE;
-    presence.handover_note = s_text ("tb_lily88 投诉物流，请跟进");
+    presence.handover_note = kt_text ("tb_lily88 投诉物流，请跟进");
     Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
-    close.customer_id = s_text ("tb_lily88");
-    close.agent_id = s_text ("xiaomei");
+    close.customer_id = kt_text ("tb_lily88");
+    close.agent_id = kt_text ("xiaomei");
     Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
-    rating.customer_id = s_text ("tb_lily88");
+    rating.customer_id = kt_text ("tb_lily88");
     rating.score = 2;
-    rating.comment = s_text ("太慢了");
+    rating.comment = kt_text ("太慢了");
 
     Kefu__V1__InboundItem items[4];
     const char *ids[] = {"r-1", "p-1", "c-1", "s-1"};
     for (int i = 0; i < 4; i++) {
         kefu__v1__inbound_item__init (&items[i]);
-        items[i].shop_id = s_text (SHOP);
-        items[i].gateway_msg_id = s_text (ids[i]);
+        items[i].shop_id = kt_text (SHOP);
+        items[i].gateway_msg_id = kt_text (ids[i]);
         items[i].sent_at_ms = now;
         items[i].channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
     }
@@ -447,10 +387,10 @@ test_conversation_record_and_events (void **state)
         Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
         frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
         frame.item = &items[i];
-        s_send_frame (f->gw, &frame);
+        kt_gw_send (f->gw, &frame);
     }
     for (int i = 0; i < 4; i++) {
-        in = s_recv (f->gw);
+        in = kt_gw_recv (f->gw);
         assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
         kefu__v1__intake_frame__free_unpacked (in, NULL);
     }
