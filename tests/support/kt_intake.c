@@ -74,6 +74,14 @@ kt_intake_start (kt_intake_t *self)
 }
 
 void
+kt_intake_reload (kt_intake_t *self)
+{
+    zstr_send (self->actor, "RELOAD");
+    //  Pipe commands are handled in order: PORT answered means RELOAD done.
+    s_port (self->actor, "gateway");
+}
+
+void
 kt_intake_destroy (kt_intake_t **self_p)
 {
     if (!self_p || !*self_p)

@@ -36,6 +36,10 @@ void kt_intake_start (kt_intake_t *self);
 //  Drain and stop (DRAIN, then destroy); frees everything.
 void kt_intake_destroy (kt_intake_t **self_p);
 
+//  Send RELOAD (what SIGHUP does: configuration, dictionary, principals
+//  and shops) and return once the actor has done it.
+void kt_intake_reload (kt_intake_t *self);
+
 //  Register a shop (and its partition) directly in the database.
 void kt_shop_add (const char *conninfo, const char *shop_id);
 

@@ -1,0 +1,287 @@
+/*  test_intake_auth — CURVE keys, ZAP, shop scope and revocation.
+
+    Intake runs in secure mode with its own key pair; principals and their
+    shops live in the database. A gateway with its registered key works for
+    its own shop only; a wrong key, or a plaintext client, gets nothing
+    through and is counted; a revoked key stops working on the open session.
+    Before any of that, the mechanism intake relies on to fail closed: a
+    CURVE server with ZAP_ENFORCE_DOMAIN and no ZAP handler refuses everyone. */
+#include "kefu/v1/control.pb-c.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_control.h"
+#include "kf_log.h"
+#include "kf_wire.h"
+#include "kt_db.h"
+#include "kt_gw.h"
+#include "kt_intake.h"
+
+#include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+typedef struct {
+    char *db;             //  conninfo
+    char dir[256];        //  temp dir: keys and cert store
+    zcert_t *server;      //  intake's key pair
+    zcert_t *gw_a;        //  registered key of gateway "gw-a" (shop-a only)
+    kt_intake_t *intake;  //  the service
+} fixture_t;
+
+static void
+s_sql (const char *conninfo, const char *sql, const char *p1, const char *p2)
+{
+    PGconn *conn = PQconnectdb (conninfo);
+    const char *values[] = {p1, p2};
+    int n = p2 ? 2 : p1 ? 1 : 0;
+    PGresult *res = PQexecParams (conn, sql, n, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_COMMAND_OK)
+        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
+    PQclear (res);
+    PQfinish (conn);
+}
+
+static int64_t
+s_counter (fixture_t *f, const char *name)
+{
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__StatusRequest sr = KEFU__V1__STATUS_REQUEST__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
+    req.status = &sr;
+    Kefu__V1__ControlReply *reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
+    assert_non_null (reply);
+    assert_false (reply->status->insecure);
+    int64_t value = 0;
+    for (size_t i = 0; i < reply->status->n_counters; i++)
+        if (strcmp (reply->status->counters[i]->name, name) == 0)
+            value = reply->status->counters[i]->value;
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    return value;
+}
+
+//  A DEALER with a client key pair pointed at intake's public key.
+static zsock_t *
+s_curve_client (fixture_t *f, zcert_t *cert)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    zcert_apply (cert, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (f->server));
+    return sock;
+}
+
+static zsock_t *
+s_hello (zsock_t *sock, const char *endpoint, bool *welcomed)
+{
+    assert_int_equal (zsock_connect (sock, "%s", endpoint), 0);
+    Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
+    hello.gateway_id = kt_text ("gw");
+    hello.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
+    frame.hello = &hello;
+    zsock_set_sndtimeo (sock, 100);
+    kt_gw_send (sock, &frame);
+    *welcomed = false;
+    if (!kt_gw_silent (sock, 2000)) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (sock);
+        *welcomed = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_WELCOME;
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    return sock;
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->db = kt_db_fresh ("intake_auth");
+    kt_shop_add (f->db, "shop-a");
+    kt_shop_add (f->db, "shop-b");
+    snprintf (f->dir, sizeof f->dir, "/tmp/kefu-test-auth-%d", getpid ());
+    zsys_dir_create ("%s/certs", f->dir);
+    f->server = zcert_new ();
+    char path[512];
+    snprintf (path, sizeof path, "%s/intake.key", f->dir);
+    assert_int_equal (zcert_save (f->server, path), 0);
+    f->gw_a = zcert_new ();
+    s_sql (f->db, "INSERT INTO principals (principal_id, role, public_key) VALUES ('gw-a', "
+                  "'gateway', $1)",
+           zcert_public_txt (f->gw_a), NULL);
+    s_sql (f->db, "INSERT INTO principal_shops (shop_id, principal_id) VALUES ('shop-a', 'gw-a')",
+           NULL, NULL);
+    f->intake = kt_intake_new (f->db, NULL);
+    f->intake->config.insecure = false;
+    free (f->intake->config.secret_key_file);
+    snprintf (path, sizeof path, "%s/intake.key_secret", f->dir);
+    f->intake->config.secret_key_file = strdup (path);
+    free (f->intake->config.cert_dir);
+    snprintf (path, sizeof path, "%s/certs", f->dir);
+    f->intake->config.cert_dir = strdup (path);
+    kt_intake_start (f->intake);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    kt_intake_destroy (&f->intake);
+    zcert_destroy (&f->server);
+    zcert_destroy (&f->gw_a);
+    char cmd[512];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal (system (cmd), 0);
+    free (f->db);
+    free (f);
+    return 0;
+}
+
+//  Must run first, before any ZAP handler exists in this process.
+static void
+test_curve_without_zap_handler_fails_closed (void **state)
+{
+    (void) state;
+    zcert_t *server = zcert_new ();
+    zcert_t *client = zcert_new ();
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zcert_apply (server, router);
+    zsock_set_curve_server (router, 1);
+    zsock_set_zap_domain (router, "kefu");
+    int enforce = 1;
+    assert_int_equal (zmq_setsockopt (zsock_resolve (router), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce,
+                                      sizeof enforce),
+                      0);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    assert_true (port > 0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zcert_apply (client, dealer);
+    zsock_set_curve_serverkey (dealer, zcert_public_txt (server));
+    zsock_connect (dealer, "tcp://127.0.0.1:%d", port);
+    zsock_set_sndtimeo (dealer, 100);
+    zstr_send (dealer, "let me in");
+    assert_true (kt_gw_silent (router, 1500));
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+    zcert_destroy (&server);
+    zcert_destroy (&client);
+}
+
+static void
+test_registered_key_is_scoped_to_its_shops (void **state)
+{
+    fixture_t *f = *state;
+    bool welcomed = false;
+    zsock_t *gw = s_hello (s_curve_client (f, f->gw_a), f->intake->gateway_endpoint, &welcomed);
+    assert_true (welcomed);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, "shop-a", "a-1", "tb_1", "在吗", zclock_time ());
+    kt_gw_send_item (gw, &item);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    //  A key for shop A pushing for shop B: refused, nothing stored, counted.
+    kt_gw_message (&item, &msg, "shop-b", "b-1", "tb_1", "在吗", zclock_time ());
+    kt_gw_send_item (gw, &item);
+    in = kt_gw_recv (gw);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages WHERE shop_id = 'shop-b'"),
+                      0);
+    assert_int_equal (s_counter (f, "items.rejected.shop_out_of_scope"), 1);
+    zsock_destroy (&gw);
+}
+
+static void
+test_wrong_key_and_plaintext_get_nothing_through (void **state)
+{
+    fixture_t *f = *state;
+    zcert_t *stranger = zcert_new ();
+    bool welcomed = true;
+    zsock_t *gw = s_hello (s_curve_client (f, stranger), f->intake->gateway_endpoint, &welcomed);
+    assert_false (welcomed);
+    zsock_destroy (&gw);
+    zcert_destroy (&stranger);
+    //  A plaintext client against the CURVE endpoint.
+    welcomed = true;
+    gw = s_hello (zsock_new (ZMQ_DEALER), f->intake->gateway_endpoint, &welcomed);
+    assert_false (welcomed);
+    zsock_destroy (&gw);
+    //  A client that trusts the wrong server key.
+    zsock_t *confused = zsock_new (ZMQ_DEALER);
+    zcert_t *fake_server = zcert_new ();
+    zcert_apply (f->gw_a, confused);
+    zsock_set_curve_serverkey (confused, zcert_public_txt (fake_server));
+    welcomed = true;
+    s_hello (confused, f->intake->gateway_endpoint, &welcomed);
+    assert_false (welcomed);
+    zsock_destroy (&confused);
+    zcert_destroy (&fake_server);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 0);
+    //  The handshake failures are counted (the monitor reports asynchronously).
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_counter (f, "auth.handshake_failures") < 2 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_counter (f, "auth.handshake_failures") >= 2);
+}
+
+static void
+test_revoked_key_stops_working (void **state)
+{
+    fixture_t *f = *state;
+    bool welcomed = false;
+    zsock_t *gw = s_hello (s_curve_client (f, f->gw_a), f->intake->gateway_endpoint, &welcomed);
+    assert_true (welcomed);
+    s_sql (f->db, "UPDATE principals SET disabled_at = now () WHERE principal_id = 'gw-a'", NULL,
+           NULL);
+    //  SIGHUP's RELOAD re-reads principals at once (otherwise within
+    //  KEFU_INTAKE_AUTH_REFRESH).
+    kt_intake_reload (f->intake);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, "shop-a", "after-revoke", "tb_1", "在吗", zclock_time ());
+    kt_gw_send_item (gw, &item);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    zsock_destroy (&gw);
+    //  A new connection with the revoked key is refused at the handshake.
+    welcomed = true;
+    gw = s_hello (s_curve_client (f, f->gw_a), f->intake->gateway_endpoint, &welcomed);
+    assert_false (welcomed);
+    zsock_destroy (&gw);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 0);
+    //  The cert store no longer holds the key.
+    char cmd[600];
+    snprintf (cmd, sizeof cmd, "test -e %s/certs/gw-a.key", f->dir);
+    assert_int_not_equal (system (cmd), 0);
+}
+
+int
+main (void)
+{
+    kf_log_init ("test-intake-auth");
+    kf_log_set_level (KF_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_curve_without_zap_handler_fails_closed),
+        cmocka_unit_test_setup_teardown (test_registered_key_is_scoped_to_its_shops, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_wrong_key_and_plaintext_get_nothing_through, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_revoked_key_stops_working, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,277 @@
+/*  test_intake_outbound — commands for gateways: stored, delivered,
+    redelivered, settled once.
+
+    A service hands intake an assignment for a shop whose gateway is not
+    connected. Nothing is lost: the command waits in PostgreSQL, is sent as
+    soon as a gateway serving that shop says Hello, is sent again after the
+    ack timeout while unacknowledged, and is settled by the first ack. With
+    libkefu-gateway as the client the application sees it exactly once. */
+#include "kefu/v1/gateway.pb-c.h"
+#include "kefu_gateway.h"
+#include "kf_log.h"
+#include "kf_wire.h"
+#include "kt_db.h"
+#include "kt_gw.h"
+#include "kt_intake.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define SHOP "shop-o"
+
+typedef struct {
+    char *db;             //  conninfo
+    kt_intake_t *intake;  //  the service
+    zsock_t *service;     //  plays routing: DEALER on the command endpoint
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->db = kt_db_fresh ("intake_outbound");
+    kt_shop_add (f->db, SHOP);
+    //  Through the environment, so that RELOAD (which re-reads it) keeps it.
+    setenv ("KEFU_INTAKE_COMMAND_ACK_TIMEOUT", "300ms", 1);
+    f->intake = kt_intake_new (f->db, NULL);
+    assert_int_equal (f->intake->config.command_ack_timeout, 300);
+    kt_intake_start (f->intake);
+    f->service = zsock_new_dealer (f->intake->command_endpoint);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    zsock_destroy (&f->service);
+    kt_intake_destroy (&f->intake);
+    free (f->db);
+    free (f);
+    return 0;
+}
+
+//  Hand in an assignment; return the submit ack (caller frees).
+static Kefu__V1__CommandSubmitAck *
+s_submit (fixture_t *f, const char *request_id, const char *shop, const char *agent)
+{
+    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
+    assign.conversation_id = 42;
+    assign.agent_id = kt_text (agent);
+    assign.reason = KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_NEW;
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.shop_id = kt_text (shop);
+    cmd.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    cmd.customer_id = kt_text ("tb_lily88");
+    cmd.origin = "routing";
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
+    cmd.assign = &assign;
+    Kefu__V1__CommandSubmit submit = KEFU__V1__COMMAND_SUBMIT__INIT;
+    submit.request_id = kt_text (request_id);
+    submit.command = &cmd;
+    zframe_t *frame = kf_wire_pack (&submit.base);
+    assert_int_equal (zframe_send (&frame, f->service, 0), 0);
+    assert_false (kt_gw_silent (f->service, 10000));
+    zframe_t *in = zframe_recv (f->service);
+    Kefu__V1__CommandSubmitAck *ack =
+        kefu__v1__command_submit_ack__unpack (NULL, zframe_size (in), zframe_data (in));
+    zframe_destroy (&in);
+    assert_non_null (ack);
+    return ack;
+}
+
+//  Wait for a Command on a raw gateway; returns its id.
+static int64_t
+s_expect_command (zsock_t *gw)
+{
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_COMMAND);
+    assert_int_equal (in->command->kind_case, KEFU__V1__COMMAND__KIND_ASSIGN);
+    assert_string_equal (in->command->origin, "routing");
+    int64_t id = in->command->command_id;
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    return id;
+}
+
+static void
+s_ack_command (zsock_t *gw, int64_t id)
+{
+    Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
+    ack.command_id = id;
+    ack.status = KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK;
+    frame.command_ack = &ack;
+    kt_gw_send (gw, &frame);
+}
+
+static void
+s_wait_settled (fixture_t *f, long long expected)
+{
+    int64_t deadline = zclock_mono () + 10000;
+    while (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT "
+                               "NULL")
+               < expected
+           && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE "
+                                          "settled_at IS NOT NULL AND delivered"),
+                      expected);
+}
+
+static void
+test_submit_is_idempotent_and_validated (void **state)
+{
+    fixture_t *f = *state;
+    Kefu__V1__CommandSubmitAck *a = s_submit (f, "routing:assign:42:1", SHOP, "xiaomei");
+    assert_int_equal (a->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    assert_true (a->command_id > 0);
+    Kefu__V1__CommandSubmitAck *b = s_submit (f, "routing:assign:42:1", SHOP, "xiaomei");
+    assert_int_equal (b->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    assert_int_equal (b->command_id, a->command_id);
+    Kefu__V1__CommandSubmitAck *c = s_submit (f, "routing:assign:42:2", "no-such-shop", "xiaomei");
+    assert_int_equal (c->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (c->code, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP);
+    Kefu__V1__CommandSubmitAck *d = s_submit (f, "routing:assign:42:3", SHOP, "bad\x01agent");
+    assert_int_equal (d->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (d->code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+    kefu__v1__command_submit_ack__free_unpacked (b, NULL);
+    kefu__v1__command_submit_ack__free_unpacked (c, NULL);
+    kefu__v1__command_submit_ack__free_unpacked (d, NULL);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands"), 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'command.issued'"),
+                      1);
+}
+
+static void
+test_waits_for_the_gateway_and_is_resent_until_acked (void **state)
+{
+    fixture_t *f = *state;
+    Kefu__V1__CommandSubmitAck *a = s_submit (f, "req-1", SHOP, "ajie");
+    int64_t id = a->command_id;
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+    //  No gateway yet: the command waits, unsettled.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE "
+                                          "settled_at IS NULL"),
+                      1);
+    //  A gateway serving another shop gets nothing.
+    bool welcomed = false;
+    kt_shop_add (f->db, "shop-other");
+    kt_intake_reload (f->intake);
+    zsock_t *other = kt_gw_connect (f->intake->gateway_endpoint, "other", "shop-other", &welcomed);
+    assert_true (welcomed);
+    assert_true (kt_gw_silent (other, 700));
+    zsock_destroy (&other);
+    //  The right gateway connects: the command arrives at once.
+    zsock_t *gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    assert_int_equal (s_expect_command (gw), id);
+    //  Not acked: sent again after the ack timeout (300 ms here).
+    assert_int_equal (s_expect_command (gw), id);
+    //  The gateway goes away without acking; a new connection gets it.
+    zsock_destroy (&gw);
+    gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    assert_int_equal (s_expect_command (gw), id);
+    s_ack_command (gw, id);
+    s_wait_settled (f, 1);
+    //  Settled: never sent again, and one command.settled event.
+    assert_true (kt_gw_silent (gw, 800));
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'command.settled'"),
+                      1);
+    assert_true (kt_db_count (f->db, "SELECT attempts FROM outbound_commands") >= 3);
+    zsock_destroy (&gw);
+}
+
+typedef struct {
+    int seen;             //  commands delivered to the application
+    int64_t last_id;      //  the last one
+    bool ack_now;         //  acknowledge in the callback
+} s_app_t;
+
+static void
+s_on_command (kefu_gateway_t *gw, const Kefu__V1__Command *command, void *arg)
+{
+    s_app_t *app = arg;
+    app->seen++;
+    app->last_id = command->command_id;
+    if (app->ack_now)
+        kefu_gateway_ack_command (gw, command->command_id, true, NULL);
+}
+
+static kefu_gateway_t *
+s_library_gateway (fixture_t *f, const kefu_gateway_shop_channel_t *serves, s_app_t *app)
+{
+    kefu_gateway_options_t opts = kefu_gateway_options_default ();
+    opts.endpoint = f->intake->gateway_endpoint;
+    opts.gateway_id = "qianniu-lib";
+    opts.serves = serves;
+    opts.serves_count = 1;
+    kefu_gateway_t *gw = kefu_gateway_new (&opts);
+    assert_non_null (gw);
+    kefu_gateway_on_command (gw, s_on_command, app);
+    return gw;
+}
+
+//  With libkefu-gateway: a command issued while the gateway is away reaches
+//  the application once after it reconnects, even though intake sends it
+//  again while it is not acknowledged.
+static void
+test_library_sees_each_command_once (void **state)
+{
+    fixture_t *f = *state;
+    kefu_gateway_shop_channel_t serves[] = {{SHOP, KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT}};
+    s_app_t app = {0, 0, false};
+    kefu_gateway_t *gw = s_library_gateway (f, serves, &app);
+    for (int i = 0; i < 50 && !kefu_gateway_welcomed (gw); i++)
+        kefu_gateway_poll (gw, 100);
+    assert_true (kefu_gateway_welcomed (gw));
+    kefu_gateway_destroy (&gw);   //  the gateway goes away
+
+    Kefu__V1__CommandSubmitAck *a = s_submit (f, "req-lib", SHOP, "lingling");
+    int64_t id = a->command_id;
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+
+    gw = s_library_gateway (f, serves, &app);
+    //  Let intake send it several times (ack timeout 300 ms) before acking.
+    int64_t until = zclock_mono () + 1500;
+    while (zclock_mono () < until)
+        kefu_gateway_poll (gw, 50);
+    assert_int_equal (app.seen, 1);
+    assert_int_equal (app.last_id, id);
+    kefu_gateway_ack_command (gw, id, true, NULL);
+    until = zclock_mono () + 1000;
+    while (zclock_mono () < until)
+        kefu_gateway_poll (gw, 50);
+    s_wait_settled (f, 1);
+    assert_int_equal (app.seen, 1);
+    kefu_gateway_stats_t stats;
+    kefu_gateway_stats (gw, &stats);
+    assert_true (stats.command_repeats >= 1);   //  intake did resend; the library absorbed it
+    kefu_gateway_destroy (&gw);
+}
+
+int
+main (void)
+{
+    kf_log_init ("test-intake-outbound");
+    kf_log_set_level (KF_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_submit_is_idempotent_and_validated, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_waits_for_the_gateway_and_is_resent_until_acked,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_library_sees_each_command_once, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
