@@ -51,8 +51,8 @@ s_find_dir (kefuctl_t *ctl, char *out, size_t size)
         char *slash = strrchr (exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf (out, size, "%s/../share/kefu/migrations", exe);
-            if (s_is_dir (out))
+            int written = snprintf (out, size, "%s/../share/kefu/migrations", exe);
+            if (written > 0 && (size_t) written < size && s_is_dir (out))
                 return;
         }
     }
@@ -112,8 +112,8 @@ s_load (const char *dir, s_migration_t *list, int *count)
         m->version = version;
         snprintf (m->name, sizeof m->name, "%s", ent->d_name);
         char path[PATH_MAX];
-        snprintf (path, sizeof path, "%s/%s", dir, ent->d_name);
-        m->sql = s_read_file (path);
+        int n = snprintf (path, sizeof path, "%s/%s", dir, ent->d_name);
+        m->sql = n > 0 && (size_t) n < sizeof path ? s_read_file (path) : NULL;
         if (!m->sql) {
             fprintf (stderr, "kefuctl migrate: cannot read %s\n", path);
             rc = -1;
