@@ -111,6 +111,10 @@ CREATE TABLE routing_conversations (
     assigned_at          timestamptz,
     waiting_since        timestamptz,
     sla_breached         boolean NOT NULL DEFAULT false,
+    -- assignments so far (numbers the assign commands' request ids)
+    assign_seq           integer NOT NULL DEFAULT 0,
+    -- groups it overflowed through
+    overflow_hops        integer NOT NULL DEFAULT 0,
     busy_replied         boolean NOT NULL DEFAULT false,
     after_hours_replied  boolean NOT NULL DEFAULT false,
     closed_at            timestamptz,
