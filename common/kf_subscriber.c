@@ -42,6 +42,7 @@ struct _kf_subscriber_t {
     kf_subscriber_fn *fn;            //  handler
     void *arg;                       //  handler argument
     kf_outbox_t *outbox;             //  handler's outbox, borrowed, may be NULL
+    kf_subscriber_hooks_t hooks;     //  around each transaction
     zsock_t *sub;                    //  SUB socket
     s_stream_t streams[S_MAX_STREAMS]; //  followed streams
     int stream_count;                //  streams in use
@@ -135,6 +136,12 @@ void
 kf_subscriber_set_outbox (kf_subscriber_t *self, kf_outbox_t *outbox)
 {
     self->outbox = outbox;
+}
+
+void
+kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks)
+{
+    self->hooks = *hooks;
 }
 
 void
@@ -309,18 +316,20 @@ s_apply_batch (kf_subscriber_t *self)
             kf_log_warn ("subscriber.offset_conflict", "consumer=%s stream=%s partition=%u",
                          self->consumer, moves[k].stream->name, moves[k].partition);
             kf_store_rollback (self->store);
-            if (self->outbox)
-                kf_outbox_discard (self->outbox);
             s_load_offsets (self, &err);
             goto failed;
         }
     }
+    if (self->hooks.before_commit && self->hooks.before_commit (self->store, self->hooks.arg, &err))
+        goto rollback;
     if (self->outbox && kf_outbox_flush (self->outbox, &err))
         goto rollback;
     if (kf_store_commit (self->store, &err))
         goto failed;
     if (self->outbox)
         kf_outbox_publish (self->outbox);
+    if (self->hooks.after_commit)
+        self->hooks.after_commit (self->hooks.arg);
     for (int k = 0; k < move_count; k++)
         moves[k].stream->last[moves[k].partition] = moves[k].to;
     self->stats.applied += applied;
@@ -332,6 +341,8 @@ rollback:
 failed:
     if (self->outbox)
         kf_outbox_discard (self->outbox);
+    if (self->hooks.after_rollback)
+        self->hooks.after_rollback (self->hooks.arg);
     self->stats.failed_batches++;
     kf_log_warn ("subscriber.batch_failed", "consumer=%s events=%d reason=\"%s\"", self->consumer,
                  self->batch_count, err.reason);

@@ -54,6 +54,18 @@ void kf_subscriber_set_lag_alarm (kf_subscriber_t *self, int64_t events);
 //  The handler's own outbox, if it writes events: flushed before each
 //  commit, published after it, discarded on rollback.
 void kf_subscriber_set_outbox (kf_subscriber_t *self, kf_outbox_t *outbox);
+//  Hooks around each batch's transaction, for handlers that keep state
+//  beside the store: before_commit writes what the handlers collected
+//  (return -1 to roll back); after_commit / after_rollback tell the handler
+//  whether its in-memory changes became the record. Any may be NULL.
+typedef struct {
+    int (*before_commit) (kf_store_t *store, void *arg, kf_error_t *err);
+    void (*after_commit) (void *arg);
+    void (*after_rollback) (void *arg);
+    void *arg;
+} kf_subscriber_hooks_t;
+void kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks);
+
 //  Fault injection for tests: discard every nth publication received (0 = off).
 void kf_subscriber_set_drop_every (kf_subscriber_t *self, int n);
 

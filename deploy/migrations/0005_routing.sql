@@ -45,8 +45,9 @@ CREATE TABLE shifts (
 );
 
 -- Who works which shift on which days. days: bit 0 = Monday .. bit 6 = Sunday.
--- Rotation: the row applies in weeks where (ISO week number % rotation_weeks)
--- = rotation_offset, so a two-week day/night rotation is two rows.
+-- Rotation: the row applies in weeks where (week number % rotation_weeks)
+-- = rotation_offset (weeks counted from Monday 1970-01-05 in the shop's time zone),
+-- so a two-week day/night rotation is two rows.
 CREATE TABLE agent_schedule (
     shop_id          text NOT NULL,
     agent_id         text NOT NULL,

@@ -1,0 +1,292 @@
+/*  routing_model — who serves each customer: the decisions of kefu-routing.
+
+    The model holds, per shop, the configuration (agents, groups, shifts,
+    settings), what is happening now (presence, who owns which
+    conversation, the queues) and the deadlines (shift changes, overflow,
+    response-time thresholds). It is pure logic: it reads time from a
+    kf_clock, and every decision it takes goes to a sink (routing_sink_t),
+    which in the service writes the record, the events and the commands
+    for gateways, and in the unit tests simply records them. So a whole
+    shop day can be tested in milliseconds with a driven clock.
+
+    Rules (see the README for a supervisor's version):
+    - intent -> group (presales/bargaining/delivery/other -> presales;
+      urge shipping/logistics/returns/complaints/bad reviews -> aftersales;
+      per-shop overrides);
+    - first-contact responsibility (首问责任制): a customer served in the
+      last sticky_days goes back to that agent if eligible;
+    - otherwise the eligible agent of the group with the most spare
+      capacity relative to capacity (times weight), ties to the longest idle;
+      eligible = active, online, on shift now, below capacity, in the group
+      (VIP conversations go to VIP-capable agents when the group has any);
+    - no one eligible: the group's queue, ordered by class (complaints and
+      bad reviews, then other after-sales, then pre-sales), VIP first, then
+      waiting time; the busy reply once, or outside every shift the
+      after-hours reply once;
+    - the moment capacity frees (close, agent online, shift start, capacity
+      raised) the head of the queue is assigned;
+    - a conversation queued longer than its group's overflow_after moves to
+      the next group;
+    - an assigned conversation whose customer waits longer than the shop's
+      threshold (day/night) is reported, and reassigned if the shop wants;
+    - an agent going offline or reaching the end of their shift hands every
+      open conversation over, with their handover note (交接留言);
+    - transfers happen only when a person asks (kefuctl transfer). */
+#ifndef ROUTING_MODEL_H
+#define ROUTING_MODEL_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kf_clock.h"
+#include "kf_error.h"
+#include "kf_tz.h"
+
+#define ROUTING_ID_MAX     128
+#define ROUTING_NAME_MAX   64
+#define ROUTING_GROUPS_MAX 16
+#define ROUTING_SHIFTS_MAX 16
+#define ROUTING_SCHED_MAX  8
+
+//  Conversation states, as stored.
+typedef enum {
+    ROUTING_QUEUED = 1,
+    ROUTING_ASSIGNED = 2,
+    ROUTING_CLOSED = 3,
+} routing_state_t;
+
+//  Queue classes: lower is served first.
+typedef enum {
+    ROUTING_CLASS_URGENT = 0,      //  complaints, negative reviews
+    ROUTING_CLASS_AFTERSALES = 1,  //  other after-sales
+    ROUTING_CLASS_PRESALES = 2,    //  pre-sales and everything else
+} routing_class_t;
+
+//  ---------------------------------------------------------------------
+//  Configuration of one shop (filled by routing_store, adopted by the model)
+
+typedef struct {
+    char name[33];                 //  group id, e.g. "presales"
+    char display[ROUTING_NAME_MAX + 1]; //  e.g. "售前"
+    int overflow_to;               //  group index, -1 = none
+    int64_t overflow_after_ms;     //  wait before overflowing
+} routing_group_t;
+
+typedef struct {
+    char name[33];                 //  shift id, e.g. "day"
+    int start_minute;              //  local minutes after midnight
+    int end_minute;                //  end (< start: crosses midnight)
+} routing_shift_t;
+
+typedef struct {
+    int shift;                     //  shift index
+    int days;                      //  bit 0 = Monday .. bit 6 = Sunday
+    int rotation_weeks;            //  1 = every week
+    int rotation_offset;           //  applies when ISO week % weeks == offset
+} routing_schedule_t;
+
+typedef struct {
+    char agent_id[ROUTING_ID_MAX + 1]; //  agent
+    char name[ROUTING_NAME_MAX + 1];   //  display name
+    int capacity;                  //  max concurrent conversations
+    int weight;                    //  1..10: share of new conversations
+    bool vip_capable;              //  may serve VIP customers first
+    bool active;                   //  false: never assigned
+    uint32_t groups;               //  bit i = member of group i
+    routing_schedule_t schedule[ROUTING_SCHED_MAX]; //  shifts worked
+    int schedule_count;            //  entries
+    char *handover_note;           //  owned, may be NULL
+} routing_agent_config_t;
+
+typedef struct {
+    char shop_id[65];              //  shop
+    char timezone[65];             //  IANA name
+    routing_group_t groups[ROUTING_GROUPS_MAX];
+    int group_count;
+    routing_shift_t shifts[ROUTING_SHIFTS_MAX];
+    int shift_count;
+    routing_agent_config_t *agents; //  owned array
+    int agent_count;
+    int intent_group[10];          //  Intent value -> group index (-1: default)
+    int overflow_order[ROUTING_GROUPS_MAX]; //  group indexes, -1 terminated
+    char *busy_reply;              //  owned
+    char *after_hours_reply;       //  owned
+    int sticky_days;               //  first-contact window
+    int64_t sla_day_ms;            //  response threshold by day
+    int64_t sla_night_ms;          //  ... during the night shift
+    int night_shift;               //  shift index, -1 = none
+    bool sla_reassign;             //  reassign on breach
+} routing_shop_config_t;
+
+//  A new, empty configuration (defaults as in the migration). Caller owns.
+routing_shop_config_t *routing_shop_config_new (const char *shop_id);
+void routing_shop_config_destroy (routing_shop_config_t **self_p);
+//  Add default groups/shifts when the shop has none (no kefuctl setup yet).
+void routing_shop_config_fill_defaults (routing_shop_config_t *self);
+//  Index of a group / shift by name, -1 if none.
+int routing_shop_config_group (const routing_shop_config_t *self, const char *name);
+int routing_shop_config_shift (const routing_shop_config_t *self, const char *name);
+
+//  ---------------------------------------------------------------------
+//  State restored from the record after a restart
+
+typedef struct {
+    int64_t conversation_id;       //  id
+    int64_t customer_id;           //  kefu customer id
+    int channel;                   //  Channel
+    const char *channel_customer_id; //  borrowed
+    const char *group;             //  group name, borrowed
+    int cls;                       //  routing_class_t
+    bool vip;                      //  VIP
+    int state;                     //  routing_state_t
+    const char *agent_id;          //  owner (assigned), borrowed, may be NULL
+    int64_t opened_at;             //  ms
+    int64_t queued_at;             //  ms, 0 if never queued
+    int64_t group_since;           //  ms: in this group since
+    int64_t waiting_since;         //  ms: customer waiting for an answer since, 0 = answered
+    bool sla_breached;             //  reported for the current wait
+    bool busy_replied;             //  busy reply sent
+    bool after_hours_replied;      //  after-hours reply sent
+    int assign_seq;                //  assignments so far
+    int overflow_hops;             //  overflows so far
+} routing_conv_row_t;
+
+//  ---------------------------------------------------------------------
+//  Decisions go to a sink
+
+typedef struct routing_conv_s routing_conv_t;
+
+//  What a decision looked like, for the sink.
+typedef struct {
+    const char *shop_id;           //  shop
+    const routing_conv_t *conv;    //  conversation (read its fields with the accessors)
+    const char *agent_id;          //  new owner
+    const char *previous_agent_id; //  previous owner, "" if none
+    const char *group;             //  group served in
+    int reason;                    //  AssignReason
+    const char *note;              //  handover note / transfer reason, "" if none
+    const char *by;                //  "routing" or the person who transferred
+    int64_t waited_ms;             //  time in queue before this assignment
+    int seq;                       //  the conversation's assignment number (request ids)
+} routing_assignment_t;
+
+typedef struct {
+    void (*assigned) (void *arg, const routing_assignment_t *a);
+    void (*queued) (void *arg, const char *shop_id, const routing_conv_t *conv, bool after_hours,
+                    int position);
+    //  kind is an AutoReplyKind; text borrowed
+    void (*auto_reply) (void *arg, const char *shop_id, const routing_conv_t *conv, int kind,
+                        const char *text);
+    void (*sla_breached) (void *arg, const char *shop_id, const routing_conv_t *conv,
+                          const char *agent_id, int64_t waited_ms, int64_t threshold_ms,
+                          bool reassigned);
+    void (*transferred) (void *arg, const char *shop_id, const routing_conv_t *conv,
+                         const char *from, const char *to, const char *by, const char *reason);
+    //  The conversation's routing row changed (persist it).
+    void (*conv_changed) (void *arg, const char *shop_id, const routing_conv_t *conv);
+    //  An agent's presence changed (persist it).
+    void (*presence_changed) (void *arg, const char *shop_id, const char *agent_id, int status,
+                              int64_t at);
+    //  An agent served a customer (first-contact responsibility).
+    void (*customer_served) (void *arg, const char *shop_id, int64_t customer_id,
+                             const char *agent_id, int64_t at);
+    void *arg;
+} routing_sink_t;
+
+//  ---------------------------------------------------------------------
+//  The model
+
+typedef struct _routing_model_t routing_model_t;
+
+//  clock and sink are borrowed. Caller owns return value.
+routing_model_t *routing_model_new (kf_clock_t *clock, const routing_sink_t *sink);
+void routing_model_destroy (routing_model_t **self_p);
+
+//  Install (or replace) a shop's configuration; takes ownership of
+//  *config_p. Presence, ownership and queues are kept; conversations of
+//  groups that disappeared move to the shop's first group. Then whatever
+//  new capacity allows is assigned. Returns 0, or -1 if the shop's time
+//  zone is unknown (the configuration is then refused and destroyed).
+int routing_model_configure (routing_model_t *self, routing_shop_config_t **config_p);
+bool routing_model_has_shop (routing_model_t *self, const char *shop_id);
+//  Forget everything (before a reload from the record).
+void routing_model_reset (routing_model_t *self);
+
+//  Restore state after a restart (configure the shop first). Queues are
+//  rebuilt in their order; no decision is taken until routing_model_settle.
+void routing_model_restore_presence (routing_model_t *self, const char *shop_id,
+                                     const char *agent_id, int status, int64_t since);
+void routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
+                                         const routing_conv_row_t *row);
+void routing_model_restore_served (routing_model_t *self, const char *shop_id,
+                                   int64_t customer_id, const char *agent_id, int64_t at);
+//  After restoring: assign what can be assigned now, re-arm deadlines.
+void routing_model_settle (routing_model_t *self);
+
+//  Events from intake.
+void routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                              int64_t customer_id, int channel, const char *channel_customer_id,
+                              int intent, int priority, bool vip, int64_t at);
+void routing_model_on_message (routing_model_t *self, const char *shop_id,
+                               int64_t conversation_id, bool from_customer, const char *agent_id,
+                               int intent, int priority, int64_t at);
+void routing_model_on_closed (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                              int64_t at);
+void routing_model_on_presence (routing_model_t *self, const char *shop_id, const char *agent_id,
+                                int status, const char *note, int64_t at);
+
+//  An explicit transfer. 0, or -1 with err (unknown conversation/agent, closed).
+int routing_model_transfer (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                            const char *to_agent_id, const char *by, const char *reason,
+                            kf_error_t *err);
+
+//  Carry out every deadline due at the clock's now: shift starts/ends,
+//  overflow, response-time thresholds. Returns how many fired.
+int routing_model_tick (routing_model_t *self);
+//  The earliest pending deadline (ms), or INT64_MAX.
+int64_t routing_model_next_deadline (routing_model_t *self);
+
+//  Conversation accessors (for sinks).
+int64_t routing_conv_id (const routing_conv_t *conv);
+int64_t routing_conv_customer (const routing_conv_t *conv);
+int routing_conv_channel (const routing_conv_t *conv);
+const char *routing_conv_channel_customer (const routing_conv_t *conv);
+const char *routing_conv_group (const routing_conv_t *conv);
+const char *routing_conv_agent (const routing_conv_t *conv);   //  "" when not assigned
+int routing_conv_state (const routing_conv_t *conv);
+int routing_conv_class (const routing_conv_t *conv);
+bool routing_conv_vip (const routing_conv_t *conv);
+int64_t routing_conv_opened_at (const routing_conv_t *conv);
+int64_t routing_conv_queued_at (const routing_conv_t *conv);
+int64_t routing_conv_group_since (const routing_conv_t *conv);
+int64_t routing_conv_waiting_since (const routing_conv_t *conv);
+bool routing_conv_sla_breached (const routing_conv_t *conv);
+bool routing_conv_busy_replied (const routing_conv_t *conv);
+bool routing_conv_after_hours_replied (const routing_conv_t *conv);
+int routing_conv_assign_seq (const routing_conv_t *conv);
+int routing_conv_overflow_hops (const routing_conv_t *conv);
+
+//  Inspection (status, tests).
+typedef struct {
+    int shops;             //  configured shops
+    int open;              //  conversations not closed
+    int queued;            //  of which waiting in a queue
+    int assigned;          //  of which owned by an agent
+    int64_t decisions;     //  assignments made
+    int64_t queued_total;  //  times a conversation entered a queue
+    int64_t breaches;      //  response-time breaches
+} routing_stats_t;
+void routing_model_stats (routing_model_t *self, routing_stats_t *out);
+//  Open conversations of an agent (-1 if unknown).
+int routing_model_agent_load (routing_model_t *self, const char *shop_id, const char *agent_id);
+//  Queue of a group, in order: fills ids (up to max), returns the length.
+int routing_model_queue (routing_model_t *self, const char *shop_id, const char *group,
+                         int64_t *ids, int max);
+//  The conversation (borrowed) or NULL.
+const routing_conv_t *routing_model_conversation (routing_model_t *self, const char *shop_id,
+                                                  int64_t conversation_id);
+//  True when the agent is on shift at the clock's now.
+bool routing_model_on_shift (routing_model_t *self, const char *shop_id, const char *agent_id);
+
+#endif
