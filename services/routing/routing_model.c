@@ -1211,6 +1211,7 @@ int64_t routing_conv_opened_at (const routing_conv_t *c) { return c->opened_at; 
 int64_t routing_conv_queued_at (const routing_conv_t *c) { return c->queued_at; }
 int64_t routing_conv_group_since (const routing_conv_t *c) { return c->group_since; }
 int64_t routing_conv_waiting_since (const routing_conv_t *c) { return c->waiting_since; }
+int64_t routing_conv_assigned_at (const routing_conv_t *c) { return c->assigned_at; }
 bool routing_conv_sla_breached (const routing_conv_t *c) { return c->sla_breached; }
 bool routing_conv_busy_replied (const routing_conv_t *c) { return c->busy_replied; }
 bool routing_conv_after_hours_replied (const routing_conv_t *c) { return c->after_hours_replied; }

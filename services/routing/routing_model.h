@@ -261,6 +261,7 @@ int64_t routing_conv_opened_at (const routing_conv_t *conv);
 int64_t routing_conv_queued_at (const routing_conv_t *conv);
 int64_t routing_conv_group_since (const routing_conv_t *conv);
 int64_t routing_conv_waiting_since (const routing_conv_t *conv);
+int64_t routing_conv_assigned_at (const routing_conv_t *conv);
 bool routing_conv_sla_breached (const routing_conv_t *conv);
 bool routing_conv_busy_replied (const routing_conv_t *conv);
 bool routing_conv_after_hours_replied (const routing_conv_t *conv);

@@ -1,0 +1,915 @@
+/*  routing_server — kefu-routing as a czmq actor.
+
+    Events from intake (and operators' changes on the "admin" stream)
+    arrive through kf_subscriber; each batch is applied to the model inside
+    one transaction, and everything the model decided in it (conversation
+    rows, the assignment audit, presence, stickiness, routing's events and
+    the commands for intake) is written before the same commit. After the
+    commit the commands are handed to intake, and sent again until intake
+    acknowledges them (intake de-duplicates on the request id). Deadlines
+    (shift changes, overflow, response thresholds) run the same way from a
+    timer. If a transaction fails, the model is rebuilt from the record, so
+    memory never holds a decision the record does not. */
+#include "routing_server.h"
+
+#include "kefu/v1/events.pb-c.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_control.h"
+#include "kf_daemon.h"
+#include "kf_log.h"
+#include "kf_outbox.h"
+#include "kf_shop.h"
+#include "kf_store.h"
+#include "kf_subscriber.h"
+#include "kf_wire.h"
+#include "routing_config.h"
+#include "routing_model.h"
+#include "routing_store.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TICK_MS 20
+
+typedef struct {
+    char shop_id[65];        //  shop
+    char request_id[160];    //  idempotency key at intake
+    zchunk_t *frame;         //  packed CommandSubmit
+    int64_t last_sent;       //  monotonic ms, 0 = not yet
+} s_command_t;
+
+typedef struct {
+    zsock_t *pipe;                  //  actor pipe
+    const kf_config_spec_t *spec;   //  configuration table (reload)
+    routing_config_t *config;       //  settings (borrowed)
+    const kf_common_config_t *common; //  shared settings (borrowed)
+    kf_clock_t *clock;              //  time (borrowed)
+    uint32_t partitions;            //  shop partitions routed here
+    kf_store_t *store;              //  PostgreSQL
+    kf_outbox_t *outbox;            //  routing's events
+    kf_control_t *control;          //  status
+    kf_subscriber_t *sub;           //  intake + admin events
+    routing_model_t *model;         //  the decisions
+    routing_writes_t *writes;       //  the current transaction's writes
+    zsock_t *intake;                //  DEALER to intake's command endpoint
+    zhashx_t *unacked;              //  request id -> s_command_t (handed in, not acked)
+    zlistx_t *to_send;              //  s_command_t of the current transaction
+    zlistx_t *submitted;            //  "shop\x1frequest" acked by intake, to mark
+    zloop_t *loop;                  //  event loop
+    bool loaded;                    //  model built from the record
+    bool dirty;                     //  model changed in the current transaction
+    bool started;                   //  START done
+    bool draining;                  //  DRAIN received
+    int64_t next_poll;              //  monotonic ms of the next table catch-up
+    int64_t *c_decisions;           //  counters
+    int64_t *c_queued;
+    int64_t *c_breaches;
+    int64_t *c_commands;
+    int64_t *c_resent;
+    int64_t *c_acked;
+    int64_t *c_refused;
+    int64_t *c_reloads;
+    int64_t *c_transfers_refused;
+    int64_t *c_txn_failed;
+} s_server_t;
+
+//  ---------------------------------------------------------------------
+//  Sink: what the model decides becomes writes, events and commands
+
+static int64_t
+s_now (s_server_t *self)
+{
+    return kf_clock_now_ms (self->clock);
+}
+
+static void
+s_event (s_server_t *self, const char *shop_id, const char *kind, Kefu__V1__Event *ev)
+{
+    ev->shop_id = (char *) shop_id;
+    ev->kind = (char *) kind;
+    ev->occurred_at_ms = s_now (self);
+    kf_outbox_add (self->outbox, ev);
+}
+
+static void
+s_command (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
+           const char *request_id, Kefu__V1__Command *cmd)
+{
+    cmd->shop_id.data = (uint8_t *) shop_id;
+    cmd->shop_id.len = strlen (shop_id);
+    cmd->channel = routing_conv_channel (conv);
+    const char *ccid = routing_conv_channel_customer (conv);
+    cmd->customer_id.data = (uint8_t *) ccid;
+    cmd->customer_id.len = strlen (ccid);
+    cmd->origin = "routing";
+    Kefu__V1__CommandSubmit submit = KEFU__V1__COMMAND_SUBMIT__INIT;
+    submit.request_id.data = (uint8_t *) request_id;
+    submit.request_id.len = strlen (request_id);
+    submit.command = cmd;
+    size_t size = kefu__v1__command_submit__get_packed_size (&submit);
+    s_command_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
+    c->frame = zchunk_new (NULL, size);
+    kefu__v1__command_submit__pack (&submit, zchunk_data (c->frame));
+    zchunk_set (c->frame, zchunk_data (c->frame), size);
+    routing_writes_command (self->writes, shop_id, request_id, zchunk_data (c->frame), size,
+                            s_now (self));
+    zlistx_add_end (self->to_send, c);
+}
+
+static int
+s_priority_of_class (int cls)
+{
+    return cls == ROUTING_CLASS_URGENT       ? KEFU__V1__PRIORITY__PRIORITY_URGENT
+           : cls == ROUTING_CLASS_AFTERSALES ? KEFU__V1__PRIORITY__PRIORITY_HIGH
+                                             : KEFU__V1__PRIORITY__PRIORITY_NORMAL;
+}
+
+static void
+s_on_assigned (void *arg, const routing_assignment_t *a)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    (*self->c_decisions)++;
+    routing_writes_assignment (self->writes, a, s_now (self));
+    Kefu__V1__ConversationAssigned assigned = KEFU__V1__CONVERSATION_ASSIGNED__INIT;
+    assigned.conversation_id = routing_conv_id (a->conv);
+    assigned.agent_id = (char *) a->agent_id;
+    assigned.previous_agent_id = (char *) a->previous_agent_id;
+    assigned.group = (char *) a->group;
+    assigned.reason = a->reason;
+    assigned.note = (char *) a->note;
+    assigned.waited_ms = a->waited_ms;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_ASSIGNED;
+    ev.conversation_assigned = &assigned;
+    s_event (self, a->shop_id, "conversation.assigned", &ev);
+
+    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
+    assign.conversation_id = routing_conv_id (a->conv);
+    assign.agent_id.data = (uint8_t *) a->agent_id;
+    assign.agent_id.len = strlen (a->agent_id);
+    assign.previous_agent_id.data = (uint8_t *) a->previous_agent_id;
+    assign.previous_agent_id.len = strlen (a->previous_agent_id);
+    assign.reason = a->reason;
+    assign.note.data = (uint8_t *) a->note;
+    assign.note.len = strlen (a->note);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
+    cmd.assign = &assign;
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "assign:%" PRId64 ":%d", routing_conv_id (a->conv),
+              a->seq);
+    s_command (self, a->shop_id, a->conv, request_id, &cmd);
+}
+
+static void
+s_on_queued (void *arg, const char *shop_id, const routing_conv_t *conv, bool after_hours,
+             int position)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    (*self->c_queued)++;
+    Kefu__V1__ConversationQueued queued = KEFU__V1__CONVERSATION_QUEUED__INIT;
+    queued.conversation_id = routing_conv_id (conv);
+    queued.group = (char *) routing_conv_group (conv);
+    queued.priority = s_priority_of_class (routing_conv_class (conv));
+    queued.vip = routing_conv_vip (conv);
+    queued.after_hours = after_hours;
+    queued.position = position;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED;
+    ev.conversation_queued = &queued;
+    s_event (self, shop_id, "conversation.queued", &ev);
+}
+
+static void
+s_on_auto_reply (void *arg, const char *shop_id, const routing_conv_t *conv, int kind,
+                 const char *text)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    Kefu__V1__AutoReplyCommand reply = KEFU__V1__AUTO_REPLY_COMMAND__INIT;
+    reply.conversation_id = routing_conv_id (conv);
+    reply.kind = kind;
+    reply.text.data = (uint8_t *) text;
+    reply.text.len = strlen (text);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_AUTO_REPLY;
+    cmd.auto_reply = &reply;
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "reply:%" PRId64 ":%d", routing_conv_id (conv), kind);
+    s_command (self, shop_id, conv, request_id, &cmd);
+}
+
+static void
+s_on_breach (void *arg, const char *shop_id, const routing_conv_t *conv, const char *agent_id,
+             int64_t waited_ms, int64_t threshold_ms, bool reassigned)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    (*self->c_breaches)++;
+    Kefu__V1__SlaBreached breached = KEFU__V1__SLA_BREACHED__INIT;
+    breached.conversation_id = routing_conv_id (conv);
+    breached.agent_id = (char *) agent_id;
+    breached.waited_ms = waited_ms;
+    breached.threshold_ms = threshold_ms;
+    breached.reassigned = reassigned;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_SLA_BREACHED;
+    ev.sla_breached = &breached;
+    s_event (self, shop_id, "conversation.sla_breached", &ev);
+}
+
+static void
+s_on_transferred (void *arg, const char *shop_id, const routing_conv_t *conv, const char *from,
+                  const char *to, const char *by, const char *reason)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    Kefu__V1__ConversationTransferred t = KEFU__V1__CONVERSATION_TRANSFERRED__INIT;
+    t.conversation_id = routing_conv_id (conv);
+    t.from_agent_id = (char *) from;
+    t.to_agent_id = (char *) to;
+    t.by = (char *) by;
+    t.reason = (char *) reason;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_TRANSFERRED;
+    ev.conversation_transferred = &t;
+    s_event (self, shop_id, "conversation.transferred", &ev);
+}
+
+static void
+s_on_conv_changed (void *arg, const char *shop_id, const routing_conv_t *conv)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    routing_writes_conv (self->writes, shop_id, conv, s_now (self));
+}
+
+static void
+s_on_presence_changed (void *arg, const char *shop_id, const char *agent_id, int status,
+                       int64_t at)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    routing_writes_presence (self->writes, shop_id, agent_id, status, at);
+}
+
+static void
+s_on_served (void *arg, const char *shop_id, int64_t customer_id, const char *agent_id,
+             int64_t at)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    routing_writes_served (self->writes, shop_id, customer_id, agent_id, at);
+}
+
+//  ---------------------------------------------------------------------
+//  Commands to intake
+
+static void
+s_command_destroy (void **item_p)
+{
+    s_command_t *c = *item_p;
+    if (c) {
+        zchunk_destroy (&c->frame);
+        free (c);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_send_command (s_server_t *self, s_command_t *c)
+{
+    zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
+    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
+        if (c->last_sent)
+            (*self->c_resent)++;
+        c->last_sent = zclock_mono ();
+    }
+    else
+        zframe_destroy (&frame);   //  not connected yet: the resend timer retries
+}
+
+//  After a commit: the commands are the record's now; hand them in.
+static void
+s_commit_commands (s_server_t *self)
+{
+    s_command_t *c;
+    while ((c = zlistx_detach (self->to_send, NULL))) {
+        (*self->c_commands)++;
+        s_command_t *old = zhashx_lookup (self->unacked, c->request_id);
+        if (old)
+            zhashx_delete (self->unacked, c->request_id);
+        zhashx_insert (self->unacked, c->request_id, c);
+        s_send_command (self, c);
+    }
+}
+
+static void
+s_on_unsubmitted (void *arg, const char *shop_id, const char *request_id, const uint8_t *payload,
+                  size_t size)
+{
+    s_server_t *self = arg;
+    if (zhashx_lookup (self->unacked, request_id))
+        return;
+    s_command_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
+    c->frame = zchunk_new (payload, size);
+    zhashx_insert (self->unacked, request_id, c);
+}
+
+static int
+s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    zframe_t *frame;
+    while ((zsock_events (reader) & ZMQ_POLLIN) && (frame = zframe_recv (reader))) {
+        Kefu__V1__CommandSubmitAck *ack =
+            kefu__v1__command_submit_ack__unpack (NULL, zframe_size (frame), zframe_data (frame));
+        zframe_destroy (&frame);
+        if (!ack)
+            continue;
+        char request_id[160];
+        snprintf (request_id, sizeof request_id, "%.*s", (int) ack->request_id.len,
+                  (const char *) ack->request_id.data);
+        s_command_t *c = zhashx_lookup (self->unacked, request_id);
+        if (c && ack->status != KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
+            if (ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED) {
+                //  Permanent: keep it in the record, stop sending it.
+                (*self->c_refused)++;
+                kf_log_error ("routing.command_refused", "request=%s code=%s reason=\"%s\"",
+                              request_id, kf_error_code_name (ack->code), ack->reason);
+            }
+            else
+                (*self->c_acked)++;
+            char key[256];
+            snprintf (key, sizeof key, "%s\x1f%s", c->shop_id, c->request_id);
+            zlistx_add_end (self->submitted, strdup (key));
+            zhashx_delete (self->unacked, request_id);
+        }
+        kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
+    }
+    return 0;
+}
+
+//  Mark acknowledged commands in the record (so a restart does not resend
+//  them; resending would be harmless, intake de-duplicates).
+static void
+s_mark_submitted (s_server_t *self)
+{
+    int n = (int) zlistx_size (self->submitted);
+    if (n == 0 || !kf_store_connected (self->store) || kf_store_in_txn (self->store))
+        return;
+    char **keys = calloc ((size_t) n, sizeof (char *));
+    const char **shops = calloc ((size_t) n, sizeof (char *));
+    const char **ids = calloc ((size_t) n, sizeof (char *));
+    int i = 0;
+    for (char *k = zlistx_first (self->submitted); k; k = zlistx_next (self->submitted)) {
+        keys[i] = k;
+        char *sep = strchr (k, '\x1f');
+        shops[i] = k;
+        ids[i] = sep ? sep + 1 : "";
+        i++;
+    }
+    //  Split keys in place for the statement; restore if it fails.
+    for (i = 0; i < n; i++) {
+        char *sep = strchr (keys[i], '\x1f');
+        if (sep)
+            *sep = '\0';
+    }
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = routing_store_mark_submitted (self->store, shops, ids, n, &err);
+    for (i = 0; i < n; i++)
+        keys[i][strlen (keys[i])] = '\x1f';
+    if (rc == 0)
+        zlistx_purge (self->submitted);
+    free (keys);
+    free (shops);
+    free (ids);
+}
+
+//  ---------------------------------------------------------------------
+//  Transactions around model changes
+
+static int s_reload (s_server_t *self);
+
+static void
+s_after_commit (void *arg)
+{
+    s_server_t *self = arg;
+    self->dirty = false;
+    s_commit_commands (self);
+}
+
+static void
+s_after_rollback (void *arg)
+{
+    s_server_t *self = arg;
+    (*self->c_txn_failed)++;
+    routing_writes_clear (self->writes);
+    zlistx_purge (self->to_send);
+    if (self->dirty) {
+        //  Memory may hold decisions the record does not: rebuild.
+        self->dirty = false;
+        self->loaded = false;
+    }
+}
+
+static int
+s_before_commit (kf_store_t *store, void *arg, kf_error_t *err)
+{
+    s_server_t *self = arg;
+    return routing_writes_flush (self->writes, store, err);
+}
+
+typedef void (s_txn_fn) (s_server_t *self, void *arg);
+
+//  Run fn in a transaction of its own (timer work, reloads).
+static int
+s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+        return -1;
+    fn (self, arg);
+    if (routing_writes_flush (self->writes, self->store, &err)
+        || kf_outbox_flush (self->outbox, &err)) {
+        kf_store_rollback (self->store);
+        goto failed;
+    }
+    if (kf_store_commit (self->store, &err))
+        goto failed;
+    kf_outbox_publish (self->outbox);
+    s_after_commit (self);
+    return 0;
+failed:
+    kf_outbox_discard (self->outbox);
+    kf_log_warn ("routing.txn_failed", "reason=\"%s\"", err.reason);
+    s_after_rollback (self);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Loading the model from the record
+
+static bool
+s_owns (s_server_t *self, const char *shop_id)
+{
+    return self->partitions & (1u << kf_shop_partition (shop_id, strlen (shop_id)));
+}
+
+static void
+s_configure_shop (s_server_t *self, const char *shop_id, const char *timezone)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    routing_shop_config_t *cfg = NULL;
+    if (routing_store_load_config (self->store, shop_id, timezone, &cfg, &err)) {
+        kf_log_warn ("routing.config_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
+        return;
+    }
+    if (routing_model_configure (self->model, &cfg))
+        kf_log_error ("routing.bad_timezone", "shop=%s timezone=%s", shop_id, timezone);
+}
+
+static void
+s_on_shop_row (void *arg, const char *shop_id, const char *timezone)
+{
+    s_server_t *self = arg;
+    if (s_owns (self, shop_id) && !routing_model_has_shop (self->model, shop_id))
+        s_configure_shop (self, shop_id, timezone);
+}
+
+static void
+s_load_all (s_server_t *self, void *arg)
+{
+    (void) arg;
+    kf_error_t err;
+    kf_error_clear (&err);
+    routing_model_reset (self->model);
+    routing_writes_clear (self->writes);
+    zlistx_purge (self->to_send);
+    if (routing_store_load_shops (self->store, s_on_shop_row, self, &err)
+        || routing_store_load_state (self->store, self->model, s_now (self), &err)) {
+        kf_log_warn ("routing.load_failed", "reason=\"%s\"", err.reason);
+        return;
+    }
+    routing_model_settle (self->model);
+    self->loaded = true;
+}
+
+static int
+s_reload (s_server_t *self)
+{
+    (*self->c_reloads)++;
+    self->loaded = false;
+    if (s_in_txn (self, s_load_all, NULL) || !self->loaded)
+        return -1;
+    //  Commands the record holds that intake never acknowledged go out again.
+    kf_error_t err;
+    kf_error_clear (&err);
+    routing_store_load_unsubmitted (self->store, s_on_unsubmitted, self, &err);
+    routing_stats_t st;
+    routing_model_stats (self->model, &st);
+    kf_log_info ("routing.loaded", "shops=%d open=%d queued=%d assigned=%d", st.shops, st.open,
+                 st.queued, st.assigned);
+    return 0;
+}
+
+typedef struct {
+    s_server_t *self;      //  server
+    const char *shop_id;   //  the shop to reconfigure
+} s_target_t;
+
+static void
+s_on_target_row (void *arg, const char *shop_id, const char *timezone)
+{
+    s_target_t *t = arg;
+    if (strcmp (shop_id, t->shop_id) == 0)
+        s_configure_shop (t->self, shop_id, timezone);
+}
+
+//  An operator changed a shop's routing: read its configuration again. The
+//  model keeps presence, owners and queues and acts on the new settings.
+static void
+s_reconfigure (s_server_t *self, const char *shop_id)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    s_target_t t = {self, shop_id};
+    routing_store_load_shops (self->store, s_on_target_row, &t, &err);
+    kf_log_info ("routing.reconfigured", "shop=%s", shop_id);
+}
+
+//  New shops appear while running: load any the model does not know yet.
+static void
+s_ensure_shop (s_server_t *self, const char *shop_id)
+{
+    if (!routing_model_has_shop (self->model, shop_id)) {
+        kf_error_t err;
+        kf_error_clear (&err);
+        routing_store_load_shops (self->store, s_on_shop_row, self, &err);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Events
+
+static int
+s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
+{
+    (void) store;
+    (void) err;
+    s_server_t *self = arg;
+    const char *shop = ev->shop_id;
+    if (!s_owns (self, shop))
+        return 0;
+    s_ensure_shop (self, shop);
+    switch (ev->payload_case) {
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_OPENED: {
+        const Kefu__V1__ConversationOpened *o = ev->conversation_opened;
+        routing_model_on_opened (self->model, shop, o->conversation_id, o->customer_id, o->channel,
+                                 o->channel_customer_id, o->intent, o->priority, o->vip,
+                                 o->opened_at_ms);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED: {
+        const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+        if (m->auto_reply)
+            break;   //  the platform's auto-responder is not an agent's answer
+        routing_model_on_message (self->model, shop, m->conversation_id,
+                                  m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER,
+                                  m->agent_id, m->intent, m->priority, m->received_at_ms);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:
+        routing_model_on_closed (self->model, shop, ev->conversation_closed->conversation_id,
+                                 ev->conversation_closed->closed_at_ms);
+        break;
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE: {
+        const Kefu__V1__AgentPresenceChanged *p = ev->agent_presence;
+        routing_model_on_presence (self->model, shop, p->agent_id, p->status, p->handover_note,
+                                   p->at_ms);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_CONFIG_CHANGED:
+        s_reconfigure (self, shop);
+        break;
+    case KEFU__V1__EVENT__PAYLOAD_TRANSFER_REQUESTED: {
+        const Kefu__V1__TransferRequested *t = ev->transfer_requested;
+        kf_error_t terr;
+        kf_error_clear (&terr);
+        if (routing_model_transfer (self->model, shop, t->conversation_id, t->to_agent_id, t->by,
+                                    t->reason, &terr)) {
+            (*self->c_transfers_refused)++;
+            kf_log_warn ("routing.transfer_refused", "shop=%s conversation=%" PRId64
+                         " to=%s reason=\"%s\"",
+                         shop, t->conversation_id, t->to_agent_id, terr.reason);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Loop
+
+static void
+s_tick_model (s_server_t *self, void *arg)
+{
+    (void) arg;
+    routing_model_tick (self->model);
+}
+
+//  Deadlines that are due, in a transaction of their own.
+static void
+s_run_deadlines (s_server_t *self)
+{
+    if (self->loaded && routing_model_next_deadline (self->model) <= s_now (self))
+        s_in_txn (self, s_tick_model, NULL);
+}
+
+static void
+s_on_clock (void *arg)
+{
+    s_run_deadlines ((s_server_t *) arg);
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_server_t *self = arg;
+    if (self->loaded)
+        kf_subscriber_handle (self->sub);
+    return 0;
+}
+
+static int
+s_handle_control (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    kf_control_handle (((s_server_t *) arg)->control);
+    return 0;
+}
+
+static int
+s_handle_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_server_t *self = arg;
+    if (self->draining)
+        return 0;
+    if (!self->loaded && s_reload (self) != 0)
+        return 0;   //  the database is not there yet: try on the next tick
+    int64_t mono = zclock_mono ();
+    if (mono >= self->next_poll) {
+        //  Catch up from the events table: what the PUB fast path missed,
+        //  and the "admin" stream, which has no PUB.
+        kf_subscriber_poll (self->sub);
+        self->next_poll = mono + self->config->poll_interval;
+    }
+    s_run_deadlines (self);
+    //  Commands intake has not acknowledged are sent again.
+    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
+        if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
+            s_send_command (self, c);
+    s_mark_submitted (self);
+    return 0;
+}
+
+static void
+s_refresh_status (kf_control_t *control, void *arg)
+{
+    s_server_t *self = arg;
+    kf_control_set_store_connected (control, kf_store_connected (self->store));
+    kf_control_set_draining (control, self->draining);
+    routing_stats_t st;
+    routing_model_stats (self->model, &st);
+    *kf_control_counter (control, "conversations.open") = st.open;
+    *kf_control_counter (control, "conversations.queued") = st.queued;
+    *kf_control_counter (control, "conversations.assigned") = st.assigned;
+    *kf_control_counter (control, "shops") = st.shops;
+    *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
+    kf_subscriber_stats_t ss;
+    kf_subscriber_stats (self->sub, &ss);
+    *kf_control_counter (control, "events.applied") = ss.applied;
+    *kf_control_counter (control, "events.gaps") = ss.gaps;
+    *kf_control_counter (control, "events.from_table") = ss.from_table;
+    *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+}
+
+//  ---------------------------------------------------------------------
+//  Construction and actor commands
+
+static void
+s_server_destroy (s_server_t **self_p)
+{
+    if (*self_p) {
+        s_server_t *self = *self_p;
+        kf_subscriber_destroy (&self->sub);
+        routing_model_destroy (&self->model);
+        routing_writes_destroy (&self->writes);
+        zhashx_destroy (&self->unacked);
+        zlistx_destroy (&self->to_send);
+        zlistx_destroy (&self->submitted);
+        zsock_destroy (&self->intake);
+        kf_outbox_destroy (&self->outbox);
+        kf_control_destroy (&self->control);
+        kf_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_server_t *
+s_server_new (zsock_t *pipe, kf_service_args_t *args)
+{
+    s_server_t *self = calloc (1, sizeof *self);
+    self->pipe = pipe;
+    self->spec = args->spec;
+    self->config = args->config;
+    self->common = args->common;
+    self->clock = args->clock;
+    int64_t mask = routing_config_partitions (self->config->partitions);
+    self->partitions = mask > 0 ? (uint32_t) mask : (1u << KF_PARTITIONS) - 1;
+    self->store = kf_store_new (args->common->database_url, "kefu-routing");
+    routing_store_register (self->store);
+    self->outbox = kf_outbox_new ("routing", self->store);
+    self->control = kf_control_new ("routing", self->clock);
+    kf_control_set_refresh (self->control, s_refresh_status, self);
+    kf_control_set_on_clock (self->control, s_on_clock, self);
+    routing_sink_t sink = {s_on_assigned,     s_on_queued,           s_on_auto_reply,
+                           s_on_breach,       s_on_transferred,      s_on_conv_changed,
+                           s_on_presence_changed, s_on_served, self};
+    self->model = routing_model_new (self->clock, &sink);
+    self->writes = routing_writes_new ();
+    self->unacked = zhashx_new ();
+    zhashx_set_destructor (self->unacked, s_command_destroy);
+    self->to_send = zlistx_new ();
+    zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
+    self->submitted = zlistx_new ();
+    zlistx_set_destructor (self->submitted, (czmq_destructor *) zstr_free);
+    self->sub = kf_subscriber_new ("routing", self->store, s_apply, self);
+    kf_subscriber_set_partitions (self->sub, self->partitions);
+    kf_subscriber_set_outbox (self->sub, self->outbox);
+    kf_subscriber_hooks_t hooks = {s_before_commit, s_after_commit, s_after_rollback, self};
+    kf_subscriber_set_hooks (self->sub, &hooks);
+    self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
+    //  Commands wait in the socket until intake is reachable.
+    zsock_set_immediate (self->intake, 0);
+    kf_control_t *c = self->control;
+    self->c_decisions = kf_control_counter (c, "decisions");
+    self->c_queued = kf_control_counter (c, "queued");
+    self->c_breaches = kf_control_counter (c, "sla.breaches");
+    self->c_commands = kf_control_counter (c, "commands.issued");
+    self->c_resent = kf_control_counter (c, "commands.resent");
+    self->c_acked = kf_control_counter (c, "commands.acked");
+    self->c_refused = kf_control_counter (c, "commands.refused");
+    self->c_reloads = kf_control_counter (c, "model.reloads");
+    self->c_transfers_refused = kf_control_counter (c, "transfers.refused");
+    self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    return self;
+}
+
+static int
+s_start (s_server_t *self, char *why, size_t why_size)
+{
+    if (routing_config_partitions (self->config->partitions) < 0) {
+        snprintf (why, why_size, "bad KEFU_ROUTING_PARTITIONS=%s (use all, 0-7, 0,2,4)",
+                  self->config->partitions);
+        return -1;
+    }
+    if (*self->config->server_key) {
+        zcert_t *cert = zcert_load (self->config->secret_key_file);
+        if (!cert) {
+            snprintf (why, why_size, "cannot load KEFU_ROUTING_SECRET_KEY_FILE=%s",
+                      self->config->secret_key_file);
+            return -1;
+        }
+        zcert_apply (cert, self->intake);
+        zcert_destroy (&cert);
+        zsock_set_curve_serverkey (self->intake, self->config->server_key);
+    }
+    if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
+        snprintf (why, why_size, "bad KEFU_ROUTING_INTAKE_COMMANDS=%s",
+                  self->config->intake_commands);
+        return -1;
+    }
+    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1
+        || kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind the events or control endpoint");
+        return -1;
+    }
+    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events)
+        || kf_subscriber_follow (self->sub, "admin", NULL)) {
+        snprintf (why, why_size, "bad KEFU_ROUTING_INTAKE_EVENTS=%s", self->config->intake_events);
+        return -1;
+    }
+    //  The record first (a database that is down is retried by the timer),
+    //  then the commands intake never acknowledged, then the events.
+    if (s_reload (self) == 0)
+        kf_subscriber_start (self->sub);
+    zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
+    zloop_reader (self->loop, self->intake, s_handle_intake, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), s_handle_control, self);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
+    self->started = true;
+    kf_log_info ("routing.listening", "intake_events=%s intake_commands=%s events=%s control=%s",
+                 self->config->intake_events, self->config->intake_commands,
+                 zsock_last_endpoint (kf_outbox_socket (self->outbox)),
+                 zsock_last_endpoint (kf_control_socket (self->control)));
+    return 0;
+}
+
+static int
+s_port_of (zsock_t *sock)
+{
+    const char *endpoint = sock ? zsock_last_endpoint (sock) : NULL;
+    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
+    return colon ? atoi (colon + 1) : -1;
+}
+
+static int
+s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    if (!msg)
+        return -1;
+    char *command = zmsg_popstr (msg);
+    int rc = 0;
+    if (!command || streq (command, "$TERM"))
+        rc = -1;
+    else if (streq (command, "START")) {
+        char why[512] = "";
+        if (self->started || s_start (self, why, sizeof why) == 0)
+            zstr_send (reader, "OK");
+        else
+            zstr_sendf (reader, "FAIL %s", why);
+    }
+    else if (streq (command, "PORT")) {
+        char *name = zmsg_popstr (msg);
+        zsock_t *sock = !name                     ? NULL
+                        : streq (name, "events")  ? kf_outbox_socket (self->outbox)
+                        : streq (name, "control") ? kf_control_socket (self->control)
+                                                  : NULL;
+        zstr_sendf (reader, "%d", s_port_of (sock));
+        free (name);
+    }
+    else if (streq (command, "SYNC")) {
+        //  Tests: apply everything in the events table now, run due
+        //  deadlines, hand in commands; then answer.
+        if (self->loaded) {
+            kf_subscriber_poll (self->sub);
+            s_run_deadlines (self);
+        }
+        zstr_send (reader, self->loaded ? "OK" : "NOT LOADED");
+    }
+    else if (streq (command, "RELOAD")) {
+        kf_config_reload (self->spec, self->config);
+        s_reload (self);
+    }
+    else if (streq (command, "DRAIN")) {
+        //  Every applied batch is already committed; stop reading events
+        //  and hand in what intake has not acknowledged yet.
+        self->draining = true;
+        zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+        for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
+            s_send_command (self, c);
+        s_mark_submitted (self);
+        zstr_send (reader, "DRAINED");
+        rc = -1;
+    }
+    free (command);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+void
+routing_server (zsock_t *pipe, void *args)
+{
+    s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
+    self->loop = zloop_new ();
+    zloop_set_nonstop (self->loop, true);
+    zloop_reader (self->loop, pipe, s_handle_pipe, self);
+    zsock_signal (pipe, 0);
+    zloop_start (self->loop);
+    zloop_destroy (&self->loop);
+    s_server_destroy (&self);
+}

@@ -1,0 +1,674 @@
+/*  routing_store — routing's SQL: loading configuration and state, and the
+    batched writes of each transaction. */
+#include "routing_store.h"
+
+#include "kf_batch.h"
+#include "kf_log.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0)"
+
+static const kf_stmt_t s_statements[] = {
+    {"routing_load_shops", "SELECT shop_id, timezone FROM shops ORDER BY shop_id"},
+    {"routing_load_groups",
+     "SELECT group_name, display_name, coalesce (overflow_to, ''), overflow_after_ms "
+     "FROM routing_groups WHERE shop_id = $1 ORDER BY group_name"},
+    {"routing_load_shifts",
+     "SELECT shift_name, start_minute, end_minute FROM shifts WHERE shop_id = $1 "
+     "ORDER BY shift_name"},
+    {"routing_load_agents",
+     "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active, "
+     "  coalesce (a.handover_note, ''), "
+     "  coalesce ((SELECT string_agg (g.group_name, ',') FROM agent_groups g "
+     "    WHERE g.shop_id = a.shop_id AND g.agent_id = a.agent_id), '') "
+     "FROM agents a WHERE a.shop_id = $1 ORDER BY a.agent_id"},
+    {"routing_load_schedule",
+     "SELECT agent_id, shift_name, days, rotation_weeks, rotation_offset FROM agent_schedule "
+     "WHERE shop_id = $1"},
+    {"routing_load_settings",
+     "SELECT busy_reply, after_hours_reply, sticky_days, sla_day_ms, sla_night_ms, night_shift, "
+     "  sla_reassign, array_to_string (overflow_order, ',') "
+     "FROM routing_settings WHERE shop_id = $1"},
+    {"routing_load_intents", "SELECT intent, group_name FROM intent_groups WHERE shop_id = $1"},
+    {"routing_load_presence",
+     "SELECT shop_id, agent_id, status, (extract (epoch FROM since) * 1000)::int8 "
+     "FROM agent_presence"},
+    {"routing_load_conversations",
+     "SELECT shop_id, conversation_id, customer_id, channel, channel_customer_id, group_name, "
+     "  class, vip, state, coalesce (agent_id, ''), "
+     "  (extract (epoch FROM opened_at) * 1000)::int8, "
+     "  coalesce ((extract (epoch FROM queued_at) * 1000)::int8, 0), "
+     "  coalesce ((extract (epoch FROM group_since) * 1000)::int8, 0), "
+     "  coalesce ((extract (epoch FROM waiting_since) * 1000)::int8, 0), "
+     "  sla_breached, busy_replied, after_hours_replied, assign_seq, overflow_hops "
+     "FROM routing_conversations WHERE state <> 3 ORDER BY shop_id, conversation_id"},
+    {"routing_load_served",
+     "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
+     "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0)"},
+    {"routing_load_unsubmitted",
+     "SELECT shop_id, request_id, payload FROM routing_outbox WHERE submitted_at IS NULL "
+     "ORDER BY created_at, request_id"},
+    {"routing_mark_submitted",
+     "UPDATE routing_outbox o SET submitted_at = now () "
+     "FROM unnest ($1::text[], $2::text[]) AS u (shop_id, request_id) "
+     "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id AND o.submitted_at IS NULL"},
+    {"routing_upsert_conversations",
+     "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, "
+     "  channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, "
+     "  group_since, assigned_at, waiting_since, sla_breached, busy_replied, "
+     "  after_hours_replied, closed_at, assign_seq, overflow_hops) "
+     "SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, nullif (agent, ''), "
+     "  to_timestamp (opened / 1000.0), " S_TS ("queued") ", " S_TS ("since") ", "
+     "  " S_TS ("assigned") ", " S_TS ("waiting") ", breached, busy, after_hours, "
+     "  " S_TS ("closed") ", seq, hops "
+     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], "
+     "  $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], $13::int8[], "
+     "  $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], $19::int8[], "
+     "  $20::int4[], $21::int4[]) "
+     "  AS t (shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, "
+     "  queued, since, assigned, waiting, breached, busy, after_hours, closed, seq, hops) "
+     "ON CONFLICT (shop_id, conversation_id) DO UPDATE SET "
+     "  group_name = EXCLUDED.group_name, class = EXCLUDED.class, vip = EXCLUDED.vip, "
+     "  state = EXCLUDED.state, agent_id = EXCLUDED.agent_id, queued_at = EXCLUDED.queued_at, "
+     "  group_since = EXCLUDED.group_since, assigned_at = EXCLUDED.assigned_at, "
+     "  waiting_since = EXCLUDED.waiting_since, sla_breached = EXCLUDED.sla_breached, "
+     "  busy_replied = EXCLUDED.busy_replied, after_hours_replied = EXCLUDED.after_hours_replied, "
+     "  closed_at = EXCLUDED.closed_at, assign_seq = EXCLUDED.assign_seq, "
+     "  overflow_hops = EXCLUDED.overflow_hops"},
+    {"routing_insert_assignments",
+     "INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, group_name, "
+     "  reason, note, by_whom, assigned_at, waited_ms) "
+     "SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, "
+     "  to_timestamp (at / 1000.0), waited "
+     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], "
+     "  $7::text[], $8::text[], $9::int8[], $10::int8[]) "
+     "  AS t (shop_id, conv, agent, prev, grp, reason, note, by_whom, at, waited)"},
+    {"routing_upsert_presence",
+     "INSERT INTO agent_presence (shop_id, agent_id, status, since) "
+     "SELECT shop_id, agent, status, to_timestamp (at / 1000.0) "
+     "FROM unnest ($1::text[], $2::text[], $3::int2[], $4::int8[]) AS t (shop_id, agent, status, at) "
+     "ON CONFLICT (shop_id, agent_id) DO UPDATE SET status = EXCLUDED.status, "
+     "  since = EXCLUDED.since"},
+    {"routing_upsert_served",
+     "INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at) "
+     "SELECT shop_id, customer, agent, to_timestamp (at / 1000.0) "
+     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::int8[]) "
+     "  AS t (shop_id, customer, agent, at) "
+     "ON CONFLICT (shop_id, customer_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, "
+     "  last_served_at = EXCLUDED.last_served_at"},
+    {"routing_insert_commands",
+     "INSERT INTO routing_outbox (shop_id, request_id, payload, created_at) "
+     "SELECT shop_id, request_id, payload, to_timestamp (at / 1000.0) "
+     "FROM unnest ($1::text[], $2::text[], $3::bytea[], $4::int8[]) "
+     "  AS t (shop_id, request_id, payload, at) "
+     "ON CONFLICT (shop_id, request_id) DO NOTHING"},
+    {NULL, NULL}};
+
+void
+routing_store_register (kf_store_t *store)
+{
+    kf_store_add_statements (store, s_statements);
+}
+
+//  ---------------------------------------------------------------------
+//  Loading
+
+typedef struct {
+    routing_shop_fn *fn;  //  per shop
+    void *arg;            //  its argument
+} s_shops_t;
+
+static int
+s_on_shops (const PGresult *res, void *arg)
+{
+    s_shops_t *s = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        s->fn (s->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1));
+    return 0;
+}
+
+int
+routing_store_load_shops (kf_store_t *store, routing_shop_fn *fn, void *arg, kf_error_t *err)
+{
+    s_shops_t s = {fn, arg};
+    return kf_store_exec (store, "routing_load_shops", NULL, s_on_shops, &s, err);
+}
+
+static bool
+s_bool (const PGresult *res, int r, int c)
+{
+    return strcmp (kf_store_text (res, r, c), "t") == 0;
+}
+
+static int
+s_on_groups (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    //  Overflow targets are names until every group is known.
+    static char targets[ROUTING_GROUPS_MAX][33];
+    cfg->group_count = 0;
+    for (int r = 0; r < PQntuples (res) && cfg->group_count < ROUTING_GROUPS_MAX; r++) {
+        routing_group_t *g = &cfg->groups[cfg->group_count];
+        snprintf (g->name, sizeof g->name, "%s", kf_store_text (res, r, 0));
+        snprintf (g->display, sizeof g->display, "%s", kf_store_text (res, r, 1));
+        snprintf (targets[cfg->group_count], sizeof targets[0], "%s", kf_store_text (res, r, 2));
+        g->overflow_after_ms = kf_store_int (res, r, 3);
+        cfg->group_count++;
+    }
+    for (int i = 0; i < cfg->group_count; i++)
+        cfg->groups[i].overflow_to = targets[i][0] ? routing_shop_config_group (cfg, targets[i]) : -1;
+    return 0;
+}
+
+static int
+s_on_shifts (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    cfg->shift_count = 0;
+    for (int r = 0; r < PQntuples (res) && cfg->shift_count < ROUTING_SHIFTS_MAX; r++) {
+        routing_shift_t *s = &cfg->shifts[cfg->shift_count++];
+        snprintf (s->name, sizeof s->name, "%s", kf_store_text (res, r, 0));
+        s->start_minute = (int) kf_store_int (res, r, 1);
+        s->end_minute = (int) kf_store_int (res, r, 2);
+    }
+    return 0;
+}
+
+static int
+s_on_agents (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    int n = PQntuples (res);
+    cfg->agents = calloc ((size_t) (n ? n : 1), sizeof *cfg->agents);
+    cfg->agent_count = 0;
+    for (int r = 0; r < n; r++) {
+        routing_agent_config_t *a = &cfg->agents[cfg->agent_count++];
+        snprintf (a->agent_id, sizeof a->agent_id, "%s", kf_store_text (res, r, 0));
+        snprintf (a->name, sizeof a->name, "%s", kf_store_text (res, r, 1));
+        a->capacity = (int) kf_store_int (res, r, 2);
+        a->weight = (int) kf_store_int (res, r, 3);
+        a->vip_capable = s_bool (res, r, 4);
+        a->active = s_bool (res, r, 5);
+        const char *note = kf_store_text (res, r, 6);
+        a->handover_note = *note ? strdup (note) : NULL;
+        char *list = strdup (kf_store_text (res, r, 7));
+        char *save = NULL;
+        for (char *g = strtok_r (list, ",", &save); g; g = strtok_r (NULL, ",", &save)) {
+            int index = routing_shop_config_group (cfg, g);
+            if (index >= 0)
+                a->groups |= 1u << index;
+        }
+        free (list);
+    }
+    return 0;
+}
+
+static int
+s_on_schedule (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        const char *agent_id = kf_store_text (res, r, 0);
+        for (int i = 0; i < cfg->agent_count; i++) {
+            routing_agent_config_t *a = &cfg->agents[i];
+            if (strcmp (a->agent_id, agent_id) != 0 || a->schedule_count == ROUTING_SCHED_MAX)
+                continue;
+            routing_schedule_t *s = &a->schedule[a->schedule_count++];
+            s->shift = routing_shop_config_shift (cfg, kf_store_text (res, r, 1));
+            s->days = (int) kf_store_int (res, r, 2);
+            s->rotation_weeks = (int) kf_store_int (res, r, 3);
+            s->rotation_offset = (int) kf_store_int (res, r, 4);
+        }
+    }
+    return 0;
+}
+
+static int
+s_on_settings (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    if (PQntuples (res) == 0)
+        return 0;   //  no row yet: the defaults
+    free (cfg->busy_reply);
+    free (cfg->after_hours_reply);
+    cfg->busy_reply = strdup (kf_store_text (res, 0, 0));
+    cfg->after_hours_reply = strdup (kf_store_text (res, 0, 1));
+    cfg->sticky_days = (int) kf_store_int (res, 0, 2);
+    cfg->sla_day_ms = kf_store_int (res, 0, 3);
+    cfg->sla_night_ms = kf_store_int (res, 0, 4);
+    cfg->night_shift = routing_shop_config_shift (cfg, kf_store_text (res, 0, 5));
+    cfg->sla_reassign = s_bool (res, 0, 6);
+    char *list = strdup (kf_store_text (res, 0, 7));
+    char *save = NULL;
+    int n = 0;
+    for (char *g = strtok_r (list, ",", &save); g && n < ROUTING_GROUPS_MAX - 1;
+         g = strtok_r (NULL, ",", &save)) {
+        int index = routing_shop_config_group (cfg, g);
+        if (index >= 0)
+            cfg->overflow_order[n++] = index;
+    }
+    cfg->overflow_order[n] = -1;
+    free (list);
+    return 0;
+}
+
+static int
+s_on_intents (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int64_t intent = kf_store_int (res, r, 0);
+        int g = routing_shop_config_group (cfg, kf_store_text (res, r, 1));
+        if (intent >= 0 && intent < 10 && g >= 0)
+            cfg->intent_group[intent] = g;
+    }
+    return 0;
+}
+
+int
+routing_store_load_config (kf_store_t *store, const char *shop_id, const char *timezone,
+                           routing_shop_config_t **out, kf_error_t *err)
+{
+    routing_shop_config_t *cfg = routing_shop_config_new (shop_id);
+    snprintf (cfg->timezone, sizeof cfg->timezone, "%s", timezone);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    //  Groups and shifts first: agents, schedules and settings refer to them.
+    if (kf_store_exec (store, "routing_load_groups", &params, s_on_groups, cfg, err)
+        || kf_store_exec (store, "routing_load_shifts", &params, s_on_shifts, cfg, err)) {
+        routing_shop_config_destroy (&cfg);
+        return -1;
+    }
+    routing_shop_config_fill_defaults (cfg);
+    if (kf_store_exec (store, "routing_load_agents", &params, s_on_agents, cfg, err)
+        || kf_store_exec (store, "routing_load_schedule", &params, s_on_schedule, cfg, err)
+        || kf_store_exec (store, "routing_load_settings", &params, s_on_settings, cfg, err)
+        || kf_store_exec (store, "routing_load_intents", &params, s_on_intents, cfg, err)) {
+        routing_shop_config_destroy (&cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+static int
+s_on_presence (const PGresult *res, void *arg)
+{
+    for (int r = 0; r < PQntuples (res); r++)
+        routing_model_restore_presence ((routing_model_t *) arg, kf_store_text (res, r, 0),
+                                        kf_store_text (res, r, 1), (int) kf_store_int (res, r, 2),
+                                        kf_store_int (res, r, 3));
+    return 0;
+}
+
+static int
+s_on_conversations (const PGresult *res, void *arg)
+{
+    for (int r = 0; r < PQntuples (res); r++) {
+        routing_conv_row_t row = {
+            .conversation_id = kf_store_int (res, r, 1),
+            .customer_id = kf_store_int (res, r, 2),
+            .channel = (int) kf_store_int (res, r, 3),
+            .channel_customer_id = kf_store_text (res, r, 4),
+            .group = kf_store_text (res, r, 5),
+            .cls = (int) kf_store_int (res, r, 6),
+            .vip = s_bool (res, r, 7),
+            .state = (int) kf_store_int (res, r, 8),
+            .agent_id = kf_store_text (res, r, 9),
+            .opened_at = kf_store_int (res, r, 10),
+            .queued_at = kf_store_int (res, r, 11),
+            .group_since = kf_store_int (res, r, 12),
+            .waiting_since = kf_store_int (res, r, 13),
+            .sla_breached = s_bool (res, r, 14),
+            .busy_replied = s_bool (res, r, 15),
+            .after_hours_replied = s_bool (res, r, 16),
+            .assign_seq = (int) kf_store_int (res, r, 17),
+            .overflow_hops = (int) kf_store_int (res, r, 18),
+        };
+        routing_model_restore_conversation ((routing_model_t *) arg, kf_store_text (res, r, 0),
+                                            &row);
+    }
+    return 0;
+}
+
+static int
+s_on_served (const PGresult *res, void *arg)
+{
+    for (int r = 0; r < PQntuples (res); r++)
+        routing_model_restore_served ((routing_model_t *) arg, kf_store_text (res, r, 0),
+                                      kf_store_int (res, r, 1), kf_store_text (res, r, 2),
+                                      kf_store_int (res, r, 3));
+    return 0;
+}
+
+int
+routing_store_load_state (kf_store_t *store, routing_model_t *model, int64_t now_ms,
+                          kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, now_ms - 90LL * 86400000);   //  the longest sticky window
+    return kf_store_exec (store, "routing_load_presence", NULL, s_on_presence, model, err)
+               || kf_store_exec (store, "routing_load_conversations", NULL, s_on_conversations,
+                                 model, err)
+               || kf_store_exec (store, "routing_load_served", &params, s_on_served, model, err)
+               ? -1
+               : 0;
+}
+
+typedef struct {
+    routing_command_fn *fn;  //  per command
+    void *arg;               //  its argument
+} s_commands_t;
+
+static int
+s_on_unsubmitted (const PGresult *res, void *arg)
+{
+    s_commands_t *c = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        size_t len = 0;
+        unsigned char *bytes =
+            PQunescapeBytea ((const unsigned char *) kf_store_text (res, r, 2), &len);
+        if (!bytes)
+            continue;
+        c->fn (c->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1), bytes, len);
+        PQfreemem (bytes);
+    }
+    return 0;
+}
+
+int
+routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void *arg,
+                                kf_error_t *err)
+{
+    s_commands_t c = {fn, arg};
+    return kf_store_exec (store, "routing_load_unsubmitted", NULL, s_on_unsubmitted, &c, err);
+}
+
+int
+routing_store_mark_submitted (kf_store_t *store, const char **shops, const char **request_ids,
+                              int count, kf_error_t *err)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT};
+    kf_batch_t *batch = kf_batch_new (2, types);
+    for (int i = 0; i < count; i++) {
+        kf_batch_str (batch, 0, shops[i]);
+        kf_batch_str (batch, 1, request_ids[i]);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (batch, &params);
+    int rc = kf_store_exec (store, "routing_mark_submitted", &params, NULL, NULL, err);
+    kf_batch_destroy (&batch);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Writes of one transaction
+
+//  One conversation's row as of the latest change in the transaction.
+typedef struct {
+    char shop_id[65];
+    int64_t id, customer, opened, queued, since, assigned, waiting, closed;
+    int channel, cls, state, seq, hops;
+    bool vip, breached, busy, after_hours;
+    char ccid[ROUTING_ID_MAX + 1];
+    char group[33];
+    char agent[ROUTING_ID_MAX + 1];
+} s_conv_row_t;
+
+//  An agent's presence / a customer's last agent, latest wins.
+typedef struct {
+    char shop_id[65];
+    char agent[ROUTING_ID_MAX + 1];
+    int64_t customer;
+    int status;
+    int64_t at;
+} s_keyed_t;
+
+struct _routing_writes_t {
+    zhashx_t *convs;          //  "shop\x1fid" -> s_conv_row_t (latest wins)
+    zhashx_t *presence;       //  "shop\x1fagent" -> s_keyed_t
+    zhashx_t *served;         //  "shop\x1fcustomer" -> s_keyed_t
+    kf_batch_t *assignments;  //  assignment audit rows, in order
+    kf_batch_t *commands;     //  routing_outbox rows, in order
+};
+
+static const kf_col_type_t s_conv_types[] = {
+    KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
+    KF_COL_BOOL, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8,
+    KF_COL_INT8, KF_COL_BOOL, KF_COL_BOOL, KF_COL_BOOL, KF_COL_INT8, KF_COL_INT4, KF_COL_INT4};
+static const kf_col_type_t s_assignment_types[] = {
+    KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT,
+    KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8};
+static const kf_col_type_t s_presence_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
+                                                 KF_COL_INT8};
+static const kf_col_type_t s_served_types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT8};
+static const kf_col_type_t s_command_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_BYTEA,
+                                                KF_COL_INT8};
+
+static void
+s_free_row (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+routing_writes_t *
+routing_writes_new (void)
+{
+    routing_writes_t *self = calloc (1, sizeof *self);
+    self->convs = zhashx_new ();
+    zhashx_set_destructor (self->convs, s_free_row);
+    self->presence = zhashx_new ();
+    zhashx_set_destructor (self->presence, s_free_row);
+    self->served = zhashx_new ();
+    zhashx_set_destructor (self->served, s_free_row);
+    self->assignments = kf_batch_new (10, s_assignment_types);
+    self->commands = kf_batch_new (4, s_command_types);
+    return self;
+}
+
+void
+routing_writes_destroy (routing_writes_t **self_p)
+{
+    if (self_p && *self_p) {
+        routing_writes_t *self = *self_p;
+        zhashx_destroy (&self->convs);
+        zhashx_destroy (&self->presence);
+        zhashx_destroy (&self->served);
+        kf_batch_destroy (&self->assignments);
+        kf_batch_destroy (&self->commands);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  A conversation may change several times in one transaction, and one
+//  INSERT ... ON CONFLICT DO UPDATE cannot touch a row twice: keep only the
+//  latest snapshot of each.
+void
+routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *c,
+                     int64_t now_ms)
+{
+    char key[128];
+    snprintf (key, sizeof key, "%s\x1f%" PRId64, shop_id, routing_conv_id (c));
+    s_conv_row_t *r = zhashx_lookup (self->convs, key);
+    if (!r) {
+        r = calloc (1, sizeof *r);
+        zhashx_insert (self->convs, key, r);
+    }
+    snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+    r->id = routing_conv_id (c);
+    r->customer = routing_conv_customer (c);
+    r->channel = routing_conv_channel (c);
+    snprintf (r->ccid, sizeof r->ccid, "%s", routing_conv_channel_customer (c));
+    snprintf (r->group, sizeof r->group, "%s", routing_conv_group (c));
+    r->cls = routing_conv_class (c);
+    r->vip = routing_conv_vip (c);
+    r->state = routing_conv_state (c);
+    snprintf (r->agent, sizeof r->agent, "%s", routing_conv_agent (c));
+    r->opened = routing_conv_opened_at (c);
+    r->queued = routing_conv_queued_at (c);
+    r->since = routing_conv_group_since (c);
+    r->assigned = routing_conv_assigned_at (c);
+    r->waiting = routing_conv_waiting_since (c);
+    r->breached = routing_conv_sla_breached (c);
+    r->busy = routing_conv_busy_replied (c);
+    r->after_hours = routing_conv_after_hours_replied (c);
+    r->closed = routing_conv_state (c) == ROUTING_CLOSED ? now_ms : 0;
+    r->seq = routing_conv_assign_seq (c);
+    r->hops = routing_conv_overflow_hops (c);
+}
+
+void
+routing_writes_assignment (routing_writes_t *self, const routing_assignment_t *a, int64_t at_ms)
+{
+    kf_batch_t *b = self->assignments;
+    kf_batch_str (b, 0, a->shop_id);
+    kf_batch_int (b, 1, routing_conv_id (a->conv));
+    kf_batch_str (b, 2, a->agent_id);
+    kf_batch_str (b, 3, a->previous_agent_id);
+    kf_batch_str (b, 4, a->group);
+    kf_batch_int (b, 5, a->reason);
+    kf_batch_str (b, 6, a->note);
+    kf_batch_str (b, 7, a->by);
+    kf_batch_int (b, 8, at_ms);
+    kf_batch_int (b, 9, a->waited_ms);
+}
+
+static s_keyed_t *
+s_keyed (zhashx_t *hash, const char *shop_id, const char *second)
+{
+    char key[256];
+    snprintf (key, sizeof key, "%s\x1f%s", shop_id, second);
+    s_keyed_t *k = zhashx_lookup (hash, key);
+    if (!k) {
+        k = calloc (1, sizeof *k);
+        snprintf (k->shop_id, sizeof k->shop_id, "%s", shop_id);
+        zhashx_insert (hash, key, k);
+    }
+    return k;
+}
+
+void
+routing_writes_presence (routing_writes_t *self, const char *shop_id, const char *agent_id,
+                         int status, int64_t at_ms)
+{
+    s_keyed_t *k = s_keyed (self->presence, shop_id, agent_id);
+    snprintf (k->agent, sizeof k->agent, "%s", agent_id);
+    k->status = status;
+    k->at = at_ms;
+}
+
+void
+routing_writes_served (routing_writes_t *self, const char *shop_id, int64_t customer_id,
+                       const char *agent_id, int64_t at_ms)
+{
+    char customer[32];
+    snprintf (customer, sizeof customer, "%" PRId64, customer_id);
+    s_keyed_t *k = s_keyed (self->served, shop_id, customer);
+    snprintf (k->agent, sizeof k->agent, "%s", agent_id);
+    k->customer = customer_id;
+    k->at = at_ms;
+}
+
+void
+routing_writes_command (routing_writes_t *self, const char *shop_id, const char *request_id,
+                        const uint8_t *payload, size_t size, int64_t at_ms)
+{
+    kf_batch_str (self->commands, 0, shop_id);
+    kf_batch_str (self->commands, 1, request_id);
+    kf_batch_text (self->commands, 2, payload, size);
+    kf_batch_int (self->commands, 3, at_ms);
+}
+
+bool
+routing_writes_empty (const routing_writes_t *self)
+{
+    return zhashx_size (self->convs) == 0 && zhashx_size (self->presence) == 0
+           && zhashx_size (self->served) == 0 && kf_batch_rows (self->assignments) == 0
+           && kf_batch_rows (self->commands) == 0;
+}
+
+static int
+s_flush_batch (kf_batch_t *batch, kf_store_t *store, const char *stmt, kf_error_t *err)
+{
+    if (kf_batch_rows (batch) == 0)
+        return 0;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (batch, &params);
+    return kf_store_exec (store, stmt, &params, NULL, NULL, err);
+}
+
+int
+routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err)
+{
+    kf_batch_t *convs = kf_batch_new (21, s_conv_types);
+    for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
+        kf_batch_str (convs, 0, r->shop_id);
+        kf_batch_int (convs, 1, r->id);
+        kf_batch_int (convs, 2, r->customer);
+        kf_batch_int (convs, 3, r->channel);
+        kf_batch_str (convs, 4, r->ccid);
+        kf_batch_str (convs, 5, r->group);
+        kf_batch_int (convs, 6, r->cls);
+        kf_batch_bool (convs, 7, r->vip);
+        kf_batch_int (convs, 8, r->state);
+        kf_batch_str (convs, 9, r->agent);
+        kf_batch_int (convs, 10, r->opened);
+        kf_batch_int (convs, 11, r->queued);
+        kf_batch_int (convs, 12, r->since);
+        kf_batch_int (convs, 13, r->assigned);
+        kf_batch_int (convs, 14, r->waiting);
+        kf_batch_bool (convs, 15, r->breached);
+        kf_batch_bool (convs, 16, r->busy);
+        kf_batch_bool (convs, 17, r->after_hours);
+        kf_batch_int (convs, 18, r->closed);
+        kf_batch_int (convs, 19, r->seq);
+        kf_batch_int (convs, 20, r->hops);
+    }
+    kf_batch_t *presence = kf_batch_new (4, s_presence_types);
+    for (s_keyed_t *k = zhashx_first (self->presence); k; k = zhashx_next (self->presence)) {
+        kf_batch_str (presence, 0, k->shop_id);
+        kf_batch_str (presence, 1, k->agent);
+        kf_batch_int (presence, 2, k->status);
+        kf_batch_int (presence, 3, k->at);
+    }
+    kf_batch_t *served = kf_batch_new (4, s_served_types);
+    for (s_keyed_t *k = zhashx_first (self->served); k; k = zhashx_next (self->served)) {
+        kf_batch_str (served, 0, k->shop_id);
+        kf_batch_int (served, 1, k->customer);
+        kf_batch_str (served, 2, k->agent);
+        kf_batch_int (served, 3, k->at);
+    }
+    int rc = s_flush_batch (convs, store, "routing_upsert_conversations", err);
+    if (rc == 0)
+        rc = s_flush_batch (self->assignments, store, "routing_insert_assignments", err);
+    if (rc == 0)
+        rc = s_flush_batch (presence, store, "routing_upsert_presence", err);
+    if (rc == 0)
+        rc = s_flush_batch (served, store, "routing_upsert_served", err);
+    if (rc == 0)
+        rc = s_flush_batch (self->commands, store, "routing_insert_commands", err);
+    kf_batch_destroy (&convs);
+    kf_batch_destroy (&presence);
+    kf_batch_destroy (&served);
+    routing_writes_clear (self);
+    return rc;
+}
+
+void
+routing_writes_clear (routing_writes_t *self)
+{
+    zhashx_purge (self->convs);
+    zhashx_purge (self->presence);
+    zhashx_purge (self->served);
+    kf_batch_reset (self->assignments);
+    kf_batch_reset (self->commands);
+}

@@ -1,0 +1,60 @@
+/*  routing_store — all of routing's SQL.
+
+    Loading: shops, each shop's configuration (agents, groups, shifts,
+    schedules, settings, intent map) and the state to rebuild after a
+    restart (presence, open conversations with their queues, who served
+    whom). Writing: a routing_writes_t collects what the model decided
+    during one transaction (conversation rows, assignment audit rows,
+    presence, stickiness, commands for intake) and writes each kind with
+    one batched statement just before the commit. */
+#ifndef ROUTING_STORE_H
+#define ROUTING_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kf_store.h"
+#include "routing_model.h"
+
+void routing_store_register (kf_store_t *store);
+
+//  Registered shops.
+typedef void (routing_shop_fn) (void *arg, const char *shop_id, const char *timezone);
+int routing_store_load_shops (kf_store_t *store, routing_shop_fn *fn, void *arg, kf_error_t *err);
+//  One shop's configuration. *out is the caller's (routing_shop_config_destroy).
+int routing_store_load_config (kf_store_t *store, const char *shop_id, const char *timezone,
+                               routing_shop_config_t **out, kf_error_t *err);
+//  Presence, open conversations and recent stickiness of the shops the model
+//  knows, restored into the model (call routing_model_settle after).
+int routing_store_load_state (kf_store_t *store, routing_model_t *model, int64_t now_ms,
+                              kf_error_t *err);
+
+//  Commands not yet acknowledged by intake.
+typedef void (routing_command_fn) (void *arg, const char *shop_id, const char *request_id,
+                                   const uint8_t *payload, size_t size);
+int routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void *arg,
+                                    kf_error_t *err);
+//  Mark commands acknowledged by intake.
+int routing_store_mark_submitted (kf_store_t *store, const char **shops, const char **request_ids,
+                                  int count, kf_error_t *err);
+
+//  What one transaction's decisions write.
+typedef struct _routing_writes_t routing_writes_t;
+routing_writes_t *routing_writes_new (void);
+void routing_writes_destroy (routing_writes_t **self_p);
+void routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *conv,
+                          int64_t now_ms);
+void routing_writes_assignment (routing_writes_t *self, const routing_assignment_t *a,
+                                int64_t at_ms);
+void routing_writes_presence (routing_writes_t *self, const char *shop_id, const char *agent_id,
+                              int status, int64_t at_ms);
+void routing_writes_served (routing_writes_t *self, const char *shop_id, int64_t customer_id,
+                            const char *agent_id, int64_t at_ms);
+void routing_writes_command (routing_writes_t *self, const char *shop_id, const char *request_id,
+                             const uint8_t *payload, size_t size, int64_t at_ms);
+bool routing_writes_empty (const routing_writes_t *self);
+//  Write everything collected (inside the caller's transaction).
+int routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err);
+void routing_writes_clear (routing_writes_t *self);
+
+#endif

@@ -1,0 +1,420 @@
+/*  test_routing_flow — routing end to end: gateway -> intake -> events ->
+    routing -> commands -> intake -> gateway, on a driven clock shared by
+    both services (in-process actors, real sockets, real PostgreSQL).
+
+    It checks that the decisions reach the record (routing_conversations,
+    the assignment audit) and the gateway (assign commands, the busy reply
+    once), that freed capacity is used at once, that a transfer asked for
+    through the admin stream is carried out and recorded, and that after
+    routing is stopped and started again (its memory rebuilt from the
+    record) nothing is lost and nothing is assigned twice. */
+#include "kefu/v1/events.pb-c.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_log.h"
+#include "kf_outbox.h"
+#include "kf_shop.h"
+#include "kf_store.h"
+#include "kt_db.h"
+#include "kt_gw.h"
+#include "kt_intake.h"
+#include "routing_config.h"
+#include "routing_server.h"
+
+#include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define SHOP "demo-shop"
+
+typedef struct {
+    char *db;                     //  conninfo
+    kf_clock_t *clock;            //  shared driven clock
+    kt_intake_t *intake;          //  intake (in-process)
+    zactor_t *routing;            //  routing (in-process)
+    routing_config_t rconfig;     //  its settings
+    kf_common_config_t rcommon;   //  its shared settings
+    kf_service_args_t rargs;      //  what its actor got
+    zsock_t *gw;                  //  the gateway (raw)
+    int seq;                      //  item ids
+} fixture_t;
+
+static void
+s_sql (const char *db, const char *sql)
+{
+    PGconn *conn = PQconnectdb (db);
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
+        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
+    PQclear (res);
+    PQfinish (conn);
+}
+
+static void
+s_set (char **slot, const char *value)
+{
+    free (*slot);
+    *slot = strdup (value);
+}
+
+static void
+s_routing_start (fixture_t *f)
+{
+    memset (&f->rconfig, 0, sizeof f->rconfig);
+    memset (&f->rcommon, 0, sizeof f->rcommon);
+    assert_int_equal (routing_config_defaults (&f->rconfig, &f->rcommon), 0);
+    s_set (&f->rcommon.database_url, f->db);
+    s_set (&f->rconfig.intake_events, f->intake->events_endpoint);
+    s_set (&f->rconfig.intake_commands, f->intake->command_endpoint);
+    s_set (&f->rconfig.events_endpoint, "tcp://127.0.0.1:*");
+    s_set (&f->rconfig.control_endpoint, "tcp://127.0.0.1:*");
+    f->rargs = (kf_service_args_t){&routing_config_spec, &f->rconfig, &f->rcommon, f->clock};
+    f->routing = zactor_new (routing_server, &f->rargs);
+    zstr_send (f->routing, "START");
+    char *reply = zstr_recv (f->routing);
+    assert_string_equal (reply, "OK");
+    free (reply);
+}
+
+static void
+s_routing_stop (fixture_t *f)
+{
+    zstr_send (f->routing, "DRAIN");
+    char *reply = zstr_recv (f->routing);
+    free (reply);
+    zactor_destroy (&f->routing);
+    kf_config_free (routing_config_spec.entries, &f->rconfig);
+    kf_config_free (kf_common_config_entries, &f->rcommon);
+}
+
+//  Wait until routing has applied every intake event, then let it run
+//  what is due and hand its commands in.
+static void
+s_settle (fixture_t *f)
+{
+    int64_t deadline = zclock_mono () + 20000;
+    while (zclock_mono () < deadline) {
+        zstr_send (f->routing, "SYNC");
+        char *reply = zstr_recv (f->routing);
+        free (reply);
+        long long written = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                                "event_sequences WHERE stream = 'intake'");
+        long long applied = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                                "consumer_offsets WHERE consumer = 'routing' "
+                                                "AND stream = 'intake'");
+        if (applied >= written)
+            return;
+        zclock_sleep (10);
+    }
+    fail_msg ("routing did not catch up");
+}
+
+static void
+s_advance (fixture_t *f, int64_t ms)
+{
+    assert_int_equal (kf_clock_advance (f->clock, ms), 0);
+    s_settle (f);
+}
+
+static void
+s_item (fixture_t *f, Kefu__V1__InboundItem *item)
+{
+    char id[32];
+    snprintf (id, sizeof id, "it-%d", ++f->seq);
+    item->shop_id = kt_text (SHOP);
+    item->gateway_msg_id = kt_text (id);
+    item->sent_at_ms = kf_clock_now_ms (f->clock);
+    item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    kt_gw_send_item (f->gw, item);
+    //  Skip commands that arrive meanwhile; find the item's ack.
+    while (true) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        bool ack = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK;
+        if (ack)
+            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+        if (ack)
+            return;
+    }
+}
+
+static void
+s_customer (fixture_t *f, const char *customer, const char *body)
+{
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+    msg.customer_id = kt_text (customer);
+    msg.body = kt_text (body);
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
+    item.customer_message = &msg;
+    s_item (f, &item);
+}
+
+static void
+s_presence (fixture_t *f, const char *agent, int status)
+{
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__AgentPresence p = KEFU__V1__AGENT_PRESENCE__INIT;
+    p.agent_id = kt_text (agent);
+    p.status = status;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
+    item.agent_presence = &p;
+    s_item (f, &item);
+}
+
+static void
+s_close (fixture_t *f, const char *customer)
+{
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__ConversationClose c = KEFU__V1__CONVERSATION_CLOSE__INIT;
+    c.customer_id = kt_text (customer);
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CONVERSATION_CLOSE;
+    item.conversation_close = &c;
+    s_item (f, &item);
+}
+
+//  Collect commands arriving at the gateway for a while; ack each.
+typedef struct {
+    int assigns;
+    int busy;
+    int after_hours;
+    char last_agent[64];
+} s_commands_t;
+
+static void
+s_collect (fixture_t *f, s_commands_t *out, int quiet_ms)
+{
+    while (!kt_gw_silent (f->gw, quiet_ms)) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        if (in->body_case == KEFU__V1__INTAKE_FRAME__BODY_COMMAND) {
+            Kefu__V1__Command *cmd = in->command;
+            if (cmd->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN) {
+                out->assigns++;
+                snprintf (out->last_agent, sizeof out->last_agent, "%.*s",
+                          (int) cmd->assign->agent_id.len,
+                          (const char *) cmd->assign->agent_id.data);
+            }
+            else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY) {
+                if (cmd->auto_reply->kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY)
+                    out->busy++;
+                else
+                    out->after_hours++;
+            }
+            Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
+            ack.command_id = cmd->command_id;
+            ack.status = KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
+            Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+            frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK;
+            frame.command_ack = &ack;
+            kt_gw_send (f->gw, &frame);
+        }
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->db = kt_db_fresh ("routing_flow");
+    kt_shop_add (f->db, SHOP);
+    s_sql (f->db,
+           "INSERT INTO routing_groups (shop_id, group_name, display_name, overflow_to) VALUES "
+           "('demo-shop', 'presales', '售前', NULL), ('demo-shop', 'aftersales', '售后', NULL);"
+           "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050), "
+           "('demo-shop', 'night', 1050, 1380);"
+           "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+           "('demo-shop', 'xiaomei', '小美', 1), ('demo-shop', 'ajie', '阿杰', 1), "
+           "('demo-shop', 'lingling', '玲玲', 1);"
+           "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
+           "('demo-shop', 'ajie', 'aftersales'), ('demo-shop', 'lingling', 'presales');"
+           "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
+           "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'ajie', 'day'), "
+           "('demo-shop', 'lingling', 'day');"
+           "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    //  Monday 2026-11-23 09:00 in Shanghai.
+    f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
+    f->intake = kt_intake_new (f->db, f->clock);
+    kt_intake_start (f->intake);
+    s_routing_start (f);
+    bool welcomed = false;
+    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    zsock_destroy (&f->gw);
+    if (f->routing)
+        s_routing_stop (f);
+    kt_intake_destroy (&f->intake);
+    kf_clock_destroy (&f->clock);
+    free (f->db);
+    free (f);
+    return 0;
+}
+
+#define ONLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
+
+static void
+test_assign_queue_free_transfer_restart (void **state)
+{
+    fixture_t *f = *state;
+    s_presence (f, "xiaomei", ONLINE);
+    s_presence (f, "ajie", ONLINE);
+    s_settle (f);
+
+    //  A pre-sales customer: assigned to xiaomei, the gateway is told.
+    s_customer (f, "tb_a", "这件有M码吗？");
+    s_settle (f);
+    s_commands_t cmds = {0};
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 1);
+    assert_string_equal (cmds.last_agent, "xiaomei");
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations WHERE "
+                                          "state = 2 AND agent_id = 'xiaomei'"),
+                      1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 1"), 1);
+
+    //  A second pre-sales customer: xiaomei is full (capacity 1): queued,
+    //  one busy reply, even after more messages.
+    s_customer (f, "tb_b", "在吗？能便宜点吗");
+    s_customer (f, "tb_b", "在吗？？");
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 0);
+    assert_int_equal (cmds.busy, 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations WHERE "
+                                          "state = 1"),
+                      1);
+
+    //  The first conversation closes: the waiting one goes to xiaomei at once.
+    s_close (f, "tb_a");
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 1);
+    assert_string_equal (cmds.last_agent, "xiaomei");
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 3"), 1);
+
+    //  lingling comes online; a supervisor transfers tb_b's conversation to
+    //  her (the admin stream, as kefuctl transfer writes it).
+    s_presence (f, "lingling", ONLINE);
+    s_settle (f);
+    long long conv = kt_db_count (f->db, "SELECT conversation_id FROM routing_conversations "
+                                         "WHERE state = 2 AND agent_id = 'xiaomei'");
+    kf_store_t *store = kf_store_new (f->db, "test-admin");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_outbox_t *admin = kf_outbox_new ("admin", store);
+    kf_error_t err;
+    assert_int_equal (kf_store_begin (store, &err), 0);
+    Kefu__V1__TransferRequested tr = KEFU__V1__TRANSFER_REQUESTED__INIT;
+    tr.conversation_id = conv;
+    tr.to_agent_id = "lingling";
+    tr.by = "supervisor-li";
+    tr.reason = "客户点名要玲玲";
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.shop_id = SHOP;
+    ev.kind = "transfer.requested";
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_TRANSFER_REQUESTED;
+    ev.transfer_requested = &tr;
+    assert_int_equal (kf_outbox_add (admin, &ev), 0);
+    assert_int_equal (kf_outbox_flush (admin, &err), 0);
+    assert_int_equal (kf_store_commit (store, &err), 0);
+    kf_outbox_publish (admin);
+    kf_outbox_destroy (&admin);
+    kf_store_destroy (&store);
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 1);
+    assert_string_equal (cmds.last_agent, "lingling");
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 7 AND "
+                                          "by_whom = 'supervisor-li' AND note = '客户点名要玲玲' "
+                                          "AND previous_agent_id = 'xiaomei'"),
+                      1);
+
+    //  Stop routing; meanwhile two customers arrive. Started again, it
+    //  rebuilds from the record and the events it missed: both are routed,
+    //  nobody twice, capacity respected.
+    s_routing_stop (f);
+    s_customer (f, "tb_c", "有货吗");     //  xiaomei is free again
+    s_customer (f, "tb_d", "我要退货");   //  after-sales: ajie
+    s_routing_start (f);
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 500);
+    assert_int_equal (cmds.assigns, 2);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations WHERE "
+                                          "state = 2"),
+                      3);
+    //  No conversation has two first assignments; no agent over capacity.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM (SELECT conversation_id FROM "
+                                          "assignments WHERE reason IN (1, 2, 3) GROUP BY "
+                                          "conversation_id HAVING count(*) > 1) t"),
+                      0);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM (SELECT agent_id FROM "
+                                          "routing_conversations WHERE state = 2 GROUP BY "
+                                          "agent_id HAVING count(*) > 1) t"),
+                      0);
+    //  Every command routing issued was acknowledged by intake.
+    s_advance (f, 0);
+    int64_t deadline = zclock_mono () + 10000;
+    while (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox WHERE submitted_at IS NULL")
+               > 0
+           && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox WHERE "
+                                          "submitted_at IS NULL"),
+                      0);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox"),
+                      kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE origin "
+                                          "= 'routing'"));
+}
+
+//  The response clock on the shared driven clock: 31 s without an answer
+//  is a breach, published as an event.
+static void
+test_sla_breach_event (void **state)
+{
+    fixture_t *f = *state;
+    s_presence (f, "xiaomei", ONLINE);
+    s_customer (f, "tb_sla", "在吗");
+    s_settle (f);
+    s_customer (f, "tb_sla", "人呢？");
+    s_settle (f);
+    s_advance (f, 29000);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'conversation.sla_breached'"),
+                      0);
+    s_advance (f, 2000);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'conversation.sla_breached'"),
+                      1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations WHERE "
+                                          "sla_breached"),
+                      1);
+}
+
+int
+main (void)
+{
+    kf_log_init ("test-routing-flow");
+    kf_log_set_level (KF_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_assign_queue_free_transfer_restart, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_sla_breach_event, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
