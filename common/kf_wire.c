@@ -64,6 +64,17 @@ kf_wire_recv_nowait (zsock_t *sock)
     return zmsg_recv (sock);
 }
 
+int
+kf_wire_port (zsock_t *sock)
+{
+    //  zsock_last_endpoint returns a fresh string the caller must free.
+    char *endpoint = sock ? zsock_last_endpoint (sock) : NULL;
+    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
+    int port = colon ? atoi (colon + 1) : -1;
+    zstr_free (&endpoint);
+    return port;
+}
+
 void
 kf_wire_tune (zsock_t *sock, kf_sock_role_t role, size_t max_frame)
 {

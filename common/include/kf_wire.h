@@ -38,6 +38,9 @@ int kf_wire_send_topic (zsock_t *sock, const char *topic, const uint8_t *data, s
 //  blocks). Caller owns return value.
 zmsg_t *kf_wire_recv_nowait (zsock_t *sock);
 
+//  The TCP port a socket is bound to (its last endpoint), or -1.
+int kf_wire_port (zsock_t *sock);
+
 //  Socket roles; each gets the options RELIABILITY.md asks for.
 typedef enum {
     KF_SOCK_ROUTER_SERVER,  //  public-facing ROUTER: mandatory routing, MAXMSGSIZE, HWM 10000

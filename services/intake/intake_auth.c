@@ -171,7 +171,7 @@ s_on_principal (void *arg, const char *id, const char *role, const char *key, bo
     zhashx_insert (load->principals, id, p);
     char line[128];
     snprintf (line, sizeof line, "%s %s", key, id);
-    zlist_append (load->keys, strdup (line));
+    zlist_append (load->keys, line);   //  autofree: the list copies it
 }
 
 static void

@@ -736,21 +736,12 @@ s_start (s_server_t *self, char *why, size_t why_size)
         zloop_reader (self->loop, monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
     self->started = true;
-    kf_log_info ("intake.listening", "gateways=%s commands=%s events=%s control=%s insecure=%d",
-                 zsock_last_endpoint (self->router),
-                 zsock_last_endpoint (intake_outbound_socket (self->outbound)),
-                 zsock_last_endpoint (kf_outbox_socket (self->outbox)),
-                 zsock_last_endpoint (kf_control_socket (self->control)),
+    kf_log_info ("intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",
+                 kf_wire_port (self->router), kf_wire_port (intake_outbound_socket (self->outbound)),
+                 kf_wire_port (kf_outbox_socket (self->outbox)),
+                 kf_wire_port (kf_control_socket (self->control)),
                  intake_auth_insecure (self->auth));
     return 0;
-}
-
-static int
-s_port_of (zsock_t *sock)
-{
-    const char *endpoint = sock ? zsock_last_endpoint (sock) : NULL;
-    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
-    return colon ? atoi (colon + 1) : -1;
 }
 
 static void
@@ -795,7 +786,7 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
                         : streq (name, "events")      ? kf_outbox_socket (self->outbox)
                         : streq (name, "control")     ? kf_control_socket (self->control)
                                                       : NULL;
-        zstr_sendf (reader, "%d", s_port_of (sock));
+        zstr_sendf (reader, "%d", kf_wire_port (sock));
         free (name);
     }
     else if (streq (command, "RELOAD"))

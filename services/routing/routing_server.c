@@ -829,19 +829,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zloop_reader (self->loop, kf_control_socket (self->control), s_handle_control, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
     self->started = true;
-    kf_log_info ("routing.listening", "intake_events=%s intake_commands=%s events=%s control=%s",
+    kf_log_info ("routing.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
                  self->config->intake_events, self->config->intake_commands,
-                 zsock_last_endpoint (kf_outbox_socket (self->outbox)),
-                 zsock_last_endpoint (kf_control_socket (self->control)));
+                 kf_wire_port (kf_outbox_socket (self->outbox)),
+                 kf_wire_port (kf_control_socket (self->control)));
     return 0;
-}
-
-static int
-s_port_of (zsock_t *sock)
-{
-    const char *endpoint = sock ? zsock_last_endpoint (sock) : NULL;
-    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
-    return colon ? atoi (colon + 1) : -1;
 }
 
 static int
@@ -869,7 +861,7 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
                         : streq (name, "events")  ? kf_outbox_socket (self->outbox)
                         : streq (name, "control") ? kf_control_socket (self->control)
                                                   : NULL;
-        zstr_sendf (reader, "%d", s_port_of (sock));
+        zstr_sendf (reader, "%d", kf_wire_port (sock));
         free (name);
     }
     else if (streq (command, "SYNC")) {

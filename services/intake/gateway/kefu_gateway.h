@@ -24,22 +24,38 @@
     (intake de-duplicates, so resending is always safe).
 
     Commands from kefu arrive through the command callback; the library
-    drops repeats of a command id it has already acknowledged (intake resends
+    drops repeats of a command id it has already given you (intake resends
     a command until it is acked), so each command reaches you once. Call
-    kefu_gateway_ack_command when you have carried it out (or cannot).
+    kefu_gateway_ack_command when you have carried it out (or cannot); if
+    intake repeats a command you already acked (your ack was lost), the
+    library answers it again by itself, with the same answer. The last
+    10,000 command ids are remembered.
+
+    The session: the library says Hello on every (re)connection and sends
+    items only after intake's Welcome; until then they wait in the window.
+    If intake refuses the Hello (Reject), the reason is kept (see
+    kefu_gateway_reject_reason) and Hello is retried every 5 s. If intake
+    answers an item with ERROR_NOT_AUTHENTICATED (it restarted and forgot
+    this connection), the library says Hello again and resends after the
+    Welcome; that answer is never final.
 
     Threads: a kefu_gateway_t is used from one thread. Call kefu_gateway_poll
-    regularly (it does all I/O, resends and callbacks).
+    regularly (it does all I/O, resends and callbacks). Inside a callback you
+    may call kefu_gateway_send and kefu_gateway_ack_command, but not
+    kefu_gateway_poll, kefu_gateway_flush or kefu_gateway_destroy.
 
     Complete example
     ----------------
+        #include <errno.h>
+        #include <stdio.h>
         #include <kefu/kefu_gateway.h>
 
         static void
         on_ack (const Kefu__V1__Ack *ack, void *arg)
         {
             printf ("%.*s -> %s\n", (int) ack->gateway_msg_id.len,
-                    (const char *) ack->gateway_msg_id.data, kefu_gateway_status_name (ack->status));
+                    (const char *) ack->gateway_msg_id.data,
+                    kefu_gateway_status_name (ack->status));
         }
 
         static void
@@ -52,12 +68,14 @@
         int
         main (void)
         {
-            kefu_gateway_shop_channel_t serves[] = {{"tmall-hzfs", KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT}};
+            kefu_gateway_shop_channel_t serves[] = {
+                {"tmall-hzfs", KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT}};
             kefu_gateway_options_t opts = kefu_gateway_options_default ();
             opts.endpoint = "tcp://kefu.example:5555";
             opts.gateway_id = "qianniu-1";
             opts.server_public_key = "<intake's public key, 40 Z85 characters>";
-            opts.secret_key_file = "/etc/kefu/qianniu-1.key_secret";  //  from kefuctl principal add --generate
+            //  from kefuctl principal add --generate:
+            opts.secret_key_file = "/etc/kefu/qianniu-1.key_secret";
             opts.serves = serves;
             opts.serves_count = 1;
             kefu_gateway_t *gw = kefu_gateway_new (&opts);
@@ -76,8 +94,8 @@
             item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
             item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
             item.customer_message = &msg;
-            while (kefu_gateway_send (gw, &item) == -1)   //  window full: let acks arrive
-                kefu_gateway_poll (gw, 100);
+            while (kefu_gateway_send (gw, &item) == -1 && errno == EAGAIN)   //  window full
+                kefu_gateway_poll (gw, 100);                                  //  let acks arrive
             kefu_gateway_flush (gw, 10000);                //  wait for every ack
             kefu_gateway_destroy (&gw);
             return 0;
@@ -102,62 +120,76 @@ typedef struct _kefu_gateway_t kefu_gateway_t;
 
 //  A shop and channel this gateway delivers commands for.
 typedef struct {
-    const char *shop_id;          //  kefu shop id
-    Kefu__V1__Channel channel;    //  channel
+    const char *shop_id;       //  kefu shop id
+    Kefu__V1__Channel channel; //  channel
 } kefu_gateway_shop_channel_t;
 
 typedef struct {
     const char *endpoint;          //  intake's gateway endpoint, e.g. "tcp://127.0.0.1:5555"
     const char *gateway_id;        //  stable name of this gateway, part of the de-dup key
-    const char *server_public_key; //  intake's CURVE public key (Z85); NULL = plain (development only)
-    const char *secret_key_file;   //  this gateway's key pair file (zcert "_secret" file); NULL = plain
-    const kefu_gateway_shop_channel_t *serves; //  shops+channels to receive commands for (borrowed)
-    size_t serves_count;           //  entries in serves
-    int window;                    //  max items sent and not yet finally acked (default 1000)
-    int ack_timeout_ms;            //  resend an unacked item after this (default 5000)
-    int retry_backoff_ms;          //  first RETRY_LATER backoff, doubles up to 10 s (default 200)
-    int hello_timeout_ms;          //  resend Hello when no Welcome came (default 2000)
-    const char *software;          //  free text sent in Hello (default "libkefu-gateway")
+    const char *server_public_key; //  intake's CURVE public key (Z85); NULL = plain (dev only)
+    const char *secret_key_file;   //  this gateway's key pair (zcert "_secret" file); NULL = plain
+    const kefu_gateway_shop_channel_t *serves; //  shops+channels to get commands for (copied)
+    size_t serves_count;                       //  entries in serves
+    int window;           //  max items sent and not yet finally acked (default 1000)
+    int ack_timeout_ms;   //  resend an unacked item after this (default 5000)
+    int retry_backoff_ms; //  first RETRY_LATER backoff, doubles up to 10 s (default 200)
+    int hello_timeout_ms; //  resend Hello when no Welcome came (default 2000)
+    const char *software; //  free text sent in Hello (default "libkefu-gateway")
 } kefu_gateway_options_t;
 
 //  Options with every default filled in (endpoint and gateway_id still NULL).
 kefu_gateway_options_t kefu_gateway_options_default (void);
 
 //  Connect to intake and send Hello. Returns NULL (reason on stderr) if the
-//  options are unusable (missing endpoint/gateway_id, unreadable key file).
-//  Connection problems are not errors: the library keeps retrying.
+//  options are unusable (missing endpoint/gateway_id, unreadable key file,
+//  only one of server_public_key / secret_key_file). Connection problems are
+//  not errors: the library keeps retrying. Everything in options is copied.
+//  Options left at 0 take their defaults.
 //  Caller owns return value and must destroy it.
 kefu_gateway_t *kefu_gateway_new (const kefu_gateway_options_t *options);
-//  Close the connection (pending items are dropped: flush first).
+//  Close the connection (pending items are dropped: flush first). NULL-safe;
+//  nulls *self_p.
 void kefu_gateway_destroy (kefu_gateway_t **self_p);
 
-//  Called for every final ack (ACCEPTED, DUPLICATE, REJECTED). The ack is
-//  borrowed: copy what you keep.
+//  Called for every final ack (ACCEPTED, DUPLICATE, REJECTED), once per
+//  kefu_gateway_send. The ack is borrowed: copy what you keep. One REJECTED
+//  is made locally: code ERROR_OVERSIZED_FRAME when the packed item is
+//  larger than the frame limit intake announced in its Welcome (sending it
+//  would only get the connection dropped).
 typedef void (kefu_gateway_ack_fn) (const Kefu__V1__Ack *ack, void *arg);
 void kefu_gateway_on_ack (kefu_gateway_t *self, kefu_gateway_ack_fn *fn, void *arg);
 
 //  Called once per command. The command is borrowed. Acknowledge it with
-//  kefu_gateway_ack_command (now or later).
+//  kefu_gateway_ack_command (now or later). Without a command callback,
+//  commands are not taken (intake keeps them and sends them again later).
 typedef void (kefu_gateway_command_fn) (kefu_gateway_t *self, const Kefu__V1__Command *command,
                                         void *arg);
 void kefu_gateway_on_command (kefu_gateway_t *self, kefu_gateway_command_fn *fn, void *arg);
 
-//  Queue an item for delivery (the library copies it). Returns 0, or -1 if
-//  the window is full (call kefu_gateway_poll and try again) or the item has
-//  no shop_id / gateway_msg_id. Sending the same id twice while the first
-//  is in flight is allowed; both get the final ack.
+//  Queue an item for delivery (the library copies it). Returns 0, or -1 with
+//  errno EAGAIN if the window is full (call kefu_gateway_poll and try again)
+//  or EINVAL if the item has no shop_id / gateway_msg_id. It goes out at
+//  once when the session is open; no callback is made from here. Sending
+//  the same id twice while the first is in flight is allowed; each send
+//  gets its own final ack, and resends carry the newest bytes.
 int kefu_gateway_send (kefu_gateway_t *self, const Kefu__V1__InboundItem *item);
 
 //  Do I/O for up to timeout_ms: receive acks and commands, resend what timed
-//  out, retry RETRY_LATER items whose backoff passed. Returns the number of
-//  callbacks made, or -1 if interrupted.
+//  out, retry RETRY_LATER items whose backoff passed. Returns as soon as
+//  something from intake was handled, or when timeout_ms passed (0: only
+//  what is ready now; < 0: no limit). Returns the number of callbacks made,
+//  or -1 if interrupted (a signal).
 int kefu_gateway_poll (kefu_gateway_t *self, int timeout_ms);
 
 //  Poll until every sent item has its final ack or timeout_ms passed.
 //  Returns the number of items still unacknowledged (0 = all done).
 size_t kefu_gateway_flush (kefu_gateway_t *self, int timeout_ms);
 
-//  Acknowledge a command: delivered (carried out) or failed with a reason.
+//  Acknowledge a command: delivered (carried out) or failed with a reason
+//  (may be NULL). Returns 0 if sent, -1 if it could not be sent now (no
+//  connection); either way the answer is remembered and repeated when
+//  intake sends the command again.
 int kefu_gateway_ack_command (kefu_gateway_t *self, int64_t command_id, bool delivered,
                               const char *reason);
 
@@ -165,19 +197,21 @@ int kefu_gateway_ack_command (kefu_gateway_t *self, int64_t command_id, bool del
 size_t kefu_gateway_inflight (const kefu_gateway_t *self);
 //  True once intake has welcomed this connection (and not rejected it since).
 bool kefu_gateway_welcomed (const kefu_gateway_t *self);
-//  The last Reject received (NULL if none). Borrowed.
+//  Why intake is not taking this gateway: the reason of the last Reject, or
+//  a failed CURVE handshake (key not registered, wrong server key). NULL
+//  when nothing went wrong or after the next Welcome. Borrowed.
 const char *kefu_gateway_reject_reason (const kefu_gateway_t *self);
 
 typedef struct {
-    uint64_t sent;          //  first transmissions
-    uint64_t resent;        //  retransmissions (timeout, reconnect, RETRY_LATER)
-    uint64_t accepted;      //  final ACCEPTED acks
-    uint64_t duplicate;     //  final DUPLICATE acks
-    uint64_t rejected;      //  final REJECTED acks
-    uint64_t retry_later;   //  RETRY_LATER acks received (not final)
-    uint64_t commands;      //  commands delivered to the callback
-    uint64_t command_repeats; //  repeated commands dropped
-    uint64_t hellos;        //  Hello messages sent
+    uint64_t sent;            //  first transmissions
+    uint64_t resent;          //  retransmissions (timeout, reconnect, RETRY_LATER)
+    uint64_t accepted;        //  final ACCEPTED acks
+    uint64_t duplicate;       //  final DUPLICATE acks
+    uint64_t rejected;        //  final REJECTED acks
+    uint64_t retry_later;     //  RETRY_LATER / NOT_AUTHENTICATED acks received (not final)
+    uint64_t commands;        //  commands delivered to the callback
+    uint64_t command_repeats; //  repeated commands dropped (or re-acked automatically)
+    uint64_t hellos;          //  Hello messages sent
 } kefu_gateway_stats_t;
 void kefu_gateway_stats (const kefu_gateway_t *self, kefu_gateway_stats_t *out);
 
