@@ -367,7 +367,8 @@ kf_config_print_help (const kf_config_spec_t *spec, FILE *out)
                      *e->default_value ? e->default_value : "(empty)",
                      (e->flags & KF_CFG_RELOADABLE) ? "; reloaded on SIGHUP" : "");
         }
-    fprintf (out, "\nExit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.\n");
+    if (!spec->usage || !strstr (spec->usage, "Exit"))
+        fprintf (out, "\nExit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.\n");
 }
 
 static void
