@@ -10,7 +10,10 @@
 #define KEFUCTL_H
 
 #include "kf_config.h"
+#include "kf_outbox.h"
 #include "kf_store.h"
+
+#include <stdio.h>
 
 #define KEFUCTL_OK        0
 #define KEFUCTL_FAILED    1
@@ -39,5 +42,101 @@ int kefuctl_migrate (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_shop (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_principal (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_status (kefuctl_t *ctl, int argc, char **argv);
+
+//  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
+//  kefuctl_transfer.c, kefuctl_routing.c).
+int kefuctl_shift (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_group (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_agent (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_handover (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_routing (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_transfer (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_queue (kefuctl_t *ctl, int argc, char **argv);
+
+//  What the routing commands share (kefuctl_routing.c). Every check prints
+//  "<cmd>: <why>" to stderr and returns an exit code (0 when fine).
+
+//  One configuration change: a transaction on the shop, with the events
+//  for the "admin" stream, and what to print once it committed.
+typedef struct {
+    kf_store_t *store;   //  borrowed, inside the transaction
+    kf_outbox_t *outbox; //  borrowed, stream "admin"
+    const char *cmd;     //  "kefuctl agent add", for messages
+    const char *shop_id; //  the shop (known to exist)
+    const char *by;      //  who makes the change (--by or $USER)
+    FILE *out;           //  printed to stdout after COMMIT, dropped on ROLLBACK
+    kf_error_t err;      //  scratch error for statements
+} kefuctl_change_t;
+
+//  Makes the change inside the transaction; returns an exit code (nonzero
+//  rolls everything back, the function has printed why).
+typedef int (kefuctl_change_fn) (kefuctl_change_t *change, void *arg);
+
+//  Connect, BEGIN, check the shop exists (4), run fn, write its events,
+//  COMMIT, publish. Returns the exit code.
+int kefuctl_change_run (kefuctl_t *ctl, const char *cmd, const char *shop_id, const char *by,
+                        kefuctl_change_fn *fn, void *arg);
+//  Add the config.changed{what, by} event for the change's shop. Exit code.
+int kefuctl_change_config (kefuctl_change_t *change, const char *what);
+//  Print the last statement error and return KEFUCTL_FAILED.
+int kefuctl_change_failed (kefuctl_change_t *change);
+
+//  For read-only commands: connect and check the shop exists. On 0,
+//  *store_p is the caller's to destroy.
+int kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p);
+
+//  The operator's name: given (validated) or $USER, $LOGNAME, "kefuctl".
+//  Returns a borrowed string, or NULL after printing why `given` is bad.
+const char *kefuctl_by (const char *cmd, const char *given);
+
+//  Argument helpers. kefuctl_opt returns argv[*i + 1] and advances *i when
+//  argv[*i] is `name` and has a value, else NULL. kefuctl_bad_arg reports
+//  argv[i] (an option without value, or an unexpected word); returns 2.
+const char *kefuctl_opt (int argc, char **argv, int *i, const char *name);
+int kefuctl_bad_arg (const char *cmd, int argc, char **argv, int i);
+
+//  Checks that return 0 or print and return KEFUCTL_USAGE.
+int kefuctl_check_shop (const char *cmd, const char *shop_id);
+int kefuctl_check_agent_id (const char *cmd, const char *agent_id);
+//  Group and shift names: 1-32 of a-z 0-9 _ . - starting with a letter or digit.
+int kefuctl_check_name (const char *cmd, const char *what, const char *name);
+//  One-line text (names): UTF-8, 1..max bytes, no control characters.
+int kefuctl_check_label (const char *cmd, const char *what, const char *text, size_t max);
+//  Free text (notes, replies): UTF-8, no NUL, at most max bytes.
+int kefuctl_check_text (const char *cmd, const char *what, const char *text, size_t max,
+                        bool required);
+
+//  A comma-separated list of group or shift names, validated and deduplicated.
+#define KEFUCTL_NAMES_MAX 16
+typedef struct {
+    int count;                        //  names in the list
+    char name[KEFUCTL_NAMES_MAX][33]; //  each validated
+    char csv[KEFUCTL_NAMES_MAX * 33]; //  "a,b": the SQL parameter
+} kefuctl_names_t;
+int kefuctl_parse_names (const char *cmd, const char *what, const char *list, bool allow_empty,
+                         kefuctl_names_t *out);
+//  Inside a change: every name must be a group ("group") or shift ("shift")
+//  of the shop, else print the unknown ones with a hint and return 2.
+int kefuctl_require (kefuctl_change_t *change, const char *what, const kefuctl_names_t *names);
+
+//  Values. Each returns 0 or prints and returns KEFUCTL_USAGE.
+int kefuctl_parse_int (const char *cmd, const char *opt, const char *text, int64_t min, int64_t max,
+                       int64_t *out);
+//  A duration with unit (500ms, 30s, 2m, 1h) within [min_ms, max_ms].
+int kefuctl_parse_duration (const char *cmd, const char *opt, const char *text, int64_t min_ms,
+                            int64_t max_ms, int64_t *out);
+//  HH:MM -> minutes after midnight; 24:00 only when allow_24.
+int kefuctl_parse_clock (const char *cmd, const char *opt, const char *text, bool allow_24,
+                         int *out);
+//  Days of the week -> bitmask, bit 0 = Monday: all, weekdays, weekends,
+//  mon-fri, sat,sun, mon,wed,fri ...
+int kefuctl_parse_days (const char *cmd, const char *text, int *out);
+//  Rotation "N:K": every N weeks (1-8), in week K (0..N-1).
+int kefuctl_parse_rotation (const char *cmd, const char *text, int *weeks, int *offset);
+
+//  Formatting into buf (returned). Days: "all", "mon-fri", "sat,sun".
+const char *kefuctl_fmt_days (char *buf, size_t size, int days);
+const char *kefuctl_fmt_clock (char *buf, size_t size, int minute);
+const char *kefuctl_fmt_duration (char *buf, size_t size, int64_t ms);
 
 #endif

@@ -1,4 +1,5 @@
-/*  kefuctl — operator CLI: migrate, shops, principals, service status. */
+/*  kefuctl — operator CLI: migrate, shops, principals, service status, and
+    routing administration (shifts, groups, agents, settings, transfers). */
 #include "kefuctl.h"
 
 #include "kf_daemon.h"
@@ -33,6 +34,17 @@ static const char *s_usage =
     "  principal disable <id>              revoke a principal (its key stops working)\n"
     "  status [--service NAME=ENDPOINT]... [--json]\n"
     "                                      ask running services for their status and counters\n"
+    "Routing (分流) of a shop:\n"
+    "  shift defaults <shop>               day/night shifts, 售前/售后 groups, default settings\n"
+    "  shift add|set|list <shop> ...       shifts (白班, 晚班, ...) in the shop's time zone\n"
+    "  group add|set|list <shop> ...       agent groups and their queues' overflow\n"
+    "  agent add|set|schedule|list <shop> ...\n"
+    "                                      agents: groups, capacity, VIP, shifts, days, rotation\n"
+    "  handover <shop> <agent> --note TEXT set an agent's handover note (交接留言)\n"
+    "  routing show|set <shop> ...         auto-replies, 首问责任制, SLA, intent -> group\n"
+    "  transfer <shop> <conversation> --to AGENT --reason TEXT\n"
+    "                                      move a conversation to another agent (recorded)\n"
+    "  queue <shop> [--json]               conversations waiting for an agent, in queue order\n"
     "Every command takes --help.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
     "            3 already exists, 4 not found.";
@@ -40,8 +52,9 @@ static const char *s_usage =
 static const kf_config_spec_t s_spec = {
     "kefuctl",
     "kefuctl is the operator's tool for kefu, the customer-service backbone: it migrates the\n"
-    "database, registers shops and the keys of gateways and supervisors, and shows what the\n"
-    "running services are doing.",
+    "database, registers shops and the keys of gateways and supervisors, shows what the\n"
+    "running services are doing, and lets a shop's supervisor set up routing: shifts,\n"
+    "groups, agents, auto-replies, transfers and the queue.",
     NULL, s_entries, kf_common_config_entries};
 
 int
@@ -109,6 +122,20 @@ main (int argc, char **argv)
             rc = kefuctl_principal (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "status") == 0)
             rc = kefuctl_status (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "shift") == 0)
+            rc = kefuctl_shift (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "group") == 0)
+            rc = kefuctl_group (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "agent") == 0)
+            rc = kefuctl_agent (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "handover") == 0)
+            rc = kefuctl_handover (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "routing") == 0)
+            rc = kefuctl_routing (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "transfer") == 0)
+            rc = kefuctl_transfer (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "queue") == 0)
+            rc = kefuctl_queue (&ctl, sub_argc, sub_argv);
         else {
             fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
             rc = 2;
