@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,6 +209,7 @@ s_spawn_intake (const char *db, int gateway_port, int base_port)
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);   //  never outlive the test
         char path[1024], url[1024], gw[64], cmd[64], ev[64], ctl[64];
         snprintf (path, sizeof path, "%s/services/intake/kefu-intake", getenv ("KEFU_TEST_BIN_DIR"));
         snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);

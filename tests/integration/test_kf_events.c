@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,8 @@ s_spawn (const char *conninfo, const char *endpoint)
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
+        //  Never outlive the test (a failed assertion must not leave it running).
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         dup2 (fds[1], 1);
         close (fds[0]);
         execl ("/proc/self/exe", "test_kf_events", "--subscriber", conninfo, endpoint, (char *) NULL);

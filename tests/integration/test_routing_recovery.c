@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ s_spawn_routing (const char *db, kt_intake_t *intake, int events_port, int contr
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);   //  never outlive the test
         char url[1024], ev_in[128], cmd[128], ev_out[128], ctl[128], clock[64];
         snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
         snprintf (ev_in, sizeof ev_in, "KEFU_ROUTING_INTAKE_EVENTS=%s", intake->events_endpoint);
