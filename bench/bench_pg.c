@@ -1,0 +1,337 @@
+/*  bench_pg — the benchmarks' SQL, and raw batched inserts of message rows. */
+#include "bench_pg.h"
+
+#include "bench_corpus.h"
+#include "bench_stats.h"
+#include "kf_batch.h"
+#include "kf_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  The statement intake stores message rows with (intake_store.c,
+//  "intake_insert_messages"), on the scratch table instead of messages.
+#define S_COLUMNS                                                                                  \
+    "shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, agent_id, " \
+    "body, sent_at, received_at, intent, priority, qa_flags, score, agent_status"
+static const kf_stmt_t s_raw_statements[] = {
+    {"bench_insert_batch",
+     "INSERT INTO bench_scratch (" S_COLUMNS ") "
+     "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
+     "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
+     "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
+     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0) "
+     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "
+     "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "
+     "  $14::text[], $15::int2[], $16::int2[]) "
+     "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "
+     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status) "
+     "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
+     "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
+    //  One row, committed on its own: the cheapest durable ack possible.
+    {"bench_insert_one",
+     "INSERT INTO bench_scratch (" S_COLUMNS ") "
+     "VALUES ($1, $2, $3, $4::int2, $5::int2, $6::int8, $7::int8, NULL, $8, "
+     "  to_timestamp ($9::int8 / 1000.0), to_timestamp ($10::int8 / 1000.0), $11::int2, "
+     "  $12::int2, NULL, NULL, NULL) "
+     "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING RETURNING message_id"},
+    {NULL, NULL}};
+
+static const kf_col_type_t s_types[16] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
+                                          KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT,
+                                          KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2,
+                                          KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2};
+
+static int64_t
+s_wall_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+//  A connected store, or NULL (reason on stderr).
+static kf_store_t *
+s_connect (const char *url, const kf_stmt_t *statements)
+{
+    kf_store_t *store = kf_store_new (url, "kefu-bench");
+    if (statements)
+        kf_store_add_statements (store, statements);
+    if (kf_store_connect (store)) {
+        fprintf (stderr, "bench_pg: cannot connect to %s\n", url);
+        kf_store_destroy (&store);
+    }
+    return store;
+}
+
+//  ---------------------------------------------------------------------
+//  Small queries
+
+static int
+s_on_text (const PGresult *res, void *arg)
+{
+    char *out = arg; //  at least 512 bytes
+    if (PQntuples (res) < 1)
+        return -1;
+    snprintf (out, 512, "%s", kf_store_text (res, 0, 0));
+    return 0;
+}
+
+static int
+s_show (kf_store_t *store, const char *sql, char *out, size_t size)
+{
+    char value[512] = "";
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_exec_sql (store, sql, NULL, s_on_text, value, &err)) {
+        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
+        return -1;
+    }
+    snprintf (out, size, "%s", value);
+    return 0;
+}
+
+int
+bench_pg_info (const char *url, bench_pg_info_t *out)
+{
+    memset (out, 0, sizeof *out);
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    int rc =
+        s_show (store, "SHOW server_version", out->server_version, sizeof out->server_version) ||
+        s_show (store, "SHOW fsync", out->fsync, sizeof out->fsync) ||
+        s_show (store, "SHOW synchronous_commit", out->synchronous_commit,
+                sizeof out->synchronous_commit) ||
+        s_show (store, "SHOW full_page_writes", out->full_page_writes,
+                sizeof out->full_page_writes) ||
+        s_show (store, "SHOW wal_sync_method", out->wal_sync_method, sizeof out->wal_sync_method) ||
+        s_show (store, "SHOW data_directory", out->data_directory, sizeof out->data_directory);
+    kf_store_destroy (&store);
+    if (rc)
+        return -1;
+    //  The first line of postmaster.pid is the postmaster's pid (readable
+    //  when we run as root or as the server's user; else no PG CPU figures).
+    char path[600];
+    snprintf (path, sizeof path, "%s/postmaster.pid", out->data_directory);
+    FILE *file = fopen (path, "r");
+    if (file) {
+        if (fscanf (file, "%d", &out->postmaster_pid) != 1)
+            out->postmaster_pid = 0;
+        fclose (file);
+    }
+    return 0;
+}
+
+static int
+s_simple (const char *url, const char *sql)
+{
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = kf_store_exec_script (store, sql, &err);
+    if (rc)
+        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
+    kf_store_destroy (&store);
+    return rc;
+}
+
+int
+bench_pg_checkpoint (const char *url)
+{
+    return s_simple (url, "CHECKPOINT");
+}
+
+int
+bench_pg_analyze (const char *url)
+{
+    return s_simple (url, "ANALYZE");
+}
+
+static int
+s_on_int (const PGresult *res, void *arg)
+{
+    if (PQntuples (res) < 1)
+        return -1;
+    *(int64_t *) arg = kf_store_int (res, 0, 0);
+    return 0;
+}
+
+int64_t
+bench_pg_count (const char *url, const char *sql)
+{
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    int64_t value = -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_exec_sql (store, sql, NULL, s_on_int, &value, &err)) {
+        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
+        value = -1;
+    }
+    kf_store_destroy (&store);
+    return value;
+}
+
+//  ---------------------------------------------------------------------
+//  Raw inserts
+
+static int
+s_on_returned (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg += PQntuples (res);
+    return 0;
+}
+
+//  One message row into the batch, as intake would store item `it`.
+static void
+s_add_row (kf_batch_t *batch, const bench_item_t *it, const char *gateway_id, int64_t now_ms)
+{
+    kf_batch_str (batch, 0, it->shop_id);
+    kf_batch_str (batch, 1, gateway_id);
+    kf_batch_str (batch, 2, it->msg_id);
+    kf_batch_int (batch, 3, 1); //  kind: customer message
+    kf_batch_int (batch, 4, it->item.channel);
+    kf_batch_int (batch, 5, 1 + it->customer_index); //  conversation id
+    kf_batch_int (batch, 6, 1 + it->customer_index); //  customer id
+    kf_batch_str (batch, 7, "");                     //  agent id: none
+    kf_batch_text (batch, 8, it->body, strlen (it->body));
+    kf_batch_int (batch, 9, it->item.sent_at_ms);
+    kf_batch_int (batch, 10, now_ms);
+    kf_batch_int (batch, 11, 2);  //  intent: pre-sales
+    kf_batch_int (batch, 12, 2);  //  priority: normal
+    kf_batch_str (batch, 13, ""); //  qa flags: none
+    kf_batch_int (batch, 14, 0);  //  score: none
+    kf_batch_int (batch, 15, 0);  //  agent status: none
+}
+
+static int
+s_batches (kf_store_t *store, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out)
+{
+    int gateways = opts->gateways > 0 ? opts->gateways : 1;
+    kf_batch_t *batch = kf_batch_new (16, s_types);
+    bench_lat_t *lat = bench_lat_new ((size_t) (opts->rows / opts->batch + 1));
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    int64_t *seq = calloc ((size_t) gateways, sizeof (int64_t));
+    int rc = 0;
+    bench_cpu_t cpu_before, cpu_after;
+    bench_cpu_sample (&cpu_before, opts->postmaster_pid, 0);
+    int64_t start = bench_now_us ();
+    for (int64_t done = 0; done < opts->rows && rc == 0;) {
+        //  Rows are made inside the timed loop, as intake makes them from
+        //  the items it reads: building arrays is part of the cost.
+        int64_t t0 = bench_now_us ();
+        int64_t now_ms = s_wall_ms ();
+        kf_batch_reset (batch);
+        int n = 0;
+        for (; n < opts->batch && done + n < opts->rows; n++) {
+            int g = (int) ((done + n) % gateways);
+            char prefix[16], gateway_id[16];
+            snprintf (prefix, sizeof prefix, "r%d", g);
+            snprintf (gateway_id, sizeof gateway_id, "gw%02d", g);
+            bench_item_t it;
+            bench_item_make (&it, opts->shop_id, prefix, g, gateways, seq[g]++, opts->customers,
+                             &rng);
+            s_add_row (batch, &it, gateway_id, now_ms);
+        }
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (batch, &params);
+        kf_error_t err;
+        kf_error_clear (&err);
+        int64_t returned = 0;
+        if (kf_store_begin (store, &err) ||
+            kf_store_exec (store, "bench_insert_batch", &params, s_on_returned, &returned, &err) ||
+            kf_store_commit (store, &err)) {
+            fprintf (stderr, "bench_pg: batch insert failed: %s\n", err.reason);
+            kf_store_rollback (store);
+            rc = -1;
+            break;
+        }
+        if (returned != n) {
+            fprintf (stderr, "bench_pg: %d rows sent, %" PRId64 " inserted\n", n, returned);
+            rc = -1;
+        }
+        bench_lat_add (lat, bench_now_us () - t0);
+        done += n;
+        out->rows = done;
+    }
+    out->seconds = (double) (bench_now_us () - start) / 1e6;
+    bench_cpu_sample (&cpu_after, opts->postmaster_pid, 0);
+    out->pg_cpu_s = cpu_after.postgres - cpu_before.postgres;
+    out->cpu_s = cpu_after.process - cpu_before.process;
+    out->rows_per_s = out->seconds > 0 ? (double) out->rows / out->seconds : 0;
+    out->txn_p50_ms = bench_lat_pct_ms (lat, 50);
+    out->txn_p99_ms = bench_lat_pct_ms (lat, 99);
+    bench_lat_destroy (&lat);
+    kf_batch_destroy (&batch);
+    free (seq);
+    return rc;
+}
+
+static int
+s_singles (kf_store_t *store, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out)
+{
+    bench_lat_t *lat = bench_lat_new ((size_t) opts->single_commits + 1);
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    int rc = 0;
+    for (int i = 0; i < opts->single_commits; i++) {
+        bench_item_t it;
+        bench_item_make (&it, opts->shop_id, "one", 0, 1, i, opts->customers, &rng);
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, it.shop_id);
+        kf_params_str (&params, "gw00");
+        kf_params_str (&params, it.msg_id);
+        kf_params_int (&params, 1);
+        kf_params_int (&params, it.item.channel);
+        kf_params_int (&params, 1 + it.customer_index);
+        kf_params_int (&params, 1 + it.customer_index);
+        kf_params_str (&params, it.body);
+        kf_params_int (&params, it.item.sent_at_ms);
+        kf_params_int (&params, s_wall_ms ());
+        kf_params_int (&params, 2);
+        kf_params_int (&params, 2);
+        kf_error_t err;
+        kf_error_clear (&err);
+        int64_t returned = 0;
+        int64_t t0 = bench_now_us ();
+        if (kf_store_exec (store, "bench_insert_one", &params, s_on_returned, &returned, &err)) {
+            fprintf (stderr, "bench_pg: single insert failed: %s\n", err.reason);
+            rc = -1;
+            break;
+        }
+        bench_lat_add (lat, bench_now_us () - t0);
+        out->commits++;
+    }
+    out->commit_p50_ms = bench_lat_pct_ms (lat, 50);
+    out->commit_p99_ms = bench_lat_pct_ms (lat, 99);
+    bench_lat_destroy (&lat);
+    return rc;
+}
+
+int
+bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out)
+{
+    memset (out, 0, sizeof *out);
+    //  The table must exist before a store prepares statements on it.
+    if (s_simple (url, "DROP TABLE IF EXISTS bench_scratch; "
+                       "CREATE TABLE bench_scratch (LIKE messages INCLUDING ALL)"))
+        return -1;
+    kf_store_t *store = s_connect (url, s_raw_statements);
+    if (!store)
+        return -1;
+    int rc = s_batches (store, opts, out);
+    if (rc == 0 && opts->single_commits > 0)
+        rc = s_singles (store, opts, out);
+    kf_store_destroy (&store);
+    if (s_simple (url, "DROP TABLE IF EXISTS bench_scratch"))
+        rc = -1;
+    return rc;
+}

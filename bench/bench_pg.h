@@ -1,0 +1,70 @@
+/*  bench_pg — every SQL statement of the benchmarks, and the machine's raw
+    PostgreSQL limit for storing messages.
+
+    The raw limit: a scratch table made with
+        CREATE TABLE bench_scratch (LIKE messages INCLUDING ALL)
+    (the same columns, identity, checks, primary key, dedup unique
+    constraint and index), filled with the same message rows intake would
+    store, `batch` rows per transaction, each committed (fsync on), using
+    the very statement intake stores its message rows with (unnested binary
+    arrays, ON CONFLICT on the dedup key DO NOTHING, RETURNING the ids an ack
+    needs) and nothing else: no customers, conversations or events. Also the
+    latency of single-row commits, the floor under any ack.
+
+        bench_pg_raw_opts_t opts = {"bench-shop", 8, 20000, 100000, 1000, 1000, 0};
+        bench_pg_raw_result_t result;
+        bench_pg_raw (url, &opts, &result); */
+#ifndef BENCH_PG_H
+#define BENCH_PG_H
+
+#include <stdint.h>
+
+typedef struct {
+    char server_version[32];     //  SHOW server_version
+    char fsync[16];              //  SHOW fsync
+    char synchronous_commit[16]; //  SHOW synchronous_commit
+    char full_page_writes[16];   //  SHOW full_page_writes
+    char wal_sync_method[32];    //  SHOW wal_sync_method
+    char data_directory[512];    //  SHOW data_directory
+    int postmaster_pid;          //  from postmaster.pid; 0 if unreadable
+} bench_pg_info_t;
+
+//  Settings of the server at url. 0, or -1 (reason on stderr).
+int bench_pg_info (const char *url, bench_pg_info_t *out);
+
+//  CHECKPOINT, so that every phase starts with the same WAL state. 0 or -1.
+int bench_pg_checkpoint (const char *url);
+
+//  ANALYZE the whole database (what autovacuum does as tables grow). 0 or -1.
+int bench_pg_analyze (const char *url);
+
+//  The value of a trusted constant query returning one integer; -1 on error.
+int64_t bench_pg_count (const char *url, const char *sql);
+
+typedef struct {
+    const char *shop_id; //  rows' shop (need not be registered)
+    int gateways;        //  rows are spread over this many gateway ids
+    int customers;       //  distinct buyers, as in the intake phases
+    int64_t rows;        //  rows to insert in batches
+    int batch;           //  rows per transaction
+    int single_commits;  //  single-row commits to time afterwards
+    int postmaster_pid;  //  for CPU accounting (0: none)
+} bench_pg_raw_opts_t;
+
+typedef struct {
+    int64_t rows;      //  rows inserted in batches
+    double seconds;    //  time for all batches
+    double rows_per_s; //  rows / seconds
+    double txn_p50_ms; //  per batch transaction (BEGIN .. COMMIT)
+    double txn_p99_ms;
+    double pg_cpu_s;      //  CPU seconds PostgreSQL used for the batches
+    double cpu_s;         //  CPU seconds this process used for them
+    int commits;          //  single-row commits timed
+    double commit_p50_ms; //  per single-row INSERT committed (autocommit)
+    double commit_p99_ms;
+} bench_pg_raw_result_t;
+
+//  Create the scratch table, measure, drop it. 0, or -1 (reason on stderr).
+int bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out);
+
+#endif
