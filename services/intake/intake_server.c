@@ -665,15 +665,17 @@ s_sweep (s_server_t *self)
     const char **shops = intake_auth_shops (self->auth, &count);
     kf_error_t err;
     kf_error_clear (&err);
-    int closed;
+    bool more = false;
     do {
-        closed = intake_store_close_quiet (self->store, self->outbox, shops, count, now,
-                                           self->config->quiet_period, 500, &err);
+        int closed = intake_store_close_quiet (self->store, self->outbox, shops, count, now,
+                                               self->config->quiet_period, 500, &more, &err);
         if (closed > 0) {
             *self->c_closed += closed;
             kf_log_debug ("intake.quiet_closed", "conversations=%d", closed);
         }
-    } while (closed == 500);
+        if (closed < 0)
+            break;
+    } while (more);
 }
 
 static int

@@ -34,6 +34,10 @@ static const kf_stmt_t s_statements[] = {
      "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
     //  New identities get a customer id from the sequence in one CTE, so
     //  both rows are written together and the id comes back by key.
+    //  New identities get a customer id from the sequence in one CTE, so
+    //  both rows are written together and the id comes back by key. Known
+    //  customers only touch their channel row (HOT: no indexed column
+    //  changes), and their customer row only when the name or VIP flag changed.
     {"intake_upsert_customers",
      "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
      "    $5::bool[], $6::int8[], $7::int8[], $8::int8[]) "
@@ -42,9 +46,8 @@ static const kf_stmt_t s_statements[] = {
      "    ON c.shop_id = i.shop_id AND c.channel = i.channel AND c.channel_customer_id = i.ccid), "
      "f AS MATERIALIZED (SELECT k.*, nextval (pg_get_serial_sequence ('customers', "
      "    'customer_id')) AS new_id FROM k WHERE k.customer_id IS NULL), "
-     "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at, "
-     "    last_seen_at, message_count) SELECT shop_id, new_id, name, vip, "
-     "    to_timestamp (first_ms / 1000.0), to_timestamp (last_ms / 1000.0), n FROM f), "
+     "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
+     "    SELECT shop_id, new_id, name, vip, to_timestamp (first_ms / 1000.0) FROM f), "
      "ich AS (INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
      "    first_seen_at, last_seen_at, message_count) SELECT shop_id, channel, ccid, new_id, "
      "    to_timestamp (first_ms / 1000.0), to_timestamp (last_ms / 1000.0), n FROM f), "
@@ -52,11 +55,11 @@ static const kf_stmt_t s_statements[] = {
      "    to_timestamp (k.last_ms / 1000.0)), message_count = c.message_count + k.n FROM k "
      "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id AND c.channel = k.channel "
      "    AND c.channel_customer_id = k.ccid), "
-     "uc AS (UPDATE customers c SET last_seen_at = greatest (c.last_seen_at, "
-     "    to_timestamp (k.last_ms / 1000.0)), message_count = c.message_count + k.n, "
-     "    vip = c.vip OR k.vip, display_name = coalesce (k.name, c.display_name) FROM k "
+     "uc AS (UPDATE customers c SET vip = c.vip OR k.vip, "
+     "    display_name = coalesce (k.name, c.display_name) FROM k "
      "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id "
-     "    AND c.customer_id = k.customer_id) "
+     "    AND c.customer_id = k.customer_id AND ((k.vip AND NOT c.vip) "
+     "    OR (k.name IS NOT NULL AND k.name IS DISTINCT FROM c.display_name))) "
      "SELECT k.shop_id, k.channel, k.ccid, coalesce (k.customer_id, f.new_id) FROM k "
      "LEFT JOIN f ON f.shop_id = k.shop_id AND f.channel = k.channel AND f.ccid = k.ccid"},
     //  The latest conversation of each customer key, open or not, locked:
@@ -64,7 +67,10 @@ static const kf_stmt_t s_statements[] = {
     {"intake_latest_conversations",
      "SELECT k.shop_id, k.channel, k.ccid, c.conversation_id, "
      "  (extract (epoch FROM c.last_message_at) * 1000)::int8, c.message_count, "
-     "  coalesce (c.priority, 0), coalesce (c.intent, 0), c.closed_at IS NULL "
+     "  coalesce (c.priority, 0), coalesce (c.intent, 0), c.closed_at IS NULL, "
+     "  (extract (epoch FROM greatest (c.last_message_at, (SELECT m.received_at FROM messages m "
+     "    WHERE m.shop_id = c.shop_id AND m.conversation_id = c.conversation_id "
+     "    ORDER BY m.message_id DESC LIMIT 1))) * 1000)::int8 "
      "FROM unnest ($1::text[], $2::int2[], $3::text[]) AS k (shop_id, channel, ccid) "
      "JOIN LATERAL (SELECT * FROM conversations c WHERE c.shop_id = k.shop_id "
      "  AND c.channel = k.channel AND c.channel_customer_id = k.ccid "
@@ -72,10 +78,14 @@ static const kf_stmt_t s_statements[] = {
     {"intake_reserve_conversations",
      "SELECT nextval (pg_get_serial_sequence ('conversations', 'conversation_id')) "
      "FROM generate_series (1, $1::int)"},
+    //  Runs after the batch's messages are stored: a conversation closed
+    //  here gets its exact message count.
     {"intake_update_conversations",
      "UPDATE conversations c SET "
      "  last_message_at = greatest (c.last_message_at, to_timestamp (u.last_ms / 1000.0)), "
-     "  message_count = c.message_count + u.added, "
+     "  message_count = CASE WHEN u.closed_ms IS NULL THEN c.message_count ELSE "
+     "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
+     "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) END, "
      "  priority = greatest (c.priority, nullif (u.priority, 0)), "
      "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0), c.closed_at), "
      "  close_reason = coalesce (u.close_reason, c.close_reason), "
@@ -84,7 +94,8 @@ static const kf_stmt_t s_statements[] = {
      "  $7::int2[], $8::text[]) "
      "  AS u (shop_id, conversation_id, last_ms, added, priority, closed_ms, close_reason, "
      "  closed_by) "
-     "WHERE c.shop_id = u.shop_id AND c.conversation_id = u.conversation_id"},
+     "WHERE c.shop_id = u.shop_id AND c.conversation_id = u.conversation_id "
+     "RETURNING c.conversation_id, c.message_count"},
     {"intake_insert_conversations",
      "INSERT INTO conversations (shop_id, conversation_id, customer_id, channel, "
      "  channel_customer_id, opened_at, last_message_at, closed_at, close_reason, closed_by, "
@@ -112,16 +123,29 @@ static const kf_stmt_t s_statements[] = {
      "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status) "
      "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
      "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
+    //  Candidates by the lazily kept last_message_at, then the exact last
+    //  message decides: due ones close at that message + the quiet period;
+    //  the others just get their last_message_at brought up to date.
     {"intake_close_quiet",
-     "WITH due AS (SELECT shop_id, conversation_id FROM conversations "
+     "WITH due AS (SELECT shop_id, conversation_id, last_message_at FROM conversations "
      "  WHERE shop_id = ANY ($1::text[]) AND closed_at IS NULL "
      "  AND last_message_at < to_timestamp ($2::int8 / 1000.0) "
-     "  ORDER BY shop_id, last_message_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
-     "UPDATE conversations c SET closed_at = c.last_message_at + $4::int8 * interval '1 ms', "
-     "  close_reason = 3 "
-     "FROM due WHERE c.shop_id = due.shop_id AND c.conversation_id = due.conversation_id "
+     "  ORDER BY shop_id, last_message_at LIMIT $3::int FOR UPDATE SKIP LOCKED), "
+     "t AS (SELECT d.shop_id, d.conversation_id, greatest (d.last_message_at, "
+     "  (SELECT m.received_at FROM messages m WHERE m.shop_id = d.shop_id "
+     "   AND m.conversation_id = d.conversation_id ORDER BY m.message_id DESC LIMIT 1)) AS last "
+     "  FROM due d) "
+     "UPDATE conversations c SET last_message_at = t.last, "
+     "  closed_at = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) "
+     "    THEN t.last + $4::int8 * interval '1 ms' END, "
+     "  close_reason = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) THEN 3 END, "
+     "  message_count = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) THEN "
+     "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
+     "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) "
+     "    ELSE c.message_count END "
+     "FROM t WHERE c.shop_id = t.shop_id AND c.conversation_id = t.conversation_id "
      "RETURNING c.shop_id, c.conversation_id, c.customer_id, c.channel, c.message_count, "
-     "  (extract (epoch FROM c.closed_at) * 1000)::int8"},
+     "  coalesce ((extract (epoch FROM c.closed_at) * 1000)::int8, 0)"},
     {"intake_load_principals",
      "SELECT p.principal_id, p.role, p.public_key, p.all_shops, "
      "  coalesce (string_agg (s.shop_id, ','), '') "
@@ -175,8 +199,9 @@ typedef struct {
     const intake_item_t *sample; //  an item of its customer key (shop, channel, ccid)
     int64_t customer_ref;   //  kefu customer id
     int64_t opened_ms;      //  new ones: opening time
-    int64_t last_ms;        //  last message time
-    int64_t base_count;     //  message_count before the batch
+    int64_t last_ms;        //  exact last message time
+    int64_t stored_last_ms; //  last_message_at as stored (kept lazily, see s_lazy_ms)
+    int64_t base_count;     //  message_count as stored (exact once closed)
     int added;              //  messages added by the batch
     int priority;           //  highest priority seen
     int intent;             //  intent of the opening customer message
@@ -432,7 +457,8 @@ s_on_latest (const PGresult *res, void *arg)
             continue;   //  closed: only its id matters (previous_conversation_id, ratings)
         s_conv_t *c = s_conv_new (b);
         c->id = kf_store_int (res, r, 3);
-        c->last_ms = kf_store_int (res, r, 4);
+        c->stored_last_ms = kf_store_int (res, r, 4);
+        c->last_ms = kf_store_int (res, r, 9);
         c->base_count = kf_store_int (res, r, 5);
         c->priority = (int) kf_store_int (res, r, 6);
         c->intent = (int) kf_store_int (res, r, 7);
@@ -463,6 +489,14 @@ s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
     }
     kf_batch_destroy (&rows);
     return rc;
+}
+
+//  How far a conversation's stored last_message_at may lag its last
+//  message: a minute, or a thirtieth of the quiet period if that is shorter.
+static int64_t
+s_lazy_ms (int64_t quiet_ms)
+{
+    return quiet_ms / 30 < 60000 ? quiet_ms / 30 : 60000;
 }
 
 static void
@@ -513,13 +547,18 @@ s_walk (s_batch_t *b)
                 k->current = cur = c;
                 new_count++;
             }
-            cur->touched = true;
             cur->added++;
             if (item->received_at > cur->last_ms)
                 cur->last_ms = item->received_at;
+            //  The stored last activity moves forward lazily: rewriting the
+            //  conversation for every message costs more than the message.
+            if (cur->last_ms - cur->stored_last_ms >= s_lazy_ms (b->quiet_ms))
+                cur->touched = true;
             if (item->kind == INTAKE_KIND_MESSAGE) {
-                if (item->priority > cur->priority)
+                if (item->priority > cur->priority) {
                     cur->priority = item->priority;
+                    cur->touched = true;
+                }
                 if (!cur->intent)
                     cur->intent = item->intent;
                 cur->vip = cur->vip || item->vip;
@@ -564,18 +603,39 @@ s_on_reserved (const PGresult *res, void *arg)
     return row == PQntuples (res) ? 0 : -1;
 }
 
+//  Closed conversations come back with their exact message count.
+static int
+s_on_updated (const PGresult *res, void *arg)
+{
+    s_batch_t *b = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int64_t id = kf_store_int (res, r, 0);
+        for (int c = 0; c < b->conv_count; c++)
+            if (b->convs[c]->id == id && !b->convs[c]->is_new) {
+                b->convs[c]->base_count = kf_store_int (res, r, 1);
+                b->convs[c]->added = 0;
+            }
+    }
+    return 0;
+}
+
+static int
+s_reserve_conversations (s_batch_t *b, int new_count)
+{
+    if (new_count == 0)
+        return 0;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, new_count);
+    s_reserve_t r = {b, 0};
+    return kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_reserved, &r,
+                          b->err);
+}
+
 static int
 s_write_conversations (s_batch_t *b, int new_count)
 {
-    if (new_count > 0) {
-        kf_params_t params;
-        kf_params_init (&params);
-        kf_params_int (&params, new_count);
-        s_reserve_t r = {b, 0};
-        if (kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_reserved, &r,
-                           b->err))
-            return -1;
-    }
+    (void) new_count;
     //  Existing conversations first: closing a stale one must precede
     //  inserting its successor (one open conversation per customer key).
     kf_col_type_t utypes[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT4,
@@ -646,7 +706,8 @@ s_write_conversations (s_batch_t *b, int new_count)
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (updates, &params);
-        rc = kf_store_exec (b->store, "intake_update_conversations", &params, NULL, NULL, b->err);
+        rc = kf_store_exec (b->store, "intake_update_conversations", &params, s_on_updated, b,
+                            b->err);
     }
     if (rc == 0 && kf_batch_rows (inserts) > 0) {
         kf_params_t params;
@@ -942,8 +1003,8 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_item_t 
         || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
     new_count = s_walk (&b);
-    if (new_count < 0 || s_write_conversations (&b, new_count) || s_insert_messages (&b)
-        || s_emit_events (&b))
+    if (new_count < 0 || s_reserve_conversations (&b, new_count) || s_insert_messages (&b)
+        || s_write_conversations (&b, new_count) || s_emit_events (&b))
         goto rollback;
     if (kf_store_commit (store, err))
         goto failed;
@@ -978,7 +1039,8 @@ failed:
 
 typedef struct {
     kf_outbox_t *outbox;  //  borrowed
-    int closed;           //  rows
+    int closed;           //  conversations closed
+    int examined;         //  candidates looked at
     kf_error_t *err;      //  errors
 } s_sweep_t;
 
@@ -986,7 +1048,10 @@ static int
 s_on_swept (const PGresult *res, void *arg)
 {
     s_sweep_t *s = arg;
+    s->examined = PQntuples (res);
     for (int r = 0; r < PQntuples (res); r++) {
+        if (kf_store_int (res, r, 5) == 0)
+            continue;   //  not due after all: its last message is recent
         Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
         closed.conversation_id = kf_store_int (res, r, 1);
         closed.customer_id = kf_store_int (res, r, 2);
@@ -1011,8 +1076,10 @@ s_on_swept (const PGresult *res, void *arg)
 int
 intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
                           int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
-                          kf_error_t *err)
+                          bool *more, kf_error_t *err)
 {
+    if (more)
+        *more = false;
     if (shop_count == 0)
         return 0;
     kf_col_type_t type = KF_COL_TEXT;
@@ -1025,13 +1092,15 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
     kf_params_int (&params, now_ms - quiet_ms);
     kf_params_int (&params, limit);
     kf_params_int (&params, quiet_ms);
-    s_sweep_t sweep = {outbox, 0, err};
+    s_sweep_t sweep = {outbox, 0, 0, err};
     int rc = -1;
     if (kf_store_begin (store, err) == 0) {
         if (kf_store_exec (store, "intake_close_quiet", &params, s_on_swept, &sweep, err) == 0
             && kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
             kf_outbox_publish (outbox);
             rc = sweep.closed;
+            if (more)
+                *more = sweep.examined == limit;
         }
         else
             kf_store_rollback (store);

@@ -34,11 +34,13 @@ int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_ite
                               int count, int64_t quiet_ms, intake_batch_result_t *result,
                               kf_error_t *err);
 
-//  Close up to `limit` conversations of these shops idle for quiet_ms at
-//  now_ms, with their events, in one transaction. Returns how many, or -1.
+//  Close the conversations of these shops whose last message is older than
+//  quiet_ms at now_ms (looking at up to `limit` candidates), with their
+//  events, in one transaction. Returns how many closed, or -1; *more says
+//  whether more candidates may be waiting (call again).
 int intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
                               int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
-                              kf_error_t *err);
+                              bool *more, kf_error_t *err);
 
 //  Active principals with a key, and their shops (comma-separated).
 typedef void (intake_principal_row_fn) (void *arg, const char *id, const char *role,
