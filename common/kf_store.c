@@ -189,9 +189,13 @@ int
 kf_store_connect (kf_store_t *self)
 {
     s_drop (self);
-    const char *keys[] = {"dbname", "application_name", "client_encoding", "connect_timeout",
-                          "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
-    const char *values[] = {self->conninfo, self->app_name, "UTF8", "3", "10", "3", "3", NULL};
+    //  kefu's statements are few, prepared and short; JIT compilation (which
+    //  big batches' cost estimates can trigger) would only add latency.
+    const char *keys[] = {"dbname",          "application_name", "client_encoding",
+                          "connect_timeout", "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "options",         NULL};
+    const char *values[] = {self->conninfo, self->app_name, "UTF8", "3", "10", "3", "3",
+                            "-c jit=off", NULL};
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         char msg[256];
