@@ -7,6 +7,7 @@
 #include "kf_shop.h"
 #include "kf_wire.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,9 @@ struct _kf_outbox_t {
     int cap;                  //  allocated slots
     int flushed;              //  how many of pending have sequences and rows
     kf_batch_t *rows;         //  events insert batch
+    kf_batch_t *ranges;       //  reservation batch of the pipelined flush
+    int64_t reserve_counts[KF_PARTITIONS]; //  what the pipelined reservation asked for
+    int64_t reserve_last[KF_PARTITIONS];   //  what it got (range ends)
     int64_t published;        //  counter
     int64_t publish_failures; //  counter
 };
@@ -59,6 +63,8 @@ kf_outbox_new (const char *stream, kf_store_t *store)
     snprintf (self->stream, sizeof self->stream, "%s", stream);
     self->store = store;
     self->rows = kf_batch_new (6, s_row_types);
+    kf_col_type_t range_types[2] = {KF_COL_INT2, KF_COL_INT8};
+    self->ranges = kf_batch_new (2, range_types);
     kf_store_add_statements (store, s_statements);
     return self;
 }
@@ -71,6 +77,7 @@ kf_outbox_destroy (kf_outbox_t **self_p)
         kf_outbox_discard (self);
         free (self->pending);
         kf_batch_destroy (&self->rows);
+        kf_batch_destroy (&self->ranges);
         zsock_destroy (&self->pub);
         free (self);
         *self_p = NULL;
@@ -182,6 +189,21 @@ s_on_reserved (const PGresult *res, void *arg)
     return 0;
 }
 
+static void s_number (kf_outbox_t *self, const int64_t *last, const int64_t *counts);
+
+static int
+s_on_reserved_pipelined (const PGresult *res, void *arg)
+{
+    kf_outbox_t *self = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        int64_t partition = kf_store_int (res, i, 0);
+        if (partition < 0 || partition >= KF_PARTITIONS)
+            return -1;
+        self->reserve_last[partition] = kf_store_int (res, i, 1);
+    }
+    return 0;
+}
+
 int
 kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
 {
@@ -208,10 +230,25 @@ kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
     kf_batch_destroy (&ranges);
     if (rc)
         return -1;
-    //  2. Number the events: each partition's range is (last - count, last].
+    //  2. Number the events, 3. insert them.
+    s_number (self, reserved.last, counts);
+    kf_params_init (&params);
+    kf_params_str (&params, self->stream);
+    kf_batch_params (self->rows, &params);
+    if (kf_store_exec (self->store, "kf_outbox_insert", &params, NULL, NULL, err))
+        return -1;
+    self->flushed = self->count;
+    return 0;
+}
+
+//  Give the pending events their sequences (each partition's range is
+//  (last - count, last]) and build the insert batch.
+static void
+s_number (kf_outbox_t *self, const int64_t *last, const int64_t *counts)
+{
     int64_t next[KF_PARTITIONS];
     for (int p = 0; p < KF_PARTITIONS; p++)
-        next[p] = reserved.last[p] - counts[p] + 1;
+        next[p] = last[p] - counts[p] + 1;
     kf_batch_reset (self->rows);
     for (int i = self->flushed; i < self->count; i++) {
         s_pending_t *e = &self->pending[i];
@@ -224,12 +261,50 @@ kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
         kf_batch_int (self->rows, 4, e->occurred_at);
         kf_batch_text (self->rows, 5, e->data, e->size);
     }
-    //  3. Insert them in one statement.
+}
+
+void
+kf_outbox_queue_reserve (kf_outbox_t *self, const int64_t counts[KF_PARTITIONS])
+{
+    kf_batch_reset (self->ranges);
+    memset (self->reserve_last, 0, sizeof self->reserve_last);
+    for (int p = 0; p < KF_PARTITIONS; p++) {
+        self->reserve_counts[p] = counts[p];
+        if (counts[p]) {
+            kf_batch_int (self->ranges, 0, p);
+            kf_batch_int (self->ranges, 1, counts[p]);
+        }
+    }
+    if (kf_batch_rows (self->ranges) == 0)
+        return;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, self->stream);
+    kf_batch_params (self->ranges, &params);
+    kf_store_pipeline_add (self->store, "kf_outbox_reserve", &params, s_on_reserved_pipelined,
+                           self);
+}
+
+int
+kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err)
+{
+    int64_t counts[KF_PARTITIONS] = {0};
+    for (int i = self->flushed; i < self->count; i++)
+        counts[self->pending[i].partition]++;
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        if (counts[p] != self->reserve_counts[p] || (counts[p] && !self->reserve_last[p]))
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                                 "outbox: %" PRId64 " events for partition %d, %" PRId64
+                                 " reserved",
+                                 counts[p], p, self->reserve_counts[p]);
+    if (self->count == self->flushed)
+        return 0;
+    s_number (self, self->reserve_last, counts);
+    kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, self->stream);
     kf_batch_params (self->rows, &params);
-    if (kf_store_exec (self->store, "kf_outbox_insert", &params, NULL, NULL, err))
-        return -1;
+    kf_store_pipeline_add (self->store, "kf_outbox_insert", &params, NULL, NULL);
     self->flushed = self->count;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define S_MAX_TABLES   16
+#define S_PIPELINE_MAX 32
 #define S_BACKOFF_MIN  100   //  ms
 #define S_BACKOFF_MAX  5000  //  ms
 
@@ -26,6 +27,15 @@ struct _kf_store_t {
     int backoff_ms;                        //  current backoff delay
     int64_t connects;                      //  successful connects so far
     char sqlstate[6];                      //  of the last failure
+    //  The pipeline being built (kf_store_pipeline_*).
+    struct {
+        const char *what;                  //  statement name or SQL, for errors
+        kf_store_rows_fn *fn;              //  rows callback, may be NULL
+        void *arg;                         //  its argument
+        int txn;                           //  +1 BEGIN, -1 COMMIT/ROLLBACK, 0 other
+    } queued[S_PIPELINE_MAX];
+    int queued_count;                      //  statements queued
+    bool queue_failed;                     //  a send failed while queuing
 };
 
 void
@@ -448,4 +458,126 @@ bool
 kf_store_isnull (const PGresult *res, int row, int col)
 {
     return PQgetisnull (res, row, col);
+}
+
+//  ---------------------------------------------------------------------
+//  Pipelines
+
+int
+kf_store_pipeline_begin (kf_store_t *self, kf_error_t *err)
+{
+    if (!self->conn)
+        return s_not_connected (self, err);
+    self->queued_count = 0;
+    self->queue_failed = false;
+    if (PQenterPipelineMode (self->conn) != 1)
+        return s_fail (self, NULL, "pipeline", err);
+    return 0;
+}
+
+static void
+s_queue (kf_store_t *self, const char *what, int sent, kf_store_rows_fn *fn, void *arg, int txn)
+{
+    //  Overflow is a programming error (a fixed set of statements).
+    assert (self->queued_count < S_PIPELINE_MAX);
+    if (sent != 1) {
+        self->queue_failed = true;
+        return;
+    }
+    self->queued[self->queued_count].what = what;
+    self->queued[self->queued_count].fn = fn;
+    self->queued[self->queued_count].arg = arg;
+    self->queued[self->queued_count].txn = txn;
+    self->queued_count++;
+}
+
+void
+kf_store_pipeline_add (kf_store_t *self, const char *stmt, const kf_params_t *params,
+                       kf_store_rows_fn *fn, void *arg)
+{
+    if (!self->conn || self->queue_failed)
+        return;
+    int sent = PQsendQueryPrepared (self->conn, stmt, params ? params->count : 0,
+                                    params ? params->values : NULL,
+                                    params ? params->lengths : NULL,
+                                    params ? params->formats : NULL, 0);
+    s_queue (self, stmt, sent, fn, arg, 0);
+}
+
+void
+kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
+                       kf_store_rows_fn *fn, void *arg)
+{
+    if (!self->conn || self->queue_failed)
+        return;
+    int txn = strcmp (sql, "BEGIN") == 0 ? 1
+              : (strcmp (sql, "COMMIT") == 0 || strcmp (sql, "ROLLBACK") == 0) ? -1
+                                                                               : 0;
+    int sent = PQsendQueryParams (self->conn, sql, params ? params->count : 0, NULL,
+                                  params ? params->values : NULL, params ? params->lengths : NULL,
+                                  params ? params->formats : NULL, 0);
+    s_queue (self, sql, sent, fn, arg, txn);
+}
+
+int
+kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
+{
+    if (!self->conn)
+        return s_not_connected (self, err);
+    int rc = 0;
+    if (self->queue_failed || PQpipelineSync (self->conn) != 1) {
+        s_fail (self, NULL, "pipeline", err);
+        return -1;
+    }
+    //  One result (then NULL) per queued statement, then the sync point.
+    for (int i = 0; i < self->queued_count && self->conn; i++) {
+        PGresult *res = PQgetResult (self->conn);
+        if (!res) {
+            rc = s_fail (self, NULL, self->queued[i].what, err);
+            break;
+        }
+        ExecStatusType status = PQresultStatus (res);
+        if (status == PGRES_PIPELINE_ABORTED) {
+            PQclear (res);
+            if (rc == 0)
+                rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                                   "pipeline aborted before %s", self->queued[i].what);
+        }
+        else if (rc == 0) {
+            int txn = self->queued[i].txn;
+            if (s_finish (self, res, self->queued[i].what, self->queued[i].fn,
+                          self->queued[i].arg, err))
+                rc = -1;
+            else if (txn == 1)
+                self->in_txn = true;
+            else if (txn == -1)
+                self->in_txn = false;
+        }
+        else
+            PQclear (res);   //  after a failure: drained, not reported again
+        if (!self->conn)
+            break;   //  the connection was lost (s_fail dropped it)
+        PGresult *end = PQgetResult (self->conn);   //  NULL ends this statement's results
+        if (end)
+            PQclear (end);
+    }
+    if (self->conn) {
+        PGresult *sync = PQgetResult (self->conn);
+        if (sync && PQresultStatus (sync) != PGRES_PIPELINE_SYNC && rc == 0)
+            rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                               "pipeline out of step");
+        if (sync)
+            PQclear (sync);
+        PQexitPipelineMode (self->conn);
+    }
+    self->queued_count = 0;
+    return rc;
+}
+
+void
+kf_store_pipeline_discard (kf_store_t *self)
+{
+    kf_error_t ignored;
+    if (kf_store_pipeline_run (self, &ignored))
+        kf_log_debug ("store.pipeline_discarded", "reason=\"%s\"", ignored.reason);
 }

@@ -98,6 +98,28 @@ typedef int (kf_store_txn_fn) (kf_store_t *store, void *arg, kf_error_t *err);
 int kf_store_txn (kf_store_t *self, kf_store_txn_fn *fn, void *arg, kf_error_t *err)
     __attribute__ ((warn_unused_result));
 
+//  Pipelines: several statements sent at once and answered at once, one
+//  round trip for all of them (libpq pipeline mode). Statements queued after
+//  a failing one are not executed. Use it for statements that do not depend
+//  on each other's results:
+//      kf_store_pipeline_begin (store);
+//      kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
+//      kf_store_pipeline_add (store, "stmt_a", &params_a, s_on_a, arg);
+//      kf_store_pipeline_add (store, "stmt_b", &params_b, s_on_b, arg);
+//      if (kf_store_pipeline_run (store, &err)) ...
+//  Parameter values are copied when queued. The rows callbacks run inside
+//  kf_store_pipeline_run, in order. "BEGIN", "COMMIT" and "ROLLBACK" queued
+//  with kf_store_pipeline_sql keep kf_store_in_txn right.
+int kf_store_pipeline_begin (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+void kf_store_pipeline_add (kf_store_t *self, const char *stmt, const kf_params_t *params,
+                            kf_store_rows_fn *fn, void *arg);
+void kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
+                            kf_store_rows_fn *fn, void *arg);
+int kf_store_pipeline_run (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+//  Send what is queued and drop the answers (after a failure while queuing,
+//  before rolling back).
+void kf_store_pipeline_discard (kf_store_t *self);
+
 //  SQLSTATE of the last failed statement ("" if none).
 const char *kf_store_sqlstate (const kf_store_t *self);
 

@@ -50,6 +50,7 @@ typedef struct {
     int count;                        //  items in it
     int capacity;                     //  batch_max
     intake_limits_t limits;           //  validation limits
+    intake_id_pool_t pool;            //  conversation ids reserved ahead (fast batches)
     int64_t next_refresh;             //  monotonic ms of the next auth refresh
     int64_t last_shop_miss;           //  monotonic ms of the last refresh for an unknown shop
     int64_t next_sweep;               //  clock ms of the next quiet-period sweep
@@ -506,8 +507,8 @@ s_commit_batch (s_server_t *self)
             break;
         }
         kf_error_clear (&err);
-        rc = intake_store_write_batch (self->store, self->outbox, self->items, self->count,
-                                       self->config->quiet_period, &result, &err);
+        rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->items,
+                                       self->count, self->config->quiet_period, &result, &err);
         //  Only conflicts with a concurrent writer are worth an immediate retry.
         const char *state = kf_store_sqlstate (self->store);
         if (rc != 0 && strcmp (state, "23505") != 0 && strcmp (state, "40P01") != 0
@@ -540,7 +541,7 @@ s_commit_batch (s_server_t *self)
             intake_item_t *item = &self->items[i];
             kf_error_t one_err;
             kf_error_clear (&one_err);
-            if (intake_store_write_batch (self->store, self->outbox, item, 1,
+            if (intake_store_write_batch (self->store, self->outbox, NULL, item, 1,
                                           self->config->quiet_period, &result, &one_err)
                 == 0)
                 continue;

@@ -247,7 +247,21 @@ typedef struct {
     int conv_cap;           //  allocated
     intake_batch_result_t *result; //  counts
     kf_error_t *err;        //  where errors go
+    bool pipelined;         //  statements are queued in a pipeline, not run one by one
+    intake_id_pool_t *pool; //  conversation ids reserved ahead (fast path)
 } s_batch_t;
+
+//  Run a statement now, or queue it in the open pipeline (its rows callback
+//  then runs when the pipeline runs).
+static int
+s_run (s_batch_t *b, const char *stmt, const kf_params_t *params, kf_store_rows_fn *fn)
+{
+    if (b->pipelined) {
+        kf_store_pipeline_add (b->store, stmt, params, fn, b);
+        return 0;
+    }
+    return kf_store_exec (b->store, stmt, params, fn, b, b->err);
+}
 
 static bool
 s_is_new (const intake_item_t *item)
@@ -340,11 +354,13 @@ s_find_existing (s_batch_t *b)
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (rows, &params);
-        rc = kf_store_exec (b->store, "intake_find_existing", &params, s_on_existing, b, b->err);
+        rc = s_run (b, "intake_find_existing", &params, s_on_existing);
     }
     kf_batch_destroy (&rows);
     if (rc)
         return -1;
+    if (b->pipelined)
+        return 0;   //  the fast path gives up on any duplicate
 
     //  The same id with a different body: keep the first, count the conflict.
     kf_col_type_t ctypes[] = {KF_COL_TEXT, KF_COL_INT8};
@@ -433,8 +449,7 @@ s_upsert_customers (s_batch_t *b)
     kf_params_t params;
     kf_params_init (&params);
     kf_batch_params (rows, &params);
-    int rc = kf_store_exec (b->store, "intake_upsert_customers", &params, s_on_customers, b,
-                            b->err);
+    int rc = s_run (b, "intake_upsert_customers", &params, s_on_customers);
     kf_batch_destroy (&rows);
     return rc;
 }
@@ -485,7 +500,7 @@ s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (rows, &params);
-        rc = kf_store_exec (b->store, stmt, &params, fn, b, b->err);
+        rc = s_run (b, stmt, &params, fn);
     }
     kf_batch_destroy (&rows);
     return rc;
@@ -706,14 +721,13 @@ s_write_conversations (s_batch_t *b, int new_count)
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (updates, &params);
-        rc = kf_store_exec (b->store, "intake_update_conversations", &params, s_on_updated, b,
-                            b->err);
+        rc = s_run (b, "intake_update_conversations", &params, s_on_updated);
     }
     if (rc == 0 && kf_batch_rows (inserts) > 0) {
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (inserts, &params);
-        rc = kf_store_exec (b->store, "intake_insert_conversations", &params, NULL, NULL, b->err);
+        rc = s_run (b, "intake_insert_conversations", &params, NULL);
     }
     kf_batch_destroy (&updates);
     kf_batch_destroy (&inserts);
@@ -807,11 +821,13 @@ s_insert_messages (s_batch_t *b)
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (rows, &params);
-        rc = kf_store_exec (b->store, "intake_insert_messages", &params, s_on_inserted, b, b->err);
+        rc = s_run (b, "intake_insert_messages", &params, s_on_inserted);
     }
     kf_batch_destroy (&rows);
     if (rc)
         return -1;
+    if (b->pipelined)
+        return 0;   //  the fast path checks for races after the pipeline ran
     //  Rows not inserted were stored concurrently by another intake instance
     //  after step 1: answer DUPLICATE with the original id.
     bool raced = false;
@@ -941,7 +957,7 @@ s_emit_item (s_batch_t *b, const intake_item_t *item)
 }
 
 static int
-s_emit_events (s_batch_t *b)
+s_add_events (s_batch_t *b)
 {
     //  In receive order, so a subscriber sees a conversation opened before
     //  its first message and closed before its successor opens.
@@ -957,6 +973,29 @@ s_emit_events (s_batch_t *b)
         if (item->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED && s_emit_item (b, item))
             return -1;
     }
+    return 0;
+}
+
+//  How many events s_add_events will add per partition, known as soon as
+//  the walk is done (every new item is accepted on the fast path).
+static void
+s_count_events (s_batch_t *b, int64_t *counts)
+{
+    memset (counts, 0, KF_PARTITIONS * sizeof (int64_t));
+    for (int i = 0; i < b->count; i++) {
+        intake_item_t *item = &b->items[i];
+        s_ctx_t *ctx = &b->ctx[i];
+        int n = (ctx->closed_prev ? 1 : 0) + (ctx->opened ? 1 : 0) + (ctx->closed ? 1 : 0)
+                + (item->kind != INTAKE_KIND_CLOSE ? 1 : 0);
+        counts[item->partition] += n;
+    }
+}
+
+static int
+s_emit_events (s_batch_t *b)
+{
+    if (s_add_events (b))
+        return -1;
     return kf_outbox_flush (b->outbox, b->err);
 }
 
@@ -969,32 +1008,24 @@ s_key_free (void **item_p)
     *item_p = NULL;
 }
 
-int
-intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int count,
-                          int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
+//  The general path: one statement after the other, handling duplicates
+//  (earlier deliveries, body conflicts) and races with another intake.
+static int
+s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int count,
+              int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
 {
     memset (result, 0, sizeof *result);
-    //  Results are recomputed on every attempt. Repeats of a key inside the
-    //  batch are answered like their first occurrence.
-    zhashx_t *seen = zhashx_new ();
+    //  Results are recomputed on every attempt (repeats inside the batch
+    //  were marked by intake_store_write_batch).
     for (int i = 0; i < count; i++) {
-        char key[400];
-        snprintf (key, sizeof key, "%s\x1f%s\x1f%s", items[i].shop_id, items[i].gateway_id,
-                  items[i].msg_id);
-        //  Values are index + 1, so that index 0 is not a NULL value.
-        intptr_t first = (intptr_t) zhashx_lookup (seen, key);
-        items[i].dup_of = first ? (int) first - 1 : -1;
-        if (!first)
-            zhashx_insert (seen, key, (void *) (intptr_t) (i + 1));
         items[i].status = 0;
         items[i].stored_id = 0;
         items[i].conversation_id = 0;
         items[i].customer_ref = 0;
         kf_error_clear (&items[i].error);
     }
-    zhashx_destroy (&seen);
     s_batch_t b = {store, outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-                   zhashx_new (), NULL, 0, 0, result, err};
+                   zhashx_new (), NULL, 0, 0, result, err, false, NULL};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
@@ -1397,4 +1428,155 @@ intake_store_load_pending_commands (kf_store_t *store, intake_pending_fn *fn, vo
     kf_params_int (&params, limit);
     s_pending_t p = {fn, arg};
     return kf_store_exec (store, "intake_pending_commands", &params, s_on_pending, &p, err);
+}
+
+//  ---------------------------------------------------------------------
+//  The fast path: three round trips
+
+static int
+s_on_pool (const PGresult *res, void *arg)
+{
+    intake_id_pool_t *pool = arg;
+    for (int r = 0; r < PQntuples (res) && pool->count < INTAKE_ID_POOL; r++)
+        pool->ids[pool->count++] = kf_store_int (res, r, 0);
+    return 0;
+}
+
+//  Number the batch's new conversations from ids reserved ahead of time
+//  (sequence values are never rolled back, so reserving early is safe).
+static int
+s_take_ids (s_batch_t *b, int needed)
+{
+    intake_id_pool_t *pool = b->pool;
+    if (pool->count < needed) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_int (&params, INTAKE_ID_POOL - pool->count);
+        if (kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_pool, pool,
+                           b->err))
+            return -1;
+        if (pool->count < needed)
+            return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                                 "cannot reserve %d conversation ids", needed);
+    }
+    for (int i = 0; i < b->conv_count; i++)
+        if (b->convs[i]->is_new)
+            b->convs[i]->id = pool->ids[--pool->count];
+    return 0;
+}
+
+//  Batches with no duplicate (the usual case) in three round trips:
+//    1. BEGIN, earlier deliveries, customers, latest conversations (locked)
+//    2. messages, conversations, event sequences
+//    3. events, COMMIT
+//  Returns 0 (committed), 1 (nothing done: use the general path, e.g. an
+//  item was delivered before, or another intake stored one meanwhile), or
+//  -1 (failed and rolled back).
+static int
+s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
+              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
+              kf_error_t *err)
+{
+    for (int i = 0; i < count; i++)
+        if (items[i].dup_of >= 0)
+            return 1;
+    s_batch_t b = {store,  outbox, items,  count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
+                   zhashx_new (), NULL, 0, 0, result, err, true, pool};
+    zhashx_set_destructor (b.keys, s_key_free);
+    int rc = -1;
+    if (kf_store_pipeline_begin (store, err))
+        goto done;
+    kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
+    if (s_find_existing (&b) || s_upsert_customers (&b)
+        || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+        goto failed;
+    if (kf_store_pipeline_run (store, err))
+        goto failed;
+    for (int i = 0; i < count; i++)
+        if (items[i].status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE) {
+            rc = 1;
+            goto rollback;
+        }
+    int new_count = s_walk (&b);
+    if (new_count < 0 || s_take_ids (&b, new_count))
+        goto rollback;
+    int64_t counts[KF_PARTITIONS];
+    s_count_events (&b, counts);
+    if (kf_store_pipeline_begin (store, err))
+        goto rollback;
+    if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
+        goto failed;
+    kf_outbox_queue_reserve (outbox, counts);
+    if (kf_store_pipeline_run (store, err))
+        goto failed;
+    for (int i = 0; i < count; i++)
+        if (items[i].status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
+            rc = 1;   //  stored by another intake since step 1
+            goto rollback;
+        }
+    if (s_add_events (&b) || kf_store_pipeline_begin (store, err))
+        goto rollback;
+    if (kf_outbox_queue_insert (outbox, err)) {
+        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
+        kf_store_pipeline_discard (store);
+        goto rollback;
+    }
+    kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
+    if (kf_store_pipeline_run (store, err))
+        goto rollback;
+    kf_outbox_publish (outbox);
+    for (int i = 0; i < count; i++)
+        result->accepted++;
+    rc = 0;
+    goto done;
+failed:
+    //  A statement failed inside the pipeline: drain it, then roll back.
+    kf_store_pipeline_discard (store);
+rollback:
+    kf_store_rollback (store);
+    kf_outbox_discard (outbox);
+    if (rc == 1) {
+        //  The general path starts from scratch.
+        for (int i = 0; i < count; i++) {
+            items[i].status = 0;
+            items[i].stored_id = 0;
+            items[i].conversation_id = 0;
+            items[i].customer_ref = 0;
+            kf_error_clear (&items[i].error);
+        }
+        memset (result, 0, sizeof *result);
+    }
+done:
+    s_batch_free (&b);
+    return rc;
+}
+
+int
+intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
+                          intake_item_t *items, int count, int64_t quiet_ms,
+                          intake_batch_result_t *result, kf_error_t *err)
+{
+    //  Mark repeats inside the batch: they are answered like their first
+    //  occurrence (the fast path leaves such batches to the general one).
+    memset (result, 0, sizeof *result);
+    zhashx_t *seen = zhashx_new ();
+    for (int i = 0; i < count; i++) {
+        char key[400];
+        snprintf (key, sizeof key, "%s\x1f%s\x1f%s", items[i].shop_id, items[i].gateway_id,
+                  items[i].msg_id);
+        //  Values are index + 1, so that index 0 is not a NULL value.
+        intptr_t first = (intptr_t) zhashx_lookup (seen, key);
+        items[i].dup_of = first ? (int) first - 1 : -1;
+        if (!first)
+            zhashx_insert (seen, key, (void *) (intptr_t) (i + 1));
+        items[i].status = 0;
+        kf_error_clear (&items[i].error);
+    }
+    zhashx_destroy (&seen);
+    if (pool) {
+        int rc = s_write_fast (store, outbox, pool, items, count, quiet_ms, result, err);
+        if (rc <= 0)
+            return rc;
+    }
+    return s_write_slow (store, outbox, items, count, quiet_ms, result, err);
 }

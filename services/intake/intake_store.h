@@ -27,12 +27,22 @@ typedef struct {
     int closed;          //  conversations closed (quiet period or close items)
 } intake_batch_result_t;
 
+//  Conversation ids reserved from the sequence ahead of time, so that a
+//  batch does not spend a round trip numbering its new conversations.
+#define INTAKE_ID_POOL 1024
+typedef struct {
+    int64_t ids[INTAKE_ID_POOL];   //  reserved, unused ids
+    int count;                     //  how many
+} intake_id_pool_t;
+
 //  Store items[0..count) (all validated, shop checked) in one transaction.
 //  On success sets every item's status/stored_id and returns 0; on failure
 //  rolls back (nothing stored, no event) and returns -1 with err set.
-int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items,
-                              int count, int64_t quiet_ms, intake_batch_result_t *result,
-                              kf_error_t *err);
+//  With a pool, a batch without duplicates takes three round trips; pass
+//  NULL to force the general path (one statement at a time).
+int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
+                              intake_item_t *items, int count, int64_t quiet_ms,
+                              intake_batch_result_t *result, kf_error_t *err);
 
 //  Close the conversations of these shops whose last message is older than
 //  quiet_ms at now_ms (looking at up to `limit` candidates), with their
