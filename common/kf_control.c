@@ -204,6 +204,15 @@ kf_control_handle (kf_control_t *self)
     return answered;
 }
 
+int
+kf_control_on_readable (zloop_t *loop, zsock_t *reader, void *control)
+{
+    (void) loop;
+    (void) reader;
+    kf_control_handle ((kf_control_t *) control);
+    return 0;
+}
+
 Kefu__V1__ControlReply *
 kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int timeout_ms)
 {

@@ -47,6 +47,9 @@ void kf_control_set_draining (kf_control_t *self, bool draining);
 
 //  Answer every request waiting on the socket. Returns requests answered.
 int kf_control_handle (kf_control_t *self);
+//  The same as a zloop reader: zloop_reader (loop, kf_control_socket (c),
+//  kf_control_on_readable, c).
+int kf_control_on_readable (zloop_t *loop, zsock_t *reader, void *control);
 
 //  Client side (kefuctl, tests): send a request to endpoint and wait up to
 //  timeout_ms for the reply. NULL on timeout or error. Caller owns the reply

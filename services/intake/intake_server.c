@@ -16,6 +16,7 @@
 #include "intake_session.h"
 #include "intake_store.h"
 #include "kefu/v1/gateway.pb-c.h"
+#include "kf_actor.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
@@ -54,7 +55,6 @@ typedef struct {
     int64_t next_refresh;             //  monotonic ms of the next auth refresh
     int64_t last_shop_miss;           //  monotonic ms of the last refresh for an unknown shop
     int64_t next_sweep;               //  clock ms of the next quiet-period sweep
-    bool started;                     //  START done
     bool draining;                    //  DRAIN received
     //  Counters (slots in control).
     int64_t *c_frames;                //  frames read
@@ -635,15 +635,6 @@ s_handle_commands (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 static int
-s_handle_control (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    kf_control_handle (((s_server_t *) arg)->control);
-    return 0;
-}
-
-static int
 s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
@@ -734,11 +725,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zsock_t *monitor = intake_auth_monitor (self->auth, self->router);
     zloop_reader (self->loop, self->router, s_handle_gateway, self);
     zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
-    zloop_reader (self->loop, kf_control_socket (self->control), s_handle_control, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
+                  self->control);
     if (monitor)
         zloop_reader (self->loop, monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    self->started = true;
     kf_log_info ("intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",
                  kf_wire_port (self->router), kf_wire_port (intake_outbound_socket (self->outbound)),
                  kf_wire_port (kf_outbox_socket (self->outbox)),
@@ -763,62 +754,49 @@ s_reload (s_server_t *self)
 }
 
 static int
-s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+s_op_start (void *server, char *why, size_t why_size)
 {
-    (void) loop;
-    s_server_t *self = arg;
-    zmsg_t *msg = zmsg_recv (reader);
-    if (!msg)
-        return -1;
-    char *command = zmsg_popstr (msg);
-    int rc = 0;
-    if (!command || streq (command, "$TERM"))
-        rc = -1;
-    else if (streq (command, "START")) {
-        char why[512] = "";
-        if (self->started || s_start (self, why, sizeof why) == 0)
-            zstr_send (reader, "OK");
-        else
-            zstr_sendf (reader, "FAIL %s", why);
-    }
-    else if (streq (command, "PORT")) {
-        char *name = zmsg_popstr (msg);
-        zsock_t *sock = !name                         ? NULL
-                        : streq (name, "gateway")     ? self->router
-                        : streq (name, "command")     ? intake_outbound_socket (self->outbound)
-                        : streq (name, "events")      ? kf_outbox_socket (self->outbox)
-                        : streq (name, "control")     ? kf_control_socket (self->control)
-                                                      : NULL;
-        zstr_sendf (reader, "%d", kf_wire_port (sock));
-        free (name);
-    }
-    else if (streq (command, "RELOAD"))
-        s_reload (self);
-    else if (streq (command, "DRAIN")) {
-        //  Stop taking work; everything read so far is already committed and
-        //  acked (a batch never outlives its handler); settle command acks.
-        self->draining = true;
-        zloop_reader_end (self->loop, self->router);
-        zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
-        s_commit_batch (self);
-        intake_outbound_flush_acks (self->outbound);
-        zstr_send (reader, "DRAINED");
-        rc = -1;
-    }
-    free (command);
-    zmsg_destroy (&msg);
-    return rc;
+    return s_start ((s_server_t *) server, why, why_size);
 }
+
+static zsock_t *
+s_op_socket (void *server, const char *name)
+{
+    s_server_t *self = server;
+    return streq (name, "gateway")   ? self->router
+           : streq (name, "command") ? intake_outbound_socket (self->outbound)
+           : streq (name, "events")  ? kf_outbox_socket (self->outbox)
+           : streq (name, "control") ? kf_control_socket (self->control)
+                                     : NULL;
+}
+
+static void
+s_op_reload (void *server)
+{
+    s_reload ((s_server_t *) server);
+}
+
+//  Stop taking work; everything read so far is already committed and acked
+//  (a batch never outlives its handler); settle command acks.
+static void
+s_op_drain (void *server)
+{
+    s_server_t *self = server;
+    self->draining = true;
+    zloop_reader_end (self->loop, self->router);
+    zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
+    s_commit_batch (self);
+    intake_outbound_flush_acks (self->outbound);
+}
+
+static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain, NULL};
 
 void
 intake_server (zsock_t *pipe, void *args)
 {
     s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
     self->loop = zloop_new ();
-    zloop_set_nonstop (self->loop, true);   //  main decides when we stop
-    zloop_reader (self->loop, pipe, s_handle_pipe, self);
-    zsock_signal (pipe, 0);
-    zloop_start (self->loop);
+    kf_actor_run (pipe, self->loop, &s_ops, self);
     zloop_destroy (&self->loop);
     s_server_destroy (&self);
 }

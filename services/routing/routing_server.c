@@ -14,6 +14,7 @@
 
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
+#include "kf_actor.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
@@ -59,7 +60,6 @@ typedef struct {
     zloop_t *loop;                  //  event loop
     bool loaded;                    //  model built from the record
     bool dirty;                     //  model changed in the current transaction
-    bool started;                   //  START done
     bool draining;                  //  DRAIN received
     int64_t next_poll;              //  monotonic ms of the next table catch-up
     int64_t *c_decisions;           //  counters
@@ -658,15 +658,6 @@ s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 static int
-s_handle_control (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    kf_control_handle (((s_server_t *) arg)->control);
-    return 0;
-}
-
-static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
@@ -826,9 +817,9 @@ s_start (s_server_t *self, char *why, size_t why_size)
         kf_subscriber_start (self->sub);
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
     zloop_reader (self->loop, self->intake, s_handle_intake, self);
-    zloop_reader (self->loop, kf_control_socket (self->control), s_handle_control, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
+                  self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    self->started = true;
     kf_log_info ("routing.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
                  self->config->intake_events, self->config->intake_commands,
                  kf_wire_port (kf_outbox_socket (self->outbox)),
@@ -837,71 +828,65 @@ s_start (s_server_t *self, char *why, size_t why_size)
 }
 
 static int
-s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+s_op_start (void *server, char *why, size_t why_size)
 {
-    (void) loop;
-    s_server_t *self = arg;
-    zmsg_t *msg = zmsg_recv (reader);
-    if (!msg)
-        return -1;
-    char *command = zmsg_popstr (msg);
-    int rc = 0;
-    if (!command || streq (command, "$TERM"))
-        rc = -1;
-    else if (streq (command, "START")) {
-        char why[512] = "";
-        if (self->started || s_start (self, why, sizeof why) == 0)
-            zstr_send (reader, "OK");
-        else
-            zstr_sendf (reader, "FAIL %s", why);
-    }
-    else if (streq (command, "PORT")) {
-        char *name = zmsg_popstr (msg);
-        zsock_t *sock = !name                     ? NULL
-                        : streq (name, "events")  ? kf_outbox_socket (self->outbox)
-                        : streq (name, "control") ? kf_control_socket (self->control)
-                                                  : NULL;
-        zstr_sendf (reader, "%d", kf_wire_port (sock));
-        free (name);
-    }
-    else if (streq (command, "SYNC")) {
-        //  Tests: apply everything in the events table now, run due
-        //  deadlines, hand in commands; then answer.
-        if (self->loaded) {
-            kf_subscriber_poll (self->sub);
-            s_run_deadlines (self);
-        }
-        zstr_send (reader, self->loaded ? "OK" : "NOT LOADED");
-    }
-    else if (streq (command, "RELOAD")) {
-        kf_config_reload (self->spec, self->config);
-        s_reload (self);
-    }
-    else if (streq (command, "DRAIN")) {
-        //  Every applied batch is already committed; stop reading events
-        //  and hand in what intake has not acknowledged yet.
-        self->draining = true;
-        zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
-        for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-            s_send_command (self, c);
-        s_mark_submitted (self);
-        zstr_send (reader, "DRAINED");
-        rc = -1;
-    }
-    free (command);
-    zmsg_destroy (&msg);
-    return rc;
+    return s_start ((s_server_t *) server, why, why_size);
 }
+
+static zsock_t *
+s_op_socket (void *server, const char *name)
+{
+    s_server_t *self = server;
+    return streq (name, "events")    ? kf_outbox_socket (self->outbox)
+           : streq (name, "control") ? kf_control_socket (self->control)
+                                     : NULL;
+}
+
+static void
+s_op_reload (void *server)
+{
+    s_server_t *self = server;
+    kf_config_reload (self->spec, self->config);
+    s_reload (self);
+}
+
+//  Every applied batch is already committed; stop reading events and hand
+//  in what intake has not acknowledged yet.
+static void
+s_op_drain (void *server)
+{
+    s_server_t *self = server;
+    self->draining = true;
+    zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
+        s_send_command (self, c);
+    s_mark_submitted (self);
+}
+
+//  SYNC (tests): apply everything in the events table now, run due
+//  deadlines, hand in commands; then answer.
+static const char *
+s_op_other (void *server, const char *command)
+{
+    s_server_t *self = server;
+    if (!streq (command, "SYNC"))
+        return NULL;
+    if (!self->loaded)
+        return "NOT LOADED";
+    kf_subscriber_poll (self->sub);
+    s_run_deadlines (self);
+    return "OK";
+}
+
+static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain,
+                                     s_op_other};
 
 void
 routing_server (zsock_t *pipe, void *args)
 {
     s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
     self->loop = zloop_new ();
-    zloop_set_nonstop (self->loop, true);
-    zloop_reader (self->loop, pipe, s_handle_pipe, self);
-    zsock_signal (pipe, 0);
-    zloop_start (self->loop);
+    kf_actor_run (pipe, self->loop, &s_ops, self);
     zloop_destroy (&self->loop);
     s_server_destroy (&self);
 }
