@@ -97,6 +97,11 @@ int kefuctl_bad_arg (const char *cmd, int argc, char **argv, int i);
 
 //  Checks that return 0 or print and return KEFUCTL_USAGE.
 int kefuctl_check_shop (const char *cmd, const char *shop_id);
+//  The shape every "<noun> list <shop> [--json]" shares: arguments from
+//  argv[first] on, the shop checked and opened, sql run with the shop as $1,
+//  the rows handed to fn with a bool * (JSON wanted) as its argument.
+int kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
+                          const char *sql, kf_store_rows_fn *fn);
 int kefuctl_check_agent_id (const char *cmd, const char *agent_id);
 //  Group and shift names: 1-32 of a-z 0-9 _ . - starting with a letter or digit.
 int kefuctl_check_name (const char *cmd, const char *what, const char *name);

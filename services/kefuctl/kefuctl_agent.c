@@ -545,34 +545,8 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl agent list";
-    const char *shop_id = NULL;
-    bool json = false;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] != '-' && !shop_id)
-            shop_id = argv[i];
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
-    if (!shop_id) {
-        fprintf (stderr, "%s: needs <shop>\n", cmd);
-        return KEFUCTL_USAGE;
-    }
-    if (kefuctl_check_shop (cmd, shop_id))
-        return KEFUCTL_USAGE;
-    kf_store_t *store = NULL;
-    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
-    if (rc)
-        return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
-    kf_error_t err;
-    //  Absent presence means the gateway never reported the agent: offline (4).
-    if (kf_store_exec_sql (
-            store,
-            "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
+    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
+                                 "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
             " coalesce (p.status, 4), p.since::text,"
             " (SELECT count (*) FROM routing_conversations c"
             "  WHERE c.shop_id = a.shop_id AND c.state = 2 AND c.agent_id = a.agent_id),"
@@ -586,12 +560,7 @@ s_list (kefuctl_t *ctl, int argc, char **argv)
             "FROM agents a LEFT JOIN agent_presence p"
             " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
             "WHERE a.shop_id = $1::text ORDER BY a.agent_id",
-            &params, s_on_list, &json, &err)) {
-        fprintf (stderr, "%s: %s\n", cmd, err.reason);
-        rc = KEFUCTL_FAILED;
-    }
-    kf_store_destroy (&store);
-    return rc;
+                                 s_on_list);
 }
 
 int

@@ -236,33 +236,8 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl group list";
-    const char *shop_id = NULL;
-    bool json = false;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] != '-' && !shop_id)
-            shop_id = argv[i];
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
-    if (!shop_id) {
-        fprintf (stderr, "%s: needs <shop>\n", cmd);
-        return KEFUCTL_USAGE;
-    }
-    if (kefuctl_check_shop (cmd, shop_id))
-        return KEFUCTL_USAGE;
-    kf_store_t *store = NULL;
-    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
-    if (rc)
-        return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
-    kf_error_t err;
-    if (kf_store_exec_sql (
-            store,
-            "SELECT g.group_name, g.display_name, g.overflow_to, g.overflow_after_ms,"
+    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
+                                 "SELECT g.group_name, g.display_name, g.overflow_to, g.overflow_after_ms,"
             " (SELECT count (*) FROM agent_groups m"
             "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name),"
             " (SELECT count (*) FROM agent_groups m JOIN agents a"
@@ -271,12 +246,7 @@ s_list (kefuctl_t *ctl, int argc, char **argv)
             " (SELECT count (*) FROM routing_conversations c"
             "  WHERE c.shop_id = g.shop_id AND c.state = 1 AND c.group_name = g.group_name) "
             "FROM routing_groups g WHERE g.shop_id = $1::text ORDER BY g.group_name",
-            &params, s_on_list, &json, &err)) {
-        fprintf (stderr, "%s: %s\n", cmd, err.reason);
-        rc = KEFUCTL_FAILED;
-    }
-    kf_store_destroy (&store);
-    return rc;
+                                 s_on_list);
 }
 
 int

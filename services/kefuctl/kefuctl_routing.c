@@ -1147,3 +1147,39 @@ kefuctl_routing (kefuctl_t *ctl, int argc, char **argv)
     fprintf (stderr, "kefuctl routing: unknown verb \"%s\" (show, set)\n", argv[1]);
     return KEFUCTL_USAGE;
 }
+
+int
+kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
+                      const char *sql, kf_store_rows_fn *fn)
+{
+    const char *shop_id = NULL;
+    bool json = false;
+    for (int i = first; i < argc; i++) {
+        if (strcmp (argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] != '-' && !shop_id)
+            shop_id = argv[i];
+        else
+            return kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    if (!shop_id) {
+        fprintf (stderr, "%s: needs <shop>\n", cmd);
+        return KEFUCTL_USAGE;
+    }
+    if (kefuctl_check_shop (cmd, shop_id))
+        return KEFUCTL_USAGE;
+    kf_store_t *store = NULL;
+    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
+    if (rc)
+        return rc;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_error_t err;
+    if (kf_store_exec_sql (store, sql, &params, fn, &json, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
+    }
+    kf_store_destroy (&store);
+    return rc;
+}

@@ -284,44 +284,14 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl shift list";
-    const char *shop_id = NULL;
-    bool json = false;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] != '-' && !shop_id)
-            shop_id = argv[i];
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
-    if (!shop_id) {
-        fprintf (stderr, "%s: needs <shop>\n", cmd);
-        return KEFUCTL_USAGE;
-    }
-    if (kefuctl_check_shop (cmd, shop_id))
-        return KEFUCTL_USAGE;
-    kf_store_t *store = NULL;
-    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
-    if (rc)
-        return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
-    kf_error_t err;
-    if (kf_store_exec_sql (
-            store,
-            "SELECT s.shift_name, s.start_minute, s.end_minute,"
+    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
+                                 "SELECT s.shift_name, s.start_minute, s.end_minute,"
             " (SELECT count (DISTINCT a.agent_id) FROM agent_schedule a"
             "  WHERE a.shop_id = s.shop_id AND a.shift_name = s.shift_name),"
             " s.shift_name = coalesce ((SELECT r.night_shift FROM routing_settings r"
             "  WHERE r.shop_id = s.shop_id), 'night') "
             "FROM shifts s WHERE s.shop_id = $1::text ORDER BY s.start_minute, s.shift_name",
-            &params, s_on_list, &json, &err)) {
-        fprintf (stderr, "%s: %s\n", cmd, err.reason);
-        rc = KEFUCTL_FAILED;
-    }
-    kf_store_destroy (&store);
-    return rc;
+                                 s_on_list);
 }
 
 static int

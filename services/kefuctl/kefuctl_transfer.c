@@ -316,35 +316,10 @@ kefuctl_queue (kefuctl_t *ctl, int argc, char **argv)
         s_queue_help ();
         return KEFUCTL_OK;
     }
-    const char *shop_id = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] != '-' && !shop_id)
-            shop_id = argv[i];
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
-    if (!shop_id) {
-        fprintf (stderr, "%s: needs <shop>\n", cmd);
-        return KEFUCTL_USAGE;
-    }
-    if (kefuctl_check_shop (cmd, shop_id))
-        return KEFUCTL_USAGE;
-    kf_store_t *store = NULL;
-    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
-    if (rc)
-        return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
-    kf_error_t err;
     //  Queue order: class (lower = more urgent), VIP first, then the longest
     //  wait; the conversation id breaks ties so the order is stable.
-    if (kf_store_exec_sql (
-            store,
-            "SELECT c.group_name, coalesce (g.display_name, ''),"
+    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 1,
+                                 "SELECT c.group_name, coalesce (g.display_name, ''),"
             " row_number () OVER (PARTITION BY c.group_name ORDER BY c.class, c.vip DESC,"
             "  coalesce (c.queued_at, c.opened_at), c.conversation_id) AS pos,"
             " c.conversation_id, c.customer_id, c.channel, c.channel_customer_id, c.class, c.vip,"
@@ -353,10 +328,5 @@ kefuctl_queue (kefuctl_t *ctl, int argc, char **argv)
             "FROM routing_conversations c LEFT JOIN routing_groups g"
             " ON g.shop_id = c.shop_id AND g.group_name = c.group_name "
             "WHERE c.shop_id = $1::text AND c.state = 1 ORDER BY c.group_name, pos",
-            &params, s_on_queue, &json, &err)) {
-        fprintf (stderr, "%s: %s\n", cmd, err.reason);
-        rc = KEFUCTL_FAILED;
-    }
-    kf_store_destroy (&store);
-    return rc;
+                                 s_on_queue);
 }
