@@ -7,9 +7,9 @@
 #include <stdlib.h>
 
 typedef struct {
-    const kf_actor_ops_t *ops;  //  the service's operations
-    void *server;               //  the service
-    bool started;               //  START succeeded
+    const kf_actor_ops_t *ops; //  the service's operations
+    void *server;              //  the service
+    bool started;              //  START succeeded
 } s_actor_t;
 
 static int
@@ -29,24 +29,20 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         if (a->started || a->ops->start (a->server, why, sizeof why) == 0) {
             a->started = true;
             zstr_send (reader, "OK");
-        }
-        else
+        } else
             zstr_sendf (reader, "FAIL %s", why);
-    }
-    else if (streq (command, "PORT")) {
+    } else if (streq (command, "PORT")) {
         char *name = zmsg_popstr (msg);
         zsock_t *sock = name ? a->ops->socket (a->server, name) : NULL;
         zstr_sendf (reader, "%d", kf_wire_port (sock));
         free (name);
-    }
-    else if (streq (command, "RELOAD"))
+    } else if (streq (command, "RELOAD"))
         a->ops->reload (a->server);
     else if (streq (command, "DRAIN")) {
         a->ops->drain (a->server);
         zstr_send (reader, "DRAINED");
         rc = -1;
-    }
-    else if (a->ops->other) {
+    } else if (a->ops->other) {
         const char *reply = a->ops->other (a->server, command);
         if (reply)
             zstr_send (reader, reply);

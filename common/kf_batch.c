@@ -10,20 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_HEADER 20   //  ndim, flags, oid, size, lbound
+#define S_HEADER 20 //  ndim, flags, oid, size, lbound
 
 typedef struct {
-    kf_col_type_t type;  //  element type
-    uint8_t *data;       //  S_HEADER bytes reserved, then elements
-    size_t size;         //  bytes used
-    size_t cap;          //  bytes allocated
-    int count;           //  elements
-    bool has_null;       //  any NULL element
+    kf_col_type_t type; //  element type
+    uint8_t *data;      //  S_HEADER bytes reserved, then elements
+    size_t size;        //  bytes used
+    size_t cap;         //  bytes allocated
+    int count;          //  elements
+    bool has_null;      //  any NULL element
 } s_column_t;
 
 struct _kf_batch_t {
-    int ncols;           //  columns
-    s_column_t *cols;    //  ncols columns
+    int ncols;        //  columns
+    s_column_t *cols; //  ncols columns
 };
 
 static uint32_t
@@ -184,8 +184,7 @@ kf_batch_params (kf_batch_t *self, kf_params_t *params)
             //  An empty array has no dimensions: send only the first 12 bytes.
             s_put32 (c->data, 0);
             kf_params_binary (params, c->data, 12);
-        }
-        else
+        } else
             kf_params_binary (params, c->data, c->size);
     }
 }

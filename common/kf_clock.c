@@ -8,8 +8,8 @@
 #include <time.h>
 
 struct _kf_clock_t {
-    bool manual;               //  driven by kf_clock_advance / kf_clock_set
-    _Atomic int64_t now_ms;    //  driven clock's current time
+    bool manual;            //  driven by kf_clock_advance / kf_clock_set
+    _Atomic int64_t now_ms; //  driven clock's current time
 };
 
 kf_clock_t *

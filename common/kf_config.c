@@ -74,9 +74,9 @@ static const s_unit_t s_duration_units[] = {{"", 1},
                                             {"h", 3600 * 1000},
                                             {"d", 86400 * 1000},
                                             {NULL, 0}};
-static const s_unit_t s_byte_units[] = {{"", 1},          {"B", 1},           {"k", 1024},
-                                        {"K", 1024},      {"KiB", 1024},      {"M", 1024 * 1024},
-                                        {"MiB", 1024 * 1024}, {NULL, 0}};
+static const s_unit_t s_byte_units[] = {
+    {"", 1},       {"B", 1},           {"k", 1024},          {"K", 1024},
+    {"KiB", 1024}, {"M", 1024 * 1024}, {"MiB", 1024 * 1024}, {NULL, 0}};
 
 static bool
 s_choice_ok (const char *choices, const char *value)
@@ -185,8 +185,8 @@ s_find (const kf_config_spec_t *spec, const char *name, size_t name_len, bool *c
 }
 
 static int
-s_apply (const kf_config_spec_t *spec, void *cfg, void *common, const char *name,
-         size_t name_len, const char *value)
+s_apply (const kf_config_spec_t *spec, void *cfg, void *common, const char *name, size_t name_len,
+         const char *value)
 {
     bool is_common = false;
     const kf_config_entry_t *e = s_find (spec, name, name_len, &is_common);
@@ -228,8 +228,7 @@ s_load_file (const kf_config_spec_t *spec, void *cfg, void *common)
         else if (json_is_integer (val)) {
             snprintf (buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value (val));
             text = buf;
-        }
-        else if (json_is_boolean (val))
+        } else if (json_is_boolean (val))
             text = json_is_true (val) ? "true" : "false";
         bool is_common;
         if (!s_find (spec, key, strlen (key), &is_common)) {
@@ -238,7 +237,8 @@ s_load_file (const kf_config_spec_t *spec, void *cfg, void *common)
         }
         if (!text) {
             char *dump = json_dumps (val, JSON_ENCODE_ANY | JSON_COMPACT);
-            fprintf (stderr, "%s: bad value for %s=%s in %s: must be a string, integer or boolean\n",
+            fprintf (stderr,
+                     "%s: bad value for %s=%s in %s: must be a string, integer or boolean\n",
                      spec->program, key, dump ? dump : "?", path);
             free (dump);
             rc = -1;
@@ -368,7 +368,8 @@ kf_config_print_help (const kf_config_spec_t *spec, FILE *out)
                      (e->flags & KF_CFG_RELOADABLE) ? "; reloaded on SIGHUP" : "");
         }
     if (!spec->usage || !strstr (spec->usage, "Exit"))
-        fprintf (out, "\nExit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.\n");
+        fprintf (out,
+                 "\nExit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.\n");
 }
 
 static void
@@ -381,7 +382,8 @@ s_print_value (const kf_config_entry_t *e, const void *cfg, FILE *out)
         const char *v = *s_string_slot (e, c);
         if ((e->flags & KF_CFG_SECRET) && v && strstr (v, "password"))
             fprintf (out, "%s=<contains a password; not shown>\n", e->name);
-        else if ((e->flags & KF_CFG_SECRET) && v && strchr (v, '@') && strchr (v, ':') != strrchr (v, ':'))
+        else if ((e->flags & KF_CFG_SECRET) && v && strchr (v, '@') &&
+                 strchr (v, ':') != strrchr (v, ':'))
             fprintf (out, "%s=<contains credentials; not shown>\n", e->name);
         else
             fprintf (out, "%s=%s\n", e->name, v ? v : "");
@@ -418,9 +420,10 @@ kf_config_reload (const kf_config_spec_t *spec, void *cfg)
     //  Load into a scratch copy: only the RELOADABLE entries move over.
     size_t size = 0;
     for (const kf_config_entry_t *e = spec->entries; e && e->name; e++) {
-        size_t end = e->offset + ((e->type == KF_CFG_STRING || e->type == KF_CFG_CHOICE)
-                                      ? sizeof (char *)
-                                      : e->type == KF_CFG_BOOL ? sizeof (bool) : sizeof (int64_t));
+        size_t end =
+            e->offset + ((e->type == KF_CFG_STRING || e->type == KF_CFG_CHOICE) ? sizeof (char *)
+                         : e->type == KF_CFG_BOOL                               ? sizeof (bool)
+                                                                                : sizeof (int64_t));
         if (end > size)
             size = end;
     }
@@ -437,16 +440,14 @@ kf_config_reload (const kf_config_spec_t *spec, void *cfg)
                 free (*dst);
                 *dst = *src;
                 *src = NULL;
-            }
-            else if (e->type == KF_CFG_BOOL)
+            } else if (e->type == KF_CFG_BOOL)
                 *s_bool_slot (e, cfg) = *s_bool_slot (e, scratch);
             else
                 *s_int_slot (e, cfg) = *s_int_slot (e, scratch);
         }
         if (scratch_common.log_level)
             kf_log_set_level_name (scratch_common.log_level);
-    }
-    else
+    } else
         kf_log_warn ("config.reload_failed", "reason=\"bad value; keeping the old configuration\"");
     kf_config_free (spec->entries, scratch);
     if (spec->common)

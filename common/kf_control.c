@@ -11,24 +11,24 @@
 #define S_MAX_COUNTERS 256
 
 typedef struct {
-    char name[64];    //  dotted counter name
-    int64_t value;    //  current value
+    char name[64]; //  dotted counter name
+    int64_t value; //  current value
 } s_counter_t;
 
 struct _kf_control_t {
-    char service[32];                    //  "intake", ...
-    kf_clock_t *clock;                   //  borrowed
-    zsock_t *router;                     //  control ROUTER
+    char service[32];                     //  "intake", ...
+    kf_clock_t *clock;                    //  borrowed
+    zsock_t *router;                      //  control ROUTER
     s_counter_t counters[S_MAX_COUNTERS]; //  fixed array: slots never move
-    int counter_count;                   //  slots in use
-    int64_t started_at;                  //  ms
-    bool insecure;                       //  running unauthenticated
-    bool store_connected;                //  PostgreSQL connected
-    bool draining;                       //  SIGTERM received
-    kf_control_refresh_fn *refresh;      //  before each reply
-    void *refresh_arg;                   //  its argument
-    kf_control_clock_fn *on_clock;       //  after a clock move
-    void *on_clock_arg;                  //  its argument
+    int counter_count;                    //  slots in use
+    int64_t started_at;                   //  ms
+    bool insecure;                        //  running unauthenticated
+    bool store_connected;                 //  PostgreSQL connected
+    bool draining;                        //  SIGTERM received
+    kf_control_refresh_fn *refresh;       //  before each reply
+    void *refresh_arg;                    //  its argument
+    kf_control_clock_fn *on_clock;        //  after a clock move
+    void *on_clock_arg;                   //  its argument
 };
 
 kf_control_t *
@@ -172,8 +172,8 @@ kf_control_handle (kf_control_t *self)
         Kefu__V1__ControlRequest *req = NULL;
         if (routing_id && body && zmsg_size (msg) == 0)
             req = (Kefu__V1__ControlRequest *) kf_wire_unpack (
-                &kefu__v1__control_request__descriptor, zframe_data (body), zframe_size (body), 4096,
-                &err);
+                &kefu__v1__control_request__descriptor, zframe_data (body), zframe_size (body),
+                4096, &err);
         if (routing_id) {
             if (!req)
                 s_reply (self, routing_id, NULL, KEFU__V1__ERROR_CODE__ERROR_MALFORMED,
@@ -190,8 +190,7 @@ kf_control_handle (kf_control_t *self)
                     s_reply (self, routing_id, &req->request_id, KEFU__V1__ERROR_CODE__ERROR_NONE,
                              "");
                 }
-            }
-            else
+            } else
                 s_reply (self, routing_id, &req->request_id, KEFU__V1__ERROR_CODE__ERROR_NONE, "");
             answered++;
         }
@@ -217,7 +216,7 @@ Kefu__V1__ControlReply *
 kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int timeout_ms)
 {
     zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
-    zsock_set_immediate (dealer, 0);   //  queue until connected; we wait anyway
+    zsock_set_immediate (dealer, 0); //  queue until connected; we wait anyway
     zsock_set_linger (dealer, 0);
     Kefu__V1__ControlReply *reply = NULL;
     if (zsock_connect (dealer, "%s", endpoint) == 0) {
@@ -227,13 +226,12 @@ kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int 
             if (zpoller_wait (poller, timeout_ms) == dealer) {
                 zframe_t *in = zframe_recv (dealer);
                 if (in)
-                    reply = kefu__v1__control_reply__unpack (NULL, zframe_size (in),
-                                                             zframe_data (in));
+                    reply =
+                        kefu__v1__control_reply__unpack (NULL, zframe_size (in), zframe_data (in));
                 zframe_destroy (&in);
             }
             zpoller_destroy (&poller);
-        }
-        else
+        } else
             zframe_destroy (&frame);
     }
     zsock_destroy (&dealer);

@@ -48,7 +48,7 @@ kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv)
         kf_log_error ("daemon.signals_failed", "error=\"%s\"", strerror (errno));
         return 1;
     }
-    zsys_handler_set (NULL);   //  our signalfd handles signals, not czmq
+    zsys_handler_set (NULL); //  our signalfd handles signals, not czmq
     static kf_common_config_t common;
     kf_config_result_t loaded = kf_config_load (daemon->spec, daemon->config, &common, &argc, argv);
     if (loaded != KF_CONFIG_OK)
@@ -82,7 +82,8 @@ kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv)
     free (reply);
     kf_log_info ("daemon.started", "pid=%d version=%s", (int) getpid (), KEFU_VERSION);
 
-    zmq_pollitem_t items[] = {{zsock_resolve (actor), 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{zsock_resolve (actor), 0, ZMQ_POLLIN, 0},
+                              {NULL, sfd, ZMQ_POLLIN, 0}};
     while (true) {
         if (zmq_poll (items, 2, -1) == -1 && errno != EINTR)
             break;

@@ -32,11 +32,26 @@ kf_error_code_name (int code)
     //  The generated descriptor knows the names ("ERROR_INVALID_UTF8"); we
     //  want the short lower-case form, so keep one table here, in enum order.
     static const char *names[] = {
-        "none",           "unknown_shop",          "shop_out_of_scope", "missing_field",
-        "invalid_utf8",   "contains_nul",          "too_long",          "unknown_enum",
-        "timestamp_out_of_window", "malformed",    "oversized_frame",   "bad_framing",
-        "not_authenticated", "protocol_version",   "invalid_value",     "store_unavailable",
-        "overloaded",     "unknown_target",        "forbidden",         "internal",
+        "none",
+        "unknown_shop",
+        "shop_out_of_scope",
+        "missing_field",
+        "invalid_utf8",
+        "contains_nul",
+        "too_long",
+        "unknown_enum",
+        "timestamp_out_of_window",
+        "malformed",
+        "oversized_frame",
+        "bad_framing",
+        "not_authenticated",
+        "protocol_version",
+        "invalid_value",
+        "store_unavailable",
+        "overloaded",
+        "unknown_target",
+        "forbidden",
+        "internal",
     };
     if (code < 0 || (size_t) code >= sizeof names / sizeof names[0])
         return "unknown";
@@ -46,6 +61,6 @@ kf_error_code_name (int code)
 int
 kf_error_is_retryable (int code)
 {
-    return code == KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE
-           || code == KEFU__V1__ERROR_CODE__ERROR_OVERLOADED;
+    return code == KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE ||
+           code == KEFU__V1__ERROR_CODE__ERROR_OVERLOADED;
 }

@@ -15,9 +15,9 @@
 
 //  Process-wide logging settings (see the header for why these are global).
 static struct {
-    char service[32];      //  svc=...
-    kf_log_level_t level;  //  minimum level printed
-    bool json;             //  JSON lines instead of logfmt
+    char service[32];     //  svc=...
+    kf_log_level_t level; //  minimum level printed
+    bool json;            //  JSON lines instead of logfmt
 } s_log = {"kefu", KF_LOG_INFO, false};
 
 static const char *s_level_names[] = {"debug", "info", "warn", "error"};
@@ -124,8 +124,7 @@ s_pairs_to_json (json_t *obj, const char *p)
             }
             if (*p == '"')
                 p++;
-        }
-        else
+        } else
             while (*p && *p != ' ') {
                 if (n < sizeof value - 1)
                     value[n++] = *p;
@@ -181,8 +180,7 @@ kf_log_write (kf_log_level_t level, const char *event, const char *fmt, ...)
             free (line);
         }
         json_decref (obj);
-    }
-    else
+    } else
         fprintf (stderr, "ts=%s lvl=%s svc=%s %s%s%s\n", ts, s_level_names[level], s_log.service,
                  event, pairs[0] ? " " : "", pairs);
 }

@@ -28,32 +28,32 @@ static const kf_stmt_t s_statements[] = {
     {NULL, NULL}};
 
 typedef struct {
-    unsigned partition;   //  shop's partition
-    int64_t seq;          //  assigned by flush
-    int64_t occurred_at;  //  ms
-    char *shop_id;        //  owned copy
-    char *kind;           //  owned copy
-    uint8_t *data;        //  packed Event without seq, then seq appended by flush
-    size_t size;          //  bytes in data
+    unsigned partition;  //  shop's partition
+    int64_t seq;         //  assigned by flush
+    int64_t occurred_at; //  ms
+    char *shop_id;       //  owned copy
+    char *kind;          //  owned copy
+    uint8_t *data;       //  packed Event without seq, then seq appended by flush
+    size_t size;         //  bytes in data
 } s_pending_t;
 
 struct _kf_outbox_t {
-    char stream[32];          //  stream name
-    kf_store_t *store;        //  borrowed
-    zsock_t *pub;             //  PUB socket, NULL until bound
-    s_pending_t *pending;     //  events of the current transaction
-    int count;                //  pending events
-    int cap;                  //  allocated slots
-    int flushed;              //  how many of pending have sequences and rows
-    kf_batch_t *rows;         //  events insert batch
-    kf_batch_t *ranges;       //  reservation batch of the pipelined flush
+    char stream[32];                       //  stream name
+    kf_store_t *store;                     //  borrowed
+    zsock_t *pub;                          //  PUB socket, NULL until bound
+    s_pending_t *pending;                  //  events of the current transaction
+    int count;                             //  pending events
+    int cap;                               //  allocated slots
+    int flushed;                           //  how many of pending have sequences and rows
+    kf_batch_t *rows;                      //  events insert batch
+    kf_batch_t *ranges;                    //  reservation batch of the pipelined flush
     int64_t reserve_counts[KF_PARTITIONS]; //  what the pipelined reservation asked for
     int64_t reserve_last[KF_PARTITIONS];   //  what it got (range ends)
-    int64_t published;        //  counter
-    int64_t publish_failures; //  counter
+    int64_t published;                     //  counter
+    int64_t publish_failures;              //  counter
 };
 
-static const kf_col_type_t s_row_types[] = {KF_COL_INT2, KF_COL_INT8,  KF_COL_TEXT,
+static const kf_col_type_t s_row_types[] = {KF_COL_INT2, KF_COL_INT8, KF_COL_TEXT,
                                             KF_COL_TEXT, KF_COL_INT8, KF_COL_BYTEA};
 
 kf_outbox_t *
@@ -129,7 +129,7 @@ kf_outbox_add (kf_outbox_t *self, const Kefu__V1__Event *event)
     Kefu__V1__Event copy = *event;
     copy.stream = self->stream;
     copy.partition = kf_shop_partition (event->shop_id, strlen (event->shop_id));
-    copy.seq = 0;   //  appended by flush, see s_append_seq
+    copy.seq = 0; //  appended by flush, see s_append_seq
     if (copy.occurred_at_ms == 0)
         copy.occurred_at_ms = kf_clock_now_ms (NULL);
     size_t size = kefu__v1__event__get_packed_size (&copy);
@@ -162,7 +162,7 @@ static void
 s_append_seq (s_pending_t *p)
 {
     uint8_t *out = p->data + p->size;
-    *out++ = (3 << 3) | 0;   //  field 3 (seq), wire type varint
+    *out++ = (3 << 3) | 0; //  field 3 (seq), wire type varint
     uint64_t v = (uint64_t) p->seq;
     do {
         uint8_t byte = v & 0x7f;
@@ -173,7 +173,7 @@ s_append_seq (s_pending_t *p)
 }
 
 typedef struct {
-    int64_t last[KF_PARTITIONS];   //  range end per partition, from RETURNING
+    int64_t last[KF_PARTITIONS]; //  range end per partition, from RETURNING
 } s_reserved_t;
 
 static int
@@ -225,8 +225,8 @@ kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
     kf_params_str (&params, self->stream);
     kf_batch_params (ranges, &params);
     s_reserved_t reserved = {{0}};
-    int rc = kf_store_exec (self->store, "kf_outbox_reserve", &params, s_on_reserved, &reserved,
-                            err);
+    int rc =
+        kf_store_exec (self->store, "kf_outbox_reserve", &params, s_on_reserved, &reserved, err);
     kf_batch_destroy (&ranges);
     if (rc)
         return -1;

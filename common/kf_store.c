@@ -13,8 +13,8 @@
 
 #define S_MAX_TABLES   16
 #define S_PIPELINE_MAX 32
-#define S_BACKOFF_MIN  100   //  ms
-#define S_BACKOFF_MAX  5000  //  ms
+#define S_BACKOFF_MIN  100  //  ms
+#define S_BACKOFF_MAX  5000 //  ms
 
 struct _kf_store_t {
     char *conninfo;                        //  as configured
@@ -29,13 +29,13 @@ struct _kf_store_t {
     char sqlstate[6];                      //  of the last failure
     //  The pipeline being built (kf_store_pipeline_*).
     struct {
-        const char *what;                  //  statement name or SQL, for errors
-        kf_store_rows_fn *fn;              //  rows callback, may be NULL
-        void *arg;                         //  its argument
-        int txn;                           //  +1 BEGIN, -1 COMMIT/ROLLBACK, 0 other
+        const char *what;     //  statement name or SQL, for errors
+        kf_store_rows_fn *fn; //  rows callback, may be NULL
+        void *arg;            //  its argument
+        int txn;              //  +1 BEGIN, -1 COMMIT/ROLLBACK, 0 other
     } queued[S_PIPELINE_MAX];
-    int queued_count;                      //  statements queued
-    bool queue_failed;                     //  a send failed while queuing
+    int queued_count;  //  statements queued
+    bool queue_failed; //  a send failed while queuing
 };
 
 void
@@ -201,15 +201,16 @@ kf_store_connect (kf_store_t *self)
     s_drop (self);
     //  kefu's statements are few, prepared and short; JIT compilation (which
     //  big batches' cost estimates can trigger) would only add latency.
-    const char *keys[] = {"dbname",          "application_name", "client_encoding",
-                          "connect_timeout", "keepalives_idle",  "keepalives_interval",
-                          "keepalives_count", "options",         NULL};
-    const char *values[] = {self->conninfo, self->app_name, "UTF8", "3", "10", "3", "3",
-                            "-c jit=off", NULL};
+    const char *keys[] = {"dbname",           "application_name", "client_encoding",
+                          "connect_timeout",  "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "options",          NULL};
+    const char *values[] = {
+        self->conninfo, self->app_name, "UTF8", "3", "10", "3", "3", "-c jit=off", NULL};
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         char msg[256];
-        snprintf (msg, sizeof msg, "%s", self->conn ? PQerrorMessage (self->conn) : "out of memory");
+        snprintf (msg, sizeof msg, "%s",
+                  self->conn ? PQerrorMessage (self->conn) : "out of memory");
         for (char *c = msg; *c; c++)
             if (*c == '\n' || *c == '"')
                 *c = ' ';
@@ -276,16 +277,16 @@ s_fail (kf_store_t *self, PGresult *res, const char *what, kf_error_t *err)
     for (char *c = msg; *c; c++)
         if (*c == '\n' || *c == '"')
             *c = ' ';
-    bool lost = !self->conn || PQstatus (self->conn) != CONNECTION_OK
-                || (state && (strncmp (state, "08", 2) == 0 || strncmp (state, "57P", 3) == 0));
-    bool transient = state && (strcmp (state, "40001") == 0 || strcmp (state, "40P01") == 0
-                               || strcmp (state, "53300") == 0);
+    bool lost = !self->conn || PQstatus (self->conn) != CONNECTION_OK ||
+                (state && (strncmp (state, "08", 2) == 0 || strncmp (state, "57P", 3) == 0));
+    bool transient = state && (strcmp (state, "40001") == 0 || strcmp (state, "40P01") == 0 ||
+                               strcmp (state, "53300") == 0);
     if (res)
         PQclear (res);
     if (lost) {
         kf_log_warn ("store.connection_lost", "during=%s error=\"%s\"", what, msg);
         s_drop (self);
-        self->next_attempt_ms = 0;   //  first reconnect attempt right away
+        self->next_attempt_ms = 0; //  first reconnect attempt right away
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
                              "database unavailable: %s", msg);
     }
@@ -310,8 +311,8 @@ s_finish (kf_store_t *self, PGresult *res, const char *what, kf_store_rows_fn *f
     if (fn && fn (res, arg)) {
         rc = -1;
         if (err && err->code == KEFU__V1__ERROR_CODE__ERROR_NONE)
-            kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
-                          "unexpected result from %s", what);
+            kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "unexpected result from %s",
+                          what);
     }
     PQclear (res);
     return rc;
@@ -332,8 +333,7 @@ kf_store_exec (kf_store_t *self, const char *stmt, const kf_params_t *params, kf
     if (!self->conn)
         return s_not_connected (self, err);
     PGresult *res = PQexecPrepared (self->conn, stmt, params ? params->count : 0,
-                                    params ? params->values : NULL,
-                                    params ? params->lengths : NULL,
+                                    params ? params->values : NULL, params ? params->lengths : NULL,
                                     params ? params->formats : NULL, 0);
     return s_finish (self, res, stmt, fn, arg, err);
 }
@@ -498,8 +498,7 @@ kf_store_pipeline_add (kf_store_t *self, const char *stmt, const kf_params_t *pa
     if (!self->conn || self->queue_failed)
         return;
     int sent = PQsendQueryPrepared (self->conn, stmt, params ? params->count : 0,
-                                    params ? params->values : NULL,
-                                    params ? params->lengths : NULL,
+                                    params ? params->values : NULL, params ? params->lengths : NULL,
                                     params ? params->formats : NULL, 0);
     s_queue (self, stmt, sent, fn, arg, 0);
 }
@@ -510,7 +509,7 @@ kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *par
 {
     if (!self->conn || self->queue_failed)
         return;
-    int txn = strcmp (sql, "BEGIN") == 0 ? 1
+    int txn = strcmp (sql, "BEGIN") == 0                                       ? 1
               : (strcmp (sql, "COMMIT") == 0 || strcmp (sql, "ROLLBACK") == 0) ? -1
                                                                                : 0;
     int sent = PQsendQueryParams (self->conn, sql, params ? params->count : 0, NULL,
@@ -542,30 +541,27 @@ kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
             if (rc == 0)
                 rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
                                    "pipeline aborted before %s", self->queued[i].what);
-        }
-        else if (rc == 0) {
+        } else if (rc == 0) {
             int txn = self->queued[i].txn;
-            if (s_finish (self, res, self->queued[i].what, self->queued[i].fn,
-                          self->queued[i].arg, err))
+            if (s_finish (self, res, self->queued[i].what, self->queued[i].fn, self->queued[i].arg,
+                          err))
                 rc = -1;
             else if (txn == 1)
                 self->in_txn = true;
             else if (txn == -1)
                 self->in_txn = false;
-        }
-        else
-            PQclear (res);   //  after a failure: drained, not reported again
+        } else
+            PQclear (res); //  after a failure: drained, not reported again
         if (!self->conn)
-            break;   //  the connection was lost (s_fail dropped it)
-        PGresult *end = PQgetResult (self->conn);   //  NULL ends this statement's results
+            break;                                //  the connection was lost (s_fail dropped it)
+        PGresult *end = PQgetResult (self->conn); //  NULL ends this statement's results
         if (end)
             PQclear (end);
     }
     if (self->conn) {
         PGresult *sync = PQgetResult (self->conn);
         if (sync && PQresultStatus (sync) != PGRES_PIPELINE_SYNC && rc == 0)
-            rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
-                               "pipeline out of step");
+            rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "pipeline out of step");
         if (sync)
             PQclear (sync);
         PQexitPipelineMode (self->conn);

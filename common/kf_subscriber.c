@@ -11,14 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_STREAMS 8
+#define S_MAX_STREAMS   8
 #define S_MAX_PUB_FRAME (1024 * 1024)
 
 static const kf_stmt_t s_statements[] = {
-    {"kf_sub_init_offsets",
-     "INSERT INTO consumer_offsets (consumer, stream, partition, last_seq) "
-     "SELECT $1::text, $2::text, p, 0 FROM unnest ($3::int2[]) AS t (p) "
-     "ON CONFLICT DO NOTHING"},
+    {"kf_sub_init_offsets", "INSERT INTO consumer_offsets (consumer, stream, partition, last_seq) "
+                            "SELECT $1::text, $2::text, p, 0 FROM unnest ($3::int2[]) AS t (p) "
+                            "ON CONFLICT DO NOTHING"},
     {"kf_sub_load_offsets",
      "SELECT partition, last_seq FROM consumer_offsets WHERE consumer = $1 AND stream = $2"},
     //  Compare-and-set: an offset only moves from the value this instance
@@ -32,30 +31,30 @@ static const kf_stmt_t s_statements[] = {
     {NULL, NULL}};
 
 typedef struct {
-    char name[32];                   //  stream name
-    int64_t last[KF_PARTITIONS];     //  last applied sequence per partition
+    char name[32];               //  stream name
+    int64_t last[KF_PARTITIONS]; //  last applied sequence per partition
 } s_stream_t;
 
 struct _kf_subscriber_t {
-    char consumer[64];               //  offsets key
-    kf_store_t *store;               //  borrowed
-    kf_subscriber_fn *fn;            //  handler
-    void *arg;                       //  handler argument
-    kf_outbox_t *outbox;             //  handler's outbox, borrowed, may be NULL
-    kf_subscriber_hooks_t hooks;     //  around each transaction
-    zsock_t *sub;                    //  SUB socket
+    char consumer[64];                 //  offsets key
+    kf_store_t *store;                 //  borrowed
+    kf_subscriber_fn *fn;              //  handler
+    void *arg;                         //  handler argument
+    kf_outbox_t *outbox;               //  handler's outbox, borrowed, may be NULL
+    kf_subscriber_hooks_t hooks;       //  around each transaction
+    zsock_t *sub;                      //  SUB socket
     s_stream_t streams[S_MAX_STREAMS]; //  followed streams
-    int stream_count;                //  streams in use
-    uint32_t partitions;             //  bit mask of followed partitions
-    int batch_max;                   //  events per transaction
-    int64_t lag_alarm;               //  warn above this backlog
-    int drop_every;                  //  fault injection
-    int64_t received;                //  publications received (for drop_every)
-    bool started;                    //  offsets loaded and subscribed
-    kf_subscriber_stats_t stats;     //  counters
+    int stream_count;                  //  streams in use
+    uint32_t partitions;               //  bit mask of followed partitions
+    int batch_max;                     //  events per transaction
+    int64_t lag_alarm;                 //  warn above this backlog
+    int drop_every;                    //  fault injection
+    int64_t received;                  //  publications received (for drop_every)
+    bool started;                      //  offsets loaded and subscribed
+    kf_subscriber_stats_t stats;       //  counters
     //  The batch being applied (owned unpacked events).
-    Kefu__V1__Event **batch;         //  events of the current batch
-    int batch_count;                 //  events in it
+    Kefu__V1__Event **batch; //  events of the current batch
+    int batch_count;         //  events in it
 };
 
 kf_subscriber_t *
@@ -257,10 +256,10 @@ kf_subscriber_start (kf_subscriber_t *self)
 }
 
 typedef struct {
-    s_stream_t *stream;   //  the offset's stream
-    unsigned partition;   //  its partition
-    int64_t from;         //  last applied before the batch
-    int64_t to;           //  last applied in the batch
+    s_stream_t *stream; //  the offset's stream
+    unsigned partition; //  its partition
+    int64_t from;       //  last applied before the batch
+    int64_t to;         //  last applied in the batch
 } s_offset_move_t;
 
 static int
@@ -351,12 +350,12 @@ failed:
 }
 
 typedef struct {
-    kf_subscriber_t *self;  //  subscriber
-    s_stream_t *stream;     //  stream read
-    unsigned partition;     //  partition read
-    int rows;               //  rows seen
-    int64_t last_seq;       //  highest seq seen
-    int bad;                //  rows that did not parse
+    kf_subscriber_t *self; //  subscriber
+    s_stream_t *stream;    //  stream read
+    unsigned partition;    //  partition read
+    int rows;              //  rows seen
+    int64_t last_seq;      //  highest seq seen
+    int bad;               //  rows that did not parse
 } s_read_t;
 
 static int
@@ -369,12 +368,13 @@ s_on_events (const PGresult *res, void *arg)
         int64_t seq = kf_store_int (res, i, 0);
         //  bytea arrives in text form (hex); decode it.
         size_t len = 0;
-        unsigned char *bytes = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 1), &len);
+        unsigned char *bytes =
+            PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 1), &len);
         Kefu__V1__Event *ev = bytes ? kefu__v1__event__unpack (NULL, len, bytes) : NULL;
         PQfreemem (bytes);
         r->last_seq = seq;
-        if (!ev || ev->seq != seq || ev->partition != r->partition
-            || strcmp (ev->stream, r->stream->name) != 0) {
+        if (!ev || ev->seq != seq || ev->partition != r->partition ||
+            strcmp (ev->stream, r->stream->name) != 0) {
             //  A row we cannot read is a bug or corruption: skip it loudly
             //  rather than stall every later event of the partition.
             kf_log_error ("subscriber.bad_row", "consumer=%s stream=%s partition=%u seq=%" PRId64,
@@ -398,7 +398,7 @@ s_catch_up (kf_subscriber_t *self, s_stream_t *s, unsigned partition)
     while (true) {
         kf_error_t err;
         kf_error_clear (&err);
-        s_apply_batch (self);   //  never mix a pending batch into this one
+        s_apply_batch (self); //  never mix a pending batch into this one
         s_read_t r = {self, s, partition, 0, 0, 0};
         kf_params_t params;
         kf_params_init (&params);
@@ -416,7 +416,7 @@ s_catch_up (kf_subscriber_t *self, s_stream_t *s, unsigned partition)
         if (s_apply_batch (self) < 0)
             return -1;
         if (r.bad && n == 0)
-            s->last[partition] = r.last_seq;   //  only unreadable rows: step over them
+            s->last[partition] = r.last_seq; //  only unreadable rows: step over them
         self->stats.from_table += n;
         total += n;
         if (r.rows < self->batch_max)
@@ -486,8 +486,8 @@ kf_subscriber_handle (kf_subscriber_t *self)
             ev = kefu__v1__event__unpack (NULL, zframe_size (body), zframe_data (body));
         zmsg_destroy (&msg);
         s_stream_t *s = ev ? s_stream (self, ev->stream) : NULL;
-        if (!ev || !s || ev->partition >= KF_PARTITIONS
-            || !(self->partitions & (1u << ev->partition))) {
+        if (!ev || !s || ev->partition >= KF_PARTITIONS ||
+            !(self->partitions & (1u << ev->partition))) {
             self->stats.bad_publications++;
             if (ev)
                 kefu__v1__event__free_unpacked (ev, NULL);

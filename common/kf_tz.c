@@ -7,11 +7,11 @@
 #include <string.h>
 
 struct _kf_tz_t {
-    char name[64];         //  as given to kf_tz_new
-    int count;             //  number of transitions
-    int64_t *times;        //  transition instants, seconds since epoch, ascending
-    int32_t *offsets;      //  offset in force from times[i] on, seconds east of UTC
-    int32_t initial;       //  offset before the first transition
+    char name[64];    //  as given to kf_tz_new
+    int count;        //  number of transitions
+    int64_t *times;   //  transition instants, seconds since epoch, ascending
+    int32_t *offsets; //  offset in force from times[i] on, seconds east of UTC
+    int32_t initial;  //  offset before the first transition
 };
 
 static int64_t

@@ -24,16 +24,16 @@ kf_valid_utf8 (const uint8_t *s, size_t len, size_t *bad_at)
         else if (c >= 0xF0 && c <= 0xF4)
             need = 3, cp = c & 0x07, min = 0x10000;
         else
-            goto bad;   //  lone continuation byte, C0/C1 overlong lead, F5..FF
+            goto bad; //  lone continuation byte, C0/C1 overlong lead, F5..FF
         if (i + need >= len)
-            goto bad;   //  truncated sequence at the end
+            goto bad; //  truncated sequence at the end
         for (size_t k = 1; k <= need; k++) {
             if ((s[i + k] & 0xC0) != 0x80)
                 goto bad;
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;   //  overlong, beyond Unicode, or a UTF-16 surrogate
+            goto bad; //  overlong, beyond Unicode, or a UTF-16 surrogate
         i += need + 1;
     }
     return 0;
@@ -44,14 +44,14 @@ bad:
 }
 
 int
-kf_valid_text (const ProtobufCBinaryData *value, const char *field, size_t max_bytes,
-               bool required, kf_error_t *err)
+kf_valid_text (const ProtobufCBinaryData *value, const char *field, size_t max_bytes, bool required,
+               kf_error_t *err)
 {
     size_t len = value ? value->len : 0;
     if (len == 0) {
         if (required)
-            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
-                                 "%s is required", field);
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "%s is required",
+                                 field);
         return 0;
     }
     if (len > max_bytes)
@@ -70,8 +70,7 @@ kf_valid_text (const ProtobufCBinaryData *value, const char *field, size_t max_b
 }
 
 int
-kf_valid_id (const ProtobufCBinaryData *value, const char *field, size_t max_bytes,
-             kf_error_t *err)
+kf_valid_id (const ProtobufCBinaryData *value, const char *field, size_t max_bytes, kf_error_t *err)
 {
     if (kf_valid_text (value, field, max_bytes, true, err))
         return -1;
@@ -95,8 +94,8 @@ kf_valid_shop_id (const char *s, size_t len, kf_error_t *err)
                              "shop_id is %zu bytes, over the limit of %d", len, KF_SHOP_ID_MAX);
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                  || (i > 0 && (c == '_' || c == '.' || c == '-'));
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  (i > 0 && (c == '_' || c == '.' || c == '-'));
         if (!ok)
             //  An id with other characters cannot name a registered shop.
             return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
@@ -127,15 +126,15 @@ kf_valid_timestamp (int64_t ts_ms, int64_t now_ms, int64_t max_past_ms, int64_t 
 {
     if (ts_ms == 0) {
         if (required)
-            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
-                                 "%s is required", field);
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "%s is required",
+                                 field);
         return 0;
     }
     //  Compare as differences that cannot overflow for any int64 input.
     if (ts_ms < now_ms && (uint64_t) now_ms - (uint64_t) ts_ms > (uint64_t) max_past_ms)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_TIMESTAMP_OUT_OF_WINDOW,
-                             "%s=%" PRId64 " is more than %" PRId64 " ms in the past", field,
-                             ts_ms, max_past_ms);
+                             "%s=%" PRId64 " is more than %" PRId64 " ms in the past", field, ts_ms,
+                             max_past_ms);
     if (ts_ms > now_ms && (uint64_t) ts_ms - (uint64_t) now_ms > (uint64_t) max_future_ms)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_TIMESTAMP_OUT_OF_WINDOW,
                              "%s=%" PRId64 " is more than %" PRId64 " ms in the future", field,

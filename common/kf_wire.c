@@ -33,8 +33,8 @@ kf_wire_send (zsock_t *sock, zframe_t *routing_id, const ProtobufCMessage *msg)
     zframe_t *frame = kf_wire_pack (msg);
     if (!frame)
         return -1;
-    if (routing_id
-        && zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT) == -1) {
+    if (routing_id &&
+        zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT) == -1) {
         zframe_destroy (&frame);
         return -1;
     }

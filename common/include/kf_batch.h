@@ -19,12 +19,12 @@
 #include "kf_store.h"
 
 typedef enum {
-    KF_COL_TEXT,   //  text (UTF-8 already validated)
-    KF_COL_BYTEA,  //  bytea
-    KF_COL_INT8,   //  bigint
-    KF_COL_INT4,   //  integer
-    KF_COL_INT2,   //  smallint
-    KF_COL_BOOL,   //  boolean
+    KF_COL_TEXT,  //  text (UTF-8 already validated)
+    KF_COL_BYTEA, //  bytea
+    KF_COL_INT8,  //  bigint
+    KF_COL_INT4,  //  integer
+    KF_COL_INT2,  //  smallint
+    KF_COL_BOOL,  //  boolean
 } kf_col_type_t;
 
 typedef struct _kf_batch_t kf_batch_t;
@@ -35,7 +35,7 @@ void kf_batch_destroy (kf_batch_t **self_p);
 
 //  Append one value to column col. Every row must give every column a value.
 void kf_batch_text (kf_batch_t *self, int col, const void *data, size_t len);
-void kf_batch_str (kf_batch_t *self, int col, const char *s);  //  NUL-terminated text
+void kf_batch_str (kf_batch_t *self, int col, const char *s); //  NUL-terminated text
 void kf_batch_int (kf_batch_t *self, int col, int64_t v);
 void kf_batch_bool (kf_batch_t *self, int col, bool v);
 void kf_batch_null (kf_batch_t *self, int col);

@@ -28,34 +28,37 @@
 #include <stdio.h>
 
 typedef enum {
-    KF_CFG_STRING,    //  char * (owned by the struct; freed by kf_config_free)
-    KF_CFG_INT,       //  int64_t
-    KF_CFG_BOOL,      //  bool
-    KF_CFG_DURATION,  //  int64_t milliseconds
-    KF_CFG_BYTES,     //  int64_t bytes
-    KF_CFG_CHOICE,    //  char * (one of choices)
+    KF_CFG_STRING,   //  char * (owned by the struct; freed by kf_config_free)
+    KF_CFG_INT,      //  int64_t
+    KF_CFG_BOOL,     //  bool
+    KF_CFG_DURATION, //  int64_t milliseconds
+    KF_CFG_BYTES,    //  int64_t bytes
+    KF_CFG_CHOICE,   //  char * (one of choices)
 } kf_cfg_type_t;
 
-#define KF_CFG_RELOADABLE 1  //  applied on SIGHUP reload
-#define KF_CFG_SECRET     2  //  masked by --print-config
+#define KF_CFG_RELOADABLE 1 //  applied on SIGHUP reload
+#define KF_CFG_SECRET     2 //  masked by --print-config
 
 typedef struct {
-    const char *name;           //  KEFU_* variable name
-    kf_cfg_type_t type;         //  value type, decides the storage type at offset
-    size_t offset;              //  offsetof () into the program's config struct
-    const char *default_value;  //  default, in the same text form as the environment
-    const char *help;           //  one line for --help
-    int64_t min, max;           //  INT/DURATION/BYTES: allowed range; min == max == 0: any >= 0
-    const char *choices;        //  CHOICE: "text|json"
-    int flags;                  //  KF_CFG_RELOADABLE | KF_CFG_SECRET
+    const char *name;          //  KEFU_* variable name
+    kf_cfg_type_t type;        //  value type, decides the storage type at offset
+    size_t offset;             //  offsetof () into the program's config struct
+    const char *default_value; //  default, in the same text form as the environment
+    const char *help;          //  one line for --help
+    int64_t min, max;          //  INT/DURATION/BYTES: allowed range; min == max == 0: any >= 0
+    const char *choices;       //  CHOICE: "text|json"
+    int flags;                 //  KF_CFG_RELOADABLE | KF_CFG_SECRET
 } kf_config_entry_t;
 
-#define KF_CONFIG_END {NULL, KF_CFG_STRING, 0, NULL, NULL, 0, 0, NULL, 0}
+#define KF_CONFIG_END                                                                              \
+    {                                                                                              \
+        NULL, KF_CFG_STRING, 0, NULL, NULL, 0, 0, NULL, 0                                          \
+    }
 
 typedef struct {
-    const char *program;        //  "kefu-intake"
-    const char *summary;        //  one paragraph: what the program is
-    const char *usage;          //  extra usage text (subcommands), may be NULL
+    const char *program;              //  "kefu-intake"
+    const char *summary;              //  one paragraph: what the program is
+    const char *usage;                //  extra usage text (subcommands), may be NULL
     const kf_config_entry_t *entries; //  the table, ended by KF_CONFIG_END
     const kf_config_entry_t *common;  //  a second table shared by all programs, may be NULL
 } kf_config_spec_t;
@@ -63,17 +66,17 @@ typedef struct {
 //  The settings every program has (log level/format, database URL), as a
 //  table for kf_config_spec_t.common and the struct it fills.
 typedef struct {
-    char *log_level;     //  KEFU_LOG_LEVEL
-    char *log_format;    //  KEFU_LOG_FORMAT
-    char *database_url;  //  KEFU_DATABASE_URL
-    char *clock;         //  KEFU_CLOCK: "real", or "manual[:start]" in tests
+    char *log_level;    //  KEFU_LOG_LEVEL
+    char *log_format;   //  KEFU_LOG_FORMAT
+    char *database_url; //  KEFU_DATABASE_URL
+    char *clock;        //  KEFU_CLOCK: "real", or "manual[:start]" in tests
 } kf_common_config_t;
 extern const kf_config_entry_t kf_common_config_entries[];
 
 typedef enum {
-    KF_CONFIG_OK = 0,        //  loaded; go on
-    KF_CONFIG_EXIT_OK = 1,   //  --help / --print-config / --version printed: exit 0
-    KF_CONFIG_BAD = 2,       //  a bad value or argument was reported: exit 2
+    KF_CONFIG_OK = 0,      //  loaded; go on
+    KF_CONFIG_EXIT_OK = 1, //  --help / --print-config / --version printed: exit 0
+    KF_CONFIG_BAD = 2,     //  a bad value or argument was reported: exit 2
 } kf_config_result_t;
 
 //  Fill `cfg` (the program's struct) and `common` (may be NULL when the spec

@@ -26,17 +26,17 @@
 
 //  What every service actor receives as its argument.
 typedef struct {
-    const kf_config_spec_t *spec;      //  the program's configuration table
-    void *config;                      //  the program's configuration struct
-    const kf_common_config_t *common;  //  shared settings
-    kf_clock_t *clock;                 //  time source (real, or driven in tests)
+    const kf_config_spec_t *spec;     //  the program's configuration table
+    void *config;                     //  the program's configuration struct
+    const kf_common_config_t *common; //  shared settings
+    kf_clock_t *clock;                //  time source (real, or driven in tests)
 } kf_service_args_t;
 
 typedef struct {
-    const char *name;                  //  service name, "intake"
-    const kf_config_spec_t *spec;      //  configuration table
-    void *config;                      //  the struct it fills (static storage in main)
-    zactor_fn *actor;                  //  the service
+    const char *name;             //  service name, "intake"
+    const kf_config_spec_t *spec; //  configuration table
+    void *config;                 //  the struct it fills (static storage in main)
+    zactor_fn *actor;             //  the service
 } kf_daemon_t;
 
 //  Run the service until SIGTERM/SIGINT. Returns the process exit code.

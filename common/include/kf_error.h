@@ -12,8 +12,8 @@
 #define KF_REASON_MAX 256
 
 typedef struct {
-    Kefu__V1__ErrorCode code;    //  ERROR_NONE when no error
-    char reason[KF_REASON_MAX];  //  human-readable detail, NUL-terminated
+    Kefu__V1__ErrorCode code;   //  ERROR_NONE when no error
+    char reason[KF_REASON_MAX]; //  human-readable detail, NUL-terminated
 } kf_error_t;
 
 //  Set code and a printf-style reason; returns -1 so callers can

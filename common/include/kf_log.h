@@ -16,7 +16,12 @@
 
 #include <stdbool.h>
 
-typedef enum { KF_LOG_DEBUG = 0, KF_LOG_INFO = 1, KF_LOG_WARN = 2, KF_LOG_ERROR = 3 } kf_log_level_t;
+typedef enum {
+    KF_LOG_DEBUG = 0,
+    KF_LOG_INFO = 1,
+    KF_LOG_WARN = 2,
+    KF_LOG_ERROR = 3
+} kf_log_level_t;
 
 //  Set the service name shown as svc=..., and route czmq's own log lines to
 //  stderr under the same ident. Call once, first thing in main.

@@ -24,18 +24,18 @@ typedef struct _kf_store_t kf_store_t;
 
 //  A named SQL statement, prepared on connect. Tables end with {NULL, NULL}.
 typedef struct {
-    const char *name;  //  unique across the process, e.g. "intake_insert_messages"
-    const char *sql;   //  one statement with $1.. parameters (types from casts)
+    const char *name; //  unique across the process, e.g. "intake_insert_messages"
+    const char *sql;  //  one statement with $1.. parameters (types from casts)
 } kf_stmt_t;
 
 //  Parameters for one statement. Build on the stack with kf_params_init.
 #define KF_PARAMS_MAX 40
 typedef struct {
-    int count;                            //  parameters added so far
-    const char *values[KF_PARAMS_MAX];    //  borrowed pointers (or into numbuf)
-    int lengths[KF_PARAMS_MAX];           //  for binary parameters
-    int formats[KF_PARAMS_MAX];           //  0 text, 1 binary
-    char numbuf[KF_PARAMS_MAX][24];       //  decimal text of integer parameters
+    int count;                         //  parameters added so far
+    const char *values[KF_PARAMS_MAX]; //  borrowed pointers (or into numbuf)
+    int lengths[KF_PARAMS_MAX];        //  for binary parameters
+    int formats[KF_PARAMS_MAX];        //  0 text, 1 binary
+    char numbuf[KF_PARAMS_MAX][24];    //  decimal text of integer parameters
 } kf_params_t;
 
 void kf_params_init (kf_params_t *p);
@@ -110,7 +110,8 @@ int kf_store_txn (kf_store_t *self, kf_store_txn_fn *fn, void *arg, kf_error_t *
 //  Parameter values are copied when queued. The rows callbacks run inside
 //  kf_store_pipeline_run, in order. "BEGIN", "COMMIT" and "ROLLBACK" queued
 //  with kf_store_pipeline_sql keep kf_store_in_txn right.
-int kf_store_pipeline_begin (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+int kf_store_pipeline_begin (kf_store_t *self, kf_error_t *err)
+    __attribute__ ((warn_unused_result));
 void kf_store_pipeline_add (kf_store_t *self, const char *stmt, const kf_params_t *params,
                             kf_store_rows_fn *fn, void *arg);
 void kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
@@ -125,7 +126,7 @@ const char *kf_store_sqlstate (const kf_store_t *self);
 
 //  Result helpers for rows callbacks.
 int64_t kf_store_int (const PGresult *res, int row, int col);
-const char *kf_store_text (const PGresult *res, int row, int col);  //  borrowed
+const char *kf_store_text (const PGresult *res, int row, int col); //  borrowed
 int kf_store_len (const PGresult *res, int row, int col);
 bool kf_store_isnull (const PGresult *res, int row, int col);
 

@@ -13,9 +13,9 @@
 
 #include "kf_error.h"
 
-#define KF_ID_MAX 128       //  ids (gateway_msg_id, customer_id, agent_id), bytes
-#define KF_SHOP_ID_MAX 64   //  shop ids, bytes
-#define KF_NAME_MAX 256     //  display names, bytes
+#define KF_ID_MAX      128 //  ids (gateway_msg_id, customer_id, agent_id), bytes
+#define KF_SHOP_ID_MAX 64  //  shop ids, bytes
+#define KF_NAME_MAX    256 //  display names, bytes
 
 //  0 if s[0..len) is well-formed UTF-8 (RFC 3629: shortest form, no
 //  surrogates, nothing above U+10FFFF); else -1 and *bad_at = byte offset.
@@ -39,8 +39,8 @@ int kf_valid_enum (const ProtobufCEnumDescriptor *desc, int value, const char *f
 
 //  Timestamp: within [now - max_past_ms, now + max_future_ms]; 0 counts as
 //  missing (ERROR_MISSING_FIELD) when required.
-int kf_valid_timestamp (int64_t ts_ms, int64_t now_ms, int64_t max_past_ms,
-                        int64_t max_future_ms, const char *field, bool required, kf_error_t *err);
+int kf_valid_timestamp (int64_t ts_ms, int64_t now_ms, int64_t max_past_ms, int64_t max_future_ms,
+                        const char *field, bool required, kf_error_t *err);
 
 //  A NUL-terminated copy of a validated bytes field. Caller owns return value.
 char *kf_valid_strdup (const ProtobufCBinaryData *value);

@@ -15,7 +15,7 @@
 
 #include "kf_error.h"
 
-#define KF_WIRE_MAX_FRAME_DEFAULT 65536  //  bytes; per ZeroMQ frame
+#define KF_WIRE_MAX_FRAME_DEFAULT 65536 //  bytes; per ZeroMQ frame
 
 //  Pack a message into a new frame. Caller owns return value.
 zframe_t *kf_wire_pack (const ProtobufCMessage *msg);
@@ -43,10 +43,10 @@ int kf_wire_port (zsock_t *sock);
 
 //  Socket roles; each gets the options RELIABILITY.md asks for.
 typedef enum {
-    KF_SOCK_ROUTER_SERVER,  //  public-facing ROUTER: mandatory routing, MAXMSGSIZE, HWM 10000
-    KF_SOCK_DEALER_CLIENT,  //  client DEALER: IMMEDIATE, bounded HWM
-    KF_SOCK_PUB,            //  event doorbell: SNDHWM 100000
-    KF_SOCK_SUB,            //  event subscriber: RCVHWM 100000
+    KF_SOCK_ROUTER_SERVER, //  public-facing ROUTER: mandatory routing, MAXMSGSIZE, HWM 10000
+    KF_SOCK_DEALER_CLIENT, //  client DEALER: IMMEDIATE, bounded HWM
+    KF_SOCK_PUB,           //  event doorbell: SNDHWM 100000
+    KF_SOCK_SUB,           //  event subscriber: RCVHWM 100000
 } kf_sock_role_t;
 
 //  Heartbeats (1 s / 3 s / 3 s), linger 1 s, handshake 5 s, plus the role's

@@ -18,19 +18,19 @@
 #endif
 
 struct _intake_auth_t {
-    const intake_config_t *config;  //  borrowed
-    bool insecure;                  //  KEFU_INSECURE
-    zcert_t *server_cert;           //  intake's key pair (secure mode)
-    zactor_t *zauth;                //  ZAP handler (secure mode)
-    zhashx_t *principals;           //  principal id -> intake_principal_t
-    zhashx_t *shops;                //  registered shop ids (set)
-    const char **shop_list;         //  the same, as an array for sweeps
-    int shop_count;                 //  entries in shop_list
-    char *key_digest;               //  the key set written to cert_dir last time
-    intake_principal_t dev;         //  the insecure-mode principal
-    bool loaded;                    //  a refresh succeeded
-    zsock_t *monitor;               //  PAIR receiving handshake reports
-    int64_t handshake_failures;     //  counted from the monitor
+    const intake_config_t *config; //  borrowed
+    bool insecure;                 //  KEFU_INSECURE
+    zcert_t *server_cert;          //  intake's key pair (secure mode)
+    zactor_t *zauth;               //  ZAP handler (secure mode)
+    zhashx_t *principals;          //  principal id -> intake_principal_t
+    zhashx_t *shops;               //  registered shop ids (set)
+    const char **shop_list;        //  the same, as an array for sweeps
+    int shop_count;                //  entries in shop_list
+    char *key_digest;              //  the key set written to cert_dir last time
+    intake_principal_t dev;        //  the insecure-mode principal
+    bool loaded;                   //  a refresh succeeded
+    zsock_t *monitor;              //  PAIR receiving handshake reports
+    int64_t handshake_failures;    //  counted from the monitor
 };
 
 static void
@@ -106,9 +106,9 @@ intake_auth_start (intake_auth_t *self, char *why, size_t why_size)
         return -1;
     }
     self->server_cert = zcert_load (key_file);
-    if (!self->server_cert || strlen (zcert_secret_txt (self->server_cert)) != 40
-        || strcmp (zcert_secret_txt (self->server_cert),
-                   "0000000000000000000000000000000000000000") == 0) {
+    if (!self->server_cert || strlen (zcert_secret_txt (self->server_cert)) != 40 ||
+        strcmp (zcert_secret_txt (self->server_cert), "0000000000000000000000000000000000000000") ==
+            0) {
         snprintf (why, why_size, "cannot load a key pair from KEFU_INTAKE_SECRET_KEY_FILE=%s",
                   key_file);
         return -1;
@@ -126,8 +126,8 @@ intake_auth_start (intake_auth_t *self, char *why, size_t why_size)
     }
     zstr_sendx (self->zauth, "CURVE", self->config->cert_dir, NULL);
     zsock_wait (self->zauth);
-    kf_log_info ("intake.curve", "public_key=\"%s\" cert_dir=%s", zcert_public_txt (self->server_cert),
-                 self->config->cert_dir);
+    kf_log_info ("intake.curve", "public_key=\"%s\" cert_dir=%s",
+                 zcert_public_txt (self->server_cert), self->config->cert_dir);
     return 0;
 }
 
@@ -148,8 +148,8 @@ intake_auth_secure (intake_auth_t *self, zsock_t *sock)
 //  Refresh
 
 typedef struct {
-    zhashx_t *principals;   //  new cache
-    zlist_t *keys;          //  "<key> <principal>" for the cert dir
+    zhashx_t *principals; //  new cache
+    zlist_t *keys;        //  "<key> <principal>" for the cert dir
 } s_load_t;
 
 static void
@@ -171,7 +171,7 @@ s_on_principal (void *arg, const char *id, const char *role, const char *key, bo
     zhashx_insert (load->principals, id, p);
     char line[128];
     snprintf (line, sizeof line, "%s %s", key, id);
-    zlist_append (load->keys, line);   //  autofree: the list copies it
+    zlist_append (load->keys, line); //  autofree: the list copies it
 }
 
 static void
@@ -220,8 +220,9 @@ s_sync_cert_dir (intake_auth_t *self, zlist_t *keys)
         if (!f)
             continue;
         //  zcert's text format; zauth passes the metadata to the connection.
-        fprintf (f, "#   kefu-intake: public key of principal %s\nmetadata\n"
-                    "    principal = \"%s\"\n    key = \"%s\"\ncurve\n    public-key = \"%s\"\n",
+        fprintf (f,
+                 "#   kefu-intake: public key of principal %s\nmetadata\n"
+                 "    principal = \"%s\"\n    key = \"%s\"\ncurve\n    public-key = \"%s\"\n",
                  id, id, key, key);
         fclose (f);
         rename (tmp, path);
@@ -232,8 +233,8 @@ s_sync_cert_dir (intake_auth_t *self, zlist_t *keys)
         struct dirent *ent;
         while ((ent = readdir (d))) {
             size_t len = strlen (ent->d_name);
-            if (len > 4 && strcmp (ent->d_name + len - 4, ".key") == 0
-                && !zhashx_lookup (wanted, ent->d_name)) {
+            if (len > 4 && strcmp (ent->d_name + len - 4, ".key") == 0 &&
+                !zhashx_lookup (wanted, ent->d_name)) {
                 char path[1024];
                 snprintf (path, sizeof path, "%s/%s", dir, ent->d_name);
                 unlink (path);
@@ -261,8 +262,8 @@ intake_auth_refresh (intake_auth_t *self, kf_store_t *store)
     zlist_autofree (load.keys);
     zhashx_t *shops = zhashx_new ();
     int rc = -1;
-    if (intake_store_load_principals (store, s_on_principal, &load, &err) == 0
-        && intake_store_load_shops (store, s_on_shop, shops, &err) == 0) {
+    if (intake_store_load_principals (store, s_on_principal, &load, &err) == 0 &&
+        intake_store_load_shops (store, s_on_shop, shops, &err) == 0) {
         zhashx_destroy (&self->principals);
         self->principals = load.principals;
         load.principals = NULL;
@@ -279,8 +280,7 @@ intake_auth_refresh (intake_auth_t *self, kf_store_t *store)
             s_sync_cert_dir (self, load.keys);
         self->loaded = true;
         rc = 0;
-    }
-    else
+    } else
         kf_log_warn ("intake.auth_refresh_failed", "reason=\"%s\"", err.reason);
     zhashx_destroy (&load.principals);
     zlist_destroy (&load.keys);
@@ -336,10 +336,9 @@ intake_auth_monitor (intake_auth_t *self, zsock_t *sock)
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "inproc://intake-monitor-%p", (void *) self);
     if (zmq_socket_monitor (zsock_resolve (sock), endpoint,
-                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-                                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        == -1)
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == -1)
         return NULL;
     self->monitor = zsock_new_pair (endpoint);
     return self->monitor;

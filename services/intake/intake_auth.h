@@ -23,11 +23,11 @@
 #include "kf_store.h"
 
 typedef struct {
-    char id[65];          //  principal id
-    char role[16];        //  gateway, supervisor, admin, service
-    char key[41];         //  CURVE public key (Z85), "" in insecure mode
-    bool all_shops;       //  may act for every shop
-    zhashx_t *shops;      //  shop ids it may act for (set)
+    char id[65];     //  principal id
+    char role[16];   //  gateway, supervisor, admin, service
+    char key[41];    //  CURVE public key (Z85), "" in insecure mode
+    bool all_shops;  //  may act for every shop
+    zhashx_t *shops; //  shop ids it may act for (set)
 } intake_principal_t;
 
 typedef struct _intake_auth_t intake_auth_t;

@@ -83,7 +83,8 @@ static const struct {
     "presales, bargaining, urge_shipping, delivery_time, logistics, return_refund, complaint, "    \
     "negative_review"
 
-static const char *s_intent_name (Kefu__V1__Intent intent)
+static const char *
+s_intent_name (Kefu__V1__Intent intent)
 {
     for (size_t i = 0; i < INTENTS_MAX; i++)
         if (s_intents[i].intent == intent)
@@ -114,10 +115,10 @@ s_why (char *why, size_t why_size, const char *fmt, ...)
     vsnprintf (why, why_size, fmt, args);
     va_end (args);
     size_t bad_at;
-    if (kf_valid_utf8 ((const uint8_t *)why, strlen (why), &bad_at) != 0)
+    if (kf_valid_utf8 ((const uint8_t *) why, strlen (why), &bad_at) != 0)
         why[bad_at] = 0;
     for (char *c = why; *c; c++)
-        if (*c == '"' || (unsigned char)*c < 0x20)
+        if (*c == '"' || (unsigned char) *c < 0x20)
             *c = *c == '"' ? '\'' : ' ';
     return -1;
 }
@@ -128,7 +129,8 @@ s_why (char *why, size_t why_size, const char *fmt, ...)
 //  Compile entries into ac. Returns 0; or -1 with *dup the index of an entry
 //  that repeats an earlier one (ignoring ASCII case); or -1 with *dup = count
 //  when out of memory. entries hold at most TOTAL_BYTES_MAX bytes together.
-static int s_automaton_build (automaton_t *ac, const entry_t *entries, size_t count, size_t *dup)
+static int
+s_automaton_build (automaton_t *ac, const entry_t *entries, size_t count, size_t *dup)
 {
     *dup = count;
     //  Classes: one per distinct byte in the entries, upper case folded to lower.
@@ -138,11 +140,11 @@ static int s_automaton_build (automaton_t *ac, const entry_t *entries, size_t co
     for (size_t i = 0; i < count; i++) {
         total += entries[i].len;
         for (size_t k = 0; k < entries[i].len; k++) {
-            uint8_t b = (uint8_t)entries[i].text[k];
+            uint8_t b = (uint8_t) entries[i].text[k];
             if (b >= 'A' && b <= 'Z')
-                b = (uint8_t)(b - 'A' + 'a');
+                b = (uint8_t) (b - 'A' + 'a');
             if (ac->cls[b] == 0)
-                ac->cls[b] = (uint8_t)ac->classes++;
+                ac->cls[b] = (uint8_t) ac->classes++;
         }
     }
     for (int c = 'A'; c <= 'Z'; c++)
@@ -164,10 +166,10 @@ static int s_automaton_build (automaton_t *ac, const entry_t *entries, size_t co
     for (size_t i = 0; i < count; i++) {
         size_t s = 0;
         for (size_t k = 0; k < entries[i].len; k++) {
-            size_t c = ac->cls[(uint8_t)entries[i].text[k]];
+            size_t c = ac->cls[(uint8_t) entries[i].text[k]];
             if (ac->next[s * width + c] == 0) {
                 ac->value[ac->states] = -1;
-                ac->next[s * width + c] = (uint16_t)ac->states++;
+                ac->next[s * width + c] = (uint16_t) ac->states++;
             }
             s = ac->next[s * width + c];
         }
@@ -175,7 +177,7 @@ static int s_automaton_build (automaton_t *ac, const entry_t *entries, size_t co
             *dup = i;
             goto failed;
         }
-        ac->value[s] = (int16_t)entries[i].value;
+        ac->value[s] = (int16_t) entries[i].value;
     }
 
     //  Breadth first, so a state's fail state (always shallower) is complete
@@ -190,11 +192,11 @@ static int s_automaton_build (automaton_t *ac, const entry_t *entries, size_t co
             size_t child = ac->next[s * width + c];
             size_t f = ac->next[fail[s] * width + c];
             if (child) {
-                fail[child] = (uint16_t)f;
-                ac->link[child] = ac->value[f] >= 0 ? (uint16_t)f : ac->link[f];
-                queue[tail++] = (uint16_t)child;
+                fail[child] = (uint16_t) f;
+                ac->link[child] = ac->value[f] >= 0 ? (uint16_t) f : ac->link[f];
+                queue[tail++] = (uint16_t) child;
             } else
-                ac->next[s * width + c] = (uint16_t)f;
+                ac->next[s * width + c] = (uint16_t) f;
         }
     }
     free (fail);
@@ -210,7 +212,8 @@ failed:
     return -1;
 }
 
-static void s_automaton_free (automaton_t *ac)
+static void
+s_automaton_free (automaton_t *ac)
 {
     free (ac->next);
     free (ac->value);
@@ -223,8 +226,9 @@ static void s_automaton_free (automaton_t *ac)
 
 //  Fail if obj has a key not in allowed (NULL-terminated). Keys starting with
 //  '_' are notes for people and are ignored.
-static int s_check_keys (json_t *obj, const char *const *allowed, const char *where, char *why,
-                         size_t why_size)
+static int
+s_check_keys (json_t *obj, const char *const *allowed, const char *where, char *why,
+              size_t why_size)
 {
     const char *key;
     json_t *member;
@@ -239,8 +243,9 @@ static int s_check_keys (json_t *obj, const char *const *allowed, const char *wh
     return 0;
 }
 
-static int s_priority (json_t *value, const char *where, Kefu__V1__Priority *priority, char *why,
-                       size_t why_size)
+static int
+s_priority (json_t *value, const char *where, Kefu__V1__Priority *priority, char *why,
+            size_t why_size)
 {
     if (!json_is_string (value))
         return s_why (why, why_size, "%spriority must be a string: low, normal, high or urgent",
@@ -257,8 +262,9 @@ static int s_priority (json_t *value, const char *where, Kefu__V1__Priority *pri
 //  A keyword or phrase: a non-empty string of UTF-8 without control
 //  characters or surrounding spaces (invisible in an editor, and a trailing
 //  space would never match at the end of a message).
-static int s_entry (json_t *value, const char *where, const char *what, size_t n, entry_t *entry,
-                    char *why, size_t why_size)
+static int
+s_entry (json_t *value, const char *where, const char *what, size_t n, entry_t *entry, char *why,
+         size_t why_size)
 {
     char label[32]; //  "keyword 3", or "text" when n is 0
     if (n)
@@ -272,13 +278,13 @@ static int s_entry (json_t *value, const char *where, const char *what, size_t n
     size_t bad_at;
     if (len == 0)
         return s_why (why, why_size, "%s%s is empty", where, label);
-    if (kf_valid_utf8 ((const uint8_t *)s, len, &bad_at) != 0)
+    if (kf_valid_utf8 ((const uint8_t *) s, len, &bad_at) != 0)
         return s_why (why, why_size, "%s%s is not valid UTF-8 (byte %zu)", where, label, bad_at);
     if (len > ENTRY_BYTES_MAX)
         return s_why (why, why_size, "%s%s '%s' is over %d bytes", where, label, s,
                       ENTRY_BYTES_MAX);
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7F)
             return s_why (why, why_size, "%s%s contains a control character", where, label);
     if (s[0] == ' ' || s[len - 1] == ' ')
         return s_why (why, why_size, "%s%s '%s' starts or ends with a space", where, label, s);
@@ -288,7 +294,8 @@ static int s_entry (json_t *value, const char *where, const char *what, size_t n
 }
 
 //  The index of the earlier entry equal to entries[dup], ignoring ASCII case.
-static size_t s_first_equal (const entry_t *entries, size_t dup)
+static size_t
+s_first_equal (const entry_t *entries, size_t dup)
 {
     for (size_t i = 0; i < dup; i++)
         if (entries[i].len == entries[dup].len &&
@@ -297,8 +304,9 @@ static size_t s_first_equal (const entry_t *entries, size_t dup)
     return dup;
 }
 
-static int s_load_intents (intake_classify_t *self, json_t *intents, entry_t *entries, char *why,
-                           size_t why_size)
+static int
+s_load_intents (intake_classify_t *self, json_t *intents, entry_t *entries, char *why,
+                size_t why_size)
 {
     static const char *const keys[] = {"intent", "priority", "keywords", NULL};
     if (!json_is_array (intents))
@@ -356,7 +364,7 @@ static int s_load_intents (intake_classify_t *self, json_t *intents, entry_t *en
             if (total > TOTAL_BYTES_MAX)
                 return s_why (why, why_size, "keywords too long (at most %d bytes in all)",
                               TOTAL_BYTES_MAX);
-            entries[count++].value = (int)rank;
+            entries[count++].value = (int) rank;
         }
     }
     size_t dup;
@@ -365,17 +373,18 @@ static int s_load_intents (intake_classify_t *self, json_t *intents, entry_t *en
             return s_why (why, why_size, "out of memory");
         const entry_t *first = &entries[s_first_equal (entries, dup)];
         return s_why (why, why_size, "keyword '%.*s' is listed twice (under %s and %s)",
-                      (int)entries[dup].len, entries[dup].text,
+                      (int) entries[dup].len, entries[dup].text,
                       s_intent_name (self->intent[first->value]),
                       s_intent_name (self->intent[entries[dup].value]));
     }
-    self->keyword_count = (int)count;
+    self->keyword_count = (int) count;
     return 0;
 }
 
 //  A phrase id: 1..ID_BYTES_MAX of [a-z0-9_], stable across edits of the text
 //  because QA flags are stored and counted by it.
-static bool s_valid_id (const char *id)
+static bool
+s_valid_id (const char *id)
 {
     size_t len = strlen (id);
     if (len == 0 || len > ID_BYTES_MAX)
@@ -386,8 +395,9 @@ static bool s_valid_id (const char *id)
     return true;
 }
 
-static int s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *entries, char *why,
-                           size_t why_size)
+static int
+s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *entries, char *why,
+                size_t why_size)
 {
     static const char *const keys[] = {"id", "text", NULL};
     if (!json_is_array (phrases))
@@ -423,7 +433,7 @@ static int s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *en
         if (total > TOTAL_BYTES_MAX)
             return s_why (why, why_size, "forbidden phrases too long (at most %d bytes in all)",
                           TOTAL_BYTES_MAX);
-        entries[n].value = (int)n;
+        entries[n].value = (int) n;
         self->phrase_id[n] = strdup (json_string_value (id));
         if (!self->phrase_id[n])
             return s_why (why, why_size, "out of memory");
@@ -435,13 +445,14 @@ static int s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *en
             return s_why (why, why_size, "out of memory");
         size_t first = s_first_equal (entries, dup);
         return s_why (why, why_size, "forbidden phrase '%.*s' is listed twice (ids %s and %s)",
-                      (int)entries[dup].len, entries[dup].text, self->phrase_id[first],
+                      (int) entries[dup].len, entries[dup].text, self->phrase_id[first],
                       self->phrase_id[dup]);
     }
     return 0;
 }
 
-static int s_load (intake_classify_t *self, json_t *root, char *why, size_t why_size)
+static int
+s_load (intake_classify_t *self, json_t *root, char *why, size_t why_size)
 {
     static const char *const keys[] = {"default_priority", "intents", "forbidden_phrases", NULL};
     if (!json_is_object (root))
@@ -469,7 +480,8 @@ static int s_load (intake_classify_t *self, json_t *root, char *why, size_t why_
     return rc;
 }
 
-intake_classify_t *intake_classify_load (const char *path, char *why, size_t why_size)
+intake_classify_t *
+intake_classify_load (const char *path, char *why, size_t why_size)
 {
     if (why && why_size)
         why[0] = 0;
@@ -501,7 +513,8 @@ intake_classify_t *intake_classify_load (const char *path, char *why, size_t why
     return self;
 }
 
-void intake_classify_destroy (intake_classify_t **self_p)
+void
+intake_classify_destroy (intake_classify_t **self_p)
 {
     assert (self_p);
     intake_classify_t *self = *self_p;
@@ -517,7 +530,8 @@ void intake_classify_destroy (intake_classify_t **self_p)
 }
 
 //  Copy src into buf; buf, or NULL (and buf empty) when it does not fit.
-static const char *s_copy (char *buf, size_t size, const char *src)
+static const char *
+s_copy (char *buf, size_t size, const char *src)
 {
     size_t len = strlen (src);
     if (len >= size) {
@@ -529,7 +543,8 @@ static const char *s_copy (char *buf, size_t size, const char *src)
     return buf;
 }
 
-const char *intake_classify_default_path (char *buf, size_t size)
+const char *
+intake_classify_default_path (char *buf, size_t size)
 {
     assert (buf || size == 0);
     const char *env = getenv ("KEFU_INTAKE_DICTIONARY");
@@ -561,14 +576,15 @@ const char *intake_classify_default_path (char *buf, size_t size)
 //  ---------------------------------------------------------------------------
 //  Classifying: the hot path, one DFA step per byte.
 
-void intake_classify_message (const intake_classify_t *self, const char *body, size_t len,
-                              Kefu__V1__Intent *intent, Kefu__V1__Priority *priority)
+void
+intake_classify_message (const intake_classify_t *self, const char *body, size_t len,
+                         Kefu__V1__Intent *intent, Kefu__V1__Priority *priority)
 {
     assert (self);
     assert (body || len == 0);
     assert (intent && priority);
     const automaton_t *ac = &self->keywords;
-    const uint8_t *text = (const uint8_t *)body;
+    const uint8_t *text = (const uint8_t *) body;
     int best = self->intent_count; //  rank of the best intent so far; none yet
     size_t s = 0;
     //  The first intent in precedence wins, so rank 0 ends the search.
@@ -588,8 +604,9 @@ void intake_classify_message (const intake_classify_t *self, const char *body, s
     }
 }
 
-int intake_classify_qa (const intake_classify_t *self, const char *body, size_t len,
-                        const char **flags, int max)
+int
+intake_classify_qa (const intake_classify_t *self, const char *body, size_t len, const char **flags,
+                    int max)
 {
     assert (self);
     assert (body || len == 0);
@@ -597,7 +614,7 @@ int intake_classify_qa (const intake_classify_t *self, const char *body, size_t 
     if (max <= 0 || self->phrase_count == 0)
         return 0;
     const automaton_t *ac = &self->phrases;
-    const uint8_t *text = (const uint8_t *)body;
+    const uint8_t *text = (const uint8_t *) body;
     bool found[PHRASES_MAX] = {false};
     size_t s = 0;
     for (size_t i = 0; i < len; i++) {
@@ -614,13 +631,15 @@ int intake_classify_qa (const intake_classify_t *self, const char *body, size_t 
     return n;
 }
 
-int intake_classify_keyword_count (const intake_classify_t *self)
+int
+intake_classify_keyword_count (const intake_classify_t *self)
 {
     assert (self);
     return self->keyword_count;
 }
 
-int intake_classify_phrase_count (const intake_classify_t *self)
+int
+intake_classify_phrase_count (const intake_classify_t *self)
 {
     assert (self);
     return self->phrase_count;

@@ -8,24 +8,24 @@
 #include "kf_config.h"
 
 typedef struct {
-    char *gateway_endpoint;    //  ROUTER gateways connect to
-    char *command_endpoint;    //  ROUTER kefu services hand commands to
-    char *events_endpoint;     //  PUB for intake's events
-    char *control_endpoint;    //  control ROUTER (status)
-    bool insecure;             //  KEFU_INSECURE: no authentication (development only)
-    char *secret_key_file;     //  intake's CURVE key pair (zcert secret file)
-    char *cert_dir;            //  where principals' public keys are written for zauth
-    int64_t max_frame;         //  bytes per ZeroMQ frame
-    int64_t max_body;          //  bytes per message body
-    int64_t max_past;          //  ms: how old a sent_at may be
-    int64_t max_future;        //  ms: how far ahead a sent_at may be
-    int64_t quiet_period;      //  ms: a conversation closes after this long without messages
-    int64_t batch_max;         //  items per transaction
-    int64_t sweep_interval;    //  ms between quiet-period sweeps
-    int64_t auth_refresh;      //  ms between refreshes of principals, shops and keys
+    char *gateway_endpoint;      //  ROUTER gateways connect to
+    char *command_endpoint;      //  ROUTER kefu services hand commands to
+    char *events_endpoint;       //  PUB for intake's events
+    char *control_endpoint;      //  control ROUTER (status)
+    bool insecure;               //  KEFU_INSECURE: no authentication (development only)
+    char *secret_key_file;       //  intake's CURVE key pair (zcert secret file)
+    char *cert_dir;              //  where principals' public keys are written for zauth
+    int64_t max_frame;           //  bytes per ZeroMQ frame
+    int64_t max_body;            //  bytes per message body
+    int64_t max_past;            //  ms: how old a sent_at may be
+    int64_t max_future;          //  ms: how far ahead a sent_at may be
+    int64_t quiet_period;        //  ms: a conversation closes after this long without messages
+    int64_t batch_max;           //  items per transaction
+    int64_t sweep_interval;      //  ms between quiet-period sweeps
+    int64_t auth_refresh;        //  ms between refreshes of principals, shops and keys
     int64_t command_ack_timeout; //  ms before an unacked command is sent again
-    int64_t session_idle;      //  ms after which a silent gateway session is forgotten
-    char *dictionary;          //  intent dictionary path (empty: the shipped one)
+    int64_t session_idle;        //  ms after which a silent gateway session is forgotten
+    char *dictionary;            //  intent dictionary path (empty: the shipped one)
 } intake_config_t;
 
 extern const kf_config_spec_t intake_config_spec;

@@ -52,8 +52,8 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
                        const intake_limits_t *limits, int64_t now_ms, kf_error_t *err)
 {
     item->dup_of = -1;
-    if (kf_valid_text (&in->shop_id, "shop_id", KF_SHOP_ID_MAX, true, err)
-        || kf_valid_shop_id ((const char *) in->shop_id.data, in->shop_id.len, err))
+    if (kf_valid_text (&in->shop_id, "shop_id", KF_SHOP_ID_MAX, true, err) ||
+        kf_valid_shop_id ((const char *) in->shop_id.data, in->shop_id.len, err))
         return -1;
     s_copy (item->shop_id, &in->shop_id);
     item->partition = kf_shop_partition (item->shop_id, in->shop_id.len);
@@ -73,11 +73,12 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
     case KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE: {
         const Kefu__V1__CustomerMessage *m = in->customer_message;
         item->kind = INTAKE_KIND_MESSAGE;
-        if (s_required_id (item->customer_id, &m->customer_id, "customer_message.customer_id", err)
-            || s_optional_id (item->order_id, &m->order_id, "customer_message.order_id", err)
-            || s_text (&item->customer_name, &m->customer_name, "customer_message.customer_name",
-                       KF_NAME_MAX, false, err)
-            || s_text (&item->text, &m->body, "customer_message.body", max_body, true, err))
+        if (s_required_id (item->customer_id, &m->customer_id, "customer_message.customer_id",
+                           err) ||
+            s_optional_id (item->order_id, &m->order_id, "customer_message.order_id", err) ||
+            s_text (&item->customer_name, &m->customer_name, "customer_message.customer_name",
+                    KF_NAME_MAX, false, err) ||
+            s_text (&item->text, &m->body, "customer_message.body", max_body, true, err))
             goto failed;
         item->vip = m->vip;
         break;
@@ -85,9 +86,9 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
     case KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY: {
         const Kefu__V1__AgentReply *r = in->agent_reply;
         item->kind = INTAKE_KIND_REPLY;
-        if (s_required_id (item->customer_id, &r->customer_id, "agent_reply.customer_id", err)
-            || s_required_id (item->agent_id, &r->agent_id, "agent_reply.agent_id", err)
-            || s_text (&item->text, &r->body, "agent_reply.body", max_body, true, err))
+        if (s_required_id (item->customer_id, &r->customer_id, "agent_reply.customer_id", err) ||
+            s_required_id (item->agent_id, &r->agent_id, "agent_reply.agent_id", err) ||
+            s_text (&item->text, &r->body, "agent_reply.body", max_body, true, err))
             goto failed;
         item->auto_reply = r->auto_reply;
         break;
@@ -95,11 +96,11 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
     case KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE: {
         const Kefu__V1__AgentPresence *p = in->agent_presence;
         item->kind = INTAKE_KIND_PRESENCE;
-        if (s_required_id (item->agent_id, &p->agent_id, "agent_presence.agent_id", err)
-            || kf_valid_enum (&kefu__v1__agent_status__descriptor, p->status,
-                              "agent_presence.status", false, err)
-            || s_text (&item->text, &p->handover_note, "agent_presence.handover_note", max_body,
-                       false, err))
+        if (s_required_id (item->agent_id, &p->agent_id, "agent_presence.agent_id", err) ||
+            kf_valid_enum (&kefu__v1__agent_status__descriptor, p->status, "agent_presence.status",
+                           false, err) ||
+            s_text (&item->text, &p->handover_note, "agent_presence.handover_note", max_body, false,
+                    err))
             goto failed;
         item->agent_status = p->status;
         break;
@@ -107,9 +108,10 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
     case KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING: {
         const Kefu__V1__CustomerRating *r = in->customer_rating;
         item->kind = INTAKE_KIND_RATING;
-        if (s_required_id (item->customer_id, &r->customer_id, "customer_rating.customer_id", err)
-            || s_optional_id (item->agent_id, &r->agent_id, "customer_rating.agent_id", err)
-            || s_text (&item->text, &r->comment, "customer_rating.comment", max_body, false, err))
+        if (s_required_id (item->customer_id, &r->customer_id, "customer_rating.customer_id",
+                           err) ||
+            s_optional_id (item->agent_id, &r->agent_id, "customer_rating.agent_id", err) ||
+            s_text (&item->text, &r->comment, "customer_rating.comment", max_body, false, err))
             goto failed;
         if (r->score < 1 || r->score > 5) {
             kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
@@ -123,10 +125,10 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         const Kefu__V1__ConversationClose *c = in->conversation_close;
         item->kind = INTAKE_KIND_CLOSE;
         if (s_required_id (item->customer_id, &c->customer_id, "conversation_close.customer_id",
-                           err)
-            || s_optional_id (item->agent_id, &c->agent_id, "conversation_close.agent_id", err)
-            || kf_valid_enum (&kefu__v1__close_reason__descriptor, c->reason,
-                              "conversation_close.reason", true, err))
+                           err) ||
+            s_optional_id (item->agent_id, &c->agent_id, "conversation_close.agent_id", err) ||
+            kf_valid_enum (&kefu__v1__close_reason__descriptor, c->reason,
+                           "conversation_close.reason", true, err))
             goto failed;
         item->close_reason = c->reason ? c->reason : KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED;
         break;

@@ -25,21 +25,21 @@ typedef enum {
 } intake_kind_t;
 
 typedef struct {
-    int64_t max_body;    //  bytes
-    int64_t max_past;    //  ms
-    int64_t max_future;  //  ms
+    int64_t max_body;   //  bytes
+    int64_t max_past;   //  ms
+    int64_t max_future; //  ms
 } intake_limits_t;
 
 #define INTAKE_QA_MAX 8
 
 typedef struct {
     //  Where the ack goes.
-    zframe_t *routing_id;            //  owned copy of the gateway connection's routing id
+    zframe_t *routing_id; //  owned copy of the gateway connection's routing id
     //  Identity and de-dup key.
-    char shop_id[KF_SHOP_ID_MAX + 1];  //  validated shop id
-    unsigned partition;              //  the shop's partition
-    char gateway_id[KF_ID_MAX + 1];  //  from the session's Hello
-    char msg_id[KF_ID_MAX + 1];      //  gateway_msg_id
+    char shop_id[KF_SHOP_ID_MAX + 1]; //  validated shop id
+    unsigned partition;               //  the shop's partition
+    char gateway_id[KF_ID_MAX + 1];   //  from the session's Hello
+    char msg_id[KF_ID_MAX + 1];       //  gateway_msg_id
     //  What happened.
     intake_kind_t kind;              //  item kind
     int channel;                     //  Channel
@@ -56,17 +56,17 @@ typedef struct {
     int score;                       //  1..5 (rating)
     int close_reason;                //  CloseReason (close)
     //  Classification (customer messages and agent replies).
-    int intent;                      //  Intent
-    int priority;                    //  Priority
+    int intent;                          //  Intent
+    int priority;                        //  Priority
     const char *qa_flags[INTAKE_QA_MAX]; //  borrowed from the dictionary in force
-    int qa_count;                    //  flags found
+    int qa_count;                        //  flags found
     //  Results filled by the batch.
-    int dup_of;                      //  index of an earlier item with the same key, or -1
-    int64_t customer_ref;            //  kefu customer id
-    int64_t conversation_id;         //  conversation (0 when none)
-    int status;                      //  AckStatus
-    int64_t stored_id;               //  message id (new or original)
-    kf_error_t error;                //  for REJECTED / RETRY_LATER
+    int dup_of;              //  index of an earlier item with the same key, or -1
+    int64_t customer_ref;    //  kefu customer id
+    int64_t conversation_id; //  conversation (0 when none)
+    int status;              //  AckStatus
+    int64_t stored_id;       //  message id (new or original)
+    kf_error_t error;        //  for REJECTED / RETRY_LATER
 } intake_item_t;
 
 //  Validate `in` and fill `item` (which must be zeroed or cleared). Returns

@@ -10,35 +10,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SUBMIT_MAX   500      //  submissions stored per transaction
-#define S_LOAD_LIMIT   100000   //  unsettled commands reloaded after a restart
-#define S_TEXT_MAX     8192     //  bytes of command texts
+#define S_SUBMIT_MAX 500    //  submissions stored per transaction
+#define S_LOAD_LIMIT 100000 //  unsettled commands reloaded after a restart
+#define S_TEXT_MAX   8192   //  bytes of command texts
 
 typedef struct {
     char shop_id[KF_SHOP_ID_MAX + 1]; //  shop
-    int channel;                  //  channel
-    int64_t command_id;           //  id
-    uint8_t *frame;               //  packed IntakeFrame{command}, ready to send
-    size_t size;                  //  bytes in frame
-    int attempts;                 //  sends so far
-    int64_t last_sent;            //  monotonic ms of the last send; 0 = due now
-    bool acked;                   //  acked by a gateway, settle not yet stored
-    bool delivered;               //  the ack's verdict
-    char reason[256];             //  the ack's reason
+    int channel;                      //  channel
+    int64_t command_id;               //  id
+    uint8_t *frame;                   //  packed IntakeFrame{command}, ready to send
+    size_t size;                      //  bytes in frame
+    int attempts;                     //  sends so far
+    int64_t last_sent;                //  monotonic ms of the last send; 0 = due now
+    bool acked;                       //  acked by a gateway, settle not yet stored
+    bool delivered;                   //  the ack's verdict
+    char reason[256];                 //  the ack's reason
 } s_cmd_t;
 
 struct _intake_outbound_t {
-    intake_outbound_deps_t deps;  //  borrowed collaborators
-    zsock_t *router;              //  command endpoint
-    zhashx_t *commands;           //  "<command_id>" -> s_cmd_t (unsettled)
-    bool loaded;                  //  unsettled commands loaded from the store
-    int64_t *submitted;           //  counter: commands stored
-    int64_t *submit_dups;         //  counter: repeated submissions
-    int64_t *submit_rejected;     //  counter: refused submissions
-    int64_t *sent;                //  counter: sends to gateways
-    int64_t *resent;              //  counter: of which repeats
-    int64_t *settled;             //  counter: acks stored
-    int64_t *unknown_acks;        //  counter: acks for unknown commands
+    intake_outbound_deps_t deps; //  borrowed collaborators
+    zsock_t *router;             //  command endpoint
+    zhashx_t *commands;          //  "<command_id>" -> s_cmd_t (unsettled)
+    bool loaded;                 //  unsettled commands loaded from the store
+    int64_t *submitted;          //  counter: commands stored
+    int64_t *submit_dups;        //  counter: repeated submissions
+    int64_t *submit_rejected;    //  counter: refused submissions
+    int64_t *sent;               //  counter: sends to gateways
+    int64_t *resent;             //  counter: of which repeats
+    int64_t *settled;            //  counter: acks stored
+    int64_t *unknown_acks;       //  counter: acks for unknown commands
 };
 
 static void
@@ -155,9 +155,8 @@ s_send (intake_outbound_t *self, s_cmd_t *c)
         intake_session_t *s = targets[(c->attempts + i) % n];
         zframe_t *body = zframe_new (c->frame, c->size);
         if (zframe_send (&s->routing_id, self->deps.gateway_router,
-                         ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT)
-                == 0
-            && zframe_send (&body, self->deps.gateway_router, ZFRAME_DONTWAIT) == 0) {
+                         ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT) == 0 &&
+            zframe_send (&body, self->deps.gateway_router, ZFRAME_DONTWAIT) == 0) {
             if (c->attempts > 0)
                 (*self->resent)++;
             c->attempts++;
@@ -196,9 +195,8 @@ intake_outbound_tick (intake_outbound_t *self)
     if (!self->loaded && kf_store_connected (self->deps.store)) {
         kf_error_t err;
         kf_error_clear (&err);
-        if (intake_store_load_pending_commands (self->deps.store, s_on_pending, self,
-                                                S_LOAD_LIMIT, &err)
-            == 0) {
+        if (intake_store_load_pending_commands (self->deps.store, s_on_pending, self, S_LOAD_LIMIT,
+                                                &err) == 0) {
             self->loaded = true;
             if (zhashx_size (self->commands))
                 kf_log_info ("intake.commands_loaded", "unsettled=%zu",
@@ -214,8 +212,8 @@ intake_outbound_on_hello (intake_outbound_t *self, const intake_session_t *sessi
 {
     for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
         for (int i = 0; i < session->serves_count; i++)
-            if (c->channel == session->serves[i].channel
-                && strcmp (c->shop_id, session->serves[i].shop_id) == 0)
+            if (c->channel == session->serves[i].channel &&
+                strcmp (c->shop_id, session->serves[i].shop_id) == 0)
                 c->last_sent = 0;
     s_deliver_due (self);
 }
@@ -233,7 +231,7 @@ intake_outbound_on_ack (intake_outbound_t *self, const intake_principal_t *princ
         return;
     }
     if (c->acked)
-        return;   //  the first ack wins
+        return; //  the first ack wins
     c->acked = true;
     c->delivered = ack->status == KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
     ProtobufCBinaryData reason = ack->reason;
@@ -258,14 +256,13 @@ intake_outbound_flush_acks (intake_outbound_t *self)
     for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
         if (c->acked)
             rows[n++] = (intake_settle_row_t){c->shop_id, c->command_id, c->delivered, c->reason,
-                                             c->attempts};
+                                              c->attempts};
     kf_error_t err;
     kf_error_clear (&err);
     int rc = -1;
-    if (kf_store_ensure (self->deps.store) == 0
-        && intake_store_settle_commands (self->deps.store, self->deps.outbox, rows, n,
-                                         kf_clock_now_ms (self->deps.clock), &err)
-               == 0) {
+    if (kf_store_ensure (self->deps.store) == 0 &&
+        intake_store_settle_commands (self->deps.store, self->deps.outbox, rows, n,
+                                      kf_clock_now_ms (self->deps.clock), &err) == 0) {
         for (int i = 0; i < n; i++) {
             char key[32];
             snprintf (key, sizeof key, "%" PRId64, rows[i].command_id);
@@ -322,8 +319,8 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
     Kefu__V1__Command *cmd = in->command;
     if (!cmd)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "command is required");
-    if (kf_valid_text (&cmd->shop_id, "command.shop_id", KF_SHOP_ID_MAX, true, err)
-        || kf_valid_shop_id ((const char *) cmd->shop_id.data, cmd->shop_id.len, err))
+    if (kf_valid_text (&cmd->shop_id, "command.shop_id", KF_SHOP_ID_MAX, true, err) ||
+        kf_valid_shop_id ((const char *) cmd->shop_id.data, cmd->shop_id.len, err))
         return -1;
     memcpy (s->shop_id, cmd->shop_id.data, cmd->shop_id.len);
     s->shop_id[cmd->shop_id.len] = '\0';
@@ -333,8 +330,8 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
     if (!principal)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
                              "unknown or revoked key");
-    if (!intake_auth_insecure (self->deps.auth) && strcmp (principal->role, "service") != 0
-        && strcmp (principal->role, "admin") != 0)
+    if (!intake_auth_insecure (self->deps.auth) && strcmp (principal->role, "service") != 0 &&
+        strcmp (principal->role, "admin") != 0)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
                              "principal %s (role %s) may not issue commands", principal->id,
                              principal->role);
@@ -352,7 +349,8 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
     snprintf (s->origin, sizeof s->origin, "%s", origin);
     if (kf_valid_enum (&kefu__v1__channel__descriptor, cmd->channel, "command.channel", false, err))
         return -1;
-    if (cmd->customer_id.len && kf_valid_id (&cmd->customer_id, "command.customer_id", KF_ID_MAX, err))
+    if (cmd->customer_id.len &&
+        kf_valid_id (&cmd->customer_id, "command.customer_id", KF_ID_MAX, err))
         return -1;
     s->kind = s_kind_name (cmd->kind_case);
     switch (cmd->kind_case) {
@@ -360,35 +358,35 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
         if (cmd->assign->conversation_id <= 0)
             return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
                                  "assign.conversation_id is required");
-        if (kf_valid_id (&cmd->assign->agent_id, "assign.agent_id", KF_ID_MAX, err)
-            || (cmd->assign->previous_agent_id.len
-                && kf_valid_id (&cmd->assign->previous_agent_id, "assign.previous_agent_id",
-                                KF_ID_MAX, err))
-            || kf_valid_enum (&kefu__v1__assign_reason__descriptor, cmd->assign->reason,
-                              "assign.reason", true, err)
-            || kf_valid_text (&cmd->assign->note, "assign.note", S_TEXT_MAX, false, err))
+        if (kf_valid_id (&cmd->assign->agent_id, "assign.agent_id", KF_ID_MAX, err) ||
+            (cmd->assign->previous_agent_id.len &&
+             kf_valid_id (&cmd->assign->previous_agent_id, "assign.previous_agent_id", KF_ID_MAX,
+                          err)) ||
+            kf_valid_enum (&kefu__v1__assign_reason__descriptor, cmd->assign->reason,
+                           "assign.reason", true, err) ||
+            kf_valid_text (&cmd->assign->note, "assign.note", S_TEXT_MAX, false, err))
             return -1;
         break;
     case KEFU__V1__COMMAND__KIND_AUTO_REPLY:
         if (kf_valid_enum (&kefu__v1__auto_reply_kind__descriptor, cmd->auto_reply->kind,
-                           "auto_reply.kind", true, err)
-            || kf_valid_text (&cmd->auto_reply->text, "auto_reply.text", S_TEXT_MAX, true, err))
+                           "auto_reply.kind", true, err) ||
+            kf_valid_text (&cmd->auto_reply->text, "auto_reply.text", S_TEXT_MAX, true, err))
             return -1;
         break;
     case KEFU__V1__COMMAND__KIND_REMINDER:
-        if (kf_valid_id (&cmd->reminder->order_id, "reminder.order_id", KF_ID_MAX, err)
-            || kf_valid_enum (&kefu__v1__reminder_kind__descriptor, cmd->reminder->kind,
-                              "reminder.kind", false, err)
-            || kf_valid_text (&cmd->reminder->text, "reminder.text", S_TEXT_MAX, true, err))
+        if (kf_valid_id (&cmd->reminder->order_id, "reminder.order_id", KF_ID_MAX, err) ||
+            kf_valid_enum (&kefu__v1__reminder_kind__descriptor, cmd->reminder->kind,
+                           "reminder.kind", false, err) ||
+            kf_valid_text (&cmd->reminder->text, "reminder.text", S_TEXT_MAX, true, err))
             return -1;
         break;
     case KEFU__V1__COMMAND__KIND_NOTICE:
-        if (kf_valid_id (&cmd->notice->audience, "notice.audience", KF_ID_MAX, err)
-            || kf_valid_enum (&kefu__v1__notice_severity__descriptor, cmd->notice->severity,
-                              "notice.severity", true, err)
-            || kf_valid_text (&cmd->notice->text, "notice.text", S_TEXT_MAX, true, err)
-            || (cmd->notice->order_id.len
-                && kf_valid_id (&cmd->notice->order_id, "notice.order_id", KF_ID_MAX, err)))
+        if (kf_valid_id (&cmd->notice->audience, "notice.audience", KF_ID_MAX, err) ||
+            kf_valid_enum (&kefu__v1__notice_severity__descriptor, cmd->notice->severity,
+                           "notice.severity", true, err) ||
+            kf_valid_text (&cmd->notice->text, "notice.text", S_TEXT_MAX, true, err) ||
+            (cmd->notice->order_id.len &&
+             kf_valid_id (&cmd->notice->order_id, "notice.order_id", KF_ID_MAX, err)))
             return -1;
         break;
     default:
@@ -474,10 +472,9 @@ intake_outbound_handle_submits (intake_outbound_t *self)
                 size_t size = kefu__v1__command__get_packed_size (&cmd);
                 packed[r] = malloc (size ? size : 1);
                 kefu__v1__command__pack (&cmd, packed[r]);
-                rows[r] = (intake_command_row_t){s->shop_id, s->origin,     s->request_id,
-                                                 cmd.channel, s->kind,      packed[r],
-                                                 size,        now,          ids[r],
-                                                 0};
+                rows[r] = (intake_command_row_t){s->shop_id, s->origin, s->request_id, cmd.channel,
+                                                 s->kind,    packed[r], size,          now,
+                                                 ids[r],     0};
                 r++;
             }
             rc = intake_store_insert_commands (self->deps.store, self->deps.outbox, rows, valid,
@@ -495,11 +492,9 @@ intake_outbound_handle_submits (intake_outbound_t *self)
                     (*self->submitted)++;
                     s_remember (self, s->shop_id, rows[r].channel, s->command_id, rows[r].payload,
                                 rows[r].size, 0);
-                }
-                else
+                } else
                     (*self->submit_dups)++;
-            }
-            else {
+            } else {
                 s->status = kf_error_is_retryable (err.code) ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
                                                              : KEFU__V1__ACK_STATUS__ACK_REJECTED;
                 s->error = err;

@@ -23,14 +23,14 @@
 #include "kf_store.h"
 
 typedef struct {
-    const intake_config_t *config;   //  settings
-    kf_store_t *store;               //  database
-    kf_outbox_t *outbox;             //  intake's events
-    intake_auth_t *auth;             //  principals and shops
-    intake_sessions_t *sessions;     //  connected gateways
-    zsock_t *gateway_router;         //  where commands are sent
-    kf_clock_t *clock;               //  time
-    kf_control_t *control;           //  counters
+    const intake_config_t *config; //  settings
+    kf_store_t *store;             //  database
+    kf_outbox_t *outbox;           //  intake's events
+    intake_auth_t *auth;           //  principals and shops
+    intake_sessions_t *sessions;   //  connected gateways
+    zsock_t *gateway_router;       //  where commands are sent
+    kf_clock_t *clock;             //  time
+    kf_control_t *control;         //  counters
 } intake_outbound_deps_t;
 
 typedef struct _intake_outbound_t intake_outbound_t;

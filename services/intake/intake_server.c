@@ -28,50 +28,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS          100    //  housekeeping timer
-#define S_RETRY_AFTER_MS   500    //  suggested wait in RETRY_LATER acks
-#define S_SHOP_MISS_MS     1000   //  at most one refresh per second for unknown shops
-#define S_MAX_ATTEMPTS     3      //  batch attempts on transient conflicts
+#define S_TICK_MS        100  //  housekeeping timer
+#define S_RETRY_AFTER_MS 500  //  suggested wait in RETRY_LATER acks
+#define S_SHOP_MISS_MS   1000 //  at most one refresh per second for unknown shops
+#define S_MAX_ATTEMPTS   3    //  batch attempts on transient conflicts
 
 typedef struct {
-    zsock_t *pipe;                    //  actor pipe
-    const kf_config_spec_t *spec;     //  configuration table (reload)
-    intake_config_t *config;          //  settings (borrowed from the caller)
-    kf_clock_t *clock;                //  time source (borrowed)
-    kf_store_t *store;                //  PostgreSQL
-    kf_outbox_t *outbox;              //  intake's events
-    kf_control_t *control;            //  status + counters
-    intake_auth_t *auth;              //  keys, principals, shops
-    intake_sessions_t *sessions;      //  connected gateways
-    intake_outbound_t *outbound;      //  commands for gateways
-    intake_classify_t *classify;      //  intent dictionary in force
-    zsock_t *router;                  //  gateway endpoint
-    zloop_t *loop;                    //  event loop
-    intake_item_t *items;             //  the batch being built
-    int count;                        //  items in it
-    int capacity;                     //  batch_max
-    intake_limits_t limits;           //  validation limits
-    intake_id_pool_t pool;            //  conversation ids reserved ahead (fast batches)
-    int64_t next_refresh;             //  monotonic ms of the next auth refresh
-    int64_t last_shop_miss;           //  monotonic ms of the last refresh for an unknown shop
-    int64_t next_sweep;               //  clock ms of the next quiet-period sweep
-    bool draining;                    //  DRAIN received
+    zsock_t *pipe;                //  actor pipe
+    const kf_config_spec_t *spec; //  configuration table (reload)
+    intake_config_t *config;      //  settings (borrowed from the caller)
+    kf_clock_t *clock;            //  time source (borrowed)
+    kf_store_t *store;            //  PostgreSQL
+    kf_outbox_t *outbox;          //  intake's events
+    kf_control_t *control;        //  status + counters
+    intake_auth_t *auth;          //  keys, principals, shops
+    intake_sessions_t *sessions;  //  connected gateways
+    intake_outbound_t *outbound;  //  commands for gateways
+    intake_classify_t *classify;  //  intent dictionary in force
+    zsock_t *router;              //  gateway endpoint
+    zloop_t *loop;                //  event loop
+    intake_item_t *items;         //  the batch being built
+    int count;                    //  items in it
+    int capacity;                 //  batch_max
+    intake_limits_t limits;       //  validation limits
+    intake_id_pool_t pool;        //  conversation ids reserved ahead (fast batches)
+    int64_t next_refresh;         //  monotonic ms of the next auth refresh
+    int64_t last_shop_miss;       //  monotonic ms of the last refresh for an unknown shop
+    int64_t next_sweep;           //  clock ms of the next quiet-period sweep
+    bool draining;                //  DRAIN received
     //  Counters (slots in control).
-    int64_t *c_frames;                //  frames read
-    int64_t *c_bad_framing;           //  messages with a wrong frame count
-    int64_t *c_malformed;             //  frames that did not unpack
-    int64_t *c_hellos;                //  sessions welcomed
-    int64_t *c_hello_rejected;        //  Hellos refused
-    int64_t *c_accepted;              //  items stored
-    int64_t *c_duplicate;             //  items already stored
-    int64_t *c_retry_later;           //  items answered RETRY_LATER
-    int64_t *c_rejected;              //  items REJECTED (all codes)
-    int64_t *c_conflicts;             //  duplicates with a different body
-    int64_t *c_batches;               //  transactions committed
-    int64_t *c_batch_failures;        //  transactions failed
-    int64_t *c_opened;                //  conversations opened
-    int64_t *c_closed;                //  conversations closed
-    int64_t *c_ack_failures;          //  acks the socket refused (peer gone)
+    int64_t *c_frames;         //  frames read
+    int64_t *c_bad_framing;    //  messages with a wrong frame count
+    int64_t *c_malformed;      //  frames that did not unpack
+    int64_t *c_hellos;         //  sessions welcomed
+    int64_t *c_hello_rejected; //  Hellos refused
+    int64_t *c_accepted;       //  items stored
+    int64_t *c_duplicate;      //  items already stored
+    int64_t *c_retry_later;    //  items answered RETRY_LATER
+    int64_t *c_rejected;       //  items REJECTED (all codes)
+    int64_t *c_conflicts;      //  duplicates with a different body
+    int64_t *c_batches;        //  transactions committed
+    int64_t *c_batch_failures; //  transactions failed
+    int64_t *c_opened;         //  conversations opened
+    int64_t *c_closed;         //  conversations closed
+    int64_t *c_ack_failures;   //  acks the socket refused (peer gone)
 } s_server_t;
 
 //  ---------------------------------------------------------------------
@@ -83,7 +83,8 @@ s_refresh_status (kf_control_t *control, void *arg)
     s_server_t *self = arg;
     kf_control_set_store_connected (control, kf_store_connected (self->store));
     kf_control_set_draining (control, self->draining);
-    *kf_control_counter (control, "sessions.open") = (int64_t) intake_sessions_size (self->sessions);
+    *kf_control_counter (control, "sessions.open") =
+        (int64_t) intake_sessions_size (self->sessions);
     *kf_control_counter (control, "commands.pending") =
         (int64_t) intake_outbound_pending (self->outbound);
     *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
@@ -165,8 +166,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, (size_t) self->config->max_frame * 2);
     self->capacity = (int) self->config->batch_max;
     self->items = calloc ((size_t) self->capacity, sizeof (intake_item_t));
-    intake_outbound_deps_t deps = {self->config,  self->store,    self->outbox,  self->auth,
-                                   self->sessions, self->router, self->clock, self->control};
+    intake_outbound_deps_t deps = {self->config,   self->store,  self->outbox, self->auth,
+                                   self->sessions, self->router, self->clock,  self->control};
     self->outbound = intake_outbound_new (&deps);
     kf_control_t *c = self->control;
     self->c_frames = kf_control_counter (c, "frames.received");
@@ -235,8 +236,7 @@ s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *
     if (status == KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
         ack.retry_after_ms = S_RETRY_AFTER_MS;
         (*self->c_retry_later)++;
-    }
-    else if (status == KEFU__V1__ACK_STATUS__ACK_REJECTED)
+    } else if (status == KEFU__V1__ACK_STATUS__ACK_REJECTED)
         s_count_rejection (self, err->code);
     Kefu__V1__IntakeFrame out = KEFU__V1__INTAKE_FRAME__INIT;
     out.body_case = KEFU__V1__INTAKE_FRAME__BODY_ACK;
@@ -326,8 +326,8 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         s_reject_hello (self, routing_id, &err);
         return;
     }
-    if (kf_valid_id (&hello->gateway_id, "hello.gateway_id", KF_ID_MAX, &err)
-        || kf_valid_text (&hello->software, "hello.software", 256, false, &err)) {
+    if (kf_valid_id (&hello->gateway_id, "hello.gateway_id", KF_ID_MAX, &err) ||
+        kf_valid_text (&hello->software, "hello.software", 256, false, &err)) {
         s_reject_hello (self, routing_id, &err);
         return;
     }
@@ -341,10 +341,10 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     intake_serves_t serves[INTAKE_SERVES_MAX];
     for (size_t i = 0; i < hello->n_serves; i++) {
         const Kefu__V1__ShopChannel *sc = hello->serves[i];
-        if (kf_valid_text (&sc->shop_id, "hello.serves.shop_id", KF_SHOP_ID_MAX, true, &err)
-            || kf_valid_shop_id ((const char *) sc->shop_id.data, sc->shop_id.len, &err)
-            || kf_valid_enum (&kefu__v1__channel__descriptor, sc->channel, "hello.serves.channel",
-                              false, &err)) {
+        if (kf_valid_text (&sc->shop_id, "hello.serves.shop_id", KF_SHOP_ID_MAX, true, &err) ||
+            kf_valid_shop_id ((const char *) sc->shop_id.data, sc->shop_id.len, &err) ||
+            kf_valid_enum (&kefu__v1__channel__descriptor, sc->channel, "hello.serves.channel",
+                           false, &err)) {
             s_reject_hello (self, routing_id, &err);
             return;
         }
@@ -353,8 +353,7 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         serves[i].channel = sc->channel;
         if (!intake_auth_shop_known (self->auth, serves[i].shop_id)) {
             kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
-                          "hello.serves names shop %s, which is not registered",
-                          serves[i].shop_id);
+                          "hello.serves names shop %s, which is not registered", serves[i].shop_id);
             s_reject_hello (self, routing_id, &err);
             return;
         }
@@ -383,8 +382,7 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     if (principal->all_shops) {
         welcome.n_shops = 1;
         welcome.shops = &all;
-    }
-    else {
+    } else {
         welcome.n_shops = zhashx_size (principal->shops);
         shops = calloc (welcome.n_shops + 1, sizeof (char *));
         size_t i = 0;
@@ -450,15 +448,15 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
         return;
     }
-    if (!intake_auth_shop_known (self->auth, item->shop_id)
-        && zclock_mono () - self->last_shop_miss > S_SHOP_MISS_MS) {
+    if (!intake_auth_shop_known (self->auth, item->shop_id) &&
+        zclock_mono () - self->last_shop_miss > S_SHOP_MISS_MS) {
         //  Perhaps registered a moment ago: look again (rate-limited).
         self->last_shop_miss = zclock_mono ();
         s_refresh_auth (self);
     }
     if (!intake_auth_shop_known (self->auth, item->shop_id)) {
-        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP,
-                      "shop %s is not registered", item->shop_id);
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP, "shop %s is not registered",
+                      item->shop_id);
         intake_item_clear (item);
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
         return;
@@ -479,8 +477,7 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
                                      &priority);
             item->intent = intent;
             item->priority = priority;
-        }
-        else if (item->kind == INTAKE_KIND_REPLY)
+        } else if (item->kind == INTAKE_KIND_REPLY)
             item->qa_count = intake_classify_qa (self->classify, item->text, strlen (item->text),
                                                  item->qa_flags, INTAKE_QA_MAX);
     }
@@ -511,8 +508,8 @@ s_commit_batch (s_server_t *self)
                                        self->count, self->config->quiet_period, &result, &err);
         //  Only conflicts with a concurrent writer are worth an immediate retry.
         const char *state = kf_store_sqlstate (self->store);
-        if (rc != 0 && strcmp (state, "23505") != 0 && strcmp (state, "40P01") != 0
-            && strcmp (state, "40001") != 0)
+        if (rc != 0 && strcmp (state, "23505") != 0 && strcmp (state, "40P01") != 0 &&
+            strcmp (state, "40001") != 0)
             break;
     }
     if (rc == 0) {
@@ -522,31 +519,29 @@ s_commit_batch (s_server_t *self)
         *self->c_closed += result.closed;
         kf_log_debug ("intake.batch_committed", "items=%d accepted=%d duplicates=%d us=%" PRId64,
                       self->count, result.accepted, result.duplicates, zclock_usecs () - started);
-    }
-    else if (kf_error_is_retryable (err.code)) {
+    } else if (kf_error_is_retryable (err.code)) {
         (*self->c_batch_failures)++;
         for (int i = 0; i < self->count; i++) {
             self->items[i].status = KEFU__V1__ACK_STATUS__ACK_RETRY_LATER;
             self->items[i].error = err;
         }
-    }
-    else {
+    } else {
         //  A statement failed for a reason that retrying the whole batch
         //  will not fix: store the items one by one so one bad item cannot
         //  hold back the others; it alone is REJECTED as internal.
         (*self->c_batch_failures)++;
-        kf_log_error ("intake.batch_failed", "items=%d reason=\"%s\" action=one_by_one", self->count,
-                      err.reason);
+        kf_log_error ("intake.batch_failed", "items=%d reason=\"%s\" action=one_by_one",
+                      self->count, err.reason);
         for (int i = 0; i < self->count; i++) {
             intake_item_t *item = &self->items[i];
             kf_error_t one_err;
             kf_error_clear (&one_err);
             if (intake_store_write_batch (self->store, self->outbox, NULL, item, 1,
-                                          self->config->quiet_period, &result, &one_err)
-                == 0)
+                                          self->config->quiet_period, &result, &one_err) == 0)
                 continue;
-            item->status = kf_error_is_retryable (one_err.code) ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
-                                                                 : KEFU__V1__ACK_STATUS__ACK_REJECTED;
+            item->status = kf_error_is_retryable (one_err.code)
+                               ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
+                               : KEFU__V1__ACK_STATUS__ACK_REJECTED;
             item->error = one_err;
         }
     }
@@ -706,8 +701,8 @@ s_start (s_server_t *self, char *why, size_t why_size)
         intake_auth_refresh (self->auth, self->store);
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
     self->next_sweep = kf_clock_now_ms (self->clock) + self->config->sweep_interval;
-    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1
-        || kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1 ||
+        kf_control_bind (self->control, self->config->control_endpoint) == -1) {
         snprintf (why, why_size, "cannot bind the events or control endpoint");
         return -1;
     }
@@ -730,11 +725,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
     if (monitor)
         zloop_reader (self->loop, monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    kf_log_info ("intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",
-                 kf_wire_port (self->router), kf_wire_port (intake_outbound_socket (self->outbound)),
-                 kf_wire_port (kf_outbox_socket (self->outbox)),
-                 kf_wire_port (kf_control_socket (self->control)),
-                 intake_auth_insecure (self->auth));
+    kf_log_info (
+        "intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",
+        kf_wire_port (self->router), kf_wire_port (intake_outbound_socket (self->outbound)),
+        kf_wire_port (kf_outbox_socket (self->outbox)),
+        kf_wire_port (kf_control_socket (self->control)), intake_auth_insecure (self->auth));
     return 0;
 }
 
@@ -747,8 +742,7 @@ s_reload (s_server_t *self)
     if (fresh) {
         intake_classify_destroy (&self->classify);
         self->classify = fresh;
-    }
-    else
+    } else
         kf_log_warn ("intake.dictionary_kept", "reason=\"the new dictionary is invalid\"");
     s_refresh_auth (self);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 struct _intake_sessions_t {
-    zhashx_t *by_routing_id;   //  hex routing id -> intake_session_t
+    zhashx_t *by_routing_id; //  hex routing id -> intake_session_t
 };
 
 static void

@@ -17,17 +17,17 @@
 #define INTAKE_SERVES_MAX 64
 
 typedef struct {
-    char shop_id[KF_SHOP_ID_MAX + 1];  //  shop
-    int channel;                       //  Channel
+    char shop_id[KF_SHOP_ID_MAX + 1]; //  shop
+    int channel;                      //  Channel
 } intake_serves_t;
 
 typedef struct {
-    zframe_t *routing_id;              //  owned copy of the connection's routing id
-    char gateway_id[KF_ID_MAX + 1];    //  from Hello
-    char principal_id[65];             //  authenticated principal
+    zframe_t *routing_id;                      //  owned copy of the connection's routing id
+    char gateway_id[KF_ID_MAX + 1];            //  from Hello
+    char principal_id[65];                     //  authenticated principal
     intake_serves_t serves[INTAKE_SERVES_MAX]; //  where its commands go
-    int serves_count;                  //  entries in serves
-    int64_t last_seen;                 //  monotonic ms of the last frame
+    int serves_count;                          //  entries in serves
+    int64_t last_seen;                         //  monotonic ms of the last frame
 } intake_session_t;
 
 typedef struct _intake_sessions_t intake_sessions_t;

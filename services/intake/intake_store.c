@@ -28,10 +28,9 @@ static const kf_stmt_t s_statements[] = {
      "  AS i (shop_id, gateway_id, gateway_msg_id, body, ord) "
      "JOIN messages m ON m.shop_id = i.shop_id AND m.gateway_id = i.gateway_id "
      "  AND m.gateway_msg_id = i.gateway_msg_id"},
-    {"intake_count_conflicts",
-     "UPDATE messages m SET body_conflicts = m.body_conflicts + 1 "
-     "FROM unnest ($1::text[], $2::int8[]) AS c (shop_id, message_id) "
-     "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
+    {"intake_count_conflicts", "UPDATE messages m SET body_conflicts = m.body_conflicts + 1 "
+                               "FROM unnest ($1::text[], $2::int8[]) AS c (shop_id, message_id) "
+                               "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
     //  New identities get a customer id from the sequence in one CTE, so
     //  both rows are written together and the id comes back by key.
     //  New identities get a customer id from the sequence in one CTE, so
@@ -194,61 +193,61 @@ intake_store_register (kf_store_t *store)
 //  One conversation touched by the batch (a customer key may go through
 //  several: the stale one closed, a new one opened, closed, another...).
 typedef struct {
-    int64_t id;             //  conversation id (new ones: assigned after reservation)
-    bool is_new;            //  inserted by this batch
+    int64_t id;                  //  conversation id (new ones: assigned after reservation)
+    bool is_new;                 //  inserted by this batch
     const intake_item_t *sample; //  an item of its customer key (shop, channel, ccid)
-    int64_t customer_ref;   //  kefu customer id
-    int64_t opened_ms;      //  new ones: opening time
-    int64_t last_ms;        //  exact last message time
-    int64_t stored_last_ms; //  last_message_at as stored (kept lazily, see s_lazy_ms)
-    int64_t base_count;     //  message_count as stored (exact once closed)
-    int added;              //  messages added by the batch
-    int priority;           //  highest priority seen
-    int intent;             //  intent of the opening customer message
-    bool vip;               //  VIP customer
-    int64_t closed_ms;      //  0 = open
-    int close_reason;       //  CloseReason when closed
-    const char *closed_by;  //  agent who closed it, borrowed, may be NULL
-    int64_t previous_id;    //  the conversation this one follows
-    bool touched;           //  existing one changed by the batch
+    int64_t customer_ref;        //  kefu customer id
+    int64_t opened_ms;           //  new ones: opening time
+    int64_t last_ms;             //  exact last message time
+    int64_t stored_last_ms;      //  last_message_at as stored (kept lazily, see s_lazy_ms)
+    int64_t base_count;          //  message_count as stored (exact once closed)
+    int added;                   //  messages added by the batch
+    int priority;                //  highest priority seen
+    int intent;                  //  intent of the opening customer message
+    bool vip;                    //  VIP customer
+    int64_t closed_ms;           //  0 = open
+    int close_reason;            //  CloseReason when closed
+    const char *closed_by;       //  agent who closed it, borrowed, may be NULL
+    int64_t previous_id;         //  the conversation this one follows
+    bool touched;                //  existing one changed by the batch
 } s_conv_t;
 
 //  One customer key (shop, channel, customer id on the channel).
 typedef struct {
     const intake_item_t *sample; //  an item of this key (for shop/channel/ccid)
-    int64_t customer_ref;   //  from the customer upsert
-    s_conv_t *current;      //  the conversation in force (open or just closed)
-    int64_t last_conv_id;   //  latest conversation (for ratings/closes with none open)
-    int messages;           //  customer messages (for message_count)
-    int64_t first_ms;       //  first receive time
-    int64_t last_ms;        //  last receive time
-    const char *name;       //  latest display name, borrowed
-    bool vip;               //  any VIP flag
+    int64_t customer_ref;        //  from the customer upsert
+    s_conv_t *current;           //  the conversation in force (open or just closed)
+    int64_t last_conv_id;        //  latest conversation (for ratings/closes with none open)
+    int messages;                //  customer messages (for message_count)
+    int64_t first_ms;            //  first receive time
+    int64_t last_ms;             //  last receive time
+    const char *name;            //  latest display name, borrowed
+    bool vip;                    //  any VIP flag
 } s_key_t;
 
 //  What the batch did around one item, for its events.
 typedef struct {
-    s_conv_t *conv;         //  the conversation the item belongs to
-    s_conv_t *closed_prev;  //  a stale conversation this item closed (quiet period)
-    s_conv_t *opened;       //  a conversation this item opened
-    s_conv_t *closed;       //  a conversation this item (a close) closed
+    s_conv_t *conv;        //  the conversation the item belongs to
+    s_conv_t *closed_prev; //  a stale conversation this item closed (quiet period)
+    s_conv_t *opened;      //  a conversation this item opened
+    s_conv_t *closed;      //  a conversation this item (a close) closed
 } s_ctx_t;
 
 typedef struct {
-    kf_store_t *store;      //  borrowed
-    kf_outbox_t *outbox;    //  borrowed
-    intake_item_t *items;   //  the batch
-    int count;              //  items
-    int64_t quiet_ms;       //  quiet period
-    s_ctx_t *ctx;           //  per item
-    zhashx_t *keys;         //  "shop\x1f" "channel\x1f" "ccid" -> s_key_t
-    s_conv_t **convs;       //  every conversation touched
-    int conv_count;         //  used
-    int conv_cap;           //  allocated
+    kf_store_t *store;             //  borrowed
+    kf_outbox_t *outbox;           //  borrowed
+    intake_item_t *items;          //  the batch
+    int count;                     //  items
+    int64_t quiet_ms;              //  quiet period
+    s_ctx_t *ctx;                  //  per item
+    zhashx_t *keys;                //  "shop\x1f" "channel\x1f" "ccid" -> s_key_t
+    s_conv_t **convs;              //  every conversation touched
+    int conv_count;                //  used
+    int conv_cap;                  //  allocated
     intake_batch_result_t *result; //  counts
-    kf_error_t *err;        //  where errors go
-    bool pipelined;         //  statements are queued in a pipeline, not run one by one
-    intake_id_pool_t *pool; //  conversation ids reserved ahead (fast path)
+    kf_error_t *err;               //  where errors go
+    bool pipelined;                //  statements are queued in a pipeline, not run one by one
+    intake_id_pool_t *pool;        //  conversation ids reserved ahead (fast path)
 } s_batch_t;
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
@@ -360,15 +359,15 @@ s_find_existing (s_batch_t *b)
     if (rc)
         return -1;
     if (b->pipelined)
-        return 0;   //  the fast path gives up on any duplicate
+        return 0; //  the fast path gives up on any duplicate
 
     //  The same id with a different body: keep the first, count the conflict.
     kf_col_type_t ctypes[] = {KF_COL_TEXT, KF_COL_INT8};
     kf_batch_t *conflicts = kf_batch_new (2, ctypes);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
-        if (item->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE
-            && item->error.code == KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE) {
+        if (item->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE &&
+            item->error.code == KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE) {
             item->error.code = KEFU__V1__ERROR_CODE__ERROR_NONE;
             kf_batch_str (conflicts, 0, item->shop_id);
             kf_batch_int (conflicts, 1, item->stored_id);
@@ -469,7 +468,7 @@ s_on_latest (const PGresult *res, void *arg)
             return -1;
         k->last_conv_id = kf_store_int (res, r, 3);
         if (strcmp (kf_store_text (res, r, 8), "t") != 0)
-            continue;   //  closed: only its id matters (previous_conversation_id, ratings)
+            continue; //  closed: only its id matters (previous_conversation_id, ratings)
         s_conv_t *c = s_conv_new (b);
         c->id = kf_store_int (res, r, 3);
         c->stored_last_ms = kf_store_int (res, r, 4);
@@ -591,8 +590,7 @@ s_walk (s_batch_t *b)
                 s_close (cur, item->received_at, item->close_reason, item->agent_id);
                 ctx->closed = cur;
                 ctx->conv = cur;
-            }
-            else if (cur)
+            } else if (cur)
                 ctx->conv = cur;
             break;
         case INTAKE_KIND_PRESENCE:
@@ -603,8 +601,8 @@ s_walk (s_batch_t *b)
 }
 
 typedef struct {
-    s_batch_t *b;   //  batch
-    int next;       //  next new conversation to number
+    s_batch_t *b; //  batch
+    int next;     //  next new conversation to number
 } s_reserve_t;
 
 static int
@@ -677,8 +675,7 @@ s_write_conversations (s_batch_t *b, int new_count)
             if (conv->closed_ms) {
                 kf_batch_int (inserts, 7, conv->closed_ms);
                 kf_batch_int (inserts, 8, conv->close_reason);
-            }
-            else {
+            } else {
                 kf_batch_null (inserts, 7);
                 kf_batch_null (inserts, 8);
             }
@@ -691,8 +688,7 @@ s_write_conversations (s_batch_t *b, int new_count)
             kf_batch_int (inserts, 12, conv->priority);
             kf_batch_bool (inserts, 13, conv->vip);
             kf_batch_int (inserts, 14, conv->previous_id);
-        }
-        else {
+        } else {
             kf_batch_str (updates, 0, sample->shop_id);
             kf_batch_int (updates, 1, conv->id);
             kf_batch_int (updates, 2, conv->last_ms);
@@ -701,8 +697,7 @@ s_write_conversations (s_batch_t *b, int new_count)
             if (conv->closed_ms) {
                 kf_batch_int (updates, 5, conv->closed_ms);
                 kf_batch_int (updates, 6, conv->close_reason);
-            }
-            else {
+            } else {
                 kf_batch_null (updates, 5);
                 kf_batch_null (updates, 6);
             }
@@ -770,7 +765,8 @@ s_qa_join (const intake_item_t *item, char *buf, size_t size)
     size_t used = 0;
     buf[0] = '\0';
     for (int q = 0; q < item->qa_count && used < size; q++)
-        used += (size_t) snprintf (buf + used, size - used, "%s%s", q ? "," : "", item->qa_flags[q]);
+        used +=
+            (size_t) snprintf (buf + used, size - used, "%s%s", q ? "," : "", item->qa_flags[q]);
 }
 
 static int
@@ -827,7 +823,7 @@ s_insert_messages (s_batch_t *b)
     if (rc)
         return -1;
     if (b->pipelined)
-        return 0;   //  the fast path checks for races after the pipeline ran
+        return 0; //  the fast path checks for races after the pipeline ran
     //  Rows not inserted were stored concurrently by another intake instance
     //  after step 1: answer DUPLICATE with the original id.
     bool raced = false;
@@ -951,7 +947,7 @@ s_emit_item (s_batch_t *b, const intake_item_t *item)
         return s_emit (b, item->shop_id, "rating.received", item->received_at, &ev);
     }
     case INTAKE_KIND_CLOSE:
-        return 0;   //  its conversation.closed is emitted from the context
+        return 0; //  its conversation.closed is emitted from the context
     }
     return 0;
 }
@@ -985,8 +981,8 @@ s_count_events (s_batch_t *b, int64_t *counts)
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         s_ctx_t *ctx = &b->ctx[i];
-        int n = (ctx->closed_prev ? 1 : 0) + (ctx->opened ? 1 : 0) + (ctx->closed ? 1 : 0)
-                + (item->kind != INTAKE_KIND_CLOSE ? 1 : 0);
+        int n = (ctx->closed_prev ? 1 : 0) + (ctx->opened ? 1 : 0) + (ctx->closed ? 1 : 0) +
+                (item->kind != INTAKE_KIND_CLOSE ? 1 : 0);
         counts[item->partition] += n;
     }
 }
@@ -1024,18 +1020,20 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int 
         items[i].customer_ref = 0;
         kf_error_clear (&items[i].error);
     }
-    s_batch_t b = {store, outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-                   zhashx_new (), NULL, 0, 0, result, err, false, NULL};
+    s_batch_t b = {
+        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
+        zhashx_new (), NULL,   0,     0,     result,   err,
+        false,         NULL};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
         goto failed;
-    if (s_find_existing (&b) || s_upsert_customers (&b)
-        || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+    if (s_find_existing (&b) || s_upsert_customers (&b) ||
+        s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
     new_count = s_walk (&b);
-    if (new_count < 0 || s_reserve_conversations (&b, new_count) || s_insert_messages (&b)
-        || s_write_conversations (&b, new_count) || s_emit_events (&b))
+    if (new_count < 0 || s_reserve_conversations (&b, new_count) || s_insert_messages (&b) ||
+        s_write_conversations (&b, new_count) || s_emit_events (&b))
         goto rollback;
     if (kf_store_commit (store, err))
         goto failed;
@@ -1069,10 +1067,10 @@ failed:
 //  Quiet-period sweep
 
 typedef struct {
-    kf_outbox_t *outbox;  //  borrowed
-    int closed;           //  conversations closed
-    int examined;         //  candidates looked at
-    kf_error_t *err;      //  errors
+    kf_outbox_t *outbox; //  borrowed
+    int closed;          //  conversations closed
+    int examined;        //  candidates looked at
+    kf_error_t *err;     //  errors
 } s_sweep_t;
 
 static int
@@ -1082,7 +1080,7 @@ s_on_swept (const PGresult *res, void *arg)
     s->examined = PQntuples (res);
     for (int r = 0; r < PQntuples (res); r++) {
         if (kf_store_int (res, r, 5) == 0)
-            continue;   //  not due after all: its last message is recent
+            continue; //  not due after all: its last message is recent
         Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
         closed.conversation_id = kf_store_int (res, r, 1);
         closed.customer_id = kf_store_int (res, r, 2);
@@ -1106,8 +1104,8 @@ s_on_swept (const PGresult *res, void *arg)
 
 int
 intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
-                          int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
-                          bool *more, kf_error_t *err)
+                          int shop_count, int64_t now_ms, int64_t quiet_ms, int limit, bool *more,
+                          kf_error_t *err)
 {
     if (more)
         *more = false;
@@ -1126,14 +1124,13 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
     s_sweep_t sweep = {outbox, 0, 0, err};
     int rc = -1;
     if (kf_store_begin (store, err) == 0) {
-        if (kf_store_exec (store, "intake_close_quiet", &params, s_on_swept, &sweep, err) == 0
-            && kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
+        if (kf_store_exec (store, "intake_close_quiet", &params, s_on_swept, &sweep, err) == 0 &&
+            kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
             kf_outbox_publish (outbox);
             rc = sweep.closed;
             if (more)
                 *more = sweep.examined == limit;
-        }
-        else
+        } else
             kf_store_rollback (store);
     }
     if (rc < 0)
@@ -1146,9 +1143,9 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
 //  Principals and shops
 
 typedef struct {
-    intake_principal_row_fn *principal;  //  per principal row
-    intake_shop_row_fn *shop;            //  per shop row
-    void *arg;                           //  their argument
+    intake_principal_row_fn *principal; //  per principal row
+    intake_shop_row_fn *shop;           //  per shop row
+    void *arg;                          //  their argument
 } s_rows_t;
 
 static int
@@ -1190,8 +1187,8 @@ intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, k
 //  Outbound commands
 
 typedef struct {
-    int64_t *ids;   //  out
-    int n;          //  filled
+    int64_t *ids; //  out
+    int n;        //  filled
 } s_ids_t;
 
 static int
@@ -1216,8 +1213,8 @@ intake_store_reserve_command_ids (kf_store_t *store, int n, int64_t *ids, kf_err
 }
 
 typedef struct {
-    intake_command_row_t *rows;  //  batch
-    int count;                   //  rows
+    intake_command_row_t *rows; //  batch
+    int count;                  //  rows
 } s_cmds_t;
 
 static int
@@ -1333,8 +1330,8 @@ done:
 }
 
 typedef struct {
-    kf_outbox_t *outbox;  //  borrowed
-    int64_t now_ms;       //  settle time
+    kf_outbox_t *outbox; //  borrowed
+    int64_t now_ms;      //  settle time
 } s_settle_t;
 
 static int
@@ -1383,12 +1380,11 @@ intake_store_settle_commands (kf_store_t *store, kf_outbox_t *outbox,
     s_settle_t s = {outbox, now_ms};
     int rc = -1;
     if (kf_store_begin (store, err) == 0) {
-        if (kf_store_exec (store, "intake_settle_commands", &params, s_on_settled, &s, err) == 0
-            && kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
+        if (kf_store_exec (store, "intake_settle_commands", &params, s_on_settled, &s, err) == 0 &&
+            kf_outbox_flush (outbox, err) == 0 && kf_store_commit (store, err) == 0) {
             kf_outbox_publish (outbox);
             rc = 0;
-        }
-        else
+        } else
             kf_store_rollback (store);
     }
     if (rc)
@@ -1398,8 +1394,8 @@ intake_store_settle_commands (kf_store_t *store, kf_outbox_t *outbox,
 }
 
 typedef struct {
-    intake_pending_fn *fn;  //  per row
-    void *arg;              //  its argument
+    intake_pending_fn *fn; //  per row
+    void *arg;             //  its argument
 } s_pending_t;
 
 static int
@@ -1473,22 +1469,23 @@ s_take_ids (s_batch_t *b, int needed)
 //  item was delivered before, or another intake stored one meanwhile), or
 //  -1 (failed and rolled back).
 static int
-s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
-              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
-              kf_error_t *err)
+s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_item_t *items,
+              int count, int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
 {
     for (int i = 0; i < count; i++)
         if (items[i].dup_of >= 0)
             return 1;
-    s_batch_t b = {store,  outbox, items,  count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-                   zhashx_new (), NULL, 0, 0, result, err, true, pool};
+    s_batch_t b = {
+        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
+        zhashx_new (), NULL,   0,     0,     result,   err,
+        true,          pool};
     zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
     if (kf_store_pipeline_begin (store, err))
         goto done;
     kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
-    if (s_find_existing (&b) || s_upsert_customers (&b)
-        || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+    if (s_find_existing (&b) || s_upsert_customers (&b) ||
+        s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto failed;
     if (kf_store_pipeline_run (store, err))
         goto failed;
@@ -1511,7 +1508,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
         goto failed;
     for (int i = 0; i < count; i++)
         if (items[i].status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
-            rc = 1;   //  stored by another intake since step 1
+            rc = 1; //  stored by another intake since step 1
             goto rollback;
         }
     if (s_add_events (&b) || kf_store_pipeline_begin (store, err))

@@ -20,19 +20,19 @@
 void intake_store_register (kf_store_t *store);
 
 typedef struct {
-    int accepted;        //  new rows
-    int duplicates;      //  earlier deliveries (or repeats inside the batch)
-    int conflicts;       //  duplicates whose body differed from the stored one
-    int opened;          //  conversations opened
-    int closed;          //  conversations closed (quiet period or close items)
+    int accepted;   //  new rows
+    int duplicates; //  earlier deliveries (or repeats inside the batch)
+    int conflicts;  //  duplicates whose body differed from the stored one
+    int opened;     //  conversations opened
+    int closed;     //  conversations closed (quiet period or close items)
 } intake_batch_result_t;
 
 //  Conversation ids reserved from the sequence ahead of time, so that a
 //  batch does not spend a round trip numbering its new conversations.
 #define INTAKE_ID_POOL 1024
 typedef struct {
-    int64_t ids[INTAKE_ID_POOL];   //  reserved, unused ids
-    int count;                     //  how many
+    int64_t ids[INTAKE_ID_POOL]; //  reserved, unused ids
+    int count;                   //  how many
 } intake_id_pool_t;
 
 //  Store items[0..count) (all validated, shop checked) in one transaction.
@@ -60,23 +60,22 @@ int intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn
 
 //  Registered shops.
 typedef void (intake_shop_row_fn) (void *arg, const char *shop_id);
-int intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg,
-                             kf_error_t *err);
+int intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err);
 
 //  ---------------------------------------------------------------------
 //  Outbound commands
 
 typedef struct {
-    const char *shop_id;      //  shop (registered)
-    const char *origin;       //  issuing service / principal
-    const char *request_id;   //  issuer's idempotency key
-    int channel;              //  target channel
-    const char *kind;         //  "assign", "auto_reply", "reminder", "notice"
-    const uint8_t *payload;   //  packed Command (with its command_id)
-    size_t size;              //  bytes in payload
-    int64_t created_ms;       //  when it was handed in
-    int64_t command_id;       //  in: reserved id; out: stored id (new or original)
-    int status;               //  out: ACK_ACCEPTED (stored now) or ACK_DUPLICATE
+    const char *shop_id;    //  shop (registered)
+    const char *origin;     //  issuing service / principal
+    const char *request_id; //  issuer's idempotency key
+    int channel;            //  target channel
+    const char *kind;       //  "assign", "auto_reply", "reminder", "notice"
+    const uint8_t *payload; //  packed Command (with its command_id)
+    size_t size;            //  bytes in payload
+    int64_t created_ms;     //  when it was handed in
+    int64_t command_id;     //  in: reserved id; out: stored id (new or original)
+    int status;             //  out: ACK_ACCEPTED (stored now) or ACK_DUPLICATE
 } intake_command_row_t;
 
 //  Reserve n command ids (for packing commands before they are stored).
@@ -87,11 +86,11 @@ int intake_store_insert_commands (kf_store_t *store, kf_outbox_t *outbox,
                                   intake_command_row_t *rows, int count, kf_error_t *err);
 
 typedef struct {
-    const char *shop_id;      //  shop
-    int64_t command_id;       //  command
-    bool delivered;           //  gateway carried it out
-    const char *reason;       //  why it failed, may be NULL
-    int attempts;             //  sends so far
+    const char *shop_id; //  shop
+    int64_t command_id;  //  command
+    bool delivered;      //  gateway carried it out
+    const char *reason;  //  why it failed, may be NULL
+    int attempts;        //  sends so far
 } intake_settle_row_t;
 
 //  Mark commands settled (first ack wins) with command.settled events.

@@ -22,14 +22,14 @@
 #define KEFUCTL_NOT_FOUND 4
 
 typedef struct {
-    char *migrations_dir;     //  KEFU_MIGRATIONS_DIR
-    char *status_endpoints;   //  KEFU_STATUS_ENDPOINTS
-    int64_t status_timeout;   //  KEFU_STATUS_TIMEOUT, ms
+    char *migrations_dir;   //  KEFU_MIGRATIONS_DIR
+    char *status_endpoints; //  KEFU_STATUS_ENDPOINTS
+    int64_t status_timeout; //  KEFU_STATUS_TIMEOUT, ms
 } kefuctl_config_t;
 
 typedef struct {
-    kefuctl_config_t *config;       //  kefuctl's settings
-    kf_common_config_t *common;     //  shared settings (database URL)
+    kefuctl_config_t *config;   //  kefuctl's settings
+    kf_common_config_t *common; //  shared settings (database URL)
 } kefuctl_t;
 
 //  Connect to the database or print why not. Caller owns return value.

@@ -545,22 +545,23 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl agent list";
-    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
-                                 "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
-            " coalesce (p.status, 4), p.since::text,"
-            " (SELECT count (*) FROM routing_conversations c"
-            "  WHERE c.shop_id = a.shop_id AND c.state = 2 AND c.agent_id = a.agent_id),"
-            " coalesce ((SELECT string_agg (g.group_name, ',' ORDER BY g.group_name)"
-            "  FROM agent_groups g WHERE g.shop_id = a.shop_id AND g.agent_id = a.agent_id), ''),"
-            " coalesce ((SELECT json_agg (json_build_array (s.shift_name, s.days,"
-            "  s.rotation_weeks, s.rotation_offset) ORDER BY s.rotation_offset, s.shift_name)"
-            "  FROM agent_schedule s WHERE s.shop_id = a.shop_id AND s.agent_id = a.agent_id),"
-            "  '[]')::text,"
-            " a.handover_note "
-            "FROM agents a LEFT JOIN agent_presence p"
-            " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
-            "WHERE a.shop_id = $1::text ORDER BY a.agent_id",
-                                 s_on_list);
+    return kefuctl_list_by_shop (
+        ctl, cmd, argc, argv, 2,
+        "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
+        " coalesce (p.status, 4), p.since::text,"
+        " (SELECT count (*) FROM routing_conversations c"
+        "  WHERE c.shop_id = a.shop_id AND c.state = 2 AND c.agent_id = a.agent_id),"
+        " coalesce ((SELECT string_agg (g.group_name, ',' ORDER BY g.group_name)"
+        "  FROM agent_groups g WHERE g.shop_id = a.shop_id AND g.agent_id = a.agent_id), ''),"
+        " coalesce ((SELECT json_agg (json_build_array (s.shift_name, s.days,"
+        "  s.rotation_weeks, s.rotation_offset) ORDER BY s.rotation_offset, s.shift_name)"
+        "  FROM agent_schedule s WHERE s.shop_id = a.shop_id AND s.agent_id = a.agent_id),"
+        "  '[]')::text,"
+        " a.handover_note "
+        "FROM agents a LEFT JOIN agent_presence p"
+        " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
+        "WHERE a.shop_id = $1::text ORDER BY a.agent_id",
+        s_on_list);
 }
 
 int

@@ -236,17 +236,18 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl group list";
-    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
-                                 "SELECT g.group_name, g.display_name, g.overflow_to, g.overflow_after_ms,"
-            " (SELECT count (*) FROM agent_groups m"
-            "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name),"
-            " (SELECT count (*) FROM agent_groups m JOIN agents a"
-            "  ON a.shop_id = m.shop_id AND a.agent_id = m.agent_id"
-            "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name AND a.active),"
-            " (SELECT count (*) FROM routing_conversations c"
-            "  WHERE c.shop_id = g.shop_id AND c.state = 1 AND c.group_name = g.group_name) "
-            "FROM routing_groups g WHERE g.shop_id = $1::text ORDER BY g.group_name",
-                                 s_on_list);
+    return kefuctl_list_by_shop (
+        ctl, cmd, argc, argv, 2,
+        "SELECT g.group_name, g.display_name, g.overflow_to, g.overflow_after_ms,"
+        " (SELECT count (*) FROM agent_groups m"
+        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name),"
+        " (SELECT count (*) FROM agent_groups m JOIN agents a"
+        "  ON a.shop_id = m.shop_id AND a.agent_id = m.agent_id"
+        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name AND a.active),"
+        " (SELECT count (*) FROM routing_conversations c"
+        "  WHERE c.shop_id = g.shop_id AND c.state = 1 AND c.group_name = g.group_name) "
+        "FROM routing_groups g WHERE g.shop_id = $1::text ORDER BY g.group_name",
+        s_on_list);
 }
 
 int

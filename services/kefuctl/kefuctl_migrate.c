@@ -22,10 +22,10 @@
 #define S_LOCK_KEY       "727271"
 
 typedef struct {
-    int version;        //  NNNN
-    char name[256];     //  file name
-    char checksum[17];  //  FNV-1a 64 of the content, hex
-    char *sql;          //  content, owned
+    int version;       //  NNNN
+    char name[256];    //  file name
+    char checksum[17]; //  FNV-1a 64 of the content, hex
+    char *sql;         //  content, owned
 } s_migration_t;
 
 static bool
@@ -137,9 +137,9 @@ s_load (const char *dir, s_migration_t *list, int *count)
 }
 
 typedef struct {
-    int count;                         //  rows
-    int versions[S_MAX_MIGRATIONS];    //  applied versions
-    char sums[S_MAX_MIGRATIONS][17];   //  their checksums
+    int count;                       //  rows
+    int versions[S_MAX_MIGRATIONS];  //  applied versions
+    char sums[S_MAX_MIGRATIONS][17]; //  their checksums
 } s_applied_t;
 
 static int
@@ -158,13 +158,14 @@ int
 kefuctl_migrate (kefuctl_t *ctl, int argc, char **argv)
 {
     if (kefuctl_wants_help (argc, argv)) {
-        printf ("Usage: kefuctl migrate [--dry-run]\n\n"
-                "Applies the numbered SQL files of the migrations directory (KEFU_MIGRATIONS_DIR,\n"
-                "default: the installed share/kefu/migrations or the source tree's deploy/migrations)\n"
-                "to KEFU_DATABASE_URL, each in its own transaction, recording them in the\n"
-                "kefu_migrations table. Already applied files are skipped: running it twice\n"
-                "changes nothing. --dry-run lists what would be applied.\n"
-                "Exit codes: 0 success, 1 failure (nothing of the failed file is applied), 2 usage.\n");
+        printf (
+            "Usage: kefuctl migrate [--dry-run]\n\n"
+            "Applies the numbered SQL files of the migrations directory (KEFU_MIGRATIONS_DIR,\n"
+            "default: the installed share/kefu/migrations or the source tree's deploy/migrations)\n"
+            "to KEFU_DATABASE_URL, each in its own transaction, recording them in the\n"
+            "kefu_migrations table. Already applied files are skipped: running it twice\n"
+            "changes nothing. --dry-run lists what would be applied.\n"
+            "Exit codes: 0 success, 1 failure (nothing of the failed file is applied), 2 usage.\n");
         return KEFUCTL_OK;
     }
     bool dry_run = false;
@@ -190,13 +191,13 @@ kefuctl_migrate (kefuctl_t *ctl, int argc, char **argv)
     kf_error_t err;
     kf_error_clear (&err);
     if (kf_store_exec_sql (store, "SELECT pg_advisory_lock (" S_LOCK_KEY ")", NULL, NULL, NULL,
-                           &err)
-        || kf_store_exec_sql (store,
-                              "CREATE TABLE IF NOT EXISTS kefu_migrations ("
-                              " version integer PRIMARY KEY, name text NOT NULL,"
-                              " checksum text NOT NULL,"
-                              " applied_at timestamptz NOT NULL DEFAULT now ())",
-                              NULL, NULL, NULL, &err)) {
+                           &err) ||
+        kf_store_exec_sql (store,
+                           "CREATE TABLE IF NOT EXISTS kefu_migrations ("
+                           " version integer PRIMARY KEY, name text NOT NULL,"
+                           " checksum text NOT NULL,"
+                           " applied_at timestamptz NOT NULL DEFAULT now ())",
+                           NULL, NULL, NULL, &err)) {
         fprintf (stderr, "kefuctl migrate: %s\n", err.reason);
         goto done;
     }
@@ -234,12 +235,12 @@ kefuctl_migrate (kefuctl_t *ctl, int argc, char **argv)
         kf_params_int (&params, m->version);
         kf_params_str (&params, m->name);
         kf_params_str (&params, m->checksum);
-        if (kf_store_begin (store, &err) || kf_store_exec_script (store, m->sql, &err)
-            || kf_store_exec_sql (store,
-                                  "INSERT INTO kefu_migrations (version, name, checksum) "
-                                  "VALUES ($1::int, $2::text, $3::text)",
-                                  &params, NULL, NULL, &err)
-            || kf_store_commit (store, &err)) {
+        if (kf_store_begin (store, &err) || kf_store_exec_script (store, m->sql, &err) ||
+            kf_store_exec_sql (store,
+                               "INSERT INTO kefu_migrations (version, name, checksum) "
+                               "VALUES ($1::int, $2::text, $3::text)",
+                               &params, NULL, NULL, &err) ||
+            kf_store_commit (store, &err)) {
             kf_store_rollback (store);
             fprintf (stderr, "kefuctl migrate: %s failed, nothing of it applied: %s\n", m->name,
                      err.reason);

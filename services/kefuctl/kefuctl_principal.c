@@ -58,12 +58,11 @@ s_on_list (const PGresult *res, void *arg)
         bool disabled = !kf_store_isnull (res, i, 5);
         if (json)
             json_array_append_new (
-                array,
-                json_pack ("{s:s, s:s, s:s?, s:b, s:s, s:b}", "principal_id",
-                           kf_store_text (res, i, 0), "role", kf_store_text (res, i, 1),
-                           "public_key",
-                           kf_store_isnull (res, i, 2) ? NULL : kf_store_text (res, i, 2),
-                           "all_shops", all, "shops", shops, "disabled", disabled));
+                array, json_pack ("{s:s, s:s, s:s?, s:b, s:s, s:b}", "principal_id",
+                                  kf_store_text (res, i, 0), "role", kf_store_text (res, i, 1),
+                                  "public_key",
+                                  kf_store_isnull (res, i, 2) ? NULL : kf_store_text (res, i, 2),
+                                  "all_shops", all, "shops", shops, "disabled", disabled));
         else
             printf ("%-24s %-10s %-8s %-42s %s\n", kf_store_text (res, i, 0),
                     kf_store_text (res, i, 1), disabled ? "disabled" : "active",
@@ -173,10 +172,11 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
                          "or --all-shops (and at most one of --key, --generate)\n");
         return KEFUCTL_USAGE;
     }
-    if (strcmp (role, "gateway") && strcmp (role, "supervisor") && strcmp (role, "admin")
-        && strcmp (role, "service")) {
-        fprintf (stderr, "kefuctl principal add: bad role \"%s\" (gateway, supervisor, admin, "
-                         "service)\n",
+    if (strcmp (role, "gateway") && strcmp (role, "supervisor") && strcmp (role, "admin") &&
+        strcmp (role, "service")) {
+        fprintf (stderr,
+                 "kefuctl principal add: bad role \"%s\" (gateway, supervisor, admin, "
+                 "service)\n",
                  role);
         return KEFUCTL_USAGE;
     }
@@ -211,12 +211,12 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
     else
         kf_params_null (&params);
     kf_params_bool (&params, all_shops);
-    if (kf_store_begin (store, &err)
-        || kf_store_exec_sql (store,
-                              "INSERT INTO principals (principal_id, role, public_key, all_shops) "
-                              "VALUES ($1::text, $2::text, $3::text, $4::bool) "
-                              "ON CONFLICT DO NOTHING RETURNING 1",
-                              &params, s_on_rows, &rows, &err))
+    if (kf_store_begin (store, &err) ||
+        kf_store_exec_sql (store,
+                           "INSERT INTO principals (principal_id, role, public_key, all_shops) "
+                           "VALUES ($1::text, $2::text, $3::text, $4::bool) "
+                           "ON CONFLICT DO NOTHING RETURNING 1",
+                           &params, s_on_rows, &rows, &err))
         goto failed;
     if (!rows) {
         kf_store_rollback (store);
@@ -229,10 +229,11 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
         kf_params_str (&params, id);
         kf_params_str (&params, shops);
         //  Unknown shops surface as a foreign-key error, reported below.
-        if (kf_store_exec_sql (store,
-                               "INSERT INTO principal_shops (shop_id, principal_id) "
-                               "SELECT DISTINCT s, $1::text FROM unnest (string_to_array ($2::text, ',')) AS s",
-                               &params, NULL, NULL, &err))
+        if (kf_store_exec_sql (
+                store,
+                "INSERT INTO principal_shops (shop_id, principal_id) "
+                "SELECT DISTINCT s, $1::text FROM unnest (string_to_array ($2::text, ',')) AS s",
+                &params, NULL, NULL, &err))
             goto failed;
     }
     if (kf_store_commit (store, &err))
@@ -246,8 +247,8 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
         }
         printf ("key pair written: %s (public) and %s_secret (secret)\n", path, path);
     }
-    printf ("principal %s added (role %s, shops %s, key %s)\n", id, role,
-            all_shops ? "*" : shops, key ? key : "none");
+    printf ("principal %s added (role %s, shops %s, key %s)\n", id, role, all_shops ? "*" : shops,
+            key ? key : "none");
     rc = KEFUCTL_OK;
     goto done;
 failed:

@@ -284,14 +284,15 @@ static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl shift list";
-    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 2,
-                                 "SELECT s.shift_name, s.start_minute, s.end_minute,"
-            " (SELECT count (DISTINCT a.agent_id) FROM agent_schedule a"
-            "  WHERE a.shop_id = s.shop_id AND a.shift_name = s.shift_name),"
-            " s.shift_name = coalesce ((SELECT r.night_shift FROM routing_settings r"
-            "  WHERE r.shop_id = s.shop_id), 'night') "
-            "FROM shifts s WHERE s.shop_id = $1::text ORDER BY s.start_minute, s.shift_name",
-                                 s_on_list);
+    return kefuctl_list_by_shop (
+        ctl, cmd, argc, argv, 2,
+        "SELECT s.shift_name, s.start_minute, s.end_minute,"
+        " (SELECT count (DISTINCT a.agent_id) FROM agent_schedule a"
+        "  WHERE a.shop_id = s.shop_id AND a.shift_name = s.shift_name),"
+        " s.shift_name = coalesce ((SELECT r.night_shift FROM routing_settings r"
+        "  WHERE r.shop_id = s.shop_id), 'night') "
+        "FROM shifts s WHERE s.shop_id = $1::text ORDER BY s.start_minute, s.shift_name",
+        s_on_list);
 }
 
 static int

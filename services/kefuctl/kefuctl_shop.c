@@ -32,12 +32,12 @@ s_on_list (const PGresult *res, void *arg)
         printf ("%-24s %-10s %-4s %s\n", "SHOP", "TIMEZONE", "PART", "NAME");
     for (int i = 0; i < PQntuples (res); i++) {
         if (json)
-            json_array_append_new (
-                array, json_pack ("{s:s, s:s, s:s, s:I, s:s}", "shop_id", kf_store_text (res, i, 0),
-                                  "name", kf_store_text (res, i, 1), "timezone",
-                                  kf_store_text (res, i, 2), "partition",
-                                  (json_int_t) kf_store_int (res, i, 3), "created_at",
-                                  kf_store_text (res, i, 4)));
+            json_array_append_new (array, json_pack ("{s:s, s:s, s:s, s:I, s:s}", "shop_id",
+                                                     kf_store_text (res, i, 0), "name",
+                                                     kf_store_text (res, i, 1), "timezone",
+                                                     kf_store_text (res, i, 2), "partition",
+                                                     (json_int_t) kf_store_int (res, i, 3),
+                                                     "created_at", kf_store_text (res, i, 4)));
         else
             printf ("%-24s %-10s %-4d %s\n", kf_store_text (res, i, 0), kf_store_text (res, i, 2),
                     (int) kf_store_int (res, i, 3), kf_store_text (res, i, 1));

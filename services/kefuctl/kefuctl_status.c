@@ -15,8 +15,8 @@
 #define S_MAX_TARGETS 32
 
 typedef struct {
-    char name[32];        //  service name
-    char endpoint[256];   //  control endpoint
+    char name[32];      //  service name
+    char endpoint[256]; //  control endpoint
 } s_target_t;
 
 static void
@@ -47,8 +47,8 @@ static void
 s_print (const s_target_t *t, const Kefu__V1__ServiceStatus *st, int64_t now_ms)
 {
     int64_t up = (now_ms - st->started_at_ms) / 1000;
-    printf ("%s: running pid=%d uptime=%" PRId64 "s version=%s database=%s%s%s\n", t->name,
-            st->pid, up, st->version, st->store_connected ? "connected" : "DISCONNECTED",
+    printf ("%s: running pid=%d uptime=%" PRId64 "s version=%s database=%s%s%s\n", t->name, st->pid,
+            up, st->version, st->store_connected ? "connected" : "DISCONNECTED",
             st->draining ? " DRAINING" : "",
             st->insecure ? "  WARNING: INSECURE MODE (no authentication; development only)" : "");
     for (size_t i = 0; i < st->n_counters; i++)
@@ -63,13 +63,13 @@ s_json (const s_target_t *t, const Kefu__V1__ServiceStatus *st)
         json_object_set_new (counters, st->counters[i]->name,
                              json_integer (st->counters[i]->value));
     if (!st)
-        return json_pack ("{s:s, s:s, s:b}", "service", t->name, "endpoint", t->endpoint,
-                          "running", 0);
+        return json_pack ("{s:s, s:s, s:b}", "service", t->name, "endpoint", t->endpoint, "running",
+                          0);
     return json_pack ("{s:s, s:s, s:b, s:i, s:s, s:I, s:b, s:b, s:b, s:o}", "service", t->name,
-                      "endpoint", t->endpoint, "running", 1, "pid", st->pid, "version",
-                      st->version, "started_at_ms", (json_int_t) st->started_at_ms,
-                      "database_connected", st->store_connected, "insecure", st->insecure,
-                      "draining", st->draining, "counters", counters);
+                      "endpoint", t->endpoint, "running", 1, "pid", st->pid, "version", st->version,
+                      "started_at_ms", (json_int_t) st->started_at_ms, "database_connected",
+                      st->store_connected, "insecure", st->insecure, "draining", st->draining,
+                      "counters", counters);
 }
 
 int
@@ -91,8 +91,7 @@ kefuctl_status (kefuctl_t *ctl, int argc, char **argv)
                 return KEFUCTL_USAGE;
             }
             explicit = true;
-        }
-        else {
+        } else {
             fprintf (stderr, "kefuctl status: unexpected argument \"%s\"\n", argv[i]);
             return KEFUCTL_USAGE;
         }

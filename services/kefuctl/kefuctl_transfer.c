@@ -318,15 +318,16 @@ kefuctl_queue (kefuctl_t *ctl, int argc, char **argv)
     }
     //  Queue order: class (lower = more urgent), VIP first, then the longest
     //  wait; the conversation id breaks ties so the order is stable.
-    return kefuctl_list_by_shop (ctl, cmd, argc, argv, 1,
-                                 "SELECT c.group_name, coalesce (g.display_name, ''),"
-            " row_number () OVER (PARTITION BY c.group_name ORDER BY c.class, c.vip DESC,"
-            "  coalesce (c.queued_at, c.opened_at), c.conversation_id) AS pos,"
-            " c.conversation_id, c.customer_id, c.channel, c.channel_customer_id, c.class, c.vip,"
-            " (extract (epoch FROM now () - coalesce (c.queued_at, c.opened_at)) * 1000)::int8,"
-            " coalesce (c.queued_at, c.opened_at)::text "
-            "FROM routing_conversations c LEFT JOIN routing_groups g"
-            " ON g.shop_id = c.shop_id AND g.group_name = c.group_name "
-            "WHERE c.shop_id = $1::text AND c.state = 1 ORDER BY c.group_name, pos",
-                                 s_on_queue);
+    return kefuctl_list_by_shop (
+        ctl, cmd, argc, argv, 1,
+        "SELECT c.group_name, coalesce (g.display_name, ''),"
+        " row_number () OVER (PARTITION BY c.group_name ORDER BY c.class, c.vip DESC,"
+        "  coalesce (c.queued_at, c.opened_at), c.conversation_id) AS pos,"
+        " c.conversation_id, c.customer_id, c.channel, c.channel_customer_id, c.class, c.vip,"
+        " (extract (epoch FROM now () - coalesce (c.queued_at, c.opened_at)) * 1000)::int8,"
+        " coalesce (c.queued_at, c.opened_at)::text "
+        "FROM routing_conversations c LEFT JOIN routing_groups g"
+        " ON g.shop_id = c.shop_id AND g.group_name = c.group_name "
+        "WHERE c.shop_id = $1::text AND c.state = 1 ORDER BY c.group_name, pos",
+        s_on_queue);
 }

@@ -97,19 +97,17 @@ main (int argc, char **argv)
     spec.usage = s_usage;
     kf_config_result_t loaded = kf_config_load (&spec, &config, &common, &global_argc, argv);
     if (common.log_level && strcmp (common.log_level, "info") == 0)
-        kf_log_set_level (KF_LOG_WARN);   //  a CLI is quiet unless asked (KEFU_LOG_LEVEL=debug)
+        kf_log_set_level (KF_LOG_WARN); //  a CLI is quiet unless asked (KEFU_LOG_LEVEL=debug)
     int rc;
     if (loaded != KF_CONFIG_OK)
         rc = loaded == KF_CONFIG_EXIT_OK ? 0 : 2;
     else if (global_argc > 1) {
         fprintf (stderr, "kefuctl: unexpected argument \"%s\" (see --help)\n", argv[1]);
         rc = 2;
-    }
-    else if (!cmd_at) {
+    } else if (!cmd_at) {
         kf_config_print_help (&spec, stderr);
         rc = 2;
-    }
-    else {
+    } else {
         kefuctl_t ctl = {&config, &common};
         const char *cmd = argv[cmd_at];
         int sub_argc = argc - cmd_at;

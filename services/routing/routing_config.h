@@ -7,15 +7,15 @@
 #include "kf_config.h"
 
 typedef struct {
-    char *intake_events;       //  intake's PUB endpoint (events to follow)
-    char *intake_commands;     //  intake's command endpoint (assign, auto-replies)
-    char *events_endpoint;     //  routing's own PUB (stream "routing")
-    char *control_endpoint;    //  control ROUTER (status)
-    char *partitions;          //  "all" or a list like "0-7" / "0,2,4"
-    char *server_key;          //  intake's public key (Z85), empty = plain
-    char *secret_key_file;     //  routing's key pair for intake (zcert secret file)
-    int64_t poll_interval;     //  ms between catch-up reads of the events table
-    int64_t command_timeout;   //  ms before an unacknowledged command is sent again
+    char *intake_events;     //  intake's PUB endpoint (events to follow)
+    char *intake_commands;   //  intake's command endpoint (assign, auto-replies)
+    char *events_endpoint;   //  routing's own PUB (stream "routing")
+    char *control_endpoint;  //  control ROUTER (status)
+    char *partitions;        //  "all" or a list like "0-7" / "0,2,4"
+    char *server_key;        //  intake's public key (Z85), empty = plain
+    char *secret_key_file;   //  routing's key pair for intake (zcert secret file)
+    int64_t poll_interval;   //  ms between catch-up reads of the events table
+    int64_t command_timeout; //  ms before an unacknowledged command is sent again
 } routing_config_t;
 
 extern const kf_config_spec_t routing_config_spec;

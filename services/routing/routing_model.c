@@ -18,79 +18,79 @@
 typedef struct s_shop_s s_shop_t;
 
 struct routing_conv_s {
-    s_shop_t *shop;                  //  the shop it belongs to (for its group's name)
-    int64_t id;                      //  conversation id
-    int64_t customer_id;             //  kefu customer id
-    int channel;                     //  Channel
-    char ccid[ROUTING_ID_MAX + 1];   //  customer id on the channel
-    int group;                       //  group index in the shop's config
-    int cls;                         //  routing_class_t
-    bool vip;                        //  VIP customer
-    int state;                       //  routing_state_t
-    char agent[ROUTING_ID_MAX + 1];  //  owner, "" when none
-    int64_t opened_at;               //  ms
-    int64_t queued_at;               //  ms, 0 if never queued
-    int64_t group_since;             //  ms: in this group since
-    int64_t assigned_at;             //  ms
-    int64_t waiting_since;           //  ms: customer waiting since, 0 = answered
-    int64_t sla_deadline;            //  armed threshold instant, 0 = none
-    int64_t sla_threshold;           //  threshold used for it
-    bool sla_breached;               //  reported for the current wait
-    bool busy_replied;               //  busy reply sent
-    bool after_hours_replied;        //  after-hours reply sent
-    int assign_seq;                  //  assignments so far
-    int overflow_hops;               //  overflows so far
+    s_shop_t *shop;                 //  the shop it belongs to (for its group's name)
+    int64_t id;                     //  conversation id
+    int64_t customer_id;            //  kefu customer id
+    int channel;                    //  Channel
+    char ccid[ROUTING_ID_MAX + 1];  //  customer id on the channel
+    int group;                      //  group index in the shop's config
+    int cls;                        //  routing_class_t
+    bool vip;                       //  VIP customer
+    int state;                      //  routing_state_t
+    char agent[ROUTING_ID_MAX + 1]; //  owner, "" when none
+    int64_t opened_at;              //  ms
+    int64_t queued_at;              //  ms, 0 if never queued
+    int64_t group_since;            //  ms: in this group since
+    int64_t assigned_at;            //  ms
+    int64_t waiting_since;          //  ms: customer waiting since, 0 = answered
+    int64_t sla_deadline;           //  armed threshold instant, 0 = none
+    int64_t sla_threshold;          //  threshold used for it
+    bool sla_breached;              //  reported for the current wait
+    bool busy_replied;              //  busy reply sent
+    bool after_hours_replied;       //  after-hours reply sent
+    int assign_seq;                 //  assignments so far
+    int overflow_hops;              //  overflows so far
 };
 
 typedef struct {
     char agent_id[ROUTING_ID_MAX + 1]; //  agent
-    routing_agent_config_t *cfg;     //  borrowed from the shop config; NULL if not configured
-    int status;                      //  AgentStatus (OFFLINE until reported)
-    int64_t status_since;            //  ms
-    int load;                        //  assigned open conversations
-    int64_t last_assigned;           //  ms of the last new conversation (idle since)
-    bool on_shift;                   //  at the last shift refresh
-    char *note;                      //  handover note from the last presence event, owned
+    routing_agent_config_t *cfg;       //  borrowed from the shop config; NULL if not configured
+    int status;                        //  AgentStatus (OFFLINE until reported)
+    int64_t status_since;              //  ms
+    int load;                          //  assigned open conversations
+    int64_t last_assigned;             //  ms of the last new conversation (idle since)
+    bool on_shift;                     //  at the last shift refresh
+    char *note;                        //  handover note from the last presence event, owned
 } s_agent_t;
 
 typedef struct {
-    routing_conv_t **items;          //  sorted: class, VIP first, queued_at, id
-    int count;                       //  used
-    int cap;                         //  allocated
+    routing_conv_t **items; //  sorted: class, VIP first, queued_at, id
+    int count;              //  used
+    int cap;                //  allocated
 } s_queue_t;
 
 typedef struct {
     char agent_id[ROUTING_ID_MAX + 1]; //  who served
-    int64_t at;                      //  when
+    int64_t at;                        //  when
 } s_served_t;
 
 struct s_shop_s {
-    routing_shop_config_t *config;   //  owned
-    kf_tz_t *tz;                     //  the shop's time zone
-    zhashx_t *agents;                //  agent id -> s_agent_t
-    zhashx_t *convs;                 //  "<id>" -> routing_conv_t (open ones)
+    routing_shop_config_t *config;        //  owned
+    kf_tz_t *tz;                          //  the shop's time zone
+    zhashx_t *agents;                     //  agent id -> s_agent_t
+    zhashx_t *convs;                      //  "<id>" -> routing_conv_t (open ones)
     s_queue_t queues[ROUTING_GROUPS_MAX]; //  one per group
-    zhashx_t *served;                //  "<customer id>" -> s_served_t
-    int64_t boundary;                //  armed next shift boundary, 0 = none
+    zhashx_t *served;                     //  "<customer id>" -> s_served_t
+    int64_t boundary;                     //  armed next shift boundary, 0 = none
 };
 
 typedef enum { S_BOUNDARY, S_OVERFLOW, S_SLA } s_kind_t;
 
 typedef struct {
-    int64_t at;                      //  when
-    s_kind_t kind;                   //  what
-    s_shop_t *shop;                  //  where
-    int64_t conv_id;                 //  which conversation (overflow, SLA)
+    int64_t at;      //  when
+    s_kind_t kind;   //  what
+    s_shop_t *shop;  //  where
+    int64_t conv_id; //  which conversation (overflow, SLA)
 } s_deadline_t;
 
 struct _routing_model_t {
-    kf_clock_t *clock;               //  borrowed
-    routing_sink_t sink;             //  decisions go here
-    zhashx_t *shops;                 //  shop id -> s_shop_t
-    s_deadline_t *heap;              //  min-heap of deadlines (lazily validated)
-    int heap_count;                  //  used
-    int heap_cap;                    //  allocated
-    routing_stats_t stats;           //  counters
+    kf_clock_t *clock;     //  borrowed
+    routing_sink_t sink;   //  decisions go here
+    zhashx_t *shops;       //  shop id -> s_shop_t
+    s_deadline_t *heap;    //  min-heap of deadlines (lazily validated)
+    int heap_count;        //  used
+    int heap_cap;          //  allocated
+    routing_stats_t stats; //  counters
 };
 
 //  ---------------------------------------------------------------------
@@ -106,8 +106,8 @@ routing_shop_config_new (const char *shop_id)
         self->intent_group[i] = -1;
     self->overflow_order[0] = -1;
     self->busy_reply = strdup ("亲，现在咨询的人比较多，已经为您排队，客服马上就来，请稍候～");
-    self->after_hours_reply =
-        strdup ("亲，现在是非工作时间（客服时间 08:30-23:00），您的留言我们上班后会第一时间回复您～");
+    self->after_hours_reply = strdup (
+        "亲，现在是非工作时间（客服时间 08:30-23:00），您的留言我们上班后会第一时间回复您～");
     self->sticky_days = 3;
     self->sla_day_ms = 30000;
     self->sla_night_ms = 60000;
@@ -190,14 +190,14 @@ s_group_of_intent (const routing_shop_config_t *config, int intent)
 static int
 s_class_of (int intent, int priority)
 {
-    if (intent == KEFU__V1__INTENT__INTENT_COMPLAINT
-        || intent == KEFU__V1__INTENT__INTENT_NEGATIVE_REVIEW
-        || priority == KEFU__V1__PRIORITY__PRIORITY_URGENT)
+    if (intent == KEFU__V1__INTENT__INTENT_COMPLAINT ||
+        intent == KEFU__V1__INTENT__INTENT_NEGATIVE_REVIEW ||
+        priority == KEFU__V1__PRIORITY__PRIORITY_URGENT)
         return ROUTING_CLASS_URGENT;
-    if (intent == KEFU__V1__INTENT__INTENT_URGE_SHIPPING
-        || intent == KEFU__V1__INTENT__INTENT_LOGISTICS
-        || intent == KEFU__V1__INTENT__INTENT_RETURN_REFUND
-        || priority == KEFU__V1__PRIORITY__PRIORITY_HIGH)
+    if (intent == KEFU__V1__INTENT__INTENT_URGE_SHIPPING ||
+        intent == KEFU__V1__INTENT__INTENT_LOGISTICS ||
+        intent == KEFU__V1__INTENT__INTENT_RETURN_REFUND ||
+        priority == KEFU__V1__PRIORITY__PRIORITY_HIGH)
         return ROUTING_CLASS_AFTERSALES;
     return ROUTING_CLASS_PRESALES;
 }
@@ -261,7 +261,7 @@ s_shift_covers (const routing_shift_t *s, int minute)
 {
     if (s->start_minute < s->end_minute)
         return minute >= s->start_minute && minute < s->end_minute;
-    return minute >= s->start_minute || minute < s->end_minute;   //  crosses midnight
+    return minute >= s->start_minute || minute < s->end_minute; //  crosses midnight
 }
 
 //  Is a schedule row in force at this local instant? An overnight shift
@@ -278,7 +278,7 @@ s_schedule_covers (const routing_shop_config_t *cfg, const routing_schedule_t *s
     if (!s_shift_covers (shift, minute))
         return false;
     if (shift->start_minute >= shift->end_minute && minute < shift->end_minute)
-        day_index--;   //  after midnight: yesterday's shift
+        day_index--; //  after midnight: yesterday's shift
     //  1970-01-01 was a Thursday: Monday-based weekday and week number.
     int weekday = (int) (((day_index + 3) % 7 + 7) % 7);
     int64_t week = (day_index + 3) / 7;
@@ -329,7 +329,8 @@ s_next_boundary (s_shop_t *shop, int64_t now)
             for (int k = 0; k < 2; k++) {
                 int64_t candidate_local = day_start_local + d * S_DAY_MS + minutes[k] * 60000LL;
                 //  Back to UTC with the offset in force around then.
-                int64_t utc = candidate_local - (int64_t) kf_tz_offset_s (shop->tz, candidate_local) * 1000;
+                int64_t utc =
+                    candidate_local - (int64_t) kf_tz_offset_s (shop->tz, candidate_local) * 1000;
                 if (utc > now && utc < best)
                     best = utc;
             }
@@ -376,9 +377,9 @@ s_agent_ensure (s_shop_t *shop, const char *agent_id)
 static bool
 s_eligible (const s_agent_t *a, int group)
 {
-    return a->cfg && a->cfg->active && a->status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
-           && a->on_shift && a->load < a->cfg->capacity
-           && (group < 0 || (a->cfg->groups & (1u << group)));
+    return a->cfg && a->cfg->active && a->status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE &&
+           a->on_shift && a->load < a->cfg->capacity &&
+           (group < 0 || (a->cfg->groups & (1u << group)));
 }
 
 static bool
@@ -408,13 +409,13 @@ s_pick (s_shop_t *shop, const routing_conv_t *conv, int group, const char *exclu
                 continue;
             if (vip_only && !a->cfg->vip_capable)
                 continue;
-            double score = (double) a->cfg->weight * (double) (a->cfg->capacity - a->load)
-                           / (double) a->cfg->capacity;
-            bool better = !best || score > best_score + 1e-9
-                          || (score > best_score - 1e-9
-                              && (a->last_assigned < best->last_assigned
-                                  || (a->last_assigned == best->last_assigned
-                                      && strcmp (a->agent_id, best->agent_id) < 0)));
+            double score = (double) a->cfg->weight * (double) (a->cfg->capacity - a->load) /
+                           (double) a->cfg->capacity;
+            bool better =
+                !best || score > best_score + 1e-9 ||
+                (score > best_score - 1e-9 && (a->last_assigned < best->last_assigned ||
+                                               (a->last_assigned == best->last_assigned &&
+                                                strcmp (a->agent_id, best->agent_id) < 0)));
             if (better) {
                 best = a;
                 best_score = score;
@@ -467,7 +468,8 @@ s_queue_remove (s_queue_t *q, routing_conv_t *conv)
 {
     for (int i = 0; i < q->count; i++)
         if (q->items[i] == conv) {
-            memmove (q->items + i, q->items + i + 1, (size_t) (q->count - i - 1) * sizeof *q->items);
+            memmove (q->items + i, q->items + i + 1,
+                     (size_t) (q->count - i - 1) * sizeof *q->items);
             q->count--;
             return;
         }
@@ -486,8 +488,8 @@ s_changed (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
 static void
 s_arm_sla (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, int64_t from)
 {
-    conv->sla_threshold = s_is_night (shop, from) ? shop->config->sla_night_ms
-                                                  : shop->config->sla_day_ms;
+    conv->sla_threshold =
+        s_is_night (shop, from) ? shop->config->sla_night_ms : shop->config->sla_day_ms;
     conv->sla_deadline = from + conv->sla_threshold;
     s_heap_push (self, conv->sla_deadline, S_SLA, shop, conv->id);
 }
@@ -505,8 +507,8 @@ s_overflow_target (s_shop_t *shop, int group)
 }
 
 static void
-s_assign (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, s_agent_t *agent,
-          int reason, const char *note, const char *by)
+s_assign (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, s_agent_t *agent, int reason,
+          const char *note, const char *by)
 {
     int64_t now = s_now (self);
     char previous[ROUTING_ID_MAX + 1];
@@ -565,16 +567,15 @@ s_enqueue (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
             self->sink.auto_reply (self->sink.arg, shop->config->shop_id, conv,
                                    KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS,
                                    shop->config->after_hours_reply);
-    }
-    else if (!after_hours && !conv->busy_replied) {
+    } else if (!after_hours && !conv->busy_replied) {
         conv->busy_replied = true;
         if (self->sink.auto_reply)
             self->sink.auto_reply (self->sink.arg, shop->config->shop_id, conv,
                                    KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY,
                                    shop->config->busy_reply);
     }
-    if (s_overflow_target (shop, conv->group) >= 0
-        && conv->overflow_hops < shop->config->group_count - 1)
+    if (s_overflow_target (shop, conv->group) >= 0 &&
+        conv->overflow_hops < shop->config->group_count - 1)
         s_heap_push (self, conv->group_since + shop->config->groups[conv->group].overflow_after_ms,
                      S_OVERFLOW, shop, conv->id);
     s_changed (self, shop, conv);
@@ -625,8 +626,8 @@ s_route (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, bool try_s
         }
     }
     //  Nobody may jump the queue: only an empty queue lets a newcomer in.
-    s_agent_t *agent = shop->queues[conv->group].count == 0 ? s_pick (shop, conv, conv->group, NULL)
-                                                            : NULL;
+    s_agent_t *agent =
+        shop->queues[conv->group].count == 0 ? s_pick (shop, conv, conv->group, NULL) : NULL;
     if (agent)
         s_assign (self, shop, conv, agent, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_NEW, NULL, NULL);
     else
@@ -904,8 +905,8 @@ routing_model_settle (routing_model_t *self)
         for (routing_conv_t *c = zhashx_first (shop->convs); c; c = zhashx_next (shop->convs)) {
             if (c->state == ROUTING_ASSIGNED && c->waiting_since && !c->sla_breached)
                 s_arm_sla (self, shop, c, c->waiting_since);
-            if (c->state == ROUTING_QUEUED && s_overflow_target (shop, c->group) >= 0
-                && c->overflow_hops < shop->config->group_count - 1)
+            if (c->state == ROUTING_QUEUED && s_overflow_target (shop, c->group) >= 0 &&
+                c->overflow_hops < shop->config->group_count - 1)
                 s_heap_push (self,
                              c->group_since + shop->config->groups[c->group].overflow_after_ms,
                              S_OVERFLOW, shop, c->id);
@@ -916,9 +917,9 @@ routing_model_settle (routing_model_t *self)
             a->on_shift = a->cfg && s_agent_on_shift_at (shop, a->cfg, s_now (self));
         zlistx_t *gone = zlistx_new ();
         for (s_agent_t *a = zhashx_first (shop->agents); a; a = zhashx_next (shop->agents))
-            if (a->load > 0
-                && (!a->on_shift || a->status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
-                    || !a->cfg || !a->cfg->active))
+            if (a->load > 0 &&
+                (!a->on_shift || a->status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE ||
+                 !a->cfg || !a->cfg->active))
                 zlistx_add_end (gone, a);
         for (s_agent_t *a = zlistx_first (gone); a; a = zlistx_next (gone))
             s_handover (self, shop, a, s_note_of (a));
@@ -982,8 +983,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->sla_breached = false;
             s_arm_sla (self, shop, c, at);
             s_changed (self, shop, c);
-        }
-        else if (c->state == ROUTING_QUEUED && !c->waiting_since) {
+        } else if (c->state == ROUTING_QUEUED && !c->waiting_since) {
             c->waiting_since = at;
             s_changed (self, shop, c);
         }
@@ -1009,8 +1009,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
         if (!s || strcmp (s->agent_id, agent_id) != 0 || at - s->at > 60000) {
             routing_model_restore_served (self, shop_id, c->customer_id, agent_id, at);
             if (self->sink.customer_served)
-                self->sink.customer_served (self->sink.arg, shop_id, c->customer_id, agent_id,
-                                            at);
+                self->sink.customer_served (self->sink.arg, shop_id, c->customer_id, agent_id, at);
         }
     }
 }
@@ -1115,7 +1114,7 @@ s_fire (routing_model_t *self, const s_deadline_t *d)
     int64_t now = s_now (self);
     if (d->kind == S_BOUNDARY) {
         if (shop->boundary != d->at)
-            return false;   //  superseded
+            return false; //  superseded
         shop->boundary = 0;
         s_refresh_shifts (self, shop);
         s_arm_boundary (self, shop);
@@ -1148,18 +1147,17 @@ s_fire (routing_model_t *self, const s_deadline_t *d)
         c->overflow_hops++;
         s_agent_t *agent = s_pick (shop, c, c->group, NULL);
         if (agent) {
-            c->state = ROUTING_QUEUED;   //  so the wait is measured
+            c->state = ROUTING_QUEUED; //  so the wait is measured
             s_queue_insert (&shop->queues[c->group], c);
             s_assign (self, shop, c, agent, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_OVERFLOW, NULL,
                       NULL);
-        }
-        else
+        } else
             s_enqueue (self, shop, c);
         return true;
     }
     //  S_SLA
-    if (c->state != ROUTING_ASSIGNED || !c->waiting_since || c->sla_breached
-        || c->sla_deadline != d->at)
+    if (c->state != ROUTING_ASSIGNED || !c->waiting_since || c->sla_breached ||
+        c->sla_deadline != d->at)
         return false;
     c->sla_breached = true;
     self->stats.breaches++;
@@ -1199,24 +1197,96 @@ routing_model_next_deadline (routing_model_t *self)
 //  ---------------------------------------------------------------------
 //  Accessors and inspection
 
-int64_t routing_conv_id (const routing_conv_t *c) { return c->id; }
-int64_t routing_conv_customer (const routing_conv_t *c) { return c->customer_id; }
-int routing_conv_channel (const routing_conv_t *c) { return c->channel; }
-const char *routing_conv_channel_customer (const routing_conv_t *c) { return c->ccid; }
-const char *routing_conv_agent (const routing_conv_t *c) { return c->agent; }
-int routing_conv_state (const routing_conv_t *c) { return c->state; }
-int routing_conv_class (const routing_conv_t *c) { return c->cls; }
-bool routing_conv_vip (const routing_conv_t *c) { return c->vip; }
-int64_t routing_conv_opened_at (const routing_conv_t *c) { return c->opened_at; }
-int64_t routing_conv_queued_at (const routing_conv_t *c) { return c->queued_at; }
-int64_t routing_conv_group_since (const routing_conv_t *c) { return c->group_since; }
-int64_t routing_conv_waiting_since (const routing_conv_t *c) { return c->waiting_since; }
-int64_t routing_conv_assigned_at (const routing_conv_t *c) { return c->assigned_at; }
-bool routing_conv_sla_breached (const routing_conv_t *c) { return c->sla_breached; }
-bool routing_conv_busy_replied (const routing_conv_t *c) { return c->busy_replied; }
-bool routing_conv_after_hours_replied (const routing_conv_t *c) { return c->after_hours_replied; }
-int routing_conv_assign_seq (const routing_conv_t *c) { return c->assign_seq; }
-int routing_conv_overflow_hops (const routing_conv_t *c) { return c->overflow_hops; }
+int64_t
+routing_conv_id (const routing_conv_t *c)
+{
+    return c->id;
+}
+int64_t
+routing_conv_customer (const routing_conv_t *c)
+{
+    return c->customer_id;
+}
+int
+routing_conv_channel (const routing_conv_t *c)
+{
+    return c->channel;
+}
+const char *
+routing_conv_channel_customer (const routing_conv_t *c)
+{
+    return c->ccid;
+}
+const char *
+routing_conv_agent (const routing_conv_t *c)
+{
+    return c->agent;
+}
+int
+routing_conv_state (const routing_conv_t *c)
+{
+    return c->state;
+}
+int
+routing_conv_class (const routing_conv_t *c)
+{
+    return c->cls;
+}
+bool
+routing_conv_vip (const routing_conv_t *c)
+{
+    return c->vip;
+}
+int64_t
+routing_conv_opened_at (const routing_conv_t *c)
+{
+    return c->opened_at;
+}
+int64_t
+routing_conv_queued_at (const routing_conv_t *c)
+{
+    return c->queued_at;
+}
+int64_t
+routing_conv_group_since (const routing_conv_t *c)
+{
+    return c->group_since;
+}
+int64_t
+routing_conv_waiting_since (const routing_conv_t *c)
+{
+    return c->waiting_since;
+}
+int64_t
+routing_conv_assigned_at (const routing_conv_t *c)
+{
+    return c->assigned_at;
+}
+bool
+routing_conv_sla_breached (const routing_conv_t *c)
+{
+    return c->sla_breached;
+}
+bool
+routing_conv_busy_replied (const routing_conv_t *c)
+{
+    return c->busy_replied;
+}
+bool
+routing_conv_after_hours_replied (const routing_conv_t *c)
+{
+    return c->after_hours_replied;
+}
+int
+routing_conv_assign_seq (const routing_conv_t *c)
+{
+    return c->assign_seq;
+}
+int
+routing_conv_overflow_hops (const routing_conv_t *c)
+{
+    return c->overflow_hops;
+}
 
 const char *
 routing_conv_group (const routing_conv_t *c)

@@ -58,65 +58,65 @@ typedef enum {
 
 //  Queue classes: lower is served first.
 typedef enum {
-    ROUTING_CLASS_URGENT = 0,      //  complaints, negative reviews
-    ROUTING_CLASS_AFTERSALES = 1,  //  other after-sales
-    ROUTING_CLASS_PRESALES = 2,    //  pre-sales and everything else
+    ROUTING_CLASS_URGENT = 0,     //  complaints, negative reviews
+    ROUTING_CLASS_AFTERSALES = 1, //  other after-sales
+    ROUTING_CLASS_PRESALES = 2,   //  pre-sales and everything else
 } routing_class_t;
 
 //  ---------------------------------------------------------------------
 //  Configuration of one shop (filled by routing_store, adopted by the model)
 
 typedef struct {
-    char name[33];                 //  group id, e.g. "presales"
+    char name[33];                      //  group id, e.g. "presales"
     char display[ROUTING_NAME_MAX + 1]; //  e.g. "售前"
-    int overflow_to;               //  group index, -1 = none
-    int64_t overflow_after_ms;     //  wait before overflowing
+    int overflow_to;                    //  group index, -1 = none
+    int64_t overflow_after_ms;          //  wait before overflowing
 } routing_group_t;
 
 typedef struct {
-    char name[33];                 //  shift id, e.g. "day"
-    int start_minute;              //  local minutes after midnight
-    int end_minute;                //  end (< start: crosses midnight)
+    char name[33];    //  shift id, e.g. "day"
+    int start_minute; //  local minutes after midnight
+    int end_minute;   //  end (< start: crosses midnight)
 } routing_shift_t;
 
 typedef struct {
-    int shift;                     //  shift index
-    int days;                      //  bit 0 = Monday .. bit 6 = Sunday
-    int rotation_weeks;            //  1 = every week
-    int rotation_offset;           //  applies when ISO week % weeks == offset
+    int shift;           //  shift index
+    int days;            //  bit 0 = Monday .. bit 6 = Sunday
+    int rotation_weeks;  //  1 = every week
+    int rotation_offset; //  applies when ISO week % weeks == offset
 } routing_schedule_t;
 
 typedef struct {
-    char agent_id[ROUTING_ID_MAX + 1]; //  agent
-    char name[ROUTING_NAME_MAX + 1];   //  display name
-    int capacity;                  //  max concurrent conversations
-    int weight;                    //  1..10: share of new conversations
-    bool vip_capable;              //  may serve VIP customers first
-    bool active;                   //  false: never assigned
-    uint32_t groups;               //  bit i = member of group i
+    char agent_id[ROUTING_ID_MAX + 1];              //  agent
+    char name[ROUTING_NAME_MAX + 1];                //  display name
+    int capacity;                                   //  max concurrent conversations
+    int weight;                                     //  1..10: share of new conversations
+    bool vip_capable;                               //  may serve VIP customers first
+    bool active;                                    //  false: never assigned
+    uint32_t groups;                                //  bit i = member of group i
     routing_schedule_t schedule[ROUTING_SCHED_MAX]; //  shifts worked
-    int schedule_count;            //  entries
-    char *handover_note;           //  owned, may be NULL
+    int schedule_count;                             //  entries
+    char *handover_note;                            //  owned, may be NULL
 } routing_agent_config_t;
 
 typedef struct {
-    char shop_id[65];              //  shop
-    char timezone[65];             //  IANA name
+    char shop_id[65];  //  shop
+    char timezone[65]; //  IANA name
     routing_group_t groups[ROUTING_GROUPS_MAX];
     int group_count;
     routing_shift_t shifts[ROUTING_SHIFTS_MAX];
     int shift_count;
     routing_agent_config_t *agents; //  owned array
     int agent_count;
-    int intent_group[10];          //  Intent value -> group index (-1: default)
+    int intent_group[10];                   //  Intent value -> group index (-1: default)
     int overflow_order[ROUTING_GROUPS_MAX]; //  group indexes, -1 terminated
-    char *busy_reply;              //  owned
-    char *after_hours_reply;       //  owned
-    int sticky_days;               //  first-contact window
-    int64_t sla_day_ms;            //  response threshold by day
-    int64_t sla_night_ms;          //  ... during the night shift
-    int night_shift;               //  shift index, -1 = none
-    bool sla_reassign;             //  reassign on breach
+    char *busy_reply;                       //  owned
+    char *after_hours_reply;                //  owned
+    int sticky_days;                        //  first-contact window
+    int64_t sla_day_ms;                     //  response threshold by day
+    int64_t sla_night_ms;                   //  ... during the night shift
+    int night_shift;                        //  shift index, -1 = none
+    bool sla_reassign;                      //  reassign on breach
 } routing_shop_config_t;
 
 //  A new, empty configuration (defaults as in the migration). Caller owns.
@@ -132,24 +132,24 @@ int routing_shop_config_shift (const routing_shop_config_t *self, const char *na
 //  State restored from the record after a restart
 
 typedef struct {
-    int64_t conversation_id;       //  id
-    int64_t customer_id;           //  kefu customer id
-    int channel;                   //  Channel
+    int64_t conversation_id;         //  id
+    int64_t customer_id;             //  kefu customer id
+    int channel;                     //  Channel
     const char *channel_customer_id; //  borrowed
-    const char *group;             //  group name, borrowed
-    int cls;                       //  routing_class_t
-    bool vip;                      //  VIP
-    int state;                     //  routing_state_t
-    const char *agent_id;          //  owner (assigned), borrowed, may be NULL
-    int64_t opened_at;             //  ms
-    int64_t queued_at;             //  ms, 0 if never queued
-    int64_t group_since;           //  ms: in this group since
-    int64_t waiting_since;         //  ms: customer waiting for an answer since, 0 = answered
-    bool sla_breached;             //  reported for the current wait
-    bool busy_replied;             //  busy reply sent
-    bool after_hours_replied;      //  after-hours reply sent
-    int assign_seq;                //  assignments so far
-    int overflow_hops;             //  overflows so far
+    const char *group;               //  group name, borrowed
+    int cls;                         //  routing_class_t
+    bool vip;                        //  VIP
+    int state;                       //  routing_state_t
+    const char *agent_id;            //  owner (assigned), borrowed, may be NULL
+    int64_t opened_at;               //  ms
+    int64_t queued_at;               //  ms, 0 if never queued
+    int64_t group_since;             //  ms: in this group since
+    int64_t waiting_since;           //  ms: customer waiting for an answer since, 0 = answered
+    bool sla_breached;               //  reported for the current wait
+    bool busy_replied;               //  busy reply sent
+    bool after_hours_replied;        //  after-hours reply sent
+    int assign_seq;                  //  assignments so far
+    int overflow_hops;               //  overflows so far
 } routing_conv_row_t;
 
 //  ---------------------------------------------------------------------
@@ -219,8 +219,8 @@ void routing_model_restore_presence (routing_model_t *self, const char *shop_id,
                                      const char *agent_id, int status, int64_t since);
 void routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
                                          const routing_conv_row_t *row);
-void routing_model_restore_served (routing_model_t *self, const char *shop_id,
-                                   int64_t customer_id, const char *agent_id, int64_t at);
+void routing_model_restore_served (routing_model_t *self, const char *shop_id, int64_t customer_id,
+                                   const char *agent_id, int64_t at);
 //  After restoring: assign what can be assigned now, re-arm deadlines.
 void routing_model_settle (routing_model_t *self);
 
@@ -228,9 +228,9 @@ void routing_model_settle (routing_model_t *self);
 void routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                               int64_t customer_id, int channel, const char *channel_customer_id,
                               int intent, int priority, bool vip, int64_t at);
-void routing_model_on_message (routing_model_t *self, const char *shop_id,
-                               int64_t conversation_id, bool from_customer, const char *agent_id,
-                               int intent, int priority, int64_t at);
+void routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                               bool from_customer, const char *agent_id, int intent, int priority,
+                               int64_t at);
 void routing_model_on_closed (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                               int64_t at);
 void routing_model_on_presence (routing_model_t *self, const char *shop_id, const char *agent_id,
@@ -253,7 +253,7 @@ int64_t routing_conv_customer (const routing_conv_t *conv);
 int routing_conv_channel (const routing_conv_t *conv);
 const char *routing_conv_channel_customer (const routing_conv_t *conv);
 const char *routing_conv_group (const routing_conv_t *conv);
-const char *routing_conv_agent (const routing_conv_t *conv);   //  "" when not assigned
+const char *routing_conv_agent (const routing_conv_t *conv); //  "" when not assigned
 int routing_conv_state (const routing_conv_t *conv);
 int routing_conv_class (const routing_conv_t *conv);
 bool routing_conv_vip (const routing_conv_t *conv);
@@ -270,13 +270,13 @@ int routing_conv_overflow_hops (const routing_conv_t *conv);
 
 //  Inspection (status, tests).
 typedef struct {
-    int shops;             //  configured shops
-    int open;              //  conversations not closed
-    int queued;            //  of which waiting in a queue
-    int assigned;          //  of which owned by an agent
-    int64_t decisions;     //  assignments made
-    int64_t queued_total;  //  times a conversation entered a queue
-    int64_t breaches;      //  response-time breaches
+    int shops;            //  configured shops
+    int open;             //  conversations not closed
+    int queued;           //  of which waiting in a queue
+    int assigned;         //  of which owned by an agent
+    int64_t decisions;    //  assignments made
+    int64_t queued_total; //  times a conversation entered a queue
+    int64_t breaches;     //  response-time breaches
 } routing_stats_t;
 void routing_model_stats (routing_model_t *self, routing_stats_t *out);
 //  Open conversations of an agent (-1 if unknown).

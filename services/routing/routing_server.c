@@ -34,35 +34,35 @@
 #define S_TICK_MS 20
 
 typedef struct {
-    char shop_id[65];        //  shop
-    char request_id[160];    //  idempotency key at intake
-    zchunk_t *frame;         //  packed CommandSubmit
-    int64_t last_sent;       //  monotonic ms, 0 = not yet
+    char shop_id[65];     //  shop
+    char request_id[160]; //  idempotency key at intake
+    zchunk_t *frame;      //  packed CommandSubmit
+    int64_t last_sent;    //  monotonic ms, 0 = not yet
 } s_command_t;
 
 typedef struct {
-    zsock_t *pipe;                  //  actor pipe
-    const kf_config_spec_t *spec;   //  configuration table (reload)
-    routing_config_t *config;       //  settings (borrowed)
+    zsock_t *pipe;                    //  actor pipe
+    const kf_config_spec_t *spec;     //  configuration table (reload)
+    routing_config_t *config;         //  settings (borrowed)
     const kf_common_config_t *common; //  shared settings (borrowed)
-    kf_clock_t *clock;              //  time (borrowed)
-    uint32_t partitions;            //  shop partitions routed here
-    kf_store_t *store;              //  PostgreSQL
-    kf_outbox_t *outbox;            //  routing's events
-    kf_control_t *control;          //  status
-    kf_subscriber_t *sub;           //  intake + admin events
-    routing_model_t *model;         //  the decisions
-    routing_writes_t *writes;       //  the current transaction's writes
-    zsock_t *intake;                //  DEALER to intake's command endpoint
-    zhashx_t *unacked;              //  request id -> s_command_t (handed in, not acked)
-    zlistx_t *to_send;              //  s_command_t of the current transaction
-    zlistx_t *submitted;            //  "shop\x1frequest" acked by intake, to mark
-    zloop_t *loop;                  //  event loop
-    bool loaded;                    //  model built from the record
-    bool dirty;                     //  model changed in the current transaction
-    bool draining;                  //  DRAIN received
-    int64_t next_poll;              //  monotonic ms of the next table catch-up
-    int64_t *c_decisions;           //  counters
+    kf_clock_t *clock;                //  time (borrowed)
+    uint32_t partitions;              //  shop partitions routed here
+    kf_store_t *store;                //  PostgreSQL
+    kf_outbox_t *outbox;              //  routing's events
+    kf_control_t *control;            //  status
+    kf_subscriber_t *sub;             //  intake + admin events
+    routing_model_t *model;           //  the decisions
+    routing_writes_t *writes;         //  the current transaction's writes
+    zsock_t *intake;                  //  DEALER to intake's command endpoint
+    zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
+    zlistx_t *to_send;                //  s_command_t of the current transaction
+    zlistx_t *submitted;              //  "shop\x1frequest" acked by intake, to mark
+    zloop_t *loop;                    //  event loop
+    bool loaded;                      //  model built from the record
+    bool dirty;                       //  model changed in the current transaction
+    bool draining;                    //  DRAIN received
+    int64_t next_poll;                //  monotonic ms of the next table catch-up
+    int64_t *c_decisions;             //  counters
     int64_t *c_queued;
     int64_t *c_breaches;
     int64_t *c_commands;
@@ -250,8 +250,7 @@ s_on_conv_changed (void *arg, const char *shop_id, const routing_conv_t *conv)
 }
 
 static void
-s_on_presence_changed (void *arg, const char *shop_id, const char *agent_id, int status,
-                       int64_t at)
+s_on_presence_changed (void *arg, const char *shop_id, const char *agent_id, int status, int64_t at)
 {
     s_server_t *self = arg;
     self->dirty = true;
@@ -259,8 +258,7 @@ s_on_presence_changed (void *arg, const char *shop_id, const char *agent_id, int
 }
 
 static void
-s_on_served (void *arg, const char *shop_id, int64_t customer_id, const char *agent_id,
-             int64_t at)
+s_on_served (void *arg, const char *shop_id, int64_t customer_id, const char *agent_id, int64_t at)
 {
     s_server_t *self = arg;
     self->dirty = true;
@@ -289,9 +287,8 @@ s_send_command (s_server_t *self, s_command_t *c)
         if (c->last_sent)
             (*self->c_resent)++;
         c->last_sent = zclock_mono ();
-    }
-    else
-        zframe_destroy (&frame);   //  not connected yet: the resend timer retries
+    } else
+        zframe_destroy (&frame); //  not connected yet: the resend timer retries
 }
 
 //  After a commit: the commands are the record's now; hand them in.
@@ -345,8 +342,7 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
                 (*self->c_refused)++;
                 kf_log_error ("routing.command_refused", "request=%s code=%s reason=\"%s\"",
                               request_id, kf_error_code_name (ack->code), ack->reason);
-            }
-            else
+            } else
                 (*self->c_acked)++;
             char key[256];
             snprintf (key, sizeof key, "%s\x1f%s", c->shop_id, c->request_id);
@@ -440,8 +436,8 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
     if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
         return -1;
     fn (self, arg);
-    if (routing_writes_flush (self->writes, self->store, &err)
-        || kf_outbox_flush (self->outbox, &err)) {
+    if (routing_writes_flush (self->writes, self->store, &err) ||
+        kf_outbox_flush (self->outbox, &err)) {
         kf_store_rollback (self->store);
         goto failed;
     }
@@ -497,8 +493,8 @@ s_load_all (s_server_t *self, void *arg)
     routing_model_reset (self->model);
     routing_writes_clear (self->writes);
     zlistx_purge (self->to_send);
-    if (routing_store_load_shops (self->store, s_on_shop_row, self, &err)
-        || routing_store_load_state (self->store, self->model, s_now (self), &err)) {
+    if (routing_store_load_shops (self->store, s_on_shop_row, self, &err) ||
+        routing_store_load_state (self->store, self->model, s_now (self), &err)) {
         kf_log_warn ("routing.load_failed", "reason=\"%s\"", err.reason);
         return;
     }
@@ -525,8 +521,8 @@ s_reload (s_server_t *self)
 }
 
 typedef struct {
-    s_server_t *self;      //  server
-    const char *shop_id;   //  the shop to reconfigure
+    s_server_t *self;    //  server
+    const char *shop_id; //  the shop to reconfigure
 } s_target_t;
 
 static void
@@ -584,7 +580,7 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED: {
         const Kefu__V1__MessageAccepted *m = ev->message_accepted;
         if (m->auto_reply)
-            break;   //  the platform's auto-responder is not an agent's answer
+            break; //  the platform's auto-responder is not an agent's answer
         routing_model_on_message (self->model, shop, m->conversation_id,
                                   m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER,
                                   m->agent_id, m->intent, m->priority, m->received_at_ms);
@@ -610,9 +606,9 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         if (routing_model_transfer (self->model, shop, t->conversation_id, t->to_agent_id, t->by,
                                     t->reason, &terr)) {
             (*self->c_transfers_refused)++;
-            kf_log_warn ("routing.transfer_refused", "shop=%s conversation=%" PRId64
-                         " to=%s reason=\"%s\"",
-                         shop, t->conversation_id, t->to_agent_id, terr.reason);
+            kf_log_warn ("routing.transfer_refused",
+                         "shop=%s conversation=%" PRId64 " to=%s reason=\"%s\"", shop,
+                         t->conversation_id, t->to_agent_id, terr.reason);
         }
         break;
     }
@@ -666,7 +662,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
     if (self->draining)
         return 0;
     if (!self->loaded && s_reload (self) != 0)
-        return 0;   //  the database is not there yet: try on the next tick
+        return 0; //  the database is not there yet: try on the next tick
     int64_t mono = zclock_mono ();
     if (mono >= self->next_poll) {
         //  Catch up from the events table: what the PUB fast path missed,
@@ -744,9 +740,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->control = kf_control_new ("routing", self->clock);
     kf_control_set_refresh (self->control, s_refresh_status, self);
     kf_control_set_on_clock (self->control, s_on_clock, self);
-    routing_sink_t sink = {s_on_assigned,     s_on_queued,           s_on_auto_reply,
-                           s_on_breach,       s_on_transferred,      s_on_conv_changed,
-                           s_on_presence_changed, s_on_served, self};
+    routing_sink_t sink = {s_on_assigned,         s_on_queued,      s_on_auto_reply,
+                           s_on_breach,           s_on_transferred, s_on_conv_changed,
+                           s_on_presence_changed, s_on_served,      self};
     self->model = routing_model_new (self->clock, &sink);
     self->writes = routing_writes_new ();
     self->unacked = zhashx_new ();
@@ -801,13 +797,13 @@ s_start (s_server_t *self, char *why, size_t why_size)
                   self->config->intake_commands);
         return -1;
     }
-    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1
-        || kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1 ||
+        kf_control_bind (self->control, self->config->control_endpoint) == -1) {
         snprintf (why, why_size, "cannot bind the events or control endpoint");
         return -1;
     }
-    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events)
-        || kf_subscriber_follow (self->sub, "admin", NULL)) {
+    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events) ||
+        kf_subscriber_follow (self->sub, "admin", NULL)) {
         snprintf (why, why_size, "bad KEFU_ROUTING_INTAKE_EVENTS=%s", self->config->intake_events);
         return -1;
     }
@@ -878,8 +874,7 @@ s_op_other (void *server, const char *command)
     return "OK";
 }
 
-static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain,
-                                     s_op_other};
+static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain, s_op_other};
 
 void
 routing_server (zsock_t *pipe, void *args)

@@ -61,23 +61,39 @@ static const kf_stmt_t s_statements[] = {
      "  group_since, assigned_at, waiting_since, sla_breached, busy_replied, "
      "  after_hours_replied, closed_at, assign_seq, overflow_hops) "
      "SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, nullif (agent, ''), "
-     "  to_timestamp (opened / 1000.0), " S_TS ("queued") ", " S_TS ("since") ", "
-     "  " S_TS ("assigned") ", " S_TS ("waiting") ", breached, busy, after_hours, "
-     "  " S_TS ("closed") ", seq, hops "
-     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], "
-     "  $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], $13::int8[], "
-     "  $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], $19::int8[], "
-     "  $20::int4[], $21::int4[]) "
-     "  AS t (shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, "
-     "  queued, since, assigned, waiting, breached, busy, after_hours, closed, seq, hops) "
-     "ON CONFLICT (shop_id, conversation_id) DO UPDATE SET "
-     "  group_name = EXCLUDED.group_name, class = EXCLUDED.class, vip = EXCLUDED.vip, "
-     "  state = EXCLUDED.state, agent_id = EXCLUDED.agent_id, queued_at = EXCLUDED.queued_at, "
-     "  group_since = EXCLUDED.group_since, assigned_at = EXCLUDED.assigned_at, "
-     "  waiting_since = EXCLUDED.waiting_since, sla_breached = EXCLUDED.sla_breached, "
-     "  busy_replied = EXCLUDED.busy_replied, after_hours_replied = EXCLUDED.after_hours_replied, "
-     "  closed_at = EXCLUDED.closed_at, assign_seq = EXCLUDED.assign_seq, "
-     "  overflow_hops = EXCLUDED.overflow_hops"},
+     "  to_timestamp (opened / 1000.0), " S_TS ("queued") ", " S_TS (
+         "since") ", "
+                  "  " S_TS ("assigned") ", " S_TS (
+                      "waiting") ", breached, busy, after_hours, "
+                                 "  " S_TS (
+                                     "closed") ", seq, hops "
+                                               "FROM unnest ($1::text[], $2::int8[], $3::int8[], "
+                                               "$4::int2[], $5::text[], $6::text[], "
+                                               "  $7::int2[], $8::bool[], $9::int2[], $10::text[], "
+                                               "$11::int8[], $12::int8[], $13::int8[], "
+                                               "  $14::int8[], $15::int8[], $16::bool[], "
+                                               "$17::bool[], $18::bool[], $19::int8[], "
+                                               "  $20::int4[], $21::int4[]) "
+                                               "  AS t (shop_id, id, customer_id, channel, ccid, "
+                                               "grp, cls, vip, state, agent, opened, "
+                                               "  queued, since, assigned, waiting, breached, "
+                                               "busy, after_hours, closed, seq, hops) "
+                                               "ON CONFLICT (shop_id, conversation_id) DO UPDATE "
+                                               "SET "
+                                               "  group_name = EXCLUDED.group_name, class = "
+                                               "EXCLUDED.class, vip = EXCLUDED.vip, "
+                                               "  state = EXCLUDED.state, agent_id = "
+                                               "EXCLUDED.agent_id, queued_at = EXCLUDED.queued_at, "
+                                               "  group_since = EXCLUDED.group_since, assigned_at "
+                                               "= EXCLUDED.assigned_at, "
+                                               "  waiting_since = EXCLUDED.waiting_since, "
+                                               "sla_breached = EXCLUDED.sla_breached, "
+                                               "  busy_replied = EXCLUDED.busy_replied, "
+                                               "after_hours_replied = "
+                                               "EXCLUDED.after_hours_replied, "
+                                               "  closed_at = EXCLUDED.closed_at, assign_seq = "
+                                               "EXCLUDED.assign_seq, "
+                                               "  overflow_hops = EXCLUDED.overflow_hops"},
     {"routing_insert_assignments",
      "INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, group_name, "
      "  reason, note, by_whom, assigned_at, waited_ms) "
@@ -89,7 +105,8 @@ static const kf_stmt_t s_statements[] = {
     {"routing_upsert_presence",
      "INSERT INTO agent_presence (shop_id, agent_id, status, since) "
      "SELECT shop_id, agent, status, to_timestamp (at / 1000.0) "
-     "FROM unnest ($1::text[], $2::text[], $3::int2[], $4::int8[]) AS t (shop_id, agent, status, at) "
+     "FROM unnest ($1::text[], $2::text[], $3::int2[], $4::int8[]) AS t (shop_id, agent, status, "
+     "at) "
      "ON CONFLICT (shop_id, agent_id) DO UPDATE SET status = EXCLUDED.status, "
      "  since = EXCLUDED.since"},
     {"routing_upsert_served",
@@ -117,8 +134,8 @@ routing_store_register (kf_store_t *store)
 //  Loading
 
 typedef struct {
-    routing_shop_fn *fn;  //  per shop
-    void *arg;            //  its argument
+    routing_shop_fn *fn; //  per shop
+    void *arg;           //  its argument
 } s_shops_t;
 
 static int
@@ -159,7 +176,8 @@ s_on_groups (const PGresult *res, void *arg)
         cfg->group_count++;
     }
     for (int i = 0; i < cfg->group_count; i++)
-        cfg->groups[i].overflow_to = targets[i][0] ? routing_shop_config_group (cfg, targets[i]) : -1;
+        cfg->groups[i].overflow_to =
+            targets[i][0] ? routing_shop_config_group (cfg, targets[i]) : -1;
     return 0;
 }
 
@@ -231,7 +249,7 @@ s_on_settings (const PGresult *res, void *arg)
 {
     routing_shop_config_t *cfg = arg;
     if (PQntuples (res) == 0)
-        return 0;   //  no row yet: the defaults
+        return 0; //  no row yet: the defaults
     free (cfg->busy_reply);
     free (cfg->after_hours_reply);
     cfg->busy_reply = strdup (kf_store_text (res, 0, 0));
@@ -278,16 +296,16 @@ routing_store_load_config (kf_store_t *store, const char *shop_id, const char *t
     kf_params_init (&params);
     kf_params_str (&params, shop_id);
     //  Groups and shifts first: agents, schedules and settings refer to them.
-    if (kf_store_exec (store, "routing_load_groups", &params, s_on_groups, cfg, err)
-        || kf_store_exec (store, "routing_load_shifts", &params, s_on_shifts, cfg, err)) {
+    if (kf_store_exec (store, "routing_load_groups", &params, s_on_groups, cfg, err) ||
+        kf_store_exec (store, "routing_load_shifts", &params, s_on_shifts, cfg, err)) {
         routing_shop_config_destroy (&cfg);
         return -1;
     }
     routing_shop_config_fill_defaults (cfg);
-    if (kf_store_exec (store, "routing_load_agents", &params, s_on_agents, cfg, err)
-        || kf_store_exec (store, "routing_load_schedule", &params, s_on_schedule, cfg, err)
-        || kf_store_exec (store, "routing_load_settings", &params, s_on_settings, cfg, err)
-        || kf_store_exec (store, "routing_load_intents", &params, s_on_intents, cfg, err)) {
+    if (kf_store_exec (store, "routing_load_agents", &params, s_on_agents, cfg, err) ||
+        kf_store_exec (store, "routing_load_schedule", &params, s_on_schedule, cfg, err) ||
+        kf_store_exec (store, "routing_load_settings", &params, s_on_settings, cfg, err) ||
+        kf_store_exec (store, "routing_load_intents", &params, s_on_intents, cfg, err)) {
         routing_shop_config_destroy (&cfg);
         return -1;
     }
@@ -351,18 +369,18 @@ routing_store_load_state (kf_store_t *store, routing_model_t *model, int64_t now
 {
     kf_params_t params;
     kf_params_init (&params);
-    kf_params_int (&params, now_ms - 90LL * 86400000);   //  the longest sticky window
-    return kf_store_exec (store, "routing_load_presence", NULL, s_on_presence, model, err)
-               || kf_store_exec (store, "routing_load_conversations", NULL, s_on_conversations,
-                                 model, err)
-               || kf_store_exec (store, "routing_load_served", &params, s_on_served, model, err)
+    kf_params_int (&params, now_ms - 90LL * 86400000); //  the longest sticky window
+    return kf_store_exec (store, "routing_load_presence", NULL, s_on_presence, model, err) ||
+                   kf_store_exec (store, "routing_load_conversations", NULL, s_on_conversations,
+                                  model, err) ||
+                   kf_store_exec (store, "routing_load_served", &params, s_on_served, model, err)
                ? -1
                : 0;
 }
 
 typedef struct {
-    routing_command_fn *fn;  //  per command
-    void *arg;               //  its argument
+    routing_command_fn *fn; //  per command
+    void *arg;              //  its argument
 } s_commands_t;
 
 static int
@@ -431,11 +449,11 @@ typedef struct {
 } s_keyed_t;
 
 struct _routing_writes_t {
-    zhashx_t *convs;          //  "shop\x1fid" -> s_conv_row_t (latest wins)
-    zhashx_t *presence;       //  "shop\x1fagent" -> s_keyed_t
-    zhashx_t *served;         //  "shop\x1fcustomer" -> s_keyed_t
-    kf_batch_t *assignments;  //  assignment audit rows, in order
-    kf_batch_t *commands;     //  routing_outbox rows, in order
+    zhashx_t *convs;         //  "shop\x1fid" -> s_conv_row_t (latest wins)
+    zhashx_t *presence;      //  "shop\x1fagent" -> s_keyed_t
+    zhashx_t *served;        //  "shop\x1fcustomer" -> s_keyed_t
+    kf_batch_t *assignments; //  assignment audit rows, in order
+    kf_batch_t *commands;    //  routing_outbox rows, in order
 };
 
 static const kf_col_type_t s_conv_types[] = {
@@ -590,9 +608,9 @@ routing_writes_command (routing_writes_t *self, const char *shop_id, const char 
 bool
 routing_writes_empty (const routing_writes_t *self)
 {
-    return zhashx_size (self->convs) == 0 && zhashx_size (self->presence) == 0
-           && zhashx_size (self->served) == 0 && kf_batch_rows (self->assignments) == 0
-           && kf_batch_rows (self->commands) == 0;
+    return zhashx_size (self->convs) == 0 && zhashx_size (self->presence) == 0 &&
+           zhashx_size (self->served) == 0 && kf_batch_rows (self->assignments) == 0 &&
+           kf_batch_rows (self->commands) == 0;
 }
 
 static int

@@ -31,11 +31,11 @@
 #endif
 
 typedef struct {
-    char *db;             //  conninfo
-    char dir[256];        //  temp dir: keys and cert store
-    zcert_t *server;      //  intake's key pair
-    zcert_t *gw_a;        //  registered key of gateway "gw-a" (shop-a only)
-    kt_intake_t *intake;  //  the service
+    char *db;            //  conninfo
+    char dir[256];       //  temp dir: keys and cert store
+    zcert_t *server;     //  intake's key pair
+    zcert_t *gw_a;       //  registered key of gateway "gw-a" (shop-a only)
+    kt_intake_t *intake; //  the service
 } fixture_t;
 
 static void
@@ -114,8 +114,9 @@ s_setup (void **state)
     snprintf (path, sizeof path, "%s/intake.key", f->dir);
     assert_int_equal (zcert_save (f->server, path), 0);
     f->gw_a = zcert_new ();
-    s_sql (f->db, "INSERT INTO principals (principal_id, role, public_key) VALUES ('gw-a', "
-                  "'gateway', $1)",
+    s_sql (f->db,
+           "INSERT INTO principals (principal_id, role, public_key) VALUES ('gw-a', "
+           "'gateway', $1)",
            zcert_public_txt (f->gw_a), NULL);
     s_sql (f->db, "INSERT INTO principal_shops (shop_id, principal_id) VALUES ('shop-a', 'gw-a')",
            NULL, NULL);
@@ -159,9 +160,9 @@ test_curve_without_zap_handler_fails_closed (void **state)
     zsock_set_curve_server (router, 1);
     zsock_set_zap_domain (router, "kefu");
     int enforce = 1;
-    assert_int_equal (zmq_setsockopt (zsock_resolve (router), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce,
-                                      sizeof enforce),
-                      0);
+    assert_int_equal (
+        zmq_setsockopt (zsock_resolve (router), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce),
+        0);
     int port = zsock_bind (router, "tcp://127.0.0.1:*");
     assert_true (port > 0);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);

@@ -41,16 +41,16 @@
 //  A gateway streaming n items and recording every final ack.
 
 typedef struct {
-    kefu_gateway_t *gw;     //  the client
-    char name[32];          //  gateway id and id prefix
-    int total;              //  items to send
-    int next;               //  next item to send
-    int acked;              //  final acks
-    int accepted;           //  ACCEPTED
-    int duplicate;          //  DUPLICATE
-    int rejected;           //  REJECTED
-    int64_t *stored;        //  stored id per item (from its final ack)
-    int64_t last_accept;    //  monotonic ms of the last ACCEPTED ack
+    kefu_gateway_t *gw;  //  the client
+    char name[32];       //  gateway id and id prefix
+    int total;           //  items to send
+    int next;            //  next item to send
+    int acked;           //  final acks
+    int accepted;        //  ACCEPTED
+    int duplicate;       //  DUPLICATE
+    int rejected;        //  REJECTED
+    int64_t *stored;     //  stored id per item (from its final ack)
+    int64_t last_accept; //  monotonic ms of the last ACCEPTED ack
     //  For the PostgreSQL test: ACCEPTED acks seen inside a window.
     int64_t window_from;    //  monotonic ms
     int64_t window_to;      //  monotonic ms
@@ -75,8 +75,7 @@ s_on_ack (const Kefu__V1__Ack *ack, void *arg)
         s->last_accept = now;
         if (now >= s->window_from && now < s->window_to)
             s->accepted_in_window++;
-    }
-    else if (ack->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE)
+    } else if (ack->status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE)
         s->duplicate++;
     else
         s->rejected++;
@@ -202,16 +201,17 @@ static pid_t
 s_spawn_intake (const char *db, int gateway_port, int base_port)
 {
     const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
-    assert_non_null (bin_dir);   //  set by ctest (tests/CMakeLists.txt)
+    assert_non_null (bin_dir); //  set by ctest (tests/CMakeLists.txt)
     char check[1024];
     snprintf (check, sizeof check, "%s/services/intake/kefu-intake", bin_dir);
     assert_int_equal (access (check, X_OK), 0);
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);   //  never outlive the test
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
         char path[1024], url[1024], gw[64], cmd[64], ev[64], ctl[64];
-        snprintf (path, sizeof path, "%s/services/intake/kefu-intake", getenv ("KEFU_TEST_BIN_DIR"));
+        snprintf (path, sizeof path, "%s/services/intake/kefu-intake",
+                  getenv ("KEFU_TEST_BIN_DIR"));
         snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
         snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
         snprintf (cmd, sizeof cmd, "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:%d", base_port);
@@ -335,7 +335,8 @@ test_postgres_restarts_during_a_stream (void **state)
         retry_laters += st.retry_later;
         assert_int_equal (streams[i].accepted_in_window, 0);
     }
-    fprintf (stderr, "postgres restarts: %llu RETRY_LATER acks\n", (unsigned long long) retry_laters);
+    fprintf (stderr, "postgres restarts: %llu RETRY_LATER acks\n",
+             (unsigned long long) retry_laters);
     assert_true (retry_laters > 0);
     s_check_streams (db, streams, GATEWAYS, (long long) GATEWAYS * PER_GATEWAY);
     for (int i = 0; i < GATEWAYS; i++)
@@ -364,8 +365,8 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *event, void *arg, kf_error_t 
 }
 
 typedef struct {
-    kf_store_t *store;        //  subscriber's connection
-    kf_subscriber_t *sub;     //  the subscriber
+    kf_store_t *store;    //  subscriber's connection
+    kf_subscriber_t *sub; //  the subscriber
 } s_sub_t;
 
 static void
@@ -400,7 +401,7 @@ test_subscriber_stopped_during_ten_thousand_items (void **state)
     (void) state;
     char *db = kt_db_fresh ("intake_sub");
     kt_shop_add (db, SHOP);
-    kt_db_count (db, "SELECT count(*) FROM pg_class");   //  connectivity check
+    kt_db_count (db, "SELECT count(*) FROM pg_class"); //  connectivity check
     PGconn *conn = PQconnectdb (db);
     PGresult *res = PQexec (conn, "CREATE TABLE test_applied (message_id int8 PRIMARY KEY)");
     assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
@@ -429,8 +430,8 @@ test_subscriber_stopped_during_ten_thousand_items (void **state)
     assert_true (stopped && restarted);
     //  Let the subscriber finish (bounded).
     deadline = zclock_mono () + 60000;
-    while (kt_db_count (db, "SELECT count(*) FROM test_applied") < 10000
-           && zclock_mono () < deadline) {
+    while (kt_db_count (db, "SELECT count(*) FROM test_applied") < 10000 &&
+           zclock_mono () < deadline) {
         s_sub_pump (&sub);
         zclock_sleep (10);
     }

@@ -27,11 +27,11 @@
 #define SHOP "tmall-hzfs"
 
 typedef struct {
-    char *db;               //  conninfo
-    kt_intake_t *intake;    //  the service
-    kf_clock_t *clock;      //  driven clock
-    zsock_t *gw;            //  the raw gateway
-    int64_t seq;            //  for unique ids
+    char *db;            //  conninfo
+    kt_intake_t *intake; //  the service
+    kf_clock_t *clock;   //  driven clock
+    zsock_t *gw;         //  the raw gateway
+    int64_t seq;         //  for unique ids
 } fixture_t;
 
 static int
@@ -65,13 +65,13 @@ s_teardown (void **state)
 }
 
 typedef struct {
-    const char *id;        //  gateway_msg_id (NULL: generated)
-    const char *shop;      //  NULL: SHOP
-    int channel;           //  0: platform chat
-    int64_t sent_at;       //  0: the clock's now
-    const char *customer;  //  NULL: "tb_buyer_1"
-    const uint8_t *body;   //  raw body bytes
-    size_t body_len;       //  their length (0 with body NULL: no body)
+    const char *id;       //  gateway_msg_id (NULL: generated)
+    const char *shop;     //  NULL: SHOP
+    int channel;          //  0: platform chat
+    int64_t sent_at;      //  0: the clock's now
+    const char *customer; //  NULL: "tb_buyer_1"
+    const uint8_t *body;  //  raw body bytes
+    size_t body_len;      //  their length (0 with body NULL: no body)
 } s_msg_t;
 
 //  Send a customer message, return the ack (caller frees).
@@ -135,10 +135,10 @@ test_text_is_stored_byte_identical (void **state)
     fixture_t *f = *state;
     const char *bodies[] = {
         "亲，这件衣服有M码吗？",                              //  CJK
-        "好评！😀👍🏽 谢谢",                                   //  4-byte emoji, modifier
-        "cafe\xcc\x81 na\xc3\xafve e\xcc\x81\xcc\x80",       //  combining marks
+        "好评！😀👍🏽 谢谢",                       //  4-byte emoji, modifier
+        "cafe\xcc\x81 na\xc3\xafve e\xcc\x81\xcc\x80",        //  combining marks
         "'; DROP TABLE messages; -- \\ \" $1 %_ E'\\x00' ''", //  SQL metacharacters
-        "\xef\xbf\xbd \xf4\x8f\xbf\xbf",                     //  U+FFFD, U+10FFFF
+        "\xef\xbf\xbd \xf4\x8f\xbf\xbf",                      //  U+FFFD, U+10FFFF
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         s_msg_t m = {0};
@@ -149,8 +149,9 @@ test_text_is_stored_byte_identical (void **state)
         assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
         assert_true (in->ack->stored_id > 0);
         char sql[256];
-        snprintf (sql, sizeof sql, "SELECT encode (convert_to (body, 'UTF8'), 'hex') FROM messages "
-                                   "WHERE message_id = %lld",
+        snprintf (sql, sizeof sql,
+                  "SELECT encode (convert_to (body, 'UTF8'), 'hex') FROM messages "
+                  "WHERE message_id = %lld",
                   (long long) in->ack->stored_id);
         char *hex = kt_db_query1 (f->db, sql);
         char expected[1024] = "";
@@ -213,8 +214,8 @@ test_every_error_code_has_a_cause (void **state)
     s_msg_t empty = {0};
     s_expect (f, &empty, REJ, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD);
 
-    const char *invalid[] = {"\xc0\x80", "\xed\xa0\x80", "ab\xe4\xb8", "\x80x", "\xf4\x90\x80\x80",
-                             "\xff"};
+    const char *invalid[] = {"\xc0\x80", "\xed\xa0\x80",     "ab\xe4\xb8",
+                             "\x80x",    "\xf4\x90\x80\x80", "\xff"};
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
         s_expect_text (f, invalid[i], REJ, KEFU__V1__ERROR_CODE__ERROR_INVALID_UTF8);
 
@@ -229,7 +230,7 @@ test_every_error_code_has_a_cause (void **state)
     large.body = (const uint8_t *) big;
     large.body_len = 8193;
     s_expect (f, &large, REJ, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG);
-    large.body_len = 8192;   //  exactly the limit is fine
+    large.body_len = 8192; //  exactly the limit is fine
     s_expect (f, &large, KEFU__V1__ACK_STATUS__ACK_ACCEPTED, 0);
     free (big);
 
@@ -395,8 +396,9 @@ test_conversation_record_and_events (void **state)
         kefu__v1__intake_frame__free_unpacked (in, NULL);
     }
     //  Classification stored with the message.
-    assert_int_equal (kt_db_count (f->db, "SELECT intent FROM messages WHERE kind = 1 AND "
-                                          "customer_id IS NOT NULL ORDER BY message_id DESC LIMIT 1"),
+    assert_int_equal (kt_db_count (f->db,
+                                   "SELECT intent FROM messages WHERE kind = 1 AND "
+                                   "customer_id IS NOT NULL ORDER BY message_id DESC LIMIT 1"),
                       KEFU__V1__INTENT__INTENT_COMPLAINT);
     char *flags = kt_db_query1 (f->db, "SELECT array_to_string (qa_flags, ',') FROM messages "
                                        "WHERE gateway_msg_id = 'r-1'");
@@ -423,10 +425,10 @@ test_conversation_record_and_events (void **state)
                                           "channel_customer_id = 'tb_lily88'"),
                       1);
     //  Events in order: opened, message, message (reply), presence, closed, rating.
-    char *kinds = kt_db_query1 (f->db,
-                                "SELECT string_agg (kind, ' ' ORDER BY seq) FROM events e WHERE "
-                                "seq > (SELECT coalesce (max (seq), 0) - 6 FROM events "
-                                "WHERE partition = e.partition) AND stream = 'intake'");
+    char *kinds =
+        kt_db_query1 (f->db, "SELECT string_agg (kind, ' ' ORDER BY seq) FROM events e WHERE "
+                             "seq > (SELECT coalesce (max (seq), 0) - 6 FROM events "
+                             "WHERE partition = e.partition) AND stream = 'intake'");
     assert_string_equal (kinds, "conversation.opened message.accepted message.accepted "
                                 "agent.presence conversation.closed rating.received");
     free (kinds);
@@ -470,8 +472,9 @@ test_quiet_period_with_driven_clock (void **state)
     assert_int_equal (kt_db_count (f->db, "SELECT close_reason FROM conversations WHERE "
                                           "channel_customer_id = 'wx_quiet'"),
                       KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET);
-    assert_int_equal (kt_db_count (f->db, "SELECT extract (epoch FROM closed_at - last_message_at) "
-                                          "FROM conversations WHERE channel_customer_id = 'wx_quiet'"),
+    assert_int_equal (kt_db_count (f->db,
+                                   "SELECT extract (epoch FROM closed_at - last_message_at) "
+                                   "FROM conversations WHERE channel_customer_id = 'wx_quiet'"),
                       1800);
 
     //  The customer comes back: a new conversation following the old one.

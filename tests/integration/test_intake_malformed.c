@@ -24,12 +24,12 @@
 #define SHOP "shop-m"
 
 typedef struct {
-    char *db;             //  conninfo
-    kt_intake_t *intake;  //  the service
-    zsock_t *bad;         //  the hostile gateway
-    zsock_t *good;        //  the well-behaved gateway
-    int good_sent;        //  good items sent
-    int good_acked;       //  good items ACCEPTED
+    char *db;            //  conninfo
+    kt_intake_t *intake; //  the service
+    zsock_t *bad;        //  the hostile gateway
+    zsock_t *good;       //  the well-behaved gateway
+    int good_sent;       //  good items sent
+    int good_acked;      //  good items ACCEPTED
 } fixture_t;
 
 //  Send one good item and collect whatever acks have arrived for it.

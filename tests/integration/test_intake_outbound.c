@@ -26,9 +26,9 @@
 #define SHOP "shop-o"
 
 typedef struct {
-    char *db;             //  conninfo
-    kt_intake_t *intake;  //  the service
-    zsock_t *service;     //  plays routing: DEALER on the command endpoint
+    char *db;            //  conninfo
+    kt_intake_t *intake; //  the service
+    zsock_t *service;    //  plays routing: DEALER on the command endpoint
 } fixture_t;
 
 static int
@@ -117,9 +117,8 @@ s_wait_settled (fixture_t *f, long long expected)
 {
     int64_t deadline = zclock_mono () + 10000;
     while (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT "
-                               "NULL")
-               < expected
-           && zclock_mono () < deadline)
+                               "NULL") < expected &&
+           zclock_mono () < deadline)
         zclock_sleep (20);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE "
                                           "settled_at IS NOT NULL AND delivered"),
@@ -194,9 +193,9 @@ test_waits_for_the_gateway_and_is_resent_until_acked (void **state)
 }
 
 typedef struct {
-    int seen;             //  commands delivered to the application
-    int64_t last_id;      //  the last one
-    bool ack_now;         //  acknowledge in the callback
+    int seen;        //  commands delivered to the application
+    int64_t last_id; //  the last one
+    bool ack_now;    //  acknowledge in the callback
 } s_app_t;
 
 static void
@@ -236,7 +235,7 @@ test_library_sees_each_command_once (void **state)
     for (int i = 0; i < 50 && !kefu_gateway_welcomed (gw); i++)
         kefu_gateway_poll (gw, 100);
     assert_true (kefu_gateway_welcomed (gw));
-    kefu_gateway_destroy (&gw);   //  the gateway goes away
+    kefu_gateway_destroy (&gw); //  the gateway goes away
 
     Kefu__V1__CommandSubmitAck *a = s_submit (f, "req-lib", SHOP, "lingling");
     int64_t id = a->command_id;
@@ -257,7 +256,7 @@ test_library_sees_each_command_once (void **state)
     assert_int_equal (app.seen, 1);
     kefu_gateway_stats_t stats;
     kefu_gateway_stats (gw, &stats);
-    assert_true (stats.command_repeats >= 1);   //  intake did resend; the library absorbed it
+    assert_true (stats.command_repeats >= 1); //  intake did resend; the library absorbed it
     kefu_gateway_destroy (&gw);
 }
 

@@ -45,8 +45,7 @@ s_on_ack (const Kefu__V1__Ack *ack, void *arg)
     if (ack->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
         t->accepted++;
         t->accepted_per_item[index]++;
-    }
-    else if (ack->status != KEFU__V1__ACK_STATUS__ACK_DUPLICATE)
+    } else if (ack->status != KEFU__V1__ACK_STATUS__ACK_DUPLICATE)
         t->other++;
     if (t->stored[index] && t->stored[index] != ack->stored_id)
         t->disagreements++;
@@ -58,7 +57,7 @@ s_connect (const char *endpoint, s_tally_t *tally)
 {
     kefu_gateway_options_t opts = kefu_gateway_options_default ();
     opts.endpoint = endpoint;
-    opts.gateway_id = "storm";   //  both connections are the same gateway
+    opts.gateway_id = "storm"; //  both connections are the same gateway
     opts.window = 2000;
     kefu_gateway_t *gw = kefu_gateway_new (&opts);
     assert_non_null (gw);

@@ -85,7 +85,8 @@ test_second_run_changes_nothing (void **state)
     long long applied = kt_db_count (db, "SELECT count(*) FROM kefu_migrations");
     assert_true (applied >= 5);
     char *before = s_fingerprint (db);
-    long long tables = kt_db_count (db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+    long long tables =
+        kt_db_count (db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 
     assert_int_equal (s_migrate (db, dir, out, sizeof out), 0);
     assert_null (strstr (out, "applied 0"));
@@ -94,8 +95,8 @@ test_second_run_changes_nothing (void **state)
     assert_non_null (strstr (out, expected));
     char *after = s_fingerprint (db);
     assert_string_equal (before, after);
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-                      tables);
+    assert_int_equal (
+        kt_db_count (db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), tables);
     free (before);
     free (after);
     free (db);

@@ -98,8 +98,8 @@ s_subscriber_main (const char *conninfo, const char *endpoint)
 }
 
 typedef struct {
-    pid_t pid;   //  child process
-    int out;     //  its stdout (read end)
+    pid_t pid; //  child process
+    int out;   //  its stdout (read end)
 } s_child_t;
 
 static s_child_t
@@ -114,7 +114,8 @@ s_spawn (const char *conninfo, const char *endpoint)
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         dup2 (fds[1], 1);
         close (fds[0]);
-        execl ("/proc/self/exe", "test_kf_events", "--subscriber", conninfo, endpoint, (char *) NULL);
+        execl ("/proc/self/exe", "test_kf_events", "--subscriber", conninfo, endpoint,
+               (char *) NULL);
         _exit (127);
     }
     close (fds[1]);
@@ -205,7 +206,7 @@ test_ten_thousand_events_exactly_once (void **state)
             fprintf (stderr, "subscriber stopped: %s", stats);
         }
         if (written == 6000)
-            child = s_spawn (db, endpoint);   //  catches up 2,000+ from the table
+            child = s_spawn (db, endpoint); //  catches up 2,000+ from the table
         if (written == 8000) {
             s_wait_applied (db, 6500);
             s_wait_child (&child, SIGKILL, stats, sizeof stats);
@@ -286,8 +287,7 @@ test_rollback_leaves_no_gap (void **state)
         if (round == 1) {
             kf_store_rollback (store);
             kf_outbox_discard (outbox);
-        }
-        else {
+        } else {
             assert_int_equal (kf_store_commit (store, &err), 0);
             kf_outbox_publish (outbox);
         }

@@ -33,15 +33,15 @@
 #define SHOP "demo-shop"
 
 typedef struct {
-    char *db;                     //  conninfo
-    kf_clock_t *clock;            //  shared driven clock
-    kt_intake_t *intake;          //  intake (in-process)
-    zactor_t *routing;            //  routing (in-process)
-    routing_config_t rconfig;     //  its settings
-    kf_common_config_t rcommon;   //  its shared settings
-    kf_service_args_t rargs;      //  what its actor got
-    zsock_t *gw;                  //  the gateway (raw)
-    int seq;                      //  item ids
+    char *db;                   //  conninfo
+    kf_clock_t *clock;          //  shared driven clock
+    kt_intake_t *intake;        //  intake (in-process)
+    zactor_t *routing;          //  routing (in-process)
+    routing_config_t rconfig;   //  its settings
+    kf_common_config_t rcommon; //  its shared settings
+    kf_service_args_t rargs;    //  what its actor got
+    zsock_t *gw;                //  the gateway (raw)
+    int seq;                    //  item ids
 } fixture_t;
 
 static void
@@ -198,8 +198,7 @@ s_collect (fixture_t *f, s_commands_t *out, int quiet_ms)
                 snprintf (out->last_agent, sizeof out->last_agent, "%.*s",
                           (int) cmd->assign->agent_id.len,
                           (const char *) cmd->assign->agent_id.data);
-            }
-            else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY) {
+            } else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY) {
                 if (cmd->auto_reply->kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY)
                     out->busy++;
                 else
@@ -348,8 +347,8 @@ test_assign_queue_free_transfer_restart (void **state)
     //  rebuilds from the record and the events it missed: both are routed,
     //  nobody twice, capacity respected.
     s_routing_stop (f);
-    s_customer (f, "tb_c", "有货吗");     //  xiaomei is free again
-    s_customer (f, "tb_d", "我要退货");   //  after-sales: ajie
+    s_customer (f, "tb_c", "有货吗");   //  xiaomei is free again
+    s_customer (f, "tb_d", "我要退货"); //  after-sales: ajie
     s_routing_start (f);
     s_settle (f);
     memset (&cmds, 0, sizeof cmds);
@@ -370,9 +369,9 @@ test_assign_queue_free_transfer_restart (void **state)
     //  Every command routing issued was acknowledged by intake.
     s_advance (f, 0);
     int64_t deadline = zclock_mono () + 10000;
-    while (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox WHERE submitted_at IS NULL")
-               > 0
-           && zclock_mono () < deadline)
+    while (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox WHERE submitted_at IS NULL") >
+               0 &&
+           zclock_mono () < deadline)
         zclock_sleep (20);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox WHERE "
                                           "submitted_at IS NULL"),

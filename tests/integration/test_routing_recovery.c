@@ -26,8 +26,8 @@
 
 #include <cmocka.h>
 
-#define SHOP "shop-r"
-#define START_UTC "2026-11-23T01:00:00Z"   //  Monday 09:00 in Shanghai
+#define SHOP      "shop-r"
+#define START_UTC "2026-11-23T01:00:00Z" //  Monday 09:00 in Shanghai
 
 static int
 s_free_port (void)
@@ -54,7 +54,7 @@ s_spawn_routing (const char *db, kt_intake_t *intake, int events_port, int contr
     pid_t pid = fork ();
     assert_true (pid >= 0);
     if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);   //  never outlive the test
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
         char url[1024], ev_in[128], cmd[128], ev_out[128], ctl[128], clock[64];
         snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
         snprintf (ev_in, sizeof ev_in, "KEFU_ROUTING_INTAKE_EVENTS=%s", intake->events_endpoint);
@@ -72,9 +72,9 @@ s_spawn_routing (const char *db, kt_intake_t *intake, int events_port, int contr
 }
 
 typedef struct {
-    zsock_t *gw;   //  the gateway
-    int seq;       //  item ids
-    int assigns;   //  assign commands received (distinct command ids)
+    zsock_t *gw;    //  the gateway
+    int seq;        //  item ids
+    int assigns;    //  assign commands received (distinct command ids)
     zhashx_t *seen; //  command ids seen
 } s_gateway_t;
 
@@ -98,8 +98,7 @@ s_pump (s_gateway_t *g, int quiet_ms)
             frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK;
             frame.command_ack = &ack;
             kt_gw_send (g->gw, &frame);
-        }
-        else
+        } else
             assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
         kefu__v1__intake_frame__free_unpacked (in, NULL);
     }
@@ -200,14 +199,14 @@ test_kill_routing_repeatedly (void **state)
     for (int n = 1; n <= customers; n++) {
         s_customer (&g, clock, n);
         if (n % 4 == 0)
-            s_close (&g, clock, n - 2);   //  a conversation ends now and then
+            s_close (&g, clock, n - 2); //  a conversation ends now and then
         s_pump (&g, 5);
         if (n % 15 == 0) {
             kill (routing, SIGKILL);
             assert_int_equal (waitpid (routing, NULL, 0), routing);
             kills++;
             if (n % 30 == 0)
-                s_pump (&g, 200);   //  traffic while routing is down
+                s_pump (&g, 200); //  traffic while routing is down
             routing = s_spawn_routing (db, intake, events_port, control_port);
         }
     }
@@ -244,8 +243,9 @@ test_kill_routing_repeatedly (void **state)
                       0);
     //  0 double assignments: at most one first assignment per conversation,
     //  and (no one went offline) no reassignment at all.
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM (SELECT conversation_id FROM "
-                                       "assignments GROUP BY conversation_id HAVING count(*) > 1) t"),
+    assert_int_equal (kt_db_count (db,
+                                   "SELECT count(*) FROM (SELECT conversation_id FROM "
+                                   "assignments GROUP BY conversation_id HAVING count(*) > 1) t"),
                       0);
     //  Capacity respected; the queue holds the rest, none of which any
     //  eligible agent could take.
@@ -253,11 +253,12 @@ test_kill_routing_repeatedly (void **state)
                                        "routing_conversations WHERE state = 2 GROUP BY agent_id "
                                        "HAVING count(*) > 4) t"),
                       0);
-    long long queued = kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE state = 1");
+    long long queued =
+        kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE state = 1");
     long long assigned = kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE "
                                           "state = 2");
     if (queued > 0)
-        assert_int_equal (assigned, 12);   //  everyone full
+        assert_int_equal (assigned, 12); //  everyone full
     //  Every assignment reached intake as one command, delivered once to the gateway.
     long long assignments = kt_db_count (db, "SELECT count(*) FROM assignments");
     assert_int_equal (kt_db_count (db, "SELECT count(*) FROM outbound_commands WHERE kind = "

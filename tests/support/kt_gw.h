@@ -30,8 +30,7 @@ zsock_t *kt_gw_connect (const char *endpoint, const char *gateway_id, const char
                         bool *welcomed);
 
 //  Fill item as a customer message (strings borrowed).
-void kt_gw_message (Kefu__V1__InboundItem *item, Kefu__V1__CustomerMessage *msg,
-                    const char *shop, const char *id, const char *customer, const char *body,
-                    int64_t sent_at_ms);
+void kt_gw_message (Kefu__V1__InboundItem *item, Kefu__V1__CustomerMessage *msg, const char *shop,
+                    const char *id, const char *customer, const char *body, int64_t sent_at_ms);
 
 #endif

@@ -49,8 +49,8 @@ s_port (zactor_t *actor, const char *name)
 void
 kt_intake_start (kt_intake_t *self)
 {
-    self->args = (kf_service_args_t){&intake_config_spec, &self->config, &self->common,
-                                     self->clock};
+    self->args =
+        (kf_service_args_t){&intake_config_spec, &self->config, &self->common, self->clock};
     self->actor = zactor_new (intake_server, &self->args);
     zstr_send (self->actor, "START");
     char *reply = zstr_recv (self->actor);

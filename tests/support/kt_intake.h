@@ -11,20 +11,20 @@
 #include "kf_daemon.h"
 
 typedef struct {
-    zactor_t *actor;              //  the intake_server actor
-    intake_config_t config;       //  its settings (tests may change them before start)
-    kf_common_config_t common;    //  database URL etc.
-    kf_service_args_t args;       //  what the actor got
-    kf_clock_t *clock;            //  its clock (owned when made here)
-    bool own_clock;               //  destroy the clock on stop
-    int gateway_port;             //  bound ports
+    zactor_t *actor;           //  the intake_server actor
+    intake_config_t config;    //  its settings (tests may change them before start)
+    kf_common_config_t common; //  database URL etc.
+    kf_service_args_t args;    //  what the actor got
+    kf_clock_t *clock;         //  its clock (owned when made here)
+    bool own_clock;            //  destroy the clock on stop
+    int gateway_port;          //  bound ports
     int command_port;
     int events_port;
     int control_port;
-    char gateway_endpoint[64];    //  tcp://127.0.0.1:<gateway_port>
-    char command_endpoint[64];    //  tcp://127.0.0.1:<command_port>
-    char events_endpoint[64];     //  tcp://127.0.0.1:<events_port>
-    char control_endpoint[64];    //  tcp://127.0.0.1:<control_port>
+    char gateway_endpoint[64]; //  tcp://127.0.0.1:<gateway_port>
+    char command_endpoint[64]; //  tcp://127.0.0.1:<command_port>
+    char events_endpoint[64];  //  tcp://127.0.0.1:<events_port>
+    char control_endpoint[64]; //  tcp://127.0.0.1:<control_port>
 } kt_intake_t;
 
 //  Settings for an intake on conninfo, all endpoints on 127.0.0.1:*,

@@ -22,7 +22,8 @@
 #define PRIORITY(x) KEFU__V1__PRIORITY__PRIORITY_##x
 
 //  The dictionary shipped in deploy/dictionaries, loaded once for the group.
-static int s_setup (void **state)
+static int
+s_setup (void **state)
 {
     char path[PATH_MAX], why[256];
     const char *source = getenv ("KEFU_SOURCE_DIR"); //  set by ctest
@@ -37,7 +38,8 @@ static int s_setup (void **state)
     return dict ? 0 : -1;
 }
 
-static int s_teardown (void **state)
+static int
+s_teardown (void **state)
 {
     intake_classify_t *dict = *state;
     intake_classify_destroy (&dict);
@@ -47,8 +49,9 @@ static int s_teardown (void **state)
 }
 
 //  Classify a NUL-terminated message and check intent and priority.
-static void s_expect (const intake_classify_t *dict, const char *text, Kefu__V1__Intent intent,
-                      Kefu__V1__Priority priority)
+static void
+s_expect (const intake_classify_t *dict, const char *text, Kefu__V1__Intent intent,
+          Kefu__V1__Priority priority)
 {
     Kefu__V1__Intent got_intent = INTENT (UNSPECIFIED);
     Kefu__V1__Priority got_priority = PRIORITY (UNSPECIFIED);
@@ -58,7 +61,8 @@ static void s_expect (const intake_classify_t *dict, const char *text, Kefu__V1_
                   intent, priority);
 }
 
-static void test_presales (void **state)
+static void
+test_presales (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "在吗？这款还有货吗", INTENT (PRESALES), PRIORITY (NORMAL));
@@ -71,7 +75,8 @@ static void test_presales (void **state)
     s_expect (dict, "Is it Genuine leather?", INTENT (PRESALES), PRIORITY (NORMAL));
 }
 
-static void test_bargaining (void **state)
+static void
+test_bargaining (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "能便宜点吗", INTENT (BARGAINING), PRIORITY (NORMAL));
@@ -83,7 +88,8 @@ static void test_bargaining (void **state)
     s_expect (dict, "can you make it cheaper", INTENT (BARGAINING), PRIORITY (NORMAL));
 }
 
-static void test_urge_shipping (void **state)
+static void
+test_urge_shipping (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "拍了三天了怎么还没发", INTENT (URGE_SHIPPING), PRIORITY (HIGH));
@@ -95,7 +101,8 @@ static void test_urge_shipping (void **state)
     s_expect (dict, "please Hurry Up", INTENT (URGE_SHIPPING), PRIORITY (HIGH));
 }
 
-static void test_delivery_time (void **state)
+static void
+test_delivery_time (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "发到北京几天到", INTENT (DELIVERY_TIME), PRIORITY (NORMAL));
@@ -107,7 +114,8 @@ static void test_delivery_time (void **state)
     s_expect (dict, "how long will it take", INTENT (DELIVERY_TIME), PRIORITY (NORMAL));
 }
 
-static void test_logistics (void **state)
+static void
+test_logistics (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "我的快递到哪了", INTENT (LOGISTICS), PRIORITY (HIGH));
@@ -119,7 +127,8 @@ static void test_logistics (void **state)
     s_expect (dict, "I haven't Received anything", INTENT (LOGISTICS), PRIORITY (HIGH));
 }
 
-static void test_return_refund (void **state)
+static void
+test_return_refund (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "我要退货", INTENT (RETURN_REFUND), PRIORITY (HIGH));
@@ -131,7 +140,8 @@ static void test_return_refund (void **state)
     s_expect (dict, "the item arrived Damaged", INTENT (RETURN_REFUND), PRIORITY (HIGH));
 }
 
-static void test_complaint (void **state)
+static void
+test_complaint (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "我要投诉你们", INTENT (COMPLAINT), PRIORITY (URGENT));
@@ -143,7 +153,8 @@ static void test_complaint (void **state)
     s_expect (dict, "let me talk to your Manager", INTENT (COMPLAINT), PRIORITY (URGENT));
 }
 
-static void test_negative_review (void **state)
+static void
+test_negative_review (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "不处理就给差评", INTENT (NEGATIVE_REVIEW), PRIORITY (URGENT));
@@ -156,7 +167,8 @@ static void test_negative_review (void **state)
 }
 
 //  The first intent in the file's order wins, wherever its keyword sits.
-static void test_precedence (void **state)
+static void
+test_precedence (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "我要投诉，退款", INTENT (COMPLAINT), PRIORITY (URGENT));
@@ -179,7 +191,8 @@ static void test_precedence (void **state)
     s_expect (dict, "不退款了，谢谢", INTENT (RETURN_REFUND), PRIORITY (HIGH));
 }
 
-static void test_other (void **state)
+static void
+test_other (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect (dict, "谢谢", INTENT (OTHER), PRIORITY (NORMAL));
@@ -196,7 +209,8 @@ static void test_other (void **state)
 }
 
 //  QA: an agent's reply with flags, n of them expected, in the file's order.
-static void s_expect_flags (const intake_classify_t *dict, const char *reply, int max, int n, ...)
+static void
+s_expect_flags (const intake_classify_t *dict, const char *reply, int max, int n, ...)
 {
     const char *flags[16] = {NULL};
     assert_true (max <= 16);
@@ -212,7 +226,8 @@ static void s_expect_flags (const intake_classify_t *dict, const char *reply, in
         assert_null (flags[n]); //  nothing written past the count
 }
 
-static void test_qa_flags (void **state)
+static void
+test_qa_flags (void **state)
 {
     const intake_classify_t *dict = *state;
     s_expect_flags (dict, "这个不可以的亲", 8, 1, "bu_ke_yi");
@@ -237,7 +252,8 @@ static void test_qa_flags (void **state)
 
 //  len is the length; bytes after it are never read. The heap copy has no
 //  NUL and no slack, so ASan catches any read past len.
-static void test_not_nul_terminated (void **state)
+static void
+test_not_nul_terminated (void **state)
 {
     const intake_classify_t *dict = *state;
     const char text[] = "好的退款不可以";
@@ -264,7 +280,8 @@ static void test_not_nul_terminated (void **state)
 
 //  Exactly 8 KiB and 64 KiB, with the keyword in the last bytes (found) or
 //  nowhere (OTHER); the buffers are exact-size heap blocks.
-static void test_large_bodies (void **state)
+static void
+test_large_bodies (void **state)
 {
     const intake_classify_t *dict = *state;
     const size_t sizes[] = {8 * 1024, 64 * 1024};
@@ -298,7 +315,8 @@ typedef struct {
     char path[PATH_MAX]; //  the file inside it
 } s_tmp_t;
 
-static void s_write (s_tmp_t *tmp, const char *content)
+static void
+s_write (s_tmp_t *tmp, const char *content)
 {
     FILE *file = fopen (tmp->path, "wb");
     assert_non_null (file);
@@ -307,7 +325,8 @@ static void s_write (s_tmp_t *tmp, const char *content)
 }
 
 //  Loading content fails and the reason contains `expect`.
-static void s_expect_bad (s_tmp_t *tmp, const char *content, const char *expect)
+static void
+s_expect_bad (s_tmp_t *tmp, const char *content, const char *expect)
 {
     s_write (tmp, content);
     char why[256] = "";
@@ -322,7 +341,8 @@ static void s_expect_bad (s_tmp_t *tmp, const char *content, const char *expect)
     assert_null (strchr (why, '"'));
 }
 
-static int s_tmp_setup (void **state)
+static int
+s_tmp_setup (void **state)
 {
     s_tmp_t *tmp = calloc (1, sizeof *tmp);
     if (!tmp)
@@ -337,7 +357,8 @@ static int s_tmp_setup (void **state)
     return 0;
 }
 
-static int s_tmp_teardown (void **state)
+static int
+s_tmp_teardown (void **state)
 {
     s_tmp_t *tmp = *state;
     unlink (tmp->path);
@@ -351,7 +372,8 @@ static int s_tmp_teardown (void **state)
     INTENTS ("{\"intent\": \"return_refund\", \"priority\": \"high\", \"keywords\": [" keywords    \
              "]}")
 
-static void test_bad_dictionaries (void **state)
+static void
+test_bad_dictionaries (void **state)
 {
     s_tmp_t *tmp = *state;
     char why[256];
@@ -412,18 +434,19 @@ static void test_bad_dictionaries (void **state)
     size_t size = 64 + 2049 * 8;
     char *big = malloc (size);
     assert_non_null (big);
-    size_t at = (size_t)snprintf (big, size,
-                                  "{\"intents\": [{\"intent\": \"presales\", "
-                                  "\"priority\": \"normal\", \"keywords\": [");
+    size_t at = (size_t) snprintf (big, size,
+                                   "{\"intents\": [{\"intent\": \"presales\", "
+                                   "\"priority\": \"normal\", \"keywords\": [");
     for (int i = 0; i < 2049; i++)
-        at += (size_t)snprintf (big + at, size - at, "%s\"k%d\"", i ? "," : "", i);
+        at += (size_t) snprintf (big + at, size - at, "%s\"k%d\"", i ? "," : "", i);
     snprintf (big + at, size - at, "]}]}");
     s_expect_bad (tmp, big, "too many keywords");
     free (big);
 }
 
 //  A small dictionary of our own: default priority, notes, no phrases.
-static void test_custom_dictionary (void **state)
+static void
+test_custom_dictionary (void **state)
 {
     s_tmp_t *tmp = *state;
     s_write (tmp, "{\"_note\": \"test\", \"default_priority\": \"low\", \"intents\": ["
@@ -461,9 +484,10 @@ static void test_custom_dictionary (void **state)
     intake_classify_destroy (&dict);
 }
 
-static void test_default_path (void **state)
+static void
+test_default_path (void **state)
 {
-    (void)state;
+    (void) state;
     char buf[PATH_MAX];
     setenv ("KEFU_INTAKE_DICTIONARY", "/etc/kefu/shop-42.json", 1);
     assert_ptr_equal (intake_classify_default_path (buf, sizeof buf), buf);
@@ -483,7 +507,8 @@ static void test_default_path (void **state)
     assert_string_equal (again, buf);
 }
 
-int main (void)
+int
+main (void)
 {
     const struct CMUnitTest shipped[] = {
         cmocka_unit_test (test_presales),      cmocka_unit_test (test_bargaining),

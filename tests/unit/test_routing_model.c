@@ -25,25 +25,28 @@
 
 #include <cmocka.h>
 
-#define SHOP "demo-shop"
+#define SHOP        "demo-shop"
 #define MAX_RECORDS 512
 
-enum { PRE = KEFU__V1__INTENT__INTENT_PRESALES, BARGAIN = KEFU__V1__INTENT__INTENT_BARGAINING,
-       LOGISTICS = KEFU__V1__INTENT__INTENT_LOGISTICS,
-       COMPLAINT = KEFU__V1__INTENT__INTENT_COMPLAINT,
-       URGE = KEFU__V1__INTENT__INTENT_URGE_SHIPPING };
+enum {
+    PRE = KEFU__V1__INTENT__INTENT_PRESALES,
+    BARGAIN = KEFU__V1__INTENT__INTENT_BARGAINING,
+    LOGISTICS = KEFU__V1__INTENT__INTENT_LOGISTICS,
+    COMPLAINT = KEFU__V1__INTENT__INTENT_COMPLAINT,
+    URGE = KEFU__V1__INTENT__INTENT_URGE_SHIPPING
+};
 
 typedef struct {
-    char what[16];        //  "assigned", "queued", "reply", "breach", "transfer"
-    int64_t conv;         //  conversation
-    char agent[64];       //  new owner / breached owner / transfer target
-    char previous[64];    //  previous owner
-    int reason;           //  AssignReason, AutoReplyKind
-    char note[256];       //  handover note / reason
-    char by[64];          //  who
-    bool flag;            //  queued: after hours; breach: reassigned
-    int position;         //  queue position
-    char group[33];       //  group
+    char what[16];     //  "assigned", "queued", "reply", "breach", "transfer"
+    int64_t conv;      //  conversation
+    char agent[64];    //  new owner / breached owner / transfer target
+    char previous[64]; //  previous owner
+    int reason;        //  AssignReason, AutoReplyKind
+    char note[256];    //  handover note / reason
+    char by[64];       //  who
+    bool flag;         //  queued: after hours; breach: reassigned
+    int position;      //  queue position
+    char group[33];    //  group
 } s_record_t;
 
 typedef struct {
@@ -135,8 +138,8 @@ typedef struct {
 static int64_t
 s_at (int day, int h, int m, int s)
 {
-    return kf_clock_parse_utc ("2026-11-22T16:00:00Z") + day * 86400000LL
-           + ((h * 60LL + m) * 60 + s) * 1000;
+    return kf_clock_parse_utc ("2026-11-22T16:00:00Z") + day * 86400000LL +
+           ((h * 60LL + m) * 60 + s) * 1000;
 }
 
 static void
@@ -160,8 +163,8 @@ s_count (const char *what, int64_t conv, int reason)
 {
     int n = 0;
     for (int i = 0; i < s_log.count; i++)
-        if (strcmp (s_log.records[i].what, what) == 0 && s_log.records[i].conv == conv
-            && (reason < 0 || s_log.records[i].reason == reason))
+        if (strcmp (s_log.records[i].what, what) == 0 && s_log.records[i].conv == conv &&
+            (reason < 0 || s_log.records[i].reason == reason))
             n++;
     return n;
 }
@@ -199,7 +202,7 @@ static routing_shop_config_t *
 s_config (void)
 {
     routing_shop_config_t *cfg = routing_shop_config_new (SHOP);
-    routing_shop_config_fill_defaults (cfg);   //  presales=0 aftersales=1, day, night
+    routing_shop_config_fill_defaults (cfg); //  presales=0 aftersales=1, day, night
     cfg->sla_reassign = true;
     s_agent (cfg, "xiaomei", 2, 1u << 0, true, "day", NULL);
     s_agent (cfg, "lingling", 1, 3u, false, "day", NULL);
@@ -237,8 +240,9 @@ s_teardown (void **state)
 static void
 s_open (fixture_t *f, int64_t conv, int64_t customer, int intent, int priority, bool vip)
 {
-    routing_model_on_opened (f->model, SHOP, conv, customer, KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT,
-                             "tb", intent, priority, vip, kf_clock_now_ms (f->clock));
+    routing_model_on_opened (f->model, SHOP, conv, customer,
+                             KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT, "tb", intent, priority, vip,
+                             kf_clock_now_ms (f->clock));
 }
 
 static void
@@ -311,7 +315,7 @@ test_a_shop_day (void **state)
     assert_int_equal (a->reason, R (QUEUE));
     //  Equal spare capacity, equal idleness: the tie breaks deterministically.
     assert_string_equal (a->agent, "lingling");
-    assert_int_equal (s_count ("reply", 1, -1), 1);   //  still just the one reply
+    assert_int_equal (s_count ("reply", 1, -1), 1); //  still just the one reply
     //  The customer has waited since 08:00; lingling answers within 30 s.
     s_goto (f, 0, 8, 30, 20);
     s_agent_says (f, 1, "lingling");
@@ -321,11 +325,11 @@ test_a_shop_day (void **state)
     s_goto (f, 0, 9, 0, 0);
     s_open (f, 2, 102, PRE, 2, false);
     s_open (f, 3, 103, BARGAIN, 2, false);
-    s_open (f, 4, 104, PRE, 2, false);    //  queued first
+    s_open (f, 4, 104, PRE, 2, false); //  queued first
     s_goto (f, 0, 9, 0, 10);
-    s_open (f, 5, 105, PRE, 2, false);    //  queued second
+    s_open (f, 5, 105, PRE, 2, false); //  queued second
     s_goto (f, 0, 9, 0, 20);
-    s_open (f, 6, 106, PRE, 2, true);     //  VIP: jumps ahead of 4 and 5
+    s_open (f, 6, 106, PRE, 2, true); //  VIP: jumps ahead of 4 and 5
     s_check_capacity (f);
     assert_string_equal (s_owner (f, 2), "xiaomei");
     assert_string_equal (s_owner (f, 3), "xiaomei");
@@ -340,11 +344,11 @@ test_a_shop_day (void **state)
     }
 
     //  After-sales by class: a complaint is served before logistics.
-    s_open (f, 7, 107, LOGISTICS, 3, false);   //  ajie
-    s_open (f, 8, 108, URGE, 3, false);        //  ajie (full now)
-    s_open (f, 9, 109, LOGISTICS, 3, false);   //  queued
+    s_open (f, 7, 107, LOGISTICS, 3, false); //  ajie
+    s_open (f, 8, 108, URGE, 3, false);      //  ajie (full now)
+    s_open (f, 9, 109, LOGISTICS, 3, false); //  queued
     s_goto (f, 0, 9, 1, 0);
-    s_open (f, 10, 110, COMPLAINT, 4, false);  //  queued, but ahead of 9
+    s_open (f, 10, 110, COMPLAINT, 4, false); //  queued, but ahead of 9
     assert_int_equal (routing_model_queue (f->model, SHOP, "aftersales", queue, 8), 2);
     assert_int_equal (queue[0], 10);
     assert_int_equal (queue[1], 9);
@@ -367,7 +371,7 @@ test_a_shop_day (void **state)
     const routing_conv_t *c4 = routing_model_conversation (f->model, SHOP, 4);
     assert_string_equal (routing_conv_group (c4), "aftersales");
     assert_int_equal (routing_conv_overflow_hops (c4), 1);
-    assert_int_equal (s_count ("reply", 4, -1), 1);   //  no second busy reply
+    assert_int_equal (s_count ("reply", 4, -1), 1); //  no second busy reply
     //  ajie closes one: in 售后 the complaint is first, then conversation 4
     //  waits behind logistics 9 (4 is pre-sales class).
     routing_model_on_closed (f->model, SHOP, 7, kf_clock_now_ms (f->clock));
@@ -375,7 +379,7 @@ test_a_shop_day (void **state)
 
     //  10:00 — response clock: xiaomei's customer 3 writes and waits.
     s_goto (f, 0, 10, 0, 0);
-    s_agent_says (f, 3, "xiaomei");   //  answers earlier messages
+    s_agent_says (f, 3, "xiaomei"); //  answers earlier messages
     s_customer_says (f, 3);
     s_goto (f, 0, 10, 0, 29);
     assert_int_equal (s_count ("breach", 3, -1), 0);
@@ -383,7 +387,7 @@ test_a_shop_day (void **state)
     int b = s_find ("breach", 3, 0);
     assert_true (b >= 0);
     assert_string_equal (s_log.records[b].agent, "xiaomei");
-    assert_int_equal (s_log.records[b].position, 30);   //  day threshold
+    assert_int_equal (s_log.records[b].position, 30); //  day threshold
     //  Nobody else in 售前 has room: reported, not reassigned.
     assert_false (s_log.records[b].flag);
     assert_string_equal (s_owner (f, 3), "xiaomei");
@@ -425,7 +429,7 @@ test_a_shop_day (void **state)
     //  11:00 — stickiness: customer 103 (served by xiaomei this morning)
     //  comes back and goes to xiaomei, who has room again.
     s_goto (f, 0, 11, 0, 0);
-    routing_model_on_closed (f->model, SHOP, 3, kf_clock_now_ms (f->clock));   //  lingling frees
+    routing_model_on_closed (f->model, SHOP, 3, kf_clock_now_ms (f->clock)); //  lingling frees
     assert_int_equal (routing_model_agent_load (f->model, SHOP, "xiaomei"), 1);
     s_open (f, 11, 103, PRE, 2, false);
     a = s_last_assignment (11);
@@ -544,7 +548,7 @@ test_offline_hands_over_with_note (void **state)
     s_presence (f, "lingling", ONLINE, NULL);
     s_open (f, 1, 101, PRE, 2, false);
     s_open (f, 2, 102, PRE, 2, false);
-    s_open (f, 3, 103, PRE, 2, false);   //  xiaomei 2, lingling 1
+    s_open (f, 3, 103, PRE, 2, false); //  xiaomei 2, lingling 1
     assert_int_equal (routing_model_agent_load (f->model, SHOP, "xiaomei"), 2);
     //  lingling leaves: her conversation goes to xiaomei? No room: queued,
     //  ahead of later arrivals, busy reply once.
@@ -572,9 +576,9 @@ test_offline_hands_over_with_note (void **state)
     }
     bool handed = false;
     for (int i = 0; i < s_log.count; i++)
-        if (strcmp (s_log.records[i].what, "assigned") == 0
-            && s_log.records[i].reason == R (HANDOVER)
-            && strcmp (s_log.records[i].note, "交接：两位客户在等尺码表") == 0)
+        if (strcmp (s_log.records[i].what, "assigned") == 0 &&
+            s_log.records[i].reason == R (HANDOVER) &&
+            strcmp (s_log.records[i].note, "交接：两位客户在等尺码表") == 0)
             handed = true;
     assert_true (handed);
 }
