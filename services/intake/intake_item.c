@@ -133,10 +133,23 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         item->close_reason = c->reason ? c->reason : KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED;
         break;
     }
+    case KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST: {
+        const Kefu__V1__TransferRequest *t = in->transfer_request;
+        item->kind = INTAKE_KIND_TRANSFER;
+        if (s_required_id (item->customer_id, &t->customer_id, "transfer_request.customer_id",
+                           err) ||
+            s_optional_id (item->agent_id, &t->from_agent_id, "transfer_request.from_agent_id",
+                           err) ||
+            s_required_id (item->target_agent_id, &t->to_agent_id, "transfer_request.to_agent_id",
+                           err) ||
+            s_text (&item->text, &t->reason, "transfer_request.reason", 1024, false, err))
+            goto failed;
+        break;
+    }
     default:
         kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
                       "item has no kind (customer_message, agent_reply, agent_presence, "
-                      "customer_rating or conversation_close)");
+                      "customer_rating, conversation_close or transfer_request)");
         return -1;
     }
     return 0;
@@ -168,6 +181,8 @@ intake_item_kind_name (intake_kind_t kind)
         return "customer_rating";
     case INTAKE_KIND_CLOSE:
         return "conversation_close";
+    case INTAKE_KIND_TRANSFER:
+        return "transfer_request";
     }
     return "unknown";
 }

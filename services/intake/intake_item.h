@@ -22,6 +22,7 @@ typedef enum {
     INTAKE_KIND_PRESENCE = 3, //  agent presence
     INTAKE_KIND_RATING = 4,   //  customer rating
     INTAKE_KIND_CLOSE = 5,    //  conversation close
+    INTAKE_KIND_TRANSFER = 6, //  transfer request
 } intake_kind_t;
 
 typedef struct {
@@ -41,20 +42,21 @@ typedef struct {
     char gateway_id[KF_ID_MAX + 1];   //  from the session's Hello
     char msg_id[KF_ID_MAX + 1];       //  gateway_msg_id
     //  What happened.
-    intake_kind_t kind;              //  item kind
-    int channel;                     //  Channel
-    int64_t sent_at;                 //  gateway's time, ms
-    int64_t received_at;             //  server's receive time, ms
-    char customer_id[KF_ID_MAX + 1]; //  customer's id on the channel ("" for presence)
-    char agent_id[KF_ID_MAX + 1];    //  agent ("" when none)
-    char order_id[KF_ID_MAX + 1];    //  referenced order ("" when none)
-    char *customer_name;             //  owned, may be NULL
-    char *text;                      //  owned: body, rating comment or handover note; may be NULL
-    bool vip;                        //  VIP customer
-    bool auto_reply;                 //  platform auto-responder
-    int agent_status;                //  AgentStatus (presence)
-    int score;                       //  1..5 (rating)
-    int close_reason;                //  CloseReason (close)
+    intake_kind_t kind;                  //  item kind
+    int channel;                         //  Channel
+    int64_t sent_at;                     //  gateway's time, ms
+    int64_t received_at;                 //  server's receive time, ms
+    char customer_id[KF_ID_MAX + 1];     //  customer's id on the channel ("" for presence)
+    char agent_id[KF_ID_MAX + 1];        //  agent ("" when none; for a transfer: who asks)
+    char target_agent_id[KF_ID_MAX + 1]; //  transfer: who should take over
+    char order_id[KF_ID_MAX + 1];        //  referenced order ("" when none)
+    char *customer_name;                 //  owned, may be NULL
+    char *text;       //  owned: body, comment, handover note or transfer reason; may be NULL
+    bool vip;         //  VIP customer
+    bool auto_reply;  //  platform auto-responder
+    int agent_status; //  AgentStatus (presence)
+    int score;        //  1..5 (rating)
+    int close_reason; //  CloseReason (close)
     //  Classification (customer messages and agent replies).
     int intent;                          //  Intent
     int priority;                        //  Priority

@@ -110,16 +110,17 @@ static const kf_stmt_t s_statements[] = {
     {"intake_insert_messages",
      "INSERT INTO messages (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, "
      "  customer_id, agent_id, body, sent_at, received_at, intent, priority, qa_flags, score, "
-     "  agent_status) "
+     "  agent_status, target_agent_id) "
      "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
      "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
      "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
-     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0) "
+     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0), "
+     "  nullif (target, '') "
      "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "
      "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "
-     "  $14::text[], $15::int2[], $16::int2[]) "
+     "  $14::text[], $15::int2[], $16::int2[], $17::text[]) "
      "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "
-     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status) "
+     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, target) "
      "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
      "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
     //  Candidates by the lazily kept last_message_at, then the exact last
@@ -580,8 +581,10 @@ s_walk (s_batch_t *b)
             ctx->conv = cur;
             break;
         case INTAKE_KIND_RATING:
+        case INTAKE_KIND_TRANSFER:
             //  A rating usually arrives after the chat closed: it belongs to
-            //  the open conversation or else the latest one.
+            //  the open conversation or else the latest one (a transfer of a
+            //  closed conversation is refused by routing).
             if (cur)
                 ctx->conv = cur;
             break;
@@ -772,11 +775,11 @@ s_qa_join (const intake_item_t *item, char *buf, size_t size)
 static int
 s_insert_messages (s_batch_t *b)
 {
-    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT,
-                             KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2};
-    kf_batch_t *rows = kf_batch_new (16, types);
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
+                             KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8,
+                             KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2,
+                             KF_COL_INT2, KF_COL_TEXT};
+    kf_batch_t *rows = kf_batch_new (17, types);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
@@ -811,6 +814,7 @@ s_insert_messages (s_batch_t *b)
         kf_batch_str (rows, 13, qa);
         kf_batch_int (rows, 14, item->score);
         kf_batch_int (rows, 15, item->agent_status);
+        kf_batch_str (rows, 16, item->target_agent_id);
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
@@ -945,6 +949,16 @@ s_emit_item (s_batch_t *b, const intake_item_t *item)
         ev.payload_case = KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED;
         ev.rating_received = &r;
         return s_emit (b, item->shop_id, "rating.received", item->received_at, &ev);
+    }
+    case INTAKE_KIND_TRANSFER: {
+        Kefu__V1__TransferRequested t = KEFU__V1__TRANSFER_REQUESTED__INIT;
+        t.conversation_id = item->conversation_id;
+        t.to_agent_id = (char *) item->target_agent_id;
+        t.by = (char *) (item->agent_id[0] ? item->agent_id : item->gateway_id);
+        t.reason = item->text ? item->text : "";
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_TRANSFER_REQUESTED;
+        ev.transfer_requested = &t;
+        return s_emit (b, item->shop_id, "transfer.requested", item->received_at, &ev);
     }
     case INTAKE_KIND_CLOSE:
         return 0; //  its conversation.closed is emitted from the context

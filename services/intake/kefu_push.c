@@ -8,7 +8,7 @@
     one item; common fields first, then the fields of its type:
 
       type       "customer_message" | "agent_reply" | "agent_presence" |
-                 "rating" | "close"                                (required)
+                 "rating" | "close" | "transfer"                   (required)
       shop_id    kefu shop id, e.g. "demo-shop"                     (required)
       id         the item's unique id (gateway_msg_id), <= 128 bytes (required)
       channel    "platform_chat" | "wechat" | "web_chat" | "email" | "phone"
@@ -24,6 +24,9 @@
       rating            customer_id, score (integer, 1..5), comment, agent_id
       close             customer_id, agent_id, reason ("resolved" |
                         "customer_left" | "quiet" | "transferred")
+      transfer          customer_id, agent_id (who asks), to_agent_id (who
+                        should take over), reason: routing carries it out and
+                        records it, or refuses it (target full, not active)
 
     Example lines:
       {"type":"customer_message","shop_id":"demo-shop","id":"m-0001","channel":"platform_chat",
@@ -123,7 +126,8 @@ static const char *s_usage =
     "               them delivered; keeps running after the input ends, until Ctrl-C\n"
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
-    "  type       customer_message | agent_reply | agent_presence | rating | close  (required)\n"
+    "  type       customer_message | agent_reply | agent_presence | rating | close |\n"
+    "             transfer  (required)\n"
     "  shop_id    kefu shop id (required)     id  unique item id, <= 128 bytes (required)\n"
     "  channel    platform_chat | wechat | web_chat | email | phone\n"
     "  sent_at    ISO-8601 with offset or Z (2026-11-23T09:00:05+08:00), or integer ms;\n"
@@ -132,6 +136,7 @@ static const char *s_usage =
     "  agent_reply:      customer_id, agent_id, body, auto_reply (bool)\n"
     "  agent_presence:   agent_id, status (online|busy|away|offline), handover_note\n"
     "  rating:           customer_id, score (1..5), comment, agent_id\n"
+    "  transfer:         customer_id, agent_id (who asks), to_agent_id, reason\n"
     "  close:            customer_id, agent_id,\n"
     "                    reason (resolved|customer_left|quiet|transferred)\n"
     "  e.g. {\"type\":\"customer_message\",\"shop_id\":\"demo-shop\",\"id\":\"m-0001\",\n"
@@ -575,6 +580,7 @@ typedef struct {
     Kefu__V1__AgentPresence agent_presence;
     Kefu__V1__CustomerRating rating;
     Kefu__V1__ConversationClose close;
+    Kefu__V1__TransferRequest transfer;
     bool has_sent_at;    //  sent_at was given (pacing and --rebase use it)
     const char *shop_id; //  for messages, may be NULL
     const char *id;      //  for messages, may be NULL
@@ -603,6 +609,9 @@ static const s_type_t s_types[] = {
     {"close",
      KEFU__V1__INBOUND_ITEM__KIND_CONVERSATION_CLOSE,
      {"customer_id", "agent_id", "reason", NULL}},
+    {"transfer",
+     KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST,
+     {"customer_id", "agent_id", "to_agent_id", "reason", NULL}},
     {NULL, KEFU__V1__INBOUND_ITEM__KIND__NOT_SET, {NULL}}};
 
 //  A text field: absent/null = empty; else must be a string. 0 / -1 + err.
@@ -689,7 +698,9 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     Kefu__V1__AgentPresence agent_presence = KEFU__V1__AGENT_PRESENCE__INIT;
     Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
     Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
+    Kefu__V1__TransferRequest transfer = KEFU__V1__TRANSFER_REQUEST__INIT;
     p->item = item;
+    p->transfer = transfer;
     p->customer_message = customer_message;
     p->agent_reply = agent_reply;
     p->agent_presence = agent_presence;
@@ -717,7 +728,7 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     if (!t->type)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "type \"%.60s\" is not one of customer_message|agent_reply|"
-                             "agent_presence|rating|close",
+                             "agent_presence|rating|close|transfer",
                              type);
     //  Unknown fields are refused: a typo must not silently become "absent".
     const char *key;
@@ -816,6 +827,15 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
              s_get_word (obj, "reason", s_reasons, &word, err);
         c->reason = (Kefu__V1__CloseReason) word;
         p->item.conversation_close = c;
+        break;
+    }
+    case KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST: {
+        Kefu__V1__TransferRequest *tr = &p->transfer;
+        rc = s_get_text (obj, "customer_id", &tr->customer_id, err) ||
+             s_get_text (obj, "agent_id", &tr->from_agent_id, err) ||
+             s_get_text (obj, "to_agent_id", &tr->to_agent_id, err) ||
+             s_get_text (obj, "reason", &tr->reason, err);
+        p->item.transfer_request = tr;
         break;
     }
     default:

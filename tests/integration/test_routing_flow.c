@@ -405,6 +405,62 @@ test_sla_breach_event (void **state)
                       1);
 }
 
+//  A transfer asked for by a gateway (an agent hands the customer to a
+//  colleague) is an item like any other; routing carries it out and records
+//  it, or refuses it when the colleague has no room.
+static void
+test_gateway_transfer_request (void **state)
+{
+    fixture_t *f = *state;
+    s_presence (f, "xiaomei", ONLINE);
+    s_presence (f, "lingling", ONLINE);
+    s_customer (f, "tb_t", "这件有L码吗");
+    s_settle (f);
+    s_commands_t cmds = {0};
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 1);
+    char owner[64], other[64];
+    snprintf (owner, sizeof owner, "%s", cmds.last_agent);
+    snprintf (other, sizeof other, "%s", strcmp (owner, "xiaomei") == 0 ? "lingling" : "xiaomei");
+
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__TransferRequest tr = KEFU__V1__TRANSFER_REQUEST__INIT;
+    tr.customer_id = kt_text ("tb_t");
+    tr.from_agent_id = kt_text (owner);
+    tr.to_agent_id = kt_text (other);
+    tr.reason = kt_text ("客户要问售后，转给同事");
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST;
+    item.transfer_request = &tr;
+    s_item (f, &item);
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 1);
+    assert_string_equal (cmds.last_agent, other);
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "SELECT count(*) FROM assignments WHERE reason = 7 AND agent_id = '%s' AND "
+              "previous_agent_id = '%s' AND by_whom = '%s' AND note = '客户要问售后，转给同事'",
+              other, owner, owner);
+    assert_int_equal (kt_db_count (f->db, sql), 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages WHERE kind = 6"), 1);
+
+    //  The colleague is now full: a transfer back is refused, nothing changes.
+    s_customer (f, "tb_u", "在吗");
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300); //  tb_u went to the one with room
+    tr.from_agent_id = kt_text (other);
+    tr.to_agent_id = kt_text (owner);
+    tr.reason = kt_text ("");
+    s_item (f, &item);
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 0);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 7"), 1);
+}
+
 int
 main (void)
 {
@@ -414,6 +470,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_assign_queue_free_transfer_restart, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_sla_breach_event, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_gateway_transfer_request, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
