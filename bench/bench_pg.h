@@ -13,7 +13,10 @@
 
         bench_pg_raw_opts_t opts = {"bench-shop", 8, 20000, 100000, 1000, 1000, 0};
         bench_pg_raw_result_t result;
-        bench_pg_raw (url, &opts, &result); */
+        bench_pg_raw (url, &opts, &result);
+
+    The routing benchmark's set-up: shops, groups, shifts, agents and their
+    schedules, registered as kefuctl would (bench_pg_routing_setup). */
 #ifndef BENCH_PG_H
 #define BENCH_PG_H
 
@@ -66,5 +69,32 @@ typedef struct {
 
 //  Create the scratch table, measure, drop it. 0, or -1 (reason on stderr).
 int bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out);
+
+//  The pids of the backends serving connections named app_name (their
+//  application_name) in url's database: up to max into pids; returns how
+//  many there are, or -1 on error.
+int bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int max);
+
+//  Agent ids of the routing set-up: agent i of every shop is "kf<ii>".
+#define BENCH_PG_AGENT_FMT "kf%02d"
+
+typedef struct {
+    int shops;                    //  shops to register
+    const char *const *shop_ids;  //  their ids (valid kefu shop ids)
+    const char *const *names;     //  their display names
+    const char *const *timezones; //  their IANA time zones
+    int agents;                   //  agents per shop (BENCH_PG_AGENT_FMT, at most 100)
+    int presales;                 //  agents 0..presales-1 serve presales, the others aftersales
+    int capacity;                 //  every agent's capacity (max concurrent conversations)
+} bench_pg_routing_t;
+
+//  Register the shops (partition = kf_shop_partition, as kefuctl shop add)
+//  and set each up for routing in one transaction: groups presales (售前)
+//  and aftersales (售后), each overflowing to the other after 2 minutes
+//  (kefuctl shift defaults); one shift "allday" 00:00-24:00 in the shop's
+//  time zone, worked by every agent every day; the agents with their
+//  capacity, weight 1, the first agent of each group VIP-capable; routing
+//  settings with their defaults. 0, or -1 (reason on stderr).
+int bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup);
 
 #endif

@@ -222,8 +222,20 @@ s_process_cpu (int pid, double hz)
     return s_read_stat (path, comm, sizeof comm, &ppid, &ticks) == 0 ? (double) ticks / hz : 0;
 }
 
+double
+bench_pid_cpu (int pid)
+{
+    return pid > 0 ? s_process_cpu (pid, (double) sysconf (_SC_CLK_TCK)) : 0;
+}
+
 void
 bench_cpu_sample (bench_cpu_t *out, int postmaster_pid, int intake_pid)
+{
+    bench_cpu_sample_pids (out, postmaster_pid, intake_pid, 0);
+}
+
+void
+bench_cpu_sample_pids (bench_cpu_t *out, int postmaster_pid, int intake_pid, int routing_pid)
 {
     memset (out, 0, sizeof *out);
     double hz = (double) sysconf (_SC_CLK_TCK);
@@ -250,12 +262,16 @@ bench_cpu_sample (bench_cpu_t *out, int postmaster_pid, int intake_pid)
                 out->zmq_io += (double) ticks / hz;
             else if (strncmp (comm, "bench-intake", 12) == 0)
                 out->intake += (double) ticks / hz;
+            else if (strncmp (comm, "bench-routing", 13) == 0)
+                out->routing += (double) ticks / hz;
         }
         closedir (dir);
     }
-    out->rest = out->process - out->gateways - out->zmq_io - out->intake;
+    out->rest = out->process - out->gateways - out->zmq_io - out->intake - out->routing;
     if (intake_pid > 0)
         out->intake = s_process_cpu (intake_pid, hz);
+    if (routing_pid > 0)
+        out->routing = s_process_cpu (routing_pid, hz);
     if (postmaster_pid > 0 && (dir = opendir ("/proc"))) {
         struct dirent *entry;
         while ((entry = readdir (dir))) {
@@ -286,11 +302,35 @@ bench_cpu_diff (const bench_cpu_t *after, const bench_cpu_t *before)
     d.gateways = after->gateways - before->gateways;
     d.zmq_io = after->zmq_io - before->zmq_io;
     d.intake = after->intake - before->intake;
+    d.routing = after->routing - before->routing;
     d.rest = after->rest - before->rest;
     d.process = after->process - before->process;
     d.postgres = after->postgres - before->postgres;
     d.machine = after->machine - before->machine;
     return d;
+}
+
+double
+bench_wait_quiet (const char *who, int seconds)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    int64_t deadline = bench_now_us () + (int64_t) seconds * 1000000;
+    double busy = 1;
+    do {
+        bench_cpu_t before, after;
+        bench_cpu_sample (&before, 0, 0);
+        struct timespec two = {2, 0};
+        while (nanosleep (&two, &two) == -1 && errno == EINTR)
+            ;
+        bench_cpu_sample (&after, 0, 0);
+        bench_cpu_t d = bench_cpu_diff (&after, &before);
+        busy = d.wall > 0 ? d.machine / (d.wall * (double) cores) : 1;
+        if (busy < 0.10)
+            break;
+        fprintf (stderr, "%s: machine %.0f%% busy (other processes), waiting ...\n", who,
+                 100 * busy);
+    } while (bench_now_us () < deadline);
+    return busy;
 }
 
 void

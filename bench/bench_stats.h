@@ -1,7 +1,8 @@
 /*  bench_stats — what every kefu benchmark measures with: a monotonic
     microsecond clock, latency sample sets with percentiles, and CPU
     accounting (this process by thread group, our PostgreSQL cluster, and
-    the whole machine, so a run can show who used the two cores).
+    the whole machine, so a run can show who used the two cores; single
+    processes such as one PostgreSQL backend by pid).
 
         bench_lat_t *lat = bench_lat_new (100000);
         bench_lat_add (lat, bench_now_us () - sent_us);
@@ -43,6 +44,7 @@ typedef struct {
     double gateways; //  threads of this process named "bench-gw*" / "bench-cli*"
     double zmq_io;   //  libzmq's background threads of this process ("ZMQbg/*")
     double intake;   //  threads named "bench-intake*", or the whole intake process
+    double routing;  //  threads named "bench-routing*", or the whole routing process
     double rest;     //  every other thread of this process (main, raw servers)
     double process;  //  this process in total
     double postgres; //  the postmaster and all its children (0 when pid unknown)
@@ -52,12 +54,23 @@ typedef struct {
 //  Sample the counters now. postmaster_pid <= 0: postgres stays 0;
 //  intake_pid > 0: intake is that process (else our "bench-intake" threads).
 void bench_cpu_sample (bench_cpu_t *out, int postmaster_pid, int intake_pid);
+//  The same; routing_pid > 0: routing is that process (else our
+//  "bench-routing" threads).
+void bench_cpu_sample_pids (bench_cpu_t *out, int postmaster_pid, int intake_pid, int routing_pid);
+//  CPU seconds (user + system) process pid has used so far; 0 if it is gone.
+double bench_pid_cpu (int pid);
 
 //  Rename the other threads of this process still called `from` (threads
 //  inherit their creator's name) to `to`. Returns how many were renamed.
 int bench_thread_rename_others (const char *from, const char *to);
 //  after - before, field by field.
 bench_cpu_t bench_cpu_diff (const bench_cpu_t *after, const bench_cpu_t *before);
+
+//  Wait up to `seconds` for a 2-second window in which the whole machine
+//  is less than 10 % busy (other processes skew results); progress goes
+//  to stderr prefixed with `who`. Returns the busy fraction of the last
+//  window.
+double bench_wait_quiet (const char *who, int seconds);
 
 //  Name the calling thread (at most 15 characters are kept).
 void bench_thread_name (const char *name);
