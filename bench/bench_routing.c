@@ -1230,7 +1230,7 @@ s_routing_counters (const s_routing_t *self, s_counters_t *out)
     "SELECT count(*) FROM (SELECT 1 FROM assignments WHERE reason IN (1, 2, 3) "                   \
     "GROUP BY shop_id, conversation_id HAVING count(*) > 1) t"
 #define S_ASSIGNMENT_ROWS "SELECT count(*) FROM assignments"
-#define S_UNSUBMITTED     "SELECT count(*) FROM routing_outbox WHERE submitted_at IS NULL"
+#define S_UNSUBMITTED     "SELECT count(*) FROM routing_outbox"
 #define S_FRESH                                                                                    \
     "SELECT (SELECT count(*) FROM shops) + (SELECT count(*) FROM routing_conversations) "          \
     "+ (SELECT count(*) FROM events)"

@@ -190,6 +190,7 @@ s_on_reserved (const PGresult *res, void *arg)
 }
 
 static void s_number (kf_outbox_t *self, const int64_t *last, const int64_t *counts);
+static void s_pending_counts (const kf_outbox_t *self, int64_t counts[KF_PARTITIONS]);
 
 static int
 s_on_reserved_pipelined (const PGresult *res, void *arg)
@@ -210,9 +211,8 @@ kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
     if (self->flushed == self->count)
         return 0;
     //  1. Reserve one range per partition touched.
-    int64_t counts[KF_PARTITIONS] = {0};
-    for (int i = self->flushed; i < self->count; i++)
-        counts[self->pending[i].partition]++;
+    int64_t counts[KF_PARTITIONS];
+    s_pending_counts (self, counts);
     kf_col_type_t types[2] = {KF_COL_INT2, KF_COL_INT8};
     kf_batch_t *ranges = kf_batch_new (2, types);
     for (int p = 0; p < KF_PARTITIONS; p++)
@@ -285,12 +285,27 @@ kf_outbox_queue_reserve (kf_outbox_t *self, const int64_t counts[KF_PARTITIONS])
                            self);
 }
 
+static void
+s_pending_counts (const kf_outbox_t *self, int64_t counts[KF_PARTITIONS])
+{
+    memset (counts, 0, KF_PARTITIONS * sizeof counts[0]);
+    for (int i = self->flushed; i < self->count; i++)
+        counts[self->pending[i].partition]++;
+}
+
+void
+kf_outbox_queue_reserve_pending (kf_outbox_t *self)
+{
+    int64_t counts[KF_PARTITIONS];
+    s_pending_counts (self, counts);
+    kf_outbox_queue_reserve (self, counts);
+}
+
 int
 kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err)
 {
-    int64_t counts[KF_PARTITIONS] = {0};
-    for (int i = self->flushed; i < self->count; i++)
-        counts[self->pending[i].partition]++;
+    int64_t counts[KF_PARTITIONS];
+    s_pending_counts (self, counts);
     for (int p = 0; p < KF_PARTITIONS; p++)
         if (counts[p] != self->reserve_counts[p] || (counts[p] && !self->reserve_last[p]))
             return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,

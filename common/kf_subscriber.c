@@ -22,9 +22,16 @@ static const kf_stmt_t s_statements[] = {
      "SELECT partition, last_seq FROM consumer_offsets WHERE consumer = $1 AND stream = $2"},
     //  Compare-and-set: an offset only moves from the value this instance
     //  applied from, so two instances can never both apply one event.
-    {"kf_sub_save_offset",
-     "UPDATE consumer_offsets SET last_seq = $4, updated_at = now () "
-     "WHERE consumer = $1 AND stream = $2 AND partition = $3 AND last_seq = $5 RETURNING 1"},
+    //  Every offset a batch moves, in one statement; the caller checks
+    //  that every row matched.
+    {"kf_sub_save_offsets",
+     "UPDATE consumer_offsets o SET last_seq = m.to_seq, updated_at = now () "
+     "FROM unnest ($2::text[], $3::int2[], $4::int8[], $5::int8[]) "
+     "AS m (stream, partition, to_seq, from_seq) "
+     "WHERE o.consumer = $1 AND o.stream = m.stream AND o.partition = m.partition "
+     "AND o.last_seq = m.from_seq"},
+    //  The newest sequence written per partition: what "behind" means.
+    {"kf_sub_heads", "SELECT partition, last_seq FROM event_sequences WHERE stream = $1"},
     {"kf_sub_read_events",
      "SELECT seq, payload FROM events WHERE stream = $1 AND partition = $2 AND seq > $3 "
      "ORDER BY seq LIMIT $4"},
@@ -33,6 +40,10 @@ static const kf_stmt_t s_statements[] = {
 typedef struct {
     char name[32];               //  stream name
     int64_t last[KF_PARTITIONS]; //  last applied sequence per partition
+    //  The head of each partition seen by the previous poll: still not
+    //  applied at the next poll means the fast path lost it (or is very
+    //  late), so the table is read.
+    int64_t mark[KF_PARTITIONS];
 } s_stream_t;
 
 struct _kf_subscriber_t {
@@ -55,7 +66,13 @@ struct _kf_subscriber_t {
     //  The batch being applied (owned unpacked events).
     Kefu__V1__Event **batch; //  events of the current batch
     int batch_count;         //  events in it
+    kf_batch_t *moves;       //  offset moves of the batch (stream, partition, to, from)
 };
+
+static const kf_col_type_t s_move_columns[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8,
+                                               KF_COL_INT8};
+
+static int s_catch_up_all (kf_subscriber_t *self);
 
 kf_subscriber_t *
 kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn, void *arg)
@@ -70,6 +87,7 @@ kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn
     self->lag_alarm = 10000;
     self->batch = calloc ((size_t) self->batch_max, sizeof *self->batch);
     self->sub = kf_wire_socket (KF_SOCK_SUB, S_MAX_PUB_FRAME / 4);
+    self->moves = kf_batch_new (4, s_move_columns);
     kf_store_add_statements (store, s_statements);
     return self;
 }
@@ -89,6 +107,7 @@ kf_subscriber_destroy (kf_subscriber_t **self_p)
         kf_subscriber_t *self = *self_p;
         s_batch_clear (self);
         free (self->batch);
+        kf_batch_destroy (&self->moves);
         zsock_destroy (&self->sub);
         free (self);
         *self_p = NULL;
@@ -252,7 +271,7 @@ kf_subscriber_start (kf_subscriber_t *self)
     for (int i = 0; i < self->stream_count; i++)
         kf_log_info ("subscriber.started", "consumer=%s stream=%s", self->consumer,
                      self->streams[i].name);
-    return kf_subscriber_poll (self) < 0 ? -1 : 0;
+    return s_catch_up_all (self) < 0 ? -1 : 0;
 }
 
 typedef struct {
@@ -265,7 +284,7 @@ typedef struct {
 static int
 s_on_saved (const PGresult *res, void *arg)
 {
-    *(int *) arg = PQntuples (res);
+    *(int *) arg = atoi (PQcmdTuples ((PGresult *) res));
     return 0;
 }
 
@@ -299,32 +318,52 @@ s_apply_batch (kf_subscriber_t *self)
         }
         m->to = ev->seq;
     }
+    kf_batch_reset (self->moves);
     for (int k = 0; k < move_count; k++) {
-        kf_params_t params;
-        kf_params_init (&params);
-        kf_params_str (&params, self->consumer);
-        kf_params_str (&params, moves[k].stream->name);
-        kf_params_int (&params, moves[k].partition);
-        kf_params_int (&params, moves[k].to);
-        kf_params_int (&params, moves[k].from);
-        int rows = 0;
-        if (kf_store_exec (self->store, "kf_sub_save_offset", &params, s_on_saved, &rows, &err))
-            goto rollback;
-        if (rows != 1) {
-            //  Someone else moved this offset: reload and start over.
-            kf_log_warn ("subscriber.offset_conflict", "consumer=%s stream=%s partition=%u",
-                         self->consumer, moves[k].stream->name, moves[k].partition);
-            kf_store_rollback (self->store);
-            s_load_offsets (self, &err);
-            goto failed;
-        }
+        kf_batch_str (self->moves, 0, moves[k].stream->name);
+        kf_batch_int (self->moves, 1, moves[k].partition);
+        kf_batch_int (self->moves, 2, moves[k].to);
+        kf_batch_int (self->moves, 3, moves[k].from);
     }
-    if (self->hooks.before_commit && self->hooks.before_commit (self->store, self->hooks.arg, &err))
+    //  Two round trips for the rest: the offsets, the handler's writes and
+    //  the reservation of its events' sequences in one pipeline; its events
+    //  and COMMIT in the next.
+    int rows = 0;
+    if (kf_store_pipeline_begin (self->store, &err))
         goto rollback;
-    if (self->outbox && kf_outbox_flush (self->outbox, &err))
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, self->consumer);
+    kf_batch_params (self->moves, &params);
+    kf_store_pipeline_add (self->store, "kf_sub_save_offsets", &params, s_on_saved, &rows);
+    int queued = self->hooks.queue_writes
+                     ? self->hooks.queue_writes (self->store, self->hooks.arg, &err)
+                     : 0;
+    if (self->outbox)
+        kf_outbox_queue_reserve_pending (self->outbox);
+    if (queued) {
+        kf_store_pipeline_discard (self->store);
         goto rollback;
-    if (kf_store_commit (self->store, &err))
+    }
+    if (kf_store_pipeline_run (self->store, &err))
+        goto rollback;
+    if (rows != move_count) {
+        //  Someone else moved one of these offsets: reload and start over.
+        kf_log_warn ("subscriber.offset_conflict", "consumer=%s moved=%d expected=%d",
+                     self->consumer, rows, move_count);
+        kf_store_rollback (self->store);
+        s_load_offsets (self, &err);
         goto failed;
+    }
+    if (kf_store_pipeline_begin (self->store, &err))
+        goto rollback;
+    if (self->outbox && kf_outbox_queue_insert (self->outbox, &err)) {
+        kf_store_pipeline_discard (self->store);
+        goto rollback;
+    }
+    kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
+    if (kf_store_pipeline_run (self->store, &err))
+        goto rollback;
     if (self->outbox)
         kf_outbox_publish (self->outbox);
     if (self->hooks.after_commit)
@@ -428,13 +467,10 @@ s_catch_up (kf_subscriber_t *self, s_stream_t *s, unsigned partition)
     return total;
 }
 
-int
-kf_subscriber_poll (kf_subscriber_t *self)
+//  Catch up every followed (stream, partition) from the table.
+static int
+s_catch_up_all (kf_subscriber_t *self)
 {
-    if (!self->started)
-        return kf_subscriber_start (self);
-    if (kf_store_ensure (self->store))
-        return -1;
     int total = 0;
     for (int i = 0; i < self->stream_count; i++)
         for (unsigned p = 0; p < KF_PARTITIONS; p++)
@@ -445,6 +481,63 @@ kf_subscriber_poll (kf_subscriber_t *self)
                 total += n;
             }
     return total;
+}
+
+static int
+s_on_heads (const PGresult *res, void *arg)
+{
+    int64_t *heads = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        int64_t p = kf_store_int (res, i, 0);
+        if (p >= 0 && p < KF_PARTITIONS)
+            heads[p] = kf_store_int (res, i, 1);
+    }
+    return 0;
+}
+
+int
+kf_subscriber_poll (kf_subscriber_t *self)
+{
+    if (!self->started)
+        return kf_subscriber_start (self);
+    if (kf_store_ensure (self->store))
+        return -1;
+    //  Take what the fast path has first. Reading the table for events
+    //  that are merely on their way would apply them from there and then
+    //  skip them on the socket: work twice, and a stall for everything
+    //  queued behind the poll.
+    int drained = kf_subscriber_handle (self);
+    int total = drained > 0 ? drained : 0;
+    bool failed = drained < 0;
+    for (int i = 0; i < self->stream_count; i++) {
+        s_stream_t *s = &self->streams[i];
+        int64_t heads[KF_PARTITIONS] = {0};
+        kf_error_t err;
+        kf_error_clear (&err);
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, s->name);
+        if (kf_store_exec (self->store, "kf_sub_heads", &params, s_on_heads, heads, &err))
+            return -1;
+        for (unsigned p = 0; p < KF_PARTITIONS; p++) {
+            if (!(self->partitions & (1u << p)))
+                continue;
+            //  Behind, and either the socket is quiet (nothing else will
+            //  reveal the gap) or what was already there at the previous
+            //  poll has still not arrived.
+            bool behind = s->last[p] < heads[p];
+            bool lost = s->last[p] < s->mark[p];
+            s->mark[p] = heads[p];
+            if (!behind || (drained > 0 && !lost))
+                continue;
+            int n = s_catch_up (self, s, p);
+            if (n < 0)
+                failed = true;
+            else
+                total += n;
+        }
+    }
+    return failed ? -1 : total;
 }
 
 //  The sequence a publication would be applied after, counting events
@@ -466,13 +559,11 @@ kf_subscriber_handle (kf_subscriber_t *self)
         return -1;
     int applied = 0;
     bool failed = false;
-    void *raw = zsock_resolve (self->sub);
     //  Drain everything that is ready; apply in batches.
     for (int reads = 0; reads < 10000; reads++) {
         zmsg_t *msg = kf_wire_recv_nowait (self->sub);
         if (!msg)
             break;
-        (void) raw;
         self->received++;
         if (self->drop_every > 0 && self->received % self->drop_every == 0) {
             self->stats.dropped_injected++;

@@ -55,6 +55,9 @@ int kf_outbox_flush (kf_outbox_t *self, kf_error_t *err) __attribute__ ((warn_un
 //  events (exactly as many per partition) and kf_outbox_queue_insert numbers
 //  them and queues their insert in the next pipeline.
 void kf_outbox_queue_reserve (kf_outbox_t *self, const int64_t counts[KF_PARTITIONS]);
+//  The same for the events already added: kf_outbox_queue_insert then
+//  inserts exactly those.
+void kf_outbox_queue_reserve_pending (kf_outbox_t *self);
 int kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err);
 
 //  After COMMIT: publish the flushed events. Returns how many were sent.

@@ -55,11 +55,13 @@ void kf_subscriber_set_lag_alarm (kf_subscriber_t *self, int64_t events);
 //  commit, published after it, discarded on rollback.
 void kf_subscriber_set_outbox (kf_subscriber_t *self, kf_outbox_t *outbox);
 //  Hooks around each batch's transaction, for handlers that keep state
-//  beside the store: before_commit writes what the handlers collected
-//  (return -1 to roll back); after_commit / after_rollback tell the handler
-//  whether its in-memory changes became the record. Any may be NULL.
+//  beside the store. queue_writes queues what the handlers collected in the
+//  store's open pipeline (kf_store_pipeline_add only, no blocking
+//  statements): it runs in one round trip with the offsets (return -1 to
+//  roll back). after_commit / after_rollback tell the handler whether its
+//  in-memory changes became the record. Any may be NULL.
 typedef struct {
-    int (*before_commit) (kf_store_t *store, void *arg, kf_error_t *err);
+    int (*queue_writes) (kf_store_t *store, void *arg, kf_error_t *err);
     void (*after_commit) (void *arg);
     void (*after_rollback) (void *arg);
     void *arg;
@@ -79,10 +81,13 @@ zsock_t *kf_subscriber_socket (kf_subscriber_t *self);
 //  sequence; on a gap, catch up from the table first. Returns events
 //  applied, or -1 if a batch failed (it will be retried by poll).
 int kf_subscriber_handle (kf_subscriber_t *self);
-//  Catch up from the table on every followed (stream, partition); also
-//  starts the subscriber if it is not started. Call on a timer (the only
-//  way to notice that the *last* publications were dropped). Returns events
-//  applied, or -1.
+//  Call on a timer: the only way to notice that the *last* publications
+//  were dropped. Takes what is waiting on the socket, then reads the table
+//  for each followed (stream, partition) that is behind the newest event
+//  written (event_sequences) when the socket had nothing, or when events
+//  that existed at the previous poll have still not arrived. Events merely
+//  in flight are left to the socket. Also starts the subscriber if it is
+//  not started. Returns events applied, or -1.
 int kf_subscriber_poll (kf_subscriber_t *self);
 
 //  The last applied sequence of (stream, partition); -1 if not followed.

@@ -56,7 +56,8 @@ typedef struct {
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
     zlistx_t *to_send;                //  s_command_t of the current transaction
-    zlistx_t *submitted;              //  "shop\x1frequest" acked by intake, to mark
+    kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
+    bool acked_queued;                //  ... queued in the transaction under way
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from the record
     bool dirty;                       //  model changed in the current transaction
@@ -325,11 +326,14 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     s_server_t *self = arg;
-    zframe_t *frame;
-    while ((zsock_events (reader) & ZMQ_POLLIN) && (frame = zframe_recv (reader))) {
+    zmsg_t *msg;
+    while ((msg = kf_wire_recv_nowait (reader))) {
+        zframe_t *frame = zmsg_first (msg);
         Kefu__V1__CommandSubmitAck *ack =
-            kefu__v1__command_submit_ack__unpack (NULL, zframe_size (frame), zframe_data (frame));
-        zframe_destroy (&frame);
+            zmsg_size (msg) == 1 ? kefu__v1__command_submit_ack__unpack (
+                                       NULL, zframe_size (frame), zframe_data (frame))
+                                 : NULL;
+        zmsg_destroy (&msg);
         if (!ack)
             continue;
         char request_id[160];
@@ -344,9 +348,8 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
                               request_id, kf_error_code_name (ack->code), ack->reason);
             } else
                 (*self->c_acked)++;
-            char key[256];
-            snprintf (key, sizeof key, "%s\x1f%s", c->shop_id, c->request_id);
-            zlistx_add_end (self->submitted, strdup (key));
+            kf_batch_str (self->acked, 0, c->shop_id);
+            kf_batch_str (self->acked, 1, c->request_id);
             zhashx_delete (self->unacked, request_id);
         }
         kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
@@ -354,41 +357,23 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-//  Mark acknowledged commands in the record (so a restart does not resend
-//  them; resending would be harmless, intake de-duplicates).
+//  Forget acknowledged commands in the record (so a restart does not resend
+//  them; resending would be harmless, intake de-duplicates). Normally this
+//  rides along with the next transaction of events (s_queue_writes); when
+//  none comes, the tick does it on its own.
 static void
-s_mark_submitted (s_server_t *self)
+s_forget_acked (s_server_t *self)
 {
-    int n = (int) zlistx_size (self->submitted);
-    if (n == 0 || !kf_store_connected (self->store) || kf_store_in_txn (self->store))
+    if (kf_batch_rows (self->acked) == 0 || !kf_store_connected (self->store) ||
+        kf_store_in_txn (self->store))
         return;
-    char **keys = calloc ((size_t) n, sizeof (char *));
-    const char **shops = calloc ((size_t) n, sizeof (char *));
-    const char **ids = calloc ((size_t) n, sizeof (char *));
-    int i = 0;
-    for (char *k = zlistx_first (self->submitted); k; k = zlistx_next (self->submitted)) {
-        keys[i] = k;
-        char *sep = strchr (k, '\x1f');
-        shops[i] = k;
-        ids[i] = sep ? sep + 1 : "";
-        i++;
-    }
-    //  Split keys in place for the statement; restore if it fails.
-    for (i = 0; i < n; i++) {
-        char *sep = strchr (keys[i], '\x1f');
-        if (sep)
-            *sep = '\0';
-    }
     kf_error_t err;
     kf_error_clear (&err);
-    int rc = routing_store_mark_submitted (self->store, shops, ids, n, &err);
-    for (i = 0; i < n; i++)
-        keys[i][strlen (keys[i])] = '\x1f';
-    if (rc == 0)
-        zlistx_purge (self->submitted);
-    free (keys);
-    free (shops);
-    free (ids);
+    if (kf_store_pipeline_begin (self->store, &err) == 0) {
+        routing_store_queue_forget (self->store, self->acked);
+        if (kf_store_pipeline_run (self->store, &err) == 0)
+            kf_batch_reset (self->acked);
+    }
 }
 
 //  ---------------------------------------------------------------------
@@ -401,6 +386,9 @@ s_after_commit (void *arg)
 {
     s_server_t *self = arg;
     self->dirty = false;
+    if (self->acked_queued)
+        kf_batch_reset (self->acked);
+    self->acked_queued = false;
     s_commit_commands (self);
 }
 
@@ -409,6 +397,7 @@ s_after_rollback (void *arg)
 {
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
+    self->acked_queued = false;
     routing_writes_clear (self->writes);
     zlistx_purge (self->to_send);
     if (self->dirty) {
@@ -419,10 +408,16 @@ s_after_rollback (void *arg)
 }
 
 static int
-s_before_commit (kf_store_t *store, void *arg, kf_error_t *err)
+s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
+    (void) err;
     s_server_t *self = arg;
-    return routing_writes_flush (self->writes, store, err);
+    routing_writes_queue (self->writes, store);
+    if (kf_batch_rows (self->acked) > 0) {
+        routing_store_queue_forget (store, self->acked);
+        self->acked_queued = true;
+    }
+    return 0;
 }
 
 typedef void (s_txn_fn) (s_server_t *self, void *arg);
@@ -675,7 +670,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
     for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
         if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
             s_send_command (self, c);
-    s_mark_submitted (self);
+    s_forget_acked (self);
     return 0;
 }
 
@@ -713,7 +708,7 @@ s_server_destroy (s_server_t **self_p)
         routing_writes_destroy (&self->writes);
         zhashx_destroy (&self->unacked);
         zlistx_destroy (&self->to_send);
-        zlistx_destroy (&self->submitted);
+        kf_batch_destroy (&self->acked);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
@@ -749,12 +744,11 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     zhashx_set_destructor (self->unacked, s_command_destroy);
     self->to_send = zlistx_new ();
     zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
-    self->submitted = zlistx_new ();
-    zlistx_set_destructor (self->submitted, (czmq_destructor *) zstr_free);
+    self->acked = kf_batch_new (2, (kf_col_type_t[]) {KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("routing", self->store, s_apply, self);
     kf_subscriber_set_partitions (self->sub, self->partitions);
     kf_subscriber_set_outbox (self->sub, self->outbox);
-    kf_subscriber_hooks_t hooks = {s_before_commit, s_after_commit, s_after_rollback, self};
+    kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
     //  Commands wait in the socket until intake is reachable.
@@ -856,7 +850,7 @@ s_op_drain (void *server)
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
     for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
         s_send_command (self, c);
-    s_mark_submitted (self);
+    s_forget_acked (self);
 }
 
 //  SYNC (tests): apply everything in the events table now, run due

@@ -48,13 +48,12 @@ static const kf_stmt_t s_statements[] = {
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
      "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0)"},
+    //  routing_outbox holds only what intake has not acknowledged yet.
     {"routing_load_unsubmitted",
-     "SELECT shop_id, request_id, payload FROM routing_outbox WHERE submitted_at IS NULL "
-     "ORDER BY created_at, request_id"},
-    {"routing_mark_submitted",
-     "UPDATE routing_outbox o SET submitted_at = now () "
-     "FROM unnest ($1::text[], $2::text[]) AS u (shop_id, request_id) "
-     "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id AND o.submitted_at IS NULL"},
+     "SELECT shop_id, request_id, payload FROM routing_outbox ORDER BY created_at, request_id"},
+    {"routing_forget_commands",
+     "DELETE FROM routing_outbox o USING unnest ($1::text[], $2::text[]) AS u (shop_id, request_id) "
+     "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
     {"routing_upsert_conversations",
      "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, "
      "  channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, "
@@ -407,22 +406,13 @@ routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void 
     return kf_store_exec (store, "routing_load_unsubmitted", NULL, s_on_unsubmitted, &c, err);
 }
 
-int
-routing_store_mark_submitted (kf_store_t *store, const char **shops, const char **request_ids,
-                              int count, kf_error_t *err)
+void
+routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked)
 {
-    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT};
-    kf_batch_t *batch = kf_batch_new (2, types);
-    for (int i = 0; i < count; i++) {
-        kf_batch_str (batch, 0, shops[i]);
-        kf_batch_str (batch, 1, request_ids[i]);
-    }
     kf_params_t params;
     kf_params_init (&params);
-    kf_batch_params (batch, &params);
-    int rc = kf_store_exec (store, "routing_mark_submitted", &params, NULL, NULL, err);
-    kf_batch_destroy (&batch);
-    return rc;
+    kf_batch_params (acked, &params);
+    kf_store_pipeline_add (store, "routing_forget_commands", &params, NULL, NULL);
 }
 
 //  ---------------------------------------------------------------------
@@ -613,19 +603,31 @@ routing_writes_empty (const routing_writes_t *self)
            kf_batch_rows (self->commands) == 0;
 }
 
-static int
-s_flush_batch (kf_batch_t *batch, kf_store_t *store, const char *stmt, kf_error_t *err)
+//  Queue one batch's statement in the open pipeline (parameters are copied).
+static void
+s_queue_batch (kf_batch_t *batch, kf_store_t *store, const char *stmt)
 {
     if (kf_batch_rows (batch) == 0)
-        return 0;
+        return;
     kf_params_t params;
     kf_params_init (&params);
     kf_batch_params (batch, &params);
-    return kf_store_exec (store, stmt, &params, NULL, NULL, err);
+    kf_store_pipeline_add (store, stmt, &params, NULL, NULL);
 }
 
 int
 routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err)
+{
+    if (kf_store_pipeline_begin (store, err)) {
+        routing_writes_clear (self);
+        return -1;
+    }
+    routing_writes_queue (self, store);
+    return kf_store_pipeline_run (store, err);
+}
+
+void
+routing_writes_queue (routing_writes_t *self, kf_store_t *store)
 {
     kf_batch_t *convs = kf_batch_new (21, s_conv_types);
     for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
@@ -665,20 +667,15 @@ routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err
         kf_batch_str (served, 2, k->agent);
         kf_batch_int (served, 3, k->at);
     }
-    int rc = s_flush_batch (convs, store, "routing_upsert_conversations", err);
-    if (rc == 0)
-        rc = s_flush_batch (self->assignments, store, "routing_insert_assignments", err);
-    if (rc == 0)
-        rc = s_flush_batch (presence, store, "routing_upsert_presence", err);
-    if (rc == 0)
-        rc = s_flush_batch (served, store, "routing_upsert_served", err);
-    if (rc == 0)
-        rc = s_flush_batch (self->commands, store, "routing_insert_commands", err);
+    s_queue_batch (convs, store, "routing_upsert_conversations");
+    s_queue_batch (self->assignments, store, "routing_insert_assignments");
+    s_queue_batch (presence, store, "routing_upsert_presence");
+    s_queue_batch (served, store, "routing_upsert_served");
+    s_queue_batch (self->commands, store, "routing_insert_commands");
     kf_batch_destroy (&convs);
     kf_batch_destroy (&presence);
     kf_batch_destroy (&served);
     routing_writes_clear (self);
-    return rc;
 }
 
 void

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kf_batch.h"
 #include "kf_store.h"
 #include "routing_model.h"
 
@@ -34,9 +35,10 @@ typedef void (routing_command_fn) (void *arg, const char *shop_id, const char *r
                                    const uint8_t *payload, size_t size);
 int routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void *arg,
                                     kf_error_t *err);
-//  Mark commands acknowledged by intake.
-int routing_store_mark_submitted (kf_store_t *store, const char **shops, const char **request_ids,
-                                  int count, kf_error_t *err);
+//  Forget commands intake has acknowledged: queue the deletion of their
+//  routing_outbox rows, acked = (shop_id text, request_id text) rows, in
+//  the store's open pipeline (parameters are copied).
+void routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked);
 
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;
@@ -53,8 +55,12 @@ void routing_writes_served (routing_writes_t *self, const char *shop_id, int64_t
 void routing_writes_command (routing_writes_t *self, const char *shop_id, const char *request_id,
                              const uint8_t *payload, size_t size, int64_t at_ms);
 bool routing_writes_empty (const routing_writes_t *self);
-//  Write everything collected (inside the caller's transaction).
+//  Write everything collected (inside the caller's transaction), in one
+//  pipelined round trip.
 int routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err);
+//  Queue the same statements in the store's open pipeline instead (the
+//  caller runs it); the collected rows are cleared either way.
+void routing_writes_queue (routing_writes_t *self, kf_store_t *store);
 void routing_writes_clear (routing_writes_t *self);
 
 #endif
