@@ -69,8 +69,7 @@ struct _kf_subscriber_t {
     kf_batch_t *moves;       //  offset moves of the batch (stream, partition, to, from)
 };
 
-static const kf_col_type_t s_move_columns[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8,
-                                               KF_COL_INT8};
+static const kf_col_type_t s_move_columns[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8, KF_COL_INT8};
 
 static int s_catch_up_all (kf_subscriber_t *self);
 

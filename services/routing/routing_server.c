@@ -330,8 +330,8 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
     while ((msg = kf_wire_recv_nowait (reader))) {
         zframe_t *frame = zmsg_first (msg);
         Kefu__V1__CommandSubmitAck *ack =
-            zmsg_size (msg) == 1 ? kefu__v1__command_submit_ack__unpack (
-                                       NULL, zframe_size (frame), zframe_data (frame))
+            zmsg_size (msg) == 1 ? kefu__v1__command_submit_ack__unpack (NULL, zframe_size (frame),
+                                                                         zframe_data (frame))
                                  : NULL;
         zmsg_destroy (&msg);
         if (!ack)
@@ -744,7 +744,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     zhashx_set_destructor (self->unacked, s_command_destroy);
     self->to_send = zlistx_new ();
     zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
-    self->acked = kf_batch_new (2, (kf_col_type_t[]) {KF_COL_TEXT, KF_COL_TEXT});
+    self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("routing", self->store, s_apply, self);
     kf_subscriber_set_partitions (self->sub, self->partitions);
     kf_subscriber_set_outbox (self->sub, self->outbox);

@@ -51,9 +51,9 @@ static const kf_stmt_t s_statements[] = {
     //  routing_outbox holds only what intake has not acknowledged yet.
     {"routing_load_unsubmitted",
      "SELECT shop_id, request_id, payload FROM routing_outbox ORDER BY created_at, request_id"},
-    {"routing_forget_commands",
-     "DELETE FROM routing_outbox o USING unnest ($1::text[], $2::text[]) AS u (shop_id, request_id) "
-     "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
+    {"routing_forget_commands", "DELETE FROM routing_outbox o USING unnest ($1::text[], "
+                                "$2::text[]) AS u (shop_id, request_id) "
+                                "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
     {"routing_upsert_conversations",
      "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, "
      "  channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, "

@@ -299,6 +299,130 @@ test_rollback_leaves_no_gap (void **state)
     free (db);
 }
 
+//  Write one marker event for shop in its own transaction; publish it or
+//  not (a lost publication).
+static void
+s_write_marker (kf_store_t *store, kf_outbox_t *outbox, const char *shop, int n, bool publish)
+{
+    kf_error_t err;
+    assert_int_equal (kf_store_begin (store, &err), 0);
+    Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
+    marker.n = n;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.shop_id = (char *) shop;
+    ev.kind = "marker";
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
+    ev.marker = &marker;
+    assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+    assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+    assert_int_equal (kf_store_commit (store, &err), 0);
+    if (publish)
+        assert_int_equal (kf_outbox_publish (outbox), 1);
+    else
+        kf_outbox_discard (outbox);
+}
+
+//  Wait (bounded) until a publication is waiting on the subscriber's socket.
+static void
+s_wait_readable (kf_subscriber_t *sub)
+{
+    zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
+    assert_non_null (zpoller_wait (poller, 5000));
+    zpoller_destroy (&poller);
+}
+
+//  The periodic poll reads the table only when the fast path is really
+//  behind: at once when the socket is quiet, and when it is busy only for
+//  events that were already written at the previous poll and still have
+//  not arrived (a lost last publication of a partition).
+static void
+test_poll_reads_table_only_when_behind (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_poll");
+    kf_store_t *store = kf_store_new (db, "test-publisher");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_error_t err;
+    assert_int_equal (kf_store_exec_sql (store,
+                                         "CREATE TABLE test_applied (partition int2, seq int8, "
+                                         "n int8 UNIQUE, shop_id text, applied_order bigserial, "
+                                         "PRIMARY KEY (partition, seq))",
+                                         NULL, NULL, NULL, &err),
+                      0);
+    //  Two shops in different partitions.
+    const char *quiet = s_shops[0];
+    const char *busy = NULL;
+    for (int i = 1; i < 6 && !busy; i++)
+        if (kf_shop_partition (s_shops[i], strlen (s_shops[i])) !=
+            kf_shop_partition (quiet, strlen (quiet)))
+            busy = s_shops[i];
+    assert_non_null (busy);
+    kf_outbox_t *outbox = kf_outbox_new ("testpub", store);
+    int port = kf_outbox_bind (outbox, "tcp://127.0.0.1:*");
+    assert_true (port > 0);
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+
+    kf_store_t *sub_store = kf_store_new (db, "test-subscriber");
+    kf_store_add_statements (sub_store, s_test_statements);
+    kf_subscriber_t *sub = kf_subscriber_new ("test-consumer", sub_store, s_apply, NULL);
+    kf_subscriber_follow (sub, "testpub", endpoint);
+    assert_int_equal (kf_subscriber_start (sub), 0);
+    //  The SUB connection is up once a publication gets through.
+    int n = 1;
+    for (int tries = 0; tries < 200; tries++) {
+        s_write_marker (store, outbox, busy, n++, true);
+        zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
+        bool ready = zpoller_wait (poller, 50) != NULL;
+        zpoller_destroy (&poller);
+        if (ready)
+            break;
+    }
+    assert_true (kf_subscriber_poll (sub) >= 0);
+    kf_subscriber_stats_t st;
+    kf_subscriber_stats (sub, &st);
+    int64_t from_table = st.from_table;
+    assert_int_equal (s_applied (db), n - 1);
+
+    //  1. All publications lost, socket quiet: the first poll reads them.
+    s_write_marker (store, outbox, quiet, n++, false);
+    s_write_marker (store, outbox, quiet, n++, false);
+    assert_int_equal (kf_subscriber_poll (sub), 2);
+    kf_subscriber_stats (sub, &st);
+    assert_int_equal (st.from_table, from_table + 2);
+    assert_int_equal (s_applied (db), n - 1);
+
+    //  2. The quiet partition loses its last publication while the other
+    //  one keeps the socket busy: the first poll leaves it to the socket...
+    int lost = n;
+    char lost_sql[96];
+    snprintf (lost_sql, sizeof lost_sql, "SELECT count(*) FROM test_applied WHERE n = %d", lost);
+    s_write_marker (store, outbox, quiet, n++, false);
+    s_write_marker (store, outbox, busy, n++, true);
+    s_wait_readable (sub);
+    assert_int_equal (kf_subscriber_poll (sub), 1);
+    assert_int_equal (kt_db_count (db, lost_sql), 0);
+    kf_subscriber_stats (sub, &st);
+    assert_int_equal (st.from_table, from_table + 2);
+    //  ... the next one, still busy, sees it has not come and reads it.
+    s_write_marker (store, outbox, busy, n++, true);
+    s_wait_readable (sub);
+    assert_int_equal (kf_subscriber_poll (sub), 2);
+    assert_int_equal (kt_db_count (db, lost_sql), 1);
+    kf_subscriber_stats (sub, &st);
+    assert_int_equal (st.from_table, from_table + 3);
+    assert_int_equal (s_applied (db), n - 1);
+
+    //  3. Nothing behind: a poll reads nothing.
+    assert_int_equal (kf_subscriber_poll (sub), 0);
+
+    kf_subscriber_destroy (&sub);
+    kf_store_destroy (&sub_store);
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
+    free (db);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -308,6 +432,7 @@ main (int argc, char **argv)
     kf_log_set_level (KF_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_rollback_leaves_no_gap),
+        cmocka_unit_test (test_poll_reads_table_only_when_behind),
         cmocka_unit_test (test_ten_thousand_events_exactly_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
