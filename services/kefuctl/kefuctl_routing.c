@@ -415,7 +415,8 @@ kefuctl_parse_duration (const char *cmd, const char *opt, const char *text, int6
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000}, {"h", 3600000}};
+    } units[] = {{"ms", 1},      {"s", 1000},    {"m", 60000},
+                 {"min", 60000}, {"h", 3600000}, {"d", 86400000}};
     errno = 0;
     char *end = NULL;
     long long v = strtoll (text, &end, 10);

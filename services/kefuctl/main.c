@@ -34,6 +34,10 @@ static const char *s_usage =
     "  principal disable <id>              revoke a principal (its key stops working)\n"
     "  status [--service NAME=ENDPOINT]... [--json]\n"
     "                                      ask running services for their status and counters\n"
+    "  events list [--json]                how far each consumer has applied each event stream\n"
+    "  events prune [--keep 7d] [--dry-run]\n"
+    "                                      delete events every consumer has applied (cron it)\n"
+    "  events forget-consumer <consumer>   drop a retired consumer's offsets\n"
     "Routing (分流) of a shop:\n"
     "  shift defaults <shop>               day/night shifts, 售前/售后 groups, default settings\n"
     "  shift add|set|list <shop> ...       shifts (白班, 晚班, ...) in the shop's time zone\n"
@@ -120,6 +124,8 @@ main (int argc, char **argv)
             rc = kefuctl_principal (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "status") == 0)
             rc = kefuctl_status (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "events") == 0)
+            rc = kefuctl_events (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "shift") == 0)
             rc = kefuctl_shift (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "group") == 0)

@@ -9,6 +9,7 @@
     queue order and agent list presence/load. */
 #include "kefu/v1/events.pb-c.h"
 #include "kt_db.h"
+#include "kt_kefuctl.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -27,103 +28,6 @@
 #include <cmocka.h>
 
 #define SHOP "tmall-test"
-
-//  One run of kefuctl: exit code and what it printed.
-typedef struct {
-    int rc;          //  exit status, -1 if it did not exit normally
-    char out[32768]; //  stdout
-    char err[8192];  //  stderr
-} s_run_t;
-
-static const char *
-s_binary (void)
-{
-    static char path[1024];
-    const char *dir = getenv ("KEFU_TEST_BIN_DIR");
-    if (!dir || !*dir)
-        fail_msg ("KEFU_TEST_BIN_DIR is not set: run this test through ctest");
-    int n = snprintf (path, sizeof path, "%s/services/kefuctl/kefuctl", dir);
-    if (n < 0 || (size_t) n >= sizeof path || access (path, X_OK) != 0)
-        fail_msg ("kefuctl is not built at %s", path);
-    return path;
-}
-
-static void
-s_slurp (int fd, char *buf, size_t size)
-{
-    lseek (fd, 0, SEEK_SET);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < size && (n = read (fd, buf + used, size - 1 - used)) > 0)
-        used += (size_t) n;
-    buf[used] = 0;
-    close (fd);
-}
-
-//  Run kefuctl with the NULL-terminated arguments against conninfo `url`.
-//  The operator is $USER=supervisor1 unless --by says otherwise.
-static int
-s_kefuctl (const char *url, s_run_t *run, ...)
-{
-    const char *argv[64];
-    int argc = 0;
-    argv[argc++] = "kefuctl";
-    va_list ap;
-    va_start (ap, run);
-    const char *a;
-    while ((a = va_arg (ap, const char *)) && argc < 63)
-        argv[argc++] = a;
-    va_end (ap);
-    argv[argc] = NULL;
-    const char *bin = s_binary ();
-    char out_path[] = "/tmp/kt_kefuctl_out_XXXXXX", err_path[] = "/tmp/kt_kefuctl_err_XXXXXX";
-    int out_fd = mkstemp (out_path), err_fd = mkstemp (err_path);
-    assert_true (out_fd >= 0 && err_fd >= 0);
-    unlink (out_path);
-    unlink (err_path);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        setenv ("KEFU_DATABASE_URL", url, 1);
-        setenv ("USER", "supervisor1", 1);
-        unsetenv ("KEFU_CONFIG");
-        dup2 (out_fd, 1);
-        dup2 (err_fd, 2);
-        execv (bin, (char *const *) argv);
-        _exit (127);
-    }
-    int status = 0;
-    while (waitpid (pid, &status, 0) < 0)
-        ;
-    s_slurp (out_fd, run->out, sizeof run->out);
-    s_slurp (err_fd, run->err, sizeof run->err);
-    run->rc = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-    return run->rc;
-}
-
-//  Run and require an exit code; on mismatch show what it said.
-#define EXPECT(url, code, ...)                                                                     \
-    do {                                                                                           \
-        s_run_t *r_ = &s_run;                                                                      \
-        int rc_ = s_kefuctl (url, r_, __VA_ARGS__, NULL);                                          \
-        if (rc_ != (code))                                                                         \
-            fail_msg ("line %d: exit %d, expected %d\nstdout: %s\nstderr: %s", __LINE__, rc_,      \
-                      (code), r_->out, r_->err);                                                   \
-    } while (0)
-
-static s_run_t s_run; //  the last run (large: not on the stack)
-
-static void
-s_sql (const char *url, const char *sql)
-{
-    PGconn *conn = PQconnectdb (url);
-    assert_int_equal (PQstatus (conn), CONNECTION_OK);
-    PGresult *res = PQexec (conn, sql);
-    if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
-        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
-    PQclear (res);
-    PQfinish (conn);
-}
 
 static long long
 s_count (const char *url, const char *sql)
@@ -192,7 +96,7 @@ s_expect_config_event (const char *url, int count, const char *what, const char 
     s_events_load (url, &events);
     if (events.count != count)
         fail_msg ("admin events: %d, expected %d (last command: %s)", events.count, count,
-                  s_run.out);
+                  kt_kefuctl_last.out);
     const Kefu__V1__Event *e = events.event[count - 1];
     assert_string_equal (events.kind[count - 1], "config.changed");
     assert_string_equal (events.shop[count - 1], SHOP);
@@ -217,7 +121,7 @@ static char *
 s_fresh (const char *name)
 {
     char *url = kt_db_fresh (name);
-    EXPECT (url, 0, "shop", "add", SHOP, "--name", "测试旗舰店");
+    KT_EXPECT (url, 0, "shop", "add", SHOP, "--name", "测试旗舰店");
     return url;
 }
 
@@ -230,21 +134,21 @@ test_help (void **state)
     const char *nouns[] = {"shift", "group", "agent", "handover", "routing", "transfer", "queue"};
     //  Help needs no database.
     for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++) {
-        EXPECT ("dbname=nonexistent", 0, nouns[i], "--help");
-        assert_non_null (strstr (s_run.out, "Usage"));
-        assert_non_null (strstr (s_run.out, "Exit codes"));
+        KT_EXPECT ("dbname=nonexistent", 0, nouns[i], "--help");
+        assert_non_null (strstr (kt_kefuctl_last.out, "Usage"));
+        assert_non_null (strstr (kt_kefuctl_last.out, "Exit codes"));
     }
-    EXPECT ("dbname=nonexistent", 0, "agent", "add", "--help");
-    assert_non_null (strstr (s_run.out, "首问责任制"));
-    EXPECT ("dbname=nonexistent", 0, "handover", "--help");
-    assert_non_null (strstr (s_run.out, "交接留言"));
-    EXPECT ("dbname=nonexistent", 0, "group", "--help");
-    assert_non_null (strstr (s_run.out, "售前"));
-    assert_non_null (strstr (s_run.out, "售后"));
-    EXPECT ("dbname=nonexistent", 2, "shift");
-    EXPECT ("dbname=nonexistent", 2, "agent", "fire", SHOP, "x");
-    EXPECT ("dbname=nonexistent", 0, "--help");
-    assert_non_null (strstr (s_run.out, "handover <shop> <agent> --note TEXT"));
+    KT_EXPECT ("dbname=nonexistent", 0, "agent", "add", "--help");
+    assert_non_null (strstr (kt_kefuctl_last.out, "首问责任制"));
+    KT_EXPECT ("dbname=nonexistent", 0, "handover", "--help");
+    assert_non_null (strstr (kt_kefuctl_last.out, "交接留言"));
+    KT_EXPECT ("dbname=nonexistent", 0, "group", "--help");
+    assert_non_null (strstr (kt_kefuctl_last.out, "售前"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "售后"));
+    KT_EXPECT ("dbname=nonexistent", 2, "shift");
+    KT_EXPECT ("dbname=nonexistent", 2, "agent", "fire", SHOP, "x");
+    KT_EXPECT ("dbname=nonexistent", 0, "--help");
+    assert_non_null (strstr (kt_kefuctl_last.out, "handover <shop> <agent> --note TEXT"));
 }
 
 static void
@@ -252,15 +156,15 @@ test_shift_defaults (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_defaults");
-    EXPECT (url, 4, "shift", "defaults", "no-such-shop");
+    KT_EXPECT (url, 4, "shift", "defaults", "no-such-shop");
     assert_int_equal (s_count (url, "SELECT count (*) FROM shifts"), 0);
     assert_int_equal (s_admin_events (url), 0);
 
-    EXPECT (url, 0, "shift", "defaults", SHOP, "--by", "lead.wang");
-    assert_non_null (strstr (s_run.out, "created shift day 08:30-17:30"));
-    assert_non_null (strstr (s_run.out, "created shift night 17:30-23:00"));
-    assert_non_null (strstr (s_run.out, "created group presales (售前)"));
-    assert_non_null (strstr (s_run.out, "created group aftersales (售后)"));
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP, "--by", "lead.wang");
+    assert_non_null (strstr (kt_kefuctl_last.out, "created shift day 08:30-17:30"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "created shift night 17:30-23:00"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "created group presales (售前)"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "created group aftersales (售后)"));
     s_expect_text (url,
                    "SELECT string_agg (shift_name || ' ' || start_minute || '-' || end_minute, ','"
                    " ORDER BY start_minute) FROM shifts WHERE shop_id = '" SHOP "'",
@@ -278,26 +182,26 @@ test_shift_defaults (void **state)
     s_expect_config_event (url, 1, "all", "lead.wang");
 
     //  Idempotent: nothing new, no event.
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    assert_non_null (strstr (s_run.out, "nothing to do"));
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "nothing to do"));
     assert_int_equal (s_count (url, "SELECT count (*) FROM shifts"), 2);
     assert_int_equal (s_count (url, "SELECT count (*) FROM routing_groups"), 2);
     assert_int_equal (s_count (url, "SELECT count (*) FROM routing_settings"), 1);
     assert_int_equal (s_admin_events (url), 1);
 
     //  A partly set-up shop: only what is missing is created, kept rows untouched.
-    s_sql (url, "DELETE FROM shifts WHERE shift_name = 'night'");
-    s_sql (url, "UPDATE routing_groups SET display_name = '售前组' WHERE group_name = 'presales'");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    assert_non_null (strstr (s_run.out, "created shift night"));
-    assert_non_null (strstr (s_run.out, "kept existing group presales"));
+    kt_sql (url, "DELETE FROM shifts WHERE shift_name = 'night'");
+    kt_sql (url, "UPDATE routing_groups SET display_name = '售前组' WHERE group_name = 'presales'");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "created shift night"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "kept existing group presales"));
     s_expect_text (url, "SELECT display_name FROM routing_groups WHERE group_name = 'presales'",
                    "售前组");
     s_expect_config_event (url, 2, "all", "supervisor1");
 
-    EXPECT (url, 0, "shift", "list", SHOP, "--json");
+    KT_EXPECT (url, 0, "shift", "list", SHOP, "--json");
     json_error_t jerr;
-    json_t *list = json_loads (s_run.out, 0, &jerr);
+    json_t *list = json_loads (kt_kefuctl_last.out, 0, &jerr);
     assert_non_null (list);
     assert_int_equal (json_array_size (list), 2);
     assert_string_equal (json_string_value (json_object_get (json_array_get (list, 0), "start")),
@@ -312,10 +216,10 @@ test_agent_rows (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_agent");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups",
-            "presales,aftersales,presales", "--shift", "day,night", "--days", "mon-fri",
-            "--rotation", "2:1", "--capacity", "7", "--weight", "3", "--vip");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups",
+               "presales,aftersales,presales", "--shift", "day,night", "--days", "mon-fri",
+               "--rotation", "2:1", "--capacity", "7", "--weight", "3", "--vip");
     s_expect_text (url,
                    "SELECT name || ' ' || capacity || ' ' || weight || ' ' || vip_capable || ' ' ||"
                    " active FROM agents WHERE shop_id = '" SHOP "' AND agent_id = 'xiaomei'",
@@ -332,7 +236,7 @@ test_agent_rows (void **state)
     s_expect_config_event (url, 2, "agents", "supervisor1");
 
     //  Defaults: capacity 5, weight 1, all days, every week.
-    EXPECT (url, 0, "agent", "add", SHOP, "a.li@shop", "--name", "阿丽", "--shift", "day");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "a.li@shop", "--name", "阿丽", "--shift", "day");
     s_expect_text (url,
                    "SELECT capacity || ' ' || weight || ' ' || vip_capable FROM agents"
                    " WHERE agent_id = 'a.li@shop'",
@@ -349,32 +253,32 @@ test_agent_rows (void **state)
     } spell[] = {{"weekends", "96"}, {"sat,sun", "96"}, {"weekdays", "31"},   {"mon,wed,fri", "21"},
                  {"fri-mon", "113"}, {"all", "127"},    {"Tue-Thu,sun", "78"}};
     for (size_t i = 0; i < sizeof spell / sizeof spell[0]; i++) {
-        EXPECT (url, 0, "agent", "schedule", SHOP, "a.li@shop", "--clear", "--shift", "night",
-                "--days", spell[i].days);
+        KT_EXPECT (url, 0, "agent", "schedule", SHOP, "a.li@shop", "--clear", "--shift", "night",
+                   "--days", spell[i].days);
         s_expect_text (url,
                        "SELECT string_agg (days::text, ',') FROM agent_schedule"
                        " WHERE agent_id = 'a.li@shop'",
                        spell[i].mask);
     }
     //  schedule replaces the row of the same shift and week, adds another week.
-    EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "night", "--days", "sat,sun",
-            "--rotation", "2:1");
-    EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "night", "--days", "weekdays",
-            "--rotation", "2:0");
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "night", "--days",
+               "sat,sun", "--rotation", "2:1");
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "night", "--days",
+               "weekdays", "--rotation", "2:0");
     s_expect_text (url,
                    "SELECT string_agg (shift_name || ' ' || days || ' ' || rotation_weeks || ':' ||"
                    " rotation_offset, ',' ORDER BY shift_name, rotation_offset) FROM agent_schedule"
                    " WHERE agent_id = 'xiaomei'",
                    "day 31 2:1,night 31 2:0,night 96 2:1");
-    assert_non_null (strstr (s_run.out, "night@mon-fri[2:0]"));
-    EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--clear");
+    assert_non_null (strstr (kt_kefuctl_last.out, "night@mon-fri[2:0]"));
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--clear");
     assert_int_equal (s_count (url, "SELECT count (*) FROM agent_schedule WHERE agent_id = "
                                     "'xiaomei'"),
                       0);
 
     //  set: groups replace, flags.
-    EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--groups", "aftersales", "--no-vip",
-            "--inactive", "--capacity", "0", "--name", "小美美");
+    KT_EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--groups", "aftersales", "--no-vip",
+               "--inactive", "--capacity", "0", "--name", "小美美");
     s_expect_text (url,
                    "SELECT name || ' ' || capacity || ' ' || weight || ' ' || vip_capable || ' ' ||"
                    " active FROM agents WHERE agent_id = 'xiaomei'",
@@ -383,7 +287,7 @@ test_agent_rows (void **state)
                    "SELECT string_agg (group_name, ',') FROM agent_groups"
                    " WHERE agent_id = 'xiaomei'",
                    "aftersales");
-    EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--groups", "", "--active");
+    KT_EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--groups", "", "--active");
     assert_int_equal (s_count (url, "SELECT count (*) FROM agent_groups WHERE agent_id = "
                                     "'xiaomei'"),
                       0);
@@ -397,9 +301,9 @@ test_bad_input_writes_nothing (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_bad");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales",
-            "--shift", "day");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales",
+               "--shift", "day");
     const char *snapshot_sql =
         "SELECT (SELECT count (*) FROM agents) || '/' || (SELECT count (*) FROM agent_groups)"
         " || '/' || (SELECT count (*) FROM agent_schedule) || '/' ||"
@@ -417,78 +321,78 @@ test_bad_input_writes_nothing (void **state)
     long_note[1025] = 0;
 
     //  Usage-type mistakes: 2. Unknown groups and shifts are named.
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--groups", "presales,vip");
-    assert_non_null (strstr (s_run.err, "no group vip"));
-    assert_non_null (strstr (s_run.err, "kefuctl shift defaults"));
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day,late");
-    assert_non_null (strstr (s_run.err, "no shift late"));
-    EXPECT (url, 2, "agent", "add", SHOP, "bob");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name");
-    EXPECT (url, 2, "agent", "add", SHOP, "-bob", "--name", "Bob");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob smith", "--name", "Bob");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob'", "--name", "Bob");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", long_name);
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "\xe5\xb0");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "a\tb");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--capacity", "101");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--capacity", "5x");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--weight", "0");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--days", "mon");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--days",
-            "funday");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--rotation",
-            "2:2");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--rotation",
-            "9:0");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--groups", "Presales");
-    EXPECT (url, 2, "agent", "add", "Bad!Shop", "bob", "--name", "Bob");
-    EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--by", " lead");
-    EXPECT (url, 2, "agent", "set", SHOP, "xiaomei");
-    EXPECT (url, 2, "agent", "set", SHOP, "xiaomei", "--vip", "--no-vip");
-    EXPECT (url, 2, "agent", "set", SHOP, "xiaomei", "--groups", "nope");
-    EXPECT (url, 2, "agent", "schedule", SHOP, "xiaomei");
-    EXPECT (url, 2, "agent", "schedule", SHOP, "xiaomei", "--shift", "late");
-    EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "22:00");
-    EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "24:00", "--end", "06:00");
-    EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "22:60", "--end", "06:00");
-    EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "10:00", "--end", "10:00");
-    EXPECT (url, 2, "shift", "add", SHOP, "Late", "--start", "22:00", "--end", "06:00");
-    EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-to", "nope");
-    EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-to", "vip");
-    EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-after", "30");
-    EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "");
-    EXPECT (url, 2, "handover", SHOP, "xiaomei", "--note", long_note);
-    EXPECT (url, 2, "handover", SHOP, "xiaomei", "--note", "\xff\xfe");
-    EXPECT (url, 2, "routing", "set", SHOP);
-    EXPECT (url, 2, "routing", "set", SHOP, "--sla-day", "30");
-    EXPECT (url, 2, "routing", "set", SHOP, "--sla-day", "2h");
-    EXPECT (url, 2, "routing", "set", SHOP, "--sticky-days", "91");
-    EXPECT (url, 2, "routing", "set", SHOP, "--sla-reassign", "maybe");
-    EXPECT (url, 2, "routing", "set", SHOP, "--intent-group", "refund=aftersales");
-    EXPECT (url, 2, "routing", "set", SHOP, "--intent-group", "complaint=vip");
-    EXPECT (url, 2, "routing", "set", SHOP, "--sticky-days", "7", "--overflow-order",
-            "presales,nope");
-    EXPECT (url, 2, "routing", "set", SHOP, "--night-shift", "late");
-    EXPECT (url, 2, "routing", "set", SHOP, "--busy-reply", "");
-    EXPECT (url, 2, "transfer", SHOP, "abc", "--to", "xiaomei", "--reason", "r");
-    EXPECT (url, 2, "transfer", SHOP, "1", "--to", "xiaomei");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--groups", "presales,vip");
+    assert_non_null (strstr (kt_kefuctl_last.err, "no group vip"));
+    assert_non_null (strstr (kt_kefuctl_last.err, "kefuctl shift defaults"));
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day,late");
+    assert_non_null (strstr (kt_kefuctl_last.err, "no shift late"));
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "-bob", "--name", "Bob");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob smith", "--name", "Bob");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob'", "--name", "Bob");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", long_name);
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "\xe5\xb0");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "a\tb");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--capacity", "101");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--capacity", "5x");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--weight", "0");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--days", "mon");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--days",
+               "funday");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--rotation",
+               "2:2");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--shift", "day", "--rotation",
+               "9:0");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--groups", "Presales");
+    KT_EXPECT (url, 2, "agent", "add", "Bad!Shop", "bob", "--name", "Bob");
+    KT_EXPECT (url, 2, "agent", "add", SHOP, "bob", "--name", "Bob", "--by", " lead");
+    KT_EXPECT (url, 2, "agent", "set", SHOP, "xiaomei");
+    KT_EXPECT (url, 2, "agent", "set", SHOP, "xiaomei", "--vip", "--no-vip");
+    KT_EXPECT (url, 2, "agent", "set", SHOP, "xiaomei", "--groups", "nope");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "xiaomei");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "xiaomei", "--shift", "late");
+    KT_EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "22:00");
+    KT_EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "24:00", "--end", "06:00");
+    KT_EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "22:60", "--end", "06:00");
+    KT_EXPECT (url, 2, "shift", "add", SHOP, "late", "--start", "10:00", "--end", "10:00");
+    KT_EXPECT (url, 2, "shift", "add", SHOP, "Late", "--start", "22:00", "--end", "06:00");
+    KT_EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-to", "nope");
+    KT_EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-to", "vip");
+    KT_EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "VIP", "--overflow-after", "30");
+    KT_EXPECT (url, 2, "group", "add", SHOP, "vip", "--name", "");
+    KT_EXPECT (url, 2, "handover", SHOP, "xiaomei", "--note", long_note);
+    KT_EXPECT (url, 2, "handover", SHOP, "xiaomei", "--note", "\xff\xfe");
+    KT_EXPECT (url, 2, "routing", "set", SHOP);
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--sla-day", "30");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--sla-day", "2h");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--sticky-days", "91");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--sla-reassign", "maybe");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--intent-group", "refund=aftersales");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--intent-group", "complaint=vip");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--sticky-days", "7", "--overflow-order",
+               "presales,nope");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--night-shift", "late");
+    KT_EXPECT (url, 2, "routing", "set", SHOP, "--busy-reply", "");
+    KT_EXPECT (url, 2, "transfer", SHOP, "abc", "--to", "xiaomei", "--reason", "r");
+    KT_EXPECT (url, 2, "transfer", SHOP, "1", "--to", "xiaomei");
 
     //  Already exists: 3.
-    EXPECT (url, 3, "agent", "add", SHOP, "xiaomei", "--name", "小美");
-    EXPECT (url, 3, "group", "add", SHOP, "presales", "--name", "售前");
-    EXPECT (url, 3, "shift", "add", SHOP, "day", "--start", "09:00", "--end", "18:00");
+    KT_EXPECT (url, 3, "agent", "add", SHOP, "xiaomei", "--name", "小美");
+    KT_EXPECT (url, 3, "group", "add", SHOP, "presales", "--name", "售前");
+    KT_EXPECT (url, 3, "shift", "add", SHOP, "day", "--start", "09:00", "--end", "18:00");
 
     //  Not found: 4.
-    EXPECT (url, 4, "agent", "add", "no-such-shop", "bob", "--name", "Bob");
-    EXPECT (url, 4, "agent", "set", SHOP, "ghost", "--capacity", "3");
-    EXPECT (url, 4, "agent", "schedule", SHOP, "ghost", "--shift", "day");
-    EXPECT (url, 4, "handover", SHOP, "ghost", "--note", "x");
-    EXPECT (url, 4, "group", "set", SHOP, "nope", "--name", "x");
-    EXPECT (url, 4, "shift", "set", SHOP, "nope", "--start", "09:00");
-    EXPECT (url, 4, "routing", "set", "no-such-shop", "--sticky-days", "1");
-    EXPECT (url, 4, "agent", "list", "no-such-shop");
-    EXPECT (url, 4, "queue", "no-such-shop");
-    EXPECT (url, 4, "routing", "show", "no-such-shop");
+    KT_EXPECT (url, 4, "agent", "add", "no-such-shop", "bob", "--name", "Bob");
+    KT_EXPECT (url, 4, "agent", "set", SHOP, "ghost", "--capacity", "3");
+    KT_EXPECT (url, 4, "agent", "schedule", SHOP, "ghost", "--shift", "day");
+    KT_EXPECT (url, 4, "handover", SHOP, "ghost", "--note", "x");
+    KT_EXPECT (url, 4, "group", "set", SHOP, "nope", "--name", "x");
+    KT_EXPECT (url, 4, "shift", "set", SHOP, "nope", "--start", "09:00");
+    KT_EXPECT (url, 4, "routing", "set", "no-such-shop", "--sticky-days", "1");
+    KT_EXPECT (url, 4, "agent", "list", "no-such-shop");
+    KT_EXPECT (url, 4, "queue", "no-such-shop");
+    KT_EXPECT (url, 4, "routing", "show", "no-such-shop");
 
     char *after = kt_db_query1 (url, snapshot_sql);
     assert_string_equal (before, after);
@@ -504,58 +408,59 @@ test_one_event_per_change (void **state)
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_events");
     int n = 0;
-    EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
     s_expect_config_event (url, ++n, "all", "supervisor1");
-    EXPECT (url, 0, "shift", "add", SHOP, "late", "--start", "22:00", "--end", "06:00");
+    KT_EXPECT (url, 0, "shift", "add", SHOP, "late", "--start", "22:00", "--end", "06:00");
     s_expect_config_event (url, ++n, "shifts", "supervisor1");
-    assert_non_null (strstr (s_run.out, "crosses midnight"));
-    EXPECT (url, 0, "shift", "add", SHOP, "allday", "--start", "00:00", "--end", "24:00", "--by",
-            "ops");
+    assert_non_null (strstr (kt_kefuctl_last.out, "crosses midnight"));
+    KT_EXPECT (url, 0, "shift", "add", SHOP, "allday", "--start", "00:00", "--end", "24:00", "--by",
+               "ops");
     s_expect_config_event (url, ++n, "shifts", "ops");
     s_expect_text (url,
                    "SELECT start_minute || '-' || end_minute FROM shifts"
                    " WHERE shift_name = 'allday'",
                    "0-1440");
-    EXPECT (url, 0, "shift", "set", SHOP, "late", "--end", "07:00");
+    KT_EXPECT (url, 0, "shift", "set", SHOP, "late", "--end", "07:00");
     s_expect_config_event (url, ++n, "shifts", "supervisor1");
     s_expect_text (url,
                    "SELECT start_minute || '-' || end_minute FROM shifts"
                    " WHERE shift_name = 'late'",
                    "1320-420");
-    EXPECT (url, 0, "group", "add", SHOP, "vip", "--name", "VIP专线", "--overflow-to", "presales",
-            "--overflow-after", "30s");
+    KT_EXPECT (url, 0, "group", "add", SHOP, "vip", "--name", "VIP专线", "--overflow-to",
+               "presales", "--overflow-after", "30s");
     s_expect_config_event (url, ++n, "groups", "supervisor1");
     s_expect_text (url,
                    "SELECT overflow_to || ' ' || overflow_after_ms FROM routing_groups"
                    " WHERE group_name = 'vip'",
                    "presales 30000");
-    EXPECT (url, 0, "group", "set", SHOP, "vip", "--no-overflow", "--overflow-after", "90s");
+    KT_EXPECT (url, 0, "group", "set", SHOP, "vip", "--no-overflow", "--overflow-after", "90s");
     s_expect_config_event (url, ++n, "groups", "supervisor1");
     s_expect_text (url,
                    "SELECT coalesce (overflow_to, '-') || ' ' || overflow_after_ms"
                    " FROM routing_groups WHERE group_name = 'vip'",
                    "- 90000");
-    EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "vip");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "vip");
     s_expect_config_event (url, ++n, "agents", "supervisor1");
-    EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--weight", "10");
+    KT_EXPECT (url, 0, "agent", "set", SHOP, "xiaomei", "--weight", "10");
     s_expect_config_event (url, ++n, "agents", "supervisor1");
-    EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "late", "--days", "weekends");
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "xiaomei", "--shift", "late", "--days",
+               "weekends");
     s_expect_config_event (url, ++n, "agents", "supervisor1");
-    EXPECT (url, 0, "handover", SHOP, "xiaomei", "--note", "客户A等退款到账后回复", "--by",
-            "xiaomei");
+    KT_EXPECT (url, 0, "handover", SHOP, "xiaomei", "--note", "客户A等退款到账后回复", "--by",
+               "xiaomei");
     s_expect_config_event (url, ++n, "notes", "xiaomei");
     s_expect_text (url, "SELECT handover_note FROM agents WHERE agent_id = 'xiaomei'",
                    "客户A等退款到账后回复");
-    EXPECT (url, 0, "handover", SHOP, "xiaomei", "--note", "");
+    KT_EXPECT (url, 0, "handover", SHOP, "xiaomei", "--note", "");
     s_expect_config_event (url, ++n, "notes", "supervisor1");
     s_expect_text (url,
                    "SELECT coalesce (handover_note, 'NULL') FROM agents"
                    " WHERE agent_id = 'xiaomei'",
                    "NULL");
-    EXPECT (url, 0, "routing", "set", SHOP, "--sticky-days", "7", "--sla-day", "20s", "--sla-night",
-            "2m", "--night-shift", "late", "--sla-reassign", "on", "--overflow-order",
-            "presales,aftersales", "--intent-group", "complaint=vip", "--intent-group",
-            "bargaining=aftersales", "--after-hours-reply", "下班了～");
+    KT_EXPECT (url, 0, "routing", "set", SHOP, "--sticky-days", "7", "--sla-day", "20s",
+               "--sla-night", "2m", "--night-shift", "late", "--sla-reassign", "on",
+               "--overflow-order", "presales,aftersales", "--intent-group", "complaint=vip",
+               "--intent-group", "bargaining=aftersales", "--after-hours-reply", "下班了～");
     s_expect_config_event (url, ++n, "settings", "supervisor1");
     s_expect_text (url,
                    "SELECT sticky_days || ' ' || sla_day_ms || ' ' || sla_night_ms || ' ' ||"
@@ -566,21 +471,21 @@ test_one_event_per_change (void **state)
                    "SELECT string_agg (intent || '=' || group_name, ',' ORDER BY intent)"
                    " FROM intent_groups",
                    "3=aftersales,8=vip");
-    EXPECT (url, 0, "routing", "set", SHOP, "--intent-group", "complaint=default",
-            "--overflow-order", "");
+    KT_EXPECT (url, 0, "routing", "set", SHOP, "--intent-group", "complaint=default",
+               "--overflow-order", "");
     s_expect_config_event (url, ++n, "settings", "supervisor1");
     s_expect_text (url, "SELECT string_agg (intent || '=' || group_name, ',') FROM intent_groups",
                    "3=aftersales");
     s_expect_text (url, "SELECT overflow_order::text FROM routing_settings", "{}");
 
     //  Reading writes nothing.
-    EXPECT (url, 0, "routing", "show", SHOP);
-    assert_non_null (strstr (s_run.out, "7 days"));
-    EXPECT (url, 0, "routing", "show", SHOP, "--json");
-    EXPECT (url, 0, "agent", "list", SHOP);
-    EXPECT (url, 0, "group", "list", SHOP, "--json");
-    EXPECT (url, 0, "shift", "list", SHOP);
-    EXPECT (url, 0, "queue", SHOP);
+    KT_EXPECT (url, 0, "routing", "show", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "7 days"));
+    KT_EXPECT (url, 0, "routing", "show", SHOP, "--json");
+    KT_EXPECT (url, 0, "agent", "list", SHOP);
+    KT_EXPECT (url, 0, "group", "list", SHOP, "--json");
+    KT_EXPECT (url, 0, "shift", "list", SHOP);
+    KT_EXPECT (url, 0, "queue", SHOP);
     assert_int_equal (s_admin_events (url), n);
     free (url);
 }
@@ -592,9 +497,9 @@ test_show_defaults (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_show");
-    EXPECT (url, 0, "routing", "show", SHOP, "--json");
+    KT_EXPECT (url, 0, "routing", "show", SHOP, "--json");
     json_error_t jerr;
-    json_t *show = json_loads (s_run.out, 0, &jerr);
+    json_t *show = json_loads (kt_kefuctl_last.out, 0, &jerr);
     assert_non_null (show);
     assert_true (json_is_false (json_object_get (show, "stored")));
     assert_int_equal (json_integer_value (json_object_get (show, "sticky_days")), 3);
@@ -612,48 +517,49 @@ test_transfer (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_transfer");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales");
-    EXPECT (url, 0, "agent", "add", SHOP, "azhang", "--name", "阿张", "--groups", "aftersales");
-    EXPECT (url, 0, "agent", "add", SHOP, "gone", "--name", "已离职");
-    EXPECT (url, 0, "agent", "set", SHOP, "gone", "--inactive");
-    EXPECT (url, 0, "agent", "add", SHOP, "full", "--name", "满了", "--capacity", "0");
-    s_sql (url,
-           "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
-           " channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at)"
-           " VALUES ('" SHOP "', 7001, 1, 1, 'tb_1', 'presales', 2, false, 2, 'xiaomei', now (),"
-           " NULL), ('" SHOP "', 7002, 2, 1, 'tb_2', 'presales', 2, false, 3, 'xiaomei', now (),"
-           " NULL), ('" SHOP "', 7003, 3, 2, 'wx_3', 'aftersales', 1, false, 1, NULL, now (),"
-           " now ())");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "azhang", "--name", "阿张", "--groups", "aftersales");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "gone", "--name", "已离职");
+    KT_EXPECT (url, 0, "agent", "set", SHOP, "gone", "--inactive");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "full", "--name", "满了", "--capacity", "0");
+    kt_sql (url,
+            "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
+            " channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at)"
+            " VALUES ('" SHOP "', 7001, 1, 1, 'tb_1', 'presales', 2, false, 2, 'xiaomei', now (),"
+            " NULL), ('" SHOP "', 7002, 2, 1, 'tb_2', 'presales', 2, false, 3, 'xiaomei', now (),"
+            " NULL), ('" SHOP "', 7003, 3, 2, 'wx_3', 'aftersales', 1, false, 1, NULL, now (),"
+            " now ())");
     //  Another shop's conversation is not this shop's.
-    EXPECT (url, 0, "shop", "add", "other-shop", "--name", "别家");
-    s_sql (url, "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
-                " channel_customer_id, group_name, class, vip, state, agent_id, opened_at)"
-                " VALUES ('other-shop', 7004, 4, 1, 'tb_4', 'presales', 2, false, 2, 'x', now ())");
+    KT_EXPECT (url, 0, "shop", "add", "other-shop", "--name", "别家");
+    kt_sql (url,
+            "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
+            " channel_customer_id, group_name, class, vip, state, agent_id, opened_at)"
+            " VALUES ('other-shop', 7004, 4, 1, 'tb_4', 'presales', 2, false, 2, 'x', now ())");
     long long events = s_admin_events (url);
 
-    EXPECT (url, 4, "transfer", SHOP, "9999", "--to", "azhang", "--reason", "r");
-    assert_non_null (strstr (s_run.err, "no open conversation 9999"));
-    EXPECT (url, 4, "transfer", SHOP, "7002", "--to", "azhang", "--reason", "r");
-    assert_non_null (strstr (s_run.err, "closed"));
-    EXPECT (url, 4, "transfer", SHOP, "7004", "--to", "azhang", "--reason", "r");
-    EXPECT (url, 4, "transfer", SHOP, "7001", "--to", "ghost", "--reason", "r");
-    assert_non_null (strstr (s_run.err, "no agent ghost"));
-    EXPECT (url, 4, "transfer", SHOP, "7001", "--to", "gone", "--reason", "r");
-    assert_non_null (strstr (s_run.err, "inactive"));
-    EXPECT (url, 4, "transfer", "no-such-shop", "7001", "--to", "azhang", "--reason", "r");
+    KT_EXPECT (url, 4, "transfer", SHOP, "9999", "--to", "azhang", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.err, "no open conversation 9999"));
+    KT_EXPECT (url, 4, "transfer", SHOP, "7002", "--to", "azhang", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.err, "closed"));
+    KT_EXPECT (url, 4, "transfer", SHOP, "7004", "--to", "azhang", "--reason", "r");
+    KT_EXPECT (url, 4, "transfer", SHOP, "7001", "--to", "ghost", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.err, "no agent ghost"));
+    KT_EXPECT (url, 4, "transfer", SHOP, "7001", "--to", "gone", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.err, "inactive"));
+    KT_EXPECT (url, 4, "transfer", "no-such-shop", "7001", "--to", "azhang", "--reason", "r");
     //  Routing refuses a transfer to an agent at capacity: so does kefuctl.
-    EXPECT (url, 1, "transfer", SHOP, "7001", "--to", "full", "--reason", "r");
-    assert_non_null (strstr (s_run.err, "at capacity (0/0)"));
+    KT_EXPECT (url, 1, "transfer", SHOP, "7001", "--to", "full", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.err, "at capacity (0/0)"));
     assert_int_equal (s_admin_events (url), events);
     //  Already the owner: nothing to do, no event.
-    EXPECT (url, 0, "transfer", SHOP, "7001", "--to", "xiaomei", "--reason", "r");
-    assert_non_null (strstr (s_run.out, "nothing to do"));
+    KT_EXPECT (url, 0, "transfer", SHOP, "7001", "--to", "xiaomei", "--reason", "r");
+    assert_non_null (strstr (kt_kefuctl_last.out, "nothing to do"));
     assert_int_equal (s_admin_events (url), events);
 
-    EXPECT (url, 0, "transfer", SHOP, "7001", "--to", "azhang", "--reason", "客户要退货，转售后",
-            "--by", "lead.wang");
-    EXPECT (url, 0, "transfer", SHOP, "7003", "--to", "xiaomei", "--reason", "VIP老客户");
+    KT_EXPECT (url, 0, "transfer", SHOP, "7001", "--to", "azhang", "--reason", "客户要退货，转售后",
+               "--by", "lead.wang");
+    KT_EXPECT (url, 0, "transfer", SHOP, "7003", "--to", "xiaomei", "--reason", "VIP老客户");
     s_events_t ev;
     s_events_load (url, &ev);
     assert_int_equal (ev.count, events + 2);
@@ -682,15 +588,15 @@ test_sql_metacharacters (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_meta");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
     const char *name = "Bob'); DROP TABLE agents;--";
     const char *note = "'; DELETE FROM agents; --\n$1 %s %n \\x00 \"quoted\" 交接";
     const char *display = "售前\"'$$ \\ {a,b}";
     const char *reply = "亲，$1::text' || '稍等 %d";
-    EXPECT (url, 0, "agent", "add", SHOP, "bob", "--name", name, "--groups", "presales");
-    EXPECT (url, 0, "handover", SHOP, "bob", "--note", note);
-    EXPECT (url, 0, "group", "set", SHOP, "presales", "--name", display);
-    EXPECT (url, 0, "routing", "set", SHOP, "--busy-reply", reply);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "bob", "--name", name, "--groups", "presales");
+    KT_EXPECT (url, 0, "handover", SHOP, "bob", "--note", note);
+    KT_EXPECT (url, 0, "group", "set", SHOP, "presales", "--name", display);
+    KT_EXPECT (url, 0, "routing", "set", SHOP, "--busy-reply", reply);
     s_expect_text (url, "SELECT name FROM agents WHERE agent_id = 'bob'", name);
     s_expect_text (url, "SELECT handover_note FROM agents WHERE agent_id = 'bob'", note);
     s_expect_text (url, "SELECT display_name FROM routing_groups WHERE group_name = 'presales'",
@@ -698,9 +604,9 @@ test_sql_metacharacters (void **state)
     s_expect_text (url, "SELECT busy_reply FROM routing_settings", reply);
     assert_int_equal (s_count (url, "SELECT count (*) FROM agents"), 1);
     //  And they come back out intact through the JSON lists.
-    EXPECT (url, 0, "agent", "list", SHOP, "--json");
+    KT_EXPECT (url, 0, "agent", "list", SHOP, "--json");
     json_error_t jerr;
-    json_t *list = json_loads (s_run.out, 0, &jerr);
+    json_t *list = json_loads (kt_kefuctl_last.out, 0, &jerr);
     assert_non_null (list);
     assert_string_equal (json_string_value (json_object_get (json_array_get (list, 0), "name")),
                          name);
@@ -715,31 +621,31 @@ test_queue_and_presence (void **state)
 {
     (void) state;
     char *url = s_fresh ("t_kfctl_routing_queue");
-    EXPECT (url, 0, "shift", "defaults", SHOP);
-    EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales",
-            "--capacity", "3");
-    EXPECT (url, 0, "agent", "add", SHOP, "azhang", "--name", "阿张", "--groups", "aftersales");
-    s_sql (url, "INSERT INTO agent_presence VALUES ('" SHOP "', 'xiaomei', 1, now ())");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "xiaomei", "--name", "小美", "--groups", "presales",
+               "--capacity", "3");
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "azhang", "--name", "阿张", "--groups", "aftersales");
+    kt_sql (url, "INSERT INTO agent_presence VALUES ('" SHOP "', 'xiaomei', 1, now ())");
     //  Presales queue: class 1 first, then VIP, then the longest wait.
-    s_sql (url,
-           "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
-           " channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at)"
-           " VALUES"
-           " ('" SHOP
-           "', 1, 1, 1, 'c1', 'presales', 2, false, 1, NULL, now (), now () - interval '9 min'),"
-           " ('" SHOP
-           "', 2, 2, 1, 'c2', 'presales', 2, true, 1, NULL, now (), now () - interval '1 min'),"
-           " ('" SHOP
-           "', 3, 3, 2, 'c3', 'presales', 1, false, 1, NULL, now (), now () - interval '10 s'),"
-           " ('" SHOP
-           "', 4, 4, 1, 'c4', 'presales', 2, false, 1, NULL, now (), now () - interval '20 min'),"
-           " ('" SHOP "', 5, 5, 1, 'c5', 'aftersales', 1, false, 1, NULL, now (), now ()),"
-           " ('" SHOP "', 6, 6, 1, 'c6', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
-           " ('" SHOP "', 7, 7, 1, 'c7', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
-           " ('" SHOP "', 8, 8, 1, 'c8', 'presales', 2, false, 3, 'xiaomei', now (), NULL)");
-    EXPECT (url, 0, "queue", SHOP, "--json");
+    kt_sql (url,
+            "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
+            " channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at)"
+            " VALUES"
+            " ('" SHOP
+            "', 1, 1, 1, 'c1', 'presales', 2, false, 1, NULL, now (), now () - interval '9 min'),"
+            " ('" SHOP
+            "', 2, 2, 1, 'c2', 'presales', 2, true, 1, NULL, now (), now () - interval '1 min'),"
+            " ('" SHOP
+            "', 3, 3, 2, 'c3', 'presales', 1, false, 1, NULL, now (), now () - interval '10 s'),"
+            " ('" SHOP
+            "', 4, 4, 1, 'c4', 'presales', 2, false, 1, NULL, now (), now () - interval '20 min'),"
+            " ('" SHOP "', 5, 5, 1, 'c5', 'aftersales', 1, false, 1, NULL, now (), now ()),"
+            " ('" SHOP "', 6, 6, 1, 'c6', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
+            " ('" SHOP "', 7, 7, 1, 'c7', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
+            " ('" SHOP "', 8, 8, 1, 'c8', 'presales', 2, false, 3, 'xiaomei', now (), NULL)");
+    KT_EXPECT (url, 0, "queue", SHOP, "--json");
     json_error_t jerr;
-    json_t *queue = json_loads (s_run.out, 0, &jerr);
+    json_t *queue = json_loads (kt_kefuctl_last.out, 0, &jerr);
     assert_non_null (queue);
     assert_int_equal (json_array_size (queue), 5);
     //  Groups by name: aftersales (5), then presales 3, 2, 4, 1.
@@ -756,11 +662,11 @@ test_queue_and_presence (void **state)
         json_string_value (json_object_get (json_array_get (queue, 1), "class_name")),
         "aftersales");
     json_decref (queue);
-    EXPECT (url, 0, "queue", SHOP);
-    assert_non_null (strstr (s_run.out, "presales 售前: 4 waiting"));
+    KT_EXPECT (url, 0, "queue", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "presales 售前: 4 waiting"));
 
-    EXPECT (url, 0, "agent", "list", SHOP, "--json");
-    json_t *list = json_loads (s_run.out, 0, &jerr);
+    KT_EXPECT (url, 0, "agent", "list", SHOP, "--json");
+    json_t *list = json_loads (kt_kefuctl_last.out, 0, &jerr);
     assert_non_null (list);
     assert_int_equal (json_array_size (list), 2);
     json_t *azhang = json_array_get (list, 0), *xiaomei = json_array_get (list, 1);
@@ -772,8 +678,8 @@ test_queue_and_presence (void **state)
     json_t *sched = json_object_get (xiaomei, "schedule");
     assert_int_equal (json_array_size (sched), 0);
     json_decref (list);
-    EXPECT (url, 0, "agent", "list", SHOP);
-    assert_non_null (strstr (s_run.out, "2/3"));
+    KT_EXPECT (url, 0, "agent", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "2/3"));
     free (url);
 }
 
