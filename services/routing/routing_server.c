@@ -554,6 +554,8 @@ s_ensure_shop (s_server_t *self, const char *shop_id)
 //  ---------------------------------------------------------------------
 //  Events
 
+static void s_refuse_transfer (s_server_t *self, const Kefu__V1__Event *request, const char *why);
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -599,18 +601,57 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         kf_error_t terr;
         kf_error_clear (&terr);
         if (routing_model_transfer (self->model, shop, t->conversation_id, t->to_agent_id, t->by,
-                                    t->reason, &terr)) {
-            (*self->c_transfers_refused)++;
-            kf_log_warn ("routing.transfer_refused",
-                         "shop=%s conversation=%" PRId64 " to=%s reason=\"%s\"", shop,
-                         t->conversation_id, t->to_agent_id, terr.reason);
-        }
+                                    t->reason, &terr))
+            s_refuse_transfer (self, ev, terr.reason);
         break;
     }
     default:
         break;
     }
     return 0;
+}
+
+//  A transfer that cannot be carried out: recorded as transfer.refused and,
+//  when the conversation is known, the requester is told on its channel.
+static void
+s_refuse_transfer (s_server_t *self, const Kefu__V1__Event *request, const char *why)
+{
+    const Kefu__V1__TransferRequested *t = request->transfer_requested;
+    const char *shop = request->shop_id;
+    (*self->c_transfers_refused)++;
+    kf_log_warn ("routing.transfer_refused", "shop=%s conversation=%" PRId64 " to=%s reason=\"%s\"",
+                 shop, t->conversation_id, t->to_agent_id, why);
+    self->dirty = true;
+    Kefu__V1__TransferRefused refused = KEFU__V1__TRANSFER_REFUSED__INIT;
+    refused.conversation_id = t->conversation_id;
+    refused.to_agent_id = t->to_agent_id;
+    refused.by = t->by;
+    refused.reason = t->reason;
+    refused.refusal = (char *) why;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_TRANSFER_REFUSED;
+    ev.transfer_refused = &refused;
+    s_event (self, shop, "transfer.refused", &ev);
+
+    const routing_conv_t *conv = routing_model_conversation (self->model, shop, t->conversation_id);
+    if (!conv)
+        return;
+    char text[512];
+    snprintf (text, sizeof text, "转接未完成 (transfer not done) -> %s: %s", t->to_agent_id, why);
+    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
+    notice.audience.data = (uint8_t *) t->by;
+    notice.audience.len = strlen (t->by);
+    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING;
+    notice.text.data = (uint8_t *) text;
+    notice.text.len = strlen (text);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
+    cmd.notice = &notice;
+    //  The request's own position makes the id unique and stable on replay.
+    char request_id[128];
+    snprintf (request_id, sizeof request_id, "transfer-refused:%s:%u:%" PRId64, request->stream,
+              request->partition, request->seq);
+    s_command (self, shop, conv, request_id, &cmd);
 }
 
 //  ---------------------------------------------------------------------

@@ -183,7 +183,9 @@ typedef struct {
     int assigns;
     int busy;
     int after_hours;
+    int notices;
     char last_agent[64];
+    char last_notice[512]; //  "<audience>|<text>"
 } s_commands_t;
 
 static void
@@ -198,6 +200,12 @@ s_collect (fixture_t *f, s_commands_t *out, int quiet_ms)
                 snprintf (out->last_agent, sizeof out->last_agent, "%.*s",
                           (int) cmd->assign->agent_id.len,
                           (const char *) cmd->assign->agent_id.data);
+            } else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_NOTICE) {
+                out->notices++;
+                snprintf (out->last_notice, sizeof out->last_notice, "%.*s|%.*s",
+                          (int) cmd->notice->audience.len,
+                          (const char *) cmd->notice->audience.data, (int) cmd->notice->text.len,
+                          (const char *) cmd->notice->text.data);
             } else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY) {
                 if (cmd->auto_reply->kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY)
                     out->busy++;
@@ -444,7 +452,9 @@ test_gateway_transfer_request (void **state)
     assert_int_equal (kt_db_count (f->db, sql), 1);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages WHERE kind = 6"), 1);
 
-    //  The colleague is now full: a transfer back is refused, nothing changes.
+    //  The colleague is now full: a transfer back is refused, nothing
+    //  changes, and the agent who asked is told why (a notice on the
+    //  conversation's channel, a transfer.refused event).
     s_customer (f, "tb_u", "在吗");
     s_settle (f);
     memset (&cmds, 0, sizeof cmds);
@@ -458,6 +468,17 @@ test_gateway_transfer_request (void **state)
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 0);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 7"), 1);
+    assert_int_equal (cmds.notices, 1);
+    char expected[128];
+    snprintf (expected, sizeof expected, "%s|转接未完成", other);
+    assert_memory_equal (cmds.last_notice, expected, strlen (expected));
+    assert_non_null (strstr (cmds.last_notice, owner));
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE stream = 'routing' "
+                                          "AND kind = 'transfer.refused'"),
+                      1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE origin = "
+                                          "'routing' AND kind = 'notice'"),
+                      1);
 }
 
 int
