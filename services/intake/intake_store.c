@@ -1469,9 +1469,13 @@ s_take_ids (s_batch_t *b, int needed)
             return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
                                  "cannot reserve %d conversation ids", needed);
     }
+    //  Oldest reserved first, so conversation ids grow with time.
+    int used = 0;
     for (int i = 0; i < b->conv_count; i++)
         if (b->convs[i]->is_new)
-            b->convs[i]->id = pool->ids[--pool->count];
+            b->convs[i]->id = pool->ids[used++];
+    pool->count -= used;
+    memmove (pool->ids, pool->ids + used, (size_t) pool->count * sizeof pool->ids[0]);
     return 0;
 }
 
