@@ -37,10 +37,12 @@ static const kf_stmt_t s_statements[] = {
     //  both rows are written together and the id comes back by key. Known
     //  customers only touch their channel row (HOT: no indexed column
     //  changes), and their customer row only when the name or VIP flag changed.
+    //  Known customers are only looked up (their name and VIP flag are
+    //  updated when they change); new ones are inserted. Last seen and
+    //  message counts come from the conversation record (customer_profiles).
     {"intake_upsert_customers",
      "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
-     "    $5::bool[], $6::int8[], $7::int8[], $8::int8[]) "
-     "    AS t (shop_id, channel, ccid, name, vip, first_ms, last_ms, n)), "
+     "    $5::bool[], $6::int8[]) AS t (shop_id, channel, ccid, name, vip, first_ms)), "
      "k AS (SELECT i.*, c.customer_id FROM i LEFT JOIN customer_channels c "
      "    ON c.shop_id = i.shop_id AND c.channel = i.channel AND c.channel_customer_id = i.ccid), "
      "f AS MATERIALIZED (SELECT k.*, nextval (pg_get_serial_sequence ('customers', "
@@ -48,12 +50,8 @@ static const kf_stmt_t s_statements[] = {
      "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
      "    SELECT shop_id, new_id, name, vip, to_timestamp (first_ms / 1000.0) FROM f), "
      "ich AS (INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
-     "    first_seen_at, last_seen_at, message_count) SELECT shop_id, channel, ccid, new_id, "
-     "    to_timestamp (first_ms / 1000.0), to_timestamp (last_ms / 1000.0), n FROM f), "
-     "uch AS (UPDATE customer_channels c SET last_seen_at = greatest (c.last_seen_at, "
-     "    to_timestamp (k.last_ms / 1000.0)), message_count = c.message_count + k.n FROM k "
-     "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id AND c.channel = k.channel "
-     "    AND c.channel_customer_id = k.ccid), "
+     "    first_seen_at) SELECT shop_id, channel, ccid, new_id, "
+     "    to_timestamp (first_ms / 1000.0) FROM f), "
      "uc AS (UPDATE customers c SET vip = c.vip OR k.vip, "
      "    display_name = coalesce (k.name, c.display_name) FROM k "
      "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id "
@@ -219,9 +217,7 @@ typedef struct {
     int64_t customer_ref;        //  from the customer upsert
     s_conv_t *current;           //  the conversation in force (open or just closed)
     int64_t last_conv_id;        //  latest conversation (for ratings/closes with none open)
-    int messages;                //  customer messages (for message_count)
     int64_t first_ms;            //  first receive time
-    int64_t last_ms;             //  last receive time
     const char *name;            //  latest display name, borrowed
     bool vip;                    //  any VIP flag
 } s_key_t;
@@ -420,9 +416,7 @@ s_upsert_customers (s_batch_t *b)
             k->first_ms = item->received_at;
             zhashx_insert (b->keys, key, k);
         }
-        k->last_ms = item->received_at;
         if (item->kind == INTAKE_KIND_MESSAGE) {
-            k->messages++;
             if (item->customer_name)
                 k->name = item->customer_name;
             k->vip = k->vip || item->vip;
@@ -430,9 +424,9 @@ s_upsert_customers (s_batch_t *b)
     }
     if (zhashx_size (b->keys) == 0)
         return 0;
-    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT,
-                             KF_COL_BOOL, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8};
-    kf_batch_t *rows = kf_batch_new (8, types);
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT,
+                             KF_COL_TEXT, KF_COL_BOOL, KF_COL_INT8};
+    kf_batch_t *rows = kf_batch_new (6, types);
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
         kf_batch_str (rows, 0, k->sample->shop_id);
         kf_batch_int (rows, 1, k->sample->channel);
@@ -443,8 +437,6 @@ s_upsert_customers (s_batch_t *b)
             kf_batch_null (rows, 3);
         kf_batch_bool (rows, 4, k->vip);
         kf_batch_int (rows, 5, k->first_ms);
-        kf_batch_int (rows, 6, k->last_ms);
-        kf_batch_int (rows, 7, k->messages);
     }
     kf_params_t params;
     kf_params_init (&params);

@@ -270,7 +270,7 @@ test_kill_intake_every_two_seconds (void **state)
                                        "conversations WHERE closed_at IS NULL GROUP BY "
                                        "customer_id HAVING count(*) > 1) t"),
                       0);
-    assert_int_equal (kt_db_count (db, "SELECT sum(message_count) FROM customer_channels"),
+    assert_int_equal (kt_db_count (db, "SELECT sum(message_count) FROM customer_profiles"),
                       (long long) GATEWAYS * PER_GATEWAY);
     for (int i = 0; i < GATEWAYS; i++)
         s_stream_destroy (&streams[i]);

@@ -421,8 +421,9 @@ test_conversation_record_and_events (void **state)
                                           "c.channel_customer_id = 'tb_lily88'"),
                       1);
     //  The customer record (客户档案).
-    assert_int_equal (kt_db_count (f->db, "SELECT message_count FROM customer_channels WHERE "
-                                          "channel_customer_id = 'tb_lily88'"),
+    assert_int_equal (kt_db_count (f->db, "SELECT p.message_count FROM customer_profiles p JOIN "
+                                          "customer_channels USING (shop_id, customer_id) "
+                                          "WHERE channel_customer_id = 'tb_lily88'"),
                       1);
     //  Events in order: opened, message, message (reply), presence, closed, rating.
     char *kinds =
@@ -488,8 +489,9 @@ test_quiet_period_with_driven_clock (void **state)
                                           "b ON b.previous_conversation_id = a.conversation_id "
                                           "WHERE a.channel_customer_id = 'wx_quiet'"),
                       1);
-    assert_int_equal (kt_db_count (f->db, "SELECT message_count FROM customer_channels WHERE "
-                                          "channel_customer_id = 'wx_quiet'"),
+    assert_int_equal (kt_db_count (f->db, "SELECT p.message_count FROM customer_profiles p JOIN "
+                                          "customer_channels USING (shop_id, customer_id) "
+                                          "WHERE channel_customer_id = 'wx_quiet'"),
                       2);
 }
 

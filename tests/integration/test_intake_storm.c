@@ -124,7 +124,7 @@ test_duplicate_storm (void **state)
     assert_int_equal (kt_db_count (db, "SELECT count(*) FROM events WHERE kind = "
                                        "'message.accepted'"),
                       ITEMS);
-    assert_int_equal (kt_db_count (db, "SELECT message_count FROM customer_channels"), ITEMS);
+    assert_int_equal (kt_db_count (db, "SELECT message_count FROM customer_profiles"), ITEMS);
     kefu_gateway_destroy (&a);
     kefu_gateway_destroy (&b);
     kt_intake_destroy (&intake);
