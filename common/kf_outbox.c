@@ -51,7 +51,11 @@ struct _kf_outbox_t {
     int64_t reserve_last[KF_PARTITIONS];   //  what it got (range ends)
     int64_t published;                     //  counter
     int64_t publish_failures;              //  counter
+    bool deferred;                         //  publication left to kf_outbox_publish_on
+    int committed;                         //  deferred: events committed, not yet published
 };
+
+static void s_clear_from (kf_outbox_t *self, int from);
 
 static const kf_col_type_t s_row_types[] = {KF_COL_INT2, KF_COL_INT8, KF_COL_TEXT,
                                             KF_COL_TEXT, KF_COL_INT8, KF_COL_BYTEA};
@@ -74,7 +78,7 @@ kf_outbox_destroy (kf_outbox_t **self_p)
 {
     if (self_p && *self_p) {
         kf_outbox_t *self = *self_p;
-        kf_outbox_discard (self);
+        s_clear_from (self, 0);
         free (self->pending);
         kf_batch_destroy (&self->rows);
         kf_batch_destroy (&self->ranges);
@@ -324,42 +328,68 @@ kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err)
     return 0;
 }
 
+//  Forget the events from index `from` on.
 static void
-s_clear (kf_outbox_t *self)
+s_clear_from (kf_outbox_t *self, int from)
 {
-    for (int i = 0; i < self->count; i++) {
+    for (int i = from; i < self->count; i++) {
         free (self->pending[i].data);
         free (self->pending[i].shop_id);
         free (self->pending[i].kind);
     }
-    self->count = 0;
-    self->flushed = 0;
+    self->count = from;
+    self->flushed = from;
 }
 
-int
-kf_outbox_publish (kf_outbox_t *self)
+static int
+s_send (kf_outbox_t *self, zsock_t *pub, int upto)
 {
     int sent = 0;
-    for (int i = 0; i < self->flushed; i++) {
+    for (int i = 0; i < upto && pub; i++) {
         s_pending_t *e = &self->pending[i];
-        if (!self->pub)
-            break;
         char topic[128];
         kf_outbox_topic (topic, sizeof topic, self->stream, e->partition, e->kind);
-        if (kf_wire_send_topic (self->pub, topic, e->data, e->size) == 0)
+        if (kf_wire_send_topic (pub, topic, e->data, e->size) == 0)
             sent++;
         else
             self->publish_failures++;
     }
     self->published += sent;
-    s_clear (self);
+    return sent;
+}
+
+void
+kf_outbox_set_deferred (kf_outbox_t *self, bool deferred)
+{
+    self->deferred = deferred;
+}
+
+int
+kf_outbox_publish (kf_outbox_t *self)
+{
+    if (self->deferred) {
+        //  Committed: kept for kf_outbox_publish_on, in commit order.
+        self->committed = self->flushed;
+        return 0;
+    }
+    int sent = s_send (self, self->pub, self->flushed);
+    s_clear_from (self, 0);
+    return sent;
+}
+
+int
+kf_outbox_publish_on (kf_outbox_t *self, zsock_t *pub)
+{
+    int sent = s_send (self, pub, self->committed);
+    s_clear_from (self, 0);
+    self->committed = 0;
     return sent;
 }
 
 void
 kf_outbox_discard (kf_outbox_t *self)
 {
-    s_clear (self);
+    s_clear_from (self, self->committed);
 }
 
 int64_t

@@ -293,8 +293,13 @@ s_fail (kf_store_t *self, PGresult *res, const char *what, kf_error_t *err)
     if (transient)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
                              "transient database conflict (%s): %s", self->sqlstate, msg);
-    kf_log_error ("store.statement_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
-                  self->sqlstate, msg);
+    if (strcmp (self->sqlstate, "23505") == 0)
+        //  Usually two writers creating the same row at once; callers that
+        //  expect it retry (intake's writers), others report it.
+        kf_log_warn ("store.unique_violation", "stmt=%s error=\"%s\"", what, msg);
+    else
+        kf_log_error ("store.statement_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
+                      self->sqlstate, msg);
     return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "statement %s failed (%s): %s",
                          what, self->sqlstate, msg);
 }
@@ -573,6 +578,10 @@ kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
 void
 kf_store_pipeline_discard (kf_store_t *self)
 {
+    //  Nothing to drain when the pipeline already ran (and failed): keep
+    //  the failure's SQLSTATE for the caller.
+    if (!self->conn || PQpipelineStatus (self->conn) == PQ_PIPELINE_OFF)
+        return;
     kf_error_t ignored;
     if (kf_store_pipeline_run (self, &ignored))
         kf_log_debug ("store.pipeline_discarded", "reason=\"%s\"", ignored.reason);

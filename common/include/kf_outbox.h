@@ -18,6 +18,7 @@
 #define KF_OUTBOX_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kefu/v1/events.pb-c.h"
@@ -64,6 +65,15 @@ int kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err);
 int kf_outbox_publish (kf_outbox_t *self);
 //  After ROLLBACK: forget the pending events.
 void kf_outbox_discard (kf_outbox_t *self);
+
+//  Deferred publication, for an outbox used in a thread that does not own
+//  the PUB socket: kf_outbox_publish then only keeps the committed events
+//  (across several transactions), and the owner of the socket, once the
+//  thread has handed the outbox back, sends them in commit order with
+//  kf_outbox_publish_on (returns how many were sent) and the outbox is
+//  empty again.
+void kf_outbox_set_deferred (kf_outbox_t *self, bool deferred);
+int kf_outbox_publish_on (kf_outbox_t *self, zsock_t *pub);
 
 //  Counters: events published, and publications the socket refused.
 int64_t kf_outbox_published (const kf_outbox_t *self);

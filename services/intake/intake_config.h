@@ -21,6 +21,7 @@ typedef struct {
     int64_t max_future;          //  ms: how far ahead a sent_at may be
     int64_t quiet_period;        //  ms: a conversation closes after this long without messages
     int64_t batch_max;           //  items per transaction
+    int64_t writers;             //  batches stored at once (connections + threads)
     int64_t sweep_interval;      //  ms between quiet-period sweeps
     int64_t auth_refresh;        //  ms between refreshes of principals, shops and keys
     int64_t command_ack_timeout; //  ms before an unacked command is sent again

@@ -2,10 +2,15 @@
 
     The loop reads every frame that is ready on the gateway endpoint,
     answers what needs no database at once (Hello, and REJECTED acks for
-    invalid items), collects valid items into a batch, stores the batch in
-    one transaction and only then sends its acks. Items arriving while a
-    batch commits wait in ZeroMQ's queue and form the next batch, so the
-    batch size follows the load without a timer. */
+    invalid items) and collects valid items into a batch. The batch goes to
+    an idle writer (intake_writer: its own connection and thread), which
+    stores it in one transaction; only when the writer hands it back are its
+    events published and its acks sent. Each customer (or, for presence,
+    each agent) always goes to the same writer, so two writers never race on
+    one customer's record and a customer's items are stored in the order
+    they came. Items arriving while their writer is busy form its next
+    batch, so the batch size follows the load without a timer; when that
+    batch is full, reading pauses until the writer is free. */
 #include "intake_server.h"
 
 #include "intake_auth.h"
@@ -15,6 +20,7 @@
 #include "intake_outbound.h"
 #include "intake_session.h"
 #include "intake_store.h"
+#include "intake_writer.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_actor.h"
 #include "kf_control.h"
@@ -31,31 +37,37 @@
 #define S_TICK_MS        100  //  housekeeping timer
 #define S_RETRY_AFTER_MS 500  //  suggested wait in RETRY_LATER acks
 #define S_SHOP_MISS_MS   1000 //  at most one refresh per second for unknown shops
-#define S_MAX_ATTEMPTS   3    //  batch attempts on transient conflicts
+#define S_MAX_WRITERS    8    //  KEFU_INTAKE_WRITERS at most
 
 typedef struct {
-    zsock_t *pipe;                //  actor pipe
-    const kf_config_spec_t *spec; //  configuration table (reload)
-    intake_config_t *config;      //  settings (borrowed from the caller)
-    kf_clock_t *clock;            //  time source (borrowed)
-    kf_store_t *store;            //  PostgreSQL
-    kf_outbox_t *outbox;          //  intake's events
-    kf_control_t *control;        //  status + counters
-    intake_auth_t *auth;          //  keys, principals, shops
-    intake_sessions_t *sessions;  //  connected gateways
-    intake_outbound_t *outbound;  //  commands for gateways
-    intake_classify_t *classify;  //  intent dictionary in force
-    zsock_t *router;              //  gateway endpoint
-    zloop_t *loop;                //  event loop
-    intake_item_t *items;         //  the batch being built
-    int count;                    //  items in it
-    int capacity;                 //  batch_max
-    intake_limits_t limits;       //  validation limits
-    intake_id_pool_t pool;        //  conversation ids reserved ahead (fast batches)
-    int64_t next_refresh;         //  monotonic ms of the next auth refresh
-    int64_t last_shop_miss;       //  monotonic ms of the last refresh for an unknown shop
-    int64_t next_sweep;           //  clock ms of the next quiet-period sweep
-    bool draining;                //  DRAIN received
+    zsock_t *pipe;                           //  actor pipe
+    const kf_config_spec_t *spec;            //  configuration table (reload)
+    intake_config_t *config;                 //  settings (borrowed from the caller)
+    kf_clock_t *clock;                       //  time source (borrowed)
+    kf_store_t *store;                       //  PostgreSQL
+    kf_outbox_t *outbox;                     //  intake's events
+    kf_control_t *control;                   //  status + counters
+    intake_auth_t *auth;                     //  keys, principals, shops
+    intake_sessions_t *sessions;             //  connected gateways
+    intake_outbound_t *outbound;             //  commands for gateways
+    intake_classify_t *classify;             //  intent dictionary in force
+    zsock_t *router;                         //  gateway endpoint
+    zloop_t *loop;                           //  event loop
+    int capacity;                            //  batch_max
+    intake_writer_t *writers[S_MAX_WRITERS]; //  store batches beside the loop
+    int writer_count;                        //  KEFU_INTAKE_WRITERS
+    intake_item_t *build[S_MAX_WRITERS];     //  per writer: the batch being built
+    int build_count[S_MAX_WRITERS];          //  items in it
+    intake_item_t *spare[S_MAX_WRITERS];     //  per writer: the other array (NULL while busy)
+    int full;                                //  batches being built that are full
+    bool reading;                            //  the gateway reader is registered (paused when full)
+    int64_t published;                       //  events of batches published
+    int64_t publish_failures;                //  ... refused by the PUB socket
+    intake_limits_t limits;                  //  validation limits
+    int64_t next_refresh;                    //  monotonic ms of the next auth refresh
+    int64_t last_shop_miss; //  monotonic ms of the last refresh for an unknown shop
+    int64_t next_sweep;     //  clock ms of the next quiet-period sweep
+    bool draining;          //  DRAIN received
     //  Counters (slots in control).
     int64_t *c_frames;         //  frames read
     int64_t *c_bad_framing;    //  messages with a wrong frame count
@@ -87,9 +99,10 @@ s_refresh_status (kf_control_t *control, void *arg)
         (int64_t) intake_sessions_size (self->sessions);
     *kf_control_counter (control, "commands.pending") =
         (int64_t) intake_outbound_pending (self->outbound);
-    *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+    *kf_control_counter (control, "events.published") =
+        kf_outbox_published (self->outbox) + self->published;
     *kf_control_counter (control, "events.publish_failures") =
-        kf_outbox_publish_failures (self->outbox);
+        kf_outbox_publish_failures (self->outbox) + self->publish_failures;
     *kf_control_counter (control, "auth.handshake_failures") =
         intake_auth_handshake_failures (self->auth);
     *kf_control_counter (control, "store.connects") = kf_store_connects (self->store);
@@ -127,9 +140,14 @@ s_server_destroy (s_server_t **self_p)
 {
     if (*self_p) {
         s_server_t *self = *self_p;
-        for (int i = 0; i < self->count; i++)
-            intake_item_clear (&self->items[i]);
-        free (self->items);
+        for (int i = 0; i < self->writer_count; i++)
+            intake_writer_destroy (&self->writers[i]);
+        for (int w = 0; w < self->writer_count; w++) {
+            for (int i = 0; i < self->build_count[w]; i++)
+                intake_item_clear (&self->build[w][i]);
+            free (self->build[w]);
+            free (self->spare[w]);
+        }
         intake_outbound_destroy (&self->outbound);
         intake_sessions_destroy (&self->sessions);
         zsock_destroy (&self->router);
@@ -165,7 +183,13 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     //  ZeroMQ even allocates it (ZMQ_MAXMSGSIZE).
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, (size_t) self->config->max_frame * 2);
     self->capacity = (int) self->config->batch_max;
-    self->items = calloc ((size_t) self->capacity, sizeof (intake_item_t));
+    //  Two item arrays per writer: one being built, one being stored.
+    self->writer_count = (int) self->config->writers;
+    for (int w = 0; w < self->writer_count; w++) {
+        self->writers[w] = intake_writer_new (args->common->database_url, w + 1);
+        self->build[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
+        self->spare[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
+    }
     intake_outbound_deps_t deps = {self->config,   self->store,  self->outbox, self->auth,
                                    self->sessions, self->router, self->clock,  self->control};
     self->outbound = intake_outbound_new (&deps);
@@ -415,6 +439,21 @@ s_refresh_auth (s_server_t *self)
 
 //  Validate one item; valid ones join the batch (taking routing_id),
 //  others are answered now.
+//  The writer of an item: by its customer (shop, channel, id on the
+//  channel), or by its agent when it has no customer (presence).
+static int
+s_writer_of (s_server_t *self, const intake_item_t *item)
+{
+    const char *who = item->customer_id[0] ? item->customer_id : item->agent_id;
+    uint32_t hash = 2166136261u;
+    for (const char *c = item->shop_id; *c; c++)
+        hash = (hash ^ (uint8_t) *c) * 16777619u;
+    for (const char *c = who; *c; c++)
+        hash = (hash ^ (uint8_t) *c) * 16777619u;
+    hash = (hash ^ (uint32_t) item->channel) * 16777619u;
+    return (int) (hash % (uint32_t) self->writer_count);
+}
+
 static void
 s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
                const Kefu__V1__InboundItem *in, intake_session_t *session)
@@ -442,7 +481,8 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
         return;
     }
-    intake_item_t *item = &self->items[self->count];
+    intake_item_t parsed;
+    intake_item_t *item = &parsed;
     memset (item, 0, sizeof *item);
     if (intake_item_from_wire (item, in, &self->limits, kf_clock_now_ms (self->clock), &err)) {
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
@@ -483,73 +523,98 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     }
     snprintf (item->gateway_id, sizeof item->gateway_id, "%s", session->gateway_id);
     item->routing_id = zframe_dup (routing_id);
-    self->count++;
+    int w = s_writer_of (self, item);
+    self->build[w][self->build_count[w]++] = parsed;
+    if (self->build_count[w] == self->capacity)
+        self->full++;
 }
 
-//  Store the batch and send its acks.
+static int s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Hand each idle writer the batch built for it.
 static void
-s_commit_batch (s_server_t *self)
+s_dispatch (s_server_t *self)
 {
-    if (self->count == 0)
-        return;
-    kf_error_t err;
-    kf_error_clear (&err);
-    intake_batch_result_t result;
-    int rc = -1;
-    int64_t started = zclock_usecs ();
-    for (int attempt = 0; attempt < S_MAX_ATTEMPTS && rc != 0; attempt++) {
-        if (kf_store_ensure (self->store)) {
-            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                          "database unavailable");
-            break;
+    for (int w = 0; w < self->writer_count; w++)
+        if (self->build_count[w] > 0 && !intake_writer_busy (self->writers[w])) {
+            if (self->build_count[w] == self->capacity)
+                self->full--;
+            intake_writer_submit (self->writers[w], self->build[w], self->build_count[w],
+                                  self->config->quiet_period);
+            self->build[w] = self->spare[w];
+            self->spare[w] = NULL;
+            self->build_count[w] = 0;
         }
-        kf_error_clear (&err);
-        rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->items,
-                                       self->count, self->config->quiet_period, &result, &err);
-        //  Only conflicts with a concurrent writer are worth an immediate retry.
-        const char *state = kf_store_sqlstate (self->store);
-        if (rc != 0 && strcmp (state, "23505") != 0 && strcmp (state, "40P01") != 0 &&
-            strcmp (state, "40001") != 0)
-            break;
-    }
-    if (rc == 0) {
+}
+
+//  A writer is done: publish the batch's events, send its acks, take the
+//  next batch.
+static void
+s_finish (s_server_t *self, int w)
+{
+    intake_writer_t *writer = self->writers[w];
+    intake_writer_result_t result;
+    int count = 0;
+    intake_item_t *items =
+        intake_writer_collect (writer, kf_outbox_socket (self->outbox), &count, &result);
+    self->published += result.published;
+    self->publish_failures += result.publish_failures;
+    if (result.committed) {
         (*self->c_batches)++;
-        *self->c_conflicts += result.conflicts;
-        *self->c_opened += result.opened;
-        *self->c_closed += result.closed;
         kf_log_debug ("intake.batch_committed", "items=%d accepted=%d duplicates=%d us=%" PRId64,
-                      self->count, result.accepted, result.duplicates, zclock_usecs () - started);
-    } else if (kf_error_is_retryable (err.code)) {
+                      count, result.batch.accepted, result.batch.duplicates, result.us);
+    } else
         (*self->c_batch_failures)++;
-        for (int i = 0; i < self->count; i++) {
-            self->items[i].status = KEFU__V1__ACK_STATUS__ACK_RETRY_LATER;
-            self->items[i].error = err;
-        }
-    } else {
-        //  A statement failed for a reason that retrying the whole batch
-        //  will not fix: store the items one by one so one bad item cannot
-        //  hold back the others; it alone is REJECTED as internal.
-        (*self->c_batch_failures)++;
-        kf_log_error ("intake.batch_failed", "items=%d reason=\"%s\" action=one_by_one",
-                      self->count, err.reason);
-        for (int i = 0; i < self->count; i++) {
-            intake_item_t *item = &self->items[i];
-            kf_error_t one_err;
-            kf_error_clear (&one_err);
-            if (intake_store_write_batch (self->store, self->outbox, NULL, item, 1,
-                                          self->config->quiet_period, &result, &one_err) == 0)
-                continue;
-            item->status = kf_error_is_retryable (one_err.code)
-                               ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
-                               : KEFU__V1__ACK_STATUS__ACK_REJECTED;
-            item->error = one_err;
-        }
+    *self->c_conflicts += result.batch.conflicts;
+    *self->c_opened += result.batch.opened;
+    *self->c_closed += result.batch.closed;
+    for (int i = 0; i < count; i++) {
+        s_ack_item (self, &items[i]);
+        intake_item_clear (&items[i]);
     }
-    for (int i = 0; i < self->count; i++) {
-        s_ack_item (self, &self->items[i]);
-        intake_item_clear (&self->items[i]);
+    self->spare[w] = items;
+}
+
+//  Read the gateways again once no writer's next batch is full.
+static void
+s_resume_reading (s_server_t *self)
+{
+    if (!self->reading && !self->draining && self->full == 0) {
+        zloop_reader (self->loop, self->router, s_handle_gateway, self);
+        self->reading = true;
     }
-    self->count = 0;
+}
+
+static int
+s_handle_writer (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_server_t *self = arg;
+    for (int i = 0; i < self->writer_count; i++)
+        if (intake_writer_socket (self->writers[i]) == reader &&
+            intake_writer_busy (self->writers[i]))
+            s_finish (self, i);
+    s_dispatch (self);
+    (void) loop;
+    s_resume_reading (self);
+    intake_outbound_flush_acks (self->outbound);
+    return 0;
+}
+
+//  Drain: store what was read, wait for every writer, send every ack.
+static void
+s_settle_all (s_server_t *self)
+{
+    while (true) {
+        s_dispatch (self);
+        bool busy = false;
+        for (int i = 0; i < self->writer_count; i++)
+            if (intake_writer_busy (self->writers[i])) {
+                s_finish (self, i);
+                busy = true;
+            }
+        if (!busy)
+            break;
+    }
 }
 
 static void
@@ -605,17 +670,21 @@ done:
 static int
 s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void) loop;
     s_server_t *self = arg;
-    //  Read everything that is ready (up to a batch), then commit once.
-    for (int reads = 0; reads < self->capacity * 2 && self->count < self->capacity; reads++) {
+    //  Read everything that is ready (up to a batch), then hand it to a
+    //  writer; when a writer's next batch is full, pause reading.
+    for (int reads = 0; reads < self->capacity * 2 && self->full == 0; reads++) {
         zmsg_t *msg = kf_wire_recv_nowait (reader);
         if (!msg)
             break;
         s_handle_frame (self, msg);
         zmsg_destroy (&msg);
     }
-    s_commit_batch (self);
+    s_dispatch (self);
+    if (self->full > 0 && self->reading) {
+        zloop_reader_end (loop, reader);
+        self->reading = false;
+    }
     intake_outbound_flush_acks (self->outbound);
     return 0;
 }
@@ -719,6 +788,9 @@ s_start (s_server_t *self, char *why, size_t why_size)
     }
     zsock_t *monitor = intake_auth_monitor (self->auth, self->router);
     zloop_reader (self->loop, self->router, s_handle_gateway, self);
+    self->reading = true;
+    for (int i = 0; i < self->writer_count; i++)
+        zloop_reader (self->loop, intake_writer_socket (self->writers[i]), s_handle_writer, self);
     zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
@@ -738,6 +810,10 @@ s_reload (s_server_t *self)
 {
     kf_config_reload (self->spec, self->config);
     s_apply_limits (self);
+    //  Items in flight borrow QA flags from the dictionary in force: let the
+    //  writers finish (and the acks go) before it is replaced.
+    s_settle_all (self);
+    s_resume_reading (self);
     intake_classify_t *fresh = s_load_dictionary (self->config);
     if (fresh) {
         intake_classify_destroy (&self->classify);
@@ -770,16 +846,18 @@ s_op_reload (void *server)
     s_reload ((s_server_t *) server);
 }
 
-//  Stop taking work; everything read so far is already committed and acked
-//  (a batch never outlives its handler); settle command acks.
+//  Stop taking work; store what was read, wait for the writers and send every
+//  ack; settle command acks.
 static void
 s_op_drain (void *server)
 {
     s_server_t *self = server;
     self->draining = true;
-    zloop_reader_end (self->loop, self->router);
+    if (self->reading)
+        zloop_reader_end (self->loop, self->router);
+    self->reading = false;
     zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
-    s_commit_batch (self);
+    s_settle_all (self);
     intake_outbound_flush_acks (self->outbound);
 }
 

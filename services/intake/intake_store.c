@@ -32,14 +32,10 @@ static const kf_stmt_t s_statements[] = {
                                "FROM unnest ($1::text[], $2::int8[]) AS c (shop_id, message_id) "
                                "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
     //  New identities get a customer id from the sequence in one CTE, so
-    //  both rows are written together and the id comes back by key.
-    //  New identities get a customer id from the sequence in one CTE, so
     //  both rows are written together and the id comes back by key. Known
-    //  customers only touch their channel row (HOT: no indexed column
-    //  changes), and their customer row only when the name or VIP flag changed.
-    //  Known customers are only looked up (their name and VIP flag are
-    //  updated when they change); new ones are inserted. Last seen and
-    //  message counts come from the conversation record (customer_profiles).
+    //  customers are only looked up (their name and VIP flag are updated
+    //  when they change). Last seen and message counts come from the
+    //  conversation record (view customer_profiles).
     {"intake_upsert_customers",
      "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
      "    $5::bool[], $6::int8[]) AS t (shop_id, channel, ccid, name, vip, first_ms)), "

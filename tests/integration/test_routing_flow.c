@@ -42,6 +42,7 @@ typedef struct {
     kf_service_args_t rargs;    //  what its actor got
     zsock_t *gw;                //  the gateway (raw)
     int seq;                    //  item ids
+    zlist_t *early;             //  commands that arrived while waiting for an ack
 } fixture_t;
 
 static void
@@ -131,15 +132,17 @@ s_item (fixture_t *f, Kefu__V1__InboundItem *item)
     item->sent_at_ms = kf_clock_now_ms (f->clock);
     item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
     kt_gw_send_item (f->gw, item);
-    //  Skip commands that arrive meanwhile; find the item's ack.
+    //  Find the item's ack; commands that arrive meanwhile are kept for
+    //  s_collect (routing may already answer an earlier item).
     while (true) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
-        bool ack = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK;
-        if (ack)
-            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        if (in->body_case != KEFU__V1__INTAKE_FRAME__BODY_ACK) {
+            zlist_append (f->early, in);
+            continue;
+        }
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
         kefu__v1__intake_frame__free_unpacked (in, NULL);
-        if (ack)
-            return;
+        return;
     }
 }
 
@@ -191,8 +194,9 @@ typedef struct {
 static void
 s_collect (fixture_t *f, s_commands_t *out, int quiet_ms)
 {
-    while (!kt_gw_silent (f->gw, quiet_ms)) {
-        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+    while (zlist_size (f->early) > 0 || !kt_gw_silent (f->gw, quiet_ms)) {
+        Kefu__V1__IntakeFrame *in =
+            zlist_size (f->early) > 0 ? zlist_pop (f->early) : kt_gw_recv (f->gw);
         if (in->body_case == KEFU__V1__INTAKE_FRAME__BODY_COMMAND) {
             Kefu__V1__Command *cmd = in->command;
             if (cmd->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN) {
@@ -228,6 +232,7 @@ static int
 s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
+    f->early = zlist_new ();
     f->db = kt_db_fresh ("routing_flow");
     kt_shop_add (f->db, SHOP);
     s_sql (f->db,
@@ -260,6 +265,10 @@ static int
 s_teardown (void **state)
 {
     fixture_t *f = *state;
+    Kefu__V1__IntakeFrame *early;
+    while ((early = zlist_pop (f->early)))
+        kefu__v1__intake_frame__free_unpacked (early, NULL);
+    zlist_destroy (&f->early);
     zsock_destroy (&f->gw);
     if (f->routing)
         s_routing_stop (f);
