@@ -12,19 +12,25 @@
 #include <string.h>
 
 static const kf_stmt_t s_statements[] = {
-    //  One row per partition touched, locked in partition order so that two
-    //  writers can never deadlock; the new last_seq ends each reserved range.
-    {"kf_outbox_reserve",
-     "INSERT INTO event_sequences (stream, partition, last_seq) "
-     "SELECT $1::text, p, n FROM unnest ($2::int2[], $3::int8[]) AS t (p, n) ORDER BY p "
-     "ON CONFLICT (stream, partition) DO UPDATE "
-     "SET last_seq = event_sequences.last_seq + EXCLUDED.last_seq "
-     "RETURNING partition, last_seq"},
-    {"kf_outbox_insert",
-     "INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
-     "SELECT $1::text, p, s, sh, k, to_timestamp (o / 1000.0), pl "
-     "FROM unnest ($2::int2[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::bytea[]) "
-     "AS t (p, s, sh, k, o, pl)"},
+    //  One statement per flush: reserve a range per partition touched (rows
+    //  locked in partition order so that two writers can never deadlock),
+    //  then insert the events numbered from it; the payload gets its seq
+    //  field appended (kefu_event_seq_field, migration 0010) exactly as the
+    //  publisher appends it. Returns each partition's new last_seq.
+    {"kf_outbox_write",
+     "WITH c AS (SELECT p, n FROM unnest ($2::int2[], $3::int8[]) AS t (p, n)), "
+     "r AS (INSERT INTO event_sequences (stream, partition, last_seq) "
+     "  SELECT $1::text, p, n FROM c ORDER BY p "
+     "  ON CONFLICT (stream, partition) DO UPDATE "
+     "  SET last_seq = event_sequences.last_seq + EXCLUDED.last_seq "
+     "  RETURNING partition, last_seq), "
+     "b AS (SELECT r.partition AS p, r.last_seq - c.n AS base FROM r JOIN c ON c.p = r.partition), "
+     "i AS (INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
+     "  SELECT $1::text, e.p, b.base + e.k, e.sh, e.kd, to_timestamp (e.o / 1000.0), "
+     "    e.pl || kefu_event_seq_field (b.base + e.k) "
+     "  FROM unnest ($4::int2[], $5::int8[], $6::text[], $7::text[], $8::int8[], $9::bytea[]) "
+     "    AS e (p, k, sh, kd, o, pl) JOIN b ON b.p = e.p) "
+     "SELECT partition, last_seq FROM r"},
     {NULL, NULL}};
 
 typedef struct {
@@ -38,21 +44,21 @@ typedef struct {
 } s_pending_t;
 
 struct _kf_outbox_t {
-    char stream[32];                       //  stream name
-    kf_store_t *store;                     //  borrowed
-    zsock_t *pub;                          //  PUB socket, NULL until bound
-    s_pending_t *pending;                  //  events of the current transaction
-    int count;                             //  pending events
-    int cap;                               //  allocated slots
-    int flushed;                           //  how many of pending have sequences and rows
-    kf_batch_t *rows;                      //  events insert batch
-    kf_batch_t *ranges;                    //  reservation batch of the pipelined flush
-    int64_t reserve_counts[KF_PARTITIONS]; //  what the pipelined reservation asked for
-    int64_t reserve_last[KF_PARTITIONS];   //  what it got (range ends)
-    int64_t published;                     //  counter
-    int64_t publish_failures;              //  counter
-    bool deferred;                         //  publication left to kf_outbox_publish_on
-    int committed;                         //  deferred: events committed, not yet published
+    char stream[32];                     //  stream name
+    kf_store_t *store;                   //  borrowed
+    zsock_t *pub;                        //  PUB socket, NULL until bound
+    s_pending_t *pending;                //  events of the current transaction
+    int count;                           //  pending events
+    int cap;                             //  allocated slots
+    int flushed;                         //  how many of pending have sequences and rows
+    kf_batch_t *rows;                    //  events insert batch
+    kf_batch_t *ranges;                  //  events per partition of the write
+    int64_t write_counts[KF_PARTITIONS]; //  the same, by partition
+    int write_from;                      //  first pending event of the write
+    int64_t published;                   //  counter
+    int64_t publish_failures;            //  counter
+    bool deferred;                       //  publication left to kf_outbox_publish_on
+    int committed;                       //  deferred: events committed, not yet published
 };
 
 static void s_clear_from (kf_outbox_t *self, int from);
@@ -176,35 +182,57 @@ s_append_seq (s_pending_t *p)
     p->size = (size_t) (out - p->data);
 }
 
-typedef struct {
-    int64_t last[KF_PARTITIONS]; //  range end per partition, from RETURNING
-} s_reserved_t;
-
-static int
-s_on_reserved (const PGresult *res, void *arg)
+//  Build the write of the pending events: counts per partition, and rows
+//  numbered 1..n within their partition (PostgreSQL adds the range base).
+static void
+s_build_write (kf_outbox_t *self, kf_params_t *params)
 {
-    s_reserved_t *r = arg;
-    for (int i = 0; i < PQntuples (res); i++) {
-        int64_t partition = kf_store_int (res, i, 0);
-        if (partition < 0 || partition >= KF_PARTITIONS)
-            return -1;
-        r->last[partition] = kf_store_int (res, i, 1);
+    memset (self->write_counts, 0, sizeof self->write_counts);
+    kf_batch_reset (self->rows);
+    for (int i = self->flushed; i < self->count; i++) {
+        s_pending_t *e = &self->pending[i];
+        int64_t k = ++self->write_counts[e->partition];
+        kf_batch_int (self->rows, 0, e->partition);
+        kf_batch_int (self->rows, 1, k);
+        kf_batch_str (self->rows, 2, e->shop_id);
+        kf_batch_str (self->rows, 3, e->kind);
+        kf_batch_int (self->rows, 4, e->occurred_at);
+        kf_batch_text (self->rows, 5, e->data, e->size);
     }
-    return 0;
+    kf_batch_reset (self->ranges);
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        if (self->write_counts[p]) {
+            kf_batch_int (self->ranges, 0, p);
+            kf_batch_int (self->ranges, 1, self->write_counts[p]);
+        }
+    kf_params_init (params);
+    kf_params_str (params, self->stream);
+    kf_batch_params (self->ranges, params);
+    kf_batch_params (self->rows, params);
+    self->write_from = self->flushed;
+    self->flushed = self->count;
 }
 
-static void s_number (kf_outbox_t *self, const int64_t *last, const int64_t *counts);
-static void s_pending_counts (const kf_outbox_t *self, int64_t counts[KF_PARTITIONS]);
-
+//  The ranges came back: give the written events their sequences (each
+//  partition's range is (last - count, last]), as PostgreSQL did.
 static int
-s_on_reserved_pipelined (const PGresult *res, void *arg)
+s_on_written (const PGresult *res, void *arg)
 {
     kf_outbox_t *self = arg;
+    int64_t next[KF_PARTITIONS] = {0};
     for (int i = 0; i < PQntuples (res); i++) {
         int64_t partition = kf_store_int (res, i, 0);
         if (partition < 0 || partition >= KF_PARTITIONS)
             return -1;
-        self->reserve_last[partition] = kf_store_int (res, i, 1);
+        next[partition] = kf_store_int (res, i, 1) - self->write_counts[partition] + 1;
+    }
+    for (int p = 0; p < KF_PARTITIONS; p++)
+        if (self->write_counts[p] && next[p] < 1)
+            return -1; //  a partition without its range
+    for (int i = self->write_from; i < self->flushed; i++) {
+        s_pending_t *e = &self->pending[i];
+        e->seq = next[e->partition]++;
+        s_append_seq (e);
     }
     return 0;
 }
@@ -214,118 +242,19 @@ kf_outbox_flush (kf_outbox_t *self, kf_error_t *err)
 {
     if (self->flushed == self->count)
         return 0;
-    //  1. Reserve one range per partition touched.
-    int64_t counts[KF_PARTITIONS];
-    s_pending_counts (self, counts);
-    kf_col_type_t types[2] = {KF_COL_INT2, KF_COL_INT8};
-    kf_batch_t *ranges = kf_batch_new (2, types);
-    for (int p = 0; p < KF_PARTITIONS; p++)
-        if (counts[p]) {
-            kf_batch_int (ranges, 0, p);
-            kf_batch_int (ranges, 1, counts[p]);
-        }
     kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, self->stream);
-    kf_batch_params (ranges, &params);
-    s_reserved_t reserved = {{0}};
-    int rc =
-        kf_store_exec (self->store, "kf_outbox_reserve", &params, s_on_reserved, &reserved, err);
-    kf_batch_destroy (&ranges);
-    if (rc)
-        return -1;
-    //  2. Number the events, 3. insert them.
-    s_number (self, reserved.last, counts);
-    kf_params_init (&params);
-    kf_params_str (&params, self->stream);
-    kf_batch_params (self->rows, &params);
-    if (kf_store_exec (self->store, "kf_outbox_insert", &params, NULL, NULL, err))
-        return -1;
-    self->flushed = self->count;
-    return 0;
-}
-
-//  Give the pending events their sequences (each partition's range is
-//  (last - count, last]) and build the insert batch.
-static void
-s_number (kf_outbox_t *self, const int64_t *last, const int64_t *counts)
-{
-    int64_t next[KF_PARTITIONS];
-    for (int p = 0; p < KF_PARTITIONS; p++)
-        next[p] = last[p] - counts[p] + 1;
-    kf_batch_reset (self->rows);
-    for (int i = self->flushed; i < self->count; i++) {
-        s_pending_t *e = &self->pending[i];
-        e->seq = next[e->partition]++;
-        s_append_seq (e);
-        kf_batch_int (self->rows, 0, e->partition);
-        kf_batch_int (self->rows, 1, e->seq);
-        kf_batch_str (self->rows, 2, e->shop_id);
-        kf_batch_str (self->rows, 3, e->kind);
-        kf_batch_int (self->rows, 4, e->occurred_at);
-        kf_batch_text (self->rows, 5, e->data, e->size);
-    }
+    s_build_write (self, &params);
+    return kf_store_exec (self->store, "kf_outbox_write", &params, s_on_written, self, err);
 }
 
 void
-kf_outbox_queue_reserve (kf_outbox_t *self, const int64_t counts[KF_PARTITIONS])
+kf_outbox_queue_write (kf_outbox_t *self)
 {
-    kf_batch_reset (self->ranges);
-    memset (self->reserve_last, 0, sizeof self->reserve_last);
-    for (int p = 0; p < KF_PARTITIONS; p++) {
-        self->reserve_counts[p] = counts[p];
-        if (counts[p]) {
-            kf_batch_int (self->ranges, 0, p);
-            kf_batch_int (self->ranges, 1, counts[p]);
-        }
-    }
-    if (kf_batch_rows (self->ranges) == 0)
+    if (self->flushed == self->count)
         return;
     kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, self->stream);
-    kf_batch_params (self->ranges, &params);
-    kf_store_pipeline_add (self->store, "kf_outbox_reserve", &params, s_on_reserved_pipelined,
-                           self);
-}
-
-static void
-s_pending_counts (const kf_outbox_t *self, int64_t counts[KF_PARTITIONS])
-{
-    memset (counts, 0, KF_PARTITIONS * sizeof counts[0]);
-    for (int i = self->flushed; i < self->count; i++)
-        counts[self->pending[i].partition]++;
-}
-
-void
-kf_outbox_queue_reserve_pending (kf_outbox_t *self)
-{
-    int64_t counts[KF_PARTITIONS];
-    s_pending_counts (self, counts);
-    kf_outbox_queue_reserve (self, counts);
-}
-
-int
-kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err)
-{
-    int64_t counts[KF_PARTITIONS];
-    s_pending_counts (self, counts);
-    for (int p = 0; p < KF_PARTITIONS; p++)
-        if (counts[p] != self->reserve_counts[p] || (counts[p] && !self->reserve_last[p]))
-            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
-                                 "outbox: %" PRId64 " events for partition %d, %" PRId64
-                                 " reserved",
-                                 counts[p], p, self->reserve_counts[p]);
-    if (self->count == self->flushed)
-        return 0;
-    s_number (self, self->reserve_last, counts);
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, self->stream);
-    kf_batch_params (self->rows, &params);
-    kf_store_pipeline_add (self->store, "kf_outbox_insert", &params, NULL, NULL);
-    self->flushed = self->count;
-    return 0;
+    s_build_write (self, &params);
+    kf_store_pipeline_add (self->store, "kf_outbox_write", &params, s_on_written, self);
 }
 
 //  Forget the events from index `from` on.

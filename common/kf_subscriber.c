@@ -24,12 +24,18 @@ static const kf_stmt_t s_statements[] = {
     //  applied from, so two instances can never both apply one event.
     //  Every offset a batch moves, in one statement; the caller checks
     //  that every row matched.
+    //  Compare-and-set: if any offset is not where this subscriber left it
+    //  (another process with the same consumer name), the statement fails
+    //  with SQLSTATE KF409 and the transaction cannot commit.
     {"kf_sub_save_offsets",
-     "UPDATE consumer_offsets o SET last_seq = m.to_seq, updated_at = now () "
-     "FROM unnest ($2::text[], $3::int2[], $4::int8[], $5::int8[]) "
-     "AS m (stream, partition, to_seq, from_seq) "
-     "WHERE o.consumer = $1 AND o.stream = m.stream AND o.partition = m.partition "
-     "AND o.last_seq = m.from_seq"},
+     "WITH u AS (UPDATE consumer_offsets o SET last_seq = m.to_seq, updated_at = now () "
+     "  FROM unnest ($2::text[], $3::int2[], $4::int8[], $5::int8[]) "
+     "  AS m (stream, partition, to_seq, from_seq) "
+     "  WHERE o.consumer = $1 AND o.stream = m.stream AND o.partition = m.partition "
+     "  AND o.last_seq = m.from_seq RETURNING 1) "
+     "SELECT CASE WHEN count(*) = $6::int8 THEN count(*) ELSE kefu_fail ('KF409', "
+     "  format ('consumer %s: %s of %s offsets moved by someone else', $1::text, "
+     "  $6::int8 - count(*), $6::int8)) END FROM u"},
     //  The newest sequence written per partition: what "behind" means.
     {"kf_sub_heads", "SELECT partition, last_seq FROM event_sequences WHERE stream = $1"},
     {"kf_sub_read_events",
@@ -280,13 +286,6 @@ typedef struct {
     int64_t to;         //  last applied in the batch
 } s_offset_move_t;
 
-static int
-s_on_saved (const PGresult *res, void *arg)
-{
-    *(int *) arg = atoi (PQcmdTuples ((PGresult *) res));
-    return 0;
-}
-
 //  Apply the collected batch in one transaction with its offsets.
 static int
 s_apply_batch (kf_subscriber_t *self)
@@ -324,45 +323,37 @@ s_apply_batch (kf_subscriber_t *self)
         kf_batch_int (self->moves, 2, moves[k].to);
         kf_batch_int (self->moves, 3, moves[k].from);
     }
-    //  Two round trips for the rest: the offsets, the handler's writes and
-    //  the reservation of its events' sequences in one pipeline; its events
-    //  and COMMIT in the next.
-    int rows = 0;
+    //  One round trip for the rest: the offsets, the handler's writes, its
+    //  events and COMMIT in one pipeline.
     if (kf_store_pipeline_begin (self->store, &err))
         goto rollback;
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, self->consumer);
     kf_batch_params (self->moves, &params);
-    kf_store_pipeline_add (self->store, "kf_sub_save_offsets", &params, s_on_saved, &rows);
+    kf_params_int (&params, move_count);
+    kf_store_pipeline_add (self->store, "kf_sub_save_offsets", &params, NULL, NULL);
     int queued = self->hooks.queue_writes
                      ? self->hooks.queue_writes (self->store, self->hooks.arg, &err)
                      : 0;
-    if (self->outbox)
-        kf_outbox_queue_reserve_pending (self->outbox);
     if (queued) {
         kf_store_pipeline_discard (self->store);
         goto rollback;
     }
-    if (kf_store_pipeline_run (self->store, &err))
-        goto rollback;
-    if (rows != move_count) {
-        //  Someone else moved one of these offsets: reload and start over.
-        kf_log_warn ("subscriber.offset_conflict", "consumer=%s moved=%d expected=%d",
-                     self->consumer, rows, move_count);
-        kf_store_rollback (self->store);
-        s_load_offsets (self, &err);
-        goto failed;
-    }
-    if (kf_store_pipeline_begin (self->store, &err))
-        goto rollback;
-    if (self->outbox && kf_outbox_queue_insert (self->outbox, &err)) {
-        kf_store_pipeline_discard (self->store);
-        goto rollback;
-    }
+    if (self->outbox)
+        kf_outbox_queue_write (self->outbox);
     kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_run (self->store, &err))
+    if (kf_store_pipeline_run (self->store, &err)) {
+        if (strcmp (kf_store_sqlstate (self->store), "KF409") == 0) {
+            //  Someone else moved one of these offsets: reload and start over.
+            kf_log_warn ("subscriber.offset_conflict", "consumer=%s reason=\"%s\"", self->consumer,
+                         err.reason);
+            kf_store_rollback (self->store);
+            s_load_offsets (self, &err);
+            goto failed;
+        }
         goto rollback;
+    }
     if (self->outbox)
         kf_outbox_publish (self->outbox);
     if (self->hooks.after_commit)

@@ -49,17 +49,11 @@ int kf_outbox_add (kf_outbox_t *self, const Kefu__V1__Event *event);
 int kf_outbox_pending (const kf_outbox_t *self);
 //  Reserve sequences and insert the pending events (inside the transaction).
 int kf_outbox_flush (kf_outbox_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
-//  The same flush in two pipelined steps, for a writer that knows how many
-//  events each partition will get before it can build them:
-//  kf_outbox_queue_reserve queues the sequence reservation in the store's
-//  open pipeline (kf_store_pipeline_begin); after that pipeline ran, add the
-//  events (exactly as many per partition) and kf_outbox_queue_insert numbers
-//  them and queues their insert in the next pipeline.
-void kf_outbox_queue_reserve (kf_outbox_t *self, const int64_t counts[KF_PARTITIONS]);
-//  The same for the events already added: kf_outbox_queue_insert then
-//  inserts exactly those.
-void kf_outbox_queue_reserve_pending (kf_outbox_t *self);
-int kf_outbox_queue_insert (kf_outbox_t *self, kf_error_t *err);
+//  The same flush queued in the store's open pipeline (kf_store_pipeline_begin),
+//  typically right before COMMIT so that the partitions' sequence rows stay
+//  locked as briefly as possible; the events get their sequences when the
+//  pipeline runs. Later events may be added and queued the same way.
+void kf_outbox_queue_write (kf_outbox_t *self);
 
 //  After COMMIT: publish the flushed events. Returns how many were sent.
 int kf_outbox_publish (kf_outbox_t *self);

@@ -8,10 +8,11 @@
       3. upsert the customers and their channel identities
       4. lock each customer's latest conversation (the open one, if any)
       5. decide in C, item by item, which conversation each belongs to
-      6. reserve ids for new conversations
+      6. number new conversations and messages (ids reserved ahead)
       7. update continued/closed conversations, 8. insert new ones
       9. insert the messages (ON CONFLICT DO NOTHING for a concurrent twin)
-     10. the events, through the outbox; then COMMIT. */
+     10. the events, through the outbox; then COMMIT.
+    The fast path (s_write_fast) pipelines these into two round trips. */
 #include "intake_store.h"
 
 #include "kf_batch.h"
@@ -20,6 +21,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define S_INSERT_MESSAGES                                                                          \
+    "INSERT INTO messages (message_id, shop_id, gateway_id, gateway_msg_id, kind, channel, "       \
+    "  conversation_id, customer_id, agent_id, body, sent_at, received_at, intent, priority, "     \
+    "  qa_flags, score, agent_status, target_agent_id) "                                           \
+    "SELECT coalesce (nullif (id, 0), nextval (pg_get_serial_sequence ('messages', "               \
+    "  'message_id'))), shop_id, gateway_id, gateway_msg_id, kind, channel, "                      \
+    "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
+    "  to_timestamp (sent_ms / 1000.0), to_timestamp (received_ms / 1000.0), nullif (intent, 0), " \
+    "  nullif (priority, 0), string_to_array (nullif (qa, ''), ','), nullif (score, 0), "          \
+    "  nullif (agent_status, 0), nullif (target, '') "                                             \
+    "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "        \
+    "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "   \
+    "  $14::text[], $15::int2[], $16::int2[], $17::text[], $18::int8[]) "                          \
+    "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "   \
+    "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, target, "  \
+    "  id) "
 
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
@@ -101,22 +119,16 @@ static const kf_stmt_t s_statements[] = {
      "  $14::bool[], $15::int8[]) "
      "  AS t (shop_id, id, customer_id, channel, ccid, opened_ms, last_ms, closed_ms, "
      "  close_reason, closed_by, n, intent, priority, vip, previous_id)"},
+    //  Message ids come from the writer's pool (0: from the sequence).
     {"intake_insert_messages",
-     "INSERT INTO messages (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, "
-     "  customer_id, agent_id, body, sent_at, received_at, intent, priority, qa_flags, score, "
-     "  agent_status, target_agent_id) "
-     "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
-     "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
-     "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
-     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0), "
-     "  nullif (target, '') "
-     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "
-     "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "
-     "  $14::text[], $15::int2[], $16::int2[], $17::text[]) "
-     "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "
-     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, target) "
-     "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
-     "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
+     S_INSERT_MESSAGES "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
+                       "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
+    //  The fast path's: a row stored meanwhile by another intake fails the
+    //  transaction (23505) instead of being skipped.
+    {"intake_insert_messages_new", S_INSERT_MESSAGES},
+    {"intake_reserve_messages",
+     "SELECT nextval (pg_get_serial_sequence ('messages', 'message_id')) "
+     "FROM generate_series (1, $1::int)"},
     //  Candidates by the lazily kept last_message_at, then the exact last
     //  message decides: due ones close at that message + the quiet period;
     //  the others just get their last_message_at brought up to date.
@@ -240,8 +252,11 @@ typedef struct {
     intake_batch_result_t *result; //  counts
     kf_error_t *err;               //  where errors go
     bool pipelined;                //  statements are queued in a pipeline, not run one by one
-    intake_id_pool_t *pool;        //  conversation ids reserved ahead (fast path)
+    intake_id_pool_t *pool;        //  ids reserved ahead (NULL: from the sequences)
 } s_batch_t;
+
+static int s_take_conversation_ids (s_batch_t *b, int needed);
+static int s_take_message_ids (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
 //  then runs when the pipeline runs).
@@ -766,8 +781,8 @@ s_insert_messages (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
                              KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8,
                              KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_TEXT};
-    kf_batch_t *rows = kf_batch_new (17, types);
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8};
+    kf_batch_t *rows = kf_batch_new (18, types);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
@@ -803,19 +818,21 @@ s_insert_messages (s_batch_t *b)
         kf_batch_int (rows, 14, item->score);
         kf_batch_int (rows, 15, item->agent_status);
         kf_batch_str (rows, 16, item->target_agent_id);
+        kf_batch_int (rows, 17, item->stored_id); //  from the pool, or 0
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (rows, &params);
-        rc = s_run (b, "intake_insert_messages", &params, s_on_inserted);
+        rc = b->pipelined ? s_run (b, "intake_insert_messages_new", &params, NULL)
+                          : s_run (b, "intake_insert_messages", &params, s_on_inserted);
     }
     kf_batch_destroy (&rows);
     if (rc)
         return -1;
     if (b->pipelined)
-        return 0; //  the fast path checks for races after the pipeline ran
+        return 0; //  on the fast path a race fails the insert
     //  Rows not inserted were stored concurrently by another intake instance
     //  after step 1: answer DUPLICATE with the original id.
     bool raced = false;
@@ -974,21 +991,6 @@ s_add_events (s_batch_t *b)
     return 0;
 }
 
-//  How many events s_add_events will add per partition, known as soon as
-//  the walk is done (every new item is accepted on the fast path).
-static void
-s_count_events (s_batch_t *b, int64_t *counts)
-{
-    memset (counts, 0, KF_PARTITIONS * sizeof (int64_t));
-    for (int i = 0; i < b->count; i++) {
-        intake_item_t *item = &b->items[i];
-        s_ctx_t *ctx = &b->ctx[i];
-        int n = (ctx->closed_prev ? 1 : 0) + (ctx->opened ? 1 : 0) + (ctx->closed ? 1 : 0) +
-                (item->kind != INTAKE_KIND_CLOSE ? 1 : 0);
-        counts[item->partition] += n;
-    }
-}
-
 static int
 s_emit_events (s_batch_t *b)
 {
@@ -1009,8 +1011,8 @@ s_key_free (void **item_p)
 //  The general path: one statement after the other, handling duplicates
 //  (earlier deliveries, body conflicts) and races with another intake.
 static int
-s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int count,
-              int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
+s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_item_t *items,
+              int count, int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
 {
     memset (result, 0, sizeof *result);
     //  Results are recomputed on every attempt (repeats inside the batch
@@ -1025,7 +1027,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int 
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        false,         NULL};
+        false,         pool};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
@@ -1034,7 +1036,10 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_item_t *items, int 
         s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
     new_count = s_walk (&b);
-    if (new_count < 0 || s_reserve_conversations (&b, new_count) || s_insert_messages (&b) ||
+    if (new_count < 0 ||
+        (pool ? s_take_conversation_ids (&b, new_count)
+              : s_reserve_conversations (&b, new_count)) ||
+        s_take_message_ids (&b) || s_insert_messages (&b) ||
         s_write_conversations (&b, new_count) || s_emit_events (&b))
         goto rollback;
     if (kf_store_commit (store, err))
@@ -1429,51 +1434,109 @@ intake_store_load_pending_commands (kf_store_t *store, intake_pending_fn *fn, vo
 }
 
 //  ---------------------------------------------------------------------
-//  The fast path: three round trips
+//  Ids reserved ahead, and the fast path
+
+void
+intake_id_pool_clear (intake_id_pool_t *pool)
+{
+    free (pool->conversations.ids);
+    free (pool->messages.ids);
+    memset (pool, 0, sizeof *pool);
+}
 
 static int
-s_on_pool (const PGresult *res, void *arg)
+s_on_ids_reserved (const PGresult *res, void *arg)
 {
-    intake_id_pool_t *pool = arg;
-    for (int r = 0; r < PQntuples (res) && pool->count < INTAKE_ID_POOL; r++)
-        pool->ids[pool->count++] = kf_store_int (res, r, 0);
+    intake_ids_t *ids = arg;
+    for (int r = 0; r < PQntuples (res) && ids->count < ids->cap; r++)
+        ids->ids[ids->count++] = kf_store_int (res, r, 0);
     return 0;
 }
 
-//  Number the batch's new conversations from ids reserved ahead of time
-//  (sequence values are never rolled back, so reserving early is safe).
+//  Take `needed` ids, oldest reserved first (sequence values are never
+//  rolled back, so reserving early is safe; unused ones are gaps).
 static int
-s_take_ids (s_batch_t *b, int needed)
+s_take (s_batch_t *b, intake_ids_t *ids, const char *stmt, int needed, int64_t *out)
 {
-    intake_id_pool_t *pool = b->pool;
-    if (pool->count < needed) {
+    if (ids->count < needed) {
+        int want = needed > INTAKE_ID_POOL ? needed : INTAKE_ID_POOL;
+        if (ids->cap < want) {
+            int64_t *grown = realloc (ids->ids, (size_t) want * sizeof *grown);
+            if (!grown)
+                return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
+                                     "out of memory for %d ids", want);
+            ids->ids = grown;
+            ids->cap = want;
+        }
         kf_params_t params;
         kf_params_init (&params);
-        kf_params_int (&params, INTAKE_ID_POOL - pool->count);
-        if (kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_pool, pool,
-                           b->err))
+        kf_params_int (&params, ids->cap - ids->count);
+        if (kf_store_exec (b->store, stmt, &params, s_on_ids_reserved, ids, b->err))
             return -1;
-        if (pool->count < needed)
+        if (ids->count < needed)
             return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL,
-                                 "cannot reserve %d conversation ids", needed);
+                                 "cannot reserve %d ids (%s)", needed, stmt);
     }
-    //  Oldest reserved first, so conversation ids grow with time.
-    int used = 0;
-    for (int i = 0; i < b->conv_count; i++)
-        if (b->convs[i]->is_new)
-            b->convs[i]->id = pool->ids[used++];
-    pool->count -= used;
-    memmove (pool->ids, pool->ids + used, (size_t) pool->count * sizeof pool->ids[0]);
+    memcpy (out, ids->ids, (size_t) needed * sizeof *out);
+    ids->count -= needed;
+    memmove (ids->ids, ids->ids + needed, (size_t) ids->count * sizeof *ids->ids);
     return 0;
 }
 
-//  Batches with no duplicate (the usual case) in three round trips:
+//  Number the batch's new conversations from the pool.
+static int
+s_take_conversation_ids (s_batch_t *b, int needed)
+{
+    if (needed == 0)
+        return 0;
+    int64_t *taken = malloc ((size_t) needed * sizeof *taken);
+    int rc = s_take (b, &b->pool->conversations, "intake_reserve_conversations", needed, taken);
+    for (int i = 0, used = 0; rc == 0 && i < b->conv_count; i++)
+        if (b->convs[i]->is_new)
+            b->convs[i]->id = taken[used++];
+    free (taken);
+    return rc;
+}
+
+//  Number the batch's new messages from the pool (stored_id); without a
+//  pool they get theirs from the sequence as they are inserted.
+static int
+s_take_message_ids (s_batch_t *b)
+{
+    if (!b->pool)
+        return 0;
+    int needed = 0;
+    for (int i = 0; i < b->count; i++)
+        needed += s_is_new (&b->items[i]) ? 1 : 0;
+    if (needed == 0)
+        return 0;
+    int64_t *taken = malloc ((size_t) needed * sizeof *taken);
+    int rc = s_take (b, &b->pool->messages, "intake_reserve_messages", needed, taken);
+    for (int i = 0, used = 0; rc == 0 && i < b->count; i++)
+        if (s_is_new (&b->items[i]))
+            b->items[i].stored_id = taken[used++];
+    free (taken);
+    return rc;
+}
+
+static bool
+s_closes_any (const s_batch_t *b)
+{
+    for (int i = 0; i < b->count; i++)
+        if (b->ctx[i].closed_prev || b->ctx[i].closed)
+            return true;
+    return false;
+}
+
+//  Batches with no duplicate (the usual case) in two round trips:
 //    1. BEGIN, earlier deliveries, customers, latest conversations (locked)
-//    2. messages, conversations, event sequences
-//    3. events, COMMIT
+//    2. messages, conversations, events (numbered by PostgreSQL), COMMIT
+//  A batch that closes a conversation needs the exact message count the
+//  update returns for its conversation.closed event, so its events and
+//  COMMIT go in a third. Message and conversation ids come from the pool.
 //  Returns 0 (committed), 1 (nothing done: use the general path, e.g. an
-//  item was delivered before, or another intake stored one meanwhile), or
-//  -1 (failed and rolled back).
+//  item was delivered before), or -1 (failed and rolled back; a twin
+//  stored by another intake since step 1 fails the insert with 23505).
 static int
 s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_item_t *items,
               int count, int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
@@ -1487,7 +1550,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
         true,          pool};
     zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
-    if (kf_store_pipeline_begin (store, err))
+    if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
         goto done;
     kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
     if (s_find_existing (&b) || s_upsert_customers (&b) ||
@@ -1501,29 +1564,25 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
             goto rollback;
         }
     int new_count = s_walk (&b);
-    if (new_count < 0 || s_take_ids (&b, new_count))
+    if (new_count < 0 || s_take_conversation_ids (&b, new_count))
         goto rollback;
-    int64_t counts[KF_PARTITIONS];
-    s_count_events (&b, counts);
+    bool closes = s_closes_any (&b);
     if (kf_store_pipeline_begin (store, err))
         goto rollback;
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
-    kf_outbox_queue_reserve (outbox, counts);
-    if (kf_store_pipeline_run (store, err))
-        goto failed;
+    //  The insert has no ON CONFLICT: if it runs, every item is stored.
     for (int i = 0; i < count; i++)
-        if (items[i].status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
-            rc = 1; //  stored by another intake since step 1
+        items[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
+    if (closes) {
+        if (kf_store_pipeline_run (store, err) || kf_store_pipeline_begin (store, err))
             goto rollback;
-        }
-    if (s_add_events (&b) || kf_store_pipeline_begin (store, err))
-        goto rollback;
-    if (kf_outbox_queue_insert (outbox, err)) {
-        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
-        kf_store_pipeline_discard (store);
-        goto rollback;
     }
+    if (s_add_events (&b)) {
+        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
+        goto failed;
+    }
+    kf_outbox_queue_write (outbox);
     kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
     if (kf_store_pipeline_run (store, err))
         goto rollback;
@@ -1538,17 +1597,15 @@ failed:
 rollback:
     kf_store_rollback (store);
     kf_outbox_discard (outbox);
-    if (rc == 1) {
-        //  The general path starts from scratch.
-        for (int i = 0; i < count; i++) {
-            items[i].status = 0;
-            items[i].stored_id = 0;
-            items[i].conversation_id = 0;
-            items[i].customer_ref = 0;
-            kf_error_clear (&items[i].error);
-        }
-        memset (result, 0, sizeof *result);
+    for (int i = 0; i < count; i++) {
+        items[i].status = 0;
+        items[i].stored_id = 0;
+        items[i].conversation_id = 0;
+        items[i].customer_ref = 0;
+        kf_error_clear (&items[i].error);
     }
+    if (rc == 1)
+        memset (result, 0, sizeof *result); //  the general path starts from scratch
 done:
     s_batch_free (&b);
     return rc;
@@ -1581,5 +1638,5 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         if (rc <= 0)
             return rc;
     }
-    return s_write_slow (store, outbox, items, count, quiet_ms, result, err);
+    return s_write_slow (store, outbox, pool, items, count, quiet_ms, result, err);
 }

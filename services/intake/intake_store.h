@@ -27,19 +27,28 @@ typedef struct {
     int closed;     //  conversations closed (quiet period or close items)
 } intake_batch_result_t;
 
-//  Conversation ids reserved from the sequence ahead of time, so that a
-//  batch does not spend a round trip numbering its new conversations.
-#define INTAKE_ID_POOL 1024
+//  Ids reserved from the sequences ahead of time (conversations, messages),
+//  so that a batch spends no round trip numbering its new rows. They are
+//  taken oldest first, so ids grow with time within one writer. Start
+//  zeroed; intake_id_pool_clear frees.
+#define INTAKE_ID_POOL 1024 //  ids reserved at a time (more if a batch needs more)
 typedef struct {
-    int64_t ids[INTAKE_ID_POOL]; //  reserved, unused ids
-    int count;                   //  how many
+    int64_t *ids; //  reserved, unused ids, oldest first
+    int count;    //  how many
+    int cap;      //  allocated
+} intake_ids_t;
+typedef struct {
+    intake_ids_t conversations;
+    intake_ids_t messages;
 } intake_id_pool_t;
+void intake_id_pool_clear (intake_id_pool_t *pool);
 
 //  Store items[0..count) (all validated, shop checked) in one transaction.
 //  On success sets every item's status/stored_id and returns 0; on failure
 //  rolls back (nothing stored, no event) and returns -1 with err set.
-//  With a pool, a batch without duplicates takes three round trips; pass
-//  NULL to force the general path (one statement at a time).
+//  With a pool, a batch without duplicates takes two round trips (three if
+//  it closes a conversation); pass NULL to force the general path (one
+//  statement at a time, ids from the sequences).
 int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
                               intake_item_t *items, int count, int64_t quiet_ms,
                               intake_batch_result_t *result, kf_error_t *err);

@@ -15,7 +15,7 @@ struct _intake_writer_t {
     zactor_t *actor;               //  the thread; its pipe signals "done"
     kf_store_t *store;             //  own connection (used by the thread only while busy)
     kf_outbox_t *outbox;           //  "intake" events, published by the server (deferred)
-    intake_id_pool_t pool;         //  conversation ids reserved ahead
+    intake_id_pool_t pool;         //  conversation and message ids reserved ahead
     bool busy;                     //  a batch is submitted and not collected
     intake_item_t *items;          //  the batch (borrowed from the server while busy)
     int count;                     //  items in it
@@ -138,6 +138,7 @@ intake_writer_destroy (intake_writer_t **self_p)
         zactor_destroy (&self->actor);
         kf_outbox_destroy (&self->outbox);
         kf_store_destroy (&self->store);
+        intake_id_pool_clear (&self->pool);
         free (self);
         *self_p = NULL;
     }

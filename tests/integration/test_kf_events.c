@@ -13,7 +13,10 @@
 #include "kf_outbox.h"
 #include "kf_shop.h"
 #include "kf_subscriber.h"
+#include "kf_wire.h"
 #include "kt_db.h"
+
+#include <libpq-fe.h>
 
 #include <setjmp.h>
 #include <stdbool.h>
@@ -299,6 +302,115 @@ test_rollback_leaves_no_gap (void **state)
     free (db);
 }
 
+//  What is stored is byte for byte what is published: PostgreSQL appends the
+//  seq field to the stored payload (kefu_event_seq_field) the way the
+//  publisher appends it, for one- to five-byte sequences, whether the
+//  outbox is flushed on its own or queued in a pipeline before COMMIT.
+static void
+test_stored_payload_is_the_published_one (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_payload");
+    kf_store_t *store = kf_store_new (db, "test-publisher");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_outbox_t *outbox = kf_outbox_new ("testpay", store);
+    assert_int_equal (kf_outbox_bind (outbox, "inproc://test-payload"), 0);
+    zsock_t *sub = zsock_new_sub ("inproc://test-payload", "testpay/");
+    assert_non_null (sub);
+    zsock_set_rcvtimeo (sub, 5000);
+    //  Probe until the subscription has reached the PUB socket.
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    bool subscribed = false;
+    for (int tries = 0; tries < 500 && !subscribed; tries++) {
+        assert_int_equal (kf_wire_send_topic (kf_outbox_socket (outbox), "testpay/probe",
+                                              (const uint8_t *) "p", 1),
+                          0);
+        subscribed = zpoller_wait (poller, 10) != NULL;
+    }
+    zpoller_destroy (&poller);
+    assert_true (subscribed);
+    //  Start each shop's partition at a sequence needing a longer varint.
+    const int64_t starts[] = {0, 126, 16382, 2097150, 268435454};
+    const char *shops[] = {"shop-a", "shop-b", "shop-c", "shop-d", "shop-e"};
+    int partitions[5];
+    for (int i = 0; i < 5; i++) {
+        partitions[i] = (int) kf_shop_partition (shops[i], strlen (shops[i]));
+        for (int k = 0; k < i; k++)
+            assert_int_not_equal (partitions[k], partitions[i]); //  distinct, or pick others
+        char sql[256];
+        snprintf (sql, sizeof sql,
+                  "INSERT INTO event_sequences (stream, partition, last_seq) "
+                  "VALUES ('testpay', %d, %lld) RETURNING 1",
+                  partitions[i], (long long) starts[i]);
+        assert_int_equal (kt_db_count (db, sql), 1);
+    }
+    kf_error_t err;
+    int sent = 0;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal (kf_store_begin (store, &err), 0);
+        for (int i = 0; i < 5; i++)
+            for (int n = 0; n < 3; n++) {
+                Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
+                marker.n = round * 100 + i * 10 + n;
+                Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+                ev.shop_id = (char *) shops[i];
+                ev.kind = "marker";
+                ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
+                ev.marker = &marker;
+                assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+            }
+        if (round == 0) {
+            assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+            assert_int_equal (kf_store_commit (store, &err), 0);
+        } else {
+            assert_int_equal (kf_store_pipeline_begin (store, &err), 0);
+            kf_outbox_queue_write (outbox);
+            kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
+            assert_int_equal (kf_store_pipeline_run (store, &err), 0);
+        }
+        assert_int_equal (kf_outbox_publish (outbox), 15);
+        sent += 15;
+    }
+    PGconn *conn = PQconnectdb (db);
+    assert_int_equal (PQstatus (conn), CONNECTION_OK);
+    for (int m = 0; m < sent; m++) {
+        zmsg_t *msg = zmsg_recv (sub);
+        assert_non_null (msg);
+        assert_int_equal (zmsg_size (msg), 2);
+        if (zframe_streq (zmsg_first (msg), "testpay/probe")) {
+            zmsg_destroy (&msg);
+            m--;
+            continue;
+        }
+        zframe_t *data = zmsg_last (msg);
+        Kefu__V1__Event *ev =
+            kefu__v1__event__unpack (NULL, zframe_size (data), zframe_data (data));
+        assert_non_null (ev);
+        int i = (int) (ev->marker->n % 100) / 10;
+        //  Sequences continue each partition's start, in order.
+        assert_int_equal (ev->seq, starts[i] + 1 + (ev->marker->n / 100) * 3 + ev->marker->n % 10);
+        char sql[256];
+        snprintf (sql, sizeof sql,
+                  "SELECT encode (payload, 'hex') FROM events WHERE stream = 'testpay' "
+                  "AND partition = %u AND seq = %lld",
+                  ev->partition, (long long) ev->seq);
+        PGresult *res = PQexec (conn, sql);
+        assert_int_equal (PQntuples (res), 1);
+        char hex[2048] = "";
+        for (size_t b = 0; b < zframe_size (data) && b * 2 + 2 < sizeof hex; b++)
+            snprintf (hex + b * 2, 3, "%02x", zframe_data (data)[b]);
+        assert_string_equal (PQgetvalue (res, 0, 0), hex);
+        PQclear (res);
+        kefu__v1__event__free_unpacked (ev, NULL);
+        zmsg_destroy (&msg);
+    }
+    PQfinish (conn);
+    zsock_destroy (&sub);
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
+    free (db);
+}
+
 //  Write one marker event for shop in its own transaction; publish it or
 //  not (a lost publication).
 static void
@@ -432,6 +544,7 @@ main (int argc, char **argv)
     kf_log_set_level (KF_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_rollback_leaves_no_gap),
+        cmocka_unit_test (test_stored_payload_is_the_published_one),
         cmocka_unit_test (test_poll_reads_table_only_when_behind),
         cmocka_unit_test (test_ten_thousand_events_exactly_once),
     };
