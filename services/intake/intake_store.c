@@ -1008,6 +1008,19 @@ s_key_free (void **item_p)
     *item_p = NULL;
 }
 
+//  Forget what an attempt set on the items.
+static void
+s_reset_items (intake_item_t *items, int count)
+{
+    for (int i = 0; i < count; i++) {
+        items[i].status = 0;
+        items[i].stored_id = 0;
+        items[i].conversation_id = 0;
+        items[i].customer_ref = 0;
+        kf_error_clear (&items[i].error);
+    }
+}
+
 //  The general path: one statement after the other, handling duplicates
 //  (earlier deliveries, body conflicts) and races with another intake.
 static int
@@ -1017,13 +1030,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     memset (result, 0, sizeof *result);
     //  Results are recomputed on every attempt (repeats inside the batch
     //  were marked by intake_store_write_batch).
-    for (int i = 0; i < count; i++) {
-        items[i].status = 0;
-        items[i].stored_id = 0;
-        items[i].conversation_id = 0;
-        items[i].customer_ref = 0;
-        kf_error_clear (&items[i].error);
-    }
+    s_reset_items (items, count);
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
@@ -1597,13 +1604,7 @@ failed:
 rollback:
     kf_store_rollback (store);
     kf_outbox_discard (outbox);
-    for (int i = 0; i < count; i++) {
-        items[i].status = 0;
-        items[i].stored_id = 0;
-        items[i].conversation_id = 0;
-        items[i].customer_ref = 0;
-        kf_error_clear (&items[i].error);
-    }
+    s_reset_items (items, count);
     if (rc == 1)
         memset (result, 0, sizeof *result); //  the general path starts from scratch
 done:
