@@ -293,10 +293,14 @@ s_fail (kf_store_t *self, PGresult *res, const char *what, kf_error_t *err)
     if (transient)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
                              "transient database conflict (%s): %s", self->sqlstate, msg);
-    if (strcmp (self->sqlstate, "23505") == 0)
-        //  Usually two writers creating the same row at once; callers that
-        //  expect it retry (intake's writers), others report it.
-        kf_log_warn ("store.unique_violation", "stmt=%s error=\"%s\"", what, msg);
+    if (strncmp (self->sqlstate, "KF", 2) == 0)
+        //  A check kefu's own SQL makes (kefu_fail): the caller handles it.
+        kf_log_info ("store.check_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
+                     self->sqlstate, msg);
+    else if (strcmp (self->sqlstate, "23505") == 0)
+        //  Usually expected: a message sent again, or two writers creating
+        //  the same row at once; callers that do not expect it report it.
+        kf_log_info ("store.unique_violation", "stmt=%s error=\"%s\"", what, msg);
     else
         kf_log_error ("store.statement_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
                       self->sqlstate, msg);

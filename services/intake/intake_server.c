@@ -80,6 +80,8 @@ typedef struct {
     int64_t *c_rejected;       //  items REJECTED (all codes)
     int64_t *c_conflicts;      //  duplicates with a different body
     int64_t *c_batches;        //  transactions committed
+    int64_t *c_batches_warm;   //  ... in one round trip (customers remembered by the writer)
+    int64_t *c_cache_stale;    //  batches that found a writer's memory out of date
     int64_t *c_batch_failures; //  transactions failed
     int64_t *c_opened;         //  conversations opened
     int64_t *c_closed;         //  conversations closed
@@ -205,6 +207,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_rejected = kf_control_counter (c, "items.rejected");
     self->c_conflicts = kf_control_counter (c, "items.body_conflicts");
     self->c_batches = kf_control_counter (c, "batches.committed");
+    self->c_batches_warm = kf_control_counter (c, "batches.warm");
+    self->c_cache_stale = kf_control_counter (c, "batches.cache_stale");
     self->c_batch_failures = kf_control_counter (c, "batches.failed");
     self->c_opened = kf_control_counter (c, "conversations.opened");
     self->c_closed = kf_control_counter (c, "conversations.closed");
@@ -559,8 +563,12 @@ s_finish (s_server_t *self, int w)
         intake_writer_collect (writer, kf_outbox_socket (self->outbox), &count, &result);
     self->published += result.published;
     self->publish_failures += result.publish_failures;
+    if (result.batch.stale)
+        (*self->c_cache_stale)++;
     if (result.committed) {
         (*self->c_batches)++;
+        if (result.batch.warm)
+            (*self->c_batches_warm)++;
         kf_log_debug ("intake.batch_committed", "items=%d accepted=%d duplicates=%d us=%" PRId64,
                       count, result.batch.accepted, result.batch.duplicates, result.us);
     } else

@@ -15,6 +15,8 @@
     The fast path (s_write_fast) pipelines these into two round trips. */
 #include "intake_store.h"
 
+#include "intake_cache.h"
+
 #include "kf_batch.h"
 #include "kf_log.h"
 
@@ -126,6 +128,14 @@ static const kf_stmt_t s_statements[] = {
     //  The fast path's: a row stored meanwhile by another intake fails the
     //  transaction (23505) instead of being skipped.
     {"intake_insert_messages_new", S_INSERT_MESSAGES},
+    //  The warm path's check: the conversations it continues, locked, are
+    //  all still open; otherwise the transaction fails (KF410).
+    {"intake_lock_open_conversations",
+     "SELECT CASE WHEN count(*) = $3::int8 THEN count(*) ELSE kefu_fail ('KF410', "
+     "  'a remembered conversation is no longer open') END "
+     "FROM (SELECT 1 FROM conversations c JOIN unnest ($1::text[], $2::int8[]) AS u (shop_id, id) "
+     "  ON c.shop_id = u.shop_id AND c.conversation_id = u.id "
+     "  WHERE c.closed_at IS NULL FOR UPDATE OF c) AS locked"},
     {"intake_reserve_messages",
      "SELECT nextval (pg_get_serial_sequence ('messages', 'message_id')) "
      "FROM generate_series (1, $1::int)"},
@@ -253,9 +263,11 @@ typedef struct {
     kf_error_t *err;               //  where errors go
     bool pipelined;                //  statements are queued in a pipeline, not run one by one
     intake_id_pool_t *pool;        //  ids reserved ahead (NULL: from the sequences)
+    intake_cache_t *cache;         //  the writer's customers (NULL: none)
 } s_batch_t;
 
 static int s_take_conversation_ids (s_batch_t *b, int needed);
+static void s_cache_learn (s_batch_t *b);
 static int s_take_message_ids (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
@@ -1024,8 +1036,9 @@ s_reset_items (intake_item_t *items, int count)
 //  The general path: one statement after the other, handling duplicates
 //  (earlier deliveries, body conflicts) and races with another intake.
 static int
-s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_item_t *items,
-              int count, int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
+s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
+              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
+              kf_error_t *err)
 {
     memset (result, 0, sizeof *result);
     //  Results are recomputed on every attempt (repeats inside the batch
@@ -1034,7 +1047,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        false,         pool};
+        false,         pool,   cache};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
@@ -1052,6 +1065,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (kf_store_commit (store, err))
         goto failed;
     kf_outbox_publish (outbox);
+    s_cache_learn (&b);
     //  Repeats inside the batch share their first occurrence's outcome.
     for (int i = 0; i < count; i++) {
         intake_item_t *item = &items[i];
@@ -1545,8 +1559,9 @@ s_closes_any (const s_batch_t *b)
 //  item was delivered before), or -1 (failed and rolled back; a twin
 //  stored by another intake since step 1 fails the insert with 23505).
 static int
-s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_item_t *items,
-              int count, int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err)
+s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
+              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
+              kf_error_t *err)
 {
     for (int i = 0; i < count; i++)
         if (items[i].dup_of >= 0)
@@ -1554,7 +1569,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        true,          pool};
+        true,          pool,   cache};
     zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
     if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
@@ -1594,8 +1609,8 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (kf_store_pipeline_run (store, err))
         goto rollback;
     kf_outbox_publish (outbox);
-    for (int i = 0; i < count; i++)
-        result->accepted++;
+    s_cache_learn (&b);
+    result->accepted = count;
     rc = 0;
     goto done;
 failed:
@@ -1612,9 +1627,182 @@ done:
     return rc;
 }
 
+//  ---------------------------------------------------------------------
+//  The writer's cache, and the warm path
+
+//  After a commit: remember each customer key of the batch as now stored.
+static void
+s_cache_learn (s_batch_t *b)
+{
+    if (!b->cache)
+        return;
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        const char *key = zhashx_cursor (b->keys);
+        if (!k->customer_ref) {
+            intake_cache_forget (b->cache, key);
+            continue;
+        }
+        const intake_cache_entry_t *old = intake_cache_get (b->cache, key);
+        intake_cache_entry_t e = {0};
+        e.customer_ref = k->customer_ref;
+        //  A name or VIP flag not in this batch stays what it was, if known.
+        e.name = (char *) (k->name ? k->name : old ? old->name : NULL);
+        e.vip = k->vip || (old && old->vip);
+        const s_conv_t *c = k->current;
+        if (c && !c->closed_ms && c->id) {
+            e.conv_id = c->id;
+            e.conv_last_ms = c->last_ms;
+            e.conv_stored_ms = c->is_new || c->touched ? c->last_ms : c->stored_last_ms;
+            e.conv_priority = c->priority;
+            e.conv_intent = c->intent;
+        }
+        intake_cache_put (b->cache, key, &e);
+    }
+}
+
+//  Forget the customer keys of a batch (after a failed attempt).
+static void
+s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (s_has_customer (&items[i])) {
+            char key[400];
+            s_key_of (&items[i], key, sizeof key);
+            intake_cache_forget (cache, key);
+        }
+}
+
+//  Can the batch go the warm way? Every customer remembered with an open
+//  conversation, nothing to update on the customer record, no repeats and
+//  no closes. Builds the batch's keys from the cache.
+static bool
+s_warm_keys (s_batch_t *b)
+{
+    for (int i = 0; i < b->count; i++) {
+        const intake_item_t *item = &b->items[i];
+        if (item->dup_of >= 0 || item->kind == INTAKE_KIND_CLOSE)
+            return false;
+        if (!s_has_customer (item))
+            continue;
+        char key[400];
+        s_key_of (item, key, sizeof key);
+        const intake_cache_entry_t *e = intake_cache_get (b->cache, key);
+        if (!e || !e->conv_id)
+            return false;
+        if (item->kind == INTAKE_KIND_MESSAGE &&
+            ((item->customer_name && (!e->name || strcmp (e->name, item->customer_name) != 0)) ||
+             (item->vip && !e->vip)))
+            return false; //  the customer record changes: the ordinary path updates it
+        if (zhashx_lookup (b->keys, key))
+            continue;
+        s_key_t *k = calloc (1, sizeof *k);
+        k->sample = item;
+        k->first_ms = item->received_at;
+        k->customer_ref = e->customer_ref;
+        k->last_conv_id = e->conv_id;
+        k->name = e->name;
+        k->vip = e->vip;
+        s_conv_t *c = s_conv_new (b);
+        c->id = e->conv_id;
+        c->stored_last_ms = e->conv_stored_ms;
+        c->last_ms = e->conv_last_ms;
+        c->priority = e->conv_priority;
+        c->intent = e->conv_intent;
+        c->customer_ref = e->customer_ref;
+        c->sample = item;
+        k->current = c;
+        zhashx_insert (b->keys, key, k);
+    }
+    return true;
+}
+
+//  Queue the lock-and-check of the remembered conversations.
+static void
+s_queue_lock_open (s_batch_t *b)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8};
+    kf_batch_t *rows = kf_batch_new (2, types);
+    for (int c = 0; c < b->conv_count; c++) {
+        kf_batch_str (rows, 0, b->convs[c]->sample->shop_id);
+        kf_batch_int (rows, 1, b->convs[c]->id);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (rows, &params);
+    kf_params_int (&params, b->conv_count);
+    kf_store_pipeline_add (b->store, "intake_lock_open_conversations", &params, NULL, NULL);
+    kf_batch_destroy (&rows);
+}
+
+//  Batches of remembered customers that only continue their open
+//  conversations, in ONE round trip: BEGIN, lock and check the
+//  conversations, messages, conversation updates, events, COMMIT.
+//  Returns 0 (committed), 1 (not warm, or the cache was stale: nothing
+//  stored, take the ordinary path), or -1 (failed and rolled back).
+static int
+s_write_warm (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
+              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
+              kf_error_t *err)
+{
+    s_batch_t b = {
+        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
+        zhashx_new (), NULL,   0,     0,     result,   err,
+        true,          pool,   cache};
+    zhashx_set_destructor (b.keys, s_key_free);
+    int rc = 1;
+    if (!s_warm_keys (&b))
+        goto done;
+    int new_count = s_walk (&b);
+    if (new_count != 0 || s_closes_any (&b))
+        goto done; //  a conversation opens or closes: the ordinary path
+    rc = -1;
+    if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
+        goto done;
+    kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
+    if (b.conv_count > 0)
+        s_queue_lock_open (&b);
+    if (s_insert_messages (&b) || s_write_conversations (&b, 0))
+        goto failed;
+    for (int i = 0; i < count; i++)
+        items[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
+    if (s_add_events (&b)) {
+        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
+        goto failed;
+    }
+    kf_outbox_queue_write (outbox);
+    kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
+    if (kf_store_pipeline_run (store, err))
+        goto rollback;
+    kf_outbox_publish (outbox);
+    s_cache_learn (&b);
+    result->accepted = count;
+    result->warm = true;
+    rc = 0;
+    goto done;
+failed:
+    kf_store_pipeline_discard (store);
+rollback:
+    kf_store_rollback (store);
+    kf_outbox_discard (outbox);
+    s_reset_items (items, count);
+    memset (result, 0, sizeof *result);
+    s_cache_forget (cache, items, count);
+    //  A stale cache (a conversation closed meanwhile, a message stored
+    //  before): nothing was stored; the ordinary path decides afresh.
+    if (strcmp (kf_store_sqlstate (store), "KF410") == 0 ||
+        strcmp (kf_store_sqlstate (store), "23505") == 0) {
+        kf_error_clear (err);
+        result->stale = true; //  kept by the ordinary path (it clears the rest)
+        rc = 1;
+    }
+done:
+    s_batch_free (&b);
+    return rc;
+}
+
 int
 intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
-                          intake_item_t *items, int count, int64_t quiet_ms,
+                          intake_cache_t *cache, intake_item_t *items, int count, int64_t quiet_ms,
                           intake_batch_result_t *result, kf_error_t *err)
 {
     //  Mark repeats inside the batch: they are answered like their first
@@ -1634,10 +1822,16 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         kf_error_clear (&items[i].error);
     }
     zhashx_destroy (&seen);
-    if (pool) {
-        int rc = s_write_fast (store, outbox, pool, items, count, quiet_ms, result, err);
-        if (rc <= 0)
-            return rc;
+    bool stale = false;
+    int rc = 1;
+    if (pool && cache) {
+        rc = s_write_warm (store, outbox, pool, cache, items, count, quiet_ms, result, err);
+        stale = result->stale;
     }
-    return s_write_slow (store, outbox, pool, items, count, quiet_ms, result, err);
+    if (rc == 1 && pool)
+        rc = s_write_fast (store, outbox, pool, cache, items, count, quiet_ms, result, err);
+    if (rc == 1)
+        rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
+    result->stale = stale;
+    return rc;
 }

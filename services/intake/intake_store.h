@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "intake_cache.h"
 #include "intake_item.h"
 #include "kf_outbox.h"
 #include "kf_store.h"
@@ -25,6 +26,8 @@ typedef struct {
     int conflicts;  //  duplicates whose body differed from the stored one
     int opened;     //  conversations opened
     int closed;     //  conversations closed (quiet period or close items)
+    bool warm;      //  stored in one round trip from what the writer remembered
+    bool stale;     //  what the writer remembered was out of date (then stored the ordinary way)
 } intake_batch_result_t;
 
 //  Ids reserved from the sequences ahead of time (conversations, messages),
@@ -49,9 +52,12 @@ void intake_id_pool_clear (intake_id_pool_t *pool);
 //  With a pool, a batch without duplicates takes two round trips (three if
 //  it closes a conversation); pass NULL to force the general path (one
 //  statement at a time, ids from the sequences).
+//  With a cache as well (the writer's customers, see intake_cache.h), a
+//  batch of remembered customers continuing their open conversations takes
+//  one round trip; the cache learns every committed batch.
 int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
-                              intake_item_t *items, int count, int64_t quiet_ms,
-                              intake_batch_result_t *result, kf_error_t *err);
+                              intake_cache_t *cache, intake_item_t *items, int count,
+                              int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err);
 
 //  Close the conversations of these shops whose last message is older than
 //  quiet_ms at now_ms (looking at up to `limit` candidates), with their

@@ -9,13 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_ATTEMPTS 3 //  whole-batch attempts on conflicts with the other writer
+#define S_MAX_ATTEMPTS 3      //  whole-batch attempts on conflicts with the other writer
+#define S_CACHE_MAX    100000 //  customer keys remembered per writer
 
 struct _intake_writer_t {
     zactor_t *actor;               //  the thread; its pipe signals "done"
     kf_store_t *store;             //  own connection (used by the thread only while busy)
     kf_outbox_t *outbox;           //  "intake" events, published by the server (deferred)
     intake_id_pool_t pool;         //  conversation and message ids reserved ahead
+    intake_cache_t *cache;         //  the customers this writer stored last
     bool busy;                     //  a batch is submitted and not collected
     intake_item_t *items;          //  the batch (borrowed from the server while busy)
     int count;                     //  items in it
@@ -48,8 +50,8 @@ s_store (intake_writer_t *self)
             break;
         }
         kf_error_clear (&err);
-        rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->items,
-                                       self->count, self->quiet_ms, &out->batch, &err);
+        rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->cache,
+                                       self->items, self->count, self->quiet_ms, &out->batch, &err);
         if (rc != 0 && !s_transient (kf_store_sqlstate (self->store)))
             break;
     }
@@ -74,8 +76,8 @@ s_store (intake_writer_t *self)
             intake_batch_result_t one;
             kf_error_t one_err;
             kf_error_clear (&one_err);
-            if (intake_store_write_batch (self->store, self->outbox, NULL, item, 1, self->quiet_ms,
-                                          &one, &one_err) == 0) {
+            if (intake_store_write_batch (self->store, self->outbox, NULL, NULL, item, 1,
+                                          self->quiet_ms, &one, &one_err) == 0) {
                 out->batch.accepted += one.accepted;
                 out->batch.duplicates += one.duplicates;
                 out->batch.conflicts += one.conflicts;
@@ -123,6 +125,7 @@ intake_writer_new (const char *database_url, int index)
     self->store = kf_store_new (database_url, name);
     intake_store_register (self->store);
     self->outbox = kf_outbox_new ("intake", self->store);
+    self->cache = intake_cache_new (S_CACHE_MAX);
     kf_outbox_set_deferred (self->outbox, true);
     self->actor = zactor_new (s_actor, self);
     return self;
@@ -139,6 +142,7 @@ intake_writer_destroy (intake_writer_t **self_p)
         kf_outbox_destroy (&self->outbox);
         kf_store_destroy (&self->store);
         intake_id_pool_clear (&self->pool);
+        intake_cache_destroy (&self->cache);
         free (self);
         *self_p = NULL;
     }

@@ -54,18 +54,9 @@ s_sql (const char *conninfo, const char *sql, const char *p1, const char *p2)
 static int64_t
 s_counter (fixture_t *f, const char *name)
 {
-    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-    Kefu__V1__StatusRequest sr = KEFU__V1__STATUS_REQUEST__INIT;
-    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
-    req.status = &sr;
-    Kefu__V1__ControlReply *reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
-    assert_non_null (reply);
-    assert_false (reply->status->insecure);
-    int64_t value = 0;
-    for (size_t i = 0; i < reply->status->n_counters; i++)
-        if (strcmp (reply->status->counters[i]->name, name) == 0)
-            value = reply->status->counters[i]->value;
-    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    bool insecure = true;
+    int64_t value = kt_intake_counter (f->intake, name, &insecure);
+    assert_false (insecure);
     return value;
 }
 

@@ -503,6 +503,70 @@ test_quiet_period_with_driven_clock (void **state)
                       2);
 }
 
+//  A writer remembers the customers it stored and takes their next
+//  messages in one round trip; what it remembers is only a hint. A
+//  conversation closed behind its back (another intake instance, an
+//  operator) is noticed and the message opens a new conversation; a resent
+//  message is still a DUPLICATE of the original.
+static void
+test_writer_memory_is_only_a_hint (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {0};
+    m.customer = "tb_regular";
+    m.body = (const uint8_t *) "在吗？";
+    m.body_len = strlen ("在吗？");
+    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    int64_t warm = kt_intake_counter (f->intake, "batches.warm", NULL);
+    in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.warm", NULL), warm + 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(DISTINCT conversation_id) FROM messages m "
+                                          "JOIN customer_channels c USING (shop_id, customer_id) "
+                                          "WHERE c.channel_customer_id = 'tb_regular'"),
+                      1);
+
+    //  Closed elsewhere, within the quiet period.
+    assert_int_equal (kt_db_count (f->db, "UPDATE conversations SET closed_at = now (), "
+                                          "close_reason = 2, closed_by = 'xiaomei' WHERE "
+                                          "channel_customer_id = 'tb_regular' RETURNING 1"),
+                      1);
+    int64_t stale = kt_intake_counter (f->intake, "batches.cache_stale", NULL);
+    char id[64];
+    in = s_message (f, &m, id);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    int64_t stored = in->ack->stored_id;
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.cache_stale", NULL), stale + 1);
+    const char *per_conversation =
+        "SELECT string_agg (n::text, ',' ORDER BY conversation_id) FROM (SELECT "
+        "conversation_id, count(*) AS n FROM messages m JOIN customer_channels c "
+        "USING (shop_id, customer_id) WHERE c.channel_customer_id = 'tb_regular' "
+        "GROUP BY conversation_id) t";
+    char *counts = kt_db_query1 (f->db, per_conversation);
+    assert_string_equal (counts, "2,1"); //  the closed one kept its two
+    free (counts);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations a JOIN conversations "
+                                          "b ON b.previous_conversation_id = a.conversation_id "
+                                          "WHERE a.channel_customer_id = 'tb_regular' "
+                                          "AND b.closed_at IS NULL"),
+                      1);
+
+    //  The last message sent again: remembered customer, but a DUPLICATE.
+    m.id = id;
+    in = s_message (f, &m, NULL);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    assert_int_equal (in->ack->stored_id, stored);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.cache_stale", NULL), stale + 2);
+    counts = kt_db_query1 (f->db, per_conversation);
+    assert_string_equal (counts, "2,1");
+    free (counts);
+}
+
 int
 main (void)
 {
@@ -514,6 +578,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_every_error_code_has_a_cause, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include "kt_intake.h"
 
 #include "intake_server.h"
+#include "kf_control.h"
 #include "kf_shop.h"
 #include "kt_db.h"
 
@@ -118,4 +119,26 @@ kt_shop_add (const char *conninfo, const char *shop_id)
     }
     PQclear (res);
     PQfinish (conn);
+}
+
+int64_t
+kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure)
+{
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__StatusRequest sr = KEFU__V1__STATUS_REQUEST__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
+    req.status = &sr;
+    Kefu__V1__ControlReply *reply = kf_control_call (self->control_endpoint, &req, 5000);
+    if (!reply || !reply->status) {
+        fprintf (stderr, "kt_intake_counter: no status from %s\n", self->control_endpoint);
+        abort ();
+    }
+    if (insecure)
+        *insecure = reply->status->insecure;
+    int64_t value = 0;
+    for (size_t i = 0; i < reply->status->n_counters; i++)
+        if (strcmp (reply->status->counters[i]->name, name) == 0)
+            value = reply->status->counters[i]->value;
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    return value;
 }

@@ -43,4 +43,8 @@ void kt_intake_reload (kt_intake_t *self);
 //  Register a shop (and its partition) directly in the database.
 void kt_shop_add (const char *conninfo, const char *shop_id);
 
+//  A counter of intake's status (kefuctl status), 0 if absent; *insecure
+//  (if not NULL) says whether it runs with KEFU_INSECURE=1.
+int64_t kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure);
+
 #endif
