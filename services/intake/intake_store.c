@@ -1549,6 +1549,29 @@ s_closes_any (const s_batch_t *b)
     return false;
 }
 
+//  The end of a pipelined write (the pipeline is open, the items' rows are
+//  queued): every item is stored (the insert has no ON CONFLICT: if it
+//  runs, all are), its events are numbered by PostgreSQL, COMMIT; then
+//  publish and remember. On failure the caller rolls back.
+static int
+s_commit_pipelined (s_batch_t *b)
+{
+    for (int i = 0; i < b->count; i++)
+        b->items[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
+    if (s_add_events (b)) {
+        kf_store_pipeline_discard (b->store);
+        return -1;
+    }
+    kf_outbox_queue_write (b->outbox);
+    kf_store_pipeline_sql (b->store, "COMMIT", NULL, NULL, NULL);
+    if (kf_store_pipeline_run (b->store, b->err))
+        return -1;
+    kf_outbox_publish (b->outbox);
+    s_cache_learn (b);
+    b->result->accepted = b->count;
+    return 0;
+}
+
 //  Batches with no duplicate (the usual case) in two round trips:
 //    1. BEGIN, earlier deliveries, customers, latest conversations (locked)
 //    2. messages, conversations, events (numbered by PostgreSQL), COMMIT
@@ -1593,24 +1616,12 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
         goto rollback;
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
-    //  The insert has no ON CONFLICT: if it runs, every item is stored.
-    for (int i = 0; i < count; i++)
-        items[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
     if (closes) {
         if (kf_store_pipeline_run (store, err) || kf_store_pipeline_begin (store, err))
             goto rollback;
     }
-    if (s_add_events (&b)) {
-        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
-        goto failed;
-    }
-    kf_outbox_queue_write (outbox);
-    kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_run (store, err))
+    if (s_commit_pipelined (&b))
         goto rollback;
-    kf_outbox_publish (outbox);
-    s_cache_learn (&b);
-    result->accepted = count;
     rc = 0;
     goto done;
 failed:
@@ -1763,19 +1774,8 @@ s_write_warm (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
         s_queue_lock_open (&b);
     if (s_insert_messages (&b) || s_write_conversations (&b, 0))
         goto failed;
-    for (int i = 0; i < count; i++)
-        items[i].status = KEFU__V1__ACK_STATUS__ACK_ACCEPTED;
-    if (s_add_events (&b)) {
-        kf_store_pipeline_sql (store, "ROLLBACK", NULL, NULL, NULL);
-        goto failed;
-    }
-    kf_outbox_queue_write (outbox);
-    kf_store_pipeline_sql (store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_run (store, err))
+    if (s_commit_pipelined (&b))
         goto rollback;
-    kf_outbox_publish (outbox);
-    s_cache_learn (&b);
-    result->accepted = count;
     result->warm = true;
     rc = 0;
     goto done;
