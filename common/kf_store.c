@@ -295,8 +295,8 @@ s_fail (kf_store_t *self, PGresult *res, const char *what, kf_error_t *err)
                              "transient database conflict (%s): %s", self->sqlstate, msg);
     if (strncmp (self->sqlstate, "KF", 2) == 0)
         //  A check kefu's own SQL makes (kefu_fail): the caller handles it.
-        kf_log_info ("store.check_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
-                     self->sqlstate, msg);
+        kf_log_info ("store.check_failed", "stmt=%s sqlstate=%s error=\"%s\"", what, self->sqlstate,
+                     msg);
     else if (strcmp (self->sqlstate, "23505") == 0)
         //  Usually expected: a message sent again, or two writers creating
         //  the same row at once; callers that do not expect it report it.

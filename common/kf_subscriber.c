@@ -66,6 +66,7 @@ struct _kf_subscriber_t {
     int batch_max;                     //  events per transaction
     int64_t lag_alarm;                 //  warn above this backlog
     int drop_every;                    //  fault injection
+    bool in_memory;                    //  the handler runs no SQL: BEGIN goes in the pipeline
     int64_t received;                  //  publications received (for drop_every)
     bool started;                      //  offsets loaded and subscribed
     kf_subscriber_stats_t stats;       //  counters
@@ -171,6 +172,12 @@ void
 kf_subscriber_set_drop_every (kf_subscriber_t *self, int n)
 {
     self->drop_every = n;
+}
+
+void
+kf_subscriber_set_in_memory (kf_subscriber_t *self, bool in_memory)
+{
+    self->in_memory = in_memory;
 }
 
 zsock_t *
@@ -297,7 +304,10 @@ s_apply_batch (kf_subscriber_t *self)
     s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
     int move_count = 0;
     int applied = self->batch_count;
-    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+    //  A handler that runs SQL needs its transaction open first; one that
+    //  works in memory (its writes queued by queue_writes) gets BEGIN with
+    //  the rest, so the whole batch is one round trip.
+    if (kf_store_ensure (self->store) || (!self->in_memory && kf_store_begin (self->store, &err)))
         goto failed;
     for (int i = 0; i < self->batch_count; i++) {
         Kefu__V1__Event *ev = self->batch[i];
@@ -324,9 +334,11 @@ s_apply_batch (kf_subscriber_t *self)
         kf_batch_int (self->moves, 3, moves[k].from);
     }
     //  One round trip for the rest: the offsets, the handler's writes, its
-    //  events and COMMIT in one pipeline.
+    //  events and COMMIT in one pipeline (with BEGIN for an in-memory one).
     if (kf_store_pipeline_begin (self->store, &err))
         goto rollback;
+    if (self->in_memory)
+        kf_store_pipeline_sql (self->store, "BEGIN", NULL, NULL, NULL);
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, self->consumer);

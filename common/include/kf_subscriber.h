@@ -21,6 +21,7 @@
 #define KF_SUBSCRIBER_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kefu/v1/events.pb-c.h"
@@ -67,6 +68,11 @@ typedef struct {
     void *arg;
 } kf_subscriber_hooks_t;
 void kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks);
+
+//  The handler runs no SQL of its own (kf_subscriber_fn ignores the store;
+//  its writes go through queue_writes): each batch is then ONE round trip,
+//  BEGIN ... COMMIT in a single pipeline. Default false.
+void kf_subscriber_set_in_memory (kf_subscriber_t *self, bool in_memory);
 
 //  Fault injection for tests: discard every nth publication received (0 = off).
 void kf_subscriber_set_drop_every (kf_subscriber_t *self, int n);

@@ -790,6 +790,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_subscriber_set_partitions (self->sub, self->partitions);
     kf_subscriber_set_outbox (self->sub, self->outbox);
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
+    kf_subscriber_set_in_memory (self->sub, true); //  s_apply decides in memory
     kf_subscriber_set_hooks (self->sub, &hooks);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
     //  Commands wait in the socket until intake is reachable.
