@@ -378,8 +378,6 @@ s_find_existing (s_batch_t *b)
     kf_batch_destroy (&rows);
     if (rc)
         return -1;
-    if (b->pipelined)
-        return 0; //  the fast path gives up on any duplicate
 
     //  The same id with a different body: keep the first, count the conflict.
     kf_col_type_t ctypes[] = {KF_COL_TEXT, KF_COL_INT8};
@@ -1572,15 +1570,16 @@ s_commit_pipelined (s_batch_t *b)
     return 0;
 }
 
-//  Batches with no duplicate (the usual case) in two round trips:
-//    1. BEGIN, earlier deliveries, customers, latest conversations (locked)
+//  Batches of new items (the usual case) in two round trips:
+//    1. BEGIN, customers, latest conversations (locked)
 //    2. messages, conversations, events (numbered by PostgreSQL), COMMIT
+//  Earlier deliveries are not looked up: one makes the insert fail (23505)
+//  and the batch goes the general way, which answers it DUPLICATE.
 //  A batch that closes a conversation needs the exact message count the
 //  update returns for its conversation.closed event, so its events and
 //  COMMIT go in a third. Message and conversation ids come from the pool.
-//  Returns 0 (committed), 1 (nothing done: use the general path, e.g. an
-//  item was delivered before), or -1 (failed and rolled back; a twin
-//  stored by another intake since step 1 fails the insert with 23505).
+//  Returns 0 (committed), 1 (nothing stored: use the general path, e.g. an
+//  item was delivered before), or -1 (failed and rolled back).
 static int
 s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
               intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
@@ -1598,16 +1597,10 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
         goto done;
     kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
-    if (s_find_existing (&b) || s_upsert_customers (&b) ||
-        s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+    if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto failed;
     if (kf_store_pipeline_run (store, err))
         goto failed;
-    for (int i = 0; i < count; i++)
-        if (items[i].status == KEFU__V1__ACK_STATUS__ACK_DUPLICATE) {
-            rc = 1;
-            goto rollback;
-        }
     int new_count = s_walk (&b);
     if (new_count < 0 || s_take_conversation_ids (&b, new_count))
         goto rollback;
@@ -1631,8 +1624,12 @@ rollback:
     kf_store_rollback (store);
     kf_outbox_discard (outbox);
     s_reset_items (items, count);
-    if (rc == 1)
-        memset (result, 0, sizeof *result); //  the general path starts from scratch
+    if (strcmp (kf_store_sqlstate (store), "23505") == 0) {
+        //  An item was stored before (a resend): the general path finds it.
+        kf_error_clear (err);
+        memset (result, 0, sizeof *result);
+        rc = 1;
+    }
 done:
     s_batch_free (&b);
     return rc;
