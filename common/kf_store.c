@@ -300,7 +300,7 @@ s_fail (kf_store_t *self, PGresult *res, const char *what, kf_error_t *err)
     else if (strcmp (self->sqlstate, "23505") == 0)
         //  Usually expected: a message sent again, or two writers creating
         //  the same row at once; callers that do not expect it report it.
-        kf_log_info ("store.unique_violation", "stmt=%s error=\"%s\"", what, msg);
+        kf_log_debug ("store.unique_violation", "stmt=%s error=\"%s\"", what, msg);
     else
         kf_log_error ("store.statement_failed", "stmt=%s sqlstate=%s error=\"%s\"", what,
                       self->sqlstate, msg);

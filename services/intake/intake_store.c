@@ -1475,10 +1475,10 @@ s_on_ids_reserved (const PGresult *res, void *arg)
 //  Take `needed` ids, oldest reserved first (sequence values are never
 //  rolled back, so reserving early is safe; unused ones are gaps).
 static int
-s_take (s_batch_t *b, intake_ids_t *ids, const char *stmt, int needed, int64_t *out)
+s_take (s_batch_t *b, intake_ids_t *ids, const char *stmt, int block, int needed, int64_t *out)
 {
     if (ids->count < needed) {
-        int want = needed > INTAKE_ID_POOL ? needed : INTAKE_ID_POOL;
+        int want = ids->count + (needed > block ? needed : block);
         if (ids->cap < want) {
             int64_t *grown = realloc (ids->ids, (size_t) want * sizeof *grown);
             if (!grown)
@@ -1489,7 +1489,7 @@ s_take (s_batch_t *b, intake_ids_t *ids, const char *stmt, int needed, int64_t *
         }
         kf_params_t params;
         kf_params_init (&params);
-        kf_params_int (&params, ids->cap - ids->count);
+        kf_params_int (&params, want - ids->count);
         if (kf_store_exec (b->store, stmt, &params, s_on_ids_reserved, ids, b->err))
             return -1;
         if (ids->count < needed)
@@ -1509,7 +1509,8 @@ s_take_conversation_ids (s_batch_t *b, int needed)
     if (needed == 0)
         return 0;
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
-    int rc = s_take (b, &b->pool->conversations, "intake_reserve_conversations", needed, taken);
+    int rc = s_take (b, &b->pool->conversations, "intake_reserve_conversations",
+                     INTAKE_CONVERSATION_ID_BLOCK, needed, taken);
     for (int i = 0, used = 0; rc == 0 && i < b->conv_count; i++)
         if (b->convs[i]->is_new)
             b->convs[i]->id = taken[used++];
@@ -1530,7 +1531,8 @@ s_take_message_ids (s_batch_t *b)
     if (needed == 0)
         return 0;
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
-    int rc = s_take (b, &b->pool->messages, "intake_reserve_messages", needed, taken);
+    int rc = s_take (b, &b->pool->messages, "intake_reserve_messages", INTAKE_MESSAGE_ID_BLOCK,
+                     needed, taken);
     for (int i = 0, used = 0; rc == 0 && i < b->count; i++)
         if (s_is_new (&b->items[i]))
             b->items[i].stored_id = taken[used++];

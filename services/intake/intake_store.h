@@ -34,7 +34,11 @@ typedef struct {
 //  so that a batch spends no round trip numbering its new rows. They are
 //  taken oldest first, so ids grow with time within one writer. Start
 //  zeroed; intake_id_pool_clear frees.
-#define INTAKE_ID_POOL 1024 //  ids reserved at a time (more if a batch needs more)
+//  Ids reserved at a time (more if a batch needs more): message ids in large
+//  blocks (every item needs one); conversation ids in small ones, so that
+//  the conversations two writers open at the same time get close numbers.
+#define INTAKE_MESSAGE_ID_BLOCK      1024
+#define INTAKE_CONVERSATION_ID_BLOCK 64
 typedef struct {
     int64_t *ids; //  reserved, unused ids, oldest first
     int count;    //  how many
