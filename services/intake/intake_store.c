@@ -227,6 +227,7 @@ typedef struct {
     const char *closed_by;       //  agent who closed it, borrowed, may be NULL
     int64_t previous_id;         //  the conversation this one follows
     bool touched;                //  existing one changed by the batch
+    bool remembered;             //  from the writer's memory: locked and checked open
 } s_conv_t;
 
 //  One customer key (shop, channel, customer id on the channel).
@@ -238,6 +239,7 @@ typedef struct {
     int64_t first_ms;            //  first receive time
     const char *name;            //  latest display name, borrowed
     bool vip;                    //  any VIP flag
+    bool cached;                 //  taken from the writer's memory (not read from the tables)
 } s_key_t;
 
 //  What the batch did around one item, for its events.
@@ -264,10 +266,14 @@ typedef struct {
     bool pipelined;                //  statements are queued in a pipeline, not run one by one
     intake_id_pool_t *pool;        //  ids reserved ahead (NULL: from the sequences)
     intake_cache_t *cache;         //  the writer's customers (NULL: none)
+    bool recall;                   //  take remembered customers from the cache
 } s_batch_t;
 
 static int s_take_conversation_ids (s_batch_t *b, int needed);
 static void s_cache_learn (s_batch_t *b);
+static void s_recall_keys (s_batch_t *b);
+static void s_queue_lock_open (s_batch_t *b);
+static void s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count);
 static int s_take_message_ids (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
@@ -420,8 +426,8 @@ s_on_customers (const PGresult *res, void *arg)
     return 0;
 }
 
-static int
-s_upsert_customers (s_batch_t *b)
+static void
+s_gather_keys (s_batch_t *b)
 {
     //  Aggregate the batch per customer key.
     for (int i = 0; i < b->count; i++) {
@@ -443,12 +449,19 @@ s_upsert_customers (s_batch_t *b)
             k->vip = k->vip || item->vip;
         }
     }
-    if (zhashx_size (b->keys) == 0)
-        return 0;
+    s_recall_keys (b);
+}
+
+//  Queue or run the upsert of the gathered customers not remembered.
+static int
+s_upsert_customers (s_batch_t *b)
+{
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT,
                              KF_COL_TEXT, KF_COL_BOOL, KF_COL_INT8};
     kf_batch_t *rows = kf_batch_new (6, types);
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        if (k->cached)
+            continue;
         kf_batch_str (rows, 0, k->sample->shop_id);
         kf_batch_int (rows, 1, k->sample->channel);
         kf_batch_str (rows, 2, k->sample->customer_id);
@@ -459,10 +472,13 @@ s_upsert_customers (s_batch_t *b)
         kf_batch_bool (rows, 4, k->vip);
         kf_batch_int (rows, 5, k->first_ms);
     }
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_batch_params (rows, &params);
-    int rc = s_run (b, "intake_upsert_customers", &params, s_on_customers);
+    int rc = 0;
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        rc = s_run (b, "intake_upsert_customers", &params, s_on_customers);
+    }
     kf_batch_destroy (&rows);
     return rc;
 }
@@ -504,6 +520,8 @@ s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT};
     kf_batch_t *rows = kf_batch_new (3, types);
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        if (k->cached)
+            continue; //  known from the writer's memory
         kf_batch_str (rows, 0, k->sample->shop_id);
         kf_batch_int (rows, 1, k->sample->channel);
         kf_batch_str (rows, 2, k->sample->customer_id);
@@ -1045,13 +1063,15 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        false,         pool,   cache};
+        false,         pool,   cache, false};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
         goto failed;
-    if (s_find_existing (&b) || s_upsert_customers (&b) ||
-        s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+    if (s_find_existing (&b))
+        goto rollback;
+    s_gather_keys (&b);
+    if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
     new_count = s_walk (&b);
     if (new_count < 0 ||
@@ -1576,16 +1596,20 @@ s_commit_pipelined (s_batch_t *b)
 //    1. BEGIN, customers, latest conversations (locked)
 //    2. messages, conversations, events (numbered by PostgreSQL), COMMIT
 //  Earlier deliveries are not looked up: one makes the insert fail (23505)
-//  and the batch goes the general way, which answers it DUPLICATE.
-//  A batch that closes a conversation needs the exact message count the
-//  update returns for its conversation.closed event, so its events and
-//  COMMIT go in a third. Message and conversation ids come from the pool.
+//  and the batch goes the general way, which answers it DUPLICATE. With
+//  recall, customers the writer remembers skip step 1 (their conversations
+//  are locked and checked open in step 2 instead, KF410 if one is not), so
+//  a batch of remembered customers takes one round trip. A batch that
+//  closes a conversation needs the exact message count the update returns
+//  for its conversation.closed event: its events and COMMIT go in a third.
+//  Message and conversation ids come from the pool.
 //  Returns 0 (committed), 1 (nothing stored: use the general path, e.g. an
-//  item was delivered before), or -1 (failed and rolled back).
+//  item was delivered before; result->stale if the memory was out of
+//  date), or -1 (failed and rolled back).
 static int
 s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
-              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
-              kf_error_t *err)
+              bool recall, intake_item_t *items, int count, int64_t quiet_ms,
+              intake_batch_result_t *result, kf_error_t *err)
 {
     for (int i = 0; i < count; i++)
         if (items[i].dup_of >= 0)
@@ -1593,22 +1617,32 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        true,          pool,   cache};
+        true,          pool,   cache, recall};
     zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
-    if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
+    if (s_take_message_ids (&b))
         goto done;
-    kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
-    if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
-        goto failed;
-    if (kf_store_pipeline_run (store, err))
-        goto failed;
+    s_gather_keys (&b);
+    bool read = false; //  step 1 has something to read
+    for (s_key_t *k = zhashx_first (b.keys); k; k = zhashx_next (b.keys))
+        read = read || !k->cached;
+    if (read) {
+        if (kf_store_pipeline_begin (store, err))
+            goto done;
+        kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
+        if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
+            goto failed;
+        if (kf_store_pipeline_run (store, err))
+            goto failed;
+    }
     int new_count = s_walk (&b);
-    if (new_count < 0 || s_take_conversation_ids (&b, new_count))
+    if (new_count < 0 || s_take_conversation_ids (&b, new_count) ||
+        kf_store_pipeline_begin (store, err))
         goto rollback;
+    if (!read)
+        kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
     bool closes = s_closes_any (&b);
-    if (kf_store_pipeline_begin (store, err))
-        goto rollback;
+    s_queue_lock_open (&b);
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
     if (closes) {
@@ -1617,6 +1651,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     }
     if (s_commit_pipelined (&b))
         goto rollback;
+    result->warm = !read;
     rc = 0;
     goto done;
 failed:
@@ -1626,10 +1661,17 @@ rollback:
     kf_store_rollback (store);
     kf_outbox_discard (outbox);
     s_reset_items (items, count);
-    if (strcmp (kf_store_sqlstate (store), "23505") == 0) {
-        //  An item was stored before (a resend): the general path finds it.
+    if (strcmp (kf_store_sqlstate (store), "KF410") == 0 ||
+        strcmp (kf_store_sqlstate (store), "23505") == 0) {
+        //  A remembered conversation closed meanwhile, or an item stored
+        //  before (a resend): nothing was stored; start again without the
+        //  memory of these customers.
+        bool stale = strcmp (kf_store_sqlstate (store), "KF410") == 0;
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
+        result->stale = stale;
+        if (cache)
+            s_cache_forget (cache, items, count);
         rc = 1;
     }
 done:
@@ -1638,7 +1680,7 @@ done:
 }
 
 //  ---------------------------------------------------------------------
-//  The writer's cache, and the warm path
+//  The writer's memory of its customers
 
 //  After a commit: remember each customer key of the batch as now stored.
 static void
@@ -1682,35 +1724,24 @@ s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count)
         }
 }
 
-//  Can the batch go the warm way? Every customer remembered with an open
-//  conversation, nothing to update on the customer record, no repeats and
-//  no closes. Builds the batch's keys from the cache.
-static bool
-s_warm_keys (s_batch_t *b)
+//  Customers the writer remembers with an open conversation, whose record
+//  this batch does not change (name, VIP), are not read from the tables:
+//  their keys are filled from the cache, and their conversations are locked
+//  and checked still open in the write round trip (s_queue_lock_open).
+static void
+s_recall_keys (s_batch_t *b)
 {
-    for (int i = 0; i < b->count; i++) {
-        const intake_item_t *item = &b->items[i];
-        if (item->dup_of >= 0 || item->kind == INTAKE_KIND_CLOSE)
-            return false;
-        if (!s_has_customer (item))
+    if (!b->recall || !b->cache)
+        return;
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        const intake_cache_entry_t *e = intake_cache_get (b->cache, zhashx_cursor (b->keys));
+        if (!e || !e->conv_id || (k->name && (!e->name || strcmp (e->name, k->name) != 0)) ||
+            (k->vip && !e->vip))
             continue;
-        char key[400];
-        s_key_of (item, key, sizeof key);
-        const intake_cache_entry_t *e = intake_cache_get (b->cache, key);
-        if (!e || !e->conv_id)
-            return false;
-        if (item->kind == INTAKE_KIND_MESSAGE &&
-            ((item->customer_name && (!e->name || strcmp (e->name, item->customer_name) != 0)) ||
-             (item->vip && !e->vip)))
-            return false; //  the customer record changes: the ordinary path updates it
-        if (zhashx_lookup (b->keys, key))
-            continue;
-        s_key_t *k = calloc (1, sizeof *k);
-        k->sample = item;
-        k->first_ms = item->received_at;
+        k->cached = true;
         k->customer_ref = e->customer_ref;
         k->last_conv_id = e->conv_id;
-        k->name = e->name;
+        k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
         k->vip = e->vip;
         s_conv_t *c = s_conv_new (b);
         c->id = e->conv_id;
@@ -1719,11 +1750,10 @@ s_warm_keys (s_batch_t *b)
         c->priority = e->conv_priority;
         c->intent = e->conv_intent;
         c->customer_ref = e->customer_ref;
-        c->sample = item;
+        c->sample = k->sample;
+        c->remembered = true;
         k->current = c;
-        zhashx_insert (b->keys, key, k);
     }
-    return true;
 }
 
 //  Queue the lock-and-check of the remembered conversations.
@@ -1732,71 +1762,20 @@ s_queue_lock_open (s_batch_t *b)
 {
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8};
     kf_batch_t *rows = kf_batch_new (2, types);
-    for (int c = 0; c < b->conv_count; c++) {
-        kf_batch_str (rows, 0, b->convs[c]->sample->shop_id);
-        kf_batch_int (rows, 1, b->convs[c]->id);
+    for (int c = 0; c < b->conv_count; c++)
+        if (b->convs[c]->remembered) {
+            kf_batch_str (rows, 0, b->convs[c]->sample->shop_id);
+            kf_batch_int (rows, 1, b->convs[c]->id);
+        }
+    int n = kf_batch_rows (rows);
+    if (n > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        kf_params_int (&params, n);
+        kf_store_pipeline_add (b->store, "intake_lock_open_conversations", &params, NULL, NULL);
     }
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_batch_params (rows, &params);
-    kf_params_int (&params, b->conv_count);
-    kf_store_pipeline_add (b->store, "intake_lock_open_conversations", &params, NULL, NULL);
     kf_batch_destroy (&rows);
-}
-
-//  Batches of remembered customers that only continue their open
-//  conversations, in ONE round trip: BEGIN, lock and check the
-//  conversations, messages, conversation updates, events, COMMIT.
-//  Returns 0 (committed), 1 (not warm, or the cache was stale: nothing
-//  stored, take the ordinary path), or -1 (failed and rolled back).
-static int
-s_write_warm (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
-              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
-              kf_error_t *err)
-{
-    s_batch_t b = {
-        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-        zhashx_new (), NULL,   0,     0,     result,   err,
-        true,          pool,   cache};
-    zhashx_set_destructor (b.keys, s_key_free);
-    int rc = 1;
-    if (!s_warm_keys (&b))
-        goto done;
-    int new_count = s_walk (&b);
-    if (new_count != 0 || s_closes_any (&b))
-        goto done; //  a conversation opens or closes: the ordinary path
-    rc = -1;
-    if (s_take_message_ids (&b) || kf_store_pipeline_begin (store, err))
-        goto done;
-    kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
-    if (b.conv_count > 0)
-        s_queue_lock_open (&b);
-    if (s_insert_messages (&b) || s_write_conversations (&b, 0))
-        goto failed;
-    if (s_commit_pipelined (&b))
-        goto rollback;
-    result->warm = true;
-    rc = 0;
-    goto done;
-failed:
-    kf_store_pipeline_discard (store);
-rollback:
-    kf_store_rollback (store);
-    kf_outbox_discard (outbox);
-    s_reset_items (items, count);
-    memset (result, 0, sizeof *result);
-    s_cache_forget (cache, items, count);
-    //  A stale cache (a conversation closed meanwhile, a message stored
-    //  before): nothing was stored; the ordinary path decides afresh.
-    if (strcmp (kf_store_sqlstate (store), "KF410") == 0 ||
-        strcmp (kf_store_sqlstate (store), "23505") == 0) {
-        kf_error_clear (err);
-        result->stale = true; //  kept by the ordinary path (it clears the rest)
-        rc = 1;
-    }
-done:
-    s_batch_free (&b);
-    return rc;
 }
 
 int
@@ -1823,12 +1802,14 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
     zhashx_destroy (&seen);
     bool stale = false;
     int rc = 1;
-    if (pool && cache) {
-        rc = s_write_warm (store, outbox, pool, cache, items, count, quiet_ms, result, err);
+    if (pool) {
+        rc = s_write_fast (store, outbox, pool, cache, cache != NULL, items, count, quiet_ms,
+                           result, err);
         stale = result->stale;
+        if (rc == 1 && stale) //  the memory was out of date: read everything
+            rc = s_write_fast (store, outbox, pool, cache, false, items, count, quiet_ms, result,
+                               err);
     }
-    if (rc == 1 && pool)
-        rc = s_write_fast (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;
