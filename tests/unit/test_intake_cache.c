@@ -91,6 +91,7 @@ test_bounded (void **state)
     //  1,000 puts into 100 places: full now (it started afresh 9 times);
     //  replacing a key that is there does not start afresh.
     assert_int_equal (intake_cache_size (cache), 100);
+    e.name = NULL; //  it pointed at the loop's key
     char last[32];
     snprintf (last, sizeof last,
               "s\x1f"
