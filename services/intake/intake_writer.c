@@ -76,7 +76,9 @@ s_store (intake_writer_t *self)
             intake_batch_result_t one;
             kf_error_t one_err;
             kf_error_clear (&one_err);
-            if (intake_store_write_batch (self->store, self->outbox, NULL, NULL, item, 1,
+            //  Ids from the writer's pool as always (message ids then keep
+            //  growing with arrival within a conversation).
+            if (intake_store_write_batch (self->store, self->outbox, &self->pool, NULL, item, 1,
                                           self->quiet_ms, &one, &one_err) == 0) {
                 out->batch.accepted += one.accepted;
                 out->batch.duplicates += one.duplicates;

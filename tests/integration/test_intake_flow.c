@@ -15,6 +15,8 @@
 #include "kt_gw.h"
 #include "kt_intake.h"
 
+#include <libpq-fe.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -567,6 +569,60 @@ test_writer_memory_is_only_a_hint (void **state)
     free (counts);
 }
 
+//  A statement that fails for a reason retrying will not fix (here a CHECK
+//  constraint the test adds, refusing one body) costs only the item that
+//  caused it: the batch is stored item by item, the bad one is REJECTED as
+//  internal, the others are ACCEPTED with the batch failure counted.
+static void
+test_one_bad_item_does_not_hold_back_the_others (void **state)
+{
+    fixture_t *f = *state;
+    PGconn *conn = PQconnectdb (f->db);
+    PGresult *res = PQexec (conn, "ALTER TABLE messages ADD CONSTRAINT test_poison "
+                                  "CHECK (body IS DISTINCT FROM '毒药 poison')");
+    assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+    PQclear (res);
+    PQfinish (conn);
+    const char *bodies[] = {"有现货吗", "毒药 poison", "今天能发吗", "包邮吗"};
+    const char *customers[] = {"tb_p1", "tb_p2", "tb_p3", "tb_p1"};
+    int64_t failed = kt_intake_counter (f->intake, "batches.failed", NULL);
+    //  Back to back, so that they may share a batch.
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "poison-%d", i);
+        Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+        cm.customer_id = kt_text (customers[i]);
+        cm.body = kt_text (bodies[i]);
+        Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+        item.shop_id = kt_text (SHOP);
+        item.gateway_msg_id = kt_text (id);
+        item.sent_at_ms = kf_clock_now_ms (f->clock);
+        item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
+        item.customer_message = &cm;
+        Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+        frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
+        frame.item = &item;
+        kt_gw_send (f->gw, &frame);
+    }
+    for (int n = 0; n < 4; n++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+        bool poison = in->ack->gateway_msg_id.len == strlen ("poison-1") &&
+                      memcmp (in->ack->gateway_msg_id.data, "poison-1", 8) == 0;
+        if (poison) {
+            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+            assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_INTERNAL);
+        } else
+            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages WHERE gateway_msg_id "
+                                          "LIKE 'poison-%'"),
+                      3);
+    assert_true (kt_intake_counter (f->intake, "batches.failed", NULL) > failed);
+}
+
 int
 main (void)
 {
@@ -579,6 +635,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_one_bad_item_does_not_hold_back_the_others, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
