@@ -600,10 +600,7 @@ test_one_bad_item_does_not_hold_back_the_others (void **state)
         item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
         item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
         item.customer_message = &cm;
-        Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
-        frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
-        frame.item = &item;
-        kt_gw_send (f->gw, &frame);
+        kt_gw_send_item (f->gw, &item);
     }
     for (int n = 0; n < 4; n++) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
