@@ -1738,6 +1738,10 @@ s_recall_keys (s_batch_t *b)
         if (!e || !e->conv_id || (k->name && (!e->name || strcmp (e->name, k->name) != 0)) ||
             (k->vip && !e->vip))
             continue;
+        //  Quiet for longer than the quiet period: the sweep has probably
+        //  closed that conversation (a returning customer); read it.
+        if (k->first_ms - e->conv_last_ms > b->quiet_ms)
+            continue;
         k->cached = true;
         k->customer_ref = e->customer_ref;
         k->last_conv_id = e->conv_id;
