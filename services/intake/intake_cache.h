@@ -3,13 +3,14 @@
     A writer owns the customers hashed to it (intake_server partitions items
     by shop, channel and customer), so after each commit it remembers each
     customer key's kefu customer id, name and VIP flag, and the conversation
-    left open. A later batch whose customers are all remembered, and whose
-    items only continue those conversations, is stored without reading the
-    customer record and conversations first (intake_store's warm path). The
-    cache is a hint, never the truth: the warm transaction locks the
-    remembered conversations and fails (SQLSTATE KF410) unless every one is
-    still open, and a message stored before fails it with 23505; either way
-    the keys are forgotten and the batch takes the ordinary path.
+    left open. In later batches those customers are not read from the
+    customer record and conversations again (intake_store's fast path; a
+    batch of only such customers takes one round trip). The cache is a
+    hint, never the truth: the write round trip locks the remembered
+    conversations and fails (SQLSTATE KF410) unless every one is still
+    open; then the keys are forgotten and the batch is done again reading
+    everything. A conversation quiet for longer than the quiet period is
+    always read (the sweep has probably closed it).
 
         intake_cache_t *cache = intake_cache_new (100000);
         const intake_cache_entry_t *e = intake_cache_get (cache, key);

@@ -128,8 +128,8 @@ static const kf_stmt_t s_statements[] = {
     //  The fast path's: a row stored meanwhile by another intake fails the
     //  transaction (23505) instead of being skipped.
     {"intake_insert_messages_new", S_INSERT_MESSAGES},
-    //  The warm path's check: the conversations it continues, locked, are
-    //  all still open; otherwise the transaction fails (KF410).
+    //  The check of remembered conversations (intake_cache.h): locked, all
+    //  still open; otherwise the transaction fails (KF410).
     {"intake_lock_open_conversations",
      "SELECT CASE WHEN count(*) = $3::int8 THEN count(*) ELSE kefu_fail ('KF410', "
      "  'a remembered conversation is no longer open') END "
