@@ -22,11 +22,10 @@ static const kf_stmt_t s_statements[] = {
      "SELECT partition, last_seq FROM consumer_offsets WHERE consumer = $1 AND stream = $2"},
     //  Compare-and-set: an offset only moves from the value this instance
     //  applied from, so two instances can never both apply one event.
-    //  Every offset a batch moves, in one statement; the caller checks
-    //  that every row matched.
-    //  Compare-and-set: if any offset is not where this subscriber left it
-    //  (another process with the same consumer name), the statement fails
-    //  with SQLSTATE KF409 and the transaction cannot commit.
+    //  Every offset a batch moves, in one statement, compare-and-set: if
+    //  any offset is not where this subscriber left it (another process with
+    //  the same consumer name), the statement fails with SQLSTATE KF409 and
+    //  the transaction cannot commit.
     {"kf_sub_save_offsets",
      "WITH u AS (UPDATE consumer_offsets o SET last_seq = m.to_seq, updated_at = now () "
      "  FROM unnest ($2::text[], $3::int2[], $4::int8[], $5::int8[]) "

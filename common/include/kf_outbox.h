@@ -52,7 +52,7 @@ int kf_outbox_flush (kf_outbox_t *self, kf_error_t *err) __attribute__ ((warn_un
 //  The same flush queued in the store's open pipeline (kf_store_pipeline_begin),
 //  typically right before COMMIT so that the partitions' sequence rows stay
 //  locked as briefly as possible; the events get their sequences when the
-//  pipeline runs. Later events may be added and queued the same way.
+//  pipeline runs. Once per pipeline.
 void kf_outbox_queue_write (kf_outbox_t *self);
 
 //  After COMMIT: publish the flushed events. Returns how many were sent.

@@ -27,6 +27,7 @@
 #include "kf_daemon.h"
 #include "kf_log.h"
 #include "kf_outbox.h"
+#include "kf_shop.h"
 #include "kf_store.h"
 #include "kf_wire.h"
 
@@ -441,22 +442,21 @@ s_refresh_auth (s_server_t *self)
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
 }
 
-//  Validate one item; valid ones join the batch (taking routing_id),
-//  others are answered now.
 //  The writer of an item: by its customer (shop, channel, id on the
 //  channel), or by its agent when it has no customer (presence).
 static int
 s_writer_of (s_server_t *self, const intake_item_t *item)
 {
     const char *who = item->customer_id[0] ? item->customer_id : item->agent_id;
-    uint32_t hash = 2166136261u;
-    for (const char *c = item->shop_id; *c; c++)
-        hash = (hash ^ (uint8_t) *c) * 16777619u;
-    for (const char *c = who; *c; c++)
-        hash = (hash ^ (uint8_t) *c) * 16777619u;
-    hash = (hash ^ (uint32_t) item->channel) * 16777619u;
+    uint8_t channel = (uint8_t) item->channel;
+    uint32_t hash = kf_fnv1a (KF_FNV_OFFSET, item->shop_id, strlen (item->shop_id));
+    hash = kf_fnv1a (hash, who, strlen (who));
+    hash = kf_fnv1a (hash, &channel, 1);
     return (int) (hash % (uint32_t) self->writer_count);
 }
+
+//  Validate one item; valid ones join their writer's next batch (taking
+//  routing_id), others are answered now.
 
 static void
 s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,

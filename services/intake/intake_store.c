@@ -28,8 +28,7 @@
     "INSERT INTO messages (message_id, shop_id, gateway_id, gateway_msg_id, kind, channel, "       \
     "  conversation_id, customer_id, agent_id, body, sent_at, received_at, intent, priority, "     \
     "  qa_flags, score, agent_status, target_agent_id) "                                           \
-    "SELECT coalesce (nullif (id, 0), nextval ('messages_message_id_seq'::regclass)), shop_id, "   \
-    "  gateway_id, gateway_msg_id, kind, channel, "                                                \
+    "SELECT id, shop_id, gateway_id, gateway_msg_id, kind, channel, "                              \
     "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
     "  to_timestamp (sent_ms / 1000.0), to_timestamp (received_ms / 1000.0), nullif (intent, 0), " \
     "  nullif (priority, 0), string_to_array (nullif (qa, ''), ','), nullif (score, 0), "          \
@@ -121,7 +120,7 @@ static const kf_stmt_t s_statements[] = {
      "  $14::bool[], $15::int8[]) "
      "  AS t (shop_id, id, customer_id, channel, ccid, opened_ms, last_ms, closed_ms, "
      "  close_reason, closed_by, n, intent, priority, vip, previous_id)"},
-    //  Message ids come from the writer's pool (0: from the sequence).
+    //  Message ids come from the writer's pool (intake_reserve_messages).
     //  Sequences are named (the identity columns' own, migrations 0003-0004)
     //  rather than looked up with pg_get_serial_sequence, which costs a catalog
     //  lookup per row: 1,024 message ids took 3.3 ms that way, 0.9 ms so.
@@ -265,7 +264,7 @@ typedef struct {
     intake_batch_result_t *result; //  counts
     kf_error_t *err;               //  where errors go
     bool pipelined;                //  statements are queued in a pipeline, not run one by one
-    intake_id_pool_t *pool;        //  ids reserved ahead (NULL: from the sequences)
+    intake_id_pool_t *pool;        //  ids reserved ahead
     intake_cache_t *cache;         //  the writer's customers (NULL: none)
     bool recall;                   //  take remembered customers from the cache
 } s_batch_t;
@@ -635,22 +634,6 @@ s_walk (s_batch_t *b)
     return new_count;
 }
 
-typedef struct {
-    s_batch_t *b; //  batch
-    int next;     //  next new conversation to number
-} s_reserve_t;
-
-static int
-s_on_reserved (const PGresult *res, void *arg)
-{
-    s_reserve_t *r = arg;
-    int row = 0;
-    for (int i = 0; i < r->b->conv_count && row < PQntuples (res); i++)
-        if (r->b->convs[i]->is_new)
-            r->b->convs[i]->id = kf_store_int (res, row++, 0);
-    return row == PQntuples (res) ? 0 : -1;
-}
-
 //  Closed conversations come back with their exact message count.
 static int
 s_on_updated (const PGresult *res, void *arg)
@@ -665,19 +648,6 @@ s_on_updated (const PGresult *res, void *arg)
             }
     }
     return 0;
-}
-
-static int
-s_reserve_conversations (s_batch_t *b, int new_count)
-{
-    if (new_count == 0)
-        return 0;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_int (&params, new_count);
-    s_reserve_t r = {b, 0};
-    return kf_store_exec (b->store, "intake_reserve_conversations", &params, s_on_reserved, &r,
-                          b->err);
 }
 
 static int
@@ -847,7 +817,7 @@ s_insert_messages (s_batch_t *b)
         kf_batch_int (rows, 14, item->score);
         kf_batch_int (rows, 15, item->agent_status);
         kf_batch_str (rows, 16, item->target_agent_id);
-        kf_batch_int (rows, 17, item->stored_id); //  from the pool, or 0
+        kf_batch_int (rows, 17, item->stored_id); //  from the pool
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
@@ -1075,11 +1045,8 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
     new_count = s_walk (&b);
-    if (new_count < 0 ||
-        (pool ? s_take_conversation_ids (&b, new_count)
-              : s_reserve_conversations (&b, new_count)) ||
-        s_take_message_ids (&b) || s_insert_messages (&b) ||
-        s_write_conversations (&b, new_count) || s_emit_events (&b))
+    if (new_count < 0 || s_take_conversation_ids (&b, new_count) || s_take_message_ids (&b) ||
+        s_insert_messages (&b) || s_write_conversations (&b, new_count) || s_emit_events (&b))
         goto rollback;
     if (kf_store_commit (store, err))
         goto failed;
@@ -1539,13 +1506,10 @@ s_take_conversation_ids (s_batch_t *b, int needed)
     return rc;
 }
 
-//  Number the batch's new messages from the pool (stored_id); without a
-//  pool they get theirs from the sequence as they are inserted.
+//  Number the batch's new messages from the pool (stored_id).
 static int
 s_take_message_ids (s_batch_t *b)
 {
-    if (!b->pool)
-        return 0;
     int needed = 0;
     for (int i = 0; i < b->count; i++)
         needed += s_is_new (&b->items[i]) ? 1 : 0;
@@ -1664,14 +1628,14 @@ rollback:
     s_reset_items (items, count);
     if (strcmp (kf_store_sqlstate (store), "KF410") == 0 ||
         strcmp (kf_store_sqlstate (store), "23505") == 0) {
-        //  A remembered conversation closed meanwhile, or an item stored
-        //  before (a resend): nothing was stored; start again without the
-        //  memory of these customers.
+        //  A remembered conversation closed meanwhile (then the memory of
+        //  these customers is forgotten), or an item stored before (a
+        //  resend): nothing was stored; the caller starts again.
         bool stale = strcmp (kf_store_sqlstate (store), "KF410") == 0;
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
         result->stale = stale;
-        if (cache)
+        if (stale && cache)
             s_cache_forget (cache, items, count);
         rc = 1;
     }
@@ -1805,16 +1769,11 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         kf_error_clear (&items[i].error);
     }
     zhashx_destroy (&seen);
-    bool stale = false;
-    int rc = 1;
-    if (pool) {
-        rc = s_write_fast (store, outbox, pool, cache, cache != NULL, items, count, quiet_ms,
+    int rc = s_write_fast (store, outbox, pool, cache, cache != NULL, items, count, quiet_ms,
                            result, err);
-        stale = result->stale;
-        if (rc == 1 && stale) //  the memory was out of date: read everything
-            rc = s_write_fast (store, outbox, pool, cache, false, items, count, quiet_ms, result,
-                               err);
-    }
+    bool stale = result->stale;
+    if (rc == 1 && stale) //  the memory was out of date: read everything
+        rc = s_write_fast (store, outbox, pool, cache, false, items, count, quiet_ms, result, err);
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;

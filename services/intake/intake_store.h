@@ -33,10 +33,10 @@ typedef struct {
 //  Ids reserved from the sequences ahead of time (conversations, messages),
 //  so that a batch spends no round trip numbering its new rows. They are
 //  taken oldest first, so ids grow with time within one writer. Start
-//  zeroed; intake_id_pool_clear frees.
-//  Ids reserved at a time (more if a batch needs more): message ids in large
-//  blocks (every item needs one); conversation ids in small ones, so that
-//  the conversations two writers open at the same time get close numbers.
+//  zeroed; intake_id_pool_clear frees. Reserved a block at a time (more if
+//  a batch needs more): message ids in large blocks (every item needs one),
+//  conversation ids in small ones, so that the conversations two writers
+//  open at the same time get close numbers.
 #define INTAKE_MESSAGE_ID_BLOCK      1024
 #define INTAKE_CONVERSATION_ID_BLOCK 64
 typedef struct {
@@ -53,12 +53,13 @@ void intake_id_pool_clear (intake_id_pool_t *pool);
 //  Store items[0..count) (all validated, shop checked) in one transaction.
 //  On success sets every item's status/stored_id and returns 0; on failure
 //  rolls back (nothing stored, no event) and returns -1 with err set.
-//  With a pool, a batch without duplicates takes two round trips (three if
-//  it closes a conversation); pass NULL to force the general path (one
-//  statement at a time, ids from the sequences).
-//  With a cache as well (the writer's customers, see intake_cache.h), a
-//  batch of remembered customers continuing their open conversations takes
-//  one round trip; the cache learns every committed batch.
+//  pool (required) numbers the new rows. A batch without duplicates takes
+//  two round trips (three if it closes a conversation); one with duplicates
+//  goes the general way (one statement at a time). With a cache (the
+//  writer's customers, see intake_cache.h; may be NULL), remembered
+//  customers are not read again, so a batch of only such customers
+//  continuing their open conversations takes one round trip; the cache
+//  learns every committed batch.
 int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
                               intake_cache_t *cache, intake_item_t *items, int count,
                               int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err);

@@ -108,6 +108,17 @@ s_message (fixture_t *f, const s_msg_t *m, char *id_out)
     return in;
 }
 
+//  Send a customer message that must be ACCEPTED; returns its stored id.
+static int64_t
+s_accept (fixture_t *f, const s_msg_t *m, char *id_out)
+{
+    Kefu__V1__IntakeFrame *in = s_message (f, m, id_out);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    int64_t stored = in->ack->stored_id;
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    return stored;
+}
+
 static void
 s_expect (fixture_t *f, const s_msg_t *m, int status, int code)
 {
@@ -348,9 +359,7 @@ test_conversation_record_and_events (void **state)
     m.customer = "tb_lily88";
     m.body = (const uint8_t *) "我要投诉，快递三天了还没到，要退款";
     m.body_len = strlen ((const char *) m.body);
-    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    s_accept (f, &m, NULL);
 
     Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
     reply.customer_id = kt_text ("tb_lily88");
@@ -393,7 +402,7 @@ test_conversation_record_and_events (void **state)
         kt_gw_send (f->gw, &frame);
     }
     for (int i = 0; i < 4; i++) {
-        in = kt_gw_recv (f->gw);
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
         assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
         kefu__v1__intake_frame__free_unpacked (in, NULL);
     }
@@ -431,18 +440,17 @@ test_conversation_record_and_events (void **state)
     //  rating), and the presence change. Items of one customer are stored
     //  in the order they arrived; the agent's presence may be stored by the
     //  other writer before or after them.
-    const char *last_six = "FROM events e WHERE stream = 'intake' AND seq > (SELECT coalesce "
-                           "(max (seq), 0) - 6 FROM events WHERE partition = e.partition)";
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "SELECT string_agg (kind, ' ' ORDER BY seq) %s AND kind <> 'agent.presence'",
-              last_six);
-    char *kinds = kt_db_query1 (f->db, sql);
+#define S_LAST_SIX                                                                                 \
+    "FROM events e WHERE stream = 'intake' AND seq > (SELECT coalesce (max (seq), 0) - 6 "         \
+    "FROM events WHERE partition = e.partition)"
+    char *kinds = kt_db_query1 (f->db, "SELECT string_agg (kind, ' ' ORDER BY seq) " S_LAST_SIX
+                                       " AND kind <> 'agent.presence'");
     assert_string_equal (kinds, "conversation.opened message.accepted message.accepted "
                                 "conversation.closed rating.received");
     free (kinds);
-    snprintf (sql, sizeof sql, "SELECT count(*) %s AND kind = 'agent.presence'", last_six);
-    assert_int_equal (kt_db_count (f->db, sql), 1);
+    assert_int_equal (
+        kt_db_count (f->db, "SELECT count(*) " S_LAST_SIX " AND kind = 'agent.presence'"), 1);
+#undef S_LAST_SIX
 }
 
 //  The quiet period closes a conversation without any new message; the
@@ -455,9 +463,7 @@ test_quiet_period_with_driven_clock (void **state)
     m.customer = "wx_quiet";
     m.body = (const uint8_t *) "有货吗";
     m.body_len = strlen ("有货吗");
-    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    s_accept (f, &m, NULL);
     const char *open_sql = "SELECT count(*) FROM conversations WHERE channel_customer_id = "
                            "'wx_quiet' AND closed_at IS NULL";
     assert_int_equal (kt_db_count (f->db, open_sql), 1);
@@ -489,9 +495,7 @@ test_quiet_period_with_driven_clock (void **state)
                       1800);
 
     //  The customer comes back: a new conversation following the old one.
-    in = s_message (f, &m, NULL);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    s_accept (f, &m, NULL);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations WHERE "
                                           "channel_customer_id = 'wx_quiet'"),
                       2);
@@ -521,13 +525,9 @@ test_writer_memory_is_only_a_hint (void **state)
     m.customer = "tb_regular";
     m.body = (const uint8_t *) "在吗？";
     m.body_len = strlen ("在吗？");
-    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    s_accept (f, &m, NULL);
     int64_t warm = kt_intake_counter (f->intake, "batches.warm", NULL);
-    in = s_message (f, &m, NULL);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    s_accept (f, &m, NULL);
     assert_int_equal (kt_intake_counter (f->intake, "batches.warm", NULL), warm + 1);
     assert_int_equal (kt_db_count (f->db, "SELECT count(DISTINCT conversation_id) FROM messages m "
                                           "JOIN customer_channels c USING (shop_id, customer_id) "
@@ -541,10 +541,7 @@ test_writer_memory_is_only_a_hint (void **state)
                       1);
     int64_t stale = kt_intake_counter (f->intake, "batches.cache_stale", NULL);
     char id[64];
-    in = s_message (f, &m, id);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-    int64_t stored = in->ack->stored_id;
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    int64_t stored = s_accept (f, &m, id);
     assert_int_equal (kt_intake_counter (f->intake, "batches.cache_stale", NULL), stale + 1);
     const char *per_conversation =
         "SELECT string_agg (n::text, ',' ORDER BY conversation_id) FROM (SELECT "
@@ -562,7 +559,7 @@ test_writer_memory_is_only_a_hint (void **state)
 
     //  The last message sent again: remembered customer, but a DUPLICATE.
     m.id = id;
-    in = s_message (f, &m, NULL);
+    Kefu__V1__IntakeFrame *in = s_message (f, &m, NULL);
     assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
     assert_int_equal (in->ack->stored_id, stored);
     kefu__v1__intake_frame__free_unpacked (in, NULL);

@@ -156,6 +156,22 @@ s_wait_applied (const char *conninfo, long long n)
     assert_true (s_applied (conninfo) >= n);
 }
 
+//  Add marker event n for shop to the outbox's transaction.
+static void
+s_add_marker (kf_outbox_t *outbox, const char *shop, int64_t n, const char *label)
+{
+    Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
+    marker.n = n;
+    if (label)
+        marker.label = (char *) label;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.shop_id = (char *) shop;
+    ev.kind = "marker";
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
+    ev.marker = &marker;
+    assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+}
+
 static void
 test_ten_thousand_events_exactly_once (void **state)
 {
@@ -187,15 +203,7 @@ test_ten_thousand_events_exactly_once (void **state)
     for (int n = 1; n <= TOTAL;) {
         assert_int_equal (kf_store_begin (store, &err), 0);
         for (int k = 0; k < BATCH && n <= TOTAL; k++, n++) {
-            Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
-            marker.label = "test";
-            marker.n = n;
-            Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-            ev.shop_id = (char *) s_shops[n % 6];
-            ev.kind = "marker";
-            ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
-            ev.marker = &marker;
-            assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+            s_add_marker (outbox, s_shops[n % 6], n, "test");
         }
         assert_int_equal (kf_outbox_flush (outbox, &err), 0);
         assert_int_equal (kf_store_commit (store, &err), 0);
@@ -278,14 +286,7 @@ test_rollback_leaves_no_gap (void **state)
     kf_error_t err;
     for (int round = 0; round < 3; round++) {
         assert_int_equal (kf_store_begin (store, &err), 0);
-        Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
-        marker.n = round;
-        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-        ev.shop_id = "shop-a";
-        ev.kind = "marker";
-        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
-        ev.marker = &marker;
-        assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+        s_add_marker (outbox, "shop-a", round, NULL);
         assert_int_equal (kf_outbox_flush (outbox, &err), 0);
         if (round == 1) {
             kf_store_rollback (store);
@@ -332,33 +333,31 @@ test_stored_payload_is_the_published_one (void **state)
     //  Start each shop's partition at a sequence needing a longer varint.
     const int64_t starts[] = {0, 126, 16382, 2097150, 268435454};
     const char *shops[] = {"shop-a", "shop-b", "shop-c", "shop-d", "shop-e"};
+    PGconn *conn = PQconnectdb (db);
+    assert_int_equal (PQstatus (conn), CONNECTION_OK);
     int partitions[5];
     for (int i = 0; i < 5; i++) {
         partitions[i] = (int) kf_shop_partition (shops[i], strlen (shops[i]));
         for (int k = 0; k < i; k++)
             assert_int_not_equal (partitions[k], partitions[i]); //  distinct, or pick others
-        char sql[256];
-        snprintf (sql, sizeof sql,
-                  "INSERT INTO event_sequences (stream, partition, last_seq) "
-                  "VALUES ('testpay', %d, %lld) RETURNING 1",
-                  partitions[i], (long long) starts[i]);
-        assert_int_equal (kt_db_count (db, sql), 1);
+        char partition[16], start[32];
+        snprintf (partition, sizeof partition, "%d", partitions[i]);
+        snprintf (start, sizeof start, "%lld", (long long) starts[i]);
+        const char *values[] = {partition, start};
+        PGresult *res = PQexecParams (conn,
+                                      "INSERT INTO event_sequences (stream, partition, last_seq) "
+                                      "VALUES ('testpay', $1::int2, $2::int8)",
+                                      2, NULL, values, NULL, NULL, 0);
+        assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+        PQclear (res);
     }
     kf_error_t err;
     int sent = 0;
     for (int round = 0; round < 2; round++) {
         assert_int_equal (kf_store_begin (store, &err), 0);
         for (int i = 0; i < 5; i++)
-            for (int n = 0; n < 3; n++) {
-                Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
-                marker.n = round * 100 + i * 10 + n;
-                Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-                ev.shop_id = (char *) shops[i];
-                ev.kind = "marker";
-                ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
-                ev.marker = &marker;
-                assert_int_equal (kf_outbox_add (outbox, &ev), 0);
-            }
+            for (int n = 0; n < 3; n++)
+                s_add_marker (outbox, shops[i], round * 100 + i * 10 + n, NULL);
         if (round == 0) {
             assert_int_equal (kf_outbox_flush (outbox, &err), 0);
             assert_int_equal (kf_store_commit (store, &err), 0);
@@ -371,8 +370,6 @@ test_stored_payload_is_the_published_one (void **state)
         assert_int_equal (kf_outbox_publish (outbox), 15);
         sent += 15;
     }
-    PGconn *conn = PQconnectdb (db);
-    assert_int_equal (PQstatus (conn), CONNECTION_OK);
     for (int m = 0; m < sent; m++) {
         zmsg_t *msg = zmsg_recv (sub);
         assert_non_null (msg);
@@ -389,12 +386,14 @@ test_stored_payload_is_the_published_one (void **state)
         int i = (int) (ev->marker->n % 100) / 10;
         //  Sequences continue each partition's start, in order.
         assert_int_equal (ev->seq, starts[i] + 1 + (ev->marker->n / 100) * 3 + ev->marker->n % 10);
-        char sql[256];
-        snprintf (sql, sizeof sql,
-                  "SELECT encode (payload, 'hex') FROM events WHERE stream = 'testpay' "
-                  "AND partition = %u AND seq = %lld",
-                  ev->partition, (long long) ev->seq);
-        PGresult *res = PQexec (conn, sql);
+        char partition[16], seq[32];
+        snprintf (partition, sizeof partition, "%u", ev->partition);
+        snprintf (seq, sizeof seq, "%lld", (long long) ev->seq);
+        const char *values[] = {partition, seq};
+        PGresult *res = PQexecParams (conn,
+                                      "SELECT encode (payload, 'hex') FROM events WHERE stream = "
+                                      "'testpay' AND partition = $1::int2 AND seq = $2::int8",
+                                      2, NULL, values, NULL, NULL, 0);
         assert_int_equal (PQntuples (res), 1);
         char hex[2048] = "";
         for (size_t b = 0; b < zframe_size (data) && b * 2 + 2 < sizeof hex; b++)
@@ -418,14 +417,7 @@ s_write_marker (kf_store_t *store, kf_outbox_t *outbox, const char *shop, int n,
 {
     kf_error_t err;
     assert_int_equal (kf_store_begin (store, &err), 0);
-    Kefu__V1__Marker marker = KEFU__V1__MARKER__INIT;
-    marker.n = n;
-    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-    ev.shop_id = (char *) shop;
-    ev.kind = "marker";
-    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MARKER;
-    ev.marker = &marker;
-    assert_int_equal (kf_outbox_add (outbox, &ev), 0);
+    s_add_marker (outbox, shop, n, NULL);
     assert_int_equal (kf_outbox_flush (outbox, &err), 0);
     assert_int_equal (kf_store_commit (store, &err), 0);
     if (publish)
