@@ -201,11 +201,22 @@ kf_store_connect (kf_store_t *self)
     s_drop (self);
     //  kefu's statements are few, prepared and short; JIT compilation (which
     //  big batches' cost estimates can trigger) would only add latency.
+    //  Generic plans always: a statement over arrays is estimated at 10
+    //  elements in its generic plan, so when batches are small (light load)
+    //  PostgreSQL keeps choosing a custom plan and plans it again on every
+    //  execution (~180 us each here) for the same nested-loop/index plan.
     const char *keys[] = {"dbname",           "application_name", "client_encoding",
                           "connect_timeout",  "keepalives_idle",  "keepalives_interval",
                           "keepalives_count", "options",          NULL};
-    const char *values[] = {
-        self->conninfo, self->app_name, "UTF8", "3", "10", "3", "3", "-c jit=off", NULL};
+    const char *values[] = {self->conninfo,
+                            self->app_name,
+                            "UTF8",
+                            "3",
+                            "10",
+                            "3",
+                            "3",
+                            "-c jit=off -c plan_cache_mode=force_generic_plan",
+                            NULL};
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         char msg[256];

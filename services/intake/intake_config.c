@@ -38,8 +38,9 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_INTAKE_BATCH_MAX", KF_CFG_INT, O (batch_max), "1000",
      "most items stored in one transaction", 1, 20000, NULL, 0},
     {"KEFU_INTAKE_WRITERS", KF_CFG_INT, O (writers), "2",
-     "batches stored at once, each on its own connection and thread (reading goes on meanwhile)", 1,
-     8, NULL, 0},
+     "most batches stored at once, each on its own connection and thread (the second and later "
+     "work only while the first falls behind)",
+     1, 8, NULL, 0},
     {"KEFU_INTAKE_SWEEP_INTERVAL", KF_CFG_DURATION, O (sweep_interval), "10s",
      "how often quiet conversations are looked for and closed", 100, 3600000, NULL,
      KF_CFG_RELOADABLE},

@@ -5,12 +5,20 @@
     invalid items) and collects valid items into a batch. The batch goes to
     an idle writer (intake_writer: its own connection and thread), which
     stores it in one transaction; only when the writer hands it back are its
-    events published and its acks sent. Each customer (or, for presence,
-    each agent) always goes to the same writer, so two writers never race on
-    one customer's record and a customer's items are stored in the order
-    they came. Items arriving while their writer is busy form its next
-    batch, so the batch size follows the load without a timer; when that
-    batch is full, reading pauses until the writer is free. */
+    events published and its acks sent. Items arriving while their writer is
+    busy form its next batch, so the batch size follows the load without a
+    timer; when that batch is full, reading pauses until the writer is free.
+
+    Customers (or, for presence, agents) are hashed into buckets; a bucket
+    with items waiting or being stored stays with its writer, so two writers
+    never race on one customer's record and a customer's items are stored in
+    the order they came. A free bucket goes to one of the writers at work.
+    At light load that is one writer: its batches stay a few items big and
+    its commits never wait for a second writer of the same shop partition
+    (events are numbered under a row lock held through COMMIT). Another
+    writer is put to work when a batch of S_GROW_AT items waits for a busy
+    writer, and rested when batches held fewer than S_REST_BELOW items on
+    average over S_REST_AFTER_MS. */
 #include "intake_server.h"
 
 #include "intake_auth.h"
@@ -39,6 +47,15 @@
 #define S_RETRY_AFTER_MS 500  //  suggested wait in RETRY_LATER acks
 #define S_SHOP_MISS_MS   1000 //  at most one refresh per second for unknown shops
 #define S_MAX_WRITERS    8    //  KEFU_INTAKE_WRITERS at most
+#define S_BUCKETS        1024 //  customer buckets shared out between writers
+#define S_GROW_AT        32   //  a batch this big waits for a busy writer: one more writer
+#define S_REST_BELOW     8    //  batches this small on average ...
+#define S_REST_AFTER_MS  1000 //  ... for this long: one writer fewer
+
+typedef struct {
+    int writer;  //  the writer its items go to
+    int pending; //  its items waiting in a batch or being stored
+} s_bucket_t;
 
 typedef struct {
     zsock_t *pipe;                           //  actor pipe
@@ -61,6 +78,11 @@ typedef struct {
     int build_count[S_MAX_WRITERS];          //  items in it
     intake_item_t *spare[S_MAX_WRITERS];     //  per writer: the other array (NULL while busy)
     int full;                                //  batches being built that are full
+    int active;                              //  writers at work (1..writer_count)
+    int64_t window_items;                    //  items handed to writers since rest_check
+    int64_t window_batches;                  //  ... in this many batches
+    int64_t rest_check;                      //  clock ms that window began
+    s_bucket_t buckets[S_BUCKETS];           //  customers -> writer
     bool reading;                            //  the gateway reader is registered (paused when full)
     int64_t published;                       //  events of batches published
     int64_t publish_failures;                //  ... refused by the PUB socket
@@ -87,6 +109,7 @@ typedef struct {
     int64_t *c_opened;         //  conversations opened
     int64_t *c_closed;         //  conversations closed
     int64_t *c_ack_failures;   //  acks the socket refused (peer gone)
+    int64_t *c_writers_grown;  //  times another writer was put to work
 } s_server_t;
 
 //  ---------------------------------------------------------------------
@@ -100,6 +123,7 @@ s_refresh_status (kf_control_t *control, void *arg)
     kf_control_set_draining (control, self->draining);
     *kf_control_counter (control, "sessions.open") =
         (int64_t) intake_sessions_size (self->sessions);
+    *kf_control_counter (control, "writers.active") = self->active;
     *kf_control_counter (control, "commands.pending") =
         (int64_t) intake_outbound_pending (self->outbound);
     *kf_control_counter (control, "events.published") =
@@ -188,6 +212,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->capacity = (int) self->config->batch_max;
     //  Two item arrays per writer: one being built, one being stored.
     self->writer_count = (int) self->config->writers;
+    self->active = 1;
+    self->rest_check = kf_clock_now_ms (self->clock);
     for (int w = 0; w < self->writer_count; w++) {
         self->writers[w] = intake_writer_new (args->common->database_url, w + 1);
         self->build[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
@@ -214,6 +240,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_opened = kf_control_counter (c, "conversations.opened");
     self->c_closed = kf_control_counter (c, "conversations.closed");
     self->c_ack_failures = kf_control_counter (c, "acks.unroutable");
+    self->c_writers_grown = kf_control_counter (c, "writers.grown");
     return self;
 }
 
@@ -442,17 +469,63 @@ s_refresh_auth (s_server_t *self)
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
 }
 
-//  The writer of an item: by its customer (shop, channel, id on the
+//  The bucket of an item: by its customer (shop, channel, id on the
 //  channel), or by its agent when it has no customer (presence).
-static int
-s_writer_of (s_server_t *self, const intake_item_t *item)
+static s_bucket_t *
+s_bucket_of (s_server_t *self, const intake_item_t *item)
 {
     const char *who = item->customer_id[0] ? item->customer_id : item->agent_id;
     uint8_t channel = (uint8_t) item->channel;
     uint32_t hash = kf_fnv1a (KF_FNV_OFFSET, item->shop_id, strlen (item->shop_id));
     hash = kf_fnv1a (hash, who, strlen (who));
     hash = kf_fnv1a (hash, &channel, 1);
-    return (int) (hash % (uint32_t) self->writer_count);
+    return &self->buckets[hash % S_BUCKETS];
+}
+
+//  The writer of an item: its bucket's while the bucket has items pending,
+//  else the bucket's place among the writers at work (stable while their
+//  number does not change, so a writer's memory of customers stays useful).
+static int
+s_writer_of (s_server_t *self, const intake_item_t *item)
+{
+    s_bucket_t *bucket = s_bucket_of (self, item);
+    if (bucket->pending == 0)
+        bucket->writer = (int) (bucket - self->buckets) % self->active;
+    bucket->pending++;
+    return bucket->writer;
+}
+
+//  A batch of S_GROW_AT items (or a full one) waits for busy writer w: put
+//  another writer to work.
+static void
+s_maybe_grow (s_server_t *self, int w)
+{
+    int grow_at = self->capacity < S_GROW_AT ? self->capacity : S_GROW_AT;
+    if (self->active < self->writer_count && self->build_count[w] >= grow_at &&
+        intake_writer_busy (self->writers[w])) {
+        self->active++;
+        self->window_items = self->window_batches = 0;
+        self->rest_check = kf_clock_now_ms (self->clock);
+        (*self->c_writers_grown)++;
+        kf_log_debug ("intake.writers", "active=%d", self->active);
+    }
+}
+
+//  Batches smaller than S_REST_BELOW on average (or none) for
+//  S_REST_AFTER_MS: one writer fewer (its buckets move as they become free).
+static void
+s_maybe_rest (s_server_t *self)
+{
+    int64_t now = kf_clock_now_ms (self->clock);
+    if (now - self->rest_check < S_REST_AFTER_MS)
+        return;
+    if (self->active > 1 &&
+        (self->window_batches == 0 || self->window_items < S_REST_BELOW * self->window_batches)) {
+        self->active--;
+        kf_log_debug ("intake.writers", "active=%d", self->active);
+    }
+    self->window_items = self->window_batches = 0;
+    self->rest_check = now;
 }
 
 //  Validate one item; valid ones join their writer's next batch (taking
@@ -531,6 +604,7 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     self->build[w][self->build_count[w]++] = parsed;
     if (self->build_count[w] == self->capacity)
         self->full++;
+    s_maybe_grow (self, w);
 }
 
 static int s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg);
@@ -543,12 +617,15 @@ s_dispatch (s_server_t *self)
         if (self->build_count[w] > 0 && !intake_writer_busy (self->writers[w])) {
             if (self->build_count[w] == self->capacity)
                 self->full--;
+            self->window_items += self->build_count[w];
+            self->window_batches++;
             intake_writer_submit (self->writers[w], self->build[w], self->build_count[w],
                                   self->config->quiet_period);
             self->build[w] = self->spare[w];
             self->spare[w] = NULL;
             self->build_count[w] = 0;
         }
+    s_maybe_rest (self);
 }
 
 //  A writer is done: publish the batch's events, send its acks, take the
@@ -577,6 +654,7 @@ s_finish (s_server_t *self, int w)
     *self->c_opened += result.batch.opened;
     *self->c_closed += result.batch.closed;
     for (int i = 0; i < count; i++) {
+        s_bucket_of (self, &items[i])->pending--;
         s_ack_item (self, &items[i]);
         intake_item_clear (&items[i]);
     }
@@ -755,6 +833,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         s_sweep (self);
     intake_outbound_tick (self->outbound);
     intake_sessions_expire (self->sessions, mono, self->config->session_idle);
+    s_maybe_rest (self);
     return 0;
 }
 

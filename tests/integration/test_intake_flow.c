@@ -620,6 +620,78 @@ test_one_bad_item_does_not_hold_back_the_others (void **state)
     assert_true (kt_intake_counter (f->intake, "batches.failed", NULL) > failed);
 }
 
+//  One writer at light load; a backlog puts the second to work, and it
+//  rests again once batches are small (KEFU_INTAKE_WRITERS = 2 here).
+static void
+s_send_burst (fixture_t *f, const char *prefix, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char id[48], customer[32];
+        snprintf (id, sizeof id, "%s-%d", prefix, i);
+        snprintf (customer, sizeof customer, "tb_burst_%d", i % 300);
+        Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+        cm.customer_id = kt_text (customer);
+        cm.body = kt_text ("在吗？什么时候发货");
+        Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+        item.shop_id = kt_text (SHOP);
+        item.gateway_msg_id = kt_text (id);
+        item.sent_at_ms = kf_clock_now_ms (f->clock);
+        item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
+        item.customer_message = &cm;
+        kt_gw_send_item (f->gw, &item);
+    }
+    for (int n = 0; n < count; n++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+}
+
+static void
+test_second_writer_only_under_backlog (void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal (f->intake->config.writers, 2);
+    //  One item at a time: never a batch waiting for a busy writer.
+    for (int i = 0; i < 20; i++) {
+        char customer[32];
+        snprintf (customer, sizeof customer, "tb_trickle_%d", i % 3);
+        s_accept (f,
+                  &(s_msg_t){.customer = customer,
+                             .body = (const uint8_t *) "有货吗",
+                             .body_len = strlen ("有货吗")},
+                  NULL);
+    }
+    assert_int_equal (kt_intake_counter (f->intake, "writers.grown", NULL), 0);
+    assert_int_equal (kt_intake_counter (f->intake, "writers.active", NULL), 1);
+    //  2,000 items back to back: at least one batch of 32 (or a full one)
+    //  builds up while the first writer stores the one before.
+    s_send_burst (f, "burst", 2000);
+    assert_int_equal (kt_intake_counter (f->intake, "writers.grown", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "writers.active", NULL), 2);
+    assert_int_equal (
+        kt_db_count (f->db, "SELECT count(*) FROM messages WHERE gateway_msg_id LIKE 'burst-%'"),
+        2000);
+    //  Light load again: the window of the burst ends with big batches
+    //  (no rest); the next window has one-item batches (rest).
+    kf_clock_advance (f->clock, 1500);
+    s_accept (f, &(s_msg_t){.body = (const uint8_t *) "好的", .body_len = strlen ("好的")}, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "writers.active", NULL), 2);
+    kf_clock_advance (f->clock, 1500);
+    s_accept (f, &(s_msg_t){.body = (const uint8_t *) "谢谢", .body_len = strlen ("谢谢")}, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "writers.active", NULL), 1);
+    //  Items of customers still in the first writer's hands never overtake
+    //  each other: per customer, stored ids follow the gateway's order.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM (SELECT message_id, "
+                                          "  lag (message_id) OVER (PARTITION BY conversation_id "
+                                          "    ORDER BY substr (gateway_msg_id, 7)::int) AS prev "
+                                          "  FROM messages WHERE gateway_msg_id LIKE 'burst-%') t "
+                                          "WHERE prev > message_id"),
+                      0);
+}
+
 int
 main (void)
 {
@@ -632,6 +704,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_second_writer_only_under_backlog, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_one_bad_item_does_not_hold_back_the_others, s_setup,
                                          s_teardown),
     };
