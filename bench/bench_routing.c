@@ -1225,9 +1225,9 @@ s_routing_counters (const s_routing_t *self, s_counters_t *out)
 #define S_QUEUED_NOW    "SELECT count(*) FROM routing_conversations WHERE state = 1"
 #define S_NEVER_ASSIGNED_CLOSED                                                                    \
     "SELECT count(*) FROM routing_conversations WHERE state = 3 AND assign_seq = 0"
-//  Conversations with more than one first assignment (new, sticky, queue).
+//  Conversations with more than one first assignment (new, sticky, queue, pickup).
 #define S_TWICE_ASSIGNED                                                                           \
-    "SELECT count(*) FROM (SELECT 1 FROM assignments WHERE reason IN (1, 2, 3) "                   \
+    "SELECT count(*) FROM (SELECT 1 FROM assignments WHERE reason IN (1, 2, 3, 8) "                \
     "GROUP BY shop_id, conversation_id HAVING count(*) > 1) t"
 #define S_ASSIGNMENT_ROWS "SELECT count(*) FROM assignments"
 #define S_UNSUBMITTED     "SELECT count(*) FROM routing_outbox"

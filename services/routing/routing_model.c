@@ -993,7 +993,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
     s_agent_t *agent = s_agent (shop, agent_id);
     if (c->state == ROUTING_QUEUED && agent && agent->cfg) {
         //  An agent picked a waiting customer up on the platform: they own it.
-        s_assign (self, shop, c, agent, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_NEW, NULL,
+        s_assign (self, shop, c, agent, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_PICKUP, NULL,
                   agent->agent_id);
     }
     if (c->state == ROUTING_ASSIGNED && agent_id && strcmp (c->agent, agent_id) == 0) {

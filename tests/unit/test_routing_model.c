@@ -583,6 +583,32 @@ test_offline_hands_over_with_note (void **state)
     assert_true (handed);
 }
 
+//  An agent who answers a waiting customer on the platform owns the
+//  conversation: recorded as a pickup by that agent, and it leaves the queue.
+static void
+test_agent_picks_up_a_waiting_customer (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    //  Nobody online: the customer waits.
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_true (s_find ("queued", 1, 0) >= 0);
+    assert_string_equal (s_owner (f, 1), "");
+    s_goto (f, 0, 9, 1, 0);
+    s_agent_says (f, 1, "xiaomei");
+    const s_record_t *a = s_last_assignment (1);
+    assert_non_null (a);
+    assert_int_equal (a->reason, R (PICKUP));
+    assert_string_equal (a->agent, "xiaomei");
+    assert_string_equal (a->by, "xiaomei");
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+    assert_int_equal (s_count ("assigned", 1, -1), 1);
+    //  Once she is online, no second assignment comes from the queue.
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_goto (f, 0, 9, 2, 0);
+    assert_int_equal (s_count ("assigned", 1, -1), 1);
+}
+
 int
 main (void)
 {
@@ -591,6 +617,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_breach_reassigns_when_someone_is_free, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_offline_hands_over_with_note, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_agent_picks_up_a_waiting_customer, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
