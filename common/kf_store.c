@@ -26,6 +26,7 @@ struct _kf_store_t {
     int64_t next_attempt_ms;               //  monotonic time of the next connect attempt
     int backoff_ms;                        //  current backoff delay
     int64_t connects;                      //  successful connects so far
+    bool generic_plans;                    //  plan_cache_mode = force_generic_plan
     char sqlstate[6];                      //  of the last failure
     //  The pipeline being built (kf_store_pipeline_*).
     struct {
@@ -115,6 +116,12 @@ kf_store_new (const char *conninfo, const char *app_name)
 }
 
 void
+kf_store_set_generic_plans (kf_store_t *self, bool on)
+{
+    self->generic_plans = on;
+}
+
+void
 kf_store_destroy (kf_store_t **self_p)
 {
     if (self_p && *self_p) {
@@ -201,10 +208,6 @@ kf_store_connect (kf_store_t *self)
     s_drop (self);
     //  kefu's statements are few, prepared and short; JIT compilation (which
     //  big batches' cost estimates can trigger) would only add latency.
-    //  Generic plans always: a statement over arrays is estimated at 10
-    //  elements in its generic plan, so when batches are small (light load)
-    //  PostgreSQL keeps choosing a custom plan and plans it again on every
-    //  execution (~180 us each here) for the same nested-loop/index plan.
     const char *keys[] = {"dbname",           "application_name", "client_encoding",
                           "connect_timeout",  "keepalives_idle",  "keepalives_interval",
                           "keepalives_count", "options",          NULL};
@@ -215,7 +218,8 @@ kf_store_connect (kf_store_t *self)
                             "10",
                             "3",
                             "3",
-                            "-c jit=off -c plan_cache_mode=force_generic_plan",
+                            self->generic_plans ? "-c jit=off -c plan_cache_mode=force_generic_plan"
+                                                : "-c jit=off",
                             NULL};
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {

@@ -312,13 +312,28 @@ test_connect_and_prepare (void **state)
     assert_string_equal (s_cell (&rows, 0, 1, NULL), "UTF8");
     assert_string_equal (s_cell (&rows, 0, 2, NULL), "7");
     s_rows_free (&rows);
+    //  Plans chosen per execution unless asked otherwise (next connect).
+    assert_int_equal (kf_store_exec_sql (store, "SELECT current_setting ('plan_cache_mode')", NULL,
+                                         s_collect, &rows, &err),
+                      0);
+    assert_string_equal (s_cell (&rows, 0, 0, NULL), "auto");
+    s_rows_free (&rows);
+    kf_store_set_generic_plans (store, true);
+    kf_store_disconnect (store);
+    assert_int_equal (kf_store_ensure (store), 0);
+    assert_int_equal (kf_store_exec_sql (store, "SELECT current_setting ('plan_cache_mode')", NULL,
+                                         s_collect, &rows, &err),
+                      0);
+    assert_string_equal (s_cell (&rows, 0, 0, NULL), "force_generic_plan");
+    s_rows_free (&rows);
+    kf_store_set_generic_plans (store, false);
 
     //  An explicit disconnect: the next ensure reconnects at once, and
     //  prepares again.
     kf_store_disconnect (store);
     assert_false (kf_store_connected (store));
     assert_int_equal (kf_store_ensure (store), 0);
-    assert_int_equal (kf_store_connects (store), 2);
+    assert_int_equal (kf_store_connects (store), 3);
     assert_int_equal (s_count_shops (store), 0);
     kf_store_destroy (&store);
     assert_null (store);
