@@ -26,7 +26,7 @@ struct _kf_store_t {
     int64_t next_attempt_ms;               //  monotonic time of the next connect attempt
     int backoff_ms;                        //  current backoff delay
     int64_t connects;                      //  successful connects so far
-    bool generic_plans;                    //  plan_cache_mode = force_generic_plan
+    bool batch_plans;                      //  kf_store_set_batch_plans
     char sqlstate[6];                      //  of the last failure
     //  The pipeline being built (kf_store_pipeline_*).
     struct {
@@ -116,9 +116,9 @@ kf_store_new (const char *conninfo, const char *app_name)
 }
 
 void
-kf_store_set_generic_plans (kf_store_t *self, bool on)
+kf_store_set_batch_plans (kf_store_t *self, bool on)
 {
-    self->generic_plans = on;
+    self->batch_plans = on;
 }
 
 void
@@ -218,8 +218,9 @@ kf_store_connect (kf_store_t *self)
                             "10",
                             "3",
                             "3",
-                            self->generic_plans ? "-c jit=off -c plan_cache_mode=force_generic_plan"
-                                                : "-c jit=off",
+                            self->batch_plans ? "-c jit=off -c plan_cache_mode=force_generic_plan "
+                                                "-c enable_seqscan=off"
+                                              : "-c jit=off",
                             NULL};
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {

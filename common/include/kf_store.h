@@ -58,15 +58,18 @@ typedef int (kf_store_rows_fn) (const PGresult *res, void *arg);
 kf_store_t *kf_store_new (const char *conninfo, const char *app_name);
 void kf_store_destroy (kf_store_t **self_p);
 
-//  Plan every prepared statement once (plan_cache_mode =
-//  force_generic_plan) from the next connect on. For connections whose
-//  statements are driven by arrays of a batch: PostgreSQL estimates an
-//  array parameter at 10 elements in a generic plan, so with batches of a
-//  few items it keeps preferring a custom plan and plans the statement
-//  again on every execution (~180 us each on the development machine) for
-//  the same index plan. Not for statements whose best plan depends on the
-//  values (ranges over time, LIMITs): those need custom plans.
-void kf_store_set_generic_plans (kf_store_t *self, bool on);
+//  Plan every prepared statement once and by its indexes, from the next
+//  connect on (plan_cache_mode = force_generic_plan, enable_seqscan = off).
+//  For connections whose statements look rows up by key from the arrays of
+//  a batch: PostgreSQL estimates an array parameter at 10 elements in a
+//  generic plan, so with batches of a few items it keeps preferring a
+//  custom plan and plans the statement again on every execution (~180 us
+//  each on the development machine); and a plan made while tables were
+//  small (a fresh shop, statistics from its first minutes) may hash-join
+//  over sequential scans, which a cached plan then repeats as the tables
+//  grow. Not for statements whose best plan depends on the values (ranges
+//  over time, LIMITs) or that read whole tables.
+void kf_store_set_batch_plans (kf_store_t *self, bool on);
 
 //  Register statements to prepare on every connect (table is borrowed and
 //  must outlive the store; static tables are the norm).

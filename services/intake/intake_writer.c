@@ -125,7 +125,7 @@ intake_writer_new (const char *database_url, int index)
     char name[32];
     snprintf (name, sizeof name, "kefu-intake-w%d", index);
     self->store = kf_store_new (database_url, name);
-    kf_store_set_generic_plans (self->store, true); //  batch statements only
+    kf_store_set_batch_plans (self->store, true); //  batch statements only
     intake_store_register (self->store);
     self->outbox = kf_outbox_new ("intake", self->store);
     self->cache = intake_cache_new (S_CACHE_MAX);

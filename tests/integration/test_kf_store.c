@@ -318,15 +318,18 @@ test_connect_and_prepare (void **state)
                       0);
     assert_string_equal (s_cell (&rows, 0, 0, NULL), "auto");
     s_rows_free (&rows);
-    kf_store_set_generic_plans (store, true);
+    kf_store_set_batch_plans (store, true);
     kf_store_disconnect (store);
     assert_int_equal (kf_store_ensure (store), 0);
-    assert_int_equal (kf_store_exec_sql (store, "SELECT current_setting ('plan_cache_mode')", NULL,
-                                         s_collect, &rows, &err),
+    assert_int_equal (kf_store_exec_sql (store,
+                                         "SELECT current_setting ('plan_cache_mode'), "
+                                         "current_setting ('enable_seqscan')",
+                                         NULL, s_collect, &rows, &err),
                       0);
     assert_string_equal (s_cell (&rows, 0, 0, NULL), "force_generic_plan");
+    assert_string_equal (s_cell (&rows, 0, 1, NULL), "off");
     s_rows_free (&rows);
-    kf_store_set_generic_plans (store, false);
+    kf_store_set_batch_plans (store, false);
 
     //  An explicit disconnect: the next ensure reconnects at once, and
     //  prepares again.
