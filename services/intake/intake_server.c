@@ -43,14 +43,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS        100  //  housekeeping timer
-#define S_RETRY_AFTER_MS 500  //  suggested wait in RETRY_LATER acks
-#define S_SHOP_MISS_MS   1000 //  at most one refresh per second for unknown shops
-#define S_MAX_WRITERS    8    //  KEFU_INTAKE_WRITERS at most
-#define S_BUCKETS        1024 //  customer buckets shared out between writers
-#define S_GROW_AT        32   //  a batch this big waits for a busy writer: one more writer
-#define S_REST_BELOW     8    //  batches this small on average ...
-#define S_REST_AFTER_MS  1000 //  ... for this long: one writer fewer
+#define S_TICK_MS        100   //  housekeeping timer
+#define S_RETRY_AFTER_MS 500   //  suggested wait in RETRY_LATER acks
+#define S_SHOP_MISS_MS   1000  //  at most one refresh per second for unknown shops
+#define S_MAX_WRITERS    8     //  KEFU_INTAKE_WRITERS at most
+#define S_BUCKETS        65536 //  customer buckets shared out between writers
+#define S_GROW_AT        32    //  a batch this big waits for a busy writer: one more writer
+#define S_REST_BELOW     8     //  batches this small on average ...
+#define S_REST_AFTER_MS  1000  //  ... for this long: one writer fewer
 
 typedef struct {
     int writer;  //  the writer its items go to
@@ -646,8 +646,9 @@ s_finish (s_server_t *self, int w)
         (*self->c_batches)++;
         if (result.batch.warm)
             (*self->c_batches_warm)++;
-        kf_log_debug ("intake.batch_committed", "items=%d accepted=%d duplicates=%d us=%" PRId64,
-                      count, result.batch.accepted, result.batch.duplicates, result.us);
+        kf_log_debug ("intake.batch_committed",
+                      "writer=%d items=%d accepted=%d duplicates=%d us=%" PRId64, w + 1, count,
+                      result.batch.accepted, result.batch.duplicates, result.us);
     } else
         (*self->c_batch_failures)++;
     *self->c_conflicts += result.batch.conflicts;
