@@ -771,7 +771,6 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     int64_t mask = routing_config_partitions (self->config->partitions);
     self->partitions = mask > 0 ? (uint32_t) mask : (1u << KF_PARTITIONS) - 1;
     self->store = kf_store_new (args->common->database_url, "kefu-routing");
-    kf_store_set_batch_plans (self->store, true); //  keyed batch writes and lookups
     routing_store_register (self->store);
     self->outbox = kf_outbox_new ("routing", self->store);
     self->control = kf_control_new ("routing", self->clock);
