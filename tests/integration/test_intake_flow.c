@@ -76,6 +76,23 @@ typedef struct {
     size_t body_len;      //  their length (0 with body NULL: no body)
 } s_msg_t;
 
+//  Send a customer message with gateway_msg_id id; the ack is not awaited.
+static void
+s_send (fixture_t *f, const s_msg_t *m, const char *id)
+{
+    Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+    cm.customer_id = kt_text (m->customer ? m->customer : "tb_buyer_1");
+    cm.body = (ProtobufCBinaryData){m->body_len, (uint8_t *) m->body};
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    item.shop_id = kt_text (m->shop ? m->shop : SHOP);
+    item.gateway_msg_id = kt_text (id);
+    item.sent_at_ms = m->sent_at ? m->sent_at : kf_clock_now_ms (f->clock);
+    item.channel = m->channel ? m->channel : KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
+    item.customer_message = &cm;
+    kt_gw_send_item (f->gw, &item);
+}
+
 //  Send a customer message, return the ack (caller frees).
 static Kefu__V1__IntakeFrame *
 s_message (fixture_t *f, const s_msg_t *m, char *id_out)
@@ -87,20 +104,7 @@ s_message (fixture_t *f, const s_msg_t *m, char *id_out)
         snprintf (id, sizeof id, "m-%lld", (long long) ++f->seq);
     if (id_out)
         strcpy (id_out, id);
-    Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-    cm.customer_id = kt_text (m->customer ? m->customer : "tb_buyer_1");
-    cm.body = (ProtobufCBinaryData){m->body_len, (uint8_t *) m->body};
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    item.shop_id = kt_text (m->shop ? m->shop : SHOP);
-    item.gateway_msg_id = kt_text (id);
-    item.sent_at_ms = m->sent_at ? m->sent_at : kf_clock_now_ms (f->clock);
-    item.channel = m->channel ? m->channel : KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-    item.customer_message = &cm;
-    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
-    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_ITEM;
-    frame.item = &item;
-    kt_gw_send (f->gw, &frame);
+    s_send (f, m, id);
     Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
     assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
     assert_int_equal (in->ack->gateway_msg_id.len, strlen (id));
@@ -590,17 +594,11 @@ test_one_bad_item_does_not_hold_back_the_others (void **state)
     for (int i = 0; i < 4; i++) {
         char id[32];
         snprintf (id, sizeof id, "poison-%d", i);
-        Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-        cm.customer_id = kt_text (customers[i]);
-        cm.body = kt_text (bodies[i]);
-        Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-        item.shop_id = kt_text (SHOP);
-        item.gateway_msg_id = kt_text (id);
-        item.sent_at_ms = kf_clock_now_ms (f->clock);
-        item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-        item.customer_message = &cm;
-        kt_gw_send_item (f->gw, &item);
+        s_send (f,
+                &(s_msg_t){.customer = customers[i],
+                           .body = (const uint8_t *) bodies[i],
+                           .body_len = strlen (bodies[i])},
+                id);
     }
     for (int n = 0; n < 4; n++) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
@@ -629,17 +627,12 @@ s_send_burst (fixture_t *f, const char *prefix, int count)
         char id[48], customer[32];
         snprintf (id, sizeof id, "%s-%d", prefix, i);
         snprintf (customer, sizeof customer, "tb_burst_%d", i % 300);
-        Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-        cm.customer_id = kt_text (customer);
-        cm.body = kt_text ("在吗？什么时候发货");
-        Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-        item.shop_id = kt_text (SHOP);
-        item.gateway_msg_id = kt_text (id);
-        item.sent_at_ms = kf_clock_now_ms (f->clock);
-        item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-        item.customer_message = &cm;
-        kt_gw_send_item (f->gw, &item);
+        const char *body = "在吗？什么时候发货";
+        s_send (f,
+                &(s_msg_t){.customer = customer,
+                           .body = (const uint8_t *) body,
+                           .body_len = strlen (body)},
+                id);
     }
     for (int n = 0; n < count; n++) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
