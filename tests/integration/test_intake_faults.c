@@ -198,8 +198,12 @@ s_free_port (void)
     return ntohs (addr.sin_port);
 }
 
+//  Intake as a child process: the gateway endpoint on gateway_port (the same
+//  across restarts, so the gateways reconnect), the others on ports the
+//  system picks (a port chosen here could be taken by a test running beside
+//  this one before intake binds it).
 static pid_t
-s_spawn_intake (const char *db, int gateway_port, int base_port)
+s_spawn_intake (const char *db, int gateway_port)
 {
     const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
     assert_non_null (bin_dir); //  set by ctest (tests/CMakeLists.txt)
@@ -210,16 +214,14 @@ s_spawn_intake (const char *db, int gateway_port, int base_port)
     assert_true (pid >= 0);
     if (pid == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
-        char path[1024], url[1024], gw[64], cmd[64], ev[64], ctl[64];
+        char path[1024], url[1024], gw[64];
         snprintf (path, sizeof path, "%s/services/intake/kefu-intake",
                   getenv ("KEFU_TEST_BIN_DIR"));
         snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
         snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
-        snprintf (cmd, sizeof cmd, "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:%d", base_port);
-        snprintf (ev, sizeof ev, "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:%d", base_port + 1);
-        snprintf (ctl, sizeof ctl, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:%d",
-                  base_port + 2);
-        execl (path, "kefu-intake", url, gw, cmd, ev, ctl, "KEFU_INSECURE=1",
+        execl (path, "kefu-intake", url, gw, "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:*",
+               "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:*",
+               "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:*", "KEFU_INSECURE=1",
                "KEFU_LOG_LEVEL=error", (char *) NULL);
         _exit (127);
     }
@@ -233,10 +235,9 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
     char *db = kt_db_fresh ("intake_kill");
     kt_shop_add (db, SHOP);
     int gateway_port = s_free_port ();
-    int base_port = s_free_port ();
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", gateway_port);
-    pid_t intake = s_spawn_intake (db, gateway_port, base_port);
+    pid_t intake = s_spawn_intake (db, gateway_port);
     enum { GATEWAYS = 4, PER_GATEWAY = 25000 };
     s_stream_t streams[GATEWAYS];
     for (int i = 0; i < GATEWAYS; i++) {
@@ -264,7 +265,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
         if (flowing && acked >= next_kill_at && zclock_mono () >= not_before) {
             kill (intake, SIGKILL);
             assert_int_equal (waitpid (intake, NULL, 0), intake);
-            intake = s_spawn_intake (db, gateway_port, base_port);
+            intake = s_spawn_intake (db, gateway_port);
             kills++;
             next_kill_at = acked + KILL_EVERY;
             not_before = zclock_mono () + 1000;
