@@ -2,13 +2,20 @@
 #include "intake_cache.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct _intake_cache_t {
-    zhashx_t *entries; //  key -> intake_cache_entry_t (owned)
-    size_t max;        //  bound
+    pthread_mutex_t lock; //  the writers share the cache
+    zhashx_t *entries;    //  key -> intake_cache_entry_t (owned)
+    size_t max;           //  bound
+    int skip;             //  batches left before presuming new customers again
+    int backoff;          //  the last pause after a wrong presumption (0: none)
 };
+
+#define S_PRESUME_PAUSE_MIN 16
+#define S_PRESUME_PAUSE_MAX 4096
 
 static void
 s_entry_free (void **item_p)
@@ -28,6 +35,7 @@ intake_cache_new (size_t max_entries)
     self->entries = zhashx_new ();
     zhashx_set_destructor (self->entries, s_entry_free);
     self->max = max_entries > 0 ? max_entries : 1;
+    pthread_mutex_init (&self->lock, NULL);
     return self;
 }
 
@@ -36,36 +44,85 @@ intake_cache_destroy (intake_cache_t **self_p)
 {
     if (self_p && *self_p) {
         zhashx_destroy (&(*self_p)->entries);
+        pthread_mutex_destroy (&(*self_p)->lock);
         free (*self_p);
         *self_p = NULL;
     }
 }
 
-const intake_cache_entry_t *
-intake_cache_get (intake_cache_t *self, const char *key)
+bool
+intake_cache_get (intake_cache_t *self, const char *key, intake_cache_entry_t *out)
 {
-    return zhashx_lookup (self->entries, key);
+    pthread_mutex_lock (&self->lock);
+    const intake_cache_entry_t *e = zhashx_lookup (self->entries, key);
+    if (e) {
+        *out = *e;
+        out->name = e->name ? strdup (e->name) : NULL;
+    } else
+        memset (out, 0, sizeof *out);
+    pthread_mutex_unlock (&self->lock);
+    return e != NULL;
+}
+
+void
+intake_cache_entry_clear (intake_cache_entry_t *entry)
+{
+    free (entry->name);
+    memset (entry, 0, sizeof *entry);
 }
 
 void
 intake_cache_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry)
 {
-    if (zhashx_size (self->entries) >= self->max && !zhashx_lookup (self->entries, key))
-        zhashx_purge (self->entries); //  simple bound: the busy keys come back at once
     intake_cache_entry_t *copy = malloc (sizeof *copy);
     *copy = *entry;
     copy->name = entry->name ? strdup (entry->name) : NULL;
+    pthread_mutex_lock (&self->lock);
+    if (zhashx_size (self->entries) >= self->max && !zhashx_lookup (self->entries, key))
+        zhashx_purge (self->entries); //  simple bound: the busy keys come back at once
     zhashx_update (self->entries, key, copy);
+    pthread_mutex_unlock (&self->lock);
 }
 
 void
 intake_cache_forget (intake_cache_t *self, const char *key)
 {
+    pthread_mutex_lock (&self->lock);
     zhashx_delete (self->entries, key);
+    pthread_mutex_unlock (&self->lock);
 }
 
 size_t
 intake_cache_size (intake_cache_t *self)
 {
-    return zhashx_size (self->entries);
+    pthread_mutex_lock (&self->lock);
+    size_t size = zhashx_size (self->entries);
+    pthread_mutex_unlock (&self->lock);
+    return size;
+}
+
+bool
+intake_cache_presume_new (intake_cache_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    bool presume = self->skip == 0;
+    if (!presume)
+        self->skip--;
+    pthread_mutex_unlock (&self->lock);
+    return presume;
+}
+
+void
+intake_cache_presumed (intake_cache_t *self, bool held)
+{
+    pthread_mutex_lock (&self->lock);
+    if (held)
+        self->backoff = 0;
+    else {
+        self->backoff = self->backoff ? self->backoff * 2 : S_PRESUME_PAUSE_MIN;
+        if (self->backoff > S_PRESUME_PAUSE_MAX)
+            self->backoff = S_PRESUME_PAUSE_MAX;
+        self->skip = self->backoff;
+    }
+    pthread_mutex_unlock (&self->lock);
 }

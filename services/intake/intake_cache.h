@@ -1,7 +1,12 @@
-/*  intake_cache — what a writer knows about the customers it stored last.
+/*  intake_cache — what intake's writers know about the customers they
+    stored last.
 
-    A writer owns the customers hashed to it (intake_server partitions items
-    by shop, channel and customer), so after each commit it remembers each
+    A writer owns the customers hashed to it while it has items of theirs
+    (intake_server partitions items by shop, channel and customer; a bucket
+    moves to another writer only when nothing of it is waiting or being
+    stored), so the writers share one cache, each reading and changing only
+    the keys it owns at the time; a mutex guards the table itself. After
+    each commit a writer remembers each
     customer key's kefu customer id, name and VIP flag, and the conversation
     left open. In later batches those customers are not read from the
     customer record and conversations again (intake_store's fast path; a
@@ -10,10 +15,16 @@
     conversations and fails (SQLSTATE KF410) unless every one is still
     open; then the keys are forgotten and the batch is done again reading
     everything. A conversation quiet for longer than the quiet period is
-    always read (the sweep has probably closed it).
+    always read (the sweep has probably closed it). Keys it does not hold
+    are presumed new customers while that presumption keeps holding
+    (intake_cache_presume_new).
 
-        intake_cache_t *cache = intake_cache_new (100000);
-        const intake_cache_entry_t *e = intake_cache_get (cache, key);
+        intake_cache_t *cache = intake_cache_new (200000);
+        intake_cache_entry_t e;
+        if (intake_cache_get (cache, key, &e)) {
+            ... use e ...
+            intake_cache_entry_clear (&e);
+        }
         intake_cache_put (cache, key, &entry);
         intake_cache_destroy (&cache); */
 #ifndef INTAKE_CACHE_H
@@ -40,11 +51,27 @@ typedef struct {
 intake_cache_t *intake_cache_new (size_t max_entries);
 void intake_cache_destroy (intake_cache_t **self_p);
 
-//  The entry for a customer key ("shop\x1f" "channel\x1f" "ccid"), or NULL.
-const intake_cache_entry_t *intake_cache_get (intake_cache_t *self, const char *key);
+//  Copy the entry for a customer key ("shop\x1f" "channel\x1f" "ccid")
+//  into *out and return true (free it with intake_cache_entry_clear), or
+//  return false (*out zeroed).
+bool intake_cache_get (intake_cache_t *self, const char *key, intake_cache_entry_t *out);
+void intake_cache_entry_clear (intake_cache_entry_t *entry);
 //  Remember (a copy of) entry for key, replacing what was there.
 void intake_cache_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry);
 void intake_cache_forget (intake_cache_t *self, const char *key);
 size_t intake_cache_size (intake_cache_t *self);
+
+//  Whether a customer key this cache does not hold should be presumed a
+//  new customer (stored with plain inserts, in the same round trip as its
+//  messages) rather than read first. Usually the writer has seen every
+//  customer of its buckets that ever wrote, so an unknown key is a new
+//  buyer; after a restart, a purge or a move of buckets between writers it
+//  is not, and a wrong presumption costs a failed round trip. So after each
+//  wrong one the cache stops presuming for a while (16 batches, doubling
+//  up to 4,096 while they stay wrong; back to presuming at once after a
+//  right one). Call once per batch that has unknown keys; report how it
+//  went with intake_cache_presumed.
+bool intake_cache_presume_new (intake_cache_t *self);
+void intake_cache_presumed (intake_cache_t *self, bool held);
 
 #endif

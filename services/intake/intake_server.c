@@ -43,14 +43,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS        100   //  housekeeping timer
-#define S_RETRY_AFTER_MS 500   //  suggested wait in RETRY_LATER acks
-#define S_SHOP_MISS_MS   1000  //  at most one refresh per second for unknown shops
-#define S_MAX_WRITERS    8     //  KEFU_INTAKE_WRITERS at most
-#define S_BUCKETS        65536 //  customer buckets shared out between writers
-#define S_GROW_AT        32    //  a batch this big waits for a busy writer: one more writer
-#define S_REST_BELOW     8     //  batches this small on average ...
-#define S_REST_AFTER_MS  1000  //  ... for this long: one writer fewer
+#define S_TICK_MS        100    //  housekeeping timer
+#define S_RETRY_AFTER_MS 500    //  suggested wait in RETRY_LATER acks
+#define S_SHOP_MISS_MS   1000   //  at most one refresh per second for unknown shops
+#define S_MAX_WRITERS    8      //  KEFU_INTAKE_WRITERS at most
+#define S_BUCKETS        65536  //  customer buckets shared out between writers
+#define S_GROW_AT        32     //  a batch this big waits for a busy writer: one more writer
+#define S_REST_BELOW     8      //  batches this small on average ...
+#define S_REST_AFTER_MS  1000   //  ... for this long: one writer fewer
+#define S_CACHE_MAX      200000 //  customer keys the writers remember (shared)
 
 typedef struct {
     int writer;  //  the writer its items go to
@@ -73,6 +74,7 @@ typedef struct {
     zloop_t *loop;                           //  event loop
     int capacity;                            //  batch_max
     intake_writer_t *writers[S_MAX_WRITERS]; //  store batches beside the loop
+    intake_cache_t *cache;                   //  the writers' customers (intake_cache.h)
     int writer_count;                        //  KEFU_INTAKE_WRITERS
     intake_item_t *build[S_MAX_WRITERS];     //  per writer: the batch being built
     int build_count[S_MAX_WRITERS];          //  items in it
@@ -105,6 +107,8 @@ typedef struct {
     int64_t *c_batches;        //  transactions committed
     int64_t *c_batches_warm;   //  ... in one round trip (customers remembered by the writer)
     int64_t *c_cache_stale;    //  batches that found a writer's memory out of date
+    int64_t *c_presumed_wrong; //  batches with a customer presumed new who was known
+    int64_t *c_presumed_new;   //  customers stored as new without reading first
     int64_t *c_batch_failures; //  transactions failed
     int64_t *c_opened;         //  conversations opened
     int64_t *c_closed;         //  conversations closed
@@ -169,6 +173,7 @@ s_server_destroy (s_server_t **self_p)
         s_server_t *self = *self_p;
         for (int i = 0; i < self->writer_count; i++)
             intake_writer_destroy (&self->writers[i]);
+        intake_cache_destroy (&self->cache);
         for (int w = 0; w < self->writer_count; w++) {
             for (int i = 0; i < self->build_count[w]; i++)
                 intake_item_clear (&self->build[w][i]);
@@ -213,9 +218,10 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     //  Two item arrays per writer: one being built, one being stored.
     self->writer_count = (int) self->config->writers;
     self->active = 1;
+    self->cache = intake_cache_new (S_CACHE_MAX);
     self->rest_check = kf_clock_now_ms (self->clock);
     for (int w = 0; w < self->writer_count; w++) {
-        self->writers[w] = intake_writer_new (args->common->database_url, w + 1);
+        self->writers[w] = intake_writer_new (args->common->database_url, w + 1, self->cache);
         self->build[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
         self->spare[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
     }
@@ -236,6 +242,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_batches = kf_control_counter (c, "batches.committed");
     self->c_batches_warm = kf_control_counter (c, "batches.warm");
     self->c_cache_stale = kf_control_counter (c, "batches.cache_stale");
+    self->c_presumed_wrong = kf_control_counter (c, "batches.presumed_wrong");
+    self->c_presumed_new = kf_control_counter (c, "customers.presumed_new");
     self->c_batch_failures = kf_control_counter (c, "batches.failed");
     self->c_opened = kf_control_counter (c, "conversations.opened");
     self->c_closed = kf_control_counter (c, "conversations.closed");
@@ -642,13 +650,19 @@ s_finish (s_server_t *self, int w)
     self->publish_failures += result.publish_failures;
     if (result.batch.stale)
         (*self->c_cache_stale)++;
+    if (result.batch.presumed_wrong)
+        (*self->c_presumed_wrong)++;
+    *self->c_presumed_new += result.batch.presumed;
     if (result.committed) {
         (*self->c_batches)++;
         if (result.batch.warm)
             (*self->c_batches_warm)++;
         kf_log_debug ("intake.batch_committed",
-                      "writer=%d items=%d accepted=%d duplicates=%d us=%" PRId64, w + 1, count,
-                      result.batch.accepted, result.batch.duplicates, result.us);
+                      "writer=%d items=%d accepted=%d duplicates=%d warm=%d presumed=%d "
+                      "presumed_wrong=%d stale=%d us=%" PRId64,
+                      w + 1, count, result.batch.accepted, result.batch.duplicates,
+                      result.batch.warm ? 1 : 0, result.batch.presumed,
+                      result.batch.presumed_wrong ? 1 : 0, result.batch.stale ? 1 : 0, result.us);
     } else
         (*self->c_batch_failures)++;
     *self->c_conflicts += result.batch.conflicts;

@@ -138,6 +138,21 @@ static const kf_stmt_t s_statements[] = {
      "FROM (SELECT 1 FROM conversations c JOIN unnest ($1::text[], $2::int8[]) AS u (shop_id, id) "
      "  ON c.shop_id = u.shop_id AND c.conversation_id = u.id "
      "  WHERE c.closed_at IS NULL FOR UPDATE OF c) AS locked"},
+    {"intake_reserve_customers", "SELECT nextval ('customers_customer_id_seq'::regclass) "
+                                 "FROM generate_series (1, $1::int)"},
+    //  Customers presumed new (intake_cache_presume_new): plain inserts,
+    //  ids from the writer's pool. A customer stored before fails the
+    //  transaction (23505 on customer_channels), and the batch is done
+    //  again reading the customer record.
+    {"intake_insert_new_customers",
+     "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
+     "    $5::bool[], $6::int8[], $7::int8[]) AS t (shop_id, channel, ccid, name, vip, "
+     "    first_ms, id)), "
+     "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
+     "    SELECT shop_id, id, name, vip, to_timestamp (first_ms / 1000.0) FROM i) "
+     "INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
+     "    first_seen_at) SELECT shop_id, channel, ccid, id, to_timestamp (first_ms / 1000.0) "
+     "FROM i"},
     {"intake_reserve_messages", "SELECT nextval ('messages_message_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
     //  Candidates by the lazily kept last_message_at, then the exact last
@@ -239,7 +254,8 @@ typedef struct {
     int64_t first_ms;            //  first receive time
     const char *name;            //  latest display name, borrowed
     bool vip;                    //  any VIP flag
-    bool cached;                 //  taken from the writer's memory (not read from the tables)
+    bool cached;                 //  not read from the tables (remembered, or presumed new)
+    bool presumed;               //  presumed a new customer: inserted with the batch
 } s_key_t;
 
 //  What the batch did around one item, for its events.
@@ -267,6 +283,8 @@ typedef struct {
     intake_id_pool_t *pool;        //  ids reserved ahead
     intake_cache_t *cache;         //  the writer's customers (NULL: none)
     bool recall;                   //  take remembered customers from the cache
+    bool presume;                  //  presume customers the cache does not know new
+    int presumed;                  //  keys presumed new
 } s_batch_t;
 
 static int s_take_conversation_ids (s_batch_t *b, int needed);
@@ -275,6 +293,8 @@ static void s_recall_keys (s_batch_t *b);
 static void s_queue_lock_open (s_batch_t *b);
 static void s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count);
 static int s_take_message_ids (s_batch_t *b);
+static int s_take_customer_ids (s_batch_t *b);
+static void s_queue_new_customers (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
 //  then runs when the pipeline runs).
@@ -1034,7 +1054,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_batch_t b = {
         store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
         zhashx_new (), NULL,   0,     0,     result,   err,
-        false,         pool,   cache, false};
+        false,         pool,   cache, false, false,    0};
     zhashx_set_destructor (b.keys, s_key_free);
     int new_count = -1;
     if (kf_store_begin (store, err))
@@ -1448,6 +1468,7 @@ intake_id_pool_clear (intake_id_pool_t *pool)
 {
     free (pool->conversations.ids);
     free (pool->messages.ids);
+    free (pool->customers.ids);
     memset (pool, 0, sizeof *pool);
 }
 
@@ -1573,21 +1594,37 @@ s_commit_pipelined (s_batch_t *b)
 //  date), or -1 (failed and rolled back).
 static int
 s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
-              bool recall, intake_item_t *items, int count, int64_t quiet_ms,
+              bool recall, bool presume, intake_item_t *items, int count, int64_t quiet_ms,
               intake_batch_result_t *result, kf_error_t *err)
 {
     for (int i = 0; i < count; i++)
         if (items[i].dup_of >= 0)
             return 1;
-    s_batch_t b = {
-        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-        zhashx_new (), NULL,   0,     0,     result,   err,
-        true,          pool,   cache, recall};
+    s_batch_t b = {store,
+                   outbox,
+                   items,
+                   count,
+                   quiet_ms,
+                   calloc ((size_t) count, sizeof (s_ctx_t)),
+                   zhashx_new (),
+                   NULL,
+                   0,
+                   0,
+                   result,
+                   err,
+                   true,
+                   pool,
+                   cache,
+                   recall,
+                   presume && recall && cache,
+                   0};
     zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
     if (s_take_message_ids (&b))
         goto done;
     s_gather_keys (&b);
+    if (s_take_customer_ids (&b))
+        goto done;
     bool read = false; //  step 1 has something to read
     for (s_key_t *k = zhashx_first (b.keys); k; k = zhashx_next (b.keys))
         read = read || !k->cached;
@@ -1608,6 +1645,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
         kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
     bool closes = s_closes_any (&b);
     s_queue_lock_open (&b);
+    s_queue_new_customers (&b);
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
     if (closes) {
@@ -1617,6 +1655,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (s_commit_pipelined (&b))
         goto rollback;
     result->warm = !read;
+    result->presumed = b.presumed;
     rc = 0;
     goto done;
 failed:
@@ -1635,6 +1674,9 @@ rollback:
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
         result->stale = stale;
+        //  A customer presumed new was stored before (or an item was: the
+        //  next attempt, which presumes nothing, tells them apart).
+        result->presumed_wrong = !stale && b.presumed > 0;
         if (stale && cache)
             s_cache_forget (cache, items, count);
         rc = 1;
@@ -1659,12 +1701,13 @@ s_cache_learn (s_batch_t *b)
             intake_cache_forget (b->cache, key);
             continue;
         }
-        const intake_cache_entry_t *old = intake_cache_get (b->cache, key);
+        intake_cache_entry_t old;
+        intake_cache_get (b->cache, key, &old);
         intake_cache_entry_t e = {0};
         e.customer_ref = k->customer_ref;
         //  A name or VIP flag not in this batch stays what it was, if known.
-        e.name = (char *) (k->name ? k->name : old ? old->name : NULL);
-        e.vip = k->vip || (old && old->vip);
+        e.name = (char *) (k->name ? k->name : old.name);
+        e.vip = k->vip || old.vip;
         const s_conv_t *c = k->current;
         if (c && !c->closed_ms && c->id) {
             e.conv_id = c->id;
@@ -1674,6 +1717,7 @@ s_cache_learn (s_batch_t *b)
             e.conv_intent = c->intent;
         }
         intake_cache_put (b->cache, key, &e);
+        intake_cache_entry_clear (&old);
     }
 }
 
@@ -1699,13 +1743,18 @@ s_recall_keys (s_batch_t *b)
     if (!b->recall || !b->cache)
         return;
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
-        const intake_cache_entry_t *e = intake_cache_get (b->cache, zhashx_cursor (b->keys));
-        if (!e || !e->conv_id || (k->name && (!e->name || strcmp (e->name, k->name) != 0)) ||
-            (k->vip && !e->vip))
-            continue;
-        //  Quiet for longer than the quiet period: the sweep has probably
-        //  closed that conversation (a returning customer); read it.
-        if (k->first_ms - e->conv_last_ms > b->quiet_ms)
+        intake_cache_entry_t entry;
+        intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
+        const intake_cache_entry_t *e = &entry;
+        bool usable = e->conv_id && !(k->name && (!e->name || strcmp (e->name, k->name) != 0)) &&
+                      !(k->vip && !e->vip) &&
+                      //  Quiet for longer than the quiet period: the sweep has
+                      //  probably closed that conversation (a returning
+                      //  customer); read it.
+                      k->first_ms - e->conv_last_ms <= b->quiet_ms;
+        free (entry.name); //  only compared
+        entry.name = NULL;
+        if (!usable)
             continue;
         k->cached = true;
         k->customer_ref = e->customer_ref;
@@ -1747,6 +1796,62 @@ s_queue_lock_open (s_batch_t *b)
     kf_batch_destroy (&rows);
 }
 
+//  Keys neither remembered nor read are presumed new customers (when the
+//  batch presumes): numbered from the pool, inserted in the write round
+//  trip (s_queue_new_customers), their first conversation opened.
+static int
+s_take_customer_ids (s_batch_t *b)
+{
+    if (!b->presume)
+        return 0;
+    int needed = 0;
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys))
+        needed += k->cached ? 0 : 1;
+    if (needed == 0)
+        return 0;
+    int64_t *taken = malloc ((size_t) needed * sizeof *taken);
+    int rc = s_take (b, &b->pool->customers, "intake_reserve_customers", INTAKE_CUSTOMER_ID_BLOCK,
+                     needed, taken);
+    int used = 0;
+    for (s_key_t *k = zhashx_first (b->keys); rc == 0 && k; k = zhashx_next (b->keys))
+        if (!k->cached) {
+            k->customer_ref = taken[used++];
+            k->cached = k->presumed = true;
+        }
+    free (taken);
+    b->presumed = rc == 0 ? needed : 0;
+    return rc;
+}
+
+static void
+s_queue_new_customers (s_batch_t *b)
+{
+    if (b->presumed == 0)
+        return;
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT,
+                             KF_COL_BOOL, KF_COL_INT8, KF_COL_INT8};
+    kf_batch_t *rows = kf_batch_new (7, types);
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        if (!k->presumed)
+            continue;
+        kf_batch_str (rows, 0, k->sample->shop_id);
+        kf_batch_int (rows, 1, k->sample->channel);
+        kf_batch_str (rows, 2, k->sample->customer_id);
+        if (k->name)
+            kf_batch_str (rows, 3, k->name);
+        else
+            kf_batch_null (rows, 3);
+        kf_batch_bool (rows, 4, k->vip);
+        kf_batch_int (rows, 5, k->first_ms);
+        kf_batch_int (rows, 6, k->customer_ref);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (rows, &params);
+    kf_store_pipeline_add (b->store, "intake_insert_new_customers", &params, NULL, NULL);
+    kf_batch_destroy (&rows);
+}
+
 int
 intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
                           intake_cache_t *cache, intake_item_t *items, int count, int64_t quiet_ms,
@@ -1769,13 +1874,21 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         kf_error_clear (&items[i].error);
     }
     zhashx_destroy (&seen);
-    int rc = s_write_fast (store, outbox, pool, cache, cache != NULL, items, count, quiet_ms,
-                           result, err);
+    bool presume = cache && intake_cache_presume_new (cache);
+    int rc = s_write_fast (store, outbox, pool, cache, cache != NULL, presume, items, count,
+                           quiet_ms, result, err);
     bool stale = result->stale;
-    if (rc == 1 && stale) //  the memory was out of date: read everything
-        rc = s_write_fast (store, outbox, pool, cache, false, items, count, quiet_ms, result, err);
+    bool wrong = result->presumed_wrong;
+    if (wrong || (rc == 0 && result->presumed > 0))
+        intake_cache_presumed (cache, !wrong);
+    //  The memory was out of date (read everything), or a customer presumed
+    //  new was not (read the customers not remembered).
+    if (rc == 1 && (stale || wrong))
+        rc = s_write_fast (store, outbox, pool, cache, !stale, false, items, count, quiet_ms,
+                           result, err);
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;
+    result->presumed_wrong = wrong;
     return rc;
 }

@@ -28,9 +28,12 @@ typedef struct {
     int closed;     //  conversations closed (quiet period or close items)
     bool warm;      //  stored in one round trip from what the writer remembered
     bool stale;     //  what the writer remembered was out of date (then stored the ordinary way)
+    int presumed;   //  customers presumed new (stored in the write round trip)
+    bool presumed_wrong; //  a customer presumed new was known (then stored the ordinary way)
 } intake_batch_result_t;
 
-//  Ids reserved from the sequences ahead of time (conversations, messages),
+//  Ids reserved from the sequences ahead of time (conversations, messages,
+//  customers presumed new),
 //  so that a batch spends no round trip numbering its new rows. They are
 //  taken oldest first, so ids grow with time within one writer. Start
 //  zeroed; intake_id_pool_clear frees. Reserved a block at a time (more if
@@ -39,6 +42,7 @@ typedef struct {
 //  open at the same time get close numbers.
 #define INTAKE_MESSAGE_ID_BLOCK      1024
 #define INTAKE_CONVERSATION_ID_BLOCK 64
+#define INTAKE_CUSTOMER_ID_BLOCK     64
 typedef struct {
     int64_t *ids; //  reserved, unused ids, oldest first
     int count;    //  how many
@@ -47,6 +51,7 @@ typedef struct {
 typedef struct {
     intake_ids_t conversations;
     intake_ids_t messages;
+    intake_ids_t customers;
 } intake_id_pool_t;
 void intake_id_pool_clear (intake_id_pool_t *pool);
 
@@ -57,9 +62,10 @@ void intake_id_pool_clear (intake_id_pool_t *pool);
 //  two round trips (three if it closes a conversation); one with duplicates
 //  goes the general way (one statement at a time). With a cache (the
 //  writer's customers, see intake_cache.h; may be NULL), remembered
-//  customers are not read again, so a batch of only such customers
-//  continuing their open conversations takes one round trip; the cache
-//  learns every committed batch.
+//  customers are not read again, and customers it does not know are
+//  presumed new while that keeps holding (intake_cache_presume_new), so a
+//  batch of such customers takes one round trip; the cache learns every
+//  committed batch.
 int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
                               intake_cache_t *cache, intake_item_t *items, int count,
                               int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err);

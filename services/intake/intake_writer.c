@@ -9,15 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_ATTEMPTS 3      //  whole-batch attempts on conflicts with the other writer
-#define S_CACHE_MAX    100000 //  customer keys remembered per writer
+#define S_MAX_ATTEMPTS 3 //  whole-batch attempts on conflicts with the other writer
 
 struct _intake_writer_t {
     zactor_t *actor;               //  the thread; its pipe signals "done"
     kf_store_t *store;             //  own connection (used by the thread only while busy)
     kf_outbox_t *outbox;           //  "intake" events, published by the server (deferred)
     intake_id_pool_t pool;         //  conversation and message ids reserved ahead
-    intake_cache_t *cache;         //  the customers this writer stored last
+    intake_cache_t *cache;         //  the customers the writers stored last (shared, borrowed)
     bool busy;                     //  a batch is submitted and not collected
     intake_item_t *items;          //  the batch (borrowed from the server while busy)
     int count;                     //  items in it
@@ -119,7 +118,7 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 intake_writer_t *
-intake_writer_new (const char *database_url, int index)
+intake_writer_new (const char *database_url, int index, intake_cache_t *cache)
 {
     intake_writer_t *self = calloc (1, sizeof *self);
     char name[32];
@@ -128,7 +127,7 @@ intake_writer_new (const char *database_url, int index)
     kf_store_set_batch_plans (self->store, true); //  batch statements only
     intake_store_register (self->store);
     self->outbox = kf_outbox_new ("intake", self->store);
-    self->cache = intake_cache_new (S_CACHE_MAX);
+    self->cache = cache;
     kf_outbox_set_deferred (self->outbox, true);
     self->actor = zactor_new (s_actor, self);
     return self;
@@ -145,7 +144,6 @@ intake_writer_destroy (intake_writer_t **self_p)
         kf_outbox_destroy (&self->outbox);
         kf_store_destroy (&self->store);
         intake_id_pool_clear (&self->pool);
-        intake_cache_destroy (&self->cache);
         free (self);
         *self_p = NULL;
     }

@@ -10,7 +10,7 @@
     item's ack status set; its events are published by the server, which
     owns the PUB socket, before it sends the acks.
 
-        intake_writer_t *w = intake_writer_new (url, 1);
+        intake_writer_t *w = intake_writer_new (url, 1, cache);
         zloop_reader (loop, intake_writer_socket (w), s_on_done, ...);
         if (!intake_writer_busy (w))
             intake_writer_submit (w, items, count, quiet_ms);
@@ -40,8 +40,10 @@ typedef struct {
 } intake_writer_result_t;
 
 //  A writer with its own connection (application_name kefu-intake-w<index>)
-//  and thread. Caller owns return value.
-intake_writer_t *intake_writer_new (const char *database_url, int index);
+//  and thread, sharing the writers' memory of their customers (cache,
+//  borrowed: it must outlive the writer; may be NULL). Caller owns return
+//  value.
+intake_writer_t *intake_writer_new (const char *database_url, int index, intake_cache_t *cache);
 //  Waits for a batch in progress, then stops the thread.
 void intake_writer_destroy (intake_writer_t **self_p);
 

@@ -573,6 +573,61 @@ test_writer_memory_is_only_a_hint (void **state)
     free (counts);
 }
 
+//  Customers intake does not remember are presumed new and stored in the
+//  same round trip as their messages. After a restart intake remembers
+//  nobody: a returning customer presumed new is caught by the unique key
+//  (nothing stored, counted) and the batch is stored reading the customer
+//  record, continuing the open conversation; then intake stops presuming
+//  for a while.
+static void
+test_unknown_customers_presumed_new (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {.body = (const uint8_t *) "你好，在吗", .body_len = strlen ("你好，在吗")};
+    int64_t warm = kt_intake_counter (f->intake, "batches.warm", NULL);
+    m.customer = "tb_first_time";
+    s_accept (f, &m, NULL);
+    m.customer = "tb_second_time";
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "customers.presumed_new", NULL), 2);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.warm", NULL), warm + 2);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 0);
+
+    //  Restarted: its memory is gone.
+    zsock_destroy (&f->gw);
+    kt_intake_destroy (&f->intake);
+    f->intake = kt_intake_new (f->db, f->clock);
+    kt_intake_start (f->intake);
+    bool welcomed = false;
+    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+
+    m.customer = "tb_first_time";
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "customers.presumed_new", NULL), 0);
+    //  Now not presumed (neither a known customer nor a new one).
+    m.customer = "tb_second_time";
+    s_accept (f, &m, NULL);
+    m.customer = "tb_third_time";
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "customers.presumed_new", NULL), 0);
+
+    //  One customer record each, the first two with one conversation of
+    //  two messages.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM customers"), 3);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM customer_channels"), 3);
+    char *counts = kt_db_query1 (f->db, "SELECT string_agg (channel_customer_id || ':' || "
+                                        "message_count, ',' ORDER BY channel_customer_id) FROM "
+                                        "(SELECT channel_customer_id, count(*) AS message_count "
+                                        "FROM conversations c JOIN messages m "
+                                        "USING (shop_id, conversation_id) "
+                                        "GROUP BY channel_customer_id, conversation_id) t");
+    assert_string_equal (counts, "tb_first_time:2,tb_second_time:2,tb_third_time:1");
+    free (counts);
+}
+
 //  A statement that fails for a reason retrying will not fix (here a CHECK
 //  constraint the test adds, refusing one body) costs only the item that
 //  caused it: the batch is stored item by item, the bad one is REJECTED as
@@ -667,6 +722,15 @@ test_second_writer_only_under_backlog (void **state)
     assert_int_equal (
         kt_db_count (f->db, "SELECT count(*) FROM messages WHERE gateway_msg_id LIKE 'burst-%'"),
         2000);
+    //  The writers share their memory: a customer whose bucket moved to
+    //  the other writer is known there, never presumed new again.
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 0);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM customer_channels "
+                                          "WHERE channel_customer_id LIKE 'tb_burst_%'"),
+                      300);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations "
+                                          "WHERE channel_customer_id LIKE 'tb_burst_%'"),
+                      300);
     //  Light load again: the window of the burst ends with big batches
     //  (no rest); the next window has one-item batches (rest).
     kf_clock_advance (f->clock, 1500);
@@ -697,6 +761,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unknown_customers_presumed_new, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_second_writer_only_under_backlog, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_one_bad_item_does_not_hold_back_the_others, s_setup,
