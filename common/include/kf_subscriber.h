@@ -83,17 +83,21 @@ int kf_subscriber_start (kf_subscriber_t *self);
 bool kf_subscriber_started (const kf_subscriber_t *self);
 //  The SUB socket, for a poller or zloop (borrowed).
 zsock_t *kf_subscriber_socket (kf_subscriber_t *self);
-//  Read every publication waiting on the socket and apply what is next in
-//  sequence; on a gap, catch up from the table first. Returns events
-//  applied, or -1 if a batch failed (it will be retried by poll).
+//  Read the publications waiting on the socket (at most 10,000 per call)
+//  and apply what is next in sequence; on a gap, catch up from the table
+//  first. Returns events applied, or -1 if a batch failed (it will be
+//  retried by poll).
 int kf_subscriber_handle (kf_subscriber_t *self);
 //  Call on a timer: the only way to notice that the *last* publications
 //  were dropped. Takes what is waiting on the socket, then reads the table
 //  for each followed (stream, partition) that is behind the newest event
 //  written (event_sequences) when the socket had nothing, or when events
 //  that existed at the previous poll have still not arrived. Events merely
-//  in flight are left to the socket. Also starts the subscriber if it is
-//  not started. Returns events applied, or -1.
+//  in flight are left to the socket, and so is a stream whose publications
+//  fill more than one drain of the socket (a subscriber behind by more than
+//  a poll interval): it is judged at the first poll that empties the
+//  socket. Also starts the subscriber if it is not started. Returns events
+//  applied, or -1.
 int kf_subscriber_poll (kf_subscriber_t *self);
 
 //  The last applied sequence of (stream, partition); -1 if not followed.
