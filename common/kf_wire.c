@@ -111,6 +111,19 @@ kf_wire_tune (zsock_t *sock, kf_sock_role_t role, size_t max_frame)
         zsock_set_sndhwm (sock, 100000);
         break;
     case KF_SOCK_SUB:
+        //  No ZMTP heartbeats on the receiving end of events: a subscriber
+        //  that falls behind fills its pipe and stops reading the
+        //  connection, its PINGs go unanswered, the heartbeat timeout
+        //  replaces the connection under the stalled reader, and libzmq
+        //  4.3.4 then aborts the process (Assertion failed: _input_stopped,
+        //  stream_engine_base.cpp:417; libzmq issue #3937, fix in PR #4830).
+        //  A dead publisher is noticed by TCP keepalive instead, and what
+        //  the subscriber misses meanwhile it reads from the events table.
+        zsock_set_heartbeat_ivl (sock, 0);
+        zsock_set_tcp_keepalive (sock, 1);
+        zsock_set_tcp_keepalive_idle (sock, 10);
+        zsock_set_tcp_keepalive_intvl (sock, 5);
+        zsock_set_tcp_keepalive_cnt (sock, 3);
         zsock_set_rcvhwm (sock, 100000);
         zsock_set_maxmsgsize (sock, (int) max_frame * 4);
         break;
