@@ -270,6 +270,24 @@ s_clear_from (kf_outbox_t *self, int from)
     self->flushed = from;
 }
 
+//  Forget the first n events (published); events added after them (the
+//  next transaction's, when the caller works while a commit is under way)
+//  stay, not yet flushed.
+static void
+s_drop_first (kf_outbox_t *self, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free (self->pending[i].data);
+        free (self->pending[i].shop_id);
+        free (self->pending[i].kind);
+    }
+    if (self->count > n)
+        memmove (self->pending, self->pending + n,
+                 (size_t) (self->count - n) * sizeof *self->pending);
+    self->count -= n;
+    self->flushed -= n;
+}
+
 static int
 s_send (kf_outbox_t *self, zsock_t *pub, int upto)
 {
@@ -302,7 +320,7 @@ kf_outbox_publish (kf_outbox_t *self)
         return 0;
     }
     int sent = s_send (self, self->pub, self->flushed);
-    s_clear_from (self, 0);
+    s_drop_first (self, self->flushed);
     return sent;
 }
 

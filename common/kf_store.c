@@ -35,9 +35,22 @@ struct _kf_store_t {
         void *arg;            //  its argument
         int txn;              //  +1 BEGIN, -1 COMMIT/ROLLBACK, 0 other
     } queued[S_PIPELINE_MAX];
-    int queued_count;  //  statements queued
-    bool queue_failed; //  a send failed while queuing
+    int queued_count;           //  statements queued
+    bool queue_failed;          //  a send failed while queuing
+    bool in_flight;             //  a pipeline is sent and its results not read
+    kf_store_settle_fn *settle; //  reads them before any other use
+    void *settle_arg;           //  its argument
 };
+
+//  Before any other use of the connection: let the owner of a pipeline in
+//  flight read its results (kf_store_set_settle).
+static void
+s_settle (kf_store_t *self)
+{
+    if (self->in_flight && self->settle)
+        self->settle (self->settle_arg);
+    assert (!self->in_flight);
+}
 
 void
 kf_params_init (kf_params_t *p)
@@ -252,6 +265,15 @@ failed:
 int
 kf_store_ensure (kf_store_t *self)
 {
+    s_settle (self);
+    //  A connection left in pipeline mode (a pipeline that could not be
+    //  sent or read to its end: the server went away halfway) accepts no
+    //  other statement: start afresh.
+    if (self->conn && PQstatus (self->conn) == CONNECTION_OK &&
+        PQpipelineStatus (self->conn) != PQ_PIPELINE_OFF) {
+        kf_log_warn ("store.pipeline_abandoned", "app=%s", self->app_name);
+        s_drop (self);
+    }
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
     if (self->conn)
@@ -270,6 +292,7 @@ kf_store_connected (const kf_store_t *self)
 void
 kf_store_disconnect (kf_store_t *self)
 {
+    s_settle (self);
     s_drop (self);
     self->next_attempt_ms = 0;
 }
@@ -355,6 +378,7 @@ int
 kf_store_exec (kf_store_t *self, const char *stmt, const kf_params_t *params, kf_store_rows_fn *fn,
                void *arg, kf_error_t *err)
 {
+    s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
     PGresult *res = PQexecPrepared (self->conn, stmt, params ? params->count : 0,
@@ -367,6 +391,7 @@ int
 kf_store_exec_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
                    kf_store_rows_fn *fn, void *arg, kf_error_t *err)
 {
+    s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
     PGresult *res = PQexecParams (self->conn, sql, params ? params->count : 0, NULL,
@@ -378,6 +403,7 @@ kf_store_exec_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
 int
 kf_store_exec_script (kf_store_t *self, const char *script, kf_error_t *err)
 {
+    s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
     //  Simple-query protocol: the only way to run a multi-statement file.
@@ -389,6 +415,7 @@ kf_store_exec_script (kf_store_t *self, const char *script, kf_error_t *err)
 static int
 s_simple (kf_store_t *self, const char *command, kf_error_t *err)
 {
+    s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
     PGresult *res = PQexecParams (self->conn, command, 0, NULL, NULL, NULL, NULL, 0);
@@ -408,6 +435,7 @@ kf_store_begin (kf_store_t *self, kf_error_t *err)
 int
 kf_store_commit (kf_store_t *self, kf_error_t *err)
 {
+    s_settle (self);
     //  A connection lost inside the transaction has already ended it.
     if (!self->in_txn || !self->conn)
         return s_not_connected (self, err);
@@ -425,6 +453,7 @@ kf_store_commit (kf_store_t *self, kf_error_t *err)
 void
 kf_store_rollback (kf_store_t *self)
 {
+    s_settle (self);
     if (!self->in_txn)
         return;
     self->in_txn = false;
@@ -491,6 +520,7 @@ kf_store_isnull (const PGresult *res, int row, int col)
 int
 kf_store_pipeline_begin (kf_store_t *self, kf_error_t *err)
 {
+    s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
     self->queued_count = 0;
@@ -544,15 +574,54 @@ kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *par
 }
 
 int
-kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
+kf_store_pipeline_send (kf_store_t *self, kf_error_t *err)
 {
     if (!self->conn)
         return s_not_connected (self, err);
-    int rc = 0;
+    //  In blocking mode the sync point also flushes what is queued.
     if (self->queue_failed || PQpipelineSync (self->conn) != 1) {
+        //  Some statements may be out, their results never to be read: the
+        //  connection cannot be used again.
         s_fail (self, NULL, "pipeline", err);
+        s_drop (self);
+        self->queued_count = 0;
         return -1;
     }
+    self->in_flight = true;
+    return 0;
+}
+
+bool
+kf_store_pipeline_in_flight (const kf_store_t *self)
+{
+    return self->in_flight;
+}
+
+void
+kf_store_set_settle (kf_store_t *self, kf_store_settle_fn *fn, void *arg)
+{
+    self->settle = fn;
+    self->settle_arg = arg;
+}
+
+int
+kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
+{
+    if (kf_store_pipeline_send (self, err))
+        return -1;
+    return kf_store_pipeline_wait (self, err);
+}
+
+int
+kf_store_pipeline_wait (kf_store_t *self, kf_error_t *err)
+{
+    assert (self->in_flight);
+    self->in_flight = false;
+    if (!self->conn) {
+        self->queued_count = 0;
+        return s_not_connected (self, err);
+    }
+    int rc = 0;
     //  One result (then NULL) per queued statement, then the sync point.
     for (int i = 0; i < self->queued_count && self->conn; i++) {
         PGresult *res = PQgetResult (self->conn);
@@ -589,7 +658,8 @@ kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
             rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "pipeline out of step");
         if (sync)
             PQclear (sync);
-        PQexitPipelineMode (self->conn);
+        if (PQexitPipelineMode (self->conn) != 1)
+            s_drop (self); //  results left unread: the server went away halfway
     }
     self->queued_count = 0;
     return rc;
@@ -598,6 +668,7 @@ kf_store_pipeline_run (kf_store_t *self, kf_error_t *err)
 void
 kf_store_pipeline_discard (kf_store_t *self)
 {
+    s_settle (self);
     //  Nothing to drain when the pipeline already ran (and failed): keep
     //  the failure's SQLSTATE for the caller.
     if (!self->conn || PQpipelineStatus (self->conn) == PQ_PIPELINE_OFF)

@@ -43,7 +43,17 @@ static const kf_stmt_t s_statements[] = {
      "ORDER BY seq LIMIT $4"},
     {NULL, NULL}};
 
+typedef struct _s_stream_t s_stream_t;
+
+//  A batch's move of one (stream, partition) offset.
 typedef struct {
+    s_stream_t *stream; //  the offset's stream
+    unsigned partition; //  its partition
+    int64_t from;       //  last applied before the batch
+    int64_t to;         //  last applied in the batch
+} s_offset_move_t;
+
+struct _s_stream_t {
     char name[32];               //  stream name
     int64_t last[KF_PARTITIONS]; //  last applied sequence per partition
     //  The head of each partition seen by the previous poll: still not
@@ -51,7 +61,7 @@ typedef struct {
     //  late), so the table is read.
     int64_t mark[KF_PARTITIONS];
     bool published; //  publications of this stream arrive on the socket
-} s_stream_t;
+};
 
 struct _kf_subscriber_t {
     char consumer[64];                 //  offsets key
@@ -71,7 +81,16 @@ struct _kf_subscriber_t {
     int64_t received;                  //  publications received (for drop_every)
     bool backlog;                      //  the last drain stopped with more on the socket
     bool started;                      //  offsets loaded and subscribed
-    kf_subscriber_stats_t stats;       //  counters
+    //  In-memory handlers: the batch whose transaction is under way (sent,
+    //  its results not read) while the next one is applied. Offsets move
+    //  (last[]) when it is sent and move back if it fails.
+    struct {
+        bool active;                                          //  a batch is in flight
+        s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS]; //  its offset moves
+        int move_count;                                       //  how many
+        int applied;                                          //  its events
+    } flight;
+    kf_subscriber_stats_t stats; //  counters
     //  The batch being applied (owned unpacked events).
     Kefu__V1__Event **batch; //  events of the current batch
     int batch_count;         //  events in it
@@ -81,6 +100,7 @@ struct _kf_subscriber_t {
 static const kf_col_type_t s_move_columns[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8, KF_COL_INT8};
 
 static int s_catch_up_all (kf_subscriber_t *self);
+static int s_settle (kf_subscriber_t *self);
 
 kf_subscriber_t *
 kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn, void *arg)
@@ -113,6 +133,16 @@ kf_subscriber_destroy (kf_subscriber_t **self_p)
 {
     if (self_p && *self_p) {
         kf_subscriber_t *self = *self_p;
+        if (self->flight.active) {
+            //  Shutting down: the transaction ends as it ends; what it
+            //  decided is found in the record at the next start.
+            kf_error_t ignored;
+            kf_store_set_settle (self->store, NULL, NULL);
+            self->flight.active = false;
+            if (kf_store_pipeline_wait (self->store, &ignored) == 0 && self->outbox)
+                kf_outbox_publish (self->outbox);
+        }
+        kf_store_set_settle (self->store, NULL, NULL);
         s_batch_clear (self);
         free (self->batch);
         kf_batch_destroy (&self->moves);
@@ -176,10 +206,13 @@ kf_subscriber_set_drop_every (kf_subscriber_t *self, int n)
     self->drop_every = n;
 }
 
+static void s_on_settle (void *arg);
+
 void
 kf_subscriber_set_in_memory (kf_subscriber_t *self, bool in_memory)
 {
     self->in_memory = in_memory;
+    kf_store_set_settle (self->store, in_memory ? s_on_settle : NULL, self);
 }
 
 zsock_t *
@@ -285,15 +318,168 @@ kf_subscriber_start (kf_subscriber_t *self)
     for (int i = 0; i < self->stream_count; i++)
         kf_log_info ("subscriber.started", "consumer=%s stream=%s", self->consumer,
                      self->streams[i].name);
-    return s_catch_up_all (self) < 0 ? -1 : 0;
+    int rc = s_catch_up_all (self) < 0 ? -1 : 0;
+    return s_settle (self) ? -1 : rc;
 }
 
-typedef struct {
-    s_stream_t *stream; //  the offset's stream
-    unsigned partition; //  its partition
-    int64_t from;       //  last applied before the batch
-    int64_t to;         //  last applied in the batch
-} s_offset_move_t;
+static int s_apply_in_memory (kf_subscriber_t *self);
+
+//  The offset moves of the collected batch, from where the subscriber is
+//  (counting a batch in flight, whose moves are already in last[]).
+static int
+s_collect_moves (kf_subscriber_t *self, s_offset_move_t *moves)
+{
+    int move_count = 0;
+    for (int i = 0; i < self->batch_count; i++) {
+        Kefu__V1__Event *ev = self->batch[i];
+        s_stream_t *s = s_stream (self, ev->stream);
+        s_offset_move_t *m = NULL;
+        for (int k = 0; k < move_count; k++)
+            if (moves[k].stream == s && moves[k].partition == ev->partition)
+                m = &moves[k];
+        if (!m) {
+            m = &moves[move_count++];
+            m->stream = s;
+            m->partition = ev->partition;
+            m->from = s->last[ev->partition];
+        }
+        m->to = ev->seq;
+    }
+    return move_count;
+}
+
+//  Queue the compare-and-set of the offsets in the open pipeline.
+static void
+s_queue_offsets (kf_subscriber_t *self, const s_offset_move_t *moves, int move_count)
+{
+    kf_batch_reset (self->moves);
+    for (int k = 0; k < move_count; k++) {
+        kf_batch_str (self->moves, 0, moves[k].stream->name);
+        kf_batch_int (self->moves, 1, moves[k].partition);
+        kf_batch_int (self->moves, 2, moves[k].to);
+        kf_batch_int (self->moves, 3, moves[k].from);
+    }
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, self->consumer);
+    kf_batch_params (self->moves, &params);
+    kf_params_int (&params, move_count);
+    kf_store_pipeline_add (self->store, "kf_sub_save_offsets", &params, NULL, NULL);
+}
+
+//  A transaction failed: nothing of it (nor of what the handler did in
+//  memory since) is the record. The handler is told; its events will be
+//  read again from the table.
+static void
+s_failed (kf_subscriber_t *self, const kf_error_t *err, int events)
+{
+    if (strcmp (kf_store_sqlstate (self->store), "KF409") == 0) {
+        //  Someone else moved one of these offsets: reload and start over.
+        kf_log_warn ("subscriber.offset_conflict", "consumer=%s reason=\"%s\"", self->consumer,
+                     err->reason);
+        kf_store_rollback (self->store);
+        kf_error_t ignored;
+        s_load_offsets (self, &ignored);
+    } else
+        kf_store_rollback (self->store);
+    if (self->outbox)
+        kf_outbox_discard (self->outbox);
+    if (self->hooks.after_rollback)
+        self->hooks.after_rollback (self->hooks.arg);
+    self->stats.failed_batches++;
+    kf_log_warn ("subscriber.batch_failed", "consumer=%s events=%d reason=\"%s\"", self->consumer,
+                 events, err->reason);
+}
+
+//  Read the results of the batch in flight: publish and tell the handler,
+//  or move the offsets back. 0, or -1 if it failed.
+static int
+s_settle (kf_subscriber_t *self)
+{
+    if (!self->flight.active)
+        return 0;
+    self->flight.active = false;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_pipeline_wait (self->store, &err)) {
+        for (int k = 0; k < self->flight.move_count; k++)
+            self->flight.moves[k].stream->last[self->flight.moves[k].partition] =
+                self->flight.moves[k].from;
+        s_failed (self, &err, self->flight.applied);
+        return -1;
+    }
+    if (self->outbox)
+        kf_outbox_publish (self->outbox);
+    if (self->hooks.after_commit)
+        self->hooks.after_commit (self->hooks.arg);
+    self->stats.applied += self->flight.applied;
+    return 0;
+}
+
+static void
+s_on_settle (void *arg)
+{
+    s_settle ((kf_subscriber_t *) arg);
+}
+
+int
+kf_subscriber_settle (kf_subscriber_t *self)
+{
+    return s_settle (self);
+}
+
+//  An in-memory handler's batch: applied in memory first (while the
+//  previous batch's transaction may still be under way in PostgreSQL),
+//  then, once that one has committed, its own transaction is sent — BEGIN,
+//  offsets, the handler's writes, its events, COMMIT in one pipeline — and
+//  left in flight. It is settled when the next batch is ready, when the
+//  socket has nothing more, or before any other use of the store. If the
+//  previous one failed, this batch is dropped with it (its events are read
+//  again from the table): the handler's memory holds both.
+static int
+s_apply_in_memory (kf_subscriber_t *self)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    int applied = self->batch_count;
+    for (int i = 0; i < self->batch_count; i++)
+        if (self->fn (self->store, self->batch[i], self->arg, &err)) {
+            if (s_settle (self)) { //  failed too: the handler knows already
+                s_batch_clear (self);
+                return -1;
+            }
+            goto failed;
+        }
+    if (s_settle (self)) {
+        s_batch_clear (self);
+        return -1;
+    }
+    self->flight.move_count = s_collect_moves (self, self->flight.moves);
+    if (kf_store_ensure (self->store) || kf_store_pipeline_begin (self->store, &err))
+        goto failed;
+    kf_store_pipeline_sql (self->store, "BEGIN", NULL, NULL, NULL);
+    s_queue_offsets (self, self->flight.moves, self->flight.move_count);
+    if (self->hooks.queue_writes && self->hooks.queue_writes (self->store, self->hooks.arg, &err)) {
+        kf_store_pipeline_discard (self->store);
+        goto failed;
+    }
+    if (self->outbox)
+        kf_outbox_queue_write (self->outbox);
+    kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
+    if (kf_store_pipeline_send (self->store, &err))
+        goto failed;
+    for (int k = 0; k < self->flight.move_count; k++)
+        self->flight.moves[k].stream->last[self->flight.moves[k].partition] =
+            self->flight.moves[k].to;
+    self->flight.applied = applied;
+    self->flight.active = true;
+    s_batch_clear (self);
+    return applied;
+failed:
+    s_failed (self, &err, applied);
+    s_batch_clear (self);
+    return -1;
+}
 
 //  Apply the collected batch in one transaction with its offsets.
 static int
@@ -301,6 +487,8 @@ s_apply_batch (kf_subscriber_t *self)
 {
     if (self->batch_count == 0)
         return 0;
+    if (self->in_memory)
+        return s_apply_in_memory (self);
     kf_error_t err;
     kf_error_clear (&err);
     s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
@@ -549,6 +737,8 @@ kf_subscriber_poll (kf_subscriber_t *self)
                 total += n;
         }
     }
+    if (s_settle (self))
+        failed = true;
     return failed ? -1 : total;
 }
 
@@ -639,5 +829,9 @@ kf_subscriber_handle (kf_subscriber_t *self)
         failed = true;
     else
         applied += n;
+    //  Nothing more to apply: finish the transaction under way now, rather
+    //  than with the next batch.
+    if (self->flight.active && !(zsock_events (self->sub) & ZMQ_POLLIN) && s_settle (self))
+        failed = true;
     return failed ? -1 : applied;
 }

@@ -56,6 +56,7 @@ int kf_outbox_flush (kf_outbox_t *self, kf_error_t *err) __attribute__ ((warn_un
 void kf_outbox_queue_write (kf_outbox_t *self);
 
 //  After COMMIT: publish the flushed events. Returns how many were sent.
+//  Events added since the flush (the next transaction's) are kept.
 int kf_outbox_publish (kf_outbox_t *self);
 //  After ROLLBACK: forget the pending events.
 void kf_outbox_discard (kf_outbox_t *self);

@@ -130,6 +130,17 @@ void kf_store_pipeline_add (kf_store_t *self, const char *stmt, const kf_params_
 void kf_store_pipeline_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
                             kf_store_rows_fn *fn, void *arg);
 int kf_store_pipeline_run (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+//  The same in two halves, so that the caller works while PostgreSQL does:
+//  _send sends what is queued and the sync point; _wait reads the results
+//  (the rows callbacks run then) and leaves pipeline mode. In between the
+//  connection is busy: every other use of the store (exec, begin, ensure,
+//  another pipeline...) first calls the settle function, which must call
+//  kf_store_pipeline_wait (and do whatever follows the results).
+int kf_store_pipeline_send (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+int kf_store_pipeline_wait (kf_store_t *self, kf_error_t *err) __attribute__ ((warn_unused_result));
+bool kf_store_pipeline_in_flight (const kf_store_t *self);
+typedef void (kf_store_settle_fn) (void *arg);
+void kf_store_set_settle (kf_store_t *self, kf_store_settle_fn *fn, void *arg);
 //  Send what is queued and drop the answers (after a failure while queuing,
 //  before rolling back).
 void kf_store_pipeline_discard (kf_store_t *self);

@@ -71,8 +71,18 @@ void kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t
 
 //  The handler runs no SQL of its own (kf_subscriber_fn ignores the store;
 //  its writes go through queue_writes): each batch is then ONE round trip,
-//  BEGIN ... COMMIT in a single pipeline. Default false.
+//  BEGIN ... COMMIT in a single pipeline, and the next batch is applied in
+//  memory while PostgreSQL works on it. The transaction under way is
+//  settled (results read, events published, after_commit) when the next
+//  batch is ready to be sent, when the socket has nothing more, before any
+//  other use of the store (kf_store_set_settle), or by
+//  kf_subscriber_settle. queue_writes must take only what was decided
+//  before it is called (later changes belong to the next batch); if a
+//  transaction fails, after_rollback is told once, and the batch applied
+//  after it is dropped too: the handler's memory holds both. Default false.
 void kf_subscriber_set_in_memory (kf_subscriber_t *self, bool in_memory);
+//  Finish the transaction under way, if any. 0, or -1 if it failed.
+int kf_subscriber_settle (kf_subscriber_t *self);
 
 //  Fault injection for tests: discard every nth publication received (0 = off).
 void kf_subscriber_set_drop_every (kf_subscriber_t *self, int n);

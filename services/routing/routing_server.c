@@ -56,11 +56,13 @@ typedef struct {
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
     zlistx_t *to_send;                //  s_command_t of the current transaction
+    zlistx_t *sent_cmds;              //  ... of the transaction under way (sent, not settled)
     kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
-    bool acked_queued;                //  ... queued in the transaction under way
+    kf_batch_t *acked_sent;           //  ... those in the transaction under way
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from the record
     bool dirty;                       //  model changed in the current transaction
+    bool dirty_sent;                  //  ... in the transaction under way
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
     int64_t *c_decisions;             //  counters
@@ -294,10 +296,10 @@ s_send_command (s_server_t *self, s_command_t *c)
 
 //  After a commit: the commands are the record's now; hand them in.
 static void
-s_commit_commands (s_server_t *self)
+s_commit_commands (s_server_t *self, zlistx_t *list)
 {
     s_command_t *c;
-    while ((c = zlistx_detach (self->to_send, NULL))) {
+    while ((c = zlistx_detach (list, NULL))) {
         (*self->c_commands)++;
         s_command_t *old = zhashx_lookup (self->unacked, c->request_id);
         if (old)
@@ -381,15 +383,15 @@ s_forget_acked (s_server_t *self)
 
 static int s_reload (s_server_t *self);
 
+//  A transaction of events committed (the subscriber's; by then the next
+//  batch may already be applied in memory, its commands in to_send).
 static void
-s_after_commit (void *arg)
+s_batch_committed (void *arg)
 {
     s_server_t *self = arg;
-    self->dirty = false;
-    if (self->acked_queued)
-        kf_batch_reset (self->acked);
-    self->acked_queued = false;
-    s_commit_commands (self);
+    self->dirty_sent = false;
+    kf_batch_reset (self->acked_sent);
+    s_commit_commands (self, self->sent_cmds);
 }
 
 static void
@@ -397,30 +399,48 @@ s_after_rollback (void *arg)
 {
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
-    self->acked_queued = false;
     routing_writes_clear (self->writes);
     zlistx_purge (self->to_send);
-    if (self->dirty) {
+    zlistx_purge (self->sent_cmds);
+    //  The forgets of the failed transaction go with the next one (unless
+    //  more came meanwhile: then they wait for a restart, which resends
+    //  those commands and intake answers DUPLICATE).
+    if (kf_batch_rows (self->acked) == 0) {
+        kf_batch_t *t = self->acked;
+        self->acked = self->acked_sent;
+        self->acked_sent = t;
+    }
+    kf_batch_reset (self->acked_sent);
+    if (self->dirty || self->dirty_sent) {
         //  Memory may hold decisions the record does not: rebuild.
-        self->dirty = false;
+        self->dirty = self->dirty_sent = false;
         self->loaded = false;
     }
 }
 
+//  The subscriber sends a transaction: what was decided until now goes in
+//  it; what is decided from now on belongs to the next one.
 static int
 s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
     (void) err;
     s_server_t *self = arg;
     routing_writes_queue (self->writes, store);
-    if (kf_batch_rows (self->acked) > 0) {
+    if (kf_batch_rows (self->acked) > 0)
         routing_store_queue_forget (store, self->acked);
-        self->acked_queued = true;
-    }
+    kf_batch_t *t = self->acked_sent;
+    self->acked_sent = self->acked;
+    self->acked = t;
+    zlistx_t *l = self->sent_cmds;
+    self->sent_cmds = self->to_send;
+    self->to_send = l;
+    self->dirty_sent = self->dirty;
+    self->dirty = false;
     return 0;
 }
 
 typedef void (s_txn_fn) (s_server_t *self, void *arg);
+static void s_load_all (s_server_t *self, void *arg);
 
 //  Run fn in a transaction of its own (timer work, reloads).
 static int
@@ -428,6 +448,11 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
 {
     kf_error_t err;
     kf_error_clear (&err);
+    //  The subscriber's transaction under way ends first; if it failed, the
+    //  model is no longer the record's: only a reload may run.
+    kf_subscriber_settle (self->sub);
+    if (!self->loaded && fn != s_load_all)
+        return -1;
     if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
         return -1;
     fn (self, arg);
@@ -439,7 +464,8 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
     if (kf_store_commit (self->store, &err))
         goto failed;
     kf_outbox_publish (self->outbox);
-    s_after_commit (self);
+    self->dirty = false;
+    s_commit_commands (self, self->to_send);
     return 0;
 failed:
     kf_outbox_discard (self->outbox);
@@ -560,8 +586,12 @@ static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
     (void) store;
-    (void) err;
     s_server_t *self = arg;
+    //  A transaction failed under this batch (kf_subscriber_set_in_memory):
+    //  the model waits for its reload; these events are read again then.
+    if (!self->loaded)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "routing's model is being rebuilt");
     const char *shop = ev->shop_id;
     if (!s_owns (self, shop))
         return 0;
@@ -749,7 +779,9 @@ s_server_destroy (s_server_t **self_p)
         routing_writes_destroy (&self->writes);
         zhashx_destroy (&self->unacked);
         zlistx_destroy (&self->to_send);
+        zlistx_destroy (&self->sent_cmds);
         kf_batch_destroy (&self->acked);
+        kf_batch_destroy (&self->acked_sent);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
@@ -785,11 +817,14 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     zhashx_set_destructor (self->unacked, s_command_destroy);
     self->to_send = zlistx_new ();
     zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
+    self->sent_cmds = zlistx_new ();
+    zlistx_set_destructor (self->sent_cmds, (czmq_destructor *) s_command_destroy);
     self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
+    self->acked_sent = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("routing", self->store, s_apply, self);
     kf_subscriber_set_partitions (self->sub, self->partitions);
     kf_subscriber_set_outbox (self->sub, self->outbox);
-    kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
+    kf_subscriber_hooks_t hooks = {s_queue_writes, s_batch_committed, s_after_rollback, self};
     kf_subscriber_set_in_memory (self->sub, true); //  s_apply decides in memory
     kf_subscriber_set_hooks (self->sub, &hooks);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);

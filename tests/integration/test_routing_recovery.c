@@ -166,11 +166,23 @@ s_sql (const char *db, const char *sql)
     PQfinish (conn);
 }
 
-static void
-test_kill_routing_repeatedly (void **state)
+typedef enum { S_KILL, S_CUT } s_fault_t;
+
+//  Cut routing's database connection (its transaction under way fails, and
+//  the batch it has applied in memory meanwhile is dropped with it).
+//  Returns the connections cut.
+static int
+s_cut_routing (const char *db)
 {
-    (void) state;
-    char *db = kt_db_fresh ("routing_recovery");
+    return (int) kt_db_count (db, "SELECT count(*) FROM (SELECT pg_terminate_backend (pid) "
+                                  "FROM pg_stat_activity WHERE application_name = "
+                                  "'kefu-routing') t");
+}
+
+static void
+s_run_with_faults (s_fault_t fault)
+{
+    char *db = kt_db_fresh (fault == S_KILL ? "routing_recovery" : "routing_cut");
     kt_shop_add (db, SHOP);
     s_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
                "('shop-r', 'presales', '售前'), ('shop-r', 'aftersales', '售后');"
@@ -201,7 +213,7 @@ test_kill_routing_repeatedly (void **state)
         if (n % 4 == 0)
             s_close (&g, clock, n - 2); //  a conversation ends now and then
         s_pump (&g, 5);
-        if (n % 15 == 0) {
+        if (fault == S_KILL && n % 15 == 0) {
             kill (routing, SIGKILL);
             assert_int_equal (waitpid (routing, NULL, 0), routing);
             kills++;
@@ -209,6 +221,8 @@ test_kill_routing_repeatedly (void **state)
                 s_pump (&g, 200); //  traffic while routing is down
             routing = s_spawn_routing (db, intake, events_port, control_port);
         }
+        if (fault == S_CUT && n % 8 == 0)
+            kills += s_cut_routing (db);
     }
     //  Let the last routing catch up and every command be acknowledged.
     int64_t deadline = zclock_mono () + 60000;
@@ -226,7 +240,7 @@ test_kill_routing_repeatedly (void **state)
             break;
     }
     s_pump (&g, 300);
-    fprintf (stderr, "routing kill -9: %d kills\n", kills);
+    fprintf (stderr, "routing %s: %d\n", fault == S_KILL ? "kill -9" : "connections cut", kills);
     assert_true (kills >= 4);
 
     //  0 lost: every conversation intake opened is known to routing, in the
@@ -276,6 +290,24 @@ test_kill_routing_repeatedly (void **state)
     free (db);
 }
 
+static void
+test_kill_routing_repeatedly (void **state)
+{
+    (void) state;
+    s_run_with_faults (S_KILL);
+}
+
+//  Routing's database connection cut again and again while it works (a
+//  PostgreSQL restart or a network cut looks the same to it): every
+//  transaction under way fails and the batch applied behind it is dropped
+//  too; routing reconnects, rebuilds and catches up — the same end state.
+static void
+test_cut_routing_connection_repeatedly (void **state)
+{
+    (void) state;
+    s_run_with_faults (S_CUT);
+}
+
 int
 main (void)
 {
@@ -283,6 +315,7 @@ main (void)
     kf_log_set_level (KF_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_kill_routing_repeatedly),
+        cmocka_unit_test (test_cut_routing_connection_repeatedly),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
