@@ -4,12 +4,17 @@
     arrive through kf_subscriber; each batch is applied to the model inside
     one transaction, and everything the model decided in it (conversation
     rows, the assignment audit, presence, stickiness, routing's events and
-    the commands for intake) is written before the same commit. After the
-    commit the commands are handed to intake, and sent again until intake
-    acknowledges them (intake de-duplicates on the request id). Deadlines
-    (shift changes, overflow, response thresholds) run the same way from a
-    timer. If a transaction fails, the model is rebuilt from the record, so
-    memory never holds a decision the record does not. */
+    the commands for intake) is written before the same commit. While that
+    transaction is under way in PostgreSQL the next batch is already
+    decided in memory (kf_subscriber_set_in_memory); s_queue_writes marks
+    where one transaction's decisions end. After the commit the commands
+    are handed to intake, and sent again until intake acknowledges them
+    (intake de-duplicates on the request id). Deadlines (shift changes,
+    overflow, response thresholds) run the same way from a timer, after the
+    transaction under way has ended. If a transaction fails, the model is
+    rebuilt from the record (the batch decided behind it is dropped too),
+    so memory never holds a decision the record does not for long, and
+    nothing is handed to intake before it is the record's. */
 #include "routing_server.h"
 
 #include "kefu/v1/events.pb-c.h"
