@@ -742,7 +742,11 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_poll = mono + self->config->poll_interval;
     }
     s_run_deadlines (self);
-    //  Commands intake has not acknowledged are sent again.
+    //  Commands intake has not acknowledged are sent again — after taking
+    //  the acknowledgements already waiting on the socket: when routing is
+    //  busy they queue up there, and resending those commands would only
+    //  add load where there is too much already.
+    s_handle_intake (self->loop, self->intake, self);
     for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
         if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
             s_send_command (self, c);
