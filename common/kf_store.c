@@ -658,8 +658,13 @@ kf_store_pipeline_wait (kf_store_t *self, kf_error_t *err)
             rc = kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "pipeline out of step");
         if (sync)
             PQclear (sync);
-        if (PQexitPipelineMode (self->conn) != 1)
-            s_drop (self); //  results left unread: the server went away halfway
+        if (PQexitPipelineMode (self->conn) != 1) {
+            //  Results left unread (the server went away halfway): this
+            //  connection cannot be used again.
+            kf_log_warn ("store.pipeline_exit_failed", "app=%s rc=%d error=\"%s\"", self->app_name,
+                         rc, PQerrorMessage (self->conn));
+            s_drop (self);
+        }
     }
     self->queued_count = 0;
     return rc;
