@@ -8,6 +8,7 @@
     stream and started once more. At the end it must have applied all 10,000
     events exactly once (primary key on the applied table), in sequence order
     within each partition, with gap-free sequences. */
+#include "kf_batch.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
 #include "kf_outbox.h"
@@ -555,6 +556,180 @@ test_poll_reads_table_only_when_behind (void **state)
     free (db);
 }
 
+//  An in-memory handler (like routing's model): events are decided in
+//  memory, written by queue_writes. `valid` is false from a failed
+//  transaction until the test "rebuilds" it.
+typedef struct {
+    kf_batch_t *pending; //  (partition, seq, n, shop) decided, not yet queued
+    bool valid;          //  memory is the record's
+    int fail_next;       //  transactions to make fail
+    int commits;         //  after_commit calls
+    int rollbacks;       //  after_rollback calls
+    int decided;         //  events decided while valid
+    int decided_at_fail; //  ... when the first rollback was told
+} s_memory_t;
+
+static int
+s_apply_memory (kf_store_t *store, const Kefu__V1__Event *event, void *arg, kf_error_t *err)
+{
+    (void) store;
+    s_memory_t *m = arg;
+    if (!m->valid)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "rebuilding");
+    m->decided++;
+    if (event->payload_case == KEFU__V1__EVENT__PAYLOAD_MARKER) {
+        kf_batch_int (m->pending, 0, event->partition);
+        kf_batch_int (m->pending, 1, event->seq);
+        kf_batch_int (m->pending, 2, event->marker->n);
+        kf_batch_str (m->pending, 3, event->shop_id);
+    }
+    return 0;
+}
+
+static int
+s_queue_memory (kf_store_t *store, void *arg, kf_error_t *err)
+{
+    (void) err;
+    s_memory_t *m = arg;
+    if (kf_batch_rows (m->pending) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (m->pending, &params);
+        kf_store_pipeline_add (store, "test_apply_many", &params, NULL, NULL);
+        kf_batch_reset (m->pending);
+    }
+    if (m->fail_next > 0) {
+        m->fail_next--;
+        kf_store_pipeline_sql (store, "SELECT kefu_fail ('KF999', 'injected')", NULL, NULL, NULL);
+    }
+    return 0;
+}
+
+static void
+s_memory_committed (void *arg)
+{
+    ((s_memory_t *) arg)->commits++;
+}
+
+static void
+s_memory_rolled_back (void *arg)
+{
+    s_memory_t *m = arg;
+    if (m->rollbacks++ == 0)
+        m->decided_at_fail = m->decided;
+    m->valid = false;
+    kf_batch_reset (m->pending);
+}
+
+//  An in-memory subscriber decides the next batch while the previous one
+//  commits. When that transaction fails, the batch decided behind it is
+//  dropped too (it was decided on memory the record does not have): nothing
+//  of either is stored, the offsets stay, and after the handler rebuilds,
+//  a poll applies every event exactly once from the table.
+static void
+test_in_memory_failure_drops_the_batch_behind (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_overlap");
+    kf_store_t *store = kf_store_new (db, "test-publisher");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_error_t err;
+    assert_int_equal (kf_store_exec_sql (store,
+                                         "CREATE TABLE test_applied (partition int2, seq int8, "
+                                         "n int8 UNIQUE, shop_id text, applied_order bigserial, "
+                                         "PRIMARY KEY (partition, seq))",
+                                         NULL, NULL, NULL, &err),
+                      0);
+    //  inproc: a publication is on the subscriber's socket when
+    //  kf_outbox_publish returns, so the 12 events below are all there
+    //  before the subscriber reads any.
+    kf_outbox_t *outbox = kf_outbox_new ("testpub", store);
+    const char *endpoint = "inproc://test-events-overlap";
+    assert_int_equal (kf_outbox_bind (outbox, endpoint), 0);
+
+    static const kf_stmt_t statements[] = {
+        {"test_apply_many",
+         "INSERT INTO test_applied (partition, seq, n, shop_id) "
+         "SELECT * FROM unnest ($1::int2[], $2::int8[], $3::int8[], $4::text[])"},
+        {NULL, NULL}};
+    kf_store_t *sub_store = kf_store_new (db, "test-subscriber");
+    kf_store_add_statements (sub_store, statements);
+    kf_col_type_t types[] = {KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT};
+    s_memory_t m = {kf_batch_new (4, types), true, 0, 0, 0, 0, 0};
+    kf_subscriber_t *sub = kf_subscriber_new ("test-memory", sub_store, s_apply_memory, &m);
+    kf_subscriber_follow (sub, "testpub", endpoint);
+    kf_subscriber_set_batch (sub, 5);
+    kf_subscriber_set_in_memory (sub, true);
+    kf_subscriber_hooks_t hooks = {s_queue_memory, s_memory_committed, s_memory_rolled_back, &m};
+    kf_subscriber_set_hooks (sub, &hooks);
+    assert_int_equal (kf_subscriber_start (sub), 0);
+    //  The SUB connection is up once a publication gets through.
+    int n = 1;
+    for (int tries = 0; tries < 200; tries++) {
+        s_write_marker (store, outbox, s_shops[0], n++, true);
+        zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
+        bool ready = zpoller_wait (poller, 50) != NULL;
+        zpoller_destroy (&poller);
+        if (ready)
+            break;
+    }
+    assert_true (kf_subscriber_poll (sub) >= 0);
+    assert_int_equal (s_applied (db), n - 1);
+    int before = n - 1;
+
+    //  12 events of one shop: batches of 5, 5, 2. The first transaction
+    //  fails; the second batch is applied in memory before that is known.
+    assert_int_equal (kf_store_begin (store, &err), 0);
+    for (int i = 0; i < 12; i++)
+        s_add_marker (outbox, s_shops[0], n++, NULL);
+    assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+    assert_int_equal (kf_store_commit (store, &err), 0);
+    assert_int_equal (kf_outbox_publish (outbox), 12);
+    s_wait_readable (sub);
+    m.fail_next = 1;
+    int commits = m.commits;
+    int decided = m.decided;
+    kf_subscriber_stats_t st;
+    kf_subscriber_stats (sub, &st);
+    int64_t from_table = st.from_table;
+    for (int polls = 0; polls < 50 && m.rollbacks == 0; polls++) {
+        kf_subscriber_handle (sub);
+        if (m.rollbacks == 0)
+            s_wait_readable (sub);
+    }
+    //  When the failure became known, the second batch (5 more events) was
+    //  already decided in memory; it was dropped with the first. Until the
+    //  handler is rebuilt it refuses what comes next (more rollbacks).
+    assert_true (m.rollbacks >= 1);
+    assert_int_equal (m.decided_at_fail - decided, 10);
+    assert_int_equal (m.commits, commits);
+    assert_int_equal (s_applied (db), before); //  neither batch stored
+    char offset_sql[160];
+    snprintf (offset_sql, sizeof offset_sql,
+              "SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets "
+              "WHERE consumer = 'test-memory'");
+    assert_int_equal (kt_db_count (db, offset_sql), before);
+
+    //  Rebuilt: the poll reads what was dropped from the table, in
+    //  transactions that overlap, each event once.
+    m.valid = true;
+    assert_true (kf_subscriber_poll (sub) >= 0);
+    assert_int_equal (s_applied (db), n - 1);
+    assert_int_equal (kt_db_count (db, offset_sql), n - 1);
+    assert_int_equal (kt_db_count (db, "SELECT count(DISTINCT n) FROM test_applied"), n - 1);
+    kf_subscriber_stats (sub, &st);
+    assert_int_equal (st.from_table, from_table + 12);
+    assert_true (m.commits >= commits + 3);
+    assert_false (kf_store_pipeline_in_flight (sub_store));
+
+    kf_subscriber_destroy (&sub);
+    kf_store_destroy (&sub_store);
+    kf_batch_destroy (&m.pending);
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
+    free (db);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -566,6 +741,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_rollback_leaves_no_gap),
         cmocka_unit_test (test_stored_payload_is_the_published_one),
         cmocka_unit_test (test_poll_reads_table_only_when_behind),
+        cmocka_unit_test (test_in_memory_failure_drops_the_batch_behind),
         cmocka_unit_test (test_ten_thousand_events_exactly_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
