@@ -257,15 +257,21 @@ kf_outbox_queue_write (kf_outbox_t *self)
     kf_store_pipeline_add (self->store, "kf_outbox_write", &params, s_on_written, self);
 }
 
-//  Forget the events from index `from` on.
 static void
-s_clear_from (kf_outbox_t *self, int from)
+s_free_events (kf_outbox_t *self, int from, int to)
 {
-    for (int i = from; i < self->count; i++) {
+    for (int i = from; i < to; i++) {
         free (self->pending[i].data);
         free (self->pending[i].shop_id);
         free (self->pending[i].kind);
     }
+}
+
+//  Forget the events from index `from` on.
+static void
+s_clear_from (kf_outbox_t *self, int from)
+{
+    s_free_events (self, from, self->count);
     self->count = from;
     self->flushed = from;
 }
@@ -276,11 +282,7 @@ s_clear_from (kf_outbox_t *self, int from)
 static void
 s_drop_first (kf_outbox_t *self, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free (self->pending[i].data);
-        free (self->pending[i].shop_id);
-        free (self->pending[i].kind);
-    }
+    s_free_events (self, 0, n);
     if (self->count > n)
         memmove (self->pending, self->pending + n,
                  (size_t) (self->count - n) * sizeof *self->pending);

@@ -481,7 +481,9 @@ failed:
     return -1;
 }
 
-//  Apply the collected batch in one transaction with its offsets.
+//  Apply the collected batch in one transaction with its offsets. A handler
+//  that runs SQL needs its transaction open first; the rest (offsets, the
+//  handler's queued writes, its events, COMMIT) is one round trip.
 static int
 s_apply_batch (kf_subscriber_t *self)
 {
@@ -492,70 +494,25 @@ s_apply_batch (kf_subscriber_t *self)
     kf_error_t err;
     kf_error_clear (&err);
     s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
-    int move_count = 0;
     int applied = self->batch_count;
-    //  A handler that runs SQL needs its transaction open first; one that
-    //  works in memory (its writes queued by queue_writes) gets BEGIN with
-    //  the rest, so the whole batch is one round trip.
-    if (kf_store_ensure (self->store) || (!self->in_memory && kf_store_begin (self->store, &err)))
+    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
         goto failed;
-    for (int i = 0; i < self->batch_count; i++) {
-        Kefu__V1__Event *ev = self->batch[i];
-        if (self->fn (self->store, ev, self->arg, &err))
-            goto rollback;
-        s_stream_t *s = s_stream (self, ev->stream);
-        s_offset_move_t *m = NULL;
-        for (int k = 0; k < move_count; k++)
-            if (moves[k].stream == s && moves[k].partition == ev->partition)
-                m = &moves[k];
-        if (!m) {
-            m = &moves[move_count++];
-            m->stream = s;
-            m->partition = ev->partition;
-            m->from = s->last[ev->partition];
-        }
-        m->to = ev->seq;
-    }
-    kf_batch_reset (self->moves);
-    for (int k = 0; k < move_count; k++) {
-        kf_batch_str (self->moves, 0, moves[k].stream->name);
-        kf_batch_int (self->moves, 1, moves[k].partition);
-        kf_batch_int (self->moves, 2, moves[k].to);
-        kf_batch_int (self->moves, 3, moves[k].from);
-    }
-    //  One round trip for the rest: the offsets, the handler's writes, its
-    //  events and COMMIT in one pipeline (with BEGIN for an in-memory one).
+    for (int i = 0; i < self->batch_count; i++)
+        if (self->fn (self->store, self->batch[i], self->arg, &err))
+            goto failed;
+    int move_count = s_collect_moves (self, moves);
     if (kf_store_pipeline_begin (self->store, &err))
-        goto rollback;
-    if (self->in_memory)
-        kf_store_pipeline_sql (self->store, "BEGIN", NULL, NULL, NULL);
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, self->consumer);
-    kf_batch_params (self->moves, &params);
-    kf_params_int (&params, move_count);
-    kf_store_pipeline_add (self->store, "kf_sub_save_offsets", &params, NULL, NULL);
-    int queued = self->hooks.queue_writes
-                     ? self->hooks.queue_writes (self->store, self->hooks.arg, &err)
-                     : 0;
-    if (queued) {
+        goto failed;
+    s_queue_offsets (self, moves, move_count);
+    if (self->hooks.queue_writes && self->hooks.queue_writes (self->store, self->hooks.arg, &err)) {
         kf_store_pipeline_discard (self->store);
-        goto rollback;
+        goto failed;
     }
     if (self->outbox)
         kf_outbox_queue_write (self->outbox);
     kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_run (self->store, &err)) {
-        if (strcmp (kf_store_sqlstate (self->store), "KF409") == 0) {
-            //  Someone else moved one of these offsets: reload and start over.
-            kf_log_warn ("subscriber.offset_conflict", "consumer=%s reason=\"%s\"", self->consumer,
-                         err.reason);
-            kf_store_rollback (self->store);
-            s_load_offsets (self, &err);
-            goto failed;
-        }
-        goto rollback;
-    }
+    if (kf_store_pipeline_run (self->store, &err))
+        goto failed;
     if (self->outbox)
         kf_outbox_publish (self->outbox);
     if (self->hooks.after_commit)
@@ -565,17 +522,8 @@ s_apply_batch (kf_subscriber_t *self)
     self->stats.applied += applied;
     s_batch_clear (self);
     return applied;
-
-rollback:
-    kf_store_rollback (self->store);
 failed:
-    if (self->outbox)
-        kf_outbox_discard (self->outbox);
-    if (self->hooks.after_rollback)
-        self->hooks.after_rollback (self->hooks.arg);
-    self->stats.failed_batches++;
-    kf_log_warn ("subscriber.batch_failed", "consumer=%s events=%d reason=\"%s\"", self->consumer,
-                 self->batch_count, err.reason);
+    s_failed (self, &err, applied);
     s_batch_clear (self);
     return -1;
 }

@@ -71,17 +71,37 @@ intake_cache_entry_clear (intake_cache_entry_t *entry)
     memset (entry, 0, sizeof *entry);
 }
 
-void
-intake_cache_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry)
+//  Store a copy of entry for key; with merge, a NULL name keeps the stored
+//  one and a stored VIP flag stays set.
+static void
+s_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry, bool merge)
 {
     intake_cache_entry_t *copy = malloc (sizeof *copy);
     *copy = *entry;
     copy->name = entry->name ? strdup (entry->name) : NULL;
     pthread_mutex_lock (&self->lock);
-    if (zhashx_size (self->entries) >= self->max && !zhashx_lookup (self->entries, key))
+    const intake_cache_entry_t *old = zhashx_lookup (self->entries, key);
+    if (merge && old) {
+        if (!copy->name && old->name)
+            copy->name = strdup (old->name);
+        copy->vip = copy->vip || old->vip;
+    }
+    if (zhashx_size (self->entries) >= self->max && !old)
         zhashx_purge (self->entries); //  simple bound: the busy keys come back at once
     zhashx_update (self->entries, key, copy);
     pthread_mutex_unlock (&self->lock);
+}
+
+void
+intake_cache_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry)
+{
+    s_put (self, key, entry, false);
+}
+
+void
+intake_cache_learn (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry)
+{
+    s_put (self, key, entry, true);
 }
 
 void

@@ -58,6 +58,9 @@ bool intake_cache_get (intake_cache_t *self, const char *key, intake_cache_entry
 void intake_cache_entry_clear (intake_cache_entry_t *entry);
 //  Remember (a copy of) entry for key, replacing what was there.
 void intake_cache_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry);
+//  The same after a commit: a name the batch did not carry (NULL) stays
+//  what was stored, and a VIP flag once seen stays set (one lookup).
+void intake_cache_learn (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry);
 void intake_cache_forget (intake_cache_t *self, const char *key);
 size_t intake_cache_size (intake_cache_t *self);
 

@@ -472,6 +472,22 @@ s_gather_keys (s_batch_t *b)
     s_recall_keys (b);
 }
 
+//  A customer key's row: shop, channel, ccid, name, VIP, first seen (the
+//  upsert's columns; the insert of presumed-new customers adds the id).
+static void
+s_customer_row (kf_batch_t *rows, const s_key_t *k)
+{
+    kf_batch_str (rows, 0, k->sample->shop_id);
+    kf_batch_int (rows, 1, k->sample->channel);
+    kf_batch_str (rows, 2, k->sample->customer_id);
+    if (k->name)
+        kf_batch_str (rows, 3, k->name);
+    else
+        kf_batch_null (rows, 3);
+    kf_batch_bool (rows, 4, k->vip);
+    kf_batch_int (rows, 5, k->first_ms);
+}
+
 //  Queue or run the upsert of the gathered customers not remembered.
 static int
 s_upsert_customers (s_batch_t *b)
@@ -482,15 +498,7 @@ s_upsert_customers (s_batch_t *b)
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
         if (k->cached)
             continue;
-        kf_batch_str (rows, 0, k->sample->shop_id);
-        kf_batch_int (rows, 1, k->sample->channel);
-        kf_batch_str (rows, 2, k->sample->customer_id);
-        if (k->name)
-            kf_batch_str (rows, 3, k->name);
-        else
-            kf_batch_null (rows, 3);
-        kf_batch_bool (rows, 4, k->vip);
-        kf_batch_int (rows, 5, k->first_ms);
+        s_customer_row (rows, k);
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
@@ -1701,13 +1709,11 @@ s_cache_learn (s_batch_t *b)
             intake_cache_forget (b->cache, key);
             continue;
         }
-        intake_cache_entry_t old;
-        intake_cache_get (b->cache, key, &old);
         intake_cache_entry_t e = {0};
         e.customer_ref = k->customer_ref;
         //  A name or VIP flag not in this batch stays what it was, if known.
-        e.name = (char *) (k->name ? k->name : old.name);
-        e.vip = k->vip || old.vip;
+        e.name = (char *) k->name;
+        e.vip = k->vip;
         const s_conv_t *c = k->current;
         if (c && !c->closed_ms && c->id) {
             e.conv_id = c->id;
@@ -1716,8 +1722,7 @@ s_cache_learn (s_batch_t *b)
             e.conv_priority = c->priority;
             e.conv_intent = c->intent;
         }
-        intake_cache_put (b->cache, key, &e);
-        intake_cache_entry_clear (&old);
+        intake_cache_learn (b->cache, key, &e);
     }
 }
 
@@ -1834,15 +1839,7 @@ s_queue_new_customers (s_batch_t *b)
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
         if (!k->presumed)
             continue;
-        kf_batch_str (rows, 0, k->sample->shop_id);
-        kf_batch_int (rows, 1, k->sample->channel);
-        kf_batch_str (rows, 2, k->sample->customer_id);
-        if (k->name)
-            kf_batch_str (rows, 3, k->name);
-        else
-            kf_batch_null (rows, 3);
-        kf_batch_bool (rows, 4, k->vip);
-        kf_batch_int (rows, 5, k->first_ms);
+        s_customer_row (rows, k);
         kf_batch_int (rows, 6, k->customer_ref);
     }
     kf_params_t params;

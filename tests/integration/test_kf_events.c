@@ -173,11 +173,11 @@ s_add_marker (kf_outbox_t *outbox, const char *shop, int64_t n, const char *labe
     assert_int_equal (kf_outbox_add (outbox, &ev), 0);
 }
 
-static void
-test_ten_thousand_events_exactly_once (void **state)
+//  The publisher's connection to a fresh test database, with the table the
+//  subscribers' handlers record applied events in.
+static kf_store_t *
+s_publisher (const char *db)
 {
-    (void) state;
-    char *db = kt_db_fresh ("events_test");
     kf_store_t *store = kf_store_new (db, "test-publisher");
     assert_int_equal (kf_store_connect (store), 0);
     kf_error_t err;
@@ -187,6 +187,16 @@ test_ten_thousand_events_exactly_once (void **state)
                                          "PRIMARY KEY (partition, seq))",
                                          NULL, NULL, NULL, &err),
                       0);
+    return store;
+}
+
+static void
+test_ten_thousand_events_exactly_once (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("events_test");
+    kf_store_t *store = s_publisher (db);
+    kf_error_t err;
     //  The shops span several partitions.
     unsigned parts[6];
     for (int i = 0; i < 6; i++)
@@ -436,6 +446,23 @@ s_wait_readable (kf_subscriber_t *sub)
     zpoller_destroy (&poller);
 }
 
+//  Publish markers for shop until one gets through to sub (its SUB
+//  connection is then up); returns the next marker number.
+static int
+s_connect_sub (kf_store_t *store, kf_outbox_t *outbox, kf_subscriber_t *sub, const char *shop)
+{
+    int n = 1;
+    for (int tries = 0; tries < 200; tries++) {
+        s_write_marker (store, outbox, shop, n++, true);
+        zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
+        bool ready = zpoller_wait (poller, 50) != NULL;
+        zpoller_destroy (&poller);
+        if (ready)
+            break;
+    }
+    return n;
+}
+
 //  The periodic poll reads the table only when the fast path is really
 //  behind: at once when the socket is quiet, and when it is busy only for
 //  events that were already written at the previous poll and still have
@@ -445,15 +472,8 @@ test_poll_reads_table_only_when_behind (void **state)
 {
     (void) state;
     char *db = kt_db_fresh ("events_poll");
-    kf_store_t *store = kf_store_new (db, "test-publisher");
-    assert_int_equal (kf_store_connect (store), 0);
+    kf_store_t *store = s_publisher (db);
     kf_error_t err;
-    assert_int_equal (kf_store_exec_sql (store,
-                                         "CREATE TABLE test_applied (partition int2, seq int8, "
-                                         "n int8 UNIQUE, shop_id text, applied_order bigserial, "
-                                         "PRIMARY KEY (partition, seq))",
-                                         NULL, NULL, NULL, &err),
-                      0);
     //  Two shops in different partitions.
     const char *quiet = s_shops[0];
     const char *busy = NULL;
@@ -473,16 +493,7 @@ test_poll_reads_table_only_when_behind (void **state)
     kf_subscriber_t *sub = kf_subscriber_new ("test-consumer", sub_store, s_apply, NULL);
     kf_subscriber_follow (sub, "testpub", endpoint);
     assert_int_equal (kf_subscriber_start (sub), 0);
-    //  The SUB connection is up once a publication gets through.
-    int n = 1;
-    for (int tries = 0; tries < 200; tries++) {
-        s_write_marker (store, outbox, busy, n++, true);
-        zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
-        bool ready = zpoller_wait (poller, 50) != NULL;
-        zpoller_destroy (&poller);
-        if (ready)
-            break;
-    }
+    int n = s_connect_sub (store, outbox, sub, busy);
     assert_true (kf_subscriber_poll (sub) >= 0);
     kf_subscriber_stats_t st;
     kf_subscriber_stats (sub, &st);
@@ -631,15 +642,8 @@ test_in_memory_failure_drops_the_batch_behind (void **state)
 {
     (void) state;
     char *db = kt_db_fresh ("events_overlap");
-    kf_store_t *store = kf_store_new (db, "test-publisher");
-    assert_int_equal (kf_store_connect (store), 0);
+    kf_store_t *store = s_publisher (db);
     kf_error_t err;
-    assert_int_equal (kf_store_exec_sql (store,
-                                         "CREATE TABLE test_applied (partition int2, seq int8, "
-                                         "n int8 UNIQUE, shop_id text, applied_order bigserial, "
-                                         "PRIMARY KEY (partition, seq))",
-                                         NULL, NULL, NULL, &err),
-                      0);
     //  inproc: a publication is on the subscriber's socket when
     //  kf_outbox_publish returns, so the 12 events below are all there
     //  before the subscriber reads any.
@@ -663,16 +667,7 @@ test_in_memory_failure_drops_the_batch_behind (void **state)
     kf_subscriber_hooks_t hooks = {s_queue_memory, s_memory_committed, s_memory_rolled_back, &m};
     kf_subscriber_set_hooks (sub, &hooks);
     assert_int_equal (kf_subscriber_start (sub), 0);
-    //  The SUB connection is up once a publication gets through.
-    int n = 1;
-    for (int tries = 0; tries < 200; tries++) {
-        s_write_marker (store, outbox, s_shops[0], n++, true);
-        zpoller_t *poller = zpoller_new (kf_subscriber_socket (sub), NULL);
-        bool ready = zpoller_wait (poller, 50) != NULL;
-        zpoller_destroy (&poller);
-        if (ready)
-            break;
-    }
+    int n = s_connect_sub (store, outbox, sub, s_shops[0]);
     assert_true (kf_subscriber_poll (sub) >= 0);
     assert_int_equal (s_applied (db), n - 1);
     int before = n - 1;

@@ -127,6 +127,40 @@ test_bounded (void **state)
     intake_cache_destroy (&cache);
 }
 
+//  Learning after a commit keeps what the batch did not carry: the stored
+//  name when the batch had none, a VIP flag once seen.
+static void
+test_learn_keeps_name_and_vip (void **state)
+{
+    (void) state;
+    intake_cache_t *cache = intake_cache_new (10);
+    intake_cache_entry_t e = {0};
+    e.customer_ref = 7;
+    e.name = "老王";
+    e.vip = true;
+    intake_cache_learn (cache, "k", &e);
+    e.name = NULL;
+    e.vip = false;
+    e.conv_id = 3;
+    intake_cache_learn (cache, "k", &e);
+    intake_cache_entry_t got;
+    assert_true (intake_cache_get (cache, "k", &got));
+    assert_string_equal (got.name, "老王");
+    assert_true (got.vip);
+    assert_int_equal (got.conv_id, 3);
+    intake_cache_entry_clear (&got);
+    e.name = "王先生"; //  a new name replaces the old one
+    intake_cache_learn (cache, "k", &e);
+    assert_true (intake_cache_get (cache, "k", &got));
+    assert_string_equal (got.name, "王先生");
+    intake_cache_entry_clear (&got);
+    intake_cache_put (cache, "k", &(intake_cache_entry_t){.customer_ref = 7}); //  put replaces
+    assert_true (intake_cache_get (cache, "k", &got));
+    assert_null (got.name);
+    assert_false (got.vip);
+    intake_cache_destroy (&cache);
+}
+
 //  A wrong presumption stops it for 16 calls, then 32 if wrong again...;
 //  a right one makes the next wrong one pause for 16 again.
 static void
@@ -220,6 +254,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_put_get_replace_forget),
+        cmocka_unit_test (test_learn_keeps_name_and_vip),
         cmocka_unit_test (test_presume_new_backs_off),
         cmocka_unit_test (test_shared_by_threads),
         cmocka_unit_test (test_bounded),
