@@ -17,19 +17,21 @@
 //  "intake_insert_messages"), on the scratch table instead of messages.
 #define S_COLUMNS                                                                                  \
     "shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, agent_id, " \
-    "body, sent_at, received_at, intent, priority, qa_flags, score, agent_status"
+    "body, sent_at, received_at, intent, priority, qa_flags, score, agent_status, auto_reply"
 static const kf_stmt_t s_raw_statements[] = {
     {"bench_insert_batch",
      "INSERT INTO bench_scratch (" S_COLUMNS ") "
      "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
      "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
      "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
-     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0) "
+     "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0), "
+     "  auto_reply "
      "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "
      "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "
-     "  $14::text[], $15::int2[], $16::int2[]) "
+     "  $14::text[], $15::int2[], $16::int2[], $17::bool[]) "
      "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "
-     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status) "
+     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, "
+     "  auto_reply) "
      "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING "
      "RETURNING shop_id, gateway_id, gateway_msg_id, message_id"},
     //  One row, committed on its own: the cheapest durable ack possible.
@@ -37,14 +39,14 @@ static const kf_stmt_t s_raw_statements[] = {
      "INSERT INTO bench_scratch (" S_COLUMNS ") "
      "VALUES ($1, $2, $3, $4::int2, $5::int2, $6::int8, $7::int8, NULL, $8, "
      "  to_timestamp ($9::int8 / 1000.0), to_timestamp ($10::int8 / 1000.0), $11::int2, "
-     "  $12::int2, NULL, NULL, NULL) "
+     "  $12::int2, NULL, NULL, NULL, false) "
      "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING RETURNING message_id"},
     {NULL, NULL}};
 
-static const kf_col_type_t s_types[16] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
-                                          KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT,
-                                          KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2,
-                                          KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2};
+static const kf_col_type_t s_types[17] = {
+    KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2, KF_COL_INT8,
+    KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2,
+    KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2, KF_COL_BOOL};
 
 static int64_t
 s_wall_ms (void)
@@ -205,18 +207,19 @@ s_add_row (kf_batch_t *batch, const bench_item_t *it, const char *gateway_id, in
     kf_batch_text (batch, 8, it->body, strlen (it->body));
     kf_batch_int (batch, 9, it->item.sent_at_ms);
     kf_batch_int (batch, 10, now_ms);
-    kf_batch_int (batch, 11, 2);  //  intent: pre-sales
-    kf_batch_int (batch, 12, 2);  //  priority: normal
-    kf_batch_str (batch, 13, ""); //  qa flags: none
-    kf_batch_int (batch, 14, 0);  //  score: none
-    kf_batch_int (batch, 15, 0);  //  agent status: none
+    kf_batch_int (batch, 11, 2);      //  intent: pre-sales
+    kf_batch_int (batch, 12, 2);      //  priority: normal
+    kf_batch_str (batch, 13, "");     //  qa flags: none
+    kf_batch_int (batch, 14, 0);      //  score: none
+    kf_batch_int (batch, 15, 0);      //  agent status: none
+    kf_batch_bool (batch, 16, false); //  not the platform's auto-responder
 }
 
 static int
 s_batches (kf_store_t *store, const bench_pg_raw_opts_t *opts, bench_pg_raw_result_t *out)
 {
     int gateways = opts->gateways > 0 ? opts->gateways : 1;
-    kf_batch_t *batch = kf_batch_new (16, s_types);
+    kf_batch_t *batch = kf_batch_new (17, s_types);
     bench_lat_t *lat = bench_lat_new ((size_t) (opts->rows / opts->batch + 1));
     uint64_t rng = 0x2545f4914f6cdd1dULL;
     int64_t *seq = calloc ((size_t) gateways, sizeof (int64_t));

@@ -27,18 +27,18 @@
 #define S_INSERT_MESSAGES                                                                          \
     "INSERT INTO messages (message_id, shop_id, gateway_id, gateway_msg_id, kind, channel, "       \
     "  conversation_id, customer_id, agent_id, body, sent_at, received_at, intent, priority, "     \
-    "  qa_flags, score, agent_status, target_agent_id) "                                           \
+    "  qa_flags, score, agent_status, target_agent_id, auto_reply) "                               \
     "SELECT id, shop_id, gateway_id, gateway_msg_id, kind, channel, "                              \
     "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
     "  to_timestamp (sent_ms / 1000.0), to_timestamp (received_ms / 1000.0), nullif (intent, 0), " \
     "  nullif (priority, 0), string_to_array (nullif (qa, ''), ','), nullif (score, 0), "          \
-    "  nullif (agent_status, 0), nullif (target, '') "                                             \
+    "  nullif (agent_status, 0), nullif (target, ''), auto_reply "                                 \
     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "        \
     "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "   \
-    "  $14::text[], $15::int2[], $16::int2[], $17::text[], $18::int8[]) "                          \
+    "  $14::text[], $15::int2[], $16::int2[], $17::text[], $18::int8[], $19::bool[]) "             \
     "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "   \
     "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, target, "  \
-    "  id) "
+    "  id, auto_reply) "
 
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
@@ -808,8 +808,8 @@ s_insert_messages (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
                              KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8,
                              KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8};
-    kf_batch_t *rows = kf_batch_new (18, types);
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL};
+    kf_batch_t *rows = kf_batch_new (19, types);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
@@ -846,6 +846,7 @@ s_insert_messages (s_batch_t *b)
         kf_batch_int (rows, 15, item->agent_status);
         kf_batch_str (rows, 16, item->target_agent_id);
         kf_batch_int (rows, 17, item->stored_id); //  from the pool
+        kf_batch_bool (rows, 18, item->auto_reply);
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {

@@ -40,6 +40,7 @@ struct routing_conv_s {
     bool after_hours_replied;       //  after-hours reply sent
     int assign_seq;                 //  assignments so far
     int overflow_hops;              //  overflows so far
+    bool stored;                    //  the record has its row (restored or reported)
 };
 
 typedef struct {
@@ -483,6 +484,18 @@ s_changed (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
 {
     if (self->sink.conv_changed)
         self->sink.conv_changed (self->sink.arg, shop->config->shop_id, conv);
+    conv->stored = true;
+}
+
+//  Only the response clock changed (the customer wrote, the owner
+//  answered): the record's row is not rewritten for that. A restart
+//  recomputes the clock from the messages (routing_store), so a row is
+//  written only when it is new.
+static void
+s_clock_changed (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
+{
+    if (!conv->stored)
+        s_changed (self, shop, conv);
 }
 
 static void
@@ -873,6 +886,7 @@ routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
     c->after_hours_replied = row->after_hours_replied;
     c->assign_seq = row->assign_seq;
     c->overflow_hops = row->overflow_hops;
+    c->stored = true;
     char key[32];
     snprintf (key, sizeof key, "%" PRId64, c->id);
     zhashx_insert (shop->convs, key, c);
@@ -982,10 +996,10 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->waiting_since = at;
             c->sla_breached = false;
             s_arm_sla (self, shop, c, at);
-            s_changed (self, shop, c);
+            s_clock_changed (self, shop, c);
         } else if (c->state == ROUTING_QUEUED && !c->waiting_since) {
             c->waiting_since = at;
-            s_changed (self, shop, c);
+            s_clock_changed (self, shop, c);
         }
         return;
     }
@@ -1001,7 +1015,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->waiting_since = 0;
             c->sla_breached = false;
             c->sla_deadline = 0;
-            s_changed (self, shop, c);
+            s_clock_changed (self, shop, c);
         }
         char key[32];
         snprintf (key, sizeof key, "%" PRId64, c->customer_id);
@@ -1282,6 +1296,12 @@ routing_conv_assign_seq (const routing_conv_t *c)
 {
     return c->assign_seq;
 }
+bool
+routing_conv_stored (const routing_conv_t *c)
+{
+    return c->stored;
+}
+
 int
 routing_conv_overflow_hops (const routing_conv_t *c)
 {
@@ -1345,4 +1365,16 @@ routing_model_on_shift (routing_model_t *self, const char *shop_id, const char *
     s_shop_t *shop = s_shop (self, shop_id);
     s_agent_t *a = shop ? s_agent (shop, agent_id) : NULL;
     return a && a->cfg && s_agent_on_shift_at (shop, a->cfg, s_now (self));
+}
+
+const char *
+routing_model_reply_text (routing_model_t *self, const char *shop_id, int kind)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    if (!shop)
+        return NULL;
+    return kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY ? shop->config->busy_reply
+           : kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS
+               ? shop->config->after_hours_reply
+               : NULL;
 }

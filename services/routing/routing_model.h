@@ -183,7 +183,10 @@ typedef struct {
                           bool reassigned);
     void (*transferred) (void *arg, const char *shop_id, const routing_conv_t *conv,
                          const char *from, const char *to, const char *by, const char *reason);
-    //  The conversation's routing row changed (persist it).
+    //  The conversation's routing row changed (persist it). A change of the
+    //  response clock alone (the customer wrote, the owner answered) is
+    //  reported only while the conversation has no row yet: the record
+    //  recomputes the clock from the messages when it is loaded.
     void (*conv_changed) (void *arg, const char *shop_id, const routing_conv_t *conv);
     //  An agent's presence changed (persist it).
     void (*presence_changed) (void *arg, const char *shop_id, const char *agent_id, int status,
@@ -267,6 +270,9 @@ bool routing_conv_busy_replied (const routing_conv_t *conv);
 bool routing_conv_after_hours_replied (const routing_conv_t *conv);
 int routing_conv_assign_seq (const routing_conv_t *conv);
 int routing_conv_overflow_hops (const routing_conv_t *conv);
+//  True once the record has the conversation's row (restored, or reported
+//  through conv_changed): later changes update it.
+bool routing_conv_stored (const routing_conv_t *conv);
 
 //  Inspection (status, tests).
 typedef struct {
@@ -287,6 +293,8 @@ int routing_model_queue (routing_model_t *self, const char *shop_id, const char 
 //  The conversation (borrowed) or NULL.
 const routing_conv_t *routing_model_conversation (routing_model_t *self, const char *shop_id,
                                                   int64_t conversation_id);
+//  The shop's auto-reply text of an AutoReplyKind (borrowed), NULL if none.
+const char *routing_model_reply_text (routing_model_t *self, const char *shop_id, int kind);
 //  True when the agent is on shift at the clock's now.
 bool routing_model_on_shift (routing_model_t *self, const char *shop_id, const char *agent_id);
 

@@ -3,8 +3,11 @@
     Events from intake (and operators' changes on the "admin" stream)
     arrive through kf_subscriber; each batch is applied to the model inside
     one transaction, and everything the model decided in it (conversation
-    rows, the assignment audit, presence, stickiness, routing's events and
-    the commands for intake) is written before the same commit. While that
+    rows, the assignment audit, presence, stickiness, routing's events) is
+    written before the same commit. Assign commands and auto-replies follow
+    from those rows, so they get no row of their own: after a restart the
+    decisions in force are handed to intake again (s_on_open_conversation);
+    only rarer commands (notices) are kept in routing_outbox. While that
     transaction is under way in PostgreSQL the next batch is already
     decided in memory (kf_subscriber_set_in_memory); s_queue_writes marks
     where one transaction's decisions end. After the commit the commands
@@ -43,6 +46,7 @@ typedef struct {
     char request_id[160]; //  idempotency key at intake
     zchunk_t *frame;      //  packed CommandSubmit
     int64_t last_sent;    //  monotonic ms, 0 = not yet
+    bool stored;          //  has a routing_outbox row (forget it when acked)
 } s_command_t;
 
 typedef struct {
@@ -66,6 +70,7 @@ typedef struct {
     kf_batch_t *acked_sent;           //  ... those in the transaction under way
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from the record
+    bool commands_restored;           //  the record's open decisions handed in again
     bool dirty;                       //  model changed in the current transaction
     bool dirty_sent;                  //  ... in the transaction under way
     bool draining;                    //  DRAIN received
@@ -100,9 +105,11 @@ s_event (s_server_t *self, const char *shop_id, const char *kind, Kefu__V1__Even
     kf_outbox_add (self->outbox, ev);
 }
 
-static void
-s_command (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
-           const char *request_id, Kefu__V1__Command *cmd)
+//  A command for intake as routing sends it (the frame is what intake
+//  gets; request_id makes a resend idempotent there).
+static s_command_t *
+s_command_new (const char *shop_id, const routing_conv_t *conv, const char *request_id,
+               Kefu__V1__Command *cmd)
 {
     cmd->shop_id.data = (uint8_t *) shop_id;
     cmd->shop_id.len = strlen (shop_id);
@@ -122,9 +129,63 @@ s_command (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
     c->frame = zchunk_new (NULL, size);
     kefu__v1__command_submit__pack (&submit, zchunk_data (c->frame));
     zchunk_set (c->frame, zchunk_data (c->frame), size);
-    routing_writes_command (self->writes, shop_id, request_id, zchunk_data (c->frame), size,
-                            s_now (self));
+    return c;
+}
+
+//  A command decided in the current transaction that only routing_outbox
+//  keeps (a notice): stored with the decision, handed in after the commit.
+//  Assign commands and auto-replies need no row of their own: they follow
+//  from the conversation's row and its latest assignment, which the same
+//  commit stores, and a restart builds them again from there
+//  (s_on_open_conversation).
+static void
+s_stored_command (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
+                  const char *request_id, Kefu__V1__Command *cmd)
+{
+    s_command_t *c = s_command_new (shop_id, conv, request_id, cmd);
+    c->stored = true;
+    routing_writes_command (self->writes, shop_id, request_id, zchunk_data (c->frame),
+                            zchunk_size (c->frame), s_now (self));
     zlistx_add_end (self->to_send, c);
+}
+
+//  The assign command of a conversation's assignment number seq.
+static s_command_t *
+s_assign_command (const char *shop_id, const routing_conv_t *conv, int seq, const char *agent_id,
+                  const char *previous_agent_id, int reason, const char *note)
+{
+    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
+    assign.conversation_id = routing_conv_id (conv);
+    assign.agent_id.data = (uint8_t *) agent_id;
+    assign.agent_id.len = strlen (agent_id);
+    assign.previous_agent_id.data = (uint8_t *) previous_agent_id;
+    assign.previous_agent_id.len = strlen (previous_agent_id);
+    assign.reason = reason;
+    assign.note.data = (uint8_t *) note;
+    assign.note.len = strlen (note);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
+    cmd.assign = &assign;
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "assign:%" PRId64 ":%d", routing_conv_id (conv), seq);
+    return s_command_new (shop_id, conv, request_id, &cmd);
+}
+
+//  A conversation's auto-reply of one kind (at most one of each).
+static s_command_t *
+s_reply_command (const char *shop_id, const routing_conv_t *conv, int kind, const char *text)
+{
+    Kefu__V1__AutoReplyCommand reply = KEFU__V1__AUTO_REPLY_COMMAND__INIT;
+    reply.conversation_id = routing_conv_id (conv);
+    reply.kind = kind;
+    reply.text.data = (uint8_t *) text;
+    reply.text.len = strlen (text);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_AUTO_REPLY;
+    cmd.auto_reply = &reply;
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "reply:%" PRId64 ":%d", routing_conv_id (conv), kind);
+    return s_command_new (shop_id, conv, request_id, &cmd);
 }
 
 static int
@@ -155,22 +216,8 @@ s_on_assigned (void *arg, const routing_assignment_t *a)
     ev.conversation_assigned = &assigned;
     s_event (self, a->shop_id, "conversation.assigned", &ev);
 
-    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
-    assign.conversation_id = routing_conv_id (a->conv);
-    assign.agent_id.data = (uint8_t *) a->agent_id;
-    assign.agent_id.len = strlen (a->agent_id);
-    assign.previous_agent_id.data = (uint8_t *) a->previous_agent_id;
-    assign.previous_agent_id.len = strlen (a->previous_agent_id);
-    assign.reason = a->reason;
-    assign.note.data = (uint8_t *) a->note;
-    assign.note.len = strlen (a->note);
-    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
-    cmd.assign = &assign;
-    char request_id[96];
-    snprintf (request_id, sizeof request_id, "assign:%" PRId64 ":%d", routing_conv_id (a->conv),
-              a->seq);
-    s_command (self, a->shop_id, a->conv, request_id, &cmd);
+    zlistx_add_end (self->to_send, s_assign_command (a->shop_id, a->conv, a->seq, a->agent_id,
+                                                     a->previous_agent_id, a->reason, a->note));
 }
 
 static void
@@ -199,17 +246,7 @@ s_on_auto_reply (void *arg, const char *shop_id, const routing_conv_t *conv, int
 {
     s_server_t *self = arg;
     self->dirty = true;
-    Kefu__V1__AutoReplyCommand reply = KEFU__V1__AUTO_REPLY_COMMAND__INIT;
-    reply.conversation_id = routing_conv_id (conv);
-    reply.kind = kind;
-    reply.text.data = (uint8_t *) text;
-    reply.text.len = strlen (text);
-    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_AUTO_REPLY;
-    cmd.auto_reply = &reply;
-    char request_id[96];
-    snprintf (request_id, sizeof request_id, "reply:%" PRId64 ":%d", routing_conv_id (conv), kind);
-    s_command (self, shop_id, conv, request_id, &cmd);
+    zlistx_add_end (self->to_send, s_reply_command (shop_id, conv, kind, text));
 }
 
 static void
@@ -325,7 +362,50 @@ s_on_unsubmitted (void *arg, const char *shop_id, const char *request_id, const 
     snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
     snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
     c->frame = zchunk_new (payload, size);
+    c->stored = true;
     zhashx_insert (self->unacked, request_id, c);
+}
+
+//  A command rebuilt from the record goes out unless the same is pending.
+static void
+s_restore_command (s_server_t *self, s_command_t *c)
+{
+    if (zhashx_lookup (self->unacked, c->request_id))
+        s_command_destroy ((void **) &c);
+    else
+        zhashx_insert (self->unacked, c->request_id, c);
+}
+
+//  After a restart: the assign command of every open conversation's
+//  current owner and the auto-replies of those still queued, as the
+//  record's rows hold them. Those intake has already had it acknowledges
+//  as DUPLICATE (request ids are stable), the others it carries out: a
+//  decision committed just before a crash reaches the gateway all the same.
+static void
+s_on_open_conversation (void *arg, const routing_open_row_t *row)
+{
+    s_server_t *self = arg;
+    const routing_conv_t *conv =
+        routing_model_conversation (self->model, row->shop_id, row->conversation_id);
+    if (!conv)
+        return;
+    int state = routing_conv_state (conv);
+    if (state == ROUTING_ASSIGNED && row->state == ROUTING_ASSIGNED &&
+        routing_conv_assign_seq (conv) == row->assign_seq)
+        s_restore_command (self, s_assign_command (row->shop_id, conv, row->assign_seq,
+                                                   routing_conv_agent (conv),
+                                                   row->previous_agent_id, row->reason, row->note));
+    if (state != ROUTING_QUEUED)
+        return;
+    int kinds[2] = {row->busy_replied ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY : 0,
+                    row->after_hours_replied ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS
+                                             : 0};
+    for (int i = 0; i < 2; i++) {
+        const char *text =
+            kinds[i] ? routing_model_reply_text (self->model, row->shop_id, kinds[i]) : NULL;
+        if (text)
+            s_restore_command (self, s_reply_command (row->shop_id, conv, kinds[i], text));
+    }
 }
 
 static int
@@ -355,8 +435,10 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
                               request_id, kf_error_code_name (ack->code), ack->reason);
             } else
                 (*self->c_acked)++;
-            kf_batch_str (self->acked, 0, c->shop_id);
-            kf_batch_str (self->acked, 1, c->request_id);
+            if (c->stored) {
+                kf_batch_str (self->acked, 0, c->shop_id);
+                kf_batch_str (self->acked, 1, c->request_id);
+            }
             zhashx_delete (self->unacked, request_id);
         }
         kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
@@ -535,10 +617,14 @@ s_reload (s_server_t *self)
     self->loaded = false;
     if (s_in_txn (self, s_load_all, NULL) || !self->loaded)
         return -1;
-    //  Commands the record holds that intake never acknowledged go out again.
+    //  Commands the record holds that intake never acknowledged go out again
+    //  (memory knows them after a reload while running).
     kf_error_t err;
     kf_error_clear (&err);
-    routing_store_load_unsubmitted (self->store, s_on_unsubmitted, self, &err);
+    if (!self->commands_restored &&
+        routing_store_load_unsubmitted (self->store, s_on_unsubmitted, self, &err) == 0 &&
+        routing_store_load_open (self->store, s_on_open_conversation, self, &err) == 0)
+        self->commands_restored = true;
     routing_stats_t st;
     routing_model_stats (self->model, &st);
     kf_log_info ("routing.loaded", "shops=%d open=%d queued=%d assigned=%d", st.shops, st.open,
@@ -686,7 +772,7 @@ s_refuse_transfer (s_server_t *self, const Kefu__V1__Event *request, const char 
     char request_id[128];
     snprintf (request_id, sizeof request_id, "transfer-refused:%s:%u:%" PRId64, request->stream,
               request->partition, request->seq);
-    s_command (self, shop, conv, request_id, &cmd);
+    s_stored_command (self, shop, conv, request_id, &cmd);
 }
 
 //  ---------------------------------------------------------------------

@@ -43,18 +43,44 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce ((extract (epoch FROM queued_at) * 1000)::int8, 0), "
      "  coalesce ((extract (epoch FROM group_since) * 1000)::int8, 0), "
      "  coalesce ((extract (epoch FROM waiting_since) * 1000)::int8, 0), "
-     "  sla_breached, busy_replied, after_hours_replied, assign_seq, overflow_hops "
-     "FROM routing_conversations WHERE state <> 3 ORDER BY shop_id, conversation_id"},
+     "  sla_breached, busy_replied, after_hours_replied, assign_seq, overflow_hops, "
+     //  The response clock is not rewritten on every line (routing_model):
+     //  the customer waits since their first message after the last answer
+     //  of an owner (replies before the current owner's assignment were
+     //  their owners'; the platform's auto-responder answers no one).
+     "  coalesce ((SELECT (extract (epoch FROM min (m.received_at)) * 1000)::int8 "
+     "    FROM messages m WHERE m.shop_id = r.shop_id AND m.conversation_id = r.conversation_id "
+     "      AND m.kind = 1 AND m.received_at > coalesce ((SELECT max (a.received_at) "
+     "        FROM messages a WHERE a.shop_id = r.shop_id "
+     "          AND a.conversation_id = r.conversation_id AND a.kind = 2 AND NOT a.auto_reply "
+     "          AND (a.agent_id = r.agent_id OR a.received_at < r.assigned_at)), "
+     "        '-infinity')), 0) "
+     "FROM routing_conversations r WHERE state <> 3 ORDER BY shop_id, conversation_id"},
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
      "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0)"},
     //  routing_outbox holds only what intake has not acknowledged yet.
     {"routing_load_unsubmitted",
      "SELECT shop_id, request_id, payload FROM routing_outbox ORDER BY created_at, request_id"},
+    {"routing_load_open",
+     "SELECT r.shop_id, r.conversation_id, r.state, r.assign_seq, "
+     "  coalesce (a.previous_agent_id, ''), coalesce (a.reason, 0), coalesce (a.note, ''), "
+     "  r.busy_replied, r.after_hours_replied "
+     "FROM routing_conversations r LEFT JOIN LATERAL (SELECT previous_agent_id, reason, note "
+     "  FROM assignments a WHERE a.shop_id = r.shop_id AND a.conversation_id = r.conversation_id "
+     "  ORDER BY a.assignment_id DESC LIMIT 1) a ON true "
+     "WHERE r.state <> 3"},
     {"routing_forget_commands", "DELETE FROM routing_outbox o USING unnest ($1::text[], "
                                 "$2::text[]) AS u (shop_id, request_id) "
                                 "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
-    {"routing_upsert_conversations",
+#define S_CONV_ROWS                                                                                \
+    "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], "        \
+    "  $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], $13::int8[], "   \
+    "  $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], $19::int8[], "             \
+    "  $20::int4[], $21::int4[]) "                                                                 \
+    "  AS t (shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, "       \
+    "  queued, since, assigned, waiting, breached, busy, after_hours, closed, seq, hops) "
+    {"routing_insert_conversations",
      "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, "
      "  channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, "
      "  group_since, assigned_at, waiting_since, sla_breached, busy_replied, "
@@ -64,35 +90,25 @@ static const kf_stmt_t s_statements[] = {
          "since") ", "
                   "  " S_TS ("assigned") ", " S_TS (
                       "waiting") ", breached, busy, after_hours, "
-                                 "  " S_TS (
-                                     "closed") ", seq, hops "
-                                               "FROM unnest ($1::text[], $2::int8[], $3::int8[], "
-                                               "$4::int2[], $5::text[], $6::text[], "
-                                               "  $7::int2[], $8::bool[], $9::int2[], $10::text[], "
-                                               "$11::int8[], $12::int8[], $13::int8[], "
-                                               "  $14::int8[], $15::int8[], $16::bool[], "
-                                               "$17::bool[], $18::bool[], $19::int8[], "
-                                               "  $20::int4[], $21::int4[]) "
-                                               "  AS t (shop_id, id, customer_id, channel, ccid, "
-                                               "grp, cls, vip, state, agent, opened, "
-                                               "  queued, since, assigned, waiting, breached, "
-                                               "busy, after_hours, closed, seq, hops) "
-                                               "ON CONFLICT (shop_id, conversation_id) DO UPDATE "
-                                               "SET "
-                                               "  group_name = EXCLUDED.group_name, class = "
-                                               "EXCLUDED.class, vip = EXCLUDED.vip, "
-                                               "  state = EXCLUDED.state, agent_id = "
-                                               "EXCLUDED.agent_id, queued_at = EXCLUDED.queued_at, "
-                                               "  group_since = EXCLUDED.group_since, assigned_at "
-                                               "= EXCLUDED.assigned_at, "
-                                               "  waiting_since = EXCLUDED.waiting_since, "
-                                               "sla_breached = EXCLUDED.sla_breached, "
-                                               "  busy_replied = EXCLUDED.busy_replied, "
-                                               "after_hours_replied = "
-                                               "EXCLUDED.after_hours_replied, "
-                                               "  closed_at = EXCLUDED.closed_at, assign_seq = "
-                                               "EXCLUDED.assign_seq, "
-                                               "  overflow_hops = EXCLUDED.overflow_hops"},
+                                 "  " S_TS ("closed") ", seq, hops " S_CONV_ROWS},
+    //  Only what a decision changes (customer, channel and opening stay).
+    {"routing_update_conversations",
+     "UPDATE routing_conversations r SET group_name = t.grp, class = t.cls, vip = t.vip, "
+     "  state = t.state, agent_id = nullif (t.agent, ''), queued_at = " S_TS (
+         "t.queued") ", "
+                     "  group_since = " S_TS ("t.since") ", assigned_at = " S_TS (
+                         "t.assigned") ", "
+                                       "  waiting_since = " S_TS (
+                                           "t.waiting") ", sla_breached = t.breached, "
+                                                        "  busy_replied = t.busy, "
+                                                        "after_hours_replied = t.after_hours, "
+                                                        "  closed_at = " S_TS (
+                                                            "t.closed") ", assign_seq = t.seq, "
+                                                                        "overflow_hops = "
+                                                                        "t.hops " S_CONV_ROWS
+                                                                        "WHERE r.shop_id = "
+                                                                        "t.shop_id AND "
+                                                                        "r.conversation_id = t.id"},
     {"routing_insert_assignments",
      "INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, group_name, "
      "  reason, note, by_whom, assigned_at, waited_ms) "
@@ -326,6 +342,9 @@ static int
 s_on_conversations (const PGresult *res, void *arg)
 {
     for (int r = 0; r < PQntuples (res); r++) {
+        //  A breach reported belongs to the wait the row was written with.
+        int64_t waiting = kf_store_int (res, r, 19);
+        bool breached = s_bool (res, r, 14) && kf_store_int (res, r, 13) == waiting;
         routing_conv_row_t row = {
             .conversation_id = kf_store_int (res, r, 1),
             .customer_id = kf_store_int (res, r, 2),
@@ -339,8 +358,8 @@ s_on_conversations (const PGresult *res, void *arg)
             .opened_at = kf_store_int (res, r, 10),
             .queued_at = kf_store_int (res, r, 11),
             .group_since = kf_store_int (res, r, 12),
-            .waiting_since = kf_store_int (res, r, 13),
-            .sla_breached = s_bool (res, r, 14),
+            .waiting_since = waiting,
+            .sla_breached = breached,
             .busy_replied = s_bool (res, r, 15),
             .after_hours_replied = s_bool (res, r, 16),
             .assign_seq = (int) kf_store_int (res, r, 17),
@@ -406,6 +425,39 @@ routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void 
     return kf_store_exec (store, "routing_load_unsubmitted", NULL, s_on_unsubmitted, &c, err);
 }
 
+typedef struct {
+    routing_open_fn *fn; //  per conversation
+    void *arg;           //  its argument
+} s_open_t;
+
+static int
+s_on_open (const PGresult *res, void *arg)
+{
+    s_open_t *o = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        routing_open_row_t row = {
+            .shop_id = kf_store_text (res, r, 0),
+            .conversation_id = kf_store_int (res, r, 1),
+            .state = (int) kf_store_int (res, r, 2),
+            .assign_seq = (int) kf_store_int (res, r, 3),
+            .previous_agent_id = kf_store_text (res, r, 4),
+            .reason = (int) kf_store_int (res, r, 5),
+            .note = kf_store_text (res, r, 6),
+            .busy_replied = s_bool (res, r, 7),
+            .after_hours_replied = s_bool (res, r, 8),
+        };
+        o->fn (o->arg, &row);
+    }
+    return 0;
+}
+
+int
+routing_store_load_open (kf_store_t *store, routing_open_fn *fn, void *arg, kf_error_t *err)
+{
+    s_open_t o = {fn, arg};
+    return kf_store_exec (store, "routing_load_open", NULL, s_on_open, &o, err);
+}
+
 void
 routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked)
 {
@@ -424,6 +476,7 @@ typedef struct {
     int64_t id, customer, opened, queued, since, assigned, waiting, closed;
     int channel, cls, state, seq, hops;
     bool vip, breached, busy, after_hours;
+    bool is_new; //  no row yet: INSERT, else UPDATE
     char ccid[ROUTING_ID_MAX + 1];
     char group[33];
     char agent[ROUTING_ID_MAX + 1];
@@ -497,8 +550,8 @@ routing_writes_destroy (routing_writes_t **self_p)
 }
 
 //  A conversation may change several times in one transaction, and one
-//  INSERT ... ON CONFLICT DO UPDATE cannot touch a row twice: keep only the
-//  latest snapshot of each.
+//  statement cannot touch a row twice: keep only the latest snapshot of
+//  each, inserted if the record had no row for it before the transaction.
 void
 routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *c,
                      int64_t now_ms)
@@ -508,6 +561,7 @@ routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_
     s_conv_row_t *r = zhashx_lookup (self->convs, key);
     if (!r) {
         r = calloc (1, sizeof *r);
+        r->is_new = !routing_conv_stored (c);
         zhashx_insert (self->convs, key, r);
     }
     snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
@@ -629,8 +683,12 @@ routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err
 void
 routing_writes_queue (routing_writes_t *self, kf_store_t *store)
 {
-    kf_batch_t *convs = kf_batch_new (21, s_conv_types);
+    //  New rows are plain inserts, known ones plain updates: no speculative
+    //  insertion, and an update that leaves state alone can stay on its page.
+    kf_batch_t *inserts = kf_batch_new (21, s_conv_types);
+    kf_batch_t *updates = kf_batch_new (21, s_conv_types);
     for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
+        kf_batch_t *convs = r->is_new ? inserts : updates;
         kf_batch_str (convs, 0, r->shop_id);
         kf_batch_int (convs, 1, r->id);
         kf_batch_int (convs, 2, r->customer);
@@ -667,12 +725,14 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_str (served, 2, k->agent);
         kf_batch_int (served, 3, k->at);
     }
-    s_queue_batch (convs, store, "routing_upsert_conversations");
+    s_queue_batch (inserts, store, "routing_insert_conversations");
+    s_queue_batch (updates, store, "routing_update_conversations");
     s_queue_batch (self->assignments, store, "routing_insert_assignments");
     s_queue_batch (presence, store, "routing_upsert_presence");
     s_queue_batch (served, store, "routing_upsert_served");
     s_queue_batch (self->commands, store, "routing_insert_commands");
-    kf_batch_destroy (&convs);
+    kf_batch_destroy (&inserts);
+    kf_batch_destroy (&updates);
     kf_batch_destroy (&presence);
     kf_batch_destroy (&served);
     routing_writes_clear (self);

@@ -5,8 +5,10 @@
     restart (presence, open conversations with their queues, who served
     whom). Writing: a routing_writes_t collects what the model decided
     during one transaction (conversation rows, assignment audit rows,
-    presence, stickiness, commands for intake) and writes each kind with
-    one batched statement just before the commit. */
+    presence, stickiness, stored commands) and writes each kind with one
+    batched statement just before the commit. A conversation's row is
+    inserted once and updated on decisions; the response clock is not
+    written on every line: loading recomputes it from the messages. */
 #ifndef ROUTING_STORE_H
 #define ROUTING_STORE_H
 
@@ -35,6 +37,21 @@ typedef void (routing_command_fn) (void *arg, const char *shop_id, const char *r
                                    const uint8_t *payload, size_t size);
 int routing_store_load_unsubmitted (kf_store_t *store, routing_command_fn *fn, void *arg,
                                     kf_error_t *err);
+//  Each open conversation's row with its latest assignment, to hand the
+//  decisions in force to intake again after a restart.
+typedef struct {
+    const char *shop_id;           //  shop
+    int64_t conversation_id;       //  conversation
+    int state;                     //  routing_state_t
+    int assign_seq;                //  assignments so far
+    const char *previous_agent_id; //  of the latest assignment, "" if none
+    int reason;                    //  ... its AssignReason
+    const char *note;              //  ... its note, "" if none
+    bool busy_replied;             //  busy reply sent
+    bool after_hours_replied;      //  after-hours reply sent
+} routing_open_row_t;
+typedef void (routing_open_fn) (void *arg, const routing_open_row_t *row);
+int routing_store_load_open (kf_store_t *store, routing_open_fn *fn, void *arg, kf_error_t *err);
 //  Forget commands intake has acknowledged: queue the deletion of their
 //  routing_outbox rows, acked = (shop_id text, request_id text) rows, in
 //  the store's open pipeline (parameters are copied).

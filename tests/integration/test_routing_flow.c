@@ -159,6 +159,20 @@ s_customer (fixture_t *f, const char *customer, const char *body)
 }
 
 static void
+s_reply (fixture_t *f, const char *customer, const char *agent, const char *body, bool auto_reply)
+{
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__AgentReply r = KEFU__V1__AGENT_REPLY__INIT;
+    r.customer_id = kt_text (customer);
+    r.agent_id = kt_text (agent);
+    r.body = kt_text (body);
+    r.auto_reply = auto_reply;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
+    item.agent_reply = &r;
+    s_item (f, &item);
+}
+
+static void
 s_presence (fixture_t *f, const char *agent, int status)
 {
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
@@ -421,6 +435,68 @@ test_sla_breach_event (void **state)
                       1);
 }
 
+//  Routing does not rewrite a conversation's row for every line of the
+//  response clock; after a restart it recomputes the clock from the
+//  messages. An answered customer stays answered (no false breach), an
+//  unanswered one breaches on time even though the platform's
+//  auto-responder replied, and the gateway gets no assign command twice
+//  (the restart hands the decisions in force to intake again, which knows
+//  them).
+static void
+test_response_clock_after_restart (void **state)
+{
+    fixture_t *f = *state;
+    s_presence (f, "xiaomei", ONLINE);
+    s_presence (f, "lingling", ONLINE);
+    s_customer (f, "tb_c", "这件有M码吗？");
+    s_customer (f, "tb_d", "能便宜点吗");
+    s_settle (f);
+    s_commands_t cmds = {0};
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 2);
+    bool c_to_xiaomei = kt_db_count (f->db, "SELECT count(*) FROM routing_conversations r JOIN "
+                                            "customer_channels c USING (shop_id, customer_id) "
+                                            "WHERE c.channel_customer_id = 'tb_c' AND "
+                                            "r.agent_id = 'xiaomei'") == 1;
+    const char *owner_c = c_to_xiaomei ? "xiaomei" : "lingling";
+    const char *owner_d = c_to_xiaomei ? "lingling" : "xiaomei";
+    s_advance (f, 10000);
+    s_reply (f, "tb_c", owner_c, "有的亲", false);
+    s_customer (f, "tb_d", "人呢？"); //  still waiting since the first line
+    s_reply (f, "tb_d", owner_d, "您好，客服稍后回复", true);
+    s_settle (f);
+
+    s_routing_stop (f);
+    s_routing_start (f);
+    s_settle (f);
+    memset (&cmds, 0, sizeof cmds);
+    s_collect (f, &cmds, 300);
+    assert_int_equal (cmds.assigns, 0); //  intake answered DUPLICATE
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands WHERE kind = "
+                                          "'assign'"),
+                      2);
+
+    //  tb_d wrote first at 0 s: 30 s is its threshold.
+    s_advance (f, 19000);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'conversation.sla_breached'"),
+                      0);
+    s_advance (f, 2000);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'conversation.sla_breached'"),
+                      1);
+    s_advance (f, 60000);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
+                                          "'conversation.sla_breached'"),
+                      1);
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT count(*) FROM routing_conversations WHERE sla_breached AND agent_id = '%s'",
+              owner_d);
+    assert_int_equal (kt_db_count (f->db, sql), 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages WHERE auto_reply"), 1);
+}
+
 //  A transfer asked for by a gateway (an agent hands the customer to a
 //  colleague) is an item like any other; routing carries it out and records
 //  it, or refuses it when the colleague has no room.
@@ -496,6 +572,7 @@ main (void)
     kf_log_init ("test-routing-flow");
     kf_log_set_level (KF_LOG_ERROR);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_response_clock_after_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_assign_queue_free_transfer_restart, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_sla_breach_event, s_setup, s_teardown),

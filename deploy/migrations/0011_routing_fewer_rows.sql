@@ -1,0 +1,14 @@
+-- 0011 routing writes fewer rows per decision.
+--
+-- Routing no longer rewrites a conversation's row each time the customer
+-- writes or its owner answers (the response clock): when it loads after a
+-- restart it recomputes the clock from the messages. For that the record
+-- must tell a human agent's answer from the platform's auto-responder,
+-- which answers no one: messages.auto_reply (MessageAccepted.auto_reply).
+--
+-- Assign commands and auto-replies are no longer stored in routing_outbox
+-- either: after a restart routing hands the decisions in force (each open
+-- conversation's owner, the auto-replies of those still queued) to intake
+-- again, which answers DUPLICATE for what it already has. routing_outbox
+-- keeps the rarer commands that follow from nothing else (notices).
+ALTER TABLE messages ADD COLUMN auto_reply boolean NOT NULL DEFAULT false;
