@@ -502,6 +502,10 @@ s_after_rollback (void *arg)
         //  Memory may hold decisions the record does not: rebuild.
         self->dirty = self->dirty_sent = false;
         self->loaded = false;
+        //  And the record may hold decisions memory dropped (a COMMIT that
+        //  succeeded though its answer was lost with the connection): their
+        //  commands are handed in again from the record.
+        self->commands_restored = false;
     }
 }
 
