@@ -497,6 +497,12 @@ struct _routing_writes_t {
     zhashx_t *served;        //  "shop\x1fcustomer" -> s_keyed_t
     kf_batch_t *assignments; //  assignment audit rows, in order
     kf_batch_t *commands;    //  routing_outbox rows, in order
+    //  The statements' arrays, built from the hashes at each queue (kept
+    //  from one transaction to the next: no allocation per transaction).
+    kf_batch_t *conv_inserts;
+    kf_batch_t *conv_updates;
+    kf_batch_t *presence_rows;
+    kf_batch_t *served_rows;
 };
 
 static const kf_col_type_t s_conv_types[] = {
@@ -531,6 +537,10 @@ routing_writes_new (void)
     zhashx_set_destructor (self->served, s_free_row);
     self->assignments = kf_batch_new (10, s_assignment_types);
     self->commands = kf_batch_new (4, s_command_types);
+    self->conv_inserts = kf_batch_new (21, s_conv_types);
+    self->conv_updates = kf_batch_new (21, s_conv_types);
+    self->presence_rows = kf_batch_new (4, s_presence_types);
+    self->served_rows = kf_batch_new (4, s_served_types);
     return self;
 }
 
@@ -544,6 +554,10 @@ routing_writes_destroy (routing_writes_t **self_p)
         zhashx_destroy (&self->served);
         kf_batch_destroy (&self->assignments);
         kf_batch_destroy (&self->commands);
+        kf_batch_destroy (&self->conv_inserts);
+        kf_batch_destroy (&self->conv_updates);
+        kf_batch_destroy (&self->presence_rows);
+        kf_batch_destroy (&self->served_rows);
         free (self);
         *self_p = NULL;
     }
@@ -685,8 +699,8 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
 {
     //  New rows are plain inserts, known ones plain updates: no speculative
     //  insertion, and an update that leaves state alone can stay on its page.
-    kf_batch_t *inserts = kf_batch_new (21, s_conv_types);
-    kf_batch_t *updates = kf_batch_new (21, s_conv_types);
+    kf_batch_t *inserts = self->conv_inserts;
+    kf_batch_t *updates = self->conv_updates;
     for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
         kf_batch_t *convs = r->is_new ? inserts : updates;
         kf_batch_str (convs, 0, r->shop_id);
@@ -711,14 +725,14 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_int (convs, 19, r->seq);
         kf_batch_int (convs, 20, r->hops);
     }
-    kf_batch_t *presence = kf_batch_new (4, s_presence_types);
+    kf_batch_t *presence = self->presence_rows;
     for (s_keyed_t *k = zhashx_first (self->presence); k; k = zhashx_next (self->presence)) {
         kf_batch_str (presence, 0, k->shop_id);
         kf_batch_str (presence, 1, k->agent);
         kf_batch_int (presence, 2, k->status);
         kf_batch_int (presence, 3, k->at);
     }
-    kf_batch_t *served = kf_batch_new (4, s_served_types);
+    kf_batch_t *served = self->served_rows;
     for (s_keyed_t *k = zhashx_first (self->served); k; k = zhashx_next (self->served)) {
         kf_batch_str (served, 0, k->shop_id);
         kf_batch_int (served, 1, k->customer);
@@ -731,10 +745,6 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
     s_queue_batch (presence, store, "routing_upsert_presence");
     s_queue_batch (served, store, "routing_upsert_served");
     s_queue_batch (self->commands, store, "routing_insert_commands");
-    kf_batch_destroy (&inserts);
-    kf_batch_destroy (&updates);
-    kf_batch_destroy (&presence);
-    kf_batch_destroy (&served);
     routing_writes_clear (self);
 }
 
@@ -746,4 +756,8 @@ routing_writes_clear (routing_writes_t *self)
     zhashx_purge (self->served);
     kf_batch_reset (self->assignments);
     kf_batch_reset (self->commands);
+    kf_batch_reset (self->conv_inserts);
+    kf_batch_reset (self->conv_updates);
+    kf_batch_reset (self->presence_rows);
+    kf_batch_reset (self->served_rows);
 }
