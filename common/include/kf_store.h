@@ -29,7 +29,7 @@ typedef struct {
 } kf_stmt_t;
 
 //  Parameters for one statement. Build on the stack with kf_params_init.
-#define KF_PARAMS_MAX 40
+#define KF_PARAMS_MAX 64
 typedef struct {
     int count;                         //  parameters added so far
     const char *values[KF_PARAMS_MAX]; //  borrowed pointers (or into numbuf)

@@ -47,6 +47,7 @@ typedef struct {
     zchunk_t *frame;      //  packed CommandSubmit
     int64_t last_sent;    //  monotonic ms, 0 = not yet
     bool stored;          //  has a routing_outbox row (forget it when acked)
+    int64_t conv_id;      //  the conversation it is about
 } s_command_t;
 
 typedef struct {
@@ -66,6 +67,7 @@ typedef struct {
     zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
     zlistx_t *to_send;                //  s_command_t of the current transaction
     zlistx_t *sent_cmds;              //  ... of the transaction under way (sent, not settled)
+    zhashx_t *closing;                //  conversation id -> assign_seq, closed in the current txn
     kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
     kf_batch_t *acked_sent;           //  ... those in the transaction under way
     zloop_t *loop;                    //  event loop
@@ -126,10 +128,20 @@ s_command_new (const char *shop_id, const routing_conv_t *conv, const char *requ
     s_command_t *c = calloc (1, sizeof *c);
     snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
     snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
+    c->conv_id = routing_conv_id (conv);
     c->frame = zchunk_new (NULL, size);
     kefu__v1__command_submit__pack (&submit, zchunk_data (c->frame));
     zchunk_set (c->frame, zchunk_data (c->frame), size);
     return c;
+}
+
+//  Give a command a routing_outbox row in the current transaction.
+static void
+s_store_command (s_server_t *self, s_command_t *c)
+{
+    c->stored = true;
+    routing_writes_command (self->writes, c->shop_id, c->request_id, zchunk_data (c->frame),
+                            zchunk_size (c->frame), s_now (self));
 }
 
 //  A command decided in the current transaction that only routing_outbox
@@ -143,9 +155,7 @@ s_stored_command (s_server_t *self, const char *shop_id, const routing_conv_t *c
                   const char *request_id, Kefu__V1__Command *cmd)
 {
     s_command_t *c = s_command_new (shop_id, conv, request_id, cmd);
-    c->stored = true;
-    routing_writes_command (self->writes, shop_id, request_id, zchunk_data (c->frame),
-                            zchunk_size (c->frame), s_now (self));
+    s_store_command (self, c);
     zlistx_add_end (self->to_send, c);
 }
 
@@ -292,6 +302,12 @@ s_on_conv_changed (void *arg, const char *shop_id, const routing_conv_t *conv)
     s_server_t *self = arg;
     self->dirty = true;
     routing_writes_conv (self->writes, shop_id, conv, s_now (self));
+    if (routing_conv_state (conv) == ROUTING_CLOSED) {
+        char key[32];
+        snprintf (key, sizeof key, "%" PRId64, routing_conv_id (conv));
+        zhashx_update (self->closing, key,
+                       (void *) (intptr_t) (routing_conv_assign_seq (conv) + 1));
+    }
 }
 
 static void
@@ -487,6 +503,7 @@ s_after_rollback (void *arg)
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
     routing_writes_clear (self->writes);
+    zhashx_purge (self->closing);
     zlistx_purge (self->to_send);
     zlistx_purge (self->sent_cmds);
     //  The forgets of the failed transaction go with the next one (unless
@@ -509,6 +526,42 @@ s_after_rollback (void *arg)
     }
 }
 
+//  A restart rebuilds the commands of open conversations from the record;
+//  those of a conversation that closes before intake acknowledged them
+//  (decided in this transaction, or handed in earlier) get a routing_outbox
+//  row in the closing transaction instead, so none is lost.
+static void
+s_keep_commands_of_closed (s_server_t *self)
+{
+    if (zhashx_size (self->closing) == 0)
+        return;
+    s_command_t *c;
+    for (c = zlistx_first (self->to_send); c; c = zlistx_next (self->to_send)) {
+        char key[32];
+        snprintf (key, sizeof key, "%" PRId64, c->conv_id);
+        if (!c->stored && zhashx_lookup (self->closing, key))
+            s_store_command (self, c);
+    }
+    for (void *v = zhashx_first (self->closing); v; v = zhashx_next (self->closing)) {
+        const char *id = zhashx_cursor (self->closing);
+        int seqs = (int) (intptr_t) v - 1;
+        //  assign:<id>:1..seq, reply:<id>:<busy>, reply:<id>:<after hours>
+        for (int n = 1; n <= seqs + 2; n++) {
+            char request_id[96];
+            if (n <= seqs)
+                snprintf (request_id, sizeof request_id, "assign:%s:%d", id, n);
+            else
+                snprintf (request_id, sizeof request_id, "reply:%s:%d", id,
+                          n == seqs + 1 ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
+                                        : KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS);
+            c = zhashx_lookup (self->unacked, request_id);
+            if (c && !c->stored)
+                s_store_command (self, c);
+        }
+    }
+    zhashx_purge (self->closing);
+}
+
 //  The subscriber sends a transaction: what was decided until now goes in
 //  it; what is decided from now on belongs to the next one.
 static int
@@ -516,6 +569,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
     (void) err;
     s_server_t *self = arg;
+    s_keep_commands_of_closed (self);
     routing_writes_queue (self->writes, store);
     if (kf_batch_rows (self->acked) > 0)
         routing_store_queue_forget (store, self->acked);
@@ -547,6 +601,7 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
     if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
         return -1;
     fn (self, arg);
+    s_keep_commands_of_closed (self);
     if (routing_writes_flush (self->writes, self->store, &err) ||
         kf_outbox_flush (self->outbox, &err)) {
         kf_store_rollback (self->store);
@@ -604,6 +659,7 @@ s_load_all (s_server_t *self, void *arg)
     kf_error_clear (&err);
     routing_model_reset (self->model);
     routing_writes_clear (self->writes);
+    zhashx_purge (self->closing);
     zlistx_purge (self->to_send);
     if (routing_store_load_shops (self->store, s_on_shop_row, self, &err) ||
         routing_store_load_state (self->store, self->model, s_now (self), &err)) {
@@ -614,6 +670,26 @@ s_load_all (s_server_t *self, void *arg)
     self->loaded = true;
 }
 
+//  After a start or a failed transaction: the commands of the decisions in
+//  force go out again, from the record (memory knows the others). Retried
+//  by the tick until the record could be read.
+static void
+s_restore_commands (s_server_t *self)
+{
+    //  A transaction under way ends first (if it fails, memory is rebuilt
+    //  before this can run).
+    kf_subscriber_settle (self->sub);
+    if (self->commands_restored || !self->loaded)
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (routing_store_load_unsubmitted (self->store, s_on_unsubmitted, self, &err) == 0 &&
+        routing_store_load_open (self->store, s_on_open_conversation, self, &err) == 0)
+        self->commands_restored = true;
+    else
+        kf_log_warn ("routing.restore_commands_failed", "reason=\"%s\"", err.reason);
+}
+
 static int
 s_reload (s_server_t *self)
 {
@@ -621,14 +697,7 @@ s_reload (s_server_t *self)
     self->loaded = false;
     if (s_in_txn (self, s_load_all, NULL) || !self->loaded)
         return -1;
-    //  Commands the record holds that intake never acknowledged go out again
-    //  (memory knows them after a reload while running).
-    kf_error_t err;
-    kf_error_clear (&err);
-    if (!self->commands_restored &&
-        routing_store_load_unsubmitted (self->store, s_on_unsubmitted, self, &err) == 0 &&
-        routing_store_load_open (self->store, s_on_open_conversation, self, &err) == 0)
-        self->commands_restored = true;
+    s_restore_commands (self);
     routing_stats_t st;
     routing_model_stats (self->model, &st);
     kf_log_info ("routing.loaded", "shops=%d open=%d queued=%d assigned=%d", st.shops, st.open,
@@ -824,6 +893,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         return 0;
     if (!self->loaded && s_reload (self) != 0)
         return 0; //  the database is not there yet: try on the next tick
+    s_restore_commands (self);
     int64_t mono = zclock_mono ();
     if (mono >= self->next_poll) {
         //  Catch up from the events table: what the PUB fast path missed,
@@ -877,6 +947,7 @@ s_server_destroy (s_server_t **self_p)
         routing_model_destroy (&self->model);
         routing_writes_destroy (&self->writes);
         zhashx_destroy (&self->unacked);
+        zhashx_destroy (&self->closing);
         zlistx_destroy (&self->to_send);
         zlistx_destroy (&self->sent_cmds);
         kf_batch_destroy (&self->acked);
@@ -916,6 +987,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     zhashx_set_destructor (self->unacked, s_command_destroy);
     self->to_send = zlistx_new ();
     zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
+    self->closing = zhashx_new ();
     self->sent_cmds = zlistx_new ();
     zlistx_set_destructor (self->sent_cmds, (czmq_destructor *) s_command_destroy);
     self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});

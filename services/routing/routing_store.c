@@ -10,6 +10,61 @@
 #include <string.h>
 
 #define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0)"
+#define S_CONV_COLS                                                                                \
+    "shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, queued, "       \
+    "since, assigned, waiting, breached, busy, after_hours, closed, seq, hops"
+
+//  One transaction's rows in one statement (a statement costs something of
+//  its own, paid per transaction): new conversation rows ($1-$21, plain
+//  INSERT: no speculative insertion), changed ones ($22-$42: only what a
+//  decision changes; customer, channel and opening stay), the assignment
+//  audit ($43-$52) and who served whom ($53-$56). A row is either new or
+//  known in one transaction, so the two parts on routing_conversations
+//  never touch the same row.
+// clang-format off
+#define S_WRITE_ROWS \
+    "WITH ci AS (" \
+    "  INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, " \
+    "    channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, " \
+    "    group_since, assigned_at, waiting_since, sla_breached, busy_replied, " \
+    "    after_hours_replied, closed_at, assign_seq, overflow_hops) " \
+    "  SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, " \
+    "    nullif (agent, ''), to_timestamp (opened / 1000.0), " S_TS ("queued") ", " \
+    "    " S_TS ("since") ", " S_TS ("assigned") ", " S_TS ("waiting") ", " \
+    "    breached, busy, after_hours, " S_TS ("closed") ", seq, hops " \
+    "  FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], " \
+    "    $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], " \
+    "    $13::int8[], $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], " \
+    "    $19::int8[], $20::int4[], $21::int4[]) AS t (" S_CONV_COLS ")), " \
+    "cu AS (" \
+    "  UPDATE routing_conversations r SET group_name = t.grp, class = t.cls, vip = t.vip, " \
+    "    state = t.state, agent_id = nullif (t.agent, ''), queued_at = " S_TS ("t.queued") ", " \
+    "    group_since = " S_TS ("t.since") ", assigned_at = " S_TS ("t.assigned") ", " \
+    "    waiting_since = " S_TS ("t.waiting") ", sla_breached = t.breached, " \
+    "    busy_replied = t.busy, after_hours_replied = t.after_hours, " \
+    "    closed_at = " S_TS ("t.closed") ", assign_seq = t.seq, overflow_hops = t.hops " \
+    "  FROM unnest ($22::text[], $23::int8[], $24::int8[], $25::int2[], $26::text[], " \
+    "    $27::text[], $28::int2[], $29::bool[], $30::int2[], $31::text[], $32::int8[], " \
+    "    $33::int8[], $34::int8[], $35::int8[], $36::int8[], $37::bool[], $38::bool[], " \
+    "    $39::bool[], $40::int8[], $41::int4[], $42::int4[]) AS t (" S_CONV_COLS ") " \
+    "  WHERE r.shop_id = t.shop_id AND r.conversation_id = t.id), " \
+    "a AS (" \
+    "  INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, " \
+    "    group_name, reason, note, by_whom, assigned_at, waited_ms) " \
+    "  SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, " \
+    "    to_timestamp (at / 1000.0), waited " \
+    "  FROM unnest ($43::text[], $44::int8[], $45::text[], $46::text[], $47::text[], " \
+    "    $48::int2[], $49::text[], $50::text[], $51::int8[], $52::int8[]) " \
+    "    AS t (shop_id, conv, agent, prev, grp, reason, note, by_whom, at, waited)), " \
+    "s AS (" \
+    "  INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at) " \
+    "  SELECT shop_id, customer, agent, to_timestamp (at / 1000.0) " \
+    "  FROM unnest ($53::text[], $54::int8[], $55::text[], $56::int8[]) " \
+    "    AS t (shop_id, customer, agent, at) " \
+    "  ON CONFLICT (shop_id, customer_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, " \
+    "    last_served_at = EXCLUDED.last_served_at) " \
+    "SELECT 1"
+// clang-format on
 
 static const kf_stmt_t s_statements[] = {
     {"routing_load_shops", "SELECT shop_id, timezone FROM shops ORDER BY shop_id"},
@@ -73,50 +128,7 @@ static const kf_stmt_t s_statements[] = {
     {"routing_forget_commands", "DELETE FROM routing_outbox o USING unnest ($1::text[], "
                                 "$2::text[]) AS u (shop_id, request_id) "
                                 "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
-#define S_CONV_ROWS                                                                                \
-    "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], "        \
-    "  $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], $13::int8[], "   \
-    "  $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], $19::int8[], "             \
-    "  $20::int4[], $21::int4[]) "                                                                 \
-    "  AS t (shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, "       \
-    "  queued, since, assigned, waiting, breached, busy, after_hours, closed, seq, hops) "
-    {"routing_insert_conversations",
-     "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, "
-     "  channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, "
-     "  group_since, assigned_at, waiting_since, sla_breached, busy_replied, "
-     "  after_hours_replied, closed_at, assign_seq, overflow_hops) "
-     "SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, nullif (agent, ''), "
-     "  to_timestamp (opened / 1000.0), " S_TS ("queued") ", " S_TS (
-         "since") ", "
-                  "  " S_TS ("assigned") ", " S_TS (
-                      "waiting") ", breached, busy, after_hours, "
-                                 "  " S_TS ("closed") ", seq, hops " S_CONV_ROWS},
-    //  Only what a decision changes (customer, channel and opening stay).
-    {"routing_update_conversations",
-     "UPDATE routing_conversations r SET group_name = t.grp, class = t.cls, vip = t.vip, "
-     "  state = t.state, agent_id = nullif (t.agent, ''), queued_at = " S_TS (
-         "t.queued") ", "
-                     "  group_since = " S_TS ("t.since") ", assigned_at = " S_TS (
-                         "t.assigned") ", "
-                                       "  waiting_since = " S_TS (
-                                           "t.waiting") ", sla_breached = t.breached, "
-                                                        "  busy_replied = t.busy, "
-                                                        "after_hours_replied = t.after_hours, "
-                                                        "  closed_at = " S_TS (
-                                                            "t.closed") ", assign_seq = t.seq, "
-                                                                        "overflow_hops = "
-                                                                        "t.hops " S_CONV_ROWS
-                                                                        "WHERE r.shop_id = "
-                                                                        "t.shop_id AND "
-                                                                        "r.conversation_id = t.id"},
-    {"routing_insert_assignments",
-     "INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, group_name, "
-     "  reason, note, by_whom, assigned_at, waited_ms) "
-     "SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, "
-     "  to_timestamp (at / 1000.0), waited "
-     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], "
-     "  $7::text[], $8::text[], $9::int8[], $10::int8[]) "
-     "  AS t (shop_id, conv, agent, prev, grp, reason, note, by_whom, at, waited)"},
+    {"routing_write_rows", S_WRITE_ROWS},
     {"routing_upsert_presence",
      "INSERT INTO agent_presence (shop_id, agent_id, status, since) "
      "SELECT shop_id, agent, status, to_timestamp (at / 1000.0) "
@@ -124,13 +136,6 @@ static const kf_stmt_t s_statements[] = {
      "at) "
      "ON CONFLICT (shop_id, agent_id) DO UPDATE SET status = EXCLUDED.status, "
      "  since = EXCLUDED.since"},
-    {"routing_upsert_served",
-     "INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at) "
-     "SELECT shop_id, customer, agent, to_timestamp (at / 1000.0) "
-     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::int8[]) "
-     "  AS t (shop_id, customer, agent, at) "
-     "ON CONFLICT (shop_id, customer_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, "
-     "  last_served_at = EXCLUDED.last_served_at"},
     {"routing_insert_commands",
      "INSERT INTO routing_outbox (shop_id, request_id, payload, created_at) "
      "SELECT shop_id, request_id, payload, to_timestamp (at / 1000.0) "
@@ -739,11 +744,18 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_str (served, 2, k->agent);
         kf_batch_int (served, 3, k->at);
     }
-    s_queue_batch (inserts, store, "routing_insert_conversations");
-    s_queue_batch (updates, store, "routing_update_conversations");
-    s_queue_batch (self->assignments, store, "routing_insert_assignments");
+    if (kf_batch_rows (inserts) + kf_batch_rows (updates) + kf_batch_rows (self->assignments) +
+            kf_batch_rows (served) >
+        0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (inserts, &params);
+        kf_batch_params (updates, &params);
+        kf_batch_params (self->assignments, &params);
+        kf_batch_params (served, &params);
+        kf_store_pipeline_add (store, "routing_write_rows", &params, NULL, NULL);
+    }
     s_queue_batch (presence, store, "routing_upsert_presence");
-    s_queue_batch (served, store, "routing_upsert_served");
     s_queue_batch (self->commands, store, "routing_insert_commands");
     routing_writes_clear (self);
 }
