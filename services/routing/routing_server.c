@@ -159,6 +159,19 @@ s_stored_command (s_server_t *self, const char *shop_id, const routing_conv_t *c
     zlistx_add_end (self->to_send, c);
 }
 
+//  Request ids, stable across restarts: intake de-duplicates on them.
+static void
+s_assign_request_id (char *buf, size_t size, int64_t conv_id, int seq)
+{
+    snprintf (buf, size, "assign:%" PRId64 ":%d", conv_id, seq);
+}
+
+static void
+s_reply_request_id (char *buf, size_t size, int64_t conv_id, int kind)
+{
+    snprintf (buf, size, "reply:%" PRId64 ":%d", conv_id, kind);
+}
+
 //  The assign command of a conversation's assignment number seq.
 static s_command_t *
 s_assign_command (const char *shop_id, const routing_conv_t *conv, int seq, const char *agent_id,
@@ -177,7 +190,7 @@ s_assign_command (const char *shop_id, const routing_conv_t *conv, int seq, cons
     cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
     cmd.assign = &assign;
     char request_id[96];
-    snprintf (request_id, sizeof request_id, "assign:%" PRId64 ":%d", routing_conv_id (conv), seq);
+    s_assign_request_id (request_id, sizeof request_id, routing_conv_id (conv), seq);
     return s_command_new (shop_id, conv, request_id, &cmd);
 }
 
@@ -194,7 +207,7 @@ s_reply_command (const char *shop_id, const routing_conv_t *conv, int kind, cons
     cmd.kind_case = KEFU__V1__COMMAND__KIND_AUTO_REPLY;
     cmd.auto_reply = &reply;
     char request_id[96];
-    snprintf (request_id, sizeof request_id, "reply:%" PRId64 ":%d", routing_conv_id (conv), kind);
+    s_reply_request_id (request_id, sizeof request_id, routing_conv_id (conv), kind);
     return s_command_new (shop_id, conv, request_id, &cmd);
 }
 
@@ -543,16 +556,17 @@ s_keep_commands_of_closed (s_server_t *self)
             s_store_command (self, c);
     }
     for (void *v = zhashx_first (self->closing); v; v = zhashx_next (self->closing)) {
-        const char *id = zhashx_cursor (self->closing);
+        int64_t id = strtoll ((const char *) zhashx_cursor (self->closing), NULL, 10);
         int seqs = (int) (intptr_t) v - 1;
-        //  assign:<id>:1..seq, reply:<id>:<busy>, reply:<id>:<after hours>
+        //  Its assignments 1..seq, then its two auto-replies.
         for (int n = 1; n <= seqs + 2; n++) {
             char request_id[96];
             if (n <= seqs)
-                snprintf (request_id, sizeof request_id, "assign:%s:%d", id, n);
+                s_assign_request_id (request_id, sizeof request_id, id, n);
             else
-                snprintf (request_id, sizeof request_id, "reply:%s:%d", id,
-                          n == seqs + 1 ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
+                s_reply_request_id (request_id, sizeof request_id, id,
+                                    n == seqs + 1
+                                        ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
                                         : KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS);
             c = zhashx_lookup (self->unacked, request_id);
             if (c && !c->stored)
