@@ -568,8 +568,10 @@ s_keep_commands_of_closed (s_server_t *self)
                                     n == seqs + 1
                                         ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
                                         : KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS);
+            //  Even if stored before: that row may belong to a transaction
+            //  that failed (the statement skips a row it already has).
             c = zhashx_lookup (self->unacked, request_id);
-            if (c && !c->stored)
+            if (c)
                 s_store_command (self, c);
         }
     }
