@@ -391,6 +391,32 @@ s_failed (kf_subscriber_t *self, const kf_error_t *err, int events)
                  events, err->reason);
 }
 
+//  Set last[] of every moved offset to where the batch took it, or back.
+static void
+s_move_offsets (const s_offset_move_t *moves, int move_count, bool forward)
+{
+    for (int k = 0; k < move_count; k++)
+        moves[k].stream->last[moves[k].partition] = forward ? moves[k].to : moves[k].from;
+}
+
+//  Queue the end of a batch's transaction in the open pipeline: its offsets,
+//  the handler's writes, its events, COMMIT. -1 (pipeline discarded) if the
+//  handler could not queue its writes.
+static int
+s_queue_commit (kf_subscriber_t *self, const s_offset_move_t *moves, int move_count,
+                kf_error_t *err)
+{
+    s_queue_offsets (self, moves, move_count);
+    if (self->hooks.queue_writes && self->hooks.queue_writes (self->store, self->hooks.arg, err)) {
+        kf_store_pipeline_discard (self->store);
+        return -1;
+    }
+    if (self->outbox)
+        kf_outbox_queue_write (self->outbox);
+    kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
+    return 0;
+}
+
 //  Read the results of the batch in flight: publish and tell the handler,
 //  or move the offsets back. 0, or -1 if it failed.
 static int
@@ -402,9 +428,7 @@ s_settle (kf_subscriber_t *self)
     kf_error_t err;
     kf_error_clear (&err);
     if (kf_store_pipeline_wait (self->store, &err)) {
-        for (int k = 0; k < self->flight.move_count; k++)
-            self->flight.moves[k].stream->last[self->flight.moves[k].partition] =
-                self->flight.moves[k].from;
+        s_move_offsets (self->flight.moves, self->flight.move_count, false);
         s_failed (self, &err, self->flight.applied);
         return -1;
     }
@@ -458,19 +482,10 @@ s_apply_in_memory (kf_subscriber_t *self)
     if (kf_store_ensure (self->store) || kf_store_pipeline_begin (self->store, &err))
         goto failed;
     kf_store_pipeline_sql (self->store, "BEGIN", NULL, NULL, NULL);
-    s_queue_offsets (self, self->flight.moves, self->flight.move_count);
-    if (self->hooks.queue_writes && self->hooks.queue_writes (self->store, self->hooks.arg, &err)) {
-        kf_store_pipeline_discard (self->store);
+    if (s_queue_commit (self, self->flight.moves, self->flight.move_count, &err) ||
+        kf_store_pipeline_send (self->store, &err))
         goto failed;
-    }
-    if (self->outbox)
-        kf_outbox_queue_write (self->outbox);
-    kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_send (self->store, &err))
-        goto failed;
-    for (int k = 0; k < self->flight.move_count; k++)
-        self->flight.moves[k].stream->last[self->flight.moves[k].partition] =
-            self->flight.moves[k].to;
+    s_move_offsets (self->flight.moves, self->flight.move_count, true);
     self->flight.applied = applied;
     self->flight.active = true;
     s_batch_clear (self);
@@ -501,24 +516,14 @@ s_apply_batch (kf_subscriber_t *self)
         if (self->fn (self->store, self->batch[i], self->arg, &err))
             goto failed;
     int move_count = s_collect_moves (self, moves);
-    if (kf_store_pipeline_begin (self->store, &err))
-        goto failed;
-    s_queue_offsets (self, moves, move_count);
-    if (self->hooks.queue_writes && self->hooks.queue_writes (self->store, self->hooks.arg, &err)) {
-        kf_store_pipeline_discard (self->store);
-        goto failed;
-    }
-    if (self->outbox)
-        kf_outbox_queue_write (self->outbox);
-    kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
-    if (kf_store_pipeline_run (self->store, &err))
+    if (kf_store_pipeline_begin (self->store, &err) ||
+        s_queue_commit (self, moves, move_count, &err) || kf_store_pipeline_run (self->store, &err))
         goto failed;
     if (self->outbox)
         kf_outbox_publish (self->outbox);
     if (self->hooks.after_commit)
         self->hooks.after_commit (self->hooks.arg);
-    for (int k = 0; k < move_count; k++)
-        moves[k].stream->last[moves[k].partition] = moves[k].to;
+    s_move_offsets (moves, move_count, true);
     self->stats.applied += applied;
     s_batch_clear (self);
     return applied;

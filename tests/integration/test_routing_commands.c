@@ -20,8 +20,7 @@
 #include "kf_store.h"
 #include "kt_db.h"
 #include "kt_intake.h"
-#include "routing_config.h"
-#include "routing_server.h"
+#include "kt_routing.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,48 +41,8 @@ typedef struct {
     zsock_t *commands;          //  intake's command endpoint (ROUTER)
     char events_endpoint[64];   //  where the outbox publishes
     char commands_endpoint[64]; //  where the ROUTER listens
-    zactor_t *routing;          //  routing (in-process)
-    routing_config_t rconfig;   //  its settings
-    kf_common_config_t rcommon; //  its shared settings
-    kf_service_args_t rargs;    //  what its actor got
+    kt_routing_t routing;       //  routing (in-process)
 } fixture_t;
-
-static void
-s_set (char **slot, const char *value)
-{
-    free (*slot);
-    *slot = strdup (value);
-}
-
-static void
-s_routing_start (fixture_t *f)
-{
-    memset (&f->rconfig, 0, sizeof f->rconfig);
-    memset (&f->rcommon, 0, sizeof f->rcommon);
-    assert_int_equal (routing_config_defaults (&f->rconfig, &f->rcommon), 0);
-    s_set (&f->rcommon.database_url, f->db);
-    s_set (&f->rconfig.intake_events, f->events_endpoint);
-    s_set (&f->rconfig.intake_commands, f->commands_endpoint);
-    s_set (&f->rconfig.events_endpoint, "tcp://127.0.0.1:*");
-    s_set (&f->rconfig.control_endpoint, "tcp://127.0.0.1:*");
-    f->rargs = (kf_service_args_t){&routing_config_spec, &f->rconfig, &f->rcommon, f->clock};
-    f->routing = zactor_new (routing_server, &f->rargs);
-    zstr_send (f->routing, "START");
-    char *reply = zstr_recv (f->routing);
-    assert_string_equal (reply, "OK");
-    free (reply);
-}
-
-static void
-s_routing_stop (fixture_t *f)
-{
-    zstr_send (f->routing, "DRAIN");
-    char *reply = zstr_recv (f->routing);
-    free (reply);
-    zactor_destroy (&f->routing);
-    kf_config_free (routing_config_spec.entries, &f->rconfig);
-    kf_config_free (kf_common_config_entries, &f->rcommon);
-}
 
 //  Commit the events added since the last commit and publish them.
 static void
@@ -172,27 +131,6 @@ s_close (fixture_t *f, int64_t conversation, int64_t customer)
     s_add (f, "conversation.closed", &ev);
 }
 
-//  Wait until routing has applied every intake event (and committed).
-static void
-s_settle (fixture_t *f)
-{
-    int64_t deadline = zclock_mono () + 20000;
-    while (zclock_mono () < deadline) {
-        zstr_send (f->routing, "SYNC");
-        char *reply = zstr_recv (f->routing);
-        free (reply);
-        long long written = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                                "event_sequences WHERE stream = 'intake'");
-        long long applied = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                                "consumer_offsets WHERE consumer = 'routing' "
-                                                "AND stream = 'intake'");
-        if (applied >= written)
-            return;
-        zclock_sleep (10);
-    }
-    fail_msg ("routing did not catch up");
-}
-
 //  The request ids that reach the command endpoint until it has been quiet
 //  for quiet_ms, each once, sorted and joined with spaces; acknowledged
 //  (ACCEPTED) when ack is true.
@@ -270,7 +208,7 @@ s_setup (void **state)
     port = zsock_bind (f->commands, "tcp://127.0.0.1:*");
     assert_true (port > 0);
     snprintf (f->commands_endpoint, sizeof f->commands_endpoint, "tcp://127.0.0.1:%d", port);
-    s_routing_start (f);
+    kt_routing_start (&f->routing, f->db, f->events_endpoint, f->commands_endpoint, f->clock);
     *state = f;
     return 0;
 }
@@ -279,8 +217,8 @@ static int
 s_teardown (void **state)
 {
     fixture_t *f = *state;
-    if (f->routing)
-        s_routing_stop (f);
+    if (f->routing.actor)
+        kt_routing_stop (&f->routing);
     zsock_destroy (&f->commands);
     kf_outbox_destroy (&f->outbox);
     kf_store_destroy (&f->store);
@@ -301,7 +239,7 @@ test_commands_survive_a_restart (void **state)
     s_open (f, 102, 2);
     s_open (f, 103, 3);
     s_commit (f);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_commands (f, false, 300, got, sizeof got);
     assert_string_equal (got, "assign:101:1 assign:102:1 reply:103:1");
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_outbox"), 0);
@@ -310,7 +248,7 @@ test_commands_survive_a_restart (void **state)
     //  gets a row; 103 takes the freed seat.
     s_close (f, 101, 1);
     s_commit (f);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_commands (f, false, 300, got, sizeof got);
     assert_non_null (strstr (got, "assign:103:1"));
     char *stored = kt_db_query1 (f->db, "SELECT string_agg (request_id, ' ' ORDER BY "
@@ -321,10 +259,10 @@ test_commands_survive_a_restart (void **state)
     //  Restart: the stored command, and the owners of the open
     //  conversations rebuilt from the record; 103's busy reply is no longer
     //  in force (it is assigned).
-    s_routing_stop (f);
+    kt_routing_stop (&f->routing);
     s_commands (f, false, 300, got, sizeof got); //  what the drain handed in
-    s_routing_start (f);
-    s_settle (f);
+    kt_routing_start (&f->routing, f->db, f->events_endpoint, f->commands_endpoint, f->clock);
+    kt_routing_settle (&f->routing, f->db);
     s_commands (f, true, 500, got, sizeof got);
     assert_string_equal (got, "assign:101:1 assign:102:1 assign:103:1");
 

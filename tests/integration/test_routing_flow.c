@@ -17,8 +17,7 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
-#include "routing_config.h"
-#include "routing_server.h"
+#include "kt_routing.h"
 
 #include <libpq-fe.h>
 #include <setjmp.h>
@@ -33,16 +32,13 @@
 #define SHOP "demo-shop"
 
 typedef struct {
-    char *db;                   //  conninfo
-    kf_clock_t *clock;          //  shared driven clock
-    kt_intake_t *intake;        //  intake (in-process)
-    zactor_t *routing;          //  routing (in-process)
-    routing_config_t rconfig;   //  its settings
-    kf_common_config_t rcommon; //  its shared settings
-    kf_service_args_t rargs;    //  what its actor got
-    zsock_t *gw;                //  the gateway (raw)
-    int seq;                    //  item ids
-    zlist_t *early;             //  commands that arrived while waiting for an ack
+    char *db;             //  conninfo
+    kf_clock_t *clock;    //  shared driven clock
+    kt_intake_t *intake;  //  intake (in-process)
+    kt_routing_t routing; //  routing (in-process)
+    zsock_t *gw;          //  the gateway (raw)
+    int seq;              //  item ids
+    zlist_t *early;       //  commands that arrived while waiting for an ack
 } fixture_t;
 
 static void
@@ -57,69 +53,10 @@ s_sql (const char *db, const char *sql)
 }
 
 static void
-s_set (char **slot, const char *value)
-{
-    free (*slot);
-    *slot = strdup (value);
-}
-
-static void
-s_routing_start (fixture_t *f)
-{
-    memset (&f->rconfig, 0, sizeof f->rconfig);
-    memset (&f->rcommon, 0, sizeof f->rcommon);
-    assert_int_equal (routing_config_defaults (&f->rconfig, &f->rcommon), 0);
-    s_set (&f->rcommon.database_url, f->db);
-    s_set (&f->rconfig.intake_events, f->intake->events_endpoint);
-    s_set (&f->rconfig.intake_commands, f->intake->command_endpoint);
-    s_set (&f->rconfig.events_endpoint, "tcp://127.0.0.1:*");
-    s_set (&f->rconfig.control_endpoint, "tcp://127.0.0.1:*");
-    f->rargs = (kf_service_args_t){&routing_config_spec, &f->rconfig, &f->rcommon, f->clock};
-    f->routing = zactor_new (routing_server, &f->rargs);
-    zstr_send (f->routing, "START");
-    char *reply = zstr_recv (f->routing);
-    assert_string_equal (reply, "OK");
-    free (reply);
-}
-
-static void
-s_routing_stop (fixture_t *f)
-{
-    zstr_send (f->routing, "DRAIN");
-    char *reply = zstr_recv (f->routing);
-    free (reply);
-    zactor_destroy (&f->routing);
-    kf_config_free (routing_config_spec.entries, &f->rconfig);
-    kf_config_free (kf_common_config_entries, &f->rcommon);
-}
-
-//  Wait until routing has applied every intake event, then let it run
-//  what is due and hand its commands in.
-static void
-s_settle (fixture_t *f)
-{
-    int64_t deadline = zclock_mono () + 20000;
-    while (zclock_mono () < deadline) {
-        zstr_send (f->routing, "SYNC");
-        char *reply = zstr_recv (f->routing);
-        free (reply);
-        long long written = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                                "event_sequences WHERE stream = 'intake'");
-        long long applied = kt_db_count (f->db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                                "consumer_offsets WHERE consumer = 'routing' "
-                                                "AND stream = 'intake'");
-        if (applied >= written)
-            return;
-        zclock_sleep (10);
-    }
-    fail_msg ("routing did not catch up");
-}
-
-static void
 s_advance (fixture_t *f, int64_t ms)
 {
     assert_int_equal (kf_clock_advance (f->clock, ms), 0);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
 }
 
 static void
@@ -267,7 +204,8 @@ s_setup (void **state)
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
     f->intake = kt_intake_new (f->db, f->clock);
     kt_intake_start (f->intake);
-    s_routing_start (f);
+    kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                      f->clock);
     bool welcomed = false;
     f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
     assert_true (welcomed);
@@ -284,8 +222,8 @@ s_teardown (void **state)
         kefu__v1__intake_frame__free_unpacked (early, NULL);
     zlist_destroy (&f->early);
     zsock_destroy (&f->gw);
-    if (f->routing)
-        s_routing_stop (f);
+    if (f->routing.actor)
+        kt_routing_stop (&f->routing);
     kt_intake_destroy (&f->intake);
     kf_clock_destroy (&f->clock);
     free (f->db);
@@ -301,11 +239,11 @@ test_assign_queue_free_transfer_restart (void **state)
     fixture_t *f = *state;
     s_presence (f, "xiaomei", ONLINE);
     s_presence (f, "ajie", ONLINE);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
 
     //  A pre-sales customer: assigned to xiaomei, the gateway is told.
     s_customer (f, "tb_a", "这件有M码吗？");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_commands_t cmds = {0};
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 1);
@@ -319,7 +257,7 @@ test_assign_queue_free_transfer_restart (void **state)
     //  one busy reply, even after more messages.
     s_customer (f, "tb_b", "在吗？能便宜点吗");
     s_customer (f, "tb_b", "在吗？？");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 0);
@@ -330,7 +268,7 @@ test_assign_queue_free_transfer_restart (void **state)
 
     //  The first conversation closes: the waiting one goes to xiaomei at once.
     s_close (f, "tb_a");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 1);
@@ -340,7 +278,7 @@ test_assign_queue_free_transfer_restart (void **state)
     //  lingling comes online; a supervisor transfers tb_b's conversation to
     //  her (the admin stream, as kefuctl transfer writes it).
     s_presence (f, "lingling", ONLINE);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     long long conv = kt_db_count (f->db, "SELECT conversation_id FROM routing_conversations "
                                          "WHERE state = 2 AND agent_id = 'xiaomei'");
     kf_store_t *store = kf_store_new (f->db, "test-admin");
@@ -364,7 +302,7 @@ test_assign_queue_free_transfer_restart (void **state)
     kf_outbox_publish (admin);
     kf_outbox_destroy (&admin);
     kf_store_destroy (&store);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 1);
@@ -377,11 +315,12 @@ test_assign_queue_free_transfer_restart (void **state)
     //  Stop routing; meanwhile two customers arrive. Started again, it
     //  rebuilds from the record and the events it missed: both are routed,
     //  nobody twice, capacity respected.
-    s_routing_stop (f);
+    kt_routing_stop (&f->routing);
     s_customer (f, "tb_c", "有货吗");   //  xiaomei is free again
     s_customer (f, "tb_d", "我要退货"); //  after-sales: ajie
-    s_routing_start (f);
-    s_settle (f);
+    kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                      f->clock);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 500);
     assert_int_equal (cmds.assigns, 2);
@@ -419,9 +358,9 @@ test_sla_breach_event (void **state)
     fixture_t *f = *state;
     s_presence (f, "xiaomei", ONLINE);
     s_customer (f, "tb_sla", "在吗");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_customer (f, "tb_sla", "人呢？");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_advance (f, 29000);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
                                           "'conversation.sla_breached'"),
@@ -450,7 +389,7 @@ test_response_clock_after_restart (void **state)
     s_presence (f, "lingling", ONLINE);
     s_customer (f, "tb_c", "这件有M码吗？");
     s_customer (f, "tb_d", "能便宜点吗");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_commands_t cmds = {0};
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 2);
@@ -464,11 +403,12 @@ test_response_clock_after_restart (void **state)
     s_reply (f, "tb_c", owner_c, "有的亲", false);
     s_customer (f, "tb_d", "人呢？"); //  still waiting since the first line
     s_reply (f, "tb_d", owner_d, "您好，客服稍后回复", true);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
 
-    s_routing_stop (f);
-    s_routing_start (f);
-    s_settle (f);
+    kt_routing_stop (&f->routing);
+    kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                      f->clock);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 0); //  intake answered DUPLICATE
@@ -507,7 +447,7 @@ test_gateway_transfer_request (void **state)
     s_presence (f, "xiaomei", ONLINE);
     s_presence (f, "lingling", ONLINE);
     s_customer (f, "tb_t", "这件有L码吗");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     s_commands_t cmds = {0};
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 1);
@@ -524,7 +464,7 @@ test_gateway_transfer_request (void **state)
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST;
     item.transfer_request = &tr;
     s_item (f, &item);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 1);
@@ -541,14 +481,14 @@ test_gateway_transfer_request (void **state)
     //  changes, and the agent who asked is told why (a notice on the
     //  conversation's channel, a transfer.refused event).
     s_customer (f, "tb_u", "在吗");
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300); //  tb_u went to the one with room
     tr.from_agent_id = kt_text (other);
     tr.to_agent_id = kt_text (owner);
     tr.reason = kt_text ("");
     s_item (f, &item);
-    s_settle (f);
+    kt_routing_settle (&f->routing, f->db);
     memset (&cmds, 0, sizeof cmds);
     s_collect (f, &cmds, 300);
     assert_int_equal (cmds.assigns, 0);

@@ -1,0 +1,28 @@
+/*  kt_routing — kefu-routing as an in-process actor for tests. */
+#ifndef KT_ROUTING_H
+#define KT_ROUTING_H
+
+#include "kf_clock.h"
+#include "kf_daemon.h"
+#include "routing_config.h"
+#include "routing_server.h"
+
+typedef struct {
+    zactor_t *actor;           //  routing, NULL when stopped
+    routing_config_t config;   //  its settings
+    kf_common_config_t common; //  its shared settings
+    kf_service_args_t args;    //  what its actor got
+} kt_routing_t;
+
+//  Start routing on database db, following intake's events and handing
+//  commands to intake_commands, on clock (borrowed). Its own endpoints are
+//  on 127.0.0.1:*; everything else has its defaults.
+void kt_routing_start (kt_routing_t *self, const char *db, const char *intake_events,
+                       const char *intake_commands, kf_clock_t *clock);
+//  DRAIN, then stop (memory only: the record stays).
+void kt_routing_stop (kt_routing_t *self);
+//  SYNC until routing has applied every intake event in db (fails the test
+//  after 20 s): it has run what is due and handed its commands in.
+void kt_routing_settle (kt_routing_t *self, const char *db);
+
+#endif
