@@ -18,7 +18,8 @@ static const kf_stmt_t s_statements[] = {
     //  field appended (kefu_event_seq_field, migration 0010) exactly as the
     //  publisher appends it. Returns each partition's new last_seq.
     {"kf_outbox_write",
-     "WITH c AS (SELECT p, n FROM unnest ($2::int2[], $3::int8[]) AS t (p, n)), "
+     "WITH c AS (SELECT p, n FROM (SELECT unnest ($2::int2[]) AS p, "
+     "unnest ($3::int8[]) AS n) AS t), "
      "r AS (INSERT INTO event_sequences (stream, partition, last_seq) "
      "  SELECT $1::text, p, n FROM c ORDER BY p "
      "  ON CONFLICT (stream, partition) DO UPDATE "
@@ -28,8 +29,9 @@ static const kf_stmt_t s_statements[] = {
      "i AS (INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
      "  SELECT $1::text, e.p, b.base + e.k, e.sh, e.kd, to_timestamp (e.o / 1000.0), "
      "    e.pl || kefu_event_seq_field (b.base + e.k) "
-     "  FROM unnest ($4::int2[], $5::int8[], $6::text[], $7::text[], $8::int8[], $9::bytea[]) "
-     "    AS e (p, k, sh, kd, o, pl) JOIN b ON b.p = e.p) "
+     "  FROM (SELECT unnest ($4::int2[]) AS p, unnest ($5::int8[]) AS k, "
+     "unnest ($6::text[]) AS sh, unnest ($7::text[]) AS kd, unnest ($8::int8[]) AS o, "
+     "unnest ($9::bytea[]) AS pl) AS e JOIN b ON b.p = e.p) "
      "SELECT partition, last_seq FROM r"},
     {NULL, NULL}};
 

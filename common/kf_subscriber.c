@@ -17,7 +17,8 @@
 
 static const kf_stmt_t s_statements[] = {
     {"kf_sub_init_offsets", "INSERT INTO consumer_offsets (consumer, stream, partition, last_seq) "
-                            "SELECT $1::text, $2::text, p, 0 FROM unnest ($3::int2[]) AS t (p) "
+                            "SELECT $1::text, $2::text, p, 0 "
+                            "FROM (SELECT unnest ($3::int2[]) AS p) AS t "
                             "ON CONFLICT DO NOTHING"},
     {"kf_sub_load_offsets",
      "SELECT partition, last_seq FROM consumer_offsets WHERE consumer = $1 AND stream = $2"},
@@ -29,8 +30,8 @@ static const kf_stmt_t s_statements[] = {
     //  the transaction cannot commit.
     {"kf_sub_save_offsets",
      "WITH u AS (UPDATE consumer_offsets o SET last_seq = m.to_seq, updated_at = now () "
-     "  FROM unnest ($2::text[], $3::int2[], $4::int8[], $5::int8[]) "
-     "  AS m (stream, partition, to_seq, from_seq) "
+     "  FROM (SELECT unnest ($2::text[]) AS stream, unnest ($3::int2[]) AS partition, "
+     "unnest ($4::int8[]) AS to_seq, unnest ($5::int8[]) AS from_seq) AS m "
      "  WHERE o.consumer = $1 AND o.stream = m.stream AND o.partition = m.partition "
      "  AND o.last_seq = m.from_seq RETURNING 1) "
      "SELECT CASE WHEN count(*) = $6::int8 THEN count(*) ELSE kefu_fail ('KF409', "

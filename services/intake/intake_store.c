@@ -33,22 +33,28 @@
     "  to_timestamp (sent_ms / 1000.0), to_timestamp (received_ms / 1000.0), nullif (intent, 0), " \
     "  nullif (priority, 0), string_to_array (nullif (qa, ''), ','), nullif (score, 0), "          \
     "  nullif (agent_status, 0), nullif (target, ''), auto_reply "                                 \
-    "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[], $5::int2[], $6::int8[], "        \
-    "  $7::int8[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int2[], $13::int2[], "   \
-    "  $14::text[], $15::int2[], $16::int2[], $17::text[], $18::int8[], $19::bool[]) "             \
-    "  AS t (shop_id, gateway_id, gateway_msg_id, kind, channel, conversation_id, customer_id, "   \
-    "  agent_id, body, sent_ms, received_ms, intent, priority, qa, score, agent_status, target, "  \
-    "  id, auto_reply) "
+    "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "             \
+    "unnest ($3::text[]) AS gateway_msg_id, unnest ($4::int2[]) AS kind, "                         \
+    "unnest ($5::int2[]) AS channel, unnest ($6::int8[]) AS conversation_id, "                     \
+    "unnest ($7::int8[]) AS customer_id, unnest ($8::text[]) AS agent_id, "                        \
+    "unnest ($9::text[]) AS body, unnest ($10::int8[]) AS sent_ms, "                               \
+    "unnest ($11::int8[]) AS received_ms, unnest ($12::int2[]) AS intent, "                        \
+    "unnest ($13::int2[]) AS priority, unnest ($14::text[]) AS qa, "                               \
+    "unnest ($15::int2[]) AS score, unnest ($16::int2[]) AS agent_status, "                        \
+    "unnest ($17::text[]) AS target, unnest ($18::int8[]) AS id, "                                 \
+    "unnest ($19::bool[]) AS auto_reply) AS t "
 
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
      "SELECT i.ord, m.message_id, (m.body IS NOT DISTINCT FROM i.body) "
-     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[]) "
-     "  AS i (shop_id, gateway_id, gateway_msg_id, body, ord) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "
+     "unnest ($3::text[]) AS gateway_msg_id, unnest ($4::text[]) AS body, "
+     "unnest ($5::int4[]) AS ord) AS i "
      "JOIN messages m ON m.shop_id = i.shop_id AND m.gateway_id = i.gateway_id "
      "  AND m.gateway_msg_id = i.gateway_msg_id"},
     {"intake_count_conflicts", "UPDATE messages m SET body_conflicts = m.body_conflicts + 1 "
-                               "FROM unnest ($1::text[], $2::int8[]) AS c (shop_id, message_id) "
+                               "FROM (SELECT unnest ($1::text[]) AS shop_id, "
+                               "unnest ($2::int8[]) AS message_id) AS c "
                                "WHERE m.shop_id = c.shop_id AND m.message_id = c.message_id"},
     //  New identities get a customer id from the sequence in one CTE, so
     //  both rows are written together and the id comes back by key. Known
@@ -56,8 +62,9 @@ static const kf_stmt_t s_statements[] = {
     //  when they change). Last seen and message counts come from the
     //  conversation record (view customer_profiles).
     {"intake_upsert_customers",
-     "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
-     "    $5::bool[], $6::int8[]) AS t (shop_id, channel, ccid, name, vip, first_ms)), "
+     "WITH i AS (SELECT * FROM (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::int2[]) AS channel, unnest ($3::text[]) AS ccid, unnest ($4::text[]) AS name, "
+     "unnest ($5::bool[]) AS vip, unnest ($6::int8[]) AS first_ms) AS t), "
      "k AS (SELECT i.*, c.customer_id FROM i LEFT JOIN customer_channels c "
      "    ON c.shop_id = i.shop_id AND c.channel = i.channel AND c.channel_customer_id = i.ccid), "
      "f AS MATERIALIZED (SELECT k.*, nextval ('customers_customer_id_seq'::regclass) AS new_id "
@@ -83,7 +90,8 @@ static const kf_stmt_t s_statements[] = {
      "  (extract (epoch FROM greatest (c.last_message_at, (SELECT m.received_at FROM messages m "
      "    WHERE m.shop_id = c.shop_id AND m.conversation_id = c.conversation_id "
      "    ORDER BY m.message_id DESC LIMIT 1))) * 1000)::int8 "
-     "FROM unnest ($1::text[], $2::int2[], $3::text[]) AS k (shop_id, channel, ccid) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int2[]) AS channel, "
+     "unnest ($3::text[]) AS ccid) AS k "
      "JOIN LATERAL (SELECT * FROM conversations c WHERE c.shop_id = k.shop_id "
      "  AND c.channel = k.channel AND c.channel_customer_id = k.ccid "
      "  ORDER BY c.conversation_id DESC LIMIT 1 FOR UPDATE) c ON true"},
@@ -102,10 +110,10 @@ static const kf_stmt_t s_statements[] = {
      "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0), c.closed_at), "
      "  close_reason = coalesce (u.close_reason, c.close_reason), "
      "  closed_by = coalesce (u.closed_by, c.closed_by) "
-     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::int2[], $6::int8[], "
-     "  $7::int2[], $8::text[]) "
-     "  AS u (shop_id, conversation_id, last_ms, added, priority, closed_ms, close_reason, "
-     "  closed_by) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS conversation_id, "
+     "unnest ($3::int8[]) AS last_ms, unnest ($4::int4[]) AS added, "
+     "unnest ($5::int2[]) AS priority, unnest ($6::int8[]) AS closed_ms, "
+     "unnest ($7::int2[]) AS close_reason, unnest ($8::text[]) AS closed_by) AS u "
      "WHERE c.shop_id = u.shop_id AND c.conversation_id = u.conversation_id "
      "RETURNING c.conversation_id, c.message_count"},
     {"intake_insert_conversations",
@@ -115,11 +123,14 @@ static const kf_stmt_t s_statements[] = {
      "SELECT shop_id, id, customer_id, channel, ccid, to_timestamp (opened_ms / 1000.0), "
      "  to_timestamp (last_ms / 1000.0), to_timestamp (closed_ms / 1000.0), close_reason, "
      "  closed_by, n, nullif (intent, 0), nullif (priority, 0), vip, nullif (previous_id, 0) "
-     "FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::int8[], "
-     "  $7::int8[], $8::int8[], $9::int2[], $10::text[], $11::int4[], $12::int2[], $13::int2[], "
-     "  $14::bool[], $15::int8[]) "
-     "  AS t (shop_id, id, customer_id, channel, ccid, opened_ms, last_ms, closed_ms, "
-     "  close_reason, closed_by, n, intent, priority, vip, previous_id)"},
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
+     "unnest ($3::int8[]) AS customer_id, unnest ($4::int2[]) AS channel, "
+     "unnest ($5::text[]) AS ccid, unnest ($6::int8[]) AS opened_ms, "
+     "unnest ($7::int8[]) AS last_ms, unnest ($8::int8[]) AS closed_ms, "
+     "unnest ($9::int2[]) AS close_reason, unnest ($10::text[]) AS closed_by, "
+     "unnest ($11::int4[]) AS n, unnest ($12::int2[]) AS intent, "
+     "unnest ($13::int2[]) AS priority, unnest ($14::bool[]) AS vip, "
+     "unnest ($15::int8[]) AS previous_id) AS t"},
     //  Message ids come from the writer's pool (intake_reserve_messages).
     //  Sequences are named (the identity columns' own, migrations 0003-0004)
     //  rather than looked up with pg_get_serial_sequence, which costs a catalog
@@ -135,7 +146,8 @@ static const kf_stmt_t s_statements[] = {
     {"intake_lock_open_conversations",
      "SELECT CASE WHEN count(*) = $3::int8 THEN count(*) ELSE kefu_fail ('KF410', "
      "  'a remembered conversation is no longer open') END "
-     "FROM (SELECT 1 FROM conversations c JOIN unnest ($1::text[], $2::int8[]) AS u (shop_id, id) "
+     "FROM (SELECT 1 FROM conversations c JOIN (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::int8[]) AS id) AS u "
      "  ON c.shop_id = u.shop_id AND c.conversation_id = u.id "
      "  WHERE c.closed_at IS NULL FOR UPDATE OF c) AS locked"},
     {"intake_reserve_customers", "SELECT nextval ('customers_customer_id_seq'::regclass) "
@@ -145,9 +157,10 @@ static const kf_stmt_t s_statements[] = {
     //  transaction (23505 on customer_channels), and the batch is done
     //  again reading the customer record.
     {"intake_insert_new_customers",
-     "WITH i AS (SELECT * FROM unnest ($1::text[], $2::int2[], $3::text[], $4::text[], "
-     "    $5::bool[], $6::int8[], $7::int8[]) AS t (shop_id, channel, ccid, name, vip, "
-     "    first_ms, id)), "
+     "WITH i AS (SELECT * FROM (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::int2[]) AS channel, unnest ($3::text[]) AS ccid, unnest ($4::text[]) AS name, "
+     "unnest ($5::bool[]) AS vip, unnest ($6::int8[]) AS first_ms, "
+     "unnest ($7::int8[]) AS id) AS t), "
      "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
      "    SELECT shop_id, id, name, vip, to_timestamp (first_ms / 1000.0) FROM i) "
      "INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
@@ -191,21 +204,23 @@ static const kf_stmt_t s_statements[] = {
      "  payload, created_at) "
      "SELECT shop_id, id, origin, request_id, channel, kind, payload, "
      "  to_timestamp (created_ms / 1000.0) "
-     "FROM unnest ($1::text[], $2::int8[], $3::text[], $4::text[], $5::int2[], $6::text[], "
-     "  $7::bytea[], $8::int8[]) "
-     "  AS t (shop_id, id, origin, request_id, channel, kind, payload, created_ms) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
+     "unnest ($3::text[]) AS origin, unnest ($4::text[]) AS request_id, "
+     "unnest ($5::int2[]) AS channel, unnest ($6::text[]) AS kind, "
+     "unnest ($7::bytea[]) AS payload, unnest ($8::int8[]) AS created_ms) AS t "
      "ON CONFLICT (shop_id, origin, request_id) DO NOTHING RETURNING command_id"},
     {"intake_find_commands",
      "SELECT i.ord, c.command_id "
-     "FROM unnest ($1::text[], $2::text[], $3::text[], $4::int4[]) "
-     "  AS i (shop_id, origin, request_id, ord) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS origin, "
+     "unnest ($3::text[]) AS request_id, unnest ($4::int4[]) AS ord) AS i "
      "JOIN outbound_commands c ON c.shop_id = i.shop_id AND c.origin = i.origin "
      "  AND c.request_id = i.request_id"},
     {"intake_settle_commands",
      "UPDATE outbound_commands c SET settled_at = to_timestamp ($6::int8 / 1000.0), "
      "  delivered = u.delivered, fail_reason = u.reason, attempts = u.attempts "
-     "FROM unnest ($1::text[], $2::int8[], $3::bool[], $4::text[], $5::int4[]) "
-     "  AS u (shop_id, id, delivered, reason, attempts) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
+     "unnest ($3::bool[]) AS delivered, unnest ($4::text[]) AS reason, "
+     "unnest ($5::int4[]) AS attempts) AS u "
      "WHERE c.shop_id = u.shop_id AND c.command_id = u.id AND c.settled_at IS NULL "
      "RETURNING c.shop_id, c.command_id, c.delivered, coalesce (c.fail_reason, ''), c.attempts"},
     {"intake_pending_commands",

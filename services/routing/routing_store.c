@@ -10,9 +10,6 @@
 #include <string.h>
 
 #define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0)"
-#define S_CONV_COLS                                                                                \
-    "shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, agent, opened, queued, "       \
-    "since, assigned, waiting, breached, busy, after_hours, closed, seq, hops"
 
 //  One transaction's rows in one statement (a statement costs something of
 //  its own, paid per transaction): new conversation rows ($1-$21, plain
@@ -32,10 +29,16 @@
     "    nullif (agent, ''), to_timestamp (opened / 1000.0), " S_TS ("queued") ", " \
     "    " S_TS ("since") ", " S_TS ("assigned") ", " S_TS ("waiting") ", " \
     "    breached, busy, after_hours, " S_TS ("closed") ", seq, hops " \
-    "  FROM unnest ($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::text[], $6::text[], " \
-    "    $7::int2[], $8::bool[], $9::int2[], $10::text[], $11::int8[], $12::int8[], " \
-    "    $13::int8[], $14::int8[], $15::int8[], $16::bool[], $17::bool[], $18::bool[], " \
-    "    $19::int8[], $20::int4[], $21::int4[]) AS t (" S_CONV_COLS ")), " \
+    "  FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, " \
+    "unnest ($3::int8[]) AS customer_id, unnest ($4::int2[]) AS channel, " \
+    "unnest ($5::text[]) AS ccid, unnest ($6::text[]) AS grp, unnest ($7::int2[]) AS cls, " \
+    "unnest ($8::bool[]) AS vip, unnest ($9::int2[]) AS state, unnest ($10::text[]) AS agent, " \
+    "unnest ($11::int8[]) AS opened, unnest ($12::int8[]) AS queued, " \
+    "unnest ($13::int8[]) AS since, unnest ($14::int8[]) AS assigned, " \
+    "unnest ($15::int8[]) AS waiting, unnest ($16::bool[]) AS breached, " \
+    "unnest ($17::bool[]) AS busy, unnest ($18::bool[]) AS after_hours, " \
+    "unnest ($19::int8[]) AS closed, unnest ($20::int4[]) AS seq, " \
+    "unnest ($21::int4[]) AS hops) AS t), " \
     "cu AS (" \
     "  UPDATE routing_conversations r SET group_name = t.grp, class = t.cls, vip = t.vip, " \
     "    state = t.state, agent_id = nullif (t.agent, ''), queued_at = " S_TS ("t.queued") ", " \
@@ -43,24 +46,32 @@
     "    waiting_since = " S_TS ("t.waiting") ", sla_breached = t.breached, " \
     "    busy_replied = t.busy, after_hours_replied = t.after_hours, " \
     "    closed_at = " S_TS ("t.closed") ", assign_seq = t.seq, overflow_hops = t.hops " \
-    "  FROM unnest ($22::text[], $23::int8[], $24::int8[], $25::int2[], $26::text[], " \
-    "    $27::text[], $28::int2[], $29::bool[], $30::int2[], $31::text[], $32::int8[], " \
-    "    $33::int8[], $34::int8[], $35::int8[], $36::int8[], $37::bool[], $38::bool[], " \
-    "    $39::bool[], $40::int8[], $41::int4[], $42::int4[]) AS t (" S_CONV_COLS ") " \
+    "  FROM (SELECT unnest ($22::text[]) AS shop_id, unnest ($23::int8[]) AS id, " \
+    "unnest ($24::int8[]) AS customer_id, unnest ($25::int2[]) AS channel, " \
+    "unnest ($26::text[]) AS ccid, unnest ($27::text[]) AS grp, unnest ($28::int2[]) AS cls, " \
+    "unnest ($29::bool[]) AS vip, unnest ($30::int2[]) AS state, unnest ($31::text[]) AS agent, " \
+    "unnest ($32::int8[]) AS opened, unnest ($33::int8[]) AS queued, " \
+    "unnest ($34::int8[]) AS since, unnest ($35::int8[]) AS assigned, " \
+    "unnest ($36::int8[]) AS waiting, unnest ($37::bool[]) AS breached, " \
+    "unnest ($38::bool[]) AS busy, unnest ($39::bool[]) AS after_hours, " \
+    "unnest ($40::int8[]) AS closed, unnest ($41::int4[]) AS seq, " \
+    "unnest ($42::int4[]) AS hops) AS t " \
     "  WHERE r.shop_id = t.shop_id AND r.conversation_id = t.id), " \
     "a AS (" \
     "  INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, " \
     "    group_name, reason, note, by_whom, assigned_at, waited_ms) " \
     "  SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, " \
     "    to_timestamp (at / 1000.0), waited " \
-    "  FROM unnest ($43::text[], $44::int8[], $45::text[], $46::text[], $47::text[], " \
-    "    $48::int2[], $49::text[], $50::text[], $51::int8[], $52::int8[]) " \
-    "    AS t (shop_id, conv, agent, prev, grp, reason, note, by_whom, at, waited)), " \
+    "  FROM (SELECT unnest ($43::text[]) AS shop_id, unnest ($44::int8[]) AS conv, " \
+    "unnest ($45::text[]) AS agent, unnest ($46::text[]) AS prev, unnest ($47::text[]) AS grp, " \
+    "unnest ($48::int2[]) AS reason, unnest ($49::text[]) AS note, " \
+    "unnest ($50::text[]) AS by_whom, unnest ($51::int8[]) AS at, " \
+    "unnest ($52::int8[]) AS waited) AS t), " \
     "s AS (" \
     "  INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at) " \
     "  SELECT shop_id, customer, agent, to_timestamp (at / 1000.0) " \
-    "  FROM unnest ($53::text[], $54::int8[], $55::text[], $56::int8[]) " \
-    "    AS t (shop_id, customer, agent, at) " \
+    "  FROM (SELECT unnest ($53::text[]) AS shop_id, unnest ($54::int8[]) AS customer, " \
+    "unnest ($55::text[]) AS agent, unnest ($56::int8[]) AS at) AS t " \
     "  ON CONFLICT (shop_id, customer_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, " \
     "    last_served_at = EXCLUDED.last_served_at) " \
     "SELECT 1"
@@ -125,22 +136,23 @@ static const kf_stmt_t s_statements[] = {
      "  FROM assignments a WHERE a.shop_id = r.shop_id AND a.conversation_id = r.conversation_id "
      "  ORDER BY a.assignment_id DESC LIMIT 1) a ON true "
      "WHERE r.state <> 3"},
-    {"routing_forget_commands", "DELETE FROM routing_outbox o USING unnest ($1::text[], "
-                                "$2::text[]) AS u (shop_id, request_id) "
-                                "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
+    {"routing_forget_commands",
+     "DELETE FROM routing_outbox o USING (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::text[]) AS request_id) AS u "
+     "WHERE o.shop_id = u.shop_id AND o.request_id = u.request_id"},
     {"routing_write_rows", S_WRITE_ROWS},
     {"routing_upsert_presence",
      "INSERT INTO agent_presence (shop_id, agent_id, status, since) "
      "SELECT shop_id, agent, status, to_timestamp (at / 1000.0) "
-     "FROM unnest ($1::text[], $2::text[], $3::int2[], $4::int8[]) AS t (shop_id, agent, status, "
-     "at) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS agent, "
+     "unnest ($3::int2[]) AS status, unnest ($4::int8[]) AS at) AS t "
      "ON CONFLICT (shop_id, agent_id) DO UPDATE SET status = EXCLUDED.status, "
      "  since = EXCLUDED.since"},
     {"routing_insert_commands",
      "INSERT INTO routing_outbox (shop_id, request_id, payload, created_at) "
      "SELECT shop_id, request_id, payload, to_timestamp (at / 1000.0) "
-     "FROM unnest ($1::text[], $2::text[], $3::bytea[], $4::int8[]) "
-     "  AS t (shop_id, request_id, payload, at) "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS request_id, "
+     "unnest ($3::bytea[]) AS payload, unnest ($4::int8[]) AS at) AS t "
      "ON CONFLICT (shop_id, request_id) DO NOTHING"},
     {NULL, NULL}};
 
