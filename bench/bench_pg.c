@@ -22,8 +22,9 @@ static const kf_stmt_t s_raw_statements[] = {
     {"bench_insert_batch",
      "INSERT INTO bench_scratch (" S_COLUMNS ") "
      "SELECT shop_id, gateway_id, gateway_msg_id, kind, channel, nullif (conversation_id, 0), "
-     "  nullif (customer_id, 0), nullif (agent_id, ''), body, to_timestamp (sent_ms / 1000.0), "
-     "  to_timestamp (received_ms / 1000.0), nullif (intent, 0), nullif (priority, 0), "
+     "  nullif (customer_id, 0), nullif (agent_id, ''), body, "
+     "  to_timestamp (sent_ms / 1000.0::float8), to_timestamp (received_ms / 1000.0::float8), "
+     "  nullif (intent, 0), nullif (priority, 0), "
      "  string_to_array (nullif (qa, ''), ','), nullif (score, 0), nullif (agent_status, 0), "
      "  auto_reply "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "
@@ -41,8 +42,8 @@ static const kf_stmt_t s_raw_statements[] = {
     {"bench_insert_one",
      "INSERT INTO bench_scratch (" S_COLUMNS ") "
      "VALUES ($1, $2, $3, $4::int2, $5::int2, $6::int8, $7::int8, NULL, $8, "
-     "  to_timestamp ($9::int8 / 1000.0), to_timestamp ($10::int8 / 1000.0), $11::int2, "
-     "  $12::int2, NULL, NULL, NULL, false) "
+     "  to_timestamp ($9::int8 / 1000.0::float8), to_timestamp ($10::int8 / 1000.0::float8), "
+     "  $11::int2, $12::int2, NULL, NULL, NULL, false) "
      "ON CONFLICT (shop_id, gateway_id, gateway_msg_id) DO NOTHING RETURNING message_id"},
     {NULL, NULL}};
 

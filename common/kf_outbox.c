@@ -27,7 +27,7 @@ static const kf_stmt_t s_statements[] = {
      "  RETURNING partition, last_seq), "
      "b AS (SELECT r.partition AS p, r.last_seq - c.n AS base FROM r JOIN c ON c.p = r.partition), "
      "i AS (INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
-     "  SELECT $1::text, e.p, b.base + e.k, e.sh, e.kd, to_timestamp (e.o / 1000.0), "
+     "  SELECT $1::text, e.p, b.base + e.k, e.sh, e.kd, to_timestamp (e.o / 1000.0::float8), "
      "    e.pl || kefu_event_seq_field (b.base + e.k) "
      "  FROM (SELECT unnest ($4::int2[]) AS p, unnest ($5::int8[]) AS k, "
      "unnest ($6::text[]) AS sh, unnest ($7::text[]) AS kd, unnest ($8::int8[]) AS o, "

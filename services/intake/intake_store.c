@@ -30,9 +30,9 @@
     "  qa_flags, score, agent_status, target_agent_id, auto_reply) "                               \
     "SELECT id, shop_id, gateway_id, gateway_msg_id, kind, channel, "                              \
     "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
-    "  to_timestamp (sent_ms / 1000.0), to_timestamp (received_ms / 1000.0), nullif (intent, 0), " \
-    "  nullif (priority, 0), string_to_array (nullif (qa, ''), ','), nullif (score, 0), "          \
-    "  nullif (agent_status, 0), nullif (target, ''), auto_reply "                                 \
+    "  to_timestamp (sent_ms / 1000.0::float8), to_timestamp (received_ms / 1000.0::float8), "     \
+    "  nullif (intent, 0), nullif (priority, 0), string_to_array (nullif (qa, ''), ','), "         \
+    "  nullif (score, 0), nullif (agent_status, 0), nullif (target, ''), auto_reply "              \
     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "             \
     "unnest ($3::text[]) AS gateway_msg_id, unnest ($4::int2[]) AS kind, "                         \
     "unnest ($5::int2[]) AS channel, unnest ($6::int8[]) AS conversation_id, "                     \
@@ -70,10 +70,10 @@ static const kf_stmt_t s_statements[] = {
      "f AS MATERIALIZED (SELECT k.*, nextval ('customers_customer_id_seq'::regclass) AS new_id "
      "    FROM k WHERE k.customer_id IS NULL), "
      "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
-     "    SELECT shop_id, new_id, name, vip, to_timestamp (first_ms / 1000.0) FROM f), "
+     "    SELECT shop_id, new_id, name, vip, to_timestamp (first_ms / 1000.0::float8) FROM f), "
      "ich AS (INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
      "    first_seen_at) SELECT shop_id, channel, ccid, new_id, "
-     "    to_timestamp (first_ms / 1000.0) FROM f), "
+     "    to_timestamp (first_ms / 1000.0::float8) FROM f), "
      "uc AS (UPDATE customers c SET vip = c.vip OR k.vip, "
      "    display_name = coalesce (k.name, c.display_name) FROM k "
      "    WHERE k.customer_id IS NOT NULL AND c.shop_id = k.shop_id "
@@ -102,12 +102,12 @@ static const kf_stmt_t s_statements[] = {
     //  here gets its exact message count.
     {"intake_update_conversations",
      "UPDATE conversations c SET "
-     "  last_message_at = greatest (c.last_message_at, to_timestamp (u.last_ms / 1000.0)), "
+     "  last_message_at = greatest (c.last_message_at, to_timestamp (u.last_ms / 1000.0::float8)), "
      "  message_count = CASE WHEN u.closed_ms IS NULL THEN c.message_count ELSE "
      "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
      "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) END, "
      "  priority = greatest (c.priority, nullif (u.priority, 0)), "
-     "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0), c.closed_at), "
+     "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0::float8), c.closed_at), "
      "  close_reason = coalesce (u.close_reason, c.close_reason), "
      "  closed_by = coalesce (u.closed_by, c.closed_by) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS conversation_id, "
@@ -120,9 +120,10 @@ static const kf_stmt_t s_statements[] = {
      "INSERT INTO conversations (shop_id, conversation_id, customer_id, channel, "
      "  channel_customer_id, opened_at, last_message_at, closed_at, close_reason, closed_by, "
      "  message_count, intent, priority, vip, previous_conversation_id) "
-     "SELECT shop_id, id, customer_id, channel, ccid, to_timestamp (opened_ms / 1000.0), "
-     "  to_timestamp (last_ms / 1000.0), to_timestamp (closed_ms / 1000.0), close_reason, "
-     "  closed_by, n, nullif (intent, 0), nullif (priority, 0), vip, nullif (previous_id, 0) "
+     "SELECT shop_id, id, customer_id, channel, ccid, to_timestamp (opened_ms / 1000.0::float8), "
+     "  to_timestamp (last_ms / 1000.0::float8), to_timestamp (closed_ms / 1000.0::float8), "
+     "  close_reason, closed_by, n, nullif (intent, 0), nullif (priority, 0), vip, "
+     "  nullif (previous_id, 0) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
      "unnest ($3::int8[]) AS customer_id, unnest ($4::int2[]) AS channel, "
      "unnest ($5::text[]) AS ccid, unnest ($6::int8[]) AS opened_ms, "
@@ -162,10 +163,10 @@ static const kf_stmt_t s_statements[] = {
      "unnest ($5::bool[]) AS vip, unnest ($6::int8[]) AS first_ms, "
      "unnest ($7::int8[]) AS id) AS t), "
      "ic AS (INSERT INTO customers (shop_id, customer_id, display_name, vip, first_seen_at) "
-     "    SELECT shop_id, id, name, vip, to_timestamp (first_ms / 1000.0) FROM i) "
+     "    SELECT shop_id, id, name, vip, to_timestamp (first_ms / 1000.0::float8) FROM i) "
      "INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
-     "    first_seen_at) SELECT shop_id, channel, ccid, id, to_timestamp (first_ms / 1000.0) "
-     "FROM i"},
+     "    first_seen_at) SELECT shop_id, channel, ccid, id, "
+     "    to_timestamp (first_ms / 1000.0::float8) FROM i"},
     {"intake_reserve_messages", "SELECT nextval ('messages_message_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
     //  Candidates by the lazily kept last_message_at, then the exact last
@@ -174,17 +175,17 @@ static const kf_stmt_t s_statements[] = {
     {"intake_close_quiet",
      "WITH due AS (SELECT shop_id, conversation_id, last_message_at FROM conversations "
      "  WHERE shop_id = ANY ($1::text[]) AND closed_at IS NULL "
-     "  AND last_message_at < to_timestamp ($2::int8 / 1000.0) "
+     "  AND last_message_at < to_timestamp ($2::int8 / 1000.0::float8) "
      "  ORDER BY shop_id, last_message_at LIMIT $3::int FOR UPDATE SKIP LOCKED), "
      "t AS (SELECT d.shop_id, d.conversation_id, greatest (d.last_message_at, "
      "  (SELECT m.received_at FROM messages m WHERE m.shop_id = d.shop_id "
      "   AND m.conversation_id = d.conversation_id ORDER BY m.message_id DESC LIMIT 1)) AS last "
      "  FROM due d) "
      "UPDATE conversations c SET last_message_at = t.last, "
-     "  closed_at = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) "
+     "  closed_at = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) "
      "    THEN t.last + $4::int8 * interval '1 ms' END, "
-     "  close_reason = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) THEN 3 END, "
-     "  message_count = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0) THEN "
+     "  close_reason = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) THEN 3 END, "
+     "  message_count = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) THEN "
      "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
      "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) "
      "    ELSE c.message_count END "
@@ -203,7 +204,7 @@ static const kf_stmt_t s_statements[] = {
      "INSERT INTO outbound_commands (shop_id, command_id, origin, request_id, channel, kind, "
      "  payload, created_at) "
      "SELECT shop_id, id, origin, request_id, channel, kind, payload, "
-     "  to_timestamp (created_ms / 1000.0) "
+     "  to_timestamp (created_ms / 1000.0::float8) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
      "unnest ($3::text[]) AS origin, unnest ($4::text[]) AS request_id, "
      "unnest ($5::int2[]) AS channel, unnest ($6::text[]) AS kind, "
@@ -216,7 +217,7 @@ static const kf_stmt_t s_statements[] = {
      "JOIN outbound_commands c ON c.shop_id = i.shop_id AND c.origin = i.origin "
      "  AND c.request_id = i.request_id"},
     {"intake_settle_commands",
-     "UPDATE outbound_commands c SET settled_at = to_timestamp ($6::int8 / 1000.0), "
+     "UPDATE outbound_commands c SET settled_at = to_timestamp ($6::int8 / 1000.0::float8), "
      "  delivered = u.delivered, fail_reason = u.reason, attempts = u.attempts "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
      "unnest ($3::bool[]) AS delivered, unnest ($4::text[]) AS reason, "

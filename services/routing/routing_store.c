@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0)"
+#define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0::float8)"
 
 //  One transaction's rows in one statement (a statement costs something of
 //  its own, paid per transaction): new conversation rows ($1-$21, plain
@@ -26,7 +26,7 @@
     "    group_since, assigned_at, waiting_since, sla_breached, busy_replied, " \
     "    after_hours_replied, closed_at, assign_seq, overflow_hops) " \
     "  SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, " \
-    "    nullif (agent, ''), to_timestamp (opened / 1000.0), " S_TS ("queued") ", " \
+    "    nullif (agent, ''), to_timestamp (opened / 1000.0::float8), " S_TS ("queued") ", " \
     "    " S_TS ("since") ", " S_TS ("assigned") ", " S_TS ("waiting") ", " \
     "    breached, busy, after_hours, " S_TS ("closed") ", seq, hops " \
     "  FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, " \
@@ -61,7 +61,7 @@
     "  INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, " \
     "    group_name, reason, note, by_whom, assigned_at, waited_ms) " \
     "  SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, " \
-    "    to_timestamp (at / 1000.0), waited " \
+    "    to_timestamp (at / 1000.0::float8), waited " \
     "  FROM (SELECT unnest ($43::text[]) AS shop_id, unnest ($44::int8[]) AS conv, " \
     "unnest ($45::text[]) AS agent, unnest ($46::text[]) AS prev, unnest ($47::text[]) AS grp, " \
     "unnest ($48::int2[]) AS reason, unnest ($49::text[]) AS note, " \
@@ -69,7 +69,7 @@
     "unnest ($52::int8[]) AS waited) AS t), " \
     "s AS (" \
     "  INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at) " \
-    "  SELECT shop_id, customer, agent, to_timestamp (at / 1000.0) " \
+    "  SELECT shop_id, customer, agent, to_timestamp (at / 1000.0::float8) " \
     "  FROM (SELECT unnest ($53::text[]) AS shop_id, unnest ($54::int8[]) AS customer, " \
     "unnest ($55::text[]) AS agent, unnest ($56::int8[]) AS at) AS t " \
     "  ON CONFLICT (shop_id, customer_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, " \
@@ -124,7 +124,7 @@ static const kf_stmt_t s_statements[] = {
      "FROM routing_conversations r WHERE state <> 3 ORDER BY shop_id, conversation_id"},
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
-     "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0)"},
+     "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0::float8)"},
     //  routing_outbox holds only what intake has not acknowledged yet.
     {"routing_load_unsubmitted",
      "SELECT shop_id, request_id, payload FROM routing_outbox ORDER BY created_at, request_id"},
@@ -143,14 +143,14 @@ static const kf_stmt_t s_statements[] = {
     {"routing_write_rows", S_WRITE_ROWS},
     {"routing_upsert_presence",
      "INSERT INTO agent_presence (shop_id, agent_id, status, since) "
-     "SELECT shop_id, agent, status, to_timestamp (at / 1000.0) "
+     "SELECT shop_id, agent, status, to_timestamp (at / 1000.0::float8) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS agent, "
      "unnest ($3::int2[]) AS status, unnest ($4::int8[]) AS at) AS t "
      "ON CONFLICT (shop_id, agent_id) DO UPDATE SET status = EXCLUDED.status, "
      "  since = EXCLUDED.since"},
     {"routing_insert_commands",
      "INSERT INTO routing_outbox (shop_id, request_id, payload, created_at) "
-     "SELECT shop_id, request_id, payload, to_timestamp (at / 1000.0) "
+     "SELECT shop_id, request_id, payload, to_timestamp (at / 1000.0::float8) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS request_id, "
      "unnest ($3::bytea[]) AS payload, unnest ($4::int8[]) AS at) AS t "
      "ON CONFLICT (shop_id, request_id) DO NOTHING"},
