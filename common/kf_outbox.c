@@ -5,8 +5,10 @@
 #include "kf_clock.h"
 #include "kf_log.h"
 #include "kf_shop.h"
+#include "kf_valid.h"
 #include "kf_wire.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,8 @@ kf_outbox_t *
 kf_outbox_new (const char *stream, kf_store_t *store)
 {
     kf_outbox_t *self = calloc (1, sizeof *self);
+    //  [a-z][a-z0-9_]*, as the events' readers expect (a contract, not input).
+    assert (kf_valid_name (stream, sizeof self->stream - 1, ""));
     snprintf (self->stream, sizeof self->stream, "%s", stream);
     self->store = store;
     self->rows = kf_batch_new (6, s_row_types);

@@ -5,8 +5,10 @@
 #include "kf_batch.h"
 #include "kf_log.h"
 #include "kf_shop.h"
+#include "kf_valid.h"
 #include "kf_wire.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,7 @@ kf_subscriber_t *
 kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn, void *arg)
 {
     kf_subscriber_t *self = calloc (1, sizeof *self);
+    assert (kf_valid_name (consumer, sizeof self->consumer - 1, ".-")); //  a contract
     snprintf (self->consumer, sizeof self->consumer, "%s", consumer);
     self->store = store;
     self->fn = fn;

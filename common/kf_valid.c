@@ -104,6 +104,20 @@ kf_valid_shop_id (const char *s, size_t len, kf_error_t *err)
     return 0;
 }
 
+bool
+kf_valid_name (const char *s, size_t max_len, const char *punct)
+{
+    size_t len = s ? strlen (s) : 0;
+    if (len == 0 || len > max_len || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || strchr (punct, c)))
+            return false;
+    }
+    return true;
+}
+
 int
 kf_valid_enum (const ProtobufCEnumDescriptor *desc, int value, const char *field,
                bool allow_unspecified, kf_error_t *err)

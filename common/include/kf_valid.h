@@ -33,6 +33,13 @@ int kf_valid_id (const ProtobufCBinaryData *value, const char *field, size_t max
 //  Shop id: 1..64 bytes of [a-z0-9_.-], starting with a letter or digit.
 int kf_valid_shop_id (const char *s, size_t len, kf_error_t *err);
 
+//  An internal name (an event stream, a subscriber's consumer key): 1 to
+//  max_len bytes, a lowercase letter first, then [a-z0-9_] or a byte of
+//  punct ("" for none). Names are the programs' own constants; the outbox
+//  and the subscriber check theirs once when created, instead of a CHECK
+//  on every row of event_sequences / consumer_offsets (migration 0014).
+bool kf_valid_name (const char *s, size_t max_len, const char *punct);
+
 //  Enum field: a value the descriptor knows; 0 (UNSPECIFIED) only if allowed.
 int kf_valid_enum (const ProtobufCEnumDescriptor *desc, int value, const char *field,
                    bool allow_unspecified, kf_error_t *err);

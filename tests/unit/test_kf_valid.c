@@ -254,6 +254,25 @@ test_id (void **state)
 }
 
 static void
+test_name (void **state)
+{
+    (void) state;
+    assert_true (kf_valid_name ("intake", 31, ""));
+    assert_true (kf_valid_name ("routing_2", 31, ""));
+    assert_true (kf_valid_name ("test-metrics.a", 63, ".-"));
+    assert_true (kf_valid_name ("abcdefghijklmnopqrstuvwxyz01234", 31, "")); //  31 bytes
+    assert_false (kf_valid_name ("abcdefghijklmnopqrstuvwxyz012345", 31, ""));
+    assert_false (kf_valid_name ("", 31, ""));
+    assert_false (kf_valid_name (NULL, 31, ""));
+    assert_false (kf_valid_name ("Intake", 31, ""));
+    assert_false (kf_valid_name ("1intake", 31, ""));
+    assert_false (kf_valid_name ("_intake", 31, ""));
+    assert_false (kf_valid_name ("in-take", 31, ""));
+    assert_false (kf_valid_name ("in take", 63, ".-"));
+    assert_false (kf_valid_name ("in'take", 63, ".-"));
+}
+
+static void
 test_shop_id (void **state)
 {
     (void) state;
@@ -446,6 +465,7 @@ main (void)
         cmocka_unit_test (test_id),
         cmocka_unit_test (test_shop_id),
         cmocka_unit_test (test_enum),
+        cmocka_unit_test (test_name),
         cmocka_unit_test (test_timestamp),
         cmocka_unit_test (test_strdup),
         cmocka_unit_test (test_error_names),
