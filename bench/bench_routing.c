@@ -1284,6 +1284,7 @@ typedef struct {
     bench_cpu_t cpu;                  //  CPU seconds during the phase
     double pg_routing_cpu;            //  of postgres: routing's backend
     double pg_intake_cpu;             //  of postgres: the intake stand-in's backend
+    double io_stall, cpu_stall;       //  shares of the phase with some task waiting (PSI); < 0: n/a
     int64_t over_capacity; //  worst (load - capacity) seen by the checks during the phase
     int checks;            //  capacity checks during the phase
 } s_result_t;
@@ -1368,6 +1369,7 @@ typedef struct {
     bench_cpu_t cpu;        //  by component
     double routing_backend; //  CPU-s of routing's backend
     double intake_backend;  //  CPU-s of the intake stand-in's backend
+    double io_psi, cpu_psi; //  bench_psi_some_us ("io" / "cpu")
     s_counters_t counters;  //  routing's
     int64_t txns, events;   //  intake stand-in's
 } s_sample_t;
@@ -1380,6 +1382,8 @@ s_sample (const s_bench_t *b, s_sample_t *out)
     out->events = atomic_load (&b->run->events);
     out->routing_backend = bench_pid_cpu (b->routing_backend);
     out->intake_backend = bench_pid_cpu (b->intake_backend);
+    out->io_psi = bench_psi_some_us ("io");
+    out->cpu_psi = bench_psi_some_us ("cpu");
     bench_cpu_sample_pids (&out->cpu, b->pg_pid, 0, b->routing->pid);
 }
 
@@ -1390,6 +1394,9 @@ s_phase_close (s_result_t *r, const s_sample_t *before, const s_sample_t *after)
     r->seconds = r->cpu.wall;
     r->pg_routing_cpu = after->routing_backend - before->routing_backend;
     r->pg_intake_cpu = after->intake_backend - before->intake_backend;
+    bool psi = before->io_psi >= 0 && after->io_psi >= 0 && r->seconds > 0;
+    r->io_stall = psi ? (after->io_psi - before->io_psi) / 1e6 / r->seconds : -1;
+    r->cpu_stall = psi ? (after->cpu_psi - before->cpu_psi) / 1e6 / r->seconds : -1;
     r->before = before->counters;
     r->after = after->counters;
     r->txns = after->txns - before->txns;
@@ -1757,6 +1764,7 @@ main (int argc, char **argv)
     double idle_busy = -1;
     if (opts.wait_quiet > 0)
         idle_busy = bench_wait_quiet ("bench_routing", opts.wait_quiet);
+    double speed_start_ms = bench_cpu_speed_check_ms ();
 
     //  Raw limits: one ZeroMQ round trip, one durable commit (the least a
     //  decision can cost: the event in, the record, the command out).
@@ -1839,6 +1847,7 @@ main (int argc, char **argv)
     int64_t seq_scans = bench_pg_count (opts.db, S_SEQ_SCANS) - seq_before;
     valid = valid && checks.valid;
     s_log_latencies (&opts, run);
+    double speed_end_ms = bench_cpu_speed_check_ms ();
 
     //  Report
     int total_agents = opts.shops * opts.agents;
@@ -1848,6 +1857,10 @@ main (int argc, char **argv)
             uts.nodename, uts.machine, cores, load[0]);
     if (idle_busy >= 0)
         printf ("machine %.0f%% busy just before the run (--wait-quiet)\n", 100 * idle_busy);
+    printf (
+        "CPU speed check (the same arithmetic on one core, best of 3): %.1f ms at the start, "
+        "%.1f ms at the end; more than usual (~23 ms on the development VM) means a busy host\n",
+        speed_start_ms, speed_end_ms);
     printf ("PostgreSQL %s: fsync=%s synchronous_commit=%s full_page_writes=%s "
             "wal_sync_method=%s\n",
             pg.server_version, pg.fsync, pg.synchronous_commit, pg.full_page_writes,
@@ -1952,6 +1965,12 @@ main (int argc, char **argv)
     for (int i = 0; i < 3; i++)
         if (rs[i]->ran)
             s_print_cpu (phase_names[i], rs[i], opts.process, cores);
+    printf ("\nWaiting for the machine (pressure stall information: share of the phase in which "
+            "some task waited; I/O includes the commits' own fsyncs)\n");
+    for (int i = 0; i < 3; i++)
+        if (rs[i]->ran && rs[i]->io_stall >= 0)
+            printf ("  %-11s I/O %4.1f %%, CPU %4.1f %%\n", phase_names[i], 100 * rs[i]->io_stall,
+                    100 * rs[i]->cpu_stall);
     printf ("\nCPU per decision (microseconds; less sensitive to other load than rates)\n");
     for (int i = 0; i < 3; i++) {
         const s_result_t *r = rs[i];
@@ -2031,10 +2050,13 @@ main (int argc, char **argv)
             "\"assigned_share\":%s,\"queued_share\":%s,\"routing_cpu_us_per_decision\":%s,"
             "\"routing_pg_cpu_us_per_decision\":%s,\"raw_zmq_rtt_p50_ms\":%s,"
             "\"raw_pg_commit_p50_ms\":%s,\"seq_scans\":%" PRId64
-            ",\"other_load_cores\":%.2f,\"shops\":%d,\"agents\":%d,\"rate\":%d,"
+            ",\"other_load_cores\":%.2f,\"cpu_check_start_ms\":%.1f,\"cpu_check_end_ms\":%.1f,"
+            "\"fixed_io_pressure\":%.3f,\"fixed_cpu_pressure\":%.3f,"
+            "\"shops\":%d,\"agents\":%d,\"rate\":%d,"
             "\"routing\":\"%s\",\"valid\":%s}\n",
             dps, p50, p99, p999, pmax, fdps, sp50, sp99, pr50, pr99, assigned, queued, rcpu, pgcpu,
-            rtt, commit, seq_scans, other, opts.shops, total_agents, opts.rate,
+            rtt, commit, seq_scans, other, speed_start_ms, speed_end_ms, fixed.io_stall,
+            fixed.cpu_stall, opts.shops, total_agents, opts.rate,
             opts.process ? "process" : "inproc", valid ? "true" : "false");
     fflush (stdout);
 

@@ -333,6 +333,49 @@ bench_wait_quiet (const char *who, int seconds)
     return busy;
 }
 
+double
+bench_psi_some_us (const char *resource)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/pressure/%s", resource);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    double total = -1;
+    while (fgets (line, sizeof line, f)) {
+        const char *t = strstr (line, "total=");
+        if (strncmp (line, "some ", 5) == 0 && t) {
+            total = strtod (t + 6, NULL);
+            break;
+        }
+    }
+    fclose (f);
+    return total;
+}
+
+double
+bench_cpu_speed_check_ms (void)
+{
+    //  Best of three, so that one preemption does not count.
+    double best = 0;
+    for (int round = 0; round < 3; round++) {
+        int64_t start = bench_now_us ();
+        uint64_t x = 88172645463325252ull, sum = 0;
+        for (int i = 0; i < 10 * 1000 * 1000; i++) {
+            x ^= x << 13; //  xorshift64: nothing the compiler can fold away
+            x ^= x >> 7;
+            x ^= x << 17;
+            sum += x * 2654435761u;
+        }
+        volatile uint64_t sink = sum;
+        (void) sink;
+        double ms = (double) (bench_now_us () - start) / 1000.0;
+        if (round == 0 || ms < best)
+            best = ms;
+    }
+    return best;
+}
+
 void
 bench_thread_name (const char *name)
 {

@@ -72,6 +72,19 @@ bench_cpu_t bench_cpu_diff (const bench_cpu_t *after, const bench_cpu_t *before)
 //  window.
 double bench_wait_quiet (const char *who, int seconds);
 
+//  The same fixed piece of integer arithmetic on the calling thread (about
+//  23 ms on the development VM when it is idle), in milliseconds. Run at
+//  the start and at the end of a benchmark: a VM whose host is busy shows
+//  no steal time but runs everything slower, and this shows it.
+double bench_cpu_speed_check_ms (void);
+
+//  Pressure stall information: microseconds in which some task of the
+//  machine waited for `resource` ("cpu", "io", "memory"), a counter
+//  (/proc/pressure/<resource>, "some ... total="); -1 where unavailable.
+//  Includes our own waits (a commit's fsync counts as I/O), so a slow disk
+//  shows as a higher share of the phase.
+double bench_psi_some_us (const char *resource);
+
 //  Name the calling thread (at most 15 characters are kept).
 void bench_thread_name (const char *name);
 
