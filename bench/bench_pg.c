@@ -391,7 +391,7 @@ bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int max
 //  Each statement unnests the columns of one batch; $1 is always shop_id.
 static const char *const s_setup_sql[] = {
     "INSERT INTO shops (shop_id, name, timezone, partition) "
-    "SELECT * FROM unnest ($1::text[], $2::text[], $3::text[], $4::int2[])",
+    "SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::text[]), unnest ($4::int2[])",
     "INSERT INTO routing_groups (shop_id, group_name, display_name, overflow_to, "
     "  overflow_after_ms) "
     "SELECT s, g.name, g.display, g.overflow_to, 120000 FROM unnest ($1::text[]) AS s "
@@ -401,12 +401,12 @@ static const char *const s_setup_sql[] = {
     "SELECT s, 'allday', 0, 1440 FROM unnest ($1::text[]) AS s",
     "INSERT INTO routing_settings (shop_id) SELECT unnest ($1::text[])",
     "INSERT INTO agents (shop_id, agent_id, name, capacity, weight, vip_capable) "
-    "SELECT s, a, n, c, 1, v FROM unnest ($1::text[], $2::text[], $3::text[], $4::int4[], "
-    "  $5::bool[]) AS t (s, a, n, c, v)",
+    "SELECT s, a, n, c, 1, v FROM (SELECT unnest ($1::text[]) AS s, unnest ($2::text[]) AS a, "
+    "  unnest ($3::text[]) AS n, unnest ($4::int4[]) AS c, unnest ($5::bool[]) AS v) AS t",
     "INSERT INTO agent_groups (shop_id, agent_id, group_name) "
-    "SELECT * FROM unnest ($1::text[], $2::text[], $3::text[])",
+    "SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::text[])",
     "INSERT INTO agent_schedule (shop_id, agent_id, shift_name, days) "
-    "SELECT s, a, 'allday', 127 FROM unnest ($1::text[], $2::text[]) AS t (s, a)",
+    "SELECT unnest ($1::text[]), unnest ($2::text[]), 'allday', 127",
 };
 
 static int

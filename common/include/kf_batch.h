@@ -20,7 +20,12 @@
     empty routing_write_rows: 0.20 ms, in the select list: 0.08 ms; pgbench
     -M prepared on the bench cluster). Set-returning functions in the select
     list run in lockstep, one value at a time, and a shorter array gives
-    NULLs just as the FROM form does. */
+    NULLs just as the FROM form does.
+
+    Times travel as epoch milliseconds (int8) and become timestamps with
+    to_timestamp (ms / 1000.0::float8): the plain literal 1000.0 is numeric,
+    and numeric -> float8 goes through a decimal string (0.3 us per value);
+    the float8 division gives the same timestamps. */
 #ifndef KF_BATCH_H
 #define KF_BATCH_H
 

@@ -652,9 +652,9 @@ test_in_memory_failure_drops_the_batch_behind (void **state)
     assert_int_equal (kf_outbox_bind (outbox, endpoint), 0);
 
     static const kf_stmt_t statements[] = {
-        {"test_apply_many",
-         "INSERT INTO test_applied (partition, seq, n, shop_id) "
-         "SELECT * FROM unnest ($1::int2[], $2::int8[], $3::int8[], $4::text[])"},
+        {"test_apply_many", "INSERT INTO test_applied (partition, seq, n, shop_id) "
+                            "SELECT unnest ($1::int2[]), unnest ($2::int8[]), unnest ($3::int8[]), "
+                            "unnest ($4::text[])"},
         {NULL, NULL}};
     kf_store_t *sub_store = kf_store_new (db, "test-subscriber");
     kf_store_add_statements (sub_store, statements);

@@ -41,7 +41,8 @@ static const kf_stmt_t s_stmts[] = {
     {"kst_shop_name", "SELECT name FROM shops WHERE shop_id = $1::text"},
     {"kst_count_shops", "SELECT count(*) FROM shops"},
     {"kst_insert_notes", "INSERT INTO kst_notes (n, body, raw, flag) "
-                         "SELECT * FROM unnest ($1::int8[], $2::text[], $3::bytea[], $4::bool[])"},
+                         "SELECT unnest ($1::int8[]), unnest ($2::text[]), "
+                         "unnest ($3::bytea[]), unnest ($4::bool[])"},
     {"kst_read_notes", "SELECT n, body, encode (raw, 'hex'), flag FROM kst_notes ORDER BY n"},
     {"kst_backend_pid", "SELECT pg_backend_pid ()"},
     {NULL, NULL}};
