@@ -30,6 +30,7 @@
 
     Prints a table, then one JSON line (the last line). Run it through
     bench/run, which builds, starts a private PostgreSQL and migrates. */
+#include "bench_floor.h"
 #include "bench_pg.h"
 #include "bench_stats.h"
 #include "bench_zmq.h"
@@ -99,7 +100,7 @@ typedef struct {
     const char *routing_bin; //  path of kefu-routing (process mode)
     int probe_rate;          //  probe: new conversations/s
     double probe_duration;   //  probe: seconds
-    bool run_raw, run_probe, run_fixed, run_sat; //  phases
+    bool run_raw, run_floor, run_probe, run_fixed, run_sat; //  phases
     const char *latency_log; //  file for every conversation's decision latency (or NULL)
     int wait_quiet;          //  seconds to wait for other processes to go quiet first
 } s_opts_t;
@@ -151,8 +152,10 @@ s_usage (FILE *out)
         "  --probe-rate R         probe phase: new conversations/s, a trickle that shows the\n"
         "                         decision latency of an idle routing (default 100)\n"
         "  --probe-duration S     probe phase: seconds (default 3)\n"
-        "  --phases LIST          comma list of raw,probe,fixed,sat (default all): raw = a\n"
-        "                         ZeroMQ round trip and a durable PostgreSQL commit alone\n"
+        "  --phases LIST          comma list of raw,floor,probe,fixed,sat (default all): raw\n"
+        "                         = a ZeroMQ round trip and a durable PostgreSQL commit\n"
+        "                         alone; floor = the fixed load's traffic with nothing\n"
+        "                         decided (commit, publish, commit, send: the machine's tail)\n"
         "  --latency-log FILE     write every conversation: phase, shop, publish time (ms\n"
         "                         since the phase start), decision latency (ms), first command\n"
         "  --wait-quiet S         first wait up to S seconds until the machine is idle\n"
@@ -190,6 +193,7 @@ s_parse (s_opts_t *o, int argc, char **argv)
                     .probe_rate = 100,
                     .probe_duration = 3,
                     .run_raw = true,
+                    .run_floor = true,
                     .run_probe = true,
                     .run_fixed = true,
                     .run_sat = true};
@@ -281,6 +285,7 @@ s_parse (s_opts_t *o, int argc, char **argv)
             break;
         case 'x':
             o->run_raw = strstr (optarg, "raw") != NULL;
+            o->run_floor = strstr (optarg, "floor") != NULL;
             o->run_probe = strstr (optarg, "probe") != NULL;
             o->run_fixed = strstr (optarg, "fixed") != NULL;
             o->run_sat = strstr (optarg, "sat") != NULL;
@@ -1777,6 +1782,15 @@ main (int argc, char **argv)
         bench_pg_raw_opts_t po = {shop_ids[0], 1, 1000, 0, 1, 1000, 0};
         have_raw = bench_zmq_run (&zo, &raw_zmq) == 0 && bench_pg_raw (opts.db, &po, &raw_pg) == 0;
     }
+    //  The floor under the fixed phase's tail: its traffic, nothing decided.
+    bench_floor_result_t floor_r = {0};
+    bool have_floor = false;
+    if (opts.run_floor) {
+        fprintf (stderr, "bench_routing: the floor: %d items/s for %.0f s, nothing decided ...\n",
+                 opts.rate, opts.duration);
+        bench_floor_opts_t fo = {opts.rate, 1.0, opts.duration, opts.batch_ms};
+        have_floor = bench_floor_run (opts.db, &fo, &floor_r) == 0;
+    }
 
     s_routing_t routing;
     fprintf (stderr, "bench_routing: starting routing (%s) ...\n",
@@ -1893,6 +1907,18 @@ main (int argc, char **argv)
                 "commits)\n",
                 raw_pg.commit_p50_ms, raw_pg.commit_p99_ms, raw_pg.commits);
     }
+    if (have_floor) {
+        printf ("\nthe floor (same run): the fixed load's traffic with nothing decided, %d items/s "
+                "for %.0f s: commit, publish, SUB, commit, DEALER -> ROUTER\n",
+                opts.rate, opts.duration);
+        printf ("  publication -> arrival:  p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms "
+                "(%" PRId64 " items)\n",
+                floor_r.p50_ms, floor_r.p99_ms, floor_r.p999_ms, floor_r.max_ms, floor_r.items);
+        printf ("  the relay's commits: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%" PRId64
+                "); commits over 2 ms (either side): %" PRId64 "\n",
+                floor_r.commit_p50_ms, floor_r.commit_p99_ms, floor_r.commit_max_ms,
+                floor_r.commits, floor_r.slow_commits);
+    }
 
     printf ("\nrouting: conversation.opened published (after intake's commit) -> first command "
             "(assign, or busy reply when queued) at intake's command endpoint\n");
@@ -2004,6 +2030,10 @@ main (int argc, char **argv)
                 "p99.9 %.2f; offered %.0f/s)   %s\n",
                 opts.rate, fixed.p99, fixed.p50, fixed.p999, fixed.offered_per_s,
                 s_met (fixed.p99 <= 5.0 && paced && opts.rate >= 5000));
+        if (have_floor)
+            printf ("    the floor at the same rate (nothing decided):  p99 %.2f ms (p50 %.2f, "
+                    "p99.9 %.2f)\n",
+                    floor_r.p99_ms, floor_r.p50_ms, floor_r.p999_ms);
     }
     if (sat.ran)
         printf ("  sustained decisions/s (saturation, %d undecided in flight at most):  %.0f/s\n",
@@ -2012,7 +2042,8 @@ main (int argc, char **argv)
         printf ("  RUN INVALID: see the checks and messages above\n");
 
     char dps[32], p50[32], p99[32], p999[32], pmax[32], fdps[32], sp50[32], sp99[32], pr50[32],
-        pr99[32], assigned[32], queued[32], pgcpu[32], rcpu[32], rtt[32], commit[32];
+        pr99[32], assigned[32], queued[32], pgcpu[32], rcpu[32], rtt[32], commit[32], fl50[32],
+        fl99[32], fl999[32];
     const s_result_t *main_r = fixed.ran ? &fixed : sat.ran ? &sat : &probe;
     int64_t fixed_decisions = fixed.ran ? fixed.after.decisions - fixed.before.decisions +
                                               fixed.after.queued - fixed.before.queued
@@ -2043,20 +2074,24 @@ main (int argc, char **argv)
                 fixed_decisions > 0);
     s_json_num (rtt, sizeof rtt, raw_zmq.p50_ms, have_raw);
     s_json_num (commit, sizeof commit, raw_pg.commit_p50_ms, have_raw);
+    s_json_num (fl50, sizeof fl50, floor_r.p50_ms, have_floor);
+    s_json_num (fl99, sizeof fl99, floor_r.p99_ms, have_floor);
+    s_json_num (fl999, sizeof fl999, floor_r.p999_ms, have_floor);
     printf ("{\"bench\":\"routing\",\"decisions_per_s\":%s,\"decide_p50_ms\":%s,"
             "\"decide_p99_ms\":%s,\"decide_p999_ms\":%s,\"decide_max_ms\":%s,"
             "\"fixed_decided_per_s\":%s,\"sat_p50_ms\":%s,\"sat_p99_ms\":%s,"
             "\"probe_p50_ms\":%s,\"probe_p99_ms\":%s,"
             "\"assigned_share\":%s,\"queued_share\":%s,\"routing_cpu_us_per_decision\":%s,"
             "\"routing_pg_cpu_us_per_decision\":%s,\"raw_zmq_rtt_p50_ms\":%s,"
-            "\"raw_pg_commit_p50_ms\":%s,\"seq_scans\":%" PRId64
+            "\"raw_pg_commit_p50_ms\":%s,\"floor_p50_ms\":%s,\"floor_p99_ms\":%s,"
+            "\"floor_p999_ms\":%s,\"floor_slow_commits\":%" PRId64 ",\"seq_scans\":%" PRId64
             ",\"other_load_cores\":%.2f,\"cpu_check_start_ms\":%.1f,\"cpu_check_end_ms\":%.1f,"
             "\"fixed_io_pressure\":%.3f,\"fixed_cpu_pressure\":%.3f,"
             "\"shops\":%d,\"agents\":%d,\"rate\":%d,"
             "\"routing\":\"%s\",\"valid\":%s}\n",
             dps, p50, p99, p999, pmax, fdps, sp50, sp99, pr50, pr99, assigned, queued, rcpu, pgcpu,
-            rtt, commit, seq_scans, other, speed_start_ms, speed_end_ms, fixed.io_stall,
-            fixed.cpu_stall, opts.shops, total_agents, opts.rate,
+            rtt, commit, fl50, fl99, fl999, floor_r.slow_commits, seq_scans, other, speed_start_ms,
+            speed_end_ms, fixed.io_stall, fixed.cpu_stall, opts.shops, total_agents, opts.rate,
             opts.process ? "process" : "inproc", valid ? "true" : "false");
     fflush (stdout);
 
