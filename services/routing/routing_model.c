@@ -61,6 +61,7 @@ typedef struct {
 } s_queue_t;
 
 typedef struct {
+    int64_t customer_id;               //  whom (its key in the shop's map)
     char agent_id[ROUTING_ID_MAX + 1]; //  who served
     int64_t at;                        //  when
 } s_served_t;
@@ -69,9 +70,9 @@ struct s_shop_s {
     routing_shop_config_t *config;        //  owned
     kf_tz_t *tz;                          //  the shop's time zone
     zhashx_t *agents;                     //  agent id -> s_agent_t
-    zhashx_t *convs;                      //  "<id>" -> routing_conv_t (open ones)
+    zhashx_t *convs;                      //  &id -> routing_conv_t (open ones)
     s_queue_t queues[ROUTING_GROUPS_MAX]; //  one per group
-    zhashx_t *served;                     //  "<customer id>" -> s_served_t
+    zhashx_t *served;                     //  &customer_id -> s_served_t
     int64_t boundary;                     //  armed next shift boundary, 0 = none
 };
 
@@ -348,12 +349,46 @@ s_shop (routing_model_t *self, const char *shop_id)
     return zhashx_lookup (self->shops, shop_id);
 }
 
+//  Conversations and customers are keyed by their ids themselves, not by
+//  their decimal text: no formatting, copying or string comparison per
+//  lookup. A key points at an int64_t: the item's own id field for stored
+//  items (it lives as long as the item), a local variable for lookups.
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t x = (uint64_t) * (const int64_t *) key; //  splitmix64's finaliser
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return (size_t) (x ^ (x >> 31));
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x == y ? 0 : x < y ? -1 : 1;
+}
+
+static void s_free_item (void **item_p);
+
+//  A map from ids to owned items whose id field is the key (never
+//  zhashx_update it: the old item, and so its key, would be freed).
+static zhashx_t *
+s_id_map_new (void)
+{
+    zhashx_t *map = zhashx_new ();
+    zhashx_set_key_duplicator (map, NULL);
+    zhashx_set_key_destructor (map, NULL);
+    zhashx_set_key_hasher (map, s_id_hash);
+    zhashx_set_key_comparator (map, s_id_compare);
+    zhashx_set_destructor (map, s_free_item);
+    return map;
+}
+
 static routing_conv_t *
 s_conv (s_shop_t *shop, int64_t id)
 {
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, id);
-    return zhashx_lookup (shop->convs, key);
+    return zhashx_lookup (shop->convs, &id);
 }
 
 static s_agent_t *
@@ -626,9 +661,7 @@ s_route (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, bool try_s
 {
     int64_t now = s_now (self);
     if (try_sticky && shop->config->sticky_days > 0) {
-        char key[32];
-        snprintf (key, sizeof key, "%" PRId64, conv->customer_id);
-        s_served_t *served = zhashx_lookup (shop->served, key);
+        s_served_t *served = zhashx_lookup (shop->served, &conv->customer_id);
         if (served && now - served->at <= shop->config->sticky_days * S_DAY_MS) {
             s_agent_t *agent = s_agent (shop, served->agent_id);
             if (agent && s_eligible (agent, -1)) {
@@ -804,10 +837,8 @@ routing_model_configure (routing_model_t *self, routing_shop_config_t **config_p
         shop = calloc (1, sizeof *shop);
         shop->agents = zhashx_new ();
         zhashx_set_destructor (shop->agents, s_agent_destroy);
-        shop->convs = zhashx_new ();
-        zhashx_set_destructor (shop->convs, s_free_item);
-        shop->served = zhashx_new ();
-        zhashx_set_destructor (shop->served, s_free_item);
+        shop->convs = s_id_map_new ();
+        shop->served = s_id_map_new ();
         zhashx_insert (self->shops, config->shop_id, shop);
         self->stats.shops++;
     }
@@ -887,9 +918,7 @@ routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
     c->assign_seq = row->assign_seq;
     c->overflow_hops = row->overflow_hops;
     c->stored = true;
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, c->id);
-    zhashx_insert (shop->convs, key, c);
+    zhashx_insert (shop->convs, &c->id, c);
     if (c->state == ROUTING_QUEUED)
         s_queue_insert (&shop->queues[c->group], c);
     else if (c->agent[0])
@@ -903,12 +932,14 @@ routing_model_restore_served (routing_model_t *self, const char *shop_id, int64_
     s_shop_t *shop = s_shop (self, shop_id);
     if (!shop)
         return;
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, customer_id);
-    s_served_t *s = calloc (1, sizeof *s);
+    s_served_t *s = zhashx_lookup (shop->served, &customer_id);
+    if (!s) {
+        s = calloc (1, sizeof *s);
+        s->customer_id = customer_id;
+        zhashx_insert (shop->served, &s->customer_id, s);
+    }
     snprintf (s->agent_id, sizeof s->agent_id, "%s", agent_id);
     s->at = at;
-    zhashx_update (shop->served, key, s);
 }
 
 void
@@ -966,9 +997,7 @@ routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t con
     c->vip = vip;
     c->opened_at = at;
     c->group_since = s_now (self);
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, c->id);
-    zhashx_insert (shop->convs, key, c);
+    zhashx_insert (shop->convs, &c->id, c);
     s_route (self, shop, c, true);
 }
 
@@ -1017,9 +1046,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->sla_deadline = 0;
             s_clock_changed (self, shop, c);
         }
-        char key[32];
-        snprintf (key, sizeof key, "%" PRId64, c->customer_id);
-        s_served_t *s = zhashx_lookup (shop->served, key);
+        s_served_t *s = zhashx_lookup (shop->served, &c->customer_id);
         if (!s || strcmp (s->agent_id, agent_id) != 0 || at - s->at > 60000) {
             routing_model_restore_served (self, shop_id, c->customer_id, agent_id, at);
             if (self->sink.customer_served)
@@ -1050,9 +1077,7 @@ routing_model_on_closed (routing_model_t *self, const char *shop_id, int64_t con
     }
     c->state = ROUTING_CLOSED;
     s_changed (self, shop, c);
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, c->id);
-    zhashx_delete (shop->convs, key);
+    zhashx_delete (shop->convs, &c->id);
     //  Capacity freed: the queue's head goes to it now.
     if (freed)
         s_drain (self, shop, freed);
