@@ -2,6 +2,7 @@
     DEALER -> ROUTER, with nothing decided in between. */
 #include "bench_floor.h"
 
+#include "bench_pg.h"
 #include "bench_stats.h"
 #include "kf_batch.h"
 #include "kf_store.h"
@@ -49,20 +50,6 @@ typedef struct {
     int64_t published_us;
 } s_item_t;
 
-//  A connected store (statements prepared when given), or NULL.
-static kf_store_t *
-s_store (const char *url, const char *name, const kf_stmt_t *statements)
-{
-    kf_store_t *store = kf_store_new (url, name);
-    if (statements)
-        kf_store_add_statements (store, statements);
-    if (kf_store_connect (store)) {
-        fprintf (stderr, "bench_floor: cannot connect to %s\n", url);
-        kf_store_destroy (&store);
-    }
-    return store;
-}
-
 //  One durable commit of one row per id on `side`; its latency in us, or -1.
 static int64_t
 s_insert (kf_store_t *store, kf_batch_t *ids, int side)
@@ -96,7 +83,7 @@ s_source (void *arg)
 {
     s_floor_t *self = arg;
     bench_thread_name ("bench-floor-src");
-    kf_store_t *store = s_store (self->url, "bench-floor-source", s_statements);
+    kf_store_t *store = bench_pg_connect (self->url, "bench-floor-source", s_statements);
     zsock_t *pub = kf_wire_socket (KF_SOCK_PUB, 0);
     kf_batch_t *ids = kf_batch_new (1, (kf_col_type_t[]){KF_COL_INT8});
     if (!store || zsock_bind (pub, "tcp://127.0.0.1:*") == -1) {
@@ -154,7 +141,7 @@ s_relay (void *arg)
 {
     s_floor_t *self = arg;
     bench_thread_name ("bench-floor-relay");
-    kf_store_t *store = s_store (self->url, "bench-floor-relay", s_statements);
+    kf_store_t *store = bench_pg_connect (self->url, "bench-floor-relay", s_statements);
     zsock_t *sub = kf_wire_socket (KF_SOCK_SUB, 0);
     zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 0);
     kf_batch_t *ids = kf_batch_new (1, (kf_col_type_t[]){KF_COL_INT8});
@@ -244,29 +231,14 @@ s_collect (s_floor_t *self)
     }
 }
 
-static int
-s_sql (const char *url, const char *sql)
-{
-    kf_store_t *store = s_store (url, "bench-floor", NULL);
-    if (!store)
-        return -1;
-    kf_error_t err;
-    kf_error_clear (&err);
-    int rc = kf_store_exec_script (store, sql, &err);
-    if (rc)
-        fprintf (stderr, "bench_floor: %s: %s\n", sql, err.reason);
-    kf_store_destroy (&store);
-    return rc;
-}
-
 int
 bench_floor_run (const char *url, const bench_floor_opts_t *opts, bench_floor_result_t *out)
 {
     memset (out, 0, sizeof *out);
     //  The table must exist before the threads' stores prepare their insert.
-    if (s_sql (url, "DROP TABLE IF EXISTS bench_floor; "
-                    "CREATE TABLE bench_floor (side int2 NOT NULL, id int8 NOT NULL, "
-                    "at int8 NOT NULL, PRIMARY KEY (side, id))"))
+    if (bench_pg_exec (url, "DROP TABLE IF EXISTS bench_floor; "
+                            "CREATE TABLE bench_floor (side int2 NOT NULL, id int8 NOT NULL, "
+                            "at int8 NOT NULL, PRIMARY KEY (side, id))"))
         return -1;
     s_floor_t self = {.url = url, .opts = opts};
     self.total = (int64_t) ((opts->warmup + opts->seconds) * opts->rate);
@@ -309,7 +281,7 @@ done:
     zsock_destroy (&self.router);
     bench_lat_destroy (&self.lat);
     bench_lat_destroy (&self.commit_lat);
-    if (s_sql (url, "DROP TABLE IF EXISTS bench_floor"))
+    if (bench_pg_exec (url, "DROP TABLE IF EXISTS bench_floor"))
         rc = -1;
     return rc;
 }

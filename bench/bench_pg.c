@@ -60,11 +60,10 @@ s_wall_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-//  A connected store, or NULL (reason on stderr).
-static kf_store_t *
-s_connect (const char *url, const kf_stmt_t *statements)
+kf_store_t *
+bench_pg_connect (const char *url, const char *app_name, const kf_stmt_t *statements)
 {
-    kf_store_t *store = kf_store_new (url, "kefu-bench");
+    kf_store_t *store = kf_store_new (url, app_name);
     if (statements)
         kf_store_add_statements (store, statements);
     if (kf_store_connect (store)) {
@@ -72,6 +71,12 @@ s_connect (const char *url, const kf_stmt_t *statements)
         kf_store_destroy (&store);
     }
     return store;
+}
+
+static kf_store_t *
+s_connect (const char *url, const kf_stmt_t *statements)
+{
+    return bench_pg_connect (url, "kefu-bench", statements);
 }
 
 //  ---------------------------------------------------------------------
@@ -133,8 +138,8 @@ bench_pg_info (const char *url, bench_pg_info_t *out)
     return 0;
 }
 
-static int
-s_simple (const char *url, const char *sql)
+int
+bench_pg_exec (const char *url, const char *sql)
 {
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
@@ -151,13 +156,13 @@ s_simple (const char *url, const char *sql)
 int
 bench_pg_checkpoint (const char *url)
 {
-    return s_simple (url, "CHECKPOINT");
+    return bench_pg_exec (url, "CHECKPOINT");
 }
 
 int
 bench_pg_analyze (const char *url)
 {
-    return s_simple (url, "ANALYZE");
+    return bench_pg_exec (url, "ANALYZE");
 }
 
 static int
@@ -329,8 +334,8 @@ bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw_res
 {
     memset (out, 0, sizeof *out);
     //  The table must exist before a store prepares statements on it.
-    if (s_simple (url, "DROP TABLE IF EXISTS bench_scratch; "
-                       "CREATE TABLE bench_scratch (LIKE messages INCLUDING ALL)"))
+    if (bench_pg_exec (url, "DROP TABLE IF EXISTS bench_scratch; "
+                            "CREATE TABLE bench_scratch (LIKE messages INCLUDING ALL)"))
         return -1;
     kf_store_t *store = s_connect (url, s_raw_statements);
     if (!store)
@@ -339,7 +344,7 @@ bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw_res
     if (rc == 0 && opts->single_commits > 0)
         rc = s_singles (store, opts, out);
     kf_store_destroy (&store);
-    if (s_simple (url, "DROP TABLE IF EXISTS bench_scratch"))
+    if (bench_pg_exec (url, "DROP TABLE IF EXISTS bench_scratch"))
         rc = -1;
     return rc;
 }

@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include "kf_store.h"
+
 typedef struct {
     char server_version[32];     //  SHOW server_version
     char fsync[16];              //  SHOW fsync
@@ -35,6 +37,13 @@ typedef struct {
 //  Settings of the server at url. 0, or -1 (reason on stderr).
 int bench_pg_info (const char *url, bench_pg_info_t *out);
 
+//  A store connected to url as app_name (its application_name), with
+//  statements prepared (may be NULL); NULL if it cannot connect (reason on
+//  stderr). Caller owns return value.
+kf_store_t *bench_pg_connect (const char *url, const char *app_name, const kf_stmt_t *statements);
+//  Run a trusted SQL script of the benchmark's own on a connection of its
+//  own. 0, or -1 (reason on stderr).
+int bench_pg_exec (const char *url, const char *sql);
 //  CHECKPOINT, so that every phase starts with the same WAL state. 0 or -1.
 int bench_pg_checkpoint (const char *url);
 
