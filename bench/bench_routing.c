@@ -21,7 +21,10 @@
     command endpoint: the assign command, or the busy auto-reply when the
     conversation had to queue. That includes routing's own transaction.
     Phases: (raw) a ZeroMQ round trip and a durable single-row commit alone,
-    the floor under any decision; (probe) a trickle of 100 conversations/s:
+    the least any decision costs; (floor) the fixed phase's traffic with
+    nothing decided, two durable commits and two ZeroMQ hops per item
+    (bench_floor.h): the tail this machine gives such a pipeline, beside
+    routing's; (probe) a trickle of 100 conversations/s:
     the latency of an idle routing; (fixed) 5,000 new conversations/s for
     10 s after a warm-up that reaches the steady state; (saturation) new
     conversations as fast as routing decides them, with a bounded number of
