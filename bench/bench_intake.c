@@ -420,10 +420,7 @@ static void
 s_intake_stop (s_intake_t *self)
 {
     if (self->actor) {
-        zstr_send (self->actor, "DRAIN");
-        char *reply = zstr_recv (self->actor);
-        free (reply);
-        zactor_destroy (&self->actor);
+        kf_daemon_drain_actor (&self->actor);
         kf_config_free (intake_config_spec.entries, &self->config);
         kf_config_free (kf_common_config_entries, &self->common);
         kf_clock_destroy (&self->clock);

@@ -1152,10 +1152,7 @@ static void
 s_routing_stop (s_routing_t *self)
 {
     if (self->actor) {
-        zstr_send (self->actor, "DRAIN");
-        char *reply = zstr_recv (self->actor);
-        free (reply);
-        zactor_destroy (&self->actor);
+        kf_daemon_drain_actor (&self->actor);
         kf_config_free (routing_config_spec.entries, &self->config);
         kf_config_free (kf_common_config_entries, &self->common);
         kf_clock_destroy (&self->clock);

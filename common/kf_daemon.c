@@ -133,3 +133,14 @@ done:
     kf_log_info ("daemon.stopped", "exit=%d", exit_code);
     return exit_code;
 }
+
+void
+kf_daemon_drain_actor (zactor_t **actor_p)
+{
+    if (!actor_p || !*actor_p)
+        return;
+    zstr_send (*actor_p, "DRAIN");
+    char *reply = zstr_recv (*actor_p);
+    free (reply);
+    zactor_destroy (actor_p);
+}

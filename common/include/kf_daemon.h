@@ -46,4 +46,8 @@ int kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv);
 //  blocks SIGTERM/SIGINT/SIGHUP and returns a signalfd, or -1.
 int kf_daemon_block_signals (void);
 
+//  For tests and benchmarks that run a service in-process: DRAIN, wait for
+//  the reply, destroy the actor (NULL or already gone: nothing).
+void kf_daemon_drain_actor (zactor_t **actor_p);
+
 #endif

@@ -88,12 +88,7 @@ kt_intake_destroy (kt_intake_t **self_p)
     if (!self_p || !*self_p)
         return;
     kt_intake_t *self = *self_p;
-    if (self->actor) {
-        zstr_send (self->actor, "DRAIN");
-        char *reply = zstr_recv (self->actor);
-        free (reply);
-        zactor_destroy (&self->actor);
-    }
+    kf_daemon_drain_actor (&self->actor);
     kf_config_free (intake_config_spec.entries, &self->config);
     kf_config_free (kf_common_config_entries, &self->common);
     if (self->own_clock)

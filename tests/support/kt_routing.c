@@ -40,10 +40,7 @@ kt_routing_start (kt_routing_t *self, const char *db, const char *intake_events,
 void
 kt_routing_stop (kt_routing_t *self)
 {
-    zstr_send (self->actor, "DRAIN");
-    char *reply = zstr_recv (self->actor);
-    free (reply);
-    zactor_destroy (&self->actor);
+    kf_daemon_drain_actor (&self->actor);
     kf_config_free (routing_config_spec.entries, &self->config);
     kf_config_free (kf_common_config_entries, &self->common);
 }
