@@ -16,24 +16,27 @@
 static const kf_stmt_t s_statements[] = {
     //  One statement per flush: reserve a range per partition touched (rows
     //  locked in partition order so that two writers can never deadlock),
-    //  then insert the events numbered from it; the payload gets its seq
-    //  field appended (kefu_event_seq_field, migration 0010) exactly as the
-    //  publisher appends it. Returns each partition's new last_seq.
+    //  then insert the events numbered from it: each row carries its
+    //  distance back from its partition's new last_seq (0 for the last),
+    //  looked up per event rather than hash-joined (a hash join's set-up
+    //  costs more than the whole lookup for a few events); the payload gets
+    //  its seq field appended (kefu_event_seq_field, migration 0010)
+    //  exactly as the publisher appends it. Returns each partition's new
+    //  last_seq.
     {"kf_outbox_write",
-     "WITH c AS (SELECT p, n FROM (SELECT unnest ($2::int2[]) AS p, "
-     "unnest ($3::int8[]) AS n) AS t), "
-     "r AS (INSERT INTO event_sequences (stream, partition, last_seq) "
-     "  SELECT $1::text, p, n FROM c ORDER BY p "
+     "WITH r AS (INSERT INTO event_sequences (stream, partition, last_seq) "
+     "  SELECT $1::text, p, n FROM (SELECT unnest ($2::int2[]) AS p, "
+     "unnest ($3::int8[]) AS n) AS c ORDER BY p "
      "  ON CONFLICT (stream, partition) DO UPDATE "
      "  SET last_seq = event_sequences.last_seq + EXCLUDED.last_seq "
      "  RETURNING partition, last_seq), "
-     "b AS (SELECT r.partition AS p, r.last_seq - c.n AS base FROM r JOIN c ON c.p = r.partition), "
      "i AS (INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
-     "  SELECT $1::text, e.p, b.base + e.k, e.sh, e.kd, to_timestamp (e.o / 1000.0::float8), "
-     "    e.pl || kefu_event_seq_field (b.base + e.k) "
-     "  FROM (SELECT unnest ($4::int2[]) AS p, unnest ($5::int8[]) AS k, "
+     "  SELECT $1::text, e.p, q.seq, e.sh, e.kd, to_timestamp (e.o / 1000.0::float8), "
+     "    e.pl || kefu_event_seq_field (q.seq) "
+     "  FROM (SELECT unnest ($4::int2[]) AS p, unnest ($5::int8[]) AS back, "
      "unnest ($6::text[]) AS sh, unnest ($7::text[]) AS kd, unnest ($8::int8[]) AS o, "
-     "unnest ($9::bytea[]) AS pl) AS e JOIN b ON b.p = e.p) "
+     "unnest ($9::bytea[]) AS pl) AS e, "
+     "  LATERAL (SELECT r.last_seq - e.back AS seq FROM r WHERE r.partition = e.p OFFSET 0) AS q) "
      "SELECT partition, last_seq FROM r"},
     {NULL, NULL}};
 
@@ -188,18 +191,22 @@ s_append_seq (s_pending_t *p)
     p->size = (size_t) (out - p->data);
 }
 
-//  Build the write of the pending events: counts per partition, and rows
-//  numbered 1..n within their partition (PostgreSQL adds the range base).
+//  Build the write of the pending events: counts per partition, and each
+//  row's distance back from its partition's last sequence after the write
+//  (n-1 for the first of n, 0 for the last; PostgreSQL knows that last).
 static void
 s_build_write (kf_outbox_t *self, kf_params_t *params)
 {
     memset (self->write_counts, 0, sizeof self->write_counts);
+    for (int i = self->flushed; i < self->count; i++)
+        self->write_counts[self->pending[i].partition]++;
+    int64_t back[KF_PARTITIONS];
+    memcpy (back, self->write_counts, sizeof back);
     kf_batch_reset (self->rows);
     for (int i = self->flushed; i < self->count; i++) {
         s_pending_t *e = &self->pending[i];
-        int64_t k = ++self->write_counts[e->partition];
         kf_batch_int (self->rows, 0, e->partition);
-        kf_batch_int (self->rows, 1, k);
+        kf_batch_int (self->rows, 1, --back[e->partition]);
         kf_batch_str (self->rows, 2, e->shop_id);
         kf_batch_str (self->rows, 3, e->kind);
         kf_batch_int (self->rows, 4, e->occurred_at);

@@ -74,6 +74,7 @@ struct _kf_subscriber_t {
     kf_outbox_t *outbox;               //  handler's outbox, borrowed, may be NULL
     kf_subscriber_hooks_t hooks;       //  around each transaction
     zsock_t *sub;                      //  SUB socket
+    zmq_msg_t parts[2];                //  a publication: topic, body (reused)
     s_stream_t streams[S_MAX_STREAMS]; //  followed streams
     int stream_count;                  //  streams in use
     uint32_t partitions;               //  bit mask of followed partitions
@@ -119,6 +120,8 @@ kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn
     self->lag_alarm = 10000;
     self->batch = calloc ((size_t) self->batch_max, sizeof *self->batch);
     self->sub = kf_wire_socket (KF_SOCK_SUB, S_MAX_PUB_FRAME / 4);
+    zmq_msg_init (&self->parts[0]);
+    zmq_msg_init (&self->parts[1]);
     self->moves = kf_batch_new (4, s_move_columns);
     kf_store_add_statements (store, s_statements);
     return self;
@@ -151,6 +154,8 @@ kf_subscriber_destroy (kf_subscriber_t **self_p)
         free (self->batch);
         kf_batch_destroy (&self->moves);
         zsock_destroy (&self->sub);
+        zmq_msg_close (&self->parts[0]);
+        zmq_msg_close (&self->parts[1]);
         free (self);
         *self_p = NULL;
     }
@@ -721,23 +726,20 @@ kf_subscriber_handle (kf_subscriber_t *self)
     //  Drain everything that is ready; apply in batches.
     self->backlog = true;
     for (int reads = 0; reads < S_DRAIN_MAX; reads++) {
-        zmsg_t *msg = kf_wire_recv_nowait (self->sub);
-        if (!msg) {
+        int frames = kf_wire_recv_parts (self->sub, self->parts, 2);
+        if (frames == 0) {
             self->backlog = false;
             break;
         }
         self->received++;
         if (self->drop_every > 0 && self->received % self->drop_every == 0) {
             self->stats.dropped_injected++;
-            zmsg_destroy (&msg);
             continue;
         }
-        zframe_t *topic = zmsg_first (msg);
-        zframe_t *body = zmsg_next (msg);
         Kefu__V1__Event *ev = NULL;
-        if (zmsg_size (msg) == 2 && topic && body)
-            ev = kefu__v1__event__unpack (NULL, zframe_size (body), zframe_data (body));
-        zmsg_destroy (&msg);
+        if (frames == 2)
+            ev = kefu__v1__event__unpack (NULL, zmq_msg_size (&self->parts[1]),
+                                          zmq_msg_data (&self->parts[1]));
         s_stream_t *s = ev ? s_stream (self, ev->stream) : NULL;
         if (!ev || !s || ev->partition >= KF_PARTITIONS ||
             !(self->partitions & (1u << ev->partition))) {

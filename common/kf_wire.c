@@ -72,6 +72,27 @@ kf_wire_recv_nowait (zsock_t *sock)
 }
 
 int
+kf_wire_recv_parts (zsock_t *sock, zmq_msg_t *parts, int max)
+{
+    void *raw = zsock_resolve (sock);
+    zmq_msg_t dropped;
+    zmq_msg_init (&dropped);
+    int count = 0;
+    while (true) {
+        zmq_msg_t *part = count < max ? &parts[count] : &dropped;
+        //  ZeroMQ delivers multipart messages atomically: once the first
+        //  frame is here the rest are too.
+        if (zmq_msg_recv (part, raw, count == 0 ? ZMQ_DONTWAIT : 0) == -1)
+            break;
+        count++;
+        if (!zmq_msg_more (part))
+            break;
+    }
+    zmq_msg_close (&dropped);
+    return count;
+}
+
+int
 kf_wire_port (zsock_t *sock)
 {
     //  zsock_last_endpoint returns a fresh string the caller must free.

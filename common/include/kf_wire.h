@@ -38,6 +38,13 @@ int kf_wire_send_topic (zsock_t *sock, const char *topic, const uint8_t *data, s
 //  blocks). Caller owns return value.
 zmsg_t *kf_wire_recv_nowait (zsock_t *sock);
 
+//  The next message waiting on sock, received into the caller's frames
+//  (each initialised once with zmq_msg_init and reused from call to call:
+//  no allocation per message, unlike a zmsg_t). Returns how many frames the
+//  message has (frames past max are read and dropped, but counted), or 0
+//  when none is waiting (never blocks).
+int kf_wire_recv_parts (zsock_t *sock, zmq_msg_t *parts, int max);
+
 //  The TCP port a socket is bound to (its last endpoint), or -1.
 int kf_wire_port (zsock_t *sock);
 

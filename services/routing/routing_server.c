@@ -64,6 +64,7 @@ typedef struct {
     routing_model_t *model;           //  the decisions
     routing_writes_t *writes;         //  the current transaction's writes
     zsock_t *intake;                  //  DEALER to intake's command endpoint
+    zmq_msg_t ack_frame;              //  intake's last CommandSubmitAck (reused)
     zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
     zlistx_t *to_send;                //  s_command_t of the current transaction
     zlistx_t *sent_cmds;              //  ... of the transaction under way (sent, not settled)
@@ -442,14 +443,13 @@ s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     s_server_t *self = arg;
-    zmsg_t *msg;
-    while ((msg = kf_wire_recv_nowait (reader))) {
-        zframe_t *frame = zmsg_first (msg);
+    int frames;
+    while ((frames = kf_wire_recv_parts (reader, &self->ack_frame, 1)) > 0) {
         Kefu__V1__CommandSubmitAck *ack =
-            zmsg_size (msg) == 1 ? kefu__v1__command_submit_ack__unpack (NULL, zframe_size (frame),
-                                                                         zframe_data (frame))
-                                 : NULL;
-        zmsg_destroy (&msg);
+            frames == 1
+                ? kefu__v1__command_submit_ack__unpack (NULL, zmq_msg_size (&self->ack_frame),
+                                                        zmq_msg_data (&self->ack_frame))
+                : NULL;
         if (!ack)
             continue;
         char request_id[160];
@@ -969,6 +969,7 @@ s_server_destroy (s_server_t **self_p)
         kf_batch_destroy (&self->acked);
         kf_batch_destroy (&self->acked_sent);
         zsock_destroy (&self->intake);
+        zmq_msg_close (&self->ack_frame);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
         kf_store_destroy (&self->store);
@@ -1022,6 +1023,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_subscriber_set_in_memory (self->sub, true); //  s_apply decides in memory
     kf_subscriber_set_hooks (self->sub, &hooks);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
+    zmq_msg_init (&self->ack_frame);
     //  Commands wait in the socket until intake is reachable.
     zsock_set_immediate (self->intake, 0);
     kf_control_t *c = self->control;
