@@ -69,10 +69,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_SHOPS_MAX  1000
-#define S_AGENTS_MAX 100
-#define S_BACK_MAX   8192 //  customers per shop who may come back, at most
-#define S_FIRST_NONE (-1) //  first_kind before any command arrived
+#define S_SHOPS_MAX   1000
+#define S_AGENTS_MAX  100
+#define S_BACK_MAX    8192 //  customers per shop who may come back, at most
+#define S_FIRST_NONE  (-1) //  first_kind before any command arrived
+#define S_SECONDS_MAX 120  //  seconds of a phase shown one by one
 
 //  ---------------------------------------------------------------------
 //  Options
@@ -1292,7 +1293,45 @@ typedef struct {
     double io_stall, cpu_stall;       //  shares of the phase with some task waiting (PSI); < 0: n/a
     int64_t over_capacity; //  worst (load - capacity) seen by the checks during the phase
     int checks;            //  capacity checks during the phase
+    //  Second by second (by publication time): the tail of a run is seldom
+    //  spread evenly, and this shows where it came from.
+    int sec_count;                 //  seconds with publications
+    double sec_p50[S_SECONDS_MAX]; //  ms
+    double sec_p99[S_SECONDS_MAX]; //  ms
 } s_result_t;
+
+//  p50 and p99 of each second of the phase (by publication time).
+static void
+s_collect_seconds (const s_run_t *run, s_phase_kind_t phase, s_result_t *r)
+{
+    int64_t first_pub = INT64_MAX;
+    for (int64_t i = 0; i < run->opened; i++)
+        if (run->convs[i].phase == phase && run->convs[i].pub_us < first_pub)
+            first_pub = run->convs[i].pub_us;
+    bench_lat_t *secs[S_SECONDS_MAX] = {NULL};
+    r->sec_count = 0;
+    for (int64_t i = 0; i < run->opened; i++) {
+        const s_conv_t *c = &run->convs[i];
+        int64_t first = atomic_load (&c->first_us);
+        if (c->phase != phase || !first)
+            continue;
+        int64_t sec = (c->pub_us - first_pub) / 1000000;
+        if (sec < 0 || sec >= S_SECONDS_MAX)
+            continue;
+        if (!secs[sec])
+            secs[sec] = bench_lat_new (8192);
+        bench_lat_add (secs[sec], first > c->pub_us ? first - c->pub_us : 0);
+        if (sec + 1 > r->sec_count)
+            r->sec_count = (int) sec + 1;
+    }
+    //  A last second with a handful of late publications says nothing.
+    for (int sec = 0; sec < r->sec_count; sec++) {
+        bool enough = secs[sec] && bench_lat_count (secs[sec]) >= 100;
+        r->sec_p50[sec] = enough ? bench_lat_pct_ms (secs[sec], 50) : -1;
+        r->sec_p99[sec] = enough ? bench_lat_pct_ms (secs[sec], 99) : -1;
+        bench_lat_destroy (&secs[sec]);
+    }
+}
 
 static void
 s_collect (const s_run_t *run, s_phase_kind_t phase, s_result_t *r)
@@ -1854,6 +1893,7 @@ main (int argc, char **argv)
         s_collect (run, S_PHASE_PROBE, &probe);
     if (opts.run_fixed)
         s_collect (run, S_PHASE_FIXED, &fixed);
+    s_collect_seconds (run, S_PHASE_FIXED, &fixed);
     if (opts.run_sat)
         s_collect (run, S_PHASE_SAT, &sat);
     s_checks_t checks;
@@ -1951,6 +1991,13 @@ main (int argc, char **argv)
                 "ms, %" PRId64 " more than 2 ms late; %" PRId64
                 " agent replies skipped in the run (no owner yet)\n",
                 fixed.late_p99, fixed.late_max, fixed.late, run->replies_skipped);
+    if (fixed.ran && fixed.sec_count > 0) {
+        printf ("  fixed, second by second (p50/p99 ms):");
+        for (int sec = 0; sec < fixed.sec_count; sec++)
+            if (fixed.sec_p50[sec] >= 0)
+                printf (" %.1f/%.1f", fixed.sec_p50[sec], fixed.sec_p99[sec]);
+        printf ("\n");
+    }
     for (int i = 0; i < 3; i++)
         if (rs[i]->ran)
             s_print_routing (phase_names[i], rs[i]);
