@@ -353,8 +353,8 @@ s_shop (routing_model_t *self, const char *shop_id)
 //  their decimal text: no formatting, copying or string comparison per
 //  lookup. A key points at an int64_t: the item's own id field for stored
 //  items (it lives as long as the item), a local variable for lookups.
-static size_t
-s_id_hash (const void *key)
+size_t
+routing_id_hash (const void *key)
 {
     uint64_t x = (uint64_t) * (const int64_t *) key; //  splitmix64's finaliser
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -379,7 +379,7 @@ s_id_map_new (void)
     zhashx_t *map = zhashx_new ();
     zhashx_set_key_duplicator (map, NULL);
     zhashx_set_key_destructor (map, NULL);
-    zhashx_set_key_hasher (map, s_id_hash);
+    zhashx_set_key_hasher (map, routing_id_hash);
     zhashx_set_key_comparator (map, s_id_compare);
     zhashx_set_destructor (map, s_free_item);
     return map;

@@ -250,6 +250,10 @@ int routing_model_tick (routing_model_t *self);
 //  The earliest pending deadline (ms), or INT64_MAX.
 int64_t routing_model_next_deadline (routing_model_t *self);
 
+//  The hash of the int64_t a key points at (splitmix64's finaliser): maps
+//  keyed by ids rather than by their decimal text.
+size_t routing_id_hash (const void *key);
+
 //  Conversation accessors (for sinks).
 int64_t routing_conv_id (const routing_conv_t *conv);
 int64_t routing_conv_customer (const routing_conv_t *conv);

@@ -487,10 +487,18 @@ routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked)
 //  ---------------------------------------------------------------------
 //  Writes of one transaction
 
+//  The key of a shop's row by id (a conversation's, a customer's): the
+//  first field of such rows, and the key they are mapped by (no text key to
+//  format, copy or compare per change).
+typedef struct {
+    int64_t id;
+    char shop_id[65];
+} s_row_key_t;
+
 //  One conversation's row as of the latest change in the transaction.
 typedef struct {
-    char shop_id[65];
-    int64_t id, customer, opened, queued, since, assigned, waiting, closed;
+    s_row_key_t key; //  conversation id, shop
+    int64_t customer, opened, queued, since, assigned, waiting, closed;
     int channel, cls, state, seq, hops;
     bool vip, breached, busy, after_hours;
     bool is_new; //  no row yet: INSERT, else UPDATE
@@ -499,19 +507,25 @@ typedef struct {
     char agent[ROUTING_ID_MAX + 1];
 } s_conv_row_t;
 
-//  An agent's presence / a customer's last agent, latest wins.
+//  A customer's last agent, latest wins.
+typedef struct {
+    s_row_key_t key; //  customer id, shop
+    char agent[ROUTING_ID_MAX + 1];
+    int64_t at;
+} s_served_row_t;
+
+//  An agent's presence, latest wins.
 typedef struct {
     char shop_id[65];
     char agent[ROUTING_ID_MAX + 1];
-    int64_t customer;
     int status;
     int64_t at;
-} s_keyed_t;
+} s_presence_row_t;
 
 struct _routing_writes_t {
-    zhashx_t *convs;         //  "shop\x1fid" -> s_conv_row_t (latest wins)
-    zhashx_t *presence;      //  "shop\x1fagent" -> s_keyed_t
-    zhashx_t *served;        //  "shop\x1fcustomer" -> s_keyed_t
+    zhashx_t *convs;         //  (id, shop) -> s_conv_row_t (latest wins)
+    zhashx_t *presence;      //  "shop\x1fagent" -> s_presence_row_t
+    zhashx_t *served;        //  (customer, shop) -> s_served_row_t
     kf_batch_t *assignments; //  assignment audit rows, in order
     kf_batch_t *commands;    //  routing_outbox rows, in order
     //  The statements' arrays, built from the hashes at each queue (kept
@@ -542,16 +556,54 @@ s_free_row (void **item_p)
     *item_p = NULL;
 }
 
+static int
+s_row_key_compare (const void *a, const void *b)
+{
+    const s_row_key_t *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return strcmp (x->shop_id, y->shop_id);
+}
+
+//  Rows keyed by (id, shop): a row's key is its own first field.
+static zhashx_t *
+s_row_map_new (void)
+{
+    zhashx_t *map = zhashx_new ();
+    zhashx_set_key_duplicator (map, NULL);
+    zhashx_set_key_destructor (map, NULL);
+    zhashx_set_key_hasher (map, routing_id_hash);
+    zhashx_set_key_comparator (map, s_row_key_compare);
+    zhashx_set_destructor (map, s_free_row);
+    return map;
+}
+
+//  The row of (shop, id) in map; a new zeroed one of size bytes, *created
+//  set, if there was none.
+static void *
+s_row (zhashx_t *map, const char *shop_id, int64_t id, size_t size, bool *created)
+{
+    s_row_key_t probe = {.id = id};
+    size_t len = strlen (shop_id);
+    memcpy (probe.shop_id, shop_id, len < sizeof probe.shop_id ? len : sizeof probe.shop_id - 1);
+    void *row = zhashx_lookup (map, &probe);
+    *created = !row;
+    if (!row) {
+        row = calloc (1, size);
+        memcpy (row, &probe, sizeof probe);
+        zhashx_insert (map, row, row);
+    }
+    return row;
+}
+
 routing_writes_t *
 routing_writes_new (void)
 {
     routing_writes_t *self = calloc (1, sizeof *self);
-    self->convs = zhashx_new ();
-    zhashx_set_destructor (self->convs, s_free_row);
+    self->convs = s_row_map_new ();
     self->presence = zhashx_new ();
     zhashx_set_destructor (self->presence, s_free_row);
-    self->served = zhashx_new ();
-    zhashx_set_destructor (self->served, s_free_row);
+    self->served = s_row_map_new ();
     self->assignments = kf_batch_new (10, s_assignment_types);
     self->commands = kf_batch_new (4, s_command_types);
     self->conv_inserts = kf_batch_new (21, s_conv_types);
@@ -587,16 +639,10 @@ void
 routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *c,
                      int64_t now_ms)
 {
-    char key[128];
-    snprintf (key, sizeof key, "%s\x1f%" PRId64, shop_id, routing_conv_id (c));
-    s_conv_row_t *r = zhashx_lookup (self->convs, key);
-    if (!r) {
-        r = calloc (1, sizeof *r);
+    bool created;
+    s_conv_row_t *r = s_row (self->convs, shop_id, routing_conv_id (c), sizeof *r, &created);
+    if (created)
         r->is_new = !routing_conv_stored (c);
-        zhashx_insert (self->convs, key, r);
-    }
-    snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
-    r->id = routing_conv_id (c);
     r->customer = routing_conv_customer (c);
     r->channel = routing_conv_channel (c);
     snprintf (r->ccid, sizeof r->ccid, "%s", routing_conv_channel_customer (c));
@@ -634,25 +680,18 @@ routing_writes_assignment (routing_writes_t *self, const routing_assignment_t *a
     kf_batch_int (b, 9, a->waited_ms);
 }
 
-static s_keyed_t *
-s_keyed (zhashx_t *hash, const char *shop_id, const char *second)
-{
-    char key[256];
-    snprintf (key, sizeof key, "%s\x1f%s", shop_id, second);
-    s_keyed_t *k = zhashx_lookup (hash, key);
-    if (!k) {
-        k = calloc (1, sizeof *k);
-        snprintf (k->shop_id, sizeof k->shop_id, "%s", shop_id);
-        zhashx_insert (hash, key, k);
-    }
-    return k;
-}
-
 void
 routing_writes_presence (routing_writes_t *self, const char *shop_id, const char *agent_id,
                          int status, int64_t at_ms)
 {
-    s_keyed_t *k = s_keyed (self->presence, shop_id, agent_id);
+    char key[256];
+    snprintf (key, sizeof key, "%s\x1f%s", shop_id, agent_id);
+    s_presence_row_t *k = zhashx_lookup (self->presence, key);
+    if (!k) {
+        k = calloc (1, sizeof *k);
+        snprintf (k->shop_id, sizeof k->shop_id, "%s", shop_id);
+        zhashx_insert (self->presence, key, k);
+    }
     snprintf (k->agent, sizeof k->agent, "%s", agent_id);
     k->status = status;
     k->at = at_ms;
@@ -662,11 +701,9 @@ void
 routing_writes_served (routing_writes_t *self, const char *shop_id, int64_t customer_id,
                        const char *agent_id, int64_t at_ms)
 {
-    char customer[32];
-    snprintf (customer, sizeof customer, "%" PRId64, customer_id);
-    s_keyed_t *k = s_keyed (self->served, shop_id, customer);
+    bool created;
+    s_served_row_t *k = s_row (self->served, shop_id, customer_id, sizeof *k, &created);
     snprintf (k->agent, sizeof k->agent, "%s", agent_id);
-    k->customer = customer_id;
     k->at = at_ms;
 }
 
@@ -720,8 +757,8 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
     kf_batch_t *updates = self->conv_updates;
     for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
         kf_batch_t *convs = r->is_new ? inserts : updates;
-        kf_batch_str (convs, 0, r->shop_id);
-        kf_batch_int (convs, 1, r->id);
+        kf_batch_str (convs, 0, r->key.shop_id);
+        kf_batch_int (convs, 1, r->key.id);
         kf_batch_int (convs, 2, r->customer);
         kf_batch_int (convs, 3, r->channel);
         kf_batch_str (convs, 4, r->ccid);
@@ -743,16 +780,16 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_int (convs, 20, r->hops);
     }
     kf_batch_t *presence = self->presence_rows;
-    for (s_keyed_t *k = zhashx_first (self->presence); k; k = zhashx_next (self->presence)) {
+    for (s_presence_row_t *k = zhashx_first (self->presence); k; k = zhashx_next (self->presence)) {
         kf_batch_str (presence, 0, k->shop_id);
         kf_batch_str (presence, 1, k->agent);
         kf_batch_int (presence, 2, k->status);
         kf_batch_int (presence, 3, k->at);
     }
     kf_batch_t *served = self->served_rows;
-    for (s_keyed_t *k = zhashx_first (self->served); k; k = zhashx_next (self->served)) {
-        kf_batch_str (served, 0, k->shop_id);
-        kf_batch_int (served, 1, k->customer);
+    for (s_served_row_t *k = zhashx_first (self->served); k; k = zhashx_next (self->served)) {
+        kf_batch_str (served, 0, k->key.shop_id);
+        kf_batch_int (served, 1, k->key.id);
         kf_batch_str (served, 2, k->agent);
         kf_batch_int (served, 3, k->at);
     }
