@@ -2,6 +2,8 @@
     with the effect. */
 #include "kf_subscriber.h"
 
+#include "kf_arena.h"
+
 #include "kf_batch.h"
 #include "kf_log.h"
 #include "kf_shop.h"
@@ -96,7 +98,8 @@ struct _kf_subscriber_t {
     } flight;
     kf_subscriber_stats_t stats; //  counters
     //  The batch being applied (owned unpacked events).
-    Kefu__V1__Event **batch; //  events of the current batch
+    Kefu__V1__Event **batch; //  events of the current batch (in arena)
+    kf_arena_t *arena;       //  unpacked events, until the batch is cleared
     int batch_count;         //  events in it
     kf_batch_t *moves;       //  offset moves of the batch (stream, partition, to, from)
 };
@@ -119,6 +122,7 @@ kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn
     self->batch_max = 500;
     self->lag_alarm = 10000;
     self->batch = calloc ((size_t) self->batch_max, sizeof *self->batch);
+    self->arena = kf_arena_new (65536);
     self->sub = kf_wire_socket (KF_SOCK_SUB, S_MAX_PUB_FRAME / 4);
     zmq_msg_init (&self->parts[0]);
     zmq_msg_init (&self->parts[1]);
@@ -127,12 +131,19 @@ kf_subscriber_new (const char *consumer, kf_store_t *store, kf_subscriber_fn *fn
     return self;
 }
 
+//  An unpacked event (in the arena: gone at the next s_batch_clear), or NULL.
+static Kefu__V1__Event *
+s_unpack (kf_subscriber_t *self, const uint8_t *data, size_t size)
+{
+    return kefu__v1__event__unpack (kf_arena_allocator (self->arena), size, data);
+}
+
+//  Drop the batch's events, and every other event unpacked since.
 static void
 s_batch_clear (kf_subscriber_t *self)
 {
-    for (int i = 0; i < self->batch_count; i++)
-        kefu__v1__event__free_unpacked (self->batch[i], NULL);
     self->batch_count = 0;
+    kf_arena_reset (self->arena);
 }
 
 void
@@ -152,6 +163,7 @@ kf_subscriber_destroy (kf_subscriber_t **self_p)
         kf_store_set_settle (self->store, NULL, NULL);
         s_batch_clear (self);
         free (self->batch);
+        kf_arena_destroy (&self->arena);
         kf_batch_destroy (&self->moves);
         zsock_destroy (&self->sub);
         zmq_msg_close (&self->parts[0]);
@@ -563,7 +575,7 @@ s_on_events (const PGresult *res, void *arg)
         size_t len = 0;
         unsigned char *bytes =
             PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 1), &len);
-        Kefu__V1__Event *ev = bytes ? kefu__v1__event__unpack (NULL, len, bytes) : NULL;
+        Kefu__V1__Event *ev = bytes ? s_unpack (self, bytes, len) : NULL;
         PQfreemem (bytes);
         r->last_seq = seq;
         if (!ev || ev->seq != seq || ev->partition != r->partition ||
@@ -572,8 +584,6 @@ s_on_events (const PGresult *res, void *arg)
             //  rather than stall every later event of the partition.
             kf_log_error ("subscriber.bad_row", "consumer=%s stream=%s partition=%u seq=%" PRId64,
                           self->consumer, r->stream->name, r->partition, seq);
-            if (ev)
-                kefu__v1__event__free_unpacked (ev, NULL);
             r->bad++;
             continue;
         }
@@ -738,21 +748,17 @@ kf_subscriber_handle (kf_subscriber_t *self)
         }
         Kefu__V1__Event *ev = NULL;
         if (frames == 2)
-            ev = kefu__v1__event__unpack (NULL, zmq_msg_size (&self->parts[1]),
-                                          zmq_msg_data (&self->parts[1]));
+            ev = s_unpack (self, zmq_msg_data (&self->parts[1]), zmq_msg_size (&self->parts[1]));
         s_stream_t *s = ev ? s_stream (self, ev->stream) : NULL;
         if (!ev || !s || ev->partition >= KF_PARTITIONS ||
             !(self->partitions & (1u << ev->partition))) {
             self->stats.bad_publications++;
-            if (ev)
-                kefu__v1__event__free_unpacked (ev, NULL);
             continue;
         }
         s->published = true;
         int64_t expected = s_expected (self, s, ev->partition);
         if (ev->seq < expected) {
             self->stats.stale++;
-            kefu__v1__event__free_unpacked (ev, NULL);
             continue;
         }
         if (ev->seq > expected) {
@@ -760,7 +766,6 @@ kf_subscriber_handle (kf_subscriber_t *self)
             //  this event) from the table.
             self->stats.gaps++;
             unsigned partition = ev->partition;
-            kefu__v1__event__free_unpacked (ev, NULL);
             int n = s_apply_batch (self);
             if (n < 0)
                 failed = true;
@@ -788,6 +793,9 @@ kf_subscriber_handle (kf_subscriber_t *self)
         failed = true;
     else
         applied += n;
+    //  Events dropped since the last batch (stale, not ours) go too.
+    if (self->batch_count == 0)
+        kf_arena_reset (self->arena);
     //  Nothing more to apply: finish the transaction under way now, rather
     //  than with the next batch.
     if (self->flight.active && !(zsock_events (self->sub) & ZMQ_POLLIN) && s_settle (self))
