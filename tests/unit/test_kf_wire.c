@@ -2,7 +2,8 @@
 
     Usage, as intake does it: build the reply on the stack with borrowed
     pointers, kf_wire_send it; unpack what arrives with a size limit, and
-    free it once with protobuf_c_message_free_unpacked. Every truncation and
+    free it once with protobuf_c_message_free_unpacked (or receive into
+    reused frames with kf_wire_recv_parts). Every truncation and
     thousands of bit flips of a real frame are fed to kf_wire_unpack: it must
     either unpack or say ERROR_MALFORMED, never crash (ASan watches). */
 #include <setjmp.h>
@@ -454,6 +455,53 @@ test_pub_sub_topic (void **state)
     zsock_destroy (&pub);
 }
 
+//  kf_wire_recv_parts: one message into reused frames, extra frames counted
+//  and dropped, nothing waiting is 0 (never blocks).
+static void
+test_recv_parts (void **state)
+{
+    (void) state;
+    zsock_t *out = zsock_new_pair ("@inproc://kf-wire-test-parts");
+    zsock_t *in = zsock_new_pair (">inproc://kf-wire-test-parts");
+    assert_non_null (out);
+    assert_non_null (in);
+    zmq_msg_t parts[2];
+    zmq_msg_init (&parts[0]);
+    zmq_msg_init (&parts[1]);
+    assert_int_equal (kf_wire_recv_parts (in, parts, 2), 0);
+
+    assert_int_equal (zstr_sendm (out, "intake/03/message.accepted"), 0);
+    assert_int_equal (zstr_send (out, BODY), 0);
+    assert_int_equal (zstr_sendm (out, "a"), 0);
+    assert_int_equal (zstr_sendm (out, "b"), 0);
+    assert_int_equal (zstr_send (out, "c"), 0);
+    assert_int_equal (zstr_send (out, "single"), 0);
+    zpoller_t *poller = zpoller_new (in, NULL);
+    assert_ptr_equal (zpoller_wait (poller, 5000), in);
+
+    assert_int_equal (kf_wire_recv_parts (in, parts, 2), 2);
+    assert_int_equal (zmq_msg_size (&parts[0]), strlen ("intake/03/message.accepted"));
+    assert_memory_equal (zmq_msg_data (&parts[0]), "intake/03/message.accepted",
+                         strlen ("intake/03/message.accepted"));
+    assert_int_equal (zmq_msg_size (&parts[1]), strlen (BODY));
+    assert_memory_equal (zmq_msg_data (&parts[1]), BODY, strlen (BODY));
+    //  Three frames into two: all three read, the first two kept.
+    assert_int_equal (kf_wire_recv_parts (in, parts, 2), 3);
+    assert_memory_equal (zmq_msg_data (&parts[0]), "a", 1);
+    assert_memory_equal (zmq_msg_data (&parts[1]), "b", 1);
+    //  The next message starts where it should.
+    assert_int_equal (kf_wire_recv_parts (in, parts, 2), 1);
+    assert_int_equal (zmq_msg_size (&parts[0]), strlen ("single"));
+    assert_memory_equal (zmq_msg_data (&parts[0]), "single", strlen ("single"));
+    assert_int_equal (kf_wire_recv_parts (in, parts, 2), 0);
+
+    zmq_msg_close (&parts[0]);
+    zmq_msg_close (&parts[1]);
+    zpoller_destroy (&poller);
+    zsock_destroy (&in);
+    zsock_destroy (&out);
+}
+
 int
 main (void)
 {
@@ -463,6 +511,7 @@ main (void)
         cmocka_unit_test (test_malformed),           cmocka_unit_test (test_every_truncation),
         cmocka_unit_test (test_bit_flips),           cmocka_unit_test (test_send_receive),
         cmocka_unit_test (test_oversized_on_socket), cmocka_unit_test (test_pub_sub_topic),
+        cmocka_unit_test (test_recv_parts),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();
