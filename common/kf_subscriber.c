@@ -97,7 +97,7 @@ struct _kf_subscriber_t {
         int applied;                                          //  its events
     } flight;
     kf_subscriber_stats_t stats; //  counters
-    //  The batch being applied (owned unpacked events).
+    //  The batch being applied (events unpacked into the arena).
     Kefu__V1__Event **batch; //  events of the current batch (in arena)
     kf_arena_t *arena;       //  unpacked events, until the batch is cleared
     int batch_count;         //  events in it

@@ -33,7 +33,9 @@ typedef struct _kf_subscriber_t kf_subscriber_t;
 
 //  Apply one event inside the subscriber's open transaction. Return 0 when
 //  applied (or deliberately ignored), -1 to roll the batch back and retry
-//  later (e.g. the store is unavailable).
+//  later (e.g. the store is unavailable). event is borrowed and lives until
+//  its batch has been applied (it is unpacked into the subscriber's arena):
+//  copy whatever is kept.
 typedef int (kf_subscriber_fn) (kf_store_t *store, const Kefu__V1__Event *event, void *arg,
                                 kf_error_t *err);
 
