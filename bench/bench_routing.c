@@ -1226,11 +1226,12 @@ s_routing_counters (const s_routing_t *self, s_counters_t *out)
     "SELECT coalesce (max (n - a.capacity), -1) FROM (SELECT shop_id, agent_id, count(*) AS n "    \
     "  FROM routing_conversations WHERE state = 2 GROUP BY shop_id, agent_id) c "                  \
     "JOIN agents a USING (shop_id, agent_id)"
+//  routing_conversations holds the open conversations only.
 #define S_CONVERSATIONS "SELECT count(*) FROM routing_conversations"
-#define S_EVER_ASSIGNED "SELECT count(*) FROM routing_conversations WHERE assign_seq >= 1"
+#define S_ASSIGNED_NOW  "SELECT count(*) FROM routing_conversations WHERE state = 2"
 #define S_QUEUED_NOW    "SELECT count(*) FROM routing_conversations WHERE state = 1"
-#define S_NEVER_ASSIGNED_CLOSED                                                                    \
-    "SELECT count(*) FROM routing_conversations WHERE state = 3 AND assign_seq = 0"
+#define S_EVER_ASSIGNED                                                                            \
+    "SELECT count(*) FROM (SELECT DISTINCT shop_id, conversation_id FROM assignments) t"
 //  Conversations with more than one first assignment (new, sticky, queue, pickup).
 #define S_TWICE_ASSIGNED                                                                           \
     "SELECT count(*) FROM (SELECT 1 FROM assignments WHERE reason IN (1, 2, 3, 8) "                \
@@ -1668,20 +1669,24 @@ s_log_latencies (const s_opts_t *opts, const s_run_t *run)
 //  Checks of the record at the end
 
 typedef struct {
-    int64_t rows;              //  routing_conversations rows
-    int64_t ever_assigned;     //  of which assigned at some point
-    int64_t queued_now;        //  of which waiting in a queue now
-    int64_t closed_unassigned; //  closed without ever being assigned
-    int64_t twice;             //  conversations with two first assignments
-    int64_t assignment_rows;   //  assignments audit rows
-    int64_t unsubmitted;       //  commands intake never acknowledged
-    int64_t over_capacity;     //  worst (load - capacity)
-    //  The command endpoint's view.
-    int64_t undecided;      //  no first command
-    int64_t bench_assigned; //  with an assign command
-    int64_t reassigned;     //  with more than one distinct assign command
-    int64_t resent;         //  commands that came again (same request id)
-    bool valid;             //  every check passed
+    //  The record.
+    int64_t rows;            //  routing_conversations rows (open conversations)
+    int64_t assigned_now;    //  of which assigned
+    int64_t queued_now;      //  of which waiting in a queue
+    int64_t ever_assigned;   //  conversations with an assignment row
+    int64_t twice;           //  conversations with two first assignments
+    int64_t assignment_rows; //  assignments audit rows
+    int64_t unsubmitted;     //  commands intake never acknowledged
+    int64_t over_capacity;   //  worst (load - capacity)
+    //  The benchmark's view (what it closed, the commands it received).
+    int64_t closed;            //  conversations closed
+    int64_t closed_unassigned; //  of which never assigned (closed while queued)
+    int64_t open_assigned;     //  open ones with an assign command
+    int64_t undecided;         //  no first command
+    int64_t bench_assigned;    //  with an assign command
+    int64_t reassigned;        //  with more than one distinct assign command
+    int64_t resent;            //  commands that came again (same request id)
+    bool valid;                //  every check passed
 } s_checks_t;
 
 static void
@@ -1695,20 +1700,25 @@ s_check (const s_opts_t *o, const s_run_t *run, const s_counters_t *counters, s_
             k->undecided++;
         if (assigns)
             k->bench_assigned++;
+        if (c->closed) {
+            k->closed++;
+            k->closed_unassigned += !assigns;
+        } else
+            k->open_assigned += assigns != 0;
         if (assigns & (assigns - 1))
             k->reassigned++;
         k->resent += atomic_load (&c->resent);
     }
     k->rows = bench_pg_count (o->db, S_CONVERSATIONS);
-    k->ever_assigned = bench_pg_count (o->db, S_EVER_ASSIGNED);
+    k->assigned_now = bench_pg_count (o->db, S_ASSIGNED_NOW);
     k->queued_now = bench_pg_count (o->db, S_QUEUED_NOW);
-    k->closed_unassigned = bench_pg_count (o->db, S_NEVER_ASSIGNED_CLOSED);
+    k->ever_assigned = bench_pg_count (o->db, S_EVER_ASSIGNED);
     k->twice = bench_pg_count (o->db, S_TWICE_ASSIGNED);
     k->assignment_rows = bench_pg_count (o->db, S_ASSIGNMENT_ROWS);
     k->unsubmitted = bench_pg_count (o->db, S_UNSUBMITTED);
     k->over_capacity = bench_pg_count (o->db, S_OVER_CAPACITY);
-    k->valid = k->undecided == 0 && k->reassigned == 0 && k->rows == run->opened &&
-               k->ever_assigned == k->bench_assigned &&
+    k->valid = k->undecided == 0 && k->reassigned == 0 && k->rows == run->opened - k->closed &&
+               k->assigned_now == k->open_assigned && k->ever_assigned == k->bench_assigned &&
                k->queued_now + k->closed_unassigned == run->opened - k->bench_assigned &&
                k->twice == 0 && k->unsubmitted == 0 && k->over_capacity <= 0 &&
                run->bad_cmds == 0 && counters->ok && counters->txn_failed == 0 &&
@@ -2006,14 +2016,16 @@ main (int argc, char **argv)
 
     printf ("\nchecks of the record (routing_conversations, assignments, routing_outbox) and of "
             "the commands received\n");
-    printf ("  %" PRId64 " conversations opened, %" PRId64 " in routing_conversations; %" PRId64
+    printf ("  %" PRId64 " conversations opened, %" PRId64 " closed; %" PRId64
+            " in routing_conversations (the open ones: expected %" PRId64 "); %" PRId64
             " without any command\n",
-            run->opened, checks.rows, checks.undecided);
+            run->opened, checks.closed, checks.rows, run->opened - checks.closed, checks.undecided);
     printf ("  assigned: %" PRId64 " by assign commands, %" PRId64
+            " in the record (assignments); open and assigned: %" PRId64 " by commands, %" PRId64
             " in the record; not assigned: %" PRId64 " queued now + %" PRId64
             " closed while queued (expected %" PRId64 ")\n",
-            checks.bench_assigned, checks.ever_assigned, checks.queued_now,
-            checks.closed_unassigned, run->opened - checks.bench_assigned);
+            checks.bench_assigned, checks.ever_assigned, checks.open_assigned, checks.assigned_now,
+            checks.queued_now, checks.closed_unassigned, run->opened - checks.bench_assigned);
     printf ("  conversations with two first assignments: %" PRId64 " in the record, %" PRId64
             " by commands; commands received again (same request id): %" PRId64 "\n",
             checks.twice, checks.reassigned, checks.resent);

@@ -59,7 +59,7 @@ typedef struct {
     const char *to;          //  the agent who takes it over
     const char *reason;      //  why
     //  Filled while checking:
-    int state;          //  routing_conversations.state, 0 if none
+    int state;          //  routing's state (1 queued, 2 assigned); 3 closed, 0 unknown
     char owner[129];    //  current agent ("" if queued)
     bool agent;         //  the target agent exists
     bool active;        //  ... and is active
@@ -101,8 +101,13 @@ s_transfer_change (kefuctl_change_t *c, void *arg)
     kf_params_str (&params, c->shop_id);
     kf_params_int (&params, t->conversation_id);
     if (kf_store_exec_sql (c->store,
-                           "SELECT state, coalesce (agent_id, '') FROM routing_conversations "
-                           "WHERE shop_id = $1::text AND conversation_id = $2::int8",
+                           "SELECT coalesce (r.state, CASE WHEN c.closed_at IS NULL THEN 0"
+                           "  ELSE 3 END), coalesce (r.agent_id, '') "
+                           "FROM (SELECT $1::text AS shop_id, $2::int8 AS id) k "
+                           "LEFT JOIN routing_conversations r"
+                           " ON r.shop_id = k.shop_id AND r.conversation_id = k.id "
+                           "LEFT JOIN conversations c"
+                           " ON c.shop_id = k.shop_id AND c.conversation_id = k.id",
                            &params, s_on_conversation, t, &c->err))
         return kefuctl_change_failed (c);
     if (t->state == 0 || t->state == 3) {

@@ -315,7 +315,7 @@ s_on_conv_changed (void *arg, const char *shop_id, const routing_conv_t *conv)
 {
     s_server_t *self = arg;
     self->dirty = true;
-    routing_writes_conv (self->writes, shop_id, conv, s_now (self));
+    routing_writes_conv (self->writes, shop_id, conv);
     if (routing_conv_state (conv) == ROUTING_CLOSED) {
         char key[32];
         snprintf (key, sizeof key, "%" PRId64, routing_conv_id (conv));

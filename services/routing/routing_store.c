@@ -12,50 +12,51 @@
 #define S_TS(col) "to_timestamp (nullif (" col ", 0) / 1000.0::float8)"
 
 //  One transaction's rows in one statement (a statement costs something of
-//  its own, paid per transaction): new conversation rows ($1-$21, plain
-//  INSERT: no speculative insertion), changed ones ($22-$42: only what a
-//  decision changes; customer, channel and opening stay), the assignment
-//  audit ($43-$52) and who served whom ($53-$56). A row is either new or
-//  known in one transaction, so the two parts on routing_conversations
-//  never touch the same row.
+//  its own, paid per transaction): new conversation rows ($1-$20, plain
+//  INSERT: no speculative insertion), changed ones ($21-$40: only what a
+//  decision changes; customer, channel and opening stay), the rows of
+//  conversations that closed ($41-$42: the table holds open ones only), the
+//  assignment audit ($43-$52) and who served whom ($53-$56). A row is new,
+//  changed or closed in one transaction, never two of these, so the parts
+//  on routing_conversations never touch the same row.
 // clang-format off
+#define S_CONV_COLUMNS(n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15, n16, \
+                       n17, n18, n19, n20) \
+    "  FROM (SELECT unnest ($" n1 "::text[]) AS shop_id, unnest ($" n2 "::int8[]) AS id, " \
+    "unnest ($" n3 "::int8[]) AS customer_id, unnest ($" n4 "::int2[]) AS channel, " \
+    "unnest ($" n5 "::text[]) AS ccid, unnest ($" n6 "::text[]) AS grp, " \
+    "unnest ($" n7 "::int2[]) AS cls, unnest ($" n8 "::bool[]) AS vip, " \
+    "unnest ($" n9 "::int2[]) AS state, unnest ($" n10 "::text[]) AS agent, " \
+    "unnest ($" n11 "::int8[]) AS opened, unnest ($" n12 "::int8[]) AS queued, " \
+    "unnest ($" n13 "::int8[]) AS since, unnest ($" n14 "::int8[]) AS assigned, " \
+    "unnest ($" n15 "::int8[]) AS waiting, unnest ($" n16 "::bool[]) AS breached, " \
+    "unnest ($" n17 "::bool[]) AS busy, unnest ($" n18 "::bool[]) AS after_hours, " \
+    "unnest ($" n19 "::int4[]) AS seq, unnest ($" n20 "::int4[]) AS hops) AS t"
 #define S_WRITE_ROWS \
     "WITH ci AS (" \
     "  INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel, " \
     "    channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at, " \
     "    group_since, assigned_at, waiting_since, sla_breached, busy_replied, " \
-    "    after_hours_replied, closed_at, assign_seq, overflow_hops) " \
+    "    after_hours_replied, assign_seq, overflow_hops) " \
     "  SELECT shop_id, id, customer_id, channel, ccid, grp, cls, vip, state, " \
     "    nullif (agent, ''), to_timestamp (opened / 1000.0::float8), " S_TS ("queued") ", " \
     "    " S_TS ("since") ", " S_TS ("assigned") ", " S_TS ("waiting") ", " \
-    "    breached, busy, after_hours, " S_TS ("closed") ", seq, hops " \
-    "  FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, " \
-    "unnest ($3::int8[]) AS customer_id, unnest ($4::int2[]) AS channel, " \
-    "unnest ($5::text[]) AS ccid, unnest ($6::text[]) AS grp, unnest ($7::int2[]) AS cls, " \
-    "unnest ($8::bool[]) AS vip, unnest ($9::int2[]) AS state, unnest ($10::text[]) AS agent, " \
-    "unnest ($11::int8[]) AS opened, unnest ($12::int8[]) AS queued, " \
-    "unnest ($13::int8[]) AS since, unnest ($14::int8[]) AS assigned, " \
-    "unnest ($15::int8[]) AS waiting, unnest ($16::bool[]) AS breached, " \
-    "unnest ($17::bool[]) AS busy, unnest ($18::bool[]) AS after_hours, " \
-    "unnest ($19::int8[]) AS closed, unnest ($20::int4[]) AS seq, " \
-    "unnest ($21::int4[]) AS hops) AS t), " \
+    "    breached, busy, after_hours, seq, hops " \
+    S_CONV_COLUMNS ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", \
+                    "15", "16", "17", "18", "19", "20") "), " \
     "cu AS (" \
     "  UPDATE routing_conversations r SET group_name = t.grp, class = t.cls, vip = t.vip, " \
     "    state = t.state, agent_id = nullif (t.agent, ''), queued_at = " S_TS ("t.queued") ", " \
     "    group_since = " S_TS ("t.since") ", assigned_at = " S_TS ("t.assigned") ", " \
     "    waiting_since = " S_TS ("t.waiting") ", sla_breached = t.breached, " \
     "    busy_replied = t.busy, after_hours_replied = t.after_hours, " \
-    "    closed_at = " S_TS ("t.closed") ", assign_seq = t.seq, overflow_hops = t.hops " \
-    "  FROM (SELECT unnest ($22::text[]) AS shop_id, unnest ($23::int8[]) AS id, " \
-    "unnest ($24::int8[]) AS customer_id, unnest ($25::int2[]) AS channel, " \
-    "unnest ($26::text[]) AS ccid, unnest ($27::text[]) AS grp, unnest ($28::int2[]) AS cls, " \
-    "unnest ($29::bool[]) AS vip, unnest ($30::int2[]) AS state, unnest ($31::text[]) AS agent, " \
-    "unnest ($32::int8[]) AS opened, unnest ($33::int8[]) AS queued, " \
-    "unnest ($34::int8[]) AS since, unnest ($35::int8[]) AS assigned, " \
-    "unnest ($36::int8[]) AS waiting, unnest ($37::bool[]) AS breached, " \
-    "unnest ($38::bool[]) AS busy, unnest ($39::bool[]) AS after_hours, " \
-    "unnest ($40::int8[]) AS closed, unnest ($41::int4[]) AS seq, " \
-    "unnest ($42::int4[]) AS hops) AS t " \
+    "    assign_seq = t.seq, overflow_hops = t.hops " \
+    S_CONV_COLUMNS ("21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", \
+                    "33", "34", "35", "36", "37", "38", "39", "40") " " \
+    "  WHERE r.shop_id = t.shop_id AND r.conversation_id = t.id), " \
+    "cd AS (" \
+    "  DELETE FROM routing_conversations r " \
+    "  USING (SELECT unnest ($41::text[]) AS shop_id, unnest ($42::int8[]) AS id) AS t " \
     "  WHERE r.shop_id = t.shop_id AND r.conversation_id = t.id), " \
     "a AS (" \
     "  INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, " \
@@ -121,7 +122,7 @@ static const kf_stmt_t s_statements[] = {
      "          AND a.conversation_id = r.conversation_id AND a.kind = 2 AND NOT a.auto_reply "
      "          AND (a.agent_id = r.agent_id OR a.received_at < r.assigned_at)), "
      "        '-infinity')), 0) "
-     "FROM routing_conversations r WHERE state <> 3 ORDER BY shop_id, conversation_id"},
+     "FROM routing_conversations r ORDER BY shop_id, conversation_id"},
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
      "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0::float8)"},
@@ -134,8 +135,7 @@ static const kf_stmt_t s_statements[] = {
      "  r.busy_replied, r.after_hours_replied "
      "FROM routing_conversations r LEFT JOIN LATERAL (SELECT previous_agent_id, reason, note "
      "  FROM assignments a WHERE a.shop_id = r.shop_id AND a.conversation_id = r.conversation_id "
-     "  ORDER BY a.assignment_id DESC LIMIT 1) a ON true "
-     "WHERE r.state <> 3"},
+     "  ORDER BY a.assignment_id DESC LIMIT 1) a ON true"},
     {"routing_forget_commands",
      "DELETE FROM routing_outbox o USING (SELECT unnest ($1::text[]) AS shop_id, "
      "unnest ($2::text[]) AS request_id) AS u "
@@ -498,7 +498,7 @@ typedef struct {
 //  One conversation's row as of the latest change in the transaction.
 typedef struct {
     s_row_key_t key; //  conversation id, shop
-    int64_t customer, opened, queued, since, assigned, waiting, closed;
+    int64_t customer, opened, queued, since, assigned, waiting;
     int channel, cls, state, seq, hops;
     bool vip, breached, busy, after_hours;
     bool is_new; //  no row yet: INSERT, else UPDATE
@@ -532,6 +532,7 @@ struct _routing_writes_t {
     //  from one transaction to the next: no allocation per transaction).
     kf_batch_t *conv_inserts;
     kf_batch_t *conv_updates;
+    kf_batch_t *conv_deletes;
     kf_batch_t *presence_rows;
     kf_batch_t *served_rows;
 };
@@ -539,7 +540,8 @@ struct _routing_writes_t {
 static const kf_col_type_t s_conv_types[] = {
     KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2,
     KF_COL_BOOL, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8,
-    KF_COL_INT8, KF_COL_BOOL, KF_COL_BOOL, KF_COL_BOOL, KF_COL_INT8, KF_COL_INT4, KF_COL_INT4};
+    KF_COL_INT8, KF_COL_BOOL, KF_COL_BOOL, KF_COL_BOOL, KF_COL_INT4, KF_COL_INT4};
+static const kf_col_type_t s_conv_key_types[] = {KF_COL_TEXT, KF_COL_INT8};
 static const kf_col_type_t s_assignment_types[] = {
     KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT,
     KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8};
@@ -606,8 +608,9 @@ routing_writes_new (void)
     self->served = s_row_map_new ();
     self->assignments = kf_batch_new (10, s_assignment_types);
     self->commands = kf_batch_new (4, s_command_types);
-    self->conv_inserts = kf_batch_new (21, s_conv_types);
-    self->conv_updates = kf_batch_new (21, s_conv_types);
+    self->conv_inserts = kf_batch_new (20, s_conv_types);
+    self->conv_updates = kf_batch_new (20, s_conv_types);
+    self->conv_deletes = kf_batch_new (2, s_conv_key_types);
     self->presence_rows = kf_batch_new (4, s_presence_types);
     self->served_rows = kf_batch_new (4, s_served_types);
     return self;
@@ -625,6 +628,7 @@ routing_writes_destroy (routing_writes_t **self_p)
         kf_batch_destroy (&self->commands);
         kf_batch_destroy (&self->conv_inserts);
         kf_batch_destroy (&self->conv_updates);
+        kf_batch_destroy (&self->conv_deletes);
         kf_batch_destroy (&self->presence_rows);
         kf_batch_destroy (&self->served_rows);
         free (self);
@@ -636,8 +640,7 @@ routing_writes_destroy (routing_writes_t **self_p)
 //  statement cannot touch a row twice: keep only the latest snapshot of
 //  each, inserted if the record had no row for it before the transaction.
 void
-routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *c,
-                     int64_t now_ms)
+routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *c)
 {
     bool created;
     s_conv_row_t *r = s_row (self->convs, shop_id, routing_conv_id (c), sizeof *r, &created);
@@ -659,7 +662,6 @@ routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_
     r->breached = routing_conv_sla_breached (c);
     r->busy = routing_conv_busy_replied (c);
     r->after_hours = routing_conv_after_hours_replied (c);
-    r->closed = routing_conv_state (c) == ROUTING_CLOSED ? now_ms : 0;
     r->seq = routing_conv_assign_seq (c);
     r->hops = routing_conv_overflow_hops (c);
 }
@@ -751,11 +753,21 @@ routing_writes_flush (routing_writes_t *self, kf_store_t *store, kf_error_t *err
 void
 routing_writes_queue (routing_writes_t *self, kf_store_t *store)
 {
-    //  New rows are plain inserts, known ones plain updates: no speculative
-    //  insertion, and an update that leaves state alone can stay on its page.
+    //  New rows are plain inserts, known ones plain updates (no speculative
+    //  insertion; no index covers what an update changes, so it can stay on
+    //  its page); a closed conversation's row goes, and one that opened and
+    //  closed within the transaction never had a row.
     kf_batch_t *inserts = self->conv_inserts;
     kf_batch_t *updates = self->conv_updates;
+    kf_batch_t *deletes = self->conv_deletes;
     for (s_conv_row_t *r = zhashx_first (self->convs); r; r = zhashx_next (self->convs)) {
+        if (r->state == ROUTING_CLOSED) {
+            if (!r->is_new) {
+                kf_batch_str (deletes, 0, r->key.shop_id);
+                kf_batch_int (deletes, 1, r->key.id);
+            }
+            continue;
+        }
         kf_batch_t *convs = r->is_new ? inserts : updates;
         kf_batch_str (convs, 0, r->key.shop_id);
         kf_batch_int (convs, 1, r->key.id);
@@ -775,9 +787,8 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_bool (convs, 15, r->breached);
         kf_batch_bool (convs, 16, r->busy);
         kf_batch_bool (convs, 17, r->after_hours);
-        kf_batch_int (convs, 18, r->closed);
-        kf_batch_int (convs, 19, r->seq);
-        kf_batch_int (convs, 20, r->hops);
+        kf_batch_int (convs, 18, r->seq);
+        kf_batch_int (convs, 19, r->hops);
     }
     kf_batch_t *presence = self->presence_rows;
     for (s_presence_row_t *k = zhashx_first (self->presence); k; k = zhashx_next (self->presence)) {
@@ -793,13 +804,14 @@ routing_writes_queue (routing_writes_t *self, kf_store_t *store)
         kf_batch_str (served, 2, k->agent);
         kf_batch_int (served, 3, k->at);
     }
-    if (kf_batch_rows (inserts) + kf_batch_rows (updates) + kf_batch_rows (self->assignments) +
-            kf_batch_rows (served) >
+    if (kf_batch_rows (inserts) + kf_batch_rows (updates) + kf_batch_rows (deletes) +
+            kf_batch_rows (self->assignments) + kf_batch_rows (served) >
         0) {
         kf_params_t params;
         kf_params_init (&params);
         kf_batch_params (inserts, &params);
         kf_batch_params (updates, &params);
+        kf_batch_params (deletes, &params);
         kf_batch_params (self->assignments, &params);
         kf_batch_params (served, &params);
         kf_store_pipeline_add (store, "routing_write_rows", &params, NULL, NULL);
@@ -819,6 +831,7 @@ routing_writes_clear (routing_writes_t *self)
     kf_batch_reset (self->commands);
     kf_batch_reset (self->conv_inserts);
     kf_batch_reset (self->conv_updates);
+    kf_batch_reset (self->conv_deletes);
     kf_batch_reset (self->presence_rows);
     kf_batch_reset (self->served_rows);
 }

@@ -61,8 +61,7 @@ void routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked);
 typedef struct _routing_writes_t routing_writes_t;
 routing_writes_t *routing_writes_new (void);
 void routing_writes_destroy (routing_writes_t **self_p);
-void routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *conv,
-                          int64_t now_ms);
+void routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_conv_t *conv);
 void routing_writes_assignment (routing_writes_t *self, const routing_assignment_t *a,
                                 int64_t at_ms);
 void routing_writes_presence (routing_writes_t *self, const char *shop_id, const char *agent_id,

@@ -527,9 +527,12 @@ test_transfer (void **state)
             "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
             " channel_customer_id, group_name, class, vip, state, agent_id, opened_at, queued_at)"
             " VALUES ('" SHOP "', 7001, 1, 1, 'tb_1', 'presales', 2, false, 2, 'xiaomei', now (),"
-            " NULL), ('" SHOP "', 7002, 2, 1, 'tb_2', 'presales', 2, false, 3, 'xiaomei', now (),"
             " NULL), ('" SHOP "', 7003, 3, 2, 'wx_3', 'aftersales', 1, false, 1, NULL, now (),"
             " now ())");
+    //  A closed conversation has no routing row; intake's record says it closed.
+    kt_sql (url, "INSERT INTO conversations (shop_id, conversation_id, customer_id, channel,"
+                 " channel_customer_id, opened_at, last_message_at, closed_at)"
+                 " VALUES ('" SHOP "', 7002, 2, 1, 'tb_2', now (), now (), now ())");
     //  Another shop's conversation is not this shop's.
     KT_EXPECT (url, 0, "shop", "add", "other-shop", "--name", "别家");
     kt_sql (url,
@@ -540,6 +543,7 @@ test_transfer (void **state)
 
     KT_EXPECT (url, 4, "transfer", SHOP, "9999", "--to", "azhang", "--reason", "r");
     assert_non_null (strstr (kt_kefuctl_last.err, "no open conversation 9999"));
+    assert_null (strstr (kt_kefuctl_last.err, "closed"));
     KT_EXPECT (url, 4, "transfer", SHOP, "7002", "--to", "azhang", "--reason", "r");
     assert_non_null (strstr (kt_kefuctl_last.err, "closed"));
     KT_EXPECT (url, 4, "transfer", SHOP, "7004", "--to", "azhang", "--reason", "r");
@@ -641,8 +645,7 @@ test_queue_and_presence (void **state)
             "', 4, 4, 1, 'c4', 'presales', 2, false, 1, NULL, now (), now () - interval '20 min'),"
             " ('" SHOP "', 5, 5, 1, 'c5', 'aftersales', 1, false, 1, NULL, now (), now ()),"
             " ('" SHOP "', 6, 6, 1, 'c6', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
-            " ('" SHOP "', 7, 7, 1, 'c7', 'presales', 2, false, 2, 'xiaomei', now (), NULL),"
-            " ('" SHOP "', 8, 8, 1, 'c8', 'presales', 2, false, 3, 'xiaomei', now (), NULL)");
+            " ('" SHOP "', 7, 7, 1, 'c7', 'presales', 2, false, 2, 'xiaomei', now (), NULL)");
     KT_EXPECT (url, 0, "queue", SHOP, "--json");
     json_error_t jerr;
     json_t *queue = json_loads (kt_kefuctl_last.out, 0, &jerr);

@@ -274,6 +274,15 @@ test_assign_queue_free_transfer_restart (void **state)
     assert_int_equal (cmds.assigns, 1);
     assert_string_equal (cmds.last_agent, "xiaomei");
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM assignments WHERE reason = 3"), 1);
+    //  Routing's record holds open conversations only: the closed one's row
+    //  is gone, the other is xiaomei's now.
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations r JOIN "
+                                          "conversations c USING (shop_id, conversation_id) "
+                                          "WHERE c.closed_at IS NOT NULL"),
+                      0);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM routing_conversations WHERE "
+                                          "state = 2 AND agent_id = 'xiaomei'"),
+                      1);
 
     //  lingling comes online; a supervisor transfers tb_b's conversation to
     //  her (the admin stream, as kefuctl transfer writes it).
