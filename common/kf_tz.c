@@ -181,6 +181,21 @@ kf_tz_ms_of_day (const kf_tz_t *self, int64_t utc_ms)
 }
 
 int64_t
+kf_tz_local_day (const kf_tz_t *self, int64_t utc_ms)
+{
+    int64_t local = utc_ms + (int64_t) kf_tz_offset_s (self, utc_ms) * 1000;
+    return local >= 0 ? local / 86400000 : (local - 86400000 + 1) / 86400000;
+}
+
+int64_t
+kf_tz_week_of_day (int64_t day)
+{
+    //  1970-01-01 was a Thursday: day 4 is the first Monday.
+    int64_t d = day + 3;
+    return d >= 0 ? d / 7 : (d - 6) / 7;
+}
+
+int64_t
 kf_tz_to_utc (const kf_tz_t *self, int year, int month, int day, int minute_of_day)
 {
     struct tm tm = {0};

@@ -26,6 +26,13 @@ int kf_tz_offset_s (const kf_tz_t *self, int64_t utc_ms);
 void kf_tz_local (const kf_tz_t *self, int64_t utc_ms, struct tm *out);
 //  Milliseconds since local midnight at utc_ms.
 int64_t kf_tz_ms_of_day (const kf_tz_t *self, int64_t utc_ms);
+//  The local date at utc_ms as days since 1970-01-01 (negative before).
+int64_t kf_tz_local_day (const kf_tz_t *self, int64_t utc_ms);
+//  The week a day (days since 1970-01-01) falls in. Weeks run Monday to
+//  Sunday and are counted from the one holding 1970-01-01 (week 0), so
+//  Monday 1970-01-05 begins week 1. A rotation of N weeks is in its week
+//  (week mod N) of the cycle (routing's shift rotations, kefuctl).
+int64_t kf_tz_week_of_day (int64_t day);
 //  The UTC instant of a local wall-clock time (year, month 1-12, day, minutes
 //  after midnight). For times skipped or repeated by DST the earlier offset wins.
 int64_t kf_tz_to_utc (const kf_tz_t *self, int year, int month, int day, int minute_of_day);

@@ -13,6 +13,8 @@
 #include "kf_outbox.h"
 #include "kf_store.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define KEFUCTL_OK        0
@@ -30,6 +32,7 @@ typedef struct {
 typedef struct {
     kefuctl_config_t *config;   //  kefuctl's settings
     kf_common_config_t *common; //  shared settings (database URL)
+    int64_t now_ms;             //  now, by KEFU_CLOCK (tests drive it)
 } kefuctl_t;
 
 //  Connect to the database or print why not. Caller owns return value.
@@ -67,6 +70,8 @@ typedef struct {
     const char *by;      //  who makes the change (--by or $USER)
     FILE *out;           //  printed to stdout after COMMIT, dropped on ROLLBACK
     kf_error_t err;      //  scratch error for statements
+    int64_t now_ms;      //  now (kefuctl_t)
+    char timezone[65];   //  the shop's time zone
 } kefuctl_change_t;
 
 //  Makes the change inside the transaction; returns an exit code (nonzero
@@ -100,7 +105,12 @@ int kefuctl_bad_arg (const char *cmd, int argc, char **argv, int i);
 int kefuctl_check_shop (const char *cmd, const char *shop_id);
 //  The shape every "<noun> list <shop> [--json]" shares: arguments from
 //  argv[first] on, the shop checked and opened, sql run with the shop as $1,
-//  the rows handed to fn with a bool * (JSON wanted) as its argument.
+//  the rows handed to fn with a kefuctl_list_t * as its argument.
+typedef struct {
+    bool json;            //  --json: JSON wanted
+    const char *timezone; //  the shop's time zone
+    int64_t now_ms;       //  now (kefuctl_t)
+} kefuctl_list_t;
 int kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
                           const char *sql, kf_store_rows_fn *fn);
 int kefuctl_check_agent_id (const char *cmd, const char *agent_id);
@@ -137,11 +147,24 @@ int kefuctl_parse_clock (const char *cmd, const char *opt, const char *text, boo
 //  Days of the week -> bitmask, bit 0 = Monday: all, weekdays, weekends,
 //  mon-fri, sat,sun, mon,wed,fri ...
 int kefuctl_parse_days (const char *cmd, const char *text, int *out);
-//  Rotation "N:K": every N weeks (1-8), in week K (0..N-1).
+//  Rotation "N:K": every N weeks (1-8), in week K (0..N-1) of the cycle, or
+//  K = this / next: the cycle's week that this or next week is, in the
+//  shop's time zone (*offset KEFUCTL_ROTATION_THIS / _NEXT until
+//  kefuctl_rotation_resolve turns it into 0..N-1 inside the change).
+#define KEFUCTL_ROTATION_THIS (-1)
+#define KEFUCTL_ROTATION_NEXT (-2)
 int kefuctl_parse_rotation (const char *cmd, const char *text, int *weeks, int *offset);
+//  The week (kf_tz_week_of_day) now_ms falls in in a time zone; -1 if the
+//  zone is unknown.
+int64_t kefuctl_week (const char *timezone, int64_t now_ms);
+//  Inside a change: *offset of THIS / NEXT becomes the week of the cycle.
+int kefuctl_rotation_resolve (kefuctl_change_t *change, int weeks, int *offset);
 
 //  Formatting into buf (returned). Days: "all", "mon-fri", "sat,sun".
 const char *kefuctl_fmt_days (char *buf, size_t size, int days);
+//  A rotation: "" for every week (weeks <= 1), else "[N:K]", or
+//  "[N:K this week]" when week (kefuctl_week, -1: unknown) is one of its.
+const char *kefuctl_fmt_rotation (char *buf, size_t size, int weeks, int offset, int64_t week);
 const char *kefuctl_fmt_clock (char *buf, size_t size, int minute);
 const char *kefuctl_fmt_duration (char *buf, size_t size, int64_t ms);
 

@@ -42,9 +42,12 @@ s_help (void)
         "                  who served whom.\n"
         "  --shift, --days, --rotation  when the agent works: the shifts (kefuctl shift list),\n"
         "                  on DAYS (all, weekdays, weekends, mon-fri, sat,sun, mon,wed,fri;\n"
-        "                  default all), every N weeks in week K (N:K, default 1:0). A two-week\n"
-        "                  day/night rotation is two rows: --shift day --rotation 2:0, then\n"
-        "                  kefuctl agent schedule ... --shift night --rotation 2:1.\n"
+        "                  default all), every N weeks in week K of the cycle (N:K, default 1:0).\n"
+        "                  Weeks run Monday to Sunday in the shop's time zone; K may be this or\n"
+        "                  next (the week of the cycle this or next week is). A two-week\n"
+        "                  day/night rotation is two rows: --shift day --rotation 2:this, then\n"
+        "                  kefuctl agent schedule ... --shift night --rotation 2:next. Schedules\n"
+        "                  show a rotation as [N:K], with \"this week\" on the rows in force now.\n"
         "  schedule        adds the rows for --shift, replacing the agent's row of the same shift\n"
         "                  and week K; --clear removes all rows first (alone: no schedule).\n"
         "  list            every agent with groups, capacity, weight, VIP, schedule, current\n"
@@ -159,10 +162,13 @@ s_write_schedule (kefuctl_change_t *c, const s_agent_t *a)
         return kefuctl_change_failed (c);
     if (a->shifts.count == 0)
         return KEFUCTL_OK;
+    int offset = a->offset; //  this / next: the week of the cycle they are now
+    if (kefuctl_rotation_resolve (c, a->weeks, &offset))
+        return KEFUCTL_FAILED;
     kf_params_str (&params, a->shifts.csv);
     kf_params_int (&params, a->days);
     kf_params_int (&params, a->weeks);
-    kf_params_int (&params, a->offset);
+    kf_params_int (&params, offset);
     //  The key is (agent, shift, week K): the same shift in the same week
     //  is replaced, another week of a rotation is added beside it.
     if (kf_store_exec_sql (
@@ -178,32 +184,37 @@ s_write_schedule (kefuctl_change_t *c, const s_agent_t *a)
     return KEFUCTL_OK;
 }
 
-//  "day@mon-fri night@sat,sun[2:1]" from rows (shift, days, weeks, offset).
+//  Append one schedule row, "day@mon-fri" or "night@all[2:1 this week]",
+//  to text (size bytes, used so far in *used).
 static void
-s_fmt_schedule (char *buf, size_t size, const PGresult *res, int row0, int rows, int col)
+s_fmt_schedule_row (char *text, size_t size, size_t *used, const char *shift, int days, int weeks,
+                    int offset, int64_t week)
 {
-    size_t used = 0;
-    buf[0] = 0;
-    for (int i = row0; i < row0 + rows; i++) {
-        char days[64], rot[32] = "";
-        int weeks = (int) kf_store_int (res, i, col + 2);
-        kefuctl_fmt_days (days, sizeof days, (int) kf_store_int (res, i, col + 1));
-        if (weeks > 1 &&
-            snprintf (rot, sizeof rot, "[%d:%d]", weeks, (int) kf_store_int (res, i, col + 3)) < 0)
-            rot[0] = 0;
-        int n = snprintf (buf + used, size - used, "%s%s@%s%s", used ? " " : "",
-                          kf_store_text (res, i, col), days, rot);
-        if (n < 0 || (size_t) n >= size - used)
-            break;
-        used += (size_t) n;
-    }
+    char d[64], rot[40];
+    kefuctl_fmt_days (d, sizeof d, days);
+    kefuctl_fmt_rotation (rot, sizeof rot, weeks, offset, week);
+    int n = snprintf (text + *used, size - *used, "%s%s@%s%s", *used ? " " : "",
+                      shift ? shift : "?", d, rot);
+    if (n > 0 && (size_t) n < size - *used)
+        *used += (size_t) n;
 }
 
+typedef struct {
+    char text[512]; //  the schedule, formatted
+    int64_t week;   //  this week (kefuctl_week)
+} s_schedule_text_t;
+
+//  Rows (shift, days, weeks, offset).
 static int
 s_on_schedule (const PGresult *res, void *arg)
 {
-    char *buf = arg; //  512 bytes
-    s_fmt_schedule (buf, 512, res, 0, PQntuples (res), 0);
+    s_schedule_text_t *s = arg;
+    size_t used = 0;
+    s->text[0] = 0;
+    for (int i = 0; i < PQntuples (res); i++)
+        s_fmt_schedule_row (s->text, sizeof s->text, &used, kf_store_text (res, i, 0),
+                            (int) kf_store_int (res, i, 1), (int) kf_store_int (res, i, 2),
+                            (int) kf_store_int (res, i, 3), s->week);
     return 0;
 }
 
@@ -215,15 +226,15 @@ s_print_schedule (kefuctl_change_t *c, const char *agent_id)
     kf_params_init (&params);
     kf_params_str (&params, c->shop_id);
     kf_params_str (&params, agent_id);
-    char schedule[512] = "";
+    s_schedule_text_t schedule = {"", kefuctl_week (c->timezone, c->now_ms)};
     if (kf_store_exec_sql (c->store,
                            "SELECT shift_name, days, rotation_weeks, rotation_offset "
                            "FROM agent_schedule WHERE shop_id = $1::text AND agent_id = $2::text "
                            "ORDER BY rotation_offset, shift_name",
-                           &params, s_on_schedule, schedule, &c->err))
+                           &params, s_on_schedule, &schedule, &c->err))
         return kefuctl_change_failed (c);
     fprintf (c->out, "  schedule: %s\n",
-             *schedule ? schedule : "none (no shift: the agent is never routed to)");
+             *schedule.text ? schedule.text : "none (no shift: the agent is never routed to)");
     return KEFUCTL_OK;
 }
 
@@ -454,7 +465,9 @@ s_enum_word (char *buf, size_t size, const ProtobufCEnumDescriptor *desc, int va
 static int
 s_on_list (const PGresult *res, void *arg)
 {
-    bool json = *(bool *) arg;
+    const kefuctl_list_t *list = arg;
+    bool json = list->json;
+    int64_t week = kefuctl_week (list->timezone, list->now_ms);
     json_t *array = json_array ();
     if (!json && PQntuples (res) == 0)
         printf ("no agents (kefuctl agent add)\n");
@@ -488,17 +501,15 @@ s_on_list (const PGresult *res, void *arg)
             int days = (int) json_integer_value (json_array_get (r, 1));
             int weeks = (int) json_integer_value (json_array_get (r, 2));
             int offset = (int) json_integer_value (json_array_get (r, 3));
-            char d[64], rot[32] = "";
+            char d[64];
             kefuctl_fmt_days (d, sizeof d, days);
-            json_array_append_new (rows, json_pack ("{s:s?, s:s, s:i, s:i, s:i}", "shift", shift,
-                                                    "days", d, "days_mask", days, "rotation_weeks",
-                                                    weeks, "rotation_offset", offset));
-            if (weeks > 1 && snprintf (rot, sizeof rot, "[%d:%d]", weeks, offset) < 0)
-                rot[0] = 0;
-            int n = snprintf (text + used, sizeof text - used, "%s%s@%s%s", used ? " " : "",
-                              shift ? shift : "?", d, rot);
-            if (n > 0 && (size_t) n < sizeof text - used)
-                used += (size_t) n;
+            //  this_week: the row is in force this week (a rotation's week).
+            bool this_week = weeks <= 1 || (week >= 0 && week % weeks == offset);
+            json_array_append_new (rows,
+                                   json_pack ("{s:s?, s:s, s:i, s:i, s:i, s:b}", "shift", shift,
+                                              "days", d, "days_mask", days, "rotation_weeks", weeks,
+                                              "rotation_offset", offset, "this_week", this_week));
+            s_fmt_schedule_row (text, sizeof text, &used, shift, days, weeks, offset, week);
         }
         json_decref (schedule);
         const char *groups = kf_store_text (res, i, 9);

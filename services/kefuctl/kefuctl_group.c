@@ -192,7 +192,8 @@ s_add_or_set (kefuctl_t *ctl, int argc, char **argv, bool add)
 static int
 s_on_list (const PGresult *res, void *arg)
 {
-    bool json = *(bool *) arg;
+    const kefuctl_list_t *list = arg;
+    bool json = list->json;
     json_t *array = json_array ();
     if (!json && PQntuples (res) == 0)
         printf ("no groups (kefuctl shift defaults, or kefuctl group add)\n");

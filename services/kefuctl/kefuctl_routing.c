@@ -5,6 +5,7 @@
     parsing and validation. */
 #include "kefuctl.h"
 
+#include "kf_tz.h"
 #include "kf_valid.h"
 
 #include <ctype.h>
@@ -69,37 +70,56 @@ s_on_count (const PGresult *res, void *arg)
 }
 
 static int
-s_shop_exists (kf_store_t *store, const char *cmd, const char *shop_id)
+s_on_timezone (const PGresult *res, void *arg)
+{
+    char *timezone = arg; //  65 bytes
+    if (PQntuples (res) == 1)
+        snprintf (timezone, 65, "%s", kf_store_text (res, 0, 0));
+    return 0;
+}
+
+//  Does the shop exist? Its time zone into timezone (65 bytes).
+static int
+s_shop_exists (kf_store_t *store, const char *cmd, const char *shop_id, char *timezone)
 {
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, shop_id);
-    int rows = 0;
     kf_error_t err;
-    if (kf_store_exec_sql (store, "SELECT 1 FROM shops WHERE shop_id = $1::text", &params,
-                           s_on_count, &rows, &err)) {
+    timezone[0] = 0;
+    if (kf_store_exec_sql (store, "SELECT timezone FROM shops WHERE shop_id = $1::text", &params,
+                           s_on_timezone, timezone, &err)) {
         fprintf (stderr, "%s: %s\n", cmd, err.reason);
         return KEFUCTL_FAILED;
     }
-    if (!rows) {
+    if (!timezone[0]) {
         fprintf (stderr, "%s: shop %s does not exist (kefuctl shop list)\n", cmd, shop_id);
         return KEFUCTL_NOT_FOUND;
     }
     return KEFUCTL_OK;
 }
 
-int
-kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p)
+//  Connect and check the shop; its time zone into timezone (65 bytes).
+static int
+s_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p,
+             char *timezone)
 {
     *store_p = NULL;
     kf_store_t *store = kefuctl_store (ctl);
     if (!store)
         return KEFUCTL_FAILED;
-    int rc = s_shop_exists (store, cmd, shop_id);
+    int rc = s_shop_exists (store, cmd, shop_id, timezone);
     if (rc)
         kf_store_destroy (&store);
     *store_p = store;
     return rc;
+}
+
+int
+kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p)
+{
+    char timezone[65];
+    return s_shop_open (ctl, cmd, shop_id, store_p, timezone);
 }
 
 int
@@ -114,14 +134,15 @@ kefuctl_change_run (kefuctl_t *ctl, const char *cmd, const char *shop_id, const 
     kf_outbox_t *outbox = kf_outbox_new ("admin", store);
     char *text = NULL;
     size_t size = 0;
-    kefuctl_change_t change = {store, outbox, cmd, shop_id, by, open_memstream (&text, &size), {0}};
+    kefuctl_change_t change = {store, outbox,      cmd, shop_id, by, open_memstream (&text, &size),
+                               {0},   ctl->now_ms, ""};
     kf_error_clear (&change.err);
     int rc = KEFUCTL_FAILED;
     if (!change.out)
         fprintf (stderr, "%s: out of memory\n", cmd);
     else if (kf_store_begin (store, &change.err))
         rc = kefuctl_change_failed (&change);
-    else if ((rc = s_shop_exists (store, cmd, shop_id)) == KEFUCTL_OK &&
+    else if ((rc = s_shop_exists (store, cmd, shop_id, change.timezone)) == KEFUCTL_OK &&
              (rc = fn (&change, arg)) == KEFUCTL_OK) {
         if ((kf_outbox_pending (outbox) > 0 && kf_outbox_flush (outbox, &change.err)) ||
             kf_store_commit (store, &change.err))
@@ -535,17 +556,64 @@ int
 kefuctl_parse_rotation (const char *cmd, const char *text, int *weeks, int *offset)
 {
     int n = 0, k = -1, used = 0;
-    if (sscanf (text, "%d:%d%n", &n, &k, &used) != 2 || text[used] ||
-        !isdigit ((unsigned char) *text) || n < 1 || n > 8 || k < 0 || k >= n) {
+    char word[8] = "";
+    if (sscanf (text, "%d:%d%n", &n, &k, &used) == 2 && !text[used])
+        ;
+    else if (sscanf (text, "%d:%5[a-z]%n", &n, word, &used) == 2 && !text[used] &&
+             (strcmp (word, "this") == 0 || strcmp (word, "next") == 0))
+        k = strcmp (word, "this") == 0 ? KEFUCTL_ROTATION_THIS : KEFUCTL_ROTATION_NEXT;
+    else
+        n = 0;
+    if (!isdigit ((unsigned char) *text) || n < 1 || n > 8 || k >= n ||
+        (k < 0 && k != KEFUCTL_ROTATION_THIS && k != KEFUCTL_ROTATION_NEXT)) {
         fprintf (stderr,
                  "%s: bad --rotation \"%s\": use N:K, every N weeks (1-8) in week K (0..N-1) "
-                 "of the cycle, e.g. 2:0 and 2:1 alternate week by week\n",
+                 "of the cycle, or N:this / N:next (the week of the cycle this or next week "
+                 "is), e.g. 2:this and 2:next alternate week by week\n",
                  cmd, text);
         return KEFUCTL_USAGE;
     }
     *weeks = n;
     *offset = k;
     return KEFUCTL_OK;
+}
+
+int64_t
+kefuctl_week (const char *timezone, int64_t now_ms)
+{
+    kf_tz_t *tz = kf_tz_new (timezone);
+    if (!tz)
+        return -1;
+    int64_t week = kf_tz_week_of_day (kf_tz_local_day (tz, now_ms));
+    kf_tz_destroy (&tz);
+    return week;
+}
+
+int
+kefuctl_rotation_resolve (kefuctl_change_t *c, int weeks, int *offset)
+{
+    if (*offset >= 0)
+        return KEFUCTL_OK;
+    int64_t week = kefuctl_week (c->timezone, c->now_ms);
+    if (week < 0) {
+        fprintf (stderr, "%s: shop %s has an unknown time zone \"%s\" (kefuctl shop list)\n",
+                 c->cmd, c->shop_id, c->timezone);
+        return KEFUCTL_FAILED;
+    }
+    *offset = (int) ((week + (*offset == KEFUCTL_ROTATION_NEXT)) % weeks);
+    return KEFUCTL_OK;
+}
+
+const char *
+kefuctl_fmt_rotation (char *buf, size_t size, int weeks, int offset, int64_t week)
+{
+    if (size == 0)
+        return buf;
+    buf[0] = 0;
+    if (weeks > 1 && snprintf (buf, size, "[%d:%d%s]", weeks, offset,
+                               week >= 0 && week % weeks == offset ? " this week" : "") < 0)
+        buf[0] = 0;
+    return buf;
 }
 
 const char *
@@ -1170,14 +1238,16 @@ kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, in
     if (kefuctl_check_shop (cmd, shop_id))
         return KEFUCTL_USAGE;
     kf_store_t *store = NULL;
-    int rc = kefuctl_shop_open (ctl, cmd, shop_id, &store);
+    char timezone[65];
+    int rc = s_shop_open (ctl, cmd, shop_id, &store, timezone);
     if (rc)
         return rc;
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, shop_id);
     kf_error_t err;
-    if (kf_store_exec_sql (store, sql, &params, fn, &json, &err)) {
+    kefuctl_list_t list = {json, timezone, ctl->now_ms};
+    if (kf_store_exec_sql (store, sql, &params, fn, &list, &err)) {
         fprintf (stderr, "%s: %s\n", cmd, err.reason);
         rc = KEFUCTL_FAILED;
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 s_help (void)
@@ -247,7 +248,8 @@ s_add_or_set (kefuctl_t *ctl, int argc, char **argv, bool add)
 static int
 s_on_list (const PGresult *res, void *arg)
 {
-    bool json = *(bool *) arg;
+    const kefuctl_list_t *list = arg;
+    bool json = list->json;
     json_t *array = json_array ();
     if (!json && PQntuples (res) == 0)
         printf ("no shifts (kefuctl shift defaults, or kefuctl shift add)\n");
@@ -270,6 +272,18 @@ s_on_list (const PGresult *res, void *arg)
             printf ("%-16s %-5s %-5s %-6d %s%s%s\n", name, a, b, (int) kf_store_int (res, i, 3),
                     end < start ? "crosses midnight" : "", end < start && night ? "; " : "",
                     night ? "night SLA applies" : "");
+    }
+    int64_t week = kefuctl_week (list->timezone, list->now_ms);
+    if (!json && week >= 0 && PQntuples (res) > 0) {
+        //  What --rotation N:K means now: weeks run Monday to Sunday.
+        time_t monday = (time_t) (week * 7 - 3) * 86400;
+        struct tm tm;
+        char from[16] = "";
+        if (gmtime_r (&monday, &tm))
+            strftime (from, sizeof from, "%Y-%m-%d", &tm);
+        printf ("this week (from Monday %s, %s) is week %d of a 2-week rotation, %d of 3, "
+                "%d of 4 (kefuctl agent schedule --rotation N:K)\n",
+                from, list->timezone, (int) (week % 2), (int) (week % 3), (int) (week % 4));
     }
     if (json) {
         char *text = json_dumps (array, JSON_INDENT (2));

@@ -261,7 +261,8 @@ s_class_name (int cls)
 static int
 s_on_queue (const PGresult *res, void *arg)
 {
-    bool json = *(bool *) arg;
+    const kefuctl_list_t *list = arg;
+    bool json = list->json;
     json_t *array = json_array ();
     int rows = PQntuples (res);
     if (!json && rows == 0)

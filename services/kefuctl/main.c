@@ -2,6 +2,7 @@
     routing administration (shifts, groups, agents, settings, transfers). */
 #include "kefuctl.h"
 
+#include "kf_clock.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
 
@@ -103,6 +104,7 @@ main (int argc, char **argv)
     if (common.log_level && strcmp (common.log_level, "info") == 0)
         kf_log_set_level (KF_LOG_WARN); //  a CLI is quiet unless asked (KEFU_LOG_LEVEL=debug)
     int rc;
+    kf_clock_t *clock = NULL;
     if (loaded != KF_CONFIG_OK)
         rc = loaded == KF_CONFIG_EXIT_OK ? 0 : 2;
     else if (global_argc > 1) {
@@ -111,8 +113,12 @@ main (int argc, char **argv)
     } else if (!cmd_at) {
         kf_config_print_help (&spec, stderr);
         rc = 2;
+    } else if (!(clock = kf_clock_new_from_spec (common.clock))) {
+        fprintf (stderr, "kefuctl: bad KEFU_CLOCK \"%s\": use real or manual:<time>\n",
+                 common.clock);
+        rc = 2;
     } else {
-        kefuctl_t ctl = {&config, &common};
+        kefuctl_t ctl = {&config, &common, kf_clock_now_ms (clock)};
         const char *cmd = argv[cmd_at];
         int sub_argc = argc - cmd_at;
         char **sub_argv = argv + cmd_at;
@@ -145,6 +151,7 @@ main (int argc, char **argv)
             rc = 2;
         }
     }
+    kf_clock_destroy (&clock);
     kf_config_free (s_entries, &config);
     kf_config_free (kf_common_config_entries, &common);
     return rc;

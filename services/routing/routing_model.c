@@ -283,11 +283,11 @@ s_schedule_covers (const routing_shop_config_t *cfg, const routing_schedule_t *s
         day_index--; //  after midnight: yesterday's shift
     //  1970-01-01 was a Thursday: Monday-based weekday and week number.
     int weekday = (int) (((day_index + 3) % 7 + 7) % 7);
-    int64_t week = (day_index + 3) / 7;
+    int64_t week = kf_tz_week_of_day (day_index);
     if (!(sch->days & (1 << weekday)))
         return false;
     int weeks = sch->rotation_weeks > 0 ? sch->rotation_weeks : 1;
-    return (int) (week % weeks) == sch->rotation_offset;
+    return (int) (((week % weeks) + weeks) % weeks) == sch->rotation_offset;
 }
 
 static int64_t

@@ -28,6 +28,8 @@
 #include <cmocka.h>
 
 #define SHOP "tmall-test"
+//  kefuctl's clock in these tests (KEFU_CLOCK): Monday 2026-11-23 10:00 in Shanghai.
+#define S_CLOCK "manual:2026-11-23T02:00:00Z"
 
 static long long
 s_count (const char *url, const char *sql)
@@ -686,9 +688,87 @@ test_queue_and_presence (void **state)
     free (url);
 }
 
+//  Rotations by this and next week: weeks run Monday to Sunday in the
+//  shop's time zone (Asia/Shanghai, UTC+8), counted as routing counts them.
+//  Monday 2026-11-23 begins week 2,969 (kf_tz_week_of_day).
+static void
+test_rotation_weeks (void **state)
+{
+    (void) state;
+    char *url = s_fresh ("t_kfctl_routing_rotation");
+    KT_EXPECT (url, 0, "shift", "defaults", SHOP);
+    KT_EXPECT (url, 0, "agent", "add", SHOP, "ajie", "--name", "阿杰", "--groups", "aftersales",
+               "--shift", "day", "--rotation", "2:this");
+    //  Week 2,969 is week 1 of 2: this week's row says so, next week's not.
+    s_expect_text (url, "SELECT rotation_weeks || ':' || rotation_offset FROM agent_schedule",
+                   "2:1");
+    assert_non_null (strstr (kt_kefuctl_last.out, "day@all[2:1 this week]"));
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--shift", "night", "--rotation",
+               "2:next");
+    assert_non_null (strstr (kt_kefuctl_last.out, "day@all[2:1 this week] night@all[2:0]") ||
+                     strstr (kt_kefuctl_last.out, "night@all[2:0] day@all[2:1 this week]"));
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--clear", "--shift", "day", "--rotation",
+               "3:this");
+    s_expect_text (url, "SELECT rotation_weeks || ':' || rotation_offset FROM agent_schedule",
+                   "3:2");
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--clear", "--shift", "day", "--rotation",
+               "4:next");
+    s_expect_text (url, "SELECT rotation_weeks || ':' || rotation_offset FROM agent_schedule",
+                   "4:2");
+    KT_EXPECT (url, 0, "shift", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "this week (from Monday 2026-11-23, "
+                                                  "Asia/Shanghai) is week 1 of a 2-week "
+                                                  "rotation, 2 of 3, 1 of 4"));
+
+    //  Sunday 23:59:59 in Shanghai is still week 2,969; a second later it
+    //  is Monday there (Sunday 16:00 in UTC): week 2,970, week 0 of 2.
+    setenv ("KEFU_CLOCK", "manual:2026-11-29T15:59:59Z", 1);
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--clear", "--shift", "day", "--rotation",
+               "2:this");
+    s_expect_text (url, "SELECT rotation_offset::text FROM agent_schedule", "1");
+    setenv ("KEFU_CLOCK", "manual:2026-11-29T16:00:00Z", 1);
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--clear", "--shift", "day", "--rotation",
+               "2:this");
+    s_expect_text (url, "SELECT rotation_offset::text FROM agent_schedule", "0");
+    //  The list marks the rows in force this week.
+    KT_EXPECT (url, 0, "agent", "schedule", SHOP, "ajie", "--shift", "night", "--rotation",
+               "2:next");
+    KT_EXPECT (url, 0, "agent", "list", SHOP, "--json");
+    json_error_t jerr;
+    json_t *list = json_loads (kt_kefuctl_last.out, 0, &jerr);
+    assert_non_null (list);
+    json_t *rows = json_object_get (json_array_get (list, 0), "schedule");
+    assert_int_equal (json_array_size (rows), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r = json_array_get (rows, i);
+        bool day = strcmp (json_string_value (json_object_get (r, "shift")), "day") == 0;
+        assert_int_equal (json_integer_value (json_object_get (r, "rotation_offset")), day ? 0 : 1);
+        assert_int_equal (json_is_true (json_object_get (r, "this_week")), day);
+    }
+    json_decref (list);
+    KT_EXPECT (url, 0, "agent", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "[2:0 this week]"));
+    assert_null (strstr (kt_kefuctl_last.out, "[2:1 this week]"));
+
+    //  Wrong words and clocks change nothing.
+    long long rows_before = s_count (url, "SELECT count (*) FROM agent_schedule");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:that");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation",
+               "2:this ");
+    setenv ("KEFU_CLOCK", "yesterday", 1);
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:this");
+    assert_non_null (strstr (kt_kefuctl_last.err, "KEFU_CLOCK"));
+    assert_int_equal (s_count (url, "SELECT count (*) FROM agent_schedule"), rows_before);
+    setenv ("KEFU_CLOCK", S_CLOCK, 1);
+    free (url);
+}
+
 int
 main (void)
 {
+    //  kefuctl's "now" (rotation weeks): Monday 2026-11-23 10:00 in Shanghai.
+    setenv ("KEFU_CLOCK", S_CLOCK, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_help),
         cmocka_unit_test (test_shift_defaults),
@@ -699,6 +779,7 @@ main (void)
         cmocka_unit_test (test_transfer),
         cmocka_unit_test (test_sql_metacharacters),
         cmocka_unit_test (test_queue_and_presence),
+        cmocka_unit_test (test_rotation_weeks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

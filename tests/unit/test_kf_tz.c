@@ -287,6 +287,39 @@ test_ms_of_day (void **state)
     kf_tz_destroy (&be);
 }
 
+//  Local dates and the Monday-to-Sunday weeks shift rotations count.
+static void
+test_local_day_and_week (void **state)
+{
+    (void) state;
+    kf_tz_t *sh = kf_tz_new ("Asia/Shanghai");
+    assert_non_null (sh);
+    //  2026-11-22T15:59:59Z is Sunday 23:59:59 in Shanghai, one second
+    //  later Monday 2026-11-23 (day 20780) begins: a new week.
+    int64_t monday_sh = 1795392000000LL - 8 * HOUR_MS;
+    assert_int_equal (kf_tz_local_day (sh, monday_sh - 1000), 20779);
+    assert_int_equal (kf_tz_local_day (sh, monday_sh), 20780);
+    assert_int_equal (kf_tz_week_of_day (20779), 2968);
+    assert_int_equal (kf_tz_week_of_day (20780), 2969);
+    kf_tz_destroy (&sh);
+    kf_tz_t *utc = kf_tz_new ("UTC");
+    assert_non_null (utc);
+    assert_int_equal (kf_tz_local_day (utc, 0), 0);
+    assert_int_equal (kf_tz_local_day (utc, -1), -1);
+    assert_int_equal (kf_tz_local_day (utc, -DAY_MS), -1);
+    assert_int_equal (kf_tz_local_day (utc, -DAY_MS - 1), -2);
+    kf_tz_destroy (&utc);
+    //  Thursday 1970-01-01 .. Sunday 01-04 are week 0, Monday 01-05 week 1;
+    //  the Monday before the epoch (1969-12-29, day -3) still week 0.
+    assert_int_equal (kf_tz_week_of_day (0), 0);
+    assert_int_equal (kf_tz_week_of_day (3), 0);
+    assert_int_equal (kf_tz_week_of_day (4), 1);
+    assert_int_equal (kf_tz_week_of_day (-3), 0);
+    assert_int_equal (kf_tz_week_of_day (-4), -1);
+    assert_int_equal (kf_tz_week_of_day (-10), -1);
+    assert_int_equal (kf_tz_week_of_day (-11), -2);
+}
+
 int
 main (void)
 {
@@ -301,6 +334,7 @@ main (void)
         cmocka_unit_test (test_to_utc_dst_edges),
         cmocka_unit_test (test_round_trip_every_day),
         cmocka_unit_test (test_ms_of_day),
+        cmocka_unit_test (test_local_day_and_week),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
