@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define S_REPLY_MAX 1024 //  auto-reply texts, bytes
+#define S_REPLY_MAX   1024  //  auto-reply texts, bytes
+#define S_PRUNE_CHUNK 10000 //  rows per prune statement (one short transaction each)
 
 static void
 s_help (void)
@@ -29,7 +31,8 @@ s_help (void)
         "                      [--sticky-days N] [--sla-day DURATION] [--sla-night DURATION]\n"
         "                      [--night-shift NAME] [--sla-reassign on|off]\n"
         "                      [--overflow-order G1,G2] [--intent-group INTENT=GROUP]...\n"
-        "                      [--by WHO]\n\n"
+        "                      [--by WHO]\n"
+        "  kefuctl routing prune [--keep DURATION] [--dry-run]\n\n"
         "How kefu hands a shop's conversations to its agents (分流):\n"
         "  --busy-reply         the auto-reply a customer gets when every agent is full and the\n"
         "                       conversation waits in the queue (排队自动回复).\n"
@@ -54,9 +57,15 @@ s_help (void)
         "kefuctl shift defaults for the usual 售前/售后 groups and day/night shifts).\n"
         "Every change is one transaction with a config.changed event (by --by, default\n"
         "$USER) on the admin stream: the routing service reloads the shop from it.\n"
+        "prune: routing's history, every shop, older than --keep (default 180d): the\n"
+        "  assignment audit trail (assignments) of conversations no longer open, and who\n"
+        "  served whom (customer_agents) beyond the shop's --sticky-days too; --dry-run\n"
+        "  only counts. Open conversations keep their whole trail. Runs in batches of\n"
+        "  %d rows beside a running routing service (the compose prune service runs it\n"
+        "  daily with KEFU_ROUTING_KEEP).\n"
         "Exit codes: 0 success, 1 failure, 2 usage (also: unknown group or shift),\n"
         "            4 the shop does not exist.\n",
-        S_REPLY_MAX);
+        S_REPLY_MAX, S_PRUNE_CHUNK);
 }
 
 //  ---------------------------------------------------------------------------
@@ -1202,6 +1211,110 @@ s_set (kefuctl_t *ctl, int argc, char **argv)
     return kefuctl_change_run (ctl, cmd, shop_id, by, s_set_change, &set);
 }
 
+//  ---------------------------------------------------------------------------
+//  routing prune
+
+//  $1: the cut-off (epoch ms); deletes: $2 at most this many rows. Who
+//  served whom also needs now (epoch ms): $2 when counting, $3 in a delete.
+//  Assignments of open conversations stay (routing reads the latest on a
+//  restart; the trail of a conversation under way stays whole).
+#define S_PRUNE_ASSIGNMENTS                                                                        \
+    "FROM assignments a WHERE a.assigned_at < to_timestamp ($1::int8 / 1000.0::float8) "           \
+    "AND NOT EXISTS (SELECT 1 FROM routing_conversations r "                                       \
+    "  WHERE r.shop_id = a.shop_id AND r.conversation_id = a.conversation_id)"
+//  Who served whom: also beyond the shop's stickiness window (routing_settings,
+//  default 3 days), where routing would no longer use it.
+#define S_PRUNE_SERVED(now)                                                                        \
+    "FROM customer_agents c LEFT JOIN routing_settings s ON s.shop_id = c.shop_id "                \
+    "WHERE c.last_served_at < to_timestamp ($1::int8 / 1000.0::float8) "                           \
+    "AND c.last_served_at < to_timestamp (" now "::int8 / 1000.0::float8) "                        \
+    "  - make_interval (days => coalesce (s.sticky_days, 3))"
+
+static const struct {
+    const char *what;   //  for the report
+    const char *count;  //  --dry-run
+    const char *delete; //  one batch
+    bool now;           //  takes now as its last parameter
+} s_prunes[] = {
+    {"assignment rows (audit trail of closed conversations)",
+     "SELECT count (*) " S_PRUNE_ASSIGNMENTS,
+     "DELETE FROM assignments WHERE ctid = ANY (ARRAY (SELECT a.ctid " S_PRUNE_ASSIGNMENTS
+     " LIMIT $2::int8))",
+     false},
+    {"customer_agents rows (who served whom)", "SELECT count (*) " S_PRUNE_SERVED ("$2"),
+     "DELETE FROM customer_agents WHERE ctid = ANY (ARRAY (SELECT c.ctid " S_PRUNE_SERVED (
+         "$3") " LIMIT $2::int8))",
+     true},
+};
+
+static int
+s_on_first_int (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = PQntuples (res) == 1 ? kf_store_int (res, 0, 0) : 0;
+    return 0;
+}
+
+static int
+s_on_affected (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = atoll (PQcmdTuples ((PGresult *) res));
+    return 0;
+}
+
+static int
+s_prune (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl routing prune";
+    int64_t keep_ms = 180LL * 86400000;
+    bool dry_run = false;
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if ((v = kefuctl_opt (argc, argv, &i, "--keep"))) {
+            if (kefuctl_parse_duration (cmd, "--keep", v, 86400000LL, 3650LL * 86400000, &keep_ms))
+                return KEFUCTL_USAGE;
+        } else if (strcmp (argv[i], "--dry-run") == 0)
+            dry_run = true;
+        else
+            return kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    kf_store_t *store = kefuctl_store (ctl);
+    if (!store)
+        return KEFUCTL_FAILED;
+    int64_t cutoff = ctl->now_ms - keep_ms;
+    time_t cut_s = (time_t) (cutoff / 1000);
+    struct tm tm;
+    char before[32] = "?";
+    if (gmtime_r (&cut_s, &tm))
+        strftime (before, sizeof before, "%Y-%m-%d %H:%M UTC", &tm);
+    int rc = KEFUCTL_OK;
+    for (size_t k = 0; rc == KEFUCTL_OK && k < sizeof s_prunes / sizeof s_prunes[0]; k++) {
+        int64_t total = 0, n = 0;
+        kf_error_t err;
+        kf_error_clear (&err);
+        do {
+            kf_params_t params;
+            kf_params_init (&params);
+            kf_params_int (&params, cutoff);
+            if (!dry_run)
+                kf_params_int (&params, S_PRUNE_CHUNK);
+            if (s_prunes[k].now)
+                kf_params_int (&params, ctl->now_ms);
+            if (kf_store_exec_sql (store, dry_run ? s_prunes[k].count : s_prunes[k].delete, &params,
+                                   dry_run ? s_on_first_int : s_on_affected, &n, &err)) {
+                fprintf (stderr, "%s: %s\n", cmd, err.reason);
+                rc = KEFUCTL_FAILED;
+                break;
+            }
+            total += n;
+        } while (!dry_run && n == S_PRUNE_CHUNK);
+        if (rc == KEFUCTL_OK)
+            printf ("%s %" PRId64 " %s from before %s\n", dry_run ? "would prune" : "pruned", total,
+                    s_prunes[k].what, before);
+    }
+    kf_store_destroy (&store);
+    return rc;
+}
+
 int
 kefuctl_routing (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -1213,7 +1326,9 @@ kefuctl_routing (kefuctl_t *ctl, int argc, char **argv)
         return s_show (ctl, argc, argv);
     if (strcmp (argv[1], "set") == 0)
         return s_set (ctl, argc, argv);
-    fprintf (stderr, "kefuctl routing: unknown verb \"%s\" (show, set)\n", argv[1]);
+    if (strcmp (argv[1], "prune") == 0)
+        return s_prune (ctl, argc, argv);
+    fprintf (stderr, "kefuctl routing: unknown verb \"%s\" (show, set, prune)\n", argv[1]);
     return KEFUCTL_USAGE;
 }
 

@@ -764,6 +764,62 @@ test_rotation_weeks (void **state)
     free (url);
 }
 
+//  routing prune: the audit trail of closed conversations and stale
+//  who-served-whom rows older than --keep go; open conversations' trail and
+//  rows still inside a shop's stickiness window stay. Now is S_CLOCK
+//  (2026-11-23 02:00 UTC): --keep 7d cuts at 2026-11-16 02:00.
+static void
+test_prune (void **state)
+{
+    (void) state;
+    char *url = s_fresh ("t_kfctl_routing_prune");
+    KT_EXPECT (url, 0, "shop", "add", "other-shop", "--name", "别家");
+    KT_EXPECT (url, 0, "routing", "set", SHOP, "--sticky-days", "30");
+    kt_sql (url,
+            "INSERT INTO routing_conversations (shop_id, conversation_id, customer_id, channel,"
+            " channel_customer_id, group_name, class, vip, state, agent_id, opened_at)"
+            " VALUES ('" SHOP "', 2, 2, 1, 'tb_2', 'presales', 2, false, 2, 'xiaomei',"
+            " '2026-01-01Z')");
+    kt_sql (url, "INSERT INTO assignments (shop_id, conversation_id, agent_id, group_name, reason,"
+                 " assigned_at) VALUES"
+                 " ('" SHOP "', 1, 'xiaomei', 'presales', 1, '2026-01-01Z'),"
+                 " ('" SHOP "', 2, 'xiaomei', 'presales', 1, '2026-01-01Z'),"
+                 " ('" SHOP "', 3, 'xiaomei', 'presales', 1, '2026-11-20Z'),"
+                 " ('other-shop', 2, 'x', 'presales', 1, '2026-11-10Z')");
+    kt_sql (url, "INSERT INTO customer_agents (shop_id, customer_id, agent_id, last_served_at)"
+                 " VALUES ('" SHOP "', 1, 'xiaomei', '2026-01-01Z'),"
+                 " ('" SHOP "', 2, 'xiaomei', '2026-11-10Z'),"
+                 " ('" SHOP "', 3, 'xiaomei', '2026-11-22Z'),"
+                 " ('other-shop', 2, 'x', '2026-11-10Z')");
+    const char *left_sql =
+        "SELECT (SELECT string_agg (shop_id || '/' || conversation_id, ',' ORDER BY shop_id,"
+        " conversation_id) FROM assignments) || ' ' || (SELECT string_agg (shop_id || '/' ||"
+        " customer_id, ',' ORDER BY shop_id, customer_id) FROM customer_agents)";
+    KT_EXPECT (url, 0, "routing", "prune", "--keep", "7d", "--dry-run");
+    assert_non_null (strstr (kt_kefuctl_last.out, "would prune 2 assignment rows"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "would prune 2 customer_agents rows"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "from before 2026-11-16 02:00 UTC"));
+    s_expect_text (url, left_sql,
+                   "other-shop/2,tmall-test/1,tmall-test/2,tmall-test/3 "
+                   "other-shop/2,tmall-test/1,tmall-test/2,tmall-test/3");
+    KT_EXPECT (url, 0, "routing", "prune", "--keep", "7d");
+    assert_non_null (strstr (kt_kefuctl_last.out, "pruned 2 assignment rows"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "pruned 2 customer_agents rows"));
+    //  Left: the open conversation's old trail and the recent one; the
+    //  customer inside SHOP's 30-day window and the recent one.
+    s_expect_text (url, left_sql, "tmall-test/2,tmall-test/3 tmall-test/2,tmall-test/3");
+    KT_EXPECT (url, 0, "routing", "prune", "--keep", "7d");
+    assert_non_null (strstr (kt_kefuctl_last.out, "pruned 0 assignment rows"));
+    //  The default keeps 180 days: nothing of the rest is that old.
+    KT_EXPECT (url, 0, "routing", "prune");
+    s_expect_text (url, left_sql, "tmall-test/2,tmall-test/3 tmall-test/2,tmall-test/3");
+    KT_EXPECT (url, 2, "routing", "prune", "--keep", "12h");
+    KT_EXPECT (url, 2, "routing", "prune", "--keep", "soon");
+    KT_EXPECT (url, 2, "routing", "prune", SHOP);
+    s_expect_text (url, left_sql, "tmall-test/2,tmall-test/3 tmall-test/2,tmall-test/3");
+    free (url);
+}
+
 int
 main (void)
 {
@@ -780,6 +836,7 @@ main (void)
         cmocka_unit_test (test_sql_metacharacters),
         cmocka_unit_test (test_queue_and_presence),
         cmocka_unit_test (test_rotation_weeks),
+        cmocka_unit_test (test_prune),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
