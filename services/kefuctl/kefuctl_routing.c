@@ -143,8 +143,13 @@ kefuctl_change_run (kefuctl_t *ctl, const char *cmd, const char *shop_id, const 
     kf_outbox_t *outbox = kf_outbox_new ("admin", store);
     char *text = NULL;
     size_t size = 0;
-    kefuctl_change_t change = {store, outbox,      cmd, shop_id, by, open_memstream (&text, &size),
-                               {0},   ctl->now_ms, ""};
+    kefuctl_change_t change = {.store = store,
+                               .outbox = outbox,
+                               .cmd = cmd,
+                               .shop_id = shop_id,
+                               .by = by,
+                               .out = open_memstream (&text, &size),
+                               .now_ms = ctl->now_ms};
     kf_error_clear (&change.err);
     int rc = KEFUCTL_FAILED;
     if (!change.out)
@@ -566,10 +571,11 @@ kefuctl_parse_rotation (const char *cmd, const char *text, int *weeks, int *offs
 {
     int n = 0, k = -1, used = 0;
     char word[8] = "";
-    if (sscanf (text, "%d:%d%n", &n, &k, &used) == 2 && !text[used])
-        ;
-    else if (sscanf (text, "%d:%5[a-z]%n", &n, word, &used) == 2 && !text[used] &&
-             (strcmp (word, "this") == 0 || strcmp (word, "next") == 0))
+    if (sscanf (text, "%d:%d%n", &n, &k, &used) == 2 && !text[used]) {
+        if (k < 0)
+            n = 0; //  not a week of the cycle (nor THIS / NEXT)
+    } else if (sscanf (text, "%d:%5[a-z]%n", &n, word, &used) == 2 && !text[used] &&
+               (strcmp (word, "this") == 0 || strcmp (word, "next") == 0))
         k = strcmp (word, "this") == 0 ? KEFUCTL_ROTATION_THIS : KEFUCTL_ROTATION_NEXT;
     else
         n = 0;

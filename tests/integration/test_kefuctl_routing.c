@@ -754,6 +754,7 @@ test_rotation_weeks (void **state)
     long long rows_before = s_count (url, "SELECT count (*) FROM agent_schedule");
     KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:that");
     KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:");
+    KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation", "2:-1");
     KT_EXPECT (url, 2, "agent", "schedule", SHOP, "ajie", "--shift", "day", "--rotation",
                "2:this ");
     setenv ("KEFU_CLOCK", "yesterday", 1);
