@@ -87,6 +87,11 @@ int kefuctl_change_config (kefuctl_change_t *change, const char *what);
 //  Print the last statement error and return KEFUCTL_FAILED.
 int kefuctl_change_failed (kefuctl_change_t *change);
 
+//  Row callbacks (kf_store_rows_fn) into an int64_t *arg: the first column of
+//  the first row (0 if none), or the rows the statement changed.
+int kefuctl_on_int (const PGresult *res, void *arg);
+int kefuctl_on_affected (const PGresult *res, void *arg);
+
 //  For read-only commands: connect and check the shop exists. On 0,
 //  *store_p is the caller's to destroy.
 int kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p);

@@ -171,20 +171,6 @@ s_list (kefuctl_t *ctl, int argc, char **argv)
 }
 
 static int
-s_on_count (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = PQntuples (res) ? kf_store_int (res, 0, 0) : 0;
-    return 0;
-}
-
-static int
-s_on_deleted (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = atoll (PQcmdTuples ((PGresult *) res));
-    return 0;
-}
-
-static int
 s_prune (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl events prune";
@@ -222,13 +208,13 @@ s_prune (kefuctl_t *ctl, int argc, char **argv)
             kf_params_int (&params, keep_ms);
             int64_t n = 0;
             if (dry_run) {
-                if (kf_store_exec_sql (store, S_PRUNABLE_SQL, &params, s_on_count, &n, &err))
+                if (kf_store_exec_sql (store, S_PRUNABLE_SQL, &params, kefuctl_on_int, &n, &err))
                     break;
                 pruned = n;
                 break;
             }
             kf_params_int (&params, S_CHUNK);
-            if (kf_store_exec_sql (store, S_PRUNE_SQL, &params, s_on_deleted, &n, &err))
+            if (kf_store_exec_sql (store, S_PRUNE_SQL, &params, kefuctl_on_affected, &n, &err))
                 break;
             pruned += n;
             if (n < S_CHUNK)
@@ -274,7 +260,7 @@ s_forget (kefuctl_t *ctl, int argc, char **argv)
     kf_error_t err;
     kf_error_clear (&err);
     int rc = kf_store_exec_sql (store, "DELETE FROM consumer_offsets WHERE consumer = $1::text",
-                                &params, s_on_deleted, &n, &err);
+                                &params, kefuctl_on_affected, &n, &err);
     kf_store_destroy (&store);
     if (rc) {
         fprintf (stderr, "%s: %s\n", cmd, err.reason);

@@ -78,6 +78,20 @@ s_on_count (const PGresult *res, void *arg)
     return 0;
 }
 
+int
+kefuctl_on_int (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = PQntuples (res) ? kf_store_int (res, 0, 0) : 0;
+    return 0;
+}
+
+int
+kefuctl_on_affected (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = atoll (PQcmdTuples ((PGresult *) res));
+    return 0;
+}
+
 static int
 s_on_timezone (const PGresult *res, void *arg)
 {
@@ -1254,20 +1268,6 @@ static const struct {
 };
 
 static int
-s_on_first_int (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = PQntuples (res) == 1 ? kf_store_int (res, 0, 0) : 0;
-    return 0;
-}
-
-static int
-s_on_affected (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = atoll (PQcmdTuples ((PGresult *) res));
-    return 0;
-}
-
-static int
 s_prune (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl routing prune";
@@ -1306,7 +1306,7 @@ s_prune (kefuctl_t *ctl, int argc, char **argv)
             if (s_prunes[k].now)
                 kf_params_int (&params, ctl->now_ms);
             if (kf_store_exec_sql (store, dry_run ? s_prunes[k].count : s_prunes[k].delete, &params,
-                                   dry_run ? s_on_first_int : s_on_affected, &n, &err)) {
+                                   dry_run ? kefuctl_on_int : kefuctl_on_affected, &n, &err)) {
                 fprintf (stderr, "%s: %s\n", cmd, err.reason);
                 rc = KEFUCTL_FAILED;
                 break;
