@@ -245,13 +245,15 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
         snprintf (name, sizeof name, "gw%d", i);
         s_stream_init (&streams[i], name, endpoint, PER_GATEWAY);
     }
-    //  Kill after every KILL_EVERY acknowledged items (at least a second
-    //  apart, so intake is up and storing again in between) while items are
-    //  still flowing, however fast intake is; then let the stream finish.
-    enum { KILL_EVERY = 8000 };
+    //  Kill after every KILL_EVERY items acknowledged since the last start
+    //  (so intake is up and storing again in between), at least 200 ms
+    //  apart, while items are still flowing, however fast intake is (a fast
+    //  run streams the 100,000 items in ~2 s: a second apart gave it only
+    //  one kill); then let the stream finish.
+    enum { KILL_EVERY = 8000, KILL_GAP_MS = 200 };
     int kills = 0;
     int next_kill_at = KILL_EVERY;
-    int64_t not_before = zclock_mono () + 1000;
+    int64_t not_before = zclock_mono () + KILL_GAP_MS;
     int64_t deadline = zclock_mono () + 420000;
     while (!s_all_done (streams, GATEWAYS) && zclock_mono () < deadline) {
         for (int i = 0; i < GATEWAYS; i++)
@@ -268,7 +270,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
             intake = s_spawn_intake (db, gateway_port);
             kills++;
             next_kill_at = acked + KILL_EVERY;
-            not_before = zclock_mono () + 1000;
+            not_before = zclock_mono () + KILL_GAP_MS;
         }
     }
     fprintf (stderr, "kill -9 of intake: %d kills\n", kills);
