@@ -429,7 +429,6 @@ typedef struct {
     _Atomic int64_t txns;      //  transactions committed
     _Atomic int64_t events;    //  events written
     int64_t replies_skipped;   //  the conversation had no agent when its reply was due
-    int64_t closed_unassigned; //  closed while waiting in a queue (customer left)
     _Atomic int mode;          //  s_mode_t
     _Atomic int64_t published; //  conversations published
     _Atomic bool failed;       //  a transaction failed
@@ -760,8 +759,6 @@ s_close_oldest (s_run_t *run, int shop)
     char agent_id[16] = "";
     if (agent >= 0)
         snprintf (agent_id, sizeof agent_id, BENCH_PG_AGENT_FMT, agent);
-    else
-        run->closed_unassigned++;
     Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
     closed.conversation_id = index + 1;
     closed.customer_id = s_customer_ref (shop, c->customer);

@@ -646,13 +646,15 @@ routing_writes_conv (routing_writes_t *self, const char *shop_id, const routing_
     s_conv_row_t *r = s_row (self->convs, shop_id, routing_conv_id (c), sizeof *r, &created);
     if (created)
         r->is_new = !routing_conv_stored (c);
+    r->state = routing_conv_state (c);
+    if (r->state == ROUTING_CLOSED)
+        return; //  its row goes (or never was): nothing more of it is written
     r->customer = routing_conv_customer (c);
     r->channel = routing_conv_channel (c);
     snprintf (r->ccid, sizeof r->ccid, "%s", routing_conv_channel_customer (c));
     snprintf (r->group, sizeof r->group, "%s", routing_conv_group (c));
     r->cls = routing_conv_class (c);
     r->vip = routing_conv_vip (c);
-    r->state = routing_conv_state (c);
     snprintf (r->agent, sizeof r->agent, "%s", routing_conv_agent (c));
     r->opened = routing_conv_opened_at (c);
     r->queued = routing_conv_queued_at (c);
