@@ -17,6 +17,10 @@ const kf_config_entry_t kf_common_config_entries[] = {
     {"KEFU_DATABASE_URL", KF_CFG_STRING, offsetof (kf_common_config_t, database_url),
      "postgresql:///kefu", "PostgreSQL connection string (libpq URL or key=value)", 0, 0, NULL,
      KF_CFG_SECRET},
+    {"KEFU_EVENTS_KEEP", KF_CFG_DURATION, offsetof (kf_common_config_t, events_keep), "7d",
+     "event log retention: every daemon drops whole days of events older than this that every "
+     "consumer has applied (0: only kefuctl events prune does)",
+     0, 0, NULL, 0},
     {"KEFU_CLOCK", KF_CFG_STRING, offsetof (kf_common_config_t, clock), "real",
      "time source: real, or manual[:<ms or UTC time>] (tests only: moved by ClockAdvance)", 0, 0,
      NULL, 0},

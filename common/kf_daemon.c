@@ -1,6 +1,8 @@
 /*  kf_daemon — signals, configuration, actor start and drain. */
 #include "kf_daemon.h"
 
+#include "kf_eventlog.h"
+
 #include "kf_log.h"
 
 #include <signal.h>
@@ -70,6 +72,7 @@ kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv)
     zsys_init ();
     kf_service_args_t args = {daemon->spec, daemon->config, &common, clock};
     zactor_t *actor = zactor_new (daemon->actor, &args);
+    zactor_t *keeper = NULL;
     int exit_code = 0;
     zstr_send (actor, "START");
     char *reply = s_recv_timeout (actor, 60000);
@@ -81,6 +84,11 @@ kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv)
     }
     free (reply);
     kf_log_info ("daemon.started", "pid=%d version=%s", (int) getpid (), KEFU_VERSION);
+    //  Every daemon writes a stream: it keeps partitions of the event log
+    //  ready, and prunes what every consumer has passed (kf_eventlog.h).
+    char app[64];
+    snprintf (app, sizeof app, "%s-eventlog", daemon->spec->program);
+    keeper = kf_eventlog_keeper_new (common.database_url, app, common.events_keep, 3600000);
 
     zmq_pollitem_t items[] = {{zsock_resolve (actor), 0, ZMQ_POLLIN, 0},
                               {NULL, sfd, ZMQ_POLLIN, 0}};
@@ -125,6 +133,7 @@ kf_daemon_run (const kf_daemon_t *daemon, int argc, char **argv)
         }
     }
 done:
+    zactor_destroy (&keeper);
     zactor_destroy (&actor);
     kf_clock_destroy (&clock);
     kf_config_free (daemon->spec->entries, daemon->config);

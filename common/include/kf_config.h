@@ -66,10 +66,11 @@ typedef struct {
 //  The settings every program has (log level/format, database URL), as a
 //  table for kf_config_spec_t.common and the struct it fills.
 typedef struct {
-    char *log_level;    //  KEFU_LOG_LEVEL
-    char *log_format;   //  KEFU_LOG_FORMAT
-    char *database_url; //  KEFU_DATABASE_URL
-    char *clock;        //  KEFU_CLOCK: "real", or "manual[:start]" in tests
+    char *log_level;     //  KEFU_LOG_LEVEL
+    char *log_format;    //  KEFU_LOG_FORMAT
+    char *database_url;  //  KEFU_DATABASE_URL
+    char *clock;         //  KEFU_CLOCK: "real", or "manual[:start]" in tests
+    int64_t events_keep; //  KEFU_EVENTS_KEEP, ms (0: no automatic pruning)
 } kf_common_config_t;
 extern const kf_config_entry_t kf_common_config_entries[];
 

@@ -1,14 +1,13 @@
-/*  kefuctl events — the event log: how far each consumer is, and pruning
-    what every consumer has applied.
+/*  kefuctl events — the event log: how far each consumer is, its daily
+    partitions, and pruning what every consumer has applied.
 
     The events table is the outbox every service writes and the history a
-    subscriber catches up from. A row may go once every consumer of its
-    stream has applied it (its offset is past it) and it is older than the
-    retention period. A consumer that follows a stream but has no offset for
-    one of its partitions counts as being at 0 there, so a partition nobody
-    has applied yet is never pruned; a stream nobody consumes is kept
-    whole. */
+    subscriber catches up from, partitioned by the day its rows were
+    stored. Pruning drops whole days (kf_eventlog.h says which may go); every
+    daemon does it hourly, this command does it by hand. */
 #include "kefuctl.h"
+
+#include "kf_eventlog.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -16,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  Per (stream, partition): the newest sequence, the oldest row kept, the
 //  lowest offset over the stream's consumers and how many there are.
@@ -31,17 +31,17 @@
     "  AND o.partition = s.partition "                                                             \
     "GROUP BY s.stream, s.partition, s.last_seq ORDER BY s.stream, s.partition"
 
-#define S_PRUNE_SQL                                                                                \
-    "DELETE FROM events WHERE stream = $1::text AND partition = $2::int2 AND seq IN ("             \
-    "  SELECT seq FROM events WHERE stream = $1::text AND partition = $2::int2 "                   \
-    "  AND seq <= $3::int8 AND occurred_at < now () - $4::int8 * interval '1 millisecond' "        \
-    "  ORDER BY seq LIMIT $5::int4)"
+//  The partitions of the event log (migration 0019) with their size.
+#define S_PARTITIONS_SQL                                                                           \
+    "SELECT p.name, CASE WHEN p.from_ts = '-infinity' THEN '-infinity' ELSE "                      \
+    "  to_char (p.from_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') END, "                         \
+    "  to_char (p.to_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "                               \
+    "  coalesce ((SELECT greatest (c.reltuples, 0)::int8 FROM pg_class c "                         \
+    "             WHERE c.oid = to_regclass (p.name)), 0), "                                       \
+    "  coalesce (pg_total_relation_size (to_regclass (p.name)), 0) "                               \
+    "FROM event_partitions p ORDER BY p.to_ts"
 
-#define S_PRUNABLE_SQL                                                                             \
-    "SELECT count (*) FROM events WHERE stream = $1::text AND partition = $2::int2 "               \
-    "AND seq <= $3::int8 AND occurred_at < now () - $4::int8 * interval '1 millisecond'"
-
-#define S_CHUNK 10000
+#define S_DEFAULT_KEEP_MS (7LL * 24 * 3600 * 1000)
 
 static void
 s_help (void)
@@ -49,23 +49,27 @@ s_help (void)
     printf (
         "Usage:\n"
         "  kefuctl events list [--json]\n"
+        "  kefuctl events partitions [--json]\n"
         "  kefuctl events prune [--keep DURATION] [--dry-run]\n"
         "  kefuctl events forget-consumer <consumer>\n\n"
         "Every service writes its events (message.accepted, conversation.assigned, ...) to the\n"
         "events table and publishes them; subscribers record how far they have applied each\n"
-        "stream and partition (consumer_offsets) and catch up from the table after a restart.\n\n"
+        "stream and partition (consumer_offsets) and catch up from the table after a restart.\n"
+        "The table is partitioned by the day (UTC) its rows were stored.\n\n"
         "list             per stream and partition: the newest sequence, the oldest row kept,\n"
         "                 the consumers and how far behind the slowest one is.\n"
-        "prune            delete events every consumer of their stream has applied and that\n"
-        "                 are older than --keep (default 7d; e.g. 12h, 30d), in chunks of %d\n"
-        "                 rows, each its own transaction (safe while services run). A stream no\n"
-        "                 consumer follows is kept whole. --dry-run only counts. Run it from\n"
-        "                 cron, e.g. daily.\n"
+        "partitions       the daily partitions: their range, rows (PostgreSQL's estimate), size.\n"
+        "prune            drop, oldest first, whole days of events that ended more than --keep\n"
+        "                 ago (default KEFU_EVENTS_KEEP, else 7d; e.g. 12h, 30d) and that every\n"
+        "                 consumer of every stream in them has applied (a consumer without an\n"
+        "                 offset for a partition counts as 0 there; a stream nobody consumes\n"
+        "                 holds nothing back). A dropped day is gone at once: no DELETE, no\n"
+        "                 dead rows, writers not blocked. --dry-run only reports (exact counts).\n"
+        "                 Every running daemon already does this hourly (KEFU_EVENTS_KEEP).\n"
         "forget-consumer  delete a retired consumer's offsets (a consumer that no longer runs\n"
         "                 holds back pruning of every stream it followed). A consumer started\n"
         "                 later begins at the oldest event still kept.\n"
-        "Exit codes: 0 success, 1 failure, 2 usage, 4 no such consumer.\n",
-        S_CHUNK);
+        "Exit codes: 0 success, 1 failure, 2 usage, 4 no such consumer.\n");
 }
 
 typedef struct {
@@ -120,17 +124,27 @@ s_open (kefuctl_t *ctl, const char *cmd, kf_store_t **store_p, s_positions_t *po
     return KEFUCTL_OK;
 }
 
+//  A verb whose only option is --json: 0, or the usage exit code.
+static int
+s_json_only (const char *cmd, int argc, char **argv, bool *json)
+{
+    for (int i = 2; i < argc; i++) {
+        if (strcmp (argv[i], "--json") == 0)
+            *json = true;
+        else
+            return kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    return 0;
+}
+
 static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl events list";
     bool json = false;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv[i], "--json") == 0)
-            json = true;
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
+    int bad = s_json_only (cmd, argc, argv, &json);
+    if (bad)
+        return bad;
     kf_store_t *store;
     s_positions_t pos;
     int rc = s_open (ctl, cmd, &store, &pos);
@@ -170,76 +184,116 @@ s_list (kefuctl_t *ctl, int argc, char **argv)
     return KEFUCTL_OK;
 }
 
+typedef struct {
+    bool dry_run; //  only reporting
+    int64_t rows; //  rows in all (estimated unless dry_run)
+} s_pruned_t;
+
+static void
+s_on_dropped (const char *partition, int64_t ends_ms, int64_t rows, void *arg)
+{
+    s_pruned_t *p = arg;
+    char ends[32];
+    time_t t = (time_t) (ends_ms / 1000);
+    struct tm tm;
+    strftime (ends, sizeof ends, "%Y-%m-%d %H:%M UTC", gmtime_r (&t, &tm));
+    printf ("%s (ended %s): %s %s%" PRId64 " events\n", partition, ends,
+            p->dry_run ? "would drop," : "dropped,", p->dry_run ? "" : "~", rows);
+    p->rows += rows;
+}
+
 static int
 s_prune (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl events prune";
-    int64_t keep_ms = 7LL * 24 * 3600 * 1000;
-    bool dry_run = false;
+    int64_t keep_ms = ctl->common->events_keep > 0 ? ctl->common->events_keep : S_DEFAULT_KEEP_MS;
+    s_pruned_t pruned = {false, 0};
     for (int i = 2; i < argc; i++) {
         const char *v;
         if ((v = kefuctl_opt (argc, argv, &i, "--keep"))) {
             if (kefuctl_parse_duration (cmd, "--keep", v, 0, 3650LL * 24 * 3600 * 1000, &keep_ms))
                 return KEFUCTL_USAGE;
         } else if (strcmp (argv[i], "--dry-run") == 0)
-            dry_run = true;
+            pruned.dry_run = true;
         else
             return kefuctl_bad_arg (cmd, argc, argv, i);
     }
-    kf_store_t *store;
-    s_positions_t pos;
-    int rc = s_open (ctl, cmd, &store, &pos);
-    if (rc)
-        return rc;
-    int64_t total = 0;
-    for (int i = 0; rc == KEFUCTL_OK && i < pos.count; i++) {
-        s_position_t *r = &pos.rows[i];
-        if (r->consumers == 0 || r->upto <= 0 || r->oldest == 0 || r->oldest > r->upto)
-            continue;
-        int64_t pruned = 0;
-        kf_error_t err;
-        kf_error_clear (&err);
-        while (true) {
-            kf_params_t params;
-            kf_params_init (&params);
-            kf_params_str (&params, r->stream);
-            kf_params_int (&params, r->partition);
-            kf_params_int (&params, r->upto);
-            kf_params_int (&params, keep_ms);
-            int64_t n = 0;
-            if (dry_run) {
-                if (kf_store_exec_sql (store, S_PRUNABLE_SQL, &params, kefuctl_on_int, &n, &err))
-                    break;
-                pruned = n;
-                break;
-            }
-            kf_params_int (&params, S_CHUNK);
-            if (kf_store_exec_sql (store, S_PRUNE_SQL, &params, kefuctl_on_affected, &n, &err))
-                break;
-            pruned += n;
-            if (n < S_CHUNK)
-                break;
-        }
-        if (err.code != KEFU__V1__ERROR_CODE__ERROR_NONE) {
-            fprintf (stderr, "%s: %s/%d: %s\n", cmd, r->stream, r->partition, err.reason);
-            rc = KEFUCTL_FAILED;
-        }
-        if (pruned > 0)
-            printf ("%s/%02d: %s %" PRId64 " events (applied by all %" PRId64
-                    " consumers up to seq %" PRId64 ")\n",
-                    r->stream, r->partition, dry_run ? "would prune" : "pruned", pruned,
-                    r->consumers, r->upto);
-        total += pruned;
-    }
-    for (int i = 0; rc == KEFUCTL_OK && i < pos.count; i++)
-        if (pos.rows[i].consumers == 0 && pos.rows[i].oldest > 0 &&
-            (i == 0 || strcmp (pos.rows[i - 1].stream, pos.rows[i].stream) != 0))
-            printf ("%s: no consumer follows this stream: kept whole\n", pos.rows[i].stream);
-    if (rc == KEFUCTL_OK)
-        printf ("%s %" PRId64 " events in all\n", dry_run ? "would prune" : "pruned", total);
-    free (pos.rows);
+    kf_store_t *store = kefuctl_store (ctl);
+    if (!store)
+        return KEFUCTL_FAILED;
+    kf_error_t err;
+    kf_error_clear (&err);
+    int dropped = kf_eventlog_prune (store, keep_ms, pruned.dry_run, s_on_dropped, &pruned, &err);
+    //  Partitions ahead, as every daemon keeps them (none may be running).
+    if (dropped >= 0 && !pruned.dry_run &&
+        kf_eventlog_ensure (store, KF_EVENTLOG_DAYS_AHEAD, &err) < 0)
+        dropped = -1;
     kf_store_destroy (&store);
-    return rc;
+    if (dropped < 0) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        return KEFUCTL_FAILED;
+    }
+    printf ("%s %d partitions, %s%" PRId64 " events in all\n",
+            pruned.dry_run ? "would drop" : "dropped", dropped, pruned.dry_run ? "" : "~",
+            pruned.rows);
+    return KEFUCTL_OK;
+}
+
+static int
+s_on_partitions (const PGresult *res, void *arg)
+{
+    json_t *array = arg;
+    for (int i = 0; i < PQntuples (res); i++)
+        json_array_append_new (
+            array, json_pack ("{s:s, s:s, s:s, s:I, s:I}", "partition", kf_store_text (res, i, 0),
+                              "from", kf_store_text (res, i, 1), "to", kf_store_text (res, i, 2),
+                              "rows_estimate", (json_int_t) kf_store_int (res, i, 3), "bytes",
+                              (json_int_t) kf_store_int (res, i, 4)));
+    return 0;
+}
+
+static int
+s_partitions (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl events partitions";
+    bool json = false;
+    int bad = s_json_only (cmd, argc, argv, &json);
+    if (bad)
+        return bad;
+    kf_store_t *store = kefuctl_store (ctl);
+    if (!store)
+        return KEFUCTL_FAILED;
+    json_t *array = json_array ();
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = kf_store_exec_sql (store, S_PARTITIONS_SQL, NULL, s_on_partitions, array, &err);
+    kf_store_destroy (&store);
+    if (rc) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        json_decref (array);
+        return KEFUCTL_FAILED;
+    }
+    if (json) {
+        char *text = json_dumps (array, JSON_INDENT (2));
+        printf ("%s\n", text);
+        free (text);
+    } else {
+        printf ("%-16s %-22s %-22s %12s %10s\n", "PARTITION", "FROM (UTC)", "TO (UTC)",
+                "ROWS (EST.)", "MB");
+        size_t i;
+        json_t *row;
+        json_array_foreach (array, i, row)
+        {
+            printf ("%-16s %-22s %-22s %12" PRId64 " %10.1f\n",
+                    json_string_value (json_object_get (row, "partition")),
+                    json_string_value (json_object_get (row, "from")),
+                    json_string_value (json_object_get (row, "to")),
+                    (int64_t) json_integer_value (json_object_get (row, "rows_estimate")),
+                    (double) json_integer_value (json_object_get (row, "bytes")) / 1048576.0);
+        }
+    }
+    json_decref (array);
+    return KEFUCTL_OK;
 }
 
 static int
@@ -286,8 +340,12 @@ kefuctl_events (kefuctl_t *ctl, int argc, char **argv)
         return s_list (ctl, argc, argv);
     if (strcmp (verb, "prune") == 0)
         return s_prune (ctl, argc, argv);
+    if (strcmp (verb, "partitions") == 0)
+        return s_partitions (ctl, argc, argv);
     if (strcmp (verb, "forget-consumer") == 0)
         return s_forget (ctl, argc, argv);
-    fprintf (stderr, "kefuctl events: unknown verb \"%s\" (list, prune, forget-consumer)\n", verb);
+    fprintf (stderr,
+             "kefuctl events: unknown verb \"%s\" (list, prune, partitions, forget-consumer)\n",
+             verb);
     return KEFUCTL_USAGE;
 }
