@@ -3,6 +3,7 @@
     the intake events it missed. At the end no conversation is lost, none
     was assigned twice, no agent is over capacity, the queue holds exactly
     the rest, and every assignment reached intake as exactly one command. */
+#include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_log.h"
 #include "kt_db.h"
@@ -76,7 +77,46 @@ typedef struct {
     int seq;        //  item ids
     int assigns;    //  assign commands received (distinct command ids)
     zhashx_t *seen; //  command ids seen
+    zlistx_t *log;  //  each distinct command, as s_describe writes it
 } s_gateway_t;
+
+static s_gateway_t
+s_gateway_new (const char *endpoint)
+{
+    bool welcomed = false;
+    s_gateway_t g = {kt_gw_connect (endpoint, "qianniu-r", SHOP, &welcomed), 0, 0, zhashx_new (),
+                     zlistx_new ()};
+    assert_true (welcomed);
+    zlistx_set_destructor (g.log, (czmq_destructor *) zstr_free);
+    return g;
+}
+
+static void
+s_gateway_destroy (s_gateway_t *g)
+{
+    zhashx_destroy (&g->seen);
+    zlistx_destroy (&g->log);
+    zsock_destroy (&g->gw);
+}
+
+//  A command as the test compares it: "assign <conversation> to=<agent>
+//  from=<previous> reason=<n> note=<note>" or "reply <conversation> kind=<n>".
+static char *
+s_describe (const Kefu__V1__Command *cmd)
+{
+    if (cmd->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN) {
+        const Kefu__V1__AssignCommand *a = cmd->assign;
+        return zsys_sprintf ("assign %lld to=%.*s from=%.*s reason=%d note=%.*s",
+                             (long long) a->conversation_id, (int) a->agent_id.len,
+                             (const char *) a->agent_id.data, (int) a->previous_agent_id.len,
+                             (const char *) a->previous_agent_id.data, (int) a->reason,
+                             (int) a->note.len, (const char *) a->note.data);
+    }
+    if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY)
+        return zsys_sprintf ("reply %lld kind=%d", (long long) cmd->auto_reply->conversation_id,
+                             (int) cmd->auto_reply->kind);
+    return zsys_sprintf ("other %d", (int) cmd->kind_case);
+}
 
 static void
 s_pump (s_gateway_t *g, int quiet_ms)
@@ -90,6 +130,7 @@ s_pump (s_gateway_t *g, int quiet_ms)
                 zhashx_insert (g->seen, key, (void *) 1);
                 if (in->command->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN)
                     g->assigns++;
+                zlistx_add_end (g->log, s_describe (in->command));
             }
             Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
             ack.command_id = in->command->command_id;
@@ -144,12 +185,13 @@ s_close (s_gateway_t *g, kf_clock_t *clock, int n)
 }
 
 static void
-s_presence (s_gateway_t *g, kf_clock_t *clock, const char *agent)
+s_presence (s_gateway_t *g, kf_clock_t *clock, const char *agent, int status, const char *note)
 {
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
     Kefu__V1__AgentPresence p = KEFU__V1__AGENT_PRESENCE__INIT;
     p.agent_id = kt_text (agent);
-    p.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE;
+    p.status = status;
+    p.handover_note = kt_text (note ? note : "");
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
     item.agent_presence = &p;
     s_send (g, clock, &item);
@@ -165,6 +207,9 @@ s_sql (const char *db, const char *sql)
     PQclear (res);
     PQfinish (conn);
 }
+
+#define ONLINE  KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
+#define OFFLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
 
 typedef enum { S_KILL, S_CUT } s_fault_t;
 
@@ -199,13 +244,10 @@ s_run_with_faults (s_fault_t fault)
     kt_intake_start (intake);
     int events_port = s_free_port (), control_port = s_free_port ();
     pid_t routing = s_spawn_routing (db, intake, events_port, control_port);
-    bool welcomed = false;
-    s_gateway_t g = {kt_gw_connect (intake->gateway_endpoint, "qianniu-r", SHOP, &welcomed), 0, 0,
-                     zhashx_new ()};
-    assert_true (welcomed);
-    s_presence (&g, clock, "a1");
-    s_presence (&g, clock, "a2");
-    s_presence (&g, clock, "a3");
+    s_gateway_t g = s_gateway_new (intake->gateway_endpoint);
+    s_presence (&g, clock, "a1", ONLINE, NULL);
+    s_presence (&g, clock, "a2", ONLINE, NULL);
+    s_presence (&g, clock, "a3", ONLINE, NULL);
     int kills = 0;
     const int customers = 80;
     for (int n = 1; n <= customers; n++) {
@@ -297,8 +339,7 @@ s_run_with_faults (s_fault_t fault)
     int status = 0;
     waitpid (routing, &status, 0);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    zhashx_destroy (&g.seen);
-    zsock_destroy (&g.gw);
+    s_gateway_destroy (&g);
     kt_intake_destroy (&intake);
     kf_clock_destroy (&clock);
     free (db);
@@ -322,6 +363,179 @@ test_cut_routing_connection_repeatedly (void **state)
     s_run_with_faults (S_CUT);
 }
 
+//  ---------------------------------------------------------------------
+//  A handover that finds nobody free, across a kill -9
+
+#define NOTE "tb_1 等退款，已催财务"
+
+//  Pump the gateway until sql counts want (fails the test after 20 s).
+static void
+s_pump_until (s_gateway_t *g, const char *db, const char *sql, long long want)
+{
+    int64_t deadline = zclock_mono () + 20000;
+    while (kt_db_count (db, sql) != want) {
+        if (zclock_mono () > deadline)
+            fail_msg ("%s: %lld, expected %lld", sql, kt_db_count (db, sql), want);
+        s_pump (g, 20);
+    }
+}
+
+//  True when the gateway's log has this command (s_describe's words).
+static bool
+s_got (s_gateway_t *g, const char *command)
+{
+    for (char *c = zlistx_first (g->log); c; c = zlistx_next (g->log))
+        if (streq (c, command))
+            return true;
+    return false;
+}
+
+//  A conversation's trail: "<agent>/<previous>/<reason>/<note>/<by>" per
+//  row in order, "-" for nobody / none. Caller frees.
+static char *
+s_trail (const char *db, long long conversation)
+{
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "SELECT string_agg (coalesce (agent_id, '-') || '/' || coalesce (previous_agent_id, "
+              "'-') || '/' || reason || '/' || coalesce (note, '-') || '/' || by_whom, ' ' ORDER "
+              "BY assignment_id) FROM assignments WHERE conversation_id = %lld",
+              conversation);
+    return kt_db_query1 (db, sql);
+}
+
+//  The latest routing event of a kind, unpacked (caller frees).
+static Kefu__V1__Event *
+s_last_event (const char *db, const char *kind)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT encode (payload, 'hex') FROM events WHERE stream = 'routing' AND kind = "
+              "'%s' ORDER BY seq DESC LIMIT 1",
+              kind);
+    char *hex = kt_db_query1 (db, sql);
+    size_t size = strlen (hex) / 2;
+    uint8_t *bytes = malloc (size + 1);
+    for (size_t i = 0; i < size; i++) {
+        unsigned int b;
+        assert_int_equal (sscanf (hex + 2 * i, "%2x", &b), 1);
+        bytes[i] = (uint8_t) b;
+    }
+    Kefu__V1__Event *ev = kefu__v1__event__unpack (NULL, size, bytes);
+    assert_non_null (ev);
+    free (bytes);
+    free (hex);
+    return ev;
+}
+
+//  Both agents full; a1 goes offline with a note and nobody has room: the
+//  conversation goes back to the queue as a recorded change of owner to
+//  nobody, and the gateway is told so. Routing is killed (-9) and started
+//  again: it knows the conversation waits after a handover with its note,
+//  and what it hands to intake again is that assignment to nobody, never
+//  one to a1. a1 comes back and takes it from the queue with the note.
+static void
+test_handover_to_the_queue_across_a_kill (void **state)
+{
+    (void) state;
+    char *db = kt_db_fresh ("routing_handover");
+    kt_shop_add (db, SHOP);
+    s_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+               "('shop-r', 'presales', '售前');"
+               "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
+               "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+               "('shop-r', 'a1', 'A1', 1), ('shop-r', 'a2', 'A2', 1);"
+               "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
+               "('shop-r', 'a2', 'presales');"
+               "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
+               "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day')");
+    kf_clock_t *clock = kf_clock_new_manual (kf_clock_parse_utc (START_UTC));
+    kt_intake_t *intake = kt_intake_new (db, clock);
+    kt_intake_start (intake);
+    int events_port = s_free_port (), control_port = s_free_port ();
+    char control[64];
+    snprintf (control, sizeof control, "tcp://127.0.0.1:%d", control_port);
+    pid_t routing = s_spawn_routing (db, intake, events_port, control_port);
+    s_gateway_t g = s_gateway_new (intake->gateway_endpoint);
+
+    //  Two customers, one each: everyone is full.
+    s_presence (&g, clock, "a1", ONLINE, NULL);
+    s_presence (&g, clock, "a2", ONLINE, NULL);
+    s_customer (&g, clock, 1);
+    s_customer (&g, clock, 2);
+    s_pump_until (&g, db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL", 2);
+    long long conv = kt_db_count (db, "SELECT conversation_id FROM routing_conversations WHERE "
+                                      "agent_id = 'a1'");
+    assert_true (conv > 0);
+    char want[512];
+    snprintf (want, sizeof want, "assign %lld to=a1 from= reason=1 note=", conv);
+    assert_true (s_got (&g, want));
+
+    //  a1 leaves with a note; a2 has no room: back to the queue.
+    s_presence (&g, clock, "a1", OFFLINE, NOTE);
+    s_pump_until (&g, db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL", 4);
+    char *trail = s_trail (db, conv);
+    assert_string_equal (trail, "a1/-/1/-/routing -/a1/6/" NOTE "/routing");
+    free (trail);
+    assert_int_equal (kt_db_count (db, "SELECT state FROM routing_conversations WHERE agent_id IS "
+                                       "NULL"),
+                      1);
+    //  The gateway is told that a1 no longer owns it, and the customer waits.
+    snprintf (want, sizeof want, "assign %lld to= from=a1 reason=6 note=" NOTE, conv);
+    assert_true (s_got (&g, want));
+    snprintf (want, sizeof want, "reply %lld kind=1", conv);
+    assert_true (s_got (&g, want));
+    assert_int_equal (zlistx_size (g.log), 4);
+    //  So do routing's subscribers.
+    Kefu__V1__Event *ev = s_last_event (db, "conversation.queued");
+    assert_int_equal (ev->conversation_queued->conversation_id, conv);
+    assert_string_equal (ev->conversation_queued->previous_agent_id, "a1");
+    assert_string_equal (ev->conversation_queued->handover_note, NOTE);
+    kefu__v1__event__free_unpacked (ev, NULL);
+
+    //  kill -9. The restarted routing rebuilds from the record: the
+    //  conversation still waits; it hands intake the decisions in force
+    //  again — a2's assignment, the assignment to nobody, the busy reply —
+    //  which intake already has, so the gateway gets nothing new.
+    int64_t dups = kt_intake_counter (intake, "commands.duplicate_submits", NULL);
+    kill (routing, SIGKILL);
+    assert_int_equal (waitpid (routing, NULL, 0), routing);
+    routing = s_spawn_routing (db, intake, events_port, control_port);
+    int64_t deadline = zclock_mono () + 20000;
+    while (kt_intake_counter (intake, "commands.duplicate_submits", NULL) < dups + 3) {
+        assert_true (zclock_mono () < deadline);
+        s_pump (&g, 20);
+    }
+    s_pump (&g, 300);
+    assert_int_equal (kt_intake_counter (intake, "commands.duplicate_submits", NULL), dups + 3);
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM outbound_commands"), 4);
+    assert_int_equal (zlistx_size (g.log), 4);
+    assert_int_equal (kt_control_counter (control, "conversations.queued", NULL), 1);
+
+    //  a1 comes back and takes it from the queue, with the note.
+    s_presence (&g, clock, "a1", ONLINE, NULL);
+    s_pump_until (&g, db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL", 5);
+    trail = s_trail (db, conv);
+    assert_string_equal (trail,
+                         "a1/-/1/-/routing -/a1/6/" NOTE "/routing a1/a1/3/" NOTE "/routing");
+    free (trail);
+    snprintf (want, sizeof want, "assign %lld to=a1 from=a1 reason=3 note=" NOTE, conv);
+    assert_true (s_got (&g, want));
+    assert_int_equal (zlistx_size (g.log), 5);
+    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE state = "
+                                       "1"),
+                      0);
+
+    kill (routing, SIGTERM);
+    int status = 0;
+    waitpid (routing, &status, 0);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    s_gateway_destroy (&g);
+    kt_intake_destroy (&intake);
+    kf_clock_destroy (&clock);
+    free (db);
+}
+
 int
 main (void)
 {
@@ -330,6 +544,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_kill_routing_repeatedly),
         cmocka_unit_test (test_cut_routing_connection_repeatedly),
+        cmocka_unit_test (test_handover_to_the_queue_across_a_kill),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
