@@ -614,6 +614,18 @@ test_agent_picks_up_a_waiting_customer (void **state)
 
 #define NOTE "tb_103 等退款，已催财务"
 
+//  The conversation's latest change of owner was this one ("" = nobody).
+static void
+s_expect_last (int64_t conv, const char *agent, const char *previous, int reason, const char *note)
+{
+    const s_record_t *a = s_last_assignment (conv);
+    assert_non_null (a);
+    assert_string_equal (a->agent, agent);
+    assert_string_equal (a->previous, previous);
+    assert_int_equal (a->reason, reason);
+    assert_string_equal (a->note, note);
+}
+
 //  09:00: xiaomei (2) and lingling (1) take the three pre-sales customers
 //  1-3, so everyone of 售前 is full; then lingling goes offline with a
 //  note. Returns her conversation.
@@ -644,13 +656,8 @@ test_a_handover_nobody_has_room_for_is_a_change_of_owner_to_nobody (void **state
 {
     fixture_t *f = *state;
     int64_t hers = s_lingling_leaves_a_full_team (f);
-    const s_record_t *a = s_last_assignment (hers);
-    assert_non_null (a);
-    assert_string_equal (a->agent, "");
-    assert_string_equal (a->previous, "lingling");
-    assert_int_equal (a->reason, R (HANDOVER));
-    assert_string_equal (a->note, NOTE);
-    assert_string_equal (a->by, "routing");
+    s_expect_last (hers, "", "lingling", R (HANDOVER), NOTE);
+    assert_string_equal (s_last_assignment (hers)->by, "routing");
     const routing_conv_t *c = routing_model_conversation (f->model, SHOP, hers);
     assert_int_equal (routing_conv_state (c), ROUTING_QUEUED);
     assert_string_equal (routing_conv_agent (c), "");
@@ -677,11 +684,7 @@ test_a_shift_end_nobody_has_room_for_records_the_configured_note (void **state)
     s_open (f, 1, 101, LOGISTICS, 3, false);
     assert_string_equal (s_owner (f, 1), "ajie");
     s_goto (f, 0, 17, 30, 0); //  dawei's night shift starts, but he is offline
-    const s_record_t *a = s_last_assignment (1);
-    assert_string_equal (a->agent, "");
-    assert_string_equal (a->previous, "ajie");
-    assert_int_equal (a->reason, R (HANDOVER));
-    assert_string_equal (a->note, "3号客户要换货，已登记");
+    s_expect_last (1, "", "ajie", R (HANDOVER), "3号客户要换货，已登记");
     assert_string_equal (routing_conv_handed_from (routing_model_conversation (f->model, SHOP, 1)),
                          "ajie");
 }
@@ -696,11 +699,7 @@ test_the_note_goes_to_whoever_takes_it_from_the_queue (void **state)
     int64_t hers = s_lingling_leaves_a_full_team (f);
     s_goto (f, 0, 9, 6, 0);
     s_presence (f, "lingling", ONLINE, NULL);
-    const s_record_t *a = s_last_assignment (hers);
-    assert_string_equal (a->agent, "lingling");
-    assert_string_equal (a->previous, "lingling");
-    assert_int_equal (a->reason, R (QUEUE));
-    assert_string_equal (a->note, NOTE);
+    s_expect_last (hers, "lingling", "lingling", R (QUEUE), NOTE);
     const routing_conv_t *c = routing_model_conversation (f->model, SHOP, hers);
     assert_int_equal (routing_conv_assign_seq (c), 3);
     assert_string_equal (routing_conv_handed_from (c), "");
@@ -718,10 +717,7 @@ test_an_offline_note_goes_with_that_handover_only (void **state)
     s_presence (f, "lingling", ONLINE, NULL);
     assert_string_equal (s_owner (f, hers), "lingling");
     s_presence (f, "lingling", OFFLINE, NULL);
-    const s_record_t *a = s_last_assignment (hers);
-    assert_string_equal (a->previous, "lingling");
-    assert_int_equal (a->reason, R (HANDOVER));
-    assert_string_equal (a->note, "");
+    s_expect_last (hers, "", "lingling", R (HANDOVER), "");
 }
 
 //  A colleague who answers the waiting customer on the platform picks the
@@ -732,11 +728,7 @@ test_a_pickup_after_a_handover_carries_the_note (void **state)
     fixture_t *f = *state;
     int64_t hers = s_lingling_leaves_a_full_team (f);
     s_agent_says (f, hers, "ajie");
-    const s_record_t *a = s_last_assignment (hers);
-    assert_string_equal (a->agent, "ajie");
-    assert_int_equal (a->reason, R (PICKUP));
-    assert_string_equal (a->previous, "lingling");
-    assert_string_equal (a->note, NOTE);
+    s_expect_last (hers, "ajie", "lingling", R (PICKUP), NOTE);
 }
 
 //  Waiting too long, it overflows to the next group with the note, and is
@@ -751,11 +743,7 @@ test_a_handed_back_conversation_overflows_with_its_note (void **state)
     assert_string_equal (routing_conv_group (c), "aftersales");
     assert_string_equal (routing_conv_handover_note (c), NOTE);
     s_presence (f, "ajie", ONLINE, NULL);
-    const s_record_t *a = s_last_assignment (hers);
-    assert_string_equal (a->agent, "ajie");
-    assert_int_equal (a->reason, R (OVERFLOW));
-    assert_string_equal (a->previous, "lingling");
-    assert_string_equal (a->note, NOTE);
+    s_expect_last (hers, "ajie", "lingling", R (OVERFLOW), NOTE);
 }
 
 //  After a restart the record's queued row brings the agent who left it
@@ -788,10 +776,7 @@ test_a_restored_handover_keeps_the_agent_and_the_note (void **state)
     assert_string_equal (routing_conv_handed_from (c), "lingling");
     assert_string_equal (routing_conv_handover_note (c), NOTE);
     s_presence (f, "xiaomei", ONLINE, NULL);
-    const s_record_t *a = s_last_assignment (7);
-    assert_string_equal (a->agent, "xiaomei");
-    assert_string_equal (a->previous, "lingling");
-    assert_string_equal (a->note, NOTE);
+    s_expect_last (7, "xiaomei", "lingling", R (QUEUE), NOTE);
     assert_int_equal (routing_conv_assign_seq (c), 3);
 }
 
