@@ -358,7 +358,14 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
         if (cmd->assign->conversation_id <= 0)
             return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
                                  "assign.conversation_id is required");
-        if (kf_valid_id (&cmd->assign->agent_id, "assign.agent_id", KF_ID_MAX, err) ||
+        //  An empty agent_id is an assignment to nobody (a handover that
+        //  found nobody free): it names the agent who no longer owns it.
+        if (!cmd->assign->agent_id.len && !cmd->assign->previous_agent_id.len)
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
+                                 "assign.agent_id or, back to the queue, "
+                                 "assign.previous_agent_id is required");
+        if ((cmd->assign->agent_id.len &&
+             kf_valid_id (&cmd->assign->agent_id, "assign.agent_id", KF_ID_MAX, err)) ||
             (cmd->assign->previous_agent_id.len &&
              kf_valid_id (&cmd->assign->previous_agent_id, "assign.previous_agent_id", KF_ID_MAX,
                           err)) ||

@@ -124,6 +124,8 @@ static const char *s_usage =
     "               (1 = real time, 60 = a minute per second); default: no pacing\n"
     "  --commands   print commands intake sends for KEFU_PUSH_SERVES as JSON lines and ack\n"
     "               them delivered; keeps running after the input ends, until Ctrl-C\n"
+    "               (an assign with \"agent_id\":\"\" gives the conversation to nobody: the\n"
+    "               agent in previous_agent_id left it and it waits in kefu's queue)\n"
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
     "  type       customer_message | agent_reply | agent_presence | rating | close |\n"

@@ -41,6 +41,11 @@ struct routing_conv_s {
     int assign_seq;                 //  assignments so far
     int overflow_hops;              //  overflows so far
     bool stored;                    //  the record has its row (restored or reported)
+    //  Queued by a handover that found nobody free: the agent who left it
+    //  ("" otherwise) and their note (owned, NULL if none). Both go with
+    //  the conversation to whoever takes it from the queue.
+    char handed_from[ROUTING_ID_MAX + 1];
+    char *handover_note;
 };
 
 typedef struct {
@@ -370,18 +375,20 @@ s_id_compare (const void *a, const void *b)
 }
 
 static void s_free_item (void **item_p);
+static void s_conv_destroy (void **item_p);
 
 //  A map from ids to owned items whose id field is the key (never
-//  zhashx_update it: the old item, and so its key, would be freed).
+//  zhashx_update it: the old item, and so its key, would be freed);
+//  destructor frees an item.
 static zhashx_t *
-s_id_map_new (void)
+s_id_map_new (czmq_destructor *destructor)
 {
     zhashx_t *map = zhashx_new ();
     zhashx_set_key_duplicator (map, NULL);
     zhashx_set_key_destructor (map, NULL);
     zhashx_set_key_hasher (map, routing_id_hash);
     zhashx_set_key_comparator (map, s_id_compare);
-    zhashx_set_destructor (map, s_free_item);
+    zhashx_set_destructor (map, destructor);
     return map;
 }
 
@@ -554,13 +561,36 @@ s_overflow_target (s_shop_t *shop, int group)
     return -1;
 }
 
+//  Who owned a conversation last: its owner, or while it waits after a
+//  handover the agent who left it ("" if nobody ever did).
+static const char *
+s_last_owner (const routing_conv_t *conv)
+{
+    return conv->agent[0] ? conv->agent : conv->handed_from;
+}
+
+//  The conversation has an owner again: a handover it waited with is
+//  delivered (its note went with the assignment).
+static void
+s_handover_done (routing_conv_t *conv)
+{
+    conv->handed_from[0] = '\0';
+    free (conv->handover_note);
+    conv->handover_note = NULL;
+}
+
 static void
 s_assign (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, s_agent_t *agent, int reason,
           const char *note, const char *by)
 {
     int64_t now = s_now (self);
     char previous[ROUTING_ID_MAX + 1];
-    snprintf (previous, sizeof previous, "%s", conv->agent);
+    snprintf (previous, sizeof previous, "%s", s_last_owner (conv));
+    //  A conversation taken from the queue after a handover brings the
+    //  note of the agent who left it, unless the act has its own (a
+    //  transfer's reason).
+    if ((!note || !*note) && conv->handover_note)
+        note = conv->handover_note;
     s_agent_t *prev = s_agent (shop, conv->agent);
     if (prev && conv->state == ROUTING_ASSIGNED && prev->load > 0)
         prev->load--;
@@ -590,6 +620,7 @@ s_assign (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, s_agent_t
                               conv->assign_seq};
     if (self->sink.assigned)
         self->sink.assigned (self->sink.arg, &a);
+    s_handover_done (conv);
     s_changed (self, shop, conv);
 }
 
@@ -680,6 +711,42 @@ s_route (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, bool try_s
         s_enqueue (self, shop, conv);
 }
 
+//  A handover that finds nobody free: the conversation goes back to the
+//  queue, ahead of newer arrivals. That is a change of owner like any
+//  other — to nobody, recorded (previous owner, reason handover, the note,
+//  by routing) and told to the gateway (an assignment with agent_id "")
+//  — and the conversation keeps the agent and the note for whoever takes
+//  it from the queue.
+static void
+s_unassign (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, s_agent_t *from,
+            const char *note)
+{
+    if (from->load > 0)
+        from->load--;
+    snprintf (conv->handed_from, sizeof conv->handed_from, "%s", from->agent_id);
+    free (conv->handover_note);
+    conv->handover_note = note && *note ? strdup (note) : NULL;
+    conv->agent[0] = '\0';
+    conv->state = ROUTING_QUEUED;
+    conv->sla_deadline = 0; //  nobody's response clock runs while it waits
+    conv->assign_seq++;
+    routing_assignment_t a = {shop->config->shop_id,
+                              conv,
+                              "",
+                              from->agent_id,
+                              shop->config->groups[conv->group].name,
+                              KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_HANDOVER,
+                              note ? note : "",
+                              "routing",
+                              0,
+                              conv->assign_seq};
+    if (self->sink.assigned)
+        self->sink.assigned (self->sink.arg, &a);
+    conv->queued_at = conv->opened_at;
+    conv->group_since = s_now (self);
+    s_enqueue (self, shop, conv);
+}
+
 //  Hand every open conversation of an agent to someone else (or the queue).
 static void
 s_handover (routing_model_t *self, s_shop_t *shop, s_agent_t *from, const char *note)
@@ -694,15 +761,15 @@ s_handover (routing_model_t *self, s_shop_t *shop, s_agent_t *from, const char *
         if (to)
             s_assign (self, shop, c, to, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_HANDOVER, note,
                       NULL);
-        else {
-            //  Nobody free: back to the queue, ahead of newer arrivals.
-            from->load = from->load > 0 ? from->load - 1 : 0;
-            c->queued_at = c->opened_at;
-            c->group_since = s_now (self);
-            s_enqueue (self, shop, c);
-        }
+        else
+            s_unassign (self, shop, c, from, note);
     }
     zlistx_destroy (&mine);
+    //  A note that came with a presence went with this handover; the
+    //  agent's next one does not repeat it (kefuctl handover's note stays
+    //  until it is changed).
+    free (from->note);
+    from->note = NULL;
 }
 
 static const char *
@@ -785,6 +852,17 @@ s_free_item (void **item_p)
     *item_p = NULL;
 }
 
+static void
+s_conv_destroy (void **item_p)
+{
+    routing_conv_t *c = *item_p;
+    if (c) {
+        free (c->handover_note);
+        free (c);
+        *item_p = NULL;
+    }
+}
+
 routing_model_t *
 routing_model_new (kf_clock_t *clock, const routing_sink_t *sink)
 {
@@ -837,8 +915,8 @@ routing_model_configure (routing_model_t *self, routing_shop_config_t **config_p
         shop = calloc (1, sizeof *shop);
         shop->agents = zhashx_new ();
         zhashx_set_destructor (shop->agents, s_agent_destroy);
-        shop->convs = s_id_map_new ();
-        shop->served = s_id_map_new ();
+        shop->convs = s_id_map_new (s_conv_destroy);
+        shop->served = s_id_map_new (s_free_item);
         zhashx_insert (self->shops, config->shop_id, shop);
         self->stats.shops++;
     }
@@ -918,6 +996,11 @@ routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
     c->assign_seq = row->assign_seq;
     c->overflow_hops = row->overflow_hops;
     c->stored = true;
+    if (c->state == ROUTING_QUEUED && row->handed_from && *row->handed_from) {
+        snprintf (c->handed_from, sizeof c->handed_from, "%s", row->handed_from);
+        if (row->handover_note && *row->handover_note)
+            c->handover_note = strdup (row->handover_note);
+    }
     zhashx_insert (shop->convs, &c->id, c);
     if (c->state == ROUTING_QUEUED)
         s_queue_insert (&shop->queues[c->group], c);
@@ -1130,9 +1213,9 @@ routing_model_transfer (routing_model_t *self, const char *shop_id, int64_t conv
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED,
                              "agent %s is at capacity (%d)", to_agent_id, to->cfg->capacity);
     char from[ROUTING_ID_MAX + 1];
-    snprintf (from, sizeof from, "%s", c->agent);
+    snprintf (from, sizeof from, "%s", s_last_owner (c));
     uint32_t freed = 0;
-    s_agent_t *prev = s_agent (shop, from);
+    s_agent_t *prev = c->state == ROUTING_ASSIGNED ? s_agent (shop, c->agent) : NULL;
     if (prev && prev->cfg)
         freed = prev->cfg->groups;
     s_assign (self, shop, c, to, KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_TRANSFER, reason, by);
@@ -1331,6 +1414,18 @@ int
 routing_conv_overflow_hops (const routing_conv_t *c)
 {
     return c->overflow_hops;
+}
+
+const char *
+routing_conv_handed_from (const routing_conv_t *c)
+{
+    return c->handed_from;
+}
+
+const char *
+routing_conv_handover_note (const routing_conv_t *c)
+{
+    return c->handover_note ? c->handover_note : "";
 }
 
 const char *

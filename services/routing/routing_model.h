@@ -30,7 +30,11 @@
     - an assigned conversation whose customer waits longer than the shop's
       threshold (day/night) is reported, and reassigned if the shop wants;
     - an agent going offline or reaching the end of their shift hands every
-      open conversation over, with their handover note (交接留言);
+      open conversation over, with their handover note (交接留言); one that
+      nobody has room for goes back to the queue, and that is a change of
+      owner too (to nobody: agent_id "", recorded and told like the others);
+      the conversation keeps the agent who left it and the note, and both
+      go to whoever takes it from the queue;
     - transfers happen only when a person asks (kefuctl transfer). */
 #ifndef ROUTING_MODEL_H
 #define ROUTING_MODEL_H
@@ -150,6 +154,8 @@ typedef struct {
     bool after_hours_replied;        //  after-hours reply sent
     int assign_seq;                  //  assignments so far
     int overflow_hops;               //  overflows so far
+    const char *handed_from;         //  queued by a handover: who left it, borrowed, may be NULL
+    const char *handover_note;       //  ... their note, borrowed, may be NULL
 } routing_conv_row_t;
 
 //  ---------------------------------------------------------------------
@@ -158,10 +164,17 @@ typedef struct {
 typedef struct routing_conv_s routing_conv_t;
 
 //  What a decision looked like, for the sink.
+//  A change of owner. agent_id "" is a handover that found nobody free:
+//  the conversation went back to the queue (reason HANDOVER, the agent
+//  who left it in previous_agent_id, their note); it is numbered like the
+//  others (seq). When a conversation waiting after such a handover is
+//  taken from the queue, previous_agent_id is the agent who left it and
+//  note their handover note (unless the act has its own, a transfer's
+//  reason).
 typedef struct {
     const char *shop_id;           //  shop
     const routing_conv_t *conv;    //  conversation (read its fields with the accessors)
-    const char *agent_id;          //  new owner
+    const char *agent_id;          //  new owner, "" = nobody (back to the queue)
     const char *previous_agent_id; //  previous owner, "" if none
     const char *group;             //  group served in
     int reason;                    //  AssignReason
@@ -274,6 +287,10 @@ bool routing_conv_busy_replied (const routing_conv_t *conv);
 bool routing_conv_after_hours_replied (const routing_conv_t *conv);
 int routing_conv_assign_seq (const routing_conv_t *conv);
 int routing_conv_overflow_hops (const routing_conv_t *conv);
+//  Waiting after a handover that found nobody free: the agent who left it
+//  and their note ("" when not, or no note).
+const char *routing_conv_handed_from (const routing_conv_t *conv);
+const char *routing_conv_handover_note (const routing_conv_t *conv);
 //  True once the record has the conversation's row (restored, or reported
 //  through conv_changed): later changes update it.
 bool routing_conv_stored (const routing_conv_t *conv);

@@ -88,6 +88,7 @@ typedef struct {
     int64_t *c_reloads;
     int64_t *c_transfers_refused;
     int64_t *c_txn_failed;
+    int64_t *c_handed_back;
 } s_server_t;
 
 //  ---------------------------------------------------------------------
@@ -220,13 +221,23 @@ s_priority_of_class (int cls)
                                              : KEFU__V1__PRIORITY__PRIORITY_NORMAL;
 }
 
+//  A change of owner: the audit row and the assign command. An assignment
+//  to nobody (a handover that found nobody free) has no
+//  conversation.assigned event: its conversation.queued follows, with the
+//  agent who left it and the note.
 static void
 s_on_assigned (void *arg, const routing_assignment_t *a)
 {
     s_server_t *self = arg;
     self->dirty = true;
-    (*self->c_decisions)++;
     routing_writes_assignment (self->writes, a, s_now (self));
+    zlistx_add_end (self->to_send, s_assign_command (a->shop_id, a->conv, a->seq, a->agent_id,
+                                                     a->previous_agent_id, a->reason, a->note));
+    if (!*a->agent_id) {
+        (*self->c_handed_back)++;
+        return;
+    }
+    (*self->c_decisions)++;
     Kefu__V1__ConversationAssigned assigned = KEFU__V1__CONVERSATION_ASSIGNED__INIT;
     assigned.conversation_id = routing_conv_id (a->conv);
     assigned.agent_id = (char *) a->agent_id;
@@ -239,9 +250,6 @@ s_on_assigned (void *arg, const routing_assignment_t *a)
     ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_ASSIGNED;
     ev.conversation_assigned = &assigned;
     s_event (self, a->shop_id, "conversation.assigned", &ev);
-
-    zlistx_add_end (self->to_send, s_assign_command (a->shop_id, a->conv, a->seq, a->agent_id,
-                                                     a->previous_agent_id, a->reason, a->note));
 }
 
 static void
@@ -258,6 +266,8 @@ s_on_queued (void *arg, const char *shop_id, const routing_conv_t *conv, bool af
     queued.vip = routing_conv_vip (conv);
     queued.after_hours = after_hours;
     queued.position = position;
+    queued.previous_agent_id = (char *) routing_conv_handed_from (conv);
+    queued.handover_note = (char *) routing_conv_handover_note (conv);
     Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
     ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED;
     ev.conversation_queued = &queued;
@@ -407,10 +417,13 @@ s_restore_command (s_server_t *self, s_command_t *c)
 }
 
 //  After a restart: the assign command of every open conversation's
-//  current owner and the auto-replies of those still queued, as the
-//  record's rows hold them. Those intake has already had it acknowledges
-//  as DUPLICATE (request ids are stable), the others it carries out: a
-//  decision committed just before a crash reaches the gateway all the same.
+//  current owner — for one queued by a handover that found nobody free, the
+//  assignment to nobody — and the auto-replies of those still queued, as
+//  the record's rows hold them. Those intake has already had it
+//  acknowledges as DUPLICATE (request ids are stable), the others it
+//  carries out: a decision committed just before a crash reaches the
+//  gateway all the same, and never an older one (a conversation handed
+//  back to the queue is not given to the agent who left it again).
 static void
 s_on_open_conversation (void *arg, const routing_open_row_t *row)
 {
@@ -420,8 +433,10 @@ s_on_open_conversation (void *arg, const routing_open_row_t *row)
     if (!conv)
         return;
     int state = routing_conv_state (conv);
-    if (state == ROUTING_ASSIGNED && row->state == ROUTING_ASSIGNED &&
-        routing_conv_assign_seq (conv) == row->assign_seq)
+    bool owner_in_force = state == ROUTING_ASSIGNED && *row->agent_id;
+    bool nobody_in_force = state == ROUTING_QUEUED && !*row->agent_id && row->assign_seq > 0;
+    if (state == row->state && routing_conv_assign_seq (conv) == row->assign_seq &&
+        (owner_in_force || nobody_in_force))
         s_restore_command (self, s_assign_command (row->shop_id, conv, row->assign_seq,
                                                    routing_conv_agent (conv),
                                                    row->previous_agent_id, row->reason, row->note));
@@ -1037,6 +1052,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_transfers_refused = kf_control_counter (c, "transfers.refused");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    self->c_handed_back = kf_control_counter (c, "handovers.queued");
     return self;
 }
 

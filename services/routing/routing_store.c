@@ -61,7 +61,8 @@
     "a AS (" \
     "  INSERT INTO assignments (shop_id, conversation_id, agent_id, previous_agent_id, " \
     "    group_name, reason, note, by_whom, assigned_at, waited_ms) " \
-    "  SELECT shop_id, conv, agent, nullif (prev, ''), grp, reason, nullif (note, ''), by_whom, " \
+    "  SELECT shop_id, conv, nullif (agent, ''), nullif (prev, ''), grp, reason, " \
+    "    nullif (note, ''), by_whom, " \
     "    to_timestamp (at / 1000.0::float8), waited " \
     "  FROM (SELECT unnest ($43::text[]) AS shop_id, unnest ($44::int8[]) AS conv, " \
     "unnest ($45::text[]) AS agent, unnest ($46::text[]) AS prev, unnest ($47::text[]) AS grp, " \
@@ -121,8 +122,16 @@ static const kf_stmt_t s_statements[] = {
      "        FROM messages a WHERE a.shop_id = r.shop_id "
      "          AND a.conversation_id = r.conversation_id AND a.kind = 2 AND NOT a.auto_reply "
      "          AND (a.agent_id = r.agent_id OR a.received_at < r.assigned_at)), "
-     "        '-infinity')), 0) "
-     "FROM routing_conversations r ORDER BY shop_id, conversation_id"},
+     "        '-infinity')), 0), "
+     //  A conversation waiting after a handover that found nobody free:
+     //  its latest assignment is the one to nobody, with the agent who left
+     //  it and their note (for whoever takes it from the queue).
+     "  coalesce (h.handed_from, ''), coalesce (h.handover_note, '') "
+     "FROM routing_conversations r LEFT JOIN LATERAL (SELECT a.agent_id AS to_agent, "
+     "  a.previous_agent_id AS handed_from, a.note AS handover_note FROM assignments a "
+     "  WHERE r.state = 1 AND a.shop_id = r.shop_id AND a.conversation_id = r.conversation_id "
+     "  ORDER BY a.assignment_id DESC LIMIT 1) h ON h.to_agent IS NULL "
+     "ORDER BY shop_id, conversation_id"},
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
      "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0::float8)"},
@@ -132,8 +141,9 @@ static const kf_stmt_t s_statements[] = {
     {"routing_load_open",
      "SELECT r.shop_id, r.conversation_id, r.state, r.assign_seq, "
      "  coalesce (a.previous_agent_id, ''), coalesce (a.reason, 0), coalesce (a.note, ''), "
-     "  r.busy_replied, r.after_hours_replied "
-     "FROM routing_conversations r LEFT JOIN LATERAL (SELECT previous_agent_id, reason, note "
+     "  r.busy_replied, r.after_hours_replied, coalesce (a.agent_id, '') "
+     "FROM routing_conversations r LEFT JOIN LATERAL (SELECT agent_id, previous_agent_id, reason, "
+     "  note "
      "  FROM assignments a WHERE a.shop_id = r.shop_id AND a.conversation_id = r.conversation_id "
      "  ORDER BY a.assignment_id DESC LIMIT 1) a ON true"},
     {"routing_forget_commands",
@@ -381,6 +391,8 @@ s_on_conversations (const PGresult *res, void *arg)
             .after_hours_replied = s_bool (res, r, 16),
             .assign_seq = (int) kf_store_int (res, r, 17),
             .overflow_hops = (int) kf_store_int (res, r, 18),
+            .handed_from = kf_store_text (res, r, 20),
+            .handover_note = kf_store_text (res, r, 21),
         };
         routing_model_restore_conversation ((routing_model_t *) arg, kf_store_text (res, r, 0),
                                             &row);
@@ -462,6 +474,7 @@ s_on_open (const PGresult *res, void *arg)
             .note = kf_store_text (res, r, 6),
             .busy_replied = s_bool (res, r, 7),
             .after_hours_replied = s_bool (res, r, 8),
+            .agent_id = kf_store_text (res, r, 9),
         };
         o->fn (o->arg, &row);
     }

@@ -44,6 +44,8 @@ typedef struct {
     int64_t conversation_id;       //  conversation
     int state;                     //  routing_state_t
     int assign_seq;                //  assignments so far
+    const char *agent_id;          //  the latest assignment's agent, "" = nobody (a handover
+                                   //  back to the queue) or no assignment yet
     const char *previous_agent_id; //  of the latest assignment, "" if none
     int reason;                    //  ... its AssignReason
     const char *note;              //  ... its note, "" if none

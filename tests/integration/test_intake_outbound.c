@@ -141,6 +141,11 @@ test_submit_is_idempotent_and_validated (void **state)
     Kefu__V1__CommandSubmitAck *d = s_submit (f, "routing:assign:42:3", SHOP, "bad\x01agent");
     assert_int_equal (d->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
     assert_int_equal (d->code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+    //  An assignment to nobody must name who no longer owns the conversation.
+    Kefu__V1__CommandSubmitAck *e = s_submit (f, "routing:assign:42:4", SHOP, "");
+    assert_int_equal (e->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (e->code, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD);
+    kefu__v1__command_submit_ack__free_unpacked (e, NULL);
     kefu__v1__command_submit_ack__free_unpacked (a, NULL);
     kefu__v1__command_submit_ack__free_unpacked (b, NULL);
     kefu__v1__command_submit_ack__free_unpacked (c, NULL);

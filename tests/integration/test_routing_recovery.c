@@ -3,6 +3,7 @@
     the intake events it missed. At the end no conversation is lost, none
     was assigned twice, no agent is over capacity, the queue holds exactly
     the rest, and every assignment reached intake as exactly one command. */
+#include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_log.h"
 #include "kt_db.h"
@@ -76,7 +77,46 @@ typedef struct {
     int seq;        //  item ids
     int assigns;    //  assign commands received (distinct command ids)
     zhashx_t *seen; //  command ids seen
+    zlistx_t *log;  //  each distinct command, as s_describe writes it
 } s_gateway_t;
+
+static s_gateway_t
+s_gateway_new (const char *endpoint)
+{
+    bool welcomed = false;
+    s_gateway_t g = {kt_gw_connect (endpoint, "qianniu-r", SHOP, &welcomed), 0, 0, zhashx_new (),
+                     zlistx_new ()};
+    assert_true (welcomed);
+    zlistx_set_destructor (g.log, (czmq_destructor *) zstr_free);
+    return g;
+}
+
+static void
+s_gateway_destroy (s_gateway_t *g)
+{
+    zhashx_destroy (&g->seen);
+    zlistx_destroy (&g->log);
+    zsock_destroy (&g->gw);
+}
+
+//  A command as the test compares it: "assign <conversation> to=<agent>
+//  from=<previous> reason=<n> note=<note>" or "reply <conversation> kind=<n>".
+static char *
+s_describe (const Kefu__V1__Command *cmd)
+{
+    if (cmd->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN) {
+        const Kefu__V1__AssignCommand *a = cmd->assign;
+        return zsys_sprintf ("assign %lld to=%.*s from=%.*s reason=%d note=%.*s",
+                             (long long) a->conversation_id, (int) a->agent_id.len,
+                             (const char *) a->agent_id.data, (int) a->previous_agent_id.len,
+                             (const char *) a->previous_agent_id.data, (int) a->reason,
+                             (int) a->note.len, (const char *) a->note.data);
+    }
+    if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY)
+        return zsys_sprintf ("reply %lld kind=%d", (long long) cmd->auto_reply->conversation_id,
+                             (int) cmd->auto_reply->kind);
+    return zsys_sprintf ("other %d", (int) cmd->kind_case);
+}
 
 static void
 s_pump (s_gateway_t *g, int quiet_ms)
@@ -90,6 +130,7 @@ s_pump (s_gateway_t *g, int quiet_ms)
                 zhashx_insert (g->seen, key, (void *) 1);
                 if (in->command->kind_case == KEFU__V1__COMMAND__KIND_ASSIGN)
                     g->assigns++;
+                zlistx_add_end (g->log, s_describe (in->command));
             }
             Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
             ack.command_id = in->command->command_id;
@@ -144,12 +185,13 @@ s_close (s_gateway_t *g, kf_clock_t *clock, int n)
 }
 
 static void
-s_presence (s_gateway_t *g, kf_clock_t *clock, const char *agent)
+s_presence (s_gateway_t *g, kf_clock_t *clock, const char *agent, int status, const char *note)
 {
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
     Kefu__V1__AgentPresence p = KEFU__V1__AGENT_PRESENCE__INIT;
     p.agent_id = kt_text (agent);
-    p.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE;
+    p.status = status;
+    p.handover_note = kt_text (note ? note : "");
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
     item.agent_presence = &p;
     s_send (g, clock, &item);
@@ -166,6 +208,9 @@ s_sql (const char *db, const char *sql)
     PQfinish (conn);
 }
 
+#define ONLINE  KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
+#define OFFLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
+
 typedef enum { S_KILL, S_CUT } s_fault_t;
 
 //  Cut routing's database connection (its transaction under way fails, and
@@ -179,72 +224,117 @@ s_cut_routing (const char *db)
                                   "'kefu-routing') t");
 }
 
+//  One run: a shop set up by setup_sql, intake in-process on a driven
+//  clock, kefu-routing as a process of its own (so it can be killed), and
+//  a gateway.
+typedef struct {
+    char *db;            //  conninfo
+    kf_clock_t *clock;   //  intake's driven clock
+    kt_intake_t *intake; //  intake (in-process)
+    int events_port;     //  routing's endpoints
+    int control_port;    //
+    char control[64];    //  ... its control endpoint
+    pid_t routing;       //  kefu-routing
+    s_gateway_t g;       //  the gateway
+} s_world_t;
+
+static void
+s_world_start (s_world_t *w, const char *name, const char *setup_sql)
+{
+    memset (w, 0, sizeof *w);
+    w->db = kt_db_fresh (name);
+    kt_shop_add (w->db, SHOP);
+    s_sql (w->db, setup_sql);
+    w->clock = kf_clock_new_manual (kf_clock_parse_utc (START_UTC));
+    w->intake = kt_intake_new (w->db, w->clock);
+    kt_intake_start (w->intake);
+    w->events_port = s_free_port ();
+    w->control_port = s_free_port ();
+    snprintf (w->control, sizeof w->control, "tcp://127.0.0.1:%d", w->control_port);
+    w->routing = s_spawn_routing (w->db, w->intake, w->events_port, w->control_port);
+    w->g = s_gateway_new (w->intake->gateway_endpoint);
+}
+
+//  kill -9 of routing; the gateway is served for down_ms; then routing
+//  starts again.
+static void
+s_world_kill_routing (s_world_t *w, int down_ms)
+{
+    kill (w->routing, SIGKILL);
+    assert_int_equal (waitpid (w->routing, NULL, 0), w->routing);
+    if (down_ms)
+        s_pump (&w->g, down_ms);
+    w->routing = s_spawn_routing (w->db, w->intake, w->events_port, w->control_port);
+}
+
+//  SIGTERM: routing drains and exits 0; then everything goes.
+static void
+s_world_stop (s_world_t *w)
+{
+    kill (w->routing, SIGTERM);
+    int status = 0;
+    waitpid (w->routing, &status, 0);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    s_gateway_destroy (&w->g);
+    kt_intake_destroy (&w->intake);
+    kf_clock_destroy (&w->clock);
+    free (w->db);
+}
+
 static void
 s_run_with_faults (s_fault_t fault)
 {
-    char *db = kt_db_fresh (fault == S_KILL ? "routing_recovery" : "routing_cut");
-    kt_shop_add (db, SHOP);
-    s_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-               "('shop-r', 'presales', '售前'), ('shop-r', 'aftersales', '售后');"
-               "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
-               "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-               "('shop-r', 'a1', 'A1', 4), ('shop-r', 'a2', 'A2', 4), ('shop-r', 'a3', 'A3', 4);"
-               "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
-               "('shop-r', 'a2', 'presales'), ('shop-r', 'a3', 'aftersales'), "
-               "('shop-r', 'a2', 'aftersales');"
-               "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-               "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day'), ('shop-r', 'a3', 'day')");
-    kf_clock_t *clock = kf_clock_new_manual (kf_clock_parse_utc (START_UTC));
-    kt_intake_t *intake = kt_intake_new (db, clock);
-    kt_intake_start (intake);
-    int events_port = s_free_port (), control_port = s_free_port ();
-    pid_t routing = s_spawn_routing (db, intake, events_port, control_port);
-    bool welcomed = false;
-    s_gateway_t g = {kt_gw_connect (intake->gateway_endpoint, "qianniu-r", SHOP, &welcomed), 0, 0,
-                     zhashx_new ()};
-    assert_true (welcomed);
-    s_presence (&g, clock, "a1");
-    s_presence (&g, clock, "a2");
-    s_presence (&g, clock, "a3");
+    s_world_t w;
+    s_world_start (
+        &w, fault == S_KILL ? "routing_recovery" : "routing_cut",
+        "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+        "('shop-r', 'presales', '售前'), ('shop-r', 'aftersales', '售后');"
+        "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
+        "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+        "('shop-r', 'a1', 'A1', 4), ('shop-r', 'a2', 'A2', 4), ('shop-r', 'a3', 'A3', 4);"
+        "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
+        "('shop-r', 'a2', 'presales'), ('shop-r', 'a3', 'aftersales'), "
+        "('shop-r', 'a2', 'aftersales');"
+        "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
+        "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day'), ('shop-r', 'a3', 'day')");
+    s_presence (&w.g, w.clock, "a1", ONLINE, NULL);
+    s_presence (&w.g, w.clock, "a2", ONLINE, NULL);
+    s_presence (&w.g, w.clock, "a3", ONLINE, NULL);
     int kills = 0;
     const int customers = 80;
     for (int n = 1; n <= customers; n++) {
-        s_customer (&g, clock, n);
+        s_customer (&w.g, w.clock, n);
         if (n % 4 == 0)
-            s_close (&g, clock, n - 2); //  a conversation ends now and then
-        s_pump (&g, 5);
+            s_close (&w.g, w.clock, n - 2); //  a conversation ends now and then
+        s_pump (&w.g, 5);
         if (fault == S_KILL && n % 15 == 0) {
-            kill (routing, SIGKILL);
-            assert_int_equal (waitpid (routing, NULL, 0), routing);
+            s_world_kill_routing (&w, n % 30 == 0 ? 200 : 0); //  traffic while it is down
             kills++;
-            if (n % 30 == 0)
-                s_pump (&g, 200); //  traffic while routing is down
-            routing = s_spawn_routing (db, intake, events_port, control_port);
         }
         if (fault == S_CUT && n % 8 == 0)
-            kills += s_cut_routing (db);
+            kills += s_cut_routing (w.db);
     }
     //  Let the last routing catch up and every command be acknowledged.
     int64_t deadline = zclock_mono () + 60000;
     while (zclock_mono () < deadline) {
-        s_pump (&g, 50);
-        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "event_sequences WHERE stream = 'intake'");
-        long long applied = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "consumer_offsets WHERE consumer = 'routing' AND "
-                                             "stream = 'intake'");
+        s_pump (&w.g, 50);
+        long long written = kt_db_count (w.db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                               "event_sequences WHERE stream = 'intake'");
+        long long applied = kt_db_count (w.db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                               "consumer_offsets WHERE consumer = 'routing' AND "
+                                               "stream = 'intake'");
         //  Assign commands are handed in again after each restart (they have
         //  no row of their own): wait until intake has one per assignment.
-        long long pending = kt_db_count (db, "SELECT (SELECT count(*) FROM routing_outbox) + "
-                                             "(SELECT count(*) FROM assignments) - (SELECT "
-                                             "count(*) FROM outbound_commands WHERE kind = "
-                                             "'assign')");
-        long long unsettled = kt_db_count (db, "SELECT count(*) FROM outbound_commands WHERE "
-                                               "settled_at IS NULL");
+        long long pending = kt_db_count (w.db, "SELECT (SELECT count(*) FROM routing_outbox) + "
+                                               "(SELECT count(*) FROM assignments) - (SELECT "
+                                               "count(*) FROM outbound_commands WHERE kind = "
+                                               "'assign')");
+        long long unsettled = kt_db_count (w.db, "SELECT count(*) FROM outbound_commands WHERE "
+                                                 "settled_at IS NULL");
         if (applied >= written && pending == 0 && unsettled == 0)
             break;
     }
-    s_pump (&g, 300);
+    s_pump (&w.g, 300);
     fprintf (stderr, "routing %s: %d\n", fault == S_KILL ? "kill -9" : "connections cut", kills);
     assert_true (kills >= 4);
 
@@ -252,56 +342,48 @@ s_run_with_faults (s_fault_t fault)
     //  holds its assign command or, queued, its auto-reply: request ids
     //  "assign:<conversation>:<n>", "reply:<conversation>:<kind>"), and its
     //  record holds exactly the open ones (a closed conversation's row goes).
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM conversations"), customers);
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM conversations c WHERE NOT EXISTS "
-                                       "(SELECT 1 FROM outbound_commands o WHERE o.shop_id = "
-                                       "c.shop_id AND o.kind IN ('assign', 'auto_reply') AND "
-                                       "split_part (o.request_id, ':', 2) = "
-                                       "c.conversation_id::text)"),
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM conversations"), customers);
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM conversations c WHERE NOT EXISTS "
+                                         "(SELECT 1 FROM outbound_commands o WHERE o.shop_id = "
+                                         "c.shop_id AND o.kind IN ('assign', 'auto_reply') AND "
+                                         "split_part (o.request_id, ':', 2) = "
+                                         "c.conversation_id::text)"),
                       0);
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM conversations c LEFT JOIN "
-                                       "routing_conversations r USING (shop_id, conversation_id) "
-                                       "WHERE (c.closed_at IS NULL) <> (r.conversation_id IS NOT "
-                                       "NULL)"),
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM conversations c LEFT JOIN "
+                                         "routing_conversations r USING (shop_id, conversation_id) "
+                                         "WHERE (c.closed_at IS NULL) <> (r.conversation_id IS NOT "
+                                         "NULL)"),
                       0);
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM routing_conversations r WHERE NOT "
-                                       "EXISTS (SELECT 1 FROM conversations c WHERE c.shop_id = "
-                                       "r.shop_id AND c.conversation_id = r.conversation_id)"),
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM routing_conversations r WHERE NOT "
+                                         "EXISTS (SELECT 1 FROM conversations c WHERE c.shop_id = "
+                                         "r.shop_id AND c.conversation_id = r.conversation_id)"),
                       0);
     //  0 double assignments: at most one first assignment per conversation,
     //  and (no one went offline) no reassignment at all.
-    assert_int_equal (kt_db_count (db,
+    assert_int_equal (kt_db_count (w.db,
                                    "SELECT count(*) FROM (SELECT conversation_id FROM "
                                    "assignments GROUP BY conversation_id HAVING count(*) > 1) t"),
                       0);
     //  Capacity respected; the queue holds the rest, none of which any
     //  eligible agent could take.
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM (SELECT agent_id FROM "
-                                       "routing_conversations WHERE state = 2 GROUP BY agent_id "
-                                       "HAVING count(*) > 4) t"),
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM (SELECT agent_id FROM "
+                                         "routing_conversations WHERE state = 2 GROUP BY agent_id "
+                                         "HAVING count(*) > 4) t"),
                       0);
     long long queued =
-        kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE state = 1");
-    long long assigned = kt_db_count (db, "SELECT count(*) FROM routing_conversations WHERE "
-                                          "state = 2");
+        kt_db_count (w.db, "SELECT count(*) FROM routing_conversations WHERE state = 1");
+    long long assigned = kt_db_count (w.db, "SELECT count(*) FROM routing_conversations WHERE "
+                                            "state = 2");
     if (queued > 0)
         assert_int_equal (assigned, 12); //  everyone full
     //  Every assignment reached intake as one command, delivered once to the gateway.
-    long long assignments = kt_db_count (db, "SELECT count(*) FROM assignments");
-    assert_int_equal (kt_db_count (db, "SELECT count(*) FROM outbound_commands WHERE kind = "
-                                       "'assign'"),
+    long long assignments = kt_db_count (w.db, "SELECT count(*) FROM assignments");
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM outbound_commands WHERE kind = "
+                                         "'assign'"),
                       assignments);
-    assert_int_equal (g.assigns, assignments);
+    assert_int_equal (w.g.assigns, assignments);
 
-    kill (routing, SIGTERM);
-    int status = 0;
-    waitpid (routing, &status, 0);
-    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    zhashx_destroy (&g.seen);
-    zsock_destroy (&g.gw);
-    kt_intake_destroy (&intake);
-    kf_clock_destroy (&clock);
-    free (db);
+    s_world_stop (&w);
 }
 
 static void
@@ -322,6 +404,167 @@ test_cut_routing_connection_repeatedly (void **state)
     s_run_with_faults (S_CUT);
 }
 
+//  ---------------------------------------------------------------------
+//  A handover that finds nobody free, across a kill -9
+
+#define NOTE "tb_1 等退款，已催财务"
+
+//  Pump the gateway until sql counts want (fails the test after 20 s).
+static void
+s_pump_until (s_gateway_t *g, const char *db, const char *sql, long long want)
+{
+    int64_t deadline = zclock_mono () + 20000;
+    while (kt_db_count (db, sql) != want) {
+        if (zclock_mono () > deadline)
+            fail_msg ("%s: %lld, expected %lld", sql, kt_db_count (db, sql), want);
+        s_pump (g, 20);
+    }
+}
+
+//  True when the gateway's log has this command (s_describe's words).
+static bool
+s_got (s_gateway_t *g, const char *command)
+{
+    for (char *c = zlistx_first (g->log); c; c = zlistx_next (g->log))
+        if (streq (c, command))
+            return true;
+    return false;
+}
+
+//  A conversation's trail: "<agent>/<previous>/<reason>/<note>/<by>" per
+//  row in order, "-" for nobody / none. Caller frees.
+static char *
+s_trail (const char *db, long long conversation)
+{
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "SELECT string_agg (coalesce (agent_id, '-') || '/' || coalesce (previous_agent_id, "
+              "'-') || '/' || reason || '/' || coalesce (note, '-') || '/' || by_whom, ' ' ORDER "
+              "BY assignment_id) FROM assignments WHERE conversation_id = %lld",
+              conversation);
+    return kt_db_query1 (db, sql);
+}
+
+//  The latest routing event of a kind, unpacked (caller frees).
+static Kefu__V1__Event *
+s_last_event (const char *db, const char *kind)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT encode (payload, 'hex') FROM events WHERE stream = 'routing' AND kind = "
+              "'%s' ORDER BY seq DESC LIMIT 1",
+              kind);
+    char *hex = kt_db_query1 (db, sql);
+    size_t size = strlen (hex) / 2;
+    uint8_t *bytes = malloc (size + 1);
+    for (size_t i = 0; i < size; i++) {
+        unsigned int b;
+        assert_int_equal (sscanf (hex + 2 * i, "%2x", &b), 1);
+        bytes[i] = (uint8_t) b;
+    }
+    Kefu__V1__Event *ev = kefu__v1__event__unpack (NULL, size, bytes);
+    assert_non_null (ev);
+    free (bytes);
+    free (hex);
+    return ev;
+}
+
+//  Both agents full; a1 goes offline with a note and nobody has room: the
+//  conversation goes back to the queue as a recorded change of owner to
+//  nobody, and the gateway is told so. Routing is killed (-9) and started
+//  again: it knows the conversation waits after a handover with its note,
+//  and what it hands to intake again is that assignment to nobody, never
+//  one to a1. a1 comes back and takes it from the queue with the note.
+static void
+test_handover_to_the_queue_across_a_kill (void **state)
+{
+    (void) state;
+    s_world_t w;
+    s_world_start (&w, "routing_handover",
+                   "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+                   "('shop-r', 'presales', '售前');"
+                   "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
+                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+                   "('shop-r', 'a1', 'A1', 1), ('shop-r', 'a2', 'A2', 1);"
+                   "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
+                   "('shop-r', 'a2', 'presales');"
+                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
+                   "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day')");
+
+    //  Two customers, one each: everyone is full.
+    s_presence (&w.g, w.clock, "a1", ONLINE, NULL);
+    s_presence (&w.g, w.clock, "a2", ONLINE, NULL);
+    s_customer (&w.g, w.clock, 1);
+    s_customer (&w.g, w.clock, 2);
+    s_pump_until (&w.g, w.db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL",
+                  2);
+    long long conv = kt_db_count (w.db, "SELECT conversation_id FROM routing_conversations WHERE "
+                                        "agent_id = 'a1'");
+    assert_true (conv > 0);
+    char want[512];
+    snprintf (want, sizeof want, "assign %lld to=a1 from= reason=1 note=", conv);
+    assert_true (s_got (&w.g, want));
+
+    //  a1 leaves with a note; a2 has no room: back to the queue.
+    s_presence (&w.g, w.clock, "a1", OFFLINE, NOTE);
+    s_pump_until (&w.g, w.db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL",
+                  4);
+    char *trail = s_trail (w.db, conv);
+    assert_string_equal (trail, "a1/-/1/-/routing -/a1/6/" NOTE "/routing");
+    free (trail);
+    assert_int_equal (kt_db_count (w.db,
+                                   "SELECT state FROM routing_conversations WHERE agent_id IS "
+                                   "NULL"),
+                      1);
+    //  The gateway is told that a1 no longer owns it, and the customer waits.
+    snprintf (want, sizeof want, "assign %lld to= from=a1 reason=6 note=" NOTE, conv);
+    assert_true (s_got (&w.g, want));
+    snprintf (want, sizeof want, "reply %lld kind=1", conv);
+    assert_true (s_got (&w.g, want));
+    assert_int_equal (zlistx_size (w.g.log), 4);
+    //  So do routing's subscribers.
+    Kefu__V1__Event *ev = s_last_event (w.db, "conversation.queued");
+    assert_int_equal (ev->conversation_queued->conversation_id, conv);
+    assert_string_equal (ev->conversation_queued->previous_agent_id, "a1");
+    assert_string_equal (ev->conversation_queued->handover_note, NOTE);
+    kefu__v1__event__free_unpacked (ev, NULL);
+
+    //  kill -9. The restarted routing rebuilds from the record: the
+    //  conversation still waits; it hands intake the decisions in force
+    //  again — a2's assignment, the assignment to nobody, the busy reply —
+    //  which intake already has, so the gateway gets nothing new.
+    int64_t dups = kt_intake_counter (w.intake, "commands.duplicate_submits", NULL);
+    s_world_kill_routing (&w, 0);
+    int64_t deadline = zclock_mono () + 20000;
+    while (kt_control_counter (w.control, "commands.acked", NULL) < 3) {
+        assert_true (zclock_mono () < deadline);
+        s_pump (&w.g, 20);
+    }
+    s_pump (&w.g, 300);
+    assert_int_equal (kt_control_counter (w.control, "commands.acked", NULL), 3);
+    assert_true (kt_intake_counter (w.intake, "commands.duplicate_submits", NULL) >= dups + 3);
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM outbound_commands"), 4);
+    assert_int_equal (zlistx_size (w.g.log), 4);
+    assert_int_equal (kt_control_counter (w.control, "conversations.queued", NULL), 1);
+
+    //  a1 comes back and takes it from the queue, with the note.
+    s_presence (&w.g, w.clock, "a1", ONLINE, NULL);
+    s_pump_until (&w.g, w.db, "SELECT count(*) FROM outbound_commands WHERE settled_at IS NOT NULL",
+                  5);
+    trail = s_trail (w.db, conv);
+    assert_string_equal (trail,
+                         "a1/-/1/-/routing -/a1/6/" NOTE "/routing a1/a1/3/" NOTE "/routing");
+    free (trail);
+    snprintf (want, sizeof want, "assign %lld to=a1 from=a1 reason=3 note=" NOTE, conv);
+    assert_true (s_got (&w.g, want));
+    assert_int_equal (zlistx_size (w.g.log), 5);
+    assert_int_equal (kt_db_count (w.db, "SELECT count(*) FROM routing_conversations WHERE state = "
+                                         "1"),
+                      0);
+
+    s_world_stop (&w);
+}
+
 int
 main (void)
 {
@@ -330,6 +573,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_kill_routing_repeatedly),
         cmocka_unit_test (test_cut_routing_connection_repeatedly),
+        cmocka_unit_test (test_handover_to_the_queue_across_a_kill),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

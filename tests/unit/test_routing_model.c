@@ -609,6 +609,177 @@ test_agent_picks_up_a_waiting_customer (void **state)
     assert_int_equal (s_count ("assigned", 1, -1), 1);
 }
 
+//  ---------------------------------------------------------------------
+//  A handover that finds nobody free
+
+#define NOTE "tb_103 等退款，已催财务"
+
+//  The conversation's latest change of owner was this one ("" = nobody).
+static void
+s_expect_last (int64_t conv, const char *agent, const char *previous, int reason, const char *note)
+{
+    const s_record_t *a = s_last_assignment (conv);
+    assert_non_null (a);
+    assert_string_equal (a->agent, agent);
+    assert_string_equal (a->previous, previous);
+    assert_int_equal (a->reason, reason);
+    assert_string_equal (a->note, note);
+}
+
+//  09:00: xiaomei (2) and lingling (1) take the three pre-sales customers
+//  1-3, so everyone of 售前 is full; then lingling goes offline with a
+//  note. Returns her conversation.
+static int64_t
+s_lingling_leaves_a_full_team (fixture_t *f)
+{
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_presence (f, "lingling", ONLINE, NULL);
+    for (int64_t c = 1; c <= 3; c++)
+        s_open (f, c, 100 + c, PRE, 2, false);
+    int64_t hers = 0;
+    for (int64_t c = 1; c <= 3; c++)
+        if (strcmp (s_owner (f, c), "lingling") == 0)
+            hers = c;
+    assert_true (hers > 0);
+    s_goto (f, 0, 9, 5, 0);
+    s_presence (f, "lingling", OFFLINE, NOTE);
+    return hers;
+}
+
+//  Nobody has room: the conversation goes back to the queue, and that is a
+//  change of owner to nobody — previous owner, reason handover, the note,
+//  by routing — numbered like every assignment, with the agent who left it
+//  and the note kept on the waiting conversation.
+static void
+test_a_handover_nobody_has_room_for_is_a_change_of_owner_to_nobody (void **state)
+{
+    fixture_t *f = *state;
+    int64_t hers = s_lingling_leaves_a_full_team (f);
+    s_expect_last (hers, "", "lingling", R (HANDOVER), NOTE);
+    assert_string_equal (s_last_assignment (hers)->by, "routing");
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, hers);
+    assert_int_equal (routing_conv_state (c), ROUTING_QUEUED);
+    assert_string_equal (routing_conv_agent (c), "");
+    assert_int_equal (routing_conv_assign_seq (c), 2);
+    assert_string_equal (routing_conv_handed_from (c), "lingling");
+    assert_string_equal (routing_conv_handover_note (c), NOTE);
+    assert_int_equal (routing_model_agent_load (f->model, SHOP, "lingling"), 0);
+    //  The customer is told once that they wait; they wait ahead of later arrivals.
+    assert_int_equal (s_count ("reply", hers, BUSY), 1);
+    s_open (f, 4, 104, PRE, 2, false);
+    int64_t queue[4];
+    assert_int_equal (routing_model_queue (f->model, SHOP, "presales", queue, 4), 2);
+    assert_int_equal (queue[0], hers);
+}
+
+//  At the end of a shift the configured note (kefuctl handover) goes with
+//  the conversation back to the queue the same way.
+static void
+test_a_shift_end_nobody_has_room_for_records_the_configured_note (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 17, 0, 0);
+    s_presence (f, "ajie", ONLINE, NULL);
+    s_open (f, 1, 101, LOGISTICS, 3, false);
+    assert_string_equal (s_owner (f, 1), "ajie");
+    s_goto (f, 0, 17, 30, 0); //  dawei's night shift starts, but he is offline
+    s_expect_last (1, "", "ajie", R (HANDOVER), "3号客户要换货，已登记");
+    assert_string_equal (routing_conv_handed_from (routing_model_conversation (f->model, SHOP, 1)),
+                         "ajie");
+}
+
+//  The agent comes back: taken from the queue (by them or anyone), the
+//  conversation's assignment names the agent who left it as the previous
+//  owner and carries their note; then the handover is done.
+static void
+test_the_note_goes_to_whoever_takes_it_from_the_queue (void **state)
+{
+    fixture_t *f = *state;
+    int64_t hers = s_lingling_leaves_a_full_team (f);
+    s_goto (f, 0, 9, 6, 0);
+    s_presence (f, "lingling", ONLINE, NULL);
+    s_expect_last (hers, "lingling", "lingling", R (QUEUE), NOTE);
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, hers);
+    assert_int_equal (routing_conv_assign_seq (c), 3);
+    assert_string_equal (routing_conv_handed_from (c), "");
+    assert_string_equal (routing_conv_handover_note (c), "");
+}
+
+//  A note sent with an offline presence is for the conversations handed
+//  over then: the agent's next handover does not repeat it.
+static void
+test_an_offline_note_goes_with_that_handover_only (void **state)
+{
+    fixture_t *f = *state;
+    int64_t hers = s_lingling_leaves_a_full_team (f);
+    s_goto (f, 0, 9, 6, 0);
+    s_presence (f, "lingling", ONLINE, NULL);
+    assert_string_equal (s_owner (f, hers), "lingling");
+    s_presence (f, "lingling", OFFLINE, NULL);
+    s_expect_last (hers, "", "lingling", R (HANDOVER), "");
+}
+
+//  A colleague who answers the waiting customer on the platform picks the
+//  conversation up with the note.
+static void
+test_a_pickup_after_a_handover_carries_the_note (void **state)
+{
+    fixture_t *f = *state;
+    int64_t hers = s_lingling_leaves_a_full_team (f);
+    s_agent_says (f, hers, "ajie");
+    s_expect_last (hers, "ajie", "lingling", R (PICKUP), NOTE);
+}
+
+//  Waiting too long, it overflows to the next group with the note, and is
+//  served there with it.
+static void
+test_a_handed_back_conversation_overflows_with_its_note (void **state)
+{
+    fixture_t *f = *state;
+    int64_t hers = s_lingling_leaves_a_full_team (f);
+    s_goto (f, 0, 9, 7, 1); //  2 minutes in 售前: to 售后, where nobody is online
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, hers);
+    assert_string_equal (routing_conv_group (c), "aftersales");
+    assert_string_equal (routing_conv_handover_note (c), NOTE);
+    s_presence (f, "ajie", ONLINE, NULL);
+    s_expect_last (hers, "ajie", "lingling", R (OVERFLOW), NOTE);
+}
+
+//  After a restart the record's queued row brings the agent who left it
+//  and the note back (routing_store reads them from the assignment trail).
+static void
+test_a_restored_handover_keeps_the_agent_and_the_note (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    routing_model_reset (f->model);
+    routing_shop_config_t *cfg = s_config ();
+    assert_int_equal (routing_model_configure (f->model, &cfg), 0);
+    routing_conv_row_t row = {.conversation_id = 7,
+                              .customer_id = 107,
+                              .channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT,
+                              .channel_customer_id = "tb_107",
+                              .group = "presales",
+                              .cls = ROUTING_CLASS_PRESALES,
+                              .state = ROUTING_QUEUED,
+                              .opened_at = s_at (0, 8, 50, 0),
+                              .queued_at = s_at (0, 8, 50, 0),
+                              .group_since = s_at (0, 8, 59, 0),
+                              .busy_replied = true,
+                              .assign_seq = 2,
+                              .handed_from = "lingling",
+                              .handover_note = NOTE};
+    routing_model_restore_conversation (f->model, SHOP, &row);
+    routing_model_settle (f->model);
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, 7);
+    assert_string_equal (routing_conv_handed_from (c), "lingling");
+    assert_string_equal (routing_conv_handover_note (c), NOTE);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_expect_last (7, "xiaomei", "lingling", R (QUEUE), NOTE);
+    assert_int_equal (routing_conv_assign_seq (c), 3);
+}
+
 int
 main (void)
 {
@@ -619,6 +790,21 @@ main (void)
         cmocka_unit_test_setup_teardown (test_offline_hands_over_with_note, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_agent_picks_up_a_waiting_customer, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_handover_nobody_has_room_for_is_a_change_of_owner_to_nobody, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_shift_end_nobody_has_room_for_records_the_configured_note, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_note_goes_to_whoever_takes_it_from_the_queue,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_offline_note_goes_with_that_handover_only, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_pickup_after_a_handover_carries_the_note, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_handed_back_conversation_overflows_with_its_note,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_restored_handover_keeps_the_agent_and_the_note,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
