@@ -69,6 +69,7 @@ typedef struct {
     int64_t customer_id;               //  whom (its key in the shop's map)
     char agent_id[ROUTING_ID_MAX + 1]; //  who served
     int64_t at;                        //  when
+    void *handle;                      //  its place in the shop's served_order
 } s_served_t;
 
 struct s_shop_s {
@@ -78,6 +79,7 @@ struct s_shop_s {
     zhashx_t *convs;                      //  &id -> routing_conv_t (open ones)
     s_queue_t queues[ROUTING_GROUPS_MAX]; //  one per group
     zhashx_t *served;                     //  &customer_id -> s_served_t
+    zlistx_t *served_order;               //  the same, least recently served first
     int64_t boundary;                     //  armed next shift boundary, 0 = none
 };
 
@@ -835,6 +837,7 @@ s_shop_destroy (void **item_p)
     if (shop) {
         zhashx_destroy (&shop->agents);
         zhashx_destroy (&shop->convs);
+        zlistx_destroy (&shop->served_order);
         zhashx_destroy (&shop->served);
         for (int g = 0; g < ROUTING_GROUPS_MAX; g++)
             free (shop->queues[g].items);
@@ -917,6 +920,7 @@ routing_model_configure (routing_model_t *self, routing_shop_config_t **config_p
         zhashx_set_destructor (shop->agents, s_agent_destroy);
         shop->convs = s_id_map_new (s_conv_destroy);
         shop->served = s_id_map_new (s_free_item);
+        shop->served_order = zlistx_new ();
         zhashx_insert (self->shops, config->shop_id, shop);
         self->stats.shops++;
     }
@@ -1008,6 +1012,24 @@ routing_model_restore_conversation (routing_model_t *self, const char *shop_id,
         s_agent_ensure (shop, c->agent)->load++;
 }
 
+//  Who served a customer matters for sticky_days (at least a day): older
+//  entries are forgotten, a few at a time, so the memory holds the
+//  customers served within the window and no more (the record keeps all).
+static void
+s_forget_served (routing_model_t *self, s_shop_t *shop)
+{
+    int64_t window = (shop->config->sticky_days > 1 ? shop->config->sticky_days : 1) * S_DAY_MS;
+    int64_t now = s_now (self);
+    for (int i = 0; i < 8; i++) {
+        s_served_t *oldest = zlistx_first (shop->served_order);
+        if (!oldest || now - oldest->at <= window)
+            break;
+        zlistx_delete (shop->served_order, oldest->handle);
+        zhashx_delete (shop->served, &oldest->customer_id); //  frees it
+        self->stats.customers_forgotten++;
+    }
+}
+
 void
 routing_model_restore_served (routing_model_t *self, const char *shop_id, int64_t customer_id,
                               const char *agent_id, int64_t at)
@@ -1020,9 +1042,12 @@ routing_model_restore_served (routing_model_t *self, const char *shop_id, int64_
         s = calloc (1, sizeof *s);
         s->customer_id = customer_id;
         zhashx_insert (shop->served, &s->customer_id, s);
-    }
+        s->handle = zlistx_add_end (shop->served_order, s);
+    } else
+        zlistx_move_end (shop->served_order, s->handle);
     snprintf (s->agent_id, sizeof s->agent_id, "%s", agent_id);
     s->at = at;
+    s_forget_served (self, shop);
 }
 
 void
@@ -1439,7 +1464,9 @@ routing_model_stats (routing_model_t *self, routing_stats_t *out)
 {
     routing_stats_t s = self->stats;
     s.open = s.queued = s.assigned = 0;
-    for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops))
+    s.customers_remembered = 0;
+    for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops)) {
+        s.customers_remembered += (int64_t) zhashx_size (shop->served);
         for (routing_conv_t *c = zhashx_first (shop->convs); c; c = zhashx_next (shop->convs)) {
             s.open++;
             if (c->state == ROUTING_QUEUED)
@@ -1447,6 +1474,7 @@ routing_model_stats (routing_model_t *self, routing_stats_t *out)
             else if (c->state == ROUTING_ASSIGNED)
                 s.assigned++;
         }
+    }
     *out = s;
 }
 

@@ -297,13 +297,15 @@ bool routing_conv_stored (const routing_conv_t *conv);
 
 //  Inspection (status, tests).
 typedef struct {
-    int shops;            //  configured shops
-    int open;             //  conversations not closed
-    int queued;           //  of which waiting in a queue
-    int assigned;         //  of which owned by an agent
-    int64_t decisions;    //  assignments made
-    int64_t queued_total; //  times a conversation entered a queue
-    int64_t breaches;     //  response-time breaches
+    int shops;                    //  configured shops
+    int open;                     //  conversations not closed
+    int queued;                   //  of which waiting in a queue
+    int assigned;                 //  of which owned by an agent
+    int64_t decisions;            //  assignments made
+    int64_t queued_total;         //  times a conversation entered a queue
+    int64_t breaches;             //  response-time breaches
+    int64_t customers_remembered; //  who-served-whom kept in memory (served within sticky_days)
+    int64_t customers_forgotten;  //  of those, dropped after the window
 } routing_stats_t;
 void routing_model_stats (routing_model_t *self, routing_stats_t *out);
 //  Open conversations of an agent (-1 if unknown).

@@ -957,6 +957,8 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "conversations.queued") = st.queued;
     *kf_control_counter (control, "conversations.assigned") = st.assigned;
     *kf_control_counter (control, "shops") = st.shops;
+    *kf_control_counter (control, "customers.remembered") = st.customers_remembered;
+    *kf_control_counter (control, "customers.forgotten") = st.customers_forgotten;
     *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
     kf_subscriber_stats_t ss;
     kf_subscriber_stats (self->sub, &ss);

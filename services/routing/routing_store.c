@@ -134,7 +134,8 @@ static const kf_stmt_t s_statements[] = {
      "ORDER BY shop_id, conversation_id"},
     {"routing_load_served",
      "SELECT shop_id, customer_id, agent_id, (extract (epoch FROM last_served_at) * 1000)::int8 "
-     "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0::float8)"},
+     "FROM customer_agents WHERE last_served_at > to_timestamp ($1::int8 / 1000.0::float8) "
+     "ORDER BY last_served_at"},
     //  routing_outbox holds only what intake has not acknowledged yet.
     {"routing_load_unsubmitted",
      "SELECT shop_id, request_id, payload FROM routing_outbox ORDER BY created_at, request_id"},

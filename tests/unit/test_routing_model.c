@@ -780,6 +780,32 @@ test_a_restored_handover_keeps_the_agent_and_the_note (void **state)
     assert_int_equal (routing_conv_assign_seq (c), 3);
 }
 
+static void
+test_who_served_whom_is_forgotten_after_the_sticky_window (void **state)
+{
+    fixture_t *f = *state;
+    routing_stats_t st;
+    for (int i = 0; i < 20; i++)
+        routing_model_restore_served (f->model, SHOP, 1000 + i, "xiaomei", s_at (0, 9, 0, i));
+    routing_model_restore_served (f->model, SHOP, 2000, "ajie", s_at (2, 9, 0, 0));
+    routing_model_stats (f->model, &st);
+    assert_int_equal (st.customers_remembered, 21);
+    //  Day 3, 10:00: day 0's customers were served more than 3 days ago
+    //  (sticky_days): forgotten a few at a time as others are served.
+    s_goto (f, 3, 10, 0, 0);
+    for (int i = 0; i < 3; i++)
+        routing_model_restore_served (f->model, SHOP, 3000 + i, "ajie", s_at (3, 10, 0, 0));
+    routing_model_stats (f->model, &st);
+    assert_int_equal (st.customers_remembered, 1 + 3); //  day 2's and today's
+    assert_int_equal (st.customers_forgotten, 20);
+    //  Serving someone again keeps them: 2000 is now the most recent.
+    routing_model_restore_served (f->model, SHOP, 2000, "ajie", s_at (3, 10, 0, 1));
+    s_goto (f, 5, 10, 0, 0);
+    routing_model_restore_served (f->model, SHOP, 4000, "ajie", s_at (5, 10, 0, 0));
+    routing_model_stats (f->model, &st);
+    assert_int_equal (st.customers_remembered, 5); //  nobody past the window yet
+}
+
 int
 main (void)
 {
@@ -804,6 +830,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_handed_back_conversation_overflows_with_its_note,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_restored_handover_keeps_the_agent_and_the_note,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_who_served_whom_is_forgotten_after_the_sticky_window,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
