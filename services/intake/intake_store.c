@@ -167,6 +167,14 @@ static const kf_stmt_t s_statements[] = {
      "INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
      "    first_seen_at) SELECT shop_id, channel, ccid, id, "
      "    to_timestamp (first_ms / 1000.0::float8) FROM i"},
+    //  Remembered customers whose name or VIP flag changed
+    //  (s_queue_profiles): by key, in the write round trip.
+    {"intake_update_profiles",
+     "UPDATE customers c SET display_name = coalesce (u.name, c.display_name), "
+     "  vip = c.vip OR u.vip "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
+     "unnest ($3::text[]) AS name, unnest ($4::bool[]) AS vip) AS u "
+     "WHERE c.shop_id = u.shop_id AND c.customer_id = u.id"},
     {"intake_reserve_messages", "SELECT nextval ('messages_message_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
     //  Candidates by the lazily kept last_message_at, then the exact last
@@ -271,6 +279,8 @@ typedef struct {
     const char *name;            //  latest display name, borrowed
     bool vip;                    //  any VIP flag
     bool cached;                 //  not read from the tables (remembered, or presumed new)
+    bool known;                  //  in the writer's memory: never presumed new
+    bool renamed;                //  remembered, but its name or VIP flag changes: updated
     bool presumed;               //  presumed a new customer: inserted with the batch
 } s_key_t;
 
@@ -311,6 +321,7 @@ static void s_cache_forget (intake_cache_t *cache, const intake_item_t *items, i
 static int s_take_message_ids (s_batch_t *b);
 static int s_take_customer_ids (s_batch_t *b);
 static void s_queue_new_customers (s_batch_t *b);
+static void s_queue_profiles (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
 //  then runs when the pipeline runs).
@@ -1671,6 +1682,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     bool closes = s_closes_any (&b);
     s_queue_lock_open (&b);
     s_queue_new_customers (&b);
+    s_queue_profiles (&b);
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
     if (closes) {
@@ -1755,10 +1767,13 @@ s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count)
         }
 }
 
-//  Customers the writer remembers with an open conversation, whose record
-//  this batch does not change (name, VIP), are not read from the tables:
-//  their keys are filled from the cache, and their conversations are locked
-//  and checked still open in the write round trip (s_queue_lock_open).
+//  Customers the writer remembers with an open conversation are not read
+//  from the tables: their keys are filled from the cache, and their
+//  conversations are locked and checked still open in the write round trip
+//  (s_queue_lock_open). A new display name or VIP flag is an update of
+//  the customer's row in that same round trip (s_queue_profiles). A
+//  remembered customer without such a conversation is read, never presumed
+//  new: the customer exists.
 static void
 s_recall_keys (s_batch_t *b)
 {
@@ -1766,23 +1781,25 @@ s_recall_keys (s_batch_t *b)
         return;
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
         intake_cache_entry_t entry;
-        intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
+        k->known = intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
         const intake_cache_entry_t *e = &entry;
-        bool usable = e->conv_id && !(k->name && (!e->name || strcmp (e->name, k->name) != 0)) &&
-                      !(k->vip && !e->vip) &&
+        bool usable = e->conv_id &&
                       //  Quiet for longer than the quiet period: the sweep has
                       //  probably closed that conversation (a returning
                       //  customer); read it.
                       k->first_ms - e->conv_last_ms <= b->quiet_ms;
+        bool renamed = k->name && (!e->name || strcmp (e->name, k->name) != 0);
         free (entry.name); //  only compared
         entry.name = NULL;
         if (!usable)
             continue;
         k->cached = true;
+        k->renamed = renamed || (k->vip && !e->vip);
         k->customer_ref = e->customer_ref;
         k->last_conv_id = e->conv_id;
-        k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
-        k->vip = e->vip;
+        if (!renamed)
+            k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
+        k->vip = k->vip || e->vip;
         s_conv_t *c = s_conv_new (b);
         c->id = e->conv_id;
         c->stored_last_ms = e->conv_stored_ms;
@@ -1828,7 +1845,7 @@ s_take_customer_ids (s_batch_t *b)
         return 0;
     int needed = 0;
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys))
-        needed += k->cached ? 0 : 1;
+        needed += k->cached || k->known ? 0 : 1;
     if (needed == 0)
         return 0;
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
@@ -1836,7 +1853,7 @@ s_take_customer_ids (s_batch_t *b)
                      needed, taken);
     int used = 0;
     for (s_key_t *k = zhashx_first (b->keys); rc == 0 && k; k = zhashx_next (b->keys))
-        if (!k->cached) {
+        if (!k->cached && !k->known) {
             k->customer_ref = taken[used++];
             k->cached = k->presumed = true;
         }
@@ -1863,6 +1880,33 @@ s_queue_new_customers (s_batch_t *b)
     kf_params_init (&params);
     kf_batch_params (rows, &params);
     kf_store_pipeline_add (b->store, "intake_insert_new_customers", &params, NULL, NULL);
+    kf_batch_destroy (&rows);
+}
+
+//  Queue the update of remembered customers whose name or VIP flag the
+//  batch changes (a name it does not carry stays; VIP once set stays set).
+static void
+s_queue_profiles (s_batch_t *b)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_BOOL};
+    kf_batch_t *rows = kf_batch_new (4, types);
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        if (!k->renamed)
+            continue;
+        kf_batch_str (rows, 0, k->sample->shop_id);
+        kf_batch_int (rows, 1, k->customer_ref);
+        if (k->name)
+            kf_batch_str (rows, 2, k->name);
+        else
+            kf_batch_null (rows, 2);
+        kf_batch_bool (rows, 3, k->vip);
+    }
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        kf_store_pipeline_add (b->store, "intake_update_profiles", &params, NULL, NULL);
+    }
     kf_batch_destroy (&rows);
 }
 
