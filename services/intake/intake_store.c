@@ -27,12 +27,13 @@
 #define S_INSERT_MESSAGES                                                                          \
     "INSERT INTO messages (message_id, shop_id, gateway_id, gateway_msg_id, kind, channel, "       \
     "  conversation_id, customer_id, agent_id, body, sent_at, received_at, intent, priority, "     \
-    "  qa_flags, score, agent_status, target_agent_id, auto_reply) "                               \
+    "  qa_flags, score, agent_status, target_agent_id, auto_reply, principal_id) "                 \
     "SELECT id, shop_id, gateway_id, gateway_msg_id, kind, channel, "                              \
     "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
     "  to_timestamp (sent_ms / 1000.0::float8), to_timestamp (received_ms / 1000.0::float8), "     \
     "  nullif (intent, 0), nullif (priority, 0), string_to_array (nullif (qa, ''), ','), "         \
-    "  nullif (score, 0), nullif (agent_status, 0), nullif (target, ''), auto_reply "              \
+    "  nullif (score, 0), nullif (agent_status, 0), nullif (target, ''), auto_reply, "             \
+    "  nullif (principal, '') "                                                                    \
     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "             \
     "unnest ($3::text[]) AS gateway_msg_id, unnest ($4::int2[]) AS kind, "                         \
     "unnest ($5::int2[]) AS channel, unnest ($6::int8[]) AS conversation_id, "                     \
@@ -42,7 +43,7 @@
     "unnest ($13::int2[]) AS priority, unnest ($14::text[]) AS qa, "                               \
     "unnest ($15::int2[]) AS score, unnest ($16::int2[]) AS agent_status, "                        \
     "unnest ($17::text[]) AS target, unnest ($18::int8[]) AS id, "                                 \
-    "unnest ($19::bool[]) AS auto_reply) AS t "
+    "unnest ($19::bool[]) AS auto_reply, unnest ($20::text[]) AS principal) AS t "
 
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
@@ -205,6 +206,8 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce (string_agg (s.shop_id, ','), '') "
      "FROM principals p LEFT JOIN principal_shops s USING (principal_id) "
      "WHERE p.disabled_at IS NULL AND p.public_key IS NOT NULL GROUP BY p.principal_id"},
+    {"intake_load_gateways", "SELECT g.gateway_id, g.principal_id FROM principal_gateways g "
+                             "JOIN principals p USING (principal_id) WHERE p.disabled_at IS NULL"},
     {"intake_load_shops", "SELECT shop_id FROM shops ORDER BY shop_id"},
     {"intake_reserve_commands", "SELECT nextval ('outbound_commands_command_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
@@ -835,8 +838,8 @@ s_insert_messages (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
                              KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8,
                              KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL};
-    kf_batch_t *rows = kf_batch_new (19, types);
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL, KF_COL_TEXT};
+    kf_batch_t *rows = kf_batch_new (20, types);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
@@ -874,6 +877,7 @@ s_insert_messages (s_batch_t *b)
         kf_batch_str (rows, 16, item->target_agent_id);
         kf_batch_int (rows, 17, item->stored_id); //  from the pool
         kf_batch_bool (rows, 18, item->auto_reply);
+        kf_batch_str (rows, 19, item->principal_id);
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
@@ -1214,6 +1218,7 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
 
 typedef struct {
     intake_principal_row_fn *principal; //  per principal row
+    intake_gateway_row_fn *gateway;     //  per gateway id row
     intake_shop_row_fn *shop;           //  per shop row
     void *arg;                          //  their argument
 } s_rows_t;
@@ -1233,8 +1238,25 @@ int
 intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn, void *arg,
                               kf_error_t *err)
 {
-    s_rows_t rows = {fn, NULL, arg};
+    s_rows_t rows = {fn, NULL, NULL, arg};
     return kf_store_exec (store, "intake_load_principals", NULL, s_on_principals, &rows, err);
+}
+
+static int
+s_on_gateways (const PGresult *res, void *arg)
+{
+    s_rows_t *rows = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        rows->gateway (rows->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1));
+    return 0;
+}
+
+int
+intake_store_load_gateways (kf_store_t *store, intake_gateway_row_fn *fn, void *arg,
+                            kf_error_t *err)
+{
+    s_rows_t rows = {NULL, fn, NULL, arg};
+    return kf_store_exec (store, "intake_load_gateways", NULL, s_on_gateways, &rows, err);
 }
 
 static int
@@ -1249,7 +1271,7 @@ s_on_shops (const PGresult *res, void *arg)
 int
 intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err)
 {
-    s_rows_t rows = {NULL, fn, arg};
+    s_rows_t rows = {NULL, NULL, fn, arg};
     return kf_store_exec (store, "intake_load_shops", NULL, s_on_shops, &rows, err);
 }
 
