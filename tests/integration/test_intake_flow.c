@@ -213,6 +213,20 @@ test_duplicates_keep_the_first (void **state)
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages "
                                           "WHERE gateway_msg_id = 'dup-1'"),
                       1);
+    //  Development mode (no keys): any connection may say any gateway id,
+    //  and no principal is recorded.
+    zsock_t *own = f->gw;
+    bool welcomed = false;
+    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    Kefu__V1__IntakeFrame *other = s_message (f, &m, NULL);
+    assert_int_equal (other->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    kefu__v1__intake_frame__free_unpacked (other, NULL);
+    zsock_destroy (&f->gw);
+    f->gw = own;
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages "
+                                          "WHERE principal_id IS NOT NULL"),
+                      0);
     kefu__v1__intake_frame__free_unpacked (first, NULL);
     kefu__v1__intake_frame__free_unpacked (again, NULL);
     kefu__v1__intake_frame__free_unpacked (conflict, NULL);
