@@ -39,6 +39,7 @@ s_principal_destroy (void **item_p)
     intake_principal_t *p = *item_p;
     if (p) {
         zhashx_destroy (&p->shops);
+        zhashx_destroy (&p->gateway_ids);
         free (p);
         *item_p = NULL;
     }
@@ -56,6 +57,7 @@ intake_auth_new (const intake_config_t *config)
     snprintf (self->dev.id, sizeof self->dev.id, "dev");
     snprintf (self->dev.role, sizeof self->dev.role, "admin");
     self->dev.all_shops = true;
+    self->dev.any_gateway_id = true;
     return self;
 }
 
@@ -93,8 +95,9 @@ intake_auth_start (intake_auth_t *self, char *why, size_t why_size)
 {
     if (self->insecure) {
         kf_log_warn ("intake.insecure",
-                     "note=\"KEFU_INSECURE=1: gateways are NOT authenticated and every peer may "
-                     "push for every shop. Development only.\"");
+                     "note=\"KEFU_INSECURE=1: gateways are NOT authenticated, every peer may "
+                     "push for every shop under any gateway id (even another gateway's), and "
+                     "no row records who wrote it. Development only.\"");
         return 0;
     }
     const char *key_file = self->config->secret_key_file;
@@ -163,6 +166,7 @@ s_on_principal (void *arg, const char *id, const char *role, const char *key, bo
     snprintf (p->key, sizeof p->key, "%s", key);
     p->all_shops = all_shops;
     p->shops = zhashx_new ();
+    p->gateway_ids = zhashx_new ();
     char *list = strdup (shops_csv);
     char *save = NULL;
     for (char *s = strtok_r (list, ",", &save); s; s = strtok_r (NULL, ",", &save))
@@ -172,6 +176,15 @@ s_on_principal (void *arg, const char *id, const char *role, const char *key, bo
     char line[128];
     snprintf (line, sizeof line, "%s %s", key, id);
     zlist_append (load->keys, line); //  autofree: the list copies it
+}
+
+static void
+s_on_gateway (void *arg, const char *gateway_id, const char *principal_id)
+{
+    s_load_t *load = arg;
+    intake_principal_t *p = zhashx_lookup (load->principals, principal_id);
+    if (p) //  a principal without a key is not loaded
+        zhashx_insert (p->gateway_ids, gateway_id, (void *) 1);
 }
 
 static void
@@ -263,6 +276,7 @@ intake_auth_refresh (intake_auth_t *self, kf_store_t *store)
     zhashx_t *shops = zhashx_new ();
     int rc = -1;
     if (intake_store_load_principals (store, s_on_principal, &load, &err) == 0 &&
+        intake_store_load_gateways (store, s_on_gateway, &load, &err) == 0 &&
         intake_store_load_shops (store, s_on_shop, shops, &err) == 0) {
         zhashx_destroy (&self->principals);
         self->principals = load.principals;
@@ -321,6 +335,18 @@ bool
 intake_auth_in_scope (const intake_principal_t *principal, const char *shop_id)
 {
     return principal->all_shops || zhashx_lookup (principal->shops, shop_id) != NULL;
+}
+
+bool
+intake_auth_may_send_items (const intake_principal_t *principal)
+{
+    return strcmp (principal->role, "gateway") == 0 || strcmp (principal->role, "admin") == 0;
+}
+
+bool
+intake_auth_owns_gateway (const intake_principal_t *principal, const char *gateway_id)
+{
+    return principal->any_gateway_id || zhashx_lookup (principal->gateway_ids, gateway_id) != NULL;
 }
 
 const char **

@@ -11,8 +11,13 @@
     connections at once and for open sessions within that delay (every
     item is re-checked against the cache).
 
+    A gateway id (part of the de-duplication key) belongs to one principal
+    (principal_gateways, kefuctl principal add --gateway-id): a Hello may
+    name only an id of its own key.
+
     Insecure mode (KEFU_INSECURE=1, development only): plain sockets; every
-    peer is the principal "dev" with every shop. Loudly logged. */
+    peer is the principal "dev" with every shop and any gateway id. Loudly
+    logged. */
 #ifndef INTAKE_AUTH_H
 #define INTAKE_AUTH_H
 
@@ -23,11 +28,13 @@
 #include "kf_store.h"
 
 typedef struct {
-    char id[65];     //  principal id
-    char role[16];   //  gateway, supervisor, admin, service
-    char key[41];    //  CURVE public key (Z85), "" in insecure mode
-    bool all_shops;  //  may act for every shop
-    zhashx_t *shops; //  shop ids it may act for (set)
+    char id[65];           //  principal id
+    char role[16];         //  gateway, supervisor, admin, service
+    char key[41];          //  CURVE public key (Z85), "" in insecure mode
+    bool all_shops;        //  may act for every shop
+    zhashx_t *shops;       //  shop ids it may act for (set)
+    zhashx_t *gateway_ids; //  gateway ids registered to it (set)
+    bool any_gateway_id;   //  insecure mode: every gateway id is its own
 } intake_principal_t;
 
 typedef struct _intake_auth_t intake_auth_t;
@@ -66,6 +73,10 @@ const intake_principal_t *intake_auth_principal_of (intake_auth_t *self, zframe_
 bool intake_auth_shop_known (const intake_auth_t *self, const char *shop_id);
 //  May the principal act for the shop?
 bool intake_auth_in_scope (const intake_principal_t *principal, const char *shop_id);
+//  May the principal send items (role gateway or admin)?
+bool intake_auth_may_send_items (const intake_principal_t *principal);
+//  Is gateway_id registered to the principal?
+bool intake_auth_owns_gateway (const intake_principal_t *principal, const char *gateway_id);
 //  The registered shops (borrowed array, valid until the next refresh).
 const char **intake_auth_shops (const intake_auth_t *self, int *count);
 

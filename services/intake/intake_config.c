@@ -15,7 +15,9 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_INTAKE_CONTROL_ENDPOINT", KF_CFG_STRING, O (control_endpoint), "tcp://127.0.0.1:5581",
      "control endpoint (kefuctl status, health checks)", 0, 0, NULL, 0},
     {"KEFU_INSECURE", KF_CFG_BOOL, O (insecure), "0",
-     "1 = accept gateways WITHOUT authentication (local development only)", 0, 0, NULL, 0},
+     "1 = accept gateways WITHOUT authentication: any peer, any shop, any gateway id, no "
+     "principal recorded (local development only)",
+     0, 0, NULL, 0},
     {"KEFU_INTAKE_SECRET_KEY_FILE", KF_CFG_STRING, O (secret_key_file), "",
      "intake's CURVE key pair (the _secret file of kefuctl principal add --generate)", 0, 0, NULL,
      0},

@@ -39,7 +39,8 @@ typedef struct {
     //  Identity and de-dup key.
     char shop_id[KF_SHOP_ID_MAX + 1]; //  validated shop id
     unsigned partition;               //  the shop's partition
-    char gateway_id[KF_ID_MAX + 1];   //  from the session's Hello
+    char gateway_id[KF_ID_MAX + 1];   //  from the session's Hello (registered to the key)
+    char principal_id[65];            //  whose key sent it ("" in insecure mode)
     char msg_id[KF_ID_MAX + 1];       //  gateway_msg_id
     //  What happened.
     intake_kind_t kind;                  //  item kind

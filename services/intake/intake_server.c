@@ -377,7 +377,7 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         s_reject_hello (self, routing_id, &err);
         return;
     }
-    if (strcmp (principal->role, "gateway") != 0 && strcmp (principal->role, "admin") != 0) {
+    if (!intake_auth_may_send_items (principal)) {
         kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
                       "principal %s has role %s, not gateway", principal->id, principal->role);
         s_reject_hello (self, routing_id, &err);
@@ -392,6 +392,19 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     }
     if (kf_valid_id (&hello->gateway_id, "hello.gateway_id", KF_ID_MAX, &err) ||
         kf_valid_text (&hello->software, "hello.software", 256, false, &err)) {
+        s_reject_hello (self, routing_id, &err);
+        return;
+    }
+    //  The gateway id is part of the de-dup key: only its own key may use
+    //  it, or another key could take (or read) that gateway's ids.
+    char gateway_id[KF_ID_MAX + 1];
+    memcpy (gateway_id, hello->gateway_id.data, hello->gateway_id.len);
+    gateway_id[hello->gateway_id.len] = '\0';
+    if (!intake_auth_owns_gateway (principal, gateway_id)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
+                      "gateway id %s is not registered to principal %s (kefuctl principal bind "
+                      "%s --gateway-id ...)",
+                      gateway_id, principal->id, principal->id);
         s_reject_hello (self, routing_id, &err);
         return;
     }
@@ -429,8 +442,7 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         }
     }
     intake_session_t *session = intake_sessions_open (self->sessions, routing_id);
-    memcpy (session->gateway_id, hello->gateway_id.data, hello->gateway_id.len);
-    session->gateway_id[hello->gateway_id.len] = '\0';
+    snprintf (session->gateway_id, sizeof session->gateway_id, "%s", gateway_id);
     snprintf (session->principal_id, sizeof session->principal_id, "%s", principal->id);
     memcpy (session->serves, serves, hello->n_serves * sizeof serves[0]);
     session->serves_count = (int) hello->n_serves;
@@ -545,24 +557,34 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
 {
     kf_error_t err;
     kf_error_clear (&err);
+    const intake_principal_t *principal = intake_auth_principal_of (self->auth, body);
+    if (!intake_auth_loaded (self->auth)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "database unavailable");
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
+        return;
+    }
+    //  Refusals that no Hello can change are final, session or not: a
+    //  RETRY_LATER would send the gateway round Hello, Reject and resend.
+    if (!principal) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
+                      "the key of this connection is unknown or was revoked");
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        if (session)
+            intake_sessions_remove (self->sessions, routing_id);
+        return;
+    }
+    if (!intake_auth_may_send_items (principal)) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN,
+                      "principal %s has role %s, which may not send items", principal->id,
+                      principal->role);
+        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
+        return;
+    }
     if (!session) {
         //  Intake restarted, or the session expired: the gateway library
         //  says Hello again and resends.
         kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
                       "no session: send Hello first");
-        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
-        return;
-    }
-    const intake_principal_t *principal = intake_auth_principal_of (self->auth, body);
-    if (!principal) {
-        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
-                      "the key of this connection was revoked");
-        s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_REJECTED, &err);
-        intake_sessions_remove (self->sessions, routing_id);
-        return;
-    }
-    if (!intake_auth_loaded (self->auth)) {
-        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "database unavailable");
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
         return;
     }
@@ -607,6 +629,9 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
                                                  item->qa_flags, INTAKE_QA_MAX);
     }
     snprintf (item->gateway_id, sizeof item->gateway_id, "%s", session->gateway_id);
+    //  Who wrote it is part of the record ("" = unauthenticated, stored NULL).
+    if (!intake_auth_insecure (self->auth))
+        snprintf (item->principal_id, sizeof item->principal_id, "%s", principal->id);
     item->routing_id = zframe_dup (routing_id);
     int w = s_writer_of (self, item);
     self->build[w][self->build_count[w]++] = parsed;

@@ -27,12 +27,13 @@
 #define S_INSERT_MESSAGES                                                                          \
     "INSERT INTO messages (message_id, shop_id, gateway_id, gateway_msg_id, kind, channel, "       \
     "  conversation_id, customer_id, agent_id, body, sent_at, received_at, intent, priority, "     \
-    "  qa_flags, score, agent_status, target_agent_id, auto_reply) "                               \
+    "  qa_flags, score, agent_status, target_agent_id, auto_reply, principal_id) "                 \
     "SELECT id, shop_id, gateway_id, gateway_msg_id, kind, channel, "                              \
     "  nullif (conversation_id, 0), nullif (customer_id, 0), nullif (agent_id, ''), body, "        \
     "  to_timestamp (sent_ms / 1000.0::float8), to_timestamp (received_ms / 1000.0::float8), "     \
     "  nullif (intent, 0), nullif (priority, 0), string_to_array (nullif (qa, ''), ','), "         \
-    "  nullif (score, 0), nullif (agent_status, 0), nullif (target, ''), auto_reply "              \
+    "  nullif (score, 0), nullif (agent_status, 0), nullif (target, ''), auto_reply, "             \
+    "  nullif (principal, '') "                                                                    \
     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::text[]) AS gateway_id, "             \
     "unnest ($3::text[]) AS gateway_msg_id, unnest ($4::int2[]) AS kind, "                         \
     "unnest ($5::int2[]) AS channel, unnest ($6::int8[]) AS conversation_id, "                     \
@@ -42,7 +43,7 @@
     "unnest ($13::int2[]) AS priority, unnest ($14::text[]) AS qa, "                               \
     "unnest ($15::int2[]) AS score, unnest ($16::int2[]) AS agent_status, "                        \
     "unnest ($17::text[]) AS target, unnest ($18::int8[]) AS id, "                                 \
-    "unnest ($19::bool[]) AS auto_reply) AS t "
+    "unnest ($19::bool[]) AS auto_reply, unnest ($20::text[]) AS principal) AS t "
 
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
@@ -167,6 +168,14 @@ static const kf_stmt_t s_statements[] = {
      "INSERT INTO customer_channels (shop_id, channel, channel_customer_id, customer_id, "
      "    first_seen_at) SELECT shop_id, channel, ccid, id, "
      "    to_timestamp (first_ms / 1000.0::float8) FROM i"},
+    //  Remembered customers whose name or VIP flag changed
+    //  (s_queue_profiles): by key, in the write round trip.
+    {"intake_update_profiles",
+     "UPDATE customers c SET display_name = coalesce (u.name, c.display_name), "
+     "  vip = c.vip OR u.vip "
+     "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS id, "
+     "unnest ($3::text[]) AS name, unnest ($4::bool[]) AS vip) AS u "
+     "WHERE c.shop_id = u.shop_id AND c.customer_id = u.id"},
     {"intake_reserve_messages", "SELECT nextval ('messages_message_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
     //  Candidates by the lazily kept last_message_at, then the exact last
@@ -197,6 +206,8 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce (string_agg (s.shop_id, ','), '') "
      "FROM principals p LEFT JOIN principal_shops s USING (principal_id) "
      "WHERE p.disabled_at IS NULL AND p.public_key IS NOT NULL GROUP BY p.principal_id"},
+    {"intake_load_gateways", "SELECT g.gateway_id, g.principal_id FROM principal_gateways g "
+                             "JOIN principals p USING (principal_id) WHERE p.disabled_at IS NULL"},
     {"intake_load_shops", "SELECT shop_id FROM shops ORDER BY shop_id"},
     {"intake_reserve_commands", "SELECT nextval ('outbound_commands_command_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
@@ -271,6 +282,8 @@ typedef struct {
     const char *name;            //  latest display name, borrowed
     bool vip;                    //  any VIP flag
     bool cached;                 //  not read from the tables (remembered, or presumed new)
+    bool known;                  //  in the writer's memory: never presumed new
+    bool renamed;                //  remembered, but its name or VIP flag changes: updated
     bool presumed;               //  presumed a new customer: inserted with the batch
 } s_key_t;
 
@@ -311,6 +324,7 @@ static void s_cache_forget (intake_cache_t *cache, const intake_item_t *items, i
 static int s_take_message_ids (s_batch_t *b);
 static int s_take_customer_ids (s_batch_t *b);
 static void s_queue_new_customers (s_batch_t *b);
+static void s_queue_profiles (s_batch_t *b);
 
 //  Run a statement now, or queue it in the open pipeline (its rows callback
 //  then runs when the pipeline runs).
@@ -824,8 +838,8 @@ s_insert_messages (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
                              KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8,
                              KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2,
-                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL};
-    kf_batch_t *rows = kf_batch_new (19, types);
+                             KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8, KF_COL_BOOL, KF_COL_TEXT};
+    kf_batch_t *rows = kf_batch_new (20, types);
     for (int i = 0; i < b->count; i++) {
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
@@ -863,6 +877,7 @@ s_insert_messages (s_batch_t *b)
         kf_batch_str (rows, 16, item->target_agent_id);
         kf_batch_int (rows, 17, item->stored_id); //  from the pool
         kf_batch_bool (rows, 18, item->auto_reply);
+        kf_batch_str (rows, 19, item->principal_id);
     }
     int rc = 0;
     if (kf_batch_rows (rows) > 0) {
@@ -1203,6 +1218,7 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
 
 typedef struct {
     intake_principal_row_fn *principal; //  per principal row
+    intake_gateway_row_fn *gateway;     //  per gateway id row
     intake_shop_row_fn *shop;           //  per shop row
     void *arg;                          //  their argument
 } s_rows_t;
@@ -1222,8 +1238,25 @@ int
 intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn, void *arg,
                               kf_error_t *err)
 {
-    s_rows_t rows = {fn, NULL, arg};
+    s_rows_t rows = {fn, NULL, NULL, arg};
     return kf_store_exec (store, "intake_load_principals", NULL, s_on_principals, &rows, err);
+}
+
+static int
+s_on_gateways (const PGresult *res, void *arg)
+{
+    s_rows_t *rows = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        rows->gateway (rows->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1));
+    return 0;
+}
+
+int
+intake_store_load_gateways (kf_store_t *store, intake_gateway_row_fn *fn, void *arg,
+                            kf_error_t *err)
+{
+    s_rows_t rows = {NULL, fn, NULL, arg};
+    return kf_store_exec (store, "intake_load_gateways", NULL, s_on_gateways, &rows, err);
 }
 
 static int
@@ -1238,7 +1271,7 @@ s_on_shops (const PGresult *res, void *arg)
 int
 intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err)
 {
-    s_rows_t rows = {NULL, fn, arg};
+    s_rows_t rows = {NULL, NULL, fn, arg};
     return kf_store_exec (store, "intake_load_shops", NULL, s_on_shops, &rows, err);
 }
 
@@ -1671,6 +1704,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     bool closes = s_closes_any (&b);
     s_queue_lock_open (&b);
     s_queue_new_customers (&b);
+    s_queue_profiles (&b);
     if (s_insert_messages (&b) || s_write_conversations (&b, new_count))
         goto failed;
     if (closes) {
@@ -1755,10 +1789,13 @@ s_cache_forget (intake_cache_t *cache, const intake_item_t *items, int count)
         }
 }
 
-//  Customers the writer remembers with an open conversation, whose record
-//  this batch does not change (name, VIP), are not read from the tables:
-//  their keys are filled from the cache, and their conversations are locked
-//  and checked still open in the write round trip (s_queue_lock_open).
+//  Customers the writer remembers with an open conversation are not read
+//  from the tables: their keys are filled from the cache, and their
+//  conversations are locked and checked still open in the write round trip
+//  (s_queue_lock_open). A new display name or VIP flag is an update of
+//  the customer's row in that same round trip (s_queue_profiles). A
+//  remembered customer without such a conversation is read, never presumed
+//  new: the customer exists.
 static void
 s_recall_keys (s_batch_t *b)
 {
@@ -1766,23 +1803,25 @@ s_recall_keys (s_batch_t *b)
         return;
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
         intake_cache_entry_t entry;
-        intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
+        k->known = intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
         const intake_cache_entry_t *e = &entry;
-        bool usable = e->conv_id && !(k->name && (!e->name || strcmp (e->name, k->name) != 0)) &&
-                      !(k->vip && !e->vip) &&
+        bool usable = e->conv_id &&
                       //  Quiet for longer than the quiet period: the sweep has
                       //  probably closed that conversation (a returning
                       //  customer); read it.
                       k->first_ms - e->conv_last_ms <= b->quiet_ms;
+        bool renamed = k->name && (!e->name || strcmp (e->name, k->name) != 0);
         free (entry.name); //  only compared
         entry.name = NULL;
         if (!usable)
             continue;
         k->cached = true;
+        k->renamed = renamed || (k->vip && !e->vip);
         k->customer_ref = e->customer_ref;
         k->last_conv_id = e->conv_id;
-        k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
-        k->vip = e->vip;
+        if (!renamed)
+            k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
+        k->vip = k->vip || e->vip;
         s_conv_t *c = s_conv_new (b);
         c->id = e->conv_id;
         c->stored_last_ms = e->conv_stored_ms;
@@ -1828,7 +1867,7 @@ s_take_customer_ids (s_batch_t *b)
         return 0;
     int needed = 0;
     for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys))
-        needed += k->cached ? 0 : 1;
+        needed += k->cached || k->known ? 0 : 1;
     if (needed == 0)
         return 0;
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
@@ -1836,7 +1875,7 @@ s_take_customer_ids (s_batch_t *b)
                      needed, taken);
     int used = 0;
     for (s_key_t *k = zhashx_first (b->keys); rc == 0 && k; k = zhashx_next (b->keys))
-        if (!k->cached) {
+        if (!k->cached && !k->known) {
             k->customer_ref = taken[used++];
             k->cached = k->presumed = true;
         }
@@ -1863,6 +1902,33 @@ s_queue_new_customers (s_batch_t *b)
     kf_params_init (&params);
     kf_batch_params (rows, &params);
     kf_store_pipeline_add (b->store, "intake_insert_new_customers", &params, NULL, NULL);
+    kf_batch_destroy (&rows);
+}
+
+//  Queue the update of remembered customers whose name or VIP flag the
+//  batch changes (a name it does not carry stays; VIP once set stays set).
+static void
+s_queue_profiles (s_batch_t *b)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_BOOL};
+    kf_batch_t *rows = kf_batch_new (4, types);
+    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+        if (!k->renamed)
+            continue;
+        kf_batch_str (rows, 0, k->sample->shop_id);
+        kf_batch_int (rows, 1, k->customer_ref);
+        if (k->name)
+            kf_batch_str (rows, 2, k->name);
+        else
+            kf_batch_null (rows, 2);
+        kf_batch_bool (rows, 3, k->vip);
+    }
+    if (kf_batch_rows (rows) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (rows, &params);
+        kf_store_pipeline_add (b->store, "intake_update_profiles", &params, NULL, NULL);
+    }
     kf_batch_destroy (&rows);
 }
 

@@ -84,6 +84,11 @@ typedef void (intake_principal_row_fn) (void *arg, const char *id, const char *r
 int intake_store_load_principals (kf_store_t *store, intake_principal_row_fn *fn, void *arg,
                                   kf_error_t *err);
 
+//  Gateway ids of active principals (each id belongs to one principal).
+typedef void (intake_gateway_row_fn) (void *arg, const char *gateway_id, const char *principal_id);
+int intake_store_load_gateways (kf_store_t *store, intake_gateway_row_fn *fn, void *arg,
+                                kf_error_t *err);
+
 //  Registered shops.
 typedef void (intake_shop_row_fn) (void *arg, const char *shop_id);
 int intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err);

@@ -102,7 +102,9 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_PUSH_ENDPOINT", KF_CFG_STRING, offsetof (push_config_t, endpoint),
      "tcp://127.0.0.1:5555", "intake's gateway endpoint", 0, 0, NULL, 0},
     {"KEFU_PUSH_GATEWAY_ID", KF_CFG_STRING, offsetof (push_config_t, gateway_id), "kefu-push",
-     "gateway id sent in Hello (part of intake's de-dup key)", 0, 0, NULL, 0},
+     "gateway id sent in Hello (part of intake's de-dup key); with a key, an id registered to it "
+     "(by default the principal id; kefuctl principal add/bind --gateway-id)",
+     0, 0, NULL, 0},
     {"KEFU_PUSH_SERVER_KEY", KF_CFG_STRING, offsetof (push_config_t, server_key), "",
      "intake's CURVE public key (Z85); empty = plain (development only)", 0, 0, NULL, 0},
     {"KEFU_PUSH_SECRET_KEY_FILE", KF_CFG_STRING, offsetof (push_config_t, secret_key_file), "",

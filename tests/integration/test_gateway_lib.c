@@ -531,6 +531,40 @@ test_not_authenticated_means_hello_again (void **state)
     s_intake_destroy (&intake);
 }
 
+//  A revoked key: intake answers every item REJECTED not_authenticated.
+//  That is final (reported, never resent, no new Hello), unlike the
+//  RETRY_LATER of a session intake forgot.
+static void
+test_revoked_key_rejections_are_final (void **state)
+{
+    (void) state;
+    s_intake_t *intake = s_intake_new (NULL);
+    s_seen_t seen;
+    kefu_gateway_t *gw = s_gateway_new (intake->endpoint, 100, &seen);
+    s_open_session (intake, gw);
+    s_send_item (gw, "qn-r1", "在吗");
+    s_send_item (gw, "qn-r2", "发货了吗");
+    for (int i = 0; i < 2; i++) {
+        s_received_t r = s_expect (intake, gw, KEFU__V1__GATEWAY_FRAME__BODY_ITEM);
+        s_received_free (&r);
+    }
+    s_ack (intake, SHOP, "qn-r1", KEFU__V1__ACK_STATUS__ACK_REJECTED,
+           KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED, 0, 0);
+    s_ack (intake, SHOP, "qn-r2", KEFU__V1__ACK_STATUS__ACK_REJECTED,
+           KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED, 0, 0);
+    PUMP_UNTIL (gw, seen.acks == 2);
+    assert_int_equal (seen.rejected, 2);
+    assert_int_equal (seen.last_code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
+    assert_int_equal (kefu_gateway_inflight (gw), 0);
+    s_expect_nothing (intake, gw, QUIET_MS); //  no Hello, no resend
+    kefu_gateway_stats_t stats;
+    kefu_gateway_stats (gw, &stats);
+    assert_int_equal (stats.hellos, 1);
+    assert_int_equal (stats.resent, 0);
+    kefu_gateway_destroy (&gw);
+    s_intake_destroy (&intake);
+}
+
 static void
 test_rejected_once_never_resent (void **state)
 {
@@ -1438,6 +1472,7 @@ main (void)
         cmocka_unit_test (test_unacked_item_is_resent_with_same_bytes),
         cmocka_unit_test (test_retry_later_is_resent_later),
         cmocka_unit_test (test_not_authenticated_means_hello_again),
+        cmocka_unit_test (test_revoked_key_rejections_are_final),
         cmocka_unit_test (test_rejected_once_never_resent),
         cmocka_unit_test (test_final_acks_reported_once),
         cmocka_unit_test (test_same_id_twice_gets_two_answers),

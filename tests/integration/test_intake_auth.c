@@ -2,8 +2,10 @@
 
     Intake runs in secure mode with its own key pair; principals and their
     shops live in the database. A gateway with its registered key works for
-    its own shop only; a wrong key, or a plaintext client, gets nothing
-    through and is counted; a revoked key stops working on the open session.
+    its own shop only, under the gateway ids registered to its key; a wrong
+    key, or a plaintext client, gets nothing through and is counted; a key
+    whose role may not send items has them refused for good; a revoked key
+    stops working on the open session.
     Before any of that, the mechanism intake relies on to fail closed: a
     CURVE server with ZAP_ENFORCE_DOMAIN and no ZAP handler refuses everyone. */
 #include "kefu/v1/control.pb-c.h"
@@ -14,6 +16,7 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_kefuctl.h"
 
 #include <libpq-fe.h>
 #include <setjmp.h>
@@ -35,6 +38,8 @@ typedef struct {
     char dir[256];       //  temp dir: keys and cert store
     zcert_t *server;     //  intake's key pair
     zcert_t *gw_a;       //  registered key of gateway "gw-a" (shop-a only)
+    zcert_t *gw_b;       //  gateway "gw-b", same shop
+    zcert_t *sup_a;      //  supervisor "sup-a" of shop-a
     kt_intake_t *intake; //  the service
 } fixture_t;
 
@@ -70,12 +75,14 @@ s_curve_client (fixture_t *f, zcert_t *cert)
     return sock;
 }
 
+//  Connect sock and say Hello as gateway_id; *welcomed says whether a
+//  Welcome came back, *code the Reject's code (0 when none).
 static zsock_t *
-s_hello (zsock_t *sock, const char *endpoint, bool *welcomed)
+s_hello_as (zsock_t *sock, const char *endpoint, const char *gateway_id, bool *welcomed, int *code)
 {
     assert_int_equal (zsock_connect (sock, "%s", endpoint), 0);
     Kefu__V1__Hello hello = KEFU__V1__HELLO__INIT;
-    hello.gateway_id = kt_text ("gw");
+    hello.gateway_id = kt_text (gateway_id);
     hello.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
     Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
     frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_HELLO;
@@ -83,12 +90,47 @@ s_hello (zsock_t *sock, const char *endpoint, bool *welcomed)
     zsock_set_sndtimeo (sock, 100);
     kt_gw_send (sock, &frame);
     *welcomed = false;
+    *code = 0;
     if (!kt_gw_silent (sock, 2000)) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (sock);
         *welcomed = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_WELCOME;
+        if (in->body_case == KEFU__V1__INTAKE_FRAME__BODY_REJECT)
+            *code = in->reject->code;
         kefu__v1__intake_frame__free_unpacked (in, NULL);
     }
     return sock;
+}
+
+static zsock_t *
+s_hello (zsock_t *sock, const char *endpoint, bool *welcomed)
+{
+    int code;
+    return s_hello_as (sock, endpoint, "gw-a", welcomed, &code);
+}
+
+//  Send a customer message with id on sock; return the ack's status, and
+//  its code in *code.
+static int
+s_push (zsock_t *sock, const char *id, int *code)
+{
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, "shop-a", id, "tb_1", "在吗", zclock_time ());
+    kt_gw_send_item (sock, &item);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (sock);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+    int status = in->ack->status;
+    *code = in->ack->code;
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    return status;
+}
+
+//  Register a principal of shop-a with kefuctl, its key from cert.
+static void
+s_principal_add (fixture_t *f, const char *id, const char *role, zcert_t *cert)
+{
+    KT_EXPECT (f->db, 0, "principal", "add", id, "--role", role, "--shops", "shop-a", "--key",
+               zcert_public_txt (cert));
 }
 
 static int
@@ -105,12 +147,11 @@ s_setup (void **state)
     snprintf (path, sizeof path, "%s/intake.key", f->dir);
     assert_int_equal (zcert_save (f->server, path), 0);
     f->gw_a = zcert_new ();
-    s_sql (f->db,
-           "INSERT INTO principals (principal_id, role, public_key) VALUES ('gw-a', "
-           "'gateway', $1)",
-           zcert_public_txt (f->gw_a), NULL);
-    s_sql (f->db, "INSERT INTO principal_shops (shop_id, principal_id) VALUES ('shop-a', 'gw-a')",
-           NULL, NULL);
+    f->gw_b = zcert_new ();
+    f->sup_a = zcert_new ();
+    s_principal_add (f, "gw-a", "gateway", f->gw_a);
+    s_principal_add (f, "gw-b", "gateway", f->gw_b);
+    s_principal_add (f, "sup-a", "supervisor", f->sup_a);
     f->intake = kt_intake_new (f->db, NULL);
     f->intake->config.insecure = false;
     free (f->intake->config.secret_key_file);
@@ -131,6 +172,8 @@ s_teardown (void **state)
     kt_intake_destroy (&f->intake);
     zcert_destroy (&f->server);
     zcert_destroy (&f->gw_a);
+    zcert_destroy (&f->gw_b);
+    zcert_destroy (&f->sup_a);
     char cmd[512];
     snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
     assert_int_equal (system (cmd), 0);
@@ -241,14 +284,15 @@ test_revoked_key_stops_working (void **state)
     //  SIGHUP's RELOAD re-reads principals at once (otherwise within
     //  KEFU_INTAKE_AUTH_REFRESH).
     kt_intake_reload (f->intake);
-    Kefu__V1__InboundItem item;
-    Kefu__V1__CustomerMessage msg;
-    kt_gw_message (&item, &msg, "shop-a", "after-revoke", "tb_1", "在吗", zclock_time ());
-    kt_gw_send_item (gw, &item);
-    Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
-    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
-    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
-    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    //  Every item on the open connection is refused for good, not only the
+    //  first (a RETRY_LATER would send the gateway round Hello and resend).
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "after-revoke-%d", i);
+        int code;
+        assert_int_equal (s_push (gw, id, &code), KEFU__V1__ACK_STATUS__ACK_REJECTED);
+        assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED);
+    }
     zsock_destroy (&gw);
     //  A new connection with the revoked key is refused at the handshake.
     welcomed = true;
@@ -260,6 +304,71 @@ test_revoked_key_stops_working (void **state)
     char cmd[600];
     snprintf (cmd, sizeof cmd, "test -e %s/certs/gw-a.key", f->dir);
     assert_int_not_equal (system (cmd), 0);
+}
+
+//  A gateway id belongs to the key it is registered to (kefuctl principal
+//  add: the principal's own id unless --gateway-id says otherwise). Another
+//  key of the same shop claiming it is refused, so it can neither read the
+//  other gateway's ids (DUPLICATE) nor use them up before that gateway does.
+//  Every stored row says which principal wrote it.
+static void
+test_gateway_id_belongs_to_its_key (void **state)
+{
+    fixture_t *f = *state;
+    const char *ep = f->intake->gateway_endpoint;
+    bool welcomed = false;
+    int code = 0;
+    zsock_t *a = s_hello_as (s_curve_client (f, f->gw_a), ep, "gw-a", &welcomed, &code);
+    assert_true (welcomed);
+    assert_int_equal (s_push (a, "m-1", &code), KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+
+    //  gw-b says it is gw-a: refused, and what it sends is not stored.
+    zsock_t *b = s_hello_as (s_curve_client (f, f->gw_b), ep, "gw-a", &welcomed, &code);
+    assert_false (welcomed);
+    assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN);
+    assert_int_not_equal (s_push (b, "m-1", &code), KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    assert_int_not_equal (s_push (b, "m-2", &code), KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    zsock_destroy (&b);
+
+    //  Under its own id gw-b has its own de-duplication space.
+    b = s_hello_as (s_curve_client (f, f->gw_b), ep, "gw-b", &welcomed, &code);
+    assert_true (welcomed);
+    assert_int_equal (s_push (b, "m-1", &code), KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    assert_int_equal (s_push (b, "m-2", &code), KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    //  gw-a's next id was not used up by the impostor.
+    assert_int_equal (s_push (a, "m-2", &code), KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    char *rows = kt_db_query1 (f->db, "SELECT string_agg (gateway_id || ':' || gateway_msg_id || "
+                                      "':' || principal_id, ',' ORDER BY gateway_id, "
+                                      "gateway_msg_id) FROM messages");
+    assert_string_equal (rows, "gw-a:m-1:gw-a,gw-a:m-2:gw-a,gw-b:m-1:gw-b,gw-b:m-2:gw-b");
+    free (rows);
+    assert_int_equal (s_counter (f, "sessions.rejected"), 1);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+}
+
+//  A key whose role may not send items (a supervisor's) gets REJECTED
+//  forbidden for each item: final, so a gateway does not go round Hello,
+//  Reject and resend forever.
+static void
+test_role_without_items_is_rejected_for_good (void **state)
+{
+    fixture_t *f = *state;
+    bool welcomed = true;
+    int code = 0;
+    zsock_t *sup = s_hello_as (s_curve_client (f, f->sup_a), f->intake->gateway_endpoint, "sup-a",
+                               &welcomed, &code);
+    assert_false (welcomed);
+    assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN);
+    for (int i = 0; i < 2; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "sup-%d", i);
+        assert_int_equal (s_push (sup, id, &code), KEFU__V1__ACK_STATUS__ACK_REJECTED);
+        assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN);
+    }
+    assert_int_equal (s_counter (f, "items.rejected.forbidden"), 2);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 0);
+    zsock_destroy (&sup);
 }
 
 int
@@ -274,6 +383,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_wrong_key_and_plaintext_get_nothing_through, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_revoked_key_stops_working, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_gateway_id_belongs_to_its_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_role_without_items_is_rejected_for_good, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -74,6 +74,8 @@ typedef struct {
     const char *customer; //  NULL: "tb_buyer_1"
     const uint8_t *body;  //  raw body bytes
     size_t body_len;      //  their length (0 with body NULL: no body)
+    const char *name;     //  customer's display name (NULL: none)
+    bool vip;             //  VIP customer
 } s_msg_t;
 
 //  Send a customer message with gateway_msg_id id; the ack is not awaited.
@@ -83,6 +85,9 @@ s_send (fixture_t *f, const s_msg_t *m, const char *id)
     Kefu__V1__CustomerMessage cm = KEFU__V1__CUSTOMER_MESSAGE__INIT;
     cm.customer_id = kt_text (m->customer ? m->customer : "tb_buyer_1");
     cm.body = (ProtobufCBinaryData){m->body_len, (uint8_t *) m->body};
+    if (m->name)
+        cm.customer_name = kt_text (m->name);
+    cm.vip = m->vip;
     Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
     item.shop_id = kt_text (m->shop ? m->shop : SHOP);
     item.gateway_msg_id = kt_text (id);
@@ -208,6 +213,20 @@ test_duplicates_keep_the_first (void **state)
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages "
                                           "WHERE gateway_msg_id = 'dup-1'"),
                       1);
+    //  Development mode (no keys): any connection may say any gateway id,
+    //  and no principal is recorded.
+    zsock_t *own = f->gw;
+    bool welcomed = false;
+    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    Kefu__V1__IntakeFrame *other = s_message (f, &m, NULL);
+    assert_int_equal (other->ack->status, KEFU__V1__ACK_STATUS__ACK_DUPLICATE);
+    kefu__v1__intake_frame__free_unpacked (other, NULL);
+    zsock_destroy (&f->gw);
+    f->gw = own;
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages "
+                                          "WHERE principal_id IS NOT NULL"),
+                      0);
     kefu__v1__intake_frame__free_unpacked (first, NULL);
     kefu__v1__intake_frame__free_unpacked (again, NULL);
     kefu__v1__intake_frame__free_unpacked (conflict, NULL);
@@ -512,8 +531,10 @@ test_quiet_period_with_driven_clock (void **state)
                                           "WHERE channel_customer_id = 'wx_quiet'"),
                       2);
     //  The writer did not trust its memory of a conversation quiet for that
-    //  long: it read the record instead of failing on the closed one.
+    //  long: it read the record instead of failing on the closed one; nor
+    //  did it take the customer it remembers for a new one.
     assert_int_equal (kt_intake_counter (f->intake, "batches.cache_stale", NULL), 0);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 0);
 }
 
 //  A writer remembers the customers it stored and takes their next
@@ -626,6 +647,46 @@ test_unknown_customers_presumed_new (void **state)
                                         "GROUP BY channel_customer_id, conversation_id) t");
     assert_string_equal (counts, "tb_first_time:2,tb_second_time:2,tb_third_time:1");
     free (counts);
+}
+
+//  A remembered customer whose display name or VIP flag changes is the
+//  same customer: the change is an update of the record in the batch's one
+//  round trip, never a presumption of a new customer (which would fail on
+//  the unique key, log an ERROR in PostgreSQL and redo the batch).
+static void
+test_renamed_customer_is_updated_in_the_same_round_trip (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {.customer = "tb_renamed",
+                 .name = "lily",
+                 .body = (const uint8_t *) "在吗",
+                 .body_len = strlen ("在吗")};
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "customers.presumed_new", NULL), 1);
+    long mark = kt_db_log_mark ();
+    int64_t warm = kt_intake_counter (f->intake, "batches.warm", NULL);
+    m.name = "lily 莉莉";
+    s_accept (f, &m, NULL);
+    m.name = NULL; //  no name: the stored one stays
+    m.vip = true;
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 0);
+    assert_int_equal (kt_intake_counter (f->intake, "customers.presumed_new", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.warm", NULL), warm + 2);
+    char first[4096];
+    if (kt_db_log_errors ("intake_flow", mark, first, sizeof first) != 0)
+        fail_msg ("PostgreSQL logged an error: %s", first);
+    char *profile = kt_db_query1 (f->db, "SELECT display_name || ' vip=' || vip FROM customers "
+                                         "JOIN customer_channels USING (shop_id, customer_id) "
+                                         "WHERE channel_customer_id = 'tb_renamed'");
+    assert_string_equal (profile, "lily 莉莉 vip=true");
+    free (profile);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM customers"), 1);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(DISTINCT conversation_id) FROM messages"),
+                      1);
+    //  The customer's next message (same profile) is still one round trip.
+    s_accept (f, &m, NULL);
+    assert_int_equal (kt_intake_counter (f->intake, "batches.warm", NULL), warm + 3);
 }
 
 //  A statement that fails for a reason retrying will not fix (here a CHECK
@@ -762,6 +823,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_customers_presumed_new, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_renamed_customer_is_updated_in_the_same_round_trip,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_second_writer_only_under_backlog, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_one_bad_item_does_not_hold_back_the_others, s_setup,

@@ -87,6 +87,43 @@ kt_db_log_path (void)
     return getenv ("KEFU_TEST_PG_LOG");
 }
 
+long
+kt_db_log_mark (void)
+{
+    FILE *f = fopen (s_env ("KEFU_TEST_PG_LOG"), "r");
+    if (!f) {
+        fprintf (stderr, "FATAL: cannot read the server log %s\n", s_env ("KEFU_TEST_PG_LOG"));
+        abort ();
+    }
+    fseek (f, 0, SEEK_END);
+    long mark = ftell (f);
+    fclose (f);
+    return mark;
+}
+
+int
+kt_db_log_errors (const char *dbname, long mark, char *first, size_t size)
+{
+    FILE *f = fopen (s_env ("KEFU_TEST_PG_LOG"), "r");
+    if (!f) {
+        fprintf (stderr, "FATAL: cannot read the server log %s\n", s_env ("KEFU_TEST_PG_LOG"));
+        abort ();
+    }
+    fseek (f, mark, SEEK_SET);
+    //  log_line_prefix is '%m [%p] %q%u@%d ' (scripts/pg).
+    char needle[128];
+    snprintf (needle, sizeof needle, "@%s ERROR:", dbname);
+    if (first && size)
+        first[0] = '\0';
+    int errors = 0;
+    char line[4096];
+    while (fgets (line, sizeof line, f))
+        if (strstr (line, needle) && errors++ == 0 && first)
+            snprintf (first, size, "%s", line);
+    fclose (f);
+    return errors;
+}
+
 char *
 kt_db_query1 (const char *conninfo, const char *sql)
 {

@@ -7,6 +7,8 @@
 #ifndef KT_DB_H
 #define KT_DB_H
 
+#include <stddef.h>
+
 //  A fresh database called `name` ([a-z0-9_]+), copied from the migrated
 //  template. Returns its conninfo. Caller owns return value (free).
 char *kt_db_fresh (const char *name);
@@ -20,6 +22,11 @@ int kt_db_pg (const char *action);
 
 //  Path of the server log (KEFU_TEST_PG_LOG), or NULL. Borrowed.
 const char *kt_db_log_path (void);
+//  Where the server log ends now (bytes), for kt_db_log_errors.
+long kt_db_log_mark (void);
+//  ERROR lines the server logged for database dbname since mark; the first
+//  one is copied into first (may be NULL). Fails the test without a log.
+int kt_db_log_errors (const char *dbname, long mark, char *first, size_t size);
 
 //  Run one SQL query (no parameters; tests only) against conninfo and return
 //  the first column of the first row as a string ("" if no row).

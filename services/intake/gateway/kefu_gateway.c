@@ -23,8 +23,9 @@
     each transmission remembers it, so after a re-Welcome everything that
     was sent in an earlier session and is still unacked is resent at once
     (intake de-duplicates, so resending is always safe). An ack saying
-    ERROR_NOT_AUTHENTICATED (intake restarted and forgot us) closes the
-    session: Hello again, resend after the Welcome.
+    RETRY_LATER ERROR_NOT_AUTHENTICATED (intake restarted and forgot us)
+    closes the session: Hello again, resend after the Welcome. REJECTED is
+    final with every code (not_authenticated: our key was revoked).
 
     Commands. Ids already handed to the app are remembered (hash + ring of
     the last S_COMMAND_MEMORY ids); repeats are dropped, and repeats of a
@@ -554,10 +555,10 @@ s_handle_ack (kefu_gateway_t *self, const Kefu__V1__Ack *ack, int64_t now)
         return;
     }
     if (ack->code == KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED &&
-        (ack->status == KEFU__V1__ACK_STATUS__ACK_RETRY_LATER ||
-         ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED)) {
+        ack->status == KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
         //  Intake has no session for us (it restarted, or our Hello was
-        //  lost): not the item's fault, so never final. If the item was sent
+        //  lost): not the item's fault, so never final. (REJECTED
+        //  not_authenticated is: our key was revoked.) If the item was sent
         //  in the current session, the session is gone: Hello again. If it
         //  was sent before our latest Hello, the answer is stale.
         self->stats.retry_later++;

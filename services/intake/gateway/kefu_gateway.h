@@ -35,9 +35,10 @@
     items only after intake's Welcome; until then they wait in the window.
     If intake refuses the Hello (Reject), the reason is kept (see
     kefu_gateway_reject_reason) and Hello is retried every 5 s. If intake
-    answers an item with ERROR_NOT_AUTHENTICATED (it restarted and forgot
-    this connection), the library says Hello again and resends after the
-    Welcome; that answer is never final.
+    answers an item RETRY_LATER with ERROR_NOT_AUTHENTICATED (it restarted
+    and forgot this connection), the library says Hello again and resends
+    after the Welcome. REJECTED is final whatever its code (with
+    ERROR_NOT_AUTHENTICATED: this key was revoked).
 
     Threads: a kefu_gateway_t is used from one thread. Call kefu_gateway_poll
     regularly (it does all I/O, resends and callbacks). Inside a callback you
