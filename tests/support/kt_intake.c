@@ -119,13 +119,19 @@ kt_shop_add (const char *conninfo, const char *shop_id)
 int64_t
 kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure)
 {
+    return kt_control_counter (self->control_endpoint, name, insecure);
+}
+
+int64_t
+kt_control_counter (const char *control_endpoint, const char *name, bool *insecure)
+{
     Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
     Kefu__V1__StatusRequest sr = KEFU__V1__STATUS_REQUEST__INIT;
     req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
     req.status = &sr;
-    Kefu__V1__ControlReply *reply = kf_control_call (self->control_endpoint, &req, 5000);
+    Kefu__V1__ControlReply *reply = kf_control_call (control_endpoint, &req, 5000);
     if (!reply || !reply->status) {
-        fprintf (stderr, "kt_intake_counter: no status from %s\n", self->control_endpoint);
+        fprintf (stderr, "kt_control_counter: no status from %s\n", control_endpoint);
         abort ();
     }
     if (insecure)

@@ -46,5 +46,7 @@ void kt_shop_add (const char *conninfo, const char *shop_id);
 //  A counter of intake's status (kefuctl status), 0 if absent; *insecure
 //  (if not NULL) says whether it runs with KEFU_INSECURE=1.
 int64_t kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure);
+//  The same for any service, by its control endpoint.
+int64_t kt_control_counter (const char *control_endpoint, const char *name, bool *insecure);
 
 #endif

@@ -1,0 +1,312 @@
+/*  test_intake_events_auth — intake's events PUB lets in service keys only.
+
+    Intake runs in secure mode; its events endpoint is a CURVE server whose
+    handshakes go through the same ZAP handler and principals table as the
+    gateway endpoint. A subscriber with a service principal's key gets the
+    events by publication; a plaintext peer, an unknown key and a gateway's
+    registered key get nothing, and their handshakes are counted. When a
+    service principal is disabled, its open subscription is cut and a new
+    connection with its key is refused, while other services go on. */
+#include "kefu_gateway.h"
+#include "kf_log.h"
+#include "kf_store.h"
+#include "kf_subscriber.h"
+#include "kt_db.h"
+#include "kt_gw.h"
+#include "kt_intake.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define SHOP "shop-a"
+
+typedef struct {
+    char *db;               //  conninfo
+    char dir[256];          //  temp dir: key files
+    zcert_t *intake_cert;   //  intake's key pair
+    zcert_t *watcher;       //  service principal "watcher"
+    zcert_t *other;         //  service principal "other"
+    zcert_t *gw;            //  gateway principal "gw-a" (shop-a)
+    kt_intake_t *intake;    //  the service, secure
+    kefu_gateway_t *client; //  gw-a's gateway (libkefu-gateway, CURVE)
+    int pushed;             //  items pushed (their ids)
+    int accepted;           //  ACCEPTED acks
+} fixture_t;
+
+static void
+s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert)
+{
+    char sql[512];
+    snprintf (sql, sizeof sql,
+              "INSERT INTO principals (principal_id, role, public_key, all_shops) "
+              "VALUES ('%s', '%s', '%s', %s); SELECT 1",
+              id, role, zcert_public_txt (cert), strcmp (role, "service") == 0 ? "true" : "false");
+    free (kt_db_query1 (f->db, sql));
+}
+
+static void
+s_on_ack (const Kefu__V1__Ack *ack, void *arg)
+{
+    if (ack->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED)
+        ((fixture_t *) arg)->accepted++;
+}
+
+//  Push one customer message through gw-a and wait for its ACCEPTED ack.
+static void
+s_push (fixture_t *f)
+{
+    char id[32];
+    snprintf (id, sizeof id, "m-%d", ++f->pushed);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, id, "tb_1", "在吗", zclock_time ());
+    int before = f->accepted;
+    assert_int_equal (kefu_gateway_send (f->client, &item), 0);
+    assert_int_equal (kefu_gateway_flush (f->client, 10000), 0);
+    assert_int_equal (f->accepted, before + 1);
+}
+
+//  A SUB socket on intake's events, subscribed to everything: plaintext
+//  when cert is NULL, else a CURVE client with cert trusting intake.
+static zsock_t *
+s_sub (fixture_t *f, zcert_t *cert)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (cert) {
+        zcert_apply (cert, sub);
+        zsock_set_curve_serverkey (sub, zcert_public_txt (f->intake_cert));
+    }
+    zsock_set_subscribe (sub, "");
+    assert_int_equal (zsock_connect (sub, "%s", f->intake->events_endpoint), 0);
+    return sub;
+}
+
+//  The next publication on sub within ms, checked to be intake's; false
+//  when none came.
+static bool
+s_received (zsock_t *sub, int ms)
+{
+    if (kt_gw_silent (sub, ms))
+        return false;
+    char *topic = zstr_recv (sub);
+    assert_non_null (topic);
+    assert_int_equal (strncmp (topic, "intake/", 7), 0);
+    zstr_free (&topic);
+    zframe_t *body = zframe_recv (sub);
+    assert_non_null (body);
+    zframe_destroy (&body);
+    return true;
+}
+
+//  Push items until sub receives a publication (a SUB that has just
+//  connected misses what is published before its subscription arrives).
+static void
+s_push_until_received (fixture_t *f, zsock_t *sub)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        s_push (f);
+        if (s_received (sub, 200)) {
+            while (s_received (sub, 50)) //  the rest of the batch's events
+                ;
+            return;
+        }
+    }
+    fail_msg ("no event reached the subscriber");
+}
+
+static int64_t
+s_failures (fixture_t *f)
+{
+    bool insecure = true;
+    int64_t value = kt_intake_counter (f->intake, "auth.handshake_failures", &insecure);
+    assert_false (insecure);
+    return value;
+}
+
+//  Wait until intake has counted at least n failed handshakes (its monitor
+//  reports them asynchronously).
+static void
+s_wait_failures (fixture_t *f, int64_t n)
+{
+    int64_t deadline = zclock_mono () + 10000;
+    while (s_failures (f) < n && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_failures (f) >= n);
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->db = kt_db_fresh ("intake_events_auth");
+    kt_shop_add (f->db, SHOP);
+    snprintf (f->dir, sizeof f->dir, "/tmp/kefu-test-events-auth-%d", getpid ());
+    zsys_dir_create ("%s", f->dir);
+    char path[512];
+    f->intake_cert = zcert_new ();
+    snprintf (path, sizeof path, "%s/intake.key", f->dir);
+    assert_int_equal (zcert_save (f->intake_cert, path), 0);
+    f->gw = zcert_new ();
+    snprintf (path, sizeof path, "%s/gw-a.key", f->dir);
+    assert_int_equal (zcert_save (f->gw, path), 0);
+    f->watcher = zcert_new ();
+    f->other = zcert_new ();
+    s_principal (f, "gw-a", "gateway", f->gw);
+    free (kt_db_query1 (f->db, "INSERT INTO principal_shops (shop_id, principal_id) "
+                               "VALUES ('shop-a', 'gw-a'); SELECT 1"));
+    s_principal (f, "watcher", "service", f->watcher);
+    s_principal (f, "other", "service", f->other);
+    f->intake = kt_intake_new (f->db, NULL);
+    f->intake->config.insecure = false;
+    free (f->intake->config.secret_key_file);
+    snprintf (path, sizeof path, "%s/intake.key_secret", f->dir);
+    f->intake->config.secret_key_file = strdup (path);
+    kt_intake_start (f->intake);
+    kefu_gateway_options_t opts = kefu_gateway_options_default ();
+    opts.endpoint = f->intake->gateway_endpoint;
+    opts.gateway_id = "gw-a";
+    opts.server_public_key = zcert_public_txt (f->intake_cert);
+    snprintf (path, sizeof path, "%s/gw-a.key_secret", f->dir);
+    opts.secret_key_file = path;
+    f->client = kefu_gateway_new (&opts);
+    assert_non_null (f->client);
+    kefu_gateway_on_ack (f->client, s_on_ack, f);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    kefu_gateway_destroy (&f->client);
+    kt_intake_destroy (&f->intake);
+    zcert_destroy (&f->intake_cert);
+    zcert_destroy (&f->watcher);
+    zcert_destroy (&f->other);
+    zcert_destroy (&f->gw);
+    char cmd[512];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal (system (cmd), 0);
+    free (f->db);
+    free (f);
+    return 0;
+}
+
+static int
+s_count_event (kf_store_t *store, const Kefu__V1__Event *event, void *arg, kf_error_t *err)
+{
+    (void) store;
+    (void) event;
+    (void) err;
+    (*(int *) arg)++;
+    return 0;
+}
+
+static void
+test_a_service_key_gets_events_by_publication (void **state)
+{
+    fixture_t *f = *state;
+    kf_store_t *store = kf_store_new (f->db, "test-watcher");
+    int applied = 0;
+    kf_subscriber_t *sub = kf_subscriber_new ("watcher", store, s_count_event, &applied);
+    assert_int_equal (kf_subscriber_follow_curve (sub, "intake", f->intake->events_endpoint,
+                                                  f->watcher, zcert_public_txt (f->intake_cert)),
+                      0);
+    assert_int_equal (kf_subscriber_start (sub), 0);
+    //  By publication, not from the table: the subscriber reads the table
+    //  only when it polls, and it never polls here.
+    kf_subscriber_stats_t stats = {0};
+    for (int attempt = 0; attempt < 50 && stats.from_pub == 0; attempt++) {
+        s_push (f);
+        if (!kt_gw_silent (kf_subscriber_socket (sub), 200))
+            kf_subscriber_handle (sub);
+        kf_subscriber_stats (sub, &stats);
+    }
+    assert_true (stats.from_pub > 0);
+    assert_true (applied > 0);
+    assert_int_equal (s_failures (f), 0);
+    kf_subscriber_destroy (&sub);
+    kf_store_destroy (&store);
+}
+
+static void
+test_peers_without_a_service_key_read_nothing (void **state)
+{
+    fixture_t *f = *state;
+    zcert_t *stranger = zcert_new ();
+    zsock_t *plain = s_sub (f, NULL);
+    zsock_t *unknown = s_sub (f, stranger);
+    zsock_t *gateway = s_sub (f, f->gw); //  registered, but not a service's key
+    //  Each has tried and been refused (they keep trying: at least 3).
+    s_wait_failures (f, 3);
+    zsock_t *service = s_sub (f, f->watcher);
+    s_push_until_received (f, service);
+    s_push (f);
+    assert_true (s_received (service, 5000));
+    assert_false (s_received (plain, 300));
+    assert_false (s_received (unknown, 0));
+    assert_false (s_received (gateway, 0));
+    zsock_destroy (&service);
+    zsock_destroy (&gateway);
+    zsock_destroy (&unknown);
+    zsock_destroy (&plain);
+    zcert_destroy (&stranger);
+}
+
+static void
+test_a_disabled_service_key_is_cut_off_and_refused (void **state)
+{
+    fixture_t *f = *state;
+    zsock_t *watcher = s_sub (f, f->watcher);
+    zsock_t *other = s_sub (f, f->other);
+    s_push_until_received (f, watcher);
+    s_push_until_received (f, other);
+    while (s_received (watcher, 100)) //  nothing left from before
+        ;
+    free (kt_db_query1 (f->db, "UPDATE principals SET disabled_at = now () "
+                               "WHERE principal_id = 'watcher'; SELECT 1"));
+    //  SIGHUP's RELOAD re-reads principals at once (otherwise within
+    //  KEFU_INTAKE_AUTH_REFRESH).
+    int64_t failures = s_failures (f);
+    kt_intake_reload (f->intake);
+    //  The open subscription is cut: every subscriber was disconnected,
+    //  the other service's key is let in again and gets events, the
+    //  disabled key is refused when it tries again.
+    s_wait_failures (f, failures + 1);
+    s_push_until_received (f, other);
+    assert_false (s_received (watcher, 300));
+    //  A new connection with the disabled key: refused, reads nothing.
+    zsock_t *again = s_sub (f, f->watcher);
+    s_wait_failures (f, s_failures (f) + 1);
+    s_push (f);
+    assert_true (s_received (other, 5000));
+    assert_false (s_received (again, 300));
+    assert_false (s_received (watcher, 0));
+    zsock_destroy (&again);
+    zsock_destroy (&other);
+    zsock_destroy (&watcher);
+}
+
+int
+main (void)
+{
+    kf_log_init ("test-intake-events-auth");
+    kf_log_set_level (KF_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_a_service_key_gets_events_by_publication, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_peers_without_a_service_key_read_nothing, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_disabled_service_key_is_cut_off_and_refused,
+                                         s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
