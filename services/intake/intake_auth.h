@@ -9,7 +9,8 @@
     The cache of principals, their shop scope and the registered shops is
     refreshed every KEFU_INTAKE_AUTH_REFRESH (and on SIGHUP), so a disabled
     key stops working for new connections at the next refresh and for open
-    sessions at the same time (every item is re-checked against the cache).
+    sessions at the same time (every item is re-checked against the cache;
+    an events subscription is cut: kf_outbox_rebind).
 
     Insecure mode (KEFU_INSECURE=1, development only): plain sockets; every
     peer is the principal "dev" with every shop. Loudly logged. */

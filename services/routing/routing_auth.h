@@ -6,8 +6,9 @@
     a CURVE client of intake's command endpoint and events PUB, and its own
     events PUB is a CURVE server that lets in only service (and admin) keys:
     kf_zap, fed from the principals table on start, every
-    KEFU_ROUTING_AUTH_REFRESH and on SIGHUP. Until the first read, nobody
-    may subscribe. Failed handshakes are counted.
+    KEFU_ROUTING_AUTH_REFRESH and on SIGHUP (a revoked key's subscription
+    is cut: kf_outbox_rebind). Until the first read, nobody may subscribe.
+    Failed handshakes are counted.
 
     Insecure mode (KEFU_INSECURE=1, development only): plain sockets,
     loudly logged. */
