@@ -160,6 +160,10 @@ routing_auth_handle_monitor (routing_auth_t *self)
         char endpoint[256];
         while (kf_zap_monitor_read (c->monitor, &event, &value, endpoint, sizeof endpoint)) {
             if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                //  Connected (libzmq tries again by itself after some
+                //  failures): nothing to do, and the next failure waits
+                //  the shortest time.
+                c->retry_at = 0;
                 c->backoff = S_BACKOFF_MIN;
                 continue;
             }

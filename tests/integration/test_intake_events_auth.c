@@ -44,17 +44,6 @@ typedef struct {
 } fixture_t;
 
 static void
-s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert)
-{
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO principals (principal_id, role, public_key, all_shops) "
-              "VALUES ('%s', '%s', '%s', %s); SELECT 1",
-              id, role, zcert_public_txt (cert), strcmp (role, "service") == 0 ? "true" : "false");
-    free (kt_db_query1 (f->db, sql));
-}
-
-static void
 s_on_ack (const Kefu__V1__Ack *ack, void *arg)
 {
     if (ack->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED)
@@ -76,36 +65,18 @@ s_push (fixture_t *f)
     assert_int_equal (f->accepted, before + 1);
 }
 
-//  A SUB socket on intake's events, subscribed to everything: plaintext
-//  when cert is NULL, else a CURVE client with cert trusting intake.
+//  A SUB on intake's events: plaintext when cert is NULL, else a CURVE
+//  client with cert trusting intake.
 static zsock_t *
 s_sub (fixture_t *f, zcert_t *cert)
 {
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (cert) {
-        zcert_apply (cert, sub);
-        zsock_set_curve_serverkey (sub, zcert_public_txt (f->intake_cert));
-    }
-    zsock_set_subscribe (sub, "");
-    assert_int_equal (zsock_connect (sub, "%s", f->intake->events_endpoint), 0);
-    return sub;
+    return kt_events_sub (f->intake->events_endpoint, cert, zcert_public_txt (f->intake_cert));
 }
 
-//  The next publication on sub within ms, checked to be intake's; false
-//  when none came.
 static bool
 s_received (zsock_t *sub, int ms)
 {
-    if (kt_gw_silent (sub, ms))
-        return false;
-    char *topic = zstr_recv (sub);
-    assert_non_null (topic);
-    assert_int_equal (strncmp (topic, "intake/", 7), 0);
-    zstr_free (&topic);
-    zframe_t *body = zframe_recv (sub);
-    assert_non_null (body);
-    zframe_destroy (&body);
-    return true;
+    return kt_events_received (sub, "intake/", ms);
 }
 
 //  Push items until sub receives a publication (a SUB that has just
@@ -138,10 +109,7 @@ s_failures (fixture_t *f)
 static void
 s_wait_failures (fixture_t *f, int64_t n)
 {
-    int64_t deadline = zclock_mono () + 10000;
-    while (s_failures (f) < n && zclock_mono () < deadline)
-        zclock_sleep (20);
-    assert_true (s_failures (f) >= n);
+    assert_true (kt_control_wait (f->intake->control_endpoint, "auth.handshake_failures", n) >= n);
 }
 
 static int
@@ -163,11 +131,11 @@ s_setup (void **state)
     snprintf (path, sizeof path, "%s/watcher.key", f->dir);
     assert_int_equal (zcert_save (f->watcher, path), 0);
     f->other = zcert_new ();
-    s_principal (f, "gw-a", "gateway", f->gw);
+    kt_principal_add (f->db, "gw-a", "gateway", f->gw, false);
     free (kt_db_query1 (f->db, "INSERT INTO principal_shops (shop_id, principal_id) "
                                "VALUES ('shop-a', 'gw-a'); SELECT 1"));
-    s_principal (f, "watcher", "service", f->watcher);
-    s_principal (f, "other", "service", f->other);
+    kt_principal_add (f->db, "watcher", "service", f->watcher, true);
+    kt_principal_add (f->db, "other", "service", f->other, true);
     f->intake = kt_intake_new (f->db, NULL);
     f->intake->config.insecure = false;
     free (f->intake->config.secret_key_file);

@@ -48,17 +48,6 @@ typedef struct {
     int64_t conversations;    //  conversations opened so far
 } fixture_t;
 
-static void
-s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert)
-{
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO principals (principal_id, role, public_key, all_shops) "
-              "VALUES ('%s', '%s', '%s', true); SELECT 1",
-              id, role, zcert_public_txt (cert));
-    free (kt_db_query1 (f->db, sql));
-}
-
 //  The stand-in writes and publishes conversation.opened, as intake does.
 static void
 s_open_conversation (fixture_t *f)
@@ -88,36 +77,21 @@ s_open_conversation (fixture_t *f)
     kf_outbox_publish (f->outbox);
 }
 
-//  A SUB on routing's events, subscribed to everything: plaintext when
-//  cert is NULL, else a CURVE client with cert trusting routing's key.
+//  A SUB on routing's events: plaintext when cert is NULL, else a CURVE
+//  client with cert trusting routing's key.
 static zsock_t *
 s_sub (fixture_t *f, zcert_t *cert)
 {
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (cert) {
-        zcert_t *routing = zcert_load (f->routing.config.secret_key_file);
-        kf_zap_curve_client (sub, cert, zcert_public_txt (routing));
-        zcert_destroy (&routing);
-    }
-    zsock_set_subscribe (sub, "");
-    assert_int_equal (zsock_connect (sub, "%s", f->routing_events), 0);
+    zcert_t *routing = zcert_load (f->routing.config.secret_key_file);
+    zsock_t *sub = kt_events_sub (f->routing_events, cert, zcert_public_txt (routing));
+    zcert_destroy (&routing);
     return sub;
 }
 
-//  The next publication on sub within ms, checked to be routing's.
 static bool
 s_received (zsock_t *sub, int ms)
 {
-    if (kt_gw_silent (sub, ms))
-        return false;
-    char *topic = zstr_recv (sub);
-    assert_non_null (topic);
-    assert_int_equal (strncmp (topic, "routing/", 8), 0);
-    zstr_free (&topic);
-    zframe_t *body = zframe_recv (sub);
-    assert_non_null (body);
-    zframe_destroy (&body);
-    return true;
+    return kt_events_received (sub, "routing/", ms);
 }
 
 //  Open conversations until sub receives one of routing's events about
@@ -148,10 +122,7 @@ s_counter (fixture_t *f, const char *name)
 static void
 s_wait_failures (fixture_t *f, int64_t n)
 {
-    int64_t deadline = zclock_mono () + 10000;
-    while (s_counter (f, "auth.handshake_failures") < n && zclock_mono () < deadline)
-        zclock_sleep (20);
-    assert_true (s_counter (f, "auth.handshake_failures") >= n);
+    assert_true (kt_control_wait (f->routing_control, "auth.handshake_failures", n) >= n);
 }
 
 static int
@@ -170,14 +141,14 @@ s_setup (void **state)
     zcert_t *routing = zcert_new ();
     snprintf (routing_key, sizeof routing_key, "%s/routing.key", f->dir);
     assert_int_equal (zcert_save (routing, routing_key), 0);
-    s_principal (f, "routing", "service", routing);
+    kt_principal_add (f->db, "routing", "service", routing, true);
     zcert_destroy (&routing);
     f->watcher = zcert_new ();
     f->other = zcert_new ();
     f->gw = zcert_new ();
-    s_principal (f, "watcher", "service", f->watcher);
-    s_principal (f, "other", "service", f->other);
-    s_principal (f, "gw-a", "gateway", f->gw);
+    kt_principal_add (f->db, "watcher", "service", f->watcher, true);
+    kt_principal_add (f->db, "other", "service", f->other, true);
+    kt_principal_add (f->db, "gw-a", "gateway", f->gw, false);
     //  The intake stand-in: CURVE endpoints with intake's key pair.
     f->store = kf_store_new (f->db, "test-intake-stand-in");
     assert_int_equal (kf_store_connect (f->store), 0);
