@@ -51,6 +51,13 @@ RUN apt-get update \
       --shell /usr/sbin/nologin kefu
 
 COPY --from=build /opt/kefu /opt/kefu
+# The compose stack's key set-up (its one-shot `keys` service).
+COPY deploy/docker/kefu-keys /opt/kefu/bin/kefu-keys
+# Key directories, owned by kefu and private: a named volume mounted on one
+# of them starts with this owner and mode. A service reads its key pair in
+# keys/; the keys service writes each service's into setup/<service>/.
+RUN install -d -o kefu -g kefu -m 0700 /var/lib/kefu/keys /var/lib/kefu/setup \
+      /var/lib/kefu/setup/intake /var/lib/kefu/setup/routing
 
 # Every binary must resolve all its shared libraries in this image.
 RUN set -e; for b in /opt/kefu/bin/*; do \

@@ -1072,6 +1072,7 @@ s_routing_start (s_routing_t *self, const s_opts_t *opts, int events_port, int c
         s_set (&self->config.intake_commands, commands);
         s_set (&self->config.events_endpoint, "tcp://127.0.0.1:*");
         s_set (&self->config.control_endpoint, "tcp://127.0.0.1:*");
+        self->config.insecure = true;
         kf_config_apply_logging (&self->common);
         self->clock = kf_clock_new_real ();
         self->args =
@@ -1112,13 +1113,14 @@ s_routing_start (s_routing_t *self, const s_opts_t *opts, int events_port, int c
         return -1;
     }
     if (self->pid == 0) {
-        char env[5][1200];
+        char env[6][1200];
         snprintf (env[0], sizeof env[0], "KEFU_DATABASE_URL=%s", opts->db);
         snprintf (env[1], sizeof env[1], "KEFU_ROUTING_INTAKE_EVENTS=%s", events);
         snprintf (env[2], sizeof env[2], "KEFU_ROUTING_INTAKE_COMMANDS=%s", commands);
         snprintf (env[3], sizeof env[3], "KEFU_ROUTING_EVENTS_ENDPOINT=tcp://127.0.0.1:%d", pub);
         snprintf (env[4], sizeof env[4], "KEFU_ROUTING_CONTROL_ENDPOINT=tcp://127.0.0.1:%d", ctl);
-        for (int i = 0; i < 5; i++)
+        snprintf (env[5], sizeof env[5], "KEFU_INSECURE=1");
+        for (int i = 0; i < 6; i++)
             putenv (env[i]);
         if (!getenv ("KEFU_LOG_LEVEL"))
             setenv ("KEFU_LOG_LEVEL", "warn", 1);

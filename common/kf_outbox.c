@@ -7,6 +7,7 @@
 #include "kf_shop.h"
 #include "kf_valid.h"
 #include "kf_wire.h"
+#include "kf_zap.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -103,6 +104,14 @@ kf_outbox_destroy (kf_outbox_t **self_p)
     }
 }
 
+void
+kf_outbox_secure (kf_outbox_t *self, zcert_t *cert)
+{
+    if (!self->pub)
+        self->pub = kf_wire_socket (KF_SOCK_PUB, 0);
+    kf_zap_curve_server (self->pub, cert, KF_ZAP_EVENTS);
+}
+
 int
 kf_outbox_bind (kf_outbox_t *self, const char *endpoint)
 {
@@ -113,6 +122,31 @@ kf_outbox_bind (kf_outbox_t *self, const char *endpoint)
         kf_log_error ("outbox.bind_failed", "endpoint=%s error=\"%s\"", endpoint,
                       zmq_strerror (zmq_errno ()));
     return rc;
+}
+
+int
+kf_outbox_rebind (kf_outbox_t *self)
+{
+    //  The endpoint as bound (a port chosen for tcp://...:* included); a
+    //  fresh string the caller must free.
+    char *endpoint = self->pub ? zsock_last_endpoint (self->pub) : NULL;
+    int rc = endpoint ? zsock_unbind (self->pub, "%s", endpoint) : -1;
+    //  libzmq's I/O thread closes the old listener moments after the
+    //  unbind; until then the port is taken. A short bounded wait: this is
+    //  rare (a key was revoked).
+    if (rc == 0)
+        for (int i = 0; (rc = zsock_bind (self->pub, "%s", endpoint)) == -1 && i < 250 &&
+                        zmq_errno () == EADDRINUSE;
+             i++)
+            zclock_sleep (2);
+    if (rc == -1)
+        //  Subscribers read the events table until the next start.
+        kf_log_error ("outbox.rebind_failed", "stream=%s endpoint=%s error=\"%s\"", self->stream,
+                      endpoint ? endpoint : "-", zmq_strerror (zmq_errno ()));
+    else
+        kf_log_info ("outbox.rebound", "stream=%s endpoint=%s", self->stream, endpoint);
+    zstr_free (&endpoint);
+    return rc == -1 ? -1 : 0;
 }
 
 zsock_t *

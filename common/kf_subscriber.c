@@ -9,6 +9,7 @@
 #include "kf_shop.h"
 #include "kf_valid.h"
 #include "kf_wire.h"
+#include "kf_zap.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -176,10 +177,20 @@ kf_subscriber_destroy (kf_subscriber_t **self_p)
 int
 kf_subscriber_follow (kf_subscriber_t *self, const char *stream, const char *endpoint)
 {
+    return kf_subscriber_follow_curve (self, stream, endpoint, NULL, NULL);
+}
+
+int
+kf_subscriber_follow_curve (kf_subscriber_t *self, const char *stream, const char *endpoint,
+                            zcert_t *cert, const char *server_key)
+{
     if (self->stream_count == S_MAX_STREAMS || strlen (stream) >= 32)
         return -1;
     s_stream_t *s = &self->streams[self->stream_count++];
     snprintf (s->name, sizeof s->name, "%s", stream);
+    //  Keys are socket options, taken by each connect that follows.
+    if (cert && endpoint && *endpoint)
+        kf_zap_curve_client (self->sub, cert, server_key);
     if (endpoint && *endpoint && zsock_connect (self->sub, "%s", endpoint) == -1) {
         kf_log_error ("subscriber.connect_failed", "consumer=%s endpoint=%s", self->consumer,
                       endpoint);

@@ -33,9 +33,19 @@ typedef struct _kf_outbox_t kf_outbox_t;
 kf_outbox_t *kf_outbox_new (const char *stream, kf_store_t *store);
 void kf_outbox_destroy (kf_outbox_t **self_p);
 
+//  Make the PUB socket a CURVE server with cert's key pair (borrowed) that
+//  lets in only service keys (kf_zap, domain KF_ZAP_EVENTS; the process's
+//  ZAP handler must be running). Call before kf_outbox_bind.
+void kf_outbox_secure (kf_outbox_t *self, zcert_t *cert);
 //  Bind the PUB socket. Returns the port bound (for tcp://...:*), 0 for
 //  other transports, or -1.
 int kf_outbox_bind (kf_outbox_t *self, const char *endpoint);
+//  Bind the PUB socket's endpoint anew. Unbinding ends the connections
+//  accepted through it (libzmq finishes that when the socket is used next:
+//  before the next publication goes out): every subscriber connects again
+//  and passes the ZAP handler again (after a key was revoked); what they
+//  miss meanwhile they read from the events table. 0, or -1.
+int kf_outbox_rebind (kf_outbox_t *self);
 //  The PUB socket (borrowed).
 zsock_t *kf_outbox_socket (kf_outbox_t *self);
 //  The stream name (borrowed).

@@ -48,6 +48,12 @@ void kf_subscriber_destroy (kf_subscriber_t **self_p);
 //  Follow a stream; endpoint is the writer's PUB endpoint (NULL: read the
 //  events table only). Call before start.
 int kf_subscriber_follow (kf_subscriber_t *self, const char *stream, const char *endpoint);
+//  The same for a writer whose PUB is a CURVE server (kf_outbox_secure):
+//  connect with this subscriber's key pair (cert, borrowed; a service
+//  principal's) trusting the writer's public key (Z85). All the streams one
+//  subscriber follows by publication use the same mode.
+int kf_subscriber_follow_curve (kf_subscriber_t *self, const char *stream, const char *endpoint,
+                                zcert_t *cert, const char *server_key);
 //  Follow only these partitions (bit i = partition i). Default: all.
 void kf_subscriber_set_partitions (kf_subscriber_t *self, uint32_t mask);
 //  Events per transaction (default 500).

@@ -1,15 +1,16 @@
 /*  intake_auth — who may talk to intake, and for which shops.
 
-    Secure mode (the default): every listening socket is a CURVE server;
-    czmq's zauth is the ZAP handler, started before any bind, and
+    Secure mode (the default): every listening socket is a CURVE server
+    with intake's key pair: the gateway and command endpoints let in every
+    active principal's key (what each may do is checked per message), the
+    events PUB only service (and admin) keys. kf_zap is the ZAP handler,
+    started before any bind and fed from the principals table, and
     ZMQ_ZAP_ENFORCE_DOMAIN makes handshakes fail closed if it is missing.
-    zauth reads public keys from KEFU_INTAKE_CERT_DIR, which this module
-    fills from the principals table (one file per active principal, carrying
-    the principal id and key as metadata). The cache of principals, their
-    shop scope and the registered shops is refreshed every
-    KEFU_INTAKE_AUTH_REFRESH, so a disabled key stops working for new
-    connections at once and for open sessions within that delay (every
-    item is re-checked against the cache).
+    The cache of principals, their shop scope and the registered shops is
+    refreshed every KEFU_INTAKE_AUTH_REFRESH (and on SIGHUP), so a disabled
+    key stops working for new connections at the next refresh and for open
+    sessions at the same time (every item is re-checked against the cache;
+    an events subscription is cut: kf_outbox_rebind).
 
     A gateway id (part of the de-duplication key) belongs to one principal
     (principal_gateways, kefuctl principal add --gateway-id): a Hello may
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 
 #include "intake_config.h"
+#include "kf_outbox.h"
 #include "kf_store.h"
 
 typedef struct {
@@ -43,25 +45,29 @@ typedef struct _intake_auth_t intake_auth_t;
 intake_auth_t *intake_auth_new (const intake_config_t *config);
 void intake_auth_destroy (intake_auth_t **self_p);
 
-//  Secure mode: load intake's key pair, prepare the cert dir and start zauth.
+//  Secure mode: load intake's key pair and start the ZAP handler (kf_zap).
 //  Must run before any socket binds. 0, or -1 with the reason in why.
 int intake_auth_start (intake_auth_t *self, char *why, size_t why_size);
 //  Make sock a CURVE server under ZAP (secure mode); no-op when insecure.
 void intake_auth_secure (intake_auth_t *self, zsock_t *sock);
+//  Make the events PUB of outbox a CURVE server for service keys (secure
+//  mode); no-op when insecure. Call before kf_outbox_bind.
+void intake_auth_secure_events (intake_auth_t *self, kf_outbox_t *outbox);
 bool intake_auth_insecure (const intake_auth_t *self);
 //  intake's public key (Z85), "" when insecure. Borrowed.
 const char *intake_auth_public_key (const intake_auth_t *self);
 
-//  Watch sock's handshakes (call after bind). Returns the socket that
-//  reports them (borrowed), for the service's loop; NULL on failure.
+//  Watch sock's handshakes (call after bind; up to 4 sockets). Returns the
+//  socket that reports them (borrowed), for the service's loop; NULL on
+//  failure.
 zsock_t *intake_auth_monitor (intake_auth_t *self, zsock_t *sock);
-//  Read the reports waiting on the monitor socket; count failed handshakes.
+//  Read the reports waiting on the monitor sockets; count failed handshakes.
 void intake_auth_handle_monitor (intake_auth_t *self);
 //  Handshakes refused (wrong key, plaintext peer on a CURVE endpoint, ...).
 int64_t intake_auth_handshake_failures (const intake_auth_t *self);
 
-//  Reload principals and shops from the store; rewrite the cert dir and
-//  reload zauth when keys changed. 0, or -1 (the old cache stays).
+//  Reload principals and shops from the store and hand the keys to the ZAP
+//  handler. 0, or -1 (the old cache stays).
 int intake_auth_refresh (intake_auth_t *self, kf_store_t *store);
 //  True once a refresh has succeeded.
 bool intake_auth_loaded (const intake_auth_t *self);

@@ -15,14 +15,12 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_INTAKE_CONTROL_ENDPOINT", KF_CFG_STRING, O (control_endpoint), "tcp://127.0.0.1:5581",
      "control endpoint (kefuctl status, health checks)", 0, 0, NULL, 0},
     {"KEFU_INSECURE", KF_CFG_BOOL, O (insecure), "0",
-     "1 = accept gateways WITHOUT authentication: any peer, any shop, any gateway id, no "
-     "principal recorded (local development only)",
+     "1 = plain sockets WITHOUT authentication: any peer may push items (any shop, any gateway "
+     "id, no principal recorded) and read events (local development only)",
      0, 0, NULL, 0},
     {"KEFU_INTAKE_SECRET_KEY_FILE", KF_CFG_STRING, O (secret_key_file), "",
      "intake's CURVE key pair (the _secret file of kefuctl principal add --generate)", 0, 0, NULL,
      0},
-    {"KEFU_INTAKE_CERT_DIR", KF_CFG_STRING, O (cert_dir), "var/intake-certs",
-     "directory intake fills with the principals' public keys for the ZAP handler", 0, 0, NULL, 0},
     {"KEFU_INTAKE_MAX_FRAME", KF_CFG_BYTES, O (max_frame), "64KiB",
      "largest ZeroMQ frame accepted (larger: the peer is disconnected)", 1024, 16 << 20, NULL, 0},
     {"KEFU_INTAKE_MAX_BODY", KF_CFG_BYTES, O (max_body), "8KiB",

@@ -14,7 +14,6 @@ typedef struct {
     char *control_endpoint;      //  control ROUTER (status)
     bool insecure;               //  KEFU_INSECURE: no authentication (development only)
     char *secret_key_file;       //  intake's CURVE key pair (zcert secret file)
-    char *cert_dir;              //  where principals' public keys are written for zauth
     int64_t max_frame;           //  bytes per ZeroMQ frame
     int64_t max_body;            //  bytes per message body
     int64_t max_past;            //  ms: how old a sent_at may be

@@ -897,6 +897,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
         intake_auth_refresh (self->auth, self->store);
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
     self->next_sweep = kf_clock_now_ms (self->clock) + self->config->sweep_interval;
+    intake_auth_secure_events (self->auth, self->outbox);
     if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1 ||
         kf_control_bind (self->control, self->config->control_endpoint) == -1) {
         snprintf (why, why_size, "cannot bind the events or control endpoint");
@@ -914,6 +915,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
         return -1;
     }
     zsock_t *monitor = intake_auth_monitor (self->auth, self->router);
+    zsock_t *events_monitor = intake_auth_monitor (self->auth, kf_outbox_socket (self->outbox));
     zloop_reader (self->loop, self->router, s_handle_gateway, self);
     self->reading = true;
     for (int i = 0; i < self->writer_count; i++)
@@ -923,6 +925,8 @@ s_start (s_server_t *self, char *why, size_t why_size)
                   self->control);
     if (monitor)
         zloop_reader (self->loop, monitor, s_handle_monitor, self);
+    if (events_monitor)
+        zloop_reader (self->loop, events_monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
     kf_log_info (
         "intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",

@@ -46,6 +46,8 @@ int kefuctl_shop (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_principal (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_status (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_events (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl events watch (kefuctl_watch.c).
+int kefuctl_events_watch (kefuctl_t *ctl, int argc, char **argv);
 
 //  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
 //  kefuctl_transfer.c, kefuctl_routing.c).

@@ -51,7 +51,8 @@ s_help (void)
         "  kefuctl events list [--json]\n"
         "  kefuctl events partitions [--json]\n"
         "  kefuctl events prune [--keep DURATION] [--dry-run]\n"
-        "  kefuctl events forget-consumer <consumer>\n\n"
+        "  kefuctl events forget-consumer <consumer>\n"
+        "  kefuctl events watch ENDPOINT [keys] [--count N] [--timeout D]   (see its --help)\n\n"
         "Every service writes its events (message.accepted, conversation.assigned, ...) to the\n"
         "events table and publishes them; subscribers record how far they have applied each\n"
         "stream and partition (consumer_offsets) and catch up from the table after a restart.\n"
@@ -69,6 +70,8 @@ s_help (void)
         "forget-consumer  delete a retired consumer's offsets (a consumer that no longer runs\n"
         "                 holds back pruning of every stream it followed). A consumer started\n"
         "                 later begins at the oldest event still kept.\n"
+        "watch            print a service's events as they are published (a service key for\n"
+        "                 a secure service).\n"
         "Exit codes: 0 success, 1 failure, 2 usage, 4 no such consumer.\n");
 }
 
@@ -331,6 +334,8 @@ s_forget (kefuctl_t *ctl, int argc, char **argv)
 int
 kefuctl_events (kefuctl_t *ctl, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp (argv[1], "watch") == 0) //  its own --help
+        return kefuctl_events_watch (ctl, argc, argv);
     if (argc < 2 || kefuctl_wants_help (argc, argv)) {
         s_help ();
         return argc < 2 ? KEFUCTL_USAGE : KEFUCTL_OK;
@@ -345,7 +350,8 @@ kefuctl_events (kefuctl_t *ctl, int argc, char **argv)
     if (strcmp (verb, "forget-consumer") == 0)
         return s_forget (ctl, argc, argv);
     fprintf (stderr,
-             "kefuctl events: unknown verb \"%s\" (list, prune, partitions, forget-consumer)\n",
+             "kefuctl events: unknown verb \"%s\" (list, prune, partitions, forget-consumer, "
+             "watch)\n",
              verb);
     return KEFUCTL_USAGE;
 }

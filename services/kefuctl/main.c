@@ -42,6 +42,7 @@ static const char *s_usage =
     "  events prune [--keep 7d] [--dry-run]\n"
     "                                      delete events every consumer has applied (cron it)\n"
     "  events forget-consumer <consumer>   drop a retired consumer's offsets\n"
+    "  events watch ENDPOINT [keys]        print a service's events as they are published\n"
     "Routing (分流) of a shop:\n"
     "  shift defaults <shop>               day/night shifts, 售前/售后 groups, default settings\n"
     "  shift add|set|list <shop> ...       shifts (白班, 晚班, ...) in the shop's time zone\n"

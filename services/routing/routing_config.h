@@ -2,6 +2,7 @@
 #ifndef ROUTING_CONFIG_H
 #define ROUTING_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kf_config.h"
@@ -12,8 +13,11 @@ typedef struct {
     char *events_endpoint;   //  routing's own PUB (stream "routing")
     char *control_endpoint;  //  control ROUTER (status)
     char *partitions;        //  "all" or a list like "0-7" / "0,2,4"
-    char *server_key;        //  intake's public key (Z85), empty = plain
-    char *secret_key_file;   //  routing's key pair for intake (zcert secret file)
+    bool insecure;           //  KEFU_INSECURE: plain sockets (development only)
+    char *secret_key_file;   //  routing's key pair (zcert secret file)
+    char *server_key;        //  intake's public key (Z85)
+    char *server_key_file;   //  ... or a file holding it
+    int64_t auth_refresh;    //  ms between re-reads of the keys allowed to read events
     int64_t poll_interval;   //  ms between catch-up reads of the events table
     int64_t command_timeout; //  ms before an unacknowledged command is sent again
 } routing_config_t;

@@ -31,6 +31,7 @@
 #include "kf_store.h"
 #include "kf_subscriber.h"
 #include "kf_wire.h"
+#include "routing_auth.h"
 #include "routing_config.h"
 #include "routing_model.h"
 #include "routing_store.h"
@@ -61,6 +62,7 @@ typedef struct {
     kf_outbox_t *outbox;              //  routing's events
     kf_control_t *control;            //  status
     kf_subscriber_t *sub;             //  intake + admin events
+    routing_auth_t *auth;             //  keys (CURVE towards intake, ZAP for routing's events)
     routing_model_t *model;           //  the decisions
     routing_writes_t *writes;         //  the current transaction's writes
     zsock_t *intake;                  //  DEALER to intake's command endpoint
@@ -924,6 +926,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         return 0;
     if (!self->loaded && s_reload (self) != 0)
         return 0; //  the database is not there yet: try on the next tick
+    routing_auth_refresh (self->auth, self->store, false);
+    routing_auth_reconnect (self->auth);
     s_restore_commands (self);
     int64_t mono = zclock_mono ();
     if (mono >= self->next_poll) {
@@ -942,6 +946,15 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
             s_send_command (self, c);
     s_forget_acked (self);
+    return 0;
+}
+
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    routing_auth_handle_monitor (((s_server_t *) arg)->auth);
     return 0;
 }
 
@@ -965,6 +978,9 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "events.applied") = ss.applied;
     *kf_control_counter (control, "events.gaps") = ss.gaps;
     *kf_control_counter (control, "events.from_table") = ss.from_table;
+    *kf_control_counter (control, "events.from_pub") = ss.from_pub;
+    *kf_control_counter (control, "auth.handshake_failures") =
+        routing_auth_handshake_failures (self->auth);
     *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
 }
 
@@ -989,6 +1005,7 @@ s_server_destroy (s_server_t **self_p)
         zmq_msg_close (&self->ack_frame);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
+        routing_auth_destroy (&self->auth);
         kf_store_destroy (&self->store);
         free (self);
         *self_p = NULL;
@@ -1017,6 +1034,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     routing_store_register (self->store);
     self->outbox = kf_outbox_new ("routing", self->store);
     self->control = kf_control_new ("routing", self->clock);
+    kf_control_set_insecure (self->control, self->config->insecure);
+    self->auth = routing_auth_new (self->config);
     kf_control_set_refresh (self->control, s_refresh_status, self);
     kf_control_set_on_clock (self->control, s_on_clock, self);
     routing_sink_t sink = {s_on_assigned,         s_on_queued,      s_on_auto_reply,
@@ -1066,17 +1085,17 @@ s_start (s_server_t *self, char *why, size_t why_size)
                   self->config->partitions);
         return -1;
     }
-    if (*self->config->server_key) {
-        zcert_t *cert = zcert_load (self->config->secret_key_file);
-        if (!cert) {
-            snprintf (why, why_size, "cannot load KEFU_ROUTING_SECRET_KEY_FILE=%s",
-                      self->config->secret_key_file);
-            return -1;
-        }
-        zcert_apply (cert, self->intake);
-        zcert_destroy (&cert);
-        zsock_set_curve_serverkey (self->intake, self->config->server_key);
-    }
+    if (routing_auth_start (self->auth, why, why_size))
+        return -1;
+    routing_auth_client (self->auth, self->intake);
+    routing_auth_secure_events (self->auth, self->outbox);
+    //  Handshakes are watched from the first connect on (a refused one is
+    //  connected again after a while; see routing_auth_watch).
+    zsock_t *monitors[] = {
+        routing_auth_watch (self->auth, self->intake, self->config->intake_commands),
+        routing_auth_watch (self->auth, kf_subscriber_socket (self->sub),
+                            self->config->intake_events),
+        NULL};
     if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
         snprintf (why, why_size, "bad KEFU_ROUTING_INTAKE_COMMANDS=%s",
                   self->config->intake_commands);
@@ -1087,24 +1106,31 @@ s_start (s_server_t *self, char *why, size_t why_size)
         snprintf (why, why_size, "cannot bind the events or control endpoint");
         return -1;
     }
-    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events) ||
+    if (routing_auth_follow (self->auth, self->sub, "intake", self->config->intake_events) ||
         kf_subscriber_follow (self->sub, "admin", NULL)) {
         snprintf (why, why_size, "bad KEFU_ROUTING_INTAKE_EVENTS=%s", self->config->intake_events);
         return -1;
     }
     //  The record first (a database that is down is retried by the timer),
     //  then the commands intake never acknowledged, then the events.
-    if (s_reload (self) == 0)
+    if (s_reload (self) == 0) {
         kf_subscriber_start (self->sub);
+        routing_auth_refresh (self->auth, self->store, true);
+    }
+    monitors[2] = routing_auth_monitor (self->auth, kf_outbox_socket (self->outbox));
+    for (size_t i = 0; i < sizeof monitors / sizeof monitors[0]; i++)
+        if (monitors[i])
+            zloop_reader (self->loop, monitors[i], s_handle_monitor, self);
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
     zloop_reader (self->loop, self->intake, s_handle_intake, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    kf_log_info ("routing.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
+    kf_log_info ("routing.listening",
+                 "intake_events=%s intake_commands=%s events=%d control=%d insecure=%d",
                  self->config->intake_events, self->config->intake_commands,
                  kf_wire_port (kf_outbox_socket (self->outbox)),
-                 kf_wire_port (kf_control_socket (self->control)));
+                 kf_wire_port (kf_control_socket (self->control)), self->config->insecure);
     return 0;
 }
 
@@ -1129,6 +1155,7 @@ s_op_reload (void *server)
     s_server_t *self = server;
     kf_config_reload (self->spec, self->config);
     s_reload (self);
+    routing_auth_refresh (self->auth, self->store, true);
 }
 
 //  Every applied batch is already committed; stop reading events and hand

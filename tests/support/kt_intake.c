@@ -4,6 +4,7 @@
 #include "intake_server.h"
 #include "kf_control.h"
 #include "kf_shop.h"
+#include "kf_zap.h"
 #include "kt_db.h"
 
 #include <libpq-fe.h>
@@ -97,23 +98,41 @@ kt_intake_destroy (kt_intake_t **self_p)
     *self_p = NULL;
 }
 
-void
-kt_shop_add (const char *conninfo, const char *shop_id)
+//  Run one statement with parameters; abort the test on error.
+static void
+s_exec (const char *conninfo, const char *what, const char *sql, int n, const char **values)
 {
     PGconn *conn = PQconnectdb (conninfo);
-    char partition[8];
-    snprintf (partition, sizeof partition, "%u", kf_shop_partition (shop_id, strlen (shop_id)));
-    const char *values[] = {shop_id, partition};
-    PGresult *res = PQexecParams (conn,
-                                  "INSERT INTO shops (shop_id, name, partition) "
-                                  "VALUES ($1, $1, $2::int2) ON CONFLICT DO NOTHING",
-                                  2, NULL, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams (conn, sql, n, NULL, values, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_COMMAND_OK) {
-        fprintf (stderr, "FATAL: shop add: %s\n", PQresultErrorMessage (res));
+        fprintf (stderr, "FATAL: %s: %s\n", what, PQresultErrorMessage (res));
         abort ();
     }
     PQclear (res);
     PQfinish (conn);
+}
+
+void
+kt_shop_add (const char *conninfo, const char *shop_id)
+{
+    char partition[8];
+    snprintf (partition, sizeof partition, "%u", kf_shop_partition (shop_id, strlen (shop_id)));
+    const char *values[] = {shop_id, partition};
+    s_exec (conninfo, "shop add",
+            "INSERT INTO shops (shop_id, name, partition) "
+            "VALUES ($1, $1, $2::int2) ON CONFLICT DO NOTHING",
+            2, values);
+}
+
+void
+kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_t *cert,
+                  bool all_shops)
+{
+    const char *values[] = {id, role, zcert_public_txt (cert), all_shops ? "t" : "f"};
+    s_exec (conninfo, "principal add",
+            "INSERT INTO principals (principal_id, role, public_key, all_shops) "
+            "VALUES ($1, $2, $3, $4::bool)",
+            4, values);
 }
 
 int64_t
@@ -142,4 +161,49 @@ kt_control_counter (const char *control_endpoint, const char *name, bool *insecu
             value = reply->status->counters[i]->value;
     kefu__v1__control_reply__free_unpacked (reply, NULL);
     return value;
+}
+
+int64_t
+kt_control_wait (const char *control_endpoint, const char *name, int64_t n)
+{
+    //  Counters that a monitor reports asynchronously (handshakes).
+    int64_t deadline = zclock_mono () + 10000;
+    int64_t value;
+    while ((value = kt_control_counter (control_endpoint, name, NULL)) < n &&
+           zclock_mono () < deadline)
+        zclock_sleep (20);
+    return value;
+}
+
+zsock_t *
+kt_events_sub (const char *endpoint, zcert_t *cert, const char *server_key)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (cert)
+        kf_zap_curve_client (sub, cert, server_key);
+    zsock_set_subscribe (sub, "");
+    if (zsock_connect (sub, "%s", endpoint) == -1) {
+        fprintf (stderr, "FATAL: cannot connect a SUB to %s\n", endpoint);
+        abort ();
+    }
+    return sub;
+}
+
+bool
+kt_events_received (zsock_t *sub, const char *prefix, int ms)
+{
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    bool ready = zpoller_wait (poller, ms) != NULL;
+    zpoller_destroy (&poller);
+    if (!ready)
+        return false;
+    zmsg_t *msg = zmsg_recv (sub);
+    char *topic = msg ? zmsg_popstr (msg) : NULL;
+    if (!topic || strncmp (topic, prefix, strlen (prefix)) != 0 || zmsg_size (msg) != 1) {
+        fprintf (stderr, "FATAL: not a publication of %s: %s\n", prefix, topic ? topic : "-");
+        abort ();
+    }
+    zstr_free (&topic);
+    zmsg_destroy (&msg);
+    return true;
 }

@@ -42,11 +42,24 @@ void kt_intake_reload (kt_intake_t *self);
 
 //  Register a shop (and its partition) directly in the database.
 void kt_shop_add (const char *conninfo, const char *shop_id);
+//  Register a principal with cert's public key, for every shop or none.
+void kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_t *cert,
+                       bool all_shops);
 
 //  A counter of intake's status (kefuctl status), 0 if absent; *insecure
 //  (if not NULL) says whether it runs with KEFU_INSECURE=1.
 int64_t kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure);
-//  The same from any service's control endpoint (routing's, say).
+//  The same for any service, by its control endpoint.
 int64_t kt_control_counter (const char *control_endpoint, const char *name, bool *insecure);
+//  Wait (up to 10 s) until that counter is at least n; returns its value.
+int64_t kt_control_wait (const char *control_endpoint, const char *name, int64_t n);
+
+//  A SUB on a service's events endpoint, subscribed to everything:
+//  plaintext when cert is NULL, else a CURVE client with cert's keys
+//  trusting server_key. Caller owns return value.
+zsock_t *kt_events_sub (const char *endpoint, zcert_t *cert, const char *server_key);
+//  The next publication on sub within ms (its topic must start with
+//  prefix, else the test aborts); false when none came.
+bool kt_events_received (zsock_t *sub, const char *prefix, int ms);
 
 #endif

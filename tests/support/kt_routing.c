@@ -22,6 +22,14 @@ void
 kt_routing_start (kt_routing_t *self, const char *db, const char *intake_events,
                   const char *intake_commands, kf_clock_t *clock)
 {
+    kt_routing_init (self, db, intake_events, intake_commands, clock);
+    kt_routing_run (self);
+}
+
+void
+kt_routing_init (kt_routing_t *self, const char *db, const char *intake_events,
+                 const char *intake_commands, kf_clock_t *clock)
+{
     memset (self, 0, sizeof *self);
     assert_int_equal (routing_config_defaults (&self->config, &self->common), 0);
     s_set (&self->common.database_url, db);
@@ -29,12 +37,28 @@ kt_routing_start (kt_routing_t *self, const char *db, const char *intake_events,
     s_set (&self->config.intake_commands, intake_commands);
     s_set (&self->config.events_endpoint, "tcp://127.0.0.1:*");
     s_set (&self->config.control_endpoint, "tcp://127.0.0.1:*");
+    self->config.insecure = true;
     self->args = (kf_service_args_t){&routing_config_spec, &self->config, &self->common, clock};
+}
+
+void
+kt_routing_run (kt_routing_t *self)
+{
     self->actor = zactor_new (routing_server, &self->args);
     zstr_send (self->actor, "START");
     char *reply = zstr_recv (self->actor);
     assert_string_equal (reply, "OK");
     free (reply);
+}
+
+int
+kt_routing_port (kt_routing_t *self, const char *name)
+{
+    zstr_sendx (self->actor, "PORT", name, NULL);
+    char *reply = zstr_recv (self->actor);
+    int port = reply ? atoi (reply) : -1;
+    free (reply);
+    return port;
 }
 
 void

@@ -16,9 +16,16 @@ typedef struct {
 
 //  Start routing on database db, following intake's events and handing
 //  commands to intake_commands, on clock (borrowed). Its own endpoints are
-//  on 127.0.0.1:*; everything else has its defaults.
+//  on 127.0.0.1:*; it runs insecure (KEFU_INSECURE=1); everything else has
+//  its defaults.
 void kt_routing_start (kt_routing_t *self, const char *db, const char *intake_events,
                        const char *intake_commands, kf_clock_t *clock);
+//  The same in two steps, to change ->config in between.
+void kt_routing_init (kt_routing_t *self, const char *db, const char *intake_events,
+                      const char *intake_commands, kf_clock_t *clock);
+void kt_routing_run (kt_routing_t *self);
+//  The port routing bound for "events" or "control".
+int kt_routing_port (kt_routing_t *self, const char *name);
 //  DRAIN, then stop (memory only: the record stays).
 void kt_routing_stop (kt_routing_t *self);
 //  SYNC until routing has applied every intake event in db (fails the test
