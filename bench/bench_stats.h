@@ -72,10 +72,10 @@ bench_cpu_t bench_cpu_diff (const bench_cpu_t *after, const bench_cpu_t *before)
 //  window.
 double bench_wait_quiet (const char *who, int seconds);
 
-//  The same fixed piece of integer arithmetic on the calling thread (about
-//  23 ms on the development VM when it is idle), in milliseconds. Run at
-//  the start and at the end of a benchmark: a VM whose host is busy shows
-//  no steal time but runs everything slower, and this shows it.
+//  How long the same fixed piece of integer arithmetic takes on the calling
+//  thread, in milliseconds. Run at the start and at the end of a
+//  benchmark: a VM whose host is busy shows no steal time but runs
+//  everything slower, and this shows it.
 double bench_cpu_speed_check_ms (void);
 
 //  Pressure stall information: microseconds in which some task of the

@@ -5,8 +5,8 @@
     gives everything back at once (the blocks are kept for the next round,
     up to a limit). For a subscriber's batch of unpacked events: protobuf-c
     otherwise mallocs every message, string and byte field of every event
-    and frees them one by one after the batch (about a sixth of the routing
-    thread's time at 20,000 events/s).
+    and frees them one by one after the batch, a large share of a busy
+    subscriber thread's time.
 
     kf_arena_allocator gives protobuf-c's view of the arena (free is a
     no-op). Built with AddressSanitizer, the arena hands out malloc'd memory

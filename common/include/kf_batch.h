@@ -15,16 +15,14 @@
     Why not FROM unnest ($1, $2, ...) AS t (a, b, ...): PostgreSQL turns that
     into one function scan per array, each materialised into a tuplestore
     whose first 8 kB block is malloc'd and freed on every execution (glibc
-    gives the memory back and takes page faults to get it again). With 21
-    arrays that was 0.12 ms per execution before any row was written (an
-    empty routing_write_rows: 0.20 ms, in the select list: 0.08 ms; pgbench
-    -M prepared on the bench cluster). Set-returning functions in the select
-    list run in lockstep, one value at a time, and a shorter array gives
-    NULLs just as the FROM form does.
+    gives the memory back and takes page faults to get it again): a cost
+    paid per array on every execution, before any row is written.
+    Set-returning functions in the select list run in lockstep, one value
+    at a time, and a shorter array gives NULLs just as the FROM form does.
 
     Times travel as epoch milliseconds (int8) and become timestamps with
     to_timestamp (ms / 1000.0::float8): the plain literal 1000.0 is numeric,
-    and numeric -> float8 goes through a decimal string (0.3 us per value);
+    and numeric -> float8 goes through a decimal string for every value;
     the float8 division gives the same timestamps. */
 #ifndef KF_BATCH_H
 #define KF_BATCH_H

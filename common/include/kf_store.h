@@ -63,12 +63,12 @@ void kf_store_destroy (kf_store_t **self_p);
 //  For connections whose statements look rows up by key from the arrays of
 //  a batch: PostgreSQL estimates an array parameter at 10 elements in a
 //  generic plan, so with batches of a few items it keeps preferring a
-//  custom plan and plans the statement again on every execution (~180 us
-//  each on the development machine); and a plan made while tables were
-//  small (a fresh shop, statistics from its first minutes) may hash-join
-//  over sequential scans, which a cached plan then repeats as the tables
-//  grow. Not for statements whose best plan depends on the values (ranges
-//  over time, LIMITs) or that read whole tables.
+//  custom plan and plans the statement again on every execution; and a
+//  plan made while tables were small (a fresh shop, statistics from its
+//  first minutes) may hash-join over sequential scans, which a cached plan
+//  then repeats as the tables grow. Not for statements whose best plan
+//  depends on the values (ranges over time, LIMITs) or that read whole
+//  tables.
 void kf_store_set_batch_plans (kf_store_t *self, bool on);
 
 //  Register statements to prepare on every connect (table is borrowed and
