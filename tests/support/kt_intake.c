@@ -133,6 +133,11 @@ kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_
             "INSERT INTO principals (principal_id, role, public_key, all_shops) "
             "VALUES ($1, $2, $3, $4::bool)",
             4, values);
+    //  As kefuctl principal add: a gateway's (or admin's) own id is its gateway id.
+    if (strcmp (role, "gateway") == 0 || strcmp (role, "admin") == 0)
+        s_exec (conninfo, "principal gateway id",
+                "INSERT INTO principal_gateways (gateway_id, principal_id) VALUES ($1, $1)", 1,
+                values);
 }
 
 int64_t

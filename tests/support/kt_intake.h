@@ -42,7 +42,8 @@ void kt_intake_reload (kt_intake_t *self);
 
 //  Register a shop (and its partition) directly in the database.
 void kt_shop_add (const char *conninfo, const char *shop_id);
-//  Register a principal with cert's public key, for every shop or none.
+//  Register a principal with cert's public key, for every shop or none (a
+//  gateway or admin gets its own id as its gateway id, as kefuctl gives it).
 void kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_t *cert,
                        bool all_shops);
 
