@@ -84,6 +84,13 @@ int bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw
 //  many there are, or -1 on error.
 int bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int max);
 
+//  The most conversations any agent holds above their capacity (routing's
+//  open conversations against the agents table; <= 0: nobody is over).
+#define BENCH_PG_OVER_CAPACITY                                                                     \
+    "SELECT coalesce (max (n - a.capacity), -1) FROM (SELECT shop_id, agent_id, count(*) AS n "    \
+    "  FROM routing_conversations WHERE state = 2 GROUP BY shop_id, agent_id) c "                  \
+    "JOIN agents a USING (shop_id, agent_id)"
+
 //  Agent ids of the routing set-up: agent i of every shop is "kf<ii>".
 #define BENCH_PG_AGENT_FMT "kf%02d"
 

@@ -413,3 +413,53 @@ bench_thread_rename_others (const char *from, const char *to)
     closedir (dir);
     return renamed;
 }
+
+int64_t
+bench_pid_rss_kb (int pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    int64_t kb = -1;
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, "VmRSS:", 6) == 0) {
+            kb = strtoll (line + 6, NULL, 10);
+            break;
+        }
+    fclose (f);
+    return kb;
+}
+
+int
+bench_pid_fds (int pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/fd", pid);
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (entry->d_name[0] != '.')
+            n++;
+    closedir (dir);
+    return n;
+}
+
+void
+bench_json_num (char *buf, size_t size, double v, bool have)
+{
+    if (have)
+        snprintf (buf, size, "%.3f", v);
+    else
+        snprintf (buf, size, "null");
+}
+
+const char *
+bench_met (bool met)
+{
+    return met ? "MET" : "MISSED";
+}
