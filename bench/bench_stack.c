@@ -48,6 +48,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1825,8 +1826,15 @@ main (int argc, char **argv)
         zclock_sleep (250);
     }
     Kefu__V1__ControlReply *status[S_SERVICES_MAX] = {NULL};
-    for (int i = 0; i < S_SERVICES; i++)
+    for (int i = 0; i < S_SERVICES; i++) {
         status[i] = bench_service_status (services[i], 5000);
+        //  A service that died under the load makes the figures meaningless.
+        if (services[i] && kill (bench_service_pid (services[i]), 0) != 0) {
+            fprintf (stderr, "bench_stack: kefu-%s died during the run (its log: %s)\n",
+                     s_services[i].name, logs[i][0] ? logs[i] : "stderr");
+            valid = false;
+        }
+    }
     atomic_store (&run->stop, true);
     for (int g = 0; g < opts.gateways; g++)
         pthread_join (threads[g], NULL);
@@ -2107,9 +2115,14 @@ main (int argc, char **argv)
                 stored.stored_unacked);
     else
         printf ("  stored exactly once: NOT CHECKED\n");
-    printf ("  agents over capacity: %s (worst %" PRId64 "); quiet %.1f s after the load "
-            "(every event applied, every command acked)\n",
-            over_capacity > 0 ? "SOME" : "none", over_capacity, quiet_s);
+    char quiet_text[64];
+    if (quiet_s >= 0)
+        snprintf (quiet_text, sizeof quiet_text, "quiet %.1f s after the load", quiet_s);
+    else
+        snprintf (quiet_text, sizeof quiet_text, "NOT QUIET %d s after the load", S_QUIET_MAX_S);
+    printf ("  agents over capacity: %s (worst %" PRId64 "); %s (every event applied, every "
+            "command acked)\n",
+            over_capacity > 0 ? "SOME" : "none", over_capacity, quiet_text);
 
     if (have_raw)
         printf ("\nmachine (same run, before the services started): ZeroMQ round trip p50 %.3f / "
