@@ -533,7 +533,7 @@ typedef enum {
 
 #define S_ASK_AFTER_S   3.0 //  answer -> the customer's next line
 #define S_RATE_AFTER_S  2.0 //  last answer -> rating
-#define S_CLOSE_AFTER_S 1.0 //  rating -> close
+#define S_CLOSE_AFTER_S 1.0 //  rating (or the last answer, without one) -> close
 #define S_REPLY_WAITS   15  //  replies put off for want of an owner before the customer gives up
 #define S_IDLE          255 //  customer stage: no visit
 
@@ -816,8 +816,9 @@ s_next_item (s_gateway_t *self, bench_item_t *it, int64_t now, s_kind_t *kind, i
                 s_fifo_push (&self->steps[S_STEP_ASK], now + (int64_t) (S_ASK_AFTER_S * 1e6), k);
             else if (c->rates)
                 s_fifo_push (&self->steps[S_STEP_RATE], now + (int64_t) (S_RATE_AFTER_S * 1e6), k);
-            else
-                s_fifo_push (&self->steps[S_STEP_CLOSE], now + (int64_t) (S_RATE_AFTER_S * 1e6), k);
+            else //  the same delay as after a rating: the queue stays in due order
+                s_fifo_push (&self->steps[S_STEP_CLOSE], now + (int64_t) (S_CLOSE_AFTER_S * 1e6),
+                             k);
             *kind = S_K_REPLY;
             break;
         case S_STEP_ASK:
