@@ -68,9 +68,10 @@ test_an_interrupted_prune_is_finished (void **state)
     //  A prune that stopped after detaching day -4: the table is still
     //  there and still listed.
     char sql[256];
-    snprintf (sql, sizeof sql, "ALTER TABLE events DETACH PARTITION events_%s",
-              kt_db_query1 (url, "SELECT to_char (now () AT TIME ZONE 'UTC' - interval '4 days', "
-                                 "'YYYYMMDD')"));
+    char *day = kt_db_query1 (url, "SELECT to_char (now () AT TIME ZONE 'UTC' - interval "
+                                   "'4 days', 'YYYYMMDD')");
+    snprintf (sql, sizeof sql, "ALTER TABLE events DETACH PARTITION events_%s", day);
+    free (day);
     kt_sql (url, sql);
     kf_store_t *store = s_store (url);
     kf_error_t err;
@@ -156,11 +157,11 @@ test_outbox_rows_land_today_and_read_in_order_across_days (void **state)
     kt_sql (url, "INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload) "
                  "SELECT 'intake', 0, g, 'shop-x', 'marker', now (), '\\x00' "
                  "FROM generate_series (6, 8) g");
-    assert_string_equal (kt_db_query1 (url,
-                                       "SELECT string_agg (seq::text, ',' ORDER BY seq) "
-                                       "FROM (SELECT seq FROM events WHERE stream = 'intake' "
-                                       "AND partition = 0 AND seq > 3 ORDER BY seq LIMIT 4) s"),
-                         "4,5,6,7");
+    char *seqs = kt_db_query1 (url, "SELECT string_agg (seq::text, ',' ORDER BY seq) "
+                                    "FROM (SELECT seq FROM events WHERE stream = 'intake' "
+                                    "AND partition = 0 AND seq > 3 ORDER BY seq LIMIT 4) s");
+    assert_string_equal (seqs, "4,5,6,7");
+    free (seqs);
     free (url);
 }
 
