@@ -66,20 +66,67 @@ s_wall_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-bench_item_make (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
-                 int gateways, int64_t seq, int customers, uint64_t *rng)
+//  What agents answer (服务用语), and now and then a forbidden phrase
+//  (服务禁忌) that QA flags.
+static const char *s_replies[] = {
+    "亲，有的哦，M码现在有现货，今天拍下今天发～",
+    "您好，已经帮您催促仓库了，今天一定发出",
+    "亲，快递在路上了，预计明天送达，请耐心等待哦",
+    "这边给您申请了一张5元优惠券，下单可以直接用",
+    "亲，尺码不合适可以免费换的，退货地址稍后发您",
+    "非常抱歉给您带来不便，已经为您登记退款了",
+    "您好，纯棉面料的，洗后不会起球，放心购买",
+    "亲，身高165体重110建议选M码哦",
+    "新疆地区也是包邮的，大概5-7天到",
+    "收到您的好评啦，感谢亲的支持，欢迎再来～",
+    "发票可以开的，请把抬头和税号发给我",
+    "地址已经帮您改好了，请核对一下",
+    "这个没办法哦，活动价已经是最低了",
+};
+#define S_REPLIES (sizeof s_replies / sizeof s_replies[0])
+
+static const char *s_comments[] = {"",           "",     "服务很好，解答很耐心",
+                                   "发货太慢了", "满意", "客服态度好，下次还来"};
+#define S_COMMENTS (sizeof s_comments / sizeof s_comments[0])
+
+//  The parts every item has: shop, id, time, platform chat channel.
+static void
+s_item_base (bench_item_t *self, const char *shop_id, const char *prefix, int64_t seq)
 {
     snprintf (self->shop_id, sizeof self->shop_id, "%s", shop_id);
     snprintf (self->msg_id, sizeof self->msg_id, "%s-%" PRId64, prefix, seq);
-    int per_gateway = customers / (gateways > 0 ? gateways : 1);
-    if (per_gateway < 1)
-        per_gateway = 1;
-    int k = (int) (bench_rand (rng) % (uint64_t) per_gateway);
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    self->item = item;
+    self->item.shop_id.data = (uint8_t *) self->shop_id;
+    self->item.shop_id.len = strlen (self->shop_id);
+    self->item.gateway_msg_id.data = (uint8_t *) self->msg_id;
+    self->item.gateway_msg_id.len = strlen (self->msg_id);
+    self->item.sent_at_ms = s_wall_ms ();
+    self->item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+}
+
+//  Buyer k of a gateway: id, display name, index.
+static void
+s_buyer (bench_item_t *self, int gateway, int per_gateway, int k)
+{
     self->customer_index = gateway * per_gateway + k;
     snprintf (self->customer, sizeof self->customer, "%s_%02d%06d", s_roots[k % S_ROOTS], gateway,
               k);
     self->name = s_names[k % S_ROOTS];
+}
+
+static ProtobufCBinaryData
+s_bytes (const char *s)
+{
+    return (ProtobufCBinaryData){strlen (s), (uint8_t *) s};
+}
+
+void
+bench_item_customer (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                     int per_gateway, int k, int64_t seq, uint64_t *rng)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, per_gateway, k);
     const char *body = s_bodies[bench_rand (rng) % S_BODIES];
     if (strstr (body, "%s")) {
         char order[24];
@@ -94,23 +141,114 @@ bench_item_make (bench_item_t *self, const char *shop_id, const char *prefix, in
 
     Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
     self->msg = msg;
-    self->msg.customer_id.data = (uint8_t *) self->customer;
-    self->msg.customer_id.len = strlen (self->customer);
-    self->msg.customer_name.data = (uint8_t *) self->name;
-    self->msg.customer_name.len = strlen (self->name);
-    self->msg.body.data = (uint8_t *) self->body;
-    self->msg.body.len = strlen (self->body);
+    self->msg.customer_id = s_bytes (self->customer);
+    self->msg.customer_name = s_bytes (self->name);
+    self->msg.body = s_bytes (self->body);
     self->msg.vip = k % 50 == 0;
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    self->item = item;
-    self->item.shop_id.data = (uint8_t *) self->shop_id;
-    self->item.shop_id.len = strlen (self->shop_id);
-    self->item.gateway_msg_id.data = (uint8_t *) self->msg_id;
-    self->item.gateway_msg_id.len = strlen (self->msg_id);
-    self->item.sent_at_ms = s_wall_ms ();
-    self->item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
     self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
     self->item.customer_message = &self->msg;
+}
+
+void
+bench_item_make (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                 int gateways, int64_t seq, int customers, uint64_t *rng)
+{
+    int per_gateway = customers / (gateways > 0 ? gateways : 1);
+    if (per_gateway < 1)
+        per_gateway = 1;
+    int k = (int) (bench_rand (rng) % (uint64_t) per_gateway);
+    bench_item_customer (self, shop_id, prefix, gateway, per_gateway, k, seq, rng);
+}
+
+void
+bench_item_reply (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
+                  const char *agent, int64_t seq, uint64_t *rng)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, 0, k);
+    snprintf (self->agent, sizeof self->agent, "%s", agent);
+    snprintf (self->body, sizeof self->body, "%s", s_replies[bench_rand (rng) % S_REPLIES]);
+    Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
+    self->reply = reply;
+    self->reply.customer_id = s_bytes (self->customer);
+    self->reply.agent_id = s_bytes (self->agent);
+    self->reply.body = s_bytes (self->body);
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
+    self->item.agent_reply = &self->reply;
+}
+
+void
+bench_item_rating (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
+                   const char *agent, int64_t seq, uint64_t *rng)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, 0, k);
+    snprintf (self->agent, sizeof self->agent, "%s", agent);
+    //  Mostly satisfied: 5 5 5 5 4 4 3 2 1 5.
+    static const uint32_t scores[] = {5, 5, 5, 5, 4, 4, 3, 2, 1, 5};
+    Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
+    self->rating = rating;
+    self->rating.customer_id = s_bytes (self->customer);
+    self->rating.score = scores[bench_rand (rng) % 10];
+    self->rating.comment = s_bytes (s_comments[bench_rand (rng) % S_COMMENTS]);
+    self->rating.agent_id = s_bytes (self->agent);
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING;
+    self->item.customer_rating = &self->rating;
+}
+
+void
+bench_item_close (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
+                  const char *agent, int64_t seq)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, 0, k);
+    snprintf (self->agent, sizeof self->agent, "%s", agent);
+    Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
+    self->close = close;
+    self->close.customer_id = s_bytes (self->customer);
+    self->close.agent_id = s_bytes (self->agent);
+    self->close.reason = agent[0] ? KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED
+                                  : KEFU__V1__CLOSE_REASON__CLOSE_REASON_CUSTOMER_LEFT;
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CONVERSATION_CLOSE;
+    self->item.conversation_close = &self->close;
+}
+
+void
+bench_item_presence (bench_item_t *self, const char *shop_id, const char *prefix, const char *agent,
+                     Kefu__V1__AgentStatus status, int64_t seq)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    self->customer[0] = '\0';
+    self->customer_index = -1;
+    snprintf (self->agent, sizeof self->agent, "%s", agent);
+    snprintf (self->body, sizeof self->body, "%s",
+              status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
+                  ? "下班了，没回复的客户请接着跟进，谢谢"
+                  : "");
+    Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
+    self->presence = presence;
+    self->presence.agent_id = s_bytes (self->agent);
+    self->presence.status = status;
+    self->presence.handover_note = s_bytes (self->body);
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
+    self->item.agent_presence = &self->presence;
+}
+
+int
+bench_customer_parse (const uint8_t *id, size_t len, int *gateway)
+{
+    //  <root>_GGKKKKKK
+    if (len < 9 || id[len - 9] != '_')
+        return -1;
+    int value[2] = {0, 0};
+    for (size_t i = len - 8; i < len; i++) {
+        if (id[i] < '0' || id[i] > '9')
+            return -1;
+        int which = i < len - 6 ? 0 : 1;
+        value[which] = value[which] * 10 + (id[i] - '0');
+    }
+    *gateway = value[0];
+    return value[1];
 }
 
 int64_t

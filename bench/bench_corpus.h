@@ -19,20 +19,50 @@
 #include "kefu/v1/gateway.pb-c.h"
 
 typedef struct {
-    char shop_id[64];              //  the shop
-    char msg_id[48];               //  gateway_msg_id: "<prefix>-<seq>"
-    char customer[48];             //  buyer id on the channel
-    const char *name;              //  buyer display name (static)
-    char body[160];                //  message text, UTF-8
-    int customer_index;            //  0 .. customers-1, unique per buyer
-    Kefu__V1__CustomerMessage msg; //  points at the fields above
-    Kefu__V1__InboundItem item;    //  points at msg and the fields above
+    char shop_id[64];                  //  the shop
+    char msg_id[48];                   //  gateway_msg_id: "<prefix>-<seq>"
+    char customer[48];                 //  buyer id on the channel
+    const char *name;                  //  buyer display name (static)
+    char body[160];                    //  message text, UTF-8
+    char agent[48];                    //  agent id (agent replies, presence, ratings, closes)
+    int customer_index;                //  0 .. customers-1, unique per buyer
+    Kefu__V1__CustomerMessage msg;     //  points at the fields above
+    Kefu__V1__AgentReply reply;        //  bench_item_reply: points at the fields above
+    Kefu__V1__CustomerRating rating;   //  bench_item_rating
+    Kefu__V1__ConversationClose close; //  bench_item_close
+    Kefu__V1__AgentPresence presence;  //  bench_item_presence
+    Kefu__V1__InboundItem item;        //  points at the message of its kind and the fields above
 } bench_item_t;
 
 //  Fill `self` with item `seq` of gateway `gateway` (of `gateways`). The
 //  item borrows from self: do not copy a bench_item_t after this call.
 void bench_item_make (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
                       int gateways, int64_t seq, int customers, uint64_t *rng);
+
+//  The same with the buyer chosen: buyer k (0 .. customers/gateways - 1)
+//  of gateway `gateway`, whose customer_index is gateway * per_gateway + k.
+void bench_item_customer (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                          int per_gateway, int k, int64_t seq, uint64_t *rng);
+
+//  Items of the other kinds, on the platform chat channel with sent_at now
+//  (set item.channel after the call for another channel); the buyer is
+//  buyer k of gateway `gateway` as above, the agent an agent id:
+//  an agent's reply (now and then one with a forbidden phrase, 服务禁忌),
+//  the buyer's rating (score 1-5), the conversation closed by the agent
+//  (agent non-empty: resolved) or by the buyer (agent "": customer left),
+//  an agent's presence (with a handover note, 交接留言, when going offline).
+void bench_item_reply (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                       int k, const char *agent, int64_t seq, uint64_t *rng);
+void bench_item_rating (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                        int k, const char *agent, int64_t seq, uint64_t *rng);
+void bench_item_close (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                       int k, const char *agent, int64_t seq);
+void bench_item_presence (bench_item_t *self, const char *shop_id, const char *prefix,
+                          const char *agent, Kefu__V1__AgentStatus status, int64_t seq);
+
+//  The buyer a customer id made here belongs to: its gateway and k; -1 if
+//  the id was not made here.
+int bench_customer_parse (const uint8_t *id, size_t len, int *gateway);
 
 //  The sequence number encoded in a gateway_msg_id made here; -1 if none.
 int64_t bench_item_seq (const uint8_t *msg_id, size_t len);

@@ -15,6 +15,7 @@
     bench/run, which builds, starts a private PostgreSQL and migrates. */
 #include "bench_corpus.h"
 #include "bench_pg.h"
+#include "bench_service.h"
 #include "bench_stats.h"
 #include "bench_zmq.h"
 
@@ -22,25 +23,19 @@
 #include "intake_server.h"
 #include "kefu_gateway.h"
 #include "kf_clock.h"
-#include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
 
 #include <czmq.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -263,15 +258,13 @@ s_parse (s_opts_t *o, int argc, char **argv)
 //  Intake: in-process actor or child process
 
 typedef struct {
-    bool process;              //  child process (else actor)
-    zactor_t *actor;           //  in-process intake
-    intake_config_t config;    //  its settings
-    kf_common_config_t common; //  database URL, logging
-    kf_service_args_t args;    //  what the actor got
-    kf_clock_t *clock;         //  real time
-    pid_t pid;                 //  child process
+    bench_service_t *service;  //  the running intake
+    intake_config_t config;    //  actor: its settings
+    kf_common_config_t common; //  actor: database URL, logging
+    kf_service_args_t args;    //  actor: what it got
+    kf_clock_t *clock;         //  actor: real time
+    pid_t pid;                 //  process: its pid (0 for the actor)
     char gateway_endpoint[64]; //  where gateways connect
-    char control_endpoint[64]; //  counters
 } s_intake_t;
 
 static void
@@ -281,52 +274,12 @@ s_set (char **slot, const char *value)
     *slot = strdup (value);
 }
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0 &&
-        getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
-        port = ntohs (addr.sin_port);
-    if (fd >= 0)
-        close (fd);
-    return port;
-}
-
-static int
-s_actor_port (zactor_t *actor, const char *name)
-{
-    zstr_sendx (actor, "PORT", name, NULL);
-    char *reply = zstr_recv (actor);
-    int port = reply ? atoi (reply) : -1;
-    free (reply);
-    return port;
-}
-
-static void
-s_default_bin (char *out, size_t size)
-{
-    char exe[900];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr (exe, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf (out, size, "%s/../services/intake/kefu-intake", exe);
-}
-
 //  Start intake; 0, or -1 (reason on stderr).
 static int
 s_intake_start (s_intake_t *self, const s_opts_t *opts)
 {
     memset (self, 0, sizeof *self);
-    self->process = opts->process;
-    if (!self->process) {
+    if (!opts->process) {
         if (intake_config_defaults (&self->config, &self->common)) {
             fprintf (stderr, "bench_intake: intake's configuration does not load\n");
             return -1;
@@ -341,122 +294,49 @@ s_intake_start (s_intake_t *self, const s_opts_t *opts)
         self->clock = kf_clock_new_real ();
         self->args =
             (kf_service_args_t){&intake_config_spec, &self->config, &self->common, self->clock};
-        self->actor = zactor_new (intake_server, &self->args);
-        zstr_send (self->actor, "START");
-        char *reply = zstr_recv (self->actor);
-        bool ok = reply && strcmp (reply, "OK") == 0;
-        if (!ok)
-            fprintf (stderr, "bench_intake: intake did not start: %s\n", reply ? reply : "-");
-        free (reply);
-        if (!ok)
+        self->service = bench_service_actor ("intake", intake_server, &self->args);
+        if (!self->service)
             return -1;
         snprintf (self->gateway_endpoint, sizeof self->gateway_endpoint, "tcp://127.0.0.1:%d",
-                  s_actor_port (self->actor, "gateway"));
-        snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%d",
-                  s_actor_port (self->actor, "control"));
-        //  The actor's thread inherited our name: give it its own, so its
-        //  CPU time can be told apart.
-        bench_thread_rename_others ("bench-main", "bench-intake");
+                  bench_service_port (self->service, "gateway"));
         return 0;
     }
     char bin[1024];
     if (opts->intake_bin)
         snprintf (bin, sizeof bin, "%s", opts->intake_bin);
     else
-        s_default_bin (bin, sizeof bin);
-    if (access (bin, X_OK)) {
-        fprintf (stderr, "bench_intake: %s is not executable (--intake-bin)\n", bin);
+        bench_service_bin (bin, sizeof bin, "intake/kefu-intake");
+    char env[6][1200];
+    snprintf (self->gateway_endpoint, sizeof self->gateway_endpoint, "tcp://127.0.0.1:%d",
+              bench_free_port ());
+    char control[64];
+    snprintf (control, sizeof control, "tcp://127.0.0.1:%d", bench_free_port ());
+    snprintf (env[0], sizeof env[0], "KEFU_DATABASE_URL=%s", opts->db);
+    snprintf (env[1], sizeof env[1], "KEFU_INTAKE_GATEWAY_ENDPOINT=%s", self->gateway_endpoint);
+    snprintf (env[2], sizeof env[2], "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:%d",
+              bench_free_port ());
+    snprintf (env[3], sizeof env[3], "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:%d",
+              bench_free_port ());
+    snprintf (env[4], sizeof env[4], "KEFU_INTAKE_CONTROL_ENDPOINT=%s", control);
+    snprintf (env[5], sizeof env[5], "KEFU_INSECURE=1");
+    const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], NULL};
+    self->service = bench_service_spawn ("intake", bin, envp, control, NULL);
+    if (!self->service)
         return -1;
-    }
-    int gw = s_free_port (), cmd = s_free_port (), ev = s_free_port (), ctl = s_free_port ();
-    snprintf (self->gateway_endpoint, sizeof self->gateway_endpoint, "tcp://127.0.0.1:%d", gw);
-    snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%d", ctl);
-    self->pid = fork ();
-    if (self->pid < 0) {
-        perror ("bench_intake: fork");
-        return -1;
-    }
-    if (self->pid == 0) {
-        char env[6][1200];
-        snprintf (env[0], sizeof env[0], "KEFU_DATABASE_URL=%s", opts->db);
-        snprintf (env[1], sizeof env[1], "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gw);
-        snprintf (env[2], sizeof env[2], "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:%d", cmd);
-        snprintf (env[3], sizeof env[3], "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:%d", ev);
-        snprintf (env[4], sizeof env[4], "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:%d", ctl);
-        snprintf (env[5], sizeof env[5], "KEFU_INSECURE=1");
-        for (int i = 0; i < 6; i++)
-            putenv (env[i]);
-        if (!getenv ("KEFU_LOG_LEVEL"))
-            setenv ("KEFU_LOG_LEVEL", "warn", 1);
-        execl (bin, "kefu-intake", (char *) NULL);
-        _exit (127);
-    }
-    //  Ready when the control endpoint answers.
-    int64_t deadline = bench_now_us () + 20000000;
-    while (bench_now_us () < deadline) {
-        Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-        Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
-        req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
-        req.status = &status;
-        Kefu__V1__ControlReply *reply = kf_control_call (self->control_endpoint, &req, 500);
-        bool up = reply && reply->status && reply->status->store_connected;
-        if (reply)
-            kefu__v1__control_reply__free_unpacked (reply, NULL);
-        if (up)
-            return 0;
-        int status_code;
-        if (waitpid (self->pid, &status_code, WNOHANG) == self->pid) {
-            fprintf (stderr, "bench_intake: kefu-intake exited at start\n");
-            self->pid = 0;
-            return -1;
-        }
-        zclock_sleep (100);
-    }
-    fprintf (stderr, "bench_intake: kefu-intake did not answer on %s\n", self->control_endpoint);
-    return -1;
+    self->pid = bench_service_pid (self->service);
+    return 0;
 }
 
 static void
 s_intake_stop (s_intake_t *self)
 {
-    if (self->actor) {
-        kf_daemon_drain_actor (&self->actor);
+    bench_service_stop (&self->service, 10, NULL);
+    if (self->clock) { //  the actor's
         kf_config_free (intake_config_spec.entries, &self->config);
         kf_config_free (kf_common_config_entries, &self->common);
         kf_clock_destroy (&self->clock);
     }
-    if (self->pid > 0) {
-        kill (self->pid, SIGTERM);
-        int status;
-        for (int i = 0; i < 100 && waitpid (self->pid, &status, WNOHANG) == 0; i++)
-            zclock_sleep (100);
-        if (kill (self->pid, 0) == 0) {
-            kill (self->pid, SIGKILL);
-            waitpid (self->pid, &status, 0);
-        }
-        self->pid = 0;
-    }
-}
-
-//  A counter of intake's (its control endpoint); -1 if it did not answer.
-static int64_t
-s_intake_counter (const s_intake_t *self, const char *name)
-{
-    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-    Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
-    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
-    req.status = &status;
-    Kefu__V1__ControlReply *reply = kf_control_call (self->control_endpoint, &req, 5000);
-    int64_t value = -1;
-    if (reply && reply->status) {
-        value = 0;
-        for (size_t i = 0; i < reply->status->n_counters; i++)
-            if (strcmp (reply->status->counters[i]->name, name) == 0)
-                value = reply->status->counters[i]->value;
-    }
-    if (reply)
-        kefu__v1__control_reply__free_unpacked (reply, NULL);
-    return value;
+    self->pid = 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -801,8 +681,8 @@ s_run_intake (const s_opts_t *opts, const s_intake_t *intake, int pg_pid, s_resu
             s_wait_quiet (opts->wait_quiet, sysconf (_SC_NPROCESSORS_ONLN));
         //  Every phase starts from a fresh checkpoint, like the raw one.
         bench_pg_checkpoint (opts->db);
-        int64_t batches = s_intake_counter (intake, "batches.committed");
-        int64_t retries = s_intake_counter (intake, "items.retry_later");
+        int64_t batches = bench_service_counter (intake->service, "batches.committed");
+        int64_t retries = bench_service_counter (intake->service, "items.retry_later");
         bench_cpu_t before, after;
         run.start_us = bench_now_us () + 20000;
         fprintf (stderr, "bench_intake: intake %s ...\n",
@@ -813,8 +693,8 @@ s_run_intake (const s_opts_t *opts, const s_intake_t *intake, int pg_pid, s_resu
         bench_cpu_sample (&after, pg_pid, intake->pid);
         s_collect (gws, n, kind, run.start_us, r);
         r->cpu = bench_cpu_diff (&after, &before);
-        r->batches = s_intake_counter (intake, "batches.committed") - batches;
-        r->retry_later = s_intake_counter (intake, "items.retry_later") - retries;
+        r->batches = bench_service_counter (intake->service, "batches.committed") - batches;
+        r->retry_later = bench_service_counter (intake->service, "items.retry_later") - retries;
     }
     pthread_barrier_wait (&run.ready);
     if (run.nphases > 0)
@@ -854,21 +734,6 @@ s_run_intake (const s_opts_t *opts, const s_intake_t *intake, int pg_pid, s_resu
 #define S_SEQ_SCANS                                                                                \
     "SELECT coalesce (sum (seq_scan), 0)::int8 FROM pg_stat_user_tables WHERE relname IN "         \
     "('messages', 'customers', 'customer_channels', 'conversations')"
-
-static void
-s_json_num (char *buf, size_t size, double v, bool have)
-{
-    if (have)
-        snprintf (buf, size, "%.3f", v);
-    else
-        snprintf (buf, size, "null");
-}
-
-static const char *
-s_met (bool met)
-{
-    return met ? "MET" : "MISSED";
-}
 
 //  Cores' worth of CPU that processes other than ours used during c.
 static double
@@ -1149,30 +1014,30 @@ main (int argc, char **argv)
     printf ("\ntargets\n");
     if (have_ratio)
         printf ("  sustained >= 50%% of raw batched inserts:  %.0f / %.0f = %.1f%%   %s\n",
-                sat.acked_per_s, raw.rows_per_s, 100 * ratio, s_met (ratio >= 0.5));
+                sat.acked_per_s, raw.rows_per_s, 100 * ratio, bench_met (ratio >= 0.5));
     if (fixed.ran)
         printf ("  ack p99 <= 5 ms at %d items/s offered:    p99 %.2f ms (p50 %.2f, p99.9 "
                 "%.2f)   %s\n",
-                opts.rate, fixed.p99, fixed.p50, fixed.p999, s_met (fixed.p99 <= 5.0));
+                opts.rate, fixed.p99, fixed.p50, fixed.p999, bench_met (fixed.p99 <= 5.0));
     if (!valid)
         printf ("  RUN INVALID: see the messages above\n");
 
     char items[32], p50[32], p99[32], p999[32], rawpg[32], rawzmq[32], r[32], sp50[32], sp99[32],
         rtt[32], commit[32], achieved[32], rawcpu[32], satcpu[32];
-    s_json_num (items, sizeof items, sat.acked_per_s, sat.ran);
-    s_json_num (p50, sizeof p50, fixed.p50, fixed.ran);
-    s_json_num (p99, sizeof p99, fixed.p99, fixed.ran);
-    s_json_num (p999, sizeof p999, fixed.p999, fixed.ran);
-    s_json_num (rawpg, sizeof rawpg, raw.rows_per_s, have_pg);
-    s_json_num (rawzmq, sizeof rawzmq, zmq_win.per_s, have_zmq);
-    s_json_num (r, sizeof r, ratio, have_ratio);
-    s_json_num (sp50, sizeof sp50, sat.p50, sat.ran);
-    s_json_num (sp99, sizeof sp99, sat.p99, sat.ran);
-    s_json_num (rtt, sizeof rtt, zmq_one.p50_ms, have_zmq);
-    s_json_num (commit, sizeof commit, raw.commit_p50_ms, have_pg);
-    s_json_num (achieved, sizeof achieved, fixed.acked_per_s, fixed.ran);
-    s_json_num (rawcpu, sizeof rawcpu, raw_pg_us, have_pg);
-    s_json_num (satcpu, sizeof satcpu, sat_pg_us, sat.ran);
+    bench_json_num (items, sizeof items, sat.acked_per_s, sat.ran);
+    bench_json_num (p50, sizeof p50, fixed.p50, fixed.ran);
+    bench_json_num (p99, sizeof p99, fixed.p99, fixed.ran);
+    bench_json_num (p999, sizeof p999, fixed.p999, fixed.ran);
+    bench_json_num (rawpg, sizeof rawpg, raw.rows_per_s, have_pg);
+    bench_json_num (rawzmq, sizeof rawzmq, zmq_win.per_s, have_zmq);
+    bench_json_num (r, sizeof r, ratio, have_ratio);
+    bench_json_num (sp50, sizeof sp50, sat.p50, sat.ran);
+    bench_json_num (sp99, sizeof sp99, sat.p99, sat.ran);
+    bench_json_num (rtt, sizeof rtt, zmq_one.p50_ms, have_zmq);
+    bench_json_num (commit, sizeof commit, raw.commit_p50_ms, have_pg);
+    bench_json_num (achieved, sizeof achieved, fixed.acked_per_s, fixed.ran);
+    bench_json_num (rawcpu, sizeof rawcpu, raw_pg_us, have_pg);
+    bench_json_num (satcpu, sizeof satcpu, sat_pg_us, sat.ran);
     printf ("{\"bench\":\"intake\",\"items_per_s\":%s,\"ack_p50_ms\":%s,\"ack_p99_ms\":%s,"
             "\"raw_pg_rows_per_s\":%s,\"raw_zmq_per_s\":%s,\"ack_p999_ms\":%s,"
             "\"ratio_vs_raw_pg\":%s,\"sat_p50_ms\":%s,\"sat_p99_ms\":%s,"

@@ -496,3 +496,311 @@ bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup)
     kf_store_destroy (&store);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The stack benchmark: a log with a history
+
+//  Yesterday's and today's partitions (UTC, by PostgreSQL's clock): names
+//  and bounds.
+typedef struct {
+    char name[2][48]; //  events_YYYYMMDD of yesterday, today
+    char from[3][32]; //  yesterday, today, tomorrow at 00:00 UTC
+} s_days_t;
+
+static int
+s_on_days (const PGresult *res, void *arg)
+{
+    s_days_t *d = arg;
+    if (PQntuples (res) < 1)
+        return -1;
+    for (int i = 0; i < 2; i++)
+        snprintf (d->name[i], sizeof d->name[i], "%s", kf_store_text (res, 0, i));
+    for (int i = 0; i < 3; i++)
+        snprintf (d->from[i], sizeof d->from[i], "%s", kf_store_text (res, 0, 2 + i));
+    return 0;
+}
+
+//  One day's partition made and attached as kefu_events_ensure_partitions
+//  makes them (migration 0019).
+static int
+s_day_partition (kf_store_t *store, const char *name, const char *from, const char *to,
+                 kf_error_t *err)
+{
+    char sql[1024];
+    snprintf (sql, sizeof sql,
+              "CREATE TABLE %s (LIKE events INCLUDING DEFAULTS); "
+              "SELECT kefu_events_partition_statistics ('%s'); "
+              "ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s'); "
+              "INSERT INTO event_partitions (name, from_ts, to_ts) VALUES ('%s', '%s', '%s')",
+              name, name, name, from, to, name, from, to);
+    return kf_store_exec_script (store, sql, err);
+}
+
+//  The day's events, in the order they were written (time, then partition),
+//  each with a payload the size of a packed message.accepted event.
+#define S_HISTORY_SQL                                                                              \
+    "INSERT INTO events (stream, partition, seq, shop_id, kind, occurred_at, payload, stored_at) " \
+    "SELECT $1::text, p, s, 'history-' || p, 'message.accepted', t, "                              \
+    "  decode (repeat ('0a', 180), 'hex'), t "                                                     \
+    "FROM generate_series (1, $2::int8) AS s CROSS JOIN generate_series (0, 15) AS p "             \
+    "CROSS JOIN LATERAL (SELECT $3::timestamptz + (s - 1) * (interval '1 day' / $2::int8) "        \
+    "  + p * interval '1 ms' AS t) AS x"
+#define S_HISTORY_SEQ_SQL                                                                          \
+    "INSERT INTO event_sequences (stream, partition, last_seq) "                                   \
+    "SELECT $1::text, p, $2::int8 FROM generate_series (0, 15) AS p "                              \
+    "ON CONFLICT (stream, partition) DO UPDATE SET last_seq = EXCLUDED.last_seq"
+#define S_HISTORY_OFFSET_SQL                                                                       \
+    "INSERT INTO consumer_offsets (consumer, stream, partition, last_seq) "                        \
+    "SELECT $3::text, $1::text, p, $2::int8 FROM generate_series (0, 15) AS p "                    \
+    "ON CONFLICT (consumer, stream, partition) DO UPDATE SET last_seq = EXCLUDED.last_seq"
+
+static int
+s_history (kf_store_t *store, const bench_pg_history_t *h, s_days_t *days, kf_error_t *err)
+{
+    if (kf_store_exec_sql (store,
+                           "SELECT 'events_' || to_char (d - 1, 'YYYYMMDD'), "
+                           "  'events_' || to_char (d, 'YYYYMMDD'), "
+                           "  (d - 1)::text || ' 00:00+00', d::text || ' 00:00+00', "
+                           "  (d + 1)::text || ' 00:00+00' "
+                           "FROM (SELECT (now () AT TIME ZONE 'UTC')::date AS d) AS t",
+                           NULL, s_on_days, days, err))
+        return -1;
+    const char *yesterday = days->name[0], *today = days->name[1];
+    //  events_legacy (the rows before migration 0019, up to the end of the
+    //  day it ran) gives way to days.
+    if (kf_store_exec_script (
+            store,
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM events_legacy) THEN "
+            "RAISE 'events_legacy is not empty: not a freshly migrated database'; END IF; END $$; "
+            "ALTER TABLE events DETACH PARTITION events_legacy; DROP TABLE events_legacy; "
+            "DELETE FROM event_partitions WHERE name = 'events_legacy'",
+            err) ||
+        s_day_partition (store, yesterday, days->from[0], days->from[1], err) ||
+        s_day_partition (store, today, days->from[1], days->from[2], err))
+        return -1;
+    int64_t per = (h->events + 15) / 16;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, h->stream);
+    kf_params_int (&params, per);
+    kf_params_str (&params, days->from[0]);
+    if (kf_store_exec_sql (store, S_HISTORY_SQL, &params, NULL, NULL, err))
+        return -1;
+    kf_params_init (&params);
+    kf_params_str (&params, h->stream);
+    kf_params_int (&params, per);
+    if (kf_store_exec_sql (store, S_HISTORY_SEQ_SQL, &params, NULL, NULL, err))
+        return -1;
+    for (int i = 0; h->consumers && h->consumers[i]; i++) {
+        kf_params_init (&params);
+        kf_params_str (&params, h->stream);
+        kf_params_int (&params, per);
+        kf_params_str (&params, h->consumers[i]);
+        if (kf_store_exec_sql (store, S_HISTORY_OFFSET_SQL, &params, NULL, NULL, err))
+            return -1;
+    }
+    char sql[128];
+    snprintf (sql, sizeof sql, "VACUUM (FREEZE, ANALYZE) %s", yesterday);
+    if (kf_store_exec_script (store, sql, err) || kf_store_exec_script (store, "CHECKPOINT", err))
+        return -1;
+    return 0;
+}
+
+int
+bench_pg_event_history (const char *url, const bench_pg_history_t *history, char *partition,
+                        size_t size)
+{
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    s_days_t days;
+    memset (&days, 0, sizeof days);
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = s_history (store, history, &days, &err);
+    if (rc)
+        fprintf (stderr, "bench_pg: event history: %s\n", err.reason);
+    else
+        snprintf (partition, size, "%s", days.name[0]);
+    kf_store_destroy (&store);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  The stack benchmark: table sizes
+
+typedef struct {
+    bench_pg_size_t *out; //  rows
+    int max;              //  room
+    int count;            //  rows read
+} s_sizes_t;
+
+static int
+s_on_sizes (const PGresult *res, void *arg)
+{
+    s_sizes_t *s = arg;
+    for (int i = 0; i < PQntuples (res) && s->count < s->max; i++, s->count++) {
+        snprintf (s->out[s->count].name, sizeof s->out[s->count].name, "%s",
+                  kf_store_text (res, i, 0));
+        s->out[s->count].bytes = kf_store_int (res, i, 1);
+    }
+    return 0;
+}
+
+int
+bench_pg_sizes (kf_store_t *store, const char *except, bench_pg_size_t *out, int max)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, except ? except : "");
+    s_sizes_t s = {out, max, 0};
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_exec_sql (
+            store,
+            "SELECT coalesce (pg_partition_root (c.oid), c.oid)::regclass::text, "
+            "  sum (pg_total_relation_size (c.oid))::int8 "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> $1::text "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            &params, s_on_sizes, &s, &err)) {
+        fprintf (stderr, "bench_pg: table sizes: %s\n", err.reason);
+        return -1;
+    }
+    return s.count;
+}
+
+//  ---------------------------------------------------------------------
+//  The stack benchmark: stored exactly once
+
+#define S_CHECK_BATCH 10000
+
+struct _bench_pg_check_t {
+    kf_store_t *store; //  its session holds the temporary table
+    kf_batch_t *batch; //  items not yet inserted
+    int64_t sent;      //  items added
+    int64_t acked;     //  of which with a stored id
+    bool failed;       //  an insert failed (reported)
+};
+
+static const kf_col_type_t s_check_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8};
+
+bench_pg_check_t *
+bench_pg_check_new (const char *url)
+{
+    bench_pg_check_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = s_connect (url, NULL);
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (!self->store ||
+        kf_store_exec_script (self->store,
+                              "CREATE TEMPORARY TABLE bench_sent (shop_id text, gateway_id text, "
+                              "gateway_msg_id text, stored_id int8)",
+                              &err)) {
+        if (self->store)
+            fprintf (stderr, "bench_pg: check: %s\n", err.reason);
+        kf_store_destroy (&self->store);
+        free (self);
+        return NULL;
+    }
+    self->batch = kf_batch_new (4, s_check_types);
+    return self;
+}
+
+static int
+s_check_flush (bench_pg_check_t *self)
+{
+    if (kf_batch_rows (self->batch) == 0 || self->failed)
+        return self->failed ? -1 : 0;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (self->batch, &params);
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_exec_sql (self->store,
+                           "INSERT INTO bench_sent SELECT unnest ($1::text[]), "
+                           "unnest ($2::text[]), unnest ($3::text[]), unnest ($4::int8[])",
+                           &params, NULL, NULL, &err)) {
+        fprintf (stderr, "bench_pg: check: %s\n", err.reason);
+        self->failed = true;
+    }
+    kf_batch_reset (self->batch);
+    return self->failed ? -1 : 0;
+}
+
+int
+bench_pg_check_add (bench_pg_check_t *self, const char *shop_id, const char *gateway_id,
+                    const char *msg_id, int64_t stored_id)
+{
+    kf_batch_str (self->batch, 0, shop_id);
+    kf_batch_str (self->batch, 1, gateway_id);
+    kf_batch_str (self->batch, 2, msg_id);
+    kf_batch_int (self->batch, 3, stored_id);
+    self->sent++;
+    if (stored_id > 0)
+        self->acked++;
+    return kf_batch_rows (self->batch) >= S_CHECK_BATCH ? s_check_flush (self) : 0;
+}
+
+static int
+s_on_check (const PGresult *res, void *arg)
+{
+    bench_pg_check_result_t *r = arg;
+    if (PQntuples (res) < 1)
+        return -1;
+    r->missing = kf_store_int (res, 0, 0);
+    r->other_id = kf_store_int (res, 0, 1);
+    r->repeated = kf_store_int (res, 0, 2);
+    r->unsent = kf_store_int (res, 0, 3);
+    r->stored_unacked = kf_store_int (res, 0, 4);
+    return 0;
+}
+
+#define S_CHECK_SQL                                                                                \
+    "SELECT (SELECT count(*) FROM bench_sent s WHERE s.stored_id > 0 AND NOT EXISTS "              \
+    "         (SELECT 1 FROM messages m WHERE (m.shop_id, m.gateway_id, m.gateway_msg_id) = "      \
+    "          (s.shop_id, s.gateway_id, s.gateway_msg_id))), "                                    \
+    "  (SELECT count(*) FROM bench_sent s JOIN messages m USING (shop_id, gateway_id, "            \
+    "          gateway_msg_id) WHERE s.stored_id > 0 AND m.message_id <> s.stored_id), "           \
+    "  (SELECT count(*) - count(DISTINCT (shop_id, gateway_id, gateway_msg_id)) FROM messages "    \
+    "   WHERE gateway_id = ANY ($1::text[])), "                                                    \
+    "  (SELECT count(*) FROM messages m WHERE m.gateway_id = ANY ($1::text[]) AND NOT EXISTS "     \
+    "         (SELECT 1 FROM bench_sent s WHERE (m.shop_id, m.gateway_id, m.gateway_msg_id) = "    \
+    "          (s.shop_id, s.gateway_id, s.gateway_msg_id))), "                                    \
+    "  (SELECT count(*) FROM bench_sent s WHERE s.stored_id = 0 AND EXISTS "                       \
+    "         (SELECT 1 FROM messages m WHERE (m.shop_id, m.gateway_id, m.gateway_msg_id) = "      \
+    "          (s.shop_id, s.gateway_id, s.gateway_msg_id)))"
+
+int
+bench_pg_check_finish (bench_pg_check_t **self_p, const char *gateways,
+                       bench_pg_check_result_t *out)
+{
+    memset (out, 0, sizeof *out);
+    bench_pg_check_t *self = *self_p;
+    *self_p = NULL;
+    int rc = s_check_flush (self);
+    out->sent = self->sent;
+    out->acked = self->acked;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (rc == 0 &&
+        kf_store_exec_script (self->store,
+                              "CREATE INDEX ON bench_sent (shop_id, gateway_id, gateway_msg_id); "
+                              "ANALYZE bench_sent",
+                              &err) == 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, gateways);
+        if (kf_store_exec_sql (self->store, S_CHECK_SQL, &params, s_on_check, out, &err))
+            rc = -1;
+    } else
+        rc = -1;
+    if (rc && err.reason[0])
+        fprintf (stderr, "bench_pg: check: %s\n", err.reason);
+    kf_batch_destroy (&self->batch);
+    kf_store_destroy (&self->store);
+    free (self);
+    return rc;
+}

@@ -16,7 +16,11 @@
         bench_pg_raw (url, &opts, &result);
 
     The routing benchmark's set-up: shops, groups, shifts, agents and their
-    schedules, registered as kefuctl would (bench_pg_routing_setup). */
+    schedules, registered as kefuctl would (bench_pg_routing_setup).
+
+    The stack benchmark's: an event log with yesterday's events in it
+    (bench_pg_event_history), the size of every table (bench_pg_sizes), and
+    whether every acknowledged item is stored exactly once (bench_pg_check). */
 #ifndef BENCH_PG_H
 #define BENCH_PG_H
 
@@ -84,6 +88,13 @@ int bench_pg_raw (const char *url, const bench_pg_raw_opts_t *opts, bench_pg_raw
 //  many there are, or -1 on error.
 int bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int max);
 
+//  The most conversations any agent holds above their capacity (routing's
+//  open conversations against the agents table; <= 0: nobody is over).
+#define BENCH_PG_OVER_CAPACITY                                                                     \
+    "SELECT coalesce (max (n - a.capacity), -1) FROM (SELECT shop_id, agent_id, count(*) AS n "    \
+    "  FROM routing_conversations WHERE state = 2 GROUP BY shop_id, agent_id) c "                  \
+    "JOIN agents a USING (shop_id, agent_id)"
+
 //  Agent ids of the routing set-up: agent i of every shop is "kf<ii>".
 #define BENCH_PG_AGENT_FMT "kf%02d"
 
@@ -105,5 +116,59 @@ typedef struct {
 //  capacity, weight 1, the first agent of each group VIP-capable; routing
 //  settings with their defaults. 0, or -1 (reason on stderr).
 int bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup);
+
+//  ---------------------------------------------------------------------
+//  The stack benchmark
+
+typedef struct {
+    int64_t events;               //  events stored yesterday (UTC), spread over the day
+    const char *stream;           //  their stream, all 16 partitions of it
+    const char *const *consumers; //  its consumers (NULL-terminated): offsets set past them
+} bench_pg_history_t;
+
+//  Give a freshly migrated database (events_legacy still empty) a log that
+//  has been running: daily partitions for yesterday and today (UTC) in place
+//  of events_legacy, yesterday's holding `events` events, the stream's
+//  sequences and every consumer's offsets past them, as a day that every
+//  consumer applied; then VACUUM (FREEZE, ANALYZE) that partition and
+//  CHECKPOINT, as a running system would have done by now. Writes the
+//  partition's name into partition. 0, or -1 (reason on stderr).
+int bench_pg_event_history (const char *url, const bench_pg_history_t *history, char *partition,
+                            size_t size);
+
+typedef struct {
+    char name[64]; //  table (partitions count as their partitioned table)
+    int64_t bytes; //  pg_total_relation_size: heap, indexes, TOAST
+} bench_pg_size_t;
+
+//  Every table of the public schema with its size, largest first, leaving
+//  out the table (partition) named `except` (may be NULL): up to max into
+//  out; returns how many, or -1 (reason on stderr).
+int bench_pg_sizes (kf_store_t *store, const char *except, bench_pg_size_t *out, int max);
+
+typedef struct _bench_pg_check_t bench_pg_check_t;
+
+typedef struct {
+    int64_t sent;           //  items added
+    int64_t acked;          //  of which acknowledged (stored id > 0)
+    int64_t missing;        //  acked, no row under their key
+    int64_t other_id;       //  acked, the row under their key has another id than the ack
+    int64_t repeated;       //  rows beyond one per key (the gateways' rows)
+    int64_t unsent;         //  rows of the gateways under a key never sent
+    int64_t stored_unacked; //  sent, not acked, stored anyway
+} bench_pg_check_result_t;
+
+//  Whether items are stored exactly once: add every item a set of gateways
+//  sent (stored_id: what its ACCEPTED or DUPLICATE ack named, 0 if none),
+//  then compare with the messages table. Caller owns return value; NULL if
+//  it cannot connect.
+bench_pg_check_t *bench_pg_check_new (const char *url);
+//  0, or -1 (reason on stderr).
+int bench_pg_check_add (bench_pg_check_t *self, const char *shop_id, const char *gateway_id,
+                        const char *msg_id, int64_t stored_id);
+//  gateways: a PostgreSQL array literal of the gateway ids ("{a,b}"). 0 or
+//  -1 (reason on stderr). Destroys the check.
+int bench_pg_check_finish (bench_pg_check_t **self_p, const char *gateways,
+                           bench_pg_check_result_t *out);
 
 #endif

@@ -35,6 +35,7 @@
     bench/run, which builds, starts a private PostgreSQL and migrates. */
 #include "bench_floor.h"
 #include "bench_pg.h"
+#include "bench_service.h"
 #include "bench_stats.h"
 #include "bench_zmq.h"
 
@@ -42,7 +43,6 @@
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
-#include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
 #include "kf_outbox.h"
@@ -52,20 +52,15 @@
 #include "routing_server.h"
 
 #include <czmq.h>
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -995,14 +990,12 @@ s_commands_main (void *arg)
 //  Routing: in-process actor or child process
 
 typedef struct {
-    bool process;              //  child process (else actor)
-    zactor_t *actor;           //  in-process routing
-    routing_config_t config;   //  its settings
-    kf_common_config_t common; //  database URL, logging
-    kf_service_args_t args;    //  what the actor got
-    kf_clock_t *clock;         //  real time
-    pid_t pid;                 //  child process
-    char control_endpoint[64]; //  counters
+    bench_service_t *service;  //  the running routing
+    routing_config_t config;   //  actor: its settings
+    kf_common_config_t common; //  actor: database URL, logging
+    kf_service_args_t args;    //  actor: what it got
+    kf_clock_t *clock;         //  actor: real time
+    pid_t pid;                 //  process: its pid (0 for the actor)
 } s_routing_t;
 
 static void
@@ -1012,57 +1005,16 @@ s_set (char **slot, const char *value)
     *slot = strdup (value);
 }
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0 &&
-        getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
-        port = ntohs (addr.sin_port);
-    if (fd >= 0)
-        close (fd);
-    return port;
-}
-
-static void
-s_default_bin (char *out, size_t size)
-{
-    char exe[900];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr (exe, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf (out, size, "%s/../services/routing/kefu-routing", exe);
-}
-
-//  Routing's status (counters, store connection), or NULL. Caller frees.
-static Kefu__V1__ControlReply *
-s_routing_status (const s_routing_t *self, int timeout_ms)
-{
-    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-    Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
-    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
-    req.status = &status;
-    return kf_control_call (self->control_endpoint, &req, timeout_ms);
-}
-
 //  Start routing following intake's events at events_port and handing its
 //  commands to commands_port; 0, or -1 (reason on stderr).
 static int
 s_routing_start (s_routing_t *self, const s_opts_t *opts, int events_port, int commands_port)
 {
     memset (self, 0, sizeof *self);
-    self->process = opts->process;
     char events[64], commands[64];
     snprintf (events, sizeof events, "tcp://127.0.0.1:%d", events_port);
     snprintf (commands, sizeof commands, "tcp://127.0.0.1:%d", commands_port);
-    if (!self->process) {
+    if (!opts->process) {
         if (routing_config_defaults (&self->config, &self->common)) {
             fprintf (stderr, "bench_routing: routing's configuration does not load\n");
             return -1;
@@ -1077,97 +1029,41 @@ s_routing_start (s_routing_t *self, const s_opts_t *opts, int events_port, int c
         self->clock = kf_clock_new_real ();
         self->args =
             (kf_service_args_t){&routing_config_spec, &self->config, &self->common, self->clock};
-        self->actor = zactor_new (routing_server, &self->args);
-        zstr_send (self->actor, "START");
-        char *reply = zstr_recv (self->actor);
-        bool ok = reply && strcmp (reply, "OK") == 0;
-        if (!ok)
-            fprintf (stderr, "bench_routing: routing did not start: %s\n", reply ? reply : "-");
-        free (reply);
-        if (!ok)
-            return -1;
-        zstr_sendx (self->actor, "PORT", "control", NULL);
-        reply = zstr_recv (self->actor);
-        snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%s",
-                  reply ? reply : "0");
-        free (reply);
-        //  The actor's thread inherited our name: give it its own, so its
-        //  CPU time can be told apart.
-        bench_thread_rename_others ("bench-main", "bench-routing");
-        return 0;
+        self->service = bench_service_actor ("routing", routing_server, &self->args);
+        return self->service ? 0 : -1;
     }
     char bin[1024];
     if (opts->routing_bin)
         snprintf (bin, sizeof bin, "%s", opts->routing_bin);
     else
-        s_default_bin (bin, sizeof bin);
-    if (access (bin, X_OK)) {
-        fprintf (stderr, "bench_routing: %s is not executable (--routing-bin)\n", bin);
+        bench_service_bin (bin, sizeof bin, "routing/kefu-routing");
+    char control[64], env[6][1200];
+    snprintf (control, sizeof control, "tcp://127.0.0.1:%d", bench_free_port ());
+    snprintf (env[0], sizeof env[0], "KEFU_DATABASE_URL=%s", opts->db);
+    snprintf (env[1], sizeof env[1], "KEFU_ROUTING_INTAKE_EVENTS=%s", events);
+    snprintf (env[2], sizeof env[2], "KEFU_ROUTING_INTAKE_COMMANDS=%s", commands);
+    snprintf (env[3], sizeof env[3], "KEFU_ROUTING_EVENTS_ENDPOINT=tcp://127.0.0.1:%d",
+              bench_free_port ());
+    snprintf (env[4], sizeof env[4], "KEFU_ROUTING_CONTROL_ENDPOINT=%s", control);
+    snprintf (env[5], sizeof env[5], "KEFU_INSECURE=1"); //  the benchmark plays intake in plain
+    const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], NULL};
+    self->service = bench_service_spawn ("routing", bin, envp, control, NULL);
+    if (!self->service)
         return -1;
-    }
-    int pub = s_free_port (), ctl = s_free_port ();
-    snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%d", ctl);
-    self->pid = fork ();
-    if (self->pid < 0) {
-        perror ("bench_routing: fork");
-        return -1;
-    }
-    if (self->pid == 0) {
-        char env[6][1200];
-        snprintf (env[0], sizeof env[0], "KEFU_DATABASE_URL=%s", opts->db);
-        snprintf (env[1], sizeof env[1], "KEFU_ROUTING_INTAKE_EVENTS=%s", events);
-        snprintf (env[2], sizeof env[2], "KEFU_ROUTING_INTAKE_COMMANDS=%s", commands);
-        snprintf (env[3], sizeof env[3], "KEFU_ROUTING_EVENTS_ENDPOINT=tcp://127.0.0.1:%d", pub);
-        snprintf (env[4], sizeof env[4], "KEFU_ROUTING_CONTROL_ENDPOINT=tcp://127.0.0.1:%d", ctl);
-        snprintf (env[5], sizeof env[5], "KEFU_INSECURE=1");
-        for (int i = 0; i < 6; i++)
-            putenv (env[i]);
-        if (!getenv ("KEFU_LOG_LEVEL"))
-            setenv ("KEFU_LOG_LEVEL", "warn", 1);
-        execl (bin, "kefu-routing", (char *) NULL);
-        _exit (127);
-    }
-    //  Ready when the control endpoint answers with the store connected.
-    int64_t deadline = bench_now_us () + 20000000;
-    while (bench_now_us () < deadline) {
-        Kefu__V1__ControlReply *reply = s_routing_status (self, 500);
-        bool up = reply && reply->status && reply->status->store_connected;
-        if (reply)
-            kefu__v1__control_reply__free_unpacked (reply, NULL);
-        if (up)
-            return 0;
-        int status_code;
-        if (waitpid (self->pid, &status_code, WNOHANG) == self->pid) {
-            fprintf (stderr, "bench_routing: kefu-routing exited at start\n");
-            self->pid = 0;
-            return -1;
-        }
-        zclock_sleep (100);
-    }
-    fprintf (stderr, "bench_routing: kefu-routing did not answer on %s\n", self->control_endpoint);
-    return -1;
+    self->pid = bench_service_pid (self->service);
+    return 0;
 }
 
 static void
 s_routing_stop (s_routing_t *self)
 {
-    if (self->actor) {
-        kf_daemon_drain_actor (&self->actor);
+    bench_service_stop (&self->service, 10, NULL);
+    if (self->clock) { //  the actor's
         kf_config_free (routing_config_spec.entries, &self->config);
         kf_config_free (kf_common_config_entries, &self->common);
         kf_clock_destroy (&self->clock);
     }
-    if (self->pid > 0) {
-        kill (self->pid, SIGTERM);
-        int status;
-        for (int i = 0; i < 100 && waitpid (self->pid, &status, WNOHANG) == 0; i++)
-            zclock_sleep (100);
-        if (kill (self->pid, 0) == 0) {
-            kill (self->pid, SIGKILL);
-            waitpid (self->pid, &status, 0);
-        }
-        self->pid = 0;
-    }
+    self->pid = 0;
 }
 
 //  Routing's counters we report.
@@ -1181,7 +1077,7 @@ static void
 s_routing_counters (const s_routing_t *self, s_counters_t *out)
 {
     memset (out, 0, sizeof *out);
-    Kefu__V1__ControlReply *reply = s_routing_status (self, 5000);
+    Kefu__V1__ControlReply *reply = bench_service_status (self->service, 5000);
     if (reply && reply->status) {
         out->ok = true;
         static const char *const names[] = {"decisions",
@@ -1220,11 +1116,6 @@ s_routing_counters (const s_routing_t *self, s_counters_t *out)
     "SELECT (SELECT coalesce (sum (last_seq), 0) FROM event_sequences WHERE stream = 'intake') "   \
     "- (SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets "                                \
     "   WHERE consumer = 'routing' AND stream = 'intake')"
-//  The most conversations any agent holds above their capacity (<= 0: none).
-#define S_OVER_CAPACITY                                                                            \
-    "SELECT coalesce (max (n - a.capacity), -1) FROM (SELECT shop_id, agent_id, count(*) AS n "    \
-    "  FROM routing_conversations WHERE state = 2 GROUP BY shop_id, agent_id) c "                  \
-    "JOIN agents a USING (shop_id, agent_id)"
 //  routing_conversations holds the open conversations only.
 #define S_CONVERSATIONS "SELECT count(*) FROM routing_conversations"
 #define S_ASSIGNED_NOW  "SELECT count(*) FROM routing_conversations WHERE state = 2"
@@ -1253,9 +1144,10 @@ s_settle (const s_routing_t *routing, const char *db, double timeout_s)
 {
     int64_t deadline = bench_now_us () + (int64_t) (timeout_s * 1e6);
     while (bench_now_us () < deadline) {
-        if (routing->actor) {
-            zstr_send (routing->actor, "SYNC");
-            char *reply = zstr_recv (routing->actor);
+        zactor_t *actor = bench_service_pipe (routing->service);
+        if (actor) {
+            zstr_send (actor, "SYNC");
+            char *reply = zstr_recv (actor);
             free (reply);
         }
         if (bench_pg_count (db, S_LAG) == 0)
@@ -1451,7 +1343,7 @@ s_phase_close (s_result_t *r, const s_sample_t *before, const s_sample_t *after)
 static void
 s_check_capacity (s_bench_t *b, s_result_t *r)
 {
-    int64_t over = bench_pg_count (b->opts->db, S_OVER_CAPACITY);
+    int64_t over = bench_pg_count (b->opts->db, BENCH_PG_OVER_CAPACITY);
     if (r) {
         if (r->checks == 0 || over > r->over_capacity)
             r->over_capacity = over;
@@ -1562,21 +1454,6 @@ s_run_sat (s_bench_t *b, s_result_t *r)
 
 //  ---------------------------------------------------------------------
 //  Report
-
-static void
-s_json_num (char *buf, size_t size, double v, bool have)
-{
-    if (have)
-        snprintf (buf, size, "%.3f", v);
-    else
-        snprintf (buf, size, "null");
-}
-
-static const char *
-s_met (bool met)
-{
-    return met ? "MET" : "MISSED";
-}
 
 //  CPU figures are sums of 10 ms ticks: a difference may come out slightly
 //  below zero.
@@ -1715,7 +1592,7 @@ s_check (const s_opts_t *o, const s_run_t *run, const s_counters_t *counters, s_
     k->twice = bench_pg_count (o->db, S_TWICE_ASSIGNED);
     k->assignment_rows = bench_pg_count (o->db, S_ASSIGNMENT_ROWS);
     k->unsubmitted = bench_pg_count (o->db, S_UNSUBMITTED);
-    k->over_capacity = bench_pg_count (o->db, S_OVER_CAPACITY);
+    k->over_capacity = bench_pg_count (o->db, BENCH_PG_OVER_CAPACITY);
     k->valid = k->undecided == 0 && k->reassigned == 0 && k->rows == run->opened - k->closed &&
                k->assigned_now == k->open_assigned && k->ever_assigned == k->bench_assigned &&
                k->queued_now + k->closed_unassigned == run->opened - k->bench_assigned &&
@@ -2087,7 +1964,7 @@ main (int argc, char **argv)
         printf ("  decision p99 <= 5 ms at %d new conversations/s offered:  p99 %.2f ms (p50 %.2f, "
                 "p99.9 %.2f; offered %.0f/s)   %s\n",
                 opts.rate, fixed.p99, fixed.p50, fixed.p999, fixed.offered_per_s,
-                s_met (fixed.p99 <= 5.0 && paced && opts.rate >= 5000));
+                bench_met (fixed.p99 <= 5.0 && paced && opts.rate >= 5000));
         if (have_floor)
             printf ("    the floor at the same rate (nothing decided):  p99 %.2f ms (p50 %.2f, "
                     "p99.9 %.2f)\n",
@@ -2106,35 +1983,35 @@ main (int argc, char **argv)
     int64_t fixed_decisions = fixed.ran ? fixed.after.decisions - fixed.before.decisions +
                                               fixed.after.queued - fixed.before.queued
                                         : 0;
-    s_json_num (dps, sizeof dps, sat.decided_per_s, sat.ran);
-    s_json_num (p50, sizeof p50, fixed.p50, fixed.ran);
-    s_json_num (p99, sizeof p99, fixed.p99, fixed.ran);
-    s_json_num (p999, sizeof p999, fixed.p999, fixed.ran);
-    s_json_num (pmax, sizeof pmax, fixed.max, fixed.ran);
-    s_json_num (fdps, sizeof fdps, fixed.decided_per_s, fixed.ran);
-    s_json_num (sp50, sizeof sp50, sat.p50, sat.ran);
-    s_json_num (sp99, sizeof sp99, sat.p99, sat.ran);
-    s_json_num (pr50, sizeof pr50, probe.p50, probe.ran);
-    s_json_num (pr99, sizeof pr99, probe.p99, probe.ran);
-    s_json_num (assigned, sizeof assigned,
-                main_r->decided
-                    ? (double) (main_r->assigned_now + main_r->sticky) / (double) main_r->decided
-                    : 0,
-                main_r->decided > 0);
-    s_json_num (queued, sizeof queued,
-                main_r->decided ? (double) main_r->queued / (double) main_r->decided : 0,
-                main_r->decided > 0);
-    s_json_num (pgcpu, sizeof pgcpu,
-                fixed_decisions ? 1e6 * fixed.pg_routing_cpu / (double) fixed_decisions : 0,
-                fixed_decisions > 0);
-    s_json_num (rcpu, sizeof rcpu,
-                fixed_decisions ? 1e6 * fixed.cpu.routing / (double) fixed_decisions : 0,
-                fixed_decisions > 0);
-    s_json_num (rtt, sizeof rtt, raw_zmq.p50_ms, have_raw);
-    s_json_num (commit, sizeof commit, raw_pg.commit_p50_ms, have_raw);
-    s_json_num (fl50, sizeof fl50, floor_r.p50_ms, have_floor);
-    s_json_num (fl99, sizeof fl99, floor_r.p99_ms, have_floor);
-    s_json_num (fl999, sizeof fl999, floor_r.p999_ms, have_floor);
+    bench_json_num (dps, sizeof dps, sat.decided_per_s, sat.ran);
+    bench_json_num (p50, sizeof p50, fixed.p50, fixed.ran);
+    bench_json_num (p99, sizeof p99, fixed.p99, fixed.ran);
+    bench_json_num (p999, sizeof p999, fixed.p999, fixed.ran);
+    bench_json_num (pmax, sizeof pmax, fixed.max, fixed.ran);
+    bench_json_num (fdps, sizeof fdps, fixed.decided_per_s, fixed.ran);
+    bench_json_num (sp50, sizeof sp50, sat.p50, sat.ran);
+    bench_json_num (sp99, sizeof sp99, sat.p99, sat.ran);
+    bench_json_num (pr50, sizeof pr50, probe.p50, probe.ran);
+    bench_json_num (pr99, sizeof pr99, probe.p99, probe.ran);
+    bench_json_num (assigned, sizeof assigned,
+                    main_r->decided ? (double) (main_r->assigned_now + main_r->sticky) /
+                                          (double) main_r->decided
+                                    : 0,
+                    main_r->decided > 0);
+    bench_json_num (queued, sizeof queued,
+                    main_r->decided ? (double) main_r->queued / (double) main_r->decided : 0,
+                    main_r->decided > 0);
+    bench_json_num (pgcpu, sizeof pgcpu,
+                    fixed_decisions ? 1e6 * fixed.pg_routing_cpu / (double) fixed_decisions : 0,
+                    fixed_decisions > 0);
+    bench_json_num (rcpu, sizeof rcpu,
+                    fixed_decisions ? 1e6 * fixed.cpu.routing / (double) fixed_decisions : 0,
+                    fixed_decisions > 0);
+    bench_json_num (rtt, sizeof rtt, raw_zmq.p50_ms, have_raw);
+    bench_json_num (commit, sizeof commit, raw_pg.commit_p50_ms, have_raw);
+    bench_json_num (fl50, sizeof fl50, floor_r.p50_ms, have_floor);
+    bench_json_num (fl99, sizeof fl99, floor_r.p99_ms, have_floor);
+    bench_json_num (fl999, sizeof fl999, floor_r.p999_ms, have_floor);
     printf ("{\"bench\":\"routing\",\"decisions_per_s\":%s,\"decide_p50_ms\":%s,"
             "\"decide_p99_ms\":%s,\"decide_p999_ms\":%s,\"decide_max_ms\":%s,"
             "\"fixed_decided_per_s\":%s,\"sat_p50_ms\":%s,\"sat_p99_ms\":%s,"

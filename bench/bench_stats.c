@@ -333,24 +333,27 @@ bench_wait_quiet (const char *who, int seconds)
     return busy;
 }
 
+//  The first line of a /proc file that starts with prefix, into line;
+//  false if there is none (or no such file).
+static bool
+s_proc_line (const char *path, const char *prefix, char *line, size_t size)
+{
+    FILE *f = fopen (path, "r");
+    bool found = false;
+    while (f && !found && fgets (line, (int) size, f))
+        found = strncmp (line, prefix, strlen (prefix)) == 0;
+    if (f)
+        fclose (f);
+    return found;
+}
+
 double
 bench_psi_some_us (const char *resource)
 {
     char path[64], line[256];
     snprintf (path, sizeof path, "/proc/pressure/%s", resource);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    double total = -1;
-    while (fgets (line, sizeof line, f)) {
-        const char *t = strstr (line, "total=");
-        if (strncmp (line, "some ", 5) == 0 && t) {
-            total = strtod (t + 6, NULL);
-            break;
-        }
-    }
-    fclose (f);
-    return total;
+    const char *t = s_proc_line (path, "some ", line, sizeof line) ? strstr (line, "total=") : NULL;
+    return t ? strtod (t + 6, NULL) : -1;
 }
 
 double
@@ -412,4 +415,44 @@ bench_thread_rename_others (const char *from, const char *to)
     }
     closedir (dir);
     return renamed;
+}
+
+int64_t
+bench_pid_rss_kb (int pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", pid);
+    return s_proc_line (path, "VmRSS:", line, sizeof line) ? strtoll (line + 6, NULL, 10) : -1;
+}
+
+int
+bench_pid_fds (int pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/fd", pid);
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (entry->d_name[0] != '.')
+            n++;
+    closedir (dir);
+    return n;
+}
+
+void
+bench_json_num (char *buf, size_t size, double v, bool have)
+{
+    if (have)
+        snprintf (buf, size, "%.3f", v);
+    else
+        snprintf (buf, size, "null");
+}
+
+const char *
+bench_met (bool met)
+{
+    return met ? "MET" : "MISSED";
 }

@@ -13,6 +13,7 @@
 #ifndef BENCH_STATS_H
 #define BENCH_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,5 +88,15 @@ double bench_psi_some_us (const char *resource);
 
 //  Name the calling thread (at most 15 characters are kept).
 void bench_thread_name (const char *name);
+
+//  Resident memory of process pid in KiB (VmRSS), and its open file
+//  descriptors (entries of /proc/<pid>/fd); -1 if it is gone or unreadable.
+int64_t bench_pid_rss_kb (int pid);
+int bench_pid_fds (int pid);
+
+//  Reports: a JSON number with 3 decimals, or null when !have; "MET" or
+//  "MISSED".
+void bench_json_num (char *buf, size_t size, double v, bool have);
+const char *bench_met (bool met);
 
 #endif
