@@ -54,6 +54,7 @@
         static void
         on_ack (const Kefu__V1__Ack *ack, void *arg)
         {
+            (void) arg;
             printf ("%.*s -> %s\n", (int) ack->gateway_msg_id.len,
                     (const char *) ack->gateway_msg_id.data,
                     kefu_gateway_status_name (ack->status));
@@ -62,6 +63,7 @@
         static void
         on_command (kefu_gateway_t *gw, const Kefu__V1__Command *cmd, void *arg)
         {
+            (void) arg;
             //  ... carry it out on the platform, then:
             kefu_gateway_ack_command (gw, cmd->command_id, true, NULL);
         }
@@ -102,8 +104,12 @@
             return 0;
         }
 
-    Build: link with -lkefu-gateway $(pkg-config --libs libczmq libzmq libprotobuf-c)
-    and the generated kefu.v1 protobuf-c code (libkefu-proto). */
+    Build, after `cmake --install` (which installs this header, the kefu/v1
+    protobuf-c headers it includes, libkefu-gateway.a, libkefu-proto.a and
+    kefu-gateway.pc):
+        cc -std=c11 app.c $(pkg-config --cflags --libs kefu-gateway)
+    with PKG_CONFIG_PATH=<prefix>/lib/pkgconfig when pkg-config does not
+    search that prefix by itself. */
 #ifndef KEFU_GATEWAY_H
 #define KEFU_GATEWAY_H
 
