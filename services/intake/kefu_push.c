@@ -9,9 +9,12 @@
 
       type       "customer_message" | "agent_reply" | "agent_presence" |
                  "rating" | "close" | "transfer"                   (required)
+                 (the item kinds' names in gateway.proto are accepted too:
+                 "customer_rating", "conversation_close", "transfer_request")
       shop_id    kefu shop id, e.g. "demo-shop"                     (required)
       id         the item's unique id (gateway_msg_id), <= 128 bytes (required)
       channel    "platform_chat" | "wechat" | "web_chat" | "email" | "phone"
+                 (intake requires it on every item, presence changes too)
       sent_at    when it happened: ISO-8601 with a UTC offset or Z
                  ("2026-11-23T09:00:05+08:00", "2026-11-23T01:00:05.250Z"),
                  or integer milliseconds since the epoch; missing = now
@@ -57,7 +60,7 @@
       {"line":1,"id":"m-0001","shop_id":"demo-shop","status":"accepted","stored_id":123}
       {"line":2,"id":"m-0001","shop_id":"demo-shop","status":"duplicate","stored_id":123}
       {"line":3,"id":"m-0003","shop_id":"demo-shop","status":"rejected","code":"invalid_value",
-       "reason":"score must be 1..5"}
+       "reason":"customer_rating.score is 9, must be 1..5"}
       {"line":4,"status":"rejected","code":"malformed","reason":"..."}
       {"line":5,"id":"m-0005","shop_id":"demo-shop","status":"unacked"}   (at the end, if no ack)
     With --commands, commands from intake are printed as
@@ -131,9 +134,11 @@ static const char *s_usage =
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
     "  type       customer_message | agent_reply | agent_presence | rating | close |\n"
-    "             transfer  (required)\n"
+    "             transfer  (required; customer_rating, conversation_close and\n"
+    "             transfer_request, the kinds' names in gateway.proto, work too)\n"
     "  shop_id    kefu shop id (required)     id  unique item id, <= 128 bytes (required)\n"
-    "  channel    platform_chat | wechat | web_chat | email | phone\n"
+    "  channel    platform_chat | wechat | web_chat | email | phone (intake requires it\n"
+    "             on every item, presence changes too)\n"
     "  sent_at    ISO-8601 with offset or Z (2026-11-23T09:00:05+08:00), or integer ms;\n"
     "             missing = now\n"
     "  customer_message: customer_id, customer_name, body, vip (bool), order_id\n"
@@ -590,33 +595,42 @@ typedef struct {
     const char *id;      //  for messages, may be NULL
 } s_parsed_t;
 
-//  Fields each type allows, besides the common ones.
+//  Fields each type allows, besides the common ones. A type has a short
+//  name and the name of its kind in gateway.proto's InboundItem (the same
+//  for the first three); both are accepted.
 typedef struct {
     const char *type;
+    const char *proto_name;
     Kefu__V1__InboundItem__KindCase kind;
     const char *fields[6];
 } s_type_t;
 
 static const s_type_t s_types[] = {
     {"customer_message",
+     "customer_message",
      KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE,
      {"customer_id", "customer_name", "body", "vip", "order_id", NULL}},
     {"agent_reply",
+     "agent_reply",
      KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY,
      {"customer_id", "agent_id", "body", "auto_reply", NULL}},
     {"agent_presence",
+     "agent_presence",
      KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE,
      {"agent_id", "status", "handover_note", NULL}},
     {"rating",
+     "customer_rating",
      KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_RATING,
      {"customer_id", "score", "comment", "agent_id", NULL}},
     {"close",
+     "conversation_close",
      KEFU__V1__INBOUND_ITEM__KIND_CONVERSATION_CLOSE,
      {"customer_id", "agent_id", "reason", NULL}},
     {"transfer",
+     "transfer_request",
      KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST,
      {"customer_id", "agent_id", "to_agent_id", "reason", NULL}},
-    {NULL, KEFU__V1__INBOUND_ITEM__KIND__NOT_SET, {NULL}}};
+    {NULL, NULL, KEFU__V1__INBOUND_ITEM__KIND__NOT_SET, {NULL}}};
 
 //  A text field: absent/null = empty; else must be a string. 0 / -1 + err.
 static int
@@ -727,12 +741,13 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     if (!type)
         return -1;
     const s_type_t *t = s_types;
-    while (t->type && strcmp (t->type, type) != 0)
+    while (t->type && strcmp (t->type, type) != 0 && strcmp (t->proto_name, type) != 0)
         t++;
     if (!t->type)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "type \"%.60s\" is not one of customer_message|agent_reply|"
-                             "agent_presence|rating|close|transfer",
+                             "agent_presence|rating|close|transfer (or customer_rating|"
+                             "conversation_close|transfer_request)",
                              type);
     //  Unknown fields are refused: a typo must not silently become "absent".
     const char *key;
