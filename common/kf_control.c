@@ -4,6 +4,8 @@
 #include "kf_log.h"
 #include "kf_wire.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -236,4 +238,108 @@ kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int 
     }
     zsock_destroy (&dealer);
     return reply;
+}
+
+//  One endpoint asked by kf_control_call_all.
+typedef struct {
+    zsock_t *dealer;  //  the request goes out here, the reply comes back
+    zsock_t *monitor; //  the dealer's connection events (PAIR), NULL if none
+    bool connected;   //  a connection was made
+    bool done;        //  answered or refused
+} s_call_t;
+
+//  Read the dealer's connection events: a failed connection attempt before
+//  any succeeded means nobody listens (a refused or impossible connect).
+static void
+s_call_events (s_call_t *call, kf_control_outcome_t *outcome)
+{
+    zmsg_t *msg;
+    while ((msg = kf_wire_recv_nowait (call->monitor))) {
+        zframe_t *head = zmsg_first (msg);
+        uint16_t event = 0;
+        if (head && zframe_size (head) >= 2)
+            memcpy (&event, zframe_data (head), 2);
+        if (event == ZMQ_EVENT_CONNECTED)
+            call->connected = true;
+        else if (event == ZMQ_EVENT_CONNECT_RETRIED && !call->connected && !call->done) {
+            *outcome = KF_CONTROL_REFUSED;
+            call->done = true;
+        }
+        zmsg_destroy (&msg);
+    }
+}
+
+void
+kf_control_call_all (const char *const *endpoints, size_t count,
+                     const Kefu__V1__ControlRequest *req, int timeout_ms,
+                     Kefu__V1__ControlReply **replies, kf_control_outcome_t *outcomes)
+{
+    s_call_t *calls = (s_call_t *) calloc (count ? count : 1, sizeof *calls);
+    zpoller_t *poller = zpoller_new (NULL);
+    assert (calls && poller);
+    size_t pending = 0;
+    for (size_t i = 0; i < count; i++) {
+        s_call_t *call = &calls[i];
+        replies[i] = NULL;
+        outcomes[i] = KF_CONTROL_SILENT;
+        call->dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
+        zsock_set_immediate (call->dealer, 0); //  queue until connected; we wait anyway
+        zsock_set_linger (call->dealer, 0);
+        //  The monitor is attached before connecting, so no event is missed.
+        char monitor[64];
+        snprintf (monitor, sizeof monitor, "inproc://kf-control-call-%p-%zu", (void *) calls, i);
+        if (zmq_socket_monitor (zsock_resolve (call->dealer), monitor,
+                                ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) == 0)
+            call->monitor = zsock_new_pair (monitor);
+        zframe_t *frame = kf_wire_pack (&req->base);
+        if (zsock_connect (call->dealer, "%s", endpoints[i]) != 0 ||
+            zframe_send (&frame, call->dealer, 0) != 0) {
+            zframe_destroy (&frame);
+            outcomes[i] = KF_CONTROL_REFUSED; //  a bad endpoint: nothing can answer
+            call->done = true;
+            continue;
+        }
+        zpoller_add (poller, call->dealer);
+        if (call->monitor)
+            zpoller_add (poller, call->monitor);
+        pending++;
+    }
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (pending > 0) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        void *ready = zpoller_wait (poller, (int) left);
+        if (!ready) {
+            if (zpoller_terminated (poller))
+                break;
+            continue;
+        }
+        for (size_t i = 0; i < count; i++) {
+            s_call_t *call = &calls[i];
+            if (call->done || (ready != call->dealer && ready != call->monitor))
+                continue;
+            if (ready == call->monitor)
+                s_call_events (call, &outcomes[i]);
+            else {
+                zframe_t *in = zframe_recv (call->dealer);
+                if (in)
+                    replies[i] =
+                        kefu__v1__control_reply__unpack (NULL, zframe_size (in), zframe_data (in));
+                zframe_destroy (&in);
+                outcomes[i] = replies[i] ? KF_CONTROL_ANSWERED : KF_CONTROL_SILENT;
+                call->done = true;
+            }
+            if (call->done)
+                pending--;
+        }
+    }
+    zpoller_destroy (&poller);
+    for (size_t i = 0; i < count; i++) {
+        if (calls[i].monitor)
+            zmq_socket_monitor (zsock_resolve (calls[i].dealer), NULL, 0);
+        zsock_destroy (&calls[i].monitor);
+        zsock_destroy (&calls[i].dealer);
+    }
+    free (calls);
 }

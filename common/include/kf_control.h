@@ -57,4 +57,20 @@ int kf_control_on_readable (zloop_t *loop, zsock_t *reader, void *control);
 Kefu__V1__ControlReply *kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req,
                                          int timeout_ms);
 
+//  The answer of one endpoint to kf_control_call_all.
+typedef enum {
+    KF_CONTROL_ANSWERED = 0, //  the reply is in replies[i]
+    KF_CONTROL_REFUSED,      //  nothing listens there (refused, or no such endpoint)
+    KF_CONTROL_SILENT,       //  no reply within the timeout (connected or still trying)
+} kf_control_outcome_t;
+
+//  Ask `count` endpoints at once (kefuctl status): req goes to every one,
+//  and the wait ends when each has answered or is known to have nobody
+//  listening, or after timeout_ms in all. replies[i] gets endpoint i's
+//  reply or NULL; the caller owns each and frees it with
+//  kefu__v1__control_reply__free_unpacked. outcomes[i] says which.
+void kf_control_call_all (const char *const *endpoints, size_t count,
+                          const Kefu__V1__ControlRequest *req, int timeout_ms,
+                          Kefu__V1__ControlReply **replies, kf_control_outcome_t *outcomes);
+
 #endif

@@ -26,8 +26,10 @@ s_help (void)
             "Asks each service's control endpoint for its status: process, uptime, database\n"
             "connection, whether it runs WITHOUT authentication (KEFU_INSECURE), and all its\n"
             "counters (items accepted, rejections per error code, events published, ...).\n"
-            "Without --service it asks every endpoint in KEFU_STATUS_ENDPOINTS and lists the\n"
-            "ones that do not answer as \"not running\".\n"
+            "Without --service it asks every endpoint in KEFU_STATUS_ENDPOINTS (the services\n"
+            "that exist: intake, routing). All are asked at once; one that does not answer\n"
+            "within KEFU_STATUS_TIMEOUT, or where nothing listens (said at once), is listed\n"
+            "as \"not running\".\n"
             "Exit codes: 0 every named service (or, without --service, at least one) answered;\n"
             "            1 a named service did not answer, or none did; 2 usage.\n");
 }
@@ -58,13 +60,13 @@ s_print (const s_target_t *t, const Kefu__V1__ServiceStatus *st, int64_t now_ms)
 static json_t *
 s_json (const s_target_t *t, const Kefu__V1__ServiceStatus *st)
 {
-    json_t *counters = json_object ();
-    for (size_t i = 0; st && i < st->n_counters; i++)
-        json_object_set_new (counters, st->counters[i]->name,
-                             json_integer (st->counters[i]->value));
     if (!st)
         return json_pack ("{s:s, s:s, s:b}", "service", t->name, "endpoint", t->endpoint, "running",
                           0);
+    json_t *counters = json_object ();
+    for (size_t i = 0; i < st->n_counters; i++)
+        json_object_set_new (counters, st->counters[i]->name,
+                             json_integer (st->counters[i]->value));
     return json_pack ("{s:s, s:s, s:b, s:i, s:s, s:I, s:b, s:b, s:b, s:o}", "service", t->name,
                       "endpoint", t->endpoint, "running", 1, "pid", st->pid, "version", st->version,
                       "started_at_ms", (json_int_t) st->started_at_ms, "database_connected",
@@ -105,26 +107,37 @@ kefuctl_status (kefuctl_t *ctl, int argc, char **argv)
                 count++;
         free (list);
     }
+    //  Every service is asked at once: the wait is one timeout in all, and
+    //  none for a service nobody listens for (not started, or not built).
+    const char *endpoints[S_MAX_TARGETS];
+    Kefu__V1__ControlReply *replies[S_MAX_TARGETS];
+    kf_control_outcome_t outcomes[S_MAX_TARGETS];
+    for (int i = 0; i < count; i++)
+        endpoints[i] = targets[i].endpoint;
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
+    req.status = &status;
+    kf_control_call_all (endpoints, (size_t) count, &req, (int) ctl->config->status_timeout,
+                         replies, outcomes);
     int answered = 0;
     json_t *out = json_array ();
     for (int i = 0; i < count; i++) {
-        Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-        Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
-        req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
-        req.status = &status;
-        Kefu__V1__ControlReply *reply =
-            kf_control_call (targets[i].endpoint, &req, (int) ctl->config->status_timeout);
-        const Kefu__V1__ServiceStatus *st = reply ? reply->status : NULL;
+        const Kefu__V1__ServiceStatus *st = replies[i] ? replies[i]->status : NULL;
         if (st)
             answered++;
         if (json)
             json_array_append_new (out, s_json (&targets[i], st));
         else if (st)
             s_print (&targets[i], st, zclock_time ());
+        else if (outcomes[i] == KF_CONTROL_REFUSED)
+            printf ("%s: not running (nothing listens at %s)\n", targets[i].name,
+                    targets[i].endpoint);
         else
-            printf ("%s: not running (no answer from %s)\n", targets[i].name, targets[i].endpoint);
-        if (reply)
-            kefu__v1__control_reply__free_unpacked (reply, NULL);
+            printf ("%s: not running (no answer from %s within %" PRId64 " ms)\n", targets[i].name,
+                    targets[i].endpoint, ctl->config->status_timeout);
+        if (replies[i])
+            kefu__v1__control_reply__free_unpacked (replies[i], NULL);
     }
     if (json) {
         char *text = json_dumps (out, JSON_INDENT (2));

@@ -16,11 +16,13 @@ static const kf_config_entry_t s_entries[] = {
      "directory of NNNN_*.sql migrations (empty: the installed or source-tree deploy/migrations)",
      0, 0, NULL, 0},
     {"KEFU_STATUS_ENDPOINTS", KF_CFG_STRING, offsetof (kefuctl_config_t, status_endpoints),
-     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582,ordersync=tcp://127.0.0.1:5583,"
-     "escalation=tcp://127.0.0.1:5584,metrics=tcp://127.0.0.1:5585",
-     "control endpoints `kefuctl status` asks, as name=endpoint,...", 0, 0, NULL, 0},
+     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582",
+     "control endpoints `kefuctl status` asks, as name=endpoint,... (the services that exist; "
+     "planned ones will use 5583-5585)",
+     0, 0, NULL, 0},
     {"KEFU_STATUS_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, status_timeout), "1500ms",
-     "how long `kefuctl status` waits for each service", 1, 60000, NULL, 0},
+     "how long `kefuctl status` waits for the services' answers (all are asked at once)", 1, 60000,
+     NULL, 0},
     KF_CONFIG_END};
 
 static const char *s_usage =
