@@ -22,7 +22,9 @@ static const kf_config_entry_t s_entries[] = {
      "intake's CURVE key pair (the _secret file of kefuctl principal add --generate)", 0, 0, NULL,
      0},
     {"KEFU_INTAKE_MAX_FRAME", KF_CFG_BYTES, O (max_frame), "64KiB",
-     "largest ZeroMQ frame accepted (larger: the peer is disconnected)", 1024, 16 << 20, NULL, 0},
+     "largest gateway frame accepted (larger: REJECTED oversized_frame; over twice this the "
+     "gateway is disconnected)",
+     1024, 16 << 20, NULL, 0},
     {"KEFU_INTAKE_MAX_BODY", KF_CFG_BYTES, O (max_body), "8KiB",
      "largest message body accepted (larger: REJECTED too_long)", 16, 65536, NULL,
      KF_CFG_RELOADABLE},

@@ -13,6 +13,7 @@
 #include "kefu/v1/common.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kt_db.h"
+#include "kt_gw.h"
 #include "kt_intake.h"
 #include "routing_model.h"
 
@@ -324,6 +325,47 @@ test_record_queries_run_as_written (void **state)
     free (readme);
 }
 
+//  What --help and the README's table say about KEFU_INTAKE_MAX_FRAME is
+//  what intake does: a frame over it is REJECTED oversized_frame, a frame
+//  over twice it disconnects the gateway (no answer).
+static void
+test_max_frame_is_what_help_and_readme_say (void **state)
+{
+    fixture_t *f = *state;
+    const kf_config_entry_t *e = intake_config_spec.entries;
+    while (e->name && strcmp (e->name, "KEFU_INTAKE_MAX_FRAME") != 0)
+        e++;
+    assert_non_null (e->name);
+    assert_non_null (strstr (e->help, "REJECTED oversized_frame"));
+    assert_non_null (strstr (e->help, "over twice this the gateway is disconnected"));
+    char *readme = s_readme ();
+    const char *row = strstr (readme, "| `KEFU_INTAKE_MAX_FRAME` |");
+    assert_non_null (row);
+    char *line = strndup (row, (size_t) (strchr (row, '\n') - row));
+    assert_non_null (strstr (line, "`oversized_frame`"));
+    assert_non_null (strstr (line, "over twice that disconnects the gateway"));
+    free (line);
+    free (readme);
+
+    bool welcomed = false;
+    zsock_t *gw = kt_gw_connect (f->intake->gateway_endpoint, "frames", SHOP, &welcomed);
+    assert_true (welcomed);
+    size_t max = (size_t) f->intake->config.max_frame;
+    zframe_t *frame = zframe_new (NULL, max + 1);
+    memset (zframe_data (frame), 0, max + 1);
+    zframe_send (&frame, gw, 0);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_OVERSIZED_FRAME);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    frame = zframe_new (NULL, 2 * max + 1);
+    memset (zframe_data (frame), 0, 2 * max + 1);
+    zframe_send (&frame, gw, 0);
+    assert_true (kt_gw_silent (gw, 500));
+    zsock_destroy (&gw);
+}
+
 //  --------------------------------------------------------------------------
 //  Codes: README table == code_names == the schema
 
@@ -451,6 +493,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_kefu_push_refuses_invalid_utf8_itself, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_record_queries_run_as_written, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_max_frame_is_what_help_and_readme_say, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_code_names_are_the_readme_table_and_the_schema,
                                          s_setup, s_teardown),
     };
