@@ -25,6 +25,7 @@ struct _intake_auth_t {
     zsock_t *monitors[S_MONITORS]; //  PAIRs receiving handshake reports
     int monitor_count;             //  monitors in use
     int64_t handshake_failures;    //  counted from the monitor
+    int64_t handshakes_abandoned;  //  insecure mode: peers gone before the handshake ended
 };
 
 static void
@@ -286,12 +287,41 @@ intake_auth_monitor (intake_auth_t *self, zsock_t *sock)
 void
 intake_auth_handle_monitor (intake_auth_t *self)
 {
-    for (int i = 0; i < self->monitor_count; i++)
-        self->handshake_failures += kf_zap_failures (self->monitors[i], "intake.handshake_failed");
+    for (int i = 0; i < self->monitor_count; i++) {
+        if (!self->insecure) {
+            self->handshake_failures +=
+                kf_zap_failures (self->monitors[i], "intake.handshake_failed");
+            continue;
+        }
+        //  Without authentication nothing can fail but the greeting: a peer
+        //  that closed the connection (or stalled) before the ZMTP greeting
+        //  ended - a port check, a gateway stopped while it connected - is
+        //  no failure. value is then the errno.
+        int event;
+        uint32_t value;
+        char endpoint[256];
+        while (kf_zap_monitor_read (self->monitors[i], &event, &value, endpoint, sizeof endpoint)) {
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+                self->handshakes_abandoned++;
+                kf_log_info ("intake.handshake_abandoned", "errno=%u endpoint=\"%s\"", value,
+                             endpoint);
+            } else {
+                self->handshake_failures++;
+                kf_log_warn ("intake.handshake_failed", "event=0x%x status=%u endpoint=\"%s\"",
+                             event, value, endpoint);
+            }
+        }
+    }
 }
 
 int64_t
 intake_auth_handshake_failures (const intake_auth_t *self)
 {
     return self->handshake_failures;
+}
+
+int64_t
+intake_auth_handshakes_abandoned (const intake_auth_t *self)
+{
+    return self->handshakes_abandoned;
 }

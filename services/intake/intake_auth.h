@@ -65,6 +65,10 @@ zsock_t *intake_auth_monitor (intake_auth_t *self, zsock_t *sock);
 void intake_auth_handle_monitor (intake_auth_t *self);
 //  Handshakes refused (wrong key, plaintext peer on a CURVE endpoint, ...).
 int64_t intake_auth_handshake_failures (const intake_auth_t *self);
+//  Insecure mode: connections closed before their ZMTP handshake ended (a
+//  port check, a gateway stopped while connecting), logged at info and not
+//  counted as failures.
+int64_t intake_auth_handshakes_abandoned (const intake_auth_t *self);
 
 //  Reload principals and shops from the store and hand the keys to the ZAP
 //  handler. 0, or -1 (the old cache stays).

@@ -136,6 +136,8 @@ s_refresh_status (kf_control_t *control, void *arg)
         kf_outbox_publish_failures (self->outbox) + self->publish_failures;
     *kf_control_counter (control, "auth.handshake_failures") =
         intake_auth_handshake_failures (self->auth);
+    *kf_control_counter (control, "auth.handshakes_abandoned") =
+        intake_auth_handshakes_abandoned (self->auth);
     *kf_control_counter (control, "store.connects") = kf_store_connects (self->store);
 }
 
