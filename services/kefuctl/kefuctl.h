@@ -108,6 +108,20 @@ const char *kefuctl_by (const char *cmd, const char *given);
 const char *kefuctl_opt (int argc, char **argv, int *i, const char *name);
 int kefuctl_bad_arg (const char *cmd, int argc, char **argv, int i);
 
+//  Text tables for list commands (kefuctl_table.c): columns line up by
+//  display width, so CJK names (two columns a character) align too.
+typedef struct _kefuctl_table_t kefuctl_table_t;
+//  A table of `columns` columns and its head (copied). Caller owns return
+//  value and must destroy it.
+kefuctl_table_t *kefuctl_table_new (size_t columns, const char *const *head);
+//  Add a row of `columns` cells (copied; NULL prints as empty).
+void kefuctl_table_add (kefuctl_table_t *self, const char *const *cells);
+//  Print head and rows, each column padded to its widest cell, two spaces apart.
+void kefuctl_table_print (const kefuctl_table_t *self, FILE *out);
+void kefuctl_table_destroy (kefuctl_table_t **self_p);
+//  Terminal columns UTF-8 text takes (wide CJK 2, combining marks 0).
+int kefuctl_text_width (const char *s);
+
 //  Checks that return 0 or print and return KEFUCTL_USAGE.
 int kefuctl_check_shop (const char *cmd, const char *shop_id);
 //  The shape every "<noun> list <shop> [--json]" shares: arguments from

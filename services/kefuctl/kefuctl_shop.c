@@ -28,8 +28,8 @@ s_on_list (const PGresult *res, void *arg)
 {
     bool json = *(bool *) arg;
     json_t *array = json_array ();
-    if (!json)
-        printf ("%-24s %-10s %-4s %s\n", "SHOP", "TIMEZONE", "PART", "NAME");
+    static const char *head[] = {"SHOP", "NAME", "TIMEZONE", "PART"};
+    kefuctl_table_t *table = kefuctl_table_new (4, head);
     for (int i = 0; i < PQntuples (res); i++) {
         if (json)
             json_array_append_new (array, json_pack ("{s:s, s:s, s:s, s:I, s:s}", "shop_id",
@@ -38,15 +38,19 @@ s_on_list (const PGresult *res, void *arg)
                                                      kf_store_text (res, i, 2), "partition",
                                                      (json_int_t) kf_store_int (res, i, 3),
                                                      "created_at", kf_store_text (res, i, 4)));
-        else
-            printf ("%-24s %-10s %-4d %s\n", kf_store_text (res, i, 0), kf_store_text (res, i, 2),
-                    (int) kf_store_int (res, i, 3), kf_store_text (res, i, 1));
+        else {
+            const char *row[] = {kf_store_text (res, i, 0), kf_store_text (res, i, 1),
+                                 kf_store_text (res, i, 2), kf_store_text (res, i, 3)};
+            kefuctl_table_add (table, row);
+        }
     }
     if (json) {
         char *text = json_dumps (array, JSON_INDENT (2));
         printf ("%s\n", text);
         free (text);
-    }
+    } else
+        kefuctl_table_print (table, stdout);
+    kefuctl_table_destroy (&table);
     json_decref (array);
     return 0;
 }
