@@ -95,10 +95,12 @@ kf_eventlog_ensure (kf_store_t *store, int days_ahead, kf_error_t *err)
     return (int) made;
 }
 
-//  Detach (concurrently: writers keep writing) and drop one partition.
+//  Detach (concurrently: writers keep writing) and drop one partition;
+//  how long each step took goes to *detach_ms and *drop_ms.
 static int
-s_drop (kf_store_t *store, const char *name, kf_error_t *err)
+s_drop (kf_store_t *store, const char *name, int64_t *detach_ms, int64_t *drop_ms, kf_error_t *err)
 {
+    int64_t start = kf_clock_mono_ms ();
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, name);
@@ -112,6 +114,8 @@ s_drop (kf_store_t *store, const char *name, kf_error_t *err)
         if (kf_store_exec_sql (store, ddl, NULL, NULL, NULL, err))
             return -1;
     }
+    int64_t detached = kf_clock_mono_ms ();
+    *detach_ms = detached - start;
     snprintf (ddl, sizeof ddl, "DROP TABLE IF EXISTS %s", name);
     if (kf_store_begin (store, err))
         return -1;
@@ -122,6 +126,7 @@ s_drop (kf_store_t *store, const char *name, kf_error_t *err)
         kf_store_rollback (store);
         return -1;
     }
+    *drop_ms = kf_clock_mono_ms () - detached;
     return 0;
 }
 
@@ -150,12 +155,17 @@ kf_eventlog_prune (kf_store_t *store, int64_t keep_ms, bool dry_run, kf_eventlog
                 dropped = -1;
                 break;
             }
-        } else if (s_drop (store, part->name, err)) {
-            dropped = -1;
-            break;
-        } else
-            kf_log_info ("eventlog.partition_dropped", "partition=%s rows_estimate=%" PRId64,
-                         part->name, part->rows);
+        } else {
+            int64_t detach_ms = 0, drop_ms = 0;
+            if (s_drop (store, part->name, &detach_ms, &drop_ms, err)) {
+                dropped = -1;
+                break;
+            }
+            kf_log_info ("eventlog.partition_dropped",
+                         "partition=%s rows_estimate=%" PRId64 " detach_ms=%" PRId64
+                         " drop_ms=%" PRId64,
+                         part->name, part->rows, detach_ms, drop_ms);
+        }
         dropped++;
         if (fn)
             fn (part->name, part->ends_ms, part->rows, arg);
