@@ -470,6 +470,7 @@ s_contribution (const metrics_conv_t *conv, s_facts_t *facts)
             const char *a = conv->first_agent;
             int64_t frt = s_nonneg (conv->answered_at - conv->first_at);
             s_add (facts, conv, h, a, METRICS_CONV_ANSWERED, 0, 1);
+            s_add (facts, conv, h, a, METRICS_ROUND_MSGS, 0, conv->round1_msgs);
             if (conv->after_hours) {
                 s_add (facts, conv, h, a, METRICS_CONV_ANSWERED_AH, 0, 1);
                 s_add (facts, conv, h, a, METRICS_FRT_AH_SUM, 0, frt);
@@ -479,7 +480,6 @@ s_contribution (const metrics_conv_t *conv, s_facts_t *facts)
                 s_add (facts, conv, h, a, H + METRICS_HIST_FRT, metrics_bucket (frt), 1);
                 s_add (facts, conv, h, a, METRICS_ROUNDS, 0, 1);
                 s_add (facts, conv, h, a, METRICS_ROUND_SUM, 0, frt);
-                s_add (facts, conv, h, a, METRICS_ROUND_MSGS, 0, conv->round1_msgs);
                 s_add (facts, conv, h, a, H + METRICS_HIST_ROUND, metrics_bucket (frt), 1);
             }
         }
