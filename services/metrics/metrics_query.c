@@ -505,8 +505,7 @@ s_key_rows (s_fold_t *fold)
         const metrics_sums_t *sums = zhashx_lookup (fold->groups, key);
         if (metrics_sums_empty (sums))
             continue;
-        json_t *row =
-            metrics_report_kpis (sums, q->threshold_ms, q->by == METRICS_BY_AGENT && *key);
+        json_t *row = metrics_report_kpis (sums, q->threshold_ms, q->by == METRICS_BY_AGENT);
         if (q->by == METRICS_BY_CHANNEL)
             json_object_set_new (row, "key", json_string (metrics_channel_name (atoi (key))));
         else
@@ -729,33 +728,30 @@ metrics_query_worker (zsock_t *pipe, void *conninfo)
 //  ---------------------------------------------------------------------
 //  Client
 
+typedef struct {
+    const char *server_key; //  metrics' public key, "" = plain
+    zcert_t *cert;          //  the client's key pair, may be NULL
+} s_client_t;
+
+static void
+s_client_setup (zsock_t *sock, void *arg)
+{
+    s_client_t *c = arg;
+    if (c->server_key && *c->server_key) {
+        if (c->cert)
+            zcert_apply (c->cert, sock);
+        zsock_set_curve_serverkey (sock, c->server_key);
+    }
+}
+
 Kefu__V1__Answer *
 metrics_query_call (const char *endpoint, const char *server_key, zcert_t *cert,
                     const Kefu__V1__Query *query, int timeout_ms)
 {
-    zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 16 << 20);
-    zsock_set_immediate (dealer, 0); //  queue until connected; we wait anyway
-    zsock_set_linger (dealer, 0);
-    if (server_key && *server_key) {
-        if (cert)
-            zcert_apply (cert, dealer);
-        zsock_set_curve_serverkey (dealer, server_key);
-    }
-    Kefu__V1__Answer *answer = NULL;
-    if (zsock_connect (dealer, "%s", endpoint) == 0) {
-        zframe_t *frame = kf_wire_pack (&query->base);
-        if (zframe_send (&frame, dealer, 0) == 0) {
-            zpoller_t *poller = zpoller_new (dealer, NULL);
-            if (zpoller_wait (poller, timeout_ms) == dealer) {
-                zframe_t *in = zframe_recv (dealer);
-                if (in)
-                    answer = kefu__v1__answer__unpack (NULL, zframe_size (in), zframe_data (in));
-                zframe_destroy (&in);
-            }
-            zpoller_destroy (&poller);
-        } else
-            zframe_destroy (&frame);
-    }
-    zsock_destroy (&dealer);
+    s_client_t client = {server_key, cert};
+    zframe_t *in = kf_wire_call (endpoint, &query->base, timeout_ms, s_client_setup, &client);
+    Kefu__V1__Answer *answer =
+        in ? kefu__v1__answer__unpack (NULL, zframe_size (in), zframe_data (in)) : NULL;
+    zframe_destroy (&in);
     return answer;
 }

@@ -141,8 +141,10 @@ metrics_report_kpis (const metrics_sums_t *sums, int64_t threshold_ms, bool agen
                    (json_int_t) c[METRICS_CONV_AFTER_HOURS], "answered",
                    (json_int_t) c[METRICS_CONV_ANSWERED], "answered_after_hours",
                    (json_int_t) c[METRICS_CONV_ANSWERED_AH], "answer_rate",
-                   s_rate (answered_in_hours, in_hours), "after_hours_answer_rate",
-                   s_rate (c[METRICS_CONV_ANSWERED_AH], c[METRICS_CONV_AFTER_HOURS])));
+                   agent_row ? json_null () : s_rate (answered_in_hours, in_hours),
+                   "after_hours_answer_rate",
+                   agent_row ? json_null ()
+                             : s_rate (c[METRICS_CONV_ANSWERED_AH], c[METRICS_CONV_AFTER_HOURS])));
     json_object_set_new (o, "first_response",
                          json_pack ("{s:I, s:o, s:o, s:o, s:I, s:o, s:{s:I, s:o}}", "count",
                                     (json_int_t) answered_in_hours, "mean_s",

@@ -37,8 +37,9 @@ int64_t metrics_percentile (const int64_t *hist, int per_mille);
 int64_t metrics_within (const int64_t *hist, int64_t threshold_ms);
 
 //  The KPI object of a group (README's schema). agent_row: the group is
-//  one agent, whose reply ratio is over the customer messages of the rounds
-//  they answered. Caller owns return value.
+//  one agent (or no agent), whose reply ratio is over the customer messages
+//  of the rounds they answered and who has no answer rate (conversations
+//  are opened for the shop, answered by an agent). Caller owns return value.
 json_t *metrics_report_kpis (const metrics_sums_t *sums, int64_t threshold_ms, bool agent_row);
 
 //  How a report is grouped.
