@@ -65,7 +65,7 @@ typedef enum {
     METRICS_QA_FLAGS,          //  forbidden phrases found
     METRICS_ROUNDS,            //  answered rounds
     METRICS_ROUND_SUM,         //  ms, round response times
-    METRICS_ROUND_MSGS,        //  customer messages of the answered rounds
+    METRICS_ROUND_MSGS,        //  customer messages of the rounds answered (for 答问比)
     METRICS_ROUNDS_UNANSWERED, //  rounds open when their conversation closed
     METRICS_RATING_1,          //  ratings by score, 1 .. 5
     METRICS_RATING_2,

@@ -258,9 +258,15 @@ metrics_bucket_label (const kf_tz_t *tz, int by, int64_t hour_ms, char *label, s
     struct tm tm;
     kf_tz_local (tz, hour_ms, &tm);
     switch (by) {
-    case METRICS_BY_HOUR:
-        strftime (label, size, "%Y-%m-%dT%H:%M", &tm);
+    case METRICS_BY_HOUR: {
+        //  With the offset: the hour a clock goes back repeats its local time.
+        char when[24];
+        strftime (when, sizeof when, "%Y-%m-%dT%H:%M", &tm);
+        int offset = kf_tz_offset_s (tz, hour_ms), a = offset < 0 ? -offset : offset;
+        snprintf (label, size, "%s%c%02d:%02d", when, offset < 0 ? '-' : '+', a / 3600,
+                  a / 60 % 60);
         break;
+    }
     case METRICS_BY_WEEK: {
         int64_t day = s_days_from_civil (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
         int y, m, d;

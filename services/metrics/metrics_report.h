@@ -60,9 +60,9 @@ const char *metrics_by_name (int by);
 bool metrics_by_time (int by);
 
 //  The local bucket (METRICS_BY_HOUR .. _MONTH) of the UTC hour starting at
-//  hour_ms: its label ("2026-11-23T09:00", "2026-11-23", the week's Monday
-//  "2026-11-23", "2026-11") into label (>= 32 bytes). Hours of one bucket
-//  have the same label.
+//  hour_ms: its label ("2026-11-23T09:00+08:00", "2026-11-23", the week's
+//  Monday "2026-11-23", "2026-11") into label (>= 32 bytes). Hours of one
+//  bucket have the same label.
 const char *metrics_bucket_label (const kf_tz_t *tz, int by, int64_t hour_ms, char *label,
                                   size_t size);
 //  The UTC hours whose start is in [from_ms, to_ms): the first one's start.
