@@ -1,27 +1,30 @@
-/*  metrics_auth — who may ask kefu-metrics, and about which shops.
+/*  metrics_auth — metrics' keys, and who may ask it about which shops.
 
-    Secure mode (the default): the query endpoint is a CURVE server with
-    metrics' key pair, in the ZAP domain "kefu.metrics" with
-    ZMQ_ZAP_ENFORCE_DOMAIN, so a handshake fails closed without a handler.
-    This module is the ZAP handler (ZeroMQ RFC 27): a REP socket on
-    inproc://zeromq.zap.01 that the service's loop serves, admitting the
-    key of every active principal (kefuctl principal add) and naming it in
-    the connection's User-Id ("<principal> <key>"). What a principal may
-    ask is checked per query: its role (supervisor or admin) and its shops.
-    Principals, keys and shops are re-read every KEFU_METRICS_AUTH_REFRESH:
-    a disabled or replaced key stops at once for new connections and, as
-    every query is checked against the cache, for open ones at the next
-    refresh. libzmq takes one ZAP handler per process.
+    Secure mode (the default): metrics has a key pair of its own (a
+    principal of role service, KEFU_METRICS_SECRET_KEY_FILE). With it, it
+    follows intake's and routing's event PUBs as a CURVE client, trusting
+    their public keys (KEFU_METRICS_INTAKE_KEY, _ROUTING_KEY, or their
+    _FILE), and its query endpoint is a CURVE server in kf_zap's domain
+    for clients: every active principal's key gets through the handshake
+    (kf_zap, fed from the principals table), and what a principal may ask
+    is checked per query: its role (supervisor or admin) and its shops.
+    Principals, keys and shops are re-read every KEFU_METRICS_AUTH_REFRESH
+    (and on SIGHUP): a disabled or replaced key stops for new connections,
+    and for open ones as every query is checked against the cache. Failed
+    handshakes are counted. libzmq takes one ZAP handler per process.
 
-    Insecure mode (KEFU_INSECURE=1, development only): plain socket; every
+    Insecure mode (KEFU_INSECURE=1, development only): plain sockets; every
     peer is the principal "dev", an admin of every shop. Loudly logged. */
 #ifndef METRICS_AUTH_H
 #define METRICS_AUTH_H
 
 #include <czmq.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kf_store.h"
+#include "kf_subscriber.h"
+#include "metrics_config.h"
 
 typedef struct {
     char id[65];     //  principal id
@@ -33,27 +36,30 @@ typedef struct {
 
 typedef struct _metrics_auth_t metrics_auth_t;
 
-//  Caller owns return value.
-metrics_auth_t *metrics_auth_new (bool insecure);
+//  config is borrowed. Caller owns return value.
+metrics_auth_t *metrics_auth_new (const metrics_config_t *config);
 void metrics_auth_destroy (metrics_auth_t **self_p);
 
-//  Secure mode: load the key pair and bind the ZAP handler. Must run
-//  before the query endpoint binds. 0, or -1 with the reason in why.
-int metrics_auth_start (metrics_auth_t *self, const char *secret_key_file, char *why,
-                        size_t why_size);
-//  Make sock a CURVE server in the ZAP domain (secure mode); no-op when insecure.
-void metrics_auth_secure (metrics_auth_t *self, zsock_t *sock);
+//  Load the keys and start the ZAP handler (secure mode), or warn
+//  (insecure). Before any connect or bind. 0, or -1 with the reason in why.
+int metrics_auth_start (metrics_auth_t *self, char *why, size_t why_size);
 bool metrics_auth_insecure (const metrics_auth_t *self);
-//  metrics' public key (Z85), "" when insecure. Borrowed.
-const char *metrics_auth_public_key (const metrics_auth_t *self);
-//  The ZAP handler's socket for the loop (NULL when insecure); answer what
-//  waits on it with metrics_auth_handle_zap.
-zsock_t *metrics_auth_zap (metrics_auth_t *self);
-void metrics_auth_handle_zap (metrics_auth_t *self);
-//  Handshakes refused (a key no active principal has).
-int64_t metrics_auth_denied (const metrics_auth_t *self);
+//  Make the query endpoint a CURVE server for principals' keys (secure
+//  mode; no-op when insecure). Before bind.
+void metrics_auth_secure (metrics_auth_t *self, zsock_t *sock);
+//  Follow a stream by publication ("intake" or "routing"), with metrics'
+//  key in secure mode.
+int metrics_auth_follow (metrics_auth_t *self, kf_subscriber_t *sub, const char *stream,
+                         const char *endpoint);
+//  Watch the query endpoint's handshakes (after bind). Returns the socket
+//  that reports them (borrowed), for the loop; NULL when insecure.
+zsock_t *metrics_auth_monitor (metrics_auth_t *self, zsock_t *sock);
+//  Read the reports waiting on the monitor; count failed handshakes.
+void metrics_auth_handle_monitor (metrics_auth_t *self);
+int64_t metrics_auth_handshake_failures (const metrics_auth_t *self);
 
-//  Reload principals and shops. 0, or -1 (the old cache stays).
+//  Reload principals and shops (and hand the keys to the ZAP handler).
+//  0, or -1 (the old cache stays).
 int metrics_auth_refresh (metrics_auth_t *self, kf_store_t *store, kf_error_t *err);
 bool metrics_auth_loaded (const metrics_auth_t *self);
 

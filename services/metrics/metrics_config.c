@@ -16,11 +16,24 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_METRICS_CONTROL_ENDPOINT", KF_CFG_STRING, O (control_endpoint), "tcp://127.0.0.1:5585",
      "control endpoint (kefuctl status, health checks)", 0, 0, NULL, 0},
     {"KEFU_INSECURE", KF_CFG_BOOL, O (insecure), "0",
-     "1 = answer queries WITHOUT authentication, for every shop (local development only)", 0, 0,
-     NULL, 0},
+     "1 = plain sockets WITHOUT authentication: every peer may ask about every shop (local "
+     "development only)",
+     0, 0, NULL, 0},
     {"KEFU_METRICS_SECRET_KEY_FILE", KF_CFG_STRING, O (secret_key_file), "",
-     "metrics' CURVE key pair for the query endpoint (the _secret file of kefuctl principal add "
-     "metrics --role service --generate DIR)",
+     "metrics' key pair (the _secret file of kefuctl principal add metrics --role service "
+     "--all-shops --generate DIR): towards intake's and routing's events, and for its query "
+     "endpoint",
+     0, 0, NULL, 0},
+    {"KEFU_METRICS_INTAKE_KEY", KF_CFG_STRING, O (intake_key), "",
+     "intake's CURVE public key (Z85)", 0, 0, NULL, 0},
+    {"KEFU_METRICS_INTAKE_KEY_FILE", KF_CFG_STRING, O (intake_key_file), "",
+     "a file holding intake's public key (intake's .key), when KEFU_METRICS_INTAKE_KEY is empty", 0,
+     0, NULL, 0},
+    {"KEFU_METRICS_ROUTING_KEY", KF_CFG_STRING, O (routing_key), "",
+     "routing's CURVE public key (Z85)", 0, 0, NULL, 0},
+    {"KEFU_METRICS_ROUTING_KEY_FILE", KF_CFG_STRING, O (routing_key_file), "",
+     "a file holding routing's public key (routing's .key), when KEFU_METRICS_ROUTING_KEY is "
+     "empty",
      0, 0, NULL, 0},
     {"KEFU_METRICS_POLL_INTERVAL", KF_CFG_DURATION, O (poll_interval), "500ms",
      "how often the events table is read for anything the PUB fast path missed", 10, 60000, NULL,

@@ -13,7 +13,11 @@ typedef struct {
     char *query_endpoint;   //  ROUTER for supervisors' queries
     char *control_endpoint; //  control ROUTER (status)
     bool insecure;          //  KEFU_INSECURE: no authentication (development)
-    char *secret_key_file;  //  metrics' CURVE key pair for the query endpoint
+    char *secret_key_file;  //  metrics' CURVE key pair (events, query endpoint)
+    char *intake_key;       //  intake's public key (Z85)
+    char *intake_key_file;  //  ... or a file holding it
+    char *routing_key;      //  routing's public key (Z85)
+    char *routing_key_file; //  ... or a file holding it
     int64_t poll_interval;  //  ms between catch-up reads of the events table
     int64_t auth_refresh;   //  ms between reloads of principals and shops
     int64_t max_period;     //  ms: longest period a query may cover

@@ -277,8 +277,8 @@ s_subscribe (s_server_t *self)
     self->sub = kf_subscriber_new (S_CONSUMER, self->store, s_apply, self);
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
-    if (kf_subscriber_follow (self->sub, "routing", self->config->routing_events) ||
-        kf_subscriber_follow (self->sub, "intake", self->config->intake_events))
+    if (metrics_auth_follow (self->auth, self->sub, "routing", self->config->routing_events) ||
+        metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events))
         return -1;
     if (self->loop)
         zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
@@ -459,11 +459,11 @@ s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 static int
-s_handle_zap (zloop_t *loop, zsock_t *reader, void *arg)
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     (void) reader;
-    metrics_auth_handle_zap (((s_server_t *) arg)->auth);
+    metrics_auth_handle_monitor (((s_server_t *) arg)->auth);
     return 0;
 }
 
@@ -516,11 +516,13 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "conversations.open") = st.open;
     *kf_control_counter (control, "conversations.in_memory") = st.conversations;
     *kf_control_counter (control, "shops") = st.shops;
-    *kf_control_counter (control, "auth.denied") = metrics_auth_denied (self->auth);
+    *kf_control_counter (control, "auth.handshake_failures") =
+        metrics_auth_handshake_failures (self->auth);
     kf_subscriber_stats_t ss;
     kf_subscriber_stats (self->sub, &ss);
     *kf_control_counter (control, "events.applied") = ss.applied;
     *kf_control_counter (control, "events.gaps") = ss.gaps;
+    *kf_control_counter (control, "events.from_pub") = ss.from_pub;
     *kf_control_counter (control, "events.from_table") = ss.from_table;
     *kf_control_counter (control, "batches.failed") = ss.failed_batches;
 }
@@ -562,7 +564,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     metrics_sink_t sink = {s_on_count, s_on_hist, s_on_conv, s_on_qa, s_on_presence, self};
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
-    self->auth = metrics_auth_new (self->config->insecure);
+    self->auth = metrics_auth_new (self->config);
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, S_MAX_QUERY);
     kf_control_t *c = self->control;
     self->c_reloads = kf_control_counter (c, "model.reloads");
@@ -577,14 +579,18 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
 static int
 s_start (s_server_t *self, char *why, size_t why_size)
 {
+    if (metrics_auth_start (self->auth, why, why_size))
+        return -1;
+    //  The keys before the subscriber connects (a writer's PUB in this
+    //  process would be judged by this ZAP handler, which refuses everyone
+    //  until it has them; libzmq does not try a refused handshake again).
+    s_refresh_auth (self);
     if (s_subscribe (self)) {
         snprintf (why, why_size, "bad KEFU_METRICS_INTAKE_EVENTS=%s or _ROUTING_EVENTS=%s",
                   self->config->intake_events, self->config->routing_events);
         return -1;
     }
     if (self->config->rebuild && s_rebuild (self, why, why_size))
-        return -1;
-    if (metrics_auth_start (self->auth, self->config->secret_key_file, why, why_size))
         return -1;
     metrics_auth_secure (self->auth, self->router);
     if (zsock_bind (self->router, "%s", self->config->query_endpoint) == -1) {
@@ -607,8 +613,9 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zloop_reader (self->loop, zactor_sock (self->worker), s_handle_worker, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
-    if (metrics_auth_zap (self->auth))
-        zloop_reader (self->loop, metrics_auth_zap (self->auth), s_handle_zap, self);
+    zsock_t *monitor = metrics_auth_monitor (self->auth, self->router);
+    if (monitor)
+        zloop_reader (self->loop, monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
     kf_log_info ("metrics.listening", "intake_events=%s routing_events=%s query=%d control=%d",
                  self->config->intake_events, self->config->routing_events,

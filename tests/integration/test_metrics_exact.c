@@ -89,10 +89,8 @@ s_setup (void **state)
     kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
                       f->clock);
     char routing_events[64];
-    zstr_sendx (f->routing.actor, "PORT", "events", NULL);
-    char *port = zstr_recv (f->routing.actor);
-    snprintf (routing_events, sizeof routing_events, "tcp://127.0.0.1:%s", port);
-    free (port);
+    snprintf (routing_events, sizeof routing_events, "tcp://127.0.0.1:%d",
+              kt_routing_port (&f->routing, "events"));
     kt_metrics_init (&f->metrics, f->db, f->intake->events_endpoint, routing_events);
     kt_metrics_start (&f->metrics, f->clock);
     bool welcomed = false;

@@ -76,6 +76,8 @@ s_setup (void **state)
     snprintf (path, sizeof path, "%s/metrics.key_secret", f->dir);
     free (f->metrics.config.secret_key_file);
     f->metrics.config.secret_key_file = strdup (path);
+    f->metrics.config.intake_key_file = strdup (path);
+    f->metrics.config.routing_key_file = strdup (path);
     kt_metrics_start (&f->metrics, f->clock);
     snprintf (f->endpoint, sizeof f->endpoint, "KEFU_METRICS_ENDPOINT=%s", f->metrics.query);
     snprintf (f->server_key, sizeof f->server_key, "KEFU_METRICS_SERVER_KEY=%s/metrics.key",

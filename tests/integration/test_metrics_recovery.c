@@ -153,10 +153,8 @@ test_kill_metrics_repeatedly (void **state)
     s_target_t t = {.db = db};
     t.since = zclock_time () - 3600000;
     snprintf (t.intake, sizeof t.intake, "%s", intake->events_endpoint);
-    zstr_sendx (routing.actor, "PORT", "events", NULL);
-    char *port = zstr_recv (routing.actor);
-    snprintf (t.routing, sizeof t.routing, "tcp://127.0.0.1:%s", port);
-    free (port);
+    snprintf (t.routing, sizeof t.routing, "tcp://127.0.0.1:%d",
+              kt_routing_port (&routing, "events"));
     t.query_port = s_free_port ();
     t.control_port = s_free_port ();
     snprintf (t.query, sizeof t.query, "tcp://127.0.0.1:%d", t.query_port);
@@ -240,7 +238,7 @@ test_kill_metrics_repeatedly (void **state)
     assert_int_equal (kt_json_num (agents, "rows.@xiaomei.messages.replies"), CONVERSATIONS);
     assert_int_equal (kt_json_num (agents, "rows.@ajie.response.rounds"), CONVERSATIONS);
     json_decref (agents);
-    assert_int_equal (kt_status_counter (t.control, "transactions.failed", NULL), 0);
+    assert_int_equal (kt_control_counter (t.control, "transactions.failed", NULL), 0);
 
     kill (metrics, SIGTERM);
     int status = 0;
