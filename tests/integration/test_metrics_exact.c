@@ -22,10 +22,10 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "kt_routing.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,37 +48,26 @@ typedef struct {
     int seq;              //  item ids
 } fixture_t;
 
-static void
-s_sql (const char *db, const char *sql)
-{
-    PGconn *conn = PQconnectdb (db);
-    PGresult *res = PQexec (conn, sql);
-    if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
-        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
-    PQclear (res);
-    PQfinish (conn);
-}
-
 static int
 s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     f->db = kt_db_fresh ("metrics_exact");
     kt_shop_add (f->db, SHOP);
-    s_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                  "('demo-shop', 'presales', '售前'), ('demo-shop', 'aftersales', '售后');"
-                  "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050), "
-                  "('demo-shop', 'night', 1050, 1380);"
-                  "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                  "('demo-shop', 'xiaomei', '小美', 2), ('demo-shop', 'lingling', '玲玲', 3), "
-                  "('demo-shop', 'ajie', '阿杰', 1), ('demo-shop', 'dawei', '大伟', 3);"
-                  "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
-                  "('demo-shop', 'lingling', 'presales'), ('demo-shop', 'ajie', 'aftersales'), "
-                  "('demo-shop', 'dawei', 'presales'), ('demo-shop', 'dawei', 'aftersales');"
-                  "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                  "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'lingling', 'day'), "
-                  "('demo-shop', 'ajie', 'day'), ('demo-shop', 'dawei', 'night');"
-                  "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+                   "('demo-shop', 'presales', '售前'), ('demo-shop', 'aftersales', '售后');"
+                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050), "
+                   "('demo-shop', 'night', 1050, 1380);"
+                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+                   "('demo-shop', 'xiaomei', '小美', 2), ('demo-shop', 'lingling', '玲玲', 3), "
+                   "('demo-shop', 'ajie', '阿杰', 1), ('demo-shop', 'dawei', '大伟', 3);"
+                   "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
+                   "('demo-shop', 'lingling', 'presales'), ('demo-shop', 'ajie', 'aftersales'), "
+                   "('demo-shop', 'dawei', 'presales'), ('demo-shop', 'dawei', 'aftersales');"
+                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
+                   "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'lingling', 'day'), "
+                   "('demo-shop', 'ajie', 'day'), ('demo-shop', 'dawei', 'night');"
+                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
     //  Monday 2026-11-23 08:00 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T00:00:00Z"));
     f->intake = kt_intake_new (f->db, f->clock);
@@ -215,17 +204,7 @@ s_send (fixture_t *f, Kefu__V1__InboundItem *item, int64_t sent_at)
     item->gateway_msg_id = kt_text (id);
     item->sent_at_ms = sent_at;
     item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    kt_gw_send_item (f->gw, item);
-    while (true) {
-        //  Commands for the gateway may come first: they are not the test.
-        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
-        bool ack = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK;
-        if (ack)
-            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-        kefu__v1__intake_frame__free_unpacked (in, NULL);
-        if (ack)
-            return;
-    }
+    kt_gw_push (f->gw, item);
 }
 
 static void

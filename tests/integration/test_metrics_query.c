@@ -15,10 +15,10 @@
 #include "kefu/v1/control.pb-c.h"
 #include "kf_wire.h"
 #include "kt_db.h"
+#include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "metrics_query.h"
 
-#include <libpq-fe.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,17 +41,6 @@ typedef struct {
 } fixture_t;
 
 static void
-s_sql (const char *db, const char *sql)
-{
-    PGconn *conn = PQconnectdb (db);
-    PGresult *res = PQexec (conn, sql);
-    if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
-        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
-    PQclear (res);
-    PQfinish (conn);
-}
-
-static void
 s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert, const char *shops)
 {
     char sql[512];
@@ -59,10 +48,10 @@ s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert, cons
               "INSERT INTO principals (principal_id, role, public_key, all_shops) "
               "VALUES ('%s', '%s', '%s', %s)",
               id, role, zcert_public_txt (cert), shops ? "false" : "true");
-    s_sql (f->db, sql);
+    kt_sql (f->db, sql);
     if (shops) {
         snprintf (sql, sizeof sql, "INSERT INTO principal_shops VALUES ('%s', '%s')", shops, id);
-        s_sql (f->db, sql);
+        kt_sql (f->db, sql);
     }
 }
 
@@ -71,12 +60,12 @@ s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     f->db = kt_db_fresh ("metrics_query");
-    s_sql (f->db, "INSERT INTO shops (shop_id, name, partition) VALUES "
-                  "('shop-a', 'A', 0), ('shop-b', 'B', 1)");
+    kt_sql (f->db, "INSERT INTO shops (shop_id, name, partition) VALUES "
+                   "('shop-a', 'A', 0), ('shop-b', 'B', 1)");
     //  Shop B has numbers: a supervisor of A must never see them.
-    s_sql (f->db, "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
-                  "conv_customer, customer_msgs) VALUES "
-                  "('shop-b', '2026-11-23T01:00:00Z', '', 1, '', 7, 70)");
+    kt_sql (f->db, "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
+                   "conv_customer, customer_msgs) VALUES "
+                   "('shop-b', '2026-11-23T01:00:00Z', '', 1, '', 7, 70)");
     f->server = zcert_new ();
     f->sup_a = zcert_new ();
     f->admin = zcert_new ();
@@ -251,7 +240,7 @@ test_a_revoked_key_stops_at_the_next_refresh (void **state)
     Kefu__V1__Answer *a = s_ask_on (open, "agents.now", "shop-a");
     assert_int_equal (a->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
     kefu__v1__answer__free_unpacked (a, NULL);
-    s_sql (f->db, "UPDATE principals SET disabled_at = now () WHERE principal_id = 'sup-a'");
+    kt_sql (f->db, "UPDATE principals SET disabled_at = now () WHERE principal_id = 'sup-a'");
     free (kt_metrics_command (&f->metrics, "SYNC")); //  refreshes principals
     //  The open connection is refused from now on; a new one gets nothing.
     s_refused (s_ask_on (open, "agents.now", "shop-a"),
