@@ -76,7 +76,9 @@ s_setup (void **state)
     snprintf (path, sizeof path, "%s/metrics.key_secret", f->dir);
     free (f->metrics.config.secret_key_file);
     f->metrics.config.secret_key_file = strdup (path);
+    free (f->metrics.config.intake_key_file);
     f->metrics.config.intake_key_file = strdup (path);
+    free (f->metrics.config.routing_key_file);
     f->metrics.config.routing_key_file = strdup (path);
     kt_metrics_start (&f->metrics, f->clock);
     snprintf (f->endpoint, sizeof f->endpoint, "KEFU_METRICS_ENDPOINT=%s", f->metrics.query);

@@ -84,7 +84,9 @@ s_setup (void **state)
     free (f->metrics.config.secret_key_file);
     f->metrics.config.secret_key_file = strdup (path);
     //  The events it would follow (none here) are the writers' keys'.
+    free (f->metrics.config.intake_key_file);
     f->metrics.config.intake_key_file = strdup (path);
+    free (f->metrics.config.routing_key_file);
     f->metrics.config.routing_key_file = strdup (path);
     kt_metrics_start (&f->metrics, f->clock);
     *state = f;
