@@ -1,4 +1,4 @@
--- 0020 kefu-metrics: hourly rollups, their latency histograms, and the
+-- 0021 kefu-metrics: hourly rollups, their latency histograms, and the
 -- state the rules keep per conversation and agent (services/metrics).
 --
 -- kefu-metrics writes these tables in the same transaction as its offsets
