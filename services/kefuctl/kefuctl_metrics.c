@@ -234,42 +234,39 @@ s_csv_field (const char *text)
         fputs (text, stdout);
 }
 
+//  CSV: the header, then a row per group.
 static void
-s_print_row (const char *key, json_t *row, bool csv)
+s_csv_header (const char *first)
 {
-    char buf[64];
-    if (csv)
-        s_csv_field (key);
-    else
-        printf ("%-20s", key);
-    for (int c = 0; c < S_COLUMNS; c++) {
-        const char *cell = s_cell (row, c, csv, buf, sizeof buf);
-        if (csv) {
-            putchar (',');
-            s_csv_field (cell);
-        } else
-            printf (" %*s",
-                    (int) strlen (s_columns[c].name) > 8 ? (int) strlen (s_columns[c].name) : 8,
-                    cell);
-    }
+    fputs (first, stdout);
+    for (int c = 0; c < S_COLUMNS; c++)
+        printf (",%s", s_columns[c].name);
     putchar ('\n');
 }
 
 static void
-s_print_header (const char *first, bool csv)
+s_csv_row (const char *key, json_t *row)
 {
-    if (csv)
-        fputs (first, stdout);
-    else
-        printf ("%-20s", first);
-    for (int c = 0; c < S_COLUMNS; c++)
-        if (csv)
-            printf (",%s", s_columns[c].name);
-        else
-            printf (" %*s",
-                    (int) strlen (s_columns[c].name) > 8 ? (int) strlen (s_columns[c].name) : 8,
-                    s_columns[c].name);
+    char buf[64];
+    s_csv_field (key);
+    for (int c = 0; c < S_COLUMNS; c++) {
+        putchar (',');
+        s_csv_field (s_cell (row, c, true, buf, sizeof buf));
+    }
     putchar ('\n');
+}
+
+//  For people: a row of the table.
+static void
+s_table_row (kefuctl_table_t *table, const char *key, json_t *row)
+{
+    char cells[1 + S_COLUMNS][64];
+    const char *ptrs[1 + S_COLUMNS];
+    snprintf (cells[0], sizeof cells[0], "%s", key);
+    ptrs[0] = cells[0];
+    for (int c = 0; c < S_COLUMNS; c++)
+        ptrs[1 + c] = s_cell (row, c, false, cells[1 + c], sizeof cells[1 + c]);
+    kefuctl_table_add (table, ptrs);
 }
 
 //  The whole period, for people.
@@ -410,17 +407,33 @@ kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
         free (out);
     } else if (format == S_CSV || json_array_size (rows) > 0) {
         bool csv = format == S_CSV;
-        if (!csv)
+        const char *head[1 + S_COLUMNS] = {*by ? by : "period"};
+        for (int c = 0; c < S_COLUMNS; c++)
+            head[1 + c] = s_columns[c].name;
+        kefuctl_table_t *table = csv ? NULL : kefuctl_table_new (1 + S_COLUMNS, head);
+        if (csv)
+            s_csv_header (head[0]);
+        else
             printf ("%s  %s .. %s  (%s), by %s\n\n", s_str (root, "shop_id"), s_str (root, "from"),
                     s_str (root, "to"), s_str (root, "timezone"), *by ? by : "-");
-        s_print_header (*by ? by : "period", csv);
-        s_print_row ("total", json_object_get (root, "total"), csv);
+        json_t *total = json_object_get (root, "total");
+        if (csv)
+            s_csv_row ("total", total);
+        else
+            s_table_row (table, "total", total);
         size_t i;
         json_t *row;
         json_array_foreach (rows, i, row)
         {
-            const char *key = s_str (row, "key");
-            s_print_row (*key ? key : "-", row, csv);
+            const char *key = *s_str (row, "key") ? s_str (row, "key") : "-";
+            if (csv)
+                s_csv_row (key, row);
+            else
+                s_table_row (table, key, row);
+        }
+        if (table) {
+            kefuctl_table_print (table, stdout);
+            kefuctl_table_destroy (&table);
         }
     } else
         s_print_summary (root);
@@ -519,22 +532,42 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         printf ("%s  now %s: %.0f open, %.0f queued, %.0f waiting for a reply\n\n",
                 s_str (agents, "shop_id"), s_str (agents, "now"), s_num (agents, "open"),
                 s_num (agents, "queued"), s_num (agents, "waiting"));
-        printf ("%-24s %-8s %-26s %5s %8s %13s\n", "agent", "status", "since", "load", "waiting",
-                "longest wait");
+        const char *agent_head[] = {"agent", "status", "since", "load", "waiting", "longest wait"};
+        kefuctl_table_t *table = kefuctl_table_new (6, agent_head);
         json_array_foreach (list, i, row)
-            printf ("%-24s %-8s %-26s %5.0f %8.0f %13s\n", s_str (row, "agent_id"),
-                    s_str (row, "status"), s_str (row, "since"), s_num (row, "load"),
-                    s_num (row, "waiting"), s_dur (s_num (row, "longest_wait_s"), a, sizeof a));
-        printf ("\n%-12s %-24s %-12s %-16s %-7s %10s\n", "conversation", "customer", "group",
-                "owner", "queued", "waited");
+        {
+            char load[16], n[16];
+            snprintf (load, sizeof load, "%.0f", s_num (row, "load"));
+            snprintf (n, sizeof n, "%.0f", s_num (row, "waiting"));
+            const char *cells[] = {s_str (row, "agent_id"),
+                                   s_str (row, "status"),
+                                   s_str (row, "since"),
+                                   load,
+                                   n,
+                                   s_dur (s_num (row, "longest_wait_s"), a, sizeof a)};
+            kefuctl_table_add (table, cells);
+        }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
+        putchar ('\n');
+        const char *conv_head[] = {"conversation", "customer", "group",
+                                   "owner",        "queued",   "waited"};
+        table = kefuctl_table_new (6, conv_head);
         json_array_foreach (convs, i, row)
         {
+            char id[24];
+            snprintf (id, sizeof id, "%.0f", s_num (row, "conversation_id"));
             const char *owner = s_str (row, "owner"), *group = s_str (row, "group");
-            printf ("%-12.0f %-24s %-12s %-16s %-7s %10s\n", s_num (row, "conversation_id"),
-                    s_str (row, "customer"), *group ? group : "-", *owner ? owner : "-",
-                    json_is_true (json_object_get (row, "queued")) ? "yes" : "no",
-                    s_dur (s_num (row, "waited_s"), b, sizeof b));
+            const char *cells[] = {id,
+                                   s_str (row, "customer"),
+                                   *group ? group : "-",
+                                   *owner ? owner : "-",
+                                   json_is_true (json_object_get (row, "queued")) ? "yes" : "no",
+                                   s_dur (s_num (row, "waited_s"), b, sizeof b)};
+            kefuctl_table_add (table, cells);
         }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
     }
     json_decref (agents);
     json_decref (waiting);
