@@ -3,6 +3,7 @@
 
 #include "kf_log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -284,6 +285,35 @@ s_load_all (const kf_config_spec_t *spec, void *cfg, void *common)
     return rc;
 }
 
+//  The --<word> of a KF_CFG_OPTION entry into buf ("" if it has none).
+static const char *
+s_option_word (const kf_config_entry_t *e, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    const char *word = strchr (e->name + 5, '_'); //  after KEFU_<PROGRAM>
+    if (!(e->flags & KF_CFG_OPTION) || e->type != KF_CFG_BOOL || !word)
+        return buf;
+    size_t n = 0;
+    for (const char *c = word + 1; *c && n + 1 < size; c++)
+        buf[n++] = *c == '_' ? '-' : (char) tolower ((unsigned char) *c);
+    buf[n] = '\0';
+    return buf;
+}
+
+//  The entry whose option is arg ("--rebuild"), or NULL.
+static const kf_config_entry_t *
+s_option (const kf_config_spec_t *spec, const char *arg)
+{
+    if (strncmp (arg, "--", 2) != 0)
+        return NULL;
+    for (const kf_config_entry_t *e = spec->entries; e && e->name; e++) {
+        char word[64];
+        if (*s_option_word (e, word, sizeof word) && strcmp (arg + 2, word) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 kf_config_result_t
 kf_config_load (const kf_config_spec_t *spec, void *cfg, kf_common_config_t *common, int *argc,
                 char **argv)
@@ -314,6 +344,11 @@ kf_config_load (const kf_config_spec_t *spec, void *cfg, kf_common_config_t *com
                 return KF_CONFIG_BAD;
             }
             arg = argv[++i];
+        }
+        const kf_config_entry_t *option = s_option (spec, arg);
+        if (option) {
+            *s_bool_slot (option, cfg) = true;
+            continue;
         }
         const char *eq = strchr (arg, '=');
         if (strncmp (arg, "KEFU_", 5) == 0 && eq) {
@@ -367,9 +402,11 @@ kf_config_print_help (const kf_config_spec_t *spec, FILE *out)
     for (int t = 0; t < 2; t++)
         for (const kf_config_entry_t *e = tables[t]; e && e->name; e++) {
             fprintf (out, "  %-36s %s\n", e->name, e->help);
-            fprintf (out, "  %-36s   [%s; default %s%s]\n", "", s_type_name (e),
+            char word[64];
+            fprintf (out, "  %-36s   [%s; default %s%s%s%s]\n", "", s_type_name (e),
                      *e->default_value ? e->default_value : "(empty)",
-                     (e->flags & KF_CFG_RELOADABLE) ? "; reloaded on SIGHUP" : "");
+                     (e->flags & KF_CFG_RELOADABLE) ? "; reloaded on SIGHUP" : "",
+                     *s_option_word (e, word, sizeof word) ? "; also --" : "", word);
         }
     if (!spec->usage || !strstr (spec->usage, "Exit"))
         fprintf (out,

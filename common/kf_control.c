@@ -217,26 +217,10 @@ kf_control_on_readable (zloop_t *loop, zsock_t *reader, void *control)
 Kefu__V1__ControlReply *
 kf_control_call (const char *endpoint, const Kefu__V1__ControlRequest *req, int timeout_ms)
 {
-    zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
-    zsock_set_immediate (dealer, 0); //  queue until connected; we wait anyway
-    zsock_set_linger (dealer, 0);
-    Kefu__V1__ControlReply *reply = NULL;
-    if (zsock_connect (dealer, "%s", endpoint) == 0) {
-        zframe_t *frame = kf_wire_pack (&req->base);
-        if (zframe_send (&frame, dealer, 0) == 0) {
-            zpoller_t *poller = zpoller_new (dealer, NULL);
-            if (zpoller_wait (poller, timeout_ms) == dealer) {
-                zframe_t *in = zframe_recv (dealer);
-                if (in)
-                    reply =
-                        kefu__v1__control_reply__unpack (NULL, zframe_size (in), zframe_data (in));
-                zframe_destroy (&in);
-            }
-            zpoller_destroy (&poller);
-        } else
-            zframe_destroy (&frame);
-    }
-    zsock_destroy (&dealer);
+    zframe_t *in = kf_wire_call (endpoint, &req->base, timeout_ms, NULL, NULL);
+    Kefu__V1__ControlReply *reply =
+        in ? kefu__v1__control_reply__unpack (NULL, zframe_size (in), zframe_data (in)) : NULL;
+    zframe_destroy (&in);
     return reply;
 }
 

@@ -52,6 +52,7 @@ kf_error_code_name (int code)
         "unknown_target",
         "forbidden",
         "internal",
+        "limit_exceeded",
     };
     if (code < 0 || (size_t) code >= sizeof names / sizeof names[0])
         return "unknown";

@@ -163,3 +163,27 @@ kf_wire_socket (kf_sock_role_t role, size_t max_frame)
         kf_wire_tune (sock, role, max_frame);
     return sock;
 }
+
+zframe_t *
+kf_wire_call (const char *endpoint, const ProtobufCMessage *request, int timeout_ms,
+              kf_wire_setup_fn *setup, void *arg)
+{
+    zsock_t *dealer = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 16 << 20);
+    zsock_set_immediate (dealer, 0); //  queue until connected; we wait anyway
+    zsock_set_linger (dealer, 0);
+    if (setup)
+        setup (dealer, arg);
+    zframe_t *reply = NULL;
+    if (zsock_connect (dealer, "%s", endpoint) == 0) {
+        zframe_t *frame = kf_wire_pack (request);
+        if (zframe_send (&frame, dealer, 0) == 0) {
+            zpoller_t *poller = zpoller_new (dealer, NULL);
+            if (zpoller_wait (poller, timeout_ms) == dealer)
+                reply = zframe_recv (dealer);
+            zpoller_destroy (&poller);
+        } else
+            zframe_destroy (&frame);
+    }
+    zsock_destroy (&dealer);
+    return reply;
+}

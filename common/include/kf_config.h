@@ -38,6 +38,10 @@ typedef enum {
 
 #define KF_CFG_RELOADABLE 1 //  applied on SIGHUP reload
 #define KF_CFG_SECRET     2 //  masked by --print-config
+//  A BOOL that the argument --<word> also sets to true: <word> is the name
+//  after KEFU_<PROGRAM>_, lowercase, '-' for '_' (KEFU_METRICS_REBUILD:
+//  kefu-metrics --rebuild).
+#define KF_CFG_OPTION 4
 
 typedef struct {
     const char *name;          //  KEFU_* variable name
@@ -47,7 +51,7 @@ typedef struct {
     const char *help;          //  one line for --help
     int64_t min, max;          //  INT/DURATION/BYTES: allowed range; min == max == 0: any >= 0
     const char *choices;       //  CHOICE: "text|json"
-    int flags;                 //  KF_CFG_RELOADABLE | KF_CFG_SECRET
+    int flags;                 //  KF_CFG_RELOADABLE | KF_CFG_SECRET | KF_CFG_OPTION
 } kf_config_entry_t;
 
 #define KF_CONFIG_END                                                                              \

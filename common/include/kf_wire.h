@@ -48,6 +48,14 @@ int kf_wire_recv_parts (zsock_t *sock, zmq_msg_t *parts, int max);
 //  The TCP port a socket is bound to (its last endpoint), or -1.
 int kf_wire_port (zsock_t *sock);
 
+//  Client side (kefuctl, tests): send request over a fresh DEALER to
+//  endpoint and wait up to timeout_ms for one reply frame. setup (may be
+//  NULL) prepares the socket before it connects (CURVE keys). Returns the
+//  reply, NULL on timeout or error. Caller owns return value.
+typedef void (kf_wire_setup_fn) (zsock_t *sock, void *arg);
+zframe_t *kf_wire_call (const char *endpoint, const ProtobufCMessage *request, int timeout_ms,
+                        kf_wire_setup_fn *setup, void *arg);
+
 //  Socket roles; each gets the options RELIABILITY.md asks for.
 typedef enum {
     KF_SOCK_ROUTER_SERVER, //  public-facing ROUTER: mandatory routing, MAXMSGSIZE, HWM 10000

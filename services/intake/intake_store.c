@@ -1010,6 +1010,8 @@ s_emit_item (s_batch_t *b, const intake_item_t *item)
         r.score = (uint32_t) item->score;
         r.comment = item->text ? item->text : "";
         r.at_ms = item->received_at;
+        r.sent_at_ms = item->sent_at;
+        r.channel = item->channel;
         ev.payload_case = KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED;
         ev.rating_received = &r;
         return s_emit (b, item->shop_id, "rating.received", item->received_at, &ev);

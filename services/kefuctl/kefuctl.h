@@ -24,9 +24,13 @@
 #define KEFUCTL_NOT_FOUND 4
 
 typedef struct {
-    char *migrations_dir;   //  KEFU_MIGRATIONS_DIR
-    char *status_endpoints; //  KEFU_STATUS_ENDPOINTS
-    int64_t status_timeout; //  KEFU_STATUS_TIMEOUT, ms
+    char *migrations_dir;     //  KEFU_MIGRATIONS_DIR
+    char *status_endpoints;   //  KEFU_STATUS_ENDPOINTS
+    int64_t status_timeout;   //  KEFU_STATUS_TIMEOUT, ms
+    char *metrics_endpoint;   //  KEFU_METRICS_ENDPOINT: metrics' query endpoint
+    char *metrics_server_key; //  KEFU_METRICS_SERVER_KEY: its public key (Z85 or file)
+    char *key_file;           //  KEFU_KEY_FILE: the operator's key pair for it
+    int64_t query_timeout;    //  KEFU_QUERY_TIMEOUT, ms
 } kefuctl_config_t;
 
 typedef struct {
@@ -48,6 +52,10 @@ int kefuctl_status (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_events (kefuctl_t *ctl, int argc, char **argv);
 //  kefuctl events watch (kefuctl_watch.c).
 int kefuctl_events_watch (kefuctl_t *ctl, int argc, char **argv);
+
+//  A supervisor's numbers, asked of kefu-metrics (kefuctl_metrics.c).
+int kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_now (kefuctl_t *ctl, int argc, char **argv);
 
 //  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
 //  kefuctl_transfer.c, kefuctl_routing.c).

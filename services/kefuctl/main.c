@@ -23,6 +23,17 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_STATUS_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, status_timeout), "1500ms",
      "how long `kefuctl status` waits for the services' answers (all are asked at once)", 1, 60000,
      NULL, 0},
+    {"KEFU_METRICS_ENDPOINT", KF_CFG_STRING, offsetof (kefuctl_config_t, metrics_endpoint),
+     "tcp://127.0.0.1:5577", "kefu-metrics' query endpoint (`kefuctl kpi`, `kefuctl now`)", 0, 0,
+     NULL, 0},
+    {"KEFU_METRICS_SERVER_KEY", KF_CFG_STRING, offsetof (kefuctl_config_t, metrics_server_key), "",
+     "kefu-metrics' public key (Z85, or its .key file); empty: plain (KEFU_INSECURE)", 0, 0, NULL,
+     0},
+    {"KEFU_KEY_FILE", KF_CFG_STRING, offsetof (kefuctl_config_t, key_file), "",
+     "your key pair for kefu-metrics (the _secret file of kefuctl principal add --generate)", 0, 0,
+     NULL, 0},
+    {"KEFU_QUERY_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, query_timeout), "10s",
+     "how long `kefuctl kpi` and `kefuctl now` wait for kefu-metrics", 100, 600000, NULL, 0},
     KF_CONFIG_END};
 
 static const char *s_usage =
@@ -56,6 +67,11 @@ static const char *s_usage =
     "  transfer <shop> <conversation> --to AGENT --reason TEXT\n"
     "                                      move a conversation to another agent (recorded)\n"
     "  queue <shop> [--json]               conversations waiting for an agent, in queue order\n"
+    "Metrics (asked of kefu-metrics):\n"
+    "  kpi <shop> [--from D] [--to D] [--by agent|group|channel|hour|day|week|month] "
+    "[--json|--csv]\n"
+    "                                      the shop's numbers: 接线率, response times, CSAT, ...\n"
+    "  now <shop> [--json|--csv]           who is online, their load, who waits right now\n"
     "Every command takes --help.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
     "            3 already exists, 4 not found.";
@@ -65,7 +81,8 @@ static const kf_config_spec_t s_spec = {
     "kefuctl is the operator's tool for kefu, the customer-service backbone: it migrates the\n"
     "database, registers shops and the keys of gateways and supervisors, shows what the\n"
     "running services are doing, and lets a shop's supervisor set up routing: shifts,\n"
-    "groups, agents, auto-replies, transfers and the queue.",
+    "groups, agents, auto-replies, transfers and the queue; and shows a shop's numbers\n"
+    "(kefuctl kpi, kefuctl now) as kefu-metrics answers them.",
     NULL, s_entries, kf_common_config_entries};
 
 int
@@ -152,6 +169,10 @@ main (int argc, char **argv)
             rc = kefuctl_transfer (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "queue") == 0)
             rc = kefuctl_queue (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "kpi") == 0)
+            rc = kefuctl_kpi (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "now") == 0)
+            rc = kefuctl_now (&ctl, sub_argc, sub_argv);
         else {
             fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
             rc = 2;

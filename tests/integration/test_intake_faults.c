@@ -184,20 +184,6 @@ s_check_streams (const char *db, s_stream_t *streams, int n, long long expected_
 //  ---------------------------------------------------------------------
 //  1. kill -9 of intake
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    bind (fd, (struct sockaddr *) &addr, sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname (fd, (struct sockaddr *) &addr, &len);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
 //  Intake as a child process: the gateway endpoint on gateway_port (the same
 //  across restarts, so the gateways reconnect), the others on ports the
 //  system picks (a port chosen here could be taken by a test running beside
@@ -234,7 +220,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
     (void) state;
     char *db = kt_db_fresh ("intake_kill");
     kt_shop_add (db, SHOP);
-    int gateway_port = s_free_port ();
+    int gateway_port = kt_free_port ();
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", gateway_port);
     pid_t intake = s_spawn_intake (db, gateway_port);

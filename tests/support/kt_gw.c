@@ -57,6 +57,21 @@ kt_gw_silent (zsock_t *sock, int ms)
     return which == NULL;
 }
 
+void
+kt_gw_push (zsock_t *sock, const Kefu__V1__InboundItem *item)
+{
+    kt_gw_send_item (sock, item);
+    while (true) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (sock);
+        bool ack = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK;
+        if (ack)
+            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+        if (ack)
+            return;
+    }
+}
+
 zsock_t *
 kt_gw_connect (const char *endpoint, const char *gateway_id, const char *shop, bool *welcomed)
 {

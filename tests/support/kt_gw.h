@@ -29,6 +29,10 @@ bool kt_gw_silent (zsock_t *sock, int ms);
 zsock_t *kt_gw_connect (const char *endpoint, const char *gateway_id, const char *shop,
                         bool *welcomed);
 
+//  Send an item and wait for its ack, which must be ACCEPTED (commands
+//  for the gateway that arrive meanwhile are dropped).
+void kt_gw_push (zsock_t *sock, const Kefu__V1__InboundItem *item);
+
 //  Fill item as a customer message (strings borrowed).
 void kt_gw_message (Kefu__V1__InboundItem *item, Kefu__V1__CustomerMessage *msg, const char *shop,
                     const char *id, const char *customer, const char *body, int64_t sent_at_ms);

@@ -7,10 +7,14 @@
 #include "kf_zap.h"
 #include "kt_db.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void
 s_set (char **slot, const char *value)
@@ -211,4 +215,18 @@ kt_events_received (zsock_t *sub, const char *prefix, int ms)
     zstr_free (&topic);
     zmsg_destroy (&msg);
     return true;
+}
+
+int
+kt_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    bind (fd, (struct sockaddr *) &addr, sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname (fd, (struct sockaddr *) &addr, &len);
+    close (fd);
+    return ntohs (addr.sin_port);
 }

@@ -63,4 +63,8 @@ zsock_t *kt_events_sub (const char *endpoint, zcert_t *cert, const char *server_
 //  prefix, else the test aborts); false when none came.
 bool kt_events_received (zsock_t *sub, const char *prefix, int ms);
 
+//  A TCP port free on 127.0.0.1 right now (for a service run as a child
+//  process, which binds it itself).
+int kt_free_port (void);
+
 #endif

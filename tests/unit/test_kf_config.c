@@ -28,6 +28,7 @@ typedef struct {
     char *upstream;   //  KEFU_DEMO_UPSTREAM_URL (secret)
     int64_t batch;    //  KEFU_DEMO_BATCH (reloadable)
     char *greeting;   //  KEFU_DEMO_GREETING (reloadable)
+    bool dry_run;     //  KEFU_DEMO_DRY_RUN (also --dry-run)
 } s_cfg_t;
 
 static const kf_config_entry_t s_entries[] = {
@@ -49,6 +50,8 @@ static const kf_config_entry_t s_entries[] = {
      10000, NULL, KF_CFG_RELOADABLE},
     {"KEFU_DEMO_GREETING", KF_CFG_STRING, offsetof (s_cfg_t, greeting), "您好",
      "auto-reply greeting", 0, 0, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_DEMO_DRY_RUN", KF_CFG_BOOL, offsetof (s_cfg_t, dry_run), "0", "change nothing", 0, 0,
+     NULL, KF_CFG_OPTION},
     KF_CONFIG_END};
 
 static const kf_config_spec_t s_spec = {"kefu-demo", "A demo service for the config tests.", NULL,
@@ -291,6 +294,20 @@ test_arguments_override_environment (void **state)
 }
 
 static void
+test_an_option_argument_sets_its_boolean (void **state)
+{
+    s_fixture_t *f = *state;
+    char *argv[] = {"kefu-demo", "--dry-run", "--verbose", NULL};
+    int argc = 3;
+    assert_int_equal (s_load (f, &argc, argv, NULL), KF_CONFIG_OK);
+    assert_true (f->cfg.dry_run);
+    //  KEFU_DEMO_VERBOSE is no option: its word stays for the program.
+    assert_false (f->cfg.verbose);
+    assert_int_equal (argc, 2);
+    assert_string_equal (argv[1], "--verbose");
+}
+
+static void
 test_json_file (void **state)
 {
     s_fixture_t *f = *state;
@@ -386,6 +403,7 @@ test_help (void **state)
             assert_true (s_line_has (out, e->name, e->help, NULL));
         assert_true (s_line_has (out, "fast|safe", "default safe", NULL));
         assert_true (s_line_has (out, "default 100", "SIGHUP", NULL));
+        assert_true (s_line_has (out, "default 0", "also --dry-run", NULL));
         free (out);
     }
     //  --version too exits with OK.
@@ -717,6 +735,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_defaults, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_environment_overrides_defaults, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_arguments_override_environment, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_option_argument_sets_its_boolean, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_json_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_json_file_other_programs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_setting_rejected, s_setup, s_teardown),

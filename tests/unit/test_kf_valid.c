@@ -438,6 +438,8 @@ test_error_names (void **state)
     assert_string_equal (kf_error_code_name (KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE),
                          "store_unavailable");
     assert_string_equal (kf_error_code_name (KEFU__V1__ERROR_CODE__ERROR_INTERNAL), "internal");
+    assert_string_equal (kf_error_code_name (KEFU__V1__ERROR_CODE__ERROR_LIMIT_EXCEEDED),
+                         "limit_exceeded");
     assert_string_equal (kf_error_code_name (-1), "unknown");
     assert_string_equal (kf_error_code_name (1000), "unknown");
     //  Every code the descriptor knows has a name other than "unknown".

@@ -1,0 +1,575 @@
+/*  kefuctl kpi, kefuctl now — a supervisor's numbers, asked of kefu-metrics.
+
+    kefuctl is a client of metrics' query endpoint here (the Query/Answer
+    protocol of control.proto, metrics_query_call): it reads none of
+    metrics' tables itself, and what a supervisor may see is decided by
+    metrics from the key kefuctl connects with (KEFU_KEY_FILE). */
+#include "kefuctl.h"
+
+#include "kf_error.h"
+#include "metrics_query.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { S_TEXT, S_JSON, S_CSV } s_format_t;
+
+//  ---------------------------------------------------------------------
+//  Asking
+
+//  metrics' public key from KEFU_METRICS_SERVER_KEY: Z85 as it is, or a
+//  key file (kefuctl principal add --generate writes NAME.key).
+static int
+s_server_key (const char *cmd, const char *setting, char key[41])
+{
+    key[0] = '\0';
+    if (!*setting)
+        return 0;
+    if (strlen (setting) == 40 && !strchr (setting, '/')) {
+        snprintf (key, 41, "%s", setting);
+        return 0;
+    }
+    zcert_t *cert = zcert_load (setting);
+    if (!cert) {
+        fprintf (stderr, "%s: cannot read metrics' public key from KEFU_METRICS_SERVER_KEY=%s\n",
+                 cmd, setting);
+        return KEFUCTL_USAGE;
+    }
+    snprintf (key, 41, "%s", zcert_public_txt (cert));
+    zcert_destroy (&cert);
+    return 0;
+}
+
+//  Ask metrics; *out is the answer's JSON document (caller decrefs). Prints
+//  why not and returns the exit code otherwise.
+static int
+s_ask (kefuctl_t *ctl, const char *cmd, const Kefu__V1__Query *query, json_t **out)
+{
+    char key[41];
+    int rc = s_server_key (cmd, ctl->config->metrics_server_key, key);
+    if (rc)
+        return rc;
+    zcert_t *cert = NULL;
+    if (*key) {
+        cert = *ctl->config->key_file ? zcert_load (ctl->config->key_file) : NULL;
+        if (!cert) {
+            fprintf (stderr,
+                     "%s: KEFU_KEY_FILE must name your key pair (the _secret file of kefuctl "
+                     "principal add ... --role supervisor --generate DIR)\n",
+                     cmd);
+            return KEFUCTL_USAGE;
+        }
+    }
+    Kefu__V1__Answer *answer = metrics_query_call (ctl->config->metrics_endpoint, key, cert, query,
+                                                   (int) ctl->config->query_timeout);
+    zcert_destroy (&cert);
+    if (!answer) {
+        fprintf (stderr,
+                 "%s: no answer from kefu-metrics at %s (is it running? is KEFU_METRICS_SERVER_KEY "
+                 "its key, and is your key registered?)\n",
+                 cmd, ctl->config->metrics_endpoint);
+        return KEFUCTL_FAILED;
+    }
+    if (answer->status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
+        fprintf (stderr, "%s: %s: %s\n", cmd, kf_error_code_name (answer->code), answer->reason);
+        switch (answer->code) {
+        case KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP:
+            rc = KEFUCTL_NOT_FOUND;
+            break;
+        case KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE:
+        case KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN:
+        case KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED:
+        case KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE:
+        case KEFU__V1__ERROR_CODE__ERROR_INTERNAL:
+            rc = KEFUCTL_FAILED;
+            break;
+        default:
+            rc = KEFUCTL_USAGE;
+        }
+    } else {
+        json_error_t jerr;
+        *out = json_loadb ((const char *) answer->json.data, answer->json.len, 0, &jerr);
+        if (!*out) {
+            fprintf (stderr, "%s: the answer is not JSON: %s\n", cmd, jerr.text);
+            rc = KEFUCTL_FAILED;
+        }
+    }
+    kefu__v1__answer__free_unpacked (answer, NULL);
+    return rc;
+}
+
+static ProtobufCBinaryData
+s_bytes (const char *s)
+{
+    return (ProtobufCBinaryData){s ? strlen (s) : 0, (uint8_t *) s};
+}
+
+//  ---------------------------------------------------------------------
+//  Reading answers
+
+//  A number by path ("first_response.mean_s"), NAN when null or absent.
+static double
+s_num (json_t *o, const char *path)
+{
+    char copy[128];
+    snprintf (copy, sizeof copy, "%s", path);
+    char *save = NULL;
+    for (char *seg = strtok_r (copy, ".", &save); seg && o; seg = strtok_r (NULL, ".", &save))
+        o = json_object_get (o, seg);
+    return json_is_number (o) ? json_number_value (o) : NAN;
+}
+
+static const char *
+s_str (json_t *o, const char *key)
+{
+    const char *s = json_string_value (json_object_get (o, key));
+    return s ? s : "";
+}
+
+//  A duration for people: 12.3s, 6m40s, 8h46m; "-" when none.
+static const char *
+s_dur (double seconds, char *buf, size_t size)
+{
+    if (isnan (seconds))
+        snprintf (buf, size, "-");
+    else if (seconds < 60)
+        snprintf (buf, size, "%.1fs", seconds);
+    else if (seconds < 3600)
+        snprintf (buf, size, "%dm%02ds", (int) seconds / 60, (int) seconds % 60);
+    else
+        snprintf (buf, size, "%dh%02dm", (int) seconds / 3600, (int) seconds / 60 % 60);
+    return buf;
+}
+
+static const char *
+s_pct (double rate, char *buf, size_t size)
+{
+    if (isnan (rate))
+        snprintf (buf, size, "-");
+    else
+        snprintf (buf, size, "%.1f%%", rate * 100);
+    return buf;
+}
+
+static const char *
+s_ratio (double v, char *buf, size_t size)
+{
+    if (isnan (v))
+        snprintf (buf, size, "-");
+    else
+        snprintf (buf, size, "%.2f", v);
+    return buf;
+}
+
+//  The columns of a table or CSV of KPI rows.
+static const struct {
+    const char *name; //  header
+    const char *path; //  in the KPI object
+    char kind;        //  n count, s seconds, r rate, x ratio
+} s_columns[] = {
+    {"conversations", "conversations.customer_opened", 'n'},
+    {"answered", "conversations.answered", 'n'},
+    {"answer_rate", "conversations.answer_rate", 'r'},
+    {"frt_mean", "first_response.mean_s", 's'},
+    {"frt_median", "first_response.median_s", 's'},
+    {"frt_p90", "first_response.p90_s", 's'},
+    {"frt_within", "first_response.within_threshold_rate", 'r'},
+    {"rounds", "response.rounds", 'n'},
+    {"response_mean", "response.mean_s", 's'},
+    {"response_within", "response.within_threshold_rate", 'r'},
+    {"queued", "queue.queued", 'n'},
+    {"longest_wait", "queue.longest_wait_s", 's'},
+    {"abandoned", "queue.abandoned", 'n'},
+    {"ratings", "satisfaction.ratings", 'n'},
+    {"csat", "satisfaction.csat", 'r'},
+    {"closed", "resolution.closed", 'n'},
+    {"close_mean", "resolution.mean_close_s", 's'},
+    {"reply_ratio", "messages.reply_ratio", 'x'},
+    {"qa_per_100", "qa.flags_per_100_replies", 'x'},
+};
+#define S_COLUMNS (int) (sizeof s_columns / sizeof s_columns[0])
+
+static const char *
+s_cell (json_t *row, int c, bool csv, char *buf, size_t size)
+{
+    double v = s_num (row, s_columns[c].path);
+    if (csv) {
+        if (isnan (v))
+            buf[0] = '\0';
+        else if (s_columns[c].kind == 'n')
+            snprintf (buf, size, "%.0f", v);
+        else
+            snprintf (buf, size, "%.6g", v);
+        return buf;
+    }
+    switch (s_columns[c].kind) {
+    case 'n':
+        snprintf (buf, size, "%.0f", isnan (v) ? 0 : v);
+        return buf;
+    case 's':
+        return s_dur (v, buf, size);
+    case 'r':
+        return s_pct (v, buf, size);
+    default:
+        return s_ratio (v, buf, size);
+    }
+}
+
+//  A CSV field: quoted when it holds a comma, quote or line break.
+static void
+s_csv_field (const char *text)
+{
+    if (strpbrk (text, ",\"\n\r")) {
+        putchar ('"');
+        for (const char *c = text; *c; c++) {
+            if (*c == '"')
+                putchar ('"');
+            putchar (*c);
+        }
+        putchar ('"');
+    } else
+        fputs (text, stdout);
+}
+
+//  CSV: the header, then a row per group.
+static void
+s_csv_header (const char *first)
+{
+    fputs (first, stdout);
+    for (int c = 0; c < S_COLUMNS; c++)
+        printf (",%s", s_columns[c].name);
+    putchar ('\n');
+}
+
+static void
+s_csv_row (const char *key, json_t *row)
+{
+    char buf[64];
+    s_csv_field (key);
+    for (int c = 0; c < S_COLUMNS; c++) {
+        putchar (',');
+        s_csv_field (s_cell (row, c, true, buf, sizeof buf));
+    }
+    putchar ('\n');
+}
+
+//  For people: a row of the table.
+static void
+s_table_row (kefuctl_table_t *table, const char *key, json_t *row)
+{
+    char cells[1 + S_COLUMNS][64];
+    const char *ptrs[1 + S_COLUMNS];
+    snprintf (cells[0], sizeof cells[0], "%s", key);
+    ptrs[0] = cells[0];
+    for (int c = 0; c < S_COLUMNS; c++)
+        ptrs[1 + c] = s_cell (row, c, false, cells[1 + c], sizeof cells[1 + c]);
+    kefuctl_table_add (table, ptrs);
+}
+
+//  The whole period, for people.
+static void
+s_print_summary (json_t *root)
+{
+    json_t *t = json_object_get (root, "total");
+    char a[32], b[32], c[32], d[32], e[32];
+    printf ("%s  %s .. %s  (%s)\n\n", s_str (root, "shop_id"), s_str (root, "from"),
+            s_str (root, "to"), s_str (root, "timezone"));
+    printf ("conversations     %.0f opened by customers (%.0f after hours), %.0f by the shop\n",
+            s_num (t, "conversations.customer_opened"), s_num (t, "conversations.after_hours"),
+            s_num (t, "conversations.shop_opened"));
+    printf ("接线率             %s answered (after hours: %s)\n",
+            s_pct (s_num (t, "conversations.answer_rate"), a, sizeof a),
+            s_pct (s_num (t, "conversations.after_hours_answer_rate"), b, sizeof b));
+    printf ("first response    %.0f: mean %s, median %s, p90 %s, within %.0fs %s; after hours "
+            "%.0f, mean %s\n",
+            s_num (t, "first_response.count"), s_dur (s_num (t, "first_response.mean_s"), a, 32),
+            s_dur (s_num (t, "first_response.median_s"), b, 32),
+            s_dur (s_num (t, "first_response.p90_s"), c, 32), s_num (root, "threshold_s"),
+            s_pct (s_num (t, "first_response.within_threshold_rate"), d, 32),
+            s_num (t, "first_response.after_hours.count"),
+            s_dur (s_num (t, "first_response.after_hours.mean_s"), e, 32));
+    printf (
+        "response (rounds) %.0f: mean %s, median %s, p90 %s, within %.0fs %s; %.0f unanswered\n",
+        s_num (t, "response.rounds"), s_dur (s_num (t, "response.mean_s"), a, 32),
+        s_dur (s_num (t, "response.median_s"), b, 32), s_dur (s_num (t, "response.p90_s"), c, 32),
+        s_num (root, "threshold_s"), s_pct (s_num (t, "response.within_threshold_rate"), d, 32),
+        s_num (t, "response.unanswered"));
+    printf ("queue             %.0f queued, %.0f waits: mean %s, longest %s; %.0f abandoned\n",
+            s_num (t, "queue.queued"), s_num (t, "queue.waits"),
+            s_dur (s_num (t, "queue.mean_wait_s"), a, 32),
+            s_dur (s_num (t, "queue.longest_wait_s"), b, 32), s_num (t, "queue.abandoned"));
+    printf ("satisfaction      %.0f ratings, CSAT %s (1:%.0f 2:%.0f 3:%.0f 4:%.0f 5:%.0f)\n",
+            s_num (t, "satisfaction.ratings"), s_pct (s_num (t, "satisfaction.csat"), a, 32),
+            s_num (t, "satisfaction.distribution.1"), s_num (t, "satisfaction.distribution.2"),
+            s_num (t, "satisfaction.distribution.3"), s_num (t, "satisfaction.distribution.4"),
+            s_num (t, "satisfaction.distribution.5"));
+    printf ("resolution        %.0f closed: time to close mean %s, median %s, p90 %s\n",
+            s_num (t, "resolution.closed"), s_dur (s_num (t, "resolution.mean_close_s"), a, 32),
+            s_dur (s_num (t, "resolution.median_close_s"), b, 32),
+            s_dur (s_num (t, "resolution.p90_close_s"), c, 32));
+    printf ("答问比             %s (%.0f replies, %.0f customer messages, %.0f auto-replies)\n",
+            s_ratio (s_num (t, "messages.reply_ratio"), a, 32), s_num (t, "messages.replies"),
+            s_num (t, "messages.customer"), s_num (t, "messages.auto_replies"));
+    printf ("QA                %.0f flags in %.0f replies (%s per 100 replies)\n",
+            s_num (t, "qa.flags"), s_num (t, "qa.flagged_replies"),
+            s_ratio (s_num (t, "qa.flags_per_100_replies"), a, 32));
+}
+
+//  ---------------------------------------------------------------------
+//  kefuctl kpi
+
+static void
+s_kpi_help (void)
+{
+    printf (
+        "Usage: kefuctl kpi SHOP [--from DATE] [--to DATE] [--by agent|group|channel|hour|day|"
+        "week|month]\n"
+        "                   [--agent ID] [--group NAME] [--channel NAME] [--threshold SECONDS]\n"
+        "                   [--json | --csv]\n\n"
+        "A shop's numbers for a period, as kefu-metrics counts them (README: \"What each\n"
+        "number means\"): conversations, 接线率, first response and per-round response times\n"
+        "(mean, median, p90, the share within the threshold), the queue, satisfaction, time to\n"
+        "close, 答问比 and QA flags. Dates are days in the shop's time zone (YYYY-MM-DD, --to\n"
+        "included) or UTC times (2026-11-23T08:30:00Z, --to excluded); default: today. --by\n"
+        "breaks the period down (hours to months in the shop's time zone). --threshold sets the\n"
+        "X of the X-second rates (default 20; a histogram bound: 1-60, 65-300 by 5, ...).\n"
+        "--json prints kefu-metrics' answer as it is; --csv one row per line, the total first.\n"
+        "Asks KEFU_METRICS_ENDPOINT with the key pair in KEFU_KEY_FILE (a supervisor sees only\n"
+        "their shops); KEFU_METRICS_SERVER_KEY is metrics' public key (empty: plain, for\n"
+        "KEFU_INSECURE development).\n"
+        "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
+        "question, 4 no such shop.\n");
+}
+
+int
+kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl kpi";
+    if (kefuctl_wants_help (argc, argv)) {
+        s_kpi_help ();
+        return KEFUCTL_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf (stderr, "%s: which shop? (kefuctl kpi SHOP, see --help)\n", cmd);
+        return KEFUCTL_USAGE;
+    }
+    const char *shop = argv[1], *by = "";
+    s_format_t format = S_TEXT;
+    json_t *params = json_object ();
+    int rc = kefuctl_check_shop (cmd, shop);
+    for (int i = 2; i < argc && !rc; i++) {
+        const char *v;
+        if ((v = kefuctl_opt (argc, argv, &i, "--from")))
+            json_object_set_new (params, "from", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--to")))
+            json_object_set_new (params, "to", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--by")))
+            by = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
+            json_object_set_new (params, "agent", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--group")))
+            json_object_set_new (params, "group", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--channel")))
+            json_object_set_new (params, "channel", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--threshold"))) {
+            int64_t s;
+            rc = kefuctl_parse_int (cmd, "--threshold", v, 1, 86400, &s);
+            json_object_set_new (params, "threshold_s", json_integer (s));
+        } else if (strcmp (argv[i], "--json") == 0)
+            format = S_JSON;
+        else if (strcmp (argv[i], "--csv") == 0)
+            format = S_CSV;
+        else
+            rc = kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    char *text = json_dumps (params, JSON_COMPACT);
+    json_decref (params);
+    json_t *root = NULL;
+    if (!rc) {
+        Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
+        q.request_id = s_bytes ("kefuctl-kpi");
+        q.kind = s_bytes ("kpi.summary");
+        q.shop_id = s_bytes (shop);
+        q.group_by = s_bytes (by);
+        q.params_json = s_bytes (text);
+        rc = s_ask (ctl, cmd, &q, &root);
+    }
+    free (text);
+    if (rc)
+        return rc;
+    json_t *rows = json_object_get (root, "rows");
+    if (format == S_JSON) {
+        char *out = json_dumps (root, JSON_INDENT (2) | JSON_REAL_PRECISION (15));
+        printf ("%s\n", out);
+        free (out);
+    } else if (format == S_CSV || json_array_size (rows) > 0) {
+        bool csv = format == S_CSV;
+        const char *head[1 + S_COLUMNS] = {*by ? by : "period"};
+        for (int c = 0; c < S_COLUMNS; c++)
+            head[1 + c] = s_columns[c].name;
+        kefuctl_table_t *table = csv ? NULL : kefuctl_table_new (1 + S_COLUMNS, head);
+        if (csv)
+            s_csv_header (head[0]);
+        else
+            printf ("%s  %s .. %s  (%s), by %s\n\n", s_str (root, "shop_id"), s_str (root, "from"),
+                    s_str (root, "to"), s_str (root, "timezone"), *by ? by : "-");
+        json_t *total = json_object_get (root, "total");
+        if (csv)
+            s_csv_row ("total", total);
+        else
+            s_table_row (table, "total", total);
+        size_t i;
+        json_t *row;
+        json_array_foreach (rows, i, row)
+        {
+            const char *key = *s_str (row, "key") ? s_str (row, "key") : "-";
+            if (csv)
+                s_csv_row (key, row);
+            else
+                s_table_row (table, key, row);
+        }
+        if (table) {
+            kefuctl_table_print (table, stdout);
+            kefuctl_table_destroy (&table);
+        }
+    } else
+        s_print_summary (root);
+    json_decref (root);
+    return KEFUCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  kefuctl now
+
+static void
+s_now_help (void)
+{
+    printf (
+        "Usage: kefuctl now SHOP [--json | --csv]\n\n"
+        "Who is online right now, how many conversations each agent has (load) and how many\n"
+        "of their customers wait for a human reply; then every customer who waits, longest\n"
+        "first (kefu-metrics' agents.now and conversations.waiting). --json prints both\n"
+        "answers as {\"agents\": ..., \"waiting\": ...}; --csv the agents, a blank line, the\n"
+        "waiting conversations. Connection settings as for kefuctl kpi.\n"
+        "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage, 4 no such shop.\n");
+}
+
+int
+kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl now";
+    if (kefuctl_wants_help (argc, argv)) {
+        s_now_help ();
+        return KEFUCTL_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf (stderr, "%s: which shop? (kefuctl now SHOP, see --help)\n", cmd);
+        return KEFUCTL_USAGE;
+    }
+    const char *shop = argv[1];
+    s_format_t format = S_TEXT;
+    int rc = kefuctl_check_shop (cmd, shop);
+    for (int i = 2; i < argc && !rc; i++) {
+        if (strcmp (argv[i], "--json") == 0)
+            format = S_JSON;
+        else if (strcmp (argv[i], "--csv") == 0)
+            format = S_CSV;
+        else
+            rc = kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    json_t *agents = NULL, *waiting = NULL;
+    Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
+    q.request_id = s_bytes ("kefuctl-now");
+    q.shop_id = s_bytes (shop);
+    q.kind = s_bytes ("agents.now");
+    if (!rc)
+        rc = s_ask (ctl, cmd, &q, &agents);
+    q.kind = s_bytes ("conversations.waiting");
+    if (!rc)
+        rc = s_ask (ctl, cmd, &q, &waiting);
+    if (rc) {
+        json_decref (agents);
+        return rc;
+    }
+    json_t *list = json_object_get (agents, "agents");
+    json_t *convs = json_object_get (waiting, "conversations");
+    size_t i;
+    json_t *row;
+    char a[32], b[32];
+    if (format == S_JSON) {
+        json_t *both = json_pack ("{s:O, s:O}", "agents", agents, "waiting", waiting);
+        char *out = json_dumps (both, JSON_INDENT (2) | JSON_REAL_PRECISION (15));
+        printf ("%s\n", out);
+        free (out);
+        json_decref (both);
+    } else if (format == S_CSV) {
+        printf ("agent,status,since,load,waiting,longest_wait_s\n");
+        json_array_foreach (list, i, row)
+        {
+            s_csv_field (s_str (row, "agent_id"));
+            double w = s_num (row, "longest_wait_s");
+            printf (",%s,%s,%.0f,%.0f,", s_str (row, "status"), s_str (row, "since"),
+                    s_num (row, "load"), s_num (row, "waiting"));
+            if (!isnan (w))
+                printf ("%.3f", w);
+            putchar ('\n');
+        }
+        printf ("\nconversation,channel,customer,group,owner,queued,waiting_since,waited_s,"
+                "customer_messages\n");
+        json_array_foreach (convs, i, row)
+        {
+            printf ("%.0f,%s,", s_num (row, "conversation_id"), s_str (row, "channel"));
+            s_csv_field (s_str (row, "customer"));
+            printf (",%s,%s,%s,%s,%.3f,%.0f\n", s_str (row, "group"), s_str (row, "owner"),
+                    json_is_true (json_object_get (row, "queued")) ? "true" : "false",
+                    s_str (row, "waiting_since"), s_num (row, "waited_s"),
+                    s_num (row, "customer_messages"));
+        }
+    } else {
+        printf ("%s  now %s: %.0f open, %.0f queued, %.0f waiting for a reply\n\n",
+                s_str (agents, "shop_id"), s_str (agents, "now"), s_num (agents, "open"),
+                s_num (agents, "queued"), s_num (agents, "waiting"));
+        const char *agent_head[] = {"agent", "status", "since", "load", "waiting", "longest wait"};
+        kefuctl_table_t *table = kefuctl_table_new (6, agent_head);
+        json_array_foreach (list, i, row)
+        {
+            char load[16], n[16];
+            snprintf (load, sizeof load, "%.0f", s_num (row, "load"));
+            snprintf (n, sizeof n, "%.0f", s_num (row, "waiting"));
+            const char *cells[] = {s_str (row, "agent_id"),
+                                   s_str (row, "status"),
+                                   s_str (row, "since"),
+                                   load,
+                                   n,
+                                   s_dur (s_num (row, "longest_wait_s"), a, sizeof a)};
+            kefuctl_table_add (table, cells);
+        }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
+        putchar ('\n');
+        const char *conv_head[] = {"conversation", "customer", "group",
+                                   "owner",        "queued",   "waited"};
+        table = kefuctl_table_new (6, conv_head);
+        json_array_foreach (convs, i, row)
+        {
+            char id[24];
+            snprintf (id, sizeof id, "%.0f", s_num (row, "conversation_id"));
+            const char *owner = s_str (row, "owner"), *group = s_str (row, "group");
+            const char *cells[] = {id,
+                                   s_str (row, "customer"),
+                                   *group ? group : "-",
+                                   *owner ? owner : "-",
+                                   json_is_true (json_object_get (row, "queued")) ? "yes" : "no",
+                                   s_dur (s_num (row, "waited_s"), b, sizeof b)};
+            kefuctl_table_add (table, cells);
+        }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
+    }
+    json_decref (agents);
+    json_decref (waiting);
+    return KEFUCTL_OK;
+}

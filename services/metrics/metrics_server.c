@@ -1,0 +1,691 @@
+/*  metrics_server — kefu-metrics as a czmq actor.
+
+    Events of routing and intake arrive through kf_subscriber (routing's
+    stream is followed first, so a catch-up applies routing's backlog
+    before intake's; the model does not depend on the order). Each batch is
+    applied to the model inside one transaction: what the model emits
+    (rollup deltas, conversation states, flagged lines, presence) is
+    collected in a metrics_writes_t and queued in the pipeline that also
+    moves the offsets and commits. A conversation the model no longer holds
+    (closed, evicted after its commit) is read back from metrics' own row
+    when an event names it again. If a transaction fails, memory is rebuilt
+    from metrics' tables before the next batch.
+
+    Queries arrive on a ROUTER (CURVE unless KEFU_INSECURE): each is
+    checked here, "now" kinds are answered at once from the model, the
+    others go to the query worker (its own connection) and its answer is
+    passed back. Every refusal is counted by code. */
+#include "metrics_server.h"
+
+#include "kefu/v1/control.pb-c.h"
+#include "kefu/v1/events.pb-c.h"
+#include "kf_actor.h"
+#include "kf_control.h"
+#include "kf_daemon.h"
+#include "kf_log.h"
+#include "kf_store.h"
+#include "kf_subscriber.h"
+#include "kf_wire.h"
+#include "metrics_auth.h"
+#include "metrics_config.h"
+#include "metrics_model.h"
+#include "metrics_query.h"
+#include "metrics_store.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TICK_MS   100
+#define S_CONSUMER  "metrics"
+#define S_MAX_QUERY 65536 //  bytes of a Query frame
+
+static const char *const s_streams[] = {"routing", "intake"};
+
+typedef struct {
+    zsock_t *pipe;                    //  actor pipe
+    const kf_config_spec_t *spec;     //  configuration table (reload)
+    metrics_config_t *config;         //  settings (borrowed)
+    const kf_common_config_t *common; //  shared settings (borrowed)
+    kf_clock_t *clock;                //  time (borrowed)
+    kf_store_t *store;                //  PostgreSQL (events, state)
+    kf_control_t *control;            //  status
+    kf_subscriber_t *sub;             //  routing + intake events
+    metrics_model_t *model;           //  the rules
+    metrics_writes_t *writes;         //  the current transaction's writes
+    metrics_auth_t *auth;             //  who may ask
+    zsock_t *router;                  //  the query endpoint
+    zactor_t *worker;                 //  answers from the rollups
+    zloop_t *loop;                    //  event loop
+    bool loaded;                      //  model built from metrics' tables
+    bool draining;                    //  DRAIN received
+    int64_t next_poll;                //  monotonic ms of the next table catch-up
+    int64_t next_auth;                //  monotonic ms of the next auth refresh
+    char reply[300];                  //  an actor command's reply
+    int64_t *c_reloads;               //  counters
+    int64_t *c_loaded_back;
+    int64_t *c_txn_failed;
+    int64_t *c_rebuilds;
+    int64_t *c_answered;
+    int64_t *c_in_flight;
+} s_server_t;
+
+//  ---------------------------------------------------------------------
+//  The model's sink: everything goes into the current transaction
+
+static void
+s_on_count (void *arg, const metrics_key_t *key, int counter, int64_t delta)
+{
+    metrics_writes_count (((s_server_t *) arg)->writes, key, counter, delta);
+}
+
+static void
+s_on_hist (void *arg, const metrics_key_t *key, int hist, int bucket, int64_t delta)
+{
+    metrics_writes_hist (((s_server_t *) arg)->writes, key, hist, bucket, delta);
+}
+
+static void
+s_on_conv (void *arg, const char *shop_id, const metrics_conv_t *conv)
+{
+    metrics_writes_conv (((s_server_t *) arg)->writes, shop_id, conv);
+}
+
+static void
+s_on_qa (void *arg, const char *shop_id, const metrics_qa_line_t *line)
+{
+    metrics_writes_qa (((s_server_t *) arg)->writes, shop_id, line);
+}
+
+static void
+s_on_presence (void *arg, const char *shop_id, const char *agent_id, int status, int64_t since)
+{
+    metrics_writes_presence (((s_server_t *) arg)->writes, shop_id, agent_id, status, since);
+}
+
+//  ---------------------------------------------------------------------
+//  Memory from metrics' tables
+
+static void
+s_on_open_row (void *arg, const char *shop_id, metrics_conv_t **conv_p)
+{
+    metrics_model_adopt (((s_server_t *) arg)->model, shop_id, conv_p);
+}
+
+static void
+s_on_agent_row (void *arg, const char *shop_id, const char *agent_id, int status, int64_t since)
+{
+    metrics_model_restore_agent (((s_server_t *) arg)->model, shop_id, agent_id, status, since);
+}
+
+static int
+s_reload (s_server_t *self)
+{
+    (*self->c_reloads)++;
+    self->loaded = false;
+    metrics_model_reset (self->model);
+    metrics_writes_clear (self->writes);
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_ensure (self->store) ||
+        metrics_store_load_open (self->store, s_on_open_row, self, &err) ||
+        metrics_store_load_agents (self->store, s_on_agent_row, self, &err)) {
+        metrics_model_reset (self->model);
+        kf_log_warn ("metrics.load_failed", "reason=\"%s\"", err.reason);
+        return -1;
+    }
+    self->loaded = true;
+    metrics_stats_t st;
+    metrics_model_stats (self->model, &st);
+    kf_log_info ("metrics.loaded", "shops=%d open=%d agents=%d", st.shops, st.open, st.agents);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Events
+
+//  The conversation an event is about, 0 if none (or a new one).
+static int64_t
+s_conversation_of (const Kefu__V1__Event *ev)
+{
+    switch (ev->payload_case) {
+    case KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED:
+        return ev->message_accepted->conversation_id;
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:
+        return ev->conversation_closed->conversation_id;
+    case KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED:
+        return ev->rating_received->conversation_id;
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED:
+        return ev->conversation_queued->conversation_id;
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_ASSIGNED:
+        return ev->conversation_assigned->conversation_id;
+    default:
+        return 0;
+    }
+}
+
+static int
+s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
+{
+    s_server_t *self = arg;
+    //  A transaction failed under this batch: these events are read again
+    //  once memory is rebuilt from the record.
+    if (!self->loaded)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "metrics' memory is being rebuilt");
+    const char *shop = ev->shop_id;
+    int64_t conv_id = s_conversation_of (ev);
+    if (conv_id && !metrics_model_knows (self->model, shop, conv_id)) {
+        //  Closed and evicted, or not loaded: its row, if it has one.
+        metrics_conv_t *row = NULL;
+        if (metrics_store_load_conversation (store, shop, conv_id, &row, err))
+            return -1;
+        if (row) {
+            (*self->c_loaded_back)++;
+            metrics_model_adopt (self->model, shop, &row);
+        }
+    }
+    switch (ev->payload_case) {
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_OPENED: {
+        const Kefu__V1__ConversationOpened *o = ev->conversation_opened;
+        metrics_model_on_opened (self->model, shop, o->conversation_id, o->channel,
+                                 o->channel_customer_id, o->intent, o->vip);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED: {
+        const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+        bool customer = m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER;
+        metrics_line_t line = {
+            m->conversation_id,
+            m->message_id,
+            m->channel,
+            customer,
+            !customer && (m->auto_reply || m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_SYSTEM),
+            m->agent_id,
+            m->sent_at_ms ? m->sent_at_ms : m->received_at_ms,
+            (const char *const *) m->qa_flags,
+            (int) m->n_qa_flags,
+            m->body};
+        metrics_model_on_line (self->model, shop, &line);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:
+        metrics_model_on_closed (self->model, shop, ev->conversation_closed->conversation_id);
+        break;
+    case KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED: {
+        const Kefu__V1__RatingReceived *r = ev->rating_received;
+        metrics_rating_t rating = {r->conversation_id, r->channel,    r->agent_id,
+                                   (int) r->score,     r->sent_at_ms, r->at_ms};
+        metrics_model_on_rating (self->model, shop, &rating);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE: {
+        const Kefu__V1__AgentPresenceChanged *p = ev->agent_presence;
+        metrics_model_on_presence (self->model, shop, p->agent_id, p->status, p->at_ms);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
+        const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
+        metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
+                                 ev->occurred_at_ms);
+        break;
+    }
+    case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_ASSIGNED: {
+        const Kefu__V1__ConversationAssigned *a = ev->conversation_assigned;
+        metrics_model_on_assigned (self->model, shop, a->conversation_id, a->agent_id, a->group,
+                                   a->waited_ms, ev->occurred_at_ms);
+        break;
+    }
+    default:
+        break; //  kinds metrics does not count
+    }
+    return 0;
+}
+
+static int
+s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
+{
+    (void) err;
+    metrics_writes_queue (((s_server_t *) arg)->writes, store);
+    return 0;
+}
+
+static void
+s_after_commit (void *arg)
+{
+    s_server_t *self = arg;
+    metrics_model_evict_closed (self->model);
+}
+
+static void
+s_after_rollback (void *arg)
+{
+    s_server_t *self = arg;
+    (*self->c_txn_failed)++;
+    metrics_writes_clear (self->writes);
+    //  Memory holds changes the record does not: rebuilt before the next
+    //  batch (the tick), which s_apply refuses until then.
+    self->loaded = false;
+}
+
+static int s_handle_events (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  A subscriber for the streams, its socket in the loop (again after a rebuild).
+static int
+s_subscribe (s_server_t *self)
+{
+    self->sub = kf_subscriber_new (S_CONSUMER, self->store, s_apply, self);
+    kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
+    kf_subscriber_set_hooks (self->sub, &hooks);
+    if (metrics_auth_follow (self->auth, self->sub, "routing", self->config->routing_events) ||
+        metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events))
+        return -1;
+    if (self->loop)
+        zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
+    return 0;
+}
+
+//  Recompute everything from the event log: drop metrics' rows, move the
+//  offsets back, forget memory; the subscriber then catches up from the
+//  first event. Refused when the log no longer starts at the first event.
+static int
+s_rebuild (s_server_t *self, char *why, size_t why_size)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    bool complete = false;
+    if (self->sub)
+        kf_subscriber_settle (self->sub);
+    if (kf_store_ensure (self->store) ||
+        metrics_store_log_complete (self->store, s_streams, 2, &complete, why, why_size, &err)) {
+        snprintf (why, why_size, "cannot read the event log: %s", err.reason);
+        return -1;
+    }
+    if (!complete)
+        return -1;
+    if (metrics_store_reset (self->store, S_CONSUMER, &err)) {
+        snprintf (why, why_size, "cannot reset metrics' tables: %s", err.reason);
+        return -1;
+    }
+    if (self->sub) {
+        zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+        kf_subscriber_destroy (&self->sub);
+        if (s_subscribe (self)) {
+            snprintf (why, why_size, "cannot follow the streams again");
+            return -1;
+        }
+    }
+    (*self->c_rebuilds)++;
+    kf_log_info ("metrics.rebuild", "note=\"rollups dropped; recomputing from the event log\"");
+    s_reload (self);
+    return 0;
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_server_t *self = arg;
+    if (self->loaded && !self->draining)
+        kf_subscriber_handle (self->sub);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Queries
+
+static void
+s_count_refusal (s_server_t *self, int code)
+{
+    char name[64];
+    snprintf (name, sizeof name, "queries.rejected.%s", kf_error_code_name (code));
+    (*kf_control_counter (self->control, name))++;
+}
+
+//  Send [routing id][answer]; a peer that is gone loses its answer.
+static void
+s_reply (s_server_t *self, zframe_t *routing_id, zframe_t **answer_p)
+{
+    if (zframe_send (&routing_id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT | ZFRAME_REUSE) == 0)
+        zframe_send (answer_p, self->router, ZFRAME_DONTWAIT);
+    zframe_destroy (answer_p);
+}
+
+static void
+s_reply_error (s_server_t *self, zframe_t *routing_id, const ProtobufCBinaryData *request_id,
+               const kf_error_t *err)
+{
+    s_count_refusal (self, err->code);
+    zframe_t *answer = metrics_query_answer (request_id ? request_id->data : NULL,
+                                             request_id ? request_id->len : 0, NULL, err);
+    s_reply (self, routing_id, &answer);
+}
+
+static void
+s_handle_one_query (s_server_t *self, zmsg_t *msg)
+{
+    zframe_t *routing_id = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (!routing_id)
+        goto done;
+    if (!body || zmsg_size (msg) > 0) {
+        kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_BAD_FRAMING,
+                      "a Query is one frame (a DEALER sends it as it is)");
+        s_reply_error (self, routing_id, NULL, &err);
+        goto done;
+    }
+    Kefu__V1__Query *q = (Kefu__V1__Query *) kf_wire_unpack (
+        &kefu__v1__query__descriptor, zframe_data (body), zframe_size (body), S_MAX_QUERY, &err);
+    if (!q) {
+        s_reply_error (self, routing_id, NULL, &err);
+        goto done;
+    }
+    metrics_limits_t limits = {self->config->max_period, self->config->max_rows};
+    metrics_query_t query;
+    const metrics_principal_t *principal = metrics_auth_principal_of (self->auth, body);
+    if (metrics_query_check (q, principal, self->auth, &limits, kf_clock_now_ms (self->clock),
+                             &query, &err)) {
+        kf_log_info ("metrics.query_refused", "principal=%s code=%s reason=\"%s\"",
+                     principal ? principal->id : "-", kf_error_code_name (err.code), err.reason);
+        s_reply_error (self, routing_id, &q->request_id, &err);
+    } else if (metrics_query_is_now (query.kind)) {
+        char *json = self->loaded ? metrics_query_now (self->model, &query) : NULL;
+        if (!json)
+            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                          "metrics is loading its state; ask again later");
+        if (json)
+            (*self->c_answered)++;
+        else
+            s_count_refusal (self, err.code);
+        zframe_t *answer = metrics_query_answer (q->request_id.data, q->request_id.len, json, &err);
+        s_reply (self, routing_id, &answer);
+        free (json);
+    } else {
+        zmsg_t *work = zmsg_new ();
+        zmsg_addmem (work, zframe_data (routing_id), zframe_size (routing_id));
+        zmsg_addmem (work, &query, sizeof query);
+        zmsg_addmem (work, q->request_id.data, q->request_id.len);
+        zmsg_send (&work, self->worker);
+        (*self->c_in_flight)++;
+    }
+    kefu__v1__query__free_unpacked (q, NULL);
+done:
+    zframe_destroy (&routing_id);
+    zframe_destroy (&body);
+}
+
+static int
+s_handle_query (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    zmsg_t *msg;
+    while ((zsock_events (reader) & ZMQ_POLLIN) && (msg = zmsg_recv (reader))) {
+        s_handle_one_query (self, msg);
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+//  The worker's answer: [routing id][code][answer].
+static int
+s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_server_t *self = arg;
+    zmsg_t *msg = zmsg_recv (self->worker);
+    if (!msg)
+        return 0;
+    zframe_t *routing_id = zmsg_pop (msg);
+    char *code = zmsg_popstr (msg);
+    zframe_t *answer = zmsg_pop (msg);
+    (*self->c_in_flight)--;
+    int c = code ? atoi (code) : KEFU__V1__ERROR_CODE__ERROR_INTERNAL;
+    if (c == KEFU__V1__ERROR_CODE__ERROR_NONE)
+        (*self->c_answered)++;
+    else
+        s_count_refusal (self, c);
+    if (routing_id && answer)
+        s_reply (self, routing_id, &answer);
+    zframe_destroy (&answer);
+    zframe_destroy (&routing_id);
+    free (code);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    metrics_auth_handle_monitor (((s_server_t *) arg)->auth);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Loop
+
+static void
+s_refresh_auth (s_server_t *self)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_ensure (self->store) == 0 &&
+        metrics_auth_refresh (self->auth, self->store, &err) == 0)
+        self->next_auth = zclock_mono () + self->config->auth_refresh;
+    else
+        kf_log_warn ("metrics.auth_refresh_failed", "reason=\"%s\"", err.reason);
+}
+
+static int
+s_handle_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_server_t *self = arg;
+    if (self->draining)
+        return 0;
+    int64_t mono = zclock_mono ();
+    if (mono >= self->next_auth)
+        s_refresh_auth (self);
+    if (!self->loaded && s_reload (self) != 0)
+        return 0; //  the database is not there yet: try on the next tick
+    if (mono >= self->next_poll) {
+        //  Catch up from the events table: what the PUB fast path missed
+        //  (and, at start, everything since the last offsets).
+        kf_subscriber_poll (self->sub);
+        self->next_poll = mono + self->config->poll_interval;
+    }
+    return 0;
+}
+
+static void
+s_refresh_status (kf_control_t *control, void *arg)
+{
+    s_server_t *self = arg;
+    kf_control_set_store_connected (control, kf_store_connected (self->store));
+    kf_control_set_draining (control, self->draining);
+    kf_control_set_insecure (control, metrics_auth_insecure (self->auth));
+    metrics_stats_t st;
+    metrics_model_stats (self->model, &st);
+    *kf_control_counter (control, "conversations.open") = st.open;
+    *kf_control_counter (control, "conversations.in_memory") = st.conversations;
+    *kf_control_counter (control, "shops") = st.shops;
+    *kf_control_counter (control, "auth.handshake_failures") =
+        metrics_auth_handshake_failures (self->auth);
+    kf_subscriber_stats_t ss;
+    kf_subscriber_stats (self->sub, &ss);
+    *kf_control_counter (control, "events.applied") = ss.applied;
+    *kf_control_counter (control, "events.gaps") = ss.gaps;
+    *kf_control_counter (control, "events.from_pub") = ss.from_pub;
+    *kf_control_counter (control, "events.from_table") = ss.from_table;
+    *kf_control_counter (control, "batches.failed") = ss.failed_batches;
+}
+
+//  ---------------------------------------------------------------------
+//  Construction and actor commands
+
+static void
+s_server_destroy (s_server_t **self_p)
+{
+    if (*self_p) {
+        s_server_t *self = *self_p;
+        zactor_destroy (&self->worker);
+        kf_subscriber_destroy (&self->sub);
+        metrics_model_destroy (&self->model);
+        metrics_writes_destroy (&self->writes);
+        zsock_destroy (&self->router);
+        metrics_auth_destroy (&self->auth);
+        kf_control_destroy (&self->control);
+        kf_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_server_t *
+s_server_new (zsock_t *pipe, kf_service_args_t *args)
+{
+    s_server_t *self = calloc (1, sizeof *self);
+    self->pipe = pipe;
+    self->spec = args->spec;
+    self->config = args->config;
+    self->common = args->common;
+    self->clock = args->clock;
+    self->store = kf_store_new (args->common->database_url, "kefu-metrics");
+    metrics_store_register (self->store);
+    self->control = kf_control_new ("metrics", self->clock);
+    kf_control_set_refresh (self->control, s_refresh_status, self);
+    metrics_sink_t sink = {s_on_count, s_on_hist, s_on_conv, s_on_qa, s_on_presence, self};
+    self->model = metrics_model_new (self->clock, &sink);
+    self->writes = metrics_writes_new ();
+    self->auth = metrics_auth_new (self->config);
+    self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, S_MAX_QUERY);
+    kf_control_t *c = self->control;
+    self->c_reloads = kf_control_counter (c, "model.reloads");
+    self->c_loaded_back = kf_control_counter (c, "conversations.loaded_back");
+    self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    self->c_rebuilds = kf_control_counter (c, "rebuilds");
+    self->c_answered = kf_control_counter (c, "queries.answered");
+    self->c_in_flight = kf_control_counter (c, "queries.in_flight");
+    return self;
+}
+
+static int
+s_start (s_server_t *self, char *why, size_t why_size)
+{
+    if (metrics_auth_start (self->auth, why, why_size))
+        return -1;
+    //  The keys before the subscriber connects (a writer's PUB in this
+    //  process would be judged by this ZAP handler, which refuses everyone
+    //  until it has them; libzmq does not try a refused handshake again).
+    s_refresh_auth (self);
+    if (s_subscribe (self)) {
+        snprintf (why, why_size, "bad KEFU_METRICS_INTAKE_EVENTS=%s or _ROUTING_EVENTS=%s",
+                  self->config->intake_events, self->config->routing_events);
+        return -1;
+    }
+    if (self->config->rebuild && s_rebuild (self, why, why_size))
+        return -1;
+    metrics_auth_secure (self->auth, self->router);
+    if (zsock_bind (self->router, "%s", self->config->query_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind KEFU_METRICS_QUERY_ENDPOINT=%s",
+                  self->config->query_endpoint);
+        return -1;
+    }
+    if (kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind KEFU_METRICS_CONTROL_ENDPOINT=%s",
+                  self->config->control_endpoint);
+        return -1;
+    }
+    self->worker = zactor_new (metrics_query_worker, self->common->database_url);
+    //  The record first (a database that is down is retried by the tick);
+    //  the events follow on the tick, so START answers before a long
+    //  catch-up.
+    s_refresh_auth (self);
+    s_reload (self);
+    zloop_reader (self->loop, self->router, s_handle_query, self);
+    zloop_reader (self->loop, zactor_sock (self->worker), s_handle_worker, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
+                  self->control);
+    zsock_t *monitor = metrics_auth_monitor (self->auth, self->router);
+    if (monitor)
+        zloop_reader (self->loop, monitor, s_handle_monitor, self);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
+    kf_log_info ("metrics.listening", "intake_events=%s routing_events=%s query=%d control=%d",
+                 self->config->intake_events, self->config->routing_events,
+                 kf_wire_port (self->router), kf_wire_port (kf_control_socket (self->control)));
+    return 0;
+}
+
+static int
+s_op_start (void *server, char *why, size_t why_size)
+{
+    return s_start ((s_server_t *) server, why, why_size);
+}
+
+static zsock_t *
+s_op_socket (void *server, const char *name)
+{
+    s_server_t *self = server;
+    return streq (name, "query")     ? self->router
+           : streq (name, "control") ? kf_control_socket (self->control)
+                                     : NULL;
+}
+
+static void
+s_op_reload (void *server)
+{
+    s_server_t *self = server;
+    kf_config_reload (self->spec, self->config);
+    s_refresh_auth (self);
+}
+
+//  Every applied batch is committed already: stop reading events.
+static void
+s_op_drain (void *server)
+{
+    s_server_t *self = server;
+    self->draining = true;
+    zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+    zloop_reader_end (self->loop, self->router);
+}
+
+//  SYNC (tests): apply everything in the events table now. REBUILD:
+//  recompute from the event log.
+static const char *
+s_op_other (void *server, const char *command)
+{
+    s_server_t *self = server;
+    if (streq (command, "SYNC")) {
+        if (!self->loaded && s_reload (self))
+            return "NOT LOADED";
+        s_refresh_auth (self);
+        return kf_subscriber_poll (self->sub) < 0 ? "FAILED" : "OK";
+    }
+    if (streq (command, "REBUILD")) {
+        char why[256] = "";
+        if (s_rebuild (self, why, sizeof why) == 0)
+            return "OK";
+        snprintf (self->reply, sizeof self->reply, "FAIL %s", why);
+        return self->reply;
+    }
+    return NULL;
+}
+
+static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain, s_op_other};
+
+void
+metrics_server (zsock_t *pipe, void *args)
+{
+    s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
+    self->loop = zloop_new ();
+    kf_actor_run (pipe, self->loop, &s_ops, self);
+    zloop_destroy (&self->loop);
+    s_server_destroy (&self);
+}
