@@ -314,6 +314,14 @@ intake_auth_handle_monitor (intake_auth_t *self)
     }
 }
 
+void
+intake_auth_handshake_failed (intake_auth_t *self, int event, uint32_t value, const char *endpoint)
+{
+    self->handshake_failures++;
+    kf_log_warn ("intake.handshake_failed", "event=0x%x status=%u endpoint=\"%s\"", event, value,
+                 endpoint);
+}
+
 int64_t
 intake_auth_handshake_failures (const intake_auth_t *self)
 {

@@ -10,9 +10,7 @@
 #include "kt_gw.h"
 #include "kt_intake.h"
 
-#include <arpa/inet.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,20 +26,6 @@
 
 #define SHOP      "shop-r"
 #define START_UTC "2026-11-23T01:00:00Z" //  Monday 09:00 in Shanghai
-
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {0};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    bind (fd, (struct sockaddr *) &addr, sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname (fd, (struct sockaddr *) &addr, &len);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
 
 static pid_t
 s_spawn_routing (const char *db, kt_intake_t *intake, int events_port, int control_port)
@@ -248,8 +231,8 @@ s_world_start (s_world_t *w, const char *name, const char *setup_sql)
     w->clock = kf_clock_new_manual (kf_clock_parse_utc (START_UTC));
     w->intake = kt_intake_new (w->db, w->clock);
     kt_intake_start (w->intake);
-    w->events_port = s_free_port ();
-    w->control_port = s_free_port ();
+    w->events_port = kt_free_port ();
+    w->control_port = kt_free_port ();
     snprintf (w->control, sizeof w->control, "tcp://127.0.0.1:%d", w->control_port);
     w->routing = s_spawn_routing (w->db, w->intake, w->events_port, w->control_port);
     w->g = s_gateway_new (w->intake->gateway_endpoint);
