@@ -68,7 +68,9 @@
 //  Reading and overload (one connection's share), memory after a burst.
 #define S_READS_PER_PASS 256        //  frames read before the batches are handed on
 #define S_SLOT_MIN_MS    50         //  overloaded: the earliest retry_after_ms
-#define S_DRAIN_MS       20         //  overloaded: a connection's share is assumed to drain in this
+#define S_DRAIN_MS       20         //  overloaded: a share drains in this until measured
+#define S_DRAIN_WINDOW   250000     //  us: a connection's drain rate is measured over this
+#define S_SLOT_MAX_MS    10000      //  overloaded: the latest retry_after_ms
 #define S_TRIM_AFTER     (8 << 20)  //  churn that makes the next idle second give memory back ...
 #define S_TRIM_CALM      (1 << 20)  //  ... or this much, once a second brings less than 1/8 of it
 #define S_CONN_CHURN     (64 << 10) //  churn counted for a connection that closed
@@ -641,8 +643,9 @@ s_maybe_rest (s_server_t *self)
 
 //  The connection has its share of items inside intake: RETRY_LATER
 //  overloaded. Its refused items are given retry times one after the
-//  other, as far apart as its share takes to drain, so that they come
-//  back spread out instead of all at once.
+//  other, as far apart as the connection's items are answered (measured;
+//  until then a share per S_DRAIN_MS), so that they come back spread out,
+//  about when there is room for them, instead of all at once.
 static void
 s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *in,
                      intake_session_t *session, size_t bytes)
@@ -651,8 +654,13 @@ s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__Inb
     int64_t slot = now + S_SLOT_MIN_MS * 1000;
     if (session->retry_slot_us > slot)
         slot = session->retry_slot_us;
-    session->retry_slot_us =
-        slot + (int64_t) bytes * S_DRAIN_MS * 1000 / self->config->connection_inflight;
+    int64_t share = self->config->connection_inflight;
+    int64_t rate = session->drain_rate > 0 ? session->drain_rate : share * 1000 / S_DRAIN_MS;
+    if (rate < share) //  a share a second at the least
+        rate = share;
+    session->retry_slot_us = slot + (int64_t) bytes * 1000000 / rate;
+    if (slot > now + S_SLOT_MAX_MS * 1000)
+        slot = now + S_SLOT_MAX_MS * 1000;
     kf_error_t err;
     kf_error_clear (&err);
     kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED,
@@ -664,16 +672,26 @@ s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__Inb
                      (slot - now + 999) / 1000);
 }
 
-//  An item of the connection is answered: its share has room again.
+//  An item of the connection is answered: its share has room again. While
+//  it has items inside intake, how fast they are answered is measured
+//  (over S_DRAIN_WINDOW, smoothed).
 static void
 s_settle_share (s_server_t *self, const intake_item_t *item)
 {
     intake_session_t *session = intake_sessions_lookup (self->sessions, item->routing_id);
-    if (session && session->inflight > 0) {
-        session->inflight--;
-        session->inflight_bytes -= item->frame_bytes;
-        if (session->inflight == 0)
-            session->inflight_bytes = 0;
+    if (!session || session->inflight == 0)
+        return;
+    session->inflight--;
+    session->inflight_bytes -= item->frame_bytes;
+    if (session->inflight == 0)
+        session->inflight_bytes = 0;
+    session->drained_bytes += item->frame_bytes;
+    int64_t now = zclock_usecs (), elapsed = now - session->drain_since_us;
+    if (elapsed >= S_DRAIN_WINDOW) {
+        int64_t rate = session->drained_bytes * 1000000 / elapsed;
+        session->drain_rate = session->drain_rate ? (3 * session->drain_rate + rate) / 4 : rate;
+        session->drained_bytes = 0;
+        session->drain_since_us = now;
     }
 }
 
@@ -768,6 +786,11 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         snprintf (item->principal_id, sizeof item->principal_id, "%s", principal->id);
     item->routing_id = zframe_dup (routing_id);
     item->frame_bytes = (int64_t) zframe_size (body);
+    if (session->inflight == 0) {
+        //  Idle until now: the drain rate is measured from here.
+        session->drained_bytes = 0;
+        session->drain_since_us = zclock_usecs ();
+    }
     session->inflight++;
     session->inflight_bytes += item->frame_bytes;
     int w = s_writer_of (self, item);
