@@ -69,7 +69,6 @@
 #define S_READS_PER_PASS 256        //  frames read before the batches are handed on
 #define S_SLOT_MIN_MS    50         //  overloaded: the earliest retry_after_ms
 #define S_DRAIN_MS       20         //  overloaded: a share drains in this until measured
-#define S_DRAIN_WINDOW   250000     //  us: a connection's drain rate is measured over this
 #define S_SLOT_MAX_MS    10000      //  overloaded: the latest retry_after_ms
 #define S_TRIM_AFTER     (8 << 20)  //  churn that makes the next idle second give memory back ...
 #define S_TRIM_CALM      (1 << 20)  //  ... or this much, once a second brings less than 1/8 of it
@@ -643,9 +642,10 @@ s_maybe_rest (s_server_t *self)
 
 //  The connection has its share of items inside intake: RETRY_LATER
 //  overloaded. Its refused items are given retry times one after the
-//  other, as far apart as the connection's items are answered (measured;
-//  until then a share per S_DRAIN_MS), so that they come back spread out,
-//  about when there is room for them, instead of all at once.
+//  other, a share's worth of them for as long as the connection's items
+//  stay inside intake (measured; until then S_DRAIN_MS), so that they come
+//  back spread out, about when there is room for them, instead of all at
+//  once.
 static void
 s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *in,
                      intake_session_t *session, size_t bytes)
@@ -654,11 +654,8 @@ s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__Inb
     int64_t slot = now + S_SLOT_MIN_MS * 1000;
     if (session->retry_slot_us > slot)
         slot = session->retry_slot_us;
-    int64_t share = self->config->connection_inflight;
-    int64_t rate = session->drain_rate > 0 ? session->drain_rate : share * 1000 / S_DRAIN_MS;
-    if (rate < share) //  a share a second at the least
-        rate = share;
-    session->retry_slot_us = slot + (int64_t) bytes * 1000000 / rate;
+    int64_t drain_us = session->drain_us > 0 ? session->drain_us : S_DRAIN_MS * 1000;
+    session->retry_slot_us = slot + (int64_t) bytes * drain_us / self->config->connection_inflight;
     if (slot > now + S_SLOT_MAX_MS * 1000)
         slot = now + S_SLOT_MAX_MS * 1000;
     kf_error_t err;
@@ -672,9 +669,9 @@ s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__Inb
                      (slot - now + 999) / 1000);
 }
 
-//  An item of the connection is answered: its share has room again. While
-//  it has items inside intake, how fast they are answered is measured
-//  (over S_DRAIN_WINDOW, smoothed).
+//  An item of the connection is answered: its share has room again, and
+//  how long it stayed inside intake goes into the connection's drain time
+//  (smoothed).
 static void
 s_settle_share (s_server_t *self, const intake_item_t *item)
 {
@@ -685,14 +682,8 @@ s_settle_share (s_server_t *self, const intake_item_t *item)
     session->inflight_bytes -= item->frame_bytes;
     if (session->inflight == 0)
         session->inflight_bytes = 0;
-    session->drained_bytes += item->frame_bytes;
-    int64_t now = zclock_usecs (), elapsed = now - session->drain_since_us;
-    if (elapsed >= S_DRAIN_WINDOW) {
-        int64_t rate = session->drained_bytes * 1000000 / elapsed;
-        session->drain_rate = session->drain_rate ? (3 * session->drain_rate + rate) / 4 : rate;
-        session->drained_bytes = 0;
-        session->drain_since_us = now;
-    }
+    int64_t stayed = zclock_usecs () - item->admitted_us;
+    session->drain_us = session->drain_us ? (3 * session->drain_us + stayed) / 4 : stayed;
 }
 
 //  Validate one item; valid ones join their writer's next batch (taking
@@ -786,11 +777,7 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         snprintf (item->principal_id, sizeof item->principal_id, "%s", principal->id);
     item->routing_id = zframe_dup (routing_id);
     item->frame_bytes = (int64_t) zframe_size (body);
-    if (session->inflight == 0) {
-        //  Idle until now: the drain rate is measured from here.
-        session->drained_bytes = 0;
-        session->drain_since_us = zclock_usecs ();
-    }
+    item->admitted_us = zclock_usecs ();
     session->inflight++;
     session->inflight_bytes += item->frame_bytes;
     int w = s_writer_of (self, item);

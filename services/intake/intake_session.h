@@ -52,9 +52,7 @@ typedef struct {
     int inflight;                              //  items read from it and not yet acked
     int64_t inflight_bytes;                    //  their frames' bytes
     int64_t retry_slot_us;                     //  overloaded: next free retry time (zclock_usecs)
-    int64_t drain_rate;                        //  bytes/s its items were answered at (0: unknown)
-    int64_t drained_bytes;                     //  ... answered since drain_since_us
-    int64_t drain_since_us;                    //  start of that measurement (zclock_usecs)
+    int64_t drain_us; //  how long its items stay inside intake (0: unknown)
 } intake_session_t;
 
 typedef struct _intake_sessions_t intake_sessions_t;
