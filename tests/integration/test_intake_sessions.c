@@ -5,7 +5,9 @@
     welcomed and disconnect, one after the other, as fast as intake answers
     (about what the issue's 100/s asked, or faster). Soon after (waited for,
     at most 10 s) intake has no session left, as many file descriptors as
-    before and a resident set within 10 % of what it was. */
+    before and a resident set within 10 % of what it was (built with
+    AddressSanitizer, whose allocator keeps freed memory in quarantine:
+    intake's exit under LeakSanitizer instead). */
 #include "kf_log.h"
 #include "kt_db.h"
 #include "kt_gw.h"
@@ -121,14 +123,18 @@ test_sessions_end_with_their_connections (void **state)
     while (kt_process_fds (intake.pid) != fds && zclock_mono () < deadline)
         zclock_sleep (20);
     assert_int_equal (kt_process_fds (intake.pid), fds);
-    //  ... and keeps nothing of them.
+    //  ... and keeps nothing of them. (Not with AddressSanitizer: its
+    //  allocator holds what is freed in quarantine, and intake's exit
+    //  under LeakSanitizer checks that nothing is kept instead.)
     deadline = zclock_mono () + 10000;
     while (kt_process_rss_kb (intake.pid) * 10 > rss * 11 && zclock_mono () < deadline)
         zclock_sleep (20);
     int64_t after = kt_process_rss_kb (intake.pid);
     fprintf (stderr, "intake RSS %lld KiB before, %lld KiB after\n", (long long) rss,
              (long long) after);
+#ifndef __SANITIZE_ADDRESS__
     assert_true (after * 10 <= rss * 11);
+#endif
 
     kill (intake.pid, SIGTERM);
     int status = 0;
