@@ -9,10 +9,15 @@
        realistic customer messages into the real intake service on the same
        database, (a) at a fixed offered load, (b) as fast as their windows
        allow (saturation). Latency is from kefu_gateway_send to the final
-       ack callback.
+       ack callback;
+    4. a burst (bench_burst): a kefu-intake process of its own, gateways at
+       a fixed rate and one greedy gateway handing it thousands of large
+       items at once: the others' latency while it lasts, and intake's
+       memory before, at the peak and after.
 
     Prints a table, then one JSON line (the last line). Run it through
     bench/run, which builds, starts a private PostgreSQL and migrates. */
+#include "bench_burst.h"
 #include "bench_corpus.h"
 #include "bench_pg.h"
 #include "bench_service.h"
@@ -63,7 +68,13 @@ typedef struct {
     bool analyze;            //  ANALYZE after the warm-up (as autovacuum would have by then)
     bool process;            //  run the kefu-intake binary instead of the in-process actor
     const char *intake_bin;  //  path of kefu-intake (process mode)
-    bool run_zmq, run_pg, run_fixed, run_sat; //  phases
+    int burst_others;        //  burst phase: gateways at a fixed rate
+    int burst_rate;          //  ... their items/s in total
+    int64_t burst_items;     //  ... items of the greedy gateway's burst
+    int burst_body;          //  ... bytes of each burst item's body
+    int bursts;              //  ... bursts
+    double burst_settle;     //  ... seconds after the last burst to the after-burst RSS
+    bool run_zmq, run_pg, run_fixed, run_sat, run_burst; //  phases
 } s_opts_t;
 
 static void
@@ -99,7 +110,14 @@ s_usage (FILE *out)
         "                         kefu-intake binary as a child process\n"
         "  --intake-bin PATH      kefu-intake (default: ../services/intake/kefu-intake\n"
         "                         next to this program)\n"
-        "  --phases LIST          comma list of zmq,pg,fixed,sat (default all)\n"
+        "  --phases LIST          comma list of zmq,pg,fixed,sat,burst (default all)\n"
+        "  --burst-others N       burst phase: gateways at a fixed rate (default 7)\n"
+        "  --burst-rate R         ... their items/s in total (default 2000)\n"
+        "  --burst-items N        ... items the greedy gateway sends at once (default 5000)\n"
+        "  --burst-body BYTES     ... body of each of them (default 7168)\n"
+        "  --bursts N             ... bursts, 2 s apart (default 1)\n"
+        "  --burst-settle S       ... seconds after the last burst until the after-burst\n"
+        "                         RSS is taken (default 10)\n"
         "  --latency-log FILE     write every measured item: phase, gateway, send time\n"
         "                         (ms since the phase start), latency (ms)\n"
         "  --wait-quiet S         before each phase wait up to S seconds until the machine\n"
@@ -130,7 +148,14 @@ s_parse (s_opts_t *o, int argc, char **argv)
                     .run_zmq = true,
                     .run_pg = true,
                     .run_fixed = true,
-                    .run_sat = true};
+                    .run_sat = true,
+                    .burst_others = 7,
+                    .burst_rate = 2000,
+                    .burst_items = 5000,
+                    .burst_body = 7168,
+                    .bursts = 1,
+                    .burst_settle = 10,
+                    .run_burst = true};
     static const struct option longs[] = {{"db", 1, NULL, 'd'},
                                           {"shop", 1, NULL, 's'},
                                           {"gateways", 1, NULL, 'g'},
@@ -152,6 +177,12 @@ s_parse (s_opts_t *o, int argc, char **argv)
                                           {"latency-log", 1, NULL, 'L'},
                                           {"wait-quiet", 1, NULL, 'q'},
                                           {"no-analyze", 0, NULL, 'A'},
+                                          {"burst-others", 1, NULL, 'o'},
+                                          {"burst-rate", 1, NULL, 'R'},
+                                          {"burst-items", 1, NULL, 'B'},
+                                          {"burst-body", 1, NULL, 'y'},
+                                          {"bursts", 1, NULL, 'n'},
+                                          {"burst-settle", 1, NULL, 't'},
                                           {"help", 0, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -221,11 +252,30 @@ s_parse (s_opts_t *o, int argc, char **argv)
         case 'A':
             o->analyze = false;
             break;
+        case 'o':
+            o->burst_others = atoi (optarg);
+            break;
+        case 'R':
+            o->burst_rate = atoi (optarg);
+            break;
+        case 'B':
+            o->burst_items = atoll (optarg);
+            break;
+        case 'y':
+            o->burst_body = atoi (optarg);
+            break;
+        case 'n':
+            o->bursts = atoi (optarg);
+            break;
+        case 't':
+            o->burst_settle = atof (optarg);
+            break;
         case 'x':
             o->run_zmq = strstr (optarg, "zmq") != NULL;
             o->run_pg = strstr (optarg, "pg") != NULL;
             o->run_fixed = strstr (optarg, "fixed") != NULL;
             o->run_sat = strstr (optarg, "sat") != NULL;
+            o->run_burst = strstr (optarg, "burst") != NULL;
             break;
         case 'h':
             s_usage (stdout);
@@ -245,7 +295,9 @@ s_parse (s_opts_t *o, int argc, char **argv)
     }
     if (o->gateways < 1 || o->gateways > 256 || o->window < 1 || o->rate < 1 || o->duration <= 0 ||
         o->sat_items < o->gateways || o->customers < o->gateways || o->pg_batch < 1 ||
-        o->zmq_round_trips < o->gateways || o->zmq_rtt < 1 || o->warmup < 0 || o->frame_bytes < 0) {
+        o->zmq_round_trips < o->gateways || o->zmq_rtt < 1 || o->warmup < 0 || o->frame_bytes < 0 ||
+        o->burst_others < 1 || o->burst_rate < 1 || o->burst_items < 1 || o->burst_body < 1 ||
+        o->bursts < 1 || o->bursts > 16 || o->burst_settle < 0) {
         fprintf (stderr, "bench_intake: an option is out of range (see --help)\n");
         return 2;
     }
@@ -907,6 +959,55 @@ main (int argc, char **argv)
         }
     }
 
+    //  4. a burst against a kefu-intake process of its own
+    bench_burst_result_t burst = {0};
+    bench_cpu_t burst_cpu = {0};
+    if (opts.run_burst) {
+        if (opts.wait_quiet > 0)
+            s_wait_quiet (opts.wait_quiet, cores);
+        fprintf (stderr, "bench_intake: burst (kefu-intake process) ...\n");
+        s_opts_t popts = opts;
+        popts.process = true;
+        s_intake_t intake;
+        int64_t rows_before = bench_pg_count (opts.db, "SELECT count(*) FROM messages");
+        if (s_intake_start (&intake, &popts)) {
+            s_intake_stop (&intake);
+            return 1;
+        }
+        char run_tag[12];
+        snprintf (run_tag, sizeof run_tag, "%lx", (unsigned long) (time (NULL) & 0xffffff));
+        bench_burst_opts_t bo = {intake.gateway_endpoint,
+                                 opts.shop,
+                                 intake.pid,
+                                 opts.burst_others,
+                                 opts.burst_rate,
+                                 opts.burst_items,
+                                 opts.burst_body,
+                                 opts.bursts,
+                                 opts.burst_settle,
+                                 3.0,
+                                 opts.customers,
+                                 run_tag};
+        bench_cpu_t before, after;
+        bench_cpu_sample (&before, pg.postmaster_pid, intake.pid);
+        bench_burst_run (&bo, &burst);
+        bench_cpu_sample (&after, pg.postmaster_pid, intake.pid);
+        burst_cpu = bench_cpu_diff (&after, &before);
+        s_intake_stop (&intake);
+        int64_t burst_rows =
+            bench_pg_count (opts.db, "SELECT count(*) FROM messages") - rows_before;
+        if (burst.valid && burst_rows != burst.accepted) {
+            burst.valid = false;
+            snprintf (burst.problem, sizeof burst.problem,
+                      "%" PRId64 " new rows for %" PRId64 " ACCEPTED acks", burst_rows,
+                      burst.accepted);
+        }
+        if (!burst.valid) {
+            valid = false;
+            fprintf (stderr, "bench_intake: INVALID BURST PHASE: %s\n", burst.problem);
+        }
+    }
+
     //  Report
     printf ("\n");
     printf ("kefu bench intake  %s  %s %s, %ld cores, load average %.2f at start\n", date,
@@ -970,6 +1071,23 @@ main (int argc, char **argv)
         if (sat.ran)
             s_print_cpu ("saturation", &sat.cpu, opts.process, cores);
     }
+    if (burst.ran) {
+        printf ("\nburst: %d gateways at %d items/s in total; one more sends %" PRId64
+                " items of a %d-byte body at once (%d time%s), kefu-intake as a process\n",
+                opts.burst_others, opts.burst_rate, opts.burst_items, opts.burst_body, opts.bursts,
+                opts.bursts == 1 ? "" : "s");
+        printf ("  the others' acks while a burst lasts (%.2f s): %" PRId64
+                " items, p50 %.2f ms, p99 %.2f ms, max %.2f ms (p99 before: %.2f ms)\n",
+                burst.burst_s, burst.others_during, burst.others_p50_ms, burst.others_p99_ms,
+                burst.others_max_ms, burst.before_p99_ms);
+        printf ("  the burst's items: %" PRId64 " acked, %" PRId64
+                " RETRY_LATER answers on the way\n",
+                burst.greedy_acked, burst.greedy_retries);
+        printf ("  intake's RSS: %.1f MB before, %.1f MB at the peak, %.1f MB %.0f s after the "
+                "last burst\n",
+                burst.baseline_rss_mb, burst.peak_rss_mb, burst.after_rss_mb, opts.burst_settle);
+        s_print_cpu ("burst", &burst_cpu, true, cores);
+    }
     //  CPU per item does not depend much on what else runs on the machine:
     //  it shows how much more work intake makes PostgreSQL do per message.
     double raw_pg_us = have_pg && raw.rows > 0 ? 1e6 * raw.pg_cpu_s / (double) raw.rows : 0;
@@ -1005,6 +1123,8 @@ main (int argc, char **argv)
         other = s_other_cores (&fixed.cpu, opts.process);
     if (sat.ran && s_other_cores (&sat.cpu, opts.process) > other)
         other = s_other_cores (&sat.cpu, opts.process);
+    if (burst.ran && s_other_cores (&burst_cpu, true) > other)
+        other = s_other_cores (&burst_cpu, true);
     if (other > 0.1)
         printf ("\nWARNING: other processes used up to %.2f of the %ld cores during a phase: "
                 "the figures understate this machine (run again when it is idle)\n",
@@ -1019,11 +1139,19 @@ main (int argc, char **argv)
         printf ("  ack p99 <= 5 ms at %d items/s offered:    p99 %.2f ms (p50 %.2f, p99.9 "
                 "%.2f)   %s\n",
                 opts.rate, fixed.p99, fixed.p50, fixed.p999, bench_met (fixed.p99 <= 5.0));
+    if (burst.ran) {
+        printf ("  the others' ack p99 <= 10 ms during a burst:  p99 %.2f ms   %s\n",
+                burst.others_p99_ms, bench_met (burst.others_p99_ms <= 10.0));
+        printf ("  RSS %.0f s after the burst <= baseline + 20 MB:  %.1f <= %.1f + 20   %s\n",
+                opts.burst_settle, burst.after_rss_mb, burst.baseline_rss_mb,
+                bench_met (burst.after_rss_mb <= burst.baseline_rss_mb + 20));
+    }
     if (!valid)
         printf ("  RUN INVALID: see the messages above\n");
 
     char items[32], p50[32], p99[32], p999[32], rawpg[32], rawzmq[32], r[32], sp50[32], sp99[32],
-        rtt[32], commit[32], achieved[32], rawcpu[32], satcpu[32];
+        rtt[32], commit[32], achieved[32], rawcpu[32], satcpu[32], bp99[32], bpeak[32], bafter[32],
+        bbase[32];
     bench_json_num (items, sizeof items, sat.acked_per_s, sat.ran);
     bench_json_num (p50, sizeof p50, fixed.p50, fixed.ran);
     bench_json_num (p99, sizeof p99, fixed.p99, fixed.ran);
@@ -1038,17 +1166,22 @@ main (int argc, char **argv)
     bench_json_num (achieved, sizeof achieved, fixed.acked_per_s, fixed.ran);
     bench_json_num (rawcpu, sizeof rawcpu, raw_pg_us, have_pg);
     bench_json_num (satcpu, sizeof satcpu, sat_pg_us, sat.ran);
+    bench_json_num (bp99, sizeof bp99, burst.others_p99_ms, burst.ran);
+    bench_json_num (bpeak, sizeof bpeak, burst.peak_rss_mb, burst.ran);
+    bench_json_num (bafter, sizeof bafter, burst.after_rss_mb, burst.ran);
+    bench_json_num (bbase, sizeof bbase, burst.baseline_rss_mb, burst.ran);
     printf ("{\"bench\":\"intake\",\"items_per_s\":%s,\"ack_p50_ms\":%s,\"ack_p99_ms\":%s,"
             "\"raw_pg_rows_per_s\":%s,\"raw_zmq_per_s\":%s,\"ack_p999_ms\":%s,"
             "\"ratio_vs_raw_pg\":%s,\"sat_p50_ms\":%s,\"sat_p99_ms\":%s,"
             "\"fixed_acked_per_s\":%s,\"raw_zmq_rtt_p50_ms\":%s,\"raw_pg_commit_p50_ms\":%s,"
             "\"raw_pg_cpu_us_per_row\":%s,\"pg_cpu_us_per_item\":%s,"
-            "\"seq_scans\":%" PRId64
+            "\"burst_others_p99_ms\":%s,\"burst_peak_rss_mb\":%s,\"after_burst_rss_mb\":%s,"
+            "\"baseline_rss_mb\":%s,\"seq_scans\":%" PRId64
             ",\"other_load_cores\":%.2f,\"gateways\":%d,\"rate\":%d,\"intake\":\"%s\","
             "\"valid\":%s}\n",
             items, p50, p99, rawpg, rawzmq, p999, r, sp50, sp99, achieved, rtt, commit, rawcpu,
-            satcpu, seq_scans, other, opts.gateways, opts.rate, opts.process ? "process" : "inproc",
-            valid ? "true" : "false");
+            satcpu, bp99, bpeak, bafter, bbase, seq_scans, other, opts.gateways, opts.rate,
+            opts.process ? "process" : "inproc", valid ? "true" : "false");
     fflush (stdout);
     return valid ? 0 : 1;
 }

@@ -351,7 +351,26 @@ kf_zap_monitor (zsock_t *sock, int events)
     snprintf (endpoint, sizeof endpoint, "inproc://kf-zap-monitor-%p", (void *) sock);
     if (zmq_socket_monitor (zsock_resolve (sock), endpoint, events) == -1)
         return NULL;
-    return zsock_new_pair (endpoint);
+    //  libzmq blocks its I/O thread (every socket's traffic) while a
+    //  monitor's queue is full; an inproc pipe is unbounded when the
+    //  receiving side's RCVHWM is 0.
+    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    zsock_set_rcvhwm (monitor, 0);
+    if (zsock_connect (monitor, "%s", endpoint) == -1) {
+        zmq_socket_monitor (zsock_resolve (sock), NULL, 0);
+        zsock_destroy (&monitor);
+    }
+    return monitor;
+}
+
+void
+kf_zap_monitor_destroy (zsock_t *sock, zsock_t **monitor_p)
+{
+    if (monitor_p && *monitor_p) {
+        if (sock)
+            zmq_socket_monitor (zsock_resolve (sock), NULL, 0);
+        zsock_destroy (monitor_p);
+    }
 }
 
 int

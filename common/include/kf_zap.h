@@ -85,9 +85,15 @@ void kf_zap_curve_client (zsock_t *sock, zcert_t *cert, const char *server_key);
      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 //  Report sock's handshake events (a mask of ZMQ_EVENT_*, e.g.
-//  KF_ZAP_FAILED) to a new PAIR socket. Caller owns return value; NULL on
-//  failure.
+//  KF_ZAP_FAILED, or connections: ZMQ_EVENT_ACCEPTED, ZMQ_EVENT_DISCONNECTED
+//  with the connection's fd as value) to a new PAIR socket with no
+//  high-water mark. libzmq takes one monitor per socket: a second replaces
+//  the first. Caller owns return value; NULL on failure.
 zsock_t *kf_zap_monitor (zsock_t *sock, int events);
+//  Stop reporting sock's events, then destroy its monitor (NULL-safe; nulls
+//  *monitor_p). Destroyed first, the monitor would leave libzmq's I/O
+//  thread blocked on the next event for it.
+void kf_zap_monitor_destroy (zsock_t *sock, zsock_t **monitor_p);
 //  The next report waiting on a kf_zap_monitor socket (never blocks): 1
 //  with *event, *value (a ZAP status, a protocol error) and the endpoint
 //  (into a buffer of endpoint_size), or 0 when none is waiting.

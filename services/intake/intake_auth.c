@@ -287,31 +287,29 @@ intake_auth_monitor (intake_auth_t *self, zsock_t *sock)
 void
 intake_auth_handle_monitor (intake_auth_t *self)
 {
-    for (int i = 0; i < self->monitor_count; i++) {
-        if (!self->insecure) {
-            self->handshake_failures +=
-                kf_zap_failures (self->monitors[i], "intake.handshake_failed");
-            continue;
-        }
+    int event;
+    uint32_t value;
+    char endpoint[256];
+    for (int i = 0; i < self->monitor_count; i++)
+        while (kf_zap_monitor_read (self->monitors[i], &event, &value, endpoint, sizeof endpoint))
+            intake_auth_handshake_failed (self, event, value, endpoint);
+}
+
+void
+intake_auth_handshake_failed (intake_auth_t *self, int event, uint32_t value, const char *endpoint)
+{
+    if (self->insecure && event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         //  Without authentication nothing can fail but the greeting: a peer
         //  that closed the connection (or stalled) before the ZMTP greeting
         //  ended - a port check, a gateway stopped while it connected - is
         //  no failure. value is then the errno.
-        int event;
-        uint32_t value;
-        char endpoint[256];
-        while (kf_zap_monitor_read (self->monitors[i], &event, &value, endpoint, sizeof endpoint)) {
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-                self->handshakes_abandoned++;
-                kf_log_info ("intake.handshake_abandoned", "errno=%u endpoint=\"%s\"", value,
-                             endpoint);
-            } else {
-                self->handshake_failures++;
-                kf_log_warn ("intake.handshake_failed", "event=0x%x status=%u endpoint=\"%s\"",
-                             event, value, endpoint);
-            }
-        }
+        self->handshakes_abandoned++;
+        kf_log_info ("intake.handshake_abandoned", "errno=%u endpoint=\"%s\"", value, endpoint);
+        return;
     }
+    self->handshake_failures++;
+    kf_log_warn ("intake.handshake_failed", "event=0x%x status=%u endpoint=\"%s\"", event, value,
+                 endpoint);
 }
 
 int64_t

@@ -63,6 +63,12 @@ const char *intake_auth_public_key (const intake_auth_t *self);
 zsock_t *intake_auth_monitor (intake_auth_t *self, zsock_t *sock);
 //  Read the reports waiting on the monitor sockets; count failed handshakes.
 void intake_auth_handle_monitor (intake_auth_t *self);
+//  A failed handshake reported by a monitor the caller reads (the gateway
+//  socket's, which reports its connections too): count and log it (in
+//  insecure mode a peer gone before the greeting ended is abandoned, not
+//  failed).
+void intake_auth_handshake_failed (intake_auth_t *self, int event, uint32_t value,
+                                   const char *endpoint);
 //  Handshakes refused (wrong key, plaintext peer on a CURVE endpoint, ...).
 int64_t intake_auth_handshake_failures (const intake_auth_t *self);
 //  Insecure mode: connections closed before their ZMTP handshake ended (a

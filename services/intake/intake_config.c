@@ -53,8 +53,14 @@ static const kf_config_entry_t s_entries[] = {
      "an outbound command not acked by its gateway within this is sent again", 100, 3600000, NULL,
      KF_CFG_RELOADABLE},
     {"KEFU_INTAKE_SESSION_IDLE", KF_CFG_DURATION, O (session_idle), "1h",
-     "a gateway session with no traffic for this long is forgotten (it says Hello again)", 1000,
-     86400000, NULL, KF_CFG_RELOADABLE},
+     "a gateway session ends with its connection; one with no traffic for this long is "
+     "forgotten as well (a connection whose closing went unseen; it says Hello again)",
+     1000, 86400000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_INTAKE_CONNECTION_INFLIGHT", KF_CFG_BYTES, O (connection_inflight), "256KiB",
+     "most bytes of items one gateway connection may have inside intake (read, not yet "
+     "acknowledged); more are answered RETRY_LATER overloaded with a retry_after_ms, so one "
+     "gateway's burst waits for its own turn and does not hold up the others",
+     4096, 64 << 20, NULL, KF_CFG_RELOADABLE},
     {"KEFU_INTAKE_DICTIONARY", KF_CFG_STRING, O (dictionary), "",
      "intent and forbidden-phrase dictionary (JSON); empty: the shipped deploy/dictionaries/"
      "intents.json; reloaded on SIGHUP",

@@ -25,6 +25,7 @@ typedef struct {
     int64_t auth_refresh;        //  ms between refreshes of principals, shops and keys
     int64_t command_ack_timeout; //  ms before an unacked command is sent again
     int64_t session_idle;        //  ms after which a silent gateway session is forgotten
+    int64_t connection_inflight; //  bytes of items one connection may have inside intake
     char *dictionary;            //  intent dictionary path (empty: the shipped one)
 } intake_config_t;
 

@@ -36,6 +36,8 @@ typedef struct {
 typedef struct {
     //  Where the ack goes.
     zframe_t *routing_id; //  owned copy of the gateway connection's routing id
+    int64_t frame_bytes;  //  size of its frame (counted in the connection's share)
+    int64_t admitted_us;  //  when it joined a batch (zclock_usecs)
     //  Identity and de-dup key.
     char shop_id[KF_SHOP_ID_MAX + 1]; //  validated shop id
     unsigned partition;               //  the shop's partition

@@ -18,7 +18,17 @@
     (events are numbered under a row lock held through COMMIT). Another
     writer is put to work when a batch of S_GROW_AT items waits for a busy
     writer, and rested when batches held fewer than S_REST_BELOW items on
-    average over S_REST_AFTER_MS. */
+    average over S_REST_AFTER_MS.
+
+    One connection may have at most KEFU_INTAKE_CONNECTION_INFLIGHT bytes
+    of items inside intake (read and not yet acknowledged); what it sends
+    beyond that is answered RETRY_LATER overloaded at once, each item with
+    a retry_after_ms of its own that spreads the excess over the time the
+    connection needs to get through it. So a gateway's burst takes its own
+    turn in the batches instead of filling them, and what intake holds for
+    one connection is bounded. Sessions end when their connection closes:
+    the gateway socket's monitor reports each socket (fd) closing, and
+    every frame names the fd it came on (intake_session.h). */
 #include "intake_server.h"
 
 #include "intake_auth.h"
@@ -38,8 +48,10 @@
 #include "kf_shop.h"
 #include "kf_store.h"
 #include "kf_wire.h"
+#include "kf_zap.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +64,15 @@
 #define S_REST_BELOW     8      //  batches this small on average ...
 #define S_REST_AFTER_MS  1000   //  ... for this long: one writer fewer
 #define S_CACHE_MAX      200000 //  customer keys the writers remember (shared)
+
+//  Reading and overload (one connection's share), memory after a burst.
+#define S_READS_PER_PASS 256        //  frames read before the batches are handed on
+#define S_SLOT_MIN_MS    50         //  overloaded: the earliest retry_after_ms
+#define S_DRAIN_MS       20         //  overloaded: a share drains in this until measured
+#define S_SLOT_MAX_MS    10000      //  overloaded: the latest retry_after_ms
+#define S_TRIM_AFTER     (8 << 20)  //  churn that makes the next idle second give memory back ...
+#define S_TRIM_CALM      (1 << 20)  //  ... or this much, once a second brings less than 1/8 of it
+#define S_CONN_CHURN     (64 << 10) //  churn counted for a connection that closed
 
 typedef struct {
     int writer;  //  the writer its items go to
@@ -71,6 +92,7 @@ typedef struct {
     intake_outbound_t *outbound;             //  commands for gateways
     intake_classify_t *classify;             //  intent dictionary in force
     zsock_t *router;                         //  gateway endpoint
+    zsock_t *monitor;                        //  the router's connection events
     zloop_t *loop;                           //  event loop
     int capacity;                            //  batch_max
     intake_writer_t *writers[S_MAX_WRITERS]; //  store batches beside the loop
@@ -93,6 +115,9 @@ typedef struct {
     int64_t last_shop_miss; //  monotonic ms of the last refresh for an unknown shop
     int64_t next_sweep;     //  clock ms of the next quiet-period sweep
     bool draining;          //  DRAIN received
+    int64_t churn;          //  frames read and connections closed since memory went back
+    int64_t churn_mark;     //  churn at the last once-a-second look
+    int64_t churn_mark_at;  //  monotonic ms of that look
     //  Counters (slots in control).
     int64_t *c_frames;         //  frames read
     int64_t *c_bad_framing;    //  messages with a wrong frame count
@@ -114,6 +139,9 @@ typedef struct {
     int64_t *c_closed;         //  conversations closed
     int64_t *c_ack_failures;   //  acks the socket refused (peer gone)
     int64_t *c_writers_grown;  //  times another writer was put to work
+    int64_t *c_overloaded;     //  items answered RETRY_LATER overloaded
+    int64_t *c_disconnects;    //  sessions ended by their connection closing
+    int64_t *c_trims;          //  times freed memory was given back to the system
 } s_server_t;
 
 //  ---------------------------------------------------------------------
@@ -127,6 +155,9 @@ s_refresh_status (kf_control_t *control, void *arg)
     kf_control_set_draining (control, self->draining);
     *kf_control_counter (control, "sessions.open") =
         (int64_t) intake_sessions_size (self->sessions);
+    *kf_control_counter (control, "sessions.connections") =
+        (int64_t) intake_sessions_connections (self->sessions);
+    *kf_control_counter (control, "sessions.replaced") = intake_sessions_replaced (self->sessions);
     *kf_control_counter (control, "writers.active") = self->active;
     *kf_control_counter (control, "commands.pending") =
         (int64_t) intake_outbound_pending (self->outbound);
@@ -184,6 +215,7 @@ s_server_destroy (s_server_t **self_p)
         }
         intake_outbound_destroy (&self->outbound);
         intake_sessions_destroy (&self->sessions);
+        kf_zap_monitor_destroy (self->router, &self->monitor);
         zsock_destroy (&self->router);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
@@ -251,6 +283,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_closed = kf_control_counter (c, "conversations.closed");
     self->c_ack_failures = kf_control_counter (c, "acks.unroutable");
     self->c_writers_grown = kf_control_counter (c, "writers.grown");
+    self->c_overloaded = kf_control_counter (c, "items.overloaded");
+    self->c_disconnects = kf_control_counter (c, "sessions.closed");
+    self->c_trims = kf_control_counter (c, "memory.returned");
     return self;
 }
 
@@ -281,10 +316,11 @@ s_count_rejection (s_server_t *self, int code)
     (*kf_control_counter (self->control, name))++;
 }
 
-//  An ack for an item that never entered a batch (rejected, or retry).
+//  An ack for an item that never entered a batch (rejected, or retry after
+//  retry_after_ms).
 static void
-s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *item, int status,
-           const kf_error_t *err)
+s_ack_now_after (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *item,
+                 int status, const kf_error_t *err, int64_t retry_after_ms)
 {
     Kefu__V1__Ack ack = KEFU__V1__ACK__INIT;
     if (item) {
@@ -300,7 +336,7 @@ s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *
     ack.code = err->code;
     ack.reason = (char *) err->reason;
     if (status == KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
-        ack.retry_after_ms = S_RETRY_AFTER_MS;
+        ack.retry_after_ms = (uint32_t) retry_after_ms;
         (*self->c_retry_later)++;
     } else if (status == KEFU__V1__ACK_STATUS__ACK_REJECTED)
         s_count_rejection (self, err->code);
@@ -308,6 +344,13 @@ s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *
     out.body_case = KEFU__V1__INTAKE_FRAME__BODY_ACK;
     out.ack = &ack;
     s_send_frame (self, routing_id, &out);
+}
+
+static void
+s_ack_now (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *item, int status,
+           const kf_error_t *err)
+{
+    s_ack_now_after (self, routing_id, item, status, err, S_RETRY_AFTER_MS);
 }
 
 static void
@@ -340,6 +383,46 @@ s_ack_item (s_server_t *self, intake_item_t *item)
     out.body_case = KEFU__V1__INTAKE_FRAME__BODY_ACK;
     out.ack = &ack;
     s_send_frame (self, item->routing_id, &out);
+}
+
+//  ---------------------------------------------------------------------
+//  Connections
+
+//  The socket a message came on (ZMQ_SRCFD, which libzmq 4.3 carries as
+//  the property "__fd" of the frames it read: the body, not always the
+//  routing id the ROUTER puts before it), or -1.
+static int
+s_connection_fd (zframe_t *body)
+{
+    const char *fd = zframe_meta (body, "__fd");
+    return fd ? atoi (fd) : -1;
+}
+
+//  Apply the gateway socket's connection events: a socket that closed
+//  (or was taken by a new connection) ends the session bound to it.
+static void
+s_read_connections (s_server_t *self)
+{
+    int event;
+    uint32_t value;
+    char endpoint[256];
+    while (self->monitor &&
+           kf_zap_monitor_read (self->monitor, &event, &value, endpoint, sizeof endpoint)) {
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            self->churn += S_CONN_CHURN;
+        if (event == ZMQ_EVENT_ACCEPTED || event == ZMQ_EVENT_DISCONNECTED) {
+            kf_log_debug ("intake.connection", "event=%s fd=%u",
+                          event == ZMQ_EVENT_ACCEPTED ? "accepted" : "closed", value);
+            intake_session_t *session = intake_sessions_of_fd (self->sessions, (int) value);
+            if (session) {
+                (*self->c_disconnects)++;
+                kf_log_info ("intake.session_closed", "gateway=%s principal=%s peer=\"%s\"",
+                             session->gateway_id, session->principal_id, endpoint);
+                intake_sessions_remove (self->sessions, session->routing_id);
+            }
+        } else
+            intake_auth_handshake_failed (self->auth, event, value, endpoint);
+    }
 }
 
 //  ---------------------------------------------------------------------
@@ -443,14 +526,21 @@ s_handle_hello (s_server_t *self, zframe_t *routing_id, zframe_t *body,
             return;
         }
     }
-    intake_session_t *session = intake_sessions_open (self->sessions, routing_id);
-    snprintf (session->gateway_id, sizeof session->gateway_id, "%s", gateway_id);
-    snprintf (session->principal_id, sizeof session->principal_id, "%s", principal->id);
+    //  Every connection event reported so far first: the closing of an
+    //  earlier connection on this socket's fd (intake_session.h).
+    s_read_connections (self);
+    intake_session_t *session = intake_sessions_open (
+        self->sessions, routing_id, s_connection_fd (body), principal->id, gateway_id);
+    if (!session) {
+        kf_log_debug ("intake.hello_stale", "gateway=%s reason=\"its connection has closed\"",
+                      gateway_id);
+        return;
+    }
     memcpy (session->serves, serves, hello->n_serves * sizeof serves[0]);
     session->serves_count = (int) hello->n_serves;
     (*self->c_hellos)++;
-    kf_log_info ("intake.session_opened", "gateway=%s principal=%s serves=%d", session->gateway_id,
-                 principal->id, session->serves_count);
+    kf_log_info ("intake.session_opened", "gateway=%s principal=%s serves=%d fd=%d",
+                 session->gateway_id, principal->id, session->serves_count, session->fd);
 
     Kefu__V1__Welcome welcome = KEFU__V1__WELCOME__INIT;
     welcome.protocol_version = KEFU__V1__GATEWAY_PROTOCOL__GATEWAY_PROTOCOL_V1;
@@ -550,6 +640,52 @@ s_maybe_rest (s_server_t *self)
     self->rest_check = now;
 }
 
+//  The connection has its share of items inside intake: RETRY_LATER
+//  overloaded. Its refused items are given retry times one after the
+//  other, a share's worth of them for as long as the connection's items
+//  stay inside intake (measured; until then S_DRAIN_MS), so that they come
+//  back spread out, about when there is room for them, instead of all at
+//  once.
+static void
+s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *in,
+                     intake_session_t *session, size_t bytes)
+{
+    int64_t now = zclock_usecs ();
+    int64_t slot = now + S_SLOT_MIN_MS * 1000;
+    if (session->retry_slot_us > slot)
+        slot = session->retry_slot_us;
+    int64_t drain_us = session->drain_us > 0 ? session->drain_us : S_DRAIN_MS * 1000;
+    session->retry_slot_us = slot + (int64_t) bytes * drain_us / self->config->connection_inflight;
+    if (slot > now + S_SLOT_MAX_MS * 1000)
+        slot = now + S_SLOT_MAX_MS * 1000;
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED,
+                  "%d items (%" PRId64 " bytes) of this connection wait to be stored, its share "
+                  "(KEFU_INTAKE_CONNECTION_INFLIGHT): resend after retry_after_ms",
+                  session->inflight, session->inflight_bytes);
+    (*self->c_overloaded)++;
+    s_ack_now_after (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err,
+                     (slot - now + 999) / 1000);
+}
+
+//  An item of the connection is answered: its share has room again, and
+//  how long it stayed inside intake goes into the connection's drain time
+//  (smoothed).
+static void
+s_settle_share (s_server_t *self, const intake_item_t *item)
+{
+    intake_session_t *session = intake_sessions_lookup (self->sessions, item->routing_id);
+    if (!session || session->inflight == 0)
+        return;
+    session->inflight--;
+    session->inflight_bytes -= item->frame_bytes;
+    if (session->inflight == 0)
+        session->inflight_bytes = 0;
+    int64_t stayed = zclock_usecs () - item->admitted_us;
+    session->drain_us = session->drain_us ? (3 * session->drain_us + stayed) / 4 : stayed;
+}
+
 //  Validate one item; valid ones join their writer's next batch (taking
 //  routing_id), others are answered now.
 
@@ -588,6 +724,11 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED,
                       "no session: send Hello first");
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
+        return;
+    }
+    if (session->inflight > 0 && session->inflight_bytes + (int64_t) zframe_size (body) >
+                                     self->config->connection_inflight) {
+        s_refuse_overloaded (self, routing_id, in, session, zframe_size (body));
         return;
     }
     intake_item_t parsed;
@@ -635,6 +776,10 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     if (!intake_auth_insecure (self->auth))
         snprintf (item->principal_id, sizeof item->principal_id, "%s", principal->id);
     item->routing_id = zframe_dup (routing_id);
+    item->frame_bytes = (int64_t) zframe_size (body);
+    item->admitted_us = zclock_usecs ();
+    session->inflight++;
+    session->inflight_bytes += item->frame_bytes;
     int w = s_writer_of (self, item);
     self->build[w][self->build_count[w]++] = parsed;
     if (self->build_count[w] == self->capacity)
@@ -697,6 +842,7 @@ s_finish (s_server_t *self, int w)
     *self->c_closed += result.batch.closed;
     for (int i = 0; i < count; i++) {
         s_bucket_of (self, &items[i])->pending--;
+        s_settle_share (self, &items[i]);
         s_ack_item (self, &items[i]);
         intake_item_clear (&items[i]);
     }
@@ -751,6 +897,8 @@ s_handle_frame (s_server_t *self, zmsg_t *msg)
     (*self->c_frames)++;
     zframe_t *routing_id = zmsg_pop (msg);
     zframe_t *body = zmsg_pop (msg);
+    if (body)
+        self->churn += (int64_t) zframe_size (body);
     kf_error_t err;
     kf_error_clear (&err);
     if (!routing_id || !body || zmsg_size (msg) != 0) {
@@ -799,9 +947,11 @@ static int
 s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg)
 {
     s_server_t *self = arg;
-    //  Read everything that is ready (up to a batch), then hand it to a
-    //  writer; when a writer's next batch is full, pause reading.
-    for (int reads = 0; reads < self->capacity * 2 && self->full == 0; reads++) {
+    //  Read what is ready (up to S_READS_PER_PASS frames, so that an item
+    //  read early in a flood is not held back by the reading of the rest),
+    //  then hand it to a writer; when a writer's next batch is full, pause
+    //  reading.
+    for (int reads = 0; reads < S_READS_PER_PASS && self->full == 0; reads++) {
         zmsg_t *msg = kf_wire_recv_nowait (reader);
         if (!msg)
             break;
@@ -835,6 +985,15 @@ s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+static int
+s_handle_connections (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_read_connections ((s_server_t *) arg);
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Housekeeping
 
@@ -862,6 +1021,33 @@ s_sweep (s_server_t *self)
     } while (more);
 }
 
+//  After a burst, give the memory it used back to the system. glibc keeps
+//  what is freed for later (in the arena of the thread that allocated it:
+//  ZeroMQ's I/O thread for frames and connections, the writers for their
+//  statements), and a burst leaves those heaps full of free holes that
+//  nothing returns. Once a second, with nothing read, batched or being
+//  stored at that moment, the free pages of every arena are returned
+//  (malloc_trim) when the churn since the last time (frame bytes read,
+//  connections closed) is S_TRIM_AFTER, or S_TRIM_CALM once the last
+//  second brought less than an eighth of it: the burst is over.
+static void
+s_give_back_memory (s_server_t *self, int64_t mono)
+{
+    if (mono - self->churn_mark_at < 1000)
+        return;
+    int64_t recent = self->churn - self->churn_mark;
+    self->churn_mark = self->churn;
+    self->churn_mark_at = mono;
+    if (self->churn < S_TRIM_AFTER && (self->churn < S_TRIM_CALM || recent * 8 > self->churn))
+        return;
+    for (int w = 0; w < self->writer_count; w++)
+        if (self->build_count[w] > 0 || intake_writer_busy (self->writers[w]))
+            return;
+    malloc_trim (0);
+    self->churn = self->churn_mark = 0;
+    (*self->c_trims)++;
+}
+
 static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -876,6 +1062,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
     intake_outbound_tick (self->outbound);
     intake_sessions_expire (self->sessions, mono, self->config->session_idle);
     s_maybe_rest (self);
+    s_give_back_memory (self, mono);
     return 0;
 }
 
@@ -916,7 +1103,15 @@ s_start (s_server_t *self, char *why, size_t why_size)
                   self->config->command_endpoint);
         return -1;
     }
-    zsock_t *monitor = intake_auth_monitor (self->auth, self->router);
+    //  One monitor per socket (libzmq): the gateway socket's reports
+    //  connections for the sessions and failed handshakes for auth.
+    self->monitor =
+        kf_zap_monitor (self->router, KF_ZAP_FAILED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+    if (!self->monitor) {
+        snprintf (why, why_size, "cannot monitor the gateway endpoint's connections: %s",
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     zsock_t *events_monitor = intake_auth_monitor (self->auth, kf_outbox_socket (self->outbox));
     zloop_reader (self->loop, self->router, s_handle_gateway, self);
     self->reading = true;
@@ -925,8 +1120,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
-    if (monitor)
-        zloop_reader (self->loop, monitor, s_handle_monitor, self);
+    zloop_reader (self->loop, self->monitor, s_handle_connections, self);
     if (events_monitor)
         zloop_reader (self->loop, events_monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);

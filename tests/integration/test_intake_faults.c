@@ -20,8 +20,6 @@
 
 #include <libpq-fe.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,8 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,36 +180,6 @@ s_check_streams (const char *db, s_stream_t *streams, int n, long long expected_
 //  ---------------------------------------------------------------------
 //  1. kill -9 of intake
 
-//  Intake as a child process: the gateway endpoint on gateway_port (the same
-//  across restarts, so the gateways reconnect), the others on ports the
-//  system picks (a port chosen here could be taken by a test running beside
-//  this one before intake binds it).
-static pid_t
-s_spawn_intake (const char *db, int gateway_port)
-{
-    const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
-    assert_non_null (bin_dir); //  set by ctest (tests/CMakeLists.txt)
-    char check[1024];
-    snprintf (check, sizeof check, "%s/services/intake/kefu-intake", bin_dir);
-    assert_int_equal (access (check, X_OK), 0);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
-        char path[1024], url[1024], gw[64];
-        snprintf (path, sizeof path, "%s/services/intake/kefu-intake",
-                  getenv ("KEFU_TEST_BIN_DIR"));
-        snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
-        snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
-        execl (path, "kefu-intake", url, gw, "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:*",
-               "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:*",
-               "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:*", "KEFU_INSECURE=1",
-               "KEFU_LOG_LEVEL=error", (char *) NULL);
-        _exit (127);
-    }
-    return pid;
-}
-
 static void
 test_kill_intake_repeatedly_during_a_stream (void **state)
 {
@@ -223,7 +189,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
     int gateway_port = kt_free_port ();
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", gateway_port);
-    pid_t intake = s_spawn_intake (db, gateway_port);
+    pid_t intake = kt_intake_spawn (db, gateway_port, 0);
     enum { GATEWAYS = 4, PER_GATEWAY = 25000 };
     s_stream_t streams[GATEWAYS];
     for (int i = 0; i < GATEWAYS; i++) {
@@ -253,7 +219,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
         if (flowing && acked >= next_kill_at && zclock_mono () >= not_before) {
             kill (intake, SIGKILL);
             assert_int_equal (waitpid (intake, NULL, 0), intake);
-            intake = s_spawn_intake (db, gateway_port);
+            intake = kt_intake_spawn (db, gateway_port, 0);
             kills++;
             next_kill_at = acked + KILL_EVERY;
             not_before = zclock_mono () + KILL_GAP_MS;

@@ -810,6 +810,80 @@ test_second_writer_only_under_backlog (void **state)
                       0);
 }
 
+//  One connection's burst gets only its share of intake. With 64 KiB a
+//  connection and the writers held up (a lock on messages), forty items of
+//  6 KiB find room for ten; the other thirty are answered at once
+//  RETRY_LATER overloaded, told to come back at different times. Another
+//  gateway's item is taken as usual (it has a share of its own), and once
+//  the lock goes every item taken is stored.
+static void
+test_a_burst_gets_only_its_connections_share (void **state)
+{
+    fixture_t *f = *state;
+    setenv ("KEFU_INTAKE_CONNECTION_INFLIGHT", "64KiB", 1);
+    kt_intake_reload (f->intake);
+    unsetenv ("KEFU_INTAKE_CONNECTION_INFLIGHT");
+    bool welcomed = false;
+    zsock_t *other = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-2", SHOP, &welcomed);
+    assert_true (welcomed);
+    //  (Should the test fail holding the lock, PostgreSQL ends it in 20 s,
+    //  so that the teardown does not wait for the writers for ever.)
+    PGconn *lock = PQconnectdb (f->db);
+    PGresult *res = PQexec (lock, "SET idle_in_transaction_session_timeout = '20s'; BEGIN; "
+                                  "LOCK TABLE messages IN SHARE MODE");
+    assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+    PQclear (res);
+
+    //  A frame is the body and ~60 bytes: 10 fit in 64 KiB, 11 do not.
+    enum { ITEMS = 40, TAKEN = 10, BODY = 6144 };
+    uint8_t *body = malloc (BODY);
+    memset (body, 'x', BODY);
+    for (int i = 0; i < ITEMS; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "big-%02d", i);
+        s_send (f, &(s_msg_t){.customer = "tb_big", .body = body, .body_len = BODY}, id);
+    }
+    uint32_t soonest = UINT32_MAX, latest = 0;
+    for (int i = 0; i < ITEMS - TAKEN; i++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER);
+        assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED);
+        assert_true (in->ack->retry_after_ms >= 50);
+        soonest = in->ack->retry_after_ms < soonest ? in->ack->retry_after_ms : soonest;
+        latest = in->ack->retry_after_ms > latest ? in->ack->retry_after_ms : latest;
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    assert_true (latest > soonest); //  spread out, not all at once
+    assert_int_equal (kt_intake_counter (f->intake, "items.overloaded", NULL), ITEMS - TAKEN);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "small-1", "tb_small", "在吗", kf_clock_now_ms (f->clock));
+    kt_gw_send_item (other, &item);
+
+    res = PQexec (lock, "ROLLBACK");
+    PQclear (res);
+    PQfinish (lock);
+    for (int i = 0; i < TAKEN; i++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (other);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (
+        kt_db_count (f->db, "SELECT count(*) FROM messages WHERE gateway_msg_id LIKE 'big-%'"),
+        TAKEN);
+    //  The share is free again: a refused item sent again is taken.
+    s_send (f, &(s_msg_t){.customer = "tb_big", .body = body, .body_len = BODY}, "big-39");
+    in = kt_gw_recv (f->gw);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    free (body);
+    zsock_destroy (&other);
+}
+
 int
 main (void)
 {
@@ -826,6 +900,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_renamed_customer_is_updated_in_the_same_round_trip,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_second_writer_only_under_backlog, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_burst_gets_only_its_connections_share, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_one_bad_item_does_not_hold_back_the_others, s_setup,
                                          s_teardown),

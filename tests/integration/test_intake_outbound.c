@@ -197,6 +197,58 @@ test_waits_for_the_gateway_and_is_resent_until_acked (void **state)
     zsock_destroy (&gw);
 }
 
+//  The gateway reconnects before its old connection is seen to close: the
+//  new connection's session replaces the old one at once (one session; the
+//  commands go to the new connection only), the old connection's items are
+//  still the gateway's, and should the new connection go first, the old one
+//  is the gateway's session again.
+static void
+test_a_reconnect_takes_over_the_session_of_its_gateway (void **state)
+{
+    fixture_t *f = *state;
+    bool welcomed = false;
+    zsock_t *old = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    zsock_t *fresh = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    assert_int_equal (kt_intake_counter (f->intake, "sessions.open", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "sessions.connections", NULL), 2);
+    assert_int_equal (kt_intake_counter (f->intake, "sessions.replaced", NULL), 1);
+    Kefu__V1__CommandSubmitAck *a = s_submit (f, "req-r1", SHOP, "ajie");
+    int64_t id = a->command_id;
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+    //  Sent, and sent again after the ack timeout: both times to the new one.
+    assert_int_equal (s_expect_command (fresh), id);
+    assert_int_equal (s_expect_command (fresh), id);
+    s_ack_command (fresh, id);
+    s_wait_settled (f, 1);
+    assert_true (kt_gw_silent (old, 100));
+
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "old-1", "tb_lily88", "还在吗", zclock_time ());
+    kt_gw_send_item (old, &item);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (old);
+    assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    zsock_destroy (&fresh);
+    int64_t deadline = zclock_mono () + 10000;
+    while (kt_intake_counter (f->intake, "sessions.connections", NULL) != 1 &&
+           zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_int_equal (kt_intake_counter (f->intake, "sessions.connections", NULL), 1);
+    assert_int_equal (kt_intake_counter (f->intake, "sessions.open", NULL), 1);
+    a = s_submit (f, "req-r2", SHOP, "ajie");
+    id = a->command_id;
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+    assert_int_equal (s_expect_command (old), id);
+    s_ack_command (old, id);
+    s_wait_settled (f, 2);
+    zsock_destroy (&old);
+}
+
 typedef struct {
     int seen;        //  commands delivered to the application
     int64_t last_id; //  the last one
@@ -276,6 +328,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_waits_for_the_gateway_and_is_resent_until_acked,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_library_sees_each_command_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_reconnect_takes_over_the_session_of_its_gateway,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

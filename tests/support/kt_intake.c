@@ -7,14 +7,23 @@
 #include "kf_zap.h"
 #include "kt_db.h"
 
-#include <arpa/inet.h>
 #include <libpq-fe.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 static void
 s_set (char **slot, const char *value)
@@ -229,4 +238,66 @@ kt_free_port (void)
     getsockname (fd, (struct sockaddr *) &addr, &len);
     close (fd);
     return ntohs (addr.sin_port);
+}
+
+pid_t
+kt_intake_spawn (const char *db, int gateway_port, int control_port)
+{
+    const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
+    assert_non_null (bin_dir); //  set by ctest (tests/CMakeLists.txt)
+    char path[1024];
+    snprintf (path, sizeof path, "%s/services/intake/kefu-intake", bin_dir);
+    assert_int_equal (access (path, X_OK), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
+        char url[1024], gw[64], control[64];
+        snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
+        snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
+        if (control_port)
+            snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:%d",
+                      control_port);
+        else
+            snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:*");
+        execl (path, "kefu-intake", url, gw, control,
+               "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:*",
+               "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:*", "KEFU_INSECURE=1",
+               "KEFU_LOG_LEVEL=error", (char *) NULL);
+        _exit (127);
+    }
+    return pid;
+}
+
+int64_t
+kt_process_rss_kb (pid_t pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    int64_t kb = -1;
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kb = strtoll (line + 6, NULL, 10);
+    fclose (f);
+    return kb;
+}
+
+int
+kt_process_fds (pid_t pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/fd", (int) pid);
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (entry->d_name[0] != '.')
+            n++;
+    closedir (dir);
+    return n;
 }

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "intake_config.h"
 #include "kf_clock.h"
@@ -63,8 +64,18 @@ zsock_t *kt_events_sub (const char *endpoint, zcert_t *cert, const char *server_
 //  prefix, else the test aborts); false when none came.
 bool kt_events_received (zsock_t *sub, const char *prefix, int ms);
 
-//  A TCP port free on 127.0.0.1 right now (for a service run as a child
-//  process, which binds it itself).
+//  A TCP port on 127.0.0.1 that was free a moment ago.
 int kt_free_port (void);
+//  kefu-intake (this build's binary) as a child process on db, insecure,
+//  logging errors only, killed if the test dies: its gateway endpoint on
+//  gateway_port, its control endpoint on control_port (0: a port the system
+//  picks), the others on ports the system picks (a port chosen here could
+//  be taken by a test running beside this one before intake binds it).
+pid_t kt_intake_spawn (const char *db, int gateway_port, int control_port);
+
+//  Resident set size of process pid (VmRSS) in KiB, -1 if it is gone.
+int64_t kt_process_rss_kb (pid_t pid);
+//  Open file descriptors of process pid, -1 if it is gone.
+int kt_process_fds (pid_t pid);
 
 #endif
