@@ -196,10 +196,9 @@ typedef struct {
                           bool reassigned);
     void (*transferred) (void *arg, const char *shop_id, const routing_conv_t *conv,
                          const char *from, const char *to, const char *by, const char *reason);
-    //  The conversation's routing row changed (persist it). A change of the
-    //  response clock alone (the customer wrote, the owner answered) is
-    //  reported only while the conversation has no row yet: the record
-    //  recomputes the clock from the messages when it is loaded.
+    //  The conversation's routing row changed (persist it), its response
+    //  clock too (the customer's first line after an answer, the owner's
+    //  answer): routing's own row is what a restart rebuilds the clock from.
     void (*conv_changed) (void *arg, const char *shop_id, const routing_conv_t *conv);
     //  An agent's presence changed (persist it).
     void (*presence_changed) (void *arg, const char *shop_id, const char *agent_id, int status,

@@ -112,17 +112,6 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce ((extract (epoch FROM group_since) * 1000)::int8, 0), "
      "  coalesce ((extract (epoch FROM waiting_since) * 1000)::int8, 0), "
      "  sla_breached, busy_replied, after_hours_replied, assign_seq, overflow_hops, "
-     //  The response clock is not rewritten on every line (routing_model):
-     //  the customer waits since their first message after the last answer
-     //  of an owner (replies before the current owner's assignment were
-     //  their owners'; the platform's auto-responder answers no one).
-     "  coalesce ((SELECT (extract (epoch FROM min (m.received_at)) * 1000)::int8 "
-     "    FROM messages m WHERE m.shop_id = r.shop_id AND m.conversation_id = r.conversation_id "
-     "      AND m.kind = 1 AND m.received_at > coalesce ((SELECT max (a.received_at) "
-     "        FROM messages a WHERE a.shop_id = r.shop_id "
-     "          AND a.conversation_id = r.conversation_id AND a.kind = 2 AND NOT a.auto_reply "
-     "          AND (a.agent_id = r.agent_id OR a.received_at < r.assigned_at)), "
-     "        '-infinity')), 0), "
      //  A conversation waiting after a handover that found nobody free:
      //  its latest assignment is the one to nobody, with the agent who left
      //  it and their note (for whoever takes it from the queue).
@@ -370,9 +359,6 @@ static int
 s_on_conversations (const PGresult *res, void *arg)
 {
     for (int r = 0; r < PQntuples (res); r++) {
-        //  A breach reported belongs to the wait the row was written with.
-        int64_t waiting = kf_store_int (res, r, 19);
-        bool breached = s_bool (res, r, 14) && kf_store_int (res, r, 13) == waiting;
         routing_conv_row_t row = {
             .conversation_id = kf_store_int (res, r, 1),
             .customer_id = kf_store_int (res, r, 2),
@@ -386,14 +372,14 @@ s_on_conversations (const PGresult *res, void *arg)
             .opened_at = kf_store_int (res, r, 10),
             .queued_at = kf_store_int (res, r, 11),
             .group_since = kf_store_int (res, r, 12),
-            .waiting_since = waiting,
-            .sla_breached = breached,
+            .waiting_since = kf_store_int (res, r, 13),
+            .sla_breached = s_bool (res, r, 14),
             .busy_replied = s_bool (res, r, 15),
             .after_hours_replied = s_bool (res, r, 16),
             .assign_seq = (int) kf_store_int (res, r, 17),
             .overflow_hops = (int) kf_store_int (res, r, 18),
-            .handed_from = kf_store_text (res, r, 20),
-            .handover_note = kf_store_text (res, r, 21),
+            .handed_from = kf_store_text (res, r, 19),
+            .handover_note = kf_store_text (res, r, 20),
         };
         routing_model_restore_conversation ((routing_model_t *) arg, kf_store_text (res, r, 0),
                                             &row);

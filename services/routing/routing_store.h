@@ -7,8 +7,9 @@
     during one transaction (conversation rows, assignment audit rows,
     presence, stickiness, stored commands) and writes each kind with one
     batched statement just before the commit. A conversation's row is
-    inserted once and updated on decisions; the response clock is not
-    written on every line: loading recomputes it from the messages. */
+    inserted once and updated on decisions and on each turn of its response
+    clock (the customer's first line after an answer, the owner's answer):
+    routing rebuilds from its own rows, never from another service's. */
 #ifndef ROUTING_STORE_H
 #define ROUTING_STORE_H
 
