@@ -274,17 +274,12 @@ kefuctl_check_shop (const char *cmd, const char *shop_id)
     return KEFUCTL_OK;
 }
 
-//  The table CHECK: ^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$
+//  kf_valid_agent_id: the rule of intake, routing and the agents table.
 int
 kefuctl_check_agent_id (const char *cmd, const char *agent_id)
 {
-    size_t len = strlen (agent_id);
-    bool ok = len >= 1 && len <= 128 && isalnum ((unsigned char) agent_id[0]);
-    for (size_t i = 0; ok && i < len; i++) {
-        unsigned char c = (unsigned char) agent_id[i];
-        ok = (c < 0x80 && isalnum (c)) || c == '_' || c == '.' || c == '@' || c == '-';
-    }
-    if (!ok) {
+    kf_error_t err;
+    if (kf_valid_agent_id (agent_id, strlen (agent_id), "agent id", &err)) {
         fprintf (stderr,
                  "%s: bad agent id \"%s\": use 1-128 of A-Z a-z 0-9 _ . @ -, starting with a "
                  "letter or digit (the agent's login on the chat platform)\n",

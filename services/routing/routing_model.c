@@ -1215,6 +1215,8 @@ routing_model_transfer (routing_model_t *self, const char *shop_id, int64_t conv
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET,
                              "conversation %" PRId64 " is not open in shop %s", conversation_id,
                              shop_id);
+    if (kf_valid_agent_id (to_agent_id, strlen (to_agent_id), "to_agent_id", err))
+        return -1;
     s_agent_t *to = s_agent (shop, to_agent_id);
     if (!to || !to->cfg || !to->cfg->active)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET,

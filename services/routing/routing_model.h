@@ -46,8 +46,9 @@
 #include "kf_clock.h"
 #include "kf_error.h"
 #include "kf_tz.h"
+#include "kf_valid.h"
 
-#define ROUTING_ID_MAX     128
+#define ROUTING_ID_MAX     KF_ID_MAX //  agent and customer ids (kf_valid_agent_id)
 #define ROUTING_NAME_MAX   64
 #define ROUTING_GROUPS_MAX 16
 #define ROUTING_SHIFTS_MAX 16

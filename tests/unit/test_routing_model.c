@@ -609,6 +609,25 @@ test_agent_picks_up_a_waiting_customer (void **state)
     assert_int_equal (s_count ("assigned", 1, -1), 1);
 }
 
+//  A transfer names its target by the agent-id rule of every service
+//  (kf_valid_agent_id): another id is refused as invalid, not looked up.
+static void
+test_a_transfer_to_an_id_outside_the_agent_rule_is_refused (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+    kf_error_t err;
+    kf_error_clear (&err);
+    assert_int_equal (routing_model_transfer (f->model, SHOP, 1, "小美", "x", "y", &err), -1);
+    assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+    assert_non_null (strstr (err.reason, "to_agent_id"));
+    assert_int_equal (s_find ("transfer", 1, 0), -1);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+}
+
 //  ---------------------------------------------------------------------
 //  A handover that finds nobody free
 
@@ -816,6 +835,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_offline_hands_over_with_note, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_agent_picks_up_a_waiting_customer, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_transfer_to_an_id_outside_the_agent_rule_is_refused,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_handover_nobody_has_room_for_is_a_change_of_owner_to_nobody, s_setup,
             s_teardown),
