@@ -1,16 +1,11 @@
-/*  test_routing_model — a whole shop day through the routing rules, hour by
-    hour, with a driven clock (Monday 2026-11-23, Asia/Shanghai).
+/*  test_routing_model — the routing rules one by one, each on a fresh
+    shop, with a driven clock (Monday 2026-11-23, Asia/Shanghai).
 
     Four agents: xiaomei (售前, capacity 2, VIP-capable), lingling (售前+售后,
     capacity 1), ajie (售后, capacity 2) on the day shift 08:30-17:30, and
     dawei (both groups, capacity 3) on the night shift 17:30-23:00. The sink
-    records every decision; the assertions check stickiness inside and
-    outside its window, capacity never exceeded, queue order by class, VIP
-    and waiting time, assignment the instant capacity frees, busy and
-    after-hours replies exactly once, overflow after the wait, night
-    thresholds, response-time breach and reassignment, shift handover with
-    the note, the transfer audit, and that at the end of the day every
-    conversation is closed or owned. */
+    records every decision; each test is named as the rule it checks. A
+    whole shop day as a story is an integration test (test_metrics_exact). */
 #include "kefu/v1/common.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
@@ -288,237 +283,9 @@ s_check_capacity (fixture_t *f)
 #define BUSY    KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
 #define AFTER   KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS
 
-//  The whole day as one story: the rules below, one after the other, on one
-//  shop (each rule also has a test of its own after it).
-static void
-test_a_shop_day (void **state)
-{
-    fixture_t *f = *state;
-
-    //  08:00 — before every shift: queued, the after-hours reply once.
-    s_open (f, 1, 101, PRE, 2, false);
-    int q = s_find ("queued", 1, 0);
-    assert_true (q >= 0 && s_log.records[q].flag);
-    s_customer_says (f, 1);
-    assert_int_equal (s_count ("reply", 1, AFTER), 1);
-    assert_int_equal (s_count ("reply", 1, BUSY), 0);
-
-    //  08:20 — the day team logs in, but the shift has not started.
-    s_goto (f, 0, 8, 20, 0);
-    s_presence (f, "xiaomei", ONLINE, NULL);
-    s_presence (f, "lingling", ONLINE, NULL);
-    s_presence (f, "ajie", ONLINE, NULL);
-    assert_int_equal (s_count ("assigned", 1, -1), 0);
-
-    //  08:30 — the shift starts: the waiting customer is assigned at once.
-    s_goto (f, 0, 8, 30, 0);
-    const s_record_t *a = s_last_assignment (1);
-    assert_non_null (a);
-    assert_int_equal (a->reason, R (QUEUE));
-    //  Equal spare capacity, equal idleness: the tie breaks deterministically.
-    assert_string_equal (a->agent, "lingling");
-    assert_int_equal (s_count ("reply", 1, -1), 1); //  still just the one reply
-    //  The customer has waited since 08:00; lingling answers within 30 s.
-    s_goto (f, 0, 8, 30, 20);
-    s_agent_says (f, 1, "lingling");
-
-    //  09:00 — a rush of pre-sales: capacity is never exceeded, the rest wait,
-    //  each with one busy reply; the VIP customer goes to the front.
-    s_goto (f, 0, 9, 0, 0);
-    s_open (f, 2, 102, PRE, 2, false);
-    s_open (f, 3, 103, BARGAIN, 2, false);
-    s_open (f, 4, 104, PRE, 2, false); //  queued first
-    s_goto (f, 0, 9, 0, 10);
-    s_open (f, 5, 105, PRE, 2, false); //  queued second
-    s_goto (f, 0, 9, 0, 20);
-    s_open (f, 6, 106, PRE, 2, true); //  VIP: jumps ahead of 4 and 5
-    s_check_capacity (f);
-    assert_string_equal (s_owner (f, 2), "xiaomei");
-    assert_string_equal (s_owner (f, 3), "xiaomei");
-    int64_t queue[8];
-    assert_int_equal (routing_model_queue (f->model, SHOP, "presales", queue, 8), 3);
-    assert_int_equal (queue[0], 6);
-    assert_int_equal (queue[1], 4);
-    assert_int_equal (queue[2], 5);
-    for (int64_t c = 4; c <= 6; c++) {
-        assert_int_equal (s_count ("reply", c, BUSY), 1);
-        assert_int_equal (s_count ("reply", c, AFTER), 0);
-    }
-
-    //  After-sales by class: a complaint is served before logistics.
-    s_open (f, 7, 107, LOGISTICS, 3, false); //  ajie
-    s_open (f, 8, 108, URGE, 3, false);      //  ajie (full now)
-    s_open (f, 9, 109, LOGISTICS, 3, false); //  queued
-    s_goto (f, 0, 9, 1, 0);
-    s_open (f, 10, 110, COMPLAINT, 4, false); //  queued, but ahead of 9
-    assert_int_equal (routing_model_queue (f->model, SHOP, "aftersales", queue, 8), 2);
-    assert_int_equal (queue[0], 10);
-    assert_int_equal (queue[1], 9);
-    s_check_capacity (f);
-
-    //  09:01:30 — capacity frees: the head of the queue gets it at once.
-    s_goto (f, 0, 9, 1, 30);
-    routing_model_on_closed (f->model, SHOP, 2, kf_clock_now_ms (f->clock));
-    a = s_last_assignment (6);
-    assert_non_null (a);
-    assert_string_equal (a->agent, "xiaomei");
-    assert_int_equal (a->reason, R (QUEUE));
-    s_check_capacity (f);
-
-    //  09:02:01 — conversation 4 has waited 2 minutes in 售前: it overflows
-    //  to 售后, where nobody has room either, so it waits there.
-    s_goto (f, 0, 9, 2, 1);
-    assert_int_equal (routing_model_queue (f->model, SHOP, "presales", queue, 8), 1);
-    assert_int_equal (queue[0], 5);
-    const routing_conv_t *c4 = routing_model_conversation (f->model, SHOP, 4);
-    assert_string_equal (routing_conv_group (c4), "aftersales");
-    assert_int_equal (routing_conv_overflow_hops (c4), 1);
-    assert_int_equal (s_count ("reply", 4, -1), 1); //  no second busy reply
-    //  ajie closes one: in 售后 the complaint is first, then conversation 4
-    //  waits behind logistics 9 (4 is pre-sales class).
-    routing_model_on_closed (f->model, SHOP, 7, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 10), "ajie");
-
-    //  10:00 — response clock: xiaomei's customer 3 writes and waits.
-    s_goto (f, 0, 10, 0, 0);
-    s_agent_says (f, 3, "xiaomei"); //  answers earlier messages
-    s_customer_says (f, 3);
-    s_goto (f, 0, 10, 0, 29);
-    assert_int_equal (s_count ("breach", 3, -1), 0);
-    s_goto (f, 0, 10, 0, 31);
-    int b = s_find ("breach", 3, 0);
-    assert_true (b >= 0);
-    assert_string_equal (s_log.records[b].agent, "xiaomei");
-    assert_int_equal (s_log.records[b].position, 30); //  day threshold
-    //  Nobody else in 售前 has room: reported, not reassigned.
-    assert_false (s_log.records[b].flag);
-    assert_string_equal (s_owner (f, 3), "xiaomei");
-    //  The reply stops the clock; a new message starts a new one.
-    s_agent_says (f, 3, "xiaomei");
-    s_goto (f, 0, 10, 5, 0);
-    assert_int_equal (s_count ("breach", 3, -1), 1);
-
-    //  10:30 — an explicit transfer, recorded with who and why.
-    //  By now 4 and 5 have overflowed to 售后 and wait behind logistics 9.
-    //  Each time lingling (both groups) frees up she takes the next head.
-    routing_model_on_closed (f->model, SHOP, 1, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 9), "lingling");
-    routing_model_on_closed (f->model, SHOP, 9, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 4), "lingling");
-    assert_int_equal (s_last_assignment (4)->reason, R (OVERFLOW));
-    routing_model_on_closed (f->model, SHOP, 4, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 5), "lingling");
-    routing_model_on_closed (f->model, SHOP, 5, kf_clock_now_ms (f->clock));
-    s_check_capacity (f);
-    kf_error_t err;
-    assert_int_equal (routing_model_transfer (f->model, SHOP, 3, "lingling", "supervisor-li",
-                                              "客户要求换人", &err),
-                      0);
-    int t = s_find ("transfer", 3, 0);
-    assert_true (t >= 0);
-    assert_string_equal (s_log.records[t].previous, "xiaomei");
-    assert_string_equal (s_log.records[t].by, "supervisor-li");
-    a = s_last_assignment (3);
-    assert_int_equal (a->reason, R (TRANSFER));
-    assert_string_equal (a->note, "客户要求换人");
-    assert_string_equal (a->by, "supervisor-li");
-    //  A transfer to a full agent, or of an unknown conversation, is refused.
-    assert_int_equal (routing_model_transfer (f->model, SHOP, 6, "lingling", "x", "y", &err), -1);
-    assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED);
-    assert_int_equal (routing_model_transfer (f->model, SHOP, 999, "ajie", "x", "y", &err), -1);
-    assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET);
-
-    //  11:00 — stickiness: customer 103 (served by xiaomei this morning)
-    //  comes back and goes to xiaomei, who has room again.
-    s_goto (f, 0, 11, 0, 0);
-    routing_model_on_closed (f->model, SHOP, 3, kf_clock_now_ms (f->clock)); //  lingling frees
-    assert_int_equal (routing_model_agent_load (f->model, SHOP, "xiaomei"), 1);
-    s_open (f, 11, 103, PRE, 2, false);
-    a = s_last_assignment (11);
-    assert_int_equal (a->reason, R (STICKY));
-    assert_string_equal (a->agent, "xiaomei");
-    //  Outside the window: served four days ago, routed like anyone else.
-    routing_model_restore_served (f->model, SHOP, 120, "ajie", s_at (0, 11, 0, 0) - 4 * 86400000LL);
-    s_open (f, 12, 120, PRE, 2, false);
-    a = s_last_assignment (12);
-    assert_int_not_equal (a->reason, R (STICKY));
-
-    //  12:00 — a break: xiaomei away gets nothing new; back a minute later
-    //  (before the 2-minute overflow) she takes the head of the queue at once.
-    s_goto (f, 0, 12, 0, 0);
-    s_presence (f, "xiaomei", AWAY, NULL);
-    routing_model_on_closed (f->model, SHOP, 11, kf_clock_now_ms (f->clock));
-    routing_model_on_closed (f->model, SHOP, 6, kf_clock_now_ms (f->clock));
-    s_open (f, 13, 113, PRE, 2, false);
-    assert_string_equal (routing_conv_agent (routing_model_conversation (f->model, SHOP, 13)), "");
-    s_goto (f, 0, 12, 1, 0);
-    s_presence (f, "xiaomei", ONLINE, NULL);
-    assert_string_equal (s_owner (f, 13), "xiaomei");
-    s_check_capacity (f);
-
-    //  17:30 — shift change: the day team's open conversations go to dawei
-    //  with their handover notes (ajie's note comes from the configuration).
-    s_goto (f, 0, 17, 25, 0);
-    s_presence (f, "dawei", ONLINE, NULL);
-    assert_false (routing_model_on_shift (f->model, SHOP, "dawei"));
-    s_goto (f, 0, 17, 30, 0);
-    assert_true (routing_model_on_shift (f->model, SHOP, "dawei"));
-    assert_false (routing_model_on_shift (f->model, SHOP, "ajie"));
-    assert_string_equal (s_owner (f, 10), "dawei");
-    a = s_last_assignment (10);
-    assert_int_equal (a->reason, R (HANDOVER));
-    assert_string_equal (a->previous, "ajie");
-    assert_string_equal (a->note, "3号客户要换货，已登记");
-    s_check_capacity (f);
-    //  dawei has 3 slots; whatever did not fit waits in its queue.
-    routing_stats_t st;
-    routing_model_stats (f->model, &st);
-    assert_int_equal (st.assigned + st.queued, st.open);
-
-    //  18:00 — night threshold is 60 s: 45 s is fine, 61 s is a breach,
-    //  and nobody else is on shift, so no reassignment.
-    s_goto (f, 0, 18, 0, 0);
-    s_customer_says (f, 10);
-    s_goto (f, 0, 18, 0, 45);
-    assert_int_equal (s_count ("breach", 10, -1), 0);
-    s_goto (f, 0, 18, 1, 1);
-    b = s_find ("breach", 10, 0);
-    assert_true (b >= 0);
-    assert_int_equal (s_log.records[b].position, 60);
-    s_agent_says (f, 10, "dawei");
-
-    //  22:59 — end of the day: everything is closed or owned.
-    s_goto (f, 0, 22, 0, 0);
-    for (int64_t c = 1; c <= 13; c++)
-        if (routing_model_conversation (f->model, SHOP, c) && strcmp (s_owner (f, c), "") == 0)
-            routing_model_on_closed (f->model, SHOP, c, kf_clock_now_ms (f->clock));
-    s_goto (f, 0, 22, 59, 0);
-    routing_model_stats (f->model, &st);
-    assert_int_equal (st.queued, 0);
-    assert_int_equal (st.assigned, st.open);
-
-    //  23:00 — the night shift ends with conversations still open: they wait
-    //  for the morning, each told once that it is after hours.
-    s_goto (f, 0, 23, 0, 0);
-    routing_model_stats (f->model, &st);
-    assert_int_equal (st.assigned, 0);
-    int64_t waiting = st.queued;
-    assert_true (waiting > 0);
-    for (int64_t c = 1; c <= 13; c++)
-        if (routing_model_conversation (f->model, SHOP, c)) {
-            assert_int_equal (s_count ("reply", c, AFTER), 1);
-            assert_true (s_count ("reply", c, -1) <= 2);
-        }
-    //  Next morning 08:30: the day team is still logged in (online); the
-    //  first agents of the shift take them.
-    s_goto (f, 1, 8, 30, 0);
-    routing_model_stats (f->model, &st);
-    assert_true (st.assigned > 0);
-    s_check_capacity (f);
-}
-
 //  ---------------------------------------------------------------------
-//  One test per rule of the day (the story above walks them in a row)
+//  A shop day, one test per rule (the day as a story is an integration
+//  test: test_metrics_exact pushes one through intake, routing and metrics)
 
 //  Before every shift a customer waits, told once that it is after hours;
 //  agents who log in early get nothing before their shift starts.
@@ -1177,7 +944,6 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_a_shop_day, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_before_the_shift_a_customer_waits_with_one_after_hours_reply, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_the_shift_start_assigns_the_waiting_customer_at_once,
