@@ -4,6 +4,8 @@
     shape. Builds on kefuctl_args only. */
 #include "kefuctl.h"
 
+#include "routing_store.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,41 +168,15 @@ kefuctl_change_failed (kefuctl_change_t *change)
     return KEFUCTL_FAILED;
 }
 
-static int
-s_on_missing (const PGresult *res, void *arg)
-{
-    char *buf = arg; //  256 bytes
-    size_t used = 0;
-    for (int i = 0; i < PQntuples (res) && used < 256; i++) {
-        int n = snprintf (buf + used, 256 - used, "%s%s", i ? ", " : "", kf_store_text (res, i, 0));
-        if (n < 0)
-            break;
-        used += (size_t) n;
-    }
-    return 0;
-}
-
 int
 kefuctl_require (kefuctl_change_t *change, const char *what, const kefuctl_names_t *names)
 {
     if (names->count == 0)
         return KEFUCTL_OK;
     bool group = strcmp (what, "group") == 0;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, change->shop_id);
-    kf_params_str (&params, names->csv);
-    char missing[256] = "";
-    int rc = kf_store_exec_sql (
-        change->store,
-        group
-            ? "SELECT n FROM unnest (string_to_array ($2::text, ',')) WITH ORDINALITY AS t (n, o) "
-              "WHERE NOT EXISTS (SELECT 1 FROM routing_groups g "
-              "WHERE g.shop_id = $1::text AND g.group_name = t.n) ORDER BY o"
-            : "SELECT n FROM unnest (string_to_array ($2::text, ',')) WITH ORDINALITY AS t (n, o) "
-              "WHERE NOT EXISTS (SELECT 1 FROM shifts s "
-              "WHERE s.shop_id = $1::text AND s.shift_name = t.n) ORDER BY o",
-        &params, s_on_missing, missing, &change->err);
+    char missing[256];
+    int rc = routing_store_missing (change->store, change->shop_id, group, names->csv, missing,
+                                    sizeof missing, &change->err);
     if (rc)
         return kefuctl_change_failed (change);
     if (!*missing)
