@@ -4,6 +4,7 @@
 #include "bench_stats.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
+#include "kt_process.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,14 +50,9 @@ bench_free_port (void)
 void
 bench_service_bin (char *out, size_t size, const char *path)
 {
-    char exe[900];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr (exe, '/');
-    if (slash)
-        *slash = '\0';
-    //  This program is build-bench/bench/<name>; services are beside bench/.
-    snprintf (out, size, "%s/../services/%s", exe, path);
+    char services[256];
+    snprintf (services, sizeof services, "services/%s", path);
+    kt_process_bin (out, size, services);
 }
 
 //  Our environment with env's entries replacing or added to it, in one
@@ -97,41 +92,6 @@ s_environment (const char *const *env, bool log_level_default)
     return out;
 }
 
-//  fork + exec argv with envp; the child's stdout goes to out_fd and its
-//  stderr to err_fd (-1: inherited), and it gets SIGTERM when we die.
-//  Returns the pid, or -1.
-static pid_t
-s_spawn (const char *const *argv, char **envp, int out_fd, int err_fd)
-{
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid != 0)
-        return pid;
-    prctl (PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid () != parent)
-        _exit (127);
-    sigset_t none;
-    sigemptyset (&none);
-    sigprocmask (SIG_SETMASK, &none, NULL);
-    if (out_fd >= 0)
-        dup2 (out_fd, STDOUT_FILENO);
-    if (err_fd >= 0)
-        dup2 (err_fd, STDERR_FILENO);
-    execve (argv[0], (char *const *) argv, envp);
-    _exit (127);
-}
-
-//  Exit code of a waitpid status: the code, or 128 + the signal.
-static int
-s_exit_code (int status)
-{
-    if (WIFEXITED (status))
-        return WEXITSTATUS (status);
-    if (WIFSIGNALED (status))
-        return 128 + WTERMSIG (status);
-    return -1;
-}
-
 bench_service_t *
 bench_service_spawn (const char *name, const char *bin, const char *const *env,
                      const char *control_endpoint, const char *log_path)
@@ -153,7 +113,7 @@ bench_service_spawn (const char *name, const char *bin, const char *const *env,
     if (log_path && (log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
         fprintf (stderr, "bench: cannot write %s: %s\n", log_path, strerror (errno));
     const char *argv[] = {bin, NULL};
-    self->pid = s_spawn (argv, envp, -1, log_fd);
+    self->pid = kt_process_spawn (argv, envp, -1, log_fd, SIGTERM);
     if (log_fd >= 0)
         close (log_fd);
     free (envp);
@@ -173,7 +133,8 @@ bench_service_spawn (const char *name, const char *bin, const char *const *env,
         int status;
         if (waitpid (self->pid, &status, WNOHANG) == self->pid) {
             fprintf (stderr, "bench: %s exited at start (exit code %d%s%s)\n", name,
-                     s_exit_code (status), log_path ? "; its log: " : "", log_path ? log_path : "");
+                     kt_process_exit_code (status), log_path ? "; its log: " : "",
+                     log_path ? log_path : "");
             self->pid = 0;
             free (self);
             return NULL;
@@ -288,19 +249,11 @@ bench_service_stop (bench_service_t **self_p, double grace_s, double *took_s)
     if (self->actor)
         kf_daemon_drain_actor (&self->actor);
     if (self->pid > 0) {
-        kill (self->pid, SIGTERM);
-        int64_t deadline = start + (int64_t) (grace_s * 1e6);
-        int status = 0;
-        pid_t done = 0;
-        while ((done = waitpid (self->pid, &status, WNOHANG)) == 0 && bench_now_us () < deadline)
-            zclock_sleep (10);
-        if (done == 0) {
+        bool killed = false;
+        code = kt_process_stop (self->pid, SIGTERM, (int) (grace_s * 1000), &killed);
+        if (killed)
             fprintf (stderr, "bench: %s did not exit within %.0f s of SIGTERM: killed\n",
                      self->name, grace_s);
-            kill (self->pid, SIGKILL);
-            waitpid (self->pid, &status, 0);
-        }
-        code = s_exit_code (status);
     }
     if (took_s)
         *took_s = (double) (bench_now_us () - start) / 1e6;
@@ -324,7 +277,7 @@ bench_tool_run (const char *const *argv, const char *const *env, char *out, size
         free (envp);
         return -1;
     }
-    pid_t pid = s_spawn (argv, envp, fds[1], -1);
+    pid_t pid = kt_process_spawn (argv, envp, fds[1], -1, SIGTERM);
     free (envp);
     close (fds[1]);
     if (pid < 0) {
@@ -354,6 +307,6 @@ bench_tool_run (const char *const *argv, const char *const *env, char *out, size
         ;
     if (took_s)
         *took_s = (double) (bench_now_us () - start) / 1e6;
-    int code = s_exit_code (status);
+    int code = kt_process_exit_code (status);
     return code == 127 ? -1 : code;
 }

@@ -104,6 +104,27 @@ kf_valid_shop_id (const char *s, size_t len, kf_error_t *err)
     return 0;
 }
 
+int
+kf_valid_agent_id (const char *s, size_t len, const char *field, kf_error_t *err)
+{
+    if (len == 0)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "%s is required",
+                             field);
+    if (len > KF_ID_MAX)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG,
+                             "%s is %zu bytes, over the limit of %d", field, len, KF_ID_MAX);
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || !(c == '_' || c == '.' || c == '@' || c == '-')))
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                                 "%s has a character outside [A-Za-z0-9_.@-] (or not a letter or "
+                                 "digit first) at byte %zu",
+                                 field, i);
+    }
+    return 0;
+}
+
 bool
 kf_valid_name (const char *s, size_t max_len, const char *punct)
 {

@@ -33,6 +33,12 @@ int kf_valid_id (const ProtobufCBinaryData *value, const char *field, size_t max
 //  Shop id: 1..64 bytes of [a-z0-9_.-], starting with a letter or digit.
 int kf_valid_shop_id (const char *s, size_t len, kf_error_t *err);
 
+//  Agent id (the agent's login on the chat platform), the one rule of
+//  every service and of the agents table: 1..KF_ID_MAX bytes of
+//  [A-Za-z0-9_.@-], starting with a letter or digit. field names it in the
+//  reason.
+int kf_valid_agent_id (const char *s, size_t len, const char *field, kf_error_t *err);
+
 //  An internal name (an event stream, a subscriber's consumer key): 1 to
 //  max_len bytes, a lowercase letter first, then [a-z0-9_] or a byte of
 //  punct ("" for none). Names are the programs' own constants; the outbox

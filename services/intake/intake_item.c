@@ -37,6 +37,21 @@ s_required_id (char *dst, const ProtobufCBinaryData *src, const char *field, kf_
     return 0;
 }
 
+//  An agent id (kf_valid_agent_id); empty is fine unless required.
+static int
+s_agent_id (char *dst, const ProtobufCBinaryData *src, const char *field, bool required,
+            kf_error_t *err)
+{
+    if (src->len == 0 && !required) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (kf_valid_agent_id ((const char *) src->data, src->len, field, err))
+        return -1;
+    s_copy (dst, src);
+    return 0;
+}
+
 static int
 s_text (char **dst, const ProtobufCBinaryData *src, const char *field, size_t max, bool required,
         kf_error_t *err)
@@ -87,7 +102,7 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         const Kefu__V1__AgentReply *r = in->agent_reply;
         item->kind = INTAKE_KIND_REPLY;
         if (s_required_id (item->customer_id, &r->customer_id, "agent_reply.customer_id", err) ||
-            s_required_id (item->agent_id, &r->agent_id, "agent_reply.agent_id", err) ||
+            s_agent_id (item->agent_id, &r->agent_id, "agent_reply.agent_id", true, err) ||
             s_text (&item->text, &r->body, "agent_reply.body", max_body, true, err))
             goto failed;
         item->auto_reply = r->auto_reply;
@@ -96,7 +111,7 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
     case KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE: {
         const Kefu__V1__AgentPresence *p = in->agent_presence;
         item->kind = INTAKE_KIND_PRESENCE;
-        if (s_required_id (item->agent_id, &p->agent_id, "agent_presence.agent_id", err) ||
+        if (s_agent_id (item->agent_id, &p->agent_id, "agent_presence.agent_id", true, err) ||
             kf_valid_enum (&kefu__v1__agent_status__descriptor, p->status, "agent_presence.status",
                            false, err) ||
             s_text (&item->text, &p->handover_note, "agent_presence.handover_note", max_body, false,
@@ -110,7 +125,7 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         item->kind = INTAKE_KIND_RATING;
         if (s_required_id (item->customer_id, &r->customer_id, "customer_rating.customer_id",
                            err) ||
-            s_optional_id (item->agent_id, &r->agent_id, "customer_rating.agent_id", err) ||
+            s_agent_id (item->agent_id, &r->agent_id, "customer_rating.agent_id", false, err) ||
             s_text (&item->text, &r->comment, "customer_rating.comment", max_body, false, err))
             goto failed;
         if (r->score < 1 || r->score > 5) {
@@ -126,7 +141,7 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         item->kind = INTAKE_KIND_CLOSE;
         if (s_required_id (item->customer_id, &c->customer_id, "conversation_close.customer_id",
                            err) ||
-            s_optional_id (item->agent_id, &c->agent_id, "conversation_close.agent_id", err) ||
+            s_agent_id (item->agent_id, &c->agent_id, "conversation_close.agent_id", false, err) ||
             kf_valid_enum (&kefu__v1__close_reason__descriptor, c->reason,
                            "conversation_close.reason", true, err))
             goto failed;
@@ -138,10 +153,10 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         item->kind = INTAKE_KIND_TRANSFER;
         if (s_required_id (item->customer_id, &t->customer_id, "transfer_request.customer_id",
                            err) ||
-            s_optional_id (item->agent_id, &t->from_agent_id, "transfer_request.from_agent_id",
-                           err) ||
-            s_required_id (item->target_agent_id, &t->to_agent_id, "transfer_request.to_agent_id",
-                           err) ||
+            s_agent_id (item->agent_id, &t->from_agent_id, "transfer_request.from_agent_id", false,
+                        err) ||
+            s_agent_id (item->target_agent_id, &t->to_agent_id, "transfer_request.to_agent_id",
+                        true, err) ||
             s_text (&item->text, &t->reason, "transfer_request.reason", 1024, false, err))
             goto failed;
         break;

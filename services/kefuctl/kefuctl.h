@@ -39,10 +39,11 @@ typedef struct {
     int64_t now_ms;             //  now, by KEFU_CLOCK (tests drive it)
 } kefuctl_t;
 
-//  Connect to the database or print why not. Caller owns return value.
+//  Connect to the database or print why not (kefuctl_change.c). Caller
+//  owns return value.
 kf_store_t *kefuctl_store (kefuctl_t *ctl);
 
-//  True when argv holds --help or -h.
+//  True when argv holds --help or -h (kefuctl_args.c).
 int kefuctl_wants_help (int argc, char **argv);
 
 int kefuctl_migrate (kefuctl_t *ctl, int argc, char **argv);
@@ -67,7 +68,8 @@ int kefuctl_routing (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_transfer (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_queue (kefuctl_t *ctl, int argc, char **argv);
 
-//  What the routing commands share (kefuctl_routing.c). Every check prints
+//  What the commands share: changes and lists (kefuctl_change.c), argument
+//  parsing, checks and formatting (kefuctl_args.c). Every check prints
 //  "<cmd>: <why>" to stderr and returns an exit code (0 when fine).
 
 //  One configuration change: a transaction on the shop, with the events
@@ -132,6 +134,11 @@ int kefuctl_text_width (const char *s);
 
 //  Checks that return 0 or print and return KEFUCTL_USAGE.
 int kefuctl_check_shop (const char *cmd, const char *shop_id);
+//  The arguments of a command on one shop, from argv[first] on: <shop>,
+//  and --json / --by NAME where json / by are given. The shop id is
+//  checked, *by resolved (kefuctl_by). Returns an exit code.
+int kefuctl_shop_args (const char *cmd, int argc, char **argv, int first, const char **shop_id,
+                       bool *json, const char **by);
 //  The shape every "<noun> list <shop> [--json]" shares: arguments from
 //  argv[first] on, the shop checked and opened, sql run with the shop as $1,
 //  the rows handed to fn with a kefuctl_list_t * as its argument.

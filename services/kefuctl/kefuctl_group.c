@@ -2,6 +2,8 @@
     each a queue, and where a queue overflows when it waits too long. */
 #include "kefuctl.h"
 
+#include "routing_store.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -51,27 +53,6 @@ typedef struct {
     int64_t overflow_after;  //  ms; -1: unchanged / default
 } s_group_t;
 
-//  The group as stored after the change.
-typedef struct {
-    int rows; //  0: no such group (set) or already there (add)
-    char display[S_DISPLAY_MAX + 1];
-    char overflow_to[33];   //  "" when none
-    int64_t overflow_after; //  ms
-} s_stored_t;
-
-static int
-s_on_row (const PGresult *res, void *arg)
-{
-    s_stored_t *stored = arg;
-    stored->rows = PQntuples (res);
-    if (stored->rows == 1) {
-        snprintf (stored->display, sizeof stored->display, "%s", kf_store_text (res, 0, 0));
-        snprintf (stored->overflow_to, sizeof stored->overflow_to, "%s", kf_store_text (res, 0, 1));
-        stored->overflow_after = kf_store_int (res, 0, 2);
-    }
-    return 0;
-}
-
 static int
 s_change (kefuctl_change_t *c, void *arg)
 {
@@ -82,47 +63,18 @@ s_change (kefuctl_change_t *c, void *arg)
         if (rc || (rc = kefuctl_require (c, "group", &names)))
             return rc;
     }
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, g->group);
-    if (g->display)
-        kf_params_str (&params, g->display);
-    else
-        kf_params_null (&params);
-    if (g->overflow_to)
-        kf_params_str (&params, g->overflow_to);
-    else
-        kf_params_null (&params);
-    if (g->overflow_after >= 0)
-        kf_params_int (&params, g->overflow_after);
-    else
-        kf_params_null (&params);
-    if (!g->add)
-        kf_params_bool (&params, g->overflow_given);
-    s_stored_t stored;
-    memset (&stored, 0, sizeof stored);
-    if (kf_store_exec_sql (
-            c->store,
-            g->add ? "INSERT INTO routing_groups"
-                     " (shop_id, group_name, display_name, overflow_to, overflow_after_ms) "
-                     "VALUES ($1::text, $2::text, $3::text, $4::text, coalesce ($5::int8, 120000)) "
-                     "ON CONFLICT DO NOTHING "
-                     "RETURNING display_name, coalesce (overflow_to, ''), overflow_after_ms"
-                   : "UPDATE routing_groups SET"
-                     " display_name = coalesce ($3::text, display_name),"
-                     " overflow_to = CASE WHEN $6::bool THEN $4::text ELSE overflow_to END,"
-                     " overflow_after_ms = coalesce ($5::int8, overflow_after_ms) "
-                     "WHERE shop_id = $1::text AND group_name = $2::text "
-                     "RETURNING display_name, coalesce (overflow_to, ''), overflow_after_ms",
-            &params, s_on_row, &stored, &c->err))
+    routing_group_row_t stored;
+    int done = routing_store_put_group (c->store, c->shop_id, g->group, g->add, g->display,
+                                        g->overflow_given, g->overflow_to, g->overflow_after,
+                                        &stored, &c->err);
+    if (done < 0)
         return kefuctl_change_failed (c);
-    if (!stored.rows && g->add) {
+    if (!done && g->add) {
         fprintf (stderr, "%s: shop %s already has a group %s (change it with kefuctl group set)\n",
                  c->cmd, c->shop_id, g->group);
         return KEFUCTL_EXISTS;
     }
-    if (!stored.rows) {
+    if (!done) {
         fprintf (stderr, "%s: shop %s has no group %s (kefuctl group list %s)\n", c->cmd,
                  c->shop_id, g->group, c->shop_id);
         return KEFUCTL_NOT_FOUND;
@@ -131,7 +83,7 @@ s_change (kefuctl_change_t *c, void *arg)
     if (*stored.overflow_to)
         fprintf (c->out, "group %s %s in shop %s: %s, overflow to %s after %s\n", g->group,
                  g->add ? "added" : "changed", c->shop_id, stored.display, stored.overflow_to,
-                 kefuctl_fmt_duration (a, sizeof a, stored.overflow_after));
+                 kefuctl_fmt_duration (a, sizeof a, stored.overflow_after_ms));
     else
         fprintf (c->out, "group %s %s in shop %s: %s, no overflow\n", g->group,
                  g->add ? "added" : "changed", c->shop_id, stored.display);
@@ -189,66 +141,65 @@ s_add_or_set (kefuctl_t *ctl, int argc, char **argv, bool add)
     return kefuctl_change_run (ctl, cmd, shop_id, by, s_change, &g);
 }
 
-static int
-s_on_list (const PGresult *res, void *arg)
+static void
+s_on_group (void *arg, const routing_group_row_t *g)
 {
-    const kefuctl_list_t *list = arg;
-    bool json = list->json;
-    json_t *array = json_array ();
-    if (!json && PQntuples (res) == 0)
-        printf ("no groups (kefuctl shift defaults, or kefuctl group add)\n");
-    else if (!json)
-        printf ("%-16s %-24s %-7s %-6s %-7s %s\n", "GROUP", "OVERFLOW", "AGENTS", "ACTIVE",
-                "WAITING", "NAME");
-    for (int i = 0; i < PQntuples (res); i++) {
-        const char *name = kf_store_text (res, i, 0);
-        bool overflow = !kf_store_isnull (res, i, 2);
-        int64_t after = kf_store_int (res, i, 3);
-        if (json)
-            json_array_append_new (
-                array,
-                json_pack ("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I}", "group", name, "display_name",
-                           kf_store_text (res, i, 1), "overflow_to",
-                           overflow ? kf_store_text (res, i, 2) : NULL, "overflow_after_ms",
-                           (json_int_t) after, "agents", (json_int_t) kf_store_int (res, i, 4),
-                           "active_agents", (json_int_t) kf_store_int (res, i, 5), "waiting",
-                           (json_int_t) kf_store_int (res, i, 6)));
-        else {
-            char a[32], flow[64] = "-";
-            if (overflow &&
-                snprintf (flow, sizeof flow, "%s after %s", kf_store_text (res, i, 2),
-                          kefuctl_fmt_duration (a, sizeof a, after)) >= (int) sizeof flow)
-                snprintf (flow, sizeof flow, "%s", kf_store_text (res, i, 2));
-            printf ("%-16s %-24s %-7d %-6d %-7d %s\n", name, flow, (int) kf_store_int (res, i, 4),
-                    (int) kf_store_int (res, i, 5), (int) kf_store_int (res, i, 6),
-                    kf_store_text (res, i, 1));
-        }
-    }
-    if (json) {
-        char *text = json_dumps (array, JSON_INDENT (2));
-        printf ("%s\n", text);
-        free (text);
-    }
-    json_decref (array);
-    return 0;
+    json_t *array = arg;
+    json_array_append_new (
+        array, json_pack ("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I}", "group", g->name, "display_name",
+                          g->display, "overflow_to", *g->overflow_to ? g->overflow_to : NULL,
+                          "overflow_after_ms", (json_int_t) g->overflow_after_ms, "agents",
+                          (json_int_t) g->agents, "active_agents", (json_int_t) g->active_agents,
+                          "waiting", (json_int_t) g->waiting));
 }
 
 static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl group list";
-    return kefuctl_list_by_shop (
-        ctl, cmd, argc, argv, 2,
-        "SELECT g.group_name, g.display_name, g.overflow_to, g.overflow_after_ms,"
-        " (SELECT count (*) FROM agent_groups m"
-        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name),"
-        " (SELECT count (*) FROM agent_groups m JOIN agents a"
-        "  ON a.shop_id = m.shop_id AND a.agent_id = m.agent_id"
-        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name AND a.active),"
-        " (SELECT count (*) FROM routing_conversations c"
-        "  WHERE c.shop_id = g.shop_id AND c.state = 1 AND c.group_name = g.group_name) "
-        "FROM routing_groups g WHERE g.shop_id = $1::text ORDER BY g.group_name",
-        s_on_list);
+    const char *shop_id;
+    bool json;
+    int rc = kefuctl_shop_args (cmd, argc, argv, 2, &shop_id, &json, NULL);
+    kf_store_t *store = NULL;
+    if (rc || (rc = kefuctl_shop_open (ctl, cmd, shop_id, &store)))
+        return rc;
+    json_t *array = json_array ();
+    kf_error_t err;
+    if (routing_store_list_groups (store, shop_id, s_on_group, array, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
+    } else if (json) {
+        char *text = json_dumps (array, JSON_INDENT (2));
+        printf ("%s\n", text);
+        free (text);
+    } else if (json_array_size (array) == 0)
+        printf ("no groups (kefuctl shift defaults, or kefuctl group add)\n");
+    else {
+        printf ("%-16s %-24s %-7s %-6s %-7s %s\n", "GROUP", "OVERFLOW", "AGENTS", "ACTIVE",
+                "WAITING", "NAME");
+        size_t i;
+        json_t *g;
+        json_array_foreach (array, i, g)
+        {
+            const char *to = json_string_value (json_object_get (g, "overflow_to"));
+            char a[32], flow[64] = "-";
+            if (to &&
+                snprintf (flow, sizeof flow, "%s after %s", to,
+                          kefuctl_fmt_duration (a, sizeof a,
+                                                json_integer_value (json_object_get (
+                                                    g, "overflow_after_ms")))) >= (int) sizeof flow)
+                snprintf (flow, sizeof flow, "%s", to);
+            printf ("%-16s %-24s %-7d %-6d %-7d %s\n",
+                    json_string_value (json_object_get (g, "group")), flow,
+                    (int) json_integer_value (json_object_get (g, "agents")),
+                    (int) json_integer_value (json_object_get (g, "active_agents")),
+                    (int) json_integer_value (json_object_get (g, "waiting")),
+                    json_string_value (json_object_get (g, "display_name")));
+        }
+    }
+    json_decref (array);
+    kf_store_destroy (&store);
+    return rc;
 }
 
 int

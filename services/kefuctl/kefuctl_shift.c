@@ -313,25 +313,9 @@ static int
 s_defaults (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl shift defaults";
-    const char *shop_id = NULL, *by = NULL, *v;
-    for (int i = 2; i < argc; i++) {
-        if ((v = kefuctl_opt (argc, argv, &i, "--by")))
-            by = v;
-        else if (argv[i][0] != '-' && !shop_id)
-            shop_id = argv[i];
-        else
-            return kefuctl_bad_arg (cmd, argc, argv, i);
-    }
-    if (!shop_id) {
-        fprintf (stderr, "%s: needs <shop>\n", cmd);
-        return KEFUCTL_USAGE;
-    }
-    if (kefuctl_check_shop (cmd, shop_id))
-        return KEFUCTL_USAGE;
-    by = kefuctl_by (cmd, by);
-    if (!by)
-        return KEFUCTL_USAGE;
-    return kefuctl_change_run (ctl, cmd, shop_id, by, s_defaults_change, NULL);
+    const char *shop_id, *by;
+    int rc = kefuctl_shop_args (cmd, argc, argv, 2, &shop_id, NULL, &by);
+    return rc ? rc : kefuctl_change_run (ctl, cmd, shop_id, by, s_defaults_change, NULL);
 }
 
 int

@@ -19,7 +19,7 @@ struct _kefuctl_table_t {
 //  Columns a code point takes: 0 for combining marks and zero-width
 //  characters, 2 for East Asian wide and full-width ones, 1 otherwise.
 static int
-s_columns (uint32_t c)
+s_code_point_width (uint32_t c)
 {
     if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) ||
         (c >= 0x1DC0 && c <= 0x1DFF) || (c >= 0x200B && c <= 0x200F) ||
@@ -52,7 +52,7 @@ kefuctl_text_width (const char *s)
         //  sequence rather than read past the end.
         for (; more > 0 && (*p & 0xC0) == 0x80; more--, p++)
             c = (c << 6) | (*p & 0x3F);
-        width += s_columns (c);
+        width += s_code_point_width (c);
     }
     return width;
 }

@@ -86,26 +86,6 @@ static const kf_config_spec_t s_spec = {
     NULL, s_entries, kf_common_config_entries};
 
 int
-kefuctl_wants_help (int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
-kf_store_t *
-kefuctl_store (kefuctl_t *ctl)
-{
-    kf_store_t *store = kf_store_new (ctl->common->database_url, "kefuctl");
-    if (kf_store_connect (store)) {
-        fprintf (stderr, "kefuctl: cannot connect to the database (KEFU_DATABASE_URL)\n");
-        kf_store_destroy (&store);
-    }
-    return store;
-}
-
-int
 main (int argc, char **argv)
 {
     kf_log_init ("kefuctl");

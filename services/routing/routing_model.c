@@ -531,17 +531,6 @@ s_changed (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
     conv->stored = true;
 }
 
-//  Only the response clock changed (the customer wrote, the owner
-//  answered): the record's row is not rewritten for that. A restart
-//  recomputes the clock from the messages (routing_store), so a row is
-//  written only when it is new.
-static void
-s_clock_changed (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv)
-{
-    if (!conv->stored)
-        s_changed (self, shop, conv);
-}
-
 static void
 s_arm_sla (routing_model_t *self, s_shop_t *shop, routing_conv_t *conv, int64_t from)
 {
@@ -1133,10 +1122,10 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->waiting_since = at;
             c->sla_breached = false;
             s_arm_sla (self, shop, c, at);
-            s_clock_changed (self, shop, c);
+            s_changed (self, shop, c);
         } else if (c->state == ROUTING_QUEUED && !c->waiting_since) {
             c->waiting_since = at;
-            s_clock_changed (self, shop, c);
+            s_changed (self, shop, c);
         }
         return;
     }
@@ -1152,7 +1141,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->waiting_since = 0;
             c->sla_breached = false;
             c->sla_deadline = 0;
-            s_clock_changed (self, shop, c);
+            s_changed (self, shop, c);
         }
         s_served_t *s = zhashx_lookup (shop->served, &c->customer_id);
         if (!s || strcmp (s->agent_id, agent_id) != 0 || at - s->at > 60000) {
@@ -1226,6 +1215,8 @@ routing_model_transfer (routing_model_t *self, const char *shop_id, int64_t conv
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET,
                              "conversation %" PRId64 " is not open in shop %s", conversation_id,
                              shop_id);
+    if (kf_valid_agent_id (to_agent_id, strlen (to_agent_id), "to_agent_id", err))
+        return -1;
     s_agent_t *to = s_agent (shop, to_agent_id);
     if (!to || !to->cfg || !to->cfg->active)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET,

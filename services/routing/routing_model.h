@@ -46,8 +46,9 @@
 #include "kf_clock.h"
 #include "kf_error.h"
 #include "kf_tz.h"
+#include "kf_valid.h"
 
-#define ROUTING_ID_MAX     128
+#define ROUTING_ID_MAX     KF_ID_MAX //  agent and customer ids (kf_valid_agent_id)
 #define ROUTING_NAME_MAX   64
 #define ROUTING_GROUPS_MAX 16
 #define ROUTING_SHIFTS_MAX 16
@@ -196,10 +197,9 @@ typedef struct {
                           bool reassigned);
     void (*transferred) (void *arg, const char *shop_id, const routing_conv_t *conv,
                          const char *from, const char *to, const char *by, const char *reason);
-    //  The conversation's routing row changed (persist it). A change of the
-    //  response clock alone (the customer wrote, the owner answered) is
-    //  reported only while the conversation has no row yet: the record
-    //  recomputes the clock from the messages when it is loaded.
+    //  The conversation's routing row changed (persist it), its response
+    //  clock too (the customer's first line after an answer, the owner's
+    //  answer): routing's own row is what a restart rebuilds the clock from.
     void (*conv_changed) (void *arg, const char *shop_id, const routing_conv_t *conv);
     //  An agent's presence changed (persist it).
     void (*presence_changed) (void *arg, const char *shop_id, const char *agent_id, int status,

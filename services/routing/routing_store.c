@@ -112,17 +112,6 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce ((extract (epoch FROM group_since) * 1000)::int8, 0), "
      "  coalesce ((extract (epoch FROM waiting_since) * 1000)::int8, 0), "
      "  sla_breached, busy_replied, after_hours_replied, assign_seq, overflow_hops, "
-     //  The response clock is not rewritten on every line (routing_model):
-     //  the customer waits since their first message after the last answer
-     //  of an owner (replies before the current owner's assignment were
-     //  their owners'; the platform's auto-responder answers no one).
-     "  coalesce ((SELECT (extract (epoch FROM min (m.received_at)) * 1000)::int8 "
-     "    FROM messages m WHERE m.shop_id = r.shop_id AND m.conversation_id = r.conversation_id "
-     "      AND m.kind = 1 AND m.received_at > coalesce ((SELECT max (a.received_at) "
-     "        FROM messages a WHERE a.shop_id = r.shop_id "
-     "          AND a.conversation_id = r.conversation_id AND a.kind = 2 AND NOT a.auto_reply "
-     "          AND (a.agent_id = r.agent_id OR a.received_at < r.assigned_at)), "
-     "        '-infinity')), 0), "
      //  A conversation waiting after a handover that found nobody free:
      //  its latest assignment is the one to nobody, with the agent who left
      //  it and their note (for whoever takes it from the queue).
@@ -370,9 +359,6 @@ static int
 s_on_conversations (const PGresult *res, void *arg)
 {
     for (int r = 0; r < PQntuples (res); r++) {
-        //  A breach reported belongs to the wait the row was written with.
-        int64_t waiting = kf_store_int (res, r, 19);
-        bool breached = s_bool (res, r, 14) && kf_store_int (res, r, 13) == waiting;
         routing_conv_row_t row = {
             .conversation_id = kf_store_int (res, r, 1),
             .customer_id = kf_store_int (res, r, 2),
@@ -386,14 +372,14 @@ s_on_conversations (const PGresult *res, void *arg)
             .opened_at = kf_store_int (res, r, 10),
             .queued_at = kf_store_int (res, r, 11),
             .group_since = kf_store_int (res, r, 12),
-            .waiting_since = waiting,
-            .sla_breached = breached,
+            .waiting_since = kf_store_int (res, r, 13),
+            .sla_breached = s_bool (res, r, 14),
             .busy_replied = s_bool (res, r, 15),
             .after_hours_replied = s_bool (res, r, 16),
             .assign_seq = (int) kf_store_int (res, r, 17),
             .overflow_hops = (int) kf_store_int (res, r, 18),
-            .handed_from = kf_store_text (res, r, 20),
-            .handover_note = kf_store_text (res, r, 21),
+            .handed_from = kf_store_text (res, r, 19),
+            .handover_note = kf_store_text (res, r, 20),
         };
         routing_model_restore_conversation ((routing_model_t *) arg, kf_store_text (res, r, 0),
                                             &row);
@@ -496,6 +482,163 @@ routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked)
     kf_params_init (&params);
     kf_batch_params (acked, &params);
     kf_store_pipeline_add (store, "routing_forget_commands", &params, NULL, NULL);
+}
+
+//  ---------------------------------------------------------------------
+//  Administration (kefuctl)
+
+static void
+s_group_row (const PGresult *res, int r, routing_group_row_t *row)
+{
+    memset (row, 0, sizeof *row);
+    snprintf (row->name, sizeof row->name, "%s", kf_store_text (res, r, 0));
+    snprintf (row->display, sizeof row->display, "%s", kf_store_text (res, r, 1));
+    snprintf (row->overflow_to, sizeof row->overflow_to, "%s", kf_store_text (res, r, 2));
+    row->overflow_after_ms = kf_store_int (res, r, 3);
+}
+
+typedef struct {
+    routing_group_row_t *row; //  the group as stored
+    int found;                //  rows returned
+} s_put_group_t;
+
+static int
+s_on_put_group (const PGresult *res, void *arg)
+{
+    s_put_group_t *put = arg;
+    put->found = PQntuples (res);
+    if (put->found == 1)
+        s_group_row (res, 0, put->row);
+    return 0;
+}
+
+int
+routing_store_put_group (kf_store_t *store, const char *shop_id, const char *group, bool add,
+                         const char *display, bool overflow_given, const char *overflow_to,
+                         int64_t overflow_after_ms, routing_group_row_t *row, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, group);
+    if (display)
+        kf_params_str (&params, display);
+    else
+        kf_params_null (&params);
+    if (overflow_to)
+        kf_params_str (&params, overflow_to);
+    else
+        kf_params_null (&params);
+    if (overflow_after_ms >= 0)
+        kf_params_int (&params, overflow_after_ms);
+    else
+        kf_params_null (&params);
+    if (!add)
+        kf_params_bool (&params, overflow_given);
+    s_put_group_t put = {row, 0};
+    if (kf_store_exec_sql (
+            store,
+            add ? "INSERT INTO routing_groups"
+                  " (shop_id, group_name, display_name, overflow_to, overflow_after_ms) "
+                  "VALUES ($1::text, $2::text, $3::text, $4::text, coalesce ($5::int8, 120000)) "
+                  "ON CONFLICT DO NOTHING "
+                  "RETURNING group_name, display_name, coalesce (overflow_to, ''), "
+                  "overflow_after_ms"
+                : "UPDATE routing_groups SET"
+                  " display_name = coalesce ($3::text, display_name),"
+                  " overflow_to = CASE WHEN $6::bool THEN $4::text ELSE overflow_to END,"
+                  " overflow_after_ms = coalesce ($5::int8, overflow_after_ms) "
+                  "WHERE shop_id = $1::text AND group_name = $2::text "
+                  "RETURNING group_name, display_name, coalesce (overflow_to, ''), "
+                  "overflow_after_ms",
+            &params, s_on_put_group, &put, err))
+        return -1;
+    return put.found == 1 ? 1 : 0;
+}
+
+typedef struct {
+    routing_group_fn *fn; //  per group
+    void *arg;            //  its argument
+} s_list_groups_t;
+
+static int
+s_on_list_groups (const PGresult *res, void *arg)
+{
+    s_list_groups_t *list = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        routing_group_row_t row;
+        s_group_row (res, r, &row);
+        row.agents = kf_store_int (res, r, 4);
+        row.active_agents = kf_store_int (res, r, 5);
+        row.waiting = kf_store_int (res, r, 6);
+        list->fn (list->arg, &row);
+    }
+    return 0;
+}
+
+int
+routing_store_list_groups (kf_store_t *store, const char *shop_id, routing_group_fn *fn, void *arg,
+                           kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_list_groups_t list = {fn, arg};
+    return kf_store_exec_sql (
+        store,
+        "SELECT g.group_name, g.display_name, coalesce (g.overflow_to, ''), g.overflow_after_ms,"
+        " (SELECT count (*) FROM agent_groups m"
+        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name),"
+        " (SELECT count (*) FROM agent_groups m JOIN agents a"
+        "  ON a.shop_id = m.shop_id AND a.agent_id = m.agent_id"
+        "  WHERE m.shop_id = g.shop_id AND m.group_name = g.group_name AND a.active),"
+        " (SELECT count (*) FROM routing_conversations c"
+        "  WHERE c.shop_id = g.shop_id AND c.state = 1 AND c.group_name = g.group_name) "
+        "FROM routing_groups g WHERE g.shop_id = $1::text ORDER BY g.group_name",
+        &params, s_on_list_groups, &list, err);
+}
+
+typedef struct {
+    char *buf;   //  the names, ", "-separated
+    size_t size; //  its size
+} s_missing_t;
+
+static int
+s_on_missing (const PGresult *res, void *arg)
+{
+    s_missing_t *m = arg;
+    size_t used = 0;
+    for (int i = 0; i < PQntuples (res) && used < m->size; i++) {
+        int n = snprintf (m->buf + used, m->size - used, "%s%s", i ? ", " : "",
+                          kf_store_text (res, i, 0));
+        if (n < 0)
+            break;
+        used += (size_t) n;
+    }
+    return 0;
+}
+
+int
+routing_store_missing (kf_store_t *store, const char *shop_id, bool groups, const char *csv,
+                       char *missing, size_t size, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, csv);
+    if (size)
+        missing[0] = '\0';
+    s_missing_t m = {missing, size};
+    return kf_store_exec_sql (
+        store,
+        groups
+            ? "SELECT n FROM unnest (string_to_array ($2::text, ',')) WITH ORDINALITY AS t (n, o) "
+              "WHERE NOT EXISTS (SELECT 1 FROM routing_groups g "
+              "WHERE g.shop_id = $1::text AND g.group_name = t.n) ORDER BY o"
+            : "SELECT n FROM unnest (string_to_array ($2::text, ',')) WITH ORDINALITY AS t (n, o) "
+              "WHERE NOT EXISTS (SELECT 1 FROM shifts s "
+              "WHERE s.shop_id = $1::text AND s.shift_name = t.n) ORDER BY o",
+        &params, s_on_missing, &m, err);
 }
 
 //  ---------------------------------------------------------------------

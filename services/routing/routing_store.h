@@ -7,8 +7,9 @@
     during one transaction (conversation rows, assignment audit rows,
     presence, stickiness, stored commands) and writes each kind with one
     batched statement just before the commit. A conversation's row is
-    inserted once and updated on decisions; the response clock is not
-    written on every line: loading recomputes it from the messages. */
+    inserted once and updated on decisions and on each turn of its response
+    clock (the customer's first line after an answer, the owner's answer):
+    routing rebuilds from its own rows, never from another service's. */
 #ifndef ROUTING_STORE_H
 #define ROUTING_STORE_H
 
@@ -58,6 +59,40 @@ int routing_store_load_open (kf_store_t *store, routing_open_fn *fn, void *arg, 
 //  routing_outbox rows, acked = (shop_id text, request_id text) rows, in
 //  the store's open pipeline (parameters are copied).
 void routing_store_queue_forget (kf_store_t *store, kf_batch_t *acked);
+
+//  ---------------------------------------------------------------------
+//  Administration: the operator's changes to routing's configuration
+//  (kefuctl links this module instead of carrying routing's schema). Each
+//  runs on the store's connection, inside the caller's transaction.
+
+//  A group as stored.
+typedef struct {
+    char name[33];             //  group_name
+    char display[65];          //  display_name (what people see, e.g. 售前)
+    char overflow_to[33];      //  where its queue overflows, "" = nowhere
+    int64_t overflow_after_ms; //  ... after this long
+    int64_t agents;            //  (lists only) agents in it
+    int64_t active_agents;     //  (lists only) ... of them active
+    int64_t waiting;           //  (lists only) conversations in its queue
+} routing_group_row_t;
+
+//  Add a group (add) or change one: display NULL keeps the stored name
+//  (required to add), overflow_given replaces overflow_to (NULL: nowhere),
+//  overflow_after_ms < 0 keeps it (to add: the default, 2 minutes). *row
+//  gets the group as stored. Returns 1 when done, 0 when the group already
+//  exists (add) or does not (change), -1 on error.
+int routing_store_put_group (kf_store_t *store, const char *shop_id, const char *group, bool add,
+                             const char *display, bool overflow_given, const char *overflow_to,
+                             int64_t overflow_after_ms, routing_group_row_t *row, kf_error_t *err);
+//  A shop's groups by name, each with its counts.
+typedef void (routing_group_fn) (void *arg, const routing_group_row_t *row);
+int routing_store_list_groups (kf_store_t *store, const char *shop_id, routing_group_fn *fn,
+                               void *arg, kf_error_t *err);
+//  The names in csv ("a,b") that are not groups (groups) or else shifts of
+//  the shop, in their order, ", "-separated into missing ("" if none;
+//  size bytes, cut short if it must be).
+int routing_store_missing (kf_store_t *store, const char *shop_id, bool groups, const char *csv,
+                           char *missing, size_t size, kf_error_t *err);
 
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;

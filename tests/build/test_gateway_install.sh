@@ -7,7 +7,7 @@
 #
 # Usage: test_gateway_install.sh BUILD_DIR HEADER LIBDIR
 #   BUILD_DIR  the configured and built tree to install from
-#   HEADER     services/intake/gateway/kefu_gateway.h (the example's source)
+#   HEADER     clients/gateway/kefu_gateway.h (the example's source)
 #   LIBDIR     CMAKE_INSTALL_LIBDIR (where kefu-gateway.pc goes, below the prefix)
 # KEFU_TEST_EXTRA_CFLAGS: flags the build used that the program needs too
 # (-fsanitize=... in the sanitizer build).

@@ -1221,7 +1221,7 @@ s_push_path (void)
     const char *bin = getenv ("KEFU_TEST_BIN_DIR");
     if (!bin)
         fail_msg ("KEFU_TEST_BIN_DIR is not set: run this test through ctest");
-    char *path = zsys_sprintf ("%s/services/intake/kefu-push", bin);
+    char *path = zsys_sprintf ("%s/clients/push/kefu-push", bin);
     if (access (path, X_OK) != 0)
         fail_msg ("%s is missing: build the kefu-push target first", path);
     return path;

@@ -17,6 +17,7 @@
 #include "kf_subscriber.h"
 #include "kt_db.h"
 #include "kt_intake.h"
+#include "kt_process.h"
 
 #include <libpq-fe.h>
 
@@ -217,8 +218,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
             acked += streams[i].acked;
         }
         if (flowing && acked >= next_kill_at && zclock_mono () >= not_before) {
-            kill (intake, SIGKILL);
-            assert_int_equal (waitpid (intake, NULL, 0), intake);
+            assert_int_equal (kt_process_stop (intake, SIGKILL, 0, NULL), 128 + SIGKILL);
             intake = kt_intake_spawn (db, gateway_port, 0);
             kills++;
             next_kill_at = acked + KILL_EVERY;
@@ -238,10 +238,7 @@ test_kill_intake_repeatedly_during_a_stream (void **state)
                       (long long) GATEWAYS * PER_GATEWAY);
     for (int i = 0; i < GATEWAYS; i++)
         s_stream_destroy (&streams[i]);
-    kill (intake, SIGTERM);
-    int status = 0;
-    waitpid (intake, &status, 0);
-    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_int_equal (kt_process_stop (intake, SIGTERM, 30000, NULL), 0);
     free (db);
 }
 

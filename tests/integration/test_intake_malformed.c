@@ -229,6 +229,41 @@ test_unknown_enums_and_huge_frames (void **state)
                       0);
 }
 
+//  An agent id outside the one rule of every service (kf_valid_agent_id,
+//  the agents table's) is refused with INVALID_VALUE: it could never name
+//  an agent routing knows.
+static void
+test_an_agent_id_outside_the_agent_rule_is_rejected (void **state)
+{
+    fixture_t *f = *state;
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
+    presence.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE;
+    item.shop_id = kt_text (SHOP);
+    item.channel = KEFU__V1__CHANNEL__CHANNEL_WECHAT;
+    item.sent_at_ms = zclock_time ();
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
+    item.agent_presence = &presence;
+    const char *bad[] = {"小美", "shop:xiaomei", "-xiaomei"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "agent-id-%zu", i);
+        item.gateway_msg_id = kt_text (id);
+        presence.agent_id = kt_text (bad[i]);
+        kt_gw_send_item (f->bad, &item);
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->bad);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+        assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    presence.agent_id = kt_text ("xiao.mei@shop");
+    item.gateway_msg_id = kt_text ("agent-id-ok");
+    kt_gw_send_item (f->bad, &item);
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (f->bad);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+}
+
 int
 main (void)
 {
@@ -238,6 +273,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_truncated_at_every_offset, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_random_bit_flips, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_enums_and_huge_frames, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_agent_id_outside_the_agent_rule_is_rejected,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

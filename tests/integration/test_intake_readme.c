@@ -111,7 +111,7 @@ s_push (const char *endpoint, const char *input, char **out_p)
     fputs (input, f);
     fclose (f);
     char *cmd = zsys_sprintf ("KEFU_PUSH_ENDPOINT=%s KEFU_PUSH_TIMEOUT=20s "
-                              "'%s/services/intake/kefu-push' < '%s' > '%s'",
+                              "'%s/clients/push/kefu-push' < '%s' > '%s'",
                               endpoint, bin, in_path, out_path);
     int status = system (cmd);
     assert_true (WIFEXITED (status));

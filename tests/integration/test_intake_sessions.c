@@ -12,6 +12,7 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_process.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -136,10 +137,7 @@ test_sessions_end_with_their_connections (void **state)
     assert_true (after * 10 <= rss * 11);
 #endif
 
-    kill (intake.pid, SIGTERM);
-    int status = 0;
-    assert_int_equal (waitpid (intake.pid, &status, 0), intake.pid);
-    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_int_equal (kt_process_stop (intake.pid, SIGTERM, 30000, NULL), 0);
     free (intake.db);
 }
 

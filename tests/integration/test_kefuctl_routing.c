@@ -486,6 +486,9 @@ test_one_event_per_change (void **state)
     KT_EXPECT (url, 0, "routing", "show", SHOP, "--json");
     KT_EXPECT (url, 0, "agent", "list", SHOP);
     KT_EXPECT (url, 0, "group", "list", SHOP, "--json");
+    KT_EXPECT (url, 0, "group", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "GROUP"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "presales         aftersales after 2m"));
     KT_EXPECT (url, 0, "shift", "list", SHOP);
     KT_EXPECT (url, 0, "queue", SHOP);
     assert_int_equal (s_admin_events (url), n);

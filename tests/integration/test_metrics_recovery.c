@@ -7,6 +7,7 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_process.h"
 #include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "kt_routing.h"
@@ -45,25 +46,26 @@ typedef struct {
 static pid_t
 s_spawn (const s_target_t *t)
 {
-    const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
-    assert_non_null (bin_dir);
-    char path[1024];
-    snprintf (path, sizeof path, "%s/services/metrics/kefu-metrics", bin_dir);
-    assert_int_equal (access (path, X_OK), 0);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
-        char url[1024], in[128], rt[128], q[128], c[128];
-        snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", t->db);
-        snprintf (in, sizeof in, "KEFU_METRICS_INTAKE_EVENTS=%s", t->intake);
-        snprintf (rt, sizeof rt, "KEFU_METRICS_ROUTING_EVENTS=%s", t->routing);
-        snprintf (q, sizeof q, "KEFU_METRICS_QUERY_ENDPOINT=tcp://127.0.0.1:%d", t->query_port);
-        snprintf (c, sizeof c, "KEFU_METRICS_CONTROL_ENDPOINT=tcp://127.0.0.1:%d", t->control_port);
-        execl (path, "kefu-metrics", url, in, rt, q, c, "KEFU_INSECURE=1",
-               "KEFU_METRICS_POLL_INTERVAL=50ms", "KEFU_LOG_LEVEL=error", (char *) NULL);
-        _exit (127);
-    }
+    char path[1024], url[1024], in[128], rt[128], q[128], c[128];
+    assert_int_equal (
+        access (kt_process_bin (path, sizeof path, "services/metrics/kefu-metrics"), X_OK), 0);
+    snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", t->db);
+    snprintf (in, sizeof in, "KEFU_METRICS_INTAKE_EVENTS=%s", t->intake);
+    snprintf (rt, sizeof rt, "KEFU_METRICS_ROUTING_EVENTS=%s", t->routing);
+    snprintf (q, sizeof q, "KEFU_METRICS_QUERY_ENDPOINT=tcp://127.0.0.1:%d", t->query_port);
+    snprintf (c, sizeof c, "KEFU_METRICS_CONTROL_ENDPOINT=tcp://127.0.0.1:%d", t->control_port);
+    const char *argv[] = {path,
+                          url,
+                          in,
+                          rt,
+                          q,
+                          c,
+                          "KEFU_INSECURE=1",
+                          "KEFU_METRICS_POLL_INTERVAL=50ms",
+                          "KEFU_LOG_LEVEL=error",
+                          NULL};
+    pid_t pid = kt_process_spawn (argv, NULL, -1, -1, SIGKILL); //  never outlive the test
+    assert_true (pid > 0);
     return pid;
 }
 
@@ -178,8 +180,7 @@ test_kill_metrics_repeatedly (void **state)
         s_item (gw, &close_item, &seq);
         answered += s_probe (&t);
         if (c % 20 == 19) {
-            kill (metrics, SIGKILL);
-            waitpid (metrics, NULL, 0);
+            assert_int_equal (kt_process_stop (metrics, SIGKILL, 0, NULL), 128 + SIGKILL);
             kills++;
             metrics = s_spawn (&t);
         }
@@ -217,10 +218,7 @@ test_kill_metrics_repeatedly (void **state)
     json_decref (agents);
     assert_int_equal (kt_control_counter (t.control, "transactions.failed", NULL), 0);
 
-    kill (metrics, SIGTERM);
-    int status = 0;
-    waitpid (metrics, &status, 0);
-    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_int_equal (kt_process_stop (metrics, SIGTERM, 30000, NULL), 0);
     zsock_destroy (&gw);
     kt_routing_stop (&routing);
     kt_intake_destroy (&intake);

@@ -1,5 +1,6 @@
 /*  kt_intake — in-process intake for tests. */
 #include "kt_intake.h"
+#include "kt_process.h"
 
 #include "intake_server.h"
 #include "kf_control.h"
@@ -243,29 +244,27 @@ kt_free_port (void)
 pid_t
 kt_intake_spawn (const char *db, int gateway_port, int control_port)
 {
-    const char *bin_dir = getenv ("KEFU_TEST_BIN_DIR");
-    assert_non_null (bin_dir); //  set by ctest (tests/CMakeLists.txt)
-    char path[1024];
-    snprintf (path, sizeof path, "%s/services/intake/kefu-intake", bin_dir);
-    assert_int_equal (access (path, X_OK), 0);
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlive the test
-        char url[1024], gw[64], control[64];
-        snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
-        snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
-        if (control_port)
-            snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:%d",
-                      control_port);
-        else
-            snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:*");
-        execl (path, "kefu-intake", url, gw, control,
-               "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:*",
-               "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:*", "KEFU_INSECURE=1",
-               "KEFU_LOG_LEVEL=error", (char *) NULL);
-        _exit (127);
-    }
+    char path[1024], url[1024], gw[64], control[64];
+    assert_int_equal (
+        access (kt_process_bin (path, sizeof path, "services/intake/kefu-intake"), X_OK), 0);
+    snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", db);
+    snprintf (gw, sizeof gw, "KEFU_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", gateway_port);
+    if (control_port)
+        snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:%d",
+                  control_port);
+    else
+        snprintf (control, sizeof control, "KEFU_INTAKE_CONTROL_ENDPOINT=tcp://127.0.0.1:*");
+    const char *argv[] = {path,
+                          url,
+                          gw,
+                          control,
+                          "KEFU_INTAKE_COMMAND_ENDPOINT=tcp://127.0.0.1:*",
+                          "KEFU_INTAKE_EVENTS_ENDPOINT=tcp://127.0.0.1:*",
+                          "KEFU_INSECURE=1",
+                          "KEFU_LOG_LEVEL=error",
+                          NULL};
+    pid_t pid = kt_process_spawn (argv, NULL, -1, -1, SIGKILL); //  never outlive the test
+    assert_true (pid > 0);
     return pid;
 }
 

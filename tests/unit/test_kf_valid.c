@@ -307,6 +307,35 @@ test_shop_id (void **state)
     s_assert_error (&err, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG, "shop_id");
 }
 
+//  Agent ids: one rule for intake, routing and kefuctl (the agents table's).
+static void
+test_agent_ids_follow_the_agents_table_rule (void **state)
+{
+    (void) state;
+    kf_error_t err;
+    const char *good[] = {"xiaomei", "A", "0", "li.na@tmall", "a_b-c.d@e"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        kf_error_clear (&err);
+        assert_int_equal (kf_valid_agent_id (good[i], strlen (good[i]), "agent_id", &err), 0);
+        assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_NONE);
+    }
+    const char *bad[] = {"小美", "-a", "_a", "@a", "a b", "a:b", "a/b", "a'", "a\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kf_error_clear (&err);
+        assert_int_equal (kf_valid_agent_id (bad[i], strlen (bad[i]), "agent_id", &err), -1);
+        s_assert_error (&err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE, "agent_id");
+    }
+    kf_error_clear (&err);
+    assert_int_equal (kf_valid_agent_id ("", 0, "to_agent_id", &err), -1);
+    s_assert_error (&err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "to_agent_id");
+    char id[KF_ID_MAX + 1];
+    memset (id, 'a', sizeof id);
+    kf_error_clear (&err);
+    assert_int_equal (kf_valid_agent_id (id, KF_ID_MAX, "agent_id", &err), 0);
+    assert_int_equal (kf_valid_agent_id (id, KF_ID_MAX + 1, "agent_id", &err), -1);
+    s_assert_error (&err, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG, "agent_id");
+}
+
 static void
 test_enum (void **state)
 {
@@ -466,6 +495,7 @@ main (void)
         cmocka_unit_test (test_text_length_limit),
         cmocka_unit_test (test_id),
         cmocka_unit_test (test_shop_id),
+        cmocka_unit_test (test_agent_ids_follow_the_agents_table_rule),
         cmocka_unit_test (test_enum),
         cmocka_unit_test (test_name),
         cmocka_unit_test (test_timestamp),

@@ -1,16 +1,11 @@
-/*  test_routing_model — a whole shop day through the routing rules, hour by
-    hour, with a driven clock (Monday 2026-11-23, Asia/Shanghai).
+/*  test_routing_model — the routing rules one by one, each on a fresh
+    shop, with a driven clock (Monday 2026-11-23, Asia/Shanghai).
 
     Four agents: xiaomei (售前, capacity 2, VIP-capable), lingling (售前+售后,
     capacity 1), ajie (售后, capacity 2) on the day shift 08:30-17:30, and
     dawei (both groups, capacity 3) on the night shift 17:30-23:00. The sink
-    records every decision; the assertions check stickiness inside and
-    outside its window, capacity never exceeded, queue order by class, VIP
-    and waiting time, assignment the instant capacity frees, busy and
-    after-hours replies exactly once, overflow after the wait, night
-    thresholds, response-time breach and reassignment, shift handover with
-    the note, the transfer audit, and that at the end of the day every
-    conversation is closed or owned. */
+    records every decision; each test is named as the rule it checks. A
+    whole shop day as a story is an integration test (test_metrics_exact). */
 #include "kefu/v1/common.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
@@ -288,98 +283,159 @@ s_check_capacity (fixture_t *f)
 #define BUSY    KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY
 #define AFTER   KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS
 
+//  ---------------------------------------------------------------------
+//  A shop day, one test per rule (the day as a story is an integration
+//  test: test_metrics_exact pushes one through intake, routing and metrics)
+
+//  Before every shift a customer waits, told once that it is after hours;
+//  agents who log in early get nothing before their shift starts.
 static void
-test_a_shop_day (void **state)
+test_before_the_shift_a_customer_waits_with_one_after_hours_reply (void **state)
 {
     fixture_t *f = *state;
-
-    //  08:00 — before every shift: queued, the after-hours reply once.
     s_open (f, 1, 101, PRE, 2, false);
     int q = s_find ("queued", 1, 0);
-    assert_true (q >= 0 && s_log.records[q].flag);
+    assert_true (q >= 0);
+    assert_true (s_log.records[q].flag); //  after hours
     s_customer_says (f, 1);
     assert_int_equal (s_count ("reply", 1, AFTER), 1);
     assert_int_equal (s_count ("reply", 1, BUSY), 0);
-
-    //  08:20 — the day team logs in, but the shift has not started.
     s_goto (f, 0, 8, 20, 0);
     s_presence (f, "xiaomei", ONLINE, NULL);
     s_presence (f, "lingling", ONLINE, NULL);
-    s_presence (f, "ajie", ONLINE, NULL);
     assert_int_equal (s_count ("assigned", 1, -1), 0);
+}
 
-    //  08:30 — the shift starts: the waiting customer is assigned at once.
+//  When the shift starts, the waiting customer is assigned at once, with
+//  no second reply; equal room and idleness break the tie the same way.
+static void
+test_the_shift_start_assigns_the_waiting_customer_at_once (void **state)
+{
+    fixture_t *f = *state;
+    s_open (f, 1, 101, PRE, 2, false);
+    s_goto (f, 0, 8, 20, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_presence (f, "lingling", ONLINE, NULL);
     s_goto (f, 0, 8, 30, 0);
     const s_record_t *a = s_last_assignment (1);
     assert_non_null (a);
     assert_int_equal (a->reason, R (QUEUE));
-    //  Equal spare capacity, equal idleness: the tie breaks deterministically.
     assert_string_equal (a->agent, "lingling");
-    assert_int_equal (s_count ("reply", 1, -1), 1); //  still just the one reply
-    //  The customer has waited since 08:00; lingling answers within 30 s.
-    s_goto (f, 0, 8, 30, 20);
-    s_agent_says (f, 1, "lingling");
+    assert_int_equal (s_count ("reply", 1, -1), 1);
+}
 
-    //  09:00 — a rush of pre-sales: capacity is never exceeded, the rest wait,
-    //  each with one busy reply; the VIP customer goes to the front.
+//  An agent never holds more than their capacity: the rest wait, each
+//  with one busy reply (not the after-hours one: the shift is on).
+static void
+test_capacity_is_never_exceeded_and_the_rest_wait_with_one_busy_reply (void **state)
+{
+    fixture_t *f = *state;
     s_goto (f, 0, 9, 0, 0);
-    s_open (f, 2, 102, PRE, 2, false);
-    s_open (f, 3, 103, BARGAIN, 2, false);
-    s_open (f, 4, 104, PRE, 2, false); //  queued first
-    s_goto (f, 0, 9, 0, 10);
-    s_open (f, 5, 105, PRE, 2, false); //  queued second
-    s_goto (f, 0, 9, 0, 20);
-    s_open (f, 6, 106, PRE, 2, true); //  VIP: jumps ahead of 4 and 5
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    for (int64_t c = 1; c <= 4; c++)
+        s_open (f, c, 100 + c, PRE, 2, false);
     s_check_capacity (f);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
     assert_string_equal (s_owner (f, 2), "xiaomei");
-    assert_string_equal (s_owner (f, 3), "xiaomei");
+    assert_int_equal (routing_model_agent_load (f->model, SHOP, "xiaomei"), 2);
+    for (int64_t c = 3; c <= 4; c++) {
+        assert_string_equal (s_owner (f, c), "");
+        assert_int_equal (s_count ("reply", c, BUSY), 1);
+        assert_int_equal (s_count ("reply", c, AFTER), 0);
+    }
+}
+
+//  A VIP customer goes ahead of everyone of their class in the queue.
+static void
+test_a_vip_customer_goes_to_the_front_of_the_queue (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    s_open (f, 2, 102, PRE, 2, false);
+    s_open (f, 4, 104, PRE, 2, false);
+    s_goto (f, 0, 9, 0, 10);
+    s_open (f, 5, 105, PRE, 2, false);
+    s_goto (f, 0, 9, 0, 20);
+    s_open (f, 6, 106, PRE, 2, true);
     int64_t queue[8];
     assert_int_equal (routing_model_queue (f->model, SHOP, "presales", queue, 8), 3);
     assert_int_equal (queue[0], 6);
     assert_int_equal (queue[1], 4);
     assert_int_equal (queue[2], 5);
-    for (int64_t c = 4; c <= 6; c++) {
-        assert_int_equal (s_count ("reply", c, BUSY), 1);
-        assert_int_equal (s_count ("reply", c, AFTER), 0);
-    }
+}
 
-    //  After-sales by class: a complaint is served before logistics.
-    s_open (f, 7, 107, LOGISTICS, 3, false); //  ajie
-    s_open (f, 8, 108, URGE, 3, false);      //  ajie (full now)
-    s_open (f, 9, 109, LOGISTICS, 3, false); //  queued
+//  In after-sales a complaint is served before logistics, whenever it came.
+static void
+test_a_complaint_is_served_before_logistics (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "ajie", ONLINE, NULL);
+    s_open (f, 7, 107, LOGISTICS, 3, false);
+    s_open (f, 8, 108, URGE, 3, false);
+    s_open (f, 9, 109, LOGISTICS, 3, false);
     s_goto (f, 0, 9, 1, 0);
-    s_open (f, 10, 110, COMPLAINT, 4, false); //  queued, but ahead of 9
+    s_open (f, 10, 110, COMPLAINT, 4, false);
+    int64_t queue[8];
     assert_int_equal (routing_model_queue (f->model, SHOP, "aftersales", queue, 8), 2);
     assert_int_equal (queue[0], 10);
     assert_int_equal (queue[1], 9);
-    s_check_capacity (f);
+}
 
-    //  09:01:30 — capacity frees: the head of the queue gets it at once.
+//  Room that frees goes to the head of the queue at once.
+static void
+test_freed_capacity_goes_to_the_head_of_the_queue_at_once (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    s_open (f, 2, 102, PRE, 2, false);
+    s_open (f, 3, 103, PRE, 2, false);
+    assert_string_equal (s_owner (f, 3), "");
     s_goto (f, 0, 9, 1, 30);
-    routing_model_on_closed (f->model, SHOP, 2, kf_clock_now_ms (f->clock));
-    a = s_last_assignment (6);
+    routing_model_on_closed (f->model, SHOP, 1, kf_clock_now_ms (f->clock));
+    const s_record_t *a = s_last_assignment (3);
     assert_non_null (a);
     assert_string_equal (a->agent, "xiaomei");
     assert_int_equal (a->reason, R (QUEUE));
-    s_check_capacity (f);
+}
 
-    //  09:02:01 — conversation 4 has waited 2 minutes in 售前: it overflows
-    //  to 售后, where nobody has room either, so it waits there.
+//  A customer who waits longer than the group's overflow time (2 minutes)
+//  moves to the next group, and waits there if nobody has room, without a
+//  second busy reply.
+static void
+test_a_long_wait_overflows_to_the_next_group (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    s_open (f, 2, 102, PRE, 2, false);
+    s_open (f, 3, 103, PRE, 2, false);
+    s_goto (f, 0, 9, 1, 59);
+    assert_string_equal (routing_conv_group (routing_model_conversation (f->model, SHOP, 3)),
+                         "presales");
     s_goto (f, 0, 9, 2, 1);
-    assert_int_equal (routing_model_queue (f->model, SHOP, "presales", queue, 8), 1);
-    assert_int_equal (queue[0], 5);
-    const routing_conv_t *c4 = routing_model_conversation (f->model, SHOP, 4);
-    assert_string_equal (routing_conv_group (c4), "aftersales");
-    assert_int_equal (routing_conv_overflow_hops (c4), 1);
-    assert_int_equal (s_count ("reply", 4, -1), 1); //  no second busy reply
-    //  ajie closes one: in 售后 the complaint is first, then conversation 4
-    //  waits behind logistics 9 (4 is pre-sales class).
-    routing_model_on_closed (f->model, SHOP, 7, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 10), "ajie");
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, 3);
+    assert_string_equal (routing_conv_group (c), "aftersales");
+    assert_int_equal (routing_conv_overflow_hops (c), 1);
+    assert_string_equal (s_owner (f, 3), "");
+    assert_int_equal (s_count ("reply", 3, -1), 1);
+}
 
-    //  10:00 — response clock: xiaomei's customer 3 writes and waits.
+//  By day a customer unanswered for 30 s is a breach, reported for the
+//  owner; with nobody else free in the group it stays with them.
+static void
+test_thirty_seconds_unanswered_by_day_is_a_breach (void **state)
+{
+    fixture_t *f = *state;
     s_goto (f, 0, 10, 0, 0);
-    s_agent_says (f, 3, "xiaomei"); //  answers earlier messages
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 3, 103, PRE, 2, false);
+    s_agent_says (f, 3, "xiaomei");
     s_customer_says (f, 3);
     s_goto (f, 0, 10, 0, 29);
     assert_int_equal (s_count ("breach", 3, -1), 0);
@@ -387,27 +443,56 @@ test_a_shop_day (void **state)
     int b = s_find ("breach", 3, 0);
     assert_true (b >= 0);
     assert_string_equal (s_log.records[b].agent, "xiaomei");
-    assert_int_equal (s_log.records[b].position, 30); //  day threshold
-    //  Nobody else in 售前 has room: reported, not reassigned.
+    assert_int_equal (s_log.records[b].position, 30);
     assert_false (s_log.records[b].flag);
     assert_string_equal (s_owner (f, 3), "xiaomei");
-    //  The reply stops the clock; a new message starts a new one.
+}
+
+//  The owner's answer stops the response clock.
+static void
+test_the_owners_answer_stops_the_response_clock (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 10, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 3, 103, PRE, 2, false);
+    s_agent_says (f, 3, "xiaomei");
+    s_customer_says (f, 3);
+    s_goto (f, 0, 10, 0, 20);
     s_agent_says (f, 3, "xiaomei");
     s_goto (f, 0, 10, 5, 0);
-    assert_int_equal (s_count ("breach", 3, -1), 1);
+    assert_int_equal (s_count ("breach", 3, -1), 0);
+}
 
-    //  10:30 — an explicit transfer, recorded with who and why.
-    //  By now 4 and 5 have overflowed to 售后 and wait behind logistics 9.
-    //  Each time lingling (both groups) frees up she takes the next head.
-    routing_model_on_closed (f->model, SHOP, 1, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 9), "lingling");
-    routing_model_on_closed (f->model, SHOP, 9, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 4), "lingling");
-    assert_int_equal (s_last_assignment (4)->reason, R (OVERFLOW));
-    routing_model_on_closed (f->model, SHOP, 4, kf_clock_now_ms (f->clock));
-    assert_string_equal (s_owner (f, 5), "lingling");
-    routing_model_on_closed (f->model, SHOP, 5, kf_clock_now_ms (f->clock));
-    s_check_capacity (f);
+//  By night the threshold is 60 s: 45 s is fine, 61 s is a breach.
+static void
+test_the_night_threshold_is_sixty_seconds (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 18, 0, 0);
+    s_presence (f, "dawei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_string_equal (s_owner (f, 1), "dawei");
+    s_agent_says (f, 1, "dawei");
+    s_customer_says (f, 1);
+    s_goto (f, 0, 18, 0, 45);
+    assert_int_equal (s_count ("breach", 1, -1), 0);
+    s_goto (f, 0, 18, 1, 1);
+    int b = s_find ("breach", 1, 0);
+    assert_true (b >= 0);
+    assert_int_equal (s_log.records[b].position, 60);
+}
+
+//  A transfer is an explicit act, recorded with who asked and why.
+static void
+test_a_transfer_is_recorded_with_who_and_why (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 10, 30, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 3, 103, PRE, 2, false);
+    s_presence (f, "lingling", ONLINE, NULL);
+    assert_string_equal (s_owner (f, 3), "xiaomei");
     kf_error_t err;
     assert_int_equal (routing_model_transfer (f->model, SHOP, 3, "lingling", "supervisor-li",
                                               "客户要求换人", &err),
@@ -416,103 +501,133 @@ test_a_shop_day (void **state)
     assert_true (t >= 0);
     assert_string_equal (s_log.records[t].previous, "xiaomei");
     assert_string_equal (s_log.records[t].by, "supervisor-li");
-    a = s_last_assignment (3);
+    const s_record_t *a = s_last_assignment (3);
     assert_int_equal (a->reason, R (TRANSFER));
+    assert_string_equal (a->agent, "lingling");
     assert_string_equal (a->note, "客户要求换人");
     assert_string_equal (a->by, "supervisor-li");
-    //  A transfer to a full agent, or of an unknown conversation, is refused.
-    assert_int_equal (routing_model_transfer (f->model, SHOP, 6, "lingling", "x", "y", &err), -1);
+    assert_string_equal (s_owner (f, 3), "lingling");
+}
+
+//  A transfer to an agent without room, or of a conversation that is not
+//  open, is refused and changes nothing.
+static void
+test_a_transfer_to_a_full_agent_or_of_an_unknown_conversation_is_refused (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 10, 30, 0);
+    s_presence (f, "lingling", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false); //  lingling is full (capacity 1)
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 2, 102, PRE, 2, false);
+    assert_string_equal (s_owner (f, 2), "xiaomei");
+    kf_error_t err;
+    assert_int_equal (routing_model_transfer (f->model, SHOP, 2, "lingling", "x", "y", &err), -1);
     assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED);
-    assert_int_equal (routing_model_transfer (f->model, SHOP, 999, "ajie", "x", "y", &err), -1);
+    assert_int_equal (routing_model_transfer (f->model, SHOP, 999, "xiaomei", "x", "y", &err), -1);
     assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET);
+    assert_string_equal (s_owner (f, 2), "xiaomei");
+    assert_int_equal (s_find ("transfer", 2, 0), -1);
+}
 
-    //  11:00 — stickiness: customer 103 (served by xiaomei this morning)
-    //  comes back and goes to xiaomei, who has room again.
+//  首问责任制: a returning customer goes back to the agent who served them,
+//  while that agent has room.
+static void
+test_a_returning_customer_goes_back_to_their_agent (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_presence (f, "lingling", ONLINE, NULL);
+    s_open (f, 1, 103, PRE, 2, false);
+    char first[64];
+    snprintf (first, sizeof first, "%s", s_owner (f, 1));
+    s_agent_says (f, 1, first);
+    routing_model_on_closed (f->model, SHOP, 1, kf_clock_now_ms (f->clock));
     s_goto (f, 0, 11, 0, 0);
-    routing_model_on_closed (f->model, SHOP, 3, kf_clock_now_ms (f->clock)); //  lingling frees
-    assert_int_equal (routing_model_agent_load (f->model, SHOP, "xiaomei"), 1);
-    s_open (f, 11, 103, PRE, 2, false);
-    a = s_last_assignment (11);
+    s_open (f, 2, 103, PRE, 2, false);
+    const s_record_t *a = s_last_assignment (2);
     assert_int_equal (a->reason, R (STICKY));
-    assert_string_equal (a->agent, "xiaomei");
-    //  Outside the window: served four days ago, routed like anyone else.
-    routing_model_restore_served (f->model, SHOP, 120, "ajie", s_at (0, 11, 0, 0) - 4 * 86400000LL);
-    s_open (f, 12, 120, PRE, 2, false);
-    a = s_last_assignment (12);
-    assert_int_not_equal (a->reason, R (STICKY));
+    assert_string_equal (a->agent, first);
+}
 
-    //  12:00 — a break: xiaomei away gets nothing new; back a minute later
-    //  (before the 2-minute overflow) she takes the head of the queue at once.
+//  Served longer ago than the shop's sticky window (3 days): routed like
+//  anyone else.
+static void
+test_a_customer_served_before_the_sticky_window_is_routed_like_anyone (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 11, 0, 0);
+    s_presence (f, "ajie", ONLINE, NULL);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    routing_model_restore_served (f->model, SHOP, 120, "xiaomei",
+                                  s_at (0, 11, 0, 0) - 4 * 86400000LL);
+    s_open (f, 12, 120, PRE, 2, false);
+    const s_record_t *a = s_last_assignment (12);
+    assert_non_null (a);
+    assert_int_not_equal (a->reason, R (STICKY));
+}
+
+//  An agent who is away gets nothing new; back, they take the head of the
+//  queue at once.
+static void
+test_an_agent_away_gets_nothing_new_and_takes_the_queue_on_return (void **state)
+{
+    fixture_t *f = *state;
     s_goto (f, 0, 12, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
     s_presence (f, "xiaomei", AWAY, NULL);
-    routing_model_on_closed (f->model, SHOP, 11, kf_clock_now_ms (f->clock));
-    routing_model_on_closed (f->model, SHOP, 6, kf_clock_now_ms (f->clock));
     s_open (f, 13, 113, PRE, 2, false);
-    assert_string_equal (routing_conv_agent (routing_model_conversation (f->model, SHOP, 13)), "");
+    assert_string_equal (s_owner (f, 13), "");
     s_goto (f, 0, 12, 1, 0);
     s_presence (f, "xiaomei", ONLINE, NULL);
     assert_string_equal (s_owner (f, 13), "xiaomei");
-    s_check_capacity (f);
+}
 
-    //  17:30 — shift change: the day team's open conversations go to dawei
-    //  with their handover notes (ajie's note comes from the configuration).
+//  At the shift change open conversations go to the next shift, with the
+//  handover note of the agent who leaves (from the configuration here).
+static void
+test_the_shift_change_hands_conversations_over_with_the_note (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "ajie", ONLINE, NULL);
+    s_open (f, 10, 110, COMPLAINT, 4, false);
+    assert_string_equal (s_owner (f, 10), "ajie");
     s_goto (f, 0, 17, 25, 0);
     s_presence (f, "dawei", ONLINE, NULL);
     assert_false (routing_model_on_shift (f->model, SHOP, "dawei"));
+    assert_string_equal (s_owner (f, 10), "ajie");
     s_goto (f, 0, 17, 30, 0);
     assert_true (routing_model_on_shift (f->model, SHOP, "dawei"));
     assert_false (routing_model_on_shift (f->model, SHOP, "ajie"));
     assert_string_equal (s_owner (f, 10), "dawei");
-    a = s_last_assignment (10);
+    const s_record_t *a = s_last_assignment (10);
     assert_int_equal (a->reason, R (HANDOVER));
     assert_string_equal (a->previous, "ajie");
     assert_string_equal (a->note, "3号客户要换货，已登记");
-    s_check_capacity (f);
-    //  dawei has 3 slots; whatever did not fit waits in its queue.
+}
+
+//  When the last shift ends, open conversations wait for the morning, each
+//  told once that it is after hours; the morning shift takes them.
+static void
+test_after_the_last_shift_conversations_wait_for_the_morning (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 22, 0, 0);
+    s_presence (f, "dawei", ONLINE, NULL);
+    s_presence (f, "xiaomei", ONLINE, NULL); //  still logged in tomorrow morning
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_string_equal (s_owner (f, 1), "dawei");
+    s_goto (f, 0, 23, 0, 0);
     routing_stats_t st;
     routing_model_stats (f->model, &st);
-    assert_int_equal (st.assigned + st.queued, st.open);
-
-    //  18:00 — night threshold is 60 s: 45 s is fine, 61 s is a breach,
-    //  and nobody else is on shift, so no reassignment.
-    s_goto (f, 0, 18, 0, 0);
-    s_customer_says (f, 10);
-    s_goto (f, 0, 18, 0, 45);
-    assert_int_equal (s_count ("breach", 10, -1), 0);
-    s_goto (f, 0, 18, 1, 1);
-    b = s_find ("breach", 10, 0);
-    assert_true (b >= 0);
-    assert_int_equal (s_log.records[b].position, 60);
-    s_agent_says (f, 10, "dawei");
-
-    //  22:59 — end of the day: everything is closed or owned.
-    s_goto (f, 0, 22, 0, 0);
-    for (int64_t c = 1; c <= 13; c++)
-        if (routing_model_conversation (f->model, SHOP, c) && strcmp (s_owner (f, c), "") == 0)
-            routing_model_on_closed (f->model, SHOP, c, kf_clock_now_ms (f->clock));
-    s_goto (f, 0, 22, 59, 0);
-    routing_model_stats (f->model, &st);
-    assert_int_equal (st.queued, 0);
-    assert_int_equal (st.assigned, st.open);
-
-    //  23:00 — the night shift ends with conversations still open: they wait
-    //  for the morning, each told once that it is after hours.
-    s_goto (f, 0, 23, 0, 0);
-    routing_model_stats (f->model, &st);
     assert_int_equal (st.assigned, 0);
-    int64_t waiting = st.queued;
-    assert_true (waiting > 0);
-    for (int64_t c = 1; c <= 13; c++)
-        if (routing_model_conversation (f->model, SHOP, c)) {
-            assert_int_equal (s_count ("reply", c, AFTER), 1);
-            assert_true (s_count ("reply", c, -1) <= 2);
-        }
-    //  Next morning 08:30: the day team is still logged in (online); the
-    //  first agents of the shift take them.
+    assert_int_equal (st.queued, 1);
+    assert_int_equal (s_count ("reply", 1, AFTER), 1);
     s_goto (f, 1, 8, 30, 0);
-    routing_model_stats (f->model, &st);
-    assert_true (st.assigned > 0);
-    s_check_capacity (f);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+    assert_int_equal (s_count ("reply", 1, AFTER), 1);
 }
 
 //  With a colleague free, a breach moves the conversation to them.
@@ -607,6 +722,25 @@ test_agent_picks_up_a_waiting_customer (void **state)
     s_presence (f, "xiaomei", ONLINE, NULL);
     s_goto (f, 0, 9, 2, 0);
     assert_int_equal (s_count ("assigned", 1, -1), 1);
+}
+
+//  A transfer names its target by the agent-id rule of every service
+//  (kf_valid_agent_id): another id is refused as invalid, not looked up.
+static void
+test_a_transfer_to_an_id_outside_the_agent_rule_is_refused (void **state)
+{
+    fixture_t *f = *state;
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+    kf_error_t err;
+    kf_error_clear (&err);
+    assert_int_equal (routing_model_transfer (f->model, SHOP, 1, "小美", "x", "y", &err), -1);
+    assert_int_equal (err.code, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE);
+    assert_non_null (strstr (err.reason, "to_agent_id"));
+    assert_int_equal (s_find ("transfer", 1, 0), -1);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
 }
 
 //  ---------------------------------------------------------------------
@@ -810,12 +944,50 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_a_shop_day, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_before_the_shift_a_customer_waits_with_one_after_hours_reply, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_shift_start_assigns_the_waiting_customer_at_once,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_capacity_is_never_exceeded_and_the_rest_wait_with_one_busy_reply, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_vip_customer_goes_to_the_front_of_the_queue,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_complaint_is_served_before_logistics, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_freed_capacity_goes_to_the_head_of_the_queue_at_once,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_long_wait_overflows_to_the_next_group, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_thirty_seconds_unanswered_by_day_is_a_breach, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_owners_answer_stops_the_response_clock, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_night_threshold_is_sixty_seconds, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_transfer_is_recorded_with_who_and_why, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_transfer_to_a_full_agent_or_of_an_unknown_conversation_is_refused, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_returning_customer_goes_back_to_their_agent,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_customer_served_before_the_sticky_window_is_routed_like_anyone, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_an_agent_away_gets_nothing_new_and_takes_the_queue_on_return, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_the_shift_change_hands_conversations_over_with_the_note, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_after_the_last_shift_conversations_wait_for_the_morning, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_breach_reassigns_when_someone_is_free, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_offline_hands_over_with_note, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_agent_picks_up_a_waiting_customer, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_transfer_to_an_id_outside_the_agent_rule_is_refused,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_handover_nobody_has_room_for_is_a_change_of_owner_to_nobody, s_setup,
             s_teardown),
