@@ -503,7 +503,8 @@ s_by_shop (const void *a, const void *b)
                    json_string_value (json_object_get (*(json_t *const *) b, "shop_id")));
 }
 
-//  WHO: the token's principal and the shops it may see, as JSON text
+//  WHO: the token's principal, the shops it may see and the kinds there
+//  are, as JSON text
 //  (caller frees), or NULL for an unknown token.
 static char *
 s_whoami (s_server_t *self, const metrics_principal_t *p)
@@ -521,7 +522,13 @@ s_whoami (s_server_t *self, const metrics_principal_t *p)
     for (size_t i = 0; i < n; i++)
         json_array_append_new (shops, items[i]);
     free (items);
-    json_t *o = json_pack ("{s:s, s:s, s:o}", "principal", p->id, "role", p->role, "shops", shops);
+    //  The kinds this service answers (the page shows what exists).
+    json_t *kinds = json_array ();
+    for (int kind = 1; kind < 64; kind++)
+        if (strcmp (metrics_kind_name (kind), "unknown") != 0)
+            json_array_append_new (kinds, json_string (metrics_kind_name (kind)));
+    json_t *o = json_pack ("{s:s, s:s, s:o, s:o}", "principal", p->id, "role", p->role, "shops",
+                           shops, "kinds", kinds);
     char *text = json_dumps (o, JSON_COMPACT);
     json_decref (o);
     return text;

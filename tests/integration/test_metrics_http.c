@@ -216,7 +216,9 @@ test_the_api_answers_each_kind_as_the_query_endpoint_does (void **state)
     kt_http_get (f->port, "/api/whoami", f->sup1, &r);
     assert_int_equal (r.status, 200);
     assert_string_equal (r.body, "{\"principal\":\"sup1\",\"role\":\"supervisor\",\"shops\":"
-                                 "[{\"shop_id\":\"demo-shop\",\"timezone\":\"Asia/Shanghai\"}]}");
+                                 "[{\"shop_id\":\"demo-shop\",\"timezone\":\"Asia/Shanghai\"}],"
+                                 "\"kinds\":[\"kpi.summary\",\"kpi.series\",\"agents.now\","
+                                 "\"conversations.waiting\",\"qa.flags\"]}");
     kt_http_free (&r);
 }
 

@@ -9,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem('kefu.token') || '';
 let shop = '';
 let timer = 0;
+let kinds = [];
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -80,6 +81,7 @@ async function login() {
     return;
   }
   sessionStorage.setItem('kefu.token', token);
+  kinds = who.kinds || [];
   $('who-name').textContent = who.principal + ' (' + who.role + ')';
   const select = $('shop');
   select.replaceChildren();
@@ -250,7 +252,7 @@ async function refreshToday() {
   renderTiles(summary.total);
   barChart($('chart-conversations'), series.points, (p) => get(p, 'conversations.customer_opened'), hourOf);
   barChart($('chart-response'), series.points, (p) => get(p, 'response.mean_s'), hourOf, 30);
-  fillTable('by-agent', byAgent.rows || [], (r) => [r.key, get(r, 'first_response.count'),
+  fillTable('by-agent', byAgent.rows || [], (r) => [r.key && r.key !== '-' ? r.key : '(no agent)', get(r, 'first_response.count'),
     percent(get(r, 'first_response.within_threshold_rate')), seconds(get(r, 'response.mean_s')),
     get(r, 'messages.replies'), percent(get(r, 'satisfaction.csat')), get(r, 'qa.flags')]);
   fillTable('qa', qa.lines || [], (l) => [l.sent_at, l.agent_id, (l.flags || []).join(' '), l.body]);
@@ -258,6 +260,11 @@ async function refreshToday() {
 
 async function refreshScorecards() {
   const box = $('scorecards');
+  if (!kinds.includes('agent.scorecard')) {
+    box.replaceChildren(el('p', 'not available', 'na-text'));
+    $('scorecard-csv').hidden = true;
+    return;
+  }
   try {
     const s = await api('agent.scorecard', { shop });
     const rows = Object.values(s).find((v) => Array.isArray(v) && v.length && typeof v[0] === 'object');
