@@ -458,13 +458,15 @@ typedef struct {
 static const char *const s_numeric[] = {"threshold_s", "limit"};
 
 static enum MHD_Result
-s_on_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+s_on_arg (void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+          size_t value_size)
 {
     (void) kind;
     s_args_t *a = cls;
     if (!value)
         value = "";
-    if (strlen (value) > 512) {
+    //  A NUL inside (%00) would cut the text short: refused, not truncated.
+    if (value_size > 512 || strlen (value) != value_size || strlen (key) != key_size) {
         a->bad = true;
         return MHD_NO;
     }
@@ -499,11 +501,11 @@ s_api (metrics_http_t *self, struct MHD_Connection *conn, const char *kind, cons
        const char *source)
 {
     s_args_t a = {NULL, NULL, NULL, json_object (), false};
-    MHD_get_connection_values (conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &a);
+    MHD_get_connection_values_n (conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &a);
     if (a.bad) {
         json_decref (a.params);
         return s_error (self, conn, MHD_HTTP_BAD_REQUEST, "invalid_value",
-                        "an argument is repeated or longer than 512 bytes");
+                        "an argument is repeated, holds a NUL or is longer than 512 bytes");
     }
     bool csv = a.format && strcmp (a.format, "csv") == 0;
     if (a.format && !csv) {
@@ -512,7 +514,11 @@ s_api (metrics_http_t *self, struct MHD_Connection *conn, const char *kind, cons
                         "format is csv, or absent for JSON");
     }
     char *params = json_object_size (a.params) ? json_dumps (a.params, JSON_COMPACT) : NULL;
+    bool utf8 = params || !json_object_size (a.params);
     json_decref (a.params);
+    if (!utf8)
+        return s_error (self, conn, MHD_HTTP_BAD_REQUEST, "invalid_utf8",
+                        "an argument is not valid UTF-8");
     Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
     q.request_id = s_bytes ("http");
     q.kind = s_bytes (kind);

@@ -213,6 +213,13 @@ test_the_api_answers_each_kind_as_the_query_endpoint_does (void **state)
     kt_http_get (f->port, "/api/kpi.summary?shop=demo-shop&shop=other-shop", f->sup1, &r);
     assert_int_equal (r.status, 400);
     kt_http_free (&r);
+    kt_http_get (f->port, "/api/kpi.summary?shop=demo-shop&agent=xiao%00mei", f->sup1, &r);
+    assert_int_equal (r.status, 400);
+    kt_http_free (&r);
+    kt_http_get (f->port, "/api/kpi.summary?shop=demo-shop&agent=%ff%fe", f->sup1, &r);
+    assert_int_equal (r.status, 400);
+    s_has (r.body, "invalid_utf8");
+    kt_http_free (&r);
     kt_http_get (f->port, "/api/whoami", f->sup1, &r);
     assert_int_equal (r.status, 200);
     assert_string_equal (r.body, "{\"principal\":\"sup1\",\"role\":\"supervisor\",\"shops\":"

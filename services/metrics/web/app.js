@@ -94,7 +94,7 @@ async function login() {
   show('dashboard');
   await refreshAll();
   clearInterval(timer);
-  timer = setInterval(refreshLive, REFRESH_MS);
+  timer = setInterval(refreshAll, REFRESH_MS);
 }
 
 // ---------------------------------------------------------------- tiles
