@@ -473,7 +473,8 @@ test_the_dashboard_shows_the_day_in_a_real_browser (void **state)
 
     //  A new customer while the page is open: it shows them on its own.
     s_at (&d, "09:06:00", 'c', "wx_newcomer", NULL, "你好");
-    s_wait_for (&b, "document.getElementById ('waiting').textContent.includes ('wx_newcomer')");
+    s_wait_for (&b, "document.getElementById ('waiting').textContent.includes ('wx_newcomer') && "
+                    "document.querySelector ('#kpi-answer .value').textContent === '33.3 %'");
     s_tile (&b, "kpi-answer", "33.3 %", "bad");
 
     json_t *png = s_call (&b, true, "Page.captureScreenshot",
