@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler \
-      libpq-dev libjansson-dev libcmocka-dev \
+      libpq-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libsodium-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -40,7 +40,8 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libzmq5 libczmq4 libprotobuf-c1 libpq5 libjansson4 tzdata ca-certificates \
+      libzmq5 libczmq4 libprotobuf-c1 libpq5 libjansson4 libmicrohttpd12 libsodium23 \
+      tzdata ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && v=$(dpkg-query -W -f '${Version}' libzmq5) \
  && if ! dpkg --compare-versions "$v" ge 4.3.4; then \
@@ -57,7 +58,7 @@ COPY deploy/docker/kefu-keys /opt/kefu/bin/kefu-keys
 # of them starts with this owner and mode. A service reads its key pair in
 # keys/; the keys service writes each service's into setup/<service>/.
 RUN install -d -o kefu -g kefu -m 0700 /var/lib/kefu/keys /var/lib/kefu/setup \
-      /var/lib/kefu/setup/intake /var/lib/kefu/setup/routing
+      /var/lib/kefu/setup/intake /var/lib/kefu/setup/routing /var/lib/kefu/setup/metrics
 
 # Every binary must resolve all its shared libraries in this image.
 RUN set -e; for b in /opt/kefu/bin/*; do \

@@ -34,12 +34,16 @@ kefu_step() { printf '\n==> %s\n' "$*" >&2; }
 # Debian 12 packages needed to build, run and test kefu. util-linux provides
 # runuser/setpriv/flock used by scripts/pg and scripts/run (it is Essential,
 # listed for completeness); postgresql-client-15 provides psql/pg_isready.
+# libmicrohttpd-dev serves kefu-metrics' dashboard (it brings GnuTLS for
+# HTTPS; libsodium-dev, which libzmq3-dev brings too, hashes its tokens);
+# chromium (headless) runs the dashboard's browser test and openssl makes
+# that test's self-signed certificate, which curl then checks.
 KEFU_PKGS=(
     build-essential cmake pkg-config
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-    libpq-dev libjansson-dev libcmocka-dev
+    libpq-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libsodium-dev
     postgresql-15 postgresql-client-15
-    tzdata util-linux
+    tzdata util-linux chromium fonts-noto-cjk openssl curl
 )
 
 # kefu_require_packages: install whatever is missing from KEFU_PKGS.

@@ -7,6 +7,7 @@
 #include "kefuctl.h"
 
 #include "kf_error.h"
+#include "metrics_http.h"
 #include "metrics_query.h"
 
 #include <jansson.h>
@@ -114,11 +115,7 @@ s_bytes (const char *s)
 static double
 s_num (json_t *o, const char *path)
 {
-    char copy[128];
-    snprintf (copy, sizeof copy, "%s", path);
-    char *save = NULL;
-    for (char *seg = strtok_r (copy, ".", &save); seg && o; seg = strtok_r (NULL, ".", &save))
-        o = json_object_get (o, seg);
+    o = metrics_http_json_at (o, path);
     return json_is_number (o) ? json_number_value (o) : NAN;
 }
 

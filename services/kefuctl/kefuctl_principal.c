@@ -5,6 +5,7 @@
 
 #include "kf_batch.h"
 #include "kf_valid.h"
+#include "metrics_token.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -18,7 +19,8 @@ s_help (void)
 {
     printf ("Usage:\n"
             "  kefuctl principal add <id> --role ROLE (--shops A,B | --all-shops)\n"
-            "                        [--key Z85 | --generate DIR] [--gateway-id GW]...\n"
+            "                        [--key Z85 | --generate DIR] [--gateway-id GW]... [--token]\n"
+            "  kefuctl principal token <id>\n"
             "  kefuctl principal bind <id> --gateway-id GW [--gateway-id GW]...\n"
             "  kefuctl principal list [--json]\n"
             "  kefuctl principal disable <id>\n\n"
@@ -39,6 +41,10 @@ s_help (void)
             "disable revokes the key: new connections are refused, and items on open\n"
             "connections are REJECTED (not_authenticated) within the services' key-cache time\n"
             "(KEFU_INTAKE_AUTH_REFRESH, 30 s). Its gateway ids stay bound to it until taken over.\n"
+            "Dashboard tokens: --token (or token <id>, which replaces the principal's token)\n"
+            "prints a new token for kefu-metrics' dashboard and HTTP API (sent as\n"
+            "\"Authorization: Bearer <token>\"); it is shown once and kefu keeps only its\n"
+            "SHA-256. Only supervisors and admins get one; disable ends it with the key.\n"
             "Exit codes: 0 success, 1 failure, 2 usage, 3 already exists (a principal, key or\n"
             "gateway id of an active principal), 4 not found.\n");
 }
@@ -342,6 +348,46 @@ s_disable (kefuctl_t *ctl, const char *id)
     return KEFUCTL_OK;
 }
 
+//  A new dashboard token for a supervisor or admin: printed alone on
+//  stdout (scripts read it), its SHA-256 stored in place of the old one.
+static int
+s_token (kefuctl_t *ctl, const char *id)
+{
+    char token[METRICS_TOKEN_LEN + 1], hash[METRICS_HASH_LEN + 1];
+    if (metrics_token_new (token, sizeof token)) {
+        fprintf (stderr, "kefuctl principal token: no randomness available\n");
+        return KEFUCTL_FAILED;
+    }
+    metrics_token_hash (token, strlen (token), hash);
+    kf_store_t *store = kefuctl_store (ctl);
+    if (!store)
+        return KEFUCTL_FAILED;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, id);
+    kf_params_str (&params, hash);
+    int rows = 0;
+    kf_error_t err;
+    int rc = kf_store_exec_sql (store,
+                                "UPDATE principals SET token_sha256 = $2::text "
+                                "WHERE principal_id = $1::text AND disabled_at IS NULL "
+                                "  AND role IN ('supervisor', 'admin') RETURNING 1",
+                                &params, s_on_rows, &rows, &err);
+    kf_store_destroy (&store);
+    if (rc) {
+        fprintf (stderr, "kefuctl principal token: %s\n", err.reason);
+        return KEFUCTL_FAILED;
+    }
+    if (!rows) {
+        fprintf (stderr, "kefuctl principal token: no active supervisor or admin %s\n", id);
+        return KEFUCTL_NOT_FOUND;
+    }
+    printf ("%s\n", token);
+    fprintf (stderr, "dashboard token of %s printed (shown once; kefu keeps only its SHA-256)\n",
+             id);
+    return KEFUCTL_OK;
+}
+
 int
 kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -360,6 +406,13 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
     }
     if (strcmp (argv[1], "bind") == 0)
         return s_bind (ctl, argc, argv);
+    if (strcmp (argv[1], "token") == 0) {
+        if (argc != 3) {
+            fprintf (stderr, "kefuctl principal token: needs <id>\n");
+            return KEFUCTL_USAGE;
+        }
+        return s_token (ctl, argv[2]);
+    }
     if (strcmp (argv[1], "add") != 0) {
         fprintf (stderr, "kefuctl principal: unknown verb \"%s\" (add, bind, list, disable)\n",
                  argv[1]);
@@ -368,7 +421,7 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
     const char *id = NULL, *role = NULL, *shops = NULL, *key = NULL, *generate = NULL;
     const char *gateway_ids[S_GATEWAY_IDS_MAX];
     int gateway_count = 0;
-    bool all_shops = false;
+    bool all_shops = false, token = false;
     for (int i = 2; i < argc; i++) {
         if (strcmp (argv[i], "--role") == 0 && i + 1 < argc)
             role = argv[++i];
@@ -376,6 +429,8 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
             shops = argv[++i];
         else if (strcmp (argv[i], "--all-shops") == 0)
             all_shops = true;
+        else if (strcmp (argv[i], "--token") == 0)
+            token = true;
         else if (strcmp (argv[i], "--key") == 0 && i + 1 < argc)
             key = argv[++i];
         else if (strcmp (argv[i], "--generate") == 0 && i + 1 < argc)
@@ -405,6 +460,10 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
     }
     if (gateway_count > 0 && !s_sends_items (role)) {
         fprintf (stderr, "kefuctl principal add: --gateway-id is for roles gateway and admin\n");
+        return KEFUCTL_USAGE;
+    }
+    if (token && strcmp (role, "supervisor") && strcmp (role, "admin")) {
+        fprintf (stderr, "kefuctl principal add: --token is for roles supervisor and admin\n");
         return KEFUCTL_USAGE;
     }
     for (int i = 0; i < gateway_count; i++)
@@ -492,7 +551,7 @@ kefuctl_principal (kefuctl_t *ctl, int argc, char **argv)
             key ? key : "none");
     for (int i = 0; i < gateway_count; i++)
         printf ("gateway id %s bound to principal %s\n", gateway_ids[i], id);
-    rc = KEFUCTL_OK;
+    rc = token ? s_token (ctl, id) : KEFUCTL_OK;
     goto done;
 failed:
     kf_store_rollback (store);

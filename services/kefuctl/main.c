@@ -46,6 +46,7 @@ static const char *s_usage =
     "        [--gateway-id GW]...          register a gateway/supervisor/admin/service key (and\n"
     "                                      the gateway ids it may say: by default its own id)\n"
     "  principal bind <id> --gateway-id GW...\n"
+    "  principal token <id>                a new dashboard token for a supervisor (printed once)\n"
     "                                      give a gateway key more gateway ids\n"
     "  principal list [--json]             list principals, their shops and gateway ids\n"
     "  principal disable <id>              revoke a principal (its key stops working)\n"

@@ -17,6 +17,7 @@ struct _metrics_auth_t {
     kf_zap_t *zap;                  //  ZAP handler (secure mode)
     zsock_t *monitor;               //  PAIR receiving the query endpoint's handshake reports
     zhashx_t *principals;           //  principal id -> metrics_principal_t
+    zhashx_t *tokens;               //  token SHA-256 -> principal (borrowed from principals)
     zhashx_t *shops;                //  shop id -> time zone (strdup'd)
     metrics_principal_t dev;        //  the insecure-mode principal
     bool loaded;                    //  a refresh succeeded
@@ -48,6 +49,7 @@ metrics_auth_new (const metrics_config_t *config)
     self->config = config;
     self->principals = zhashx_new ();
     zhashx_set_destructor (self->principals, s_principal_destroy);
+    self->tokens = zhashx_new ();
     self->shops = zhashx_new ();
     zhashx_set_destructor (self->shops, s_free);
     snprintf (self->dev.id, sizeof self->dev.id, "dev");
@@ -64,6 +66,7 @@ metrics_auth_destroy (metrics_auth_t **self_p)
         zsock_destroy (&self->monitor);
         kf_zap_destroy (&self->zap);
         zcert_destroy (&self->cert);
+        zhashx_destroy (&self->tokens);
         zhashx_destroy (&self->principals);
         zhashx_destroy (&self->shops);
         free (self);
@@ -157,13 +160,14 @@ metrics_auth_handshake_failures (const metrics_auth_t *self)
 //  Refresh
 
 static void
-s_on_principal (void *arg, const char *id, const char *role, const char *key, bool all_shops,
-                const char *shops_csv)
+s_on_principal (void *arg, const char *id, const char *role, const char *key, const char *token,
+                bool all_shops, const char *shops_csv)
 {
     metrics_principal_t *p = calloc (1, sizeof *p);
     snprintf (p->id, sizeof p->id, "%s", id);
     snprintf (p->role, sizeof p->role, "%s", role);
     snprintf (p->key, sizeof p->key, "%s", key);
+    snprintf (p->token, sizeof p->token, "%s", token);
     p->all_shops = all_shops;
     p->shops = zhashx_new ();
     char *list = strdup (shops_csv);
@@ -196,12 +200,16 @@ metrics_auth_refresh (metrics_auth_t *self, kf_store_t *store, kf_error_t *err)
         zhashx_destroy (&self->shops);
         self->shops = shops;
         shops = NULL;
-        if (self->zap) {
-            for (metrics_principal_t *p = zhashx_first (self->principals); p;
-                 p = zhashx_next (self->principals))
+        zhashx_purge (self->tokens);
+        for (metrics_principal_t *p = zhashx_first (self->principals); p;
+             p = zhashx_next (self->principals)) {
+            if (*p->token)
+                zhashx_insert (self->tokens, p->token, p);
+            if (self->zap && *p->key)
                 kf_zap_allow (self->zap, p->id, p->role, p->key);
-            kf_zap_commit (self->zap);
         }
+        if (self->zap)
+            kf_zap_commit (self->zap);
         self->loaded = true;
         rc = 0;
     }
@@ -229,6 +237,23 @@ metrics_auth_principal_of (metrics_auth_t *self, zframe_t *frame)
     //  The key must still be the principal's: a replaced or revoked key
     //  stops working for open connections too.
     return p && strcmp (p->key, key) == 0 ? p : NULL;
+}
+
+const metrics_principal_t *
+metrics_auth_principal_of_token (metrics_auth_t *self, const char *token_sha256)
+{
+    return zhashx_lookup (self->tokens, token_sha256);
+}
+
+void
+metrics_auth_each_shop (metrics_auth_t *self, const metrics_principal_t *principal,
+                        metrics_auth_shop_fn *fn, void *arg)
+{
+    for (const char *tz = zhashx_first (self->shops); tz; tz = zhashx_next (self->shops)) {
+        const char *shop = zhashx_cursor (self->shops);
+        if (metrics_auth_in_scope (principal, shop))
+            fn (arg, shop, tz);
+    }
 }
 
 bool

@@ -29,7 +29,8 @@
 typedef struct {
     char id[65];     //  principal id
     char role[16];   //  gateway, supervisor, admin, service
-    char key[41];    //  CURVE public key (Z85), "" in insecure mode
+    char key[41];    //  CURVE public key (Z85), "" without one or in insecure mode
+    char token[65];  //  SHA-256 (hex) of its dashboard token, "" without one
     bool all_shops;  //  may see every shop
     zhashx_t *shops; //  shop ids it may see (set)
 } metrics_principal_t;
@@ -66,6 +67,15 @@ bool metrics_auth_loaded (const metrics_auth_t *self);
 //  The principal a received frame came from, or NULL when unknown, disabled
 //  or its key was replaced since. Borrowed until the next refresh.
 const metrics_principal_t *metrics_auth_principal_of (metrics_auth_t *self, zframe_t *frame);
+//  The principal whose dashboard token has this SHA-256 (hex), or NULL.
+//  Tokens count in insecure mode too (the dashboard always logs in).
+//  Borrowed until the next refresh.
+const metrics_principal_t *metrics_auth_principal_of_token (metrics_auth_t *self,
+                                                            const char *token_sha256);
+//  Call fn for every registered shop the principal may see.
+typedef void (metrics_auth_shop_fn) (void *arg, const char *shop_id, const char *timezone);
+void metrics_auth_each_shop (metrics_auth_t *self, const metrics_principal_t *principal,
+                             metrics_auth_shop_fn *fn, void *arg);
 //  May the principal see the shop?
 bool metrics_auth_in_scope (const metrics_principal_t *principal, const char *shop_id);
 //  The shop's time zone (IANA name), or NULL when no such shop is registered.

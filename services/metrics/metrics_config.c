@@ -52,6 +52,20 @@ static const kf_config_entry_t s_entries[] = {
      "at start, drop the rollups and recompute them from the event log (refused if the log no "
      "longer starts at the first event), then run as usual",
      0, 0, NULL, KF_CFG_OPTION},
+    {"KEFU_METRICS_HTTP_ENDPOINT", KF_CFG_STRING, O (http_endpoint), "127.0.0.1:8480",
+     "HOST:PORT of the dashboard, its HTTP API and /metrics (a numeric address; empty: no "
+     "HTTP). Loopback by default",
+     0, 0, NULL, 0},
+    {"KEFU_METRICS_HTTP_CERT_FILE", KF_CFG_STRING, O (http_cert_file), "",
+     "PEM certificate (chain): serve HTTPS instead of HTTP (with KEFU_METRICS_HTTP_KEY_FILE)", 0, 0,
+     NULL, 0},
+    {"KEFU_METRICS_HTTP_KEY_FILE", KF_CFG_STRING, O (http_key_file), "",
+     "PEM private key of KEFU_METRICS_HTTP_CERT_FILE", 0, 0, NULL, 0},
+    {"KEFU_METRICS_STATUS_ENDPOINTS", KF_CFG_STRING, O (status_endpoints),
+     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582",
+     "NAME=ENDPOINT,... the control endpoints whose counters /metrics shows, besides metrics' "
+     "own",
+     0, 0, NULL, 0},
     KF_CONFIG_END};
 
 const kf_config_spec_t metrics_config_spec = {

@@ -23,6 +23,10 @@ typedef struct {
     int64_t max_period;     //  ms: longest period a query may cover
     int64_t max_rows;       //  most rows (groups, points, lines) in an answer
     bool rebuild;           //  recompute everything from the event log at start
+    char *http_endpoint;    //  dashboard HOST:PORT ("" = no HTTP)
+    char *http_cert_file;   //  PEM certificate: HTTPS
+    char *http_key_file;    //  PEM private key
+    char *status_endpoints; //  NAME=ENDPOINT,... whose counters /metrics shows
 } metrics_config_t;
 
 extern const kf_config_spec_t metrics_config_spec;

@@ -14,7 +14,10 @@
     Queries arrive on a ROUTER (CURVE unless KEFU_INSECURE): each is
     checked here, "now" kinds are answered at once from the model, the
     others go to the query worker (its own connection) and its answer is
-    passed back. Every refusal is counted by code. */
+    passed back. Every refusal is counted by code. The HTTP side
+    (metrics_http) asks through an inproc ROUTER, the bridge, with a
+    token's SHA-256 instead of a CURVE key: the same check, the same
+    dispatch, the same packed Answer. */
 #include "metrics_server.h"
 
 #include "kefu/v1/control.pb-c.h"
@@ -28,11 +31,13 @@
 #include "kf_wire.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
+#include "metrics_http.h"
 #include "metrics_model.h"
 #include "metrics_query.h"
 #include "metrics_store.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +60,8 @@ typedef struct {
     metrics_writes_t *writes;         //  the current transaction's writes
     metrics_auth_t *auth;             //  who may ask
     zsock_t *router;                  //  the query endpoint
+    zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
+    metrics_http_t *http;             //  the dashboard, NULL without HTTP
     zactor_t *worker;                 //  answers from the rollups
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from metrics' tables
@@ -343,23 +350,69 @@ s_count_refusal (s_server_t *self, int code)
     (*kf_control_counter (self->control, name))++;
 }
 
-//  Send [routing id][answer]; a peer that is gone loses its answer.
+//  Send [routing id][answer] on sock (the query endpoint or the bridge);
+//  a peer that is gone loses its answer.
 static void
-s_reply (s_server_t *self, zframe_t *routing_id, zframe_t **answer_p)
+s_reply (zsock_t *sock, zframe_t *routing_id, zframe_t **answer_p)
 {
-    if (zframe_send (&routing_id, self->router, ZFRAME_MORE | ZFRAME_DONTWAIT | ZFRAME_REUSE) == 0)
-        zframe_send (answer_p, self->router, ZFRAME_DONTWAIT);
+    if (zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_DONTWAIT | ZFRAME_REUSE) == 0)
+        zframe_send (answer_p, sock, ZFRAME_DONTWAIT);
     zframe_destroy (answer_p);
 }
 
 static void
-s_reply_error (s_server_t *self, zframe_t *routing_id, const ProtobufCBinaryData *request_id,
-               const kf_error_t *err)
+s_reply_error (s_server_t *self, zsock_t *sock, zframe_t *routing_id,
+               const ProtobufCBinaryData *request_id, const kf_error_t *err)
 {
     s_count_refusal (self, err->code);
     zframe_t *answer = metrics_query_answer (request_id ? request_id->data : NULL,
                                              request_id ? request_id->len : 0, NULL, err);
-    s_reply (self, routing_id, &answer);
+    s_reply (sock, routing_id, &answer);
+}
+
+//  The worker answers on the socket the question came from: its routing
+//  id travels with one byte in front saying which.
+#define S_FROM_QUERY  'Z'
+#define S_FROM_BRIDGE 'H'
+
+//  Check q as principal asked it, then answer it (now kinds) or hand it to
+//  the worker. The same for both endpoints.
+static void
+s_ask (s_server_t *self, zsock_t *sock, zframe_t *routing_id, const Kefu__V1__Query *q,
+       const metrics_principal_t *principal)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    metrics_limits_t limits = {self->config->max_period, self->config->max_rows};
+    metrics_query_t query;
+    if (metrics_query_check (q, principal, self->auth, &limits, kf_clock_now_ms (self->clock),
+                             &query, &err)) {
+        kf_log_info ("metrics.query_refused", "principal=%s code=%s reason=\"%s\"",
+                     principal ? principal->id : "-", kf_error_code_name (err.code), err.reason);
+        s_reply_error (self, sock, routing_id, &q->request_id, &err);
+    } else if (metrics_query_is_now (query.kind)) {
+        char *json = self->loaded ? metrics_query_now (self->model, &query) : NULL;
+        if (!json)
+            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                          "metrics is loading its state; ask again later");
+        if (json)
+            (*self->c_answered)++;
+        else
+            s_count_refusal (self, err.code);
+        zframe_t *answer = metrics_query_answer (q->request_id.data, q->request_id.len, json, &err);
+        s_reply (sock, routing_id, &answer);
+        free (json);
+    } else {
+        zmsg_t *work = zmsg_new ();
+        zframe_t *id = zframe_new (NULL, zframe_size (routing_id) + 1);
+        zframe_data (id)[0] = sock == self->bridge ? S_FROM_BRIDGE : S_FROM_QUERY;
+        memcpy (zframe_data (id) + 1, zframe_data (routing_id), zframe_size (routing_id));
+        zmsg_append (work, &id);
+        zmsg_addmem (work, &query, sizeof query);
+        zmsg_addmem (work, q->request_id.data, q->request_id.len);
+        zmsg_send (&work, self->worker);
+        (*self->c_in_flight)++;
+    }
 }
 
 static void
@@ -374,43 +427,16 @@ s_handle_one_query (s_server_t *self, zmsg_t *msg)
     if (!body || zmsg_size (msg) > 0) {
         kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_BAD_FRAMING,
                       "a Query is one frame (a DEALER sends it as it is)");
-        s_reply_error (self, routing_id, NULL, &err);
+        s_reply_error (self, self->router, routing_id, NULL, &err);
         goto done;
     }
     Kefu__V1__Query *q = (Kefu__V1__Query *) kf_wire_unpack (
         &kefu__v1__query__descriptor, zframe_data (body), zframe_size (body), S_MAX_QUERY, &err);
     if (!q) {
-        s_reply_error (self, routing_id, NULL, &err);
+        s_reply_error (self, self->router, routing_id, NULL, &err);
         goto done;
     }
-    metrics_limits_t limits = {self->config->max_period, self->config->max_rows};
-    metrics_query_t query;
-    const metrics_principal_t *principal = metrics_auth_principal_of (self->auth, body);
-    if (metrics_query_check (q, principal, self->auth, &limits, kf_clock_now_ms (self->clock),
-                             &query, &err)) {
-        kf_log_info ("metrics.query_refused", "principal=%s code=%s reason=\"%s\"",
-                     principal ? principal->id : "-", kf_error_code_name (err.code), err.reason);
-        s_reply_error (self, routing_id, &q->request_id, &err);
-    } else if (metrics_query_is_now (query.kind)) {
-        char *json = self->loaded ? metrics_query_now (self->model, &query) : NULL;
-        if (!json)
-            kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                          "metrics is loading its state; ask again later");
-        if (json)
-            (*self->c_answered)++;
-        else
-            s_count_refusal (self, err.code);
-        zframe_t *answer = metrics_query_answer (q->request_id.data, q->request_id.len, json, &err);
-        s_reply (self, routing_id, &answer);
-        free (json);
-    } else {
-        zmsg_t *work = zmsg_new ();
-        zmsg_addmem (work, zframe_data (routing_id), zframe_size (routing_id));
-        zmsg_addmem (work, &query, sizeof query);
-        zmsg_addmem (work, q->request_id.data, q->request_id.len);
-        zmsg_send (&work, self->worker);
-        (*self->c_in_flight)++;
-    }
+    s_ask (self, self->router, routing_id, q, metrics_auth_principal_of (self->auth, body));
     kefu__v1__query__free_unpacked (q, NULL);
 done:
     zframe_destroy (&routing_id);
@@ -449,12 +475,158 @@ s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
         (*self->c_answered)++;
     else
         s_count_refusal (self, c);
-    if (routing_id && answer)
-        s_reply (self, routing_id, &answer);
+    if (routing_id && zframe_size (routing_id) > 1 && answer) {
+        zsock_t *sock = zframe_data (routing_id)[0] == S_FROM_BRIDGE ? self->bridge : self->router;
+        zframe_t *id = zframe_new (zframe_data (routing_id) + 1, zframe_size (routing_id) - 1);
+        if (sock)
+            s_reply (sock, id, &answer);
+        zframe_destroy (&id);
+    }
     zframe_destroy (&answer);
     zframe_destroy (&routing_id);
     free (code);
     zmsg_destroy (&msg);
+    return 0;
+}
+
+static void
+s_add_shop (void *arg, const char *shop_id, const char *timezone)
+{
+    json_array_append_new ((json_t *) arg,
+                           json_pack ("{s:s, s:s}", "shop_id", shop_id, "timezone", timezone));
+}
+
+static int
+s_by_shop (const void *a, const void *b)
+{
+    return strcmp (json_string_value (json_object_get (*(json_t *const *) a, "shop_id")),
+                   json_string_value (json_object_get (*(json_t *const *) b, "shop_id")));
+}
+
+//  WHO: the token's principal, the shops it may see and the kinds there
+//  are, as JSON text
+//  (caller frees), or NULL for an unknown token.
+static char *
+s_whoami (s_server_t *self, const metrics_principal_t *p)
+{
+    if (!p)
+        return NULL;
+    json_t *shops = json_array ();
+    metrics_auth_each_shop (self->auth, p, s_add_shop, shops);
+    size_t n = json_array_size (shops);
+    json_t **items = calloc (n ? n : 1, sizeof *items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref (json_array_get (shops, i));
+    qsort (items, n, sizeof *items, s_by_shop);
+    json_array_clear (shops);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new (shops, items[i]);
+    free (items);
+    //  The kinds this service answers (the page shows what exists).
+    json_t *kinds = json_array ();
+    for (int kind = 1; kind < 64; kind++)
+        if (strcmp (metrics_kind_name (kind), "unknown") != 0)
+            json_array_append_new (kinds, json_string (metrics_kind_name (kind)));
+    json_t *o = json_pack ("{s:s, s:s, s:o, s:o}", "principal", p->id, "role", p->role, "shops",
+                           shops, "kinds", kinds);
+    char *text = json_dumps (o, JSON_COMPACT);
+    json_decref (o);
+    return text;
+}
+
+//  HTTP's questions: [id]["QUERY"][token SHA-256][Query] -> [id][Answer],
+//  [id]["WHO"][token SHA-256] -> [id][JSON or ""].
+static int
+s_handle_bridge (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    zmsg_t *msg;
+    while ((zsock_events (reader) & ZMQ_POLLIN) && (msg = zmsg_recv (reader))) {
+        zframe_t *routing_id = zmsg_pop (msg);
+        char *op = zmsg_popstr (msg);
+        char *hash = zmsg_popstr (msg);
+        zframe_t *body = zmsg_pop (msg);
+        const metrics_principal_t *principal =
+            hash ? metrics_auth_principal_of_token (self->auth, hash) : NULL;
+        if (routing_id && op && streq (op, "WHO")) {
+            char *json = s_whoami (self, principal);
+            zframe_t *reply = zframe_from (json ? json : "");
+            s_reply (self->bridge, routing_id, &reply);
+            free (json);
+        } else if (routing_id && op && streq (op, "QUERY") && body) {
+            kf_error_t err;
+            kf_error_clear (&err);
+            Kefu__V1__Query *q = (Kefu__V1__Query *) kf_wire_unpack (
+                &kefu__v1__query__descriptor, zframe_data (body), zframe_size (body), S_MAX_QUERY,
+                &err);
+            if (q)
+                s_ask (self, self->bridge, routing_id, q, principal);
+            else
+                s_reply_error (self, self->bridge, routing_id, NULL, &err);
+            if (q)
+                kefu__v1__query__free_unpacked (q, NULL);
+        }
+        zframe_destroy (&body);
+        free (hash);
+        free (op);
+        zframe_destroy (&routing_id);
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+//  Serve HTTP (KEFU_METRICS_HTTP_ENDPOINT): the bridge first, then the
+//  daemon, which asks for the counters of the services in
+//  KEFU_METRICS_STATUS_ENDPOINTS and of metrics itself.
+static int
+s_start_http (s_server_t *self, char *why, size_t why_size)
+{
+    if (!*self->config->http_endpoint)
+        return 0;
+    char bridge[64];
+    snprintf (bridge, sizeof bridge, "inproc://metrics-http-%p", (void *) self);
+    self->bridge = zsock_new (ZMQ_ROUTER);
+    if (!self->bridge || zsock_bind (self->bridge, "%s", bridge) == -1) {
+        snprintf (why, why_size, "cannot bind %s", bridge);
+        return -1;
+    }
+    const char *names[17], *endpoints[17];
+    char own[64];
+    snprintf (own, sizeof own, "tcp://127.0.0.1:%d",
+              kf_wire_port (kf_control_socket (self->control)));
+    names[0] = "metrics";
+    endpoints[0] = own;
+    size_t n = 1;
+    char *list = strdup (self->config->status_endpoints);
+    char *save = NULL;
+    for (char *item = strtok_r (list, ",", &save); item && n < 17;
+         item = strtok_r (NULL, ",", &save)) {
+        char *eq = strchr (item, '=');
+        if (!eq || eq == item || !eq[1]) {
+            snprintf (why, why_size,
+                      "bad KEFU_METRICS_STATUS_ENDPOINTS=%s (NAME=ENDPOINT,... at most 16)",
+                      self->config->status_endpoints);
+            free (list);
+            return -1;
+        }
+        *eq = 0;
+        names[n] = item;
+        endpoints[n++] = eq + 1;
+    }
+    metrics_http_args_t args = {self->config->http_endpoint,
+                                self->config->http_cert_file,
+                                self->config->http_key_file,
+                                bridge,
+                                names,
+                                endpoints,
+                                n,
+                                self->clock};
+    self->http = metrics_http_new (&args, why, why_size);
+    free (list);
+    if (!self->http)
+        return -1;
+    zloop_reader (self->loop, self->bridge, s_handle_bridge, self);
     return 0;
 }
 
@@ -525,6 +697,15 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "events.from_pub") = ss.from_pub;
     *kf_control_counter (control, "events.from_table") = ss.from_table;
     *kf_control_counter (control, "batches.failed") = ss.failed_batches;
+    if (self->http) {
+        metrics_http_stats_t hs;
+        metrics_http_stats (self->http, &hs);
+        *kf_control_counter (control, "http.requests") = hs.requests;
+        *kf_control_counter (control, "http.logins_failed") = hs.logins_failed;
+        *kf_control_counter (control, "http.logins_throttled") = hs.logins_throttled;
+        *kf_control_counter (control, "http.forbidden") = hs.forbidden;
+        *kf_control_counter (control, "http.refused") = hs.refused;
+    }
 }
 
 //  ---------------------------------------------------------------------
@@ -535,6 +716,8 @@ s_server_destroy (s_server_t **self_p)
 {
     if (*self_p) {
         s_server_t *self = *self_p;
+        metrics_http_destroy (&self->http);
+        zsock_destroy (&self->bridge);
         zactor_destroy (&self->worker);
         kf_subscriber_destroy (&self->sub);
         metrics_model_destroy (&self->model);
@@ -604,6 +787,8 @@ s_start (s_server_t *self, char *why, size_t why_size)
         return -1;
     }
     self->worker = zactor_new (metrics_query_worker, self->common->database_url);
+    if (s_start_http (self, why, why_size))
+        return -1;
     //  The record first (a database that is down is retried by the tick);
     //  the events follow on the tick, so START answers before a long
     //  catch-up.
@@ -654,6 +839,10 @@ s_op_drain (void *server)
     self->draining = true;
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
     zloop_reader_end (self->loop, self->router);
+    //  The dashboard stops with the queries (its requests in progress end).
+    if (self->bridge)
+        zloop_reader_end (self->loop, self->bridge);
+    metrics_http_destroy (&self->http);
 }
 
 //  SYNC (tests): apply everything in the events table now. REBUILD:
@@ -667,6 +856,11 @@ s_op_other (void *server, const char *command)
             return "NOT LOADED";
         s_refresh_auth (self);
         return kf_subscriber_poll (self->sub) < 0 ? "FAILED" : "OK";
+    }
+    if (streq (command, "HTTPPORT")) {
+        snprintf (self->reply, sizeof self->reply, "%d",
+                  self->http ? metrics_http_port (self->http) : -1);
+        return self->reply;
     }
     if (streq (command, "REBUILD")) {
         char why[256] = "";

@@ -136,9 +136,10 @@ static const kf_stmt_t s_statements[] =
      {"metrics_load_shops", "SELECT shop_id, timezone FROM shops ORDER BY shop_id"},
      {"metrics_load_principals",
       "SELECT p.principal_id, p.role, p.public_key, p.all_shops, "
-      "  coalesce (string_agg (s.shop_id, ','), '') "
+      "  coalesce (string_agg (s.shop_id, ','), ''), p.token_sha256 "
       "FROM principals p LEFT JOIN principal_shops s USING (principal_id) "
-      "WHERE p.disabled_at IS NULL AND p.public_key IS NOT NULL GROUP BY p.principal_id"},
+      "WHERE p.disabled_at IS NULL AND (p.public_key IS NOT NULL OR p.token_sha256 IS NOT NULL) "
+      "GROUP BY p.principal_id"},
      {"metrics_read_sums",
       "SELECT " S_DIM " AS k, " S_SUM (
           "conv_customer") ", " S_SUM ("conv_shop") ", " S_SUM ("c"
@@ -795,7 +796,8 @@ s_on_principals (const PGresult *res, void *arg)
     s_principals_t *p = arg;
     for (int r = 0; r < PQntuples (res); r++)
         p->fn (p->arg, kf_store_text (res, r, 0), kf_store_text (res, r, 1),
-               kf_store_text (res, r, 2), s_bool (res, r, 3), kf_store_text (res, r, 4));
+               kf_store_text (res, r, 2), kf_store_text (res, r, 5), s_bool (res, r, 3),
+               kf_store_text (res, r, 4));
     return 0;
 }
 

@@ -79,9 +79,10 @@ int metrics_store_reset (kf_store_t *store, const char *consumer, kf_error_t *er
 
 typedef void (metrics_shop_fn) (void *arg, const char *shop_id, const char *timezone);
 int metrics_store_load_shops (kf_store_t *store, metrics_shop_fn *fn, void *arg, kf_error_t *err);
-//  Active principals with a key; shops is "a,b" (empty when all_shops).
+//  Active principals with a key or a dashboard token (each "" when the
+//  principal has none); shops is "a,b" (empty when all_shops).
 typedef void (metrics_principal_fn) (void *arg, const char *id, const char *role, const char *key,
-                                     bool all_shops, const char *shops);
+                                     const char *token_sha256, bool all_shops, const char *shops);
 int metrics_store_load_principals (kf_store_t *store, metrics_principal_fn *fn, void *arg,
                                    kf_error_t *err);
 

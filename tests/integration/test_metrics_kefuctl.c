@@ -38,36 +38,13 @@ s_setup (void **state)
     f->db = kt_db_fresh ("metrics_kefuctl");
     snprintf (f->dir, sizeof f->dir, "/tmp/kt_metrics_kefuctl_XXXXXX");
     assert_non_null (mkdtemp (f->dir));
-    KT_EXPECT (f->db, 0, "shop", "add", "demo-shop", "--name", "演示店");
-    KT_EXPECT (f->db, 0, "shop", "add", "other-shop", "--name", "Other");
+    //  Monday 2026-11-23 in Shanghai: 9 customers (2 after hours) over two
+    //  hours, xiaomei and ajie answering; one customer waits right now.
+    kt_metrics_seed_day (f->db, "tb_lily88");
     KT_EXPECT (f->db, 0, "principal", "add", "metrics", "--role", "service", "--all-shops",
                "--generate", f->dir);
     KT_EXPECT (f->db, 0, "principal", "add", "sup1", "--role", "supervisor", "--shops", "demo-shop",
                "--generate", f->dir);
-    //  Monday 2026-11-23 in Shanghai: 9 customers (2 after hours) over two
-    //  hours, xiaomei and ajie answering; one customer waits right now.
-    kt_sql (f->db,
-            "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
-            "conv_customer, conv_after_hours, customer_msgs) VALUES "
-            "('demo-shop', '2026-11-23T01:00:00Z', '', 1, 'presales', 6, 2, 20), "
-            "('demo-shop', '2026-11-23T02:00:00Z', '', 1, 'aftersales', 3, 0, 9);"
-            "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
-            "conv_answered, frt_sum_ms, rounds, round_sum_ms, round_msgs, replies, rating_5, "
-            "rating_2) VALUES "
-            "('demo-shop', '2026-11-23T01:00:00Z', 'xiaomei', 1, 'presales', 4, 60000, 8, "
-            "  120000, 12, 14, 3, 0), "
-            "('demo-shop', '2026-11-23T02:00:00Z', 'ajie', 1, 'aftersales', 3, 90000, 5, "
-            "  100000, 8, 7, 0, 1);"
-            "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
-            "conv_customer) VALUES ('other-shop', '2026-11-23T01:00:00Z', '', 1, '', 99);"
-            "INSERT INTO metrics_agents VALUES ('demo-shop', 'xiaomei', 1, 1795395600000), "
-            "('demo-shop', 'ajie', 2, 1795395600000);"
-            "INSERT INTO metrics_conversations (shop_id, conversation_id, channel, customer, "
-            "group_name, intent, vip, first_at_ms, customer_opened, answered_at_ms, first_agent, "
-            "round1_msgs, round_at_ms, round_msgs, last_at_ms, last_replier, owner, queued, "
-            "ever_queued, after_hours, closed) VALUES "
-            "('demo-shop', 42, 1, 'tb_lily88', 'presales', 2, false, 1795395600000, true, 0, '', "
-            "0, 1795395600000, 2, 1795399260000, '', 'xiaomei', false, false, false, false)");
     //  10:05 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T02:05:00Z"));
     kt_metrics_init (&f->metrics, f->db, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9");

@@ -3,6 +3,7 @@
 
 #include "kt_db.h"
 #include "kt_intake.h"
+#include "kt_kefuctl.h"
 #include "metrics_query.h"
 
 #include <setjmp.h>
@@ -33,6 +34,8 @@ kt_metrics_init (kt_metrics_t *self, const char *db, const char *intake_events,
     s_set (&self->config.control_endpoint, "tcp://127.0.0.1:*");
     self->config.insecure = true;
     self->config.poll_interval = 50;
+    s_set (&self->config.http_endpoint, ""); //  tests that want HTTP set 127.0.0.1:0
+    s_set (&self->config.status_endpoints, "");
 }
 
 static int
@@ -58,6 +61,9 @@ kt_metrics_start (kt_metrics_t *self, kf_clock_t *clock)
     snprintf (self->query, sizeof self->query, "tcp://127.0.0.1:%d", s_port (self->actor, "query"));
     snprintf (self->control, sizeof self->control, "tcp://127.0.0.1:%d",
               s_port (self->actor, "control"));
+    char *http = kt_metrics_command (self, "HTTPPORT");
+    self->http_port = http ? atoi (http) : -1;
+    free (http);
 }
 
 void
@@ -109,6 +115,43 @@ kt_metrics_settle (kt_metrics_t *self, const char *db)
         zclock_sleep (10);
     }
     fail_msg ("metrics did not catch up");
+}
+
+void
+kt_metrics_seed_day (const char *db, const char *customer)
+{
+    kt_sql (db, "INSERT INTO shops (shop_id, name, partition, timezone) VALUES "
+                "('demo-shop', '演示店', 0, 'Asia/Shanghai'), "
+                "('other-shop', 'Other', 1, 'Asia/Shanghai')");
+    char *sql = NULL;
+    int n = asprintf (
+        &sql,
+        "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
+        "conv_customer, conv_after_hours, customer_msgs) VALUES "
+        "('demo-shop', '2026-11-23T01:00:00Z', '', 1, 'presales', 6, 2, 20), "
+        "('demo-shop', '2026-11-23T02:00:00Z', '', 1, 'aftersales', 3, 0, 9);"
+        "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
+        "conv_answered, frt_sum_ms, rounds, round_sum_ms, round_msgs, replies, rating_5, "
+        "rating_2) VALUES "
+        "('demo-shop', '2026-11-23T01:00:00Z', 'xiaomei', 1, 'presales', 4, 60000, 8, "
+        "  120000, 12, 14, 3, 0), "
+        "('demo-shop', '2026-11-23T02:00:00Z', 'ajie', 1, 'aftersales', 3, 90000, 5, "
+        "  100000, 8, 7, 0, 1);"
+        "INSERT INTO metrics_hours (shop_id, hour, agent_id, channel, group_name, "
+        "conv_customer) VALUES ('other-shop', '2026-11-23T01:00:00Z', '', 1, '', 99);"
+        "INSERT INTO metrics_agents VALUES ('demo-shop', 'xiaomei', 1, 1795395600000), "
+        "('demo-shop', 'ajie', 2, 1795395600000);"
+        "INSERT INTO metrics_conversations (shop_id, conversation_id, channel, customer, "
+        "group_name, intent, vip, first_at_ms, customer_opened, answered_at_ms, first_agent, "
+        "round1_msgs, round_at_ms, round_msgs, last_at_ms, last_replier, owner, queued, "
+        "ever_queued, after_hours, closed) VALUES "
+        "('demo-shop', 42, 1, '%s', 'presales', 2, false, "
+        "1795395600000, true, 0, '', 0, 1795395600000, 2, 1795399260000, '', 'xiaomei', "
+        "false, false, false, false)",
+        customer);
+    assert_true (n > 0);
+    kt_sql (db, sql);
+    free (sql);
 }
 
 static ProtobufCBinaryData

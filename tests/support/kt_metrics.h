@@ -18,6 +18,7 @@ typedef struct {
     kf_service_args_t args;    //  what its actor got
     char query[64];            //  tcp://127.0.0.1:<query port>
     char control[64];          //  tcp://127.0.0.1:<control port>
+    int http_port;             //  the dashboard's port, -1 without HTTP
 } kt_metrics_t;
 
 //  Settings for metrics on database db following intake's and routing's
@@ -40,6 +41,16 @@ void kt_metrics_settle (kt_metrics_t *self, const char *db);
 int64_t kt_metrics_counter (kt_metrics_t *self, const char *name);
 //  Send an actor command, return its reply (caller frees).
 char *kt_metrics_command (kt_metrics_t *self, const char *command);
+
+//  The dashboard's shop day, written into metrics' tables as metrics would
+//  have kept it (start metrics after): demo-shop on Monday 2026-11-23 in
+//  Shanghai, 9 customer-opened conversations (2 after hours) in 09:00 and
+//  10:00, xiaomei and ajie answering (first responses mean 21.4 s, rounds
+//  mean 17.1 s, 4 ratings, CSAT 75 %), and one customer waiting since
+//  09:00 whose id is customer. other-shop has 99
+//  conversations nobody of demo-shop may see. Set the clock to
+//  2026-11-23T02:05:00Z (10:05 in Shanghai).
+void kt_metrics_seed_day (const char *db, const char *customer);
 
 //  Ask: a Query of kind for shop (from/to ms may be 0, group_by and
 //  params_json may be NULL). Returns the answer (fails the test if none
