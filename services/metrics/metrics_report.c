@@ -263,7 +263,7 @@ metrics_bucket_label (const kf_tz_t *tz, int by, int64_t hour_ms, char *label, s
         char when[24];
         strftime (when, sizeof when, "%Y-%m-%dT%H:%M", &tm);
         int offset = kf_tz_offset_s (tz, hour_ms), a = offset < 0 ? -offset : offset;
-        snprintf (label, size, "%s%c%02d:%02d", when, offset < 0 ? '-' : '+', a / 3600,
+        snprintf (label, size, "%.16s%c%02d:%02d", when, offset < 0 ? '-' : '+', a / 3600 % 24,
                   a / 60 % 60);
         break;
     }
