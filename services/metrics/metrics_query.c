@@ -698,13 +698,6 @@ s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *
         metrics_store_scorecard (store, q->shop_id, q->from_ms, q->to_ms, q->month, &agents, &count,
                                  err))
         return NULL;
-    if (q->has_agent) {
-        int kept = 0;
-        for (int i = 0; i < count; i++)
-            if (strcmp (agents[i].agent_id, q->agent) == 0)
-                agents[kept++] = agents[i];
-        count = kept;
-    }
     json_t *root = s_head (q, tz);
     json_object_set_new (root, "month", json_string (q->month));
     json_t *weights = json_object ();
@@ -717,7 +710,7 @@ s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *
                                     scheme.deduct[1], "unverifiable", scheme.deduct[2]));
     json_object_set_new (root, "filters",
                          q->has_agent ? json_pack ("{s:s}", "agent", q->agent) : json_object ());
-    metrics_score_card (root, &scheme, &sources, agents, count);
+    metrics_score_card (root, &scheme, &sources, agents, count, q->has_agent ? q->agent : NULL);
     free (agents);
     return s_dump (root);
 }

@@ -108,7 +108,7 @@ s_missing (json_t *item, const char *reason)
 void
 metrics_score_card (json_t *root, const metrics_scheme_t *scheme,
                     const metrics_score_sources_t *sources, const metrics_score_agent_t *agents,
-                    int count)
+                    int count, const char *only)
 {
     int64_t team_sales = 0, team_orders = 0;
     for (int i = 0; i < count; i++) {
@@ -126,6 +126,8 @@ metrics_score_card (json_t *root, const metrics_scheme_t *scheme,
     json_t *list = json_array ();
     for (int i = 0; i < count; i++) {
         const metrics_score_agent_t *a = &agents[i];
+        if (only && strcmp (a->agent_id, only) != 0)
+            continue;
         json_t *items = json_object ();
         json_t *missing = json_array ();
         double total = 0;

@@ -114,12 +114,13 @@ typedef struct {
 } metrics_score_sources_t;
 
 //  The card's "team" and "agents" members into root (borrowed): agents
-//  in the given order. Sales: own sales / team average (all the card's
+//  in the given order, only the one named `only` if it is not NULL (the
+//  team is still all of them). Sales: own sales / team average (all the card's
 //  agents) × weight × coefficient; complaints: weight − deductions (may go
 //  below 0); entered items: percent × weight / 100; customer records:
 //  null (kefu keeps no customer profiles).
 void metrics_score_card (json_t *root, const metrics_scheme_t *scheme,
                          const metrics_score_sources_t *sources,
-                         const metrics_score_agent_t *agents, int count);
+                         const metrics_score_agent_t *agents, int count, const char *only);
 
 #endif

@@ -336,6 +336,9 @@ test_kefuctl_shows_scorecards_and_the_scheme (void **state)
     json_t *card = json_loads (r->out, 0, NULL);
     assert_non_null (card);
     assert_int_equal (json_array_size (json_object_get (card, "agents")), 1);
+    //  dawei alone, against the whole team: 200 / (800 / 3) × 40 = 30.
+    s_key_agents (card);
+    s_expect_score (card, "dawei", "sales", 30);
     json_decref (card);
     //  Bad questions are refused with a code.
     KT_EXPECT (f->db, 2, f->endpoint, "scorecard", SHOP, "--month", "2026-13");

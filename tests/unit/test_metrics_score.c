@@ -82,7 +82,7 @@ test_the_card_says_null_where_kefu_has_no_data (void **state)
     agents[1].values[METRICS_SCORE_SALES] = 10000;
     metrics_score_sources_t sources = {true, true};
     json_t *root = json_object ();
-    metrics_score_card (root, &scheme, &sources, agents, 2);
+    metrics_score_card (root, &scheme, &sources, agents, 2, NULL);
     json_t *a = json_array_get (json_object_get (root, "agents"), 0);
     json_t *items = json_object_get (a, "items");
     //  30000 / 20000 x 45 = 67.5; 15 x 50 % = 7.5; 5 - 10 = -5.
@@ -95,10 +95,20 @@ test_the_card_says_null_where_kefu_has_no_data (void **state)
     assert_true (
         json_is_null (json_object_get (json_object_get (items, "key_promotion"), "score")));
     json_decref (root);
+    //  One agent's card: the team's average is still everyone's.
+    root = json_object ();
+    metrics_score_card (root, &scheme, &sources, agents, 2, "xiaomei");
+    assert_int_equal (json_array_size (json_object_get (root, "agents")), 1);
+    a = json_array_get (json_object_get (root, "agents"), 0);
+    //  10000 / 20000 x 45 = 22.5.
+    assert_true (fabs (json_real_value (json_object_get (
+                           json_object_get (json_object_get (a, "items"), "sales"), "score")) -
+                       22.5) < 1e-9);
+    json_decref (root);
     //  Without order-sync's events: sales is null, not 0.
     sources.orders = false;
     root = json_object ();
-    metrics_score_card (root, &scheme, &sources, agents, 2);
+    metrics_score_card (root, &scheme, &sources, agents, 2, NULL);
     a = json_array_get (json_object_get (root, "agents"), 1);
     assert_true (json_is_null (
         json_object_get (json_object_get (json_object_get (a, "items"), "sales"), "score")));
