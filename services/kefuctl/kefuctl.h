@@ -57,6 +57,10 @@ int kefuctl_events_watch (kefuctl_t *ctl, int argc, char **argv);
 //  A supervisor's numbers, asked of kefu-metrics (kefuctl_metrics.c).
 int kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_now (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
+//  What supervisors give the scorecards (kefuctl_score.c).
+int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
+int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);
 
 //  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
 //  kefuctl_transfer.c, kefuctl_routing.c).

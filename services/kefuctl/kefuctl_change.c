@@ -89,6 +89,22 @@ kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_stor
     return s_shop_open (ctl, cmd, shop_id, store_p, timezone);
 }
 
+//  The change happens at kefuctl's time (KEFU_CLOCK): what keeps history
+//  (shift_history) records it then.
+static int
+s_change_time (kefuctl_change_t *change)
+{
+    char when[40];
+    kf_params_t params;
+    kf_params_init (&params);
+    snprintf (when, sizeof when, "%" PRId64, change->now_ms);
+    kf_params_str (&params, when);
+    return kf_store_exec_sql (change->store,
+                              "SELECT set_config ('kefu.now', (to_timestamp ($1::int8 / "
+                              "1000.0::float8))::text, true)",
+                              &params, NULL, NULL, &change->err);
+}
+
 int
 kefuctl_change_run (kefuctl_t *ctl, const char *cmd, const char *shop_id, const char *by,
                     kefuctl_change_fn *fn, void *arg)
@@ -112,7 +128,7 @@ kefuctl_change_run (kefuctl_t *ctl, const char *cmd, const char *shop_id, const 
     int rc = KEFUCTL_FAILED;
     if (!change.out)
         fprintf (stderr, "%s: out of memory\n", cmd);
-    else if (kf_store_begin (store, &change.err))
+    else if (kf_store_begin (store, &change.err) || s_change_time (&change))
         rc = kefuctl_change_failed (&change);
     else if ((rc = s_shop_exists (store, cmd, shop_id, change.timezone)) == KEFUCTL_OK &&
              (rc = fn (&change, arg)) == KEFUCTL_OK) {

@@ -9,6 +9,7 @@
 #include "kf_error.h"
 #include "metrics_http.h"
 #include "metrics_query.h"
+#include "metrics_score.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -106,6 +107,45 @@ static ProtobufCBinaryData
 s_bytes (const char *s)
 {
     return (ProtobufCBinaryData){s ? strlen (s) : 0, (uint8_t *) s};
+}
+
+//  What every command here starts with: --help (KEFUCTL_OK once printed),
+//  the shop (KEFUCTL_USAGE without it); -1: go on.
+static int
+s_first_words (int argc, char **argv, const char *cmd, void (*help) (void))
+{
+    if (kefuctl_wants_help (argc, argv)) {
+        help ();
+        return KEFUCTL_OK;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf (stderr, "%s: which shop? (%s SHOP, see --help)\n", cmd, cmd);
+        return KEFUCTL_USAGE;
+    }
+    return -1;
+}
+
+//  Ask kind about shop with the parameters gathered from the command line
+//  (takes ownership of *params_p), unless parsing them failed already (rc
+//  is that exit code). *out as for s_ask.
+static int
+s_ask_kind (kefuctl_t *ctl, const char *cmd, int rc, const char *kind, const char *shop,
+            const char *by, json_t **params_p, json_t **out)
+{
+    char *text = json_dumps (*params_p, JSON_COMPACT);
+    json_decref (*params_p);
+    *params_p = NULL;
+    if (!rc) {
+        Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
+        q.request_id = s_bytes ("kefuctl");
+        q.kind = s_bytes (kind);
+        q.shop_id = s_bytes (shop);
+        q.group_by = s_bytes (by);
+        q.params_json = s_bytes (text);
+        rc = s_ask (ctl, cmd, &q, out);
+    }
+    free (text);
+    return rc;
 }
 
 //  ---------------------------------------------------------------------
@@ -345,14 +385,9 @@ int
 kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl kpi";
-    if (kefuctl_wants_help (argc, argv)) {
-        s_kpi_help ();
-        return KEFUCTL_OK;
-    }
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf (stderr, "%s: which shop? (kefuctl kpi SHOP, see --help)\n", cmd);
-        return KEFUCTL_USAGE;
-    }
+    int first = s_first_words (argc, argv, cmd, s_kpi_help);
+    if (first >= 0)
+        return first;
     const char *shop = argv[1], *by = "";
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
@@ -382,19 +417,8 @@ kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
         else
             rc = kefuctl_bad_arg (cmd, argc, argv, i);
     }
-    char *text = json_dumps (params, JSON_COMPACT);
-    json_decref (params);
     json_t *root = NULL;
-    if (!rc) {
-        Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
-        q.request_id = s_bytes ("kefuctl-kpi");
-        q.kind = s_bytes ("kpi.summary");
-        q.shop_id = s_bytes (shop);
-        q.group_by = s_bytes (by);
-        q.params_json = s_bytes (text);
-        rc = s_ask (ctl, cmd, &q, &root);
-    }
-    free (text);
+    rc = s_ask_kind (ctl, cmd, rc, "kpi.summary", shop, by, &params, &root);
     if (rc)
         return rc;
     json_t *rows = json_object_get (root, "rows");
@@ -458,14 +482,9 @@ int
 kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *cmd = "kefuctl now";
-    if (kefuctl_wants_help (argc, argv)) {
-        s_now_help ();
-        return KEFUCTL_OK;
-    }
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf (stderr, "%s: which shop? (kefuctl now SHOP, see --help)\n", cmd);
-        return KEFUCTL_USAGE;
-    }
+    int first = s_first_words (argc, argv, cmd, s_now_help);
+    if (first >= 0)
+        return first;
     const char *shop = argv[1];
     s_format_t format = S_TEXT;
     int rc = kefuctl_check_shop (cmd, shop);
@@ -568,5 +587,141 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
     }
     json_decref (agents);
     json_decref (waiting);
+    return KEFUCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  kefuctl scorecard
+
+static void
+s_scorecard_help (void)
+{
+    printf ("Usage: kefuctl scorecard SHOP [--month YYYY-MM] [--agent ID] [--json | --csv]\n\n"
+            "Every agent's scorecard of a month (default: this month in the shop's time zone),\n"
+            "as kefu-metrics computes it with the shop's scheme (kefuctl metrics settings): sales\n"
+            "(own credited paid sales / the team's average x weight x conversion coefficient),\n"
+            "key promotion and service check (entered with kefuctl score set), complaints (the\n"
+            "weight less the deductions for findings against the agent) and customer records.\n"
+            "An item kefu has no data for shows \"-\" and the reason below the table; the total\n"
+            "adds up the items that have a score. --json prints kefu-metrics' answer as it is;\n"
+            "--csv one row per agent. Connection settings as for kefuctl kpi.\n"
+            "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
+            "question, 4 no such shop.\n");
+}
+
+//  An item's score for a cell: "12.5", or "-" (null).
+static const char *
+s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
+{
+    char path[64];
+    snprintf (path, sizeof path, "items.%s.score", item);
+    double v = s_num (agent, path);
+    if (isnan (v))
+        snprintf (buf, size, "-");
+    else
+        snprintf (buf, size, "%.2f", v);
+    return buf;
+}
+
+int
+kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl scorecard";
+    int first = s_first_words (argc, argv, cmd, s_scorecard_help);
+    if (first >= 0)
+        return first;
+    const char *shop = argv[1];
+    s_format_t format = S_TEXT;
+    json_t *params = json_object ();
+    int rc = kefuctl_check_shop (cmd, shop);
+    for (int i = 2; i < argc && !rc; i++) {
+        const char *v;
+        if ((v = kefuctl_opt (argc, argv, &i, "--month")))
+            json_object_set_new (params, "month", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
+            json_object_set_new (params, "agent", json_string (v));
+        else if (strcmp (argv[i], "--json") == 0)
+            format = S_JSON;
+        else if (strcmp (argv[i], "--csv") == 0)
+            format = S_CSV;
+        else
+            rc = kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    json_t *root = NULL;
+    rc = s_ask_kind (ctl, cmd, rc, "agent.scorecard", shop, "", &params, &root);
+    if (rc)
+        return rc;
+    json_t *agents = json_object_get (root, "agents");
+    size_t i;
+    json_t *a;
+    char cells[METRICS_ITEMS][32];
+    if (format == S_JSON) {
+        char *out = json_dumps (root, JSON_INDENT (2) | JSON_REAL_PRECISION (15));
+        printf ("%s\n", out);
+        free (out);
+    } else if (format == S_CSV) {
+        printf (
+            "agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
+            "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete\n");
+        json_array_foreach (agents, i, a)
+        {
+            s_csv_field (s_str (a, "agent_id"));
+            for (int k = 0; k < METRICS_ITEMS; k++)
+                if (strcmp (s_score_cell (a, metrics_item_names[k], cells[k], 32), "-") == 0)
+                    cells[k][0] = '\0';
+            double c[5] = {s_num (a, "items.sales.sales_cents"), s_num (a, "items.sales.orders"),
+                           s_num (a, "items.complaints.valid"),
+                           s_num (a, "items.complaints.wrong_explanation"),
+                           s_num (a, "items.complaints.unverifiable")};
+            char n[5][24];
+            for (int k = 0; k < 5; k++)
+                snprintf (n[k], sizeof n[k], isnan (c[k]) ? "" : "%.0f", c[k]);
+            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s\n", cells[METRICS_ITEM_SALES], n[0],
+                    n[1], cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
+                    cells[METRICS_ITEM_COMPLAINTS], n[2], n[3], n[4],
+                    cells[METRICS_ITEM_CUSTOMER_RECORDS], s_num (a, "total"),
+                    json_is_true (json_object_get (a, "complete")) ? "true" : "false");
+        }
+    } else {
+        json_t *w = json_object_get (json_object_get (root, "scheme"), "weights");
+        printf ("%s  %s  (%s)  weights: sales %.0f, key promotion %.0f, service check %.0f, "
+                "complaints %.0f, customer records %.0f; conversion coefficient %.2f\n\n",
+                s_str (root, "shop_id"), s_str (root, "month"), s_str (root, "timezone"),
+                s_num (w, "sales"), s_num (w, "key_promotion"), s_num (w, "service_check"),
+                s_num (w, "complaints"), s_num (w, "customer_records"),
+                s_num (root, "scheme.conversion_coefficient"));
+        const char *head[] = {"agent",         "sales",      "key promotion",
+                              "service check", "complaints", "customer records",
+                              "total"};
+        kefuctl_table_t *table = kefuctl_table_new (7, head);
+        json_t *reasons = json_object ();
+        json_array_foreach (agents, i, a)
+        {
+            char total[32];
+            snprintf (total, sizeof total, "%.2f%s", s_num (a, "total"),
+                      json_is_true (json_object_get (a, "complete")) ? "" : " *");
+            const char *row[7] = {s_str (a, "agent_id")};
+            for (int k = 0; k < METRICS_ITEMS; k++) {
+                row[1 + k] = s_score_cell (a, metrics_item_names[k], cells[k], 32);
+                json_t *item =
+                    json_object_get (json_object_get (a, "items"), metrics_item_names[k]);
+                const char *why = s_str (item, "reason");
+                if (*why && !json_object_get (reasons, metrics_item_names[k]))
+                    json_object_set_new (reasons, metrics_item_names[k], json_string (why));
+            }
+            row[6] = total;
+            kefuctl_table_add (table, row);
+        }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
+        if (json_object_size (reasons)) {
+            printf ("\n* the total of the items that have a score; \"-\": no score yet\n");
+            const char *key;
+            json_t *v;
+            json_object_foreach (reasons, key, v) printf ("  %s: %s\n", key, json_string_value (v));
+        }
+        json_decref (reasons);
+    }
+    json_decref (root);
     return KEFUCTL_OK;
 }

@@ -73,6 +73,12 @@ static const char *s_usage =
     "[--json|--csv]\n"
     "                                      the shop's numbers: 接线率, response times, CSAT, ...\n"
     "  now <shop> [--json|--csv]           who is online, their load, who waits right now\n"
+    "  scorecard <shop> [--month YYYY-MM] [--agent ID] [--json|--csv]\n"
+    "                                      each agent's scorecard of a month, the shop's weights\n"
+    "  score set <shop> <agent> --month YYYY-MM [--service-check N] [--key-promotion N]\n"
+    "                                      enter the items kefu has no data for (percent)\n"
+    "  metrics settings <shop> [--weight-sales N ...] [--conversion-coefficient X]\n"
+    "                                      the shop's scorecard weights and coefficients\n"
     "Every command takes --help.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
     "            3 already exists, 4 not found.";
@@ -154,6 +160,12 @@ main (int argc, char **argv)
             rc = kefuctl_kpi (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "now") == 0)
             rc = kefuctl_now (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "scorecard") == 0)
+            rc = kefuctl_scorecard (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "score") == 0)
+            rc = kefuctl_score (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "metrics") == 0)
+            rc = kefuctl_metrics (&ctl, sub_argc, sub_argv);
         else {
             fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
             rc = 2;

@@ -722,9 +722,13 @@ metrics_model_on_queued (metrics_model_t *self, const char *shop_id, int64_t con
     s_begin (&change, shop, s_conv (shop, conversation_id));
     metrics_conv_t *conv = change.conv;
     s_set_group (self, shop, conv, group);
+    //  Service hours are those of the conversation's opening: routing's
+    //  first word about it. Queued after hours later (its agent's shift
+    //  ended, a handover) it stays a conversation opened in service hours.
+    if (!conv->ever_queued && conv->owner_count == 0)
+        conv->after_hours = after_hours;
     conv->queued = true;
     conv->ever_queued = true;
-    conv->after_hours = conv->after_hours || after_hours;
     if (conv->owner[0]) {
         conv->owner[0] = '\0';
         metrics_conv_add_owner (conv, at_ms, "");

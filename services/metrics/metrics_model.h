@@ -143,7 +143,7 @@ typedef struct {
     char owner[METRICS_ID_MAX + 1];        //  routing's latest owner
     bool queued;                           //  routing's last word: queued
     bool ever_queued;                      //  routing queued it at least once
-    bool after_hours;                      //  queued after hours at least once
+    bool after_hours;                      //  routing's first word: queued after hours
     bool closed;                           //  closed
     metrics_owner_t *owners;               //  assignments, oldest first (owned)
     int owner_count;                       //  entries
@@ -256,7 +256,8 @@ void metrics_model_on_presence (metrics_model_t *self, const char *shop_id, cons
                                 int status, int64_t at_ms);
 
 //  conversation.queued (routing): nobody owns it now. at_ms is the
-//  event's occurred_at.
+//  event's occurred_at. after_hours counts only as routing's first word
+//  about the conversation (service hours are those of its opening).
 void metrics_model_on_queued (metrics_model_t *self, const char *shop_id, int64_t conversation_id,
                               const char *group, bool after_hours, int64_t at_ms);
 //  conversation.assigned (routing); at_ms is the event's occurred_at.

@@ -22,11 +22,10 @@
 static const struct {
     const char *name; //  as asked
     int kind;         //  metrics_kind_t
-} s_kinds[] = {{"kpi.summary", METRICS_KIND_SUMMARY},
-               {"kpi.series", METRICS_KIND_SERIES},
-               {"agents.now", METRICS_KIND_AGENTS_NOW},
-               {"conversations.waiting", METRICS_KIND_WAITING},
-               {"qa.flags", METRICS_KIND_QA_FLAGS}};
+} s_kinds[] = {
+    {"kpi.summary", METRICS_KIND_SUMMARY},   {"kpi.series", METRICS_KIND_SERIES},
+    {"agents.now", METRICS_KIND_AGENTS_NOW}, {"conversations.waiting", METRICS_KIND_WAITING},
+    {"qa.flags", METRICS_KIND_QA_FLAGS},     {"agent.scorecard", METRICS_KIND_SCORECARD}};
 
 #define S_KINDS (int) (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -151,10 +150,18 @@ s_check_params (const Kefu__V1__Query *q, const kf_tz_t *tz, const metrics_limit
                                limits->max_rows);
             else
                 out->limit = (int) n;
+        } else if (strcmp (key, "month") == 0 && out->kind == METRICS_KIND_SCORECARD) {
+            const char *m = json_string_value (v);
+            char first[16];
+            snprintf (first, sizeof first, "%.7s-01", m ? m : "");
+            if (!m || strlen (m) != 7 || metrics_local_date (tz, first, 0) < 0)
+                rc = S_REJECT (INVALID_VALUE, "params_json.month must be a month (2026-11)");
+            else
+                snprintf (out->month, sizeof out->month, "%s", m);
         } else
             rc = S_REJECT (INVALID_VALUE,
                            "params_json has an unknown key (known: from, to, threshold_s, agent, "
-                           "group, channel, limit, shop_id)");
+                           "group, channel, limit, shop_id; month for agent.scorecard)");
     }
     json_decref (params);
     return rc;
@@ -171,7 +178,7 @@ s_kind (const Kefu__V1__Query *q, kf_error_t *err)
             memcmp (q->kind.data, s_kinds[i].name, q->kind.len) == 0)
             return s_kinds[i].kind;
     return S_REJECT (UNKNOWN_ENUM, "unknown kind (known: kpi.summary, kpi.series, agents.now, "
-                                   "conversations.waiting, qa.flags)");
+                                   "conversations.waiting, qa.flags, agent.scorecard)");
 }
 
 static int
@@ -199,6 +206,28 @@ s_check_period (metrics_query_t *out, const kf_tz_t *tz, const metrics_limits_t 
                              "coarser grouping",
                              buckets, metrics_by_name (out->by), limits->max_rows);
     }
+    return 0;
+}
+
+//  A scorecard is a month's (entered scores are per month): the month
+//  asked for, default this one, and never from/to.
+static int
+s_scorecard_period (metrics_query_t *out, const kf_tz_t *tz, int64_t *from, int64_t *to,
+                    kf_error_t *err)
+{
+    if (*from || *to)
+        return S_REJECT (INVALID_VALUE, "agent.scorecard is asked for a month (params_json.month: "
+                                        "\"2026-11\"), not from/to");
+    if (out->has_group || out->channel)
+        return S_REJECT (INVALID_VALUE, "agent.scorecard takes no group or channel");
+    if (!*out->month)
+        metrics_bucket_label (tz, METRICS_BY_MONTH, out->now_ms, out->month, sizeof out->month);
+    char first[32];
+    snprintf (first, sizeof first, "%s-01", out->month);
+    *from = metrics_local_date (tz, first, 0);
+    int y = atoi (out->month), m = atoi (out->month + 5);
+    snprintf (first, sizeof first, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+    *to = metrics_local_date (tz, first, 0);
     return 0;
 }
 
@@ -257,6 +286,8 @@ metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *princi
     }
     int64_t from = q->from_ms, to = q->to_ms;
     if (s_check_params (q, tz, limits, out, &from, &to, err))
+        goto done;
+    if (out->kind == METRICS_KIND_SCORECARD && (s_scorecard_period (out, tz, &from, &to, err)))
         goto done;
     if (!metrics_query_is_now (out->kind)) {
         if (!from && !to) {
@@ -655,6 +686,35 @@ s_answer_qa (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *tz, kf_
     return s_dump (root);
 }
 
+//  agent.scorecard: the scheme, the team, every agent's items.
+static char *
+s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *tz, kf_error_t *err)
+{
+    metrics_scheme_t scheme;
+    metrics_score_sources_t sources;
+    metrics_score_agent_t *agents = NULL;
+    int count = 0;
+    if (metrics_store_scheme (store, q->shop_id, &scheme, &sources, err) ||
+        metrics_store_scorecard (store, q->shop_id, q->from_ms, q->to_ms, q->month, &agents, &count,
+                                 err))
+        return NULL;
+    json_t *root = s_head (q, tz);
+    json_object_set_new (root, "month", json_string (q->month));
+    json_t *weights = json_object ();
+    for (int k = 0; k < METRICS_ITEMS; k++)
+        json_object_set_new (weights, metrics_item_names[k], json_real (scheme.weight[k]));
+    json_object_set_new (root, "scheme",
+                         json_pack ("{s:o, s:f, s:{s:f, s:f, s:f}}", "weights", weights,
+                                    "conversion_coefficient", scheme.coefficient, "deductions",
+                                    "valid", scheme.deduct[0], "wrong_explanation",
+                                    scheme.deduct[1], "unverifiable", scheme.deduct[2]));
+    json_object_set_new (root, "filters",
+                         q->has_agent ? json_pack ("{s:s}", "agent", q->agent) : json_object ());
+    metrics_score_card (root, &scheme, &sources, agents, count, q->has_agent ? q->agent : NULL);
+    free (agents);
+    return s_dump (root);
+}
+
 //  One question on the worker: the Answer frame, and the code for counting.
 static zframe_t *
 s_answer (kf_store_t *store, const metrics_query_t *q, const zframe_t *request_id, kf_error_t *err)
@@ -669,6 +729,8 @@ s_answer (kf_store_t *store, const metrics_query_t *q, const zframe_t *request_i
                       "the database is not reachable; ask again later");
     else if (q->kind == METRICS_KIND_QA_FLAGS)
         json = s_answer_qa (store, q, tz, err);
+    else if (q->kind == METRICS_KIND_SCORECARD)
+        json = s_answer_scorecard (store, q, tz, err);
     else
         json = s_answer_kpis (store, q, tz, err);
     if (!json && err->code == KEFU__V1__ERROR_CODE__ERROR_NONE)

@@ -18,7 +18,8 @@
       agents.now             presence, load and waiting customers per agent
       conversations.waiting  open conversations whose customer waits for a
                              human reply, longest first
-      qa.flags               flagged replies of a period, oldest first */
+      qa.flags               flagged replies of a period, oldest first
+      agent.scorecard        each agent's scorecard of a month (metrics_score.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
@@ -37,6 +38,7 @@ typedef enum {
     METRICS_KIND_AGENTS_NOW,  //  agents.now
     METRICS_KIND_WAITING,     //  conversations.waiting
     METRICS_KIND_QA_FLAGS,    //  qa.flags
+    METRICS_KIND_SCORECARD,   //  agent.scorecard
 } metrics_kind_t;
 
 #define METRICS_PARAMS_MAX  4096 //  bytes of params_json
@@ -59,6 +61,7 @@ typedef struct {
     int limit;                         //  most rows (lines, conversations)
     int64_t max_rows;                  //  KEFU_METRICS_MAX_ROWS
     int64_t now_ms;                    //  the service's clock when asked
+    char month[8];                     //  agent.scorecard: "2026-11"
 } metrics_query_t;
 
 //  Limits in force (KEFU_METRICS_MAX_PERIOD, _MAX_ROWS).

@@ -2,7 +2,9 @@
 
     Events of routing and intake arrive through kf_subscriber (routing's
     stream is followed first, so a catch-up applies routing's backlog
-    before intake's; the model does not depend on the order). Each batch is
+    before intake's; the model does not depend on the order); order-sync's
+    and complaint-escalation's are read from the events table (the poll)
+    for the scorecards. Each batch is
     applied to the model inside one transaction: what the model emits
     (rollup deltas, conversation states, flagged lines, presence) is
     collected in a metrics_writes_t and queued in the pipeline that also
@@ -45,7 +47,10 @@
 #define S_CONSUMER  "metrics"
 #define S_MAX_QUERY 65536 //  bytes of a Query frame
 
-static const char *const s_streams[] = {"routing", "intake"};
+//  Routing's and intake's by publication; order-sync's and
+//  complaint-escalation's from the events table (polled).
+static const char *const s_streams[] = {"routing", "intake", "ordersync", "escalation"};
+#define S_STREAMS 4
 
 typedef struct {
     zsock_t *pipe;                    //  actor pipe
@@ -171,6 +176,59 @@ s_conversation_of (const Kefu__V1__Event *ev)
     }
 }
 
+//  An order event: its state (this transaction's, else its row) changes,
+//  and its contribution to the score rows moves with it.
+static int
+s_apply_order (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__OrderEvent *o = ev->order;
+    metrics_writes_source (self->writes, ev->shop_id, "ordersync");
+    if (!*o->order_id)
+        return 0;
+    metrics_order_t *order = metrics_writes_order (self->writes, ev->shop_id, o->order_id, NULL);
+    if (!order) {
+        metrics_order_t loaded;
+        if (metrics_store_load_order (store, ev->shop_id, o->order_id, &loaded, err))
+            return -1;
+        order = metrics_writes_order (self->writes, ev->shop_id, o->order_id, &loaded);
+    }
+    metrics_score_part_t before, after;
+    metrics_order_part (order, &before);
+    metrics_order_apply (order, ev->kind, o->state, o->agent_id, o->amount_cents,
+                         o->at_ms ? o->at_ms : ev->occurred_at_ms);
+    metrics_order_part (order, &after);
+    metrics_writes_score (self->writes, ev->shop_id, &before, -1);
+    metrics_writes_score (self->writes, ev->shop_id, &after, 1);
+    return 0;
+}
+
+//  A complaint event: the same for its finding against an agent.
+static int
+s_apply_complaint (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__ComplaintEvent *c = ev->complaint;
+    metrics_writes_source (self->writes, ev->shop_id, "escalation");
+    if (!c->complaint_id ||
+        c->service_finding == KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED)
+        return 0;
+    metrics_complaint_t *complaint =
+        metrics_writes_complaint (self->writes, ev->shop_id, c->complaint_id, NULL);
+    if (!complaint) {
+        metrics_complaint_t loaded;
+        if (metrics_store_load_complaint (store, ev->shop_id, c->complaint_id, &loaded, err))
+            return -1;
+        complaint = metrics_writes_complaint (self->writes, ev->shop_id, c->complaint_id, &loaded);
+    }
+    metrics_score_part_t before, after;
+    metrics_complaint_part (complaint, &before);
+    metrics_complaint_apply (complaint, c->service_finding, c->agent_id,
+                             c->at_ms ? c->at_ms : ev->occurred_at_ms);
+    metrics_complaint_part (complaint, &after);
+    metrics_writes_score (self->writes, ev->shop_id, &before, -1);
+    metrics_writes_score (self->writes, ev->shop_id, &after, 1);
+    return 0;
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -243,6 +301,10 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                                    a->waited_ms, ev->occurred_at_ms);
         break;
     }
+    case KEFU__V1__EVENT__PAYLOAD_ORDER:
+        return s_apply_order (store, self, ev, err);
+    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT:
+        return s_apply_complaint (store, self, ev, err);
     default:
         break; //  kinds metrics does not count
     }
@@ -285,7 +347,9 @@ s_subscribe (s_server_t *self)
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
     if (metrics_auth_follow (self->auth, self->sub, "routing", self->config->routing_events) ||
-        metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events))
+        metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events) ||
+        kf_subscriber_follow (self->sub, "ordersync", NULL) ||
+        kf_subscriber_follow (self->sub, "escalation", NULL))
         return -1;
     if (self->loop)
         zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
@@ -304,7 +368,8 @@ s_rebuild (s_server_t *self, char *why, size_t why_size)
     if (self->sub)
         kf_subscriber_settle (self->sub);
     if (kf_store_ensure (self->store) ||
-        metrics_store_log_complete (self->store, s_streams, 2, &complete, why, why_size, &err)) {
+        metrics_store_log_complete (self->store, s_streams, S_STREAMS, &complete, why, why_size,
+                                    &err)) {
         snprintf (why, why_size, "cannot read the event log: %s", err.reason);
         return -1;
     }

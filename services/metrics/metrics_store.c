@@ -177,6 +177,91 @@ static const kf_stmt_t s_statements[] =
       "  AND sent_at < to_timestamp ($3::int8 / 1000.0::float8) "
       "  AND ($4::text IS NULL OR agent_id = $4) AND ($5::int2 = 0 OR channel = $5) "
       "ORDER BY sent_at, message_id LIMIT $6"},
+     //  Scorecards (metrics_score.h).
+     {"metrics_upsert_score_hours",
+      "INSERT INTO metrics_score_hours AS h (shop_id, hour, agent_id, sales_cents, orders, "
+      "  complaints_valid, complaints_wrong, complaints_unverif) "
+      "SELECT shop, to_timestamp (hr / 1000.0::float8), agent, a, b, c, d, e "
+      "FROM (SELECT unnest ($1::text[]) AS shop, unnest ($2::int8[]) AS hr, "
+      "unnest ($3::text[]) AS agent, unnest ($4::int8[]) AS a, unnest ($5::int8[]) AS b, "
+      "unnest ($6::int8[]) AS c, unnest ($7::int8[]) AS d, unnest ($8::int8[]) AS e) AS t "
+      "ON CONFLICT (shop_id, hour, agent_id) DO UPDATE SET "
+      "  sales_cents = h.sales_cents + EXCLUDED.sales_cents, orders = h.orders + EXCLUDED.orders, "
+      "  complaints_valid = h.complaints_valid + EXCLUDED.complaints_valid, "
+      "  complaints_wrong = h.complaints_wrong + EXCLUDED.complaints_wrong, "
+      "  complaints_unverif = h.complaints_unverif + EXCLUDED.complaints_unverif"},
+     {"metrics_upsert_orders",
+      "INSERT INTO metrics_orders (shop_id, order_id, agent_id, amount_cents, paid_at_ms, "
+      "  cancelled) "
+      "SELECT * FROM (SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::text[]), "
+      "unnest ($4::int8[]), unnest ($5::int8[]), unnest ($6::bool[])) AS t "
+      "ON CONFLICT (shop_id, order_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, "
+      "  amount_cents = EXCLUDED.amount_cents, paid_at_ms = EXCLUDED.paid_at_ms, "
+      "  cancelled = EXCLUDED.cancelled"},
+     {"metrics_upsert_complaints",
+      "INSERT INTO metrics_complaints (shop_id, complaint_id, agent_id, finding, at_ms) "
+      "SELECT * FROM (SELECT unnest ($1::text[]), unnest ($2::int8[]), unnest ($3::text[]), "
+      "unnest ($4::int2[]), unnest ($5::int8[])) AS t "
+      "ON CONFLICT (shop_id, complaint_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, "
+      "  finding = EXCLUDED.finding, at_ms = EXCLUDED.at_ms"},
+     {"metrics_insert_sources",
+      "INSERT INTO metrics_sources (shop_id, stream) "
+      "SELECT * FROM (SELECT unnest ($1::text[]), unnest ($2::text[])) AS t "
+      "ON CONFLICT DO NOTHING"},
+     {"metrics_load_order", "SELECT agent_id, amount_cents, paid_at_ms, cancelled "
+                            "FROM metrics_orders WHERE shop_id = $1 AND order_id = $2"},
+     {"metrics_load_complaint", "SELECT agent_id, finding, at_ms FROM metrics_complaints "
+                                "WHERE shop_id = $1 AND complaint_id = $2"},
+     //  The card's agents: whoever the rollups credit with anything in the
+     //  month, has score rows, or was given entered scores.
+     {"metrics_read_scorecard",
+      "SELECT agent_id, sum (a)::int8, sum (b)::int8, sum (c)::int8, sum (d)::int8, "
+      "  sum (e)::int8, max (sc)::float8, max (kp)::float8 FROM ("
+      "  SELECT agent_id, 0 AS a, 0 AS b, 0 AS c, 0 AS d, 0 AS e, NULL::numeric AS sc, "
+      "    NULL::numeric AS kp FROM metrics_hours "
+      "  WHERE shop_id = $1 AND hour >= to_timestamp ($2::int8 / 1000.0::float8) "
+      "    AND hour < to_timestamp ($3::int8 / 1000.0::float8) AND agent_id <> '' "
+      "  GROUP BY agent_id "
+      "  UNION ALL SELECT agent_id, sales_cents, orders, complaints_valid, complaints_wrong, "
+      "    complaints_unverif, NULL, NULL FROM metrics_score_hours "
+      "  WHERE shop_id = $1 AND hour >= to_timestamp ($2::int8 / 1000.0::float8) "
+      "    AND hour < to_timestamp ($3::int8 / 1000.0::float8) "
+      "  UNION ALL SELECT agent_id, 0, 0, 0, 0, 0, service_check, key_promotion "
+      "  FROM metrics_entered_scores WHERE shop_id = $1 AND month = $4::date) AS t "
+      "GROUP BY agent_id ORDER BY agent_id"},
+     {"metrics_read_scheme",
+      "SELECT s.weight_sales::float8, s.weight_key_promotion::float8, "
+      "  s.weight_service_check::float8, s.weight_complaints::float8, "
+      "  s.weight_customer_records::float8, s.conversion_coefficient::float8, "
+      "  s.deduct_valid::float8, s.deduct_wrong_explanation::float8, "
+      "  s.deduct_unverifiable::float8, "
+      "  EXISTS (SELECT 1 FROM metrics_sources WHERE shop_id = $1 AND stream = 'ordersync'), "
+      "  EXISTS (SELECT 1 FROM metrics_sources WHERE shop_id = $1 AND stream = 'escalation') "
+      "FROM (SELECT 1) AS one LEFT JOIN metrics_settings s ON s.shop_id = $1"},
+     {"metrics_write_scheme",
+      "INSERT INTO metrics_settings (shop_id, weight_sales, weight_key_promotion, "
+      "  weight_service_check, weight_complaints, weight_customer_records, "
+      "  conversion_coefficient, deduct_valid, deduct_wrong_explanation, deduct_unverifiable, "
+      "  updated_by) VALUES ($1, $2::float8, $3::float8, $4::float8, $5::float8, $6::float8, "
+      "  $7::float8, $8::float8, $9::float8, $10::float8, $11) "
+      "ON CONFLICT (shop_id) DO UPDATE SET weight_sales = EXCLUDED.weight_sales, "
+      "  weight_key_promotion = EXCLUDED.weight_key_promotion, "
+      "  weight_service_check = EXCLUDED.weight_service_check, "
+      "  weight_complaints = EXCLUDED.weight_complaints, "
+      "  weight_customer_records = EXCLUDED.weight_customer_records, "
+      "  conversion_coefficient = EXCLUDED.conversion_coefficient, "
+      "  deduct_valid = EXCLUDED.deduct_valid, "
+      "  deduct_wrong_explanation = EXCLUDED.deduct_wrong_explanation, "
+      "  deduct_unverifiable = EXCLUDED.deduct_unverifiable, "
+      "  updated_by = EXCLUDED.updated_by, updated_at = now ()"},
+     //  NULL keeps what was entered before.
+     {"metrics_enter_score",
+      "INSERT INTO metrics_entered_scores AS e (shop_id, month, agent_id, service_check, "
+      "  key_promotion, updated_by) VALUES ($1, $2::date, $3, $4::float8, $5::float8, $6) "
+      "ON CONFLICT (shop_id, month, agent_id) DO UPDATE SET "
+      "  service_check = coalesce (EXCLUDED.service_check, e.service_check), "
+      "  key_promotion = coalesce (EXCLUDED.key_promotion, e.key_promotion), "
+      "  updated_by = EXCLUDED.updated_by, updated_at = now ()"},
      {NULL, NULL}};
 
 void
@@ -220,12 +305,38 @@ typedef struct {
     int64_t since_ms;                  //  since
 } s_agent_row_t;
 
+typedef struct {
+    char shop_id[65];                  //  shop
+    int64_t hour;                      //  UTC hour
+    char agent_id[METRICS_ID_MAX + 1]; //  agent
+    int64_t values[METRICS_SCORE_VALUES];
+} s_score_row_t;
+
+typedef struct {
+    char shop_id[65];      //  shop
+    metrics_order_t order; //  its latest state
+} s_order_row_t;
+
+typedef struct {
+    char shop_id[65];              //  shop
+    metrics_complaint_t complaint; //  its latest state
+} s_complaint_row_t;
+
+typedef struct {
+    char shop_id[65]; //  shop
+    char stream[32];  //  a source it has
+} s_source_row_t;
+
 struct _metrics_writes_t {
-    zhashx_t *rows;   //  key text -> s_row_t (counter rows)
-    zhashx_t *hists;  //  key text -> s_row_t (histogram rows)
-    zhashx_t *convs;  //  "shop\x1fid" -> s_conv_row_t (latest state)
-    zlistx_t *qa;     //  s_qa_row_t
-    zhashx_t *agents; //  "shop\x1fagent" -> s_agent_row_t
+    zhashx_t *rows;       //  key text -> s_row_t (counter rows)
+    zhashx_t *hists;      //  key text -> s_row_t (histogram rows)
+    zhashx_t *convs;      //  "shop\x1fid" -> s_conv_row_t (latest state)
+    zlistx_t *qa;         //  s_qa_row_t
+    zhashx_t *agents;     //  "shop\x1fagent" -> s_agent_row_t
+    zhashx_t *scores;     //  "shop\x1fhour\x1fagent" -> s_score_row_t
+    zhashx_t *orders;     //  "shop\x1forder" -> s_order_row_t (latest state)
+    zhashx_t *complaints; //  "shop\x1fid" -> s_complaint_row_t (latest state)
+    zhashx_t *sources;    //  "shop\x1fstream" -> s_source_row_t
 };
 
 static void
@@ -272,6 +383,11 @@ metrics_writes_new (void)
     zlistx_set_destructor (self->qa, (czmq_destructor *) s_qa_row_free);
     self->agents = zhashx_new ();
     zhashx_set_destructor (self->agents, s_free);
+    zhashx_t **maps[] = {&self->scores, &self->orders, &self->complaints, &self->sources};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        *maps[i] = zhashx_new ();
+        zhashx_set_destructor (*maps[i], s_free);
+    }
     return self;
 }
 
@@ -285,6 +401,10 @@ metrics_writes_destroy (metrics_writes_t **self_p)
         zhashx_destroy (&self->convs);
         zlistx_destroy (&self->qa);
         zhashx_destroy (&self->agents);
+        zhashx_destroy (&self->scores);
+        zhashx_destroy (&self->orders);
+        zhashx_destroy (&self->complaints);
+        zhashx_destroy (&self->sources);
         free (self);
         *self_p = NULL;
     }
@@ -298,13 +418,19 @@ metrics_writes_clear (metrics_writes_t *self)
     zhashx_purge (self->convs);
     zlistx_purge (self->qa);
     zhashx_purge (self->agents);
+    zhashx_purge (self->scores);
+    zhashx_purge (self->orders);
+    zhashx_purge (self->complaints);
+    zhashx_purge (self->sources);
 }
 
 int
 metrics_writes_rows (const metrics_writes_t *self)
 {
     return (int) (zhashx_size (self->rows) + zhashx_size (self->hists) + zhashx_size (self->convs) +
-                  zlistx_size (self->qa) + zhashx_size (self->agents));
+                  zlistx_size (self->qa) + zhashx_size (self->agents) + zhashx_size (self->scores) +
+                  zhashx_size (self->orders) + zhashx_size (self->complaints) +
+                  zhashx_size (self->sources));
 }
 
 //  The row of a key (and histogram bucket), created empty.
@@ -571,12 +697,131 @@ s_queue_lines (metrics_writes_t *self, kf_store_t *store)
     s_queue (store, "metrics_upsert_agents", b);
 }
 
+//  ---------------------------------------------------------------------
+//  Scorecard writes
+
+void
+metrics_writes_score (metrics_writes_t *self, const char *shop_id, const metrics_score_part_t *part,
+                      int sign)
+{
+    if (!*part->agent_id)
+        return;
+    char key[256];
+    snprintf (key, sizeof key, "%s\x1f%" PRId64 "\x1f%s", shop_id, part->hour_ms, part->agent_id);
+    s_score_row_t *r = zhashx_lookup (self->scores, key);
+    if (!r) {
+        r = calloc (1, sizeof *r);
+        snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+        r->hour = part->hour_ms;
+        snprintf (r->agent_id, sizeof r->agent_id, "%s", part->agent_id);
+        zhashx_insert (self->scores, key, r);
+    }
+    for (int v = 0; v < METRICS_SCORE_VALUES; v++)
+        r->values[v] += sign * part->values[v];
+}
+
+metrics_order_t *
+metrics_writes_order (metrics_writes_t *self, const char *shop_id, const char *order_id,
+                      const metrics_order_t *loaded)
+{
+    char key[256];
+    snprintf (key, sizeof key, "%s\x1f%s", shop_id, order_id);
+    s_order_row_t *r = zhashx_lookup (self->orders, key);
+    if (!r && loaded) {
+        r = calloc (1, sizeof *r);
+        snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+        r->order = *loaded;
+        zhashx_insert (self->orders, key, r);
+    }
+    return r ? &r->order : NULL;
+}
+
+metrics_complaint_t *
+metrics_writes_complaint (metrics_writes_t *self, const char *shop_id, int64_t complaint_id,
+                          const metrics_complaint_t *loaded)
+{
+    char key[128];
+    snprintf (key, sizeof key, "%s\x1f%" PRId64, shop_id, complaint_id);
+    s_complaint_row_t *r = zhashx_lookup (self->complaints, key);
+    if (!r && loaded) {
+        r = calloc (1, sizeof *r);
+        snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+        r->complaint = *loaded;
+        zhashx_insert (self->complaints, key, r);
+    }
+    return r ? &r->complaint : NULL;
+}
+
+void
+metrics_writes_source (metrics_writes_t *self, const char *shop_id, const char *stream)
+{
+    char key[128];
+    snprintf (key, sizeof key, "%s\x1f%s", shop_id, stream);
+    if (zhashx_lookup (self->sources, key))
+        return;
+    s_source_row_t *r = calloc (1, sizeof *r);
+    snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+    snprintf (r->stream, sizeof r->stream, "%s", stream);
+    zhashx_insert (self->sources, key, r);
+}
+
+static void
+s_queue_scores (metrics_writes_t *self, kf_store_t *store)
+{
+    kf_col_type_t types[3 + METRICS_SCORE_VALUES] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT};
+    for (int v = 0; v < METRICS_SCORE_VALUES; v++)
+        types[3 + v] = KF_COL_INT8;
+    kf_batch_t *b = kf_batch_new (3 + METRICS_SCORE_VALUES, types);
+    for (s_score_row_t *r = zhashx_first (self->scores); r; r = zhashx_next (self->scores)) {
+        kf_batch_str (b, 0, r->shop_id);
+        kf_batch_int (b, 1, r->hour);
+        kf_batch_str (b, 2, r->agent_id);
+        for (int v = 0; v < METRICS_SCORE_VALUES; v++)
+            kf_batch_int (b, 3 + v, r->values[v]);
+    }
+    s_queue (store, "metrics_upsert_score_hours", b);
+
+    kf_col_type_t otypes[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT,
+                              KF_COL_INT8, KF_COL_INT8, KF_COL_BOOL};
+    b = kf_batch_new (6, otypes);
+    for (s_order_row_t *r = zhashx_first (self->orders); r; r = zhashx_next (self->orders)) {
+        kf_batch_str (b, 0, r->shop_id);
+        kf_batch_str (b, 1, r->order.order_id);
+        kf_batch_str (b, 2, r->order.agent_id);
+        kf_batch_int (b, 3, r->order.amount_cents);
+        kf_batch_int (b, 4, r->order.paid_at_ms);
+        kf_batch_bool (b, 5, r->order.cancelled);
+    }
+    s_queue (store, "metrics_upsert_orders", b);
+
+    kf_col_type_t ctypes[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8};
+    b = kf_batch_new (5, ctypes);
+    for (s_complaint_row_t *r = zhashx_first (self->complaints); r;
+         r = zhashx_next (self->complaints)) {
+        kf_batch_str (b, 0, r->shop_id);
+        kf_batch_int (b, 1, r->complaint.complaint_id);
+        kf_batch_str (b, 2, r->complaint.agent_id);
+        kf_batch_int (b, 3, r->complaint.finding);
+        kf_batch_int (b, 4, r->complaint.at_ms);
+    }
+    s_queue (store, "metrics_upsert_complaints", b);
+
+    kf_col_type_t stypes[] = {KF_COL_TEXT, KF_COL_TEXT};
+    b = kf_batch_new (2, stypes);
+    for (s_source_row_t *r = zhashx_first (self->sources); r; r = zhashx_next (self->sources)) {
+        kf_batch_str (b, 0, r->shop_id);
+        kf_batch_str (b, 1, r->stream);
+    }
+    s_queue (store, "metrics_insert_sources", b);
+}
+
 void
 metrics_writes_queue (metrics_writes_t *self, kf_store_t *store)
 {
     s_queue_rows (self, store);
     s_queue_convs (self, store);
     s_queue_lines (self, store);
+    s_queue_scores (self, store);
     metrics_writes_clear (self);
 }
 
@@ -738,8 +983,10 @@ static int
 s_reset (kf_store_t *store, void *arg, kf_error_t *err)
 {
     const char *consumer = arg;
-    const char *tables[] = {"metrics_hours", "metrics_hist", "metrics_conversations",
-                            "metrics_agents", "metrics_qa_lines"};
+    //  Not metrics_settings nor metrics_entered_scores: supervisors' input.
+    const char *tables[] = {"metrics_hours",  "metrics_hist",       "metrics_conversations",
+                            "metrics_agents", "metrics_qa_lines",   "metrics_score_hours",
+                            "metrics_orders", "metrics_complaints", "metrics_sources"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[64];
         snprintf (sql, sizeof sql, "DELETE FROM %s", tables[i]);
@@ -919,4 +1166,196 @@ metrics_store_qa_lines (kf_store_t *store, const metrics_read_t *read, int limit
     kf_params_int (&params, limit);
     s_qa_rows_t rows = {fn, arg};
     return kf_store_exec (store, "metrics_read_qa", &params, s_on_qa, &rows, err);
+}
+
+//  ---------------------------------------------------------------------
+//  Scorecards
+
+static int
+s_on_order (const PGresult *res, void *arg)
+{
+    metrics_order_t *o = arg;
+    if (PQntuples (res) == 0)
+        return 0;
+    s_text (o->agent_id, sizeof o->agent_id, res, 0, 0);
+    o->amount_cents = kf_store_int (res, 0, 1);
+    o->paid_at_ms = kf_store_int (res, 0, 2);
+    o->cancelled = s_bool (res, 0, 3);
+    return 0;
+}
+
+int
+metrics_store_load_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                          metrics_order_t *out, kf_error_t *err)
+{
+    memset (out, 0, sizeof *out);
+    snprintf (out->order_id, sizeof out->order_id, "%s", order_id);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, order_id);
+    return kf_store_exec (store, "metrics_load_order", &params, s_on_order, out, err);
+}
+
+static int
+s_on_complaint (const PGresult *res, void *arg)
+{
+    metrics_complaint_t *c = arg;
+    if (PQntuples (res) == 0)
+        return 0;
+    s_text (c->agent_id, sizeof c->agent_id, res, 0, 0);
+    c->finding = (int) kf_store_int (res, 0, 1);
+    c->at_ms = kf_store_int (res, 0, 2);
+    return 0;
+}
+
+int
+metrics_store_load_complaint (kf_store_t *store, const char *shop_id, int64_t complaint_id,
+                              metrics_complaint_t *out, kf_error_t *err)
+{
+    memset (out, 0, sizeof *out);
+    out->complaint_id = complaint_id;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, complaint_id);
+    return kf_store_exec (store, "metrics_load_complaint", &params, s_on_complaint, out, err);
+}
+
+static double
+s_float (const PGresult *res, int r, int c)
+{
+    return atof (kf_store_text (res, r, c));
+}
+
+typedef struct {
+    metrics_scheme_t *scheme;         //  out
+    metrics_score_sources_t *sources; //  out, may be NULL
+} s_scheme_t;
+
+static int
+s_on_scheme (const PGresult *res, void *arg)
+{
+    s_scheme_t *s = arg;
+    metrics_scheme_default (s->scheme);
+    if (PQntuples (res) == 0)
+        return 0;
+    if (!PQgetisnull (res, 0, 0)) {
+        for (int k = 0; k < METRICS_ITEMS; k++)
+            s->scheme->weight[k] = s_float (res, 0, k);
+        s->scheme->coefficient = s_float (res, 0, 5);
+        for (int d = 0; d < 3; d++)
+            s->scheme->deduct[d] = s_float (res, 0, 6 + d);
+    }
+    if (s->sources) {
+        s->sources->orders = s_bool (res, 0, 9);
+        s->sources->complaints = s_bool (res, 0, 10);
+    }
+    return 0;
+}
+
+int
+metrics_store_scheme (kf_store_t *store, const char *shop_id, metrics_scheme_t *scheme,
+                      metrics_score_sources_t *sources, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_scheme_t s = {scheme, sources};
+    return kf_store_exec (store, "metrics_read_scheme", &params, s_on_scheme, &s, err);
+}
+
+//  A double as a text parameter (cast to float8 in the statement); params
+//  borrow the text, so it lives in buf (32 bytes) until the statement ran.
+static void
+s_param_float (kf_params_t *params, double v, char *buf)
+{
+    snprintf (buf, 32, "%.17g", v);
+    kf_params_str (params, buf);
+}
+
+int
+metrics_store_set_scheme (kf_store_t *store, const char *shop_id, const metrics_scheme_t *scheme,
+                          const char *by, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    char text[METRICS_ITEMS + 4][32];
+    for (int k = 0; k < METRICS_ITEMS; k++)
+        s_param_float (&params, scheme->weight[k], text[k]);
+    s_param_float (&params, scheme->coefficient, text[METRICS_ITEMS]);
+    for (int d = 0; d < 3; d++)
+        s_param_float (&params, scheme->deduct[d], text[METRICS_ITEMS + 1 + d]);
+    kf_params_str (&params, by);
+    return kf_store_exec (store, "metrics_write_scheme", &params, NULL, NULL, err);
+}
+
+int
+metrics_store_enter_score (kf_store_t *store, const char *shop_id, const char *month,
+                           const char *agent_id, const double *service_check,
+                           const double *key_promotion, const char *by, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    char date[16];
+    snprintf (date, sizeof date, "%.7s-01", month);
+    kf_params_str (&params, date);
+    kf_params_str (&params, agent_id);
+    char text[2][32];
+    if (service_check)
+        s_param_float (&params, *service_check, text[0]);
+    else
+        kf_params_null (&params);
+    if (key_promotion)
+        s_param_float (&params, *key_promotion, text[1]);
+    else
+        kf_params_null (&params);
+    kf_params_str (&params, by);
+    return kf_store_exec (store, "metrics_enter_score", &params, NULL, NULL, err);
+}
+
+typedef struct {
+    metrics_score_agent_t *agents; //  grown here
+    int count;                     //  used
+} s_card_rows_t;
+
+static int
+s_on_card (const PGresult *res, void *arg)
+{
+    s_card_rows_t *rows = arg;
+    int n = PQntuples (res);
+    rows->agents = n ? calloc ((size_t) n, sizeof *rows->agents) : NULL;
+    for (int r = 0; r < n; r++) {
+        metrics_score_agent_t *a = &rows->agents[rows->count++];
+        s_text (a->agent_id, sizeof a->agent_id, res, r, 0);
+        for (int v = 0; v < METRICS_SCORE_VALUES; v++)
+            a->values[v] = kf_store_int (res, r, 1 + v);
+        a->has_service_check = !PQgetisnull (res, r, 6);
+        a->service_check = a->has_service_check ? s_float (res, r, 6) : 0;
+        a->has_key_promotion = !PQgetisnull (res, r, 7);
+        a->key_promotion = a->has_key_promotion ? s_float (res, r, 7) : 0;
+    }
+    return 0;
+}
+
+int
+metrics_store_scorecard (kf_store_t *store, const char *shop_id, int64_t from_ms, int64_t to_ms,
+                         const char *month, metrics_score_agent_t **agents, int *count,
+                         kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, from_ms);
+    kf_params_int (&params, to_ms);
+    char date[16];
+    snprintf (date, sizeof date, "%.7s-01", month);
+    kf_params_str (&params, date);
+    s_card_rows_t rows = {NULL, 0};
+    int rc = kf_store_exec (store, "metrics_read_scorecard", &params, s_on_card, &rows, err);
+    *agents = rows.agents;
+    *count = rows.count;
+    return rc;
 }

@@ -18,6 +18,7 @@
 
 #include "kf_store.h"
 #include "metrics_model.h"
+#include "metrics_score.h"
 
 void metrics_store_register (kf_store_t *store);
 
@@ -37,6 +38,20 @@ void metrics_writes_conv (metrics_writes_t *self, const char *shop_id, const met
 void metrics_writes_qa (metrics_writes_t *self, const char *shop_id, const metrics_qa_line_t *line);
 void metrics_writes_presence (metrics_writes_t *self, const char *shop_id, const char *agent_id,
                               int status, int64_t since_ms);
+//  Scorecards: add (sign 1) or take back (sign -1) what an order or a
+//  complaint contributes.
+void metrics_writes_score (metrics_writes_t *self, const char *shop_id,
+                           const metrics_score_part_t *part, int sign);
+//  The order's state in this transaction: the one already changed in it,
+//  else a copy of loaded (NULL: none, returns NULL). Borrowed; the latest
+//  state is what gets written.
+metrics_order_t *metrics_writes_order (metrics_writes_t *self, const char *shop_id,
+                                       const char *order_id, const metrics_order_t *loaded);
+metrics_complaint_t *metrics_writes_complaint (metrics_writes_t *self, const char *shop_id,
+                                               int64_t complaint_id,
+                                               const metrics_complaint_t *loaded);
+//  The shop has events of stream ("ordersync", "escalation").
+void metrics_writes_source (metrics_writes_t *self, const char *shop_id, const char *stream);
 //  Queue everything collected in the store's open pipeline (parameters are
 //  copied) and clear the collection.
 void metrics_writes_queue (metrics_writes_t *self, kf_store_t *store);
@@ -126,5 +141,30 @@ typedef struct {
 typedef void (metrics_qa_fn) (void *arg, const metrics_qa_row_t *row);
 int metrics_store_qa_lines (kf_store_t *store, const metrics_read_t *read, int limit,
                             metrics_qa_fn *fn, void *arg, kf_error_t *err);
+
+//  ---------------------------------------------------------------------
+//  Scorecards
+
+//  An order's or complaint's row; an empty state (with its id) when none.
+int metrics_store_load_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                              metrics_order_t *out, kf_error_t *err);
+int metrics_store_load_complaint (kf_store_t *store, const char *shop_id, int64_t complaint_id,
+                                  metrics_complaint_t *out, kf_error_t *err);
+//  The shop's scheme (the defaults when none was set) and, if sources is
+//  not NULL, which sources it has.
+int metrics_store_scheme (kf_store_t *store, const char *shop_id, metrics_scheme_t *scheme,
+                          metrics_score_sources_t *sources, kf_error_t *err);
+int metrics_store_set_scheme (kf_store_t *store, const char *shop_id,
+                              const metrics_scheme_t *scheme, const char *by, kf_error_t *err);
+//  A supervisor's entry for an agent's month ("2026-11"); NULL keeps what
+//  was entered before.
+int metrics_store_enter_score (kf_store_t *store, const char *shop_id, const char *month,
+                               const char *agent_id, const double *service_check,
+                               const double *key_promotion, const char *by, kf_error_t *err);
+//  The card's agents for month ("2026-11", whose UTC hours are [from, to)),
+//  sorted by id. Caller owns *agents (free).
+int metrics_store_scorecard (kf_store_t *store, const char *shop_id, int64_t from_ms, int64_t to_ms,
+                             const char *month, metrics_score_agent_t **agents, int *count,
+                             kf_error_t *err);
 
 #endif

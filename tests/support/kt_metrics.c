@@ -104,12 +104,13 @@ kt_metrics_settle (kt_metrics_t *self, const char *db)
     int64_t deadline = zclock_mono () + 20000;
     while (zclock_mono () < deadline) {
         free (kt_metrics_command (self, "SYNC"));
-        long long written =
-            kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                             "event_sequences WHERE stream IN ('intake', 'routing')");
+        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                             "event_sequences WHERE stream IN ('intake', "
+                                             "'routing', 'ordersync', 'escalation')");
         long long applied = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
                                              "consumer_offsets WHERE consumer = 'metrics' "
-                                             "AND stream IN ('intake', 'routing')");
+                                             "AND stream IN ('intake', 'routing', 'ordersync', "
+                                             "'escalation')");
         if (applied >= written)
             return;
         zclock_sleep (10);

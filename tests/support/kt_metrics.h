@@ -34,7 +34,7 @@ void kt_metrics_stop (kt_metrics_t *self);
 void kt_metrics_kill (kt_metrics_t *self);
 //  Free the settings.
 void kt_metrics_free (kt_metrics_t *self);
-//  SYNC until metrics has applied every intake and routing event in db
+//  SYNC until metrics has applied every event of the streams it follows in db
 //  (fails the test after 20 s).
 void kt_metrics_settle (kt_metrics_t *self, const char *db);
 //  A counter of metrics' status (kefuctl status), 0 if absent.

@@ -451,6 +451,29 @@ test_after_hours_conversations_are_counted_apart (void **state)
 }
 
 static void
+test_a_conversation_requeued_after_its_shift_ended_stays_in_service_hours (void **state)
+{
+    fixture_t *f = *state;
+    s_open (f, 10);
+    s_customer (f, 10, 10);
+    s_assigned (f, 10, "xiaomei", "presales", 0, 11);
+    s_reply (f, 10, "xiaomei", 40);
+    //  18:00: the shift ends, routing hands the open conversation over and
+    //  nobody is on: queued after hours. It was opened in service hours.
+    s_queued (f, 10, "presales", true, 3600);
+    assert_int_equal (s_total (METRICS_CONV_AFTER_HOURS), 0);
+    assert_int_equal (s_total (METRICS_CONV_ANSWERED_AH), 0);
+    assert_int_equal (s_total (METRICS_FRT_SUM), 30000);
+    //  One queued after hours from the start is after hours, and a later
+    //  queueing in hours does not bring it back.
+    s_open (f, 11);
+    s_customer (f, 11, 100);
+    s_queued (f, 11, "presales", true, 100);
+    s_queued (f, 11, "presales", false, 200);
+    assert_int_equal (s_total (METRICS_CONV_AFTER_HOURS), 1);
+}
+
+static void
 test_queue_waits_come_from_assignments_out_of_the_queue (void **state)
 {
     fixture_t *f = *state;
@@ -784,6 +807,7 @@ main (void)
         T (test_a_round_runs_from_the_first_unanswered_message_to_the_next_human_reply),
         T (test_a_conversation_over_midnight_counts_in_the_hour_it_began),
         T (test_after_hours_conversations_are_counted_apart),
+        T (test_a_conversation_requeued_after_its_shift_ended_stays_in_service_hours),
         T (test_queue_waits_come_from_assignments_out_of_the_queue),
         T (test_a_conversation_closed_while_queued_is_abandoned),
         T (test_time_to_close_runs_from_the_first_to_the_last_line),
