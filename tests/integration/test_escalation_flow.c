@@ -336,6 +336,29 @@ test_the_ledger_refuses_update_and_delete_itself (void **state)
     assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_ledger"), 2);
 }
 
+static void
+test_bad_input_to_the_desk_is_refused_and_stores_nothing (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T02:00:00Z"), false);
+    KT_EXPECT (f->db, 2, "review", "add", SHOP, "--buyer", "b", "--order", "o", "--rating", "9",
+               "--text", "x");
+    assert_non_null (strstr (kt_kefuctl_last.err, "--rating"));
+    KT_EXPECT (f->db, 2, "review", "add", SHOP, "--buyer", "b", "--order", "o", "--rating", "5",
+               "--text", "好评");
+    assert_non_null (strstr (kt_kefuctl_last.err, "good"));
+    KT_EXPECT (f->db, 2, "review", "add", SHOP, "--buyer", "b", "--order", "o", "--negative",
+               "--text", "\xff\xfe");
+    KT_EXPECT (f->db, 2, "complaint", "add", SHOP, "--customer", "b", "--category", "weather",
+               "--text", "x");
+    assert_non_null (strstr (kt_kefuctl_last.err, "--category is one of"));
+    KT_EXPECT (f->db, 2, "complaint", "propose", SHOP, "1", "--remedy", "cash", "--amount", "-5");
+    KT_EXPECT (f->db, 4, "complaint", "judge", SHOP, "1", "--valid");
+    KT_EXPECT (f->db, 4, "complaint", "list", "no-such-shop");
+    KT_EXPECT (f->db, 2, "ledger", SHOP, "--month", "2026-13");
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases"), 0);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM events WHERE stream = 'escalation'"), 0);
+}
+
 //  ---------------------------------------------------------------------
 //  Deadlines across kill -9
 
@@ -500,6 +523,8 @@ main (void)
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),
         cmocka_unit_test_teardown (test_the_ledger_refuses_update_and_delete_itself, s_teardown),
+        cmocka_unit_test_teardown (test_bad_input_to_the_desk_is_refused_and_stores_nothing,
+                                   s_teardown),
         cmocka_unit_test_teardown (
             test_deadlines_passed_during_a_kill_fire_once_after_the_restart_saying_how_late,
             s_teardown),
