@@ -62,6 +62,10 @@ int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);
 
+//  The after-sales desk (kefuctl_complaint.c): argv[0] complaint, review or
+//  ledger; -1 when argv[0] is none of them.
+int kefuctl_aftersales (kefuctl_t *ctl, int argc, char **argv);
+
 //  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
 //  kefuctl_transfer.c, kefuctl_routing.c).
 int kefuctl_shift (kefuctl_t *ctl, int argc, char **argv);

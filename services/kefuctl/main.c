@@ -16,7 +16,7 @@ static const kf_config_entry_t s_entries[] = {
      "directory of NNNN_*.sql migrations (empty: the installed or source-tree deploy/migrations)",
      0, 0, NULL, 0},
     {"KEFU_STATUS_ENDPOINTS", KF_CFG_STRING, offsetof (kefuctl_config_t, status_endpoints),
-     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582",
+     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582,escalation=tcp://127.0.0.1:5584",
      "control endpoints `kefuctl status` asks, as name=endpoint,... (the services that exist; "
      "planned ones will use 5583-5585)",
      0, 0, NULL, 0},
@@ -79,6 +79,11 @@ static const char *s_usage =
     "                                      enter the items kefu has no data for (percent)\n"
     "  metrics settings <shop> [--weight-sales N ...] [--conversion-coefficient X]\n"
     "                                      the shop's scorecard weights and coefficients\n"
+    "After-sales (complaints, 中差评, the ledger; kefu-escalation follows them up):\n"
+    "  complaint add|list|show|judge|investigate|propose|approve|done|revisit|close <shop> ...\n"
+    "  review add|list <shop> ...          bad reviews and their contact ladder\n"
+    "  ledger <shop> --month YYYY-MM [--json|--csv]\n"
+    "                                      compensation by category, responsible party, agent\n"
     "Every command takes --help.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
     "            3 already exists, 4 not found.";
@@ -166,7 +171,7 @@ main (int argc, char **argv)
             rc = kefuctl_score (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "metrics") == 0)
             rc = kefuctl_metrics (&ctl, sub_argc, sub_argv);
-        else {
+        else if ((rc = kefuctl_aftersales (&ctl, sub_argc, sub_argv)) < 0) {
             fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
             rc = 2;
         }

@@ -1,0 +1,747 @@
+/*  escalation_server — kefu-escalation as a czmq actor.
+
+    Two sources of work. Intake's events arrive through kf_subscriber and
+    are applied inside its transaction with the consumer's offsets: a
+    customer message classified complaint opens a case (or joins the open
+    one of that customer and order), any customer message stops the contact
+    ladder of that buyer's bad reviews. And the clock: every tick (and every
+    move of a driven clock) the cases whose due_ms has come are read, locked,
+    handed to the model, and written back in one transaction together with
+    their events and the commands they make (escalation_commands). A case's
+    due_ms moves on in the transaction that fires it, so a deadline fires
+    once, and one that passed while the service was down fires after the
+    restart, late, saying how late. After the commit the commands are handed
+    to intake, and again until intake acknowledges them; the row is then
+    deleted (intake de-duplicates on the request id, so a resend after a
+    crash is harmless). No case state is kept in memory: the record is the
+    state, so there is nothing to rebuild after a restart. */
+#include "escalation_server.h"
+
+#include "escalation_config.h"
+#include "escalation_model.h"
+#include "escalation_store.h"
+#include "kefu/v1/events.pb-c.h"
+#include "kefu/v1/gateway.pb-c.h"
+#include "kf_actor.h"
+#include "kf_control.h"
+#include "kf_daemon.h"
+#include "kf_log.h"
+#include "kf_outbox.h"
+#include "kf_store.h"
+#include "kf_subscriber.h"
+#include "kf_wire.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TICK_MS 50
+
+typedef struct {
+    char shop_id[65];     //  shop
+    char request_id[160]; //  idempotency key at intake
+    zchunk_t *frame;      //  packed CommandSubmit
+    int64_t last_sent;    //  monotonic ms, 0 = not yet
+} s_command_t;
+
+typedef struct {
+    esc_settings_t settings; //  the shop's
+    kf_tz_t *tz;             //  its time zone
+} s_shop_t;
+
+typedef struct {
+    zsock_t *pipe;                    //  actor pipe
+    const kf_config_spec_t *spec;     //  configuration table (reload)
+    escalation_config_t *config;      //  settings (borrowed)
+    const kf_common_config_t *common; //  shared settings (borrowed)
+    kf_clock_t *clock;                //  time (borrowed)
+    kf_store_t *store;                //  PostgreSQL
+    kf_outbox_t *outbox;              //  escalation's events
+    kf_control_t *control;            //  status
+    kf_subscriber_t *sub;             //  intake's events
+    zsock_t *intake;                  //  DEALER to intake's command endpoint
+    zmq_msg_t ack_frame;              //  intake's last CommandSubmitAck (reused)
+    zhashx_t *unacked;                //  "shop request" -> s_command_t (handed in, not acked)
+    zlistx_t *to_send;                //  s_command_t of the current transaction
+    zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
+    zloop_t *loop;                    //  event loop
+    bool commands_loaded;             //  escalation_commands read after the start
+    bool draining;                    //  DRAIN received
+    int64_t next_poll;                //  monotonic ms of the next table catch-up
+    int64_t *c_registered;            //  counters
+    int64_t *c_joined;
+    int64_t *c_deadlines;
+    int64_t *c_late;
+    int64_t *c_contacts;
+    int64_t *c_stopped;
+    int64_t *c_commands;
+    int64_t *c_resent;
+    int64_t *c_acked;
+    int64_t *c_refused;
+    int64_t *c_txn_failed;
+} s_server_t;
+
+static int64_t
+s_now (s_server_t *self)
+{
+    return kf_clock_now_ms (self->clock);
+}
+
+//  ---------------------------------------------------------------------
+//  Shops' settings
+
+static void
+s_shop_destroy (void **item_p)
+{
+    s_shop_t *shop = *item_p;
+    if (shop) {
+        kf_tz_destroy (&shop->tz);
+        free (shop);
+        *item_p = NULL;
+    }
+}
+
+//  The shop's settings (read once per poll interval); NULL if unknown.
+static s_shop_t *
+s_shop (s_server_t *self, const char *shop_id)
+{
+    s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
+    if (shop)
+        return shop;
+    shop = calloc (1, sizeof *shop);
+    char tz[65];
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (escalation_store_settings (self->store, shop_id, &shop->settings, tz, &err) ||
+        !(shop->tz = kf_tz_new (tz))) {
+        kf_log_warn ("escalation.settings_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
+        s_shop_destroy ((void **) &shop);
+        return NULL;
+    }
+    zhashx_insert (self->shops, shop_id, shop);
+    return shop;
+}
+
+//  ---------------------------------------------------------------------
+//  Commands to intake
+
+static void
+s_command_destroy (void **item_p)
+{
+    s_command_t *c = *item_p;
+    if (c) {
+        zchunk_destroy (&c->frame);
+        free (c);
+        *item_p = NULL;
+    }
+}
+
+static s_command_t *
+s_command_new (const char *shop_id, const char *request_id, const void *frame, size_t size)
+{
+    s_command_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
+    c->frame = zchunk_new (frame, size);
+    return c;
+}
+
+static void
+s_key (char *buf, size_t size, const char *shop_id, const char *request_id)
+{
+    snprintf (buf, size, "%s %s", shop_id, request_id);
+}
+
+//  A command decided in the current transaction: stored with it, handed in
+//  after the commit.
+static int
+s_command (s_server_t *self, const esc_case_t *c, int channel, const char *customer,
+           const char *request_id, Kefu__V1__Command *cmd, kf_error_t *err)
+{
+    cmd->shop_id.data = (uint8_t *) c->shop_id;
+    cmd->shop_id.len = strlen (c->shop_id);
+    cmd->channel = channel;
+    cmd->customer_id.data = (uint8_t *) customer;
+    cmd->customer_id.len = strlen (customer);
+    cmd->origin = "escalation";
+    Kefu__V1__CommandSubmit submit = KEFU__V1__COMMAND_SUBMIT__INIT;
+    submit.request_id.data = (uint8_t *) request_id;
+    submit.request_id.len = strlen (request_id);
+    submit.command = cmd;
+    size_t size = kefu__v1__command_submit__get_packed_size (&submit);
+    uint8_t *frame = malloc (size);
+    kefu__v1__command_submit__pack (&submit, frame);
+    int rc = escalation_store_add_command (self->store, c->shop_id, request_id, frame, size,
+                                           s_now (self), err);
+    if (rc == 0)
+        zlistx_add_end (self->to_send, s_command_new (c->shop_id, request_id, frame, size));
+    free (frame);
+    return rc;
+}
+
+static void
+s_send_command (s_server_t *self, s_command_t *c)
+{
+    zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
+    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
+        if (c->last_sent)
+            (*self->c_resent)++;
+        c->last_sent = zclock_mono ();
+    } else
+        zframe_destroy (&frame); //  not connected yet: the tick retries
+}
+
+static void
+s_keep_command (s_server_t *self, s_command_t *c)
+{
+    char key[256];
+    s_key (key, sizeof key, c->shop_id, c->request_id);
+    zhashx_delete (self->unacked, key);
+    zhashx_insert (self->unacked, key, c);
+}
+
+//  After a commit: the commands are the record's now; hand them in.
+static void
+s_commit_commands (s_server_t *self)
+{
+    s_command_t *c;
+    while ((c = zlistx_detach (self->to_send, NULL))) {
+        (*self->c_commands)++;
+        s_keep_command (self, c);
+        s_send_command (self, c);
+    }
+}
+
+static void
+s_on_stored_command (const char *shop_id, const char *request_id, const void *payload, size_t size,
+                     void *arg)
+{
+    s_keep_command ((s_server_t *) arg, s_command_new (shop_id, request_id, payload, size));
+}
+
+static int
+s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    int frames;
+    while ((frames = kf_wire_recv_parts (reader, &self->ack_frame, 1)) > 0) {
+        Kefu__V1__CommandSubmitAck *ack =
+            frames == 1
+                ? kefu__v1__command_submit_ack__unpack (NULL, zmq_msg_size (&self->ack_frame),
+                                                        zmq_msg_data (&self->ack_frame))
+                : NULL;
+        if (!ack)
+            continue;
+        char request_id[160];
+        snprintf (request_id, sizeof request_id, "%.*s", (int) ack->request_id.len,
+                  (const char *) ack->request_id.data);
+        //  Acks name the request only: find its command among the unacked.
+        s_command_t *c = NULL;
+        for (s_command_t *it = zhashx_first (self->unacked); it && !c;
+             it = zhashx_next (self->unacked))
+            if (strcmp (it->request_id, request_id) == 0)
+                c = it;
+        if (c && ack->status != KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
+            if (ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED) {
+                (*self->c_refused)++;
+                kf_log_error ("escalation.command_refused", "request=%s code=%s reason=\"%s\"",
+                              request_id, kf_error_code_name (ack->code), ack->reason);
+            } else
+                (*self->c_acked)++;
+            kf_error_t err;
+            kf_error_clear (&err);
+            //  Forgotten in the record first; if that fails it is sent again
+            //  later (intake answers DUPLICATE) and forgotten then.
+            if (kf_store_ensure (self->store) == 0 &&
+                escalation_store_forget_command (self->store, c->shop_id, c->request_id, &err) ==
+                    0) {
+                char key[256];
+                s_key (key, sizeof key, c->shop_id, c->request_id);
+                zhashx_delete (self->unacked, key);
+            }
+        }
+        kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  What a case's rung or deadline sends
+
+#define S_CHAT_TEXT                                                                                                                              \
+    "亲，非常抱歉这次购物没能让您满意。您反馈的问题我们已经在处理，方便时请回复我们；问题解决后，" \
+    "如您愿意，可以通过评价修改链接更新您的评价。谢谢您！"
+
+static int
+s_contact (s_server_t *self, const esc_case_t *c, esc_step_t step, kf_error_t *err)
+{
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "review:%" PRId64 ":%d", c->case_id, (int) step);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    if (step == ESC_STEP_CHAT || step == ESC_STEP_SMS) {
+        //  The chat message on the review's channel; the SMS is the same
+        //  reminder on the phone channel (the hotline's gateway sends SMS).
+        Kefu__V1__ReminderCommand reminder = KEFU__V1__REMINDER_COMMAND__INIT;
+        reminder.order_id.data = (uint8_t *) c->order_id;
+        reminder.order_id.len = strlen (c->order_id);
+        reminder.kind = KEFU__V1__REMINDER_KIND__REMINDER_REVIEW_CHANGE;
+        reminder.text.data = (uint8_t *) S_CHAT_TEXT;
+        reminder.text.len = strlen (S_CHAT_TEXT);
+        cmd.kind_case = KEFU__V1__COMMAND__KIND_REMINDER;
+        cmd.reminder = &reminder;
+        bool sms = step == ESC_STEP_SMS;
+        return s_command (self, c, sms ? KEFU__V1__CHANNEL__CHANNEL_PHONE : c->channel,
+                          sms && *c->phone ? c->phone : c->channel_customer_id, request_id, &cmd,
+                          err);
+    }
+    //  The phone task: an after-sales agent calls the buyer.
+    char text[512];
+    snprintf (text, sizeof text, "请致电买家 %s (电话 %s) 沟通订单 %s 的中差评，严重度 %d",
+              c->channel_customer_id, *c->phone ? c->phone : "-", c->order_id, c->severity);
+    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
+    notice.audience.data = (uint8_t *) "after-sales";
+    notice.audience.len = strlen ("after-sales");
+    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING;
+    notice.text.data = (uint8_t *) text;
+    notice.text.len = strlen (text);
+    notice.complaint_id = c->case_id;
+    notice.order_id.data = (uint8_t *) c->order_id;
+    notice.order_id.len = strlen (c->order_id);
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
+    cmd.notice = &notice;
+    return s_command (self, c, KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id,
+                      &cmd, err);
+}
+
+static int
+s_supervisor_notice (s_server_t *self, const esc_case_t *c, int64_t late_ms, kf_error_t *err)
+{
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "escalated:%" PRId64 ":%d:%d", c->case_id, c->c.stage,
+              c->c.level);
+    char text[512];
+    snprintf (text, sizeof text,
+              "投诉 #%" PRId64 " 在 %s 阶段超过期限 (升级第 %d 级, 晚 %" PRId64 " 分钟)，订单 %s",
+              c->case_id, esc_stage_name (c->c.stage), c->c.level, late_ms / 60000, c->order_id);
+    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
+    notice.audience.data = (uint8_t *) "supervisors";
+    notice.audience.len = strlen ("supervisors");
+    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_CRITICAL;
+    notice.text.data = (uint8_t *) text;
+    notice.text.len = strlen (text);
+    notice.complaint_id = c->case_id;
+    notice.order_id.data = (uint8_t *) c->order_id;
+    notice.order_id.len = strlen (c->order_id);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
+    cmd.notice = &notice;
+    return s_command (self, c, c->channel, "", request_id, &cmd, err);
+}
+
+//  ---------------------------------------------------------------------
+//  Firing what is due
+
+static void
+s_collect (esc_case_t *c, void *arg)
+{
+    esc_case_t *copy = malloc (sizeof *copy);
+    memcpy (copy, c, sizeof *copy);
+    zlistx_add_end ((zlistx_t *) arg, copy);
+}
+
+static int
+s_fire (s_server_t *self, esc_case_t *c, int64_t now, kf_error_t *err)
+{
+    s_shop_t *shop = s_shop (self, c->shop_id);
+    if (!shop)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "no settings for shop %s", c->shop_id);
+    if (c->kind == ESC_REVIEW) {
+        esc_step_t step;
+        while ((step = esc_review_step (&c->r, &shop->settings, shop->tz, now)) != ESC_STEP_NONE) {
+            (*self->c_contacts)++;
+            kf_log_info ("escalation.contact_due", "shop=%s case=%" PRId64 " step=%d severity=%d",
+                         c->shop_id, c->case_id, (int) step, c->severity);
+            if (s_contact (self, c, step, err) ||
+                escalation_store_event (self->outbox, c, "review.contact_due", "escalation", "", 0,
+                                        now))
+                return -1;
+        }
+    } else {
+        int64_t due = c->c.deadline_ms;
+        int64_t late = esc_complaint_deadline (&c->c, &shop->settings, now);
+        if (late >= 0) {
+            (*self->c_deadlines)++;
+            if (late > 0)
+                (*self->c_late)++;
+            kf_log_info (
+                "escalation.deadline_fired",
+                "shop=%s case=%" PRId64 " stage=%s level=%d due=%" PRId64 " late_ms=%" PRId64,
+                c->shop_id, c->case_id, esc_stage_name (c->c.stage), c->c.level, due, late);
+            if (escalation_store_event (self->outbox, c, "complaint.deadline_passed", "escalation",
+                                        "", late, now) ||
+                escalation_store_event (self->outbox, c, "complaint.escalated", "escalation", "",
+                                        late, now) ||
+                s_supervisor_notice (self, c, late, err))
+                return -1;
+        }
+    }
+    return escalation_store_save (self->store, c, err);
+}
+
+//  One transaction: up to fire_batch due cases. Returns how many, or -1.
+static int
+s_fire_batch (s_server_t *self, int64_t now)
+{
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+        return -1;
+    zlistx_t *due = zlistx_new ();
+    zlistx_set_destructor (due, NULL);
+    int n = escalation_store_due (self->store, now, (int) self->config->fire_batch, s_collect, due,
+                                  &err);
+    esc_case_t *c;
+    int rc = n;
+    while ((c = zlistx_detach (due, NULL))) {
+        if (rc >= 0 && s_fire (self, c, now, &err))
+            rc = -1;
+        free (c);
+    }
+    zlistx_destroy (&due);
+    if (rc < 0 || kf_outbox_flush (self->outbox, &err) || kf_store_commit (self->store, &err)) {
+        kf_store_rollback (self->store);
+        kf_outbox_discard (self->outbox);
+        zlistx_purge (self->to_send);
+        (*self->c_txn_failed)++;
+        kf_log_warn ("escalation.fire_failed", "reason=\"%s\"", err.reason);
+        return -1;
+    }
+    kf_outbox_publish (self->outbox);
+    s_commit_commands (self);
+    return n;
+}
+
+static void
+s_fire_due (s_server_t *self)
+{
+    if (self->draining)
+        return;
+    int64_t now = s_now (self);
+    int n;
+    while ((n = s_fire_batch (self, now)) >= self->config->fire_batch)
+        ;
+}
+
+static void
+s_on_clock (void *arg)
+{
+    s_fire_due ((s_server_t *) arg);
+}
+
+//  ---------------------------------------------------------------------
+//  Intake's events
+
+static int
+s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+    int64_t open = 0;
+    if (escalation_store_open_complaint (self->store, ev->shop_id, m->customer_id, m->order_id,
+                                         &open, err))
+        return -1;
+    if (open) {
+        (*self->c_joined)++; //  one case per customer and order, not per message
+        return 0;
+    }
+    s_shop_t *shop = s_shop (self, ev->shop_id);
+    if (!shop)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "no settings for shop %s", ev->shop_id);
+    esc_case_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", ev->shop_id);
+    c->kind = ESC_COMPLAINT;
+    c->customer_id = m->customer_id;
+    c->channel = m->channel;
+    snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", m->channel_customer_id);
+    snprintf (c->order_id, sizeof c->order_id, "%s", m->order_id);
+    snprintf (c->body, sizeof c->body, "%s", m->body);
+    c->registered_at_ms = m->received_at_ms;
+    snprintf (c->registered_by, sizeof c->registered_by, "escalation");
+    esc_complaint_register (&c->c, 0, &shop->settings, m->received_at_ms);
+    int rc = escalation_store_add (self->store, c, err);
+    if (rc == 0) {
+        (*self->c_registered)++;
+        rc = escalation_store_event (self->outbox, c, "complaint.registered", "escalation",
+                                     "from a message classified complaint", 0, s_now (self));
+    }
+    free (c);
+    return rc;
+}
+
+//  The buyer wrote: their reviews' ladders stop (contact made).
+static int
+s_stop_ladders (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+    zlistx_t *open = zlistx_new ();
+    int rc = escalation_store_ladders_of (self->store, ev->shop_id, m->channel,
+                                          m->channel_customer_id, s_collect, open, err) < 0
+                 ? -1
+                 : 0;
+    esc_case_t *c;
+    while ((c = zlistx_detach (open, NULL))) {
+        if (rc == 0 && esc_review_contacted (&c->r)) {
+            (*self->c_stopped)++;
+            rc = escalation_store_save (self->store, c, err) ||
+                         escalation_store_event (self->outbox, c, "review.contacted", "escalation",
+                                                 "the buyer answered", 0, s_now (self))
+                     ? -1
+                     : 0;
+        }
+        free (c);
+    }
+    zlistx_destroy (&open);
+    return rc;
+}
+
+static int
+s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
+{
+    (void) store;
+    s_server_t *self = arg;
+    if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED)
+        return 0;
+    const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+    if (m->sender != KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER || m->auto_reply)
+        return 0;
+    if (s_stop_ladders (self, ev, err))
+        return -1;
+    if (m->intent == KEFU__V1__INTENT__INTENT_COMPLAINT)
+        return s_register_complaint (self, ev, err);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Loop
+
+static void
+s_load_commands (s_server_t *self)
+{
+    if (self->commands_loaded || kf_store_ensure (self->store))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (escalation_store_commands (self->store, s_on_stored_command, self, &err) == 0)
+        self->commands_loaded = true;
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    kf_subscriber_handle (((s_server_t *) arg)->sub);
+    return 0;
+}
+
+static int
+s_handle_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_server_t *self = arg;
+    if (self->draining)
+        return 0;
+    s_load_commands (self);
+    int64_t mono = zclock_mono ();
+    if (mono >= self->next_poll) {
+        kf_subscriber_poll (self->sub);
+        zhashx_purge (self->shops); //  settings changed by kefuctl apply from here on
+        self->next_poll = mono + self->config->poll_interval;
+    }
+    s_fire_due (self);
+    s_handle_intake (self->loop, self->intake, self);
+    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
+        if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
+            s_send_command (self, c);
+    return 0;
+}
+
+static void
+s_refresh_status (kf_control_t *control, void *arg)
+{
+    s_server_t *self = arg;
+    kf_control_set_store_connected (control, kf_store_connected (self->store));
+    kf_control_set_draining (control, self->draining);
+    *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
+    kf_subscriber_stats_t ss;
+    kf_subscriber_stats (self->sub, &ss);
+    *kf_control_counter (control, "events.applied") = ss.applied;
+    *kf_control_counter (control, "events.gaps") = ss.gaps;
+    *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+}
+
+//  ---------------------------------------------------------------------
+//  Construction and actor commands
+
+static void
+s_server_destroy (s_server_t **self_p)
+{
+    if (*self_p) {
+        s_server_t *self = *self_p;
+        kf_subscriber_destroy (&self->sub);
+        zhashx_destroy (&self->unacked);
+        zlistx_destroy (&self->to_send);
+        zhashx_destroy (&self->shops);
+        zsock_destroy (&self->intake);
+        zmq_msg_close (&self->ack_frame);
+        kf_outbox_destroy (&self->outbox);
+        kf_control_destroy (&self->control);
+        kf_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_server_t *
+s_server_new (zsock_t *pipe, kf_service_args_t *args)
+{
+    s_server_t *self = calloc (1, sizeof *self);
+    self->pipe = pipe;
+    self->spec = args->spec;
+    self->config = args->config;
+    self->common = args->common;
+    self->clock = args->clock;
+    self->store = kf_store_new (args->common->database_url, "kefu-escalation");
+    escalation_store_register (self->store);
+    self->outbox = kf_outbox_new ("escalation", self->store);
+    self->control = kf_control_new ("escalation", self->clock);
+    kf_control_set_insecure (self->control, self->config->insecure);
+    kf_control_set_refresh (self->control, s_refresh_status, self);
+    kf_control_set_on_clock (self->control, s_on_clock, self);
+    self->unacked = zhashx_new ();
+    zhashx_set_destructor (self->unacked, s_command_destroy);
+    self->to_send = zlistx_new ();
+    zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
+    self->shops = zhashx_new ();
+    zhashx_set_destructor (self->shops, s_shop_destroy);
+    self->sub = kf_subscriber_new ("escalation", self->store, s_apply, self);
+    kf_subscriber_set_outbox (self->sub, self->outbox);
+    self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
+    zmq_msg_init (&self->ack_frame);
+    zsock_set_immediate (self->intake, 0); //  commands wait until intake is reachable
+    kf_control_t *c = self->control;
+    self->c_registered = kf_control_counter (c, "complaints.registered");
+    self->c_joined = kf_control_counter (c, "complaints.joined");
+    self->c_deadlines = kf_control_counter (c, "deadlines.fired");
+    self->c_late = kf_control_counter (c, "deadlines.late");
+    self->c_contacts = kf_control_counter (c, "reviews.contacts");
+    self->c_stopped = kf_control_counter (c, "reviews.answered");
+    self->c_commands = kf_control_counter (c, "commands.issued");
+    self->c_resent = kf_control_counter (c, "commands.resent");
+    self->c_acked = kf_control_counter (c, "commands.acked");
+    self->c_refused = kf_control_counter (c, "commands.refused");
+    self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    return self;
+}
+
+static int
+s_start (s_server_t *self, char *why, size_t why_size)
+{
+    if (!self->config->insecure) {
+        snprintf (why, why_size,
+                  "kefu-escalation speaks no CURVE yet: run it with KEFU_INSECURE=1 (development)");
+        return -1;
+    }
+    if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
+        snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_COMMANDS=%s",
+                  self->config->intake_commands);
+        return -1;
+    }
+    if (kf_outbox_bind (self->outbox, self->config->events_endpoint) == -1 ||
+        kf_control_bind (self->control, self->config->control_endpoint) == -1) {
+        snprintf (why, why_size, "cannot bind the events or control endpoint");
+        return -1;
+    }
+    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events)) {
+        snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_EVENTS=%s",
+                  self->config->intake_events);
+        return -1;
+    }
+    //  The database may be down: the tick retries both.
+    s_load_commands (self);
+    kf_subscriber_start (self->sub);
+    zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
+    zloop_reader (self->loop, self->intake, s_handle_intake, self);
+    zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
+                  self->control);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
+    kf_log_warn ("escalation.insecure", "plain sockets, no authentication (development only)");
+    kf_log_info ("escalation.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
+                 self->config->intake_events, self->config->intake_commands,
+                 kf_wire_port (kf_outbox_socket (self->outbox)),
+                 kf_wire_port (kf_control_socket (self->control)));
+    return 0;
+}
+
+static int
+s_op_start (void *server, char *why, size_t why_size)
+{
+    return s_start ((s_server_t *) server, why, why_size);
+}
+
+static zsock_t *
+s_op_socket (void *server, const char *name)
+{
+    s_server_t *self = server;
+    return streq (name, "events")    ? kf_outbox_socket (self->outbox)
+           : streq (name, "control") ? kf_control_socket (self->control)
+                                     : NULL;
+}
+
+static void
+s_op_reload (void *server)
+{
+    s_server_t *self = server;
+    kf_config_reload (self->spec, self->config);
+    zhashx_purge (self->shops);
+}
+
+static void
+s_op_drain (void *server)
+{
+    s_server_t *self = server;
+    self->draining = true;
+    zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
+        s_send_command (self, c);
+}
+
+//  SYNC (tests): apply everything in the events table now, fire what is
+//  due, hand in commands; then answer.
+static const char *
+s_op_other (void *server, const char *command)
+{
+    s_server_t *self = server;
+    if (!streq (command, "SYNC"))
+        return NULL;
+    s_load_commands (self);
+    kf_subscriber_poll (self->sub);
+    zhashx_purge (self->shops);
+    s_fire_due (self);
+    return "OK";
+}
+
+static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain, s_op_other};
+
+void
+escalation_server (zsock_t *pipe, void *args)
+{
+    s_server_t *self = s_server_new (pipe, (kf_service_args_t *) args);
+    self->loop = zloop_new ();
+    kf_actor_run (pipe, self->loop, &s_ops, self);
+    zloop_destroy (&self->loop);
+    s_server_destroy (&self);
+}
