@@ -1381,9 +1381,15 @@ rollback:
         //  these customers is forgotten), or an item stored before (a
         //  resend): nothing was stored; the caller starts again.
         bool stale = strcmp (kf_store_sqlstate (store), "KF410") == 0;
+        if (!stale)
+            //  A failed transaction PostgreSQL logs as an ERROR: never
+            //  silent (a healthy intake at steady load has none).
+            kf_log_warn ("intake.unique_conflict", "items=%d presumed=%d reason=\"%s\"", count,
+                         b.presumed, err->reason);
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
         result->stale = stale;
+        result->unique_conflicts = stale ? 0 : 1;
         //  A customer presumed new was stored before (or an item was: the
         //  next attempt, which presumes nothing, tells them apart).
         result->presumed_wrong = !stale && b.presumed > 0;
@@ -1580,16 +1586,21 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
                            quiet_ms, result, err);
     bool stale = result->stale;
     bool wrong = result->presumed_wrong;
+    int conflicts = result->unique_conflicts;
+    result->unique_conflicts = 0;
     if (wrong || (rc == 0 && result->presumed > 0))
         intake_cache_presumed (cache, !wrong);
     //  The memory was out of date (read everything), or a customer presumed
     //  new was not (read the customers not remembered).
-    if (rc == 1 && (stale || wrong))
+    if (rc == 1 && (stale || wrong)) {
         rc = s_write_fast (store, outbox, pool, cache, !stale, false, items, count, quiet_ms,
                            result, err);
+        conflicts += result->unique_conflicts;
+    }
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;
     result->presumed_wrong = wrong;
+    result->unique_conflicts = conflicts;
     return rc;
 }
