@@ -1386,13 +1386,14 @@ rollback:
             //  silent (a healthy intake at steady load has none).
             kf_log_warn ("intake.unique_conflict", "items=%d presumed=%d reason=\"%s\"", count,
                          b.presumed, err->reason);
+        //  Which insert failed says why: a customer presumed new was
+        //  stored before, or an item was (a resend).
+        bool wrong = !stale && strstr (err->reason, "intake_insert_new_customers") != NULL;
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
         result->stale = stale;
         result->unique_conflicts = stale ? 0 : 1;
-        //  A customer presumed new was stored before (or an item was: the
-        //  next attempt, which presumes nothing, tells them apart).
-        result->presumed_wrong = !stale && b.presumed > 0;
+        result->presumed_wrong = wrong;
         if (stale && cache)
             s_cache_forget (cache, items, count);
         rc = 1;
@@ -1581,22 +1582,32 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         kf_error_clear (&items[i].error);
     }
     zhashx_destroy (&seen);
+    //  One attempt, and at most one more per reason it gave back: the
+    //  memory was out of date (read everything), a customer presumed new
+    //  was not (read the customers not remembered); anything else (an item
+    //  delivered before) goes the general way, which answers DUPLICATE.
+    bool recall = cache != NULL;
     bool presume = cache && intake_cache_presume_new (cache);
-    int rc = s_write_fast (store, outbox, pool, cache, cache != NULL, presume, items, count,
-                           quiet_ms, result, err);
-    bool stale = result->stale;
-    bool wrong = result->presumed_wrong;
-    int conflicts = result->unique_conflicts;
-    result->unique_conflicts = 0;
-    if (wrong || (rc == 0 && result->presumed > 0))
-        intake_cache_presumed (cache, !wrong);
-    //  The memory was out of date (read everything), or a customer presumed
-    //  new was not (read the customers not remembered).
-    if (rc == 1 && (stale || wrong)) {
-        rc = s_write_fast (store, outbox, pool, cache, !stale, false, items, count, quiet_ms,
+    bool stale = false, wrong = false, held = false;
+    int conflicts = 0;
+    int rc;
+    while (true) {
+        rc = s_write_fast (store, outbox, pool, cache, recall, presume, items, count, quiet_ms,
                            result, err);
         conflicts += result->unique_conflicts;
+        result->unique_conflicts = 0;
+        held = held || (rc == 0 && presume && result->presumed > 0);
+        if (rc == 1 && result->stale && recall) {
+            stale = true;
+            recall = presume = false;
+        } else if (rc == 1 && result->presumed_wrong && presume) {
+            wrong = true;
+            presume = false;
+        } else
+            break;
     }
+    if (wrong || held)
+        intake_cache_presumed (cache, !wrong);
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;
