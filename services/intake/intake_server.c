@@ -133,31 +133,31 @@ struct _s_server_t {
     int64_t churn_mark;     //  churn at the last once-a-second look
     int64_t churn_mark_at;  //  monotonic ms of that look
     //  Counters (slots in control).
-    int64_t *c_frames;           //  frames read
-    int64_t *c_bad_framing;      //  messages with a wrong frame count
-    int64_t *c_malformed;        //  frames that did not unpack
-    int64_t *c_hellos;           //  sessions welcomed
-    int64_t *c_hello_rejected;   //  Hellos refused
-    int64_t *c_accepted;         //  items stored
-    int64_t *c_duplicate;        //  items already stored
-    int64_t *c_retry_later;      //  items answered RETRY_LATER
-    int64_t *c_rejected;         //  items REJECTED (all codes)
-    int64_t *c_conflicts;        //  duplicates with a different body
-    int64_t *c_batches;          //  transactions committed
-    int64_t *c_batches_warm;     //  ... in one round trip (customers remembered by the writer)
-    int64_t *c_cache_stale;      //  batches that found a writer's memory out of date
-    int64_t *c_presumed_wrong;   //  batches with a customer presumed new who was known
-    int64_t *c_presumed_new;     //  customers stored as new without reading first
-    int64_t *c_batch_failures;   //  transactions failed
-    int64_t *c_opened;           //  conversations opened
-    int64_t *c_closed;           //  conversations closed
-    int64_t *c_ack_failures;     //  acks the socket refused (peer gone)
-    int64_t *c_writers_grown;    //  times another writer was put to work
-    int64_t *c_overloaded;       //  items answered RETRY_LATER overloaded
-    int64_t *c_disconnects;      //  sessions ended by their connection closing
-    int64_t *c_trims;            //  times freed memory was given back to the system
-    int64_t *c_sweep_failures;   //  sweep transactions that failed
-    int64_t *c_unique_conflicts; //  store attempts that failed on a unique key
+    int64_t *c_frames;         //  frames read
+    int64_t *c_bad_framing;    //  messages with a wrong frame count
+    int64_t *c_malformed;      //  frames that did not unpack
+    int64_t *c_hellos;         //  sessions welcomed
+    int64_t *c_hello_rejected; //  Hellos refused
+    int64_t *c_accepted;       //  items stored
+    int64_t *c_duplicate;      //  items already stored
+    int64_t *c_retry_later;    //  items answered RETRY_LATER
+    int64_t *c_rejected;       //  items REJECTED (all codes)
+    int64_t *c_conflicts;      //  duplicates with a different body
+    int64_t *c_batches;        //  transactions committed
+    int64_t *c_batches_warm;   //  ... in one round trip (customers remembered by the writer)
+    int64_t *c_cache_stale;    //  batches that found a writer's memory out of date
+    int64_t *c_presumed_wrong; //  batches with a customer presumed new who was known
+    int64_t *c_presumed_new;   //  customers stored as new without reading first
+    int64_t *c_batch_failures; //  transactions failed
+    int64_t *c_opened;         //  conversations opened
+    int64_t *c_closed;         //  conversations closed
+    int64_t *c_ack_failures;   //  acks the socket refused (peer gone)
+    int64_t *c_writers_grown;  //  times another writer was put to work
+    int64_t *c_overloaded;     //  items answered RETRY_LATER overloaded
+    int64_t *c_disconnects;    //  sessions ended by their connection closing
+    int64_t *c_trims;          //  times freed memory was given back to the system
+    int64_t *c_sweep_failures; //  sweep transactions that failed
+    int64_t *c_key_conflicts;  //  store attempts that failed on a unique key
     //  Housekeeping, off the loop.
     intake_writer_t *keeper; //  runs the jobs (its own connection and thread)
     zlistx_t *jobs;          //  s_job_t waiting for the keeper, oldest first
@@ -329,7 +329,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_disconnects = kf_control_counter (c, "sessions.closed");
     self->c_trims = kf_control_counter (c, "memory.returned");
     self->c_sweep_failures = kf_control_counter (c, "sweeps.failed");
-    self->c_unique_conflicts = kf_control_counter (c, "batches.unique_conflicts");
+    self->c_key_conflicts = kf_control_counter (c, "batches.unique_conflicts");
     return self;
 }
 
@@ -992,7 +992,7 @@ s_finish (s_server_t *self, int w)
     } else
         (*self->c_batch_failures)++;
     *self->c_conflicts += result.batch.conflicts;
-    *self->c_unique_conflicts += result.batch.unique_conflicts;
+    *self->c_key_conflicts += result.batch.unique_conflicts;
     *self->c_opened += result.batch.opened;
     *self->c_closed += result.batch.closed;
     for (int i = 0; i < count; i++) {
