@@ -184,39 +184,72 @@ s_sync_zap (intake_auth_t *self)
         kf_outbox_rebind (self->events);
 }
 
+struct _intake_auth_snapshot_t {
+    zhashx_t *principals; //  id -> intake_principal_t (owned)
+    zhashx_t *shops;      //  registered shop ids
+};
+
+void
+intake_auth_snapshot_destroy (intake_auth_snapshot_t **self_p)
+{
+    if (self_p && *self_p) {
+        zhashx_destroy (&(*self_p)->principals);
+        zhashx_destroy (&(*self_p)->shops);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+intake_auth_snapshot_t *
+intake_auth_load (kf_store_t *store, kf_error_t *err)
+{
+    intake_auth_snapshot_t *snap = calloc (1, sizeof *snap);
+    snap->principals = zhashx_new ();
+    zhashx_set_destructor (snap->principals, s_principal_destroy);
+    snap->shops = zhashx_new ();
+    if (intake_store_load_principals (store, s_on_principal, snap->principals, err) == 0 &&
+        intake_store_load_gateways (store, s_on_gateway, snap->principals, err) == 0 &&
+        intake_store_load_shops (store, s_on_shop, snap->shops, err) == 0)
+        return snap;
+    intake_auth_snapshot_destroy (&snap);
+    return NULL;
+}
+
+void
+intake_auth_apply (intake_auth_t *self, intake_auth_snapshot_t **snap_p)
+{
+    assert (snap_p && *snap_p);
+    intake_auth_snapshot_t *snap = *snap_p;
+    zhashx_destroy (&self->principals);
+    self->principals = snap->principals;
+    snap->principals = NULL;
+    zhashx_destroy (&self->shops);
+    self->shops = snap->shops;
+    snap->shops = NULL;
+    intake_auth_snapshot_destroy (snap_p);
+    free (self->shop_list);
+    self->shop_count = (int) zhashx_size (self->shops);
+    self->shop_list = calloc ((size_t) self->shop_count + 1, sizeof (char *));
+    int i = 0;
+    for (void *v = zhashx_first (self->shops); v; v = zhashx_next (self->shops))
+        self->shop_list[i++] = zhashx_cursor (self->shops);
+    if (!self->insecure)
+        s_sync_zap (self);
+    self->loaded = true;
+}
+
 int
 intake_auth_refresh (intake_auth_t *self, kf_store_t *store)
 {
     kf_error_t err;
     kf_error_clear (&err);
-    zhashx_t *principals = zhashx_new ();
-    zhashx_set_destructor (principals, s_principal_destroy);
-    zhashx_t *shops = zhashx_new ();
-    int rc = -1;
-    if (intake_store_load_principals (store, s_on_principal, principals, &err) == 0 &&
-        intake_store_load_gateways (store, s_on_gateway, principals, &err) == 0 &&
-        intake_store_load_shops (store, s_on_shop, shops, &err) == 0) {
-        zhashx_destroy (&self->principals);
-        self->principals = principals;
-        principals = NULL;
-        zhashx_destroy (&self->shops);
-        self->shops = shops;
-        shops = NULL;
-        free (self->shop_list);
-        self->shop_count = (int) zhashx_size (self->shops);
-        self->shop_list = calloc ((size_t) self->shop_count + 1, sizeof (char *));
-        int i = 0;
-        for (void *v = zhashx_first (self->shops); v; v = zhashx_next (self->shops))
-            self->shop_list[i++] = zhashx_cursor (self->shops);
-        if (!self->insecure)
-            s_sync_zap (self);
-        self->loaded = true;
-        rc = 0;
-    } else
+    intake_auth_snapshot_t *snap = intake_auth_load (store, &err);
+    if (!snap) {
         kf_log_warn ("intake.auth_refresh_failed", "reason=\"%s\"", err.reason);
-    zhashx_destroy (&principals);
-    zhashx_destroy (&shops);
-    return rc;
+        return -1;
+    }
+    intake_auth_apply (self, &snap);
+    return 0;
 }
 
 bool

@@ -79,6 +79,14 @@ int64_t intake_auth_handshakes_abandoned (const intake_auth_t *self);
 //  Reload principals and shops from the store and hand the keys to the ZAP
 //  handler. 0, or -1 (the old cache stays).
 int intake_auth_refresh (intake_auth_t *self, kf_store_t *store);
+//  The same in two steps, so that the reading runs on a writer's thread
+//  and the loop only applies: principals and shops as stored now (NULL on
+//  failure, err set; caller owns return value), then the apply, which
+//  takes ownership of *snap_p.
+typedef struct _intake_auth_snapshot_t intake_auth_snapshot_t;
+intake_auth_snapshot_t *intake_auth_load (kf_store_t *store, kf_error_t *err);
+void intake_auth_apply (intake_auth_t *self, intake_auth_snapshot_t **snap_p);
+void intake_auth_snapshot_destroy (intake_auth_snapshot_t **self_p);
 //  True once a refresh has succeeded.
 bool intake_auth_loaded (const intake_auth_t *self);
 

@@ -79,7 +79,21 @@ typedef struct {
     int pending; //  its items waiting in a batch or being stored
 } s_bucket_t;
 
-typedef struct {
+typedef struct _s_server_t s_server_t;
+typedef struct _s_job_t s_job_t;
+//  On the loop, once the keeper has run the job: rc is what run returned.
+//  Owns the job (frees it or queues it again).
+typedef void (s_job_done_fn) (s_server_t *self, s_job_t *job, int rc);
+
+//  Housekeeping handed to the keeper (a writer of its own): the quiet-period
+//  sweep, the auth refresh. The loop never waits for it.
+struct _s_job_t {
+    intake_writer_job_fn *run;      //  on the keeper's thread, with its connection
+    s_job_done_fn *done;            //  back on the loop
+    void (*destroy) (s_job_t *job); //  frees a job that will not run
+};
+
+struct _s_server_t {
     zsock_t *pipe;                           //  actor pipe
     const kf_config_spec_t *spec;            //  configuration table (reload)
     intake_config_t *config;                 //  settings (borrowed from the caller)
@@ -142,7 +156,15 @@ typedef struct {
     int64_t *c_overloaded;     //  items answered RETRY_LATER overloaded
     int64_t *c_disconnects;    //  sessions ended by their connection closing
     int64_t *c_trims;          //  times freed memory was given back to the system
-} s_server_t;
+    int64_t *c_sweep_failures; //  sweep transactions that failed
+    int64_t *c_key_conflicts;  //  store attempts that failed on a unique key
+    //  Housekeeping, off the loop.
+    intake_writer_t *keeper; //  runs the jobs (its own connection and thread)
+    zlistx_t *jobs;          //  s_job_t waiting for the keeper, oldest first
+    s_job_t *job;            //  the job the keeper runs now (NULL: idle)
+    bool sweeping;           //  a sweep is queued or running
+    bool refreshing;         //  an auth refresh is queued or running
+};
 
 //  ---------------------------------------------------------------------
 //  Construction
@@ -174,11 +196,16 @@ s_refresh_status (kf_control_t *control, void *arg)
 
 static void s_sweep (s_server_t *self);
 
+static void s_keeper_finish (s_server_t *self);
+
 static void
 s_on_clock (void *arg)
 {
-    //  A driven clock moved (tests): run the time-based work now.
+    //  A driven clock moved through the control endpoint (tests): run the
+    //  time-based work now, to its end, before the answer goes back. The
+    //  periodic sweep (the tick) never waits for the keeper.
     s_sweep ((s_server_t *) arg);
+    s_keeper_finish ((s_server_t *) arg);
 }
 
 static intake_classify_t *
@@ -200,12 +227,24 @@ s_load_dictionary (const intake_config_t *config)
 }
 
 static void
+s_job_free (void **item_p)
+{
+    s_job_t *job = *item_p;
+    if (job)
+        job->destroy (job);
+    *item_p = NULL;
+}
+
+static void
 s_server_destroy (s_server_t **self_p)
 {
     if (*self_p) {
         s_server_t *self = *self_p;
         for (int i = 0; i < self->writer_count; i++)
             intake_writer_destroy (&self->writers[i]);
+        intake_writer_destroy (&self->keeper); //  waits for the job it runs
+        s_job_free ((void **) &self->job);
+        zlistx_destroy (&self->jobs);
         intake_cache_destroy (&self->cache);
         for (int w = 0; w < self->writer_count; w++) {
             for (int i = 0; i < self->build_count[w]; i++)
@@ -259,6 +298,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
         self->build[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
         self->spare[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
     }
+    self->keeper = intake_writer_new (args->common->database_url, 0, NULL);
+    self->jobs = zlistx_new ();
+    zlistx_set_destructor (self->jobs, s_job_free);
     intake_outbound_deps_t deps = {self->config,   self->store,  self->outbox, self->auth,
                                    self->sessions, self->router, self->clock,  self->control};
     self->outbound = intake_outbound_new (&deps);
@@ -286,6 +328,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_overloaded = kf_control_counter (c, "items.overloaded");
     self->c_disconnects = kf_control_counter (c, "sessions.closed");
     self->c_trims = kf_control_counter (c, "memory.returned");
+    self->c_sweep_failures = kf_control_counter (c, "sweeps.failed");
+    self->c_key_conflicts = kf_control_counter (c, "batches.unique_conflicts");
     return self;
 }
 
@@ -581,6 +625,116 @@ s_refresh_auth (s_server_t *self)
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
 }
 
+//  ---------------------------------------------------------------------
+//  Housekeeping on the keeper
+
+//  Hand the keeper the oldest job waiting, if it is idle.
+static void
+s_keeper_kick (s_server_t *self)
+{
+    if (self->job || zlistx_size (self->jobs) == 0)
+        return;
+    self->job = zlistx_detach (self->jobs, NULL);
+    intake_writer_run (self->keeper, self->job->run, self->job);
+}
+
+//  Queue a job (takes ownership).
+static void
+s_keeper_queue (s_server_t *self, s_job_t *job)
+{
+    zlistx_add_end (self->jobs, job);
+    s_keeper_kick (self);
+}
+
+//  The keeper is done: publish its events, let the job finish on the loop.
+static void
+s_keeper_collect (s_server_t *self)
+{
+    int rc = -1;
+    s_job_t *job = intake_writer_collect_job (self->keeper, kf_outbox_socket (self->outbox), &rc);
+    assert (job == self->job);
+    self->job = NULL;
+    job->done (self, job, rc);
+}
+
+//  Wait for every job queued (a driven clock's answer, drain).
+static void
+s_keeper_finish (s_server_t *self)
+{
+    while (self->job) {
+        s_keeper_collect (self);
+        s_keeper_kick (self);
+    }
+}
+
+static int
+s_handle_keeper (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_server_t *self = arg;
+    //  (A driven clock may have collected it already: never wait here.)
+    if (self->job && (zsock_events (reader) & ZMQ_POLLIN))
+        s_keeper_collect (self);
+    s_keeper_kick (self);
+    return 0;
+}
+
+typedef struct {
+    s_job_t job;                    //  run, done
+    intake_auth_snapshot_t *loaded; //  what the keeper read (NULL: failed)
+    kf_error_t err;                 //  why it failed
+} s_refresh_job_t;
+
+static int
+s_refresh_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
+{
+    (void) outbox;
+    s_refresh_job_t *job = arg;
+    job->loaded = intake_auth_load (store, &job->err);
+    return job->loaded ? 0 : -1;
+}
+
+static void
+s_refresh_free (s_job_t *job)
+{
+    s_refresh_job_t *refresh = (s_refresh_job_t *) job;
+    intake_auth_snapshot_destroy (&refresh->loaded);
+    free (refresh);
+}
+
+static void
+s_refresh_done (s_server_t *self, s_job_t *job, int rc)
+{
+    s_refresh_job_t *refresh = (s_refresh_job_t *) job;
+    if (rc == 0 && refresh->loaded)
+        intake_auth_apply (self->auth, &refresh->loaded);
+    else
+        kf_log_warn ("intake.auth_refresh_failed", "reason=\"%s\"",
+                     refresh->err.reason[0] ? refresh->err.reason : "database unavailable");
+    s_refresh_free (job);
+    self->refreshing = false;
+}
+
+//  The periodic re-read of keys, principals and shops (revocation).
+static void
+s_refresh_auth_later (s_server_t *self)
+{
+    self->next_refresh = zclock_mono () + self->config->auth_refresh;
+    //  The loop's own connection (commands) comes back after an outage
+    //  (a connect attempt only while it is down, a few per minute).
+    if (!kf_store_connected (self->store))
+        (void) kf_store_ensure (self->store);
+    if (self->refreshing)
+        return;
+    s_refresh_job_t *job = calloc (1, sizeof *job);
+    job->job.run = s_refresh_run;
+    job->job.done = s_refresh_done;
+    job->job.destroy = s_refresh_free;
+    self->refreshing = true;
+    s_keeper_queue (self, &job->job);
+}
+
 //  The bucket of an item: by its customer (shop, channel, id on the
 //  channel), or by its agent when it has no customer (presence).
 static s_bucket_t *
@@ -838,6 +992,7 @@ s_finish (s_server_t *self, int w)
     } else
         (*self->c_batch_failures)++;
     *self->c_conflicts += result.batch.conflicts;
+    *self->c_key_conflicts += result.batch.unique_conflicts;
     *self->c_opened += result.batch.opened;
     *self->c_closed += result.batch.closed;
     for (int i = 0; i < count; i++) {
@@ -997,28 +1152,85 @@ s_handle_connections (zloop_t *loop, zsock_t *reader, void *arg)
 //  ---------------------------------------------------------------------
 //  Housekeeping
 
+#define S_SWEEP_LIMIT 500 //  conversations looked at per sweep transaction
+
+typedef struct {
+    s_job_t job;      //  run, done
+    char **shops;     //  registered shops (owned copies)
+    int shop_count;   //  entries
+    int64_t now_ms;   //  the sweep's time
+    int64_t quiet_ms; //  quiet period
+    int closed;       //  closed by the last transaction (-1: failed)
+    bool more;        //  more candidates may be waiting
+    kf_error_t err;   //  why it failed
+} s_sweep_job_t;
+
+static void
+s_sweep_free (s_job_t *job)
+{
+    s_sweep_job_t *sweep = (s_sweep_job_t *) job;
+    for (int i = 0; i < sweep->shop_count; i++)
+        free (sweep->shops[i]);
+    free (sweep->shops);
+    free (sweep);
+}
+
+//  On the keeper: one bounded transaction of the sweep.
+static int
+s_sweep_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
+{
+    s_sweep_job_t *job = arg;
+    job->closed =
+        intake_store_close_quiet (store, outbox, (const char **) job->shops, job->shop_count,
+                                  job->now_ms, job->quiet_ms, S_SWEEP_LIMIT, &job->more, &job->err);
+    return job->closed < 0 ? -1 : 0;
+}
+
+//  Back on the loop: count, and go on in another transaction while more
+//  may be waiting (other jobs take their turn in between).
+static void
+s_sweep_done (s_server_t *self, s_job_t *job, int rc)
+{
+    s_sweep_job_t *sweep = (s_sweep_job_t *) job;
+    if (rc == 0 && sweep->closed > 0) {
+        *self->c_closed += sweep->closed;
+        kf_log_debug ("intake.quiet_closed", "conversations=%d", sweep->closed);
+    }
+    if (rc != 0)
+        (*self->c_sweep_failures)++;
+    if (rc == 0 && sweep->more && !self->draining) {
+        s_keeper_queue (self, job);
+        return;
+    }
+    s_sweep_free (job);
+    self->sweeping = false;
+}
+
+//  Close the conversations quiet for longer than the quiet period (the
+//  rule of intake_conversations, applied by SQL to those nobody writes to).
 static void
 s_sweep (s_server_t *self)
 {
     int64_t now = kf_clock_now_ms (self->clock);
     self->next_sweep = now + self->config->sweep_interval;
-    if (!intake_auth_loaded (self->auth) || kf_store_ensure (self->store))
+    if (!intake_auth_loaded (self->auth) || self->sweeping)
         return;
     int count = 0;
     const char **shops = intake_auth_shops (self->auth, &count);
-    kf_error_t err;
-    kf_error_clear (&err);
-    bool more = false;
-    do {
-        int closed = intake_store_close_quiet (self->store, self->outbox, shops, count, now,
-                                               self->config->quiet_period, 500, &more, &err);
-        if (closed > 0) {
-            *self->c_closed += closed;
-            kf_log_debug ("intake.quiet_closed", "conversations=%d", closed);
-        }
-        if (closed < 0)
-            break;
-    } while (more);
+    if (count == 0)
+        return;
+    s_sweep_job_t *job = calloc (1, sizeof *job);
+    job->job.run = s_sweep_run;
+    job->job.done = s_sweep_done;
+    job->job.destroy = s_sweep_free;
+    job->shops = calloc ((size_t) count, sizeof (char *));
+    for (int i = 0; i < count; i++)
+        job->shops[i] = strdup (shops[i]);
+    job->shop_count = count;
+    job->now_ms = now;
+    job->quiet_ms = self->config->quiet_period;
+    self->sweeping = true;
+    s_keeper_queue (self, &job->job);
 }
 
 //  After a burst, give the memory it used back to the system. glibc keeps
@@ -1056,7 +1268,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
     s_server_t *self = arg;
     int64_t mono = zclock_mono ();
     if (mono >= self->next_refresh)
-        s_refresh_auth (self);
+        s_refresh_auth_later (self);
     if (kf_clock_now_ms (self->clock) >= self->next_sweep)
         s_sweep (self);
     intake_outbound_tick (self->outbound);
@@ -1117,6 +1329,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
     self->reading = true;
     for (int i = 0; i < self->writer_count; i++)
         zloop_reader (self->loop, intake_writer_socket (self->writers[i]), s_handle_writer, self);
+    zloop_reader (self->loop, intake_writer_socket (self->keeper), s_handle_keeper, self);
     zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
@@ -1185,6 +1398,9 @@ s_op_drain (void *server)
     self->reading = false;
     zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
     s_settle_all (self);
+    if (self->job)
+        s_keeper_collect (self); //  its events are published; what waits is dropped
+    zlistx_purge (self->jobs);
     intake_outbound_flush_acks (self->outbound);
 }
 

@@ -1,13 +1,16 @@
 /*  intake_store — intake's SQL: one transaction per batch of items.
 
-    Every statement works on the whole batch at once (arrays unnested by
+    The rules (which conversation an item belongs to, what opens and
+    closes, which events) are intake_conversations'; this file reads what
+    they need, numbers the rows and writes what they decided. Every
+    statement works on the whole batch at once (arrays unnested by
     PostgreSQL, built with kf_batch), so a batch of a thousand items costs a
     handful of round trips:
       1. find earlier deliveries of the same (shop, gateway, gateway_msg_id)
       2. count body conflicts among them
       3. upsert the customers and their channel identities
       4. lock each customer's latest conversation (the open one, if any)
-      5. decide in C, item by item, which conversation each belongs to
+      5. the rules decide, item by item (intake_conversations_walk)
       6. number new conversations and messages (ids reserved ahead)
       7. update continued/closed conversations, 8. insert new ones
       9. insert the messages (ON CONFLICT DO NOTHING for a concurrent twin)
@@ -16,6 +19,7 @@
 #include "intake_store.h"
 
 #include "intake_cache.h"
+#include "intake_conversations.h"
 
 #include "kf_batch.h"
 #include "kf_log.h"
@@ -249,63 +253,13 @@ intake_store_register (kf_store_t *store)
 //  ---------------------------------------------------------------------
 //  Per-batch working state
 
-//  One conversation touched by the batch (a customer key may go through
-//  several: the stale one closed, a new one opened, closed, another...).
-typedef struct {
-    int64_t id;                  //  conversation id (new ones: assigned after reservation)
-    bool is_new;                 //  inserted by this batch
-    const intake_item_t *sample; //  an item of its customer key (shop, channel, ccid)
-    int64_t customer_ref;        //  kefu customer id
-    int64_t opened_ms;           //  new ones: opening time
-    int64_t last_ms;             //  exact last message time
-    int64_t stored_last_ms;      //  last_message_at as stored (kept lazily, see s_lazy_ms)
-    int64_t base_count;          //  message_count as stored (exact once closed)
-    int added;                   //  messages added by the batch
-    int priority;                //  highest priority seen
-    int intent;                  //  intent of the opening customer message
-    bool vip;                    //  VIP customer
-    int64_t closed_ms;           //  0 = open
-    int close_reason;            //  CloseReason when closed
-    const char *closed_by;       //  agent who closed it, borrowed, may be NULL
-    int64_t previous_id;         //  the conversation this one follows
-    bool touched;                //  existing one changed by the batch
-    bool remembered;             //  from the writer's memory: locked and checked open
-} s_conv_t;
-
-//  One customer key (shop, channel, customer id on the channel).
-typedef struct {
-    const intake_item_t *sample; //  an item of this key (for shop/channel/ccid)
-    int64_t customer_ref;        //  from the customer upsert
-    s_conv_t *current;           //  the conversation in force (open or just closed)
-    int64_t last_conv_id;        //  latest conversation (for ratings/closes with none open)
-    int64_t first_ms;            //  first receive time
-    const char *name;            //  latest display name, borrowed
-    bool vip;                    //  any VIP flag
-    bool cached;                 //  not read from the tables (remembered, or presumed new)
-    bool known;                  //  in the writer's memory: never presumed new
-    bool renamed;                //  remembered, but its name or VIP flag changes: updated
-    bool presumed;               //  presumed a new customer: inserted with the batch
-} s_key_t;
-
-//  What the batch did around one item, for its events.
-typedef struct {
-    s_conv_t *conv;        //  the conversation the item belongs to
-    s_conv_t *closed_prev; //  a stale conversation this item closed (quiet period)
-    s_conv_t *opened;      //  a conversation this item opened
-    s_conv_t *closed;      //  a conversation this item (a close) closed
-} s_ctx_t;
-
 typedef struct {
     kf_store_t *store;             //  borrowed
     kf_outbox_t *outbox;           //  borrowed
     intake_item_t *items;          //  the batch
     int count;                     //  items
     int64_t quiet_ms;              //  quiet period
-    s_ctx_t *ctx;                  //  per item
-    zhashx_t *keys;                //  "shop\x1f" "channel\x1f" "ccid" -> s_key_t
-    s_conv_t **convs;              //  every conversation touched
-    int conv_count;                //  used
-    int conv_cap;                  //  allocated
+    intake_conversations_t *plan;  //  the rules' decisions (intake_conversations.h)
     intake_batch_result_t *result; //  counts
     kf_error_t *err;               //  where errors go
     bool pipelined;                //  statements are queued in a pipeline, not run one by one
@@ -338,23 +292,10 @@ s_run (s_batch_t *b, const char *stmt, const kf_params_t *params, kf_store_rows_
     return kf_store_exec (b->store, stmt, params, fn, b, b->err);
 }
 
-static bool
-s_is_new (const intake_item_t *item)
-{
-    return item->status == 0 && item->dup_of < 0;
-}
-
-static bool
-s_has_customer (const intake_item_t *item)
-{
-    return item->kind != INTAKE_KIND_PRESENCE;
-}
-
-static void
-s_key_of (const intake_item_t *item, char *buf, size_t size)
-{
-    snprintf (buf, size, "%s\x1f%d\x1f%s", item->shop_id, item->channel, item->customer_id);
-}
+//  The model's words for items (intake_conversations.h).
+#define s_is_new       intake_conversations_item_is_new
+#define s_has_customer intake_conversations_item_has_customer
+#define s_key_of       intake_conversations_key
 
 static void
 s_key_of_row (const PGresult *res, int row, char *buf, size_t size)
@@ -363,26 +304,10 @@ s_key_of_row (const PGresult *res, int row, char *buf, size_t size)
               (int) kf_store_int (res, row, 1), kf_store_text (res, row, 2));
 }
 
-static s_conv_t *
-s_conv_new (s_batch_t *b)
-{
-    if (b->conv_count == b->conv_cap) {
-        b->conv_cap = b->conv_cap ? b->conv_cap * 2 : 64;
-        b->convs = realloc (b->convs, (size_t) b->conv_cap * sizeof *b->convs);
-    }
-    s_conv_t *c = calloc (1, sizeof *c);
-    b->convs[b->conv_count++] = c;
-    return c;
-}
-
 static void
 s_batch_free (s_batch_t *b)
 {
-    for (int i = 0; i < b->conv_count; i++)
-        free (b->convs[i]);
-    free (b->convs);
-    free (b->ctx);
-    zhashx_destroy (&b->keys);
+    intake_conversations_destroy (&b->plan);
 }
 
 //  ---------------------------------------------------------------------
@@ -468,7 +393,7 @@ s_on_customers (const PGresult *res, void *arg)
     for (int r = 0; r < PQntuples (res); r++) {
         char key[400];
         s_key_of_row (res, r, key, sizeof key);
-        s_key_t *k = zhashx_lookup (b->keys, key);
+        intake_customer_t *k = intake_conversations_lookup (b->plan, key);
         if (!k)
             return -1;
         k->customer_ref = kf_store_int (res, r, 3);
@@ -479,33 +404,14 @@ s_on_customers (const PGresult *res, void *arg)
 static void
 s_gather_keys (s_batch_t *b)
 {
-    //  Aggregate the batch per customer key.
-    for (int i = 0; i < b->count; i++) {
-        intake_item_t *item = &b->items[i];
-        if (!s_is_new (item) || !s_has_customer (item))
-            continue;
-        char key[400];
-        s_key_of (item, key, sizeof key);
-        s_key_t *k = zhashx_lookup (b->keys, key);
-        if (!k) {
-            k = calloc (1, sizeof *k);
-            k->sample = item;
-            k->first_ms = item->received_at;
-            zhashx_insert (b->keys, key, k);
-        }
-        if (item->kind == INTAKE_KIND_MESSAGE) {
-            if (item->customer_name)
-                k->name = item->customer_name;
-            k->vip = k->vip || item->vip;
-        }
-    }
+    b->plan = intake_conversations_new (b->items, b->count, b->quiet_ms);
     s_recall_keys (b);
 }
 
 //  A customer key's row: shop, channel, ccid, name, VIP, first seen (the
 //  upsert's columns; the insert of presumed-new customers adds the id).
 static void
-s_customer_row (kf_batch_t *rows, const s_key_t *k)
+s_customer_row (kf_batch_t *rows, const intake_customer_t *k)
 {
     kf_batch_str (rows, 0, k->sample->shop_id);
     kf_batch_int (rows, 1, k->sample->channel);
@@ -525,7 +431,8 @@ s_upsert_customers (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT,
                              KF_COL_TEXT, KF_COL_BOOL, KF_COL_INT8};
     kf_batch_t *rows = kf_batch_new (6, types);
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
         if (k->cached)
             continue;
         s_customer_row (rows, k);
@@ -551,22 +458,13 @@ s_on_latest (const PGresult *res, void *arg)
     for (int r = 0; r < PQntuples (res); r++) {
         char key[400];
         s_key_of_row (res, r, key, sizeof key);
-        s_key_t *k = zhashx_lookup (b->keys, key);
+        intake_customer_t *k = intake_conversations_lookup (b->plan, key);
         if (!k)
             return -1;
-        k->last_conv_id = kf_store_int (res, r, 3);
-        if (strcmp (kf_store_text (res, r, 8), "t") != 0)
-            continue; //  closed: only its id matters (previous_conversation_id, ratings)
-        s_conv_t *c = s_conv_new (b);
-        c->id = kf_store_int (res, r, 3);
-        c->stored_last_ms = kf_store_int (res, r, 4);
-        c->last_ms = kf_store_int (res, r, 9);
-        c->base_count = kf_store_int (res, r, 5);
-        c->priority = (int) kf_store_int (res, r, 6);
-        c->intent = (int) kf_store_int (res, r, 7);
-        c->customer_ref = k->customer_ref;
-        c->sample = k->sample;
-        k->current = c;
+        intake_conversations_latest (
+            b->plan, k, kf_store_int (res, r, 3), strcmp (kf_store_text (res, r, 8), "t") == 0,
+            kf_store_int (res, r, 4), kf_store_int (res, r, 9), kf_store_int (res, r, 5),
+            (int) kf_store_int (res, r, 6), (int) kf_store_int (res, r, 7));
     }
     return 0;
 }
@@ -577,7 +475,8 @@ s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
 {
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT};
     kf_batch_t *rows = kf_batch_new (3, types);
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
         if (k->cached)
             continue; //  known from the writer's memory
         kf_batch_str (rows, 0, k->sample->shop_id);
@@ -595,103 +494,6 @@ s_exec_keys (s_batch_t *b, const char *stmt, kf_store_rows_fn *fn)
     return rc;
 }
 
-//  How far a conversation's stored last_message_at may lag its last
-//  message: a minute, or a thirtieth of the quiet period if that is shorter.
-static int64_t
-s_lazy_ms (int64_t quiet_ms)
-{
-    return quiet_ms / 30 < 60000 ? quiet_ms / 30 : 60000;
-}
-
-static void
-s_close (s_conv_t *c, int64_t at_ms, int reason, const char *by)
-{
-    c->closed_ms = at_ms;
-    c->close_reason = reason;
-    c->closed_by = by && *by ? by : NULL;
-    c->touched = true;
-}
-
-//  Walk the items in receive order and decide, per customer key, which
-//  conversation each belongs to.
-static int
-s_walk (s_batch_t *b)
-{
-    int new_count = 0;
-    for (int i = 0; i < b->count; i++) {
-        intake_item_t *item = &b->items[i];
-        if (!s_is_new (item) || !s_has_customer (item))
-            continue;
-        char key[400];
-        s_key_of (item, key, sizeof key);
-        s_key_t *k = zhashx_lookup (b->keys, key);
-        item->customer_ref = k->customer_ref;
-        s_conv_t *cur = k->current;
-        bool open = cur && !cur->closed_ms;
-        s_ctx_t *ctx = &b->ctx[i];
-        switch (item->kind) {
-        case INTAKE_KIND_MESSAGE:
-        case INTAKE_KIND_REPLY:
-            if (!open || item->received_at - cur->last_ms > b->quiet_ms) {
-                if (open) {
-                    s_close (cur, cur->last_ms + b->quiet_ms,
-                             KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET, NULL);
-                    ctx->closed_prev = cur;
-                }
-                s_conv_t *c = s_conv_new (b);
-                c->is_new = true;
-                c->sample = item;
-                c->customer_ref = k->customer_ref;
-                c->opened_ms = item->received_at;
-                c->last_ms = item->received_at;
-                c->previous_id = cur ? cur->id : k->last_conv_id;
-                if (item->kind == INTAKE_KIND_MESSAGE)
-                    c->intent = item->intent;
-                ctx->opened = c;
-                k->current = cur = c;
-                new_count++;
-            }
-            cur->added++;
-            if (item->received_at > cur->last_ms)
-                cur->last_ms = item->received_at;
-            //  The stored last activity moves forward lazily: rewriting the
-            //  conversation for every message costs more than the message.
-            if (cur->last_ms - cur->stored_last_ms >= s_lazy_ms (b->quiet_ms))
-                cur->touched = true;
-            if (item->kind == INTAKE_KIND_MESSAGE) {
-                if (item->priority > cur->priority) {
-                    cur->priority = item->priority;
-                    cur->touched = true;
-                }
-                if (!cur->intent)
-                    cur->intent = item->intent;
-                cur->vip = cur->vip || item->vip;
-            }
-            ctx->conv = cur;
-            break;
-        case INTAKE_KIND_RATING:
-        case INTAKE_KIND_TRANSFER:
-            //  A rating usually arrives after the chat closed: it belongs to
-            //  the open conversation or else the latest one (a transfer of a
-            //  closed conversation is refused by routing).
-            if (cur)
-                ctx->conv = cur;
-            break;
-        case INTAKE_KIND_CLOSE:
-            if (open) {
-                s_close (cur, item->received_at, item->close_reason, item->agent_id);
-                ctx->closed = cur;
-                ctx->conv = cur;
-            } else if (cur)
-                ctx->conv = cur;
-            break;
-        case INTAKE_KIND_PRESENCE:
-            break;
-        }
-    }
-    return new_count;
-}
-
 //  Closed conversations come back with their exact message count.
 static int
 s_on_updated (const PGresult *res, void *arg)
@@ -699,11 +501,13 @@ s_on_updated (const PGresult *res, void *arg)
     s_batch_t *b = arg;
     for (int r = 0; r < PQntuples (res); r++) {
         int64_t id = kf_store_int (res, r, 0);
-        for (int c = 0; c < b->conv_count; c++)
-            if (b->convs[c]->id == id && !b->convs[c]->is_new) {
-                b->convs[c]->base_count = kf_store_int (res, r, 1);
-                b->convs[c]->added = 0;
+        for (int c = 0; c < intake_conversations_count (b->plan); c++) {
+            intake_conv_t *conv = intake_conversations_at (b->plan, c);
+            if (conv->id == id && !conv->is_new) {
+                conv->base_count = kf_store_int (res, r, 1);
+                conv->added = 0;
             }
+        }
     }
     return 0;
 }
@@ -721,8 +525,8 @@ s_write_conversations (s_batch_t *b, int new_count)
                               KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT,
                               KF_COL_INT4, KF_COL_INT2, KF_COL_INT2, KF_COL_BOOL, KF_COL_INT8};
     kf_batch_t *inserts = kf_batch_new (15, itypes);
-    for (int c = 0; c < b->conv_count; c++) {
-        s_conv_t *conv = b->convs[c];
+    for (int c = 0; c < intake_conversations_count (b->plan); c++) {
+        intake_conv_t *conv = intake_conversations_at (b->plan, c);
         if (!conv->is_new && !conv->touched)
             continue;
         //  Shop, channel and customer id come from an item of its key.
@@ -844,15 +648,6 @@ s_insert_messages (s_batch_t *b)
         intake_item_t *item = &b->items[i];
         if (!s_is_new (item))
             continue;
-        s_ctx_t *ctx = &b->ctx[i];
-        item->conversation_id = ctx->conv ? ctx->conv->id : 0;
-        if (!item->conversation_id && s_has_customer (item)) {
-            char key[400];
-            s_key_of (item, key, sizeof key);
-            s_key_t *k = zhashx_lookup (b->keys, key);
-            if (k)
-                item->conversation_id = k->last_conv_id;
-        }
         char qa[256];
         s_qa_join (item, qa, sizeof qa);
         kf_batch_str (rows, 0, item->shop_id);
@@ -913,143 +708,18 @@ s_insert_messages (s_batch_t *b)
 //  10. Events
 
 static int
-s_emit (s_batch_t *b, const char *shop_id, const char *kind, int64_t at_ms, Kefu__V1__Event *ev)
+s_on_event (void *arg, Kefu__V1__Event *ev)
 {
-    ev->shop_id = (char *) shop_id;
-    ev->kind = (char *) kind;
-    ev->occurred_at_ms = at_ms;
+    s_batch_t *b = arg;
     if (kf_outbox_add (b->outbox, ev))
         return kf_error_set (b->err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "outbox add failed");
     return 0;
 }
 
 static int
-s_emit_closed (s_batch_t *b, const intake_item_t *item, const s_conv_t *c)
-{
-    Kefu__V1__ConversationClosed closed = KEFU__V1__CONVERSATION_CLOSED__INIT;
-    closed.conversation_id = c->id;
-    closed.customer_id = c->customer_ref;
-    closed.channel = item->channel;
-    closed.reason = c->close_reason;
-    closed.closed_by_agent_id = (char *) (c->closed_by ? c->closed_by : "");
-    closed.closed_at_ms = c->closed_ms;
-    closed.message_count = c->base_count + c->added;
-    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED;
-    ev.conversation_closed = &closed;
-    return s_emit (b, item->shop_id, "conversation.closed", c->closed_ms, &ev);
-}
-
-static int
-s_emit_opened (s_batch_t *b, const intake_item_t *item, const s_conv_t *c)
-{
-    Kefu__V1__ConversationOpened opened = KEFU__V1__CONVERSATION_OPENED__INIT;
-    opened.conversation_id = c->id;
-    opened.customer_id = c->customer_ref;
-    opened.channel = item->channel;
-    opened.channel_customer_id = (char *) item->customer_id;
-    opened.intent = item->kind == INTAKE_KIND_MESSAGE ? item->intent : 0;
-    opened.priority = item->kind == INTAKE_KIND_MESSAGE ? item->priority : 0;
-    opened.vip = item->vip;
-    opened.opened_at_ms = c->opened_ms;
-    opened.previous_conversation_id = c->previous_id;
-    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_CONVERSATION_OPENED;
-    ev.conversation_opened = &opened;
-    return s_emit (b, item->shop_id, "conversation.opened", c->opened_ms, &ev);
-}
-
-static int
-s_emit_item (s_batch_t *b, const intake_item_t *item)
-{
-    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
-    switch (item->kind) {
-    case INTAKE_KIND_MESSAGE:
-    case INTAKE_KIND_REPLY: {
-        Kefu__V1__MessageAccepted m = KEFU__V1__MESSAGE_ACCEPTED__INIT;
-        m.message_id = item->stored_id;
-        m.conversation_id = item->conversation_id;
-        m.customer_id = item->customer_ref;
-        m.channel = item->channel;
-        m.channel_customer_id = (char *) item->customer_id;
-        m.sender = item->kind == INTAKE_KIND_MESSAGE ? KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER
-                                                     : KEFU__V1__SENDER_ROLE__SENDER_ROLE_AGENT;
-        m.agent_id = (char *) item->agent_id;
-        m.body = item->text ? item->text : "";
-        m.intent = item->intent;
-        m.priority = item->priority;
-        m.n_qa_flags = (size_t) item->qa_count;
-        m.qa_flags = (char **) item->qa_flags;
-        m.received_at_ms = item->received_at;
-        m.sent_at_ms = item->sent_at;
-        m.vip = item->vip;
-        m.order_id = (char *) item->order_id;
-        m.gateway_id = (char *) item->gateway_id;
-        m.auto_reply = item->auto_reply;
-        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED;
-        ev.message_accepted = &m;
-        return s_emit (b, item->shop_id, "message.accepted", item->received_at, &ev);
-    }
-    case INTAKE_KIND_PRESENCE: {
-        Kefu__V1__AgentPresenceChanged p = KEFU__V1__AGENT_PRESENCE_CHANGED__INIT;
-        p.agent_id = (char *) item->agent_id;
-        p.status = item->agent_status;
-        p.handover_note = item->text ? item->text : "";
-        p.channel = item->channel;
-        p.at_ms = item->received_at;
-        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE;
-        ev.agent_presence = &p;
-        return s_emit (b, item->shop_id, "agent.presence", item->received_at, &ev);
-    }
-    case INTAKE_KIND_RATING: {
-        Kefu__V1__RatingReceived r = KEFU__V1__RATING_RECEIVED__INIT;
-        r.rating_id = item->stored_id;
-        r.conversation_id = item->conversation_id;
-        r.customer_id = item->customer_ref;
-        r.agent_id = (char *) item->agent_id;
-        r.score = (uint32_t) item->score;
-        r.comment = item->text ? item->text : "";
-        r.at_ms = item->received_at;
-        r.sent_at_ms = item->sent_at;
-        r.channel = item->channel;
-        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED;
-        ev.rating_received = &r;
-        return s_emit (b, item->shop_id, "rating.received", item->received_at, &ev);
-    }
-    case INTAKE_KIND_TRANSFER: {
-        Kefu__V1__TransferRequested t = KEFU__V1__TRANSFER_REQUESTED__INIT;
-        t.conversation_id = item->conversation_id;
-        t.to_agent_id = (char *) item->target_agent_id;
-        t.by = (char *) (item->agent_id[0] ? item->agent_id : item->gateway_id);
-        t.reason = item->text ? item->text : "";
-        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_TRANSFER_REQUESTED;
-        ev.transfer_requested = &t;
-        return s_emit (b, item->shop_id, "transfer.requested", item->received_at, &ev);
-    }
-    case INTAKE_KIND_CLOSE:
-        return 0; //  its conversation.closed is emitted from the context
-    }
-    return 0;
-}
-
-static int
 s_add_events (s_batch_t *b)
 {
-    //  In receive order, so a subscriber sees a conversation opened before
-    //  its first message and closed before its successor opens.
-    for (int i = 0; i < b->count; i++) {
-        intake_item_t *item = &b->items[i];
-        s_ctx_t *ctx = &b->ctx[i];
-        if (ctx->closed_prev && s_emit_closed (b, item, ctx->closed_prev))
-            return -1;
-        if (ctx->opened && s_emit_opened (b, item, ctx->opened))
-            return -1;
-        if (ctx->closed && s_emit_closed (b, item, ctx->closed))
-            return -1;
-        if (item->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED && s_emit_item (b, item))
-            return -1;
-    }
-    return 0;
+    return intake_conversations_events (b->plan, s_on_event, b);
 }
 
 static int
@@ -1061,13 +731,6 @@ s_emit_events (s_batch_t *b)
 }
 
 //  ---------------------------------------------------------------------
-
-static void
-s_key_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
 
 //  Forget what an attempt set on the items.
 static void
@@ -1093,11 +756,8 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     //  Results are recomputed on every attempt (repeats inside the batch
     //  were marked by intake_store_write_batch).
     s_reset_items (items, count);
-    s_batch_t b = {
-        store,         outbox, items, count, quiet_ms, calloc ((size_t) count, sizeof (s_ctx_t)),
-        zhashx_new (), NULL,   0,     0,     result,   err,
-        false,         pool,   cache, false, false,    0};
-    zhashx_set_destructor (b.keys, s_key_free);
+    s_batch_t b = {store, outbox, items, count, quiet_ms, NULL,  result,
+                   err,   false,  pool,  cache, false,    false, 0};
     int new_count = -1;
     if (kf_store_begin (store, err))
         goto failed;
@@ -1106,7 +766,7 @@ s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     s_gather_keys (&b);
     if (s_upsert_customers (&b) || s_exec_keys (&b, "intake_latest_conversations", s_on_latest))
         goto rollback;
-    new_count = s_walk (&b);
+    new_count = intake_conversations_walk (b.plan);
     if (new_count < 0 || s_take_conversation_ids (&b, new_count) || s_take_message_ids (&b) ||
         s_insert_messages (&b) || s_write_conversations (&b, new_count) || s_emit_events (&b))
         goto rollback;
@@ -1571,18 +1231,20 @@ s_take (s_batch_t *b, intake_ids_t *ids, const char *stmt, int block, int needed
     return 0;
 }
 
-//  Number the batch's new conversations from the pool.
+//  Number the batch's new conversations from the pool; every new item
+//  gets its conversation.
 static int
 s_take_conversation_ids (s_batch_t *b, int needed)
 {
-    if (needed == 0)
+    if (needed == 0) {
+        intake_conversations_number (b->plan, NULL);
         return 0;
+    }
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
     int rc = s_take (b, &b->pool->conversations, "intake_reserve_conversations",
                      INTAKE_CONVERSATION_ID_BLOCK, needed, taken);
-    for (int i = 0, used = 0; rc == 0 && i < b->conv_count; i++)
-        if (b->convs[i]->is_new)
-            b->convs[i]->id = taken[used++];
+    if (rc == 0)
+        intake_conversations_number (b->plan, taken);
     free (taken);
     return rc;
 }
@@ -1604,15 +1266,6 @@ s_take_message_ids (s_batch_t *b)
             b->items[i].stored_id = taken[used++];
     free (taken);
     return rc;
-}
-
-static bool
-s_closes_any (const s_batch_t *b)
-{
-    for (int i = 0; i < b->count; i++)
-        if (b->ctx[i].closed_prev || b->ctx[i].closed)
-            return true;
-    return false;
 }
 
 //  The end of a pipelined write (the pipeline is open, the items' rows are
@@ -1665,11 +1318,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
                    items,
                    count,
                    quiet_ms,
-                   calloc ((size_t) count, sizeof (s_ctx_t)),
-                   zhashx_new (),
                    NULL,
-                   0,
-                   0,
                    result,
                    err,
                    true,
@@ -1678,7 +1327,6 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
                    recall,
                    presume && recall && cache,
                    0};
-    zhashx_set_destructor (b.keys, s_key_free);
     int rc = -1;
     if (s_take_message_ids (&b))
         goto done;
@@ -1686,7 +1334,8 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
     if (s_take_customer_ids (&b))
         goto done;
     bool read = false; //  step 1 has something to read
-    for (s_key_t *k = zhashx_first (b.keys); k; k = zhashx_next (b.keys))
+    for (intake_customer_t *k = intake_conversations_first (b.plan); k;
+         k = intake_conversations_next (b.plan))
         read = read || !k->cached;
     if (read) {
         if (kf_store_pipeline_begin (store, err))
@@ -1697,13 +1346,13 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
         if (kf_store_pipeline_run (store, err))
             goto failed;
     }
-    int new_count = s_walk (&b);
+    int new_count = intake_conversations_walk (b.plan);
     if (new_count < 0 || s_take_conversation_ids (&b, new_count) ||
         kf_store_pipeline_begin (store, err))
         goto rollback;
     if (!read)
         kf_store_pipeline_sql (store, "BEGIN", NULL, NULL, NULL);
-    bool closes = s_closes_any (&b);
+    bool closes = intake_conversations_closes_any (b.plan);
     s_queue_lock_open (&b);
     s_queue_new_customers (&b);
     s_queue_profiles (&b);
@@ -1732,12 +1381,19 @@ rollback:
         //  these customers is forgotten), or an item stored before (a
         //  resend): nothing was stored; the caller starts again.
         bool stale = strcmp (kf_store_sqlstate (store), "KF410") == 0;
+        if (!stale)
+            //  A failed transaction PostgreSQL logs as an ERROR: never
+            //  silent (a healthy intake at steady load has none).
+            kf_log_warn ("intake.unique_conflict", "items=%d presumed=%d reason=\"%s\"", count,
+                         b.presumed, err->reason);
+        //  Which insert failed says why: a customer presumed new was
+        //  stored before, or an item was (a resend).
+        bool wrong = !stale && strstr (err->reason, "intake_insert_new_customers") != NULL;
         kf_error_clear (err);
         memset (result, 0, sizeof *result);
         result->stale = stale;
-        //  A customer presumed new was stored before (or an item was: the
-        //  next attempt, which presumes nothing, tells them apart).
-        result->presumed_wrong = !stale && b.presumed > 0;
+        result->unique_conflicts = stale ? 0 : 1;
+        result->presumed_wrong = wrong;
         if (stale && cache)
             s_cache_forget (cache, items, count);
         rc = 1;
@@ -1756,26 +1412,14 @@ s_cache_learn (s_batch_t *b)
 {
     if (!b->cache)
         return;
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
-        const char *key = zhashx_cursor (b->keys);
-        if (!k->customer_ref) {
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
+        const char *key = intake_conversations_cursor (b->plan);
+        intake_cache_entry_t e;
+        if (intake_conversations_memory (k, &e))
+            intake_cache_learn (b->cache, key, &e);
+        else
             intake_cache_forget (b->cache, key);
-            continue;
-        }
-        intake_cache_entry_t e = {0};
-        e.customer_ref = k->customer_ref;
-        //  A name or VIP flag not in this batch stays what it was, if known.
-        e.name = (char *) k->name;
-        e.vip = k->vip;
-        const s_conv_t *c = k->current;
-        if (c && !c->closed_ms && c->id) {
-            e.conv_id = c->id;
-            e.conv_last_ms = c->last_ms;
-            e.conv_stored_ms = c->is_new || c->touched ? c->last_ms : c->stored_last_ms;
-            e.conv_priority = c->priority;
-            e.conv_intent = c->intent;
-        }
-        intake_cache_learn (b->cache, key, &e);
     }
 }
 
@@ -1803,37 +1447,13 @@ s_recall_keys (s_batch_t *b)
 {
     if (!b->recall || !b->cache)
         return;
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
-        intake_cache_entry_t entry;
-        k->known = intake_cache_get (b->cache, zhashx_cursor (b->keys), &entry);
-        const intake_cache_entry_t *e = &entry;
-        bool usable = e->conv_id &&
-                      //  Quiet for longer than the quiet period: the sweep has
-                      //  probably closed that conversation (a returning
-                      //  customer); read it.
-                      k->first_ms - e->conv_last_ms <= b->quiet_ms;
-        bool renamed = k->name && (!e->name || strcmp (e->name, k->name) != 0);
-        free (entry.name); //  only compared
-        entry.name = NULL;
-        if (!usable)
-            continue;
-        k->cached = true;
-        k->renamed = renamed || (k->vip && !e->vip);
-        k->customer_ref = e->customer_ref;
-        k->last_conv_id = e->conv_id;
-        if (!renamed)
-            k->name = NULL; //  unchanged: s_cache_learn keeps the remembered one
-        k->vip = k->vip || e->vip;
-        s_conv_t *c = s_conv_new (b);
-        c->id = e->conv_id;
-        c->stored_last_ms = e->conv_stored_ms;
-        c->last_ms = e->conv_last_ms;
-        c->priority = e->conv_priority;
-        c->intent = e->conv_intent;
-        c->customer_ref = e->customer_ref;
-        c->sample = k->sample;
-        c->remembered = true;
-        k->current = c;
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
+        intake_cache_entry_t e;
+        if (intake_cache_get (b->cache, intake_conversations_cursor (b->plan), &e)) {
+            intake_conversations_recall (b->plan, k, &e);
+            intake_cache_entry_clear (&e);
+        }
     }
 }
 
@@ -1843,11 +1463,13 @@ s_queue_lock_open (s_batch_t *b)
 {
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8};
     kf_batch_t *rows = kf_batch_new (2, types);
-    for (int c = 0; c < b->conv_count; c++)
-        if (b->convs[c]->remembered) {
-            kf_batch_str (rows, 0, b->convs[c]->sample->shop_id);
-            kf_batch_int (rows, 1, b->convs[c]->id);
+    for (int c = 0; c < intake_conversations_count (b->plan); c++) {
+        const intake_conv_t *conv = intake_conversations_at (b->plan, c);
+        if (conv->remembered) {
+            kf_batch_str (rows, 0, conv->sample->shop_id);
+            kf_batch_int (rows, 1, conv->id);
         }
+    }
     int n = kf_batch_rows (rows);
     if (n > 0) {
         kf_params_t params;
@@ -1868,7 +1490,8 @@ s_take_customer_ids (s_batch_t *b)
     if (!b->presume)
         return 0;
     int needed = 0;
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys))
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan))
         needed += k->cached || k->known ? 0 : 1;
     if (needed == 0)
         return 0;
@@ -1876,7 +1499,8 @@ s_take_customer_ids (s_batch_t *b)
     int rc = s_take (b, &b->pool->customers, "intake_reserve_customers", INTAKE_CUSTOMER_ID_BLOCK,
                      needed, taken);
     int used = 0;
-    for (s_key_t *k = zhashx_first (b->keys); rc == 0 && k; k = zhashx_next (b->keys))
+    for (intake_customer_t *k = intake_conversations_first (b->plan); rc == 0 && k;
+         k = intake_conversations_next (b->plan))
         if (!k->cached && !k->known) {
             k->customer_ref = taken[used++];
             k->cached = k->presumed = true;
@@ -1894,7 +1518,8 @@ s_queue_new_customers (s_batch_t *b)
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT,
                              KF_COL_BOOL, KF_COL_INT8, KF_COL_INT8};
     kf_batch_t *rows = kf_batch_new (7, types);
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
         if (!k->presumed)
             continue;
         s_customer_row (rows, k);
@@ -1914,7 +1539,8 @@ s_queue_profiles (s_batch_t *b)
 {
     kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_BOOL};
     kf_batch_t *rows = kf_batch_new (4, types);
-    for (s_key_t *k = zhashx_first (b->keys); k; k = zhashx_next (b->keys)) {
+    for (intake_customer_t *k = intake_conversations_first (b->plan); k;
+         k = intake_conversations_next (b->plan)) {
         if (!k->renamed)
             continue;
         kf_batch_str (rows, 0, k->sample->shop_id);
@@ -1956,21 +1582,36 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
         kf_error_clear (&items[i].error);
     }
     zhashx_destroy (&seen);
+    //  One attempt, and at most one more per reason it gave back: the
+    //  memory was out of date (read everything), a customer presumed new
+    //  was not (read the customers not remembered); anything else (an item
+    //  delivered before) goes the general way, which answers DUPLICATE.
+    bool recall = cache != NULL;
     bool presume = cache && intake_cache_presume_new (cache);
-    int rc = s_write_fast (store, outbox, pool, cache, cache != NULL, presume, items, count,
-                           quiet_ms, result, err);
-    bool stale = result->stale;
-    bool wrong = result->presumed_wrong;
-    if (wrong || (rc == 0 && result->presumed > 0))
-        intake_cache_presumed (cache, !wrong);
-    //  The memory was out of date (read everything), or a customer presumed
-    //  new was not (read the customers not remembered).
-    if (rc == 1 && (stale || wrong))
-        rc = s_write_fast (store, outbox, pool, cache, !stale, false, items, count, quiet_ms,
+    bool stale = false, wrong = false, held = false;
+    int conflicts = 0;
+    int rc;
+    while (true) {
+        rc = s_write_fast (store, outbox, pool, cache, recall, presume, items, count, quiet_ms,
                            result, err);
+        conflicts += result->unique_conflicts;
+        result->unique_conflicts = 0;
+        held = held || (rc == 0 && presume && result->presumed > 0);
+        if (rc == 1 && result->stale && recall) {
+            stale = true;
+            recall = presume = false;
+        } else if (rc == 1 && result->presumed_wrong && presume) {
+            wrong = true;
+            presume = false;
+        } else
+            break;
+    }
+    if (wrong || held)
+        intake_cache_presumed (cache, !wrong);
     if (rc == 1)
         rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
     result->stale = stale;
     result->presumed_wrong = wrong;
+    result->unique_conflicts = conflicts;
     return rc;
 }

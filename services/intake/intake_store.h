@@ -29,7 +29,8 @@ typedef struct {
     bool warm;      //  stored in one round trip from what the writer remembered
     bool stale;     //  what the writer remembered was out of date (then stored the ordinary way)
     int presumed;   //  customers presumed new (stored in the write round trip)
-    bool presumed_wrong; //  a customer presumed new was known (then stored the ordinary way)
+    bool presumed_wrong;  //  a customer presumed new was known (then stored the ordinary way)
+    int unique_conflicts; //  attempts that failed on a unique key (SQLSTATE 23505; logged)
 } intake_batch_result_t;
 
 //  Ids reserved from the sequences ahead of time (conversations, messages,

@@ -22,6 +22,9 @@ struct _intake_writer_t {
     int count;                     //  items in it
     int64_t quiet_ms;              //  the quiet period for this batch
     intake_writer_result_t result; //  what the thread did
+    intake_writer_job_fn *job;     //  the job submitted instead of a batch (NULL: a batch)
+    void *job_arg;                 //  its argument (the caller's while busy)
+    int job_rc;                    //  what the job returned
 };
 
 //  Conflicts with a concurrent writer are worth an immediate retry.
@@ -49,8 +52,15 @@ s_store (intake_writer_t *self)
             break;
         }
         kf_error_clear (&err);
+        int conflicts = out->batch.unique_conflicts;
         rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->cache,
                                        self->items, self->count, self->quiet_ms, &out->batch, &err);
+        out->batch.unique_conflicts += conflicts;
+        if (rc != 0 && strcmp (kf_store_sqlstate (self->store), "23505") == 0) {
+            out->batch.unique_conflicts++;
+            kf_log_warn ("intake.unique_conflict", "items=%d reason=\"%s\"", self->count,
+                         err.reason);
+        }
         if (rc != 0 && !s_transient (kf_store_sqlstate (self->store)))
             break;
     }
@@ -84,6 +94,7 @@ s_store (intake_writer_t *self)
                 out->batch.conflicts += one.conflicts;
                 out->batch.opened += one.opened;
                 out->batch.closed += one.closed;
+                out->batch.unique_conflicts += one.unique_conflicts;
                 continue;
             }
             //  A conflict with another writer is not the item's fault.
@@ -109,6 +120,11 @@ s_actor (zsock_t *pipe, void *arg)
         bool term = streq (command, "$TERM");
         if (streq (command, "WRITE")) {
             s_store (self);
+            zsock_signal (pipe, 0);
+        } else if (streq (command, "JOB")) {
+            self->job_rc = kf_store_ensure (self->store) == 0
+                               ? self->job (self->store, self->outbox, self->job_arg)
+                               : -1;
             zsock_signal (pipe, 0);
         }
         zstr_free (&command);
@@ -176,7 +192,7 @@ intake_item_t *
 intake_writer_collect (intake_writer_t *self, zsock_t *pub, int *count,
                        intake_writer_result_t *result)
 {
-    assert (self->busy);
+    assert (self->busy && !self->job);
     zsock_wait (self->actor);
     self->busy = false;
     int64_t failures = kf_outbox_publish_failures (self->outbox);
@@ -188,4 +204,35 @@ intake_writer_collect (intake_writer_t *self, zsock_t *pub, int *count,
     self->items = NULL;
     self->count = 0;
     return items;
+}
+
+void
+intake_writer_run (intake_writer_t *self, intake_writer_job_fn *fn, void *arg)
+{
+    assert (!self->busy);
+    assert (fn);
+    self->job = fn;
+    self->job_arg = arg;
+    self->busy = true;
+    zstr_send (self->actor, "JOB");
+}
+
+bool
+intake_writer_has_job (const intake_writer_t *self)
+{
+    return self->busy && self->job;
+}
+
+void *
+intake_writer_collect_job (intake_writer_t *self, zsock_t *pub, int *rc)
+{
+    assert (self->busy && self->job);
+    zsock_wait (self->actor);
+    self->busy = false;
+    kf_outbox_publish_on (self->outbox, pub);
+    *rc = self->job_rc;
+    void *arg = self->job_arg;
+    self->job = NULL;
+    self->job_arg = NULL;
+    return arg;
 }

@@ -61,4 +61,17 @@ void intake_writer_submit (intake_writer_t *self, intake_item_t *items, int coun
 intake_item_t *intake_writer_collect (intake_writer_t *self, zsock_t *pub, int *count,
                                       intake_writer_result_t *result);
 
+//  Housekeeping goes through a writer too, so that the loop reading the
+//  gateways never waits on PostgreSQL: fn runs on the writer's thread with
+//  its connection (ensured; -1 without running when the database is down)
+//  and its outbox (events published on collect). arg belongs to the caller
+//  but must not be touched until collected.
+typedef int (intake_writer_job_fn) (kf_store_t *store, kf_outbox_t *outbox, void *arg);
+void intake_writer_run (intake_writer_t *self, intake_writer_job_fn *fn, void *arg);
+//  Busy with a job (rather than a batch).
+bool intake_writer_has_job (const intake_writer_t *self);
+//  Once the socket is readable: publish the job's committed events on pub,
+//  set *rc to what fn returned and give arg back.
+void *intake_writer_collect_job (intake_writer_t *self, zsock_t *pub, int *rc);
+
 #endif
