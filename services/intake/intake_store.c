@@ -16,6 +16,7 @@
 #include "intake_store.h"
 
 #include "intake_cache.h"
+#include "intake_orders.h"
 
 #include "kf_batch.h"
 #include "kf_log.h"
@@ -344,10 +345,11 @@ s_is_new (const intake_item_t *item)
     return item->status == 0 && item->dup_of < 0;
 }
 
+//  Presence has no customer; an order flag may name none.
 static bool
 s_has_customer (const intake_item_t *item)
 {
-    return item->kind != INTAKE_KIND_PRESENCE;
+    return item->customer_id[0] != '\0';
 }
 
 static void
@@ -686,6 +688,8 @@ s_walk (s_batch_t *b)
                 ctx->conv = cur;
             break;
         case INTAKE_KIND_PRESENCE:
+        case INTAKE_KIND_ORDER_UPDATE: //  orders open no conversation
+        case INTAKE_KIND_ORDER_FLAG:
             break;
         }
     }
@@ -1028,6 +1032,9 @@ s_emit_item (s_batch_t *b, const intake_item_t *item)
     }
     case INTAKE_KIND_CLOSE:
         return 0; //  its conversation.closed is emitted from the context
+    case INTAKE_KIND_ORDER_UPDATE:
+    case INTAKE_KIND_ORDER_FLAG:
+        return intake_orders_emit (item, b->outbox, b->err);
     }
     return 0;
 }
