@@ -424,6 +424,8 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
         {"close_reason", s_enum_codes (&kefu__v1__close_reason__descriptor, "CLOSE_REASON_")},
         {"agent_status", s_enum_codes (&kefu__v1__agent_status__descriptor, "AGENT_STATUS_")},
         {"assign_reason", s_enum_codes (&kefu__v1__assign_reason__descriptor, "ASSIGN_REASON_")},
+        {"order_state", s_enum_codes (&kefu__v1__order_state__descriptor, "ORDER_")},
+        {"payment_method", s_enum_codes (&kefu__v1__payment_method__descriptor, "PAYMENT_")},
         {"routing_state", routing_state},
         {"queue_class", queue_class},
     };
