@@ -394,26 +394,70 @@
                                                                                         "EXCLUDED"                                                                           \
                                                                                         ".refused"
 
-#define S_LOAD_ORDERS                                                                                                                                                                                                                                                                                                                 \
-    "SELECT shop_id, order_id, coalesce (customer_id, 0), channel, channel_customer_id, state, "                                                                                                                                                                                                                                      \
-    "payment, amount_cents, currency, " MS ("created_at") ", " MS ("paid_at") ", " MS (                                                                                                                                                                                                                                               \
-        "shipped_"                                                                                                                                                                                                                                                                                                                    \
-        "at") ","                                                                                                                                                                                                                                                                                                                     \
-              " " MS ("delivered_at") ", " MS ("logistics_at") ", " MS ("modified_at") ", " MS ("reminded_at") ", " MS ("cod_opened_at") ", " MS (                                                                                                                                                                                    \
-                  "cod_confirmed_at") ", " MS ("cod_escalated_at") ", coalesce (task_owner, "                                                                                                                                                                                                                                         \
-                                                                   "''), " MS ("address_opened_"                                                                                                                                                                                                                                      \
-                                                                               "at") ", " MS ("ad"                                                                                                                                                                                                                                    \
-                                                                                              "dr"                                                                                                                                                                                                                                    \
-                                                                                              "es"                                                                                                                                                                                                                                    \
-                                                                                              "s_"                                                                                                                                                                                                                                    \
-                                                                                              "co"                                                                                                                                                                                                                                    \
-                                                                                              "nf"                                                                                                                                                                                                                                    \
-                                                                                              "ir"                                                                                                                                                                                                                                    \
-                                                                                              "me"                                                                                                                                                                                                                                    \
-                                                                                              "d_"                                                                                                                                                                                                                                    \
-                                                                                              "a"                                                                                                                                                                                                                                     \
-                                                                                              "t") ", coalesce (address_note, ''), " MS ("late_at") ", " MS ("stalled_at") ", coalesce (credited_agent, ''), coalesce (credited_conversation, 0), " MS ("credited_reply_at") ", coalesce (credit_window_s, 0)::int8 * 1000, refused " \
-                                                                                                                                                                                                                                                                             "FROM orders"
+#define S_LOAD_ORDERS                                                                                                                                                           \
+    "SELECT shop_id, order_id, coalesce (customer_id, 0), channel, channel_customer_id, state, "                                                                                \
+    "payment, amount_cents, currency, " MS ("created_at") ", " MS ("paid_at") ", " MS (                                                                                         \
+        "shipped_"                                                                                                                                                              \
+        "at") ","                                                                                                                                                               \
+              " " MS ("delivered_at") ", " MS ("logistics_at") ", " MS ("modified_at") ", " MS ("reminded_at") ", " MS ("cod_opened_at") ", " MS ("cod_confirmed_at") ", " MS ( \
+                  "cod_escalated_at") ", coalesce (task_owner, "                                                                                                                \
+                                      "''), " MS (                                                                                                                              \
+                                          "address_opened_"                                                                                                                     \
+                                          "at") ", " MS ("ad"                                                                                                                   \
+                                                         "dr"                                                                                                                   \
+                                                         "es"                                                                                                                   \
+                                                         "s_"                                                                                                                   \
+                                                         "co"                                                                                                                   \
+                                                         "nf"                                                                                                                   \
+                                                         "ir"                                                                                                                   \
+                                                         "me"                                                                                                                   \
+                                                         "d_"                                                                                                                   \
+                                                         "a"                                                                                                                    \
+                                                         "t") ", coalesce (address_note, "                                                                                      \
+                                                              "''), " MS ("late_at") ", " MS (                                                                                  \
+                                                                  "st"                                                                                                          \
+                                                                  "al"                                                                                                          \
+                                                                  "le"                                                                                                          \
+                                                                  "d_"                                                                                                          \
+                                                                  "a"                                                                                                           \
+                                                                  "t") ", coalesce "                                                                                            \
+                                                                       "(credited_agent, ''), "                                                                                 \
+                                                                       "coalesce "                                                                                              \
+                                                                       "(credited_conversation, "                                                                               \
+                                                                       "0), " MS ("credited_"                                                                                   \
+                                                                                  "reply_at") ", "                                                                              \
+                                                                                              "co"                                                                              \
+                                                                                              "al"                                                                              \
+                                                                                              "es"                                                                              \
+                                                                                              "ce"                                                                              \
+                                                                                              " ("                                                                              \
+                                                                                              "cr"                                                                              \
+                                                                                              "ed"                                                                              \
+                                                                                              "it"                                                                              \
+                                                                                              "_w"                                                                              \
+                                                                                              "in"                                                                              \
+                                                                                              "do"                                                                              \
+                                                                                              "w_"                                                                              \
+                                                                                              "s,"                                                                              \
+                                                                                              " 0"                                                                              \
+                                                                                              "):"                                                                              \
+                                                                                              ":i"                                                                              \
+                                                                                              "nt"                                                                              \
+                                                                                              "8 "                                                                              \
+                                                                                              "* "                                                                              \
+                                                                                              "10"                                                                              \
+                                                                                              "00"                                                                              \
+                                                                                              ", "                                                                              \
+                                                                                              "re"                                                                              \
+                                                                                              "fu"                                                                              \
+                                                                                              "se"                                                                              \
+                                                                                              "d "                                                                              \
+                                                                                              "FR"                                                                              \
+                                                                                              "OM"                                                                              \
+                                                                                              " o"                                                                              \
+                                                                                              "rd"                                                                              \
+                                                                                              "er"                                                                              \
+                                                                                              "s"
 
 static const kf_stmt_t s_statements[] = {
     {"ordersync_upsert_orders", S_UPSERT_ORDERS},
@@ -452,6 +496,14 @@ static const kf_stmt_t s_statements[] = {
      "DELETE FROM ordersync_outbox o USING (SELECT unnest ($1::text[]) AS s, "
      "unnest ($2::text[]) AS r) AS u WHERE o.shop_id = u.s AND o.request_id = u.r"},
     {"ordersync_load_orders", S_LOAD_ORDERS},
+    {"ordersync_list_orders", S_LOAD_ORDERS
+     " WHERE shop_id = $1 AND ($2::int2 = 0 OR state = $2) "
+     "AND (NOT $3::bool OR (state = 1 AND payment = 1)) AND (NOT $4::bool OR late_at IS NOT NULL) "
+     "AND ($5::text IS NULL OR channel_customer_id = $5) "
+     "AND (NOT $7::bool OR cod_opened_at IS NOT NULL OR address_opened_at IS NOT NULL) "
+     "AND (NOT $8::bool OR (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL) "
+     "  OR (address_opened_at IS NOT NULL AND address_confirmed_at IS NULL)) "
+     "ORDER BY created_at DESC, order_id LIMIT $6"},
     {"ordersync_load_replies",
      "SELECT shop_id, customer_id, agent_id, conversation_id, " MS (
          "at") " FROM ordersync_replies "
@@ -870,6 +922,28 @@ ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *ar
 {
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_load_orders", NULL, s_on_orders, &cb, err);
+}
+
+int
+ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
+                             const ordersync_filter_t *filter, ordersync_order_fn *fn, void *arg,
+                             kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, filter->state);
+    kf_params_bool (&params, filter->unpaid);
+    kf_params_bool (&params, filter->late);
+    if (filter->customer)
+        kf_params_str (&params, filter->customer);
+    else
+        kf_params_null (&params);
+    kf_params_int (&params, filter->limit);
+    kf_params_bool (&params, filter->tasks);
+    kf_params_bool (&params, filter->open);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_list_orders", &params, s_on_orders, &cb, err);
 }
 
 static int

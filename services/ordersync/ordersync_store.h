@@ -72,10 +72,25 @@ int ordersync_store_load_settings (kf_store_t *store, const char *shop_id_or_nul
 //  Write a shop's settings (kefuctl orders settings).
 int ordersync_store_save_settings (kf_store_t *store, const ordersync_settings_t *s,
                                    kf_error_t *err);
+//  A shop's orders for people (kefuctl orders list): newest first, at most
+//  limit; state 0 = any; unpaid: created and not paid (online); late: flagged
+//  late; customer: the buyer's id on the channel, or NULL.
+typedef struct {
+    int state;            //  OrderState, 0 = any
+    bool unpaid;          //  only unpaid (online) orders
+    bool late;            //  only orders flagged late
+    const char *customer; //  only this buyer (channel id), NULL = any
+    bool tasks;           //  only orders with a COD or address task
+    bool open;            //  ... still open
+    int limit;            //  most rows
+} ordersync_filter_t;
 //  Every order.
 typedef void (ordersync_order_fn) (void *arg, const char *shop_id, const ordersync_order_t *o);
 int ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *arg,
                                  kf_error_t *err);
+int ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
+                                 const ordersync_filter_t *filter, ordersync_order_fn *fn,
+                                 void *arg, kf_error_t *err);
 //  Replies since since_ms.
 typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t customer_id,
                                    const char *agent_id, int64_t conversation_id, int64_t at);

@@ -178,3 +178,26 @@ kt_db_last_event (const char *conninfo, const char *stream, const char *kind)
     }
     return ev;
 }
+
+void
+kt_db_settle (const char *db, zactor_t *actor, const char *consumer)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets WHERE consumer = '%s' "
+              "AND stream = 'intake'",
+              consumer);
+    int64_t deadline = zclock_mono () + 20000;
+    while (zclock_mono () < deadline) {
+        zstr_send (actor, "SYNC");
+        char *reply = zstr_recv (actor);
+        free (reply);
+        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                             "event_sequences WHERE stream = 'intake'");
+        if (kt_db_count (db, sql) >= written)
+            return;
+        zclock_sleep (10);
+    }
+    fprintf (stderr, "FATAL: %s did not catch up\n", consumer);
+    abort ();
+}

@@ -22,14 +22,6 @@ void
 kt_ordersync_start (kt_ordersync_t *self, const char *db, const char *intake_events,
                     const char *intake_commands, kf_clock_t *clock)
 {
-    kt_ordersync_init (self, db, intake_events, intake_commands, clock);
-    kt_ordersync_run (self);
-}
-
-void
-kt_ordersync_init (kt_ordersync_t *self, const char *db, const char *intake_events,
-                   const char *intake_commands, kf_clock_t *clock)
-{
     memset (self, 0, sizeof *self);
     assert_int_equal (ordersync_config_defaults (&self->config, &self->common), 0);
     s_set (&self->common.database_url, db);
@@ -39,26 +31,11 @@ kt_ordersync_init (kt_ordersync_t *self, const char *db, const char *intake_even
     s_set (&self->config.control_endpoint, "tcp://127.0.0.1:*");
     self->config.insecure = true;
     self->args = (kf_service_args_t){&ordersync_config_spec, &self->config, &self->common, clock};
-}
-
-void
-kt_ordersync_run (kt_ordersync_t *self)
-{
     self->actor = zactor_new (ordersync_server, &self->args);
     zstr_send (self->actor, "START");
     char *reply = zstr_recv (self->actor);
     assert_string_equal (reply, "OK");
     free (reply);
-}
-
-int
-kt_ordersync_port (kt_ordersync_t *self, const char *name)
-{
-    zstr_sendx (self->actor, "PORT", name, NULL);
-    char *reply = zstr_recv (self->actor);
-    int port = reply ? atoi (reply) : -1;
-    free (reply);
-    return port;
 }
 
 void
@@ -72,19 +49,5 @@ kt_ordersync_stop (kt_ordersync_t *self)
 void
 kt_ordersync_settle (kt_ordersync_t *self, const char *db)
 {
-    int64_t deadline = zclock_mono () + 20000;
-    while (zclock_mono () < deadline) {
-        zstr_send (self->actor, "SYNC");
-        char *reply = zstr_recv (self->actor);
-        free (reply);
-        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "event_sequences WHERE stream = 'intake'");
-        long long applied = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "consumer_offsets WHERE consumer = 'ordersync' "
-                                             "AND stream = 'intake'");
-        if (applied >= written)
-            return;
-        zclock_sleep (10);
-    }
-    fail_msg ("ordersync did not catch up");
+    kt_db_settle (db, self->actor, "ordersync");
 }

@@ -20,12 +20,6 @@ typedef struct {
 //  its defaults.
 void kt_ordersync_start (kt_ordersync_t *self, const char *db, const char *intake_events,
                          const char *intake_commands, kf_clock_t *clock);
-//  The same in two steps, to change ->config in between.
-void kt_ordersync_init (kt_ordersync_t *self, const char *db, const char *intake_events,
-                        const char *intake_commands, kf_clock_t *clock);
-void kt_ordersync_run (kt_ordersync_t *self);
-//  The port ordersync bound for "events" or "control".
-int kt_ordersync_port (kt_ordersync_t *self, const char *name);
 //  DRAIN, then stop (memory only: the record stays).
 void kt_ordersync_stop (kt_ordersync_t *self);
 //  SYNC until ordersync has applied every intake event in db (fails the test
