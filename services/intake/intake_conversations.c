@@ -1,6 +1,8 @@
 /*  intake_conversations — the conversation rules of one batch, pure. */
 #include "intake_conversations.h"
 
+#include "intake_orders.h"
+
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +26,11 @@ intake_conversations_item_is_new (const intake_item_t *item)
     return item->status == 0 && item->dup_of < 0;
 }
 
+//  Presence has no customer; an order flag may name none.
 bool
 intake_conversations_item_has_customer (const intake_item_t *item)
 {
-    return item->kind != INTAKE_KIND_PRESENCE;
+    return item->customer_id[0] != '\0';
 }
 
 void
@@ -293,6 +296,8 @@ intake_conversations_walk (intake_conversations_t *self)
                 out->conv = cur;
             break;
         case INTAKE_KIND_PRESENCE:
+        case INTAKE_KIND_ORDER_UPDATE: //  orders open no conversation
+        case INTAKE_KIND_ORDER_FLAG:
             break;
         }
     }
@@ -472,6 +477,9 @@ s_emit_item (intake_event_fn *fn, void *arg, const intake_item_t *item)
     }
     case INTAKE_KIND_CLOSE:
         return 0; //  its conversation.closed comes from the outcome
+    case INTAKE_KIND_ORDER_UPDATE:
+    case INTAKE_KIND_ORDER_FLAG:
+        return intake_orders_event (item, fn, arg);
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 /*  intake_item — validation of inbound items. */
 #include "intake_item.h"
 
+#include "intake_orders.h"
 #include "kf_shop.h"
 
 #include <stdlib.h>
@@ -161,10 +162,16 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
             goto failed;
         break;
     }
+    case KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE:
+    case KEFU__V1__INBOUND_ITEM__KIND_ORDER_FLAG:
+        if (intake_orders_from_wire (item, in, limits, now_ms, err))
+            goto failed;
+        break;
     default:
         kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
                       "item has no kind (customer_message, agent_reply, agent_presence, "
-                      "customer_rating, conversation_close or transfer_request)");
+                      "customer_rating, conversation_close, transfer_request, order_update "
+                      "or order_flag)");
         return -1;
     }
     return 0;
@@ -179,6 +186,7 @@ intake_item_clear (intake_item_t *item)
     zframe_destroy (&item->routing_id);
     free (item->customer_name);
     free (item->text);
+    free (item->order);
     memset (item, 0, sizeof *item);
 }
 
@@ -198,6 +206,10 @@ intake_item_kind_name (intake_kind_t kind)
         return "conversation_close";
     case INTAKE_KIND_TRANSFER:
         return "transfer_request";
+    case INTAKE_KIND_ORDER_UPDATE:
+        return "order_update";
+    case INTAKE_KIND_ORDER_FLAG:
+        return "order_flag";
     }
     return "unknown";
 }

@@ -31,6 +31,8 @@ typedef struct {
     char *metrics_server_key; //  KEFU_METRICS_SERVER_KEY: its public key (Z85 or file)
     char *key_file;           //  KEFU_KEY_FILE: the operator's key pair for it
     int64_t query_timeout;    //  KEFU_QUERY_TIMEOUT, ms
+    char *gateway_endpoint;   //  KEFU_GATEWAY_ENDPOINT: intake's (orders import)
+    char *intake_server_key;  //  KEFU_INTAKE_SERVER_KEY: its public key (Z85)
 } kefuctl_config_t;
 
 typedef struct {
@@ -65,6 +67,8 @@ int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);
 //  The after-sales desk (kefuctl_complaint.c): argv[0] complaint, review or
 //  ledger; -1 when argv[0] is none of them.
 int kefuctl_aftersales (kefuctl_t *ctl, int argc, char **argv);
+//  The order desk (kefuctl_orders.c).
+int kefuctl_orders (kefuctl_t *ctl, int argc, char **argv);
 
 //  Routing administration (kefuctl_shift.c, kefuctl_group.c, kefuctl_agent.c,
 //  kefuctl_transfer.c, kefuctl_routing.c).

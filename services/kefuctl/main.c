@@ -16,10 +16,10 @@ static const kf_config_entry_t s_entries[] = {
      "directory of NNNN_*.sql migrations (empty: the installed or source-tree deploy/migrations)",
      0, 0, NULL, 0},
     {"KEFU_STATUS_ENDPOINTS", KF_CFG_STRING, offsetof (kefuctl_config_t, status_endpoints),
-     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582,escalation=tcp://127.0.0.1:5584",
-     "control endpoints `kefuctl status` asks, as name=endpoint,... (the services that exist; "
-     "planned ones will use 5583-5585)",
-     0, 0, NULL, 0},
+     "intake=tcp://127.0.0.1:5581,routing=tcp://127.0.0.1:5582,ordersync=tcp://127.0.0.1:5583,"
+     "escalation=tcp://127.0.0.1:5584,metrics=tcp://127.0.0.1:5585",
+     "control endpoints `kefuctl status` asks, as name=endpoint,... (every service's default)", 0,
+     0, NULL, 0},
     {"KEFU_STATUS_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, status_timeout), "1500ms",
      "how long `kefuctl status` waits for the services' answers (all are asked at once)", 1, 60000,
      NULL, 0},
@@ -34,6 +34,13 @@ static const kf_config_entry_t s_entries[] = {
      NULL, 0},
     {"KEFU_QUERY_TIMEOUT", KF_CFG_DURATION, offsetof (kefuctl_config_t, query_timeout), "10s",
      "how long `kefuctl kpi` and `kefuctl now` wait for kefu-metrics", 100, 600000, NULL, 0},
+    {"KEFU_GATEWAY_ENDPOINT", KF_CFG_STRING, offsetof (kefuctl_config_t, gateway_endpoint),
+     "tcp://127.0.0.1:5555", "intake's gateway endpoint (`kefuctl orders import` pushes there)", 0,
+     0, NULL, 0},
+    {"KEFU_INTAKE_SERVER_KEY", KF_CFG_STRING, offsetof (kefuctl_config_t, intake_server_key), "",
+     "intake's public key (Z85) for `kefuctl orders import`, with KEFU_KEY_FILE (a gateway "
+     "principal's key pair); empty: plain (KEFU_INSECURE)",
+     0, 0, NULL, 0},
     KF_CONFIG_END};
 
 static const char *s_usage =
@@ -84,6 +91,11 @@ static const char *s_usage =
     "  review add|list <shop> ...          bad reviews and their contact ladder\n"
     "  ledger <shop> --month YYYY-MM [--json|--csv]\n"
     "                                      compensation by category, responsible party, agent\n"
+    "Orders (kefu-ordersync):\n"
+    "  orders import <shop> <file> [--encoding gbk|utf-8] [--map field=COLUMN,...]\n"
+    "  orders list|tasks|settings <shop> ...\n"
+    "                                      the shop's orders, their tasks, its order settings\n"
+    "                                      push a platform's order export (CSV) through intake\n"
     "Every command takes --help.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration,\n"
     "            3 already exists, 4 not found.";
@@ -171,6 +183,8 @@ main (int argc, char **argv)
             rc = kefuctl_score (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "metrics") == 0)
             rc = kefuctl_metrics (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "orders") == 0)
+            rc = kefuctl_orders (&ctl, sub_argc, sub_argv);
         else if ((rc = kefuctl_aftersales (&ctl, sub_argc, sub_argv)) < 0) {
             fprintf (stderr, "kefuctl: unknown command \"%s\" (see kefuctl --help)\n", cmd);
             rc = 2;

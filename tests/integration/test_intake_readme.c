@@ -398,7 +398,7 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
     fixture_t *f = *state;
     //  What the code says each number means.
     char *kinds = strdup ("");
-    for (int k = 1; k <= 6; k++) {
+    for (int k = 1; k <= INTAKE_KIND_ORDER_FLAG; k++) {
         char *more = zsys_sprintf ("%s%s%d %s", kinds, *kinds ? ", " : "", k,
                                    intake_item_kind_name ((intake_kind_t) k));
         free (kinds);
@@ -409,7 +409,7 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
     int oneof_kinds = 0;
     for (unsigned i = 0; i < kefu__v1__inbound_item__descriptor.n_fields; i++)
         oneof_kinds += kefu__v1__inbound_item__descriptor.fields[i].id >= 10;
-    assert_int_equal (oneof_kinds, 6);
+    assert_int_equal (oneof_kinds, INTAKE_KIND_ORDER_FLAG);
     char *routing_state = zsys_sprintf ("%d queued, %d assigned", ROUTING_QUEUED, ROUTING_ASSIGNED);
     char *queue_class = zsys_sprintf ("%d urgent, %d aftersales, %d presales", ROUTING_CLASS_URGENT,
                                       ROUTING_CLASS_AFTERSALES, ROUTING_CLASS_PRESALES);
@@ -424,6 +424,8 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
         {"close_reason", s_enum_codes (&kefu__v1__close_reason__descriptor, "CLOSE_REASON_")},
         {"agent_status", s_enum_codes (&kefu__v1__agent_status__descriptor, "AGENT_STATUS_")},
         {"assign_reason", s_enum_codes (&kefu__v1__assign_reason__descriptor, "ASSIGN_REASON_")},
+        {"order_state", s_enum_codes (&kefu__v1__order_state__descriptor, "ORDER_")},
+        {"payment_method", s_enum_codes (&kefu__v1__payment_method__descriptor, "PAYMENT_")},
         {"routing_state", routing_state},
         {"queue_class", queue_class},
     };

@@ -431,30 +431,6 @@ s_trail (const char *db, long long conversation)
     return kt_db_query1 (db, sql);
 }
 
-//  The latest routing event of a kind, unpacked (caller frees).
-static Kefu__V1__Event *
-s_last_event (const char *db, const char *kind)
-{
-    char sql[256];
-    snprintf (sql, sizeof sql,
-              "SELECT encode (payload, 'hex') FROM events WHERE stream = 'routing' AND kind = "
-              "'%s' ORDER BY seq DESC LIMIT 1",
-              kind);
-    char *hex = kt_db_query1 (db, sql);
-    size_t size = strlen (hex) / 2;
-    uint8_t *bytes = malloc (size + 1);
-    for (size_t i = 0; i < size; i++) {
-        unsigned int b;
-        assert_int_equal (sscanf (hex + 2 * i, "%2x", &b), 1);
-        bytes[i] = (uint8_t) b;
-    }
-    Kefu__V1__Event *ev = kefu__v1__event__unpack (NULL, size, bytes);
-    assert_non_null (ev);
-    free (bytes);
-    free (hex);
-    return ev;
-}
-
 //  Both agents full; a1 goes offline with a note and nobody has room: the
 //  conversation goes back to the queue as a recorded change of owner to
 //  nobody, and the gateway is told so. Routing is killed (-9) and started
@@ -509,7 +485,7 @@ test_handover_to_the_queue_across_a_kill (void **state)
     assert_true (s_got (&w.g, want));
     assert_int_equal (zlistx_size (w.g.log), 4);
     //  So do routing's subscribers.
-    Kefu__V1__Event *ev = s_last_event (w.db, "conversation.queued");
+    Kefu__V1__Event *ev = kt_db_last_event (w.db, "routing", "conversation.queued");
     assert_int_equal (ev->conversation_queued->conversation_id, conv);
     assert_string_equal (ev->conversation_queued->previous_agent_id, "a1");
     assert_string_equal (ev->conversation_queued->handover_note, NOTE);

@@ -151,3 +151,53 @@ kt_db_count (const char *conninfo, const char *sql)
     free (s);
     return n;
 }
+
+Kefu__V1__Event *
+kt_db_last_event (const char *conninfo, const char *stream, const char *kind)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT encode (payload, 'hex') FROM events WHERE stream = '%s' AND kind = "
+              "'%s' ORDER BY seq DESC LIMIT 1",
+              stream, kind);
+    char *hex = kt_db_query1 (conninfo, sql);
+    size_t size = strlen (hex) / 2;
+    uint8_t *bytes = malloc (size + 1);
+    for (size_t i = 0; i < size; i++) {
+        unsigned int b;
+        if (sscanf (hex + 2 * i, "%2x", &b) != 1)
+            abort ();
+        bytes[i] = (uint8_t) b;
+    }
+    Kefu__V1__Event *ev = kefu__v1__event__unpack (NULL, size, bytes);
+    free (bytes);
+    free (hex);
+    if (!ev) {
+        fprintf (stderr, "FATAL: no readable %s event %s\n", stream, kind);
+        abort ();
+    }
+    return ev;
+}
+
+void
+kt_db_settle (const char *db, zactor_t *actor, const char *consumer)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets WHERE consumer = '%s' "
+              "AND stream = 'intake'",
+              consumer);
+    int64_t deadline = zclock_mono () + 20000;
+    while (zclock_mono () < deadline) {
+        zstr_send (actor, "SYNC");
+        char *reply = zstr_recv (actor);
+        free (reply);
+        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
+                                             "event_sequences WHERE stream = 'intake'");
+        if (kt_db_count (db, sql) >= written)
+            return;
+        zclock_sleep (10);
+    }
+    fprintf (stderr, "FATAL: %s did not catch up\n", consumer);
+    abort ();
+}

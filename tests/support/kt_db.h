@@ -7,6 +7,10 @@
 #ifndef KT_DB_H
 #define KT_DB_H
 
+#include "kefu/v1/events.pb-c.h"
+
+#include <czmq.h>
+
 #include <stddef.h>
 
 //  A fresh database called `name` ([a-z0-9_]+), copied from the migrated
@@ -34,5 +38,13 @@ int kt_db_log_errors (const char *dbname, long mark, char *first, size_t size);
 char *kt_db_query1 (const char *conninfo, const char *sql);
 //  Same, as an integer.
 long long kt_db_count (const char *conninfo, const char *sql);
+//  SYNC a service's actor until `consumer` has applied every intake event
+//  in db (fails the test after 20 s): it has run what is due and handed its
+//  commands in.
+void kt_db_settle (const char *db, zactor_t *actor, const char *consumer);
+//  The latest stored event of a stream and kind (by seq: tests use one
+//  shop), unpacked; aborts if there is none. Caller frees with
+//  kefu__v1__event__free_unpacked.
+Kefu__V1__Event *kt_db_last_event (const char *conninfo, const char *stream, const char *kind);
 
 #endif

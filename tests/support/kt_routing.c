@@ -72,19 +72,5 @@ kt_routing_stop (kt_routing_t *self)
 void
 kt_routing_settle (kt_routing_t *self, const char *db)
 {
-    int64_t deadline = zclock_mono () + 20000;
-    while (zclock_mono () < deadline) {
-        zstr_send (self->actor, "SYNC");
-        char *reply = zstr_recv (self->actor);
-        free (reply);
-        long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "event_sequences WHERE stream = 'intake'");
-        long long applied = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
-                                             "consumer_offsets WHERE consumer = 'routing' "
-                                             "AND stream = 'intake'");
-        if (applied >= written)
-            return;
-        zclock_sleep (10);
-    }
-    fail_msg ("routing did not catch up");
+    kt_db_settle (db, self->actor, "routing");
 }
