@@ -23,6 +23,7 @@
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_actor.h"
+#include "kf_commands.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
@@ -36,13 +37,6 @@
 #include <string.h>
 
 #define S_TICK_MS 50
-
-typedef struct {
-    char shop_id[65];     //  shop
-    char request_id[160]; //  idempotency key at intake
-    zchunk_t *frame;      //  packed CommandSubmit
-    int64_t last_sent;    //  monotonic ms, 0 = not yet
-} s_command_t;
 
 typedef struct {
     esc_settings_t settings; //  the shop's
@@ -60,9 +54,7 @@ typedef struct {
     kf_control_t *control;            //  status
     kf_subscriber_t *sub;             //  intake's events
     zsock_t *intake;                  //  DEALER to intake's command endpoint
-    zmq_msg_t ack_frame;              //  intake's last CommandSubmitAck (reused)
-    zhashx_t *unacked;                //  "shop request" -> s_command_t (handed in, not acked)
-    zlistx_t *to_send;                //  s_command_t of the current transaction
+    kf_commands_t *commands;          //  commands decided, handed in, not acked
     zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
     zloop_t *loop;                    //  event loop
     bool commands_loaded;             //  escalation_commands read after the start
@@ -74,10 +66,6 @@ typedef struct {
     int64_t *c_late;
     int64_t *c_contacts;
     int64_t *c_stopped;
-    int64_t *c_commands;
-    int64_t *c_resent;
-    int64_t *c_acked;
-    int64_t *c_refused;
     int64_t *c_txn_failed;
 } s_server_t;
 
@@ -125,31 +113,15 @@ s_shop (s_server_t *self, const char *shop_id)
 //  ---------------------------------------------------------------------
 //  Commands to intake
 
-static void
-s_command_destroy (void **item_p)
+//  A command's escalation_commands row, in the current transaction
+//  (kf_commands' store callback).
+static int
+s_store_command (void *arg, const kf_command_t *c, kf_error_t *err)
 {
-    s_command_t *c = *item_p;
-    if (c) {
-        zchunk_destroy (&c->frame);
-        free (c);
-        *item_p = NULL;
-    }
-}
-
-static s_command_t *
-s_command_new (const char *shop_id, const char *request_id, const void *frame, size_t size)
-{
-    s_command_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
-    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
-    c->frame = zchunk_new (frame, size);
-    return c;
-}
-
-static void
-s_key (char *buf, size_t size, const char *shop_id, const char *request_id)
-{
-    snprintf (buf, size, "%s %s", shop_id, request_id);
+    s_server_t *self = arg;
+    return escalation_store_add_command (self->store, c->shop_id, c->request_id,
+                                         zchunk_data (c->frame), zchunk_size (c->frame),
+                                         s_now (self), err);
 }
 
 //  A command decided in the current transaction: stored with it, handed in
@@ -171,99 +143,34 @@ s_command (s_server_t *self, const esc_case_t *c, int channel, const char *custo
     size_t size = kefu__v1__command_submit__get_packed_size (&submit);
     uint8_t *frame = malloc (size);
     kefu__v1__command_submit__pack (&submit, frame);
-    int rc = escalation_store_add_command (self->store, c->shop_id, request_id, frame, size,
-                                           s_now (self), err);
-    if (rc == 0)
-        zlistx_add_end (self->to_send, s_command_new (c->shop_id, request_id, frame, size));
+    int rc = kf_commands_decide (self->commands, c->shop_id, request_id, frame, size, true, 0, err);
     free (frame);
     return rc;
-}
-
-static void
-s_send_command (s_server_t *self, s_command_t *c)
-{
-    zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
-    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
-        if (c->last_sent)
-            (*self->c_resent)++;
-        c->last_sent = zclock_mono ();
-    } else
-        zframe_destroy (&frame); //  not connected yet: the tick retries
-}
-
-static void
-s_keep_command (s_server_t *self, s_command_t *c)
-{
-    char key[256];
-    s_key (key, sizeof key, c->shop_id, c->request_id);
-    zhashx_delete (self->unacked, key);
-    zhashx_insert (self->unacked, key, c);
-}
-
-//  After a commit: the commands are the record's now; hand them in.
-static void
-s_commit_commands (s_server_t *self)
-{
-    s_command_t *c;
-    while ((c = zlistx_detach (self->to_send, NULL))) {
-        (*self->c_commands)++;
-        s_keep_command (self, c);
-        s_send_command (self, c);
-    }
 }
 
 static void
 s_on_stored_command (const char *shop_id, const char *request_id, const void *payload, size_t size,
                      void *arg)
 {
-    s_keep_command ((s_server_t *) arg, s_command_new (shop_id, request_id, payload, size));
+    kf_commands_restore (((s_server_t *) arg)->commands, shop_id, request_id, payload, size, true,
+                         0);
 }
 
+//  Intake acknowledged c (kf_commands' ack callback): forgotten in the
+//  record first; if that fails it is sent again later (intake answers
+//  DUPLICATE) and forgotten then.
 static int
-s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+s_on_acked (void *arg, const kf_command_t *c, bool refused)
 {
-    (void) loop;
+    (void) refused;
     s_server_t *self = arg;
-    int frames;
-    while ((frames = kf_wire_recv_parts (reader, &self->ack_frame, 1)) > 0) {
-        Kefu__V1__CommandSubmitAck *ack =
-            frames == 1
-                ? kefu__v1__command_submit_ack__unpack (NULL, zmq_msg_size (&self->ack_frame),
-                                                        zmq_msg_data (&self->ack_frame))
-                : NULL;
-        if (!ack)
-            continue;
-        char request_id[160];
-        snprintf (request_id, sizeof request_id, "%.*s", (int) ack->request_id.len,
-                  (const char *) ack->request_id.data);
-        //  Acks name the request only: find its command among the unacked.
-        s_command_t *c = NULL;
-        for (s_command_t *it = zhashx_first (self->unacked); it && !c;
-             it = zhashx_next (self->unacked))
-            if (strcmp (it->request_id, request_id) == 0)
-                c = it;
-        if (c && ack->status != KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
-            if (ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED) {
-                (*self->c_refused)++;
-                kf_log_error ("escalation.command_refused", "request=%s code=%s reason=\"%s\"",
-                              request_id, kf_error_code_name (ack->code), ack->reason);
-            } else
-                (*self->c_acked)++;
-            kf_error_t err;
-            kf_error_clear (&err);
-            //  Forgotten in the record first; if that fails it is sent again
-            //  later (intake answers DUPLICATE) and forgotten then.
-            if (kf_store_ensure (self->store) == 0 &&
-                escalation_store_forget_command (self->store, c->shop_id, c->request_id, &err) ==
-                    0) {
-                char key[256];
-                s_key (key, sizeof key, c->shop_id, c->request_id);
-                zhashx_delete (self->unacked, key);
-            }
-        }
-        kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
-    }
-    return 0;
+    kf_error_t err;
+    kf_error_clear (&err);
+    return kf_store_ensure (self->store) == 0 &&
+                   escalation_store_forget_command (self->store, c->shop_id, c->request_id, &err) ==
+                       0
+               ? 0
+               : -1;
 }
 
 //  ---------------------------------------------------------------------
@@ -413,13 +320,13 @@ s_fire_batch (s_server_t *self, int64_t now)
     if (rc < 0 || kf_outbox_flush (self->outbox, &err) || kf_store_commit (self->store, &err)) {
         kf_store_rollback (self->store);
         kf_outbox_discard (self->outbox);
-        zlistx_purge (self->to_send);
+        kf_commands_discard (self->commands);
         (*self->c_txn_failed)++;
         kf_log_warn ("escalation.fire_failed", "reason=\"%s\"", err.reason);
         return -1;
     }
     kf_outbox_publish (self->outbox);
-    s_commit_commands (self);
+    kf_commands_commit (self->commands);
     return n;
 }
 
@@ -562,10 +469,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_poll = mono + self->config->poll_interval;
     }
     s_fire_due (self);
-    s_handle_intake (self->loop, self->intake, self);
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
-            s_send_command (self, c);
+    kf_commands_handle_acks (self->commands);
+    kf_commands_resend (self->commands, self->config->command_timeout);
     return 0;
 }
 
@@ -575,7 +480,8 @@ s_refresh_status (kf_control_t *control, void *arg)
     s_server_t *self = arg;
     kf_control_set_store_connected (control, kf_store_connected (self->store));
     kf_control_set_draining (control, self->draining);
-    *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
+    *kf_control_counter (control, "commands.unacked") =
+        (int64_t) kf_commands_unacked (self->commands);
     kf_subscriber_stats_t ss;
     kf_subscriber_stats (self->sub, &ss);
     *kf_control_counter (control, "events.applied") = ss.applied;
@@ -592,11 +498,9 @@ s_server_destroy (s_server_t **self_p)
     if (*self_p) {
         s_server_t *self = *self_p;
         kf_subscriber_destroy (&self->sub);
-        zhashx_destroy (&self->unacked);
-        zlistx_destroy (&self->to_send);
+        kf_commands_destroy (&self->commands);
         zhashx_destroy (&self->shops);
         zsock_destroy (&self->intake);
-        zmq_msg_close (&self->ack_frame);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
         kf_store_destroy (&self->store);
@@ -621,16 +525,11 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_control_set_insecure (self->control, self->config->insecure);
     kf_control_set_refresh (self->control, s_refresh_status, self);
     kf_control_set_on_clock (self->control, s_on_clock, self);
-    self->unacked = zhashx_new ();
-    zhashx_set_destructor (self->unacked, s_command_destroy);
-    self->to_send = zlistx_new ();
-    zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
     self->shops = zhashx_new ();
     zhashx_set_destructor (self->shops, s_shop_destroy);
     self->sub = kf_subscriber_new ("escalation", self->store, s_apply, self);
     kf_subscriber_set_outbox (self->sub, self->outbox);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
-    zmq_msg_init (&self->ack_frame);
     zsock_set_immediate (self->intake, 0); //  commands wait until intake is reachable
     kf_control_t *c = self->control;
     self->c_registered = kf_control_counter (c, "complaints.registered");
@@ -639,11 +538,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_late = kf_control_counter (c, "deadlines.late");
     self->c_contacts = kf_control_counter (c, "reviews.contacts");
     self->c_stopped = kf_control_counter (c, "reviews.answered");
-    self->c_commands = kf_control_counter (c, "commands.issued");
-    self->c_resent = kf_control_counter (c, "commands.resent");
-    self->c_acked = kf_control_counter (c, "commands.acked");
-    self->c_refused = kf_control_counter (c, "commands.refused");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    self->commands =
+        kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);
     return self;
 }
 
@@ -674,7 +571,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
     s_load_commands (self);
     kf_subscriber_start (self->sub);
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
-    zloop_reader (self->loop, self->intake, s_handle_intake, self);
+    zloop_reader (self->loop, self->intake, kf_commands_reader, self->commands);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
@@ -715,8 +612,7 @@ s_op_drain (void *server)
     s_server_t *self = server;
     self->draining = true;
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        s_send_command (self, c);
+    kf_commands_resend (self->commands, 0);
 }
 
 //  SYNC (tests): apply everything in the events table now, fire what is

@@ -19,6 +19,7 @@
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_actor.h"
+#include "kf_commands.h"
 #include "kf_batch.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
@@ -43,13 +44,6 @@
 #define S_REPLIES_KEPT_MS (7LL * 24 * 3600 * 1000)
 
 typedef struct {
-    char shop_id[65];     //  shop
-    char request_id[160]; //  idempotency key at intake
-    zchunk_t *frame;      //  packed CommandSubmit
-    int64_t last_sent;    //  monotonic ms, 0 = not yet
-} s_command_t;
-
-typedef struct {
     zsock_t *pipe;                    //  actor pipe
     const kf_config_spec_t *spec;     //  configuration table (reload)
     ordersync_config_t *config;       //  settings (borrowed)
@@ -66,19 +60,14 @@ typedef struct {
     ordersync_writes_t *writes;       //  the current transaction's writes
     const Kefu__V1__OrderUpdate *cur; //  the snapshot being applied (personal fields), borrowed
     zsock_t *intake;                  //  DEALER to intake's command endpoint
-    zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
-    zlistx_t *to_send;                //  s_command_t decided in the current transaction
+    kf_commands_t *commands;          //  commands decided, handed in, not acked
     kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from the record
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
     int64_t next_refresh;             //  monotonic ms of the next keys/settings re-read
-    int64_t *c_commands;              //  counters
-    int64_t *c_resent;
-    int64_t *c_acked;
-    int64_t *c_refused;
-    int64_t *c_cancelled;
+    int64_t *c_cancelled;             //  counters
     int64_t *c_reloads;
     int64_t *c_txn_failed;
     int64_t *c_unknown_flags;
@@ -152,17 +141,6 @@ s_on_event (void *arg, const char *shop_id, const ordersync_order_t *o, const ch
 }
 
 static void
-s_command_destroy (void **item_p)
-{
-    s_command_t *c = *item_p;
-    if (c) {
-        zchunk_destroy (&c->frame);
-        free (c);
-        *item_p = NULL;
-    }
-}
-
-static void
 s_on_command (void *arg, const char *shop_id, const ordersync_order_t *o,
               const ordersync_command_t *oc)
 {
@@ -200,16 +178,25 @@ s_on_command (void *arg, const char *shop_id, const ordersync_order_t *o,
     submit.request_id.len = strlen (oc->request_id);
     submit.command = &cmd;
     size_t size = kefu__v1__command_submit__get_packed_size (&submit);
-    s_command_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
-    snprintf (c->request_id, sizeof c->request_id, "%s", oc->request_id);
-    c->frame = zchunk_new (NULL, size);
-    kefu__v1__command_submit__pack (&submit, zchunk_data (c->frame));
-    zchunk_set (c->frame, zchunk_data (c->frame), size);
-    //  Kept with the decision; handed in after the commit.
-    ordersync_writes_command (self->writes, shop_id, c->request_id, zchunk_data (c->frame), size,
-                              s_now (self));
-    zlistx_add_end (self->to_send, c);
+    uint8_t *frame = malloc (size);
+    kefu__v1__command_submit__pack (&submit, frame);
+    //  Kept with the decision (s_store_command); handed in after the commit.
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_commands_decide (self->commands, shop_id, oc->request_id, frame, size, true, 0, &err);
+    free (frame);
+}
+
+//  A command's ordersync_commands row, in the current transaction
+//  (kf_commands' store callback).
+static int
+s_store_command (void *arg, const kf_command_t *c, kf_error_t *err)
+{
+    (void) err;
+    s_server_t *self = arg;
+    ordersync_writes_command (self->writes, c->shop_id, c->request_id, zchunk_data (c->frame),
+                              zchunk_size (c->frame), s_now (self));
+    return 0;
 }
 
 //  Intake has not got it (or not acknowledged it): it does not go out.
@@ -217,14 +204,7 @@ static void
 s_on_cancel (void *arg, const char *shop_id, const char *request_id)
 {
     s_server_t *self = arg;
-    for (s_command_t *c = zlistx_first (self->to_send); c; c = zlistx_next (self->to_send))
-        if (strcmp (c->request_id, request_id) == 0 && strcmp (c->shop_id, shop_id) == 0) {
-            zlistx_delete (self->to_send, zlistx_cursor (self->to_send));
-            break;
-        }
-    s_command_t *c = zhashx_lookup (self->unacked, request_id);
-    if (c && strcmp (c->shop_id, shop_id) == 0)
-        zhashx_delete (self->unacked, request_id);
+    kf_commands_cancel (self->commands, shop_id, request_id);
     (*self->c_cancelled)++;
     ordersync_writes_forget (self->writes, shop_id, request_id);
 }
@@ -252,73 +232,22 @@ s_on_reply_seen (void *arg, const char *shop_id, int64_t customer_id, const char
 //  Commands to intake
 
 static void
-s_send_command (s_server_t *self, s_command_t *c)
-{
-    zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
-    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
-        if (c->last_sent)
-            (*self->c_resent)++;
-        c->last_sent = zclock_mono ();
-    } else
-        zframe_destroy (&frame); //  not connected yet: the resend timer retries
-}
-
-//  After a commit: the commands are the record's now; hand them in.
-static void
-s_commit_commands (s_server_t *self)
-{
-    s_command_t *c;
-    while ((c = zlistx_detach (self->to_send, NULL))) {
-        (*self->c_commands)++;
-        zhashx_delete (self->unacked, c->request_id);
-        zhashx_insert (self->unacked, c->request_id, c);
-        s_send_command (self, c);
-    }
-}
-
-static void
 s_on_unsubmitted (void *arg, const char *shop_id, const char *request_id, const uint8_t *payload,
                   size_t size)
 {
     s_server_t *self = arg;
-    if (zhashx_lookup (self->unacked, request_id))
-        return;
-    s_command_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
-    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
-    c->frame = zchunk_new (payload, size);
-    zhashx_insert (self->unacked, request_id, c);
+    kf_commands_restore (self->commands, shop_id, request_id, payload, size, true, 0);
 }
 
+//  Intake acknowledged c (kf_commands' ack callback): forgotten in the
+//  record by the tick (s_forget_acked).
 static int
-s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+s_on_acked (void *arg, const kf_command_t *c, bool refused)
 {
-    (void) loop;
+    (void) refused;
     s_server_t *self = arg;
-    zframe_t *frame;
-    while ((zsock_events (reader) & ZMQ_POLLIN) && (frame = zframe_recv (reader))) {
-        Kefu__V1__CommandSubmitAck *ack =
-            kefu__v1__command_submit_ack__unpack (NULL, zframe_size (frame), zframe_data (frame));
-        zframe_destroy (&frame);
-        if (!ack)
-            continue;
-        char request_id[160];
-        snprintf (request_id, sizeof request_id, "%.*s", (int) ack->request_id.len,
-                  (const char *) ack->request_id.data);
-        s_command_t *c = zhashx_lookup (self->unacked, request_id);
-        if (c && ack->status != KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
-            if (ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED) {
-                (*self->c_refused)++;
-                kf_log_error ("ordersync.command_refused", "request=%s code=%s reason=\"%s\"",
-                              request_id, kf_error_code_name (ack->code), ack->reason);
-            } else
-                (*self->c_acked)++;
-            kf_batch_str (self->acked, 0, c->shop_id);
-            kf_batch_str (self->acked, 1, c->request_id);
-            zhashx_delete (self->unacked, request_id);
-        }
-        kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
-    }
+    kf_batch_str (self->acked, 0, c->shop_id);
+    kf_batch_str (self->acked, 1, c->request_id);
     return 0;
 }
 
@@ -351,7 +280,7 @@ s_after_rollback (void *arg)
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
     ordersync_writes_clear (self->writes);
-    zlistx_purge (self->to_send);
+    kf_commands_rollback (self->commands);
     //  Memory may hold decisions the record does not: rebuild it.
     self->loaded = false;
 }
@@ -361,7 +290,7 @@ s_after_commit (void *arg)
 {
     s_server_t *self = arg;
     ordersync_writes_clear (self->writes);
-    s_commit_commands (self);
+    kf_commands_commit (self->commands);
 }
 
 static int
@@ -396,7 +325,7 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
     if (kf_store_commit (self->store, &err))
         goto failed;
     kf_outbox_publish (self->outbox);
-    s_commit_commands (self);
+    kf_commands_commit (self->commands);
     return 0;
 failed:
     kf_outbox_discard (self->outbox);
@@ -445,7 +374,7 @@ s_reload (s_server_t *self)
                              s_on_refused, s_on_reply_seen, self};
     self->model = ordersync_model_new (self->clock, &sink);
     ordersync_writes_clear (self->writes);
-    zlistx_purge (self->to_send);
+    kf_commands_discard (self->commands);
     if (kf_store_ensure (self->store) ||
         ordersync_store_load_settings (self->store, NULL, s_on_settings, self, &err) ||
         ordersync_store_load_orders (self->store, s_on_order_row, self, &err) ||
@@ -459,7 +388,7 @@ s_reload (s_server_t *self)
     ordersync_stats_t st;
     ordersync_model_stats (self->model, &st);
     kf_log_info ("ordersync.loaded", "shops=%d orders=%" PRId64 " unacked=%zu", st.shops, st.orders,
-                 zhashx_size (self->unacked));
+                 kf_commands_unacked (self->commands));
     return 0;
 }
 
@@ -627,10 +556,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_poll = mono + self->config->poll_interval;
     }
     s_run_deadlines (self);
-    s_handle_intake (self->loop, self->intake, self);
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
-            s_send_command (self, c);
+    kf_commands_handle_acks (self->commands);
+    kf_commands_resend (self->commands, self->config->command_timeout);
     s_forget_acked (self);
     return 0;
 }
@@ -655,7 +582,8 @@ s_refresh_status (kf_control_t *control, void *arg)
         *kf_control_counter (control, "orders.stalled") = st.stalled;
         *kf_control_counter (control, "orders.credited") = st.credited;
     }
-    *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
+    *kf_control_counter (control, "commands.unacked") =
+        (int64_t) kf_commands_unacked (self->commands);
     kf_subscriber_stats_t ss;
     kf_subscriber_stats (self->sub, &ss);
     *kf_control_counter (control, "events.applied") = ss.applied;
@@ -674,8 +602,7 @@ s_server_destroy (s_server_t **self_p)
         kf_subscriber_destroy (&self->sub);
         ordersync_model_destroy (&self->model);
         ordersync_writes_destroy (&self->writes);
-        zhashx_destroy (&self->unacked);
-        zlistx_destroy (&self->to_send);
+        kf_commands_destroy (&self->commands);
         kf_batch_destroy (&self->acked);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
@@ -705,10 +632,6 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_control_set_refresh (self->control, s_refresh_status, self);
     kf_control_set_on_clock (self->control, s_on_clock, self);
     self->writes = ordersync_writes_new ();
-    self->unacked = zhashx_new ();
-    zhashx_set_destructor (self->unacked, s_command_destroy);
-    self->to_send = zlistx_new ();
-    zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
     self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("ordersync", self->store, s_apply, self);
     kf_subscriber_set_outbox (self->sub, self->outbox);
@@ -717,10 +640,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
     zsock_set_immediate (self->intake, 0); //  commands wait until intake is reachable
     kf_control_t *c = self->control;
-    self->c_commands = kf_control_counter (c, "commands.issued");
-    self->c_resent = kf_control_counter (c, "commands.resent");
-    self->c_acked = kf_control_counter (c, "commands.acked");
-    self->c_refused = kf_control_counter (c, "commands.refused");
+    self->commands =
+        kf_commands_new ("ordersync", self->intake, c, s_store_command, s_on_acked, self);
     self->c_cancelled = kf_control_counter (c, "commands.cancelled");
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
@@ -778,7 +699,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
         s_refresh (self);
     }
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
-    zloop_reader (self->loop, self->intake, s_handle_intake, self);
+    zloop_reader (self->loop, self->intake, kf_commands_reader, self->commands);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
@@ -819,8 +740,7 @@ s_op_drain (void *server)
     s_server_t *self = server;
     self->draining = true;
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        s_send_command (self, c);
+    kf_commands_resend (self->commands, 0);
     s_forget_acked (self);
 }
 
@@ -838,7 +758,7 @@ s_op_other (void *server, const char *command)
         kf_subscriber_start (self->sub);
     kf_subscriber_poll (self->sub);
     s_run_deadlines (self);
-    s_handle_intake (self->loop, self->intake, self);
+    kf_commands_handle_acks (self->commands);
     return "OK";
 }
 

@@ -23,6 +23,7 @@
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_actor.h"
+#include "kf_commands.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
@@ -43,15 +44,6 @@
 #define S_TICK_MS 20
 
 typedef struct {
-    char shop_id[65];     //  shop
-    char request_id[160]; //  idempotency key at intake
-    zchunk_t *frame;      //  packed CommandSubmit
-    int64_t last_sent;    //  monotonic ms, 0 = not yet
-    bool stored;          //  has a routing_outbox row (forget it when acked)
-    int64_t conv_id;      //  the conversation it is about
-} s_command_t;
-
-typedef struct {
     zsock_t *pipe;                    //  actor pipe
     const kf_config_spec_t *spec;     //  configuration table (reload)
     routing_config_t *config;         //  settings (borrowed)
@@ -66,10 +58,7 @@ typedef struct {
     routing_model_t *model;           //  the decisions
     routing_writes_t *writes;         //  the current transaction's writes
     zsock_t *intake;                  //  DEALER to intake's command endpoint
-    zmq_msg_t ack_frame;              //  intake's last CommandSubmitAck (reused)
-    zhashx_t *unacked;                //  request id -> s_command_t (handed in, not acked)
-    zlistx_t *to_send;                //  s_command_t of the current transaction
-    zlistx_t *sent_cmds;              //  ... of the transaction under way (sent, not settled)
+    kf_commands_t *commands;          //  commands decided, handed in, not acked
     zhashx_t *closing;                //  conversation id -> assign_seq, closed in the current txn
     kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
     kf_batch_t *acked_sent;           //  ... those in the transaction under way
@@ -83,10 +72,6 @@ typedef struct {
     int64_t *c_decisions;             //  counters
     int64_t *c_queued;
     int64_t *c_breaches;
-    int64_t *c_commands;
-    int64_t *c_resent;
-    int64_t *c_acked;
-    int64_t *c_refused;
     int64_t *c_reloads;
     int64_t *c_transfers_refused;
     int64_t *c_txn_failed;
@@ -111,11 +96,15 @@ s_event (s_server_t *self, const char *shop_id, const char *kind, Kefu__V1__Even
     kf_outbox_add (self->outbox, ev);
 }
 
+//  Where a command built from the model goes: decided in the current
+//  transaction (with a routing_outbox row or without), or restored.
+typedef enum { S_DECIDED, S_DECIDED_STORED, S_RESTORED } s_dest_t;
+
 //  A command for intake as routing sends it (the frame is what intake
 //  gets; request_id makes a resend idempotent there).
-static s_command_t *
-s_command_new (const char *shop_id, const routing_conv_t *conv, const char *request_id,
-               Kefu__V1__Command *cmd)
+static void
+s_command_put (s_server_t *self, s_dest_t dest, const char *shop_id, const routing_conv_t *conv,
+               const char *request_id, Kefu__V1__Command *cmd)
 {
     cmd->shop_id.data = (uint8_t *) shop_id;
     cmd->shop_id.len = strlen (shop_id);
@@ -129,23 +118,30 @@ s_command_new (const char *shop_id, const routing_conv_t *conv, const char *requ
     submit.request_id.len = strlen (request_id);
     submit.command = cmd;
     size_t size = kefu__v1__command_submit__get_packed_size (&submit);
-    s_command_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
-    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
-    c->conv_id = routing_conv_id (conv);
-    c->frame = zchunk_new (NULL, size);
-    kefu__v1__command_submit__pack (&submit, zchunk_data (c->frame));
-    zchunk_set (c->frame, zchunk_data (c->frame), size);
-    return c;
+    uint8_t *frame = malloc (size);
+    kefu__v1__command_submit__pack (&submit, frame);
+    if (dest == S_RESTORED)
+        kf_commands_restore (self->commands, shop_id, request_id, frame, size, false,
+                             routing_conv_id (conv));
+    else {
+        kf_error_t err;
+        kf_error_clear (&err);
+        kf_commands_decide (self->commands, shop_id, request_id, frame, size,
+                            dest == S_DECIDED_STORED, routing_conv_id (conv), &err);
+    }
+    free (frame);
 }
 
-//  Give a command a routing_outbox row in the current transaction.
-static void
-s_store_command (s_server_t *self, s_command_t *c)
+//  Give a command a routing_outbox row in the current transaction
+//  (kf_commands' store callback).
+static int
+s_store_command (void *arg, const kf_command_t *c, kf_error_t *err)
 {
-    c->stored = true;
+    (void) err;
+    s_server_t *self = arg;
     routing_writes_command (self->writes, c->shop_id, c->request_id, zchunk_data (c->frame),
                             zchunk_size (c->frame), s_now (self));
+    return 0;
 }
 
 //  A command decided in the current transaction that only routing_outbox
@@ -158,9 +154,7 @@ static void
 s_stored_command (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
                   const char *request_id, Kefu__V1__Command *cmd)
 {
-    s_command_t *c = s_command_new (shop_id, conv, request_id, cmd);
-    s_store_command (self, c);
-    zlistx_add_end (self->to_send, c);
+    s_command_put (self, S_DECIDED_STORED, shop_id, conv, request_id, cmd);
 }
 
 //  Request ids, stable across restarts: intake de-duplicates on them.
@@ -177,9 +171,10 @@ s_reply_request_id (char *buf, size_t size, int64_t conv_id, int kind)
 }
 
 //  The assign command of a conversation's assignment number seq.
-static s_command_t *
-s_assign_command (const char *shop_id, const routing_conv_t *conv, int seq, const char *agent_id,
-                  const char *previous_agent_id, int reason, const char *note)
+static void
+s_assign_command (s_server_t *self, s_dest_t dest, const char *shop_id, const routing_conv_t *conv,
+                  int seq, const char *agent_id, const char *previous_agent_id, int reason,
+                  const char *note)
 {
     Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
     assign.conversation_id = routing_conv_id (conv);
@@ -195,12 +190,13 @@ s_assign_command (const char *shop_id, const routing_conv_t *conv, int seq, cons
     cmd.assign = &assign;
     char request_id[96];
     s_assign_request_id (request_id, sizeof request_id, routing_conv_id (conv), seq);
-    return s_command_new (shop_id, conv, request_id, &cmd);
+    s_command_put (self, dest, shop_id, conv, request_id, &cmd);
 }
 
 //  A conversation's auto-reply of one kind (at most one of each).
-static s_command_t *
-s_reply_command (const char *shop_id, const routing_conv_t *conv, int kind, const char *text)
+static void
+s_reply_command (s_server_t *self, s_dest_t dest, const char *shop_id, const routing_conv_t *conv,
+                 int kind, const char *text)
 {
     Kefu__V1__AutoReplyCommand reply = KEFU__V1__AUTO_REPLY_COMMAND__INIT;
     reply.conversation_id = routing_conv_id (conv);
@@ -212,7 +208,7 @@ s_reply_command (const char *shop_id, const routing_conv_t *conv, int kind, cons
     cmd.auto_reply = &reply;
     char request_id[96];
     s_reply_request_id (request_id, sizeof request_id, routing_conv_id (conv), kind);
-    return s_command_new (shop_id, conv, request_id, &cmd);
+    s_command_put (self, dest, shop_id, conv, request_id, &cmd);
 }
 
 static int
@@ -233,8 +229,8 @@ s_on_assigned (void *arg, const routing_assignment_t *a)
     s_server_t *self = arg;
     self->dirty = true;
     routing_writes_assignment (self->writes, a, s_now (self));
-    zlistx_add_end (self->to_send, s_assign_command (a->shop_id, a->conv, a->seq, a->agent_id,
-                                                     a->previous_agent_id, a->reason, a->note));
+    s_assign_command (self, S_DECIDED, a->shop_id, a->conv, a->seq, a->agent_id,
+                      a->previous_agent_id, a->reason, a->note);
     if (!*a->agent_id) {
         (*self->c_handed_back)++;
         return;
@@ -282,7 +278,7 @@ s_on_auto_reply (void *arg, const char *shop_id, const routing_conv_t *conv, int
 {
     s_server_t *self = arg;
     self->dirty = true;
-    zlistx_add_end (self->to_send, s_reply_command (shop_id, conv, kind, text));
+    s_reply_command (self, S_DECIDED, shop_id, conv, kind, text);
 }
 
 static void
@@ -356,66 +352,11 @@ s_on_served (void *arg, const char *shop_id, int64_t customer_id, const char *ag
 //  Commands to intake
 
 static void
-s_command_destroy (void **item_p)
-{
-    s_command_t *c = *item_p;
-    if (c) {
-        zchunk_destroy (&c->frame);
-        free (c);
-        *item_p = NULL;
-    }
-}
-
-static void
-s_send_command (s_server_t *self, s_command_t *c)
-{
-    zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
-    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
-        if (c->last_sent)
-            (*self->c_resent)++;
-        c->last_sent = zclock_mono ();
-    } else
-        zframe_destroy (&frame); //  not connected yet: the resend timer retries
-}
-
-//  After a commit: the commands are the record's now; hand them in.
-static void
-s_commit_commands (s_server_t *self, zlistx_t *list)
-{
-    s_command_t *c;
-    while ((c = zlistx_detach (list, NULL))) {
-        (*self->c_commands)++;
-        s_command_t *old = zhashx_lookup (self->unacked, c->request_id);
-        if (old)
-            zhashx_delete (self->unacked, c->request_id);
-        zhashx_insert (self->unacked, c->request_id, c);
-        s_send_command (self, c);
-    }
-}
-
-static void
 s_on_unsubmitted (void *arg, const char *shop_id, const char *request_id, const uint8_t *payload,
                   size_t size)
 {
     s_server_t *self = arg;
-    if (zhashx_lookup (self->unacked, request_id))
-        return;
-    s_command_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
-    snprintf (c->request_id, sizeof c->request_id, "%s", request_id);
-    c->frame = zchunk_new (payload, size);
-    c->stored = true;
-    zhashx_insert (self->unacked, request_id, c);
-}
-
-//  A command rebuilt from the record goes out unless the same is pending.
-static void
-s_restore_command (s_server_t *self, s_command_t *c)
-{
-    if (zhashx_lookup (self->unacked, c->request_id))
-        s_command_destroy ((void **) &c);
-    else
-        zhashx_insert (self->unacked, c->request_id, c);
+    kf_commands_restore (self->commands, shop_id, request_id, payload, size, true, 0);
 }
 
 //  After a restart: the assign command of every open conversation's
@@ -439,9 +380,9 @@ s_on_open_conversation (void *arg, const routing_open_row_t *row)
     bool nobody_in_force = state == ROUTING_QUEUED && !*row->agent_id && row->assign_seq > 0;
     if (state == row->state && routing_conv_assign_seq (conv) == row->assign_seq &&
         (owner_in_force || nobody_in_force))
-        s_restore_command (self, s_assign_command (row->shop_id, conv, row->assign_seq,
-                                                   routing_conv_agent (conv),
-                                                   row->previous_agent_id, row->reason, row->note));
+        s_assign_command (self, S_RESTORED, row->shop_id, conv, row->assign_seq,
+                          routing_conv_agent (conv), row->previous_agent_id, row->reason,
+                          row->note);
     if (state != ROUTING_QUEUED)
         return;
     int kinds[2] = {row->busy_replied ? KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_BUSY : 0,
@@ -451,43 +392,20 @@ s_on_open_conversation (void *arg, const routing_open_row_t *row)
         const char *text =
             kinds[i] ? routing_model_reply_text (self->model, row->shop_id, kinds[i]) : NULL;
         if (text)
-            s_restore_command (self, s_reply_command (row->shop_id, conv, kinds[i], text));
+            s_reply_command (self, S_RESTORED, row->shop_id, conv, kinds[i], text);
     }
 }
 
+//  Intake acknowledged c (kf_commands' ack callback): a command with a
+//  routing_outbox row is forgotten there too.
 static int
-s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+s_on_acked (void *arg, const kf_command_t *c, bool refused)
 {
-    (void) loop;
+    (void) refused; //  permanent: kept in the record, not sent again
     s_server_t *self = arg;
-    int frames;
-    while ((frames = kf_wire_recv_parts (reader, &self->ack_frame, 1)) > 0) {
-        Kefu__V1__CommandSubmitAck *ack =
-            frames == 1
-                ? kefu__v1__command_submit_ack__unpack (NULL, zmq_msg_size (&self->ack_frame),
-                                                        zmq_msg_data (&self->ack_frame))
-                : NULL;
-        if (!ack)
-            continue;
-        char request_id[160];
-        snprintf (request_id, sizeof request_id, "%.*s", (int) ack->request_id.len,
-                  (const char *) ack->request_id.data);
-        s_command_t *c = zhashx_lookup (self->unacked, request_id);
-        if (c && ack->status != KEFU__V1__ACK_STATUS__ACK_RETRY_LATER) {
-            if (ack->status == KEFU__V1__ACK_STATUS__ACK_REJECTED) {
-                //  Permanent: keep it in the record, stop sending it.
-                (*self->c_refused)++;
-                kf_log_error ("routing.command_refused", "request=%s code=%s reason=\"%s\"",
-                              request_id, kf_error_code_name (ack->code), ack->reason);
-            } else
-                (*self->c_acked)++;
-            if (c->stored) {
-                kf_batch_str (self->acked, 0, c->shop_id);
-                kf_batch_str (self->acked, 1, c->request_id);
-            }
-            zhashx_delete (self->unacked, request_id);
-        }
-        kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
+    if (c->stored) {
+        kf_batch_str (self->acked, 0, c->shop_id);
+        kf_batch_str (self->acked, 1, c->request_id);
     }
     return 0;
 }
@@ -517,14 +435,14 @@ s_forget_acked (s_server_t *self)
 static int s_reload (s_server_t *self);
 
 //  A transaction of events committed (the subscriber's; by then the next
-//  batch may already be applied in memory, its commands in to_send).
+//  batch may already be applied in memory, its commands decided).
 static void
 s_batch_committed (void *arg)
 {
     s_server_t *self = arg;
     self->dirty_sent = false;
     kf_batch_reset (self->acked_sent);
-    s_commit_commands (self, self->sent_cmds);
+    kf_commands_commit_sealed (self->commands);
 }
 
 static void
@@ -534,8 +452,7 @@ s_after_rollback (void *arg)
     (*self->c_txn_failed)++;
     routing_writes_clear (self->writes);
     zhashx_purge (self->closing);
-    zlistx_purge (self->to_send);
-    zlistx_purge (self->sent_cmds);
+    kf_commands_rollback (self->commands);
     //  The forgets of the failed transaction go with the next one (unless
     //  more came meanwhile: then they wait for a restart, which resends
     //  those commands and intake answers DUPLICATE).
@@ -565,12 +482,15 @@ s_keep_commands_of_closed (s_server_t *self)
 {
     if (zhashx_size (self->closing) == 0)
         return;
-    s_command_t *c;
-    for (c = zlistx_first (self->to_send); c; c = zlistx_next (self->to_send)) {
+    kf_error_t err;
+    kf_error_clear (&err);
+    zlistx_t *decided = kf_commands_decided (self->commands);
+    kf_command_t *c;
+    for (c = zlistx_first (decided); c; c = zlistx_next (decided)) {
         char key[32];
-        snprintf (key, sizeof key, "%" PRId64, c->conv_id);
+        snprintf (key, sizeof key, "%" PRId64, c->tag);
         if (!c->stored && zhashx_lookup (self->closing, key))
-            s_store_command (self, c);
+            kf_commands_store (self->commands, c, &err);
     }
     for (void *v = zhashx_first (self->closing); v; v = zhashx_next (self->closing)) {
         int64_t id = strtoll ((const char *) zhashx_cursor (self->closing), NULL, 10);
@@ -587,9 +507,9 @@ s_keep_commands_of_closed (s_server_t *self)
                                         : KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS);
             //  Even if stored before: that row may belong to a transaction
             //  that failed (the statement skips a row it already has).
-            c = zhashx_lookup (self->unacked, request_id);
+            c = kf_commands_lookup (self->commands, NULL, request_id);
             if (c)
-                s_store_command (self, c);
+                kf_commands_store (self->commands, c, &err);
         }
     }
     zhashx_purge (self->closing);
@@ -609,9 +529,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
     kf_batch_t *t = self->acked_sent;
     self->acked_sent = self->acked;
     self->acked = t;
-    zlistx_t *l = self->sent_cmds;
-    self->sent_cmds = self->to_send;
-    self->to_send = l;
+    kf_commands_seal (self->commands);
     self->dirty_sent = self->dirty;
     self->dirty = false;
     return 0;
@@ -644,7 +562,7 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
         goto failed;
     kf_outbox_publish (self->outbox);
     self->dirty = false;
-    s_commit_commands (self, self->to_send);
+    kf_commands_commit (self->commands);
     return 0;
 failed:
     kf_outbox_discard (self->outbox);
@@ -693,7 +611,7 @@ s_load_all (s_server_t *self, void *arg)
     routing_model_reset (self->model);
     routing_writes_clear (self->writes);
     zhashx_purge (self->closing);
-    zlistx_purge (self->to_send);
+    kf_commands_discard (self->commands);
     if (routing_store_load_shops (self->store, s_on_shop_row, self, &err) ||
         routing_store_load_state (self->store, self->model, s_now (self), &err)) {
         kf_log_warn ("routing.load_failed", "reason=\"%s\"", err.reason);
@@ -941,10 +859,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
     //  the acknowledgements already waiting on the socket: when routing is
     //  busy they queue up there, and resending those commands would only
     //  add load where there is too much already.
-    s_handle_intake (self->loop, self->intake, self);
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        if (!c->last_sent || mono - c->last_sent >= self->config->command_timeout)
-            s_send_command (self, c);
+    kf_commands_handle_acks (self->commands);
+    kf_commands_resend (self->commands, self->config->command_timeout);
     s_forget_acked (self);
     return 0;
 }
@@ -972,7 +888,8 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "shops") = st.shops;
     *kf_control_counter (control, "customers.remembered") = st.customers_remembered;
     *kf_control_counter (control, "customers.forgotten") = st.customers_forgotten;
-    *kf_control_counter (control, "commands.unacked") = (int64_t) zhashx_size (self->unacked);
+    *kf_control_counter (control, "commands.unacked") =
+        (int64_t) kf_commands_unacked (self->commands);
     kf_subscriber_stats_t ss;
     kf_subscriber_stats (self->sub, &ss);
     *kf_control_counter (control, "events.applied") = ss.applied;
@@ -995,14 +912,11 @@ s_server_destroy (s_server_t **self_p)
         kf_subscriber_destroy (&self->sub);
         routing_model_destroy (&self->model);
         routing_writes_destroy (&self->writes);
-        zhashx_destroy (&self->unacked);
+        kf_commands_destroy (&self->commands);
         zhashx_destroy (&self->closing);
-        zlistx_destroy (&self->to_send);
-        zlistx_destroy (&self->sent_cmds);
         kf_batch_destroy (&self->acked);
         kf_batch_destroy (&self->acked_sent);
         zsock_destroy (&self->intake);
-        zmq_msg_close (&self->ack_frame);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
         routing_auth_destroy (&self->auth);
@@ -1043,13 +957,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
                            s_on_presence_changed, s_on_served,      self};
     self->model = routing_model_new (self->clock, &sink);
     self->writes = routing_writes_new ();
-    self->unacked = zhashx_new ();
-    zhashx_set_destructor (self->unacked, s_command_destroy);
-    self->to_send = zlistx_new ();
-    zlistx_set_destructor (self->to_send, (czmq_destructor *) s_command_destroy);
     self->closing = zhashx_new ();
-    self->sent_cmds = zlistx_new ();
-    zlistx_set_destructor (self->sent_cmds, (czmq_destructor *) s_command_destroy);
     self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->acked_sent = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("routing", self->store, s_apply, self);
@@ -1059,17 +967,14 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_subscriber_set_in_memory (self->sub, true); //  s_apply decides in memory
     kf_subscriber_set_hooks (self->sub, &hooks);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
-    zmq_msg_init (&self->ack_frame);
     //  Commands wait in the socket until intake is reachable.
     zsock_set_immediate (self->intake, 0);
     kf_control_t *c = self->control;
+    self->commands =
+        kf_commands_new ("routing", self->intake, c, s_store_command, s_on_acked, self);
     self->c_decisions = kf_control_counter (c, "decisions");
     self->c_queued = kf_control_counter (c, "queued");
     self->c_breaches = kf_control_counter (c, "sla.breaches");
-    self->c_commands = kf_control_counter (c, "commands.issued");
-    self->c_resent = kf_control_counter (c, "commands.resent");
-    self->c_acked = kf_control_counter (c, "commands.acked");
-    self->c_refused = kf_control_counter (c, "commands.refused");
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_transfers_refused = kf_control_counter (c, "transfers.refused");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
@@ -1122,7 +1027,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
         if (monitors[i])
             zloop_reader (self->loop, monitors[i], s_handle_monitor, self);
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
-    zloop_reader (self->loop, self->intake, s_handle_intake, self);
+    zloop_reader (self->loop, self->intake, kf_commands_reader, self->commands);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
@@ -1166,8 +1071,7 @@ s_op_drain (void *server)
     s_server_t *self = server;
     self->draining = true;
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
-    for (s_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        s_send_command (self, c);
+    kf_commands_resend (self->commands, 0);
     s_forget_acked (self);
 }
 
