@@ -58,7 +58,8 @@ COPY deploy/docker/kefu-keys /opt/kefu/bin/kefu-keys
 # of them starts with this owner and mode. A service reads its key pair in
 # keys/; the keys service writes each service's into setup/<service>/.
 RUN install -d -o kefu -g kefu -m 0700 /var/lib/kefu/keys /var/lib/kefu/setup \
-      /var/lib/kefu/setup/intake /var/lib/kefu/setup/routing /var/lib/kefu/setup/metrics
+      /var/lib/kefu/setup/intake /var/lib/kefu/setup/routing /var/lib/kefu/setup/metrics \
+      /var/lib/kefu/setup/ordersync /var/lib/kefu/setup/escalation
 
 # Every binary must resolve all its shared libraries in this image.
 RUN set -e; for b in /opt/kefu/bin/*; do \
