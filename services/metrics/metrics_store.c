@@ -984,15 +984,15 @@ s_reset (kf_store_t *store, void *arg, kf_error_t *err)
 {
     const char *consumer = arg;
     //  Not metrics_settings nor metrics_entered_scores: supervisors' input.
-    const char *tables[] = {"metrics_hours",  "metrics_hist",       "metrics_conversations",
-                            "metrics_agents", "metrics_qa_lines",   "metrics_score_hours",
-                            "metrics_orders", "metrics_complaints", "metrics_sources"};
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        char sql[64];
-        snprintf (sql, sizeof sql, "DELETE FROM %s", tables[i]);
-        if (kf_store_exec_sql (store, sql, NULL, NULL, NULL, err))
+    static const char *const empty[] = {
+        "DELETE FROM metrics_hours",         "DELETE FROM metrics_hist",
+        "DELETE FROM metrics_conversations", "DELETE FROM metrics_agents",
+        "DELETE FROM metrics_qa_lines",      "DELETE FROM metrics_score_hours",
+        "DELETE FROM metrics_orders",        "DELETE FROM metrics_complaints",
+        "DELETE FROM metrics_sources"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
+        if (kf_store_exec_sql (store, empty[i], NULL, NULL, NULL, err))
             return -1;
-    }
     kf_params_t params;
     kf_params_init (&params);
     kf_params_str (&params, consumer);
