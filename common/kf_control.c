@@ -5,6 +5,7 @@
 #include "kf_wire.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,8 +271,12 @@ kf_control_call_all (const char *const *endpoints, size_t count,
         zsock_set_immediate (call->dealer, 0); //  queue until connected; we wait anyway
         zsock_set_linger (call->dealer, 0);
         //  The monitor is attached before connecting, so no event is missed.
+        //  Named by a process-wide sequence: libzmq may still hold an
+        //  earlier call's endpoint while it reaps that call's sockets.
+        static atomic_uint s_calls;
         char monitor[64];
-        snprintf (monitor, sizeof monitor, "inproc://kf-control-call-%p-%zu", (void *) calls, i);
+        snprintf (monitor, sizeof monitor, "inproc://kf-control-call-%u",
+                  atomic_fetch_add (&s_calls, 1));
         if (zmq_socket_monitor (zsock_resolve (call->dealer), monitor,
                                 ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) == 0)
             call->monitor = zsock_new_pair (monitor);

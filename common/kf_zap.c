@@ -5,6 +5,7 @@
 #include "kf_wire.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,8 +348,13 @@ kf_zap_curve_client (zsock_t *sock, zcert_t *cert, const char *server_key)
 zsock_t *
 kf_zap_monitor (zsock_t *sock, int events)
 {
+    //  A socket's address can come back for a new socket while libzmq
+    //  still holds the old one's monitor endpoint (sockets are reaped in
+    //  the background), so the name carries a process-wide sequence.
+    static atomic_uint s_monitors;
     char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "inproc://kf-zap-monitor-%p", (void *) sock);
+    snprintf (endpoint, sizeof endpoint, "inproc://kf-zap-monitor-%u-%p",
+              atomic_fetch_add (&s_monitors, 1), (void *) sock);
     if (zmq_socket_monitor (zsock_resolve (sock), endpoint, events) == -1)
         return NULL;
     //  libzmq blocks its I/O thread (every socket's traffic) while a

@@ -61,7 +61,7 @@ static int
 s_teardown (void **state)
 {
     fixture_t *f = *state;
-    zsock_destroy (&f->monitor);
+    kf_zap_monitor_destroy (f->pub, &f->monitor);
     zsock_destroy (&f->pub);
     zsock_destroy (&f->router);
     kf_zap_destroy (&f->zap);
