@@ -12,10 +12,39 @@ struct _intake_cache_t {
     size_t max;           //  bound
     int skip;             //  batches left before presuming new customers again
     int backoff;          //  the last pause after a wrong presumption (0: none)
+    uint64_t *seen;       //  every customer key stored: a Bloom filter
+    bool complete;        //  seen holds every key of the record (loaded)
 };
 
 #define S_PRESUME_PAUSE_MIN 16
 #define S_PRESUME_PAUSE_MAX 4096
+//  The filter of stored keys: 2^25 bits (4 MiB), two bits per key. With a
+//  million customers about 0.4 % of unknown keys look seen and are read
+//  first (correct, one round trip more); a key stored is never missed.
+#define S_SEEN_BITS (1u << 25)
+
+//  Two bit positions of a key (FNV-1a 64, then split).
+static void
+s_seen_bits (const char *key, uint32_t bits[2])
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    bits[0] = (uint32_t) h & (S_SEEN_BITS - 1);
+    bits[1] = (uint32_t) (h >> 32) & (S_SEEN_BITS - 1);
+}
+
+static void
+s_mark_seen (intake_cache_t *self, const char *key)
+{
+    uint32_t bits[2];
+    s_seen_bits (key, bits);
+    for (int i = 0; i < 2; i++)
+        self->seen[bits[i] / 64] |= 1ull << (bits[i] % 64);
+}
 
 static void
 s_entry_free (void **item_p)
@@ -35,6 +64,11 @@ intake_cache_new (size_t max_entries)
     self->entries = zhashx_new ();
     zhashx_set_destructor (self->entries, s_entry_free);
     self->max = max_entries > 0 ? max_entries : 1;
+    self->seen = calloc (S_SEEN_BITS / 64, sizeof (uint64_t));
+    //  Resident from the start: memory that stays flat while customers
+    //  come, rather than growing page by page.
+    for (size_t i = 0; i < S_SEEN_BITS / 64; i += 512)
+        ((volatile uint64_t *) self->seen)[i] = 0;
     pthread_mutex_init (&self->lock, NULL);
     return self;
 }
@@ -44,6 +78,7 @@ intake_cache_destroy (intake_cache_t **self_p)
 {
     if (self_p && *self_p) {
         zhashx_destroy (&(*self_p)->entries);
+        free ((*self_p)->seen);
         pthread_mutex_destroy (&(*self_p)->lock);
         free (*self_p);
         *self_p = NULL;
@@ -89,6 +124,7 @@ s_put (intake_cache_t *self, const char *key, const intake_cache_entry_t *entry,
     if (zhashx_size (self->entries) >= self->max && !old)
         zhashx_purge (self->entries); //  simple bound: the busy keys come back at once
     zhashx_update (self->entries, key, copy);
+    s_mark_seen (self, key);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -121,12 +157,42 @@ intake_cache_size (intake_cache_t *self)
     return size;
 }
 
+void
+intake_cache_mark_stored (intake_cache_t *self, const char *key)
+{
+    pthread_mutex_lock (&self->lock);
+    s_mark_seen (self, key);
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+intake_cache_set_complete (intake_cache_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->complete = true;
+    pthread_mutex_unlock (&self->lock);
+}
+
+bool
+intake_cache_maybe_stored (intake_cache_t *self, const char *key)
+{
+    uint32_t bits[2];
+    s_seen_bits (key, bits);
+    pthread_mutex_lock (&self->lock);
+    //  Until the record's keys are loaded, any key may be stored.
+    bool seen = true;
+    for (int i = 0; i < 2 && seen && self->complete; i++)
+        seen = (self->seen[bits[i] / 64] >> (bits[i] % 64)) & 1;
+    pthread_mutex_unlock (&self->lock);
+    return seen;
+}
+
 bool
 intake_cache_presume_new (intake_cache_t *self)
 {
     pthread_mutex_lock (&self->lock);
-    bool presume = self->skip == 0;
-    if (!presume)
+    bool presume = self->complete && self->skip == 0;
+    if (self->skip > 0)
         self->skip--;
     pthread_mutex_unlock (&self->lock);
     return presume;

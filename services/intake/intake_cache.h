@@ -66,15 +66,27 @@ size_t intake_cache_size (intake_cache_t *self);
 
 //  Whether a customer key this cache does not hold should be presumed a
 //  new customer (stored with plain inserts, in the same round trip as its
-//  messages) rather than read first. Usually the writer has seen every
-//  customer of its buckets that ever wrote, so an unknown key is a new
-//  buyer; after a restart, a purge or a move of buckets between writers it
-//  is not, and a wrong presumption costs a failed round trip. So after each
-//  wrong one the cache stops presuming for a while (16 batches, doubling
-//  up to 4,096 while they stay wrong; back to presuming at once after a
-//  right one). Call once per batch that has unknown keys; report how it
-//  went with intake_cache_presumed.
+//  messages) rather than read first: only keys the filter of stored keys
+//  (below) says are new, and only once that filter is complete. Intake is
+//  the only writer of the customer record, so a wrong presumption means
+//  someone else wrote it (another intake, a restore); it costs a failed
+//  round trip, so after each wrong one the cache stops presuming for a
+//  while (16 batches, doubling up to 4,096 while they stay wrong; back to
+//  presuming at once after a right one). Call once per batch that has
+//  unknown keys; report how it went with intake_cache_presumed.
 bool intake_cache_presume_new (intake_cache_t *self);
 void intake_cache_presumed (intake_cache_t *self, bool held);
+
+//  Which keys are stored in the customer record, kept apart from the
+//  bounded entries (a purge, or a conversation found closed, forgets an
+//  entry, not that its customer exists): a filter of fixed size (4 MiB)
+//  that may say "stored" of a new key (then it is read first) but never
+//  "new" of a stored one. Every key put or learned is marked; at start the
+//  server loads the record's keys (intake_store_load_customer_keys) and then
+//  calls intake_cache_set_complete. Until then nothing is presumed new.
+void intake_cache_mark_stored (intake_cache_t *self, const char *key);
+void intake_cache_set_complete (intake_cache_t *self);
+//  False only when the key is surely not in the record (complete filter).
+bool intake_cache_maybe_stored (intake_cache_t *self, const char *key);
 
 #endif

@@ -164,6 +164,11 @@ struct _s_server_t {
     s_job_t *job;            //  the job the keeper runs now (NULL: idle)
     bool sweeping;           //  a sweep is queued or running
     bool refreshing;         //  an auth refresh is queued or running
+    bool keys_loading;       //  the customer keys are being loaded
+    bool keys_loaded;        //  ... and have been (intake_cache_set_complete)
+    int64_t *c_keys_loaded;  //  customer keys in the filter at start
+    int64_t *c_keys_ready;   //  1 once they are (new customers presumed new)
+    int64_t *c_keys_failed;  //  attempts to load them that failed
 };
 
 //  ---------------------------------------------------------------------
@@ -320,6 +325,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_cache_stale = kf_control_counter (c, "batches.cache_stale");
     self->c_presumed_wrong = kf_control_counter (c, "batches.presumed_wrong");
     self->c_presumed_new = kf_control_counter (c, "customers.presumed_new");
+    self->c_keys_loaded = kf_control_counter (c, "customers.keys_loaded");
+    self->c_keys_ready = kf_control_counter (c, "customers.keys_ready");
+    self->c_keys_failed = kf_control_counter (c, "customers.keys_failed");
     self->c_batch_failures = kf_control_counter (c, "batches.failed");
     self->c_opened = kf_control_counter (c, "conversations.opened");
     self->c_closed = kf_control_counter (c, "conversations.closed");
@@ -716,10 +724,72 @@ s_refresh_done (s_server_t *self, s_job_t *job, int rc)
     self->refreshing = false;
 }
 
-//  The periodic re-read of keys, principals and shops (revocation).
+typedef struct {
+    s_job_t job;           //  run, done
+    intake_cache_t *cache; //  the writers' memory
+    int64_t loaded;        //  keys marked
+    int64_t started;       //  monotonic ms
+    kf_error_t err;        //  why it failed
+} s_keys_job_t;
+
+static int
+s_keys_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
+{
+    (void) outbox;
+    s_keys_job_t *job = arg;
+    job->loaded = intake_store_load_customer_keys (store, job->cache, &job->err);
+    return job->loaded < 0 ? -1 : 0;
+}
+
+static void
+s_keys_free (s_job_t *job)
+{
+    free (job);
+}
+
+static void
+s_keys_done (s_server_t *self, s_job_t *job, int rc)
+{
+    s_keys_job_t *keys = (s_keys_job_t *) job;
+    self->keys_loading = false;
+    if (rc == 0) {
+        intake_cache_set_complete (self->cache);
+        self->keys_loaded = true;
+        *self->c_keys_loaded = keys->loaded;
+        *self->c_keys_ready = 1;
+        kf_log_info ("intake.customer_keys_loaded", "keys=%" PRId64 " ms=%" PRId64, keys->loaded,
+                     zclock_mono () - keys->started);
+    } else {
+        (*self->c_keys_failed)++;
+        kf_log_warn ("intake.customer_keys_failed", "reason=\"%s\"",
+                     keys->err.reason[0] ? keys->err.reason : "database unavailable");
+    }
+    s_keys_free (job);
+}
+
+//  Until the customer record's keys are loaded into the writers' filter
+//  (intake_cache.h), no customer is presumed new: each is read first.
+static void
+s_load_customer_keys (s_server_t *self)
+{
+    if (self->keys_loaded || self->keys_loading)
+        return;
+    s_keys_job_t *job = calloc (1, sizeof *job);
+    job->job.run = s_keys_run;
+    job->job.done = s_keys_done;
+    job->job.destroy = s_keys_free;
+    job->cache = self->cache;
+    job->started = zclock_mono ();
+    self->keys_loading = true;
+    s_keeper_queue (self, &job->job);
+}
+
+//  The periodic re-read of keys, principals and shops (revocation), and
+//  the customer keys until they are loaded.
 static void
 s_refresh_auth_later (s_server_t *self)
 {
+    s_load_customer_keys (self);
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
     //  The loop's own connection (commands) comes back after an outage
     //  (a connect attempt only while it is down, a few per minute).
@@ -1337,6 +1407,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
     if (events_monitor)
         zloop_reader (self->loop, events_monitor, s_handle_monitor, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
+    s_load_customer_keys (self);
     kf_log_info (
         "intake.listening", "gateways=%d commands=%d events=%d control=%d insecure=%d",
         kf_wire_port (self->router), kf_wire_port (intake_outbound_socket (self->outbound)),

@@ -239,6 +239,12 @@ static const kf_stmt_t s_statements[] = {
      "unnest ($5::int4[]) AS attempts) AS u "
      "WHERE c.shop_id = u.shop_id AND c.command_id = u.id AND c.settled_at IS NULL "
      "RETURNING c.shop_id, c.command_id, c.delivered, coalesce (c.fail_reason, ''), c.attempts"},
+    //  The customer record's keys, a page at a time in key order (the
+    //  primary key's index), for the filter of stored keys.
+    {"intake_customer_keys",
+     "SELECT shop_id, channel, channel_customer_id FROM customer_channels "
+     "WHERE (shop_id, channel, channel_customer_id) > ($1::text, $2::int2, $3::text) "
+     "ORDER BY shop_id, channel, channel_customer_id LIMIT $4::int"},
     {"intake_pending_commands",
      "SELECT shop_id, command_id, channel, payload, attempts FROM outbound_commands "
      "WHERE settled_at IS NULL ORDER BY command_id LIMIT $1::int"},
@@ -249,6 +255,8 @@ intake_store_register (kf_store_t *store)
 {
     kf_store_add_statements (store, s_statements);
 }
+
+#define S_KEYS_PAGE 20000 //  customer keys read per round trip at start
 
 //  ---------------------------------------------------------------------
 //  Per-batch working state
@@ -937,6 +945,52 @@ intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, k
     return kf_store_exec (store, "intake_load_shops", NULL, s_on_shops, &rows, err);
 }
 
+typedef struct {
+    intake_cache_t *cache; //  to mark
+    char shop[128];        //  the page's last key, where the next starts
+    int channel;
+    char ccid[256];
+    int rows; //  in the page
+} s_keys_page_t;
+
+static int
+s_on_customer_keys (const PGresult *res, void *arg)
+{
+    s_keys_page_t *page = arg;
+    page->rows = PQntuples (res);
+    for (int r = 0; r < page->rows; r++) {
+        char key[400];
+        s_key_of_row (res, r, key, sizeof key);
+        intake_cache_mark_stored (page->cache, key);
+    }
+    if (page->rows > 0) {
+        int last = page->rows - 1;
+        snprintf (page->shop, sizeof page->shop, "%s", kf_store_text (res, last, 0));
+        page->channel = (int) kf_store_int (res, last, 1);
+        snprintf (page->ccid, sizeof page->ccid, "%s", kf_store_text (res, last, 2));
+    }
+    return 0;
+}
+
+int64_t
+intake_store_load_customer_keys (kf_store_t *store, intake_cache_t *cache, kf_error_t *err)
+{
+    s_keys_page_t page = {.cache = cache};
+    int64_t loaded = 0;
+    do {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, page.shop);
+        kf_params_int (&params, page.channel);
+        kf_params_str (&params, page.ccid);
+        kf_params_int (&params, S_KEYS_PAGE);
+        if (kf_store_exec (store, "intake_customer_keys", &params, s_on_customer_keys, &page, err))
+            return -1;
+        loaded += page.rows;
+    } while (page.rows == S_KEYS_PAGE);
+    return loaded;
+}
+
 //  ---------------------------------------------------------------------
 //  Outbound commands
 
@@ -1490,9 +1544,14 @@ s_take_customer_ids (s_batch_t *b)
     if (!b->presume)
         return 0;
     int needed = 0;
+    //  Only keys surely not in the record (intake_cache_maybe_stored);
+    //  the others are read.
     for (intake_customer_t *k = intake_conversations_first (b->plan); k;
-         k = intake_conversations_next (b->plan))
-        needed += k->cached || k->known ? 0 : 1;
+         k = intake_conversations_next (b->plan)) {
+        k->presumed = !k->cached && !k->known &&
+                      !intake_cache_maybe_stored (b->cache, intake_conversations_cursor (b->plan));
+        needed += k->presumed ? 1 : 0;
+    }
     if (needed == 0)
         return 0;
     int64_t *taken = malloc ((size_t) needed * sizeof *taken);
@@ -1501,9 +1560,9 @@ s_take_customer_ids (s_batch_t *b)
     int used = 0;
     for (intake_customer_t *k = intake_conversations_first (b->plan); rc == 0 && k;
          k = intake_conversations_next (b->plan))
-        if (!k->cached && !k->known) {
+        if (k->presumed) {
             k->customer_ref = taken[used++];
-            k->cached = k->presumed = true;
+            k->cached = true;
         }
     free (taken);
     b->presumed = rc == 0 ? needed : 0;

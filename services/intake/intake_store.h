@@ -94,6 +94,10 @@ int intake_store_load_gateways (kf_store_t *store, intake_gateway_row_fn *fn, vo
 typedef void (intake_shop_row_fn) (void *arg, const char *shop_id);
 int intake_store_load_shops (kf_store_t *store, intake_shop_row_fn *fn, void *arg, kf_error_t *err);
 
+//  Mark every customer key of the record in the cache's filter of stored
+//  keys (intake_cache_mark_stored), a page at a time; the count, or -1.
+int64_t intake_store_load_customer_keys (kf_store_t *store, intake_cache_t *cache, kf_error_t *err);
+
 //  ---------------------------------------------------------------------
 //  Outbound commands
 

@@ -87,6 +87,16 @@ kt_intake_start (kt_intake_t *self)
               self->events_port);
     snprintf (self->control_endpoint, sizeof self->control_endpoint, "tcp://127.0.0.1:%d",
               self->control_port);
+    //  Intake loads the customer record's keys off its loop at start, and
+    //  presumes no customer new until then: wait for that (or its failure,
+    //  with the database down), so that what a test counts does not depend
+    //  on the race.
+    for (int i = 0; i < 1000; i++) {
+        if (kt_intake_counter (self, "customers.keys_ready", NULL) > 0 ||
+            kt_intake_counter (self, "customers.keys_failed", NULL) > 0)
+            break;
+        zclock_sleep (5); //  polling a condition, not letting time pass
+    }
 }
 
 void

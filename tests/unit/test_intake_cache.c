@@ -168,6 +168,7 @@ test_presume_new_backs_off (void **state)
 {
     (void) state;
     intake_cache_t *cache = intake_cache_new (10);
+    intake_cache_set_complete (cache);
     assert_true (intake_cache_presume_new (cache));
     intake_cache_presumed (cache, true);
     assert_true (intake_cache_presume_new (cache));
@@ -191,6 +192,60 @@ test_presume_new_backs_off (void **state)
     while (!intake_cache_presume_new (cache))
         paused++;
     assert_int_equal (paused, 16);
+    intake_cache_destroy (&cache);
+}
+
+//  The filter of stored keys: until the record's keys are loaded nothing
+//  is presumed new and every key may be stored; then a key put, learned or
+//  marked stays "stored" even after the entries are purged or forgotten,
+//  and keys never stored are (almost all) known to be new.
+static void
+test_stored_keys_outlive_the_entries (void **state)
+{
+    (void) state;
+    intake_cache_t *cache = intake_cache_new (4);
+    assert_false (intake_cache_presume_new (cache));
+    assert_true (intake_cache_maybe_stored (cache, "shop-a\x1f"
+                                                   "1\x1f"
+                                                   "nobody"));
+    intake_cache_mark_stored (cache, "shop-a\x1f"
+                                     "1\x1f"
+                                     "from-the-record");
+    intake_cache_set_complete (cache);
+    assert_true (intake_cache_presume_new (cache));
+    intake_cache_entry_t e = {.customer_ref = 7};
+    char key[64];
+    for (int i = 0; i < 10; i++) { //  past the bound of 4: purged
+        snprintf (key, sizeof key,
+                  "shop-a\x1f"
+                  "1\x1f"
+                  "tb_%d",
+                  i);
+        intake_cache_learn (cache, key, &e);
+    }
+    intake_cache_forget (cache, key);
+    assert_true (intake_cache_size (cache) < 10);
+    for (int i = 0; i < 10; i++) {
+        snprintf (key, sizeof key,
+                  "shop-a\x1f"
+                  "1\x1f"
+                  "tb_%d",
+                  i);
+        assert_true (intake_cache_maybe_stored (cache, key));
+    }
+    assert_true (intake_cache_maybe_stored (cache, "shop-a\x1f"
+                                                   "1\x1f"
+                                                   "from-the-record"));
+    int looks_stored = 0;
+    for (int i = 0; i < 10000; i++) {
+        snprintf (key, sizeof key,
+                  "shop-b\x1f"
+                  "2\x1f"
+                  "new_%d",
+                  i);
+        looks_stored += intake_cache_maybe_stored (cache, key) ? 1 : 0;
+    }
+    assert_int_equal (looks_stored, 0); //  12 keys in 2^25 bits
     intake_cache_destroy (&cache);
 }
 
@@ -256,6 +311,7 @@ main (void)
         cmocka_unit_test (test_put_get_replace_forget),
         cmocka_unit_test (test_learn_keeps_name_and_vip),
         cmocka_unit_test (test_presume_new_backs_off),
+        cmocka_unit_test (test_stored_keys_outlive_the_entries),
         cmocka_unit_test (test_shared_by_threads),
         cmocka_unit_test (test_bounded),
     };
