@@ -1,6 +1,7 @@
 /*  intake_outbound — store, deliver and redeliver commands for gateways. */
 #include "intake_outbound.h"
 
+#include "intake_jobs.h"
 #include "intake_store.h"
 #include "kf_log.h"
 #include "kf_valid.h"
@@ -23,6 +24,7 @@ typedef struct {
     int attempts;                     //  sends so far
     int64_t last_sent;                //  monotonic ms of the last send; 0 = due now
     bool acked;                       //  acked by a gateway, settle not yet stored
+    bool settling;                    //  ... and a settle job carries it now
     bool delivered;                   //  the ack's verdict
     char reason[256];                 //  the ack's reason
 } s_cmd_t;
@@ -31,7 +33,14 @@ struct _intake_outbound_t {
     intake_outbound_deps_t deps; //  borrowed collaborators
     zsock_t *router;             //  command endpoint
     zhashx_t *commands;          //  "<command_id>" -> s_cmd_t (unsettled)
+    intake_jobs_t *jobs;         //  store, settle, reload: off the loop
+    zloop_t *loop;               //  reads the command endpoint (borrowed)
     bool loaded;                 //  unsettled commands loaded from the store
+    bool loading;                //  a reload job is queued or running
+    bool settling;               //  a settle job is queued or running
+    bool storing;                //  a store job is queued or running (reading paused)
+    bool reading;                //  the command endpoint is read
+    bool draining;               //  stopping: read no more
     int64_t *submitted;          //  counter: commands stored
     int64_t *submit_dups;        //  counter: repeated submissions
     int64_t *submit_rejected;    //  counter: refused submissions
@@ -60,6 +69,7 @@ intake_outbound_new (const intake_outbound_deps_t *deps)
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, (size_t) deps->config->max_frame);
     self->commands = zhashx_new ();
     zhashx_set_destructor (self->commands, s_cmd_destroy);
+    self->jobs = intake_jobs_new (deps->database_url, "commands", self);
     kf_control_t *ctl = deps->control;
     self->submitted = kf_control_counter (ctl, "commands.stored");
     self->submit_dups = kf_control_counter (ctl, "commands.duplicate_submits");
@@ -76,6 +86,7 @@ intake_outbound_destroy (intake_outbound_t **self_p)
 {
     if (self_p && *self_p) {
         intake_outbound_t *self = *self_p;
+        intake_jobs_destroy (&self->jobs);
         zsock_destroy (&self->router);
         zhashx_destroy (&self->commands);
         free (self);
@@ -109,14 +120,10 @@ intake_outbound_pending (intake_outbound_t *self)
 //  Wrap a packed Command as an IntakeFrame: field 4 (command), wire type 2.
 //  Protobuf encodes an embedded message as tag, length, bytes, so the
 //  stored command is sent without unpacking it again.
-static void
-s_remember (intake_outbound_t *self, const char *shop_id, int channel, int64_t command_id,
-            const uint8_t *packed, size_t size, int attempts)
+static s_cmd_t *
+s_cmd_new (const char *shop_id, int channel, int64_t command_id, const uint8_t *packed, size_t size,
+           int attempts)
 {
-    char key[32];
-    snprintf (key, sizeof key, "%" PRId64, command_id);
-    if (zhashx_lookup (self->commands, key))
-        return;
     s_cmd_t *c = calloc (1, sizeof *c);
     snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
     c->channel = channel;
@@ -133,14 +140,19 @@ s_remember (intake_outbound_t *self, const char *shop_id, int channel, int64_t c
     } while (len);
     memcpy (c->frame + n, packed, size);
     c->size = n + size;
-    zhashx_insert (self->commands, key, c);
+    return c;
 }
 
+//  Keep c (takes ownership) unless that command is kept already.
 static void
-s_on_pending (void *arg, const char *shop_id, int64_t command_id, int channel,
-              const uint8_t *payload, size_t size, int attempts)
+s_keep (intake_outbound_t *self, s_cmd_t *c)
 {
-    s_remember ((intake_outbound_t *) arg, shop_id, channel, command_id, payload, size, attempts);
+    char key[32];
+    snprintf (key, sizeof key, "%" PRId64, c->command_id);
+    if (zhashx_lookup (self->commands, key))
+        s_cmd_destroy ((void **) &c);
+    else
+        zhashx_insert (self->commands, key, c);
 }
 
 //  Send one command to a gateway serving its shop and channel. Returns true
@@ -189,19 +201,68 @@ s_deliver_due (intake_outbound_t *self)
     }
 }
 
+//  ---------------------------------------------------------------------
+//  Reloading unsettled commands (after a start), off the loop
+
+typedef struct {
+    intake_job_t job; //  run, done
+    zlistx_t *found;  //  s_cmd_t read (owned until kept)
+} s_load_job_t;
+
+static void
+s_on_pending (void *arg, const char *shop_id, int64_t command_id, int channel,
+              const uint8_t *payload, size_t size, int attempts)
+{
+    zlistx_add_end ((zlistx_t *) arg,
+                    s_cmd_new (shop_id, channel, command_id, payload, size, attempts));
+}
+
+static int
+s_load_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
+{
+    (void) outbox;
+    s_load_job_t *job = arg;
+    kf_error_t err;
+    kf_error_clear (&err);
+    return intake_store_load_pending_commands (store, s_on_pending, job->found, S_LOAD_LIMIT, &err);
+}
+
+static void
+s_load_free (intake_job_t *job)
+{
+    zlistx_destroy (&((s_load_job_t *) job)->found);
+    free (job);
+}
+
+static void
+s_load_done (void *owner, intake_job_t *job, int rc)
+{
+    intake_outbound_t *self = owner;
+    s_load_job_t *load = (s_load_job_t *) job;
+    self->loading = false;
+    if (rc == 0) {
+        self->loaded = true;
+        //  Each one kept, or freed if a submission kept it meanwhile.
+        s_cmd_t *c;
+        while ((c = zlistx_detach (load->found, NULL)))
+            s_keep (self, c);
+        if (zhashx_size (self->commands))
+            kf_log_info ("intake.commands_loaded", "unsettled=%zu", zhashx_size (self->commands));
+        s_deliver_due (self);
+    }
+    s_load_free (job);
+}
+
 void
 intake_outbound_tick (intake_outbound_t *self)
 {
-    if (!self->loaded && kf_store_connected (self->deps.store)) {
-        kf_error_t err;
-        kf_error_clear (&err);
-        if (intake_store_load_pending_commands (self->deps.store, s_on_pending, self, S_LOAD_LIMIT,
-                                                &err) == 0) {
-            self->loaded = true;
-            if (zhashx_size (self->commands))
-                kf_log_info ("intake.commands_loaded", "unsettled=%zu",
-                             zhashx_size (self->commands));
-        }
+    if (!self->loaded && !self->loading) {
+        s_load_job_t *job = calloc (1, sizeof *job);
+        job->job = (intake_job_t){s_load_run, s_load_done, s_load_free};
+        job->found = zlistx_new ();
+        zlistx_set_destructor (job->found, s_cmd_destroy);
+        self->loading = true;
+        intake_jobs_queue (self->jobs, &job->job);
     }
     intake_outbound_flush_acks (self);
     s_deliver_due (self);
@@ -242,37 +303,91 @@ intake_outbound_on_ack (intake_outbound_t *self, const intake_principal_t *princ
     }
 }
 
+//  ---------------------------------------------------------------------
+//  Settling acked commands, off the loop
+
+typedef struct {
+    intake_job_t job;                  //  run, done
+    intake_settle_row_t *rows;         //  the commands settled (strings below)
+    char (*shops)[KF_SHOP_ID_MAX + 1]; //  copies: the commands may go meanwhile
+    char (*reasons)[256];
+    int count;      //  rows
+    int64_t now_ms; //  settled at
+} s_settle_job_t;
+
+static int
+s_settle_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
+{
+    s_settle_job_t *job = arg;
+    kf_error_t err;
+    kf_error_clear (&err);
+    return intake_store_settle_commands (store, outbox, job->rows, job->count, job->now_ms, &err);
+}
+
+static void
+s_settle_free (intake_job_t *job)
+{
+    s_settle_job_t *settle = (s_settle_job_t *) job;
+    free (settle->rows);
+    free (settle->shops);
+    free (settle->reasons);
+    free (settle);
+}
+
+//  Settled: forget them; failed: they wait for the next flush.
+static void
+s_settle_done (void *owner, intake_job_t *job, int rc)
+{
+    intake_outbound_t *self = owner;
+    s_settle_job_t *settle = (s_settle_job_t *) job;
+    self->settling = false;
+    for (int i = 0; i < settle->count; i++) {
+        char key[32];
+        snprintf (key, sizeof key, "%" PRId64, settle->rows[i].command_id);
+        if (rc == 0)
+            zhashx_delete (self->commands, key);
+        else {
+            s_cmd_t *c = zhashx_lookup (self->commands, key);
+            if (c)
+                c->settling = false;
+        }
+    }
+    if (rc == 0)
+        *self->settled += settle->count;
+    s_settle_free (job);
+}
+
 int
 intake_outbound_flush_acks (intake_outbound_t *self)
 {
+    if (self->settling)
+        return 0; //  one settle at a time: later acks go with the next
     int count = 0;
     for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
-        if (c->acked)
+        if (c->acked && !c->settling)
             count++;
     if (count == 0)
         return 0;
-    intake_settle_row_t *rows = calloc ((size_t) count, sizeof *rows);
+    s_settle_job_t *job = calloc (1, sizeof *job);
+    job->job = (intake_job_t){s_settle_run, s_settle_done, s_settle_free};
+    job->rows = calloc ((size_t) count, sizeof *job->rows);
+    job->shops = calloc ((size_t) count, sizeof *job->shops);
+    job->reasons = calloc ((size_t) count, sizeof *job->reasons);
+    job->now_ms = kf_clock_now_ms (self->deps.clock);
     int n = 0;
     for (s_cmd_t *c = zhashx_first (self->commands); c; c = zhashx_next (self->commands))
-        if (c->acked)
-            rows[n++] = (intake_settle_row_t){c->shop_id, c->command_id, c->delivered, c->reason,
-                                              c->attempts};
-    kf_error_t err;
-    kf_error_clear (&err);
-    int rc = -1;
-    if (kf_store_ensure (self->deps.store) == 0 &&
-        intake_store_settle_commands (self->deps.store, self->deps.outbox, rows, n,
-                                      kf_clock_now_ms (self->deps.clock), &err) == 0) {
-        for (int i = 0; i < n; i++) {
-            char key[32];
-            snprintf (key, sizeof key, "%" PRId64, rows[i].command_id);
-            zhashx_delete (self->commands, key);
+        if (c->acked && !c->settling) {
+            c->settling = true;
+            snprintf (job->shops[n], sizeof job->shops[n], "%s", c->shop_id);
+            snprintf (job->reasons[n], sizeof job->reasons[n], "%s", c->reason);
+            job->rows[n] = (intake_settle_row_t){job->shops[n], c->command_id, c->delivered,
+                                                 job->reasons[n], c->attempts};
+            n++;
         }
-        *self->settled += n;
-        rc = 0;
-    }
-    free (rows);
-    return rc;
+    job->count = n;
+    self->settling = true;
+    intake_jobs_queue (self->jobs, &job->job);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -416,9 +531,120 @@ s_answer (intake_outbound_t *self, s_submit_t *s)
     kf_wire_send (self->router, s->routing_id, &ack.base);
 }
 
-void
-intake_outbound_handle_submits (intake_outbound_t *self)
+//  ---------------------------------------------------------------------
+//  Storing submissions, off the loop
+
+typedef struct {
+    intake_job_t job;           //  run, done
+    s_submit_t *subs;           //  the submissions read (valid or not), owned
+    int count;                  //  subs
+    int valid;                  //  of which valid (status 0)
+    intake_command_row_t *rows; //  the valid ones' rows
+    uint8_t **packed;           //  their packed commands
+    int64_t now_ms;             //  created at
+    int rc;                     //  0: stored (each row's status says how)
+    kf_error_t err;             //  why not
+} s_store_job_t;
+
+//  Number the valid submissions and store them in one transaction.
+static int
+s_store_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
 {
+    s_store_job_t *job = arg;
+    int64_t *ids = calloc ((size_t) job->valid, sizeof *ids);
+    int rc = intake_store_reserve_command_ids (store, job->valid, ids, &job->err);
+    for (int i = 0, r = 0; rc == 0 && i < job->count; i++) {
+        s_submit_t *s = &job->subs[i];
+        if (s->status)
+            continue;
+        Kefu__V1__Command cmd = *s->submit->command;
+        cmd.command_id = ids[r];
+        cmd.created_at_ms = job->now_ms;
+        cmd.origin = s->origin;
+        size_t size = kefu__v1__command__get_packed_size (&cmd);
+        job->packed[r] = malloc (size ? size : 1);
+        kefu__v1__command__pack (&cmd, job->packed[r]);
+        job->rows[r] =
+            (intake_command_row_t){s->shop_id,     s->origin, s->request_id, cmd.channel, s->kind,
+                                   job->packed[r], size,      job->now_ms,   ids[r],      0};
+        r++;
+    }
+    if (rc == 0)
+        rc = intake_store_insert_commands (store, outbox, job->rows, job->valid, &job->err);
+    free (ids);
+    return rc;
+}
+
+static void
+s_store_free (intake_job_t *job)
+{
+    s_store_job_t *store = (s_store_job_t *) job;
+    for (int i = 0; i < store->count; i++) {
+        zframe_destroy (&store->subs[i].routing_id);
+        if (store->subs[i].submit)
+            kefu__v1__command_submit__free_unpacked (store->subs[i].submit, NULL);
+    }
+    for (int i = 0; i < store->valid; i++)
+        free (store->packed[i]);
+    free (store->packed);
+    free (store->rows);
+    free (store->subs);
+    free (store);
+}
+
+static int s_handle_submits (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Stored (or not): keep the new ones to send, answer every issuer, read
+//  the next submissions.
+static void
+s_store_done (void *owner, intake_job_t *job, int rc)
+{
+    intake_outbound_t *self = owner;
+    s_store_job_t *store = (s_store_job_t *) job;
+    if (rc != 0 && !store->err.code)
+        kf_error_set (&store->err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                      "database unavailable");
+    for (int i = 0, r = 0; i < store->count; i++) {
+        s_submit_t *s = &store->subs[i];
+        if (s->status)
+            continue;
+        if (rc == 0) {
+            s->status = store->rows[r].status;
+            s->command_id = store->rows[r].command_id;
+            if (s->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
+                (*self->submitted)++;
+                s_keep (self, s_cmd_new (s->shop_id, store->rows[r].channel, s->command_id,
+                                         store->rows[r].payload, store->rows[r].size, 0));
+            } else
+                (*self->submit_dups)++;
+        } else {
+            s->status = kf_error_is_retryable (store->err.code)
+                            ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
+                            : KEFU__V1__ACK_STATUS__ACK_REJECTED;
+            s->error = store->err;
+        }
+        r++;
+    }
+    for (int i = 0; i < store->count; i++)
+        if (store->subs[i].routing_id)
+            s_answer (self, &store->subs[i]);
+    s_store_free (job);
+    self->storing = false;
+    s_deliver_due (self);
+    if (self->loop && !self->reading && !self->draining) {
+        zloop_reader (self->loop, self->router, s_handle_submits, self);
+        self->reading = true;
+    }
+}
+
+//  Read the waiting CommandSubmits (up to S_SUBMIT_MAX), answer the invalid
+//  ones' issuers with the rest once stored; while they are stored, the
+//  endpoint is not read (submitters wait, ZeroMQ holds what comes).
+static void
+s_read_submits (intake_outbound_t *self)
+{
+    if (self->storing)
+        return;
     s_submit_t *subs = calloc (S_SUBMIT_MAX, sizeof *subs);
     int count = 0;
     while (count < S_SUBMIT_MAX) {
@@ -450,77 +676,69 @@ intake_outbound_handle_submits (intake_outbound_t *self)
         }
         count++;
     }
-    //  Store the valid ones in one transaction, then answer everyone.
-    int valid = 0;
+    s_store_job_t *job = calloc (1, sizeof *job);
+    job->job = (intake_job_t){s_store_run, s_store_done, s_store_free};
+    job->subs = subs;
+    job->count = count;
     for (int i = 0; i < count; i++)
-        if (!subs[i].status)
-            valid++;
-    if (valid) {
-        intake_command_row_t *rows = calloc ((size_t) valid, sizeof *rows);
-        int64_t *ids = calloc ((size_t) valid, sizeof *ids);
-        uint8_t **packed = calloc ((size_t) valid, sizeof *packed);
-        kf_error_t err;
-        kf_error_clear (&err);
-        int64_t now = kf_clock_now_ms (self->deps.clock);
-        int rc = kf_store_ensure (self->deps.store) == 0
-                     ? intake_store_reserve_command_ids (self->deps.store, valid, ids, &err)
-                     : kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                                     "database unavailable");
-        if (rc == 0) {
-            int r = 0;
-            for (int i = 0; i < count; i++) {
-                s_submit_t *s = &subs[i];
-                if (s->status)
-                    continue;
-                Kefu__V1__Command cmd = *s->submit->command;
-                cmd.command_id = ids[r];
-                cmd.created_at_ms = now;
-                cmd.origin = s->origin;
-                size_t size = kefu__v1__command__get_packed_size (&cmd);
-                packed[r] = malloc (size ? size : 1);
-                kefu__v1__command__pack (&cmd, packed[r]);
-                rows[r] = (intake_command_row_t){s->shop_id, s->origin, s->request_id, cmd.channel,
-                                                 s->kind,    packed[r], size,          now,
-                                                 ids[r],     0};
-                r++;
-            }
-            rc = intake_store_insert_commands (self->deps.store, self->deps.outbox, rows, valid,
-                                               &err);
-        }
-        int r = 0;
-        for (int i = 0; i < count; i++) {
-            s_submit_t *s = &subs[i];
-            if (s->status)
-                continue;
-            if (rc == 0) {
-                s->status = rows[r].status;
-                s->command_id = rows[r].command_id;
-                if (s->status == KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
-                    (*self->submitted)++;
-                    s_remember (self, s->shop_id, rows[r].channel, s->command_id, rows[r].payload,
-                                rows[r].size, 0);
-                } else
-                    (*self->submit_dups)++;
-            } else {
-                s->status = kf_error_is_retryable (err.code) ? KEFU__V1__ACK_STATUS__ACK_RETRY_LATER
-                                                             : KEFU__V1__ACK_STATUS__ACK_REJECTED;
-                s->error = err;
-            }
-            r++;
-        }
-        for (int i = 0; i < valid; i++)
-            free (packed[i]);
-        free (packed);
-        free (ids);
-        free (rows);
+        job->valid += subs[i].status ? 0 : 1;
+    if (job->valid == 0) {
+        s_store_done (self, &job->job, 0); //  nothing to store: answer now
+        return;
     }
-    for (int i = 0; i < count; i++) {
-        if (subs[i].routing_id)
-            s_answer (self, &subs[i]);
-        zframe_destroy (&subs[i].routing_id);
-        if (subs[i].submit)
-            kefu__v1__command_submit__free_unpacked (subs[i].submit, NULL);
+    job->rows = calloc ((size_t) job->valid, sizeof *job->rows);
+    job->packed = calloc ((size_t) job->valid, sizeof *job->packed);
+    job->now_ms = kf_clock_now_ms (self->deps.clock);
+    self->storing = true;
+    if (self->loop && self->reading) {
+        zloop_reader_end (self->loop, self->router);
+        self->reading = false;
     }
-    free (subs);
-    s_deliver_due (self);
+    intake_jobs_queue (self->jobs, &job->job);
+}
+
+static int
+s_handle_submits (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_read_submits ((intake_outbound_t *) arg);
+    return 0;
+}
+
+static int
+s_handle_jobs (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    intake_outbound_t *self = arg;
+    intake_jobs_on_readable (self->jobs, kf_outbox_socket (self->deps.outbox));
+    return 0;
+}
+
+void
+intake_outbound_start (intake_outbound_t *self, zloop_t *loop)
+{
+    self->loop = loop;
+    zloop_reader (loop, self->router, s_handle_submits, self);
+    zloop_reader (loop, intake_jobs_socket (self->jobs), s_handle_jobs, self);
+    self->reading = true;
+}
+
+void
+intake_outbound_finish (intake_outbound_t *self)
+{
+    intake_jobs_finish (self->jobs, kf_outbox_socket (self->deps.outbox));
+}
+
+void
+intake_outbound_drain (intake_outbound_t *self)
+{
+    self->draining = true;
+    if (self->loop && self->reading)
+        zloop_reader_end (self->loop, self->router);
+    self->reading = false;
+    intake_outbound_finish (self); //  what is being stored is answered
+    intake_outbound_flush_acks (self);
+    intake_outbound_finish (self); //  the acks collected are settled
 }

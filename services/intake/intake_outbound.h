@@ -24,7 +24,7 @@
 
 typedef struct {
     const intake_config_t *config; //  settings
-    kf_store_t *store;             //  database
+    const char *database_url;      //  the commands' own connection (intake_jobs.h)
     kf_outbox_t *outbox;           //  intake's events
     intake_auth_t *auth;           //  principals and shops
     intake_sessions_t *sessions;   //  connected gateways
@@ -43,12 +43,19 @@ void intake_outbound_destroy (intake_outbound_t **self_p);
 int intake_outbound_bind (intake_outbound_t *self, const char *endpoint);
 zsock_t *intake_outbound_socket (intake_outbound_t *self);
 
-//  Read every waiting CommandSubmit, store them, answer the issuers, send.
-void intake_outbound_handle_submits (intake_outbound_t *self);
+//  Read the command endpoint on loop: each CommandSubmit read is validated,
+//  stored (off the loop, intake_jobs.h), answered to its issuer and sent.
+void intake_outbound_start (intake_outbound_t *self, zloop_t *loop);
+//  Wait for the database work queued (a driven clock's answer).
+void intake_outbound_finish (intake_outbound_t *self);
+//  Stop reading submissions; store and answer those read, settle the acks
+//  collected (waits).
+void intake_outbound_drain (intake_outbound_t *self);
 //  A gateway's CommandAck (collected; stored by flush_acks).
 void intake_outbound_on_ack (intake_outbound_t *self, const intake_principal_t *principal,
                              const Kefu__V1__CommandAck *ack);
-//  Store collected acks. 0, or -1 (kept for the next try).
+//  Settle the acks collected (off the loop; those that fail wait for the
+//  next call). Returns 0.
 int intake_outbound_flush_acks (intake_outbound_t *self);
 //  A gateway said Hello: send its shops' unsettled commands now.
 void intake_outbound_on_hello (intake_outbound_t *self, const intake_session_t *session);

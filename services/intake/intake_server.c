@@ -37,6 +37,7 @@
 #include "intake_item.h"
 #include "intake_outbound.h"
 #include "intake_session.h"
+#include "intake_jobs.h"
 #include "intake_store.h"
 #include "intake_writer.h"
 #include "kefu/v1/gateway.pb-c.h"
@@ -80,18 +81,6 @@ typedef struct {
 } s_bucket_t;
 
 typedef struct _s_server_t s_server_t;
-typedef struct _s_job_t s_job_t;
-//  On the loop, once the keeper has run the job: rc is what run returned.
-//  Owns the job (frees it or queues it again).
-typedef void (s_job_done_fn) (s_server_t *self, s_job_t *job, int rc);
-
-//  Housekeeping handed to the keeper (a writer of its own): the quiet-period
-//  sweep, the auth refresh. The loop never waits for it.
-struct _s_job_t {
-    intake_writer_job_fn *run;      //  on the keeper's thread, with its connection
-    s_job_done_fn *done;            //  back on the loop
-    void (*destroy) (s_job_t *job); //  frees a job that will not run
-};
 
 struct _s_server_t {
     zsock_t *pipe;                           //  actor pipe
@@ -159,16 +148,14 @@ struct _s_server_t {
     int64_t *c_sweep_failures; //  sweep transactions that failed
     int64_t *c_key_conflicts;  //  store attempts that failed on a unique key
     //  Housekeeping, off the loop.
-    intake_writer_t *keeper; //  runs the jobs (its own connection and thread)
-    zlistx_t *jobs;          //  s_job_t waiting for the keeper, oldest first
-    s_job_t *job;            //  the job the keeper runs now (NULL: idle)
-    bool sweeping;           //  a sweep is queued or running
-    bool refreshing;         //  an auth refresh is queued or running
-    bool keys_loading;       //  the customer keys are being loaded
-    bool keys_loaded;        //  ... and have been (intake_cache_set_complete)
-    int64_t *c_keys_loaded;  //  customer keys in the filter at start
-    int64_t *c_keys_ready;   //  1 once they are (new customers presumed new)
-    int64_t *c_keys_failed;  //  attempts to load them that failed
+    intake_jobs_t *keeper;  //  the sweep, the auth refresh (intake_jobs.h)
+    bool sweeping;          //  a sweep is queued or running
+    bool refreshing;        //  an auth refresh is queued or running
+    bool keys_loading;      //  the customer keys are being loaded
+    bool keys_loaded;       //  ... and have been (intake_cache_set_complete)
+    int64_t *c_keys_loaded; //  customer keys in the filter at start
+    int64_t *c_keys_ready;  //  1 once they are (new customers presumed new)
+    int64_t *c_keys_failed; //  attempts to load them that failed
 };
 
 //  ---------------------------------------------------------------------
@@ -211,6 +198,7 @@ s_on_clock (void *arg)
     //  periodic sweep (the tick) never waits for the keeper.
     s_sweep ((s_server_t *) arg);
     s_keeper_finish ((s_server_t *) arg);
+    intake_outbound_finish (((s_server_t *) arg)->outbound);
 }
 
 static intake_classify_t *
@@ -232,24 +220,13 @@ s_load_dictionary (const intake_config_t *config)
 }
 
 static void
-s_job_free (void **item_p)
-{
-    s_job_t *job = *item_p;
-    if (job)
-        job->destroy (job);
-    *item_p = NULL;
-}
-
-static void
 s_server_destroy (s_server_t **self_p)
 {
     if (*self_p) {
         s_server_t *self = *self_p;
         for (int i = 0; i < self->writer_count; i++)
             intake_writer_destroy (&self->writers[i]);
-        intake_writer_destroy (&self->keeper); //  waits for the job it runs
-        s_job_free ((void **) &self->job);
-        zlistx_destroy (&self->jobs);
+        intake_jobs_destroy (&self->keeper); //  waits for the job it runs
         intake_cache_destroy (&self->cache);
         for (int w = 0; w < self->writer_count; w++) {
             for (int i = 0; i < self->build_count[w]; i++)
@@ -303,11 +280,11 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
         self->build[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
         self->spare[w] = calloc ((size_t) self->capacity, sizeof (intake_item_t));
     }
-    self->keeper = intake_writer_new (args->common->database_url, 0, NULL);
-    self->jobs = zlistx_new ();
-    zlistx_set_destructor (self->jobs, s_job_free);
-    intake_outbound_deps_t deps = {self->config,   self->store,  self->outbox, self->auth,
-                                   self->sessions, self->router, self->clock,  self->control};
+    self->keeper = intake_jobs_new (args->common->database_url, "keeper", self);
+    intake_outbound_deps_t deps = {self->config,   args->common->database_url,
+                                   self->outbox,   self->auth,
+                                   self->sessions, self->router,
+                                   self->clock,    self->control};
     self->outbound = intake_outbound_new (&deps);
     kf_control_t *c = self->control;
     self->c_frames = kf_control_counter (c, "frames.received");
@@ -636,43 +613,18 @@ s_refresh_auth (s_server_t *self)
 //  ---------------------------------------------------------------------
 //  Housekeeping on the keeper
 
-//  Hand the keeper the oldest job waiting, if it is idle.
+//  Queue a job for the keeper (takes ownership).
 static void
-s_keeper_kick (s_server_t *self)
+s_keeper_queue (s_server_t *self, intake_job_t *job)
 {
-    if (self->job || zlistx_size (self->jobs) == 0)
-        return;
-    self->job = zlistx_detach (self->jobs, NULL);
-    intake_writer_run (self->keeper, self->job->run, self->job);
+    intake_jobs_queue (self->keeper, job);
 }
 
-//  Queue a job (takes ownership).
-static void
-s_keeper_queue (s_server_t *self, s_job_t *job)
-{
-    zlistx_add_end (self->jobs, job);
-    s_keeper_kick (self);
-}
-
-//  The keeper is done: publish its events, let the job finish on the loop.
-static void
-s_keeper_collect (s_server_t *self)
-{
-    int rc = -1;
-    s_job_t *job = intake_writer_collect_job (self->keeper, kf_outbox_socket (self->outbox), &rc);
-    assert (job == self->job);
-    self->job = NULL;
-    job->done (self, job, rc);
-}
-
-//  Wait for every job queued (a driven clock's answer, drain).
+//  Wait for every job queued (a driven clock's answer).
 static void
 s_keeper_finish (s_server_t *self)
 {
-    while (self->job) {
-        s_keeper_collect (self);
-        s_keeper_kick (self);
-    }
+    intake_jobs_finish (self->keeper, kf_outbox_socket (self->outbox));
 }
 
 static int
@@ -681,15 +633,12 @@ s_handle_keeper (zloop_t *loop, zsock_t *reader, void *arg)
     (void) loop;
     (void) reader;
     s_server_t *self = arg;
-    //  (A driven clock may have collected it already: never wait here.)
-    if (self->job && (zsock_events (reader) & ZMQ_POLLIN))
-        s_keeper_collect (self);
-    s_keeper_kick (self);
+    intake_jobs_on_readable (self->keeper, kf_outbox_socket (self->outbox));
     return 0;
 }
 
 typedef struct {
-    s_job_t job;                    //  run, done
+    intake_job_t job;               //  run, done
     intake_auth_snapshot_t *loaded; //  what the keeper read (NULL: failed)
     kf_error_t err;                 //  why it failed
 } s_refresh_job_t;
@@ -704,7 +653,7 @@ s_refresh_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
 }
 
 static void
-s_refresh_free (s_job_t *job)
+s_refresh_free (intake_job_t *job)
 {
     s_refresh_job_t *refresh = (s_refresh_job_t *) job;
     intake_auth_snapshot_destroy (&refresh->loaded);
@@ -712,8 +661,9 @@ s_refresh_free (s_job_t *job)
 }
 
 static void
-s_refresh_done (s_server_t *self, s_job_t *job, int rc)
+s_refresh_done (void *owner, intake_job_t *job, int rc)
 {
+    s_server_t *self = owner;
     s_refresh_job_t *refresh = (s_refresh_job_t *) job;
     if (rc == 0 && refresh->loaded)
         intake_auth_apply (self->auth, &refresh->loaded);
@@ -725,7 +675,7 @@ s_refresh_done (s_server_t *self, s_job_t *job, int rc)
 }
 
 typedef struct {
-    s_job_t job;           //  run, done
+    intake_job_t job;      //  run, done
     intake_cache_t *cache; //  the writers' memory
     int64_t loaded;        //  keys marked
     int64_t started;       //  monotonic ms
@@ -742,14 +692,15 @@ s_keys_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
 }
 
 static void
-s_keys_free (s_job_t *job)
+s_keys_free (intake_job_t *job)
 {
     free (job);
 }
 
 static void
-s_keys_done (s_server_t *self, s_job_t *job, int rc)
+s_keys_done (void *owner, intake_job_t *job, int rc)
 {
+    s_server_t *self = owner;
     s_keys_job_t *keys = (s_keys_job_t *) job;
     self->keys_loading = false;
     if (rc == 0) {
@@ -1193,15 +1144,6 @@ s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 static int
-s_handle_commands (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    intake_outbound_handle_submits (((s_server_t *) arg)->outbound);
-    return 0;
-}
-
-static int
 s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
@@ -1225,7 +1167,7 @@ s_handle_connections (zloop_t *loop, zsock_t *reader, void *arg)
 #define S_SWEEP_LIMIT 500 //  conversations looked at per sweep transaction
 
 typedef struct {
-    s_job_t job;      //  run, done
+    intake_job_t job; //  run, done
     char **shops;     //  registered shops (owned copies)
     int shop_count;   //  entries
     int64_t now_ms;   //  the sweep's time
@@ -1236,7 +1178,7 @@ typedef struct {
 } s_sweep_job_t;
 
 static void
-s_sweep_free (s_job_t *job)
+s_sweep_free (intake_job_t *job)
 {
     s_sweep_job_t *sweep = (s_sweep_job_t *) job;
     for (int i = 0; i < sweep->shop_count; i++)
@@ -1259,8 +1201,9 @@ s_sweep_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
 //  Back on the loop: count, and go on in another transaction while more
 //  may be waiting (other jobs take their turn in between).
 static void
-s_sweep_done (s_server_t *self, s_job_t *job, int rc)
+s_sweep_done (void *owner, intake_job_t *job, int rc)
 {
+    s_server_t *self = owner;
     s_sweep_job_t *sweep = (s_sweep_job_t *) job;
     if (rc == 0 && sweep->closed > 0) {
         *self->c_closed += sweep->closed;
@@ -1399,8 +1342,8 @@ s_start (s_server_t *self, char *why, size_t why_size)
     self->reading = true;
     for (int i = 0; i < self->writer_count; i++)
         zloop_reader (self->loop, intake_writer_socket (self->writers[i]), s_handle_writer, self);
-    zloop_reader (self->loop, intake_writer_socket (self->keeper), s_handle_keeper, self);
-    zloop_reader (self->loop, intake_outbound_socket (self->outbound), s_handle_commands, self);
+    zloop_reader (self->loop, intake_jobs_socket (self->keeper), s_handle_keeper, self);
+    intake_outbound_start (self->outbound, self->loop);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_reader (self->loop, self->monitor, s_handle_connections, self);
@@ -1467,12 +1410,9 @@ s_op_drain (void *server)
     if (self->reading)
         zloop_reader_end (self->loop, self->router);
     self->reading = false;
-    zloop_reader_end (self->loop, intake_outbound_socket (self->outbound));
     s_settle_all (self);
-    if (self->job)
-        s_keeper_collect (self); //  its events are published; what waits is dropped
-    zlistx_purge (self->jobs);
-    intake_outbound_flush_acks (self->outbound);
+    intake_jobs_drop (self->keeper, kf_outbox_socket (self->outbox));
+    intake_outbound_drain (self->outbound);
 }
 
 static const kf_actor_ops_t s_ops = {s_op_start, s_op_socket, s_op_reload, s_op_drain, NULL};

@@ -136,10 +136,18 @@ s_actor (zsock_t *pipe, void *arg)
 intake_writer_t *
 intake_writer_new (const char *database_url, int index, intake_cache_t *cache)
 {
-    intake_writer_t *self = calloc (1, sizeof *self);
     char name[32];
-    snprintf (name, sizeof name, "kefu-intake-w%d", index);
-    self->store = kf_store_new (database_url, name);
+    snprintf (name, sizeof name, "w%d", index);
+    return intake_writer_new_named (database_url, name, cache);
+}
+
+intake_writer_t *
+intake_writer_new_named (const char *database_url, const char *name, intake_cache_t *cache)
+{
+    intake_writer_t *self = calloc (1, sizeof *self);
+    char application[64];
+    snprintf (application, sizeof application, "kefu-intake-%s", name);
+    self->store = kf_store_new (database_url, application);
     kf_store_set_batch_plans (self->store, true); //  batch statements only
     intake_store_register (self->store);
     self->outbox = kf_outbox_new ("intake", self->store);

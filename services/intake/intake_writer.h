@@ -44,6 +44,10 @@ typedef struct {
 //  borrowed: it must outlive the writer; may be NULL). Caller owns return
 //  value.
 intake_writer_t *intake_writer_new (const char *database_url, int index, intake_cache_t *cache);
+//  The same, its connection named kefu-intake-NAME (intake_writer_new:
+//  kefu-intake-w<index>).
+intake_writer_t *intake_writer_new_named (const char *database_url, const char *name,
+                                          intake_cache_t *cache);
 //  Waits for a batch in progress, then stops the thread.
 void intake_writer_destroy (intake_writer_t **self_p);
 

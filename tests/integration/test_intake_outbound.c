@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #define SHOP "shop-o"
 
@@ -58,9 +59,9 @@ s_teardown (void **state)
     return 0;
 }
 
-//  Hand in an assignment; return the submit ack (caller frees).
-static Kefu__V1__CommandSubmitAck *
-s_submit (fixture_t *f, const char *request_id, const char *shop, const char *agent)
+//  Hand in an assignment without waiting for its answer.
+static void
+s_submit_send (fixture_t *f, const char *request_id, const char *shop, const char *agent)
 {
     Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
     assign.conversation_id = 42;
@@ -78,6 +79,12 @@ s_submit (fixture_t *f, const char *request_id, const char *shop, const char *ag
     submit.command = &cmd;
     zframe_t *frame = kf_wire_pack (&submit.base);
     assert_int_equal (zframe_send (&frame, f->service, 0), 0);
+}
+
+//  The answer to a submission (caller frees).
+static Kefu__V1__CommandSubmitAck *
+s_submit_answer (fixture_t *f)
+{
     assert_false (kt_gw_silent (f->service, 10000));
     zframe_t *in = zframe_recv (f->service);
     Kefu__V1__CommandSubmitAck *ack =
@@ -85,6 +92,14 @@ s_submit (fixture_t *f, const char *request_id, const char *shop, const char *ag
     zframe_destroy (&in);
     assert_non_null (ack);
     return ack;
+}
+
+//  Hand in an assignment; return the submit ack (caller frees).
+static Kefu__V1__CommandSubmitAck *
+s_submit (fixture_t *f, const char *request_id, const char *shop, const char *agent)
+{
+    s_submit_send (f, request_id, shop, agent);
+    return s_submit_answer (f);
 }
 
 //  Wait for a Command on a raw gateway; returns its id.
@@ -154,6 +169,56 @@ test_submit_is_idempotent_and_validated (void **state)
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM events WHERE kind = "
                                           "'command.issued'"),
                       1);
+}
+
+//  Storing a command waits on PostgreSQL off the loop that reads the
+//  gateways: with the commands' table locked, a submission waits for its
+//  answer while a gateway's item is still stored and acknowledged; once
+//  the lock goes, the command is stored and answered.
+static void
+test_a_slow_command_store_does_not_hold_the_gateways (void **state)
+{
+    fixture_t *f = *state;
+    bool welcomed = false;
+    zsock_t *gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    //  Unsettled commands are reloaded at start; wait for that read first,
+    //  and for a writer to be at work (connected).
+    kefu__v1__command_submit_ack__free_unpacked (
+        s_submit (f, "routing:assign:7:0", SHOP, "xiaomei"), NULL);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "before-lock-1", "tb_lily88", "在吗", zclock_time ());
+    kt_gw_push (gw, &item);
+    //  (Should the test fail holding the lock, PostgreSQL ends it in 20 s.)
+    PGconn *lock = PQconnectdb (f->db);
+    PGresult *res = PQexec (lock, "SET idle_in_transaction_session_timeout = '20s'; BEGIN; "
+                                  "LOCK TABLE outbound_commands IN EXCLUSIVE MODE");
+    assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+    PQclear (res);
+    s_submit_send (f, "routing:assign:7:1", SHOP, "xiaomei");
+    kt_gw_message (&item, &msg, SHOP, "while-locked-1", "tb_lily88", "在吗", zclock_time ());
+    kt_gw_send_item (gw, &item);
+    bool acked = false;
+    for (int i = 0; i < 10 && !acked && !kt_gw_silent (gw, 5000); i++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (gw);
+        if (in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK) {
+            assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+            acked = true;
+        }
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    assert_true (acked);
+    assert_true (kt_gw_silent (f->service, 0)); //  the command waits
+    res = PQexec (lock, "ROLLBACK");
+    PQclear (res);
+    PQfinish (lock);
+    Kefu__V1__CommandSubmitAck *a = s_submit_answer (f);
+    assert_int_equal (a->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__command_submit_ack__free_unpacked (a, NULL);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands"), 2);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 2);
+    zsock_destroy (&gw);
 }
 
 static void
@@ -328,6 +393,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_waits_for_the_gateway_and_is_resent_until_acked,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_library_sees_each_command_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_slow_command_store_does_not_hold_the_gateways,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_reconnect_takes_over_the_session_of_its_gateway,
                                          s_setup, s_teardown),
     };
