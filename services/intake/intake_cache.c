@@ -1,6 +1,8 @@
 /*  intake_cache — what a writer knows about the customers it stored last. */
 #include "intake_cache.h"
 
+#include "kf_shop.h"
+
 #include <czmq.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,18 +25,15 @@ struct _intake_cache_t {
 //  first (correct, one round trip more); a key stored is never missed.
 #define S_SEEN_BITS (1u << 25)
 
-//  Two bit positions of a key (FNV-1a 64, then split).
+//  Two bit positions of a key: FNV-1a (kf_fnv1a), then again from there.
 static void
 s_seen_bits (const char *key, uint32_t bits[2])
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    bits[0] = (uint32_t) h & (S_SEEN_BITS - 1);
-    bits[1] = (uint32_t) (h >> 32) & (S_SEEN_BITS - 1);
+    size_t len = strlen (key);
+    uint32_t h1 = kf_fnv1a (2166136261u, key, len);
+    uint32_t h2 = kf_fnv1a (h1 ^ 0x9e3779b9u, key, len);
+    bits[0] = h1 & (S_SEEN_BITS - 1);
+    bits[1] = h2 & (S_SEEN_BITS - 1);
 }
 
 static void
