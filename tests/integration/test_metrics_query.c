@@ -15,6 +15,7 @@
 #include "kefu/v1/control.pb-c.h"
 #include "kf_wire.h"
 #include "kt_db.h"
+#include "kt_intake.h"
 #include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "metrics_query.h"
@@ -43,16 +44,9 @@ typedef struct {
 static void
 s_principal (fixture_t *f, const char *id, const char *role, zcert_t *cert, const char *shops)
 {
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO principals (principal_id, role, public_key, all_shops) "
-              "VALUES ('%s', '%s', '%s', %s)",
-              id, role, zcert_public_txt (cert), shops ? "false" : "true");
-    kt_sql (f->db, sql);
-    if (shops) {
-        snprintf (sql, sizeof sql, "INSERT INTO principal_shops VALUES ('%s', '%s')", shops, id);
-        kt_sql (f->db, sql);
-    }
+    kt_principal_add (f->db, id, role, cert, shops == NULL);
+    if (shops)
+        kt_principal_scope (f->db, id, shops);
 }
 
 static int

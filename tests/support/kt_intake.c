@@ -164,6 +164,14 @@ kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_
                 values);
 }
 
+void
+kt_principal_scope (const char *conninfo, const char *id, const char *shop_id)
+{
+    const char *values[] = {shop_id, id};
+    s_exec (conninfo, "principal scope",
+            "INSERT INTO principal_shops (shop_id, principal_id) VALUES ($1, $2)", 2, values);
+}
+
 int64_t
 kt_intake_counter (kt_intake_t *self, const char *name, bool *insecure)
 {

@@ -47,6 +47,8 @@ void kt_shop_add (const char *conninfo, const char *shop_id);
 //  gateway or admin gets its own id as its gateway id, as kefuctl gives it).
 void kt_principal_add (const char *conninfo, const char *id, const char *role, zcert_t *cert,
                        bool all_shops);
+//  Add shop_id to a principal's scope (one not of all shops).
+void kt_principal_scope (const char *conninfo, const char *id, const char *shop_id);
 
 //  A counter of intake's status (kefuctl status), 0 if absent; *insecure
 //  (if not NULL) says whether it runs with KEFU_INSECURE=1.
