@@ -158,9 +158,17 @@ typedef struct {
     bool json;            //  --json: JSON wanted
     const char *timezone; //  the shop's time zone
     int64_t now_ms;       //  now (kefuctl_t)
+    kf_store_t *store;    //  connected (kefuctl_list_run)
+    const char *shop_id;  //  the shop (kefuctl_list_run)
+    void *arg;            //  the caller's (kefuctl_list_run)
 } kefuctl_list_t;
 int kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
                           const char *sql, kf_store_rows_fn *fn);
+//  The same shape where the owning service's store reads the rows: fn
+//  lists them (0, or -1 with err set).
+typedef int (kefuctl_lister_fn) (kefuctl_list_t *list, kf_error_t *err);
+int kefuctl_list_run (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
+                      kefuctl_lister_fn *fn, void *arg);
 int kefuctl_check_agent_id (const char *cmd, const char *agent_id);
 //  Group and shift names: 1-32 of a-z 0-9 _ . - starting with a letter or digit.
 int kefuctl_check_name (const char *cmd, const char *what, const char *name);

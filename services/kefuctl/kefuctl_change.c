@@ -222,8 +222,8 @@ kefuctl_rotation_resolve (kefuctl_change_t *c, int weeks, int *offset)
 }
 
 int
-kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
-                      const char *sql, kf_store_rows_fn *fn)
+kefuctl_list_run (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
+                  kefuctl_lister_fn *fn, void *arg)
 {
     const char *shop_id;
     bool json;
@@ -235,15 +235,36 @@ kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, in
     rc = s_shop_open (ctl, cmd, shop_id, &store, timezone);
     if (rc)
         return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
     kf_error_t err;
-    kefuctl_list_t list = {json, timezone, ctl->now_ms};
-    if (kf_store_exec_sql (store, sql, &params, fn, &list, &err)) {
+    kf_error_clear (&err);
+    kefuctl_list_t list = {json, timezone, ctl->now_ms, store, shop_id, arg};
+    if (fn (&list, &err)) {
         fprintf (stderr, "%s: %s\n", cmd, err.reason);
         rc = KEFUCTL_FAILED;
     }
     kf_store_destroy (&store);
     return rc;
+}
+
+typedef struct {
+    const char *sql;      //  with the shop as $1
+    kf_store_rows_fn *fn; //  the rows
+} s_by_sql_t;
+
+static int
+s_list_by_sql (kefuctl_list_t *list, kf_error_t *err)
+{
+    const s_by_sql_t *by = list->arg;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, list->shop_id);
+    return kf_store_exec_sql (list->store, by->sql, &params, by->fn, list, err);
+}
+
+int
+kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
+                      const char *sql, kf_store_rows_fn *fn)
+{
+    s_by_sql_t by = {sql, fn};
+    return kefuctl_list_run (ctl, cmd, argc, argv, first, s_list_by_sql, &by);
 }

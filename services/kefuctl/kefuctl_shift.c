@@ -2,6 +2,8 @@
     one-command starting point: shift defaults. */
 #include "kefuctl.h"
 
+#include "routing_store.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,72 +41,12 @@ s_help (void)
 //  ---------------------------------------------------------------------------
 //  shift defaults
 
-typedef struct {
-    bool shift_day, shift_night;           //  created now
-    bool group_presales, group_aftersales; //  created now
-    bool settings;                         //  created now
-} s_created_t;
-
-static int
-s_on_shifts (const PGresult *res, void *arg)
-{
-    s_created_t *created = arg;
-    for (int i = 0; i < PQntuples (res); i++) {
-        const char *name = kf_store_text (res, i, 0);
-        if (strcmp (name, "day") == 0)
-            created->shift_day = true;
-        else if (strcmp (name, "night") == 0)
-            created->shift_night = true;
-    }
-    return 0;
-}
-
-static int
-s_on_groups (const PGresult *res, void *arg)
-{
-    s_created_t *created = arg;
-    for (int i = 0; i < PQntuples (res); i++) {
-        const char *name = kf_store_text (res, i, 0);
-        if (strcmp (name, "presales") == 0)
-            created->group_presales = true;
-        else if (strcmp (name, "aftersales") == 0)
-            created->group_aftersales = true;
-    }
-    return 0;
-}
-
-static int
-s_on_settings (const PGresult *res, void *arg)
-{
-    ((s_created_t *) arg)->settings = PQntuples (res) > 0;
-    return 0;
-}
-
 static int
 s_defaults_change (kefuctl_change_t *c, void *arg)
 {
     (void) arg;
-    s_created_t created = {false, false, false, false, false};
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    //  The values below are kefu's defaults, not input: literals are fine.
-    if (kf_store_exec_sql (c->store,
-                           "INSERT INTO shifts (shop_id, shift_name, start_minute, end_minute) "
-                           "VALUES ($1::text, 'day', 510, 1050), ($1::text, 'night', 1050, 1380) "
-                           "ON CONFLICT DO NOTHING RETURNING shift_name",
-                           &params, s_on_shifts, &created, &c->err) ||
-        kf_store_exec_sql (c->store,
-                           "INSERT INTO routing_groups"
-                           " (shop_id, group_name, display_name, overflow_to, overflow_after_ms) "
-                           "VALUES ($1::text, 'presales', '售前', 'aftersales', 120000),"
-                           " ($1::text, 'aftersales', '售后', 'presales', 120000) "
-                           "ON CONFLICT DO NOTHING RETURNING group_name",
-                           &params, s_on_groups, &created, &c->err) ||
-        kf_store_exec_sql (c->store,
-                           "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
-                           "ON CONFLICT DO NOTHING RETURNING 1",
-                           &params, s_on_settings, &created, &c->err))
+    routing_defaults_t created;
+    if (routing_store_put_defaults (c->store, c->shop_id, &created, &c->err))
         return kefuctl_change_failed (c);
     FILE *out = c->out;
     fprintf (out, "shop %s:\n", c->shop_id);
@@ -140,45 +82,19 @@ typedef struct {
 } s_shift_t;
 
 static int
-s_on_times (const PGresult *res, void *arg)
-{
-    s_shift_t *shift = arg;
-    if (PQntuples (res) == 1) {
-        shift->start = (int) kf_store_int (res, 0, 0);
-        shift->end = (int) kf_store_int (res, 0, 1);
-    } else
-        shift->start = shift->end = -2; //  no row
-    return 0;
-}
-
-static int
 s_shift_change (kefuctl_change_t *c, void *arg)
 {
     s_shift_t *shift = arg;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, shift->name);
-    if (shift->start >= 0)
-        kf_params_int (&params, shift->start);
-    else
-        kf_params_null (&params);
-    if (shift->end >= 0)
-        kf_params_int (&params, shift->end);
-    else
-        kf_params_null (&params);
-    if (kf_store_exec_sql (c->store,
-                           shift->add
-                               ? "INSERT INTO shifts (shop_id, shift_name, start_minute, "
-                                 "end_minute) VALUES ($1::text, $2::text, $3::int4, $4::int4) "
-                                 "ON CONFLICT DO NOTHING RETURNING start_minute, end_minute"
-                               : "UPDATE shifts SET"
-                                 " start_minute = coalesce ($3::int4, start_minute),"
-                                 " end_minute = coalesce ($4::int4, end_minute) "
-                                 "WHERE shop_id = $1::text AND shift_name = $2::text "
-                                 "RETURNING start_minute, end_minute",
-                           &params, s_on_times, shift, &c->err))
+    routing_shift_row_t stored;
+    int done = routing_store_put_shift (c->store, c->shop_id, shift->name, shift->add, shift->start,
+                                        shift->end, &stored, &c->err);
+    if (done < 0)
         return kefuctl_change_failed (c);
+    if (done) {
+        shift->start = stored.start_minute;
+        shift->end = stored.end_minute;
+    } else
+        shift->start = shift->end = -2; //  no row
     if (shift->start == -2) {
         if (shift->add) {
             fprintf (stderr,
@@ -245,36 +161,55 @@ s_add_or_set (kefuctl_t *ctl, int argc, char **argv, bool add)
 //  ---------------------------------------------------------------------------
 //  shift list
 
-static int
-s_on_list (const PGresult *res, void *arg)
+static void
+s_on_shift (void *arg, const routing_shift_row_t *row)
 {
-    const kefuctl_list_t *list = arg;
-    bool json = list->json;
+    json_t *array = arg;
+    char a[16], b[16];
+    json_array_append_new (
+        array, json_pack ("{s:s, s:s, s:s, s:i, s:i, s:b, s:I, s:b}", "shift", row->name, "start",
+                          kefuctl_fmt_clock (a, sizeof a, row->start_minute), "end",
+                          kefuctl_fmt_clock (b, sizeof b, row->end_minute), "start_minute",
+                          row->start_minute, "end_minute", row->end_minute, "crosses_midnight",
+                          row->end_minute < row->start_minute, "agents", (json_int_t) row->agents,
+                          "night", row->night));
+}
+
+static int
+s_list_shifts (kefuctl_list_t *list, kf_error_t *err)
+{
     json_t *array = json_array ();
-    if (!json && PQntuples (res) == 0)
-        printf ("no shifts (kefuctl shift defaults, or kefuctl shift add)\n");
-    else if (!json)
-        printf ("%-16s %-5s %-5s %-6s %s\n", "SHIFT", "START", "END", "AGENTS", "NOTE");
-    for (int i = 0; i < PQntuples (res); i++) {
-        const char *name = kf_store_text (res, i, 0);
-        int start = (int) kf_store_int (res, i, 1), end = (int) kf_store_int (res, i, 2);
-        bool night = strcmp (kf_store_text (res, i, 4), "t") == 0;
-        char a[16], b[16];
-        kefuctl_fmt_clock (a, sizeof a, start);
-        kefuctl_fmt_clock (b, sizeof b, end);
-        if (json)
-            json_array_append_new (
-                array, json_pack ("{s:s, s:s, s:s, s:i, s:i, s:b, s:I, s:b}", "shift", name,
-                                  "start", a, "end", b, "start_minute", start, "end_minute", end,
-                                  "crosses_midnight", end < start, "agents",
-                                  (json_int_t) kf_store_int (res, i, 3), "night", night));
-        else
-            printf ("%-16s %-5s %-5s %-6d %s%s%s\n", name, a, b, (int) kf_store_int (res, i, 3),
-                    end < start ? "crosses midnight" : "", end < start && night ? "; " : "",
-                    night ? "night SLA applies" : "");
+    if (routing_store_list_shifts (list->store, list->shop_id, s_on_shift, array, err)) {
+        json_decref (array);
+        return -1;
     }
+    size_t count = json_array_size (array);
+    if (list->json) {
+        char *text = json_dumps (array, JSON_INDENT (2));
+        printf ("%s\n", text);
+        free (text);
+    } else if (count == 0)
+        printf ("no shifts (kefuctl shift defaults, or kefuctl shift add)\n");
+    else
+        printf ("%-16s %-5s %-5s %-6s %s\n", "SHIFT", "START", "END", "AGENTS", "NOTE");
+    size_t i;
+    json_t *row;
+    json_array_foreach (array, i, row)
+    {
+        if (list->json)
+            break;
+        bool crosses = json_is_true (json_object_get (row, "crosses_midnight"));
+        bool night = json_is_true (json_object_get (row, "night"));
+        printf ("%-16s %-5s %-5s %-6d %s%s%s\n", json_string_value (json_object_get (row, "shift")),
+                json_string_value (json_object_get (row, "start")),
+                json_string_value (json_object_get (row, "end")),
+                (int) json_integer_value (json_object_get (row, "agents")),
+                crosses ? "crosses midnight" : "", crosses && night ? "; " : "",
+                night ? "night SLA applies" : "");
+    }
+    json_decref (array);
     int64_t week = kefuctl_week (list->timezone, list->now_ms);
-    if (!json && week >= 0 && PQntuples (res) > 0) {
+    if (!list->json && week >= 0 && count > 0) {
         //  What --rotation N:K means now: weeks run Monday to Sunday.
         time_t monday = (time_t) (week * 7 - 3) * 86400;
         struct tm tm;
@@ -285,28 +220,13 @@ s_on_list (const PGresult *res, void *arg)
                 "%d of 4 (kefuctl agent schedule --rotation N:K)\n",
                 from, list->timezone, (int) (week % 2), (int) (week % 3), (int) (week % 4));
     }
-    if (json) {
-        char *text = json_dumps (array, JSON_INDENT (2));
-        printf ("%s\n", text);
-        free (text);
-    }
-    json_decref (array);
     return 0;
 }
 
 static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
-    const char *cmd = "kefuctl shift list";
-    return kefuctl_list_by_shop (
-        ctl, cmd, argc, argv, 2,
-        "SELECT s.shift_name, s.start_minute, s.end_minute,"
-        " (SELECT count (DISTINCT a.agent_id) FROM agent_schedule a"
-        "  WHERE a.shop_id = s.shop_id AND a.shift_name = s.shift_name),"
-        " s.shift_name = coalesce ((SELECT r.night_shift FROM routing_settings r"
-        "  WHERE r.shop_id = s.shop_id), 'night') "
-        "FROM shifts s WHERE s.shop_id = $1::text ORDER BY s.start_minute, s.shift_name",
-        s_on_list);
+    return kefuctl_list_run (ctl, "kefuctl shift list", argc, argv, 2, s_list_shifts, NULL);
 }
 
 static int

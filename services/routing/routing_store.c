@@ -598,6 +598,164 @@ routing_store_list_groups (kf_store_t *store, const char *shop_id, routing_group
         &params, s_on_list_groups, &list, err);
 }
 
+//  ---------------------------------------------------------------------
+//  Shifts and a new shop's defaults (kefuctl shift)
+
+//  Which of names[0..n) the rows' first column holds: flags[i] set.
+static void
+s_created (const PGresult *res, const char *const *names, bool **flags, int n)
+{
+    for (int r = 0; r < PQntuples (res); r++)
+        for (int i = 0; i < n; i++)
+            if (strcmp (kf_store_text (res, r, 0), names[i]) == 0)
+                *flags[i] = true;
+}
+
+static int
+s_on_default_shifts (const PGresult *res, void *arg)
+{
+    routing_defaults_t *c = arg;
+    const char *names[] = {"day", "night"};
+    bool *flags[] = {&c->shift_day, &c->shift_night};
+    s_created (res, names, flags, 2);
+    return 0;
+}
+
+static int
+s_on_default_groups (const PGresult *res, void *arg)
+{
+    routing_defaults_t *c = arg;
+    const char *names[] = {"presales", "aftersales"};
+    bool *flags[] = {&c->group_presales, &c->group_aftersales};
+    s_created (res, names, flags, 2);
+    return 0;
+}
+
+static int
+s_on_default_settings (const PGresult *res, void *arg)
+{
+    ((routing_defaults_t *) arg)->settings = PQntuples (res) > 0;
+    return 0;
+}
+
+int
+routing_store_put_defaults (kf_store_t *store, const char *shop_id, routing_defaults_t *created,
+                            kf_error_t *err)
+{
+    memset (created, 0, sizeof *created);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    //  The values below are kefu's defaults, not input: literals are fine.
+    return kf_store_exec_sql (store,
+                              "INSERT INTO shifts (shop_id, shift_name, start_minute, end_minute) "
+                              "VALUES ($1::text, 'day', 510, 1050), ($1::text, 'night', 1050, "
+                              "1380) ON CONFLICT DO NOTHING RETURNING shift_name",
+                              &params, s_on_default_shifts, created, err) ||
+                   kf_store_exec_sql (
+                       store,
+                       "INSERT INTO routing_groups"
+                       " (shop_id, group_name, display_name, overflow_to, overflow_after_ms) "
+                       "VALUES ($1::text, 'presales', '售前', 'aftersales', 120000),"
+                       " ($1::text, 'aftersales', '售后', 'presales', 120000) "
+                       "ON CONFLICT DO NOTHING RETURNING group_name",
+                       &params, s_on_default_groups, created, err) ||
+                   kf_store_exec_sql (store,
+                                      "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
+                                      "ON CONFLICT DO NOTHING RETURNING 1",
+                                      &params, s_on_default_settings, created, err)
+               ? -1
+               : 0;
+}
+
+typedef struct {
+    routing_shift_row_t *row; //  out
+    int found;                //  rows
+} s_put_shift_t;
+
+static int
+s_on_put_shift (const PGresult *res, void *arg)
+{
+    s_put_shift_t *put = arg;
+    put->found = PQntuples (res);
+    if (put->found == 1) {
+        put->row->start_minute = (int) kf_store_int (res, 0, 0);
+        put->row->end_minute = (int) kf_store_int (res, 0, 1);
+    }
+    return 0;
+}
+
+int
+routing_store_put_shift (kf_store_t *store, const char *shop_id, const char *name, bool add,
+                         int start_minute, int end_minute, routing_shift_row_t *row,
+                         kf_error_t *err)
+{
+    memset (row, 0, sizeof *row);
+    row->name = name;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, name);
+    if (start_minute >= 0)
+        kf_params_int (&params, start_minute);
+    else
+        kf_params_null (&params);
+    if (end_minute >= 0)
+        kf_params_int (&params, end_minute);
+    else
+        kf_params_null (&params);
+    s_put_shift_t put = {row, 0};
+    if (kf_store_exec_sql (store,
+                           add ? "INSERT INTO shifts (shop_id, shift_name, start_minute, "
+                                 "end_minute) VALUES ($1::text, $2::text, $3::int4, $4::int4) "
+                                 "ON CONFLICT DO NOTHING RETURNING start_minute, end_minute"
+                               : "UPDATE shifts SET"
+                                 " start_minute = coalesce ($3::int4, start_minute),"
+                                 " end_minute = coalesce ($4::int4, end_minute) "
+                                 "WHERE shop_id = $1::text AND shift_name = $2::text "
+                                 "RETURNING start_minute, end_minute",
+                           &params, s_on_put_shift, &put, err))
+        return -1;
+    return put.found == 1 ? 1 : 0;
+}
+
+typedef struct {
+    routing_shift_fn *fn; //  per row
+    void *arg;            //  its argument
+} s_list_shifts_t;
+
+static int
+s_on_list_shifts (const PGresult *res, void *arg)
+{
+    s_list_shifts_t *list = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        routing_shift_row_t row = {kf_store_text (res, i, 0), (int) kf_store_int (res, i, 1),
+                                   (int) kf_store_int (res, i, 2), kf_store_int (res, i, 3),
+                                   strcmp (kf_store_text (res, i, 4), "t") == 0};
+        list->fn (list->arg, &row);
+    }
+    return 0;
+}
+
+int
+routing_store_list_shifts (kf_store_t *store, const char *shop_id, routing_shift_fn *fn, void *arg,
+                           kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_list_shifts_t list = {fn, arg};
+    return kf_store_exec_sql (
+        store,
+        "SELECT s.shift_name, s.start_minute, s.end_minute,"
+        " (SELECT count (DISTINCT a.agent_id) FROM agent_schedule a"
+        "  WHERE a.shop_id = s.shop_id AND a.shift_name = s.shift_name),"
+        " s.shift_name = coalesce ((SELECT r.night_shift FROM routing_settings r"
+        "  WHERE r.shop_id = s.shop_id), 'night') "
+        "FROM shifts s WHERE s.shop_id = $1::text ORDER BY s.start_minute, s.shift_name",
+        &params, s_on_list_shifts, &list, err);
+}
+
 typedef struct {
     char *buf;   //  the names, ", "-separated
     size_t size; //  its size

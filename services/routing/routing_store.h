@@ -94,6 +94,39 @@ int routing_store_list_groups (kf_store_t *store, const char *shop_id, routing_g
 int routing_store_missing (kf_store_t *store, const char *shop_id, bool groups, const char *csv,
                            char *missing, size_t size, kf_error_t *err);
 
+//  kefuctl shift defaults: shifts day 08:30-17:30 and night 17:30-23:00,
+//  groups presales (售前) and aftersales (售后) overflowing to each other
+//  after 2 minutes, the routing settings with their defaults — each only
+//  where missing. *created says which were created now.
+typedef struct {
+    bool shift_day, shift_night;           //  created now
+    bool group_presales, group_aftersales; //  created now
+    bool settings;                         //  created now
+} routing_defaults_t;
+int routing_store_put_defaults (kf_store_t *store, const char *shop_id, routing_defaults_t *created,
+                                kf_error_t *err);
+
+//  One shift of a shop (minutes from local midnight; end < start crosses
+//  midnight), with (lists only) its scheduled agents and whether the night
+//  SLA applies to it.
+typedef struct {
+    const char *name; //  shift name
+    int start_minute; //  0..1439
+    int end_minute;   //  1..1440
+    int64_t agents;   //  (lists only) agents scheduled on it
+    bool night;       //  (lists only) the shop's night shift
+} routing_shift_row_t;
+//  Add a shift (add: start and end required) or change one (< 0 keeps it).
+//  *row gets the times as stored (name borrowed). Returns 1 when done, 0
+//  when it already exists (add) or does not (change), -1 on error.
+int routing_store_put_shift (kf_store_t *store, const char *shop_id, const char *name, bool add,
+                             int start_minute, int end_minute, routing_shift_row_t *row,
+                             kf_error_t *err);
+//  A shop's shifts by start time.
+typedef void (routing_shift_fn) (void *arg, const routing_shift_row_t *row);
+int routing_store_list_shifts (kf_store_t *store, const char *shop_id, routing_shift_fn *fn,
+                               void *arg, kf_error_t *err);
+
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;
 routing_writes_t *routing_writes_new (void);
