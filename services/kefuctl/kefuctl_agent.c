@@ -3,6 +3,8 @@
     (kefuctl handover). */
 #include "kefuctl.h"
 
+#include "routing_store.h"
+
 #include "kefu/v1/common.pb-c.h"
 
 #include <ctype.h>
@@ -78,13 +80,6 @@ s_handover_help (void)
         S_NOTE_MAX);
 }
 
-static int
-s_on_count (const PGresult *res, void *arg)
-{
-    *(int *) arg = PQntuples (res);
-    return 0;
-}
-
 //  Everything agent add / set / schedule may be told.
 typedef struct {
     const char *agent_id;   //  the agent
@@ -106,15 +101,8 @@ typedef struct {
 static int
 s_agent_exists (kefuctl_change_t *c, const char *agent_id)
 {
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, agent_id);
-    int rows = 0;
-    if (kf_store_exec_sql (c->store,
-                           "SELECT 1 FROM agents WHERE shop_id = $1::text AND agent_id = $2::text "
-                           "FOR UPDATE",
-                           &params, s_on_count, &rows, &c->err))
+    int rows = routing_store_lock_agent (c->store, c->shop_id, agent_id, &c->err);
+    if (rows < 0)
         return kefuctl_change_failed (c);
     if (!rows) {
         fprintf (stderr, "%s: shop %s has no agent %s (kefuctl agent list %s)\n", c->cmd,
@@ -127,23 +115,8 @@ s_agent_exists (kefuctl_change_t *c, const char *agent_id)
 static int
 s_write_groups (kefuctl_change_t *c, const s_agent_t *a, bool replace)
 {
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, a->agent_id);
-    if (replace && kf_store_exec_sql (c->store,
-                                      "DELETE FROM agent_groups "
-                                      "WHERE shop_id = $1::text AND agent_id = $2::text",
-                                      &params, NULL, NULL, &c->err))
-        return kefuctl_change_failed (c);
-    if (a->groups.count == 0)
-        return KEFUCTL_OK;
-    kf_params_str (&params, a->groups.csv);
-    if (kf_store_exec_sql (c->store,
-                           "INSERT INTO agent_groups (shop_id, agent_id, group_name) "
-                           "SELECT $1::text, $2::text, g "
-                           "FROM unnest (string_to_array ($3::text, ',')) AS g",
-                           &params, NULL, NULL, &c->err))
+    if (routing_store_put_agent_groups (c->store, c->shop_id, a->agent_id,
+                                        a->groups.count ? a->groups.csv : "", replace, &c->err))
         return kefuctl_change_failed (c);
     return KEFUCTL_OK;
 }
@@ -151,35 +124,12 @@ s_write_groups (kefuctl_change_t *c, const s_agent_t *a, bool replace)
 static int
 s_write_schedule (kefuctl_change_t *c, const s_agent_t *a)
 {
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, a->agent_id);
-    if (a->clear && kf_store_exec_sql (c->store,
-                                       "DELETE FROM agent_schedule "
-                                       "WHERE shop_id = $1::text AND agent_id = $2::text",
-                                       &params, NULL, NULL, &c->err))
-        return kefuctl_change_failed (c);
-    if (a->shifts.count == 0)
-        return KEFUCTL_OK;
     int offset = a->offset; //  this / next: the week of the cycle they are now
-    if (kefuctl_rotation_resolve (c, a->weeks, &offset))
+    if (a->shifts.count && kefuctl_rotation_resolve (c, a->weeks, &offset))
         return KEFUCTL_FAILED;
-    kf_params_str (&params, a->shifts.csv);
-    kf_params_int (&params, a->days);
-    kf_params_int (&params, a->weeks);
-    kf_params_int (&params, offset);
-    //  The key is (agent, shift, week K): the same shift in the same week
-    //  is replaced, another week of a rotation is added beside it.
-    if (kf_store_exec_sql (
-            c->store,
-            "INSERT INTO agent_schedule"
-            " (shop_id, agent_id, shift_name, days, rotation_weeks, rotation_offset) "
-            "SELECT $1::text, $2::text, s, $4::int4, $5::int4, $6::int4 "
-            "FROM unnest (string_to_array ($3::text, ',')) AS s "
-            "ON CONFLICT (shop_id, agent_id, shift_name, rotation_offset) DO UPDATE"
-            " SET days = EXCLUDED.days, rotation_weeks = EXCLUDED.rotation_weeks",
-            &params, NULL, NULL, &c->err))
+    if (routing_store_put_agent_schedule (c->store, c->shop_id, a->agent_id, a->clear,
+                                          a->shifts.count ? a->shifts.csv : "", a->days, a->weeks,
+                                          offset, &c->err))
         return kefuctl_change_failed (c);
     return KEFUCTL_OK;
 }
@@ -204,34 +154,22 @@ typedef struct {
     int64_t week;   //  this week (kefuctl_week)
 } s_schedule_text_t;
 
-//  Rows (shift, days, weeks, offset).
-static int
-s_on_schedule (const PGresult *res, void *arg)
+//  One row of the schedule, appended to the text.
+static void
+s_on_schedule (void *arg, const char *shift, int days, int weeks, int offset)
 {
     s_schedule_text_t *s = arg;
-    size_t used = 0;
-    s->text[0] = 0;
-    for (int i = 0; i < PQntuples (res); i++)
-        s_fmt_schedule_row (s->text, sizeof s->text, &used, kf_store_text (res, i, 0),
-                            (int) kf_store_int (res, i, 1), (int) kf_store_int (res, i, 2),
-                            (int) kf_store_int (res, i, 3), s->week);
-    return 0;
+    size_t used = strlen (s->text);
+    s_fmt_schedule_row (s->text, sizeof s->text, &used, shift, days, weeks, offset, s->week);
 }
 
 //  After a change: print the agent's schedule as it now stands.
 static int
 s_print_schedule (kefuctl_change_t *c, const char *agent_id)
 {
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, agent_id);
     s_schedule_text_t schedule = {"", kefuctl_week (c->timezone, c->now_ms)};
-    if (kf_store_exec_sql (c->store,
-                           "SELECT shift_name, days, rotation_weeks, rotation_offset "
-                           "FROM agent_schedule WHERE shop_id = $1::text AND agent_id = $2::text "
-                           "ORDER BY rotation_offset, shift_name",
-                           &params, s_on_schedule, &schedule, &c->err))
+    if (routing_store_agent_schedule (c->store, c->shop_id, agent_id, s_on_schedule, &schedule,
+                                      &c->err))
         return kefuctl_change_failed (c);
     fprintf (c->out, "  schedule: %s\n",
              *schedule.text ? schedule.text : "none (no shift: the agent is never routed to)");
@@ -245,20 +183,10 @@ s_add_change (kefuctl_change_t *c, void *arg)
     int rc = kefuctl_require (c, "group", &a->groups);
     if (rc || (rc = kefuctl_require (c, "shift", &a->shifts)))
         return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, a->agent_id);
-    kf_params_str (&params, a->name);
-    kf_params_int (&params, a->capacity >= 0 ? a->capacity : 5);
-    kf_params_int (&params, a->weight >= 0 ? a->weight : 1);
-    kf_params_bool (&params, a->vip == 1);
-    int rows = 0;
-    if (kf_store_exec_sql (c->store,
-                           "INSERT INTO agents (shop_id, agent_id, name, capacity, weight, "
-                           "vip_capable) VALUES ($1::text, $2::text, $3::text, $4::int4, "
-                           "$5::int4, $6::bool) ON CONFLICT DO NOTHING RETURNING 1",
-                           &params, s_on_count, &rows, &c->err))
+    int rows = routing_store_add_agent (c->store, c->shop_id, a->agent_id, a->name,
+                                        a->capacity >= 0 ? (int) a->capacity : 5,
+                                        a->weight >= 0 ? (int) a->weight : 1, a->vip == 1, &c->err);
+    if (rows < 0)
         return kefuctl_change_failed (c);
     if (!rows) {
         fprintf (stderr, "%s: shop %s already has an agent %s (change it with kefuctl agent set)\n",
@@ -284,34 +212,8 @@ s_set_change (kefuctl_change_t *c, void *arg)
     int rc = s_agent_exists (c, a->agent_id);
     if (rc || (rc = kefuctl_require (c, "group", &a->groups)))
         return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, a->agent_id);
-    if (a->name)
-        kf_params_str (&params, a->name);
-    else
-        kf_params_null (&params);
-    int64_t ints[2] = {a->capacity, a->weight};
-    for (int i = 0; i < 2; i++)
-        if (ints[i] >= 0)
-            kf_params_int (&params, ints[i]);
-        else
-            kf_params_null (&params);
-    int flags[2] = {a->vip, a->active};
-    for (int i = 0; i < 2; i++)
-        if (flags[i] >= 0)
-            kf_params_bool (&params, flags[i] == 1);
-        else
-            kf_params_null (&params);
-    if (kf_store_exec_sql (c->store,
-                           "UPDATE agents SET name = coalesce ($3::text, name),"
-                           " capacity = coalesce ($4::int4, capacity),"
-                           " weight = coalesce ($5::int4, weight),"
-                           " vip_capable = coalesce ($6::bool, vip_capable),"
-                           " active = coalesce ($7::bool, active) "
-                           "WHERE shop_id = $1::text AND agent_id = $2::text",
-                           &params, NULL, NULL, &c->err))
+    if (routing_store_set_agent (c->store, c->shop_id, a->agent_id, a->name, (int) a->capacity,
+                                 (int) a->weight, a->vip, a->active, &c->err))
         return kefuctl_change_failed (c);
     if (a->groups_given && (rc = s_write_groups (c, a, true)))
         return rc;
@@ -603,16 +505,8 @@ static int
 s_note_change (kefuctl_change_t *c, void *arg)
 {
     s_note_t *n = arg;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, n->agent_id);
-    kf_params_str (&params, n->note);
-    int rows = 0;
-    if (kf_store_exec_sql (c->store,
-                           "UPDATE agents SET handover_note = nullif ($3::text, '') "
-                           "WHERE shop_id = $1::text AND agent_id = $2::text RETURNING 1",
-                           &params, s_on_count, &rows, &c->err))
+    int rows = routing_store_set_handover (c->store, c->shop_id, n->agent_id, n->note, &c->err);
+    if (rows < 0)
         return kefuctl_change_failed (c);
     if (!rows) {
         fprintf (stderr, "%s: shop %s has no agent %s (kefuctl agent list %s)\n", c->cmd,

@@ -756,6 +756,191 @@ routing_store_list_shifts (kf_store_t *store, const char *shop_id, routing_shift
         &params, s_on_list_shifts, &list, err);
 }
 
+//  ---------------------------------------------------------------------
+//  Agents (kefuctl agent, kefuctl handover)
+
+static int
+s_on_rows (const PGresult *res, void *arg)
+{
+    *(int *) arg = PQntuples (res);
+    return 0;
+}
+
+//  shop_id and agent_id as $1 and $2.
+static void
+s_agent_params (kf_params_t *params, const char *shop_id, const char *agent_id)
+{
+    kf_params_init (params);
+    kf_params_str (params, shop_id);
+    kf_params_str (params, agent_id);
+}
+
+int
+routing_store_lock_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                          kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    int rows = 0;
+    if (kf_store_exec_sql (store,
+                           "SELECT 1 FROM agents WHERE shop_id = $1::text AND agent_id = $2::text "
+                           "FOR UPDATE",
+                           &params, s_on_rows, &rows, err))
+        return -1;
+    return rows > 0 ? 1 : 0;
+}
+
+int
+routing_store_add_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                         const char *name, int capacity, int weight, bool vip, kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    kf_params_str (&params, name);
+    kf_params_int (&params, capacity);
+    kf_params_int (&params, weight);
+    kf_params_bool (&params, vip);
+    int rows = 0;
+    if (kf_store_exec_sql (store,
+                           "INSERT INTO agents (shop_id, agent_id, name, capacity, weight, "
+                           "vip_capable) VALUES ($1::text, $2::text, $3::text, $4::int4, "
+                           "$5::int4, $6::bool) ON CONFLICT DO NOTHING RETURNING 1",
+                           &params, s_on_rows, &rows, err))
+        return -1;
+    return rows > 0 ? 1 : 0;
+}
+
+int
+routing_store_set_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                         const char *name, int capacity, int weight, int vip, int active,
+                         kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    if (name)
+        kf_params_str (&params, name);
+    else
+        kf_params_null (&params);
+    int ints[2] = {capacity, weight};
+    for (int i = 0; i < 2; i++)
+        if (ints[i] >= 0)
+            kf_params_int (&params, ints[i]);
+        else
+            kf_params_null (&params);
+    int flags[2] = {vip, active};
+    for (int i = 0; i < 2; i++)
+        if (flags[i] >= 0)
+            kf_params_bool (&params, flags[i] == 1);
+        else
+            kf_params_null (&params);
+    return kf_store_exec_sql (store,
+                              "UPDATE agents SET name = coalesce ($3::text, name),"
+                              " capacity = coalesce ($4::int4, capacity),"
+                              " weight = coalesce ($5::int4, weight),"
+                              " vip_capable = coalesce ($6::bool, vip_capable),"
+                              " active = coalesce ($7::bool, active) "
+                              "WHERE shop_id = $1::text AND agent_id = $2::text",
+                              &params, NULL, NULL, err);
+}
+
+int
+routing_store_put_agent_groups (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                const char *groups_csv, bool replace, kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    if (replace && kf_store_exec_sql (store,
+                                      "DELETE FROM agent_groups "
+                                      "WHERE shop_id = $1::text AND agent_id = $2::text",
+                                      &params, NULL, NULL, err))
+        return -1;
+    if (!*groups_csv)
+        return 0;
+    kf_params_str (&params, groups_csv);
+    return kf_store_exec_sql (store,
+                              "INSERT INTO agent_groups (shop_id, agent_id, group_name) "
+                              "SELECT $1::text, $2::text, g "
+                              "FROM unnest (string_to_array ($3::text, ',')) AS g",
+                              &params, NULL, NULL, err);
+}
+
+int
+routing_store_put_agent_schedule (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                  bool clear, const char *shifts_csv, int days, int weeks,
+                                  int offset, kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    if (clear && kf_store_exec_sql (store,
+                                    "DELETE FROM agent_schedule "
+                                    "WHERE shop_id = $1::text AND agent_id = $2::text",
+                                    &params, NULL, NULL, err))
+        return -1;
+    if (!*shifts_csv)
+        return 0;
+    kf_params_str (&params, shifts_csv);
+    kf_params_int (&params, days);
+    kf_params_int (&params, weeks);
+    kf_params_int (&params, offset);
+    //  The key is (agent, shift, week K): the same shift in the same week
+    //  is replaced, another week of a rotation is added beside it.
+    return kf_store_exec_sql (
+        store,
+        "INSERT INTO agent_schedule"
+        " (shop_id, agent_id, shift_name, days, rotation_weeks, rotation_offset) "
+        "SELECT $1::text, $2::text, s, $4::int4, $5::int4, $6::int4 "
+        "FROM unnest (string_to_array ($3::text, ',')) AS s "
+        "ON CONFLICT (shop_id, agent_id, shift_name, rotation_offset) DO UPDATE"
+        " SET days = EXCLUDED.days, rotation_weeks = EXCLUDED.rotation_weeks",
+        &params, NULL, NULL, err);
+}
+
+typedef struct {
+    routing_schedule_fn *fn; //  per row
+    void *arg;               //  its argument
+} s_schedule_rows_t;
+
+static int
+s_on_schedule_rows (const PGresult *res, void *arg)
+{
+    s_schedule_rows_t *rows = arg;
+    for (int i = 0; i < PQntuples (res); i++)
+        rows->fn (rows->arg, kf_store_text (res, i, 0), (int) kf_store_int (res, i, 1),
+                  (int) kf_store_int (res, i, 2), (int) kf_store_int (res, i, 3));
+    return 0;
+}
+
+int
+routing_store_agent_schedule (kf_store_t *store, const char *shop_id, const char *agent_id,
+                              routing_schedule_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    s_schedule_rows_t rows = {fn, arg};
+    return kf_store_exec_sql (
+        store,
+        "SELECT shift_name, days, rotation_weeks, rotation_offset "
+        "FROM agent_schedule WHERE shop_id = $1::text AND agent_id = $2::text "
+        "ORDER BY rotation_offset, shift_name",
+        &params, s_on_schedule_rows, &rows, err);
+}
+
+int
+routing_store_set_handover (kf_store_t *store, const char *shop_id, const char *agent_id,
+                            const char *note, kf_error_t *err)
+{
+    kf_params_t params;
+    s_agent_params (&params, shop_id, agent_id);
+    kf_params_str (&params, note);
+    int rows = 0;
+    if (kf_store_exec_sql (store,
+                           "UPDATE agents SET handover_note = nullif ($3::text, '') "
+                           "WHERE shop_id = $1::text AND agent_id = $2::text RETURNING 1",
+                           &params, s_on_rows, &rows, err))
+        return -1;
+    return rows > 0 ? 1 : 0;
+}
+
 typedef struct {
     char *buf;   //  the names, ", "-separated
     size_t size; //  its size

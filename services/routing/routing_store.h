@@ -127,6 +127,37 @@ typedef void (routing_shift_fn) (void *arg, const routing_shift_row_t *row);
 int routing_store_list_shifts (kf_store_t *store, const char *shop_id, routing_shift_fn *fn,
                                void *arg, kf_error_t *err);
 
+//  Agents (kefuctl agent, kefuctl handover). Inside the caller's
+//  transaction. Group and shift lists are comma-separated names.
+//  Lock the agent's row: 1 it exists, 0 not, -1 error.
+int routing_store_lock_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                              kf_error_t *err);
+//  Add an agent: 1 added, 0 it exists already, -1 error.
+int routing_store_add_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                             const char *name, int capacity, int weight, bool vip, kf_error_t *err);
+//  Change an agent: name NULL, capacity/weight < 0 and vip/active < 0 keep
+//  what is stored. 0 or -1.
+int routing_store_set_agent (kf_store_t *store, const char *shop_id, const char *agent_id,
+                             const char *name, int capacity, int weight, int vip, int active,
+                             kf_error_t *err);
+//  The agent's groups become (replace) or gain groups_csv ("" none).
+int routing_store_put_agent_groups (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                    const char *groups_csv, bool replace, kf_error_t *err);
+//  Schedule the agent on shifts_csv (days: bitmask, bit 0 = Monday; a
+//  rotation of weeks with the agent on week offset), first clearing the
+//  schedule when clear. The same shift in the same week is replaced.
+int routing_store_put_agent_schedule (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                      bool clear, const char *shifts_csv, int days, int weeks,
+                                      int offset, kf_error_t *err);
+//  The agent's schedule, by week of the rotation then shift.
+typedef void (routing_schedule_fn) (void *arg, const char *shift, int days, int weeks, int offset);
+int routing_store_agent_schedule (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                  routing_schedule_fn *fn, void *arg, kf_error_t *err);
+//  The agent's handover note (交接留言; "" clears it): 1 set, 0 no such
+//  agent, -1 error.
+int routing_store_set_handover (kf_store_t *store, const char *shop_id, const char *agent_id,
+                                const char *note, kf_error_t *err);
+
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;
 routing_writes_t *routing_writes_new (void);
