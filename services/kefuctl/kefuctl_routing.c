@@ -3,6 +3,8 @@
     pruning of routing's audit trail. */
 #include "kefuctl.h"
 
+#include "routing_store.h"
+
 #include "kf_tz.h"
 #include "kf_valid.h"
 
@@ -399,75 +401,17 @@ s_set_change (kefuctl_change_t *c, void *arg)
         }
     if ((rc = kefuctl_require (c, "group", &names)))
         return rc;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    if (kf_store_exec_sql (c->store,
-                           "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
-                           "ON CONFLICT DO NOTHING",
-                           &params, NULL, NULL, &c->err))
+    routing_settings_change_t change = {
+        set->busy_reply,   set->after_hours_reply,
+        set->sticky_days,  set->sla_day_ms,
+        set->sla_night_ms, set->night_shift,
+        set->sla_reassign, set->overflow_order ? set->order.csv : NULL};
+    if (routing_store_put_settings (c->store, c->shop_id, &change, &c->err))
         return kefuctl_change_failed (c);
-    if (set->busy_reply)
-        kf_params_str (&params, set->busy_reply);
-    else
-        kf_params_null (&params);
-    if (set->after_hours_reply)
-        kf_params_str (&params, set->after_hours_reply);
-    else
-        kf_params_null (&params);
-    int64_t ints[3] = {set->sticky_days, set->sla_day_ms, set->sla_night_ms};
-    for (int i = 0; i < 3; i++)
-        if (ints[i] >= 0)
-            kf_params_int (&params, ints[i]);
-        else
-            kf_params_null (&params);
-    if (set->night_shift)
-        kf_params_str (&params, set->night_shift);
-    else
-        kf_params_null (&params);
-    if (set->sla_reassign >= 0)
-        kf_params_bool (&params, set->sla_reassign == 1);
-    else
-        kf_params_null (&params);
-    if (set->overflow_order)
-        kf_params_str (&params, set->order.csv);
-    else
-        kf_params_null (&params);
-    if (kf_store_exec_sql (
-            c->store,
-            "UPDATE routing_settings SET"
-            " busy_reply = coalesce ($2::text, busy_reply),"
-            " after_hours_reply = coalesce ($3::text, after_hours_reply),"
-            " sticky_days = coalesce ($4::int4, sticky_days),"
-            " sla_day_ms = coalesce ($5::int8, sla_day_ms),"
-            " sla_night_ms = coalesce ($6::int8, sla_night_ms),"
-            " night_shift = coalesce ($7::text, night_shift),"
-            " sla_reassign = coalesce ($8::bool, sla_reassign),"
-            " overflow_order = coalesce (string_to_array ($9::text, ','), overflow_order) "
-            "WHERE shop_id = $1::text",
-            &params, NULL, NULL, &c->err))
-        return kefuctl_change_failed (c);
-    for (int i = 0; i < set->intent_count; i++) {
-        kf_params_init (&params);
-        kf_params_str (&params, c->shop_id);
-        kf_params_int (&params, set->intent[i]->value);
-        int failed;
-        if (*set->group[i]) {
-            kf_params_str (&params, set->group[i]);
-            failed = kf_store_exec_sql (
-                c->store,
-                "INSERT INTO intent_groups (shop_id, intent, group_name) "
-                "VALUES ($1::text, $2::int2, $3::text) "
-                "ON CONFLICT (shop_id, intent) DO UPDATE SET group_name = EXCLUDED.group_name",
-                &params, NULL, NULL, &c->err);
-        } else
-            failed = kf_store_exec_sql (
-                c->store,
-                "DELETE FROM intent_groups WHERE shop_id = $1::text AND intent = $2::int2", &params,
-                NULL, NULL, &c->err);
-        if (failed)
+    for (int i = 0; i < set->intent_count; i++)
+        if (routing_store_put_intent_group (c->store, c->shop_id, set->intent[i]->value,
+                                            set->group[i], &c->err))
             return kefuctl_change_failed (c);
-    }
     char a[32];
     fprintf (c->out, "routing settings of shop %s updated:\n", c->shop_id);
     if (set->busy_reply)

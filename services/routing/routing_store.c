@@ -941,6 +941,82 @@ routing_store_set_handover (kf_store_t *store, const char *shop_id, const char *
     return rows > 0 ? 1 : 0;
 }
 
+//  ---------------------------------------------------------------------
+//  Routing settings (kefuctl routing set)
+
+static void
+s_param_str_or_null (kf_params_t *params, const char *value)
+{
+    if (value)
+        kf_params_str (params, value);
+    else
+        kf_params_null (params);
+}
+
+int
+routing_store_put_settings (kf_store_t *store, const char *shop_id,
+                            const routing_settings_change_t *change, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    if (kf_store_exec_sql (store,
+                           "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
+                           "ON CONFLICT DO NOTHING",
+                           &params, NULL, NULL, err))
+        return -1;
+    s_param_str_or_null (&params, change->busy_reply);
+    s_param_str_or_null (&params, change->after_hours_reply);
+    int64_t ints[3] = {change->sticky_days, change->sla_day_ms, change->sla_night_ms};
+    for (int i = 0; i < 3; i++)
+        if (ints[i] >= 0)
+            kf_params_int (&params, ints[i]);
+        else
+            kf_params_null (&params);
+    s_param_str_or_null (&params, change->night_shift);
+    if (change->sla_reassign >= 0)
+        kf_params_bool (&params, change->sla_reassign == 1);
+    else
+        kf_params_null (&params);
+    s_param_str_or_null (&params, change->overflow_order);
+    return kf_store_exec_sql (
+        store,
+        "UPDATE routing_settings SET"
+        " busy_reply = coalesce ($2::text, busy_reply),"
+        " after_hours_reply = coalesce ($3::text, after_hours_reply),"
+        " sticky_days = coalesce ($4::int4, sticky_days),"
+        " sla_day_ms = coalesce ($5::int8, sla_day_ms),"
+        " sla_night_ms = coalesce ($6::int8, sla_night_ms),"
+        " night_shift = coalesce ($7::text, night_shift),"
+        " sla_reassign = coalesce ($8::bool, sla_reassign),"
+        " overflow_order = coalesce (string_to_array ($9::text, ','), overflow_order) "
+        "WHERE shop_id = $1::text",
+        &params, NULL, NULL, err);
+}
+
+int
+routing_store_put_intent_group (kf_store_t *store, const char *shop_id, int intent,
+                                const char *group, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, intent);
+    if (group && *group) {
+        kf_params_str (&params, group);
+        return kf_store_exec_sql (
+            store,
+            "INSERT INTO intent_groups (shop_id, intent, group_name) "
+            "VALUES ($1::text, $2::int2, $3::text) "
+            "ON CONFLICT (shop_id, intent) DO UPDATE SET group_name = EXCLUDED.group_name",
+            &params, NULL, NULL, err);
+    }
+    return kf_store_exec_sql (store,
+                              "DELETE FROM intent_groups WHERE shop_id = $1::text AND intent = "
+                              "$2::int2",
+                              &params, NULL, NULL, err);
+}
+
 typedef struct {
     char *buf;   //  the names, ", "-separated
     size_t size; //  its size

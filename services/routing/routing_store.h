@@ -158,6 +158,26 @@ int routing_store_agent_schedule (kf_store_t *store, const char *shop_id, const 
 int routing_store_set_handover (kf_store_t *store, const char *shop_id, const char *agent_id,
                                 const char *note, kf_error_t *err);
 
+//  A change of a shop's routing settings (kefuctl routing set): NULL and
+//  negative values keep what is stored; overflow_order is a
+//  comma-separated list of groups ("" clears it). A shop without a
+//  settings row gets one with the defaults first.
+typedef struct {
+    const char *busy_reply;
+    const char *after_hours_reply;
+    int64_t sticky_days;
+    int64_t sla_day_ms;
+    int64_t sla_night_ms;
+    const char *night_shift;
+    int sla_reassign; //  -1 unchanged, 0 off, 1 on
+    const char *overflow_order;
+} routing_settings_change_t;
+int routing_store_put_settings (kf_store_t *store, const char *shop_id,
+                                const routing_settings_change_t *change, kf_error_t *err);
+//  The group an intent goes to (group "" or NULL: back to the default).
+int routing_store_put_intent_group (kf_store_t *store, const char *shop_id, int intent,
+                                    const char *group, kf_error_t *err);
+
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;
 routing_writes_t *routing_writes_new (void);
