@@ -68,13 +68,6 @@ s_help (void)
         S_REPLY_MAX, S_PRUNE_CHUNK);
 }
 
-static int
-s_on_count (const PGresult *res, void *arg)
-{
-    *(int *) arg = PQntuples (res);
-    return 0;
-}
-
 //  ---------------------------------------------------------------------------
 //  Intents (common.proto Intent) and their default groups (0005_routing.sql)
 
@@ -122,69 +115,53 @@ typedef struct {
     json_t *shifts;   //  shifts of the shop (array)
 } s_show_t;
 
-static int
-s_on_settings (const PGresult *res, void *arg)
+static void
+s_on_settings (void *arg, const routing_settings_row_t *row)
 {
     s_show_t *show = arg;
-    if (PQntuples (res) != 1)
-        return -1;
     json_t *order = json_array ();
-    const char *csv = kf_store_text (res, 0, 7);
-    if (*csv) {
-        char *copy = strdup (csv), *save = NULL;
+    if (*row->overflow_order) {
+        char *copy = strdup (row->overflow_order), *save = NULL;
         for (char *tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
             json_array_append_new (order, json_string (tok));
         free (copy);
     }
-    show->settings =
-        json_pack ("{s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:o, s:b}", "busy_reply",
-                   kf_store_text (res, 0, 0), "after_hours_reply", kf_store_text (res, 0, 1),
-                   "sticky_days", (json_int_t) kf_store_int (res, 0, 2), "sla_day_ms",
-                   (json_int_t) kf_store_int (res, 0, 3), "sla_night_ms",
-                   (json_int_t) kf_store_int (res, 0, 4), "night_shift", kf_store_text (res, 0, 5),
-                   "sla_reassign", strcmp (kf_store_text (res, 0, 6), "t") == 0, "overflow_order",
-                   order, "night_shift_exists", strcmp (kf_store_text (res, 0, 8), "t") == 0);
-    return show->settings ? 0 : -1;
+    show->settings = json_pack (
+        "{s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:o, s:b}", "busy_reply", row->busy_reply,
+        "after_hours_reply", row->after_hours_reply, "sticky_days", (json_int_t) row->sticky_days,
+        "sla_day_ms", (json_int_t) row->sla_day_ms, "sla_night_ms", (json_int_t) row->sla_night_ms,
+        "night_shift", row->night_shift, "sla_reassign", row->sla_reassign, "overflow_order", order,
+        "night_shift_exists", row->night_shift_exists);
 }
 
-static int
-s_on_intents (const PGresult *res, void *arg)
+static void
+s_on_intent (void *arg, int intent, const char *group)
 {
     s_show_t *show = arg;
-    for (int i = 0; i < PQntuples (res); i++) {
-        char key[16];
-        snprintf (key, sizeof key, "%d", (int) kf_store_int (res, i, 0));
-        json_object_set_new (show->intents, key, json_string (kf_store_text (res, i, 1)));
-    }
-    return 0;
+    char key[16];
+    snprintf (key, sizeof key, "%d", intent);
+    json_object_set_new (show->intents, key, json_string (group));
 }
 
-static int
-s_on_groups (const PGresult *res, void *arg)
+static void
+s_on_group (void *arg, const routing_group_row_t *g)
 {
     s_show_t *show = arg;
-    for (int i = 0; i < PQntuples (res); i++)
-        json_array_append_new (
-            show->groups, json_pack ("{s:s, s:s, s:s?, s:I}", "group", kf_store_text (res, i, 0),
-                                     "display_name", kf_store_text (res, i, 1), "overflow_to",
-                                     kf_store_isnull (res, i, 2) ? NULL : kf_store_text (res, i, 2),
-                                     "overflow_after_ms", (json_int_t) kf_store_int (res, i, 3)));
-    return 0;
+    json_array_append_new (
+        show->groups, json_pack ("{s:s, s:s, s:s?, s:I}", "group", g->name, "display_name",
+                                 g->display, "overflow_to", *g->overflow_to ? g->overflow_to : NULL,
+                                 "overflow_after_ms", (json_int_t) g->overflow_after_ms));
 }
 
-static int
-s_on_shifts (const PGresult *res, void *arg)
+static void
+s_on_shift (void *arg, const routing_shift_row_t *row)
 {
     s_show_t *show = arg;
-    for (int i = 0; i < PQntuples (res); i++) {
-        char start[16], end[16];
-        json_array_append_new (
-            show->shifts,
-            json_pack ("{s:s, s:s, s:s}", "shift", kf_store_text (res, i, 0), "start",
-                       kefuctl_fmt_clock (start, sizeof start, (int) kf_store_int (res, i, 1)),
-                       "end", kefuctl_fmt_clock (end, sizeof end, (int) kf_store_int (res, i, 2))));
-    }
-    return 0;
+    char start[16], end[16];
+    json_array_append_new (show->shifts,
+                           json_pack ("{s:s, s:s, s:s}", "shift", row->name, "start",
+                                      kefuctl_fmt_clock (start, sizeof start, row->start_minute),
+                                      "end", kefuctl_fmt_clock (end, sizeof end, row->end_minute)));
 }
 
 static bool
@@ -288,46 +265,17 @@ s_show (kefuctl_t *ctl, int argc, char **argv)
     if (rc)
         return rc;
     s_show_t show = {false, NULL, json_object (), json_array (), json_array ()};
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, shop_id);
-    int inserted = 0;
     kf_error_t err;
     kf_error_clear (&err);
-    //  A shop without a settings row runs on the column defaults: insert
-    //  them in a transaction that is rolled back, so they come from the
-    //  schema rather than a copy here.
-    if (kf_store_begin (store, &err) ||
-        kf_store_exec_sql (store,
-                           "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
-                           "ON CONFLICT DO NOTHING RETURNING 1",
-                           &params, s_on_count, &inserted, &err) ||
-        kf_store_exec_sql (
-            store,
-            "SELECT busy_reply, after_hours_reply, sticky_days, sla_day_ms, sla_night_ms,"
-            " night_shift, sla_reassign, array_to_string (overflow_order, ','),"
-            " EXISTS (SELECT 1 FROM shifts s WHERE s.shop_id = r.shop_id"
-            " AND s.shift_name = r.night_shift) "
-            "FROM routing_settings r WHERE shop_id = $1::text",
-            &params, s_on_settings, &show, &err) ||
-        kf_store_exec_sql (store,
-                           "SELECT intent, group_name FROM intent_groups "
-                           "WHERE shop_id = $1::text ORDER BY intent",
-                           &params, s_on_intents, &show, &err) ||
-        kf_store_exec_sql (store,
-                           "SELECT group_name, display_name, overflow_to, overflow_after_ms "
-                           "FROM routing_groups WHERE shop_id = $1::text ORDER BY group_name",
-                           &params, s_on_groups, &show, &err) ||
-        kf_store_exec_sql (store,
-                           "SELECT shift_name, start_minute, end_minute FROM shifts "
-                           "WHERE shop_id = $1::text ORDER BY start_minute, shift_name",
-                           &params, s_on_shifts, &show, &err)) {
-        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+    if (routing_store_read_settings (store, shop_id, s_on_settings, &show, &show.stored, &err) ||
+        !show.settings ||
+        routing_store_list_intent_groups (store, shop_id, s_on_intent, &show, &err) ||
+        routing_store_list_groups (store, shop_id, s_on_group, &show, &err) ||
+        routing_store_list_shifts (store, shop_id, s_on_shift, &show, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason[0] ? err.reason : "no settings");
         rc = KEFUCTL_FAILED;
     }
-    kf_store_rollback (store);
     kf_store_destroy (&store);
-    show.stored = inserted == 0;
     if (rc == KEFUCTL_OK && json) {
         json_t *intents = json_object ();
         for (int k = 0; k < S_INTENTS; k++) {

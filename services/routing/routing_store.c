@@ -994,6 +994,95 @@ routing_store_put_settings (kf_store_t *store, const char *shop_id,
         &params, NULL, NULL, err);
 }
 
+typedef struct {
+    routing_settings_fn *fn; //  the row
+    void *arg;               //  its argument
+    int inserted;            //  the defaults' row was inserted now
+} s_read_settings_t;
+
+static int
+s_on_defaults_row (const PGresult *res, void *arg)
+{
+    ((s_read_settings_t *) arg)->inserted = PQntuples (res);
+    return 0;
+}
+
+static int
+s_on_settings_row (const PGresult *res, void *arg)
+{
+    s_read_settings_t *read = arg;
+    if (PQntuples (res) != 1)
+        return -1;
+    routing_settings_row_t row = {kf_store_text (res, 0, 0),
+                                  kf_store_text (res, 0, 1),
+                                  kf_store_int (res, 0, 2),
+                                  kf_store_int (res, 0, 3),
+                                  kf_store_int (res, 0, 4),
+                                  kf_store_text (res, 0, 5),
+                                  strcmp (kf_store_text (res, 0, 6), "t") == 0,
+                                  kf_store_text (res, 0, 7),
+                                  strcmp (kf_store_text (res, 0, 8), "t") == 0};
+    read->fn (read->arg, &row);
+    return 0;
+}
+
+int
+routing_store_read_settings (kf_store_t *store, const char *shop_id, routing_settings_fn *fn,
+                             void *arg, bool *stored, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_read_settings_t read = {fn, arg, 0};
+    int rc =
+        kf_store_begin (store, err) ||
+                kf_store_exec_sql (store,
+                                   "INSERT INTO routing_settings (shop_id) VALUES ($1::text) "
+                                   "ON CONFLICT DO NOTHING RETURNING 1",
+                                   &params, s_on_defaults_row, &read, err) ||
+                kf_store_exec_sql (store,
+                                   "SELECT busy_reply, after_hours_reply, sticky_days, sla_day_ms,"
+                                   " sla_night_ms, night_shift, sla_reassign,"
+                                   " array_to_string (overflow_order, ','),"
+                                   " EXISTS (SELECT 1 FROM shifts s WHERE s.shop_id = r.shop_id"
+                                   " AND s.shift_name = r.night_shift) "
+                                   "FROM routing_settings r WHERE shop_id = $1::text",
+                                   &params, s_on_settings_row, &read, err)
+            ? -1
+            : 0;
+    kf_store_rollback (store);
+    *stored = read.inserted == 0;
+    return rc;
+}
+
+typedef struct {
+    routing_intent_group_fn *fn; //  per row
+    void *arg;                   //  its argument
+} s_intent_groups_t;
+
+static int
+s_on_intent_groups (const PGresult *res, void *arg)
+{
+    s_intent_groups_t *list = arg;
+    for (int i = 0; i < PQntuples (res); i++)
+        list->fn (list->arg, (int) kf_store_int (res, i, 0), kf_store_text (res, i, 1));
+    return 0;
+}
+
+int
+routing_store_list_intent_groups (kf_store_t *store, const char *shop_id,
+                                  routing_intent_group_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_intent_groups_t list = {fn, arg};
+    return kf_store_exec_sql (store,
+                              "SELECT intent, group_name FROM intent_groups "
+                              "WHERE shop_id = $1::text ORDER BY intent",
+                              &params, s_on_intent_groups, &list, err);
+}
+
 int
 routing_store_put_intent_group (kf_store_t *store, const char *shop_id, int intent,
                                 const char *group, kf_error_t *err)

@@ -174,6 +174,28 @@ typedef struct {
 } routing_settings_change_t;
 int routing_store_put_settings (kf_store_t *store, const char *shop_id,
                                 const routing_settings_change_t *change, kf_error_t *err);
+//  A shop's routing settings as routing applies them (strings borrowed for
+//  the call). A shop without a settings row runs on the columns' defaults:
+//  they are read from a row inserted in a transaction that is rolled back
+//  (*stored false), so they come from the schema, not from a copy.
+typedef struct {
+    const char *busy_reply;
+    const char *after_hours_reply;
+    int64_t sticky_days;
+    int64_t sla_day_ms;
+    int64_t sla_night_ms;
+    const char *night_shift;
+    bool sla_reassign;
+    const char *overflow_order; //  comma-separated groups ("" none)
+    bool night_shift_exists;    //  the night shift names a shift of the shop
+} routing_settings_row_t;
+typedef void (routing_settings_fn) (void *arg, const routing_settings_row_t *row);
+int routing_store_read_settings (kf_store_t *store, const char *shop_id, routing_settings_fn *fn,
+                                 void *arg, bool *stored, kf_error_t *err);
+//  The shop's intents routed to a group other than the default.
+typedef void (routing_intent_group_fn) (void *arg, int intent, const char *group);
+int routing_store_list_intent_groups (kf_store_t *store, const char *shop_id,
+                                      routing_intent_group_fn *fn, void *arg, kf_error_t *err);
 //  The group an intent goes to (group "" or NULL: back to the default).
 int routing_store_put_intent_group (kf_store_t *store, const char *shop_id, int intent,
                                     const char *group, kf_error_t *err);
