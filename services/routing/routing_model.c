@@ -1544,6 +1544,15 @@ routing_model_reply_text (routing_model_t *self, const char *shop_id, int kind)
 //  ---------------------------------------------------------------------
 //  Quick replies
 
+//  What a conversation's placeholders are filled with for agent_id.
+static routing_phrase_values_t
+s_values (s_shop_t *shop, const routing_conv_t *conv, const char *agent_id)
+{
+    s_agent_t *agent = s_agent (shop, agent_id);
+    return (routing_phrase_values_t){agent && agent->cfg ? agent->cfg->name : NULL,
+                                     shop->config->shop_name, conv->ccid, conv->order_id};
+}
+
 int
 routing_model_suggest (routing_model_t *self, const char *shop_id, const routing_conv_t *conv,
                        const char *agent_id, bool greeting, int max, routing_suggestion_t *out)
@@ -1552,9 +1561,7 @@ routing_model_suggest (routing_model_t *self, const char *shop_id, const routing
     if (!shop || !conv)
         return 0;
     const routing_shop_config_t *cfg = shop->config;
-    s_agent_t *agent = s_agent (shop, agent_id);
-    routing_phrase_values_t values = {agent && agent->cfg ? agent->cfg->name : NULL, cfg->shop_name,
-                                      conv->ccid, conv->order_id};
+    routing_phrase_values_t values = s_values (shop, conv, agent_id);
     if (max > ROUTING_SUGGESTIONS_MAX)
         max = ROUTING_SUGGESTIONS_MAX;
     int n = 0;
@@ -1576,6 +1583,27 @@ routing_model_suggest (routing_model_t *self, const char *shop_id, const routing
         }
     }
     return n;
+}
+
+int64_t
+routing_model_phrase_used (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                           const char *agent_id, const char *body, int *key)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    routing_conv_t *c = shop ? s_conv (shop, conversation_id) : NULL;
+    if (!c || !body || !*body || shop->config->phrase_count == 0)
+        return 0;
+    routing_phrase_values_t values = s_values (shop, c, agent_id);
+    char filled[ROUTING_PHRASE_FILLED_MAX];
+    for (int i = 0; i < shop->config->phrase_count; i++) {
+        const routing_phrase_t *p = &shop->config->phrases[i];
+        if (routing_phrase_fill (p->text, &values, filled, sizeof filled) == 0 &&
+            strcmp (filled, body) == 0) {
+            *key = p->key;
+            return p->id;
+        }
+    }
+    return 0;
 }
 
 int

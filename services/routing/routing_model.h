@@ -340,6 +340,12 @@ typedef struct {
 } routing_suggestion_t;
 int routing_model_suggest (routing_model_t *self, const char *shop_id, const routing_conv_t *conv,
                            const char *agent_id, bool greeting, int max, routing_suggestion_t *out);
+//  The library's phrase that an agent's reply body is, filled in for the
+//  conversation and that agent as routing_model_suggest fills it: its id
+//  (*key its key), or 0 when the reply is none of them.
+int64_t routing_model_phrase_used (routing_model_t *self, const char *shop_id,
+                                   int64_t conversation_id, const char *agent_id, const char *body,
+                                   int *key);
 //  The conversation's current intent (Intent; 0 when not known, e.g. after
 //  a restart until the customer's next classified message).
 int routing_conv_intent (const routing_conv_t *conv);

@@ -223,6 +223,30 @@ s_suggest_command (s_server_t *self, const char *shop_id, int64_t conversation_i
     s_stored_command (self, shop_id, conv, request_id, &cmd);
 }
 
+//  An agent's reply that is one of the shop's quick replies, filled in:
+//  phrase.used on routing's stream, for metrics to count per agent and
+//  phrase.
+static void
+s_count_phrase (s_server_t *self, const char *shop_id, const Kefu__V1__MessageAccepted *m)
+{
+    int key = 0;
+    int64_t id = routing_model_phrase_used (self->model, shop_id, m->conversation_id, m->agent_id,
+                                            m->body, &key);
+    if (!id)
+        return;
+    self->dirty = true;
+    Kefu__V1__PhraseUsed used = KEFU__V1__PHRASE_USED__INIT;
+    used.conversation_id = m->conversation_id;
+    used.agent_id = m->agent_id;
+    used.phrase_id = id;
+    used.intent = key;
+    used.message_id = m->message_id;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_PHRASE_USED;
+    ev.phrase_used = &used;
+    s_event (self, shop_id, "phrase.used", &ev);
+}
+
 //  The assign command of a conversation's assignment number seq.
 static void
 s_assign_command (s_server_t *self, s_dest_t dest, const char *shop_id, const routing_conv_t *conv,
@@ -786,6 +810,8 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                                       m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER,
                                       m->agent_id, m->intent, m->priority, m->received_at_ms))
             s_suggest_command (self, shop, m->conversation_id, m->message_id);
+        if (m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_AGENT)
+            s_count_phrase (self, shop, m);
         break;
     }
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:

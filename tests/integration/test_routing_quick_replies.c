@@ -11,7 +11,8 @@
       the conversation's intent, filled in with the shop's and the agent's
       names; a customer's message with another intent brings a suggest
       command with that intent's phrases; a phrase added while routing runs
-      is suggested at once (config.changed). */
+      is suggested at once (config.changed); the agent's reply that is a
+      phrase, filled in, is published as phrase.used. */
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kt_db.h"
@@ -259,6 +260,19 @@ s_customer (fixture_t *f, const char *body)
     s_item (f, &item);
 }
 
+static void
+s_reply (fixture_t *f, const char *body)
+{
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__AgentReply r = KEFU__V1__AGENT_REPLY__INIT;
+    r.customer_id = kt_text ("tb_buyer_1");
+    r.agent_id = kt_text ("xiaomei");
+    r.body = kt_text (body);
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
+    item.agent_reply = &r;
+    s_item (f, &item);
+}
+
 //  The next command of this kind (others are acked and dropped); fails
 //  after 10 s. Caller frees the frame.
 static Kefu__V1__IntakeFrame *
@@ -403,6 +417,33 @@ test_the_assignment_and_a_new_intent_bring_the_shops_phrases_filled_in (void **s
     s_expect_suggestion (s->suggestions[0], KEFU__V1__INTENT__INTENT_LOGISTICS,
                          "tb_buyer_1 亲 物流信息我帮您查一下");
     kefu__v1__intake_frame__free_unpacked (in, NULL);
+
+    //  The agent sends the greeting as suggested: phrase.used on routing's
+    //  stream, with the agent and the phrase; a reply of her own is none.
+    s_reply (f, "亲 您好 我是测试旗舰店客服小美 很高兴为您服务");
+    s_reply (f, "亲 您好 我是小美");
+    kt_routing_settle (&f->routing, f->db);
+    assert_int_equal (kt_db_count (f->db, "SELECT count (*) FROM events WHERE stream = 'routing' "
+                                          "AND kind = 'phrase.used'"),
+                      1);
+    char *payload = kt_db_query1 (f->db, "SELECT encode (payload, 'hex') FROM events "
+                                         "WHERE kind = 'phrase.used'");
+    size_t len = strlen (payload) / 2;
+    uint8_t bytes[512];
+    assert_true (len <= sizeof bytes);
+    for (size_t i = 0; i < len; i++)
+        sscanf (payload + 2 * i, "%2hhx", &bytes[i]);
+    free (payload);
+    Kefu__V1__Event *ev = kefu__v1__event__unpack (NULL, len, bytes);
+    assert_non_null (ev);
+    assert_int_equal (ev->payload_case, KEFU__V1__EVENT__PAYLOAD_PHRASE_USED);
+    assert_string_equal (ev->phrase_used->agent_id, "xiaomei");
+    assert_int_equal (ev->phrase_used->conversation_id, conversation);
+    assert_int_equal (ev->phrase_used->intent, 0);
+    assert_int_equal (ev->phrase_used->phrase_id,
+                      kt_db_count (f->db, "SELECT phrase_id FROM routing_phrases "
+                                          "WHERE intent = 'greeting'"));
+    kefu__v1__event__free_unpacked (ev, NULL);
 }
 
 int

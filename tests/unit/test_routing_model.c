@@ -1033,6 +1033,42 @@ test_a_new_intent_under_an_owner_asks_for_its_phrases (void **state)
     assert_false (routing_model_on_message (f->model, SHOP, 3, true, NULL, BARGAIN, 2, now));
 }
 
+//  An agent's reply that is a phrase filled in for the conversation (and
+//  for that agent) is that phrase used; anything else, even the template
+//  itself, is not.
+static void
+test_a_reply_equal_to_a_filled_phrase_is_that_phrase_used (void **state)
+{
+    fixture_t *f = *state;
+    s_with_phrases (f);
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    int key = -1;
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "亲 您好 我是测试旗舰店客服xiaomei 很高兴为您服务",
+                                                 &key),
+                      1);
+    assert_int_equal (key, ROUTING_PHRASE_GREETING);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "亲 我们是品牌直营 价格已经是最低了哦", &key),
+                      2);
+    assert_int_equal (key, BARGAIN);
+    //  Filled for another agent, the template, a changed word: not a use.
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "lingling",
+                                                 "亲 您好 我是测试旗舰店客服xiaomei 很高兴为您服务",
+                                                 &key),
+                      0);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "{customer_name} 亲 这款有现货的哦", &key),
+                      0);
+    assert_int_equal (
+        routing_model_phrase_used (f->model, SHOP, 1, "xiaomei", "亲 这款有现货的哦！", &key), 0);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 99, "xiaomei",
+                                                 "亲 我们是品牌直营 价格已经是最低了哦", &key),
+                      0);
+}
+
 int
 main (void)
 {
@@ -1102,6 +1138,8 @@ main (void)
             test_an_assignment_suggests_the_greeting_then_the_intents_phrases_filled_in, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown (test_a_new_intent_under_an_owner_asks_for_its_phrases,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_reply_equal_to_a_filled_phrase_is_that_phrase_used,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
