@@ -223,17 +223,7 @@ s_item (fixture_t *f, Kefu__V1__InboundItem *item)
     item->gateway_msg_id = kt_text (id);
     item->sent_at_ms = kf_clock_now_ms (f->clock);
     item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    kt_gw_send_item (f->gw, item);
-    while (true) {
-        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
-        if (in->body_case != KEFU__V1__INTAKE_FRAME__BODY_ACK) {
-            zlist_append (f->early, in);
-            continue;
-        }
-        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-        kefu__v1__intake_frame__free_unpacked (in, NULL);
-        return;
-    }
+    kt_gw_push_keep (f->gw, item, f->early);
 }
 
 //  Routing has applied every admin event (kefuctl's changes): SYNC until
@@ -257,12 +247,9 @@ s_settle_admin (fixture_t *f)
 static void
 s_customer (fixture_t *f, const char *body)
 {
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-    msg.customer_id = kt_text ("tb_buyer_1");
-    msg.body = kt_text (body);
-    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-    item.customer_message = &msg;
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "", "tb_buyer_1", body, 0);
     s_item (f, &item);
 }
 
@@ -291,13 +278,7 @@ s_next (fixture_t *f, Kefu__V1__Command__KindCase kind)
             kefu__v1__intake_frame__free_unpacked (in, NULL);
             continue;
         }
-        Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
-        ack.command_id = in->command->command_id;
-        ack.status = KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
-        Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
-        frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK;
-        frame.command_ack = &ack;
-        kt_gw_send (f->gw, &frame);
+        kt_gw_ack_command (f->gw, in->command->command_id);
         if (in->command->kind_case == kind)
             return in;
         kefu__v1__intake_frame__free_unpacked (in, NULL);
