@@ -168,7 +168,12 @@ typedef void (kefu_gateway_ack_fn) (const Kefu__V1__Ack *ack, void *arg);
 void kefu_gateway_on_ack (kefu_gateway_t *self, kefu_gateway_ack_fn *fn, void *arg);
 
 //  Called once per command. The command is borrowed. Acknowledge it with
-//  kefu_gateway_ack_command (now or later). Without a command callback,
+//  kefu_gateway_ack_command (now or later). An assign (cmd->assign) and a
+//  suggest (cmd->suggest: the conversation's intent changed) carry the
+//  shop's quick replies (快捷短语) for the agent in suggestions[0 ..
+//  n_suggestions), each phrase_id, intent (0 = the greeting) and text
+//  filled in: show them where the agent answers; a reply with one of
+//  these texts as it is counts as that phrase used. Without a command callback,
 //  commands are not taken (intake keeps them and sends them again later).
 typedef void (kefu_gateway_command_fn) (kefu_gateway_t *self, const Kefu__V1__Command *command,
                                         void *arg);

@@ -130,7 +130,9 @@ static const char *s_usage =
     "  --commands   print commands intake sends for KEFU_PUSH_SERVES as JSON lines and ack\n"
     "               them delivered; keeps running after the input ends, until Ctrl-C\n"
     "               (an assign with \"agent_id\":\"\" gives the conversation to nobody: the\n"
-    "               agent in previous_agent_id left it and it waits in kefu's queue)\n"
+    "               agent in previous_agent_id left it and it waits in kefu's queue; an\n"
+    "               assign and a suggest carry \"suggestions\": the shop's quick replies for\n"
+    "               the agent, [{\"phrase_id\",\"intent\",\"text\"}], filled in)\n"
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
     "  type       customer_message | agent_reply | agent_presence | rating | close |\n"
@@ -431,6 +433,23 @@ s_on_ack (const Kefu__V1__Ack *ack, void *arg)
     s_print (obj);
 }
 
+//  Quick replies (快捷短语) of an assign or suggest command, for the agent:
+//  [{"phrase_id", "intent", "text"}, ...].
+static json_t *
+s_json_suggestions (size_t n, Kefu__V1__Suggestion *const *list)
+{
+    json_t *array = json_array ();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new (
+            array,
+            json_pack ("{s:I, s:o, s:o}", "phrase_id", (json_int_t) list[i]->phrase_id, "intent",
+                       list[i]->intent ? s_json_enum (&kefu__v1__intent__descriptor,
+                                                      (int) list[i]->intent, "INTENT_")
+                                       : json_string ("greeting"),
+                       "text", s_json_text (list[i]->text)));
+    return array;
+}
+
 static void
 s_on_command (kefu_gateway_t *gateway, const Kefu__V1__Command *cmd, void *arg)
 {
@@ -440,6 +459,7 @@ s_on_command (kefu_gateway_t *gateway, const Kefu__V1__Command *cmd, void *arg)
                        : cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY ? "auto_reply"
                        : cmd->kind_case == KEFU__V1__COMMAND__KIND_REMINDER   ? "reminder"
                        : cmd->kind_case == KEFU__V1__COMMAND__KIND_NOTICE     ? "notice"
+                       : cmd->kind_case == KEFU__V1__COMMAND__KIND_SUGGEST    ? "suggest"
                                                                               : "unknown";
     json_object_set_new (obj, "command", json_string (kind));
     json_object_set_new (obj, "command_id", json_integer ((json_int_t) cmd->command_id));
@@ -463,6 +483,18 @@ s_on_command (kefu_gateway_t *gateway, const Kefu__V1__Command *cmd, void *arg)
             s_json_enum (&kefu__v1__assign_reason__descriptor, (int) a->reason, "ASSIGN_REASON_"));
         if (a->note.len)
             json_object_set_new (obj, "note", s_json_text (a->note));
+        if (a->n_suggestions)
+            json_object_set_new (obj, "suggestions",
+                                 s_json_suggestions (a->n_suggestions, a->suggestions));
+    } else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_SUGGEST && cmd->suggest) {
+        const Kefu__V1__SuggestCommand *s = cmd->suggest;
+        json_object_set_new (obj, "conversation_id",
+                             json_integer ((json_int_t) s->conversation_id));
+        json_object_set_new (obj, "agent_id", s_json_text (s->agent_id));
+        json_object_set_new (
+            obj, "intent", s_json_enum (&kefu__v1__intent__descriptor, (int) s->intent, "INTENT_"));
+        json_object_set_new (obj, "suggestions",
+                             s_json_suggestions (s->n_suggestions, s->suggestions));
     } else if (cmd->kind_case == KEFU__V1__COMMAND__KIND_AUTO_REPLY && cmd->auto_reply) {
         const Kefu__V1__AutoReplyCommand *r = cmd->auto_reply;
         json_object_set_new (obj, "conversation_id",

@@ -64,6 +64,7 @@ struct _intake_classify_t {
     int keyword_count;                        //  keywords over all intents
     int phrase_count;                         //  forbidden phrases
     char **phrase_id;                         //  by phrase index: its id, owned
+    char **phrase_text;                       //  by phrase index: its text, owned
 };
 
 static const struct {
@@ -406,7 +407,8 @@ s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *entries, char
     if (count > PHRASES_MAX)
         return s_why (why, why_size, "too many forbidden phrases (at most %d)", PHRASES_MAX);
     self->phrase_id = calloc (count + 1, sizeof *self->phrase_id);
-    if (!self->phrase_id)
+    self->phrase_text = calloc (count + 1, sizeof *self->phrase_text);
+    if (!self->phrase_id || !self->phrase_text)
         return s_why (why, why_size, "out of memory");
     size_t total = 0;
     size_t n;
@@ -435,7 +437,8 @@ s_load_phrases (intake_classify_t *self, json_t *phrases, entry_t *entries, char
                           TOTAL_BYTES_MAX);
         entries[n].value = (int) n;
         self->phrase_id[n] = strdup (json_string_value (id));
-        if (!self->phrase_id[n])
+        self->phrase_text[n] = strndup (entries[n].text, entries[n].len);
+        if (!self->phrase_id[n] || !self->phrase_text[n])
             return s_why (why, why_size, "out of memory");
         self->phrase_count++;
     }
@@ -525,6 +528,9 @@ intake_classify_destroy (intake_classify_t **self_p)
     for (int i = 0; self->phrase_id && self->phrase_id[i]; i++)
         free (self->phrase_id[i]);
     free (self->phrase_id);
+    for (int i = 0; self->phrase_text && self->phrase_text[i]; i++)
+        free (self->phrase_text[i]);
+    free (self->phrase_text);
     free (self);
     *self_p = NULL;
 }
@@ -629,6 +635,16 @@ intake_classify_qa (const intake_classify_t *self, const char *body, size_t len,
         if (found[p])
             flags[n++] = self->phrase_id[p];
     return n;
+}
+
+const char *
+intake_classify_phrase_text (const intake_classify_t *self, const char *id)
+{
+    assert (self);
+    for (int p = 0; id && p < self->phrase_count; p++)
+        if (strcmp (self->phrase_id[p], id) == 0)
+            return self->phrase_text[p];
+    return NULL;
 }
 
 int

@@ -58,6 +58,10 @@ void intake_classify_message (const intake_classify_t *self, const char *body, s
 int intake_classify_qa (const intake_classify_t *self, const char *body, size_t len,
                         const char **flags, int max);
 
+//  The text of the forbidden phrase with this id ("不可以" for "bu_ke_yi"),
+//  borrowed while the dictionary lives; NULL if there is none.
+const char *intake_classify_phrase_text (const intake_classify_t *self, const char *id);
+
 //  Number of intent keywords loaded (for logs).
 int intake_classify_keyword_count (const intake_classify_t *self);
 

@@ -417,9 +417,25 @@ s_kind_name (Kefu__V1__Command__KindCase kind)
         return "reminder";
     case KEFU__V1__COMMAND__KIND_NOTICE:
         return "notice";
+    case KEFU__V1__COMMAND__KIND_SUGGEST:
+        return "suggest";
     default:
         return NULL;
     }
+}
+
+//  Quick replies of an assign or suggest command: at most 8, each text
+//  required, valid UTF-8, within the text limit.
+static int
+s_valid_suggestions (size_t n, Kefu__V1__Suggestion **list, const char *field, kf_error_t *err)
+{
+    if (n > 8)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG,
+                             "%s: %zu suggestions, at most 8", field, n);
+    for (size_t i = 0; i < n; i++)
+        if (kf_valid_text (&list[i]->text, field, S_TEXT_MAX, true, err))
+            return -1;
+    return 0;
 }
 
 static int
@@ -486,7 +502,20 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
                           err)) ||
             kf_valid_enum (&kefu__v1__assign_reason__descriptor, cmd->assign->reason,
                            "assign.reason", true, err) ||
-            kf_valid_text (&cmd->assign->note, "assign.note", S_TEXT_MAX, false, err))
+            kf_valid_text (&cmd->assign->note, "assign.note", S_TEXT_MAX, false, err) ||
+            s_valid_suggestions (cmd->assign->n_suggestions, cmd->assign->suggestions,
+                                 "assign.suggestions", err))
+            return -1;
+        break;
+    case KEFU__V1__COMMAND__KIND_SUGGEST:
+        if (cmd->suggest->conversation_id <= 0)
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
+                                 "suggest.conversation_id is required");
+        if (kf_valid_id (&cmd->suggest->agent_id, "suggest.agent_id", KF_ID_MAX, err) ||
+            kf_valid_enum (&kefu__v1__intent__descriptor, cmd->suggest->intent, "suggest.intent",
+                           false, err) ||
+            s_valid_suggestions (cmd->suggest->n_suggestions, cmd->suggest->suggestions,
+                                 "suggest.suggestions", err))
             return -1;
         break;
     case KEFU__V1__COMMAND__KIND_AUTO_REPLY:
@@ -513,7 +542,7 @@ s_validate (intake_outbound_t *self, s_submit_t *s, const intake_principal_t *pr
         break;
     default:
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
-                             "command has no kind (assign, auto_reply, reminder, notice)");
+                             "command has no kind (assign, auto_reply, reminder, notice, suggest)");
     }
     return 0;
 }

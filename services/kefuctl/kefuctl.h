@@ -79,6 +79,8 @@ int kefuctl_handover (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_routing (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_transfer (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_queue (kefuctl_t *ctl, int argc, char **argv);
+//  The shop's quick-reply library (kefuctl_phrases.c).
+int kefuctl_phrases (kefuctl_t *ctl, int argc, char **argv);
 
 //  What the commands share: changes and lists (kefuctl_change.c), argument
 //  parsing, checks and formatting (kefuctl_args.c). Every check prints

@@ -75,6 +75,8 @@ static const char *s_usage =
     "  transfer <shop> <conversation> --to AGENT --reason TEXT\n"
     "                                      move a conversation to another agent (recorded)\n"
     "  queue <shop> [--json]               conversations waiting for an agent, in queue order\n"
+    "  phrases add|list|remove|import|export <shop> ...\n"
+    "                                      quick replies (快捷短语) suggested to agents by intent\n"
     "Metrics (asked of kefu-metrics):\n"
     "  kpi <shop> [--from D] [--to D] [--by agent|group|channel|hour|day|week|month] "
     "[--json|--csv]\n"
@@ -163,6 +165,8 @@ main (int argc, char **argv)
             rc = kefuctl_shift (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "group") == 0)
             rc = kefuctl_group (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "phrases") == 0)
+            rc = kefuctl_phrases (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "agent") == 0)
             rc = kefuctl_agent (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "handover") == 0)

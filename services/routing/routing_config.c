@@ -1,6 +1,8 @@
 /*  routing_config — the table of kefu-routing's settings. */
 #include "routing_config.h"
 
+#include "routing_phrases.h"
+
 #include "kf_shop.h"
 
 #include <stddef.h>
@@ -42,6 +44,10 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_ROUTING_COMMAND_TIMEOUT", KF_CFG_DURATION, O (command_timeout), "2s",
      "an assignment or auto-reply not acknowledged by intake within this is sent again", 100,
      600000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_ROUTING_SUGGESTIONS", KF_CFG_INT, O (suggestions), "3",
+     "quick replies (kefuctl phrases) an assign or suggest command carries for the agent, "
+     "0 = none",
+     0, ROUTING_SUGGESTIONS_MAX, NULL, KF_CFG_RELOADABLE},
     KF_CONFIG_END};
 
 const kf_config_spec_t routing_config_spec = {

@@ -20,6 +20,7 @@ typedef struct {
     int64_t auth_refresh;    //  ms between re-reads of the keys allowed to read events
     int64_t poll_interval;   //  ms between catch-up reads of the events table
     int64_t command_timeout; //  ms before an unacknowledged command is sent again
+    int64_t suggestions;     //  quick replies per assign / suggest command (0..8)
 } routing_config_t;
 
 extern const kf_config_spec_t routing_config_spec;

@@ -46,6 +46,8 @@ struct routing_conv_s {
     //  the conversation to whoever takes it from the queue.
     char handed_from[ROUTING_ID_MAX + 1];
     char *handover_note;
+    int intent;                        //  current Intent (quick replies), 0 = not known
+    char order_id[ROUTING_ID_MAX + 1]; //  the order last referred to, "" if none
 };
 
 typedef struct {
@@ -134,6 +136,9 @@ routing_shop_config_destroy (routing_shop_config_t **self_p)
         free (self->agents);
         free (self->busy_reply);
         free (self->after_hours_reply);
+        for (int i = 0; i < self->phrase_count; i++)
+            free (self->phrases[i].text);
+        free (self->phrases);
         free (self);
         *self_p = NULL;
     }
@@ -1091,6 +1096,7 @@ routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t con
     snprintf (c->ccid, sizeof c->ccid, "%s", channel_customer_id ? channel_customer_id : "");
     c->group = s_group_of_intent (shop->config, intent);
     c->cls = s_class_of (intent, priority);
+    c->intent = intent;
     c->vip = vip;
     c->opened_at = at;
     c->group_since = s_now (self);
@@ -1098,7 +1104,7 @@ routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t con
     s_route (self, shop, c, true);
 }
 
-void
+bool
 routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                           bool from_customer, const char *agent_id, int intent, int priority,
                           int64_t at)
@@ -1106,7 +1112,13 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
     s_shop_t *shop = s_shop (self, shop_id);
     routing_conv_t *c = shop ? s_conv (shop, conversation_id) : NULL;
     if (!c)
-        return;
+        return false;
+    bool new_intent = false;
+    if (from_customer && intent > KEFU__V1__INTENT__INTENT_OTHER && intent != c->intent) {
+        //  "谢谢" (other) after a question keeps the question's intent.
+        c->intent = intent;
+        new_intent = c->state == ROUTING_ASSIGNED;
+    }
     if (from_customer) {
         //  A later message may make the conversation more urgent.
         int cls = s_class_of (intent, priority);
@@ -1127,7 +1139,7 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
             c->waiting_since = at;
             s_changed (self, shop, c);
         }
-        return;
+        return new_intent;
     }
     //  An agent replied.
     s_agent_t *agent = s_agent (shop, agent_id);
@@ -1150,6 +1162,17 @@ routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t co
                 self->sink.customer_served (self->sink.arg, shop_id, c->customer_id, agent_id, at);
         }
     }
+    return false;
+}
+
+void
+routing_model_note_order (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                          const char *order_id)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    routing_conv_t *c = shop ? s_conv (shop, conversation_id) : NULL;
+    if (c && order_id && *order_id)
+        snprintf (c->order_id, sizeof c->order_id, "%s", order_id);
 }
 
 void
@@ -1516,4 +1539,75 @@ routing_model_reply_text (routing_model_t *self, const char *shop_id, int kind)
            : kind == KEFU__V1__AUTO_REPLY_KIND__AUTO_REPLY_AFTER_HOURS
                ? shop->config->after_hours_reply
                : NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  Quick replies
+
+//  What a conversation's placeholders are filled with for agent_id.
+static routing_phrase_values_t
+s_values (s_shop_t *shop, const routing_conv_t *conv, const char *agent_id)
+{
+    s_agent_t *agent = s_agent (shop, agent_id);
+    return (routing_phrase_values_t){agent && agent->cfg ? agent->cfg->name : NULL,
+                                     shop->config->shop_name, conv->ccid, conv->order_id};
+}
+
+int
+routing_model_suggest (routing_model_t *self, const char *shop_id, const routing_conv_t *conv,
+                       const char *agent_id, bool greeting, int max, routing_suggestion_t *out)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    if (!shop || !conv)
+        return 0;
+    const routing_shop_config_t *cfg = shop->config;
+    routing_phrase_values_t values = s_values (shop, conv, agent_id);
+    if (max > ROUTING_SUGGESTIONS_MAX)
+        max = ROUTING_SUGGESTIONS_MAX;
+    int n = 0;
+    //  Pass 0: one greeting; pass 1: the intent's phrases.
+    for (int pass = greeting ? 0 : 1; pass < 2; pass++) {
+        int key = pass == 0 ? ROUTING_PHRASE_GREETING : conv->intent;
+        if (key <= ROUTING_PHRASE_GREETING && pass == 1)
+            break;
+        for (int i = 0; i < cfg->phrase_count && n < max; i++) {
+            const routing_phrase_t *p = &cfg->phrases[i];
+            if (p->key != key ||
+                routing_phrase_fill (p->text, &values, out[n].text, sizeof out[n].text))
+                continue;
+            out[n].phrase_id = p->id;
+            out[n].intent = key;
+            n++;
+            if (pass == 0)
+                break;
+        }
+    }
+    return n;
+}
+
+int64_t
+routing_model_phrase_used (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                           const char *agent_id, const char *body, int *key)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    routing_conv_t *c = shop ? s_conv (shop, conversation_id) : NULL;
+    if (!c || !body || !*body || shop->config->phrase_count == 0)
+        return 0;
+    routing_phrase_values_t values = s_values (shop, c, agent_id);
+    char filled[ROUTING_PHRASE_FILLED_MAX];
+    for (int i = 0; i < shop->config->phrase_count; i++) {
+        const routing_phrase_t *p = &shop->config->phrases[i];
+        if (routing_phrase_fill (p->text, &values, filled, sizeof filled) == 0 &&
+            strcmp (filled, body) == 0) {
+            *key = p->key;
+            return p->id;
+        }
+    }
+    return 0;
+}
+
+int
+routing_conv_intent (const routing_conv_t *conv)
+{
+    return conv->intent;
 }

@@ -47,6 +47,7 @@
 #include "kf_error.h"
 #include "kf_tz.h"
 #include "kf_valid.h"
+#include "routing_phrases.h"
 
 #define ROUTING_ID_MAX     KF_ID_MAX //  agent and customer ids (kf_valid_agent_id)
 #define ROUTING_NAME_MAX   64
@@ -122,6 +123,9 @@ typedef struct {
     int64_t sla_night_ms;                   //  ... during the night shift
     int night_shift;                        //  shift index, -1 = none
     bool sla_reassign;                      //  reassign on breach
+    char shop_name[KF_NAME_MAX + 1];        //  the shop's name ({shop_name}), "" if unknown
+    routing_phrase_t *phrases;              //  quick replies, owned (texts too), by phrase_id
+    int phrase_count;                       //  entries
 } routing_shop_config_t;
 
 //  A new, empty configuration (defaults as in the migration). Caller owns.
@@ -244,9 +248,15 @@ void routing_model_settle (routing_model_t *self);
 void routing_model_on_opened (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                               int64_t customer_id, int channel, const char *channel_customer_id,
                               int intent, int priority, bool vip, int64_t at);
-void routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+//  Returns true when a customer's message changed the conversation's intent
+//  (to one more specific than other) while an agent owns it: the caller
+//  hands that agent the new intent's quick replies (routing_model_suggest).
+bool routing_model_on_message (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                                bool from_customer, const char *agent_id, int intent, int priority,
                                int64_t at);
+//  The order a message of the conversation referred to ({order_id}).
+void routing_model_note_order (routing_model_t *self, const char *shop_id, int64_t conversation_id,
+                               const char *order_id);
 void routing_model_on_closed (routing_model_t *self, const char *shop_id, int64_t conversation_id,
                               int64_t at);
 void routing_model_on_presence (routing_model_t *self, const char *shop_id, const char *agent_id,
@@ -318,6 +328,28 @@ const routing_conv_t *routing_model_conversation (routing_model_t *self, const c
                                                   int64_t conversation_id);
 //  The shop's auto-reply text of an AutoReplyKind (borrowed), NULL if none.
 const char *routing_model_reply_text (routing_model_t *self, const char *shop_id, int kind);
+//  Quick replies for agent_id in conv: with greeting, the shop's first
+//  greeting that fills, then the phrases of the conversation's intent in
+//  the library's order; a phrase with a placeholder that has no value here
+//  is skipped. Fills out[0..max) and returns how many (max is capped at
+//  ROUTING_SUGGESTIONS_MAX).
+typedef struct {
+    int64_t phrase_id;                    //  the library's phrase
+    int intent;                           //  its key (0 = greeting, else Intent)
+    char text[ROUTING_PHRASE_FILLED_MAX]; //  filled in
+} routing_suggestion_t;
+int routing_model_suggest (routing_model_t *self, const char *shop_id, const routing_conv_t *conv,
+                           const char *agent_id, bool greeting, int max, routing_suggestion_t *out);
+//  The library's phrase that an agent's reply body is, filled in for the
+//  conversation and that agent as routing_model_suggest fills it: its id
+//  (*key its key), or 0 when the reply is none of them.
+int64_t routing_model_phrase_used (routing_model_t *self, const char *shop_id,
+                                   int64_t conversation_id, const char *agent_id, const char *body,
+                                   int *key);
+//  The conversation's current intent (Intent; 0 when not known, e.g. after
+//  a restart until the customer's next classified message).
+int routing_conv_intent (const routing_conv_t *conv);
+
 //  True when the agent is on shift at the clock's now.
 bool routing_model_on_shift (routing_model_t *self, const char *shop_id, const char *agent_id);
 

@@ -170,6 +170,83 @@ s_reply_request_id (char *buf, size_t size, int64_t conv_id, int kind)
     snprintf (buf, size, "reply:%" PRId64 ":%d", conv_id, kind);
 }
 
+//  Quick replies for the agent (routing_model_suggest) as Suggestion
+//  messages: msgs and ptrs point into buf; returns how many.
+static size_t
+s_suggestions (s_server_t *self, const char *shop_id, const routing_conv_t *conv,
+               const char *agent_id, bool greeting, routing_suggestion_t *buf,
+               Kefu__V1__Suggestion *msgs, Kefu__V1__Suggestion **ptrs)
+{
+    int n = routing_model_suggest (self->model, shop_id, conv, agent_id, greeting,
+                                   (int) self->config->suggestions, buf);
+    for (int i = 0; i < n; i++) {
+        kefu__v1__suggestion__init (&msgs[i]);
+        msgs[i].phrase_id = buf[i].phrase_id;
+        msgs[i].intent = buf[i].intent;
+        msgs[i].text.data = (uint8_t *) buf[i].text;
+        msgs[i].text.len = strlen (buf[i].text);
+        ptrs[i] = &msgs[i];
+    }
+    return (size_t) n;
+}
+
+//  The conversation's intent changed under its owner: the new intent's
+//  quick replies, kept in routing_outbox until intake has them (nothing in
+//  the conversation's row says they are due). The message that changed it
+//  makes the request id.
+static void
+s_suggest_command (s_server_t *self, const char *shop_id, int64_t conversation_id,
+                   int64_t message_id)
+{
+    const routing_conv_t *conv = routing_model_conversation (self->model, shop_id, conversation_id);
+    if (!conv || self->config->suggestions == 0)
+        return;
+    const char *agent_id = routing_conv_agent (conv);
+    routing_suggestion_t buf[ROUTING_SUGGESTIONS_MAX];
+    Kefu__V1__Suggestion msgs[ROUTING_SUGGESTIONS_MAX], *ptrs[ROUTING_SUGGESTIONS_MAX];
+    Kefu__V1__SuggestCommand suggest = KEFU__V1__SUGGEST_COMMAND__INIT;
+    suggest.n_suggestions = s_suggestions (self, shop_id, conv, agent_id, false, buf, msgs, ptrs);
+    if (suggest.n_suggestions == 0)
+        return; //  the library has nothing for this intent
+    suggest.suggestions = ptrs;
+    suggest.conversation_id = conversation_id;
+    suggest.agent_id.data = (uint8_t *) agent_id;
+    suggest.agent_id.len = strlen (agent_id);
+    suggest.intent = routing_conv_intent (conv);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_SUGGEST;
+    cmd.suggest = &suggest;
+    char request_id[96];
+    snprintf (request_id, sizeof request_id, "suggest:%" PRId64 ":%" PRId64, conversation_id,
+              message_id);
+    self->dirty = true;
+    s_stored_command (self, shop_id, conv, request_id, &cmd);
+}
+
+//  An agent's reply that is one of the shop's quick replies, filled in:
+//  phrase.used on routing's stream, for metrics to count per agent and
+//  phrase.
+static void
+s_count_phrase (s_server_t *self, const char *shop_id, const Kefu__V1__MessageAccepted *m)
+{
+    int key = 0;
+    int64_t id = routing_model_phrase_used (self->model, shop_id, m->conversation_id, m->agent_id,
+                                            m->body, &key);
+    if (!id)
+        return;
+    self->dirty = true;
+    Kefu__V1__PhraseUsed used = KEFU__V1__PHRASE_USED__INIT;
+    used.conversation_id = m->conversation_id;
+    used.agent_id = m->agent_id;
+    used.phrase_id = id;
+    used.intent = key;
+    used.message_id = m->message_id;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_PHRASE_USED;
+    ev.phrase_used = &used;
+    s_event (self, shop_id, "phrase.used", &ev);
+}
+
 //  The assign command of a conversation's assignment number seq.
 static void
 s_assign_command (s_server_t *self, s_dest_t dest, const char *shop_id, const routing_conv_t *conv,
@@ -185,6 +262,11 @@ s_assign_command (s_server_t *self, s_dest_t dest, const char *shop_id, const ro
     assign.reason = reason;
     assign.note.data = (uint8_t *) note;
     assign.note.len = strlen (note);
+    routing_suggestion_t buf[ROUTING_SUGGESTIONS_MAX];
+    Kefu__V1__Suggestion msgs[ROUTING_SUGGESTIONS_MAX], *ptrs[ROUTING_SUGGESTIONS_MAX];
+    if (*agent_id)
+        assign.n_suggestions = s_suggestions (self, shop_id, conv, agent_id, true, buf, msgs, ptrs);
+    assign.suggestions = ptrs;
     Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
     cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
     cmd.assign = &assign;
@@ -723,9 +805,13 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         const Kefu__V1__MessageAccepted *m = ev->message_accepted;
         if (m->auto_reply)
             break; //  the platform's auto-responder is not an agent's answer
-        routing_model_on_message (self->model, shop, m->conversation_id,
-                                  m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER,
-                                  m->agent_id, m->intent, m->priority, m->received_at_ms);
+        routing_model_note_order (self->model, shop, m->conversation_id, m->order_id);
+        if (routing_model_on_message (self->model, shop, m->conversation_id,
+                                      m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER,
+                                      m->agent_id, m->intent, m->priority, m->received_at_ms))
+            s_suggest_command (self, shop, m->conversation_id, m->message_id);
+        if (m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_AGENT)
+            s_count_phrase (self, shop, m);
         break;
     }
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:

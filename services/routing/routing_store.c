@@ -101,6 +101,10 @@ static const kf_stmt_t s_statements[] = {
      "  sla_reassign, array_to_string (overflow_order, ',') "
      "FROM routing_settings WHERE shop_id = $1"},
     {"routing_load_intents", "SELECT intent, group_name FROM intent_groups WHERE shop_id = $1"},
+    {"routing_load_phrases",
+     "SELECT phrase_id, intent, text, '' "
+     "FROM routing_phrases WHERE shop_id = $1 "
+     "UNION ALL SELECT 0, '', '', name FROM shops WHERE shop_id = $1 ORDER BY 1"},
     {"routing_load_presence",
      "SELECT shop_id, agent_id, status, (extract (epoch FROM since) * 1000)::int8 "
      "FROM agent_presence"},
@@ -318,6 +322,28 @@ s_on_intents (const PGresult *res, void *arg)
     return 0;
 }
 
+//  The shop's name (the first row, phrase_id 0) and its quick replies.
+static int
+s_on_phrases (const PGresult *res, void *arg)
+{
+    routing_shop_config_t *cfg = arg;
+    int n = PQntuples (res);
+    cfg->phrases = calloc ((size_t) (n ? n : 1), sizeof *cfg->phrases);
+    cfg->phrase_count = 0;
+    for (int r = 0; r < n; r++) {
+        int key = routing_phrase_key (kf_store_text (res, r, 1));
+        if (kf_store_int (res, r, 0) == 0)
+            snprintf (cfg->shop_name, sizeof cfg->shop_name, "%s", kf_store_text (res, r, 3));
+        else if (key >= 0) {
+            routing_phrase_t *p = &cfg->phrases[cfg->phrase_count++];
+            p->id = kf_store_int (res, r, 0);
+            p->key = key;
+            p->text = strdup (kf_store_text (res, r, 2));
+        }
+    }
+    return 0;
+}
+
 int
 routing_store_load_config (kf_store_t *store, const char *shop_id, const char *timezone,
                            routing_shop_config_t **out, kf_error_t *err)
@@ -337,7 +363,8 @@ routing_store_load_config (kf_store_t *store, const char *shop_id, const char *t
     if (kf_store_exec (store, "routing_load_agents", &params, s_on_agents, cfg, err) ||
         kf_store_exec (store, "routing_load_schedule", &params, s_on_schedule, cfg, err) ||
         kf_store_exec (store, "routing_load_settings", &params, s_on_settings, cfg, err) ||
-        kf_store_exec (store, "routing_load_intents", &params, s_on_intents, cfg, err)) {
+        kf_store_exec (store, "routing_load_intents", &params, s_on_intents, cfg, err) ||
+        kf_store_exec (store, "routing_load_phrases", &params, s_on_phrases, cfg, err)) {
         routing_shop_config_destroy (&cfg);
         return -1;
     }
@@ -1501,4 +1528,117 @@ routing_writes_clear (routing_writes_t *self)
     kf_batch_reset (self->conv_deletes);
     kf_batch_reset (self->presence_rows);
     kf_batch_reset (self->served_rows);
+}
+
+//  ---------------------------------------------------------------------
+//  The quick-reply library
+
+typedef struct {
+    int64_t added;    //  the new phrase's id, 0 if none
+    int64_t existing; //  the same text's id, 0 if none
+} s_add_phrase_t;
+
+static int
+s_on_add_phrase (const PGresult *res, void *arg)
+{
+    s_add_phrase_t *a = arg;
+    if (PQntuples (res) == 1) {
+        a->added = kf_store_int (res, 0, 0);
+        a->existing = kf_store_int (res, 0, 1);
+    }
+    return 0;
+}
+
+int
+routing_store_add_phrase (kf_store_t *store, const char *shop_id, const char *intent,
+                          const char *text, const char *by, int64_t *id, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, intent);
+    kf_params_str (&params, text);
+    kf_params_str (&params, by);
+    kf_params_int (&params, ROUTING_PHRASES_PER_KEY);
+    s_add_phrase_t a = {0, 0};
+    //  The same text under the same key is the phrase already there (an
+    //  import run twice adds nothing); a full key adds nothing either.
+    if (kf_store_exec_sql (
+            store,
+            "WITH n AS (SELECT count (*) AS c FROM routing_phrases "
+            "  WHERE shop_id = $1::text AND intent = $2::text), "
+            "old AS (SELECT phrase_id FROM routing_phrases "
+            "  WHERE shop_id = $1::text AND intent = $2::text AND text = $3::text), "
+            "ins AS (INSERT INTO routing_phrases (shop_id, intent, text, created_by) "
+            "  SELECT $1::text, $2::text, $3::text, $4::text FROM n "
+            "  WHERE n.c < $5::int8 AND NOT EXISTS (SELECT 1 FROM old) "
+            "  ON CONFLICT (shop_id, intent, text) DO NOTHING RETURNING phrase_id) "
+            "SELECT coalesce ((SELECT phrase_id FROM ins), 0), "
+            "  coalesce ((SELECT phrase_id FROM old), 0)",
+            &params, s_on_add_phrase, &a, err))
+        return -1;
+    *id = a.added ? a.added : a.existing;
+    return a.added ? 1 : a.existing ? 0 : 2;
+}
+
+typedef struct {
+    routing_phrase_row_fn *fn; //  per phrase
+    void *arg;                 //  its argument
+} s_list_phrases_t;
+
+static int
+s_on_list_phrases (const PGresult *res, void *arg)
+{
+    s_list_phrases_t *list = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        routing_phrase_row_t row = {kf_store_int (res, r, 0), kf_store_text (res, r, 1),
+                                    kf_store_text (res, r, 2), kf_store_text (res, r, 3),
+                                    kf_store_int (res, r, 4)};
+        list->fn (list->arg, &row);
+    }
+    return 0;
+}
+
+int
+routing_store_list_phrases (kf_store_t *store, const char *shop_id, routing_phrase_row_fn *fn,
+                            void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_list_phrases_t list = {fn, arg};
+    //  Greeting first, then the intents in their enum order; within one, the
+    //  order suggestions follow.
+    return kf_store_exec_sql (
+        store,
+        "SELECT phrase_id, intent, text, created_by, "
+        "  (extract (epoch FROM created_at) * 1000)::int8 FROM routing_phrases "
+        "WHERE shop_id = $1::text ORDER BY array_position (ARRAY['greeting', 'other', "
+        "  'presales', 'bargaining', 'urge_shipping', 'delivery_time', 'logistics', "
+        "  'return_refund', 'complaint', 'negative_review'], intent), phrase_id",
+        &params, s_on_list_phrases, &list, err);
+}
+
+static int
+s_on_count (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = PQntuples (res);
+    return 0;
+}
+
+int
+routing_store_remove_phrase (kf_store_t *store, const char *shop_id, int64_t phrase_id,
+                             kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, phrase_id);
+    int64_t removed = 0;
+    if (kf_store_exec_sql (store,
+                           "DELETE FROM routing_phrases WHERE shop_id = $1::text "
+                           "AND phrase_id = $2::int8 RETURNING phrase_id",
+                           &params, s_on_count, &removed, err))
+        return -1;
+    return removed ? 1 : 0;
 }

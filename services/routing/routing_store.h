@@ -200,6 +200,30 @@ int routing_store_list_intent_groups (kf_store_t *store, const char *shop_id,
 int routing_store_put_intent_group (kf_store_t *store, const char *shop_id, int intent,
                                     const char *group, kf_error_t *err);
 
+//  The quick-reply library (kefuctl phrases). A phrase as stored; strings
+//  borrowed for the callback.
+typedef struct {
+    int64_t id;            //  phrase_id
+    const char *intent;    //  "greeting" or an intent name (routing_phrase_key_name)
+    const char *text;      //  the template
+    const char *by;        //  who added it
+    int64_t created_at_ms; //  when
+} routing_phrase_row_t;
+typedef void (routing_phrase_row_fn) (void *arg, const routing_phrase_row_t *row);
+//  Add a phrase (checked by the caller with routing_phrase_check; intent a
+//  key name). Returns 1 when added, 0 when the shop has that text under
+//  that key already, 2 when the key holds ROUTING_PHRASES_PER_KEY phrases
+//  (nothing added), -1 on error; *id is the new or existing phrase.
+int routing_store_add_phrase (kf_store_t *store, const char *shop_id, const char *intent,
+                              const char *text, const char *by, int64_t *id, kf_error_t *err);
+//  A shop's phrases: the greeting first, then by intent, each in the order
+//  suggestions follow.
+int routing_store_list_phrases (kf_store_t *store, const char *shop_id, routing_phrase_row_fn *fn,
+                                void *arg, kf_error_t *err);
+//  Remove one: 1 removed, 0 no such phrase in the shop, -1 error.
+int routing_store_remove_phrase (kf_store_t *store, const char *shop_id, int64_t phrase_id,
+                                 kf_error_t *err);
+
 //  What one transaction's decisions write.
 typedef struct _routing_writes_t routing_writes_t;
 routing_writes_t *routing_writes_new (void);

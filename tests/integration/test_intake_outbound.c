@@ -59,24 +59,18 @@ s_teardown (void **state)
     return 0;
 }
 
-//  Hand in an assignment without waiting for its answer.
+//  Hand in a command (its kind set by the caller) for shop, without
+//  waiting for its answer.
 static void
-s_submit_send (fixture_t *f, const char *request_id, const char *shop, const char *agent)
+s_command_send (fixture_t *f, const char *request_id, const char *shop, Kefu__V1__Command *cmd)
 {
-    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
-    assign.conversation_id = 42;
-    assign.agent_id = kt_text (agent);
-    assign.reason = KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_NEW;
-    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
-    cmd.shop_id = kt_text (shop);
-    cmd.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    cmd.customer_id = kt_text ("tb_lily88");
-    cmd.origin = "routing";
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
-    cmd.assign = &assign;
+    cmd->shop_id = kt_text (shop);
+    cmd->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    cmd->customer_id = kt_text ("tb_lily88");
+    cmd->origin = "routing";
     Kefu__V1__CommandSubmit submit = KEFU__V1__COMMAND_SUBMIT__INIT;
     submit.request_id = kt_text (request_id);
-    submit.command = &cmd;
+    submit.command = cmd;
     zframe_t *frame = kf_wire_pack (&submit.base);
     assert_int_equal (zframe_send (&frame, f->service, 0), 0);
 }
@@ -94,12 +88,61 @@ s_submit_answer (fixture_t *f)
     return ack;
 }
 
+//  Hand in a command; return the submit ack (caller frees).
+static Kefu__V1__CommandSubmitAck *
+s_submit_command (fixture_t *f, const char *request_id, const char *shop, Kefu__V1__Command *cmd)
+{
+    s_command_send (f, request_id, shop, cmd);
+    return s_submit_answer (f);
+}
+
+//  Hand in an assignment without waiting for its answer.
+static void
+s_submit_send (fixture_t *f, const char *request_id, const char *shop, const char *agent)
+{
+    Kefu__V1__AssignCommand assign = KEFU__V1__ASSIGN_COMMAND__INIT;
+    assign.conversation_id = 42;
+    assign.agent_id = kt_text (agent);
+    assign.reason = KEFU__V1__ASSIGN_REASON__ASSIGN_REASON_NEW;
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_ASSIGN;
+    cmd.assign = &assign;
+    s_command_send (f, request_id, shop, &cmd);
+}
+
 //  Hand in an assignment; return the submit ack (caller frees).
 static Kefu__V1__CommandSubmitAck *
 s_submit (fixture_t *f, const char *request_id, const char *shop, const char *agent)
 {
     s_submit_send (f, request_id, shop, agent);
     return s_submit_answer (f);
+}
+
+//  A suggest command with n suggestions of this text: its ack's status and
+//  code.
+static void
+s_suggest (fixture_t *f, const char *request_id, size_t n, const char *text, int *status, int *code)
+{
+    Kefu__V1__Suggestion one = KEFU__V1__SUGGESTION__INIT;
+    one.phrase_id = 7;
+    one.intent = KEFU__V1__INTENT__INTENT_URGE_SHIPPING;
+    one.text = kt_text (text);
+    Kefu__V1__Suggestion *list[16];
+    for (size_t i = 0; i < n; i++)
+        list[i] = &one;
+    Kefu__V1__SuggestCommand suggest = KEFU__V1__SUGGEST_COMMAND__INIT;
+    suggest.conversation_id = 42;
+    suggest.agent_id = kt_text ("xiaomei");
+    suggest.intent = KEFU__V1__INTENT__INTENT_URGE_SHIPPING;
+    suggest.n_suggestions = n;
+    suggest.suggestions = list;
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_SUGGEST;
+    cmd.suggest = &suggest;
+    Kefu__V1__CommandSubmitAck *ack = s_submit_command (f, request_id, SHOP, &cmd);
+    *status = ack->status;
+    *code = ack->code;
+    kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
 }
 
 //  Wait for a Command on a raw gateway; returns its id.
@@ -219,6 +262,29 @@ test_a_slow_command_store_does_not_hold_the_gateways (void **state)
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands"), 2);
     assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM messages"), 2);
     zsock_destroy (&gw);
+}
+
+//  A suggest command (quick replies) is stored like the others; more than
+//  8 suggestions or a text that is not UTF-8 is refused for good.
+static void
+test_suggestions_are_stored_and_validated (void **state)
+{
+    fixture_t *f = *state;
+    int status, code;
+    s_suggest (f, "routing:suggest:42:1", 2, "亲 实在不好意思 我们尽量当天发货", &status, &code);
+    assert_int_equal (status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands "
+                                          "WHERE kind = 'suggest'"),
+                      1);
+    s_suggest (f, "routing:suggest:42:2", 9, "亲", &status, &code);
+    assert_int_equal (status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_TOO_LONG);
+    s_suggest (f, "routing:suggest:42:3", 1, "亲\xff", &status, &code);
+    assert_int_equal (status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (code, KEFU__V1__ERROR_CODE__ERROR_INVALID_UTF8);
+    s_suggest (f, "routing:suggest:42:4", 1, "", &status, &code);
+    assert_int_equal (status, KEFU__V1__ACK_STATUS__ACK_REJECTED);
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM outbound_commands"), 1);
 }
 
 static void
@@ -389,6 +455,8 @@ main (void)
     kf_log_set_level (KF_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_submit_is_idempotent_and_validated, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_suggestions_are_stored_and_validated, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_waits_for_the_gateway_and_is_resent_until_acked,
                                          s_setup, s_teardown),

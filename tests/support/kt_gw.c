@@ -60,16 +60,37 @@ kt_gw_silent (zsock_t *sock, int ms)
 void
 kt_gw_push (zsock_t *sock, const Kefu__V1__InboundItem *item)
 {
+    kt_gw_push_keep (sock, item, NULL);
+}
+
+void
+kt_gw_push_keep (zsock_t *sock, const Kefu__V1__InboundItem *item, zlist_t *early)
+{
     kt_gw_send_item (sock, item);
     while (true) {
         Kefu__V1__IntakeFrame *in = kt_gw_recv (sock);
         bool ack = in->body_case == KEFU__V1__INTAKE_FRAME__BODY_ACK;
         if (ack)
             assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
-        kefu__v1__intake_frame__free_unpacked (in, NULL);
+        if (!ack && early)
+            zlist_append (early, in);
+        else
+            kefu__v1__intake_frame__free_unpacked (in, NULL);
         if (ack)
             return;
     }
+}
+
+void
+kt_gw_ack_command (zsock_t *sock, int64_t command_id)
+{
+    Kefu__V1__CommandAck ack = KEFU__V1__COMMAND_ACK__INIT;
+    ack.command_id = command_id;
+    ack.status = KEFU__V1__COMMAND_ACK_STATUS__COMMAND_DELIVERED;
+    Kefu__V1__GatewayFrame frame = KEFU__V1__GATEWAY_FRAME__INIT;
+    frame.body_case = KEFU__V1__GATEWAY_FRAME__BODY_COMMAND_ACK;
+    frame.command_ack = &ack;
+    kt_gw_send (sock, &frame);
 }
 
 zsock_t *

@@ -32,6 +32,11 @@ zsock_t *kt_gw_connect (const char *endpoint, const char *gateway_id, const char
 //  Send an item and wait for its ack, which must be ACCEPTED (commands
 //  for the gateway that arrive meanwhile are dropped).
 void kt_gw_push (zsock_t *sock, const Kefu__V1__InboundItem *item);
+//  The same, keeping the frames that arrive meanwhile (IntakeFrame *,
+//  unpacked: the caller frees them) at the end of early.
+void kt_gw_push_keep (zsock_t *sock, const Kefu__V1__InboundItem *item, zlist_t *early);
+//  Acknowledge a command: delivered.
+void kt_gw_ack_command (zsock_t *sock, int64_t command_id);
 
 //  Fill item as a customer message (strings borrowed).
 void kt_gw_message (Kefu__V1__InboundItem *item, Kefu__V1__CustomerMessage *msg, const char *shop,

@@ -940,6 +940,135 @@ test_who_served_whom_is_forgotten_after_the_sticky_window (void **state)
     assert_int_equal (st.customers_remembered, 5); //  nobody past the window yet
 }
 
+//  ---------------------------------------------------------------------
+//  Quick replies (快捷短语)
+
+//  The library of the tests: a greeting, two pre-sales phrases (one asks
+//  for the order), one for urge shipping, one for bargaining.
+static void
+s_phrase (routing_shop_config_t *cfg, int64_t id, int key, const char *text)
+{
+    cfg->phrases = realloc (cfg->phrases, (size_t) (cfg->phrase_count + 1) * sizeof *cfg->phrases);
+    cfg->phrases[cfg->phrase_count++] = (routing_phrase_t){id, key, strdup (text)};
+}
+
+static void
+s_with_phrases (fixture_t *f)
+{
+    routing_shop_config_t *cfg = s_config ();
+    snprintf (cfg->shop_name, sizeof cfg->shop_name, "%s", "测试旗舰店");
+    s_phrase (cfg, 1, ROUTING_PHRASE_GREETING,
+              "亲 您好 我是{shop_name}客服{agent_name} 很高兴为您服务");
+    s_phrase (cfg, 2, BARGAIN, "亲 我们是品牌直营 价格已经是最低了哦");
+    s_phrase (cfg, 3, PRE, "亲 订单{order_id}我帮您查一下");
+    s_phrase (cfg, 4, PRE, "{customer_name} 亲 这款有现货的哦");
+    s_phrase (cfg, 5, URGE,
+              "亲 实在不好意思 我们最近的发货量比较大 我们尽量当天发货 最晚第二天发货");
+    s_phrase (cfg, 6, PRE, "亲 尺码表在详情页最下面哦");
+    assert_int_equal (routing_model_configure (f->model, &cfg), 0);
+}
+
+//  An assignment suggests the shop's greeting, then the phrases of the
+//  conversation's intent in the library's order, placeholders filled in;
+//  a phrase whose placeholder has no value yet ({order_id}) is skipped.
+static void
+test_an_assignment_suggests_the_greeting_then_the_intents_phrases_filled_in (void **state)
+{
+    fixture_t *f = *state;
+    s_with_phrases (f);
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    assert_string_equal (s_owner (f, 1), "xiaomei");
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, 1);
+    routing_suggestion_t out[ROUTING_SUGGESTIONS_MAX];
+    assert_int_equal (routing_model_suggest (f->model, SHOP, c, "xiaomei", true, 3, out), 3);
+    assert_int_equal (out[0].phrase_id, 1);
+    assert_int_equal (out[0].intent, ROUTING_PHRASE_GREETING);
+    assert_string_equal (out[0].text, "亲 您好 我是测试旗舰店客服xiaomei 很高兴为您服务");
+    assert_int_equal (out[1].phrase_id, 4);
+    assert_int_equal (out[1].intent, PRE);
+    assert_string_equal (out[1].text, "tb 亲 这款有现货的哦");
+    assert_int_equal (out[2].phrase_id, 6);
+    //  Once an order is mentioned, its phrase fits, in its place.
+    routing_model_note_order (f->model, SHOP, 1, "3712345678901234567");
+    assert_int_equal (routing_model_suggest (f->model, SHOP, c, "xiaomei", false, 8, out), 3);
+    assert_string_equal (out[0].text, "亲 订单3712345678901234567我帮您查一下");
+    assert_int_equal (out[1].phrase_id, 4);
+    assert_int_equal (out[2].phrase_id, 6);
+    //  No more than asked for; none at all when asked for none.
+    assert_int_equal (routing_model_suggest (f->model, SHOP, c, "xiaomei", true, 1, out), 1);
+    assert_int_equal (out[0].phrase_id, 1);
+    assert_int_equal (routing_model_suggest (f->model, SHOP, c, "xiaomei", true, 0, out), 0);
+}
+
+//  A customer's later message with another intent changes the
+//  conversation's intent, and the owner is to get the new phrases; "other"
+//  (谢谢) or the same intent again changes nothing, and a conversation
+//  nobody owns yet asks for no suggestion (its assignment will carry them).
+static void
+test_a_new_intent_under_an_owner_asks_for_its_phrases (void **state)
+{
+    fixture_t *f = *state;
+    s_with_phrases (f);
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    int64_t now = kf_clock_now_ms (f->clock);
+    assert_false (routing_model_on_message (f->model, SHOP, 1, true, NULL, PRE, 2, now));
+    assert_false (routing_model_on_message (f->model, SHOP, 1, true, NULL,
+                                            KEFU__V1__INTENT__INTENT_OTHER, 2, now));
+    assert_true (routing_model_on_message (f->model, SHOP, 1, true, NULL, URGE, 3, now));
+    const routing_conv_t *c = routing_model_conversation (f->model, SHOP, 1);
+    assert_int_equal (routing_conv_intent (c), URGE);
+    routing_suggestion_t out[ROUTING_SUGGESTIONS_MAX];
+    assert_int_equal (routing_model_suggest (f->model, SHOP, c, "xiaomei", false, 3, out), 1);
+    assert_int_equal (out[0].phrase_id, 5);
+    assert_int_equal (out[0].intent, URGE);
+    assert_false (routing_model_on_message (f->model, SHOP, 1, false, "xiaomei", 0, 0, now));
+    //  Queued (xiaomei's capacity is 2): no owner, no suggestion.
+    s_open (f, 2, 102, PRE, 2, false);
+    s_open (f, 3, 103, PRE, 2, false);
+    assert_string_equal (s_owner (f, 3), "");
+    assert_false (routing_model_on_message (f->model, SHOP, 3, true, NULL, BARGAIN, 2, now));
+}
+
+//  An agent's reply that is a phrase filled in for the conversation (and
+//  for that agent) is that phrase used; anything else, even the template
+//  itself, is not.
+static void
+test_a_reply_equal_to_a_filled_phrase_is_that_phrase_used (void **state)
+{
+    fixture_t *f = *state;
+    s_with_phrases (f);
+    s_goto (f, 0, 9, 0, 0);
+    s_presence (f, "xiaomei", ONLINE, NULL);
+    s_open (f, 1, 101, PRE, 2, false);
+    int key = -1;
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "亲 您好 我是测试旗舰店客服xiaomei 很高兴为您服务",
+                                                 &key),
+                      1);
+    assert_int_equal (key, ROUTING_PHRASE_GREETING);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "亲 我们是品牌直营 价格已经是最低了哦", &key),
+                      2);
+    assert_int_equal (key, BARGAIN);
+    //  Filled for another agent, the template, a changed word: not a use.
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "lingling",
+                                                 "亲 您好 我是测试旗舰店客服xiaomei 很高兴为您服务",
+                                                 &key),
+                      0);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 1, "xiaomei",
+                                                 "{customer_name} 亲 这款有现货的哦", &key),
+                      0);
+    assert_int_equal (
+        routing_model_phrase_used (f->model, SHOP, 1, "xiaomei", "亲 这款有现货的哦！", &key), 0);
+    assert_int_equal (routing_model_phrase_used (f->model, SHOP, 99, "xiaomei",
+                                                 "亲 我们是品牌直营 价格已经是最低了哦", &key),
+                      0);
+}
+
 int
 main (void)
 {
@@ -1004,6 +1133,13 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_restored_handover_keeps_the_agent_and_the_note,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_who_served_whom_is_forgotten_after_the_sticky_window,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_an_assignment_suggests_the_greeting_then_the_intents_phrases_filled_in, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_new_intent_under_an_owner_asks_for_its_phrases,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_reply_equal_to_a_filled_phrase_is_that_phrase_used,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
