@@ -31,6 +31,8 @@
 #include "kf_store.h"
 #include "kf_subscriber.h"
 #include "kf_wire.h"
+#include "metrics_att_store.h"
+#include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
 #include "metrics_http.h"
@@ -63,6 +65,8 @@ typedef struct {
     kf_subscriber_t *sub;             //  routing + intake events
     metrics_model_t *model;           //  the rules
     metrics_writes_t *writes;         //  the current transaction's writes
+    metrics_att_tracker_t *att;       //  attendance: what is open now
+    metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
     metrics_auth_t *auth;             //  who may ask
     zsock_t *router;                  //  the query endpoint
     zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
@@ -137,12 +141,16 @@ s_reload (s_server_t *self)
     self->loaded = false;
     metrics_model_reset (self->model);
     metrics_writes_clear (self->writes);
+    metrics_att_tracker_reset (self->att);
+    metrics_att_writes_clear (self->att_writes);
     kf_error_t err;
     kf_error_clear (&err);
     if (kf_store_ensure (self->store) ||
         metrics_store_load_open (self->store, s_on_open_row, self, &err) ||
-        metrics_store_load_agents (self->store, s_on_agent_row, self, &err)) {
+        metrics_store_load_agents (self->store, s_on_agent_row, self, &err) ||
+        metrics_att_store_load_open (self->store, self->att, &err)) {
         metrics_model_reset (self->model);
+        metrics_att_tracker_reset (self->att);
         kf_log_warn ("metrics.load_failed", "reason=\"%s\"", err.reason);
         return -1;
     }
@@ -229,6 +237,27 @@ s_apply_complaint (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *e
     return 0;
 }
 
+//  schedule.changed: a version of the shop's schedule from the event's
+//  time on (one the table refuses when it equals the version before).
+static void
+s_apply_schedule (s_server_t *self, const Kefu__V1__Event *ev)
+{
+    const Kefu__V1__ScheduleChanged *sc = ev->schedule_changed;
+    metrics_att_schedule_t *s = metrics_att_schedule_new (ev->occurred_at_ms, sc->timezone);
+    for (size_t i = 0; i < sc->n_shifts; i++)
+        metrics_att_schedule_add_shift (s, sc->shifts[i]->name, sc->shifts[i]->start_minute,
+                                        sc->shifts[i]->end_minute);
+    for (size_t i = 0; i < sc->n_rows; i++) {
+        const Kefu__V1__ScheduleRow *r = sc->rows[i];
+        if (metrics_att_schedule_add_rule (s, r->agent_id, r->shift, r->days, r->rotation_weeks,
+                                           r->rotation_offset))
+            kf_log_warn ("metrics.schedule_row_skipped", "shop=%s agent=%s shift=%s", ev->shop_id,
+                         r->agent_id, r->shift);
+    }
+    metrics_att_writes_schedule (self->att_writes, ev->shop_id, s);
+    metrics_att_schedule_destroy (&s);
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -272,10 +301,13 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
             (int) m->n_qa_flags,
             m->body};
         metrics_model_on_line (self->model, shop, &line);
+        metrics_att_on_line (self->att, shop, line.conversation_id, line.from_customer,
+                             line.auto_reply, line.agent_id, line.sent_at);
         break;
     }
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:
         metrics_model_on_closed (self->model, shop, ev->conversation_closed->conversation_id);
+        metrics_att_on_closed (self->att, shop, ev->conversation_closed->conversation_id);
         break;
     case KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED: {
         const Kefu__V1__RatingReceived *r = ev->rating_received;
@@ -287,8 +319,12 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE: {
         const Kefu__V1__AgentPresenceChanged *p = ev->agent_presence;
         metrics_model_on_presence (self->model, shop, p->agent_id, p->status, p->at_ms);
+        metrics_att_on_presence (self->att, shop, p->agent_id, p->status, p->at_ms);
         break;
     }
+    case KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED:
+        s_apply_schedule (self, ev);
+        break;
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
         const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
         metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
@@ -316,6 +352,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
+    metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
     return 0;
 }
 
@@ -332,6 +369,7 @@ s_after_rollback (void *arg)
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
     metrics_writes_clear (self->writes);
+    metrics_att_writes_clear (self->att_writes);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -787,6 +825,8 @@ s_server_destroy (s_server_t **self_p)
         kf_subscriber_destroy (&self->sub);
         metrics_model_destroy (&self->model);
         metrics_writes_destroy (&self->writes);
+        metrics_att_tracker_destroy (&self->att);
+        metrics_att_writes_destroy (&self->att_writes);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
         kf_control_destroy (&self->control);
@@ -812,6 +852,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     metrics_sink_t sink = {s_on_count, s_on_hist, s_on_conv, s_on_qa, s_on_presence, self};
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
+    self->att_writes = metrics_att_writes_new ();
+    metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
+    self->att = metrics_att_tracker_new (&att_sink);
     self->auth = metrics_auth_new (self->config);
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, S_MAX_QUERY);
     kf_control_t *c = self->control;
