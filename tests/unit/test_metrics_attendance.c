@@ -2,6 +2,7 @@
     judged from presence spans, reply minutes and customer rounds on a
     driven clock (now is an argument, never the system's time). */
 #include "kefu/v1/common.pb-c.h"
+#include "kf_clock.h"
 #include "kf_tz.h"
 #include "metrics_attendance.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #define MIN   60000LL
 #define D1207 20794 //  Monday 2026-12-07, days since 1970-01-01
@@ -418,6 +420,74 @@ test_the_tracker_turns_events_into_spans_rounds_and_reply_minutes (void **state)
     metrics_att_tracker_destroy (&t);
 }
 
+//  The sample shop day (deploy/samples/shop-day.jsonl) through the
+//  tracker: with the day shift 08:30-17:30 for the day agents and the
+//  night shift 17:30-23:00 for dawei, exactly one agent is late.
+static void
+test_the_sample_day_has_one_agent_late (void **state)
+{
+    (void) state;
+    const char *source = getenv ("KEFU_SOURCE_DIR");
+    if (!source)
+        fail_msg ("KEFU_SOURCE_DIR is not set: run this test through ctest");
+    char path[512];
+    snprintf (path, sizeof path, "%s/deploy/samples/shop-day.jsonl", source);
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    s_rec_t *rec = calloc (1, sizeof *rec);
+    metrics_att_sink_t sink = {s_rec_span, s_rec_reply, s_rec_round, rec};
+    metrics_att_tracker_t *t = metrics_att_tracker_new (&sink);
+    char line[4096];
+    static const char *const statuses[] = {"", "online", "busy", "away", "offline"};
+    while (fgets (line, sizeof line, file)) {
+        json_t *item = json_loads (line, 0, NULL);
+        assert_non_null (item);
+        const char *type = json_string_value (json_object_get (item, "type"));
+        const char *status = json_string_value (json_object_get (item, "status"));
+        char at[40];
+        //  "2026-11-23T08:30:00+08:00" -> UTC.
+        snprintf (at, sizeof at, "%s", json_string_value (json_object_get (item, "sent_at")));
+        int64_t ms = kf_clock_parse_utc ("2026-11-23T00:00:00Z") - 8 * 60 * MIN +
+                     (atoi (at + 11) * 60 + atoi (at + 14)) * MIN + atoi (at + 17) * 1000;
+        if (strcmp (type, "agent_presence") == 0) {
+            int code = 0;
+            for (int k = 1; k <= 4; k++)
+                if (strcmp (status, statuses[k]) == 0)
+                    code = k;
+            metrics_att_on_presence (
+                t, "demo-shop", json_string_value (json_object_get (item, "agent_id")), code, ms);
+        }
+        json_decref (item);
+    }
+    fclose (file);
+    metrics_att_tracker_destroy (&t);
+
+    metrics_att_schedule_t *s = metrics_att_schedule_new (0, "+08:00");
+    metrics_att_schedule_add_shift (s, "day", 8 * 60 + 30, 17 * 60 + 30);
+    metrics_att_schedule_add_shift (s, "night", 17 * 60 + 30, 23 * 60);
+    metrics_att_schedule_add_rule (s, "xiaomei", "day", 127, 1, 0);
+    metrics_att_schedule_add_rule (s, "ajie", "day", 127, 1, 0);
+    metrics_att_schedule_add_rule (s, "lingling", "day", 127, 1, 0);
+    metrics_att_schedule_add_rule (s, "dawei", "night", 127, 1, 0);
+    int64_t day = 20780; //  2026-11-23
+    metrics_att_row_t *rows;
+    int n = s_day (&s, 1, &rec->f, NULL, day, s_at (day + 1, 0), &rows);
+    assert_int_equal (n, 4);
+    int late = 0;
+    for (int i = 0; i < n; i++) {
+        late += rows[i].late;
+        assert_false (rows[i].absent);
+        assert_false (rows[i].early_leave);
+    }
+    assert_int_equal (late, 1);
+    const metrics_att_row_t *lingling = s_row (rows, n, "lingling");
+    assert_true (lingling->late);
+    assert_int_equal (lingling->late_minutes, 28);
+    free (rows);
+    metrics_att_schedule_destroy (&s);
+    free (rec);
+}
+
 int
 main (void)
 {
@@ -432,6 +502,7 @@ main (void)
         cmocka_unit_test (test_the_schedule_in_force_at_the_start_of_a_shift_counts),
         cmocka_unit_test (test_a_schedule_survives_its_json_row),
         cmocka_unit_test (test_the_tracker_turns_events_into_spans_rounds_and_reply_minutes),
+        cmocka_unit_test (test_the_sample_day_has_one_agent_late),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
