@@ -58,6 +58,13 @@ static const kf_stmt_t s_statements[] = {
      "ON CONFLICT (shop_id) DO UPDATE SET late_grace_min = EXCLUDED.late_grace_min, "
      "  early_grace_min = EXCLUDED.early_grace_min, updated_by = EXCLUDED.updated_by, "
      "  updated_at = now ()"},
+    {"metrics_att_read_marks",
+     "SELECT s.shop_id, coalesce (p.upto_ms, min (s.from_ms)) FROM metrics_att_schedules s "
+     "LEFT JOIN metrics_att_published p ON p.shop_id = s.shop_id "
+     "GROUP BY s.shop_id, p.upto_ms ORDER BY s.shop_id"},
+    {"metrics_att_write_mark",
+     "INSERT INTO metrics_att_published (shop_id, upto_ms) VALUES ($1, $2::int8) "
+     "ON CONFLICT (shop_id) DO UPDATE SET upto_ms = EXCLUDED.upto_ms"},
     {NULL, NULL}};
 
 void
@@ -444,4 +451,39 @@ metrics_att_store_set_settings (kf_store_t *store, const char *shop_id,
     kf_params_int (&params, settings->early_grace_min);
     kf_params_str (&params, by);
     return kf_store_exec (store, "metrics_att_write_settings", &params, NULL, NULL, err);
+}
+
+//  ---------------------------------------------------------------------
+//  Publication marks
+
+typedef struct {
+    metrics_att_mark_fn *fn; //  per shop
+    void *arg;               //  its argument
+} s_marks_t;
+
+static int
+s_on_marks (const PGresult *res, void *arg)
+{
+    s_marks_t *m = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        m->fn (m->arg, kf_store_text (res, r, 0), kf_store_int (res, r, 1));
+    return 0;
+}
+
+int
+metrics_att_store_marks (kf_store_t *store, metrics_att_mark_fn *fn, void *arg, kf_error_t *err)
+{
+    s_marks_t m = {fn, arg};
+    return kf_store_exec (store, "metrics_att_read_marks", NULL, s_on_marks, &m, err);
+}
+
+int
+metrics_att_store_set_mark (kf_store_t *store, const char *shop_id, int64_t upto_ms,
+                            kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, upto_ms);
+    return kf_store_exec (store, "metrics_att_write_mark", &params, NULL, NULL, err);
 }

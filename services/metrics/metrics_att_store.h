@@ -50,4 +50,15 @@ int metrics_att_store_set_settings (kf_store_t *store, const char *shop_id,
                                     const metrics_att_settings_t *settings, const char *by,
                                     kf_error_t *err);
 
+//  ---------------------------------------------------------------------
+//  Publication (agent.attendance)
+
+//  Every shop with a schedule and the end of what was published for it
+//  (its first schedule version's time when nothing was yet).
+typedef void (metrics_att_mark_fn) (void *arg, const char *shop_id, int64_t upto_ms);
+int metrics_att_store_marks (kf_store_t *store, metrics_att_mark_fn *fn, void *arg,
+                             kf_error_t *err);
+int metrics_att_store_set_mark (kf_store_t *store, const char *shop_id, int64_t upto_ms,
+                                kf_error_t *err);
+
 #endif

@@ -539,3 +539,57 @@ metrics_attendance_day (const metrics_att_input_t *in, int64_t day, int64_t now_
     *out = rows;
     return count;
 }
+
+static int
+s_compare_ends (const void *a, const void *b)
+{
+    const metrics_att_row_t *x = a, *y = b;
+    if (x->end_ms != y->end_ms)
+        return x->end_ms < y->end_ms ? -1 : 1;
+    return s_compare_rows (a, b);
+}
+
+int
+metrics_attendance_ended (const metrics_att_input_t *in, int64_t after_ms, int64_t upto_ms,
+                          metrics_att_row_t **out, int64_t *next_end)
+{
+    *out = NULL;
+    *next_end = INT64_MAX;
+    if (in->version_count == 0)
+        return 0;
+    kf_tz_t *tz = kf_tz_new (in->versions[in->version_count - 1]->timezone);
+    if (!tz)
+        return -1;
+    int64_t floor_ms = upto_ms - 7 * 1440 * S_MINUTE_MS;
+    int64_t first = kf_tz_local_day (tz, after_ms > floor_ms ? after_ms : floor_ms) - 1;
+    int64_t last = kf_tz_local_day (tz, upto_ms) + 1;
+    kf_tz_destroy (&tz);
+    metrics_att_row_t *rows = NULL;
+    int count = 0;
+    for (int64_t day = first; day <= last; day++) {
+        metrics_att_row_t *some = NULL;
+        int n = metrics_attendance_day (in, day, upto_ms, &some);
+        if (n < 0) {
+            free (rows);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (some[i].end_ms > upto_ms) {
+                if (some[i].end_ms < *next_end)
+                    *next_end = some[i].end_ms;
+                continue;
+            }
+            if (some[i].end_ms <= after_ms)
+                continue;
+            metrics_att_row_t *grown = realloc (rows, (size_t) (count + 1) * sizeof *grown);
+            assert (grown);
+            rows = grown;
+            rows[count++] = some[i];
+        }
+        free (some);
+    }
+    if (count)
+        qsort (rows, (size_t) count, sizeof *rows, s_compare_ends);
+    *out = rows;
+    return count;
+}

@@ -208,6 +208,14 @@ typedef struct {
 //  the array in *out (caller owns it: free); -1 on an unknown time zone.
 int metrics_attendance_day (const metrics_att_input_t *in, int64_t day, int64_t now_ms,
                             metrics_att_row_t **out);
+//  The rows of the shifts that ended in (after_ms, upto_ms], judged at
+//  upto_ms, in order of their end (for publishing agent.attendance). Returns
+//  how many, the array in *out (caller owns it: free) and in *next_end the
+//  end of the first shift after upto_ms (INT64_MAX: none in the next two
+//  days); -1 on an unknown time zone. Days before upto_ms - 7 days are not
+//  looked at.
+int metrics_attendance_ended (const metrics_att_input_t *in, int64_t after_ms, int64_t upto_ms,
+                              metrics_att_row_t **out, int64_t *next_end);
 //  The UTC window in which the day's shifts can start and end (for loading
 //  the facts): [*from_ms, *to_ms). -1 on an unknown time zone.
 int metrics_attendance_window (const metrics_att_schedule_t *schedule, int64_t day,

@@ -986,7 +986,8 @@ s_reset (kf_store_t *store, void *arg, kf_error_t *err)
 {
     const char *consumer = arg;
     //  Not metrics_settings, metrics_entered_scores nor
-    //  metrics_attendance_settings: supervisors' input.
+    //  metrics_attendance_settings: supervisors' input; nor
+    //  metrics_att_published: what was published stays published.
     static const char *const empty[] = {
         "DELETE FROM metrics_hours",         "DELETE FROM metrics_hist",
         "DELETE FROM metrics_conversations", "DELETE FROM metrics_agents",

@@ -243,6 +243,11 @@ test_an_attendance_day_shows_present_late_absent_and_early_leave (void **state)
                          "late");
     json_decref (a);
 
+    //  A minute after the shift ended metrics published it: one
+    //  agent.attendance per agent on its own stream (in the event log).
+    assert_int_equal (kt_db_count (f->db, "SELECT count (*) FROM events WHERE stream = "
+                                          "'metrics' AND kind = 'agent.attendance'"),
+                      4);
     //  Rebuilt from the event log: the same day.
     char *reply = kt_metrics_command (&f->metrics, "REBUILD");
     assert_string_equal (reply, "OK");
@@ -253,6 +258,11 @@ test_an_attendance_day_shows_present_late_absent_and_early_leave (void **state)
     s_expect_day (a);
     json_decref (a);
 
+    //  ... and nothing published twice.
+    free (kt_metrics_command (&f->metrics, "SYNC"));
+    assert_int_equal (kt_db_count (f->db, "SELECT count (*) FROM events WHERE stream = "
+                                          "'metrics' AND kind = 'agent.attendance'"),
+                      4);
     //  The shop's tolerance: 25 minutes late is still on time there.
     KT_EXPECT (f->db, 0, "metrics", "settings", SHOP, "--late-grace", "25");
     assert_non_null (strstr (r->out, "late_grace_min             25"));

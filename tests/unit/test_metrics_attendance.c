@@ -346,6 +346,38 @@ test_a_schedule_survives_its_json_row (void **state)
     metrics_att_schedule_destroy (&s);
 }
 
+static void
+test_shifts_are_published_once_after_they_end (void **state)
+{
+    (void) state;
+    metrics_att_schedule_t *s = s_schedule ();
+    metrics_att_schedule_add_rule (s, "anna", "day", 127, 1, 0);
+    metrics_att_schedule_add_rule (s, "nina", "night", 127, 1, 0);
+    s_facts_t f = {0};
+    s_span (&f, "anna", s_at (D1207, 8 * 60 + 40), s_at (D1207, 17 * 60 + 30));
+    metrics_att_input_t in = {&s, 1, f.spans, f.span_count, NULL, 0, NULL, 0, {5, 5}};
+    metrics_att_row_t *rows;
+    int64_t next;
+    //  08:00 .. 18:00: the day shift ended (anna late); the next end is the
+    //  night shift's, tomorrow 06:00.
+    int n =
+        metrics_attendance_ended (&in, s_at (D1207, 8 * 60), s_at (D1207, 18 * 60), &rows, &next);
+    assert_int_equal (n, 1);
+    assert_string_equal (rows[0].agent_id, "anna");
+    assert_string_equal (metrics_att_status (&rows[0]), "late");
+    assert_int_equal (next, s_at (D1207 + 1, 6 * 60));
+    free (rows);
+    //  18:00 .. 07:00: only the night shift; nothing twice.
+    n = metrics_attendance_ended (&in, s_at (D1207, 18 * 60), s_at (D1207 + 1, 7 * 60), &rows,
+                                  &next);
+    assert_int_equal (n, 1);
+    assert_string_equal (rows[0].agent_id, "nina");
+    assert_true (rows[0].absent);
+    assert_int_equal (next, s_at (D1207 + 1, 17 * 60 + 30));
+    free (rows);
+    metrics_att_schedule_destroy (&s);
+}
+
 //  The tracker, with a sink that records.
 typedef struct {
     s_facts_t f;
@@ -501,6 +533,7 @@ main (void)
         cmocka_unit_test (test_chats_left_unanswered_in_the_shift_count_for_everyone_on_it),
         cmocka_unit_test (test_the_schedule_in_force_at_the_start_of_a_shift_counts),
         cmocka_unit_test (test_a_schedule_survives_its_json_row),
+        cmocka_unit_test (test_shifts_are_published_once_after_they_end),
         cmocka_unit_test (test_the_tracker_turns_events_into_spans_rounds_and_reply_minutes),
         cmocka_unit_test (test_the_sample_day_has_one_agent_late),
     };
