@@ -609,6 +609,31 @@ s_scorecard_help (void)
             "question, 4 no such shop.\n");
 }
 
+//  SHOP [--month M] [--date D (with_date)] [--agent ID] [--json | --csv]
+//  into params (borrowed) and *format; 0 or the exit code.
+static int
+s_month_args (int argc, char **argv, const char *cmd, bool with_date, json_t *params,
+              s_format_t *format)
+{
+    int rc = kefuctl_check_shop (cmd, argv[1]);
+    for (int i = 2; i < argc && !rc; i++) {
+        const char *v;
+        if (with_date && (v = kefuctl_opt (argc, argv, &i, "--date")))
+            json_object_set_new (params, "date", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--month")))
+            json_object_set_new (params, "month", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
+            json_object_set_new (params, "agent", json_string (v));
+        else if (strcmp (argv[i], "--json") == 0)
+            *format = S_JSON;
+        else if (strcmp (argv[i], "--csv") == 0)
+            *format = S_CSV;
+        else
+            rc = kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    return rc;
+}
+
 //  An item's score for a cell: "12.5", or "-" (null).
 static const char *
 s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
@@ -633,20 +658,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
     const char *shop = argv[1];
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
-    int rc = kefuctl_check_shop (cmd, shop);
-    for (int i = 2; i < argc && !rc; i++) {
-        const char *v;
-        if ((v = kefuctl_opt (argc, argv, &i, "--month")))
-            json_object_set_new (params, "month", json_string (v));
-        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
-            json_object_set_new (params, "agent", json_string (v));
-        else if (strcmp (argv[i], "--json") == 0)
-            format = S_JSON;
-        else if (strcmp (argv[i], "--csv") == 0)
-            format = S_CSV;
-        else
-            rc = kefuctl_bad_arg (cmd, argc, argv, i);
-    }
+    int rc = s_month_args (argc, argv, cmd, false, params, &format);
     json_t *root = NULL;
     rc = s_ask_kind (ctl, cmd, rc, "agent.scorecard", shop, "", &params, &root);
     if (rc)
@@ -770,22 +782,7 @@ kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv)
     const char *shop = argv[1];
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
-    int rc = kefuctl_check_shop (cmd, shop);
-    for (int i = 2; i < argc && !rc; i++) {
-        const char *v;
-        if ((v = kefuctl_opt (argc, argv, &i, "--date")))
-            json_object_set_new (params, "date", json_string (v));
-        else if ((v = kefuctl_opt (argc, argv, &i, "--month")))
-            json_object_set_new (params, "month", json_string (v));
-        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
-            json_object_set_new (params, "agent", json_string (v));
-        else if (strcmp (argv[i], "--json") == 0)
-            format = S_JSON;
-        else if (strcmp (argv[i], "--csv") == 0)
-            format = S_CSV;
-        else
-            rc = kefuctl_bad_arg (cmd, argc, argv, i);
-    }
+    int rc = s_month_args (argc, argv, cmd, true, params, &format);
     json_t *root = NULL;
     rc = s_ask_kind (ctl, cmd, rc, "agent.attendance", shop, "", &params, &root);
     if (rc)

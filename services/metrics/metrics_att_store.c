@@ -2,6 +2,7 @@
 #include "metrics_att_store.h"
 
 #include "kf_batch.h"
+#include "metrics_store.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -223,18 +224,6 @@ metrics_att_writes_schedule (metrics_att_writes_t *self, const char *shop_id,
     zlistx_add_end (self->schedules, r);
 }
 
-static void
-s_queue (kf_store_t *store, const char *stmt, kf_batch_t *batch)
-{
-    if (kf_batch_rows (batch) > 0) {
-        kf_params_t params;
-        kf_params_init (&params);
-        kf_batch_params (batch, &params);
-        kf_store_pipeline_add (store, stmt, &params, NULL, NULL);
-    }
-    kf_batch_destroy (&batch);
-}
-
 void
 metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
 {
@@ -246,7 +235,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_int (b, 2, r->span.from_ms);
         kf_batch_int (b, 3, r->span.to_ms);
     }
-    s_queue (store, "metrics_att_upsert_spans", b);
+    metrics_store_queue_batch (store, "metrics_att_upsert_spans", b);
 
     kf_col_type_t reply_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8};
     b = kf_batch_new (3, reply_types);
@@ -255,7 +244,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_str (b, 1, r->reply.agent_id);
         kf_batch_int (b, 2, r->reply.minute_ms);
     }
-    s_queue (store, "metrics_att_insert_replies", b);
+    metrics_store_queue_batch (store, "metrics_att_insert_replies", b);
 
     kf_col_type_t round_types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8};
     b = kf_batch_new (4, round_types);
@@ -265,7 +254,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_int (b, 2, r->round.started_ms);
         kf_batch_int (b, 3, r->round.answered_ms);
     }
-    s_queue (store, "metrics_att_upsert_rounds", b);
+    metrics_store_queue_batch (store, "metrics_att_upsert_rounds", b);
 
     //  Schedules one by one, in order: each compares with the one before.
     for (s_schedule_row_t *r = zlistx_first (self->schedules); r;

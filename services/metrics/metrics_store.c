@@ -594,6 +594,12 @@ s_queue (kf_store_t *store, const char *stmt, kf_batch_t *batch)
     kf_batch_destroy (&batch);
 }
 
+void
+metrics_store_queue_batch (kf_store_t *store, const char *stmt, kf_batch_t *batch)
+{
+    s_queue (store, stmt, batch);
+}
+
 static void
 s_key_columns (kf_batch_t *b, const s_row_t *row)
 {
