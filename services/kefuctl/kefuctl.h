@@ -60,6 +60,8 @@ int kefuctl_events_watch (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_now (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl attendance: shifts worked, asked of kefu-metrics (kefuctl_metrics.c).
+int kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv);
 //  What supervisors give the scorecards (kefuctl_score.c).
 int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);

@@ -609,6 +609,31 @@ s_scorecard_help (void)
             "question, 4 no such shop.\n");
 }
 
+//  SHOP [--month M] [--date D (with_date)] [--agent ID] [--json | --csv]
+//  into params (borrowed) and *format; 0 or the exit code.
+static int
+s_month_args (int argc, char **argv, const char *cmd, bool with_date, json_t *params,
+              s_format_t *format)
+{
+    int rc = kefuctl_check_shop (cmd, argv[1]);
+    for (int i = 2; i < argc && !rc; i++) {
+        const char *v;
+        if (with_date && (v = kefuctl_opt (argc, argv, &i, "--date")))
+            json_object_set_new (params, "date", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--month")))
+            json_object_set_new (params, "month", json_string (v));
+        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
+            json_object_set_new (params, "agent", json_string (v));
+        else if (strcmp (argv[i], "--json") == 0)
+            *format = S_JSON;
+        else if (strcmp (argv[i], "--csv") == 0)
+            *format = S_CSV;
+        else
+            rc = kefuctl_bad_arg (cmd, argc, argv, i);
+    }
+    return rc;
+}
+
 //  An item's score for a cell: "12.5", or "-" (null).
 static const char *
 s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
@@ -633,20 +658,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
     const char *shop = argv[1];
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
-    int rc = kefuctl_check_shop (cmd, shop);
-    for (int i = 2; i < argc && !rc; i++) {
-        const char *v;
-        if ((v = kefuctl_opt (argc, argv, &i, "--month")))
-            json_object_set_new (params, "month", json_string (v));
-        else if ((v = kefuctl_opt (argc, argv, &i, "--agent")))
-            json_object_set_new (params, "agent", json_string (v));
-        else if (strcmp (argv[i], "--json") == 0)
-            format = S_JSON;
-        else if (strcmp (argv[i], "--csv") == 0)
-            format = S_CSV;
-        else
-            rc = kefuctl_bad_arg (cmd, argc, argv, i);
-    }
+    int rc = s_month_args (argc, argv, cmd, false, params, &format);
     json_t *root = NULL;
     rc = s_ask_kind (ctl, cmd, rc, "agent.scorecard", shop, "", &params, &root);
     if (rc)
@@ -721,6 +733,129 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
             json_object_foreach (reasons, key, v) printf ("  %s: %s\n", key, json_string_value (v));
         }
         json_decref (reasons);
+    }
+    json_decref (root);
+    return KEFUCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  kefuctl attendance
+
+static void
+s_attendance_help (void)
+{
+    printf ("Usage: kefuctl attendance SHOP [--date YYYY-MM-DD | --month YYYY-MM] [--agent ID]\n"
+            "                          [--json | --csv]\n\n"
+            "Attendance (漏班) from the record: every agent's scheduled shifts of a day (default:\n"
+            "today in the shop's time zone) or a month, as kefu-metrics judges them from the\n"
+            "schedules routing publishes, the agents' presence and their replies: present\n"
+            "from/to, late start, early leave, absent, and the chats of those hours left\n"
+            "unanswered. Grace minutes: kefuctl metrics settings --late-grace N --early-grace N.\n"
+            "--json prints kefu-metrics' answer as it is; --csv one row per agent and shift.\n"
+            "Connection settings as for kefuctl kpi.\n"
+            "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
+            "question, 4 no such shop.\n");
+}
+
+//  The local clock time of an answer's time ("2026-12-07T08:25:00+08:00"
+//  -> "08:25"), "-" for null; the date too when it is not the row's.
+static const char *
+s_clock_cell (json_t *row, const char *key, char *buf, size_t size)
+{
+    const char *t = s_str (row, key), *date = s_str (row, "date");
+    if (strlen (t) < 16)
+        snprintf (buf, size, "-");
+    else if (strncmp (t, date, 10) != 0)
+        snprintf (buf, size, "%.5s %.5s", t + 5, t + 11);
+    else
+        snprintf (buf, size, "%.5s", t + 11);
+    return buf;
+}
+
+int
+kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl attendance";
+    int first = s_first_words (argc, argv, cmd, s_attendance_help);
+    if (first >= 0)
+        return first;
+    const char *shop = argv[1];
+    s_format_t format = S_TEXT;
+    json_t *params = json_object ();
+    int rc = s_month_args (argc, argv, cmd, true, params, &format);
+    json_t *root = NULL;
+    rc = s_ask_kind (ctl, cmd, rc, "agent.attendance", shop, "", &params, &root);
+    if (rc)
+        return rc;
+    json_t *rows = json_object_get (root, "rows");
+    size_t i;
+    json_t *r;
+    if (format == S_JSON) {
+        char *out = json_dumps (root, JSON_INDENT (2));
+        printf ("%s\n", out);
+        free (out);
+    } else if (format == S_CSV) {
+        printf ("date,agent,shift,start,end,status,present_from,present_to,present_minutes,"
+                "late_minutes,early_minutes,absent,unanswered\n");
+        json_array_foreach (rows, i, r)
+        {
+            const char *fields[] = {"date", "agent_id", "shift",        "start",
+                                    "end",  "status",   "present_from", "present_to"};
+            for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+                if (k)
+                    putchar (',');
+                s_csv_field (s_str (r, fields[k]));
+            }
+            printf (",%.0f,%.0f,%.0f,%s,%.0f\n", s_num (r, "present_minutes"),
+                    s_num (r, "late_minutes"), s_num (r, "early_minutes"),
+                    json_is_true (json_object_get (r, "absent")) ? "true" : "false",
+                    s_num (r, "unanswered"));
+        }
+    } else {
+        const char *period = *s_str (root, "date") ? s_str (root, "date") : s_str (root, "month");
+        printf ("%s  %s  (%s)  grace: late %.0f min, early leave %.0f min\n\n",
+                s_str (root, "shop_id"), period, s_str (root, "timezone"),
+                s_num (root, "settings.late_grace_min"), s_num (root, "settings.early_grace_min"));
+        const char *head[] = {"date", "agent", "shift", "hours",       "status",
+                              "from", "to",    "late",  "early leave", "unanswered"};
+        kefuctl_table_t *table = kefuctl_table_new (10, head);
+        json_array_foreach (rows, i, r)
+        {
+            char hours[32], from[24], to[24], late[16], early[16], unanswered[16], a[24], b[24];
+            snprintf (hours, sizeof hours, "%s-%s", s_clock_cell (r, "start", a, sizeof a),
+                      s_clock_cell (r, "end", b, sizeof b));
+            s_clock_cell (r, "present_from", from, sizeof from);
+            if (json_is_true (json_object_get (r, "still_present")))
+                snprintf (to, sizeof to, "(still in)");
+            else
+                s_clock_cell (r, "present_to", to, sizeof to);
+            snprintf (late, sizeof late,
+                      json_is_true (json_object_get (r, "late")) ? "%.0f min" : "-",
+                      s_num (r, "late_minutes"));
+            snprintf (early, sizeof early,
+                      json_is_true (json_object_get (r, "early_leave")) ? "%.0f min" : "-",
+                      s_num (r, "early_minutes"));
+            snprintf (unanswered, sizeof unanswered, "%.0f", s_num (r, "unanswered"));
+            const char *cells[] = {s_str (r, "date"),
+                                   s_str (r, "agent_id"),
+                                   s_str (r, "shift"),
+                                   hours,
+                                   s_str (r, "status"),
+                                   from,
+                                   to,
+                                   late,
+                                   early,
+                                   unanswered};
+            kefuctl_table_add (table, cells);
+        }
+        kefuctl_table_print (table, stdout);
+        kefuctl_table_destroy (&table);
+        if (!json_is_true (json_object_get (root, "scheduled")))
+            printf ("\nno schedule from kefu-routing for this shop yet (kefuctl shift, kefuctl "
+                    "agent ... --shift)\n");
+        printf ("\nshifts %.0f, late %.0f, early leave %.0f, absent %.0f\n",
+                s_num (root, "totals.shifts"), s_num (root, "totals.late"),
+                s_num (root, "totals.early_leave"), s_num (root, "totals.absent"));
     }
     json_decref (root);
     return KEFUCTL_OK;

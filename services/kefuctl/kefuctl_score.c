@@ -5,6 +5,7 @@
     kefu-metrics reads when a scorecard is asked for. */
 #include "kefuctl.h"
 
+#include "metrics_att_store.h"
 #include "metrics_store.h"
 
 #include <jansson.h>
@@ -132,13 +133,16 @@ s_settings_help (void)
             "         [--weight-service-check N] [--weight-complaints N]\n"
             "         [--weight-customer-records N] [--conversion-coefficient X]\n"
             "         [--deduct-valid N] [--deduct-wrong-explanation N] [--deduct-unverifiable N]\n"
-            "         [--by NAME] [--json]\n\n"
+            "         [--late-grace MIN] [--early-grace MIN] [--by NAME] [--json]\n\n"
             "The shop's scorecard scheme: each item's weight in points (default sales 45, key\n"
             "promotion 25, service check 15, complaints 5, customer records 5), the conversion\n"
             "coefficient the sales item is multiplied by (default 1), and the points a complaint\n"
             "finding against an agent costs (valid service complaint 10, wrong explanation 6,\n"
             "unverifiable 3). Without options: print the scheme; with: change what is given\n"
             "(weights and deductions 0-100, the coefficient 0-10) and print the result.\n"
+            "Attendance (kefuctl attendance): the minutes after a shift's start that are not\n"
+            "yet late (--late-grace, default 5) and before its end that are not yet an early\n"
+            "leave (--early-grace, default 5), whole minutes 0-240.\n"
             "Exit codes: 0 success, 1 failure, 2 bad usage, 4 no such shop.\n");
 }
 
@@ -159,6 +163,10 @@ static const struct {
 };
 #define S_FIELDS (int) (sizeof s_fields / sizeof s_fields[0])
 
+//  Attendance's grace minutes, after the scheme's fields.
+static const char *const s_grace_opts[] = {"--late-grace", "--early-grace"};
+static const char *const s_grace_names[] = {"late_grace_min", "early_grace_min"};
+
 //  The scheme's values in the order of s_fields.
 static double *
 s_field (metrics_scheme_t *scheme, int f)
@@ -171,17 +179,23 @@ s_field (metrics_scheme_t *scheme, int f)
 typedef struct {
     double values[S_FIELDS]; //  given
     bool given[S_FIELDS];    //  ... which
+    int grace[2];            //  given grace minutes
+    bool grace_given[2];     //  ... which
     bool json;               //  --json
-    bool change;             //  anything given
+    bool change;             //  anything of the scheme given
 } s_settings_t;
 
 static void
-s_print_scheme (FILE *out, const char *shop_id, metrics_scheme_t *scheme, bool json)
+s_print_scheme (FILE *out, const char *shop_id, metrics_scheme_t *scheme,
+                const metrics_att_settings_t *att, bool json)
 {
+    int grace[2] = {att->late_grace_min, att->early_grace_min};
     if (json) {
         json_t *o = json_pack ("{s:s}", "shop_id", shop_id);
         for (int f = 0; f < S_FIELDS; f++)
             json_object_set_new (o, s_fields[f].name, json_real (*s_field (scheme, f)));
+        for (int g = 0; g < 2; g++)
+            json_object_set_new (o, s_grace_names[g], json_integer (grace[g]));
         char *text = json_dumps (o, JSON_INDENT (2) | JSON_REAL_PRECISION (15));
         fprintf (out, "%s\n", text);
         free (text);
@@ -190,6 +204,8 @@ s_print_scheme (FILE *out, const char *shop_id, metrics_scheme_t *scheme, bool j
     }
     for (int f = 0; f < S_FIELDS; f++)
         fprintf (out, "%-26s %g\n", s_fields[f].name, *s_field (scheme, f));
+    for (int g = 0; g < 2; g++)
+        fprintf (out, "%-26s %d\n", s_grace_names[g], grace[g]);
 }
 
 static int
@@ -206,7 +222,19 @@ s_settings_change (kefuctl_change_t *change, void *arg)
     if (s->change && metrics_store_set_scheme (change->store, change->shop_id, &scheme, change->by,
                                                &change->err))
         return kefuctl_change_failed (change);
-    s_print_scheme (change->out, change->shop_id, &scheme, s->json);
+    metrics_att_settings_t att;
+    if (metrics_att_store_settings (change->store, change->shop_id, &att, &change->err))
+        return kefuctl_change_failed (change);
+    if (s->grace_given[0] || s->grace_given[1]) {
+        if (s->grace_given[0])
+            att.late_grace_min = s->grace[0];
+        if (s->grace_given[1])
+            att.early_grace_min = s->grace[1];
+        if (metrics_att_store_set_settings (change->store, change->shop_id, &att, change->by,
+                                            &change->err))
+            return kefuctl_change_failed (change);
+    }
+    s_print_scheme (change->out, change->shop_id, &scheme, &att, s->json);
     return KEFUCTL_OK;
 }
 
@@ -223,7 +251,7 @@ kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv)
         return KEFUCTL_USAGE;
     }
     const char *shop = argv[2], *by = NULL;
-    s_settings_t s = {{0}, {false}, false, false};
+    s_settings_t s = {{0}, {false}, {0, 0}, {false, false}, false, false};
     int rc = kefuctl_check_shop (cmd, shop);
     for (int i = 3; i < argc && !rc; i++) {
         const char *v = NULL;
@@ -234,6 +262,18 @@ kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv)
             f--;
             rc = s_parse_number (cmd, s_fields[f].opt, v, 0, s_fields[f].max, &s.values[f]);
             s.given[f] = s.change = true;
+        } else if ((v = kefuctl_opt (argc, argv, &i, s_grace_opts[0])) ||
+                   (v = kefuctl_opt (argc, argv, &i, s_grace_opts[1]))) {
+            int g = strcmp (argv[i - 1], s_grace_opts[0]) == 0 ? 0 : 1;
+            double minutes = 0;
+            rc = s_parse_number (cmd, s_grace_opts[g], v, 0, METRICS_ATT_GRACE_MAX, &minutes);
+            if (!rc && minutes != floor (minutes)) {
+                fprintf (stderr, "%s: %s must be whole minutes, not \"%s\"\n", cmd, s_grace_opts[g],
+                         v);
+                rc = KEFUCTL_USAGE;
+            }
+            s.grace[g] = (int) minutes;
+            s.grace_given[g] = true;
         } else if ((v = kefuctl_opt (argc, argv, &i, "--by")))
             by = v;
         else if (strcmp (argv[i], "--json") == 0)

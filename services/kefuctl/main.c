@@ -84,6 +84,8 @@ static const char *s_usage =
     "  now <shop> [--json|--csv]           who is online, their load, who waits right now\n"
     "  scorecard <shop> [--month YYYY-MM] [--agent ID] [--json|--csv]\n"
     "                                      each agent's scorecard of a month, the shop's weights\n"
+    "  attendance <shop> [--date D | --month YYYY-MM] [--agent ID] [--json|--csv]\n"
+    "                                      shifts worked: present, late, early leave, absent\n"
     "  score set <shop> <agent> --month YYYY-MM [--service-check N] [--key-promotion N]\n"
     "                                      enter the items kefu has no data for (percent)\n"
     "  metrics settings <shop> [--weight-sales N ...] [--conversion-coefficient X]\n"
@@ -183,6 +185,8 @@ main (int argc, char **argv)
             rc = kefuctl_now (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "scorecard") == 0)
             rc = kefuctl_scorecard (&ctl, sub_argc, sub_argv);
+        else if (strcmp (cmd, "attendance") == 0)
+            rc = kefuctl_attendance (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "score") == 0)
             rc = kefuctl_score (&ctl, sub_argc, sub_argv);
         else if (strcmp (cmd, "metrics") == 0)

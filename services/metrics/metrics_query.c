@@ -7,6 +7,8 @@
 #include "kf_tz.h"
 #include "kf_valid.h"
 #include "kf_wire.h"
+#include "metrics_att_store.h"
+#include "metrics_attendance.h"
 #include "metrics_report.h"
 #include "metrics_store.h"
 
@@ -23,9 +25,10 @@ static const struct {
     const char *name; //  as asked
     int kind;         //  metrics_kind_t
 } s_kinds[] = {
-    {"kpi.summary", METRICS_KIND_SUMMARY},   {"kpi.series", METRICS_KIND_SERIES},
-    {"agents.now", METRICS_KIND_AGENTS_NOW}, {"conversations.waiting", METRICS_KIND_WAITING},
-    {"qa.flags", METRICS_KIND_QA_FLAGS},     {"agent.scorecard", METRICS_KIND_SCORECARD}};
+    {"kpi.summary", METRICS_KIND_SUMMARY},        {"kpi.series", METRICS_KIND_SERIES},
+    {"agents.now", METRICS_KIND_AGENTS_NOW},      {"conversations.waiting", METRICS_KIND_WAITING},
+    {"qa.flags", METRICS_KIND_QA_FLAGS},          {"agent.scorecard", METRICS_KIND_SCORECARD},
+    {"agent.attendance", METRICS_KIND_ATTENDANCE}};
 
 #define S_KINDS (int) (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -150,7 +153,14 @@ s_check_params (const Kefu__V1__Query *q, const kf_tz_t *tz, const metrics_limit
                                limits->max_rows);
             else
                 out->limit = (int) n;
-        } else if (strcmp (key, "month") == 0 && out->kind == METRICS_KIND_SCORECARD) {
+        } else if (strcmp (key, "date") == 0 && out->kind == METRICS_KIND_ATTENDANCE) {
+            const char *d = json_string_value (v);
+            if (!d || metrics_local_date (tz, d, 0) < 0)
+                rc = S_REJECT (INVALID_VALUE, "params_json.date must be a date (2026-11-23)");
+            else
+                snprintf (out->date, sizeof out->date, "%s", d);
+        } else if (strcmp (key, "month") == 0 &&
+                   (out->kind == METRICS_KIND_SCORECARD || out->kind == METRICS_KIND_ATTENDANCE)) {
             const char *m = json_string_value (v);
             char first[16];
             snprintf (first, sizeof first, "%.7s-01", m ? m : "");
@@ -161,7 +171,8 @@ s_check_params (const Kefu__V1__Query *q, const kf_tz_t *tz, const metrics_limit
         } else
             rc = S_REJECT (INVALID_VALUE,
                            "params_json has an unknown key (known: from, to, threshold_s, agent, "
-                           "group, channel, limit, shop_id; month for agent.scorecard)");
+                           "group, channel, limit, shop_id; month for agent.scorecard; date or "
+                           "month for agent.attendance)");
     }
     json_decref (params);
     return rc;
@@ -178,7 +189,8 @@ s_kind (const Kefu__V1__Query *q, kf_error_t *err)
             memcmp (q->kind.data, s_kinds[i].name, q->kind.len) == 0)
             return s_kinds[i].kind;
     return S_REJECT (UNKNOWN_ENUM, "unknown kind (known: kpi.summary, kpi.series, agents.now, "
-                                   "conversations.waiting, qa.flags, agent.scorecard)");
+                                   "conversations.waiting, qa.flags, agent.scorecard, "
+                                   "agent.attendance)");
 }
 
 static int
@@ -228,6 +240,35 @@ s_scorecard_period (metrics_query_t *out, const kf_tz_t *tz, int64_t *from, int6
     int y = atoi (out->month), m = atoi (out->month + 5);
     snprintf (first, sizeof first, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
     *to = metrics_local_date (tz, first, 0);
+    return 0;
+}
+
+//  Attendance is a day's or a month's (local days, whole): the date or
+//  month asked for, default today, and never from/to.
+static int
+s_attendance_period (metrics_query_t *out, const kf_tz_t *tz, int64_t *from, int64_t *to,
+                     kf_error_t *err)
+{
+    if (*from || *to)
+        return S_REJECT (INVALID_VALUE, "agent.attendance is asked for a date or a month "
+                                        "(params_json.date, params_json.month), not from/to");
+    if (out->has_group || out->channel)
+        return S_REJECT (INVALID_VALUE, "agent.attendance takes no group or channel");
+    if (*out->date && *out->month)
+        return S_REJECT (INVALID_VALUE, "agent.attendance takes a date or a month, not both");
+    if (*out->month) {
+        char first[32];
+        snprintf (first, sizeof first, "%s-01", out->month);
+        *from = metrics_local_date (tz, first, 0);
+        int y = atoi (out->month), m = atoi (out->month + 5);
+        snprintf (first, sizeof first, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+        *to = metrics_local_date (tz, first, 0);
+        return 0;
+    }
+    if (!*out->date)
+        metrics_bucket_label (tz, METRICS_BY_DAY, out->now_ms, out->date, sizeof out->date);
+    *from = metrics_local_date (tz, out->date, 0);
+    *to = metrics_local_date (tz, out->date, 1);
     return 0;
 }
 
@@ -288,6 +329,8 @@ metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *princi
     if (s_check_params (q, tz, limits, out, &from, &to, err))
         goto done;
     if (out->kind == METRICS_KIND_SCORECARD && (s_scorecard_period (out, tz, &from, &to, err)))
+        goto done;
+    if (out->kind == METRICS_KIND_ATTENDANCE && s_attendance_period (out, tz, &from, &to, err))
         goto done;
     if (!metrics_query_is_now (out->kind)) {
         if (!from && !to) {
@@ -715,6 +758,70 @@ s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *
     return s_dump (root);
 }
 
+//  One attendance row as JSON (times local, with their offset).
+static json_t *
+s_attendance_row (const metrics_att_row_t *r, const kf_tz_t *tz)
+{
+    char date[32];
+    metrics_bucket_label (tz, METRICS_BY_DAY, r->start_ms, date, sizeof date);
+    static const char *const phases[] = {"upcoming", "under_way", "ended"};
+    json_t *o = json_pack (
+        "{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:b, s:i, s:b, s:i, s:b, s:i, s:b, s:i}",
+        "date", date, "agent_id", r->agent_id, "shift", r->shift, "start", s_time (tz, r->start_ms),
+        "end", s_time (tz, r->end_ms), "phase", phases[r->phase], "status", metrics_att_status (r),
+        "present_from", r->present_from ? s_time (tz, r->present_from) : json_null (), "present_to",
+        r->present_to ? s_time (tz, r->present_to) : json_null (), "still_present",
+        r->still_present, "present_minutes", r->present_minutes, "late", r->late, "late_minutes",
+        r->late_minutes, "early_leave", r->early_leave, "early_minutes", r->early_minutes, "absent",
+        r->absent, "unanswered", r->unanswered);
+    return o;
+}
+
+//  agent.attendance: every scheduled shift of the period's days.
+static char *
+s_answer_attendance (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *tz,
+                     kf_error_t *err)
+{
+    metrics_att_input_t in;
+    //  Facts from the first day's midnight to two days after the last
+    //  (an overnight shift of the last day ends the next morning).
+    if (metrics_att_store_input (store, q->shop_id, q->from_ms, q->to_ms + 2 * S_DAY_MS, &in, err))
+        return NULL;
+    json_t *root = s_head (q, tz);
+    if (*q->date)
+        json_object_set_new (root, "date", json_string (q->date));
+    if (*q->month)
+        json_object_set_new (root, "month", json_string (q->month));
+    json_object_set_new (root, "settings",
+                         json_pack ("{s:i, s:i}", "late_grace_min", in.settings.late_grace_min,
+                                    "early_grace_min", in.settings.early_grace_min));
+    json_object_set_new (root, "scheduled", json_boolean (in.version_count > 0));
+    json_t *rows = json_array ();
+    int totals[4] = {0, 0, 0, 0}; //  late, early leave, absent, rows
+    int64_t first = kf_tz_local_day (tz, q->from_ms), last = kf_tz_local_day (tz, q->to_ms - 1);
+    for (int64_t day = first; day <= last && json_array_size (rows) <= (size_t) q->max_rows;
+         day++) {
+        metrics_att_row_t *out = NULL;
+        int n = metrics_attendance_day (&in, day, q->now_ms, &out);
+        for (int i = 0; i < n; i++) {
+            if (q->has_agent && strcmp (out[i].agent_id, q->agent) != 0)
+                continue;
+            totals[0] += out[i].late;
+            totals[1] += out[i].early_leave;
+            totals[2] += out[i].absent;
+            totals[3]++;
+            json_array_append_new (rows, s_attendance_row (&out[i], tz));
+        }
+        free (out);
+    }
+    metrics_att_input_free (&in);
+    json_object_set_new (root, "totals",
+                         json_pack ("{s:i, s:i, s:i, s:i}", "shifts", totals[3], "late", totals[0],
+                                    "early_leave", totals[1], "absent", totals[2]));
+    json_object_set_new (root, "rows", rows);
+    return s_dump (root);
+}
+
 //  One question on the worker: the Answer frame, and the code for counting.
 static zframe_t *
 s_answer (kf_store_t *store, const metrics_query_t *q, const zframe_t *request_id, kf_error_t *err)
@@ -731,6 +838,8 @@ s_answer (kf_store_t *store, const metrics_query_t *q, const zframe_t *request_i
         json = s_answer_qa (store, q, tz, err);
     else if (q->kind == METRICS_KIND_SCORECARD)
         json = s_answer_scorecard (store, q, tz, err);
+    else if (q->kind == METRICS_KIND_ATTENDANCE)
+        json = s_answer_attendance (store, q, tz, err);
     else
         json = s_answer_kpis (store, q, tz, err);
     if (!json && err->code == KEFU__V1__ERROR_CODE__ERROR_NONE)

@@ -19,7 +19,9 @@
       conversations.waiting  open conversations whose customer waits for a
                              human reply, longest first
       qa.flags               flagged replies of a period, oldest first
-      agent.scorecard        each agent's scorecard of a month (metrics_score.h) */
+      agent.scorecard        each agent's scorecard of a month (metrics_score.h)
+      agent.attendance       each agent's scheduled shifts of a day or a month
+                             (metrics_attendance.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
@@ -39,6 +41,7 @@ typedef enum {
     METRICS_KIND_WAITING,     //  conversations.waiting
     METRICS_KIND_QA_FLAGS,    //  qa.flags
     METRICS_KIND_SCORECARD,   //  agent.scorecard
+    METRICS_KIND_ATTENDANCE,  //  agent.attendance
 } metrics_kind_t;
 
 #define METRICS_PARAMS_MAX  4096 //  bytes of params_json
@@ -61,7 +64,8 @@ typedef struct {
     int limit;                         //  most rows (lines, conversations)
     int64_t max_rows;                  //  KEFU_METRICS_MAX_ROWS
     int64_t now_ms;                    //  the service's clock when asked
-    char month[8];                     //  agent.scorecard: "2026-11"
+    char month[8];                     //  agent.scorecard, agent.attendance: "2026-11"
+    char date[11];                     //  agent.attendance: "2026-11-23"
 } metrics_query_t;
 
 //  Limits in force (KEFU_METRICS_MAX_PERIOD, _MAX_ROWS).

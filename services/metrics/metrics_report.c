@@ -340,6 +340,12 @@ metrics_local_date (const kf_tz_t *tz, const char *text, int days_after)
     return kf_tz_to_utc (tz, cy, cm, cd, 0);
 }
 
+void
+metrics_civil_date (int64_t day, int *year, int *month, int *mday)
+{
+    s_civil_from_days (day, year, month, mday);
+}
+
 //  ---------------------------------------------------------------------
 //  Names
 

@@ -77,6 +77,9 @@ const char *metrics_local_time (const kf_tz_t *tz, int64_t ms, char *buf, size_t
 //  or -1 if text is not such a date.
 int64_t metrics_local_date (const kf_tz_t *tz, const char *text, int days_after);
 
+//  The civil date (year, month 1-12, day) of a day counted since 1970-01-01.
+void metrics_civil_date (int64_t day, int *year, int *month, int *mday);
+
 //  Channel <-> "platform_chat", "wechat", "web_chat", "email", "phone".
 const char *metrics_channel_name (int channel);
 int metrics_channel_parse (const char *name); //  0 if unknown

@@ -28,14 +28,19 @@
 #include "kf_control.h"
 #include "kf_daemon.h"
 #include "kf_log.h"
+#include "kf_outbox.h"
 #include "kf_store.h"
+#include "kf_tz.h"
 #include "kf_subscriber.h"
 #include "kf_wire.h"
+#include "metrics_att_store.h"
+#include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
 #include "metrics_http.h"
 #include "metrics_model.h"
 #include "metrics_query.h"
+#include "metrics_report.h"
 #include "metrics_store.h"
 
 #include <inttypes.h>
@@ -43,9 +48,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS   100
-#define S_CONSUMER  "metrics"
-#define S_MAX_QUERY 65536 //  bytes of a Query frame
+#define S_TICK_MS        100
+#define S_CONSUMER       "metrics"
+#define S_MAX_QUERY      65536  //  bytes of a Query frame
+#define S_ATT_SETTLE_MS  60000  //  agent.attendance: a shift is published this long after its end
+#define S_ATT_RECHECK_MS 600000 //  ... and shops are looked at again at least this often
 
 //  Routing's and intake's by publication; order-sync's and
 //  complaint-escalation's from the events table (polled).
@@ -63,6 +70,10 @@ typedef struct {
     kf_subscriber_t *sub;             //  routing + intake events
     metrics_model_t *model;           //  the rules
     metrics_writes_t *writes;         //  the current transaction's writes
+    metrics_att_tracker_t *att;       //  attendance: what is open now
+    metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
+    kf_outbox_t *outbox;              //  metrics' events (agent.attendance), no PUB
+    int64_t next_att_due;             //  clock ms of the next publication of attendance
     metrics_auth_t *auth;             //  who may ask
     zsock_t *router;                  //  the query endpoint
     zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
@@ -80,6 +91,7 @@ typedef struct {
     int64_t *c_rebuilds;
     int64_t *c_answered;
     int64_t *c_in_flight;
+    int64_t *c_att_published;
 } s_server_t;
 
 //  ---------------------------------------------------------------------
@@ -137,12 +149,16 @@ s_reload (s_server_t *self)
     self->loaded = false;
     metrics_model_reset (self->model);
     metrics_writes_clear (self->writes);
+    metrics_att_tracker_reset (self->att);
+    metrics_att_writes_clear (self->att_writes);
     kf_error_t err;
     kf_error_clear (&err);
     if (kf_store_ensure (self->store) ||
         metrics_store_load_open (self->store, s_on_open_row, self, &err) ||
-        metrics_store_load_agents (self->store, s_on_agent_row, self, &err)) {
+        metrics_store_load_agents (self->store, s_on_agent_row, self, &err) ||
+        metrics_att_store_load_open (self->store, self->att, &err)) {
         metrics_model_reset (self->model);
+        metrics_att_tracker_reset (self->att);
         kf_log_warn ("metrics.load_failed", "reason=\"%s\"", err.reason);
         return -1;
     }
@@ -229,6 +245,27 @@ s_apply_complaint (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *e
     return 0;
 }
 
+//  schedule.changed: a version of the shop's schedule from the event's
+//  time on (one the table refuses when it equals the version before).
+static void
+s_apply_schedule (s_server_t *self, const Kefu__V1__Event *ev)
+{
+    const Kefu__V1__ScheduleChanged *sc = ev->schedule_changed;
+    metrics_att_schedule_t *s = metrics_att_schedule_new (ev->occurred_at_ms, sc->timezone);
+    for (size_t i = 0; i < sc->n_shifts; i++)
+        metrics_att_schedule_add_shift (s, sc->shifts[i]->name, sc->shifts[i]->start_minute,
+                                        sc->shifts[i]->end_minute);
+    for (size_t i = 0; i < sc->n_rows; i++) {
+        const Kefu__V1__ScheduleRow *r = sc->rows[i];
+        if (metrics_att_schedule_add_rule (s, r->agent_id, r->shift, r->days, r->rotation_weeks,
+                                           r->rotation_offset))
+            kf_log_warn ("metrics.schedule_row_skipped", "shop=%s agent=%s shift=%s", ev->shop_id,
+                         r->agent_id, r->shift);
+    }
+    metrics_att_writes_schedule (self->att_writes, ev->shop_id, s);
+    metrics_att_schedule_destroy (&s);
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -272,10 +309,13 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
             (int) m->n_qa_flags,
             m->body};
         metrics_model_on_line (self->model, shop, &line);
+        metrics_att_on_line (self->att, shop, line.conversation_id, line.from_customer,
+                             line.auto_reply, line.agent_id, line.sent_at);
         break;
     }
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_CLOSED:
         metrics_model_on_closed (self->model, shop, ev->conversation_closed->conversation_id);
+        metrics_att_on_closed (self->att, shop, ev->conversation_closed->conversation_id);
         break;
     case KEFU__V1__EVENT__PAYLOAD_RATING_RECEIVED: {
         const Kefu__V1__RatingReceived *r = ev->rating_received;
@@ -287,8 +327,12 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE: {
         const Kefu__V1__AgentPresenceChanged *p = ev->agent_presence;
         metrics_model_on_presence (self->model, shop, p->agent_id, p->status, p->at_ms);
+        metrics_att_on_presence (self->att, shop, p->agent_id, p->status, p->at_ms);
         break;
     }
+    case KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED:
+        s_apply_schedule (self, ev);
+        break;
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
         const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
         metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
@@ -316,6 +360,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
+    metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
     return 0;
 }
 
@@ -332,6 +377,7 @@ s_after_rollback (void *arg)
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
     metrics_writes_clear (self->writes);
+    metrics_att_writes_clear (self->att_writes);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -719,6 +765,126 @@ s_refresh_auth (s_server_t *self)
         kf_log_warn ("metrics.auth_refresh_failed", "reason=\"%s\"", err.reason);
 }
 
+//  ---------------------------------------------------------------------
+//  agent.attendance: each scheduled shift a minute after it ended
+
+typedef struct {
+    char shop_id[65]; //  shop
+    int64_t upto_ms;  //  published up to
+} s_mark_t;
+
+static void
+s_mark_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_on_mark (void *arg, const char *shop_id, int64_t upto_ms)
+{
+    s_mark_t *m = calloc (1, sizeof *m);
+    assert (m);
+    snprintf (m->shop_id, sizeof m->shop_id, "%s", shop_id);
+    m->upto_ms = upto_ms;
+    zlistx_add_end ((zlistx_t *) arg, m);
+}
+
+static void
+s_attendance_event (s_server_t *self, const char *shop_id, const metrics_att_row_t *row,
+                    const kf_tz_t *tz)
+{
+    char date[32];
+    metrics_bucket_label (tz, METRICS_BY_DAY, row->start_ms, date, sizeof date);
+    Kefu__V1__AgentAttendance a = KEFU__V1__AGENT_ATTENDANCE__INIT;
+    a.agent_id = (char *) row->agent_id;
+    a.shift = (char *) row->shift;
+    a.date = date;
+    a.start_ms = row->start_ms;
+    a.end_ms = row->end_ms;
+    a.status = (char *) metrics_att_status (row);
+    a.present_from_ms = row->present_from;
+    a.present_to_ms = row->present_to;
+    a.still_present = row->still_present;
+    a.present_minutes = row->present_minutes;
+    a.late_minutes = row->late_minutes;
+    a.early_minutes = row->early_minutes;
+    a.absent = row->absent;
+    a.unanswered = row->unanswered;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.shop_id = (char *) shop_id;
+    ev.kind = "agent.attendance";
+    ev.occurred_at_ms = kf_clock_now_ms (self->clock);
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_AGENT_ATTENDANCE;
+    ev.agent_attendance = &a;
+    kf_outbox_add (self->outbox, &ev);
+}
+
+//  In one transaction: per shop, the shifts that ended since its mark, as
+//  events, and the mark moved on.
+static int
+s_publish_attendance (kf_store_t *store, void *arg, kf_error_t *err)
+{
+    s_server_t *self = arg;
+    int64_t upto = kf_clock_now_ms (self->clock) - S_ATT_SETTLE_MS;
+    int64_t due = kf_clock_now_ms (self->clock) + S_ATT_RECHECK_MS;
+    zlistx_t *marks = zlistx_new ();
+    zlistx_set_destructor (marks, s_mark_free);
+    int rc = metrics_att_store_marks (store, s_on_mark, marks, err);
+    for (s_mark_t *m = zlistx_first (marks); m && rc == 0; m = zlistx_next (marks)) {
+        if (m->upto_ms >= upto)
+            continue;
+        metrics_att_input_t in;
+        //  Facts of the days the shifts ended on and the days before.
+        if (metrics_att_store_input (store, m->shop_id, m->upto_ms - 9 * 86400000LL,
+                                     upto + 86400000LL, &in, err)) {
+            rc = -1;
+            break;
+        }
+        metrics_att_row_t *rows = NULL;
+        int64_t next = INT64_MAX;
+        int n = metrics_attendance_ended (&in, m->upto_ms, upto, &rows, &next);
+        kf_tz_t *tz =
+            in.version_count ? kf_tz_new (in.versions[in.version_count - 1]->timezone) : NULL;
+        for (int i = 0; i < n && tz; i++)
+            s_attendance_event (self, m->shop_id, &rows[i], tz);
+        if (n > 0)
+            *self->c_att_published += n;
+        if (next != INT64_MAX && next + S_ATT_SETTLE_MS < due)
+            due = next + S_ATT_SETTLE_MS;
+        kf_tz_destroy (&tz);
+        free (rows);
+        metrics_att_input_free (&in);
+        if (n < 0)
+            kf_log_warn ("metrics.attendance_bad_timezone", "shop=%s", m->shop_id);
+        rc = metrics_att_store_set_mark (store, m->shop_id, upto, err);
+    }
+    zlistx_destroy (&marks);
+    if (rc == 0)
+        rc = kf_outbox_flush (self->outbox, err);
+    self->next_att_due = due;
+    return rc;
+}
+
+static void
+s_attendance_tick (s_server_t *self)
+{
+    if (kf_clock_now_ms (self->clock) < self->next_att_due)
+        return;
+    kf_subscriber_settle (self->sub);
+    if (!self->loaded)
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (kf_store_txn (self->store, s_publish_attendance, self, &err) == 0)
+        kf_outbox_publish (self->outbox);
+    else {
+        kf_outbox_discard (self->outbox);
+        self->next_att_due = kf_clock_now_ms (self->clock) + 5000;
+        kf_log_warn ("metrics.attendance_publish_failed", "reason=\"%s\"", err.reason);
+    }
+}
+
 static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -738,6 +904,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         kf_subscriber_poll (self->sub);
         self->next_poll = mono + self->config->poll_interval;
     }
+    s_attendance_tick (self);
     return 0;
 }
 
@@ -787,6 +954,9 @@ s_server_destroy (s_server_t **self_p)
         kf_subscriber_destroy (&self->sub);
         metrics_model_destroy (&self->model);
         metrics_writes_destroy (&self->writes);
+        metrics_att_tracker_destroy (&self->att);
+        metrics_att_writes_destroy (&self->att_writes);
+        kf_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
         kf_control_destroy (&self->control);
@@ -812,6 +982,10 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     metrics_sink_t sink = {s_on_count, s_on_hist, s_on_conv, s_on_qa, s_on_presence, self};
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
+    self->att_writes = metrics_att_writes_new ();
+    metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
+    self->att = metrics_att_tracker_new (&att_sink);
+    self->outbox = kf_outbox_new ("metrics", self->store);
     self->auth = metrics_auth_new (self->config);
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, S_MAX_QUERY);
     kf_control_t *c = self->control;
@@ -819,6 +993,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_loaded_back = kf_control_counter (c, "conversations.loaded_back");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_rebuilds = kf_control_counter (c, "rebuilds");
+    self->c_att_published = kf_control_counter (c, "attendance.published");
     self->c_answered = kf_control_counter (c, "queries.answered");
     self->c_in_flight = kf_control_counter (c, "queries.in_flight");
     return self;
@@ -910,8 +1085,8 @@ s_op_drain (void *server)
     metrics_http_destroy (&self->http);
 }
 
-//  SYNC (tests): apply everything in the events table now. REBUILD:
-//  recompute from the event log.
+//  SYNC (tests): apply everything in the events table now, then publish
+//  the attendance that is due. REBUILD: recompute from the event log.
 static const char *
 s_op_other (void *server, const char *command)
 {
@@ -920,7 +1095,10 @@ s_op_other (void *server, const char *command)
         if (!self->loaded && s_reload (self))
             return "NOT LOADED";
         s_refresh_auth (self);
-        return kf_subscriber_poll (self->sub) < 0 ? "FAILED" : "OK";
+        if (kf_subscriber_poll (self->sub) < 0)
+            return "FAILED";
+        s_attendance_tick (self);
+        return "OK";
     }
     if (streq (command, "HTTPPORT")) {
         snprintf (self->reply, sizeof self->reply, "%d",

@@ -4,6 +4,7 @@
 
 #include "kf_batch.h"
 #include "kf_log.h"
+#include "metrics_att_store.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -268,6 +269,7 @@ void
 metrics_store_register (kf_store_t *store)
 {
     kf_store_add_statements (store, s_statements);
+    metrics_att_store_register (store);
 }
 
 //  ---------------------------------------------------------------------
@@ -590,6 +592,12 @@ s_queue (kf_store_t *store, const char *stmt, kf_batch_t *batch)
         kf_store_pipeline_add (store, stmt, &params, NULL, NULL);
     }
     kf_batch_destroy (&batch);
+}
+
+void
+metrics_store_queue_batch (kf_store_t *store, const char *stmt, kf_batch_t *batch)
+{
+    s_queue (store, stmt, batch);
 }
 
 static void
@@ -983,13 +991,17 @@ static int
 s_reset (kf_store_t *store, void *arg, kf_error_t *err)
 {
     const char *consumer = arg;
-    //  Not metrics_settings nor metrics_entered_scores: supervisors' input.
+    //  Not metrics_settings, metrics_entered_scores nor
+    //  metrics_attendance_settings: supervisors' input; nor
+    //  metrics_att_published: what was published stays published.
     static const char *const empty[] = {
         "DELETE FROM metrics_hours",         "DELETE FROM metrics_hist",
         "DELETE FROM metrics_conversations", "DELETE FROM metrics_agents",
         "DELETE FROM metrics_qa_lines",      "DELETE FROM metrics_score_hours",
         "DELETE FROM metrics_orders",        "DELETE FROM metrics_complaints",
-        "DELETE FROM metrics_sources"};
+        "DELETE FROM metrics_sources",       "DELETE FROM metrics_att_schedules",
+        "DELETE FROM metrics_att_spans",     "DELETE FROM metrics_att_replies",
+        "DELETE FROM metrics_att_rounds"};
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
         if (kf_store_exec_sql (store, empty[i], NULL, NULL, NULL, err))
             return -1;

@@ -662,6 +662,58 @@ s_owns (s_server_t *self, const char *shop_id)
     return self->partitions & (1u << kf_shop_partition (shop_id, strlen (shop_id)));
 }
 
+//  schedule.changed: the shifts and who works them, as loaded now (in the
+//  transaction that loads them). Followers (metrics' attendance) keep
+//  versions from it; one equal to the last is theirs to ignore.
+static void
+s_publish_schedule (s_server_t *self, const routing_shop_config_t *cfg)
+{
+    Kefu__V1__ScheduleShift shifts[ROUTING_SHIFTS_MAX], *shift_ps[ROUTING_SHIFTS_MAX];
+    for (int i = 0; i < cfg->shift_count; i++) {
+        kefu__v1__schedule_shift__init (&shifts[i]);
+        shifts[i].name = (char *) cfg->shifts[i].name;
+        shifts[i].start_minute = cfg->shifts[i].start_minute;
+        shifts[i].end_minute = cfg->shifts[i].end_minute;
+        shift_ps[i] = &shifts[i];
+    }
+    int count = 0;
+    for (int a = 0; a < cfg->agent_count; a++)
+        if (cfg->agents[a].active)
+            count += cfg->agents[a].schedule_count;
+    Kefu__V1__ScheduleRow *rows = calloc ((size_t) count + 1, sizeof *rows);
+    Kefu__V1__ScheduleRow **row_ps = calloc ((size_t) count + 1, sizeof *row_ps);
+    assert (rows && row_ps);
+    int n = 0;
+    for (int a = 0; a < cfg->agent_count; a++) {
+        const routing_agent_config_t *agent = &cfg->agents[a];
+        for (int k = 0; agent->active && k < agent->schedule_count; k++) {
+            const routing_schedule_t *sch = &agent->schedule[k];
+            if (sch->shift < 0 || sch->shift >= cfg->shift_count)
+                continue;
+            kefu__v1__schedule_row__init (&rows[n]);
+            rows[n].agent_id = (char *) agent->agent_id;
+            rows[n].shift = (char *) cfg->shifts[sch->shift].name;
+            rows[n].days = sch->days;
+            rows[n].rotation_weeks = sch->rotation_weeks;
+            rows[n].rotation_offset = sch->rotation_offset;
+            row_ps[n] = &rows[n];
+            n++;
+        }
+    }
+    Kefu__V1__ScheduleChanged sc = KEFU__V1__SCHEDULE_CHANGED__INIT;
+    sc.timezone = (char *) cfg->timezone;
+    sc.n_shifts = (size_t) cfg->shift_count;
+    sc.shifts = shift_ps;
+    sc.n_rows = (size_t) n;
+    sc.rows = row_ps;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED;
+    ev.schedule_changed = &sc;
+    s_event (self, cfg->shop_id, "schedule.changed", &ev);
+    free (rows);
+    free (row_ps);
+}
+
 static void
 s_configure_shop (s_server_t *self, const char *shop_id, const char *timezone)
 {
@@ -672,6 +724,7 @@ s_configure_shop (s_server_t *self, const char *shop_id, const char *timezone)
         kf_log_warn ("routing.config_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
         return;
     }
+    s_publish_schedule (self, cfg);
     if (routing_model_configure (self->model, &cfg))
         kf_log_error ("routing.bad_timezone", "shop=%s timezone=%s", shop_id, timezone);
 }

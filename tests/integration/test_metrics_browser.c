@@ -469,6 +469,11 @@ test_the_dashboard_shows_the_day_in_a_real_browser (void **state)
     assert_non_null (strstr (json_string_value (v), "xiaomei"));
     assert_non_null (strstr (json_string_value (v), "not entered for this month"));
     json_decref (v);
+    //  Today's attendance: both signed in at 09:00 for the 08:30 shift.
+    v = s_eval (&b, "document.querySelector ('#attendance tbody').textContent");
+    assert_non_null (
+        strstr (json_string_value (v), "xiaomeiday08:30–17:30late09:00(still in)30 min"));
+    json_decref (v);
     //  Nothing of the token in the address.
     v = s_eval (&b, "location.href");
     assert_string_equal (json_string_value (v), url);

@@ -225,7 +225,8 @@ test_the_api_answers_each_kind_as_the_query_endpoint_does (void **state)
     assert_string_equal (r.body, "{\"principal\":\"sup1\",\"role\":\"supervisor\",\"shops\":"
                                  "[{\"shop_id\":\"demo-shop\",\"timezone\":\"Asia/Shanghai\"}],"
                                  "\"kinds\":[\"kpi.summary\",\"kpi.series\",\"agents.now\","
-                                 "\"conversations.waiting\",\"qa.flags\",\"agent.scorecard\"]}");
+                                 "\"conversations.waiting\",\"qa.flags\",\"agent.scorecard\","
+                                 "\"agent.attendance\"]}");
     kt_http_free (&r);
 }
 

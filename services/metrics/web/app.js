@@ -278,6 +278,24 @@ async function refreshScorecards() {
   }
 }
 
+// Today's scheduled shifts (kefu-metrics answers agent.attendance).
+async function refreshAttendance() {
+  if (!kinds.includes('agent.attendance')) {
+    fillTable('attendance', [], () => []);
+    return;
+  }
+  const clock = (t) => (t ? t.slice(11, 16) : '–');
+  try {
+    const a = await api('agent.attendance', { shop });
+    fillTable('attendance', a.rows || [], (r) => [r.agent_id, r.shift, clock(r.start) + '–' + clock(r.end),
+      r.status, clock(r.present_from), r.still_present ? '(still in)' : clock(r.present_to),
+      r.late ? r.late_minutes + ' min' : '–', r.early_leave ? r.early_minutes + ' min' : '–', r.unanswered]);
+  } catch (e) {
+    if (e.status === 401) return;
+    fillTable('attendance', [], () => []);
+  }
+}
+
 async function refreshLive() {
   try {
     const [now, waiting] = await Promise.all([
@@ -297,7 +315,7 @@ async function refreshLive() {
 
 async function refreshAll() {
   try {
-    await Promise.all([refreshToday(), refreshLive(), refreshScorecards()]);
+    await Promise.all([refreshToday(), refreshLive(), refreshScorecards(), refreshAttendance()]);
     document.body.dataset.loaded = 'yes';
   } catch (e) {
     if (e.status !== 401) failed(e);
