@@ -14,7 +14,16 @@
     to intake, and again until intake acknowledges them; the row is then
     deleted (intake de-duplicates on the request id, so a resend after a
     crash is harmless). No case state is kept in memory: the record is the
-    state, so there is nothing to rebuild after a restart. */
+    state, so there is nothing to rebuild after a restart.
+
+    Secure mode (the default), as order-sync: escalation has a key pair of
+    its own (a principal of role service, KEFU_ESCALATION_SECRET_KEY_FILE)
+    and trusts intake's public key; it is a CURVE client of intake's command
+    endpoint and events PUB, and its own events PUB is a CURVE server for
+    service and admin keys (kf_zap, read from the principals table before
+    anything connects, every KEFU_ESCALATION_AUTH_REFRESH and on SIGHUP; a
+    revoked key's subscription is cut). Failed handshakes are counted.
+    KEFU_INSECURE=1 (development only) runs plain sockets, loudly. */
 #include "escalation_server.h"
 
 #include "escalation_config.h"
@@ -31,6 +40,7 @@
 #include "kf_store.h"
 #include "kf_subscriber.h"
 #include "kf_wire.h"
+#include "kf_zap.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -57,6 +67,11 @@ typedef struct {
     kf_commands_t *commands;          //  commands decided, handed in, not acked
     zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
     zloop_t *loop;                    //  event loop
+    kf_zap_t *zap;                    //  ZAP handler (NULL when insecure)
+    zcert_t *cert;                    //  our key pair (NULL when insecure)
+    char server_key[41];              //  intake's public key (Z85)
+    zsock_t *monitor;                 //  failed handshakes on our events PUB
+    int64_t next_refresh;             //  monotonic ms of the next keys re-read
     bool commands_loaded;             //  escalation_commands read after the start
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
@@ -67,6 +82,7 @@ typedef struct {
     int64_t *c_contacts;
     int64_t *c_stopped;
     int64_t *c_txn_failed;
+    int64_t *c_handshakes; //  failed handshakes on the events PUB
 } s_server_t;
 
 static int64_t
@@ -453,6 +469,32 @@ s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+//  The keys allowed to read our events (secure mode): a revoked key stops
+//  reading at once.
+static void
+s_refresh_keys (s_server_t *self)
+{
+    if (!self->zap || kf_store_ensure (self->store))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    int change = kf_zap_load (self->zap, self->store, &err);
+    if (change < 0)
+        kf_log_warn ("escalation.keys_failed", "reason=\"%s\"", err.reason);
+    else if (change == KF_ZAP_REVOKED)
+        kf_outbox_rebind (self->outbox);
+    self->next_refresh = zclock_mono () + (change < 0 ? 1000 : self->config->auth_refresh);
+}
+
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    *self->c_handshakes += kf_zap_failures (reader, "escalation.handshake_failed");
+    return 0;
+}
+
 static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -463,6 +505,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         return 0;
     s_load_commands (self);
     int64_t mono = zclock_mono ();
+    if (self->zap && mono >= self->next_refresh)
+        s_refresh_keys (self);
     if (mono >= self->next_poll) {
         kf_subscriber_poll (self->sub);
         zhashx_purge (self->shops); //  settings changed by kefuctl apply from here on
@@ -487,6 +531,7 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "events.applied") = ss.applied;
     *kf_control_counter (control, "events.gaps") = ss.gaps;
     *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+    *kf_control_counter (control, "events.from_pub") = ss.from_pub;
 }
 
 //  ---------------------------------------------------------------------
@@ -499,10 +544,14 @@ s_server_destroy (s_server_t **self_p)
         s_server_t *self = *self_p;
         kf_subscriber_destroy (&self->sub);
         kf_commands_destroy (&self->commands);
+        if (self->monitor)
+            kf_zap_monitor_destroy (kf_outbox_socket (self->outbox), &self->monitor);
         zhashx_destroy (&self->shops);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
+        kf_zap_destroy (&self->zap);
+        zcert_destroy (&self->cert);
         kf_store_destroy (&self->store);
         free (self);
         *self_p = NULL;
@@ -539,19 +588,41 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_contacts = kf_control_counter (c, "reviews.contacts");
     self->c_stopped = kf_control_counter (c, "reviews.answered");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    self->c_handshakes = kf_control_counter (c, "auth.handshake_failures");
     self->commands =
         kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);
     return self;
 }
 
+//  CURVE towards intake and for our events (unless insecure). The keys
+//  allowed in are read before anything connects: in one process (tests)
+//  this handler also judges the handshakes with intake's stand-in.
+static int
+s_secure (s_server_t *self, char *why, size_t why_size)
+{
+    if (self->config->insecure) {
+        kf_log_warn ("escalation.insecure",
+                     "reason=\"KEFU_INSECURE=1: plain sockets, no authentication: anyone who "
+                     "reaches the events endpoint reads complaints and reviews\"");
+        return 0;
+    }
+    self->cert = kf_zap_key_pair (self->config->secret_key_file, why, why_size);
+    if (!self->cert ||
+        kf_zap_public_key (self->config->server_key, self->config->server_key_file,
+                           self->server_key, why, why_size) ||
+        !(self->zap = kf_zap_new (why, why_size)))
+        return -1;
+    kf_zap_curve_client (self->intake, self->cert, self->server_key);
+    kf_outbox_secure (self->outbox, self->cert);
+    s_refresh_keys (self);
+    return 0;
+}
+
 static int
 s_start (s_server_t *self, char *why, size_t why_size)
 {
-    if (!self->config->insecure) {
-        snprintf (why, why_size,
-                  "kefu-escalation speaks no CURVE yet: run it with KEFU_INSECURE=1 (development)");
+    if (s_secure (self, why, why_size))
         return -1;
-    }
     if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
         snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_COMMANDS=%s",
                   self->config->intake_commands);
@@ -562,7 +633,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
         snprintf (why, why_size, "cannot bind the events or control endpoint");
         return -1;
     }
-    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events)) {
+    int rc = self->cert
+                 ? kf_subscriber_follow_curve (self->sub, "intake", self->config->intake_events,
+                                               self->cert, self->server_key)
+                 : kf_subscriber_follow (self->sub, "intake", self->config->intake_events);
+    if (rc) {
         snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_EVENTS=%s",
                   self->config->intake_events);
         return -1;
@@ -575,11 +650,16 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    kf_log_warn ("escalation.insecure", "plain sockets, no authentication (development only)");
-    kf_log_info ("escalation.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
+    if (self->zap) {
+        self->monitor = kf_zap_monitor (kf_outbox_socket (self->outbox), KF_ZAP_FAILED);
+        if (self->monitor)
+            zloop_reader (self->loop, self->monitor, s_handle_monitor, self);
+    }
+    kf_log_info ("escalation.listening",
+                 "intake_events=%s intake_commands=%s events=%d control=%d insecure=%d",
                  self->config->intake_events, self->config->intake_commands,
                  kf_wire_port (kf_outbox_socket (self->outbox)),
-                 kf_wire_port (kf_control_socket (self->control)));
+                 kf_wire_port (kf_control_socket (self->control)), self->config->insecure);
     return 0;
 }
 
@@ -604,6 +684,7 @@ s_op_reload (void *server)
     s_server_t *self = server;
     kf_config_reload (self->spec, self->config);
     zhashx_purge (self->shops);
+    s_refresh_keys (self);
 }
 
 static void
