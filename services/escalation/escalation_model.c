@@ -345,6 +345,19 @@ esc_complaint_move (esc_complaint_t *c, const esc_move_t *m, const esc_settings_
     }
 }
 
+int
+esc_complaint_finding (const esc_complaint_t *c, const esc_move_t *m)
+{
+    if (m->action == ESC_JUDGE)
+        return m->valid ? KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED
+                        : KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE;
+    if (m->action != ESC_INVESTIGATE)
+        return KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED;
+    if (c->responsible != KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_SERVICE)
+        return KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE;
+    return m->finding ? m->finding : KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_VALID;
+}
+
 bool
 esc_complaint_moves_money (const esc_complaint_t *c, const esc_move_t *m)
 {

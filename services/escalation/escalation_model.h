@@ -90,6 +90,7 @@ typedef struct {
     int64_t amount_cents; //  PROPOSE
     const char *by;       //  who acts
     bool by_supervisor;   //  APPROVE: the actor is a supervisor (or admin) principal
+    int finding;          //  INVESTIGATE of a service complaint: ServiceFinding (0 = valid)
 } esc_move_t;
 
 //  Name of an action ("judge") and of a stage ("remedy_proposed"); borrowed.
@@ -121,6 +122,12 @@ void esc_complaint_register (esc_complaint_t *c, int category, const esc_setting
 //  (INVALID_VALUE) or the wrong role (FORBIDDEN).
 int esc_complaint_move (esc_complaint_t *c, const esc_move_t *m, const esc_settings_t *s,
                         int64_t now, kf_error_t *err);
+//  The ServiceFinding against the agent concerned that move m (applied to
+//  c) makes, for metrics' scorecard: a service complaint investigated is
+//  VALID (or m->finding: WRONG_EXPLANATION, UNVERIFIABLE); another party
+//  found, or judged not valid, is NONE (clears an earlier finding); other
+//  moves find nothing (UNSPECIFIED).
+int esc_complaint_finding (const esc_complaint_t *c, const esc_move_t *m);
 //  True when the move's result is a ledger entry (carried out with money).
 bool esc_complaint_moves_money (const esc_complaint_t *c, const esc_move_t *m);
 //  The deadline has passed (now >= c->deadline_ms > 0): one level up and

@@ -27,6 +27,7 @@
 #include "escalation_server.h"
 
 #include "escalation_config.h"
+#include "escalation_desk.h"
 #include "escalation_model.h"
 #include "escalation_store.h"
 #include "kefu/v1/events.pb-c.h"
@@ -83,6 +84,10 @@ typedef struct {
     int64_t *c_stopped;
     int64_t *c_txn_failed;
     int64_t *c_handshakes; //  failed handshakes on the events PUB
+    int64_t *c_reviews;    //  neutral and negative reviews from gateways (cases opened)
+    int64_t *c_good;       //  good reviews from gateways (nothing to do)
+    int64_t *c_actions;    //  complaint actions from gateways applied
+    int64_t *c_refused;    //  ... refused (complaint.action_refused)
 } s_server_t;
 
 static int64_t
@@ -105,20 +110,23 @@ s_shop_destroy (void **item_p)
     }
 }
 
-//  The shop's settings (read once per poll interval); NULL if unknown.
+//  The shop's settings (read once per poll interval); NULL (err set) if
+//  they cannot be read.
 static s_shop_t *
-s_shop (s_server_t *self, const char *shop_id)
+s_shop (s_server_t *self, const char *shop_id, kf_error_t *err)
 {
     s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
     if (shop)
         return shop;
     shop = calloc (1, sizeof *shop);
     char tz[65];
-    kf_error_t err;
-    kf_error_clear (&err);
-    if (escalation_store_settings (self->store, shop_id, &shop->settings, tz, &err) ||
+    kf_error_t why;
+    kf_error_clear (&why);
+    if (escalation_store_settings (self->store, shop_id, &shop->settings, tz, &why) ||
         !(shop->tz = kf_tz_new (tz))) {
-        kf_log_warn ("escalation.settings_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
+        kf_log_warn ("escalation.settings_failed", "shop=%s reason=\"%s\"", shop_id, why.reason);
+        kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "no settings for shop %s",
+                      shop_id);
         s_shop_destroy ((void **) &shop);
         return NULL;
     }
@@ -276,10 +284,9 @@ s_collect (esc_case_t *c, void *arg)
 static int
 s_fire (s_server_t *self, esc_case_t *c, int64_t now, kf_error_t *err)
 {
-    s_shop_t *shop = s_shop (self, c->shop_id);
+    s_shop_t *shop = s_shop (self, c->shop_id, err);
     if (!shop)
-        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                             "no settings for shop %s", c->shop_id);
+        return -1;
     if (c->kind == ESC_REVIEW) {
         esc_step_t step;
         while ((step = esc_review_step (&c->r, &shop->settings, shop->tz, now)) != ESC_STEP_NONE) {
@@ -366,6 +373,19 @@ s_on_clock (void *arg)
 //  ---------------------------------------------------------------------
 //  Intake's events
 
+//  A case of the buyer's, to be registered. Caller frees it.
+static esc_case_t *
+s_new_case (const char *shop_id, int kind, int64_t customer_id, int channel, const char *buyer)
+{
+    esc_case_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    c->kind = kind;
+    c->customer_id = customer_id;
+    c->channel = channel;
+    snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", buyer);
+    return c;
+}
+
 static int
 s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
 {
@@ -378,27 +398,18 @@ s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *e
         (*self->c_joined)++; //  one case per customer and order, not per message
         return 0;
     }
-    s_shop_t *shop = s_shop (self, ev->shop_id);
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
     if (!shop)
-        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                             "no settings for shop %s", ev->shop_id);
-    esc_case_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", ev->shop_id);
-    c->kind = ESC_COMPLAINT;
-    c->customer_id = m->customer_id;
-    c->channel = m->channel;
-    snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", m->channel_customer_id);
+        return -1;
+    esc_case_t *c =
+        s_new_case (ev->shop_id, ESC_COMPLAINT, m->customer_id, m->channel, m->channel_customer_id);
     snprintf (c->order_id, sizeof c->order_id, "%s", m->order_id);
     snprintf (c->body, sizeof c->body, "%s", m->body);
-    c->registered_at_ms = m->received_at_ms;
-    snprintf (c->registered_by, sizeof c->registered_by, "escalation");
-    esc_complaint_register (&c->c, 0, &shop->settings, m->received_at_ms);
-    int rc = escalation_store_add (self->store, c, err);
-    if (rc == 0) {
+    int rc =
+        escalation_desk_register (self->store, self->outbox, c, &shop->settings, "escalation",
+                                  "from a message classified complaint", m->received_at_ms, err);
+    if (rc == 0)
         (*self->c_registered)++;
-        rc = escalation_store_event (self->outbox, c, "complaint.registered", "escalation",
-                                     "from a message classified complaint", 0, s_now (self));
-    }
     free (c);
     return rc;
 }
@@ -429,11 +440,116 @@ s_stop_ladders (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
     return rc;
 }
 
+//  A validated bytes field (intake checked it: UTF-8, no NUL, its limit)
+//  into dst of size bytes.
+static void
+s_copy (char *dst, size_t size, const ProtobufCBinaryData *src)
+{
+    size_t len = src->len < size - 1 ? src->len : size - 1;
+    memcpy (dst, src->data, len);
+    dst[len] = '\0';
+}
+
+//  A review pushed by a gateway: a neutral or negative one (1-3 stars)
+//  opens a 中差评 case, its ladder starting at once.
+static int
+s_open_review (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__AfterSalesReceived *a = ev->aftersales_received;
+    const Kefu__V1__Review *r = a->review;
+    if (r->stars ? r->stars >= 4 : r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_GOOD) {
+        (*self->c_good)++;
+        return 0;
+    }
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
+    if (!shop)
+        return -1;
+    esc_case_t *c =
+        s_new_case (ev->shop_id, ESC_REVIEW, a->customer_id, a->channel, a->channel_customer_id);
+    s_copy (c->order_id, sizeof c->order_id, &r->order_id);
+    s_copy (c->phone, sizeof c->phone, &r->phone);
+    s_copy (c->item, sizeof c->item, &r->item);
+    s_copy (c->body, sizeof c->body, &r->text);
+    c->rating = (int) r->stars;
+    //  A neutral grade weighs as 3 stars; a negative one as "negative".
+    int stars = r->stars                                             ? (int) r->stars
+                : r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL ? 3
+                                                                     : 0;
+    c->severity = esc_review_severity (stars, c->body);
+    int rc = escalation_desk_register (self->store, self->outbox, c, &shop->settings,
+                                       *a->gateway_id ? a->gateway_id : "gateway",
+                                       "from a review pushed by a gateway", a->received_at_ms, err);
+    if (rc == 0) {
+        (*self->c_reviews)++;
+        kf_log_info ("escalation.review_registered", "shop=%s case=%" PRId64 " severity=%d",
+                     c->shop_id, c->case_id, c->severity);
+    }
+    free (c);
+    return rc;
+}
+
+//  A complaint action pushed by a gateway: the move, or (refused by the
+//  workflow) complaint.action_refused naming the stage and what is
+//  missing; the case does not change.
+static int
+s_complaint_action (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__AfterSalesReceived *a = ev->aftersales_received;
+    const Kefu__V1__ComplaintAction *ca = a->complaint_action;
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
+    if (!shop)
+        return -1;
+    static const esc_action_t actions[] = {0,           ESC_JUDGE, ESC_INVESTIGATE,
+                                           ESC_PROPOSE, ESC_DONE,  ESC_REVISIT};
+    char by[129], note[513], concerned[65];
+    s_copy (by, sizeof by, &ca->agent_id);
+    s_copy (note, sizeof note, &ca->note);
+    s_copy (concerned, sizeof concerned, &ca->concerned_agent_id);
+    esc_move_t m = {0};
+    m.action = ca->action > 0 && ca->action <= 5 ? actions[ca->action] : 0;
+    m.valid = ca->valid;
+    m.reason = note;
+    m.category = ca->category;
+    m.responsible = ca->responsible;
+    m.agent_id = concerned;
+    m.remedy = ca->remedy;
+    m.amount_cents = ca->amount_cents;
+    m.by = by;
+    esc_moved_t *moved = calloc (1, sizeof *moved);
+    kf_error_t refused;
+    kf_error_clear (&refused);
+    int rc = escalation_desk_move (self->store, self->outbox, ev->shop_id, ca->complaint_id, &m,
+                                   note, &shop->settings, a->received_at_ms, moved, &refused);
+    if (rc == 0)
+        (*self->c_actions)++;
+    else if (rc == 1) {
+        (*self->c_refused)++;
+        kf_log_warn ("escalation.action_refused",
+                     "shop=%s case=%" PRId64 " action=%s agent=%s reason=\"%s\"", ev->shop_id,
+                     ca->complaint_id, esc_action_name (m.action), by, refused.reason);
+        esc_case_t *c = &moved->c;
+        snprintf (c->shop_id, sizeof c->shop_id, "%s", ev->shop_id);
+        c->case_id = ca->complaint_id;
+        c->kind = ESC_COMPLAINT;
+        rc = escalation_store_event (self->outbox, c, "complaint.action_refused", by,
+                                     refused.reason, 0, s_now (self))
+                 ? -1
+                 : 0;
+    } else
+        *err = refused;
+    free (moved);
+    return rc;
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
     (void) store;
     s_server_t *self = arg;
+    if (ev->payload_case == KEFU__V1__EVENT__PAYLOAD_AFTERSALES_RECEIVED)
+        return ev->aftersales_received->item_case == KEFU__V1__AFTER_SALES_RECEIVED__ITEM_REVIEW
+                   ? s_open_review (self, ev, err)
+                   : s_complaint_action (self, ev, err);
     if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED)
         return 0;
     const Kefu__V1__MessageAccepted *m = ev->message_accepted;
@@ -589,6 +705,10 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_stopped = kf_control_counter (c, "reviews.answered");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_handshakes = kf_control_counter (c, "auth.handshake_failures");
+    self->c_reviews = kf_control_counter (c, "reviews.registered");
+    self->c_good = kf_control_counter (c, "reviews.good");
+    self->c_actions = kf_control_counter (c, "actions.applied");
+    self->c_refused = kf_control_counter (c, "actions.refused");
     self->commands =
         kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);
     return self;

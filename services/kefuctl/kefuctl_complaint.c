@@ -1,11 +1,13 @@
 /*  kefuctl complaint / review / ledger — the after-sales desk.
 
-    Moves go through escalation_model (the rules) and escalation_store
-    (the SQL, shared with kefu-escalation): each is one transaction with
-    its events on the "escalation" stream and, for a remedy carried out,
-    its ledger entry. kefu-escalation needs no message: it fires what the
-    record says is due. `review add` registers a platform review by hand
-    until gateways push reviews as items. */
+    Registering and moving go through escalation_desk (the rules, the
+    SQL, the events; shared with kefu-escalation, which applies the review
+    and complaint_action items gateways push): each is one transaction
+    with its events on the "escalation" stream and, for a remedy carried
+    out, its ledger entry. kefu-escalation needs no message: it fires what
+    the record says is due. `review add` registers a platform review by
+    hand. */
+#include "escalation_desk.h"
 #include "escalation_model.h"
 #include "escalation_store.h"
 #include "kefuctl.h"
@@ -20,7 +22,7 @@
 //  Options every command may take, parsed once.
 typedef struct {
     const char *customer, *channel, *order, *category, *text, *by, *reason, *responsible, *agent,
-        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note;
+        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note, *finding;
     bool valid, not_valid, json, csv, open, neutral, negative;
 } s_opts_t;
 
@@ -66,6 +68,8 @@ s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
             o->severity = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--note")))
             o->note = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--finding")))
+            o->finding = v;
         else if (strcmp (argv[i], "--valid") == 0)
             o->valid = true;
         else if (strcmp (argv[i], "--not-valid") == 0)
@@ -164,18 +168,10 @@ s_add (kefuctl_change_t *change, void *arg)
         return kefuctl_change_failed (change);
     esc_case_t *c = &a->c;
     snprintf (c->shop_id, sizeof c->shop_id, "%s", change->shop_id);
-    snprintf (c->registered_by, sizeof c->registered_by, "%s", change->by);
-    c->registered_at_ms = change->now_ms;
-    if (c->kind == ESC_COMPLAINT)
-        esc_complaint_register (&c->c, c->c.category, &s, change->now_ms);
-    else
-        esc_review_open (&c->r, change->now_ms);
     kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
     int rc = KEFUCTL_OK;
-    if (escalation_store_add (change->store, c, &change->err) ||
-        escalation_store_event (
-            outbox, c, c->kind == ESC_COMPLAINT ? "complaint.registered" : "review.registered",
-            change->by, "", 0, change->now_ms) ||
+    if (escalation_desk_register (change->store, outbox, c, &s, change->by, "", change->now_ms,
+                                  &change->err) ||
         kf_outbox_flush (outbox, &change->err))
         rc = kefuctl_change_failed (change);
     kf_outbox_destroy (&outbox);
@@ -282,78 +278,40 @@ s_move (kefuctl_change_t *change, void *arg)
     escalation_store_register (change->store);
     esc_settings_t s;
     char tz[65];
-    esc_case_t *c = calloc (1, sizeof *c);
-    int rc = KEFUCTL_OK;
-    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err) ||
-        escalation_store_get (change->store, change->shop_id, mv->case_id, c, &change->err)) {
+    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err))
+        return kefuctl_change_failed (change);
+    esc_move_t *m = &mv->move;
+    m->by = change->by;
+    esc_moved_t *moved = calloc (1, sizeof *moved);
+    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
+    int rc = escalation_desk_move (change->store, outbox, change->shop_id, mv->case_id, m, mv->note,
+                                   &s, change->now_ms, moved, &change->err);
+    if (rc == 1) {
         if (change->err.code == KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET) {
             fprintf (stderr, "%s: %s\n", change->cmd, change->err.reason);
             rc = KEFUCTL_NOT_FOUND;
-        } else
-            rc = kefuctl_change_failed (change);
-        free (c);
-        return rc;
-    }
-    if (c->kind != ESC_COMPLAINT) {
-        fprintf (stderr, "%s: case %" PRId64 " is a review, not a complaint\n", change->cmd,
-                 mv->case_id);
-        free (c);
-        return KEFUCTL_NOT_FOUND;
-    }
-    esc_move_t *m = &mv->move;
-    m->by = change->by;
-    if (m->action == ESC_APPROVE &&
-        escalation_store_is_supervisor (change->store, change->shop_id, change->by,
-                                        &m->by_supervisor, &change->err)) {
-        free (c);
-        return kefuctl_change_failed (change);
-    }
-    bool money = esc_complaint_moves_money (&c->c, m);
-    kf_error_t refused;
-    kf_error_clear (&refused);
-    if (esc_complaint_move (&c->c, m, &s, change->now_ms, &refused)) {
-        fprintf (stderr, "%s: complaint %" PRId64 ": %s\n", change->cmd, mv->case_id,
-                 refused.reason);
-        free (c);
-        return KEFUCTL_USAGE;
-    }
-    if (mv->note && *mv->note)
-        snprintf (c->note, sizeof c->note, "%s", mv->note);
-    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
-    const char *kind = c->c.stage == KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CLOSED
-                           ? "complaint.closed"
-                           : "complaint.stage";
-    esc_ledger_entry_t entry = {c->case_id,
-                                c->order_id,
-                                c->c.amount_cents,
-                                "CNY",
-                                esc_ledger_kind_of (c->c.remedy),
-                                c->c.category,
-                                c->c.responsible,
-                                mv->move.agent_id && *mv->move.agent_id ? mv->move.agent_id
-                                                                        : change->by,
-                                c->c.approved_by,
-                                change->now_ms,
-                                esc_remedy_name (c->c.remedy)};
-    if (escalation_store_save (change->store, c, &change->err) ||
-        (money &&
-         escalation_store_add_ledger (change->store, change->shop_id, &entry, &change->err)) ||
-        escalation_store_event (outbox, c, kind, change->by, mv->note, 0, change->now_ms) ||
-        kf_outbox_flush (outbox, &change->err))
+        } else {
+            fprintf (stderr, "%s: complaint %" PRId64 ": %s\n", change->cmd, mv->case_id,
+                     change->err.reason);
+            rc = KEFUCTL_USAGE;
+        }
+    } else if (rc || kf_outbox_flush (outbox, &change->err))
         rc = kefuctl_change_failed (change);
-    kf_outbox_destroy (&outbox);
-    if (rc == KEFUCTL_OK) {
+    else {
+        const esc_case_t *c = &moved->c;
         char when[64];
         fprintf (change->out, "complaint %" PRId64 ": %s", c->case_id, esc_stage_name (c->c.stage));
         if (c->c.deadline_ms)
             fprintf (change->out, ", next step due %s",
                      s_fmt_time (when, sizeof when, c->c.deadline_ms, tz));
-        if (money)
-            fprintf (change->out, "; ledger: %s %.2f CNY", esc_ledger_kind_name (entry.kind),
-                     (double) entry.amount_cents / 100);
+        if (moved->money)
+            fprintf (change->out, "; ledger: %s %.2f CNY", esc_ledger_kind_name (moved->entry.kind),
+                     (double) moved->entry.amount_cents / 100);
         fprintf (change->out, "\n");
+        rc = KEFUCTL_OK;
     }
-    free (c);
+    kf_outbox_destroy (&outbox);
+    free (moved);
     return rc;
 }
 
@@ -392,6 +350,20 @@ s_complaint_move (kefuctl_t *ctl, const char *cmd, esc_action_t action, const ch
                              &mv.move.remedy)) ||
         (o->amount && (rc = s_parse_amount (cmd, o->amount, &mv.move.amount_cents))))
         return rc;
+    if (o->finding) {
+        //  What a service complaint found against the agent (scorecard).
+        static const char *findings[] = {"", "valid", "wrong_explanation", "unverifiable"};
+        for (int i = 1; i <= 3 && !mv.move.finding; i++)
+            if (strcmp (o->finding, findings[i]) == 0)
+                mv.move.finding = i;
+        if (!mv.move.finding || action != ESC_INVESTIGATE) {
+            fprintf (stderr,
+                     "%s: --finding is valid, wrong_explanation or unverifiable (investigate "
+                     "only)\n",
+                     cmd);
+            return KEFUCTL_USAGE;
+        }
+    }
     const char *by = kefuctl_by (cmd, o->by);
     if (!by)
         return KEFUCTL_USAGE;
@@ -787,6 +759,7 @@ static const char *s_complaint_usage =
     "kefuctl complaint show SHOP ID [--json]\n"
     "kefuctl complaint judge SHOP ID (--valid | --not-valid --reason TEXT)\n"
     "kefuctl complaint investigate SHOP ID --responsible PARTY [--category C] [--agent A]\n"
+    "        [--finding valid|wrong_explanation|unverifiable]   (service complaints: scorecard)\n"
     "kefuctl complaint propose SHOP ID --remedy REMEDY [--amount 80.00]\n"
     "kefuctl complaint approve SHOP ID [--by SUPERVISOR]\n"
     "kefuctl complaint done SHOP ID [--agent A]     (carried out, the customer confirmed)\n"
@@ -840,7 +813,7 @@ s_complaint (kefuctl_t *ctl, int argc, char **argv)
 static const char *s_review_usage =
     "kefuctl review add SHOP --buyer BUYER --order ORDER (--rating 1-3 | --neutral | --negative)\n"
     "        --text TEXT [--phone PHONE] [--item ITEM] [--channel platform_chat]\n"
-    "    registers a platform review (中差评) by hand, until gateways push reviews:\n"
+    "    registers a platform review (中差评) by hand (review connectors push them as items):\n"
     "    kefu-escalation sends the chat message at once, then the SMS, then a phone task\n"
     "kefuctl review list SHOP [--open] [--severity N] [--json]\n"
     "    the 中差评 record sheet, most severe first";

@@ -204,9 +204,6 @@ test_a_message_from_the_buyer_stops_the_ladder (void **state)
     zsock_destroy (&gw);
 }
 
-//  ---------------------------------------------------------------------
-//  The complaint workflow
-
 static void
 s_stage_is (fixture_t *f, const char *stage)
 {
@@ -221,6 +218,148 @@ s_stage_is (fixture_t *f, const char *stage)
     assert_string_equal (got, want);
     free (got);
 }
+
+//  A gateway's item: a review (stars, or grade when stars is 0) or a
+//  complaint action, at the driven clock (strings borrowed).
+typedef struct {
+    Kefu__V1__InboundItem item;
+    Kefu__V1__Review review;
+    Kefu__V1__ComplaintAction action;
+} s_aftersales_t;
+
+static void
+s_aftersales (fixture_t *f, s_aftersales_t *a, const char *id)
+{
+    kefu__v1__inbound_item__init (&a->item);
+    kefu__v1__review__init (&a->review);
+    kefu__v1__complaint_action__init (&a->action);
+    a->item.shop_id = kt_text (SHOP);
+    a->item.gateway_msg_id = kt_text (id);
+    a->item.sent_at_ms = kf_clock_now_ms (f->clock);
+    a->item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    a->review.reviewed_at_ms = kf_clock_now_ms (f->clock);
+    a->action.agent_id = kt_text ("xiaomei");
+}
+
+static void
+s_push_review (fixture_t *f, zsock_t *gw, const char *id, const char *order, int stars, int grade,
+               const char *text)
+{
+    s_aftersales_t a;
+    s_aftersales (f, &a, id);
+    a.item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_REVIEW;
+    a.item.review = &a.review;
+    a.review.order_id = kt_text (order);
+    a.review.customer_id = kt_text ("tb_mei");
+    a.review.stars = (uint32_t) stars;
+    a.review.grade = grade;
+    a.review.text = kt_text (text);
+    kt_gw_push (gw, &a.item);
+}
+
+static zsock_t *
+s_gateway (fixture_t *f)
+{
+    bool welcomed = false;
+    zsock_t *gw = kt_gw_connect (f->intake->gateway_endpoint, "gw-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    return gw;
+}
+
+static void
+test_a_bad_review_pushed_by_a_gateway_opens_a_case_and_a_good_one_does_not (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    zsock_t *gw = s_gateway (f);
+    s_push_review (f, gw, "rv-1", "TB3000", 5, 0, "很好");
+    s_push_review (f, gw, "rv-2", "TB3001", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "质量太差，我要投诉");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases"), 1);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases WHERE kind = 2 AND "
+                                  "order_id = 'TB3001' AND channel_customer_id = 'tb_mei' AND "
+                                  "severity = 4 AND registered_by = 'gw-1'"),
+                      1);
+    //  Its ladder starts: the chat message at once.
+    assert_int_equal (s_contacts (f, 1), 1);
+    zsock_destroy (&gw);
+}
+
+static void
+s_push_action (fixture_t *f, zsock_t *gw, const char *id, int action,
+               void (*fill) (Kefu__V1__ComplaintAction *))
+{
+    s_aftersales_t a;
+    s_aftersales (f, &a, id);
+    a.item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION;
+    a.item.complaint_action = &a.action;
+    a.action.complaint_id = 1;
+    a.action.action = action;
+    if (fill)
+        fill (&a.action);
+    kt_gw_push (gw, &a.item);
+}
+
+static void
+s_coupon (Kefu__V1__ComplaintAction *a)
+{
+    a->remedy = KEFU__V1__REMEDY__REMEDY_COUPON;
+    a->amount_cents = 1000;
+}
+
+static void
+s_valid (Kefu__V1__ComplaintAction *a)
+{
+    a->valid = true;
+}
+
+static void
+s_service (Kefu__V1__ComplaintAction *a)
+{
+    a->responsible = KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_SERVICE;
+    a->category = KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_SERVICE;
+    a->concerned_agent_id = kt_text ("ajie");
+}
+
+static void
+test_a_complaint_action_from_the_chat_moves_the_case_or_is_refused_with_the_reason (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    KT_EXPECT (f->db, 0, "complaint", "add", SHOP, "--customer", "tb_mei", "--order", "TB3002",
+               "--text", "客服态度很差");
+    zsock_t *gw = s_gateway (f);
+    //  A remedy before the judgement: refused, the case unchanged, the
+    //  reason published.
+    s_push_action (f, gw, "ca-1", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_PROPOSE,
+                   s_coupon);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "registered");
+    Kefu__V1__Event *ev = kt_db_last_event (f->db, "escalation", "complaint.action_refused");
+    assert_non_null (ev);
+    assert_non_null (strstr (ev->complaint->note, "stage registered:"));
+    assert_non_null (strstr (ev->complaint->note, "judge it first"));
+    assert_string_equal (ev->complaint->by, "xiaomei");
+    kefu__v1__event__free_unpacked (ev, NULL);
+    //  Judged valid, then found to be customer service's (the agent ajie):
+    //  the finding against ajie is on the event metrics' scorecard reads.
+    s_push_action (f, gw, "ca-2", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_JUDGE, s_valid);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "judged");
+    s_push_action (f, gw, "ca-3", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_INVESTIGATE,
+                   s_service);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "investigated");
+    ev = kt_db_last_event (f->db, "escalation", "complaint.stage");
+    assert_int_equal (ev->complaint->service_finding,
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_VALID);
+    assert_string_equal (ev->complaint->agent_id, "ajie");
+    assert_true (ev->complaint->valid);
+    kefu__v1__event__free_unpacked (ev, NULL);
+    zsock_destroy (&gw);
+}
+
+//  ---------------------------------------------------------------------
+//  The complaint workflow
 
 //  A refused move: exit 2, the stage and what is missing said, nothing changed.
 #define REFUSED(f, stage, what, ...)                                                               \
@@ -519,6 +658,11 @@ main (void)
         cmocka_unit_test_teardown (
             test_a_bad_review_climbs_the_ladder_to_a_phone_call_in_the_calling_window, s_teardown),
         cmocka_unit_test_teardown (test_a_message_from_the_buyer_stops_the_ladder, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_bad_review_pushed_by_a_gateway_opens_a_case_and_a_good_one_does_not, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_complaint_action_from_the_chat_moves_the_case_or_is_refused_with_the_reason,
+            s_teardown),
         cmocka_unit_test_teardown (
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),
