@@ -34,6 +34,10 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_ESCALATION_AUTH_REFRESH", KF_CFG_DURATION, O (auth_refresh), "30s",
      "how often the keys allowed to read escalation's events are re-read (revocation delay)", 100,
      600000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_ESCALATION_DICTIONARY", KF_CFG_STRING, O (dictionary), "",
+     "bad-review severity dictionary (JSON); empty: the shipped deploy/dictionaries/"
+     "severity.json; reloaded on SIGHUP (an invalid file keeps the one in force)",
+     0, 0, NULL, KF_CFG_RELOADABLE},
     {"KEFU_ESCALATION_POLL_INTERVAL", KF_CFG_DURATION, O (poll_interval), "500ms",
      "how often the events table is read for anything the PUB fast path missed", 10, 60000, NULL,
      KF_CFG_RELOADABLE},

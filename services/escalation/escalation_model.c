@@ -380,19 +380,6 @@ esc_complaint_deadline (esc_complaint_t *c, const esc_settings_t *s, int64_t now
 //  ---------------------------------------------------------------------
 //  The ladder
 
-static const char *s_angry[] = {"投诉", "骗",    "差评", "12315", "曝光",   "垃圾", "假货",
-                                "举报", "fraud", "scam", "fake",  "report", NULL};
-
-int
-esc_review_severity (int stars, const char *text)
-{
-    int sev = stars == 1 ? 4 : stars == 2 ? 3 : stars == 3 ? 2 : stars >= 4 ? 1 : 3;
-    for (int i = 0; text && s_angry[i]; i++)
-        if (strstr (text, s_angry[i]) && sev < 5)
-            sev++;
-    return sev;
-}
-
 void
 esc_review_open (esc_review_t *r, int64_t now)
 {

@@ -150,11 +150,6 @@ typedef struct {
     bool contacted;     //  the buyer answered: the ladder stopped
 } esc_review_t;
 
-//  Severity 1..5 from a rating (1-5 stars, or 0 with kind: 2 = neutral, 3 =
-//  negative) and the review's words: a negative rating starts at 3, a
-//  neutral one at 2; 1 star is 4; words of anger or of going further
-//  (投诉, 骗, 差评, 12315, 曝光, fraud...) add one each, up to 5.
-int esc_review_severity (int stars, const char *text);
 //  A new review at now: the chat message is due at once.
 void esc_review_open (esc_review_t *r, int64_t now);
 //  Take the step due at now (r->next_ms <= now): returns it, and sets when

@@ -28,6 +28,7 @@
 
 #include "escalation_config.h"
 #include "escalation_desk.h"
+#include "escalation_severity.h"
 #include "escalation_model.h"
 #include "escalation_store.h"
 #include "kefu/v1/events.pb-c.h"
@@ -67,6 +68,7 @@ typedef struct {
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     kf_commands_t *commands;          //  commands decided, handed in, not acked
     zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
+    esc_severity_t *severity;         //  the severity dictionary in force
     zloop_t *loop;                    //  event loop
     kf_zap_t *zap;                    //  ZAP handler (NULL when insecure)
     zcert_t *cert;                    //  our key pair (NULL when insecure)
@@ -83,11 +85,13 @@ typedef struct {
     int64_t *c_contacts;
     int64_t *c_stopped;
     int64_t *c_txn_failed;
-    int64_t *c_handshakes; //  failed handshakes on the events PUB
-    int64_t *c_reviews;    //  neutral and negative reviews from gateways (cases opened)
-    int64_t *c_good;       //  good reviews from gateways (nothing to do)
-    int64_t *c_actions;    //  complaint actions from gateways applied
-    int64_t *c_refused;    //  ... refused (complaint.action_refused)
+    int64_t *c_handshakes;        //  failed handshakes on the events PUB
+    int64_t *c_reviews;           //  neutral and negative reviews from gateways (cases opened)
+    int64_t *c_good;              //  good reviews from gateways (nothing to do)
+    int64_t *c_actions;           //  complaint actions from gateways applied
+    int64_t *c_refused;           //  ... refused (complaint.action_refused)
+    int64_t *c_dictionary;        //  severity dictionaries loaded
+    int64_t *c_dictionary_failed; //  ... refused on reload (the old one kept)
 } s_server_t;
 
 static int64_t
@@ -471,11 +475,8 @@ s_open_review (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
     s_copy (c->item, sizeof c->item, &r->item);
     s_copy (c->body, sizeof c->body, &r->text);
     c->rating = (int) r->stars;
-    //  A neutral grade weighs as 3 stars; a negative one as "negative".
-    int stars = r->stars                                             ? (int) r->stars
-                : r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL ? 3
-                                                                     : 0;
-    c->severity = esc_review_severity (stars, c->body);
+    c->severity = esc_severity_of (self->severity, (int) r->stars,
+                                   r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL, c->body);
     int rc = escalation_desk_register (self->store, self->outbox, c, &shop->settings,
                                        *a->gateway_id ? a->gateway_id : "gateway",
                                        "from a review pushed by a gateway", a->received_at_ms, err);
@@ -663,6 +664,7 @@ s_server_destroy (s_server_t **self_p)
         if (self->monitor)
             kf_zap_monitor_destroy (kf_outbox_socket (self->outbox), &self->monitor);
         zhashx_destroy (&self->shops);
+        esc_severity_destroy (&self->severity);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
@@ -709,6 +711,8 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_good = kf_control_counter (c, "reviews.good");
     self->c_actions = kf_control_counter (c, "actions.applied");
     self->c_refused = kf_control_counter (c, "actions.refused");
+    self->c_dictionary = kf_control_counter (c, "dictionary.loaded");
+    self->c_dictionary_failed = kf_control_counter (c, "dictionary.invalid");
     self->commands =
         kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);
     return self;
@@ -738,10 +742,32 @@ s_secure (s_server_t *self, char *why, size_t why_size)
     return 0;
 }
 
+//  The severity dictionary named by the settings: at start (0, or -1 with
+//  the reason in why) and on SIGHUP (an invalid file keeps the one in
+//  force).
+static int
+s_load_severity (s_server_t *self, char *why, size_t why_size)
+{
+    const char *path =
+        *self->config->dictionary ? self->config->dictionary : esc_severity_default_path ();
+    esc_severity_t *loaded = esc_severity_load (path, why, why_size);
+    if (!loaded) {
+        kf_log_warn ("escalation.dictionary_invalid", "path=%s reason=\"%s\" kept=%d", path, why,
+                     self->severity != NULL);
+        return -1;
+    }
+    esc_severity_destroy (&self->severity);
+    self->severity = loaded;
+    (*self->c_dictionary)++;
+    kf_log_info ("escalation.dictionary_loaded", "path=%s words=%d", path,
+                 esc_severity_word_count (loaded));
+    return 0;
+}
+
 static int
 s_start (s_server_t *self, char *why, size_t why_size)
 {
-    if (s_secure (self, why, why_size))
+    if (s_load_severity (self, why, why_size) || s_secure (self, why, why_size))
         return -1;
     if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
         snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_COMMANDS=%s",
@@ -805,6 +831,9 @@ s_op_reload (void *server)
     kf_config_reload (self->spec, self->config);
     zhashx_purge (self->shops);
     s_refresh_keys (self);
+    char why[256];
+    if (s_load_severity (self, why, sizeof why))
+        (*self->c_dictionary_failed)++;
 }
 
 static void

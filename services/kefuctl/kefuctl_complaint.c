@@ -9,6 +9,7 @@
     hand. */
 #include "escalation_desk.h"
 #include "escalation_model.h"
+#include "escalation_severity.h"
 #include "escalation_store.h"
 #include "kefuctl.h"
 #include "kf_clock.h"
@@ -250,7 +251,17 @@ s_review_add (kefuctl_t *ctl, const char *cmd, const char *shop, const s_opts_t 
         return KEFUCTL_USAGE;
     }
     c->rating = (int) stars;
-    c->severity = esc_review_severity (o->neutral && !stars ? 3 : (int) stars, o->text);
+    //  The severity dictionary kefu-escalation uses (KEFU_ESCALATION_DICTIONARY).
+    const char *path = getenv ("KEFU_ESCALATION_DICTIONARY");
+    char why[256];
+    esc_severity_t *dictionary =
+        esc_severity_load (path && *path ? path : esc_severity_default_path (), why, sizeof why);
+    if (!dictionary) {
+        fprintf (stderr, "%s: the severity dictionary: %s\n", cmd, why);
+        return KEFUCTL_FAILED;
+    }
+    c->severity = esc_severity_of (dictionary, (int) stars, o->neutral, o->text);
+    esc_severity_destroy (&dictionary);
     snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", o->customer);
     snprintf (c->order_id, sizeof c->order_id, "%s", o->order);
     snprintf (c->body, sizeof c->body, "%s", o->text);

@@ -285,6 +285,66 @@ test_a_bad_review_pushed_by_a_gateway_opens_a_case_and_a_good_one_does_not (void
     zsock_destroy (&gw);
 }
 
+//  Write a severity dictionary with base b for every rating and the given
+//  words (a JSON list) to path.
+static void
+s_dictionary (const char *path, int b, const char *words)
+{
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fprintf (file,
+             "{\"base\": {\"stars_1\": %d, \"stars_2\": %d, \"stars_3\": %d, \"negative\": "
+             "%d, \"neutral\": %d}, \"words\": %s}",
+             b, b, b, b, b, words);
+    fclose (file);
+}
+
+static void
+test_the_severity_dictionary_is_read_at_start_and_again_on_sighup (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), false);
+    char path[128];
+    snprintf (path, sizeof path, "/tmp/kefu-test-flow-severity-%d.json", getpid ());
+    s_dictionary (path, 1, "[\"色差\"]");
+    kt_escalation_init (&f->esc, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                        f->clock);
+    free (f->esc.config.dictionary);
+    f->esc.config.dictionary = strdup (path);
+    kt_escalation_run (&f->esc);
+    f->esc_running = true;
+    zsock_t *gw = s_gateway (f);
+    s_push_review (f, gw, "rv-1", "TB4001", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4001'"),
+                      2);
+    //  Edited: 退货 weighs too; SIGHUP (RELOAD) reads it.
+    s_dictionary (path, 1, "[\"色差\", \"退货\"]");
+    zstr_send (f->esc.actor, "RELOAD");
+    zstr_send (f->esc.actor, "SYNC"); //  answered after the reload
+    free (zstr_recv (f->esc.actor));
+    s_push_review (f, gw, "rv-2", "TB4002", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4002'"),
+                      3);
+    //  A broken edit keeps the dictionary in force.
+    s_dictionary (path, 9, "[]");
+    zstr_send (f->esc.actor, "RELOAD");
+    zstr_send (f->esc.actor, "SYNC"); //  answered after the reload
+    free (zstr_recv (f->esc.actor));
+    s_push_review (f, gw, "rv-3", "TB4003", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4003'"),
+                      3);
+    zsock_destroy (&gw);
+    unlink (path);
+}
+
 static void
 s_push_action (fixture_t *f, zsock_t *gw, const char *id, int action,
                void (*fill) (Kefu__V1__ComplaintAction *))
@@ -663,6 +723,8 @@ main (void)
         cmocka_unit_test_teardown (
             test_a_complaint_action_from_the_chat_moves_the_case_or_is_refused_with_the_reason,
             s_teardown),
+        cmocka_unit_test_teardown (
+            test_the_severity_dictionary_is_read_at_start_and_again_on_sighup, s_teardown),
         cmocka_unit_test_teardown (
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),

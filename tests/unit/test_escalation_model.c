@@ -403,17 +403,6 @@ test_a_message_from_the_buyer_stops_the_ladder (void **state)
 }
 
 static void
-test_severity_comes_from_the_rating_and_the_words (void **state)
-{
-    (void) state;
-    assert_int_equal (esc_review_severity (3, "一般般"), 2);
-    assert_int_equal (esc_review_severity (2, "不太好"), 3);
-    assert_int_equal (esc_review_severity (1, "质量差"), 4);
-    assert_int_equal (esc_review_severity (1, "假货, 要投诉到12315"), 5);
-    assert_int_equal (esc_review_severity (0, ""), 3);
-}
-
-static void
 test_calling_windows_parse_and_refuse_nonsense (void **state)
 {
     (void) state;
@@ -466,7 +455,6 @@ main (void)
         cmocka_unit_test (test_a_phone_call_due_at_23_00_waits_for_09_30),
         cmocka_unit_test (test_an_sms_delay_of_zero_sends_it_with_the_chat_message),
         cmocka_unit_test (test_a_message_from_the_buyer_stops_the_ladder),
-        cmocka_unit_test (test_severity_comes_from_the_rating_and_the_words),
         cmocka_unit_test (test_calling_windows_parse_and_refuse_nonsense),
         cmocka_unit_test (test_names_parse_back),
     };
