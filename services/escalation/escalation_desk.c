@@ -26,6 +26,42 @@ escalation_desk_register (kf_store_t *store, kf_outbox_t *outbox, esc_case_t *c,
 }
 
 int
+escalation_desk_outcome (kf_store_t *store, kf_outbox_t *outbox, const char *shop_id,
+                         int64_t case_id, int outcome, int64_t follow_up_ms, const char *note,
+                         const char *by, int64_t now, esc_case_t *c, kf_error_t *err)
+{
+    memset (c, 0, sizeof *c);
+    if (escalation_store_get (store, shop_id, case_id, c, err))
+        return err->code == KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET ? 1 : -1;
+    if (c->kind != ESC_REVIEW) {
+        kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET,
+                      "case %" PRId64 " is a complaint, not a review", case_id);
+        return 1;
+    }
+    bool promised = outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_PROMISED;
+    if (outcome < KEFU__V1__REVIEW_OUTCOME__REVIEW_CHANGED ||
+        outcome > KEFU__V1__REVIEW_OUTCOME__REVIEW_AFTER_COMPENSATION ||
+        (promised && follow_up_ms <= now) || (!promised && follow_up_ms)) {
+        kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                      "a promise to change the review needs the follow-up time (and only a "
+                      "promise has one)");
+        return 1;
+    }
+    c->outcome = outcome;
+    c->r.contacted = true; //  the ladder stops: the buyer was reached
+    c->r.next_ms = promised ? follow_up_ms : 0;
+    if (note && *note)
+        snprintf (c->note, sizeof c->note, "%s", note);
+    if (escalation_store_save (store, c, err))
+        return -1;
+    const char *kind =
+        outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_CHANGED ? "review.resolved" : "review.outcome";
+    if (escalation_store_event (outbox, c, kind, by, note, 0, now))
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "event not packed");
+    return 0;
+}
+
+int
 escalation_desk_move (kf_store_t *store, kf_outbox_t *outbox, const char *shop_id, int64_t case_id,
                       esc_move_t *m, const char *note, const esc_settings_t *s, int64_t now,
                       esc_moved_t *out, kf_error_t *err)

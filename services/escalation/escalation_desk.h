@@ -34,4 +34,15 @@ int escalation_desk_move (kf_store_t *store, kf_outbox_t *outbox, const char *sh
                           int64_t now, esc_moved_t *out, kf_error_t *err)
     __attribute__ ((warn_unused_result));
 
+//  Record review case_id's outcome (ReviewOutcome, 1..4) at now by by:
+//  the ladder stops; REVIEW_PROMISED needs follow_up_ms after now, when the
+//  case falls due again (the follow-up: a phone task to check). Its event
+//  ("review.resolved" for REVIEW_CHANGED, else "review.outcome") into
+//  outbox. 0 done; 1 refused (err: no such review, a bad follow-up); -1
+//  store failure. out: the case after.
+int escalation_desk_outcome (kf_store_t *store, kf_outbox_t *outbox, const char *shop_id,
+                             int64_t case_id, int outcome, int64_t follow_up_ms, const char *note,
+                             const char *by, int64_t now, esc_case_t *out, kf_error_t *err)
+    __attribute__ ((warn_unused_result));
+
 #endif

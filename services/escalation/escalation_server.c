@@ -92,6 +92,7 @@ typedef struct {
     int64_t *c_refused;           //  ... refused (complaint.action_refused)
     int64_t *c_dictionary;        //  severity dictionaries loaded
     int64_t *c_dictionary_failed; //  ... refused on reload (the old one kept)
+    int64_t *c_follow_ups;        //  promised review changes followed up
 } s_server_t;
 
 static int64_t
@@ -208,6 +209,28 @@ s_on_acked (void *arg, const kf_command_t *c, bool refused)
     "亲，非常抱歉这次购物没能让您满意。您反馈的问题我们已经在处理，方便时请回复我们；问题解决后，" \
     "如您愿意，可以通过评价修改链接更新您的评价。谢谢您！"
 
+//  A notice about case c to audience (text borrowed), decided in the
+//  current transaction.
+static int
+s_notice (s_server_t *self, const esc_case_t *c, const char *audience, int severity,
+          const char *text, int channel, const char *customer, const char *request_id,
+          kf_error_t *err)
+{
+    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
+    notice.audience.data = (uint8_t *) audience;
+    notice.audience.len = strlen (audience);
+    notice.severity = severity;
+    notice.text.data = (uint8_t *) text;
+    notice.text.len = strlen (text);
+    notice.complaint_id = c->case_id;
+    notice.order_id.data = (uint8_t *) c->order_id;
+    notice.order_id.len = strlen (c->order_id);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
+    cmd.notice = &notice;
+    return s_command (self, c, channel, customer, request_id, &cmd, err);
+}
+
 static int
 s_contact (s_server_t *self, const esc_case_t *c, esc_step_t step, kf_error_t *err)
 {
@@ -234,19 +257,8 @@ s_contact (s_server_t *self, const esc_case_t *c, esc_step_t step, kf_error_t *e
     char text[512];
     snprintf (text, sizeof text, "请致电买家 %s (电话 %s) 沟通订单 %s 的中差评，严重度 %d",
               c->channel_customer_id, *c->phone ? c->phone : "-", c->order_id, c->severity);
-    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
-    notice.audience.data = (uint8_t *) "after-sales";
-    notice.audience.len = strlen ("after-sales");
-    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING;
-    notice.text.data = (uint8_t *) text;
-    notice.text.len = strlen (text);
-    notice.complaint_id = c->case_id;
-    notice.order_id.data = (uint8_t *) c->order_id;
-    notice.order_id.len = strlen (c->order_id);
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
-    cmd.notice = &notice;
-    return s_command (self, c, KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id,
-                      &cmd, err);
+    return s_notice (self, c, "after-sales", KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING, text,
+                     KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id, err);
 }
 
 static int
@@ -259,19 +271,22 @@ s_supervisor_notice (s_server_t *self, const esc_case_t *c, int64_t late_ms, kf_
     snprintf (text, sizeof text,
               "投诉 #%" PRId64 " 在 %s 阶段超过期限 (升级第 %d 级, 晚 %" PRId64 " 分钟)，订单 %s",
               c->case_id, esc_stage_name (c->c.stage), c->c.level, late_ms / 60000, c->order_id);
-    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
-    notice.audience.data = (uint8_t *) "supervisors";
-    notice.audience.len = strlen ("supervisors");
-    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_CRITICAL;
-    notice.text.data = (uint8_t *) text;
-    notice.text.len = strlen (text);
-    notice.complaint_id = c->case_id;
-    notice.order_id.data = (uint8_t *) c->order_id;
-    notice.order_id.len = strlen (c->order_id);
-    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
-    cmd.notice = &notice;
-    return s_command (self, c, c->channel, "", request_id, &cmd, err);
+    return s_notice (self, c, "supervisors", KEFU__V1__NOTICE_SEVERITY__NOTICE_CRITICAL, text,
+                     c->channel, "", request_id, err);
+}
+
+//  A promise to change a review by a time has come due: an after-sales
+//  agent checks.
+static int
+s_follow_up (s_server_t *self, const esc_case_t *c, kf_error_t *err)
+{
+    char request_id[96], text[512];
+    snprintf (request_id, sizeof request_id, "review:%" PRId64 ":follow-up", c->case_id);
+    snprintf (text, sizeof text,
+              "买家 %s 答应修改订单 %s 的评价，期限已到：请核实是否已修改 (电话 %s)",
+              c->channel_customer_id, c->order_id, *c->phone ? c->phone : "-");
+    return s_notice (self, c, "after-sales", KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING, text,
+                     KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id, err);
 }
 
 //  ---------------------------------------------------------------------
@@ -291,7 +306,17 @@ s_fire (s_server_t *self, esc_case_t *c, int64_t now, kf_error_t *err)
     s_shop_t *shop = s_shop (self, c->shop_id, err);
     if (!shop)
         return -1;
-    if (c->kind == ESC_REVIEW) {
+    if (c->kind == ESC_REVIEW && c->outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_PROMISED) {
+        //  The buyer promised to change the review by now: checked once.
+        if (c->r.next_ms > 0 && now >= c->r.next_ms) {
+            c->r.next_ms = 0;
+            (*self->c_follow_ups)++;
+            if (s_follow_up (self, c, err) ||
+                escalation_store_event (self->outbox, c, "review.follow_up_due", "escalation", "",
+                                        0, now))
+                return -1;
+        }
+    } else if (c->kind == ESC_REVIEW) {
         esc_step_t step;
         while ((step = esc_review_step (&c->r, &shop->settings, shop->tz, now)) != ESC_STEP_NONE) {
             (*self->c_contacts)++;
@@ -712,6 +737,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_actions = kf_control_counter (c, "actions.applied");
     self->c_refused = kf_control_counter (c, "actions.refused");
     self->c_dictionary = kf_control_counter (c, "dictionary.loaded");
+    self->c_follow_ups = kf_control_counter (c, "reviews.follow_ups");
     self->c_dictionary_failed = kf_control_counter (c, "dictionary.invalid");
     self->commands =
         kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);

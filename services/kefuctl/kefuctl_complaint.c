@@ -23,7 +23,8 @@
 //  Options every command may take, parsed once.
 typedef struct {
     const char *customer, *channel, *order, *category, *text, *by, *reason, *responsible, *agent,
-        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note, *finding;
+        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note, *finding, *outcome,
+        *within, *approval_limit, *sms_delay, *phone_after, *revisit_within, *calling_windows;
     bool valid, not_valid, json, csv, open, neutral, negative;
 } s_opts_t;
 
@@ -71,6 +72,20 @@ s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
             o->note = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--finding")))
             o->finding = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--outcome")))
+            o->outcome = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--within")))
+            o->within = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--approval-limit")))
+            o->approval_limit = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--sms-delay")))
+            o->sms_delay = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--phone-after")))
+            o->phone_after = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--revisit-within")))
+            o->revisit_within = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--calling-windows")))
+            o->calling_windows = v;
         else if (strcmp (argv[i], "--valid") == 0)
             o->valid = true;
         else if (strcmp (argv[i], "--not-valid") == 0)
@@ -821,13 +836,91 @@ s_complaint (kefuctl_t *ctl, int argc, char **argv)
     return s_complaint_move (ctl, cmd, action, shop, argv[3], &o);
 }
 
+//  ---------------------------------------------------------------------
+//  A review's outcome
+
+typedef struct {
+    int64_t case_id;   //  the review
+    int outcome;       //  ReviewOutcome
+    int64_t within_ms; //  promised: follow up this long from now
+    const char *note;  //  what was agreed
+} s_outcome_t;
+
+static int
+s_set_outcome (kefuctl_change_t *change, void *arg)
+{
+    s_outcome_t *o = arg;
+    escalation_store_register (change->store);
+    esc_case_t *c = calloc (1, sizeof *c);
+    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
+    int rc = escalation_desk_outcome (change->store, outbox, change->shop_id, o->case_id,
+                                      o->outcome, o->within_ms ? change->now_ms + o->within_ms : 0,
+                                      o->note, change->by, change->now_ms, c, &change->err);
+    if (rc == 1) {
+        fprintf (stderr, "%s: %s\n", change->cmd, change->err.reason);
+        rc = change->err.code == KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET ? KEFUCTL_NOT_FOUND
+                                                                            : KEFUCTL_USAGE;
+    } else if (rc || kf_outbox_flush (outbox, &change->err))
+        rc = kefuctl_change_failed (change);
+    else {
+        fprintf (change->out, "review %" PRId64 ": %s", c->case_id, s_outcome (c->outcome));
+        if (c->r.next_ms) {
+            char when[64];
+            fprintf (change->out, "; followed up %s",
+                     s_fmt_time (when, sizeof when, c->r.next_ms, change->timezone));
+        }
+        fprintf (change->out, "\n");
+    }
+    kf_outbox_destroy (&outbox);
+    free (c);
+    return rc;
+}
+
+static int
+s_review_outcome (kefuctl_t *ctl, const char *cmd, const char *shop, const char *id,
+                  const s_opts_t *o)
+{
+    static const char *names[] = {"", "changed", "promised", "refused", "after_compensation"};
+    s_outcome_t out = {0, 0, 0, o->note};
+    int rc;
+    if ((rc = kefuctl_parse_int (cmd, "the review id", id, 1, INT64_MAX, &out.case_id)))
+        return rc;
+    for (int i = 1; i <= 4 && o->outcome; i++)
+        if (strcmp (o->outcome, names[i]) == 0)
+            out.outcome = i;
+    if (!out.outcome) {
+        fprintf (stderr,
+                 "%s: --outcome is changed (已删除/修改), promised --within DURATION "
+                 "(答应某时间修改), refused (拒绝修改) or after_compensation (等待补偿后修改)\n",
+                 cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((out.outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_PROMISED) != (o->within != NULL)) {
+        fprintf (stderr, "%s: --within (when to follow up) goes with --outcome promised only\n",
+                 cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((o->within && (rc = kefuctl_parse_duration (cmd, "--within", o->within, 60000,
+                                                    30 * 24 * 3600 * 1000LL, &out.within_ms))) ||
+        (o->note && (rc = kefuctl_check_text (cmd, "--note", o->note, 512, false))))
+        return rc;
+    const char *by = kefuctl_by (cmd, o->by);
+    if (!by)
+        return KEFUCTL_USAGE;
+    return kefuctl_change_run (ctl, cmd, shop, by, s_set_outcome, &out);
+}
+
 static const char *s_review_usage =
     "kefuctl review add SHOP --buyer BUYER --order ORDER (--rating 1-3 | --neutral | --negative)\n"
     "        --text TEXT [--phone PHONE] [--item ITEM] [--channel platform_chat]\n"
     "    registers a platform review (中差评) by hand (review connectors push them as items):\n"
     "    kefu-escalation sends the chat message at once, then the SMS, then a phone task\n"
     "kefuctl review list SHOP [--open] [--severity N] [--json]\n"
-    "    the 中差评 record sheet, most severe first";
+    "    the 中差评 record sheet, most severe first\n"
+    "kefuctl review outcome SHOP ID --outcome changed|promised|refused|after_compensation\n"
+    "        [--within DURATION] [--note TEXT]\n"
+    "    what became of it (已删除/修改, 答应某时间修改, 拒绝修改, 等待补偿后修改); the ladder\n"
+    "    stops; a promise (--within 3d) is followed up by a phone task when it falls due";
 
 static int
 s_review (kefuctl_t *ctl, int argc, char **argv)
@@ -841,8 +934,16 @@ s_review (kefuctl_t *ctl, int argc, char **argv)
     snprintf (cmd, sizeof cmd, "kefuctl review %s", verb);
     s_opts_t o;
     int rc;
-    if ((rc = kefuctl_check_shop (cmd, shop)) || (rc = s_parse_opts (cmd, argc, argv, 3, &o)))
+    bool with_id = strcmp (verb, "outcome") == 0;
+    if (with_id && argc < 4) {
+        fprintf (stderr, "%s: the review id is missing\n", cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((rc = kefuctl_check_shop (cmd, shop)) ||
+        (rc = s_parse_opts (cmd, argc, argv, with_id ? 4 : 3, &o)))
         return rc;
+    if (with_id)
+        return s_review_outcome (ctl, cmd, shop, argv[3], &o);
     if (strcmp (verb, "add") == 0)
         return s_review_add (ctl, cmd, shop, &o);
     if (strcmp (verb, "list") == 0) {
@@ -858,6 +959,115 @@ s_review (kefuctl_t *ctl, int argc, char **argv)
     }
     fprintf (stderr, "kefuctl review: unknown verb \"%s\"\n%s\n", verb, s_review_usage);
     return KEFUCTL_USAGE;
+}
+
+//  ---------------------------------------------------------------------
+//  The shop's after-sales settings
+
+typedef struct {
+    const s_opts_t *o; //  what to change
+} s_settings_arg_t;
+
+static void
+s_print_settings (FILE *out, const esc_settings_t *s, bool json)
+{
+    char windows[128];
+    esc_settings_format_windows (s, windows, sizeof windows);
+    if (json) {
+        json_t *j = json_pack (
+            "{s:I, s:I, s:I, s:I, s:s}", "approval_limit_cents",
+            (json_int_t) s->approval_limit_cents, "sms_delay_ms", (json_int_t) s->sms_delay_ms,
+            "phone_after_ms", (json_int_t) s->phone_after_ms, "revisit_within_ms",
+            (json_int_t) s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT],
+            "calling_windows", windows);
+        json_dumpf (j, out, JSON_INDENT (2));
+        fprintf (out, "\n");
+        json_decref (j);
+        return;
+    }
+    fprintf (out,
+             "approval limit   %.2f\nSMS delay        %" PRId64 " min\nphone after      %" PRId64
+             " h\nrevisit within   %" PRId64 " h\ncalling windows  %s\n",
+             (double) s->approval_limit_cents / 100, s->sms_delay_ms / 60000,
+             s->phone_after_ms / 3600000,
+             s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT] / 3600000,
+             windows);
+}
+
+static int
+s_set_settings (kefuctl_change_t *change, void *arg)
+{
+    const s_opts_t *o = ((s_settings_arg_t *) arg)->o;
+    escalation_store_register (change->store);
+    esc_settings_t s;
+    char tz[65];
+    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err))
+        return kefuctl_change_failed (change);
+    int64_t max = 30 * 24 * 3600 * 1000LL;
+    int rc;
+    if ((o->approval_limit &&
+         (rc = s_parse_amount (change->cmd, o->approval_limit, &s.approval_limit_cents))) ||
+        (o->sms_delay && (rc = kefuctl_parse_duration (change->cmd, "--sms-delay", o->sms_delay, 0,
+                                                       max, &s.sms_delay_ms))) ||
+        (o->phone_after &&
+         (rc = kefuctl_parse_duration (change->cmd, "--phone-after", o->phone_after, 0, max,
+                                       &s.phone_after_ms))) ||
+        (o->revisit_within &&
+         (rc = kefuctl_parse_duration (
+              change->cmd, "--revisit-within", o->revisit_within, 60000, max,
+              &s.stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT]))))
+        return rc;
+    if (o->calling_windows && esc_settings_windows (&s, o->calling_windows)) {
+        fprintf (stderr,
+                 "%s: --calling-windows is up to 4 windows like 09:30-11:30,16:00-18:00, not "
+                 "\"%s\"\n",
+                 change->cmd, o->calling_windows);
+        return KEFUCTL_USAGE;
+    }
+    if (escalation_store_set_settings (change->store, change->shop_id, &s, &change->err))
+        return kefuctl_change_failed (change);
+    s_print_settings (change->out, &s, o->json);
+    return kefuctl_change_config (change, "escalation.settings");
+}
+
+static int
+s_settings (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *usage =
+        "kefuctl escalation settings SHOP [--approval-limit 50.00] [--sms-delay 2h]\n"
+        "        [--phone-after 48h] [--revisit-within 72h]\n"
+        "        [--calling-windows 09:30-11:30,16:00-18:00] [--json] [--by WHO]\n"
+        "    the shop's after-sales settings: shown, or changed (kefu-escalation reads them\n"
+        "    again within KEFU_ESCALATION_POLL_INTERVAL)";
+    if (argc < 3 || strcmp (argv[1], "settings") || kefuctl_wants_help (argc, argv)) {
+        fprintf (argc < 3 ? stderr : stdout, "%s\n", usage);
+        return argc < 3 || strcmp (argv[1], "settings") ? KEFUCTL_USAGE : KEFUCTL_OK;
+    }
+    const char *cmd = "kefuctl escalation settings", *shop = argv[2];
+    s_opts_t o;
+    int rc;
+    if ((rc = kefuctl_check_shop (cmd, shop)) || (rc = s_parse_opts (cmd, argc, argv, 3, &o)))
+        return rc;
+    if (o.approval_limit || o.sms_delay || o.phone_after || o.revisit_within || o.calling_windows) {
+        const char *by = kefuctl_by (cmd, o.by);
+        if (!by)
+            return KEFUCTL_USAGE;
+        s_settings_arg_t arg = {&o};
+        return kefuctl_change_run (ctl, cmd, shop, by, s_set_settings, &arg);
+    }
+    kf_store_t *store = NULL;
+    char tz[65];
+    if ((rc = s_open (ctl, cmd, shop, &store, tz)))
+        return rc;
+    esc_settings_t s;
+    kf_error_t err;
+    if (escalation_store_settings (store, shop, &s, tz, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
+    } else
+        s_print_settings (stdout, &s, o.json);
+    kf_store_destroy (&store);
+    return rc;
 }
 
 static int
@@ -887,5 +1097,7 @@ kefuctl_aftersales (kefuctl_t *ctl, int argc, char **argv)
         return s_review (ctl, argc, argv);
     if (strcmp (argv[0], "ledger") == 0)
         return s_ledger_cmd (ctl, argc, argv);
+    if (strcmp (argv[0], "escalation") == 0)
+        return s_settings (ctl, argc, argv);
     return -1;
 }

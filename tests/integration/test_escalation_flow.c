@@ -346,6 +346,78 @@ test_the_severity_dictionary_is_read_at_start_and_again_on_sighup (void **state)
 }
 
 static void
+test_a_promise_to_change_the_review_stops_the_ladder_and_is_followed_up (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    KT_EXPECT (f->db, 0, "review", "add", SHOP, "--buyer", "tb_lily88", "--order", "TB1001",
+               "--rating", "2", "--text", "发货太慢");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_contacts (f, 1), 1);
+    //  Refused: a promise without a time, a time without a promise, a
+    //  complaint's id.
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "promised");
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "refused", "--within", "72h");
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "maybe");
+    KT_EXPECT (f->db, 0, "complaint", "add", SHOP, "--customer", "tb_x", "--text", "投诉");
+    KT_EXPECT (f->db, 4, "review", "outcome", SHOP, "2", "--outcome", "changed");
+    //  答应某时间修改: within 72 h.
+    KT_EXPECT (f->db, 0, "review", "outcome", SHOP, "1", "--outcome", "promised", "--within", "72h",
+               "--note", "买家说收到补发就改");
+    assert_non_null (strstr (kt_kefuctl_last.out, "答应某时间修改"));
+    kt_escalation_settle (&f->esc, f->db);
+    //  The ladder stopped: no SMS two hours later, no call.
+    s_set_clock (f, s_t ("2026-11-23T09:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_contacts (f, 2), 0);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM outbound_commands WHERE request_id = "
+                                  "'review:1:follow-up'"),
+                      0);
+    //  72 h on: the follow-up, once.
+    s_set_clock (f, s_t ("2026-11-26T06:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    s_set_clock (f, s_t ("2026-11-27T06:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM outbound_commands WHERE request_id = "
+                                  "'review:1:follow-up'"),
+                      1);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM events WHERE stream = 'escalation' AND "
+                                  "kind = 'review.follow_up_due'"),
+                      1);
+    assert_int_equal (s_contacts (f, 3), 0);
+    KT_EXPECT (f->db, 0, "review", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "答应某时间修改"));
+    //  已删除/修改 at last: review.resolved.
+    KT_EXPECT (f->db, 0, "review", "outcome", SHOP, "1", "--outcome", "changed");
+    Kefu__V1__Event *ev = kt_db_last_event (f->db, "escalation", "review.resolved");
+    assert_int_equal (ev->complaint->outcome, KEFU__V1__REVIEW_OUTCOME__REVIEW_CHANGED);
+    kefu__v1__event__free_unpacked (ev, NULL);
+}
+
+static void
+test_the_shop_settings_are_shown_and_changed_by_kefuctl (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), false);
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "09:30-11:30,16:00-18:00"));
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--approval-limit", "100.00",
+               "--sms-delay", "0ms", "--phone-after", "24h", "--revisit-within", "48h",
+               "--calling-windows", "10:00-12:00", "--by", "boss");
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--json");
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"approval_limit_cents\": 10000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"sms_delay_ms\": 0"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"phone_after_ms\": 86400000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"revisit_within_ms\": 172800000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"calling_windows\": \"10:00-12:00\""));
+    //  Nonsense changes nothing.
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--calling-windows", "12:00-10:00");
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--sms-delay", "soon");
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_settings WHERE "
+                                  "calling_windows = '10:00-12:00' AND sms_delay_ms = 0"),
+                      1);
+    KT_EXPECT (f->db, 4, "escalation", "settings", "no-such-shop");
+}
+
+static void
 s_push_action (fixture_t *f, zsock_t *gw, const char *id, int action,
                void (*fill) (Kefu__V1__ComplaintAction *))
 {
@@ -725,6 +797,10 @@ main (void)
             s_teardown),
         cmocka_unit_test_teardown (
             test_the_severity_dictionary_is_read_at_start_and_again_on_sighup, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_promise_to_change_the_review_stops_the_ladder_and_is_followed_up, s_teardown),
+        cmocka_unit_test_teardown (test_the_shop_settings_are_shown_and_changed_by_kefuctl,
+                                   s_teardown),
         cmocka_unit_test_teardown (
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),
