@@ -475,7 +475,8 @@ static void
 s_copy (char *dst, size_t size, const ProtobufCBinaryData *src)
 {
     size_t len = src->len < size - 1 ? src->len : size - 1;
-    memcpy (dst, src->data, len);
+    if (len) //  an empty field may have no data at all
+        memcpy (dst, src->data, len);
     dst[len] = '\0';
 }
 
