@@ -30,6 +30,10 @@
       transfer          customer_id, agent_id (who asks), to_agent_id (who
                         should take over), reason: routing carries it out and
                         records it, or refuses it (target full, not active)
+      review            order_id, customer_id, grade ("good" | "neutral" |
+                        "negative") or stars (integer, 1..5), text, item,
+                        phone; the review's time is sent_at: a neutral or
+                        negative one opens a 中差评 case in kefu-escalation
 
     Example lines:
       {"type":"customer_message","shop_id":"demo-shop","id":"m-0001","channel":"platform_chat",
@@ -148,6 +152,8 @@ static const char *s_usage =
     "  agent_presence:   agent_id, status (online|busy|away|offline), handover_note\n"
     "  rating:           customer_id, score (1..5), comment, agent_id\n"
     "  transfer:         customer_id, agent_id (who asks), to_agent_id, reason\n"
+    "  review:           order_id, customer_id, grade (good|neutral|negative) or stars\n"
+    "                    (1..5), text, item, phone (the review's time is sent_at)\n"
     "  close:            customer_id, agent_id,\n"
     "                    reason (resolved|customer_left|quiet|transferred)\n"
     "  e.g. {\"type\":\"customer_message\",\"shop_id\":\"demo-shop\",\"id\":\"m-0001\",\n"
@@ -190,6 +196,10 @@ static const s_word_t s_statuses[] = {{"online", KEFU__V1__AGENT_STATUS__AGENT_S
                                       {"away", KEFU__V1__AGENT_STATUS__AGENT_STATUS_AWAY},
                                       {"offline", KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE},
                                       {NULL, 0}};
+static const s_word_t s_grades[] = {{"good", KEFU__V1__REVIEW_GRADE__REVIEW_GOOD},
+                                    {"neutral", KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL},
+                                    {"negative", KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE},
+                                    {NULL, 0}};
 static const s_word_t s_reasons[] = {
     {"resolved", KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED},
     {"customer_left", KEFU__V1__CLOSE_REASON__CLOSE_REASON_CUSTOMER_LEFT},
@@ -622,6 +632,7 @@ typedef struct {
     Kefu__V1__CustomerRating rating;
     Kefu__V1__ConversationClose close;
     Kefu__V1__TransferRequest transfer;
+    Kefu__V1__Review review;
     bool has_sent_at;    //  sent_at was given (pacing and --rebase use it)
     const char *shop_id; //  for messages, may be NULL
     const char *id;      //  for messages, may be NULL
@@ -634,7 +645,7 @@ typedef struct {
     const char *type;
     const char *proto_name;
     Kefu__V1__InboundItem__KindCase kind;
-    const char *fields[6];
+    const char *fields[8];
 } s_type_t;
 
 static const s_type_t s_types[] = {
@@ -662,6 +673,10 @@ static const s_type_t s_types[] = {
      "transfer_request",
      KEFU__V1__INBOUND_ITEM__KIND_TRANSFER_REQUEST,
      {"customer_id", "agent_id", "to_agent_id", "reason", NULL}},
+    {"review",
+     "review",
+     KEFU__V1__INBOUND_ITEM__KIND_REVIEW,
+     {"order_id", "customer_id", "grade", "stars", "text", "item", "phone", NULL}},
     {NULL, NULL, KEFU__V1__INBOUND_ITEM__KIND__NOT_SET, {NULL}}};
 
 //  A text field: absent/null = empty; else must be a string. 0 / -1 + err.
@@ -749,6 +764,8 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     Kefu__V1__CustomerRating rating = KEFU__V1__CUSTOMER_RATING__INIT;
     Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
     Kefu__V1__TransferRequest transfer = KEFU__V1__TRANSFER_REQUEST__INIT;
+    Kefu__V1__Review review = KEFU__V1__REVIEW__INIT;
+    p->review = review;
     p->item = item;
     p->transfer = transfer;
     p->customer_message = customer_message;
@@ -778,7 +795,7 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     if (!t->type)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "type \"%.60s\" is not one of customer_message|agent_reply|"
-                             "agent_presence|rating|close|transfer (or customer_rating|"
+                             "agent_presence|rating|close|transfer|review (or customer_rating|"
                              "conversation_close|transfer_request)",
                              type);
     //  Unknown fields are refused: a typo must not silently become "absent".
@@ -887,6 +904,25 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
              s_get_text (obj, "to_agent_id", &tr->to_agent_id, err) ||
              s_get_text (obj, "reason", &tr->reason, err);
         p->item.transfer_request = tr;
+        break;
+    }
+    case KEFU__V1__INBOUND_ITEM__KIND_REVIEW: {
+        Kefu__V1__Review *r = &p->review;
+        json_t *stars = json_object_get (obj, "stars");
+        if (stars && !json_is_null (stars)) {
+            if (!json_is_integer (stars) || json_integer_value (stars) < 0 ||
+                json_integer_value (stars) > UINT32_MAX)
+                return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                                     "stars must be an integer (1..5)");
+            r->stars = (uint32_t) json_integer_value (stars);
+        }
+        rc = s_get_text (obj, "order_id", &r->order_id, err) ||
+             s_get_text (obj, "customer_id", &r->customer_id, err) ||
+             s_get_word (obj, "grade", s_grades, &word, err) ||
+             s_get_text (obj, "text", &r->text, err) || s_get_text (obj, "item", &r->item, err) ||
+             s_get_text (obj, "phone", &r->phone, err);
+        r->grade = (Kefu__V1__ReviewGrade) word;
+        p->item.review = r;
         break;
     }
     default:
@@ -1073,6 +1109,9 @@ s_handle_line (push_t *push, char *line, size_t lineno)
         if (push->rebase)
             parsed.item.sent_at_ms = original + push->rebase_offset;
     }
+    //  A review's time is the item's time (rebased with it).
+    if (parsed.item.kind_case == KEFU__V1__INBOUND_ITEM__KIND_REVIEW)
+        parsed.review.reviewed_at_ms = parsed.item.sent_at_ms;
     int rc = 0;
     if (zsys_interrupted)
         rc = -1;

@@ -18,9 +18,26 @@ static const kf_config_entry_t s_entries[] = {
     {"KEFU_ESCALATION_CONTROL_ENDPOINT", KF_CFG_STRING, O (control_endpoint),
      "tcp://127.0.0.1:5584", "control endpoint (kefuctl status, health checks)", 0, 0, NULL, 0},
     {"KEFU_INSECURE", KF_CFG_BOOL, O (insecure), "0",
-     "1 = plain sockets WITHOUT authentication (local development only; kefu-escalation does not "
-     "speak CURVE yet and refuses to start without it)",
+     "1 = plain sockets WITHOUT authentication: anyone who reaches escalation's events endpoint "
+     "reads complaints and reviews (local development only)",
      0, 0, NULL, 0},
+    {"KEFU_ESCALATION_SECRET_KEY_FILE", KF_CFG_STRING, O (secret_key_file), "",
+     "escalation's key pair (the _secret file of kefuctl principal add escalation --role service "
+     "--all-shops --generate): towards intake, and for its own events endpoint",
+     0, 0, NULL, 0},
+    {"KEFU_ESCALATION_SERVER_KEY", KF_CFG_STRING, O (server_key), "",
+     "intake's CURVE public key (Z85)", 0, 0, NULL, 0},
+    {"KEFU_ESCALATION_SERVER_KEY_FILE", KF_CFG_STRING, O (server_key_file), "",
+     "a file holding intake's public key (intake's .key), when KEFU_ESCALATION_SERVER_KEY is "
+     "empty",
+     0, 0, NULL, 0},
+    {"KEFU_ESCALATION_AUTH_REFRESH", KF_CFG_DURATION, O (auth_refresh), "30s",
+     "how often the keys allowed to read escalation's events are re-read (revocation delay)", 100,
+     600000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_ESCALATION_DICTIONARY", KF_CFG_STRING, O (dictionary), "",
+     "bad-review severity dictionary (JSON); empty: the shipped deploy/dictionaries/"
+     "severity.json; reloaded on SIGHUP (an invalid file keeps the one in force)",
+     0, 0, NULL, KF_CFG_RELOADABLE},
     {"KEFU_ESCALATION_POLL_INTERVAL", KF_CFG_DURATION, O (poll_interval), "500ms",
      "how often the events table is read for anything the PUB fast path missed", 10, 60000, NULL,
      KF_CFG_RELOADABLE},

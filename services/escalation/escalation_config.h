@@ -13,6 +13,11 @@ typedef struct {
     char *events_endpoint;   //  escalation's own PUB (stream "escalation")
     char *control_endpoint;  //  control ROUTER (status, driven clock)
     bool insecure;           //  KEFU_INSECURE: plain sockets (development only)
+    char *secret_key_file;   //  escalation's key pair (zcert secret file)
+    char *server_key;        //  intake's public key (Z85)
+    char *server_key_file;   //  ... or a file holding it
+    int64_t auth_refresh;    //  ms between re-reads of the keys allowed to read events
+    char *dictionary;        //  severity dictionary ("" = the shipped one)
     int64_t poll_interval;   //  ms between catch-up reads of the events table
     int64_t command_timeout; //  ms before an unacknowledged command is sent again
     int64_t fire_batch;      //  due cases fired per transaction

@@ -345,6 +345,19 @@ esc_complaint_move (esc_complaint_t *c, const esc_move_t *m, const esc_settings_
     }
 }
 
+int
+esc_complaint_finding (const esc_complaint_t *c, const esc_move_t *m)
+{
+    if (m->action == ESC_JUDGE)
+        return m->valid ? KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED
+                        : KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE;
+    if (m->action != ESC_INVESTIGATE)
+        return KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED;
+    if (c->responsible != KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_SERVICE)
+        return KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE;
+    return m->finding ? m->finding : KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_VALID;
+}
+
 bool
 esc_complaint_moves_money (const esc_complaint_t *c, const esc_move_t *m)
 {
@@ -366,19 +379,6 @@ esc_complaint_deadline (esc_complaint_t *c, const esc_settings_t *s, int64_t now
 
 //  ---------------------------------------------------------------------
 //  The ladder
-
-static const char *s_angry[] = {"投诉", "骗",    "差评", "12315", "曝光",   "垃圾", "假货",
-                                "举报", "fraud", "scam", "fake",  "report", NULL};
-
-int
-esc_review_severity (int stars, const char *text)
-{
-    int sev = stars == 1 ? 4 : stars == 2 ? 3 : stars == 3 ? 2 : stars >= 4 ? 1 : 3;
-    for (int i = 0; text && s_angry[i]; i++)
-        if (strstr (text, s_angry[i]) && sev < 5)
-            sev++;
-    return sev;
-}
 
 void
 esc_review_open (esc_review_t *r, int64_t now)

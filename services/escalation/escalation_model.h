@@ -90,6 +90,7 @@ typedef struct {
     int64_t amount_cents; //  PROPOSE
     const char *by;       //  who acts
     bool by_supervisor;   //  APPROVE: the actor is a supervisor (or admin) principal
+    int finding;          //  INVESTIGATE of a service complaint: ServiceFinding (0 = valid)
 } esc_move_t;
 
 //  Name of an action ("judge") and of a stage ("remedy_proposed"); borrowed.
@@ -121,6 +122,12 @@ void esc_complaint_register (esc_complaint_t *c, int category, const esc_setting
 //  (INVALID_VALUE) or the wrong role (FORBIDDEN).
 int esc_complaint_move (esc_complaint_t *c, const esc_move_t *m, const esc_settings_t *s,
                         int64_t now, kf_error_t *err);
+//  The ServiceFinding against the agent concerned that move m (applied to
+//  c) makes, for metrics' scorecard: a service complaint investigated is
+//  VALID (or m->finding: WRONG_EXPLANATION, UNVERIFIABLE); another party
+//  found, or judged not valid, is NONE (clears an earlier finding); other
+//  moves find nothing (UNSPECIFIED).
+int esc_complaint_finding (const esc_complaint_t *c, const esc_move_t *m);
 //  True when the move's result is a ledger entry (carried out with money).
 bool esc_complaint_moves_money (const esc_complaint_t *c, const esc_move_t *m);
 //  The deadline has passed (now >= c->deadline_ms > 0): one level up and
@@ -143,11 +150,6 @@ typedef struct {
     bool contacted;     //  the buyer answered: the ladder stopped
 } esc_review_t;
 
-//  Severity 1..5 from a rating (1-5 stars, or 0 with kind: 2 = neutral, 3 =
-//  negative) and the review's words: a negative rating starts at 3, a
-//  neutral one at 2; 1 star is 4; words of anger or of going further
-//  (投诉, 骗, 差评, 12315, 曝光, fraud...) add one each, up to 5.
-int esc_review_severity (int stars, const char *text);
 //  A new review at now: the chat message is due at once.
 void esc_review_open (esc_review_t *r, int64_t now);
 //  Take the step due at now (r->next_ms <= now): returns it, and sets when

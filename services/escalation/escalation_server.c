@@ -14,10 +14,21 @@
     to intake, and again until intake acknowledges them; the row is then
     deleted (intake de-duplicates on the request id, so a resend after a
     crash is harmless). No case state is kept in memory: the record is the
-    state, so there is nothing to rebuild after a restart. */
+    state, so there is nothing to rebuild after a restart.
+
+    Secure mode (the default), as order-sync: escalation has a key pair of
+    its own (a principal of role service, KEFU_ESCALATION_SECRET_KEY_FILE)
+    and trusts intake's public key; it is a CURVE client of intake's command
+    endpoint and events PUB, and its own events PUB is a CURVE server for
+    service and admin keys (kf_zap, read from the principals table before
+    anything connects, every KEFU_ESCALATION_AUTH_REFRESH and on SIGHUP; a
+    revoked key's subscription is cut). Failed handshakes are counted.
+    KEFU_INSECURE=1 (development only) runs plain sockets, loudly. */
 #include "escalation_server.h"
 
 #include "escalation_config.h"
+#include "escalation_desk.h"
+#include "escalation_severity.h"
 #include "escalation_model.h"
 #include "escalation_store.h"
 #include "kefu/v1/events.pb-c.h"
@@ -31,6 +42,7 @@
 #include "kf_store.h"
 #include "kf_subscriber.h"
 #include "kf_wire.h"
+#include "kf_zap.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -56,7 +68,13 @@ typedef struct {
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     kf_commands_t *commands;          //  commands decided, handed in, not acked
     zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
+    esc_severity_t *severity;         //  the severity dictionary in force
     zloop_t *loop;                    //  event loop
+    kf_zap_t *zap;                    //  ZAP handler (NULL when insecure)
+    zcert_t *cert;                    //  our key pair (NULL when insecure)
+    char server_key[41];              //  intake's public key (Z85)
+    zsock_t *monitor;                 //  failed handshakes on our events PUB
+    int64_t next_refresh;             //  monotonic ms of the next keys re-read
     bool commands_loaded;             //  escalation_commands read after the start
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
@@ -67,6 +85,14 @@ typedef struct {
     int64_t *c_contacts;
     int64_t *c_stopped;
     int64_t *c_txn_failed;
+    int64_t *c_handshakes;        //  failed handshakes on the events PUB
+    int64_t *c_reviews;           //  neutral and negative reviews from gateways (cases opened)
+    int64_t *c_good;              //  good reviews from gateways (nothing to do)
+    int64_t *c_actions;           //  complaint actions from gateways applied
+    int64_t *c_refused;           //  ... refused (complaint.action_refused)
+    int64_t *c_dictionary;        //  severity dictionaries loaded
+    int64_t *c_dictionary_failed; //  ... refused on reload (the old one kept)
+    int64_t *c_follow_ups;        //  promised review changes followed up
 } s_server_t;
 
 static int64_t
@@ -89,20 +115,23 @@ s_shop_destroy (void **item_p)
     }
 }
 
-//  The shop's settings (read once per poll interval); NULL if unknown.
+//  The shop's settings (read once per poll interval); NULL (err set) if
+//  they cannot be read.
 static s_shop_t *
-s_shop (s_server_t *self, const char *shop_id)
+s_shop (s_server_t *self, const char *shop_id, kf_error_t *err)
 {
     s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
     if (shop)
         return shop;
     shop = calloc (1, sizeof *shop);
     char tz[65];
-    kf_error_t err;
-    kf_error_clear (&err);
-    if (escalation_store_settings (self->store, shop_id, &shop->settings, tz, &err) ||
+    kf_error_t why;
+    kf_error_clear (&why);
+    if (escalation_store_settings (self->store, shop_id, &shop->settings, tz, &why) ||
         !(shop->tz = kf_tz_new (tz))) {
-        kf_log_warn ("escalation.settings_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
+        kf_log_warn ("escalation.settings_failed", "shop=%s reason=\"%s\"", shop_id, why.reason);
+        kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE, "no settings for shop %s",
+                      shop_id);
         s_shop_destroy ((void **) &shop);
         return NULL;
     }
@@ -180,6 +209,28 @@ s_on_acked (void *arg, const kf_command_t *c, bool refused)
     "亲，非常抱歉这次购物没能让您满意。您反馈的问题我们已经在处理，方便时请回复我们；问题解决后，" \
     "如您愿意，可以通过评价修改链接更新您的评价。谢谢您！"
 
+//  A notice about case c to audience (text borrowed), decided in the
+//  current transaction.
+static int
+s_notice (s_server_t *self, const esc_case_t *c, const char *audience, int severity,
+          const char *text, int channel, const char *customer, const char *request_id,
+          kf_error_t *err)
+{
+    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
+    notice.audience.data = (uint8_t *) audience;
+    notice.audience.len = strlen (audience);
+    notice.severity = severity;
+    notice.text.data = (uint8_t *) text;
+    notice.text.len = strlen (text);
+    notice.complaint_id = c->case_id;
+    notice.order_id.data = (uint8_t *) c->order_id;
+    notice.order_id.len = strlen (c->order_id);
+    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
+    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
+    cmd.notice = &notice;
+    return s_command (self, c, channel, customer, request_id, &cmd, err);
+}
+
 static int
 s_contact (s_server_t *self, const esc_case_t *c, esc_step_t step, kf_error_t *err)
 {
@@ -206,19 +257,8 @@ s_contact (s_server_t *self, const esc_case_t *c, esc_step_t step, kf_error_t *e
     char text[512];
     snprintf (text, sizeof text, "请致电买家 %s (电话 %s) 沟通订单 %s 的中差评，严重度 %d",
               c->channel_customer_id, *c->phone ? c->phone : "-", c->order_id, c->severity);
-    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
-    notice.audience.data = (uint8_t *) "after-sales";
-    notice.audience.len = strlen ("after-sales");
-    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING;
-    notice.text.data = (uint8_t *) text;
-    notice.text.len = strlen (text);
-    notice.complaint_id = c->case_id;
-    notice.order_id.data = (uint8_t *) c->order_id;
-    notice.order_id.len = strlen (c->order_id);
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
-    cmd.notice = &notice;
-    return s_command (self, c, KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id,
-                      &cmd, err);
+    return s_notice (self, c, "after-sales", KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING, text,
+                     KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id, err);
 }
 
 static int
@@ -231,19 +271,22 @@ s_supervisor_notice (s_server_t *self, const esc_case_t *c, int64_t late_ms, kf_
     snprintf (text, sizeof text,
               "投诉 #%" PRId64 " 在 %s 阶段超过期限 (升级第 %d 级, 晚 %" PRId64 " 分钟)，订单 %s",
               c->case_id, esc_stage_name (c->c.stage), c->c.level, late_ms / 60000, c->order_id);
-    Kefu__V1__NoticeCommand notice = KEFU__V1__NOTICE_COMMAND__INIT;
-    notice.audience.data = (uint8_t *) "supervisors";
-    notice.audience.len = strlen ("supervisors");
-    notice.severity = KEFU__V1__NOTICE_SEVERITY__NOTICE_CRITICAL;
-    notice.text.data = (uint8_t *) text;
-    notice.text.len = strlen (text);
-    notice.complaint_id = c->case_id;
-    notice.order_id.data = (uint8_t *) c->order_id;
-    notice.order_id.len = strlen (c->order_id);
-    Kefu__V1__Command cmd = KEFU__V1__COMMAND__INIT;
-    cmd.kind_case = KEFU__V1__COMMAND__KIND_NOTICE;
-    cmd.notice = &notice;
-    return s_command (self, c, c->channel, "", request_id, &cmd, err);
+    return s_notice (self, c, "supervisors", KEFU__V1__NOTICE_SEVERITY__NOTICE_CRITICAL, text,
+                     c->channel, "", request_id, err);
+}
+
+//  A promise to change a review by a time has come due: an after-sales
+//  agent checks.
+static int
+s_follow_up (s_server_t *self, const esc_case_t *c, kf_error_t *err)
+{
+    char request_id[96], text[512];
+    snprintf (request_id, sizeof request_id, "review:%" PRId64 ":follow-up", c->case_id);
+    snprintf (text, sizeof text,
+              "买家 %s 答应修改订单 %s 的评价，期限已到：请核实是否已修改 (电话 %s)",
+              c->channel_customer_id, c->order_id, *c->phone ? c->phone : "-");
+    return s_notice (self, c, "after-sales", KEFU__V1__NOTICE_SEVERITY__NOTICE_WARNING, text,
+                     KEFU__V1__CHANNEL__CHANNEL_PHONE, c->channel_customer_id, request_id, err);
 }
 
 //  ---------------------------------------------------------------------
@@ -260,11 +303,20 @@ s_collect (esc_case_t *c, void *arg)
 static int
 s_fire (s_server_t *self, esc_case_t *c, int64_t now, kf_error_t *err)
 {
-    s_shop_t *shop = s_shop (self, c->shop_id);
+    s_shop_t *shop = s_shop (self, c->shop_id, err);
     if (!shop)
-        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                             "no settings for shop %s", c->shop_id);
-    if (c->kind == ESC_REVIEW) {
+        return -1;
+    if (c->kind == ESC_REVIEW && c->outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_PROMISED) {
+        //  The buyer promised to change the review by now: checked once.
+        if (c->r.next_ms > 0 && now >= c->r.next_ms) {
+            c->r.next_ms = 0;
+            (*self->c_follow_ups)++;
+            if (s_follow_up (self, c, err) ||
+                escalation_store_event (self->outbox, c, "review.follow_up_due", "escalation", "",
+                                        0, now))
+                return -1;
+        }
+    } else if (c->kind == ESC_REVIEW) {
         esc_step_t step;
         while ((step = esc_review_step (&c->r, &shop->settings, shop->tz, now)) != ESC_STEP_NONE) {
             (*self->c_contacts)++;
@@ -350,6 +402,19 @@ s_on_clock (void *arg)
 //  ---------------------------------------------------------------------
 //  Intake's events
 
+//  A case of the buyer's, to be registered. Caller frees it.
+static esc_case_t *
+s_new_case (const char *shop_id, int kind, int64_t customer_id, int channel, const char *buyer)
+{
+    esc_case_t *c = calloc (1, sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop_id);
+    c->kind = kind;
+    c->customer_id = customer_id;
+    c->channel = channel;
+    snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", buyer);
+    return c;
+}
+
 static int
 s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
 {
@@ -362,27 +427,18 @@ s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *e
         (*self->c_joined)++; //  one case per customer and order, not per message
         return 0;
     }
-    s_shop_t *shop = s_shop (self, ev->shop_id);
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
     if (!shop)
-        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
-                             "no settings for shop %s", ev->shop_id);
-    esc_case_t *c = calloc (1, sizeof *c);
-    snprintf (c->shop_id, sizeof c->shop_id, "%s", ev->shop_id);
-    c->kind = ESC_COMPLAINT;
-    c->customer_id = m->customer_id;
-    c->channel = m->channel;
-    snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", m->channel_customer_id);
+        return -1;
+    esc_case_t *c =
+        s_new_case (ev->shop_id, ESC_COMPLAINT, m->customer_id, m->channel, m->channel_customer_id);
     snprintf (c->order_id, sizeof c->order_id, "%s", m->order_id);
     snprintf (c->body, sizeof c->body, "%s", m->body);
-    c->registered_at_ms = m->received_at_ms;
-    snprintf (c->registered_by, sizeof c->registered_by, "escalation");
-    esc_complaint_register (&c->c, 0, &shop->settings, m->received_at_ms);
-    int rc = escalation_store_add (self->store, c, err);
-    if (rc == 0) {
+    int rc =
+        escalation_desk_register (self->store, self->outbox, c, &shop->settings, "escalation",
+                                  "from a message classified complaint", m->received_at_ms, err);
+    if (rc == 0)
         (*self->c_registered)++;
-        rc = escalation_store_event (self->outbox, c, "complaint.registered", "escalation",
-                                     "from a message classified complaint", 0, s_now (self));
-    }
     free (c);
     return rc;
 }
@@ -413,11 +469,114 @@ s_stop_ladders (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
     return rc;
 }
 
+//  A validated bytes field (intake checked it: UTF-8, no NUL, its limit)
+//  into dst of size bytes.
+static void
+s_copy (char *dst, size_t size, const ProtobufCBinaryData *src)
+{
+    size_t len = src->len < size - 1 ? src->len : size - 1;
+    if (len) //  an empty field may have no data at all
+        memcpy (dst, src->data, len);
+    dst[len] = '\0';
+}
+
+//  A review pushed by a gateway: a neutral or negative one (1-3 stars)
+//  opens a 中差评 case, its ladder starting at once.
+static int
+s_open_review (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__AfterSalesReceived *a = ev->aftersales_received;
+    const Kefu__V1__Review *r = a->review;
+    if (r->stars ? r->stars >= 4 : r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_GOOD) {
+        (*self->c_good)++;
+        return 0;
+    }
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
+    if (!shop)
+        return -1;
+    esc_case_t *c =
+        s_new_case (ev->shop_id, ESC_REVIEW, a->customer_id, a->channel, a->channel_customer_id);
+    s_copy (c->order_id, sizeof c->order_id, &r->order_id);
+    s_copy (c->phone, sizeof c->phone, &r->phone);
+    s_copy (c->item, sizeof c->item, &r->item);
+    s_copy (c->body, sizeof c->body, &r->text);
+    c->rating = (int) r->stars;
+    c->severity = esc_severity_of (self->severity, (int) r->stars,
+                                   r->grade == KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL, c->body);
+    int rc = escalation_desk_register (self->store, self->outbox, c, &shop->settings,
+                                       *a->gateway_id ? a->gateway_id : "gateway",
+                                       "from a review pushed by a gateway", a->received_at_ms, err);
+    if (rc == 0) {
+        (*self->c_reviews)++;
+        kf_log_info ("escalation.review_registered", "shop=%s case=%" PRId64 " severity=%d",
+                     c->shop_id, c->case_id, c->severity);
+    }
+    free (c);
+    return rc;
+}
+
+//  A complaint action pushed by a gateway: the move, or (refused by the
+//  workflow) complaint.action_refused naming the stage and what is
+//  missing; the case does not change.
+static int
+s_complaint_action (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
+{
+    const Kefu__V1__AfterSalesReceived *a = ev->aftersales_received;
+    const Kefu__V1__ComplaintAction *ca = a->complaint_action;
+    s_shop_t *shop = s_shop (self, ev->shop_id, err);
+    if (!shop)
+        return -1;
+    static const esc_action_t actions[] = {0,           ESC_JUDGE, ESC_INVESTIGATE,
+                                           ESC_PROPOSE, ESC_DONE,  ESC_REVISIT};
+    char by[129], note[513], concerned[65];
+    s_copy (by, sizeof by, &ca->agent_id);
+    s_copy (note, sizeof note, &ca->note);
+    s_copy (concerned, sizeof concerned, &ca->concerned_agent_id);
+    esc_move_t m = {0};
+    m.action = ca->action > 0 && ca->action <= 5 ? actions[ca->action] : 0;
+    m.valid = ca->valid;
+    m.reason = note;
+    m.category = ca->category;
+    m.responsible = ca->responsible;
+    m.agent_id = concerned;
+    m.remedy = ca->remedy;
+    m.amount_cents = ca->amount_cents;
+    m.by = by;
+    esc_moved_t *moved = calloc (1, sizeof *moved);
+    kf_error_t refused;
+    kf_error_clear (&refused);
+    int rc = escalation_desk_move (self->store, self->outbox, ev->shop_id, ca->complaint_id, &m,
+                                   note, &shop->settings, a->received_at_ms, moved, &refused);
+    if (rc == 0)
+        (*self->c_actions)++;
+    else if (rc == 1) {
+        (*self->c_refused)++;
+        kf_log_warn ("escalation.action_refused",
+                     "shop=%s case=%" PRId64 " action=%s agent=%s reason=\"%s\"", ev->shop_id,
+                     ca->complaint_id, esc_action_name (m.action), by, refused.reason);
+        esc_case_t *c = &moved->c;
+        snprintf (c->shop_id, sizeof c->shop_id, "%s", ev->shop_id);
+        c->case_id = ca->complaint_id;
+        c->kind = ESC_COMPLAINT;
+        rc = escalation_store_event (self->outbox, c, "complaint.action_refused", by,
+                                     refused.reason, 0, s_now (self))
+                 ? -1
+                 : 0;
+    } else
+        *err = refused;
+    free (moved);
+    return rc;
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
     (void) store;
     s_server_t *self = arg;
+    if (ev->payload_case == KEFU__V1__EVENT__PAYLOAD_AFTERSALES_RECEIVED)
+        return ev->aftersales_received->item_case == KEFU__V1__AFTER_SALES_RECEIVED__ITEM_REVIEW
+                   ? s_open_review (self, ev, err)
+                   : s_complaint_action (self, ev, err);
     if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED)
         return 0;
     const Kefu__V1__MessageAccepted *m = ev->message_accepted;
@@ -453,6 +612,32 @@ s_handle_events (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+//  The keys allowed to read our events (secure mode): a revoked key stops
+//  reading at once.
+static void
+s_refresh_keys (s_server_t *self)
+{
+    if (!self->zap || kf_store_ensure (self->store))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    int change = kf_zap_load (self->zap, self->store, &err);
+    if (change < 0)
+        kf_log_warn ("escalation.keys_failed", "reason=\"%s\"", err.reason);
+    else if (change == KF_ZAP_REVOKED)
+        kf_outbox_rebind (self->outbox);
+    self->next_refresh = zclock_mono () + (change < 0 ? 1000 : self->config->auth_refresh);
+}
+
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_server_t *self = arg;
+    *self->c_handshakes += kf_zap_failures (reader, "escalation.handshake_failed");
+    return 0;
+}
+
 static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -463,6 +648,8 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         return 0;
     s_load_commands (self);
     int64_t mono = zclock_mono ();
+    if (self->zap && mono >= self->next_refresh)
+        s_refresh_keys (self);
     if (mono >= self->next_poll) {
         kf_subscriber_poll (self->sub);
         zhashx_purge (self->shops); //  settings changed by kefuctl apply from here on
@@ -487,6 +674,7 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "events.applied") = ss.applied;
     *kf_control_counter (control, "events.gaps") = ss.gaps;
     *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
+    *kf_control_counter (control, "events.from_pub") = ss.from_pub;
 }
 
 //  ---------------------------------------------------------------------
@@ -499,10 +687,15 @@ s_server_destroy (s_server_t **self_p)
         s_server_t *self = *self_p;
         kf_subscriber_destroy (&self->sub);
         kf_commands_destroy (&self->commands);
+        if (self->monitor)
+            kf_zap_monitor_destroy (kf_outbox_socket (self->outbox), &self->monitor);
         zhashx_destroy (&self->shops);
+        esc_severity_destroy (&self->severity);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
+        kf_zap_destroy (&self->zap);
+        zcert_destroy (&self->cert);
         kf_store_destroy (&self->store);
         free (self);
         *self_p = NULL;
@@ -539,19 +732,70 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_contacts = kf_control_counter (c, "reviews.contacts");
     self->c_stopped = kf_control_counter (c, "reviews.answered");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
+    self->c_handshakes = kf_control_counter (c, "auth.handshake_failures");
+    self->c_reviews = kf_control_counter (c, "reviews.registered");
+    self->c_good = kf_control_counter (c, "reviews.good");
+    self->c_actions = kf_control_counter (c, "actions.applied");
+    self->c_refused = kf_control_counter (c, "actions.refused");
+    self->c_dictionary = kf_control_counter (c, "dictionary.loaded");
+    self->c_follow_ups = kf_control_counter (c, "reviews.follow_ups");
+    self->c_dictionary_failed = kf_control_counter (c, "dictionary.invalid");
     self->commands =
         kf_commands_new ("escalation", self->intake, c, s_store_command, s_on_acked, self);
     return self;
 }
 
+//  CURVE towards intake and for our events (unless insecure). The keys
+//  allowed in are read before anything connects: in one process (tests)
+//  this handler also judges the handshakes with intake's stand-in.
+static int
+s_secure (s_server_t *self, char *why, size_t why_size)
+{
+    if (self->config->insecure) {
+        kf_log_warn ("escalation.insecure",
+                     "reason=\"KEFU_INSECURE=1: plain sockets, no authentication: anyone who "
+                     "reaches the events endpoint reads complaints and reviews\"");
+        return 0;
+    }
+    self->cert = kf_zap_key_pair (self->config->secret_key_file, why, why_size);
+    if (!self->cert ||
+        kf_zap_public_key (self->config->server_key, self->config->server_key_file,
+                           self->server_key, why, why_size) ||
+        !(self->zap = kf_zap_new (why, why_size)))
+        return -1;
+    kf_zap_curve_client (self->intake, self->cert, self->server_key);
+    kf_outbox_secure (self->outbox, self->cert);
+    s_refresh_keys (self);
+    return 0;
+}
+
+//  The severity dictionary named by the settings: at start (0, or -1 with
+//  the reason in why) and on SIGHUP (an invalid file keeps the one in
+//  force).
+static int
+s_load_severity (s_server_t *self, char *why, size_t why_size)
+{
+    const char *path =
+        *self->config->dictionary ? self->config->dictionary : esc_severity_default_path ();
+    esc_severity_t *loaded = esc_severity_load (path, why, why_size);
+    if (!loaded) {
+        kf_log_warn ("escalation.dictionary_invalid", "path=%s reason=\"%s\" kept=%d", path, why,
+                     self->severity != NULL);
+        return -1;
+    }
+    esc_severity_destroy (&self->severity);
+    self->severity = loaded;
+    (*self->c_dictionary)++;
+    kf_log_info ("escalation.dictionary_loaded", "path=%s words=%d", path,
+                 esc_severity_word_count (loaded));
+    return 0;
+}
+
 static int
 s_start (s_server_t *self, char *why, size_t why_size)
 {
-    if (!self->config->insecure) {
-        snprintf (why, why_size,
-                  "kefu-escalation speaks no CURVE yet: run it with KEFU_INSECURE=1 (development)");
+    if (s_load_severity (self, why, why_size) || s_secure (self, why, why_size))
         return -1;
-    }
     if (zsock_connect (self->intake, "%s", self->config->intake_commands) == -1) {
         snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_COMMANDS=%s",
                   self->config->intake_commands);
@@ -562,7 +806,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
         snprintf (why, why_size, "cannot bind the events or control endpoint");
         return -1;
     }
-    if (kf_subscriber_follow (self->sub, "intake", self->config->intake_events)) {
+    int rc = self->cert
+                 ? kf_subscriber_follow_curve (self->sub, "intake", self->config->intake_events,
+                                               self->cert, self->server_key)
+                 : kf_subscriber_follow (self->sub, "intake", self->config->intake_events);
+    if (rc) {
         snprintf (why, why_size, "bad KEFU_ESCALATION_INTAKE_EVENTS=%s",
                   self->config->intake_events);
         return -1;
@@ -575,11 +823,16 @@ s_start (s_server_t *self, char *why, size_t why_size)
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);
-    kf_log_warn ("escalation.insecure", "plain sockets, no authentication (development only)");
-    kf_log_info ("escalation.listening", "intake_events=%s intake_commands=%s events=%d control=%d",
+    if (self->zap) {
+        self->monitor = kf_zap_monitor (kf_outbox_socket (self->outbox), KF_ZAP_FAILED);
+        if (self->monitor)
+            zloop_reader (self->loop, self->monitor, s_handle_monitor, self);
+    }
+    kf_log_info ("escalation.listening",
+                 "intake_events=%s intake_commands=%s events=%d control=%d insecure=%d",
                  self->config->intake_events, self->config->intake_commands,
                  kf_wire_port (kf_outbox_socket (self->outbox)),
-                 kf_wire_port (kf_control_socket (self->control)));
+                 kf_wire_port (kf_control_socket (self->control)), self->config->insecure);
     return 0;
 }
 
@@ -604,6 +857,10 @@ s_op_reload (void *server)
     s_server_t *self = server;
     kf_config_reload (self->spec, self->config);
     zhashx_purge (self->shops);
+    s_refresh_keys (self);
+    char why[256];
+    if (s_load_severity (self, why, sizeof why))
+        (*self->c_dictionary_failed)++;
 }
 
 static void

@@ -489,6 +489,8 @@ escalation_store_event (kf_outbox_t *outbox, const esc_case_t *c, const char *ki
     ce.contact_step = c->r.step;
     ce.channel_customer_id = (char *) c->channel_customer_id;
     ce.valid = c->c.valid;
+    ce.outcome = c->kind == ESC_REVIEW ? c->outcome : 0;
+    ce.service_finding = c->finding;
     Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
     ev.shop_id = (char *) c->shop_id;
     ev.kind = (char *) kind;

@@ -37,6 +37,7 @@ typedef struct {
     char note[513];                //  the last reason given
     int64_t registered_at_ms;      //  when
     char registered_by[65];        //  who ("escalation" when from intake's events)
+    int finding;                   //  ServiceFinding of the move being saved (events only)
 } esc_case_t;
 
 //  Prepare the statements on every connect of store.

@@ -1,6 +1,7 @@
 /*  intake_conversations — the conversation rules of one batch, pure. */
 #include "intake_conversations.h"
 
+#include "intake_aftersales.h"
 #include "intake_orders.h"
 
 #include <czmq.h>
@@ -298,6 +299,8 @@ intake_conversations_walk (intake_conversations_t *self)
         case INTAKE_KIND_PRESENCE:
         case INTAKE_KIND_ORDER_UPDATE: //  orders open no conversation
         case INTAKE_KIND_ORDER_FLAG:
+        case INTAKE_KIND_REVIEW: //  nor do reviews and complaint actions
+        case INTAKE_KIND_COMPLAINT_ACTION:
             break;
         }
     }
@@ -480,6 +483,9 @@ s_emit_item (intake_event_fn *fn, void *arg, const intake_item_t *item)
     case INTAKE_KIND_ORDER_UPDATE:
     case INTAKE_KIND_ORDER_FLAG:
         return intake_orders_event (item, fn, arg);
+    case INTAKE_KIND_REVIEW:
+    case INTAKE_KIND_COMPLAINT_ACTION:
+        return intake_aftersales_event (item, fn, arg);
     }
     return 0;
 }

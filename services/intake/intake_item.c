@@ -1,6 +1,7 @@
 /*  intake_item — validation of inbound items. */
 #include "intake_item.h"
 
+#include "intake_aftersales.h"
 #include "intake_orders.h"
 #include "kf_shop.h"
 
@@ -167,11 +168,16 @@ intake_item_from_wire (intake_item_t *item, const Kefu__V1__InboundItem *in,
         if (intake_orders_from_wire (item, in, limits, now_ms, err))
             goto failed;
         break;
+    case KEFU__V1__INBOUND_ITEM__KIND_REVIEW:
+    case KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION:
+        if (intake_aftersales_from_wire (item, in, limits, now_ms, err))
+            goto failed;
+        break;
     default:
         kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD,
                       "item has no kind (customer_message, agent_reply, agent_presence, "
-                      "customer_rating, conversation_close, transfer_request, order_update "
-                      "or order_flag)");
+                      "customer_rating, conversation_close, transfer_request, order_update, "
+                      "order_flag, review or complaint_action)");
         return -1;
     }
     return 0;
@@ -210,6 +216,10 @@ intake_item_kind_name (intake_kind_t kind)
         return "order_update";
     case INTAKE_KIND_ORDER_FLAG:
         return "order_flag";
+    case INTAKE_KIND_REVIEW:
+        return "review";
+    case INTAKE_KIND_COMPLAINT_ACTION:
+        return "complaint_action";
     }
     return "unknown";
 }

@@ -17,14 +17,16 @@
 
 //  Item kinds as stored in messages.kind.
 typedef enum {
-    INTAKE_KIND_MESSAGE = 1,      //  customer message
-    INTAKE_KIND_REPLY = 2,        //  agent reply
-    INTAKE_KIND_PRESENCE = 3,     //  agent presence
-    INTAKE_KIND_RATING = 4,       //  customer rating
-    INTAKE_KIND_CLOSE = 5,        //  conversation close
-    INTAKE_KIND_TRANSFER = 6,     //  transfer request
-    INTAKE_KIND_ORDER_UPDATE = 7, //  order snapshot (intake_orders)
-    INTAKE_KIND_ORDER_FLAG = 8,   //  agent's flag on an order (intake_orders)
+    INTAKE_KIND_MESSAGE = 1,           //  customer message
+    INTAKE_KIND_REPLY = 2,             //  agent reply
+    INTAKE_KIND_PRESENCE = 3,          //  agent presence
+    INTAKE_KIND_RATING = 4,            //  customer rating
+    INTAKE_KIND_CLOSE = 5,             //  conversation close
+    INTAKE_KIND_TRANSFER = 6,          //  transfer request
+    INTAKE_KIND_ORDER_UPDATE = 7,      //  order snapshot (intake_orders)
+    INTAKE_KIND_ORDER_FLAG = 8,        //  agent's flag on an order (intake_orders)
+    INTAKE_KIND_REVIEW = 9,            //  a buyer's review (intake_aftersales)
+    INTAKE_KIND_COMPLAINT_ACTION = 10, //  an agent acting on a complaint (intake_aftersales)
 } intake_kind_t;
 
 typedef struct {
@@ -56,13 +58,14 @@ typedef struct {
     char target_agent_id[KF_ID_MAX + 1]; //  transfer: who should take over
     char order_id[KF_ID_MAX + 1];        //  referenced order ("" when none)
     char *customer_name;                 //  owned, may be NULL
-    char *text;        //  owned: body, comment, handover note or transfer reason; may be NULL
-    bool vip;          //  VIP customer
-    bool auto_reply;   //  platform auto-responder
-    int agent_status;  //  AgentStatus (presence)
-    int score;         //  1..5 (rating)
-    int close_reason;  //  CloseReason (close)
-    uint8_t *order;    //  owned: the packed OrderUpdate / OrderFlag (order items), else NULL
+    char *text;       //  owned: body, comment, handover note or transfer reason; may be NULL
+    bool vip;         //  VIP customer
+    bool auto_reply;  //  platform auto-responder
+    int agent_status; //  AgentStatus (presence)
+    int score;        //  1..5 (rating)
+    int close_reason; //  CloseReason (close)
+    uint8_t
+        *order; //  owned: the packed OrderUpdate / OrderFlag / Review / ComplaintAction, else NULL
     size_t order_size; //  bytes in order
     //  Classification (customer messages and agent replies).
     int intent;                          //  Intent

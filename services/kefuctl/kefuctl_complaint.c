@@ -1,12 +1,15 @@
 /*  kefuctl complaint / review / ledger — the after-sales desk.
 
-    Moves go through escalation_model (the rules) and escalation_store
-    (the SQL, shared with kefu-escalation): each is one transaction with
-    its events on the "escalation" stream and, for a remedy carried out,
-    its ledger entry. kefu-escalation needs no message: it fires what the
-    record says is due. `review add` registers a platform review by hand
-    until gateways push reviews as items. */
+    Registering and moving go through escalation_desk (the rules, the
+    SQL, the events; shared with kefu-escalation, which applies the review
+    and complaint_action items gateways push): each is one transaction
+    with its events on the "escalation" stream and, for a remedy carried
+    out, its ledger entry. kefu-escalation needs no message: it fires what
+    the record says is due. `review add` registers a platform review by
+    hand. */
+#include "escalation_desk.h"
 #include "escalation_model.h"
+#include "escalation_severity.h"
 #include "escalation_store.h"
 #include "kefuctl.h"
 #include "kf_clock.h"
@@ -20,7 +23,8 @@
 //  Options every command may take, parsed once.
 typedef struct {
     const char *customer, *channel, *order, *category, *text, *by, *reason, *responsible, *agent,
-        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note;
+        *remedy, *amount, *rating, *phone, *item, *month, *severity, *note, *finding, *outcome,
+        *within, *approval_limit, *sms_delay, *phone_after, *revisit_within, *calling_windows;
     bool valid, not_valid, json, csv, open, neutral, negative;
 } s_opts_t;
 
@@ -66,6 +70,22 @@ s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
             o->severity = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--note")))
             o->note = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--finding")))
+            o->finding = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--outcome")))
+            o->outcome = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--within")))
+            o->within = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--approval-limit")))
+            o->approval_limit = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--sms-delay")))
+            o->sms_delay = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--phone-after")))
+            o->phone_after = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--revisit-within")))
+            o->revisit_within = v;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--calling-windows")))
+            o->calling_windows = v;
         else if (strcmp (argv[i], "--valid") == 0)
             o->valid = true;
         else if (strcmp (argv[i], "--not-valid") == 0)
@@ -164,18 +184,10 @@ s_add (kefuctl_change_t *change, void *arg)
         return kefuctl_change_failed (change);
     esc_case_t *c = &a->c;
     snprintf (c->shop_id, sizeof c->shop_id, "%s", change->shop_id);
-    snprintf (c->registered_by, sizeof c->registered_by, "%s", change->by);
-    c->registered_at_ms = change->now_ms;
-    if (c->kind == ESC_COMPLAINT)
-        esc_complaint_register (&c->c, c->c.category, &s, change->now_ms);
-    else
-        esc_review_open (&c->r, change->now_ms);
     kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
     int rc = KEFUCTL_OK;
-    if (escalation_store_add (change->store, c, &change->err) ||
-        escalation_store_event (
-            outbox, c, c->kind == ESC_COMPLAINT ? "complaint.registered" : "review.registered",
-            change->by, "", 0, change->now_ms) ||
+    if (escalation_desk_register (change->store, outbox, c, &s, change->by, "", change->now_ms,
+                                  &change->err) ||
         kf_outbox_flush (outbox, &change->err))
         rc = kefuctl_change_failed (change);
     kf_outbox_destroy (&outbox);
@@ -254,7 +266,17 @@ s_review_add (kefuctl_t *ctl, const char *cmd, const char *shop, const s_opts_t 
         return KEFUCTL_USAGE;
     }
     c->rating = (int) stars;
-    c->severity = esc_review_severity (o->neutral && !stars ? 3 : (int) stars, o->text);
+    //  The severity dictionary kefu-escalation uses (KEFU_ESCALATION_DICTIONARY).
+    const char *path = getenv ("KEFU_ESCALATION_DICTIONARY");
+    char why[256];
+    esc_severity_t *dictionary =
+        esc_severity_load (path && *path ? path : esc_severity_default_path (), why, sizeof why);
+    if (!dictionary) {
+        fprintf (stderr, "%s: the severity dictionary: %s\n", cmd, why);
+        return KEFUCTL_FAILED;
+    }
+    c->severity = esc_severity_of (dictionary, (int) stars, o->neutral, o->text);
+    esc_severity_destroy (&dictionary);
     snprintf (c->channel_customer_id, sizeof c->channel_customer_id, "%s", o->customer);
     snprintf (c->order_id, sizeof c->order_id, "%s", o->order);
     snprintf (c->body, sizeof c->body, "%s", o->text);
@@ -282,78 +304,40 @@ s_move (kefuctl_change_t *change, void *arg)
     escalation_store_register (change->store);
     esc_settings_t s;
     char tz[65];
-    esc_case_t *c = calloc (1, sizeof *c);
-    int rc = KEFUCTL_OK;
-    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err) ||
-        escalation_store_get (change->store, change->shop_id, mv->case_id, c, &change->err)) {
+    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err))
+        return kefuctl_change_failed (change);
+    esc_move_t *m = &mv->move;
+    m->by = change->by;
+    esc_moved_t *moved = calloc (1, sizeof *moved);
+    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
+    int rc = escalation_desk_move (change->store, outbox, change->shop_id, mv->case_id, m, mv->note,
+                                   &s, change->now_ms, moved, &change->err);
+    if (rc == 1) {
         if (change->err.code == KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET) {
             fprintf (stderr, "%s: %s\n", change->cmd, change->err.reason);
             rc = KEFUCTL_NOT_FOUND;
-        } else
-            rc = kefuctl_change_failed (change);
-        free (c);
-        return rc;
-    }
-    if (c->kind != ESC_COMPLAINT) {
-        fprintf (stderr, "%s: case %" PRId64 " is a review, not a complaint\n", change->cmd,
-                 mv->case_id);
-        free (c);
-        return KEFUCTL_NOT_FOUND;
-    }
-    esc_move_t *m = &mv->move;
-    m->by = change->by;
-    if (m->action == ESC_APPROVE &&
-        escalation_store_is_supervisor (change->store, change->shop_id, change->by,
-                                        &m->by_supervisor, &change->err)) {
-        free (c);
-        return kefuctl_change_failed (change);
-    }
-    bool money = esc_complaint_moves_money (&c->c, m);
-    kf_error_t refused;
-    kf_error_clear (&refused);
-    if (esc_complaint_move (&c->c, m, &s, change->now_ms, &refused)) {
-        fprintf (stderr, "%s: complaint %" PRId64 ": %s\n", change->cmd, mv->case_id,
-                 refused.reason);
-        free (c);
-        return KEFUCTL_USAGE;
-    }
-    if (mv->note && *mv->note)
-        snprintf (c->note, sizeof c->note, "%s", mv->note);
-    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
-    const char *kind = c->c.stage == KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CLOSED
-                           ? "complaint.closed"
-                           : "complaint.stage";
-    esc_ledger_entry_t entry = {c->case_id,
-                                c->order_id,
-                                c->c.amount_cents,
-                                "CNY",
-                                esc_ledger_kind_of (c->c.remedy),
-                                c->c.category,
-                                c->c.responsible,
-                                mv->move.agent_id && *mv->move.agent_id ? mv->move.agent_id
-                                                                        : change->by,
-                                c->c.approved_by,
-                                change->now_ms,
-                                esc_remedy_name (c->c.remedy)};
-    if (escalation_store_save (change->store, c, &change->err) ||
-        (money &&
-         escalation_store_add_ledger (change->store, change->shop_id, &entry, &change->err)) ||
-        escalation_store_event (outbox, c, kind, change->by, mv->note, 0, change->now_ms) ||
-        kf_outbox_flush (outbox, &change->err))
+        } else {
+            fprintf (stderr, "%s: complaint %" PRId64 ": %s\n", change->cmd, mv->case_id,
+                     change->err.reason);
+            rc = KEFUCTL_USAGE;
+        }
+    } else if (rc || kf_outbox_flush (outbox, &change->err))
         rc = kefuctl_change_failed (change);
-    kf_outbox_destroy (&outbox);
-    if (rc == KEFUCTL_OK) {
+    else {
+        const esc_case_t *c = &moved->c;
         char when[64];
         fprintf (change->out, "complaint %" PRId64 ": %s", c->case_id, esc_stage_name (c->c.stage));
         if (c->c.deadline_ms)
             fprintf (change->out, ", next step due %s",
                      s_fmt_time (when, sizeof when, c->c.deadline_ms, tz));
-        if (money)
-            fprintf (change->out, "; ledger: %s %.2f CNY", esc_ledger_kind_name (entry.kind),
-                     (double) entry.amount_cents / 100);
+        if (moved->money)
+            fprintf (change->out, "; ledger: %s %.2f CNY", esc_ledger_kind_name (moved->entry.kind),
+                     (double) moved->entry.amount_cents / 100);
         fprintf (change->out, "\n");
+        rc = KEFUCTL_OK;
     }
-    free (c);
+    kf_outbox_destroy (&outbox);
+    free (moved);
     return rc;
 }
 
@@ -392,6 +376,20 @@ s_complaint_move (kefuctl_t *ctl, const char *cmd, esc_action_t action, const ch
                              &mv.move.remedy)) ||
         (o->amount && (rc = s_parse_amount (cmd, o->amount, &mv.move.amount_cents))))
         return rc;
+    if (o->finding) {
+        //  What a service complaint found against the agent (scorecard).
+        static const char *findings[] = {"", "valid", "wrong_explanation", "unverifiable"};
+        for (int i = 1; i <= 3 && !mv.move.finding; i++)
+            if (strcmp (o->finding, findings[i]) == 0)
+                mv.move.finding = i;
+        if (!mv.move.finding || action != ESC_INVESTIGATE) {
+            fprintf (stderr,
+                     "%s: --finding is valid, wrong_explanation or unverifiable (investigate "
+                     "only)\n",
+                     cmd);
+            return KEFUCTL_USAGE;
+        }
+    }
     const char *by = kefuctl_by (cmd, o->by);
     if (!by)
         return KEFUCTL_USAGE;
@@ -787,6 +785,7 @@ static const char *s_complaint_usage =
     "kefuctl complaint show SHOP ID [--json]\n"
     "kefuctl complaint judge SHOP ID (--valid | --not-valid --reason TEXT)\n"
     "kefuctl complaint investigate SHOP ID --responsible PARTY [--category C] [--agent A]\n"
+    "        [--finding valid|wrong_explanation|unverifiable]   (service complaints: scorecard)\n"
     "kefuctl complaint propose SHOP ID --remedy REMEDY [--amount 80.00]\n"
     "kefuctl complaint approve SHOP ID [--by SUPERVISOR]\n"
     "kefuctl complaint done SHOP ID [--agent A]     (carried out, the customer confirmed)\n"
@@ -837,13 +836,91 @@ s_complaint (kefuctl_t *ctl, int argc, char **argv)
     return s_complaint_move (ctl, cmd, action, shop, argv[3], &o);
 }
 
+//  ---------------------------------------------------------------------
+//  A review's outcome
+
+typedef struct {
+    int64_t case_id;   //  the review
+    int outcome;       //  ReviewOutcome
+    int64_t within_ms; //  promised: follow up this long from now
+    const char *note;  //  what was agreed
+} s_outcome_t;
+
+static int
+s_set_outcome (kefuctl_change_t *change, void *arg)
+{
+    s_outcome_t *o = arg;
+    escalation_store_register (change->store);
+    esc_case_t *c = calloc (1, sizeof *c);
+    kf_outbox_t *outbox = kf_outbox_new ("escalation", change->store);
+    int rc = escalation_desk_outcome (change->store, outbox, change->shop_id, o->case_id,
+                                      o->outcome, o->within_ms ? change->now_ms + o->within_ms : 0,
+                                      o->note, change->by, change->now_ms, c, &change->err);
+    if (rc == 1) {
+        fprintf (stderr, "%s: %s\n", change->cmd, change->err.reason);
+        rc = change->err.code == KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_TARGET ? KEFUCTL_NOT_FOUND
+                                                                            : KEFUCTL_USAGE;
+    } else if (rc || kf_outbox_flush (outbox, &change->err))
+        rc = kefuctl_change_failed (change);
+    else {
+        fprintf (change->out, "review %" PRId64 ": %s", c->case_id, s_outcome (c->outcome));
+        if (c->r.next_ms) {
+            char when[64];
+            fprintf (change->out, "; followed up %s",
+                     s_fmt_time (when, sizeof when, c->r.next_ms, change->timezone));
+        }
+        fprintf (change->out, "\n");
+    }
+    kf_outbox_destroy (&outbox);
+    free (c);
+    return rc;
+}
+
+static int
+s_review_outcome (kefuctl_t *ctl, const char *cmd, const char *shop, const char *id,
+                  const s_opts_t *o)
+{
+    static const char *names[] = {"", "changed", "promised", "refused", "after_compensation"};
+    s_outcome_t out = {0, 0, 0, o->note};
+    int rc;
+    if ((rc = kefuctl_parse_int (cmd, "the review id", id, 1, INT64_MAX, &out.case_id)))
+        return rc;
+    for (int i = 1; i <= 4 && o->outcome; i++)
+        if (strcmp (o->outcome, names[i]) == 0)
+            out.outcome = i;
+    if (!out.outcome) {
+        fprintf (stderr,
+                 "%s: --outcome is changed (已删除/修改), promised --within DURATION "
+                 "(答应某时间修改), refused (拒绝修改) or after_compensation (等待补偿后修改)\n",
+                 cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((out.outcome == KEFU__V1__REVIEW_OUTCOME__REVIEW_PROMISED) != (o->within != NULL)) {
+        fprintf (stderr, "%s: --within (when to follow up) goes with --outcome promised only\n",
+                 cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((o->within && (rc = kefuctl_parse_duration (cmd, "--within", o->within, 60000,
+                                                    30 * 24 * 3600 * 1000LL, &out.within_ms))) ||
+        (o->note && (rc = kefuctl_check_text (cmd, "--note", o->note, 512, false))))
+        return rc;
+    const char *by = kefuctl_by (cmd, o->by);
+    if (!by)
+        return KEFUCTL_USAGE;
+    return kefuctl_change_run (ctl, cmd, shop, by, s_set_outcome, &out);
+}
+
 static const char *s_review_usage =
     "kefuctl review add SHOP --buyer BUYER --order ORDER (--rating 1-3 | --neutral | --negative)\n"
     "        --text TEXT [--phone PHONE] [--item ITEM] [--channel platform_chat]\n"
-    "    registers a platform review (中差评) by hand, until gateways push reviews:\n"
+    "    registers a platform review (中差评) by hand (review connectors push them as items):\n"
     "    kefu-escalation sends the chat message at once, then the SMS, then a phone task\n"
     "kefuctl review list SHOP [--open] [--severity N] [--json]\n"
-    "    the 中差评 record sheet, most severe first";
+    "    the 中差评 record sheet, most severe first\n"
+    "kefuctl review outcome SHOP ID --outcome changed|promised|refused|after_compensation\n"
+    "        [--within DURATION] [--note TEXT]\n"
+    "    what became of it (已删除/修改, 答应某时间修改, 拒绝修改, 等待补偿后修改); the ladder\n"
+    "    stops; a promise (--within 3d) is followed up by a phone task when it falls due";
 
 static int
 s_review (kefuctl_t *ctl, int argc, char **argv)
@@ -857,8 +934,16 @@ s_review (kefuctl_t *ctl, int argc, char **argv)
     snprintf (cmd, sizeof cmd, "kefuctl review %s", verb);
     s_opts_t o;
     int rc;
-    if ((rc = kefuctl_check_shop (cmd, shop)) || (rc = s_parse_opts (cmd, argc, argv, 3, &o)))
+    bool with_id = strcmp (verb, "outcome") == 0;
+    if (with_id && argc < 4) {
+        fprintf (stderr, "%s: the review id is missing\n", cmd);
+        return KEFUCTL_USAGE;
+    }
+    if ((rc = kefuctl_check_shop (cmd, shop)) ||
+        (rc = s_parse_opts (cmd, argc, argv, with_id ? 4 : 3, &o)))
         return rc;
+    if (with_id)
+        return s_review_outcome (ctl, cmd, shop, argv[3], &o);
     if (strcmp (verb, "add") == 0)
         return s_review_add (ctl, cmd, shop, &o);
     if (strcmp (verb, "list") == 0) {
@@ -874,6 +959,115 @@ s_review (kefuctl_t *ctl, int argc, char **argv)
     }
     fprintf (stderr, "kefuctl review: unknown verb \"%s\"\n%s\n", verb, s_review_usage);
     return KEFUCTL_USAGE;
+}
+
+//  ---------------------------------------------------------------------
+//  The shop's after-sales settings
+
+typedef struct {
+    const s_opts_t *o; //  what to change
+} s_settings_arg_t;
+
+static void
+s_print_settings (FILE *out, const esc_settings_t *s, bool json)
+{
+    char windows[128];
+    esc_settings_format_windows (s, windows, sizeof windows);
+    if (json) {
+        json_t *j = json_pack (
+            "{s:I, s:I, s:I, s:I, s:s}", "approval_limit_cents",
+            (json_int_t) s->approval_limit_cents, "sms_delay_ms", (json_int_t) s->sms_delay_ms,
+            "phone_after_ms", (json_int_t) s->phone_after_ms, "revisit_within_ms",
+            (json_int_t) s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT],
+            "calling_windows", windows);
+        json_dumpf (j, out, JSON_INDENT (2));
+        fprintf (out, "\n");
+        json_decref (j);
+        return;
+    }
+    fprintf (out,
+             "approval limit   %.2f\nSMS delay        %" PRId64 " min\nphone after      %" PRId64
+             " h\nrevisit within   %" PRId64 " h\ncalling windows  %s\n",
+             (double) s->approval_limit_cents / 100, s->sms_delay_ms / 60000,
+             s->phone_after_ms / 3600000,
+             s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT] / 3600000,
+             windows);
+}
+
+static int
+s_set_settings (kefuctl_change_t *change, void *arg)
+{
+    const s_opts_t *o = ((s_settings_arg_t *) arg)->o;
+    escalation_store_register (change->store);
+    esc_settings_t s;
+    char tz[65];
+    if (escalation_store_settings (change->store, change->shop_id, &s, tz, &change->err))
+        return kefuctl_change_failed (change);
+    int64_t max = 30 * 24 * 3600 * 1000LL;
+    int rc;
+    if ((o->approval_limit &&
+         (rc = s_parse_amount (change->cmd, o->approval_limit, &s.approval_limit_cents))) ||
+        (o->sms_delay && (rc = kefuctl_parse_duration (change->cmd, "--sms-delay", o->sms_delay, 0,
+                                                       max, &s.sms_delay_ms))) ||
+        (o->phone_after &&
+         (rc = kefuctl_parse_duration (change->cmd, "--phone-after", o->phone_after, 0, max,
+                                       &s.phone_after_ms))) ||
+        (o->revisit_within &&
+         (rc = kefuctl_parse_duration (
+              change->cmd, "--revisit-within", o->revisit_within, 60000, max,
+              &s.stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT]))))
+        return rc;
+    if (o->calling_windows && esc_settings_windows (&s, o->calling_windows)) {
+        fprintf (stderr,
+                 "%s: --calling-windows is up to 4 windows like 09:30-11:30,16:00-18:00, not "
+                 "\"%s\"\n",
+                 change->cmd, o->calling_windows);
+        return KEFUCTL_USAGE;
+    }
+    if (escalation_store_set_settings (change->store, change->shop_id, &s, &change->err))
+        return kefuctl_change_failed (change);
+    s_print_settings (change->out, &s, o->json);
+    return kefuctl_change_config (change, "escalation.settings");
+}
+
+static int
+s_settings (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *usage =
+        "kefuctl escalation settings SHOP [--approval-limit 50.00] [--sms-delay 2h]\n"
+        "        [--phone-after 48h] [--revisit-within 72h]\n"
+        "        [--calling-windows 09:30-11:30,16:00-18:00] [--json] [--by WHO]\n"
+        "    the shop's after-sales settings: shown, or changed (kefu-escalation reads them\n"
+        "    again within KEFU_ESCALATION_POLL_INTERVAL)";
+    if (argc < 3 || strcmp (argv[1], "settings") || kefuctl_wants_help (argc, argv)) {
+        fprintf (argc < 3 ? stderr : stdout, "%s\n", usage);
+        return argc < 3 || strcmp (argv[1], "settings") ? KEFUCTL_USAGE : KEFUCTL_OK;
+    }
+    const char *cmd = "kefuctl escalation settings", *shop = argv[2];
+    s_opts_t o;
+    int rc;
+    if ((rc = kefuctl_check_shop (cmd, shop)) || (rc = s_parse_opts (cmd, argc, argv, 3, &o)))
+        return rc;
+    if (o.approval_limit || o.sms_delay || o.phone_after || o.revisit_within || o.calling_windows) {
+        const char *by = kefuctl_by (cmd, o.by);
+        if (!by)
+            return KEFUCTL_USAGE;
+        s_settings_arg_t arg = {&o};
+        return kefuctl_change_run (ctl, cmd, shop, by, s_set_settings, &arg);
+    }
+    kf_store_t *store = NULL;
+    char tz[65];
+    if ((rc = s_open (ctl, cmd, shop, &store, tz)))
+        return rc;
+    esc_settings_t s;
+    kf_error_t err;
+    if (escalation_store_settings (store, shop, &s, tz, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
+    } else
+        s_print_settings (stdout, &s, o.json);
+    kf_store_destroy (&store);
+    return rc;
 }
 
 static int
@@ -903,5 +1097,7 @@ kefuctl_aftersales (kefuctl_t *ctl, int argc, char **argv)
         return s_review (ctl, argc, argv);
     if (strcmp (argv[0], "ledger") == 0)
         return s_ledger_cmd (ctl, argc, argv);
+    if (strcmp (argv[0], "escalation") == 0)
+        return s_settings (ctl, argc, argv);
     return -1;
 }

@@ -204,9 +204,6 @@ test_a_message_from_the_buyer_stops_the_ladder (void **state)
     zsock_destroy (&gw);
 }
 
-//  ---------------------------------------------------------------------
-//  The complaint workflow
-
 static void
 s_stage_is (fixture_t *f, const char *stage)
 {
@@ -221,6 +218,280 @@ s_stage_is (fixture_t *f, const char *stage)
     assert_string_equal (got, want);
     free (got);
 }
+
+//  A gateway's item: a review (stars, or grade when stars is 0) or a
+//  complaint action, at the driven clock (strings borrowed).
+typedef struct {
+    Kefu__V1__InboundItem item;
+    Kefu__V1__Review review;
+    Kefu__V1__ComplaintAction action;
+} s_aftersales_t;
+
+static void
+s_aftersales (fixture_t *f, s_aftersales_t *a, const char *id)
+{
+    kefu__v1__inbound_item__init (&a->item);
+    kefu__v1__review__init (&a->review);
+    kefu__v1__complaint_action__init (&a->action);
+    a->item.shop_id = kt_text (SHOP);
+    a->item.gateway_msg_id = kt_text (id);
+    a->item.sent_at_ms = kf_clock_now_ms (f->clock);
+    a->item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    a->review.reviewed_at_ms = kf_clock_now_ms (f->clock);
+    a->action.agent_id = kt_text ("xiaomei");
+}
+
+static void
+s_push_review (fixture_t *f, zsock_t *gw, const char *id, const char *order, int stars, int grade,
+               const char *text)
+{
+    s_aftersales_t a;
+    s_aftersales (f, &a, id);
+    a.item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_REVIEW;
+    a.item.review = &a.review;
+    a.review.order_id = kt_text (order);
+    a.review.customer_id = kt_text ("tb_mei");
+    a.review.stars = (uint32_t) stars;
+    a.review.grade = grade;
+    a.review.text = kt_text (text);
+    kt_gw_push (gw, &a.item);
+}
+
+static zsock_t *
+s_gateway (fixture_t *f)
+{
+    bool welcomed = false;
+    zsock_t *gw = kt_gw_connect (f->intake->gateway_endpoint, "gw-1", SHOP, &welcomed);
+    assert_true (welcomed);
+    return gw;
+}
+
+static void
+test_a_bad_review_pushed_by_a_gateway_opens_a_case_and_a_good_one_does_not (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    zsock_t *gw = s_gateway (f);
+    s_push_review (f, gw, "rv-1", "TB3000", 5, 0, "很好");
+    s_push_review (f, gw, "rv-2", "TB3001", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "质量太差，我要投诉");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases"), 1);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases WHERE kind = 2 AND "
+                                  "order_id = 'TB3001' AND channel_customer_id = 'tb_mei' AND "
+                                  "severity = 4 AND registered_by = 'gw-1'"),
+                      1);
+    //  Its ladder starts: the chat message at once.
+    assert_int_equal (s_contacts (f, 1), 1);
+    zsock_destroy (&gw);
+}
+
+//  Write a severity dictionary with base b for every rating and the given
+//  words (a JSON list) to path.
+static void
+s_dictionary (const char *path, int b, const char *words)
+{
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fprintf (file,
+             "{\"base\": {\"stars_1\": %d, \"stars_2\": %d, \"stars_3\": %d, \"negative\": "
+             "%d, \"neutral\": %d}, \"words\": %s}",
+             b, b, b, b, b, words);
+    fclose (file);
+}
+
+static void
+test_the_severity_dictionary_is_read_at_start_and_again_on_sighup (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), false);
+    char path[128];
+    snprintf (path, sizeof path, "/tmp/kefu-test-flow-severity-%d.json", getpid ());
+    s_dictionary (path, 1, "[\"色差\"]");
+    kt_escalation_init (&f->esc, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                        f->clock);
+    free (f->esc.config.dictionary);
+    f->esc.config.dictionary = strdup (path);
+    kt_escalation_run (&f->esc);
+    f->esc_running = true;
+    zsock_t *gw = s_gateway (f);
+    s_push_review (f, gw, "rv-1", "TB4001", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4001'"),
+                      2);
+    //  Edited: 退货 weighs too; SIGHUP (RELOAD) reads it.
+    s_dictionary (path, 1, "[\"色差\", \"退货\"]");
+    zstr_send (f->esc.actor, "RELOAD");
+    zstr_send (f->esc.actor, "SYNC"); //  answered after the reload
+    free (zstr_recv (f->esc.actor));
+    s_push_review (f, gw, "rv-2", "TB4002", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4002'"),
+                      3);
+    //  A broken edit keeps the dictionary in force.
+    s_dictionary (path, 9, "[]");
+    zstr_send (f->esc.actor, "RELOAD");
+    zstr_send (f->esc.actor, "SYNC"); //  answered after the reload
+    free (zstr_recv (f->esc.actor));
+    s_push_review (f, gw, "rv-3", "TB4003", 0, KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE,
+                   "有色差，要退货");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT severity FROM escalation_cases WHERE order_id = "
+                                  "'TB4003'"),
+                      3);
+    zsock_destroy (&gw);
+    unlink (path);
+}
+
+static void
+test_a_promise_to_change_the_review_stops_the_ladder_and_is_followed_up (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    KT_EXPECT (f->db, 0, "review", "add", SHOP, "--buyer", "tb_lily88", "--order", "TB1001",
+               "--rating", "2", "--text", "发货太慢");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_contacts (f, 1), 1);
+    //  Refused: a promise without a time, a time without a promise, a
+    //  complaint's id.
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "promised");
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "refused", "--within", "72h");
+    KT_EXPECT (f->db, 2, "review", "outcome", SHOP, "1", "--outcome", "maybe");
+    KT_EXPECT (f->db, 0, "complaint", "add", SHOP, "--customer", "tb_x", "--text", "投诉");
+    KT_EXPECT (f->db, 4, "review", "outcome", SHOP, "2", "--outcome", "changed");
+    //  答应某时间修改: within 72 h.
+    KT_EXPECT (f->db, 0, "review", "outcome", SHOP, "1", "--outcome", "promised", "--within", "72h",
+               "--note", "买家说收到补发就改");
+    assert_non_null (strstr (kt_kefuctl_last.out, "答应某时间修改"));
+    kt_escalation_settle (&f->esc, f->db);
+    //  The ladder stopped: no SMS two hours later, no call.
+    s_set_clock (f, s_t ("2026-11-23T09:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_contacts (f, 2), 0);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM outbound_commands WHERE request_id = "
+                                  "'review:1:follow-up'"),
+                      0);
+    //  72 h on: the follow-up, once.
+    s_set_clock (f, s_t ("2026-11-26T06:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    s_set_clock (f, s_t ("2026-11-27T06:00:00Z"));
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM outbound_commands WHERE request_id = "
+                                  "'review:1:follow-up'"),
+                      1);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM events WHERE stream = 'escalation' AND "
+                                  "kind = 'review.follow_up_due'"),
+                      1);
+    assert_int_equal (s_contacts (f, 3), 0);
+    KT_EXPECT (f->db, 0, "review", "list", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "答应某时间修改"));
+    //  已删除/修改 at last: review.resolved.
+    KT_EXPECT (f->db, 0, "review", "outcome", SHOP, "1", "--outcome", "changed");
+    Kefu__V1__Event *ev = kt_db_last_event (f->db, "escalation", "review.resolved");
+    assert_int_equal (ev->complaint->outcome, KEFU__V1__REVIEW_OUTCOME__REVIEW_CHANGED);
+    kefu__v1__event__free_unpacked (ev, NULL);
+}
+
+static void
+test_the_shop_settings_are_shown_and_changed_by_kefuctl (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), false);
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP);
+    assert_non_null (strstr (kt_kefuctl_last.out, "09:30-11:30,16:00-18:00"));
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--approval-limit", "100.00",
+               "--sms-delay", "0ms", "--phone-after", "24h", "--revisit-within", "48h",
+               "--calling-windows", "10:00-12:00", "--by", "boss");
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--json");
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"approval_limit_cents\": 10000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"sms_delay_ms\": 0"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"phone_after_ms\": 86400000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"revisit_within_ms\": 172800000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"calling_windows\": \"10:00-12:00\""));
+    //  Nonsense changes nothing.
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--calling-windows", "12:00-10:00");
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--sms-delay", "soon");
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_settings WHERE "
+                                  "calling_windows = '10:00-12:00' AND sms_delay_ms = 0"),
+                      1);
+    KT_EXPECT (f->db, 4, "escalation", "settings", "no-such-shop");
+}
+
+static void
+s_push_action (fixture_t *f, zsock_t *gw, const char *id, int action,
+               void (*fill) (Kefu__V1__ComplaintAction *))
+{
+    s_aftersales_t a;
+    s_aftersales (f, &a, id);
+    a.item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION;
+    a.item.complaint_action = &a.action;
+    a.action.complaint_id = 1;
+    a.action.action = action;
+    if (fill)
+        fill (&a.action);
+    kt_gw_push (gw, &a.item);
+}
+
+static void
+s_coupon (Kefu__V1__ComplaintAction *a)
+{
+    a->remedy = KEFU__V1__REMEDY__REMEDY_COUPON;
+    a->amount_cents = 1000;
+}
+
+static void
+s_valid (Kefu__V1__ComplaintAction *a)
+{
+    a->valid = true;
+}
+
+static void
+s_service (Kefu__V1__ComplaintAction *a)
+{
+    a->responsible = KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_SERVICE;
+    a->category = KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_SERVICE;
+    a->concerned_agent_id = kt_text ("ajie");
+}
+
+static void
+test_a_complaint_action_from_the_chat_moves_the_case_or_is_refused_with_the_reason (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    KT_EXPECT (f->db, 0, "complaint", "add", SHOP, "--customer", "tb_mei", "--order", "TB3002",
+               "--text", "客服态度很差");
+    zsock_t *gw = s_gateway (f);
+    //  A remedy before the judgement: refused, the case unchanged, the
+    //  reason published.
+    s_push_action (f, gw, "ca-1", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_PROPOSE,
+                   s_coupon);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "registered");
+    Kefu__V1__Event *ev = kt_db_last_event (f->db, "escalation", "complaint.action_refused");
+    assert_non_null (ev);
+    assert_non_null (strstr (ev->complaint->note, "stage registered:"));
+    assert_non_null (strstr (ev->complaint->note, "judge it first"));
+    assert_string_equal (ev->complaint->by, "xiaomei");
+    kefu__v1__event__free_unpacked (ev, NULL);
+    //  Judged valid, then found to be customer service's (the agent ajie):
+    //  the finding against ajie is on the event metrics' scorecard reads.
+    s_push_action (f, gw, "ca-2", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_JUDGE, s_valid);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "judged");
+    s_push_action (f, gw, "ca-3", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_INVESTIGATE,
+                   s_service);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "investigated");
+    ev = kt_db_last_event (f->db, "escalation", "complaint.stage");
+    assert_int_equal (ev->complaint->service_finding,
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_VALID);
+    assert_string_equal (ev->complaint->agent_id, "ajie");
+    assert_true (ev->complaint->valid);
+    kefu__v1__event__free_unpacked (ev, NULL);
+    zsock_destroy (&gw);
+}
+
+//  ---------------------------------------------------------------------
+//  The complaint workflow
 
 //  A refused move: exit 2, the stage and what is missing said, nothing changed.
 #define REFUSED(f, stage, what, ...)                                                               \
@@ -519,6 +790,17 @@ main (void)
         cmocka_unit_test_teardown (
             test_a_bad_review_climbs_the_ladder_to_a_phone_call_in_the_calling_window, s_teardown),
         cmocka_unit_test_teardown (test_a_message_from_the_buyer_stops_the_ladder, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_bad_review_pushed_by_a_gateway_opens_a_case_and_a_good_one_does_not, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_complaint_action_from_the_chat_moves_the_case_or_is_refused_with_the_reason,
+            s_teardown),
+        cmocka_unit_test_teardown (
+            test_the_severity_dictionary_is_read_at_start_and_again_on_sighup, s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_promise_to_change_the_review_stops_the_ladder_and_is_followed_up, s_teardown),
+        cmocka_unit_test_teardown (test_the_shop_settings_are_shown_and_changed_by_kefuctl,
+                                   s_teardown),
         cmocka_unit_test_teardown (
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),

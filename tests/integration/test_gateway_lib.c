@@ -908,6 +908,14 @@ s_auto_check (const Kefu__V1__InboundItem *item, kf_error_t *err)
                               err) ||
                kf_valid_enum (&kefu__v1__close_reason__descriptor,
                               (int) item->conversation_close->reason, "reason", true, err);
+    case KEFU__V1__INBOUND_ITEM__KIND_REVIEW:
+        return kf_valid_id (&item->review->order_id, "order_id", KF_ID_MAX, err) ||
+               kf_valid_id (&item->review->customer_id, "customer_id", KF_ID_MAX, err) ||
+               kf_valid_text (&item->review->text, "text", 2048, false, err) ||
+               (item->review->reviewed_at_ms != item->sent_at_ms
+                    ? kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                                    "reviewed_at_ms is not the item's time")
+                    : 0);
     default:
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_MISSING_FIELD, "no item kind");
     }

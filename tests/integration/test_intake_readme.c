@@ -398,7 +398,7 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
     fixture_t *f = *state;
     //  What the code says each number means.
     char *kinds = strdup ("");
-    for (int k = 1; k <= INTAKE_KIND_ORDER_FLAG; k++) {
+    for (int k = 1; k <= INTAKE_KIND_COMPLAINT_ACTION; k++) {
         char *more = zsys_sprintf ("%s%s%d %s", kinds, *kinds ? ", " : "", k,
                                    intake_item_kind_name ((intake_kind_t) k));
         free (kinds);
@@ -409,7 +409,7 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
     int oneof_kinds = 0;
     for (unsigned i = 0; i < kefu__v1__inbound_item__descriptor.n_fields; i++)
         oneof_kinds += kefu__v1__inbound_item__descriptor.fields[i].id >= 10;
-    assert_int_equal (oneof_kinds, INTAKE_KIND_ORDER_FLAG);
+    assert_int_equal (oneof_kinds, INTAKE_KIND_COMPLAINT_ACTION);
     char *routing_state = zsys_sprintf ("%d queued, %d assigned", ROUTING_QUEUED, ROUTING_ASSIGNED);
     char *queue_class = zsys_sprintf ("%d urgent, %d aftersales, %d presales", ROUTING_CLASS_URGENT,
                                       ROUTING_CLASS_AFTERSALES, ROUTING_CLASS_PRESALES);
@@ -428,6 +428,13 @@ test_code_names_are_the_readme_table_and_the_schema (void **state)
         {"payment_method", s_enum_codes (&kefu__v1__payment_method__descriptor, "PAYMENT_")},
         {"routing_state", routing_state},
         {"queue_class", queue_class},
+        {"complaint_stage", s_enum_codes (&kefu__v1__complaint_stage__descriptor, "COMPLAINT_")},
+        {"complaint_category",
+         s_enum_codes (&kefu__v1__complaint_category__descriptor, "COMPLAINT_")},
+        {"responsible_party",
+         s_enum_codes (&kefu__v1__responsible_party__descriptor, "RESPONSIBLE_")},
+        {"remedy", s_enum_codes (&kefu__v1__remedy__descriptor, "REMEDY_")},
+        {"review_outcome", s_enum_codes (&kefu__v1__review_outcome__descriptor, "REVIEW_")},
     };
     size_t types = sizeof schema / sizeof schema[0];
 

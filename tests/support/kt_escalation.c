@@ -22,6 +22,14 @@ void
 kt_escalation_start (kt_escalation_t *self, const char *db, const char *intake_events,
                      const char *intake_commands, kf_clock_t *clock)
 {
+    kt_escalation_init (self, db, intake_events, intake_commands, clock);
+    kt_escalation_run (self);
+}
+
+void
+kt_escalation_init (kt_escalation_t *self, const char *db, const char *intake_events,
+                    const char *intake_commands, kf_clock_t *clock)
+{
     memset (self, 0, sizeof *self);
     assert_int_equal (escalation_config_defaults (&self->config, &self->common), 0);
     s_set (&self->common.database_url, db);
@@ -32,6 +40,11 @@ kt_escalation_start (kt_escalation_t *self, const char *db, const char *intake_e
     self->config.insecure = true;
     self->config.command_timeout = 200;
     self->args = (kf_service_args_t){&escalation_config_spec, &self->config, &self->common, clock};
+}
+
+void
+kt_escalation_run (kt_escalation_t *self)
+{
     self->actor = zactor_new (escalation_server, &self->args);
     zstr_send (self->actor, "START");
     char *reply = zstr_recv (self->actor);
@@ -45,6 +58,16 @@ kt_escalation_stop (kt_escalation_t *self)
     kf_daemon_drain_actor (&self->actor);
     kf_config_free (escalation_config_spec.entries, &self->config);
     kf_config_free (kf_common_config_entries, &self->common);
+}
+
+int
+kt_escalation_port (kt_escalation_t *self, const char *name)
+{
+    zstr_sendx (self->actor, "PORT", name, NULL);
+    char *reply = zstr_recv (self->actor);
+    int port = reply ? atoi (reply) : -1;
+    free (reply);
+    return port;
 }
 
 void

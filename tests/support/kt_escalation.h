@@ -19,6 +19,13 @@ typedef struct {
 //  on 127.0.0.1:*; it runs insecure; everything else has its defaults.
 void kt_escalation_start (kt_escalation_t *self, const char *db, const char *intake_events,
                           const char *intake_commands, kf_clock_t *clock);
+//  kt_escalation_start in two steps: the settings (change them before
+//  run), then the actor.
+void kt_escalation_init (kt_escalation_t *self, const char *db, const char *intake_events,
+                         const char *intake_commands, kf_clock_t *clock);
+void kt_escalation_run (kt_escalation_t *self);
+//  The port of escalation's endpoint name ("events", "control").
+int kt_escalation_port (kt_escalation_t *self, const char *name);
 //  DRAIN, then stop (memory only: the record stays).
 void kt_escalation_stop (kt_escalation_t *self);
 //  SYNC until escalation has applied every intake event in db and fired

@@ -39,8 +39,9 @@ s_t (const char *utc)
 static esc_move_t
 s_move (esc_action_t action, bool supervisor)
 {
-    esc_move_t m = {action, true,      "photos show a crack", QUALITY, WAREHOUSE, "", CASH, 8000,
-                    "boss", supervisor};
+    esc_move_t m = {
+        action,     true, "photos show a crack", QUALITY, WAREHOUSE, "", CASH, 8000, "boss",
+        supervisor, 0};
     return m;
 }
 
@@ -174,6 +175,39 @@ test_a_service_complaint_names_the_agent (void **state)
     m.agent_id = "xiaomei";
     assert_int_equal (esc_complaint_move (&c, &m, &s, 1, &err), 0);
     assert_string_equal (c.agent_id, "xiaomei");
+}
+
+static void
+test_a_service_complaint_is_a_finding_against_its_agent (void **state)
+{
+    (void) state;
+    esc_settings_t s;
+    esc_settings_default (&s);
+    esc_complaint_t c;
+    s_at_stage (&c, JUDGED, &s, 0);
+    esc_move_t m = s_move (ESC_INVESTIGATE, true);
+    m.responsible = SERVICE;
+    m.agent_id = "xiaomei";
+    kf_error_t err;
+    assert_int_equal (esc_complaint_move (&c, &m, &s, 1, &err), 0);
+    assert_int_equal (esc_complaint_finding (&c, &m),
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_VALID);
+    m.finding = KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_WRONG_EXPLANATION;
+    assert_int_equal (esc_complaint_finding (&c, &m), m.finding);
+    //  Investigated again: the warehouse after all clears the finding.
+    m.responsible = WAREHOUSE;
+    m.agent_id = "";
+    assert_int_equal (esc_complaint_move (&c, &m, &s, 2, &err), 0);
+    assert_int_equal (esc_complaint_finding (&c, &m),
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE);
+    //  Moves that find nothing say nothing.
+    esc_move_t p = s_move (ESC_PROPOSE, true);
+    assert_int_equal (esc_complaint_finding (&c, &p),
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_UNSPECIFIED);
+    esc_move_t j = s_move (ESC_JUDGE, true);
+    j.valid = false;
+    assert_int_equal (esc_complaint_finding (&c, &j),
+                      KEFU__V1__SERVICE_FINDING__SERVICE_FINDING_NONE);
 }
 
 static void
@@ -369,17 +403,6 @@ test_a_message_from_the_buyer_stops_the_ladder (void **state)
 }
 
 static void
-test_severity_comes_from_the_rating_and_the_words (void **state)
-{
-    (void) state;
-    assert_int_equal (esc_review_severity (3, "一般般"), 2);
-    assert_int_equal (esc_review_severity (2, "不太好"), 3);
-    assert_int_equal (esc_review_severity (1, "质量差"), 4);
-    assert_int_equal (esc_review_severity (1, "假货, 要投诉到12315"), 5);
-    assert_int_equal (esc_review_severity (0, ""), 3);
-}
-
-static void
 test_calling_windows_parse_and_refuse_nonsense (void **state)
 {
     (void) state;
@@ -421,6 +444,7 @@ main (void)
         cmocka_unit_test (test_approve_before_propose_names_the_stage_and_what_is_missing),
         cmocka_unit_test (test_a_remedy_without_a_responsible_party_is_refused),
         cmocka_unit_test (test_a_service_complaint_names_the_agent),
+        cmocka_unit_test (test_a_service_complaint_is_a_finding_against_its_agent),
         cmocka_unit_test (test_an_approval_by_a_non_supervisor_is_refused),
         cmocka_unit_test (test_a_remedy_within_the_limit_needs_no_approval),
         cmocka_unit_test (test_close_before_revisit_is_refused),
@@ -431,7 +455,6 @@ main (void)
         cmocka_unit_test (test_a_phone_call_due_at_23_00_waits_for_09_30),
         cmocka_unit_test (test_an_sms_delay_of_zero_sends_it_with_the_chat_message),
         cmocka_unit_test (test_a_message_from_the_buyer_stops_the_ladder),
-        cmocka_unit_test (test_severity_comes_from_the_rating_and_the_words),
         cmocka_unit_test (test_calling_windows_parse_and_refuse_nonsense),
         cmocka_unit_test (test_names_parse_back),
     };
