@@ -504,6 +504,17 @@ static const kf_stmt_t s_statements[] = {
      "AND (NOT $8::bool OR (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL) "
      "  OR (address_opened_at IS NOT NULL AND address_confirmed_at IS NULL)) "
      "ORDER BY created_at DESC, order_id LIMIT $6"},
+    {"ordersync_get_order", S_LOAD_ORDERS " WHERE shop_id = $1 AND order_id = $2"},
+    {"ordersync_order_history",
+     "SELECT what, coalesce ((extract (epoch FROM at) * 1000)::int8, 0), st, pr, f, tk, n, a "
+     "FROM (SELECT 'state' AS what, at, state AS st, coalesce (previous_state, 0) AS pr, "
+     "  '' AS f, '' AS tk, '' AS n, '' AS a "
+     "  FROM order_states WHERE shop_id = $1 AND order_id = $2 "
+     "UNION ALL SELECT 'flag', at, 0, 0, flag, task, note, agent_id "
+     "  FROM order_flags WHERE shop_id = $1 AND order_id = $2 "
+     "UNION ALL SELECT 'refused', modified_at, state, order_state, '', '', reason, '' "
+     "  FROM order_refused WHERE shop_id = $1 AND order_id = $2) AS h "
+     "ORDER BY at, what DESC"},
     {"ordersync_load_replies",
      "SELECT shop_id, customer_id, agent_id, conversation_id, " MS (
          "at") " FROM ordersync_replies "
@@ -944,6 +955,48 @@ ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
     kf_params_bool (&params, filter->open);
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_list_orders", &params, s_on_orders, &cb, err);
+}
+
+int
+ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                           ordersync_order_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, order_id);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_get_order", &params, s_on_orders, &cb, err);
+}
+
+static int
+s_on_history (const PGresult *res, void *arg)
+{
+    s_cb_t *cb = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        ordersync_history_t h = {.what = kf_store_text (res, r, 0),
+                                 .at = kf_store_int (res, r, 1),
+                                 .state = (int) kf_store_int (res, r, 2),
+                                 .previous = (int) kf_store_int (res, r, 3),
+                                 .flag = kf_store_text (res, r, 4),
+                                 .task = kf_store_text (res, r, 5),
+                                 .note = kf_store_text (res, r, 6),
+                                 .agent = kf_store_text (res, r, 7)};
+        ((ordersync_history_fn *) cb->fn) (cb->arg, &h);
+    }
+    return 0;
+}
+
+int
+ordersync_store_order_history (kf_store_t *store, const char *shop_id, const char *order_id,
+                               ordersync_history_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, order_id);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_order_history", &params, s_on_history, &cb, err);
 }
 
 static int

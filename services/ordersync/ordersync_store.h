@@ -91,6 +91,27 @@ int ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void
 int ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
                                  const ordersync_filter_t *filter, ordersync_order_fn *fn,
                                  void *arg, kf_error_t *err);
+//  One order of a shop (kefuctl orders show): fn is called once, or not
+//  at all when the shop has no such order.
+int ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                               ordersync_order_fn *fn, void *arg, kf_error_t *err);
+//  One line of an order's history: a state applied ("state": state and
+//  previous), a flag or task ("flag": flag, task, note, agent), a snapshot
+//  refused ("refused": its state, previous = the order's then, note = why).
+typedef struct {
+    const char *what;  //  "state", "flag" or "refused"
+    int64_t at;        //  ms: the snapshot's time (state, refused), the flag's
+    int state;         //  OrderState (state, refused)
+    int previous;      //  OrderState before (state), the order's (refused); 0 none
+    const char *flag;  //  red, blue, late, ... ("" for a task)
+    const char *task;  //  unpaid_reminder, cod_confirm, address_confirm, shipping_delay, ""
+    const char *note;  //  the flag's note; refused: stale or impossible
+    const char *agent; //  who set the flag ("" = kefu)
+} ordersync_history_t;
+typedef void (ordersync_history_fn) (void *arg, const ordersync_history_t *h);
+//  The order's history, oldest first (strings borrowed for the call).
+int ordersync_store_order_history (kf_store_t *store, const char *shop_id, const char *order_id,
+                                   ordersync_history_fn *fn, void *arg, kf_error_t *err);
 //  Replies since since_ms.
 typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t customer_id,
                                    const char *agent_id, int64_t conversation_id, int64_t at);
