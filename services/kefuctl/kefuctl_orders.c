@@ -17,6 +17,7 @@
 #include "ordersync_store.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <iconv.h>
 #include <inttypes.h>
@@ -609,6 +610,23 @@ done:
 //  ---------------------------------------------------------------------
 //  settings
 
+//  --hours HH:MM-HH:MM: the shop's hours (past midnight when the end is
+//  before the start; the same time twice: all day).
+static int
+s_parse_hours (const char *cmd, const char *v, ordersync_settings_t *s)
+{
+    char from[8] = "", to[8] = "";
+    const char *dash = strchr (v, '-');
+    if (!dash || dash - v >= (ptrdiff_t) sizeof from || strlen (dash + 1) >= sizeof to) {
+        fprintf (stderr, "%s: --hours %s: use HH:MM-HH:MM, e.g. 08:30-23:00\n", cmd, v);
+        return KEFUCTL_USAGE;
+    }
+    memcpy (from, v, (size_t) (dash - v));
+    snprintf (to, sizeof to, "%s", dash + 1);
+    int rc = kefuctl_parse_clock (cmd, "--hours", from, false, &s->open_minute);
+    return rc ? rc : kefuctl_parse_clock (cmd, "--hours", to, false, &s->close_minute);
+}
+
 static int
 s_settings (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -637,6 +655,8 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
             changed = true;
         else if ((v = kefuctl_opt (argc, argv, &i, "--cutoff")))
             rc = kefuctl_parse_clock (cmd, "--cutoff", v, false, &s->cutoff_minute), changed = true;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--hours")))
+            rc = s_parse_hours (cmd, v, s), changed = true;
         else if ((v = kefuctl_opt (argc, argv, &i, "--cod-notice"))) {
             rc = kefuctl_parse_duration (cmd, "--cod-notice", v, 60000, 7 * 86400000LL, &ms);
             s->cod_notice_ms = ms, changed = true;
@@ -664,17 +684,20 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
     kf_store_destroy (&store);
     if (rc)
         return rc;
-    char remind[8], cutoff[8], cod[32], stall[32], window[32];
+    char remind[8], cutoff[8], cod[32], stall[32], window[32], open[8], close[8], hours[20];
     kefuctl_fmt_clock (remind, sizeof remind, s->remind_minute);
     kefuctl_fmt_clock (cutoff, sizeof cutoff, s->cutoff_minute);
+    kefuctl_fmt_clock (open, sizeof open, s->open_minute);
+    kefuctl_fmt_clock (close, sizeof close, s->close_minute);
+    snprintf (hours, sizeof hours, "%s-%s", open, close);
     kefuctl_fmt_duration (cod, sizeof cod, s->cod_notice_ms);
     kefuctl_fmt_duration (stall, sizeof stall, s->stall_ms);
     kefuctl_fmt_duration (window, sizeof window, s->window_ms);
     if (json) {
-        json_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "shop_id", shop,
-                               "timezone", s->timezone, "remind_at", remind, "cutoff", cutoff,
-                               "cod_notice", cod, "stall_after", stall, "window", window,
-                               "cod_group", s->cod_group, "remind_text", s->remind_text);
+        json_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "shop_id",
+                               shop, "timezone", s->timezone, "remind_at", remind, "cutoff", cutoff,
+                               "hours", hours, "cod_notice", cod, "stall_after", stall, "window",
+                               window, "cod_group", s->cod_group, "remind_text", s->remind_text);
         char *text = json_dumps (o, JSON_COMPACT);
         printf ("%s\n", text);
         free (text);
@@ -683,10 +706,10 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
     }
     const char *head[] = {"setting", "value"};
     kefuctl_table_t *t = kefuctl_table_new (2, head);
-    const char *rows[][2] = {{"timezone", s->timezone},   {"remind-at", remind},
-                             {"cutoff", cutoff},          {"cod-notice", cod},
-                             {"stall-after", stall},      {"window", window},
-                             {"cod-group", s->cod_group}, {"remind-text", s->remind_text}};
+    const char *rows[][2] = {
+        {"timezone", s->timezone}, {"remind-at", remind},       {"cutoff", cutoff},
+        {"hours", hours},          {"cod-notice", cod},         {"stall-after", stall},
+        {"window", window},        {"cod-group", s->cod_group}, {"remind-text", s->remind_text}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         kefuctl_table_add (t, rows[i]);
     kefuctl_table_print (t, stdout);
@@ -1068,9 +1091,10 @@ kefuctl_orders (kefuctl_t *ctl, int argc, char **argv)
                  "kefuctl orders tasks SHOP [--open] [--customer BUYER] [--json]\n"
                  "  COD and address confirmations: owner, opened, done, note\n"
                  "kefuctl orders settings SHOP [--remind-at HH:MM] [--cutoff HH:MM] "
-                 "[--cod-notice 2h]\n"
-                 "                       [--stall-after 48h] [--window 24h] [--cod-group G] "
-                 "[--remind-text T] [--json]\n"
+                 "[--hours 08:30-23:00]\n"
+                 "                       [--cod-notice 2h] [--stall-after 48h] [--window 24h] "
+                 "[--cod-group G]\n"
+                 "                       [--remind-text T] [--json]\n"
                  "  show or change the shop's order settings (order-sync re-reads them within\n"
                  "  KEFU_ORDERSYNC_AUTH_REFRESH)\n");
         return argc < 2 ? KEFUCTL_USAGE : KEFUCTL_OK;

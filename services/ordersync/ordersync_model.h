@@ -22,9 +22,12 @@
       paid before its reminder went out has the reminder cancelled;
     - COD (货到付款): a new cash-on-delivery order opens a confirmation
       task at once, owned by the agent who last replied to the buyer within
-      the attribution window, else the shop's COD group; a notice tells the
-      owner; unconfirmed after cod_notice (default 2 h) the supervisors are
-      told; an order_flag meaning COD_CONFIRMED closes it;
+      the attribution window if that agent is on shift now (routing's
+      agent.shift said so and intake's agent.presence has not said
+      offline since), else the shop's COD group; a notice tells the owner;
+      unconfirmed after cod_notice (default 2 h) of shop hours (default
+      08:30-23:00, the time outside them does not count) the supervisors
+      are told; an order_flag meaning COD_CONFIRMED closes it;
     - address: every paid order opens an address-confirmation task; an
       order_flag meaning ADDRESS_CONFIRMED (or a red flag) closes it with
       the note "content _ agent" (小红旗);
@@ -54,6 +57,8 @@ typedef struct {
     char timezone[65];     //  IANA name or offset
     int remind_minute;     //  催付 time, local minutes after midnight (960)
     int cutoff_minute;     //  shipping cutoff (1020)
+    int open_minute;       //  shop hours from (510: 08:30) ...
+    int close_minute;      //  ... to (1380: 23:00); before open: past midnight; = open: all day
     int64_t cod_notice_ms; //  COD unconfirmed this long: supervisors told (2 h)
     int64_t stall_ms;      //  shipped, no courier update this long: stalled (48 h)
     int64_t window_ms;     //  attribution window (24 h)
@@ -61,7 +66,8 @@ typedef struct {
     char remind_text[ORDERSYNC_TEXT_MAX + 1]; //  reminder template; "%s" = the order id
 } ordersync_settings_t;
 
-//  Fill the defaults for shop_id (Asia/Shanghai, 16:00, 17:00, 2 h, 48 h, 24 h).
+//  Fill the defaults for shop_id (Asia/Shanghai, 16:00, 17:00, 08:30-23:00,
+//  2 h, 48 h, 24 h).
 void ordersync_settings_defaults (ordersync_settings_t *s, const char *shop_id);
 
 //  A snapshot as it came from the feed (strings borrowed). The personal
@@ -148,6 +154,9 @@ typedef struct {
     //  An agent replied to a customer (persist for attribution after a restart).
     void (*reply_seen) (void *arg, const char *shop_id, int64_t customer_id, const char *agent_id,
                         int64_t conversation_id, int64_t at);
+    //  What the model knows of an agent changed (persist it).
+    void (*agent_changed) (void *arg, const char *shop_id, const char *agent_id, bool on_shift,
+                           bool offline);
     void *arg;
 } ordersync_sink_t;
 
@@ -168,6 +177,8 @@ void ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id
 void ordersync_model_restore_reply (ordersync_model_t *self, const char *shop_id,
                                     int64_t customer_id, const char *agent_id,
                                     int64_t conversation_id, int64_t at);
+void ordersync_model_restore_agent (ordersync_model_t *self, const char *shop_id,
+                                    const char *agent_id, bool on_shift, bool offline);
 
 //  Input: a snapshot, an agent's flag, an agent's reply to a customer.
 ordersync_outcome_t ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
@@ -177,6 +188,18 @@ int ordersync_model_on_flag (ordersync_model_t *self, const char *shop_id, const
                              int colour, int meaning, const char *note, const char *agent_id);
 void ordersync_model_on_reply (ordersync_model_t *self, const char *shop_id, int64_t customer_id,
                                const char *agent_id, int64_t conversation_id, int64_t at);
+//  Routing says the agent's shift began or ended (agent.shift); intake, that
+//  the agent's status changed (agent.presence, an AgentStatus).
+void ordersync_model_on_shift (ordersync_model_t *self, const char *shop_id, const char *agent_id,
+                               bool on_shift);
+void ordersync_model_on_presence (ordersync_model_t *self, const char *shop_id,
+                                  const char *agent_id, int status);
+//  True when the agent may own a task now: on shift, not offline (an agent
+//  routing never spoke of is not on shift).
+bool ordersync_model_available (ordersync_model_t *self, const char *shop_id, const char *agent_id);
+//  The instant by which ms of the shop's hours have passed since from.
+int64_t ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id,
+                                          int64_t from, int64_t ms);
 
 //  Carry out everything due at the clock's now (reminder runs, COD
 //  escalations, late and stalled orders). Returns how many orders it acted on.

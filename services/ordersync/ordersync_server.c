@@ -56,6 +56,7 @@ typedef struct {
     kf_zap_t *zap;                    //  ZAP handler (NULL when insecure)
     zcert_t *cert;                    //  our key pair (NULL when insecure)
     char server_key[41];              //  intake's public key
+    char routing_key[41];             //  routing's public key
     ordersync_model_t *model;         //  the rules
     ordersync_writes_t *writes;       //  the current transaction's writes
     const Kefu__V1__OrderUpdate *cur; //  the snapshot being applied (personal fields), borrowed
@@ -228,6 +229,14 @@ s_on_reply_seen (void *arg, const char *shop_id, int64_t customer_id, const char
     ordersync_writes_reply (self->writes, shop_id, customer_id, agent_id, conversation_id, at);
 }
 
+static void
+s_on_agent_changed (void *arg, const char *shop_id, const char *agent_id, bool on_shift,
+                    bool offline)
+{
+    s_server_t *self = arg;
+    ordersync_writes_agent (self->writes, shop_id, agent_id, on_shift, offline);
+}
+
 //  ---------------------------------------------------------------------
 //  Commands to intake
 
@@ -362,6 +371,13 @@ s_on_reply_row (void *arg, const char *shop_id, int64_t customer_id, const char 
                                    conversation_id, at);
 }
 
+static void
+s_on_agent_row (void *arg, const char *shop_id, const char *agent_id, bool on_shift, bool offline)
+{
+    ordersync_model_restore_agent (((s_server_t *) arg)->model, shop_id, agent_id, on_shift,
+                                   offline);
+}
+
 static int
 s_reload (s_server_t *self)
 {
@@ -370,8 +386,8 @@ s_reload (s_server_t *self)
     kf_error_t err;
     kf_error_clear (&err);
     ordersync_model_destroy (&self->model);
-    ordersync_sink_t sink = {s_on_changed, s_on_event,      s_on_command, s_on_cancel,
-                             s_on_refused, s_on_reply_seen, self};
+    ordersync_sink_t sink = {s_on_changed, s_on_event,      s_on_command,       s_on_cancel,
+                             s_on_refused, s_on_reply_seen, s_on_agent_changed, self};
     self->model = ordersync_model_new (self->clock, &sink);
     ordersync_writes_clear (self->writes);
     kf_commands_discard (self->commands);
@@ -380,6 +396,7 @@ s_reload (s_server_t *self)
         ordersync_store_load_orders (self->store, s_on_order_row, self, &err) ||
         ordersync_store_load_replies (self->store, s_now (self) - S_REPLIES_KEPT_MS, s_on_reply_row,
                                       self, &err) ||
+        ordersync_store_load_agents (self->store, s_on_agent_row, self, &err) ||
         ordersync_store_load_outbox (self->store, s_on_unsubmitted, self, &err)) {
         kf_log_warn ("ordersync.load_failed", "reason=\"%s\"", err.reason);
         return -1;
@@ -481,6 +498,16 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         }
         break;
     }
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_SHIFT: //  routing's
+        s_ensure_shop (self, ev->shop_id);
+        ordersync_model_on_shift (self->model, ev->shop_id, ev->agent_shift->agent_id,
+                                  ev->agent_shift->on_shift);
+        break;
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE:
+        s_ensure_shop (self, ev->shop_id);
+        ordersync_model_on_presence (self->model, ev->shop_id, ev->agent_presence->agent_id,
+                                     ev->agent_presence->status);
+        break;
     default:
         break;
     }
@@ -662,6 +689,8 @@ s_secure (s_server_t *self, char *why, size_t why_size)
     if (!self->cert ||
         kf_zap_public_key (self->config->server_key, self->config->server_key_file,
                            self->server_key, why, why_size) ||
+        kf_zap_public_key (self->config->routing_key, self->config->routing_key_file,
+                           self->routing_key, why, why_size) ||
         !(self->zap = kf_zap_new (why, why_size)))
         return -1;
     kf_zap_curve_client (self->intake, self->cert, self->server_key);
@@ -691,6 +720,16 @@ s_start (s_server_t *self, char *why, size_t why_size)
     if (rc) {
         snprintf (why, why_size, "bad KEFU_ORDERSYNC_INTAKE_EVENTS=%s",
                   self->config->intake_events);
+        return -1;
+    }
+    //  Routing's agent.shift: who is on shift (COD confirmations).
+    rc = self->cert
+             ? kf_subscriber_follow_curve (self->sub, "routing", self->config->routing_events,
+                                           self->cert, self->routing_key)
+             : kf_subscriber_follow (self->sub, "routing", self->config->routing_events);
+    if (rc) {
+        snprintf (why, why_size, "bad KEFU_ORDERSYNC_ROUTING_EVENTS=%s",
+                  self->config->routing_events);
         return -1;
     }
     //  The record first (a database that is down is retried by the timer).

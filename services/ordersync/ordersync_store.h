@@ -54,6 +54,9 @@ void ordersync_writes_command (ordersync_writes_t *self, const char *shop_id,
                                int64_t at);
 void ordersync_writes_forget (ordersync_writes_t *self, const char *shop_id,
                               const char *request_id);
+//  What order-sync knows of an agent (shift from routing, presence).
+void ordersync_writes_agent (ordersync_writes_t *self, const char *shop_id, const char *agent_id,
+                             bool on_shift, bool offline);
 //  Nothing collected.
 bool ordersync_writes_empty (const ordersync_writes_t *self);
 //  Queue everything collected in the store's open pipeline (the statements
@@ -117,6 +120,11 @@ typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t custo
                                    const char *agent_id, int64_t conversation_id, int64_t at);
 int ordersync_store_load_replies (kf_store_t *store, int64_t since_ms, ordersync_reply_fn *fn,
                                   void *arg, kf_error_t *err);
+//  Every agent as last stored.
+typedef void (ordersync_agent_fn) (void *arg, const char *shop_id, const char *agent_id,
+                                   bool on_shift, bool offline);
+int ordersync_store_load_agents (kf_store_t *store, ordersync_agent_fn *fn, void *arg,
+                                 kf_error_t *err);
 //  Commands not acknowledged by intake, oldest first.
 typedef void (ordersync_command_fn) (void *arg, const char *shop_id, const char *request_id,
                                      const uint8_t *payload, size_t size);

@@ -98,6 +98,13 @@ s_command (void *arg, const char *shop, const ordersync_order_t *o, const orders
 }
 
 static void
+s_agent_changed (void *arg, const char *shop, const char *agent_id, bool on_shift, bool offline)
+{
+    (void) shop;
+    s_add (arg, "agent", agent_id)->n = (on_shift ? 1 : 0) + (offline ? 2 : 0);
+}
+
+static void
 s_cancel (void *arg, const char *shop, const char *request_id)
 {
     (void) shop;
@@ -144,6 +151,7 @@ s_model (s_fix_t *f)
                              .command = s_command,
                              .cancel = s_cancel,
                              .refused = s_refused,
+                             .agent_changed = s_agent_changed,
                              .arg = f};
     ordersync_model_t *m = ordersync_model_new (f->clock, &sink);
     ordersync_settings_t s;
@@ -348,6 +356,7 @@ test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_superviso
 {
     s_fix_t *f = *state;
     ordersync_model_on_reply (f->model, SHOP, 7, "xiaomei", 11, AT (0, 9, 30));
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
     s_move (f, AT (0, 10, 0));
     ordersync_snapshot_t s = s_snap ("C1", CREATED, COD, AT (0, 9, 59), AT (0, 10, 0));
     s_feed (f, &s);
@@ -377,6 +386,94 @@ test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_superviso
                              "lingling");
     s_move (f, AT (0, 20, 0));
     assert_int_equal (s_count (f, "command", "C2", "cod-overdue:C2"), 0);
+}
+
+//  The owner of a new COD order's confirmation, buyer 7 served by xiaomei.
+static const char *
+s_cod_owner (s_fix_t *f, const char *order)
+{
+    ordersync_snapshot_t s = s_snap (order, CREATED, COD, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &s);
+    return s_find (f, "event", order, "order.task_due")->agent;
+}
+
+static void
+test_a_cod_task_goes_to_the_agent_who_served_only_while_on_shift_and_not_offline (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_model_on_reply (f->model, SHOP, 7, "xiaomei", 11, AT (0, 9, 30));
+    s_move (f, AT (0, 10, 0));
+    //  Routing never said xiaomei is on shift: the COD group.
+    assert_string_equal (s_cod_owner (f, "K1"), "presales");
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
+    assert_string_equal (s_cod_owner (f, "K2"), "xiaomei");
+    //  On shift but gone offline, then back.
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE);
+    assert_string_equal (s_cod_owner (f, "K3"), "presales");
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_BUSY);
+    assert_string_equal (s_cod_owner (f, "K4"), "xiaomei");
+    //  Her shift ends.
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", false);
+    assert_string_equal (s_cod_owner (f, "K5"), "presales");
+    assert_string_equal (s_find (f, "command", "K5", "cod:K5")->flag, "presales");
+}
+
+static void
+test_what_is_known_of_an_agent_is_reported_for_the_record_and_restored (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true); //  no change: not reported
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE);
+    assert_int_equal (s_count (f, "agent", "xiaomei", NULL), 2);
+    assert_int_equal (s_find (f, "agent", "xiaomei", NULL)->n, 1 + 2); //  on shift, offline
+    //  A model rebuilt from the record knows the same.
+    ordersync_model_t *m = s_model (f);
+    ordersync_model_restore_agent (m, SHOP, "xiaomei", true, false);
+    assert_true (ordersync_model_available (m, SHOP, "xiaomei"));
+    assert_false (ordersync_model_available (m, SHOP, "lingling"));
+    ordersync_model_destroy (&m);
+}
+
+static void
+test_the_cod_notice_counts_shop_hours_only (void **state)
+{
+    s_fix_t *f = *state;
+    //  Opened at 22:30: half an hour before closing (23:00), an hour and a
+    //  half after opening (08:30) the next day: due at 10:00.
+    s_move (f, AT (0, 22, 30));
+    ordersync_snapshot_t s = s_snap ("N1", CREATED, COD, AT (0, 22, 30), AT (0, 22, 30));
+    s_feed (f, &s);
+    assert_int_equal (ordersync_model_next_deadline (f->model), AT (1, 10, 0));
+    s_move (f, AT (1, 0, 30));
+    s_move (f, AT (1, 9, 59));
+    assert_int_equal (s_count (f, "command", "N1", "cod-overdue:N1"), 0);
+    s_move (f, AT (1, 10, 0));
+    assert_int_equal (s_count (f, "command", "N1", "cod-overdue:N1"), 1);
+}
+
+static void
+test_shop_hours_may_run_past_midnight_or_all_day (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_settings_t s;
+    ordersync_settings_defaults (&s, SHOP);
+    s.open_minute = 20 * 60; //  20:00-02:00
+    s.close_minute = 2 * 60;
+    assert_int_equal (ordersync_model_configure (f->model, &s), 0);
+    //  01:00 + 2 h: one hour to 02:00, one from 20:00.
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (1, 1, 0), 2 * HOUR),
+                      AT (1, 21, 0));
+    //  Before opening: counting starts at 20:00.
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (0, 12, 0), 3 * HOUR),
+                      AT (0, 23, 0));
+    s.open_minute = s.close_minute = 0; //  all day
+    assert_int_equal (ordersync_model_configure (f->model, &s), 0);
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (0, 23, 0), 2 * HOUR),
+                      AT (1, 1, 0));
 }
 
 static void
@@ -492,6 +589,16 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_supervisors,
             s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_cod_task_goes_to_the_agent_who_served_only_while_on_shift_and_not_offline,
+            s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_what_is_known_of_an_agent_is_reported_for_the_record_and_restored, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_cod_notice_counts_shop_hours_only, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_shop_hours_may_run_past_midnight_or_all_day, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_paid_order_awaits_its_address_confirmation_noted_content_and_agent, s_setup,
             s_teardown),
