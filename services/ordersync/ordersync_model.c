@@ -49,6 +49,7 @@ struct _ordersync_model_t {
     kf_clock_t *clock;       //  borrowed
     ordersync_sink_t sink;   //  copy
     zhashx_t *shops;         //  shop id -> s_shop_t
+    zlistx_t *settled;       //  s_candidate_t: orders that may be forgotten after the commit
     int64_t next_scan;       //  earliest per-order deadline (INT64_MAX: none)
     ordersync_stats_t stats; //  counters (shops and orders computed on demand)
 };
@@ -137,6 +138,8 @@ ordersync_model_new (kf_clock_t *clock, const ordersync_sink_t *sink)
     self->shops = zhashx_new ();
     zhashx_set_destructor (self->shops, s_shop_destroy);
     self->next_scan = INT64_MAX;
+    self->settled = zlistx_new ();
+    zlistx_set_destructor (self->settled, s_free);
     return self;
 }
 
@@ -147,6 +150,7 @@ ordersync_model_destroy (ordersync_model_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->shops);
+    zlistx_destroy (&self->settled);
     free (self);
     *self_p = NULL;
 }
@@ -254,6 +258,53 @@ s_order_due (const s_shop_t *shop, const ordersync_order_t *o)
             due = last + shop->settings.stall_ms;
     }
     return due;
+}
+
+//  True when nothing can be due for o any more unless a snapshot or a flag
+//  comes: no deadline, and not an unpaid order a reminder run may still
+//  take (created in the last two days). Such an order leaves memory (its
+//  row is in the record; ordersync_model_restore_order brings it back).
+static bool
+s_settled (const s_shop_t *shop, const ordersync_order_t *o, int64_t now)
+{
+    if (s_order_due (shop, o) != INT64_MAX)
+        return false;
+    return !(o->state == KEFU__V1__ORDER_STATE__ORDER_CREATED &&
+             o->payment != KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY && !o->reminded_at &&
+             o->created_at >= now - ORDERSYNC_OPEN_MS);
+}
+
+//  An order that may be settled: forgotten by ordersync_model_forget_settled,
+//  once the record has its row (the transaction committed).
+typedef struct {
+    char shop_id[65];                    //  its shop
+    char order_id[ORDERSYNC_ID_MAX + 1]; //  the order
+} s_candidate_t;
+
+static void
+s_maybe_forget (ordersync_model_t *self, s_shop_t *shop, ordersync_order_t *o, int64_t now)
+{
+    if (!s_settled (shop, o, now))
+        return;
+    s_candidate_t *c = malloc (sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop->settings.shop_id);
+    snprintf (c->order_id, sizeof c->order_id, "%s", o->order_id);
+    zlistx_add_end (self->settled, c);
+}
+
+void
+ordersync_model_forget_settled (ordersync_model_t *self)
+{
+    int64_t now = kf_clock_now_ms (self->clock);
+    for (s_candidate_t *c = zlistx_first (self->settled); c; c = zlistx_next (self->settled)) {
+        s_shop_t *shop = zhashx_lookup (self->shops, c->shop_id);
+        ordersync_order_t *o = shop ? zhashx_lookup (shop->orders, c->order_id) : NULL;
+        if (o && s_settled (shop, o, now)) {
+            self->stats.forgotten++;
+            zhashx_delete (shop->orders, c->order_id);
+        }
+    }
+    zlistx_purge (self->settled);
 }
 
 static void
@@ -406,6 +457,7 @@ ordersync_model_tick (ordersync_model_t *self)
              o = zhashx_next (shop->orders)) {
             acted += s_check (self, shop, o, now);
             s_arm (self, shop, o);
+            s_maybe_forget (self, shop, o, now);
         }
     return acted;
 }
@@ -576,6 +628,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
             self->sink.changed (self->sink.arg, shop_id, o, snap);
         s_check (self, shop, o, now);
         s_arm (self, shop, o);
+        s_maybe_forget (self, shop, o, now);
         return ORDERSYNC_APPLIED;
     }
     ordersync_outcome_t why = ORDERSYNC_APPLIED;
@@ -587,6 +640,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         why = ORDERSYNC_REPEAT;
     if (why == ORDERSYNC_REPEAT) {
         self->stats.repeats++;
+        s_maybe_forget (self, shop, o, now);
         return why;
     }
     if (why != ORDERSYNC_APPLIED) {
@@ -599,6 +653,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
             self->sink.refused (self->sink.arg, shop_id, snap, o, why);
         if (self->sink.changed)
             self->sink.changed (self->sink.arg, shop_id, o, NULL);
+        s_maybe_forget (self, shop, o, now);
         return why;
     }
     self->stats.applied++;
@@ -610,6 +665,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         self->sink.changed (self->sink.arg, shop_id, o, snap);
     s_check (self, shop, o, now);
     s_arm (self, shop, o);
+    s_maybe_forget (self, shop, o, now);
     return ORDERSYNC_APPLIED;
 }
 
@@ -663,6 +719,7 @@ ordersync_model_on_flag (ordersync_model_t *self, const char *shop_id, const cha
     s_event (self, shop, o, "order.flagged", o->state, flag, task, full, agent_id);
     if (self->sink.changed)
         self->sink.changed (self->sink.arg, shop_id, o, NULL);
+    s_maybe_forget (self, shop, o, now);
     return 0;
 }
 
@@ -780,6 +837,8 @@ ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id,
     *copy = *o;
     zhashx_update (shop->orders, copy->order_id, copy);
     s_arm (self, shop, copy);
+    //  Read back for a snapshot or flag: it stays until that is applied
+    //  (which forgets it again if it is still settled).
 }
 
 const ordersync_order_t *

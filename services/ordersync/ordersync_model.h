@@ -1,9 +1,10 @@
 /*  ordersync_model — the shop's orders and their tasks: the rules of
     kefu-ordersync.
 
-    The model holds, per shop, the settings, every order it knows (state,
-    times, tasks, flags, the agent credited) and the agents' latest replies
-    to each customer (for attribution). It is pure logic: time comes from a
+    The model holds, per shop, the settings, the orders something may
+    still be due for (state, times, tasks, flags, the agent credited; the
+    settled ones are in the record only), the agents' latest replies to
+    each customer (for attribution) and who is on shift. It is pure logic: time comes from a
     kf_clock, calendars from the shop's kf_tz, and every decision goes to a
     sink (ordersync_sink_t), which in the service writes the record, the
     events and the commands, and in the unit tests records them.
@@ -48,7 +49,10 @@
 
 #include "kf_clock.h"
 
-#define ORDERSYNC_ID_MAX   128
+#define ORDERSYNC_ID_MAX 128
+//  An unpaid order created this recently may still be reminded: it stays
+//  in memory (and is read back at a start) until then.
+#define ORDERSYNC_OPEN_MS  (2LL * 24 * 3600 * 1000)
 #define ORDERSYNC_TEXT_MAX 512
 
 //  A shop's settings (kefuctl orders settings; defaults as in the migration).
@@ -171,7 +175,12 @@ int ordersync_model_configure (ordersync_model_t *self, const ordersync_settings
 //  The settings in force (borrowed), NULL for a shop never seen.
 const ordersync_settings_t *ordersync_model_settings (ordersync_model_t *self, const char *shop_id);
 
-//  After a restart: an order and a reply as stored (no decision taken).
+//  An order as stored (no decision taken): after a restart, and before a
+//  snapshot or flag for an order memory does not hold (ordersync_model_order
+//  is NULL). Memory holds only orders something may still be due for; a
+//  settled one (delivered, closed, refunded, paid and flagged late, ... with
+//  no open COD confirmation, and no unpaid order of the last two days) is
+//  forgotten by ordersync_model_forget_settled.
 void ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id,
                                     const ordersync_order_t *o);
 void ordersync_model_restore_reply (ordersync_model_t *self, const char *shop_id,
@@ -201,6 +210,11 @@ bool ordersync_model_available (ordersync_model_t *self, const char *shop_id, co
 int64_t ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id,
                                           int64_t from, int64_t ms);
 
+//  Drop from memory the orders found settled since the last call (call it
+//  once their rows are committed: a snapshot for one of them must find its
+//  row in the record, ordersync_model_restore_order).
+void ordersync_model_forget_settled (ordersync_model_t *self);
+
 //  Carry out everything due at the clock's now (reminder runs, COD
 //  escalations, late and stalled orders). Returns how many orders it acted on.
 int ordersync_model_tick (ordersync_model_t *self);
@@ -222,6 +236,7 @@ typedef struct {
     int64_t late;       //  orders flagged late
     int64_t stalled;    //  orders flagged stalled
     int64_t credited;   //  orders credited to an agent
+    int64_t forgotten;  //  settled orders dropped from memory (their rows stay)
 } ordersync_stats_t;
 void ordersync_model_stats (ordersync_model_t *self, ordersync_stats_t *out);
 

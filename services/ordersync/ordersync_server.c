@@ -72,6 +72,7 @@ typedef struct {
     int64_t *c_reloads;
     int64_t *c_txn_failed;
     int64_t *c_unknown_flags;
+    int64_t *c_recalled;
 } s_server_t;
 
 static int64_t
@@ -300,6 +301,7 @@ s_after_commit (void *arg)
     s_server_t *self = arg;
     ordersync_writes_clear (self->writes);
     kf_commands_commit (self->commands);
+    ordersync_model_forget_settled (self->model);
 }
 
 static int
@@ -335,6 +337,7 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
         goto failed;
     kf_outbox_publish (self->outbox);
     kf_commands_commit (self->commands);
+    ordersync_model_forget_settled (self->model);
     return 0;
 failed:
     kf_outbox_discard (self->outbox);
@@ -393,7 +396,7 @@ s_reload (s_server_t *self)
     kf_commands_discard (self->commands);
     if (kf_store_ensure (self->store) ||
         ordersync_store_load_settings (self->store, NULL, s_on_settings, self, &err) ||
-        ordersync_store_load_orders (self->store, s_on_order_row, self, &err) ||
+        ordersync_store_load_orders (self->store, s_now (self), s_on_order_row, self, &err) ||
         ordersync_store_load_replies (self->store, s_now (self) - S_REPLIES_KEPT_MS, s_on_reply_row,
                                       self, &err) ||
         ordersync_store_load_agents (self->store, s_on_agent_row, self, &err) ||
@@ -419,6 +422,22 @@ s_str (char *buf, size_t size, const ProtobufCBinaryData *b)
     return buf;
 }
 
+//  An order memory does not hold may be a settled one: read its row back
+//  (the model forgets it again once it is applied, if still settled).
+static void
+s_recall (s_server_t *self, const char *shop_id, const char *order_id)
+{
+    if (ordersync_model_order (self->model, shop_id, order_id))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (ordersync_store_get_order (self->store, shop_id, order_id, s_on_order_row, self, &err))
+        kf_log_warn ("ordersync.recall_failed", "shop=%s order=%s reason=\"%s\"", shop_id, order_id,
+                     err.reason);
+    else if (ordersync_model_order (self->model, shop_id, order_id))
+        (*self->c_recalled)++;
+}
+
 static void
 s_apply_update (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceived *r)
 {
@@ -442,6 +461,7 @@ s_apply_update (s_server_t *self, const char *shop_id, const Kefu__V1__OrderRece
         .tracking_no = s_str (tracking, sizeof tracking, &u->tracking_no),
     };
     self->cur = u;
+    s_recall (self, shop_id, order_id);
     ordersync_model_on_update (self->model, shop_id, &snap);
     self->cur = NULL;
 }
@@ -452,9 +472,9 @@ s_apply_flag (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceiv
     const Kefu__V1__OrderFlag *f = r->flag;
     char order_id[ORDERSYNC_ID_MAX + 1], agent[ORDERSYNC_ID_MAX + 1];
     char *note = kf_valid_strdup (&f->note);
-    if (ordersync_model_on_flag (self->model, shop_id,
-                                 s_str (order_id, sizeof order_id, &f->order_id), f->colour,
-                                 f->meaning, note, s_str (agent, sizeof agent, &f->agent_id))) {
+    s_recall (self, shop_id, s_str (order_id, sizeof order_id, &f->order_id));
+    if (ordersync_model_on_flag (self->model, shop_id, order_id, f->colour, f->meaning, note,
+                                 s_str (agent, sizeof agent, &f->agent_id))) {
         (*self->c_unknown_flags)++;
         kf_log_info ("ordersync.flag_unknown_order", "shop=%s order=%s", shop_id, order_id);
     }
@@ -608,6 +628,7 @@ s_refresh_status (kf_control_t *control, void *arg)
         *kf_control_counter (control, "orders.late") = st.late;
         *kf_control_counter (control, "orders.stalled") = st.stalled;
         *kf_control_counter (control, "orders.credited") = st.credited;
+        *kf_control_counter (control, "orders.forgotten") = st.forgotten;
     }
     *kf_control_counter (control, "commands.unacked") =
         (int64_t) kf_commands_unacked (self->commands);
@@ -673,6 +694,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_unknown_flags = kf_control_counter (c, "flags.unknown_order");
+    self->c_recalled = kf_control_counter (c, "orders.recalled");
     return self;
 }
 

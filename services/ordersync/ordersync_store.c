@@ -495,7 +495,16 @@ static const kf_stmt_t s_statements[] = {
     {"ordersync_forget_commands",
      "DELETE FROM ordersync_outbox o USING (SELECT unnest ($1::text[]) AS s, "
      "unnest ($2::text[]) AS r) AS u WHERE o.shop_id = u.s AND o.request_id = u.r"},
-    {"ordersync_load_orders", S_LOAD_ORDERS},
+    //  The orders something may still be due for (ordersync_model.h): an
+    //  open COD confirmation, paid and not late, shipped and not stalled,
+    //  unpaid of the last two days ($1 = now - ORDERSYNC_OPEN_MS).
+    {"ordersync_load_orders",
+     S_LOAD_ORDERS " WHERE (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL "
+                   "AND cod_escalated_at IS NULL) "
+                   "OR (state = 2 AND paid_at IS NOT NULL AND late_at IS NULL) "
+                   "OR (state = 3 AND stalled_at IS NULL) "
+                   "OR (state = 1 AND payment <> 2 AND reminded_at IS NULL "
+                   "AND created_at >= to_timestamp ($1::int8 / 1000.0::float8))"},
     {"ordersync_list_orders", S_LOAD_ORDERS
      " WHERE shop_id = $1 AND ($2::int2 = 0 OR state = $2) "
      "AND (NOT $3::bool OR (state = 1 AND payment = 1)) AND (NOT $4::bool OR late_at IS NOT NULL) "
@@ -959,10 +968,14 @@ s_on_orders (const PGresult *res, void *arg)
 }
 
 int
-ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *arg, kf_error_t *err)
+ordersync_store_load_orders (kf_store_t *store, int64_t now_ms, ordersync_order_fn *fn, void *arg,
+                             kf_error_t *err)
 {
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, now_ms - ORDERSYNC_OPEN_MS);
     s_cb_t cb = {(void *) fn, arg};
-    return kf_store_exec (store, "ordersync_load_orders", NULL, s_on_orders, &cb, err);
+    return kf_store_exec (store, "ordersync_load_orders", &params, s_on_orders, &cb, err);
 }
 
 int

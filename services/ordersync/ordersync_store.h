@@ -87,10 +87,12 @@ typedef struct {
     bool open;            //  ... still open
     int limit;            //  most rows
 } ordersync_filter_t;
-//  Every order.
+//  The orders something may still be due for at now_ms (the model's
+//  memory after a start; the settled ones are read one by one when a
+//  snapshot or flag comes, ordersync_store_get_order).
 typedef void (ordersync_order_fn) (void *arg, const char *shop_id, const ordersync_order_t *o);
-int ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *arg,
-                                 kf_error_t *err);
+int ordersync_store_load_orders (kf_store_t *store, int64_t now_ms, ordersync_order_fn *fn,
+                                 void *arg, kf_error_t *err);
 int ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
                                  const ordersync_filter_t *filter, ordersync_order_fn *fn,
                                  void *arg, kf_error_t *err);

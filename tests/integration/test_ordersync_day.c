@@ -411,6 +411,29 @@ test_orders_list_filters_by_state_unpaid_late_and_customer (void **state)
     KT_EXPECT (f->db, 2, "orders", "list", SHOP, "--state", "lost");
 }
 
+static void
+test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot (void **state)
+{
+    fixture_t *f = *state;
+    s_at (f, AT (0, 10, 0));
+    s_order (f, "TB-Z", "tb_zoe", PAID, ONLINE, AT (0, 9, 0), AT (0, 10, 0));
+    s_at (f, AT (0, 12, 0));
+    s_order (f, "TB-Z", "tb_zoe", KEFU__V1__ORDER_STATE__ORDER_DELIVERED, ONLINE, AT (0, 9, 0),
+             AT (0, 12, 0));
+    s_at (f, AT (0, 12, 0)); //  delivered: order-sync keeps it in the record only
+    //  The paid snapshot again, late: compared with the row, refused.
+    s_order (f, "TB-Z", "tb_zoe", SHIPPED, ONLINE, AT (0, 9, 0), AT (0, 11, 0));
+    s_at (f, AT (0, 12, 1));
+    assert_int_equal (s_count (f, "SELECT state FROM orders WHERE order_id = 'TB-Z'"),
+                      KEFU__V1__ORDER_STATE__ORDER_DELIVERED);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM order_refused WHERE order_id = 'TB-Z' "
+                                  "AND reason = 'stale'"),
+                      1);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM events WHERE stream = 'ordersync' AND "
+                                  "kind = 'order.created'"),
+                      1);
+}
+
 int
 main (void)
 {
@@ -420,6 +443,9 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_orders_list_filters_by_state_unpaid_late_and_customer,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot, s_setup,
+            s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

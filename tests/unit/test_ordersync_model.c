@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     s_record_t r[MAX_R];
     int count;
+    ordersync_order_t last; //  the last row handed to the sink (the record's)
     kf_clock_t *clock;
     ordersync_model_t *model;
 } s_fix_t;
@@ -70,6 +71,7 @@ s_changed (void *arg, const char *shop, const ordersync_order_t *o, const orders
 {
     (void) shop, (void) s;
     s_add (arg, "changed", o->order_id);
+    ((s_fix_t *) arg)->last = *o;
 }
 
 static void
@@ -477,6 +479,44 @@ test_shop_hours_may_run_past_midnight_or_all_day (void **state)
 }
 
 static void
+test_a_settled_order_leaves_memory_and_is_read_back_for_its_next_snapshot (void **state)
+{
+    s_fix_t *f = *state;
+    s_move (f, AT (0, 11, 0));
+    ordersync_snapshot_t created = s_snap ("S1", CREATED, ONLINE, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &created);
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S1")); //  may be reminded
+    ordersync_snapshot_t done = s_snap ("S1", DELIVERED, ONLINE, AT (0, 10, 0), AT (0, 11, 0));
+    done.paid_at = AT (0, 10, 30);
+    assert_int_equal (s_feed (f, &done), ORDERSYNC_APPLIED);
+    //  Delivered, nothing open: its row went to the sink; once that is
+    //  committed, memory forgets it.
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S1"));
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S1"));
+    assert_int_equal (f->last.state, DELIVERED);
+    ordersync_stats_t st;
+    ordersync_model_stats (f->model, &st);
+    assert_int_equal (st.forgotten, 1);
+    assert_int_equal (st.orders, 0);
+    //  A late snapshot: the row read back first, then refused as stale.
+    ordersync_order_t row = f->last;
+    ordersync_model_restore_order (f->model, SHOP, &row);
+    assert_int_equal (s_feed (f, &created), ORDERSYNC_STALE);
+    assert_int_equal (s_count (f, "event", "S1", "order.created"), 1);
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S1"));
+    //  An unpaid order of last week is settled at once too; one of today stays.
+    ordersync_snapshot_t old = s_snap ("S2", CREATED, ONLINE, AT (-7, 10, 0), AT (-7, 10, 0));
+    s_feed (f, &old);
+    ordersync_snapshot_t today = s_snap ("S3", CREATED, ONLINE, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &today);
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S2"));
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S3"));
+}
+
+static void
 test_a_paid_order_awaits_its_address_confirmation_noted_content_and_agent (void **state)
 {
     s_fix_t *f = *state;
@@ -597,6 +637,9 @@ main (void)
             s_teardown),
         cmocka_unit_test_setup_teardown (test_the_cod_notice_counts_shop_hours_only, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_settled_order_leaves_memory_and_is_read_back_for_its_next_snapshot, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_shop_hours_may_run_past_midnight_or_all_day, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (
