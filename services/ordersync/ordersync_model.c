@@ -43,6 +43,7 @@ typedef struct {
     zhashx_t *agents;              //  agent id -> s_agent_t (owned)
     int64_t last_run;              //  the latest reminder time carried out (0: none)
     int64_t next_run;              //  the next reminder time
+    int64_t forgotten_created;     //  latest created_at of an order not in memory
 } s_shop_t;
 
 struct _ordersync_model_t {
@@ -301,6 +302,8 @@ ordersync_model_forget_settled (ordersync_model_t *self)
         ordersync_order_t *o = shop ? zhashx_lookup (shop->orders, c->order_id) : NULL;
         if (o && s_settled (shop, o, now)) {
             self->stats.forgotten++;
+            if (o->created_at > shop->forgotten_created)
+                shop->forgotten_created = o->created_at;
             zhashx_delete (shop->orders, c->order_id);
         }
     }
@@ -826,6 +829,21 @@ ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id, 
                                   int64_t ms)
 {
     return s_after_hours (s_shop (self, shop_id), from, ms);
+}
+
+void
+ordersync_model_restore_forgotten (ordersync_model_t *self, const char *shop_id, int64_t created_at)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    if (created_at > shop->forgotten_created)
+        shop->forgotten_created = created_at;
+}
+
+bool
+ordersync_model_may_be_settled (ordersync_model_t *self, const char *shop_id, int64_t created_at)
+{
+    s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
+    return !created_at || (shop && created_at <= shop->forgotten_created);
 }
 
 void

@@ -210,6 +210,15 @@ bool ordersync_model_available (ordersync_model_t *self, const char *shop_id, co
 int64_t ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id,
                                           int64_t from, int64_t ms);
 
+//  After a start: orders created up to created_at may be in the record and
+//  not in memory (the latest creation time in the record will do).
+void ordersync_model_restore_forgotten (ordersync_model_t *self, const char *shop_id,
+                                        int64_t created_at);
+//  False when an order created at created_at that memory does not hold is
+//  surely new (created after every order memory let go of): no need to
+//  look for its row. created_at 0 (unknown): true.
+bool ordersync_model_may_be_settled (ordersync_model_t *self, const char *shop_id,
+                                     int64_t created_at);
 //  Drop from memory the orders found settled since the last call (call it
 //  once their rows are committed: a snapshot for one of them must find its
 //  row in the record, ordersync_model_restore_order).

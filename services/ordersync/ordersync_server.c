@@ -375,6 +375,12 @@ s_on_reply_row (void *arg, const char *shop_id, int64_t customer_id, const char 
 }
 
 static void
+s_on_created_bound (void *arg, const char *shop_id, int64_t created_at)
+{
+    ordersync_model_restore_forgotten (((s_server_t *) arg)->model, shop_id, created_at);
+}
+
+static void
 s_on_agent_row (void *arg, const char *shop_id, const char *agent_id, bool on_shift, bool offline)
 {
     ordersync_model_restore_agent (((s_server_t *) arg)->model, shop_id, agent_id, on_shift,
@@ -397,6 +403,7 @@ s_reload (s_server_t *self)
     if (kf_store_ensure (self->store) ||
         ordersync_store_load_settings (self->store, NULL, s_on_settings, self, &err) ||
         ordersync_store_load_orders (self->store, s_now (self), s_on_order_row, self, &err) ||
+        ordersync_store_load_created_bound (self->store, s_on_created_bound, self, &err) ||
         ordersync_store_load_replies (self->store, s_now (self) - S_REPLIES_KEPT_MS, s_on_reply_row,
                                       self, &err) ||
         ordersync_store_load_agents (self->store, s_on_agent_row, self, &err) ||
@@ -423,11 +430,14 @@ s_str (char *buf, size_t size, const ProtobufCBinaryData *b)
 }
 
 //  An order memory does not hold may be a settled one: read its row back
-//  (the model forgets it again once it is applied, if still settled).
+//  (the model forgets it again once it is applied, if still settled). Not
+//  for one created after every order memory let go of: a new order costs
+//  no read (created_at 0: unknown, read).
 static void
-s_recall (s_server_t *self, const char *shop_id, const char *order_id)
+s_recall (s_server_t *self, const char *shop_id, const char *order_id, int64_t created_at)
 {
-    if (ordersync_model_order (self->model, shop_id, order_id))
+    if (ordersync_model_order (self->model, shop_id, order_id) ||
+        !ordersync_model_may_be_settled (self->model, shop_id, created_at))
         return;
     kf_error_t err;
     kf_error_clear (&err);
@@ -461,7 +471,7 @@ s_apply_update (s_server_t *self, const char *shop_id, const Kefu__V1__OrderRece
         .tracking_no = s_str (tracking, sizeof tracking, &u->tracking_no),
     };
     self->cur = u;
-    s_recall (self, shop_id, order_id);
+    s_recall (self, shop_id, order_id, snap.created_at);
     ordersync_model_on_update (self->model, shop_id, &snap);
     self->cur = NULL;
 }
@@ -472,7 +482,7 @@ s_apply_flag (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceiv
     const Kefu__V1__OrderFlag *f = r->flag;
     char order_id[ORDERSYNC_ID_MAX + 1], agent[ORDERSYNC_ID_MAX + 1];
     char *note = kf_valid_strdup (&f->note);
-    s_recall (self, shop_id, s_str (order_id, sizeof order_id, &f->order_id));
+    s_recall (self, shop_id, s_str (order_id, sizeof order_id, &f->order_id), 0);
     if (ordersync_model_on_flag (self->model, shop_id, order_id, f->colour, f->meaning, note,
                                  s_str (agent, sizeof agent, &f->agent_id))) {
         (*self->c_unknown_flags)++;

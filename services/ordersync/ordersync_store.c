@@ -513,6 +513,9 @@ static const kf_stmt_t s_statements[] = {
      "AND (NOT $8::bool OR (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL) "
      "  OR (address_opened_at IS NOT NULL AND address_confirmed_at IS NULL)) "
      "ORDER BY created_at DESC, order_id LIMIT $6"},
+    {"ordersync_load_created_bound",
+     "SELECT shop_id, coalesce ((extract (epoch FROM max (created_at)) * 1000)::int8, 0) "
+     "FROM orders GROUP BY shop_id"},
     {"ordersync_get_order", S_LOAD_ORDERS " WHERE shop_id = $1 AND order_id = $2"},
     {"ordersync_order_history",
      "SELECT what, coalesce ((extract (epoch FROM at) * 1000)::int8, 0), st, pr, f, tk, n, a "
@@ -1040,6 +1043,25 @@ ordersync_store_order_history (kf_store_t *store, const char *shop_id, const cha
     kf_params_str (&params, order_id);
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_order_history", &params, s_on_history, &cb, err);
+}
+
+static int
+s_on_created_bound (const PGresult *res, void *arg)
+{
+    s_cb_t *cb = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        ((ordersync_created_fn *) cb->fn) (cb->arg, kf_store_text (res, r, 0),
+                                           kf_store_int (res, r, 1));
+    return 0;
+}
+
+int
+ordersync_store_load_created_bound (kf_store_t *store, ordersync_created_fn *fn, void *arg,
+                                    kf_error_t *err)
+{
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_load_created_bound", NULL, s_on_created_bound, &cb,
+                          err);
 }
 
 static int

@@ -117,6 +117,11 @@ typedef void (ordersync_history_fn) (void *arg, const ordersync_history_t *h);
 //  The order's history, oldest first (strings borrowed for the call).
 int ordersync_store_order_history (kf_store_t *store, const char *shop_id, const char *order_id,
                                    ordersync_history_fn *fn, void *arg, kf_error_t *err);
+//  Per shop, the latest creation time of its orders (what may be in the
+//  record and not in memory after a start).
+typedef void (ordersync_created_fn) (void *arg, const char *shop_id, int64_t created_at);
+int ordersync_store_load_created_bound (kf_store_t *store, ordersync_created_fn *fn, void *arg,
+                                        kf_error_t *err);
 //  Replies since since_ms.
 typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t customer_id,
                                    const char *agent_id, int64_t conversation_id, int64_t at);

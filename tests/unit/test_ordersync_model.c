@@ -495,6 +495,10 @@ test_a_settled_order_leaves_memory_and_is_read_back_for_its_next_snapshot (void 
     ordersync_model_forget_settled (f->model);
     assert_null (ordersync_model_order (f->model, SHOP, "S1"));
     assert_int_equal (f->last.state, DELIVERED);
+    //  An order created up to S1 may be one memory let go of; a later one not.
+    assert_true (ordersync_model_may_be_settled (f->model, SHOP, AT (0, 10, 0)));
+    assert_false (ordersync_model_may_be_settled (f->model, SHOP, AT (0, 10, 1)));
+    assert_true (ordersync_model_may_be_settled (f->model, SHOP, 0));
     ordersync_stats_t st;
     ordersync_model_stats (f->model, &st);
     assert_int_equal (st.forgotten, 1);
