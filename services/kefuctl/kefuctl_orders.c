@@ -17,6 +17,7 @@
 #include "ordersync_store.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <iconv.h>
 #include <inttypes.h>
@@ -609,6 +610,23 @@ done:
 //  ---------------------------------------------------------------------
 //  settings
 
+//  --hours HH:MM-HH:MM: the shop's hours (past midnight when the end is
+//  before the start; the same time twice: all day).
+static int
+s_parse_hours (const char *cmd, const char *v, ordersync_settings_t *s)
+{
+    char from[8] = "", to[8] = "";
+    const char *dash = strchr (v, '-');
+    if (!dash || dash - v >= (ptrdiff_t) sizeof from || strlen (dash + 1) >= sizeof to) {
+        fprintf (stderr, "%s: --hours %s: use HH:MM-HH:MM, e.g. 08:30-23:00\n", cmd, v);
+        return KEFUCTL_USAGE;
+    }
+    memcpy (from, v, (size_t) (dash - v));
+    snprintf (to, sizeof to, "%s", dash + 1);
+    int rc = kefuctl_parse_clock (cmd, "--hours", from, false, &s->open_minute);
+    return rc ? rc : kefuctl_parse_clock (cmd, "--hours", to, false, &s->close_minute);
+}
+
 static int
 s_settings (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -637,6 +655,8 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
             changed = true;
         else if ((v = kefuctl_opt (argc, argv, &i, "--cutoff")))
             rc = kefuctl_parse_clock (cmd, "--cutoff", v, false, &s->cutoff_minute), changed = true;
+        else if ((v = kefuctl_opt (argc, argv, &i, "--hours")))
+            rc = s_parse_hours (cmd, v, s), changed = true;
         else if ((v = kefuctl_opt (argc, argv, &i, "--cod-notice"))) {
             rc = kefuctl_parse_duration (cmd, "--cod-notice", v, 60000, 7 * 86400000LL, &ms);
             s->cod_notice_ms = ms, changed = true;
@@ -664,17 +684,20 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
     kf_store_destroy (&store);
     if (rc)
         return rc;
-    char remind[8], cutoff[8], cod[32], stall[32], window[32];
+    char remind[8], cutoff[8], cod[32], stall[32], window[32], open[8], close[8], hours[20];
     kefuctl_fmt_clock (remind, sizeof remind, s->remind_minute);
     kefuctl_fmt_clock (cutoff, sizeof cutoff, s->cutoff_minute);
+    kefuctl_fmt_clock (open, sizeof open, s->open_minute);
+    kefuctl_fmt_clock (close, sizeof close, s->close_minute);
+    snprintf (hours, sizeof hours, "%s-%s", open, close);
     kefuctl_fmt_duration (cod, sizeof cod, s->cod_notice_ms);
     kefuctl_fmt_duration (stall, sizeof stall, s->stall_ms);
     kefuctl_fmt_duration (window, sizeof window, s->window_ms);
     if (json) {
-        json_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "shop_id", shop,
-                               "timezone", s->timezone, "remind_at", remind, "cutoff", cutoff,
-                               "cod_notice", cod, "stall_after", stall, "window", window,
-                               "cod_group", s->cod_group, "remind_text", s->remind_text);
+        json_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "shop_id",
+                               shop, "timezone", s->timezone, "remind_at", remind, "cutoff", cutoff,
+                               "hours", hours, "cod_notice", cod, "stall_after", stall, "window",
+                               window, "cod_group", s->cod_group, "remind_text", s->remind_text);
         char *text = json_dumps (o, JSON_COMPACT);
         printf ("%s\n", text);
         free (text);
@@ -683,10 +706,10 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
     }
     const char *head[] = {"setting", "value"};
     kefuctl_table_t *t = kefuctl_table_new (2, head);
-    const char *rows[][2] = {{"timezone", s->timezone},   {"remind-at", remind},
-                             {"cutoff", cutoff},          {"cod-notice", cod},
-                             {"stall-after", stall},      {"window", window},
-                             {"cod-group", s->cod_group}, {"remind-text", s->remind_text}};
+    const char *rows[][2] = {
+        {"timezone", s->timezone}, {"remind-at", remind},       {"cutoff", cutoff},
+        {"hours", hours},          {"cod-notice", cod},         {"stall-after", stall},
+        {"window", window},        {"cod-group", s->cod_group}, {"remind-text", s->remind_text}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         kefuctl_table_add (t, rows[i]);
     kefuctl_table_print (t, stdout);
@@ -859,6 +882,192 @@ s_list (kefuctl_t *ctl, int argc, char **argv)
     return rc;
 }
 
+//  ---------------------------------------------------------------------
+//  show
+
+typedef struct {
+    ordersync_order_t o; //  the order
+    bool found;          //  the shop has it
+} s_found_t;
+
+static void
+s_on_found (void *arg, const char *shop_id, const ordersync_order_t *o)
+{
+    (void) shop_id;
+    s_found_t *f = arg;
+    f->o = *o;
+    f->found = true;
+}
+
+typedef struct {
+    json_t *rows;      //  history lines (JSON)
+    const kf_tz_t *tz; //  the shop's zone
+} s_history_t;
+
+static void
+s_on_history (void *arg, const ordersync_history_t *h)
+{
+    s_history_t *hs = arg;
+    char at[32];
+    s_local (hs->tz, h->at, at, sizeof at);
+    json_array_append_new (
+        hs->rows, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "at", at, "what", h->what,
+                             "state", h->state ? s_state_name (h->state) : "", "previous",
+                             h->previous ? s_state_name (h->previous) : "", "flag", h->flag, "task",
+                             h->task, "note", h->note, "agent", h->agent));
+}
+
+//  The order as one JSON object: its fields, the credit and why, the
+//  tasks (as `orders tasks` shows them) and the history, oldest first.
+static json_t *
+s_order_json (const ordersync_order_t *o, const kf_tz_t *tz, json_t *history)
+{
+    char created[32], paid[32], shipped[32], delivered[32], reply[32], window[32];
+    s_local (tz, o->created_at, created, sizeof created);
+    s_local (tz, o->paid_at, paid, sizeof paid);
+    s_local (tz, o->shipped_at, shipped, sizeof shipped);
+    s_local (tz, o->delivered_at, delivered, sizeof delivered);
+    s_local (tz, o->credited_reply_at, reply, sizeof reply);
+    window[0] = '\0';
+    if (o->credit_window_ms)
+        kefuctl_fmt_duration (window, sizeof window, o->credit_window_ms);
+    char flags[64];
+    snprintf (flags, sizeof flags, "%s%s%s%s", o->reminded_at ? "blue " : "",
+              o->address_confirmed_at ? "red " : "", o->late_at ? "late " : "",
+              o->stalled_at ? "stalled" : "");
+    json_t *credit =
+        *o->credited_agent
+            ? json_pack ("{s:s, s:I, s:s, s:s, s:s}", "agent", o->credited_agent, "conversation",
+                         (json_int_t) o->credited_conversation, "reply_at", reply, "rule",
+                         "last_reply_within_window", "window", window)
+            : json_pack ("{s:s, s:s}", "agent", "", "rule",
+                         "nobody: no agent replied to the buyer within the window before the "
+                         "order");
+    s_list_t tasks = {.rows = json_array (), .tz = tz, .tasks = true};
+    s_task_row (&tasks, o, "cod_confirm", o->cod_opened_at, o->cod_confirmed_at, o->task_owner,
+                o->cod_escalated_at ? "supervisors told" : "");
+    s_task_row (&tasks, o, "address_confirm", o->address_opened_at, o->address_confirmed_at, "",
+                o->address_note);
+    return json_pack (
+        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:o, "
+        "s:o}",
+        "order_id", o->order_id, "buyer", o->channel_customer_id, "state", s_state_name (o->state),
+        "payment",
+        o->payment == KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY ? "cod" : "online",
+        "amount_cents", (json_int_t) o->amount_cents, "currency", o->currency, "created", created,
+        "paid", paid, "shipped", shipped, "delivered", delivered, "flags", flags, "refused",
+        o->refused, "credit", credit, "tasks", tasks.rows, "history", history);
+}
+
+//  The JSON object for people: fields one per line, then tables.
+static void
+s_print_order (json_t *j)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (j, key, value)
+    {
+        if (json_is_string (value))
+            printf ("%-10s %s\n", key, json_string_value (value));
+        else if (json_is_integer (value))
+            printf ("%-10s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
+    }
+    json_t *credit = json_object_get (j, "credit");
+    const char *agent = json_string_value (json_object_get (credit, "agent"));
+    if (*agent)
+        printf ("%-10s %s (conversation %" JSON_INTEGER_FORMAT
+                ", replied %s; rule %s, window %s)\n",
+                "credited", agent, json_integer_value (json_object_get (credit, "conversation")),
+                json_string_value (json_object_get (credit, "reply_at")),
+                json_string_value (json_object_get (credit, "rule")),
+                json_string_value (json_object_get (credit, "window")));
+    else
+        printf ("%-10s nobody (%s)\n", "credited",
+                json_string_value (json_object_get (credit, "rule")));
+    const char *task_head[] = {"task", "owner", "opened", "done", "note"};
+    const char *task_keys[] = {"task", "owner", "opened", "done", "note"};
+    const char *hist_head[] = {"at", "what", "state", "previous", "flag", "task", "note", "agent"};
+    struct {
+        const char *title, *member;
+        size_t columns;
+        const char *const *head;
+    } parts[] = {{"tasks", "tasks", 5, task_head}, {"history", "history", 8, hist_head}};
+    for (size_t p = 0; p < 2; p++) {
+        json_t *rows = json_object_get (j, parts[p].member);
+        printf ("\n%s:\n", parts[p].title);
+        if (json_array_size (rows) == 0) {
+            printf ("  (none)\n");
+            continue;
+        }
+        const char *const *keys = p == 0 ? task_keys : hist_head;
+        kefuctl_table_t *t = kefuctl_table_new (parts[p].columns, parts[p].head);
+        size_t i;
+        json_t *row;
+        json_array_foreach (rows, i, row)
+        {
+            const char *cells[8];
+            for (size_t c = 0; c < parts[p].columns; c++)
+                cells[c] = json_string_value (json_object_get (row, keys[c]));
+            kefuctl_table_add (t, cells);
+        }
+        kefuctl_table_print (t, stdout);
+        kefuctl_table_destroy (&t);
+    }
+}
+
+static int
+s_show (kefuctl_t *ctl, int argc, char **argv)
+{
+    const char *cmd = "kefuctl orders show";
+    if (argc < 4)
+        return kefuctl_bad_arg (cmd, argc, argv, argc - 1);
+    const char *shop = argv[2], *order_id = argv[3];
+    if (kefuctl_check_shop (cmd, shop) ||
+        kefuctl_check_label (cmd, "the order id", order_id, ORDERSYNC_ID_MAX))
+        return KEFUCTL_USAGE;
+    bool json = false;
+    for (int i = 4; i < argc; i++)
+        if (strcmp (argv[i], "--json") == 0)
+            json = true;
+        else
+            return kefuctl_bad_arg (cmd, argc, argv, i);
+    kf_store_t *store = NULL;
+    ordersync_settings_t cur;
+    int rc = s_open (ctl, cmd, shop, &store, &cur);
+    if (rc)
+        return rc;
+    kf_tz_t *tz = kf_tz_new (cur.timezone);
+    if (!tz)
+        tz = kf_tz_new ("Asia/Shanghai");
+    kf_error_t err;
+    kf_error_clear (&err);
+    s_found_t found = {.found = false};
+    s_history_t history = {.rows = json_array (), .tz = tz};
+    if (ordersync_store_get_order (store, shop, order_id, s_on_found, &found, &err) ||
+        (found.found &&
+         ordersync_store_order_history (store, shop, order_id, s_on_history, &history, &err))) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
+    } else if (!found.found) {
+        fprintf (stderr, "%s: shop %s has no order %s\n", cmd, shop, order_id);
+        rc = KEFUCTL_NOT_FOUND;
+    } else {
+        json_t *j = s_order_json (&found.o, tz, history.rows);
+        history.rows = NULL; //  stolen by j
+        if (json) {
+            char *text = json_dumps (j, JSON_COMPACT);
+            printf ("%s\n", text);
+            free (text);
+        } else
+            s_print_order (j);
+        json_decref (j);
+    }
+    json_decref (history.rows);
+    kf_tz_destroy (&tz);
+    kf_store_destroy (&store);
+    return rc;
+}
+
 int
 kefuctl_orders (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -876,12 +1085,16 @@ kefuctl_orders (kefuctl_t *ctl, int argc, char **argv)
                  "kefuctl orders list SHOP [--state S] [--unpaid] [--late] [--customer BUYER] "
                  "[--json]\n"
                  "  the shop's orders, newest first (at most 1000)\n"
+                 "kefuctl orders show SHOP ORDER [--json]\n"
+                 "  one order: its states and flags in time order, its tasks, the agent\n"
+                 "  credited and why\n"
                  "kefuctl orders tasks SHOP [--open] [--customer BUYER] [--json]\n"
                  "  COD and address confirmations: owner, opened, done, note\n"
                  "kefuctl orders settings SHOP [--remind-at HH:MM] [--cutoff HH:MM] "
-                 "[--cod-notice 2h]\n"
-                 "                       [--stall-after 48h] [--window 24h] [--cod-group G] "
-                 "[--remind-text T] [--json]\n"
+                 "[--hours 08:30-23:00]\n"
+                 "                       [--cod-notice 2h] [--stall-after 48h] [--window 24h] "
+                 "[--cod-group G]\n"
+                 "                       [--remind-text T] [--json]\n"
                  "  show or change the shop's order settings (order-sync re-reads them within\n"
                  "  KEFU_ORDERSYNC_AUTH_REFRESH)\n");
         return argc < 2 ? KEFUCTL_USAGE : KEFUCTL_OK;
@@ -892,7 +1105,9 @@ kefuctl_orders (kefuctl_t *ctl, int argc, char **argv)
         return s_settings (ctl, argc, argv);
     if (strcmp (argv[1], "list") == 0 || strcmp (argv[1], "tasks") == 0)
         return s_list (ctl, argc, argv);
-    fprintf (stderr, "%s: unknown subcommand \"%s\" (import, list, tasks, settings)\n", cmd,
+    if (strcmp (argv[1], "show") == 0)
+        return s_show (ctl, argc, argv);
+    fprintf (stderr, "%s: unknown subcommand \"%s\" (import, list, show, tasks, settings)\n", cmd,
              argv[1]);
     return KEFUCTL_USAGE;
 }

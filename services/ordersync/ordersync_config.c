@@ -10,6 +10,8 @@ static const kf_config_entry_t s_entries[] = {
      "intake's events endpoint (PUB): order items and agents' replies", 0, 0, NULL, 0},
     {"KEFU_ORDERSYNC_INTAKE_COMMANDS", KF_CFG_STRING, O (intake_commands), "tcp://127.0.0.1:5556",
      "intake's command endpoint: where reminders and notices are handed in", 0, 0, NULL, 0},
+    {"KEFU_ORDERSYNC_ROUTING_EVENTS", KF_CFG_STRING, O (routing_events), "tcp://127.0.0.1:5567",
+     "routing's events endpoint (PUB): who is on shift (agent.shift)", 0, 0, NULL, 0},
     {"KEFU_ORDERSYNC_EVENTS_ENDPOINT", KF_CFG_STRING, O (events_endpoint), "tcp://127.0.0.1:5568",
      "PUB endpoint of order-sync's events (stream \"ordersync\")", 0, 0, NULL, 0},
     {"KEFU_ORDERSYNC_CONTROL_ENDPOINT", KF_CFG_STRING, O (control_endpoint), "tcp://127.0.0.1:5583",
@@ -26,6 +28,12 @@ static const kf_config_entry_t s_entries[] = {
      "intake's CURVE public key (Z85)", 0, 0, NULL, 0},
     {"KEFU_ORDERSYNC_SERVER_KEY_FILE", KF_CFG_STRING, O (server_key_file), "",
      "a file holding intake's public key (intake's .key), when KEFU_ORDERSYNC_SERVER_KEY is empty",
+     0, 0, NULL, 0},
+    {"KEFU_ORDERSYNC_ROUTING_KEY", KF_CFG_STRING, O (routing_key), "",
+     "routing's CURVE public key (Z85)", 0, 0, NULL, 0},
+    {"KEFU_ORDERSYNC_ROUTING_KEY_FILE", KF_CFG_STRING, O (routing_key_file), "",
+     "a file holding routing's public key (routing's .key), when KEFU_ORDERSYNC_ROUTING_KEY is "
+     "empty",
      0, 0, NULL, 0},
     {"KEFU_ORDERSYNC_AUTH_REFRESH", KF_CFG_DURATION, O (auth_refresh), "30s",
      "how often the keys allowed to read order-sync's events and the shops' order settings are "

@@ -29,19 +29,28 @@ typedef struct {
     int count;                    //  used
 } s_replies_t;
 
+//  One agent as routing (shift) and intake (presence) told us.
+typedef struct {
+    bool on_shift; //  routing's latest agent.shift
+    bool offline;  //  intake's latest agent.presence said offline
+} s_agent_t;
+
 typedef struct {
     ordersync_settings_t settings; //  in force
     kf_tz_t *tz;                   //  the shop's zone
     zhashx_t *orders;              //  order id -> ordersync_order_t (owned)
     zhashx_t *replies;             //  customer id (decimal) -> s_replies_t (owned)
+    zhashx_t *agents;              //  agent id -> s_agent_t (owned)
     int64_t last_run;              //  the latest reminder time carried out (0: none)
     int64_t next_run;              //  the next reminder time
+    int64_t forgotten_created;     //  latest created_at of an order not in memory
 } s_shop_t;
 
 struct _ordersync_model_t {
     kf_clock_t *clock;       //  borrowed
     ordersync_sink_t sink;   //  copy
     zhashx_t *shops;         //  shop id -> s_shop_t
+    zlistx_t *settled;       //  s_candidate_t: orders that may be forgotten after the commit
     int64_t next_scan;       //  earliest per-order deadline (INT64_MAX: none)
     ordersync_stats_t stats; //  counters (shops and orders computed on demand)
 };
@@ -57,6 +66,8 @@ ordersync_settings_defaults (ordersync_settings_t *s, const char *shop_id)
     snprintf (s->timezone, sizeof s->timezone, "Asia/Shanghai");
     s->remind_minute = 16 * 60;
     s->cutoff_minute = 17 * 60;
+    s->open_minute = 8 * 60 + 30;
+    s->close_minute = 23 * 60;
     s->cod_notice_ms = 2 * 3600 * 1000LL;
     s->stall_ms = 48 * 3600 * 1000LL;
     s->window_ms = S_DAY_MS;
@@ -106,6 +117,7 @@ s_shop_destroy (void **item_p)
     kf_tz_destroy (&shop->tz);
     zhashx_destroy (&shop->orders);
     zhashx_destroy (&shop->replies);
+    zhashx_destroy (&shop->agents);
     free (shop);
     *item_p = NULL;
 }
@@ -127,6 +139,8 @@ ordersync_model_new (kf_clock_t *clock, const ordersync_sink_t *sink)
     self->shops = zhashx_new ();
     zhashx_set_destructor (self->shops, s_shop_destroy);
     self->next_scan = INT64_MAX;
+    self->settled = zlistx_new ();
+    zlistx_set_destructor (self->settled, s_free);
     return self;
 }
 
@@ -137,6 +151,7 @@ ordersync_model_destroy (ordersync_model_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->shops);
+    zlistx_destroy (&self->settled);
     free (self);
     *self_p = NULL;
 }
@@ -154,6 +169,8 @@ ordersync_model_configure (ordersync_model_t *self, const ordersync_settings_t *
         zhashx_set_destructor (shop->orders, s_free);
         shop->replies = zhashx_new ();
         zhashx_set_destructor (shop->replies, s_free);
+        shop->agents = zhashx_new ();
+        zhashx_set_destructor (shop->agents, s_free);
         zhashx_insert (self->shops, settings->shop_id, shop);
     }
     kf_tz_destroy (&shop->tz);
@@ -188,6 +205,37 @@ s_shop (ordersync_model_t *self, const char *shop_id)
     return shop;
 }
 
+//  The instant by which ms of shop hours have passed since from: each
+//  local day's hours are [open, close), past midnight when close < open.
+static int64_t
+s_after_hours (const s_shop_t *shop, int64_t from, int64_t ms)
+{
+    int open = shop->settings.open_minute, close = shop->settings.close_minute;
+    if (open == close)
+        return from + ms;
+    //  From the day before: its hours may run past midnight into from's day.
+    int64_t day = kf_tz_local_day (shop->tz, from) - 1;
+    for (int i = 0; i < 1000; i++, day++) {
+        int64_t a = s_local_at (shop->tz, day, open);
+        int64_t b = s_local_at (shop->tz, close > open ? day : day + 1, close);
+        if (b <= from)
+            continue;
+        if (a < from)
+            a = from;
+        if (ms <= b - a)
+            return a + ms;
+        ms -= b - a;
+    }
+    return INT64_MAX;
+}
+
+//  When an open COD confirmation is overdue.
+static int64_t
+s_cod_due (const s_shop_t *shop, const ordersync_order_t *o)
+{
+    return s_after_hours (shop, o->cod_opened_at, shop->settings.cod_notice_ms);
+}
+
 //  ---------------------------------------------------------------------
 //  Deadlines of one order
 
@@ -196,9 +244,8 @@ static int64_t
 s_order_due (const s_shop_t *shop, const ordersync_order_t *o)
 {
     int64_t due = INT64_MAX;
-    if (o->cod_opened_at && !o->cod_confirmed_at && !o->cod_escalated_at &&
-        o->cod_opened_at + shop->settings.cod_notice_ms < due)
-        due = o->cod_opened_at + shop->settings.cod_notice_ms;
+    if (o->cod_opened_at && !o->cod_confirmed_at && !o->cod_escalated_at)
+        due = s_cod_due (shop, o);
     if (o->state == KEFU__V1__ORDER_STATE__ORDER_PAID && o->paid_at && !o->late_at) {
         int64_t at = s_late_due (shop, o->paid_at);
         if (at < due)
@@ -212,6 +259,55 @@ s_order_due (const s_shop_t *shop, const ordersync_order_t *o)
             due = last + shop->settings.stall_ms;
     }
     return due;
+}
+
+//  True when nothing can be due for o any more unless a snapshot or a flag
+//  comes: no deadline, and not an unpaid order a reminder run may still
+//  take (created in the last two days). Such an order leaves memory (its
+//  row is in the record; ordersync_model_restore_order brings it back).
+static bool
+s_settled (const s_shop_t *shop, const ordersync_order_t *o, int64_t now)
+{
+    if (s_order_due (shop, o) != INT64_MAX)
+        return false;
+    return !(o->state == KEFU__V1__ORDER_STATE__ORDER_CREATED &&
+             o->payment != KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY && !o->reminded_at &&
+             o->created_at >= now - ORDERSYNC_OPEN_MS);
+}
+
+//  An order that may be settled: forgotten by ordersync_model_forget_settled,
+//  once the record has its row (the transaction committed).
+typedef struct {
+    char shop_id[65];                    //  its shop
+    char order_id[ORDERSYNC_ID_MAX + 1]; //  the order
+} s_candidate_t;
+
+static void
+s_maybe_forget (ordersync_model_t *self, s_shop_t *shop, ordersync_order_t *o, int64_t now)
+{
+    if (!s_settled (shop, o, now))
+        return;
+    s_candidate_t *c = malloc (sizeof *c);
+    snprintf (c->shop_id, sizeof c->shop_id, "%s", shop->settings.shop_id);
+    snprintf (c->order_id, sizeof c->order_id, "%s", o->order_id);
+    zlistx_add_end (self->settled, c);
+}
+
+void
+ordersync_model_forget_settled (ordersync_model_t *self)
+{
+    int64_t now = kf_clock_now_ms (self->clock);
+    for (s_candidate_t *c = zlistx_first (self->settled); c; c = zlistx_next (self->settled)) {
+        s_shop_t *shop = zhashx_lookup (self->shops, c->shop_id);
+        ordersync_order_t *o = shop ? zhashx_lookup (shop->orders, c->order_id) : NULL;
+        if (o && s_settled (shop, o, now)) {
+            self->stats.forgotten++;
+            if (o->created_at > shop->forgotten_created)
+                shop->forgotten_created = o->created_at;
+            zhashx_delete (shop->orders, c->order_id);
+        }
+    }
+    zlistx_purge (self->settled);
 }
 
 static void
@@ -303,7 +399,7 @@ s_check (ordersync_model_t *self, s_shop_t *shop, ordersync_order_t *o, int64_t 
         acted = true;
     }
     if (o->cod_opened_at && !o->cod_confirmed_at && !o->cod_escalated_at &&
-        now >= o->cod_opened_at + shop->settings.cod_notice_ms) {
+        now >= s_cod_due (shop, o)) {
         o->cod_escalated_at = now;
         snprintf (text, sizeof text, "货到付款订单 %s 超时未确认（负责人 %s）", o->order_id,
                   o->task_owner);
@@ -364,6 +460,7 @@ ordersync_model_tick (ordersync_model_t *self)
              o = zhashx_next (shop->orders)) {
             acted += s_check (self, shop, o, now);
             s_arm (self, shop, o);
+            s_maybe_forget (self, shop, o, now);
         }
     return acted;
 }
@@ -516,9 +613,11 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         if (o->payment == KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY &&
             o->state <= KEFU__V1__ORDER_STATE__ORDER_PAID) {
             o->cod_opened_at = now;
+            //  First-contact responsibility, while that agent is on shift.
             const s_reply_t *last = s_credit (shop, o->customer_id, now);
+            bool on = last && ordersync_model_available (self, shop_id, last->agent_id);
             snprintf (o->task_owner, sizeof o->task_owner, "%s",
-                      last ? last->agent_id : shop->settings.cod_group);
+                      on ? last->agent_id : shop->settings.cod_group);
             s_event (self, shop, o, "order.task_due", 0, NULL, "cod_confirm", "open",
                      o->task_owner);
             char text[ORDERSYNC_TEXT_MAX + 1];
@@ -532,6 +631,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
             self->sink.changed (self->sink.arg, shop_id, o, snap);
         s_check (self, shop, o, now);
         s_arm (self, shop, o);
+        s_maybe_forget (self, shop, o, now);
         return ORDERSYNC_APPLIED;
     }
     ordersync_outcome_t why = ORDERSYNC_APPLIED;
@@ -543,6 +643,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         why = ORDERSYNC_REPEAT;
     if (why == ORDERSYNC_REPEAT) {
         self->stats.repeats++;
+        s_maybe_forget (self, shop, o, now);
         return why;
     }
     if (why != ORDERSYNC_APPLIED) {
@@ -555,6 +656,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
             self->sink.refused (self->sink.arg, shop_id, snap, o, why);
         if (self->sink.changed)
             self->sink.changed (self->sink.arg, shop_id, o, NULL);
+        s_maybe_forget (self, shop, o, now);
         return why;
     }
     self->stats.applied++;
@@ -566,6 +668,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         self->sink.changed (self->sink.arg, shop_id, o, snap);
     s_check (self, shop, o, now);
     s_arm (self, shop, o);
+    s_maybe_forget (self, shop, o, now);
     return ORDERSYNC_APPLIED;
 }
 
@@ -619,6 +722,7 @@ ordersync_model_on_flag (ordersync_model_t *self, const char *shop_id, const cha
     s_event (self, shop, o, "order.flagged", o->state, flag, task, full, agent_id);
     if (self->sink.changed)
         self->sink.changed (self->sink.arg, shop_id, o, NULL);
+    s_maybe_forget (self, shop, o, now);
     return 0;
 }
 
@@ -657,6 +761,91 @@ ordersync_model_on_reply (ordersync_model_t *self, const char *shop_id, int64_t 
         self->sink.reply_seen (self->sink.arg, shop_id, customer_id, agent_id, conversation_id, at);
 }
 
+//  ---------------------------------------------------------------------
+//  Agents
+
+static s_agent_t *
+s_agent (s_shop_t *shop, const char *agent_id)
+{
+    s_agent_t *a = zhashx_lookup (shop->agents, agent_id);
+    if (!a) {
+        a = calloc (1, sizeof *a);
+        zhashx_insert (shop->agents, agent_id, a);
+    }
+    return a;
+}
+
+void
+ordersync_model_restore_agent (ordersync_model_t *self, const char *shop_id, const char *agent_id,
+                               bool on_shift, bool offline)
+{
+    s_agent_t *a = s_agent (s_shop (self, shop_id), agent_id);
+    a->on_shift = on_shift;
+    a->offline = offline;
+}
+
+static void
+s_agent_set (ordersync_model_t *self, const char *shop_id, const char *agent_id, bool on_shift,
+             bool offline)
+{
+    if (!agent_id || !*agent_id)
+        return;
+    s_agent_t *a = s_agent (s_shop (self, shop_id), agent_id);
+    if (a->on_shift == on_shift && a->offline == offline)
+        return;
+    a->on_shift = on_shift;
+    a->offline = offline;
+    if (self->sink.agent_changed)
+        self->sink.agent_changed (self->sink.arg, shop_id, agent_id, on_shift, offline);
+}
+
+void
+ordersync_model_on_shift (ordersync_model_t *self, const char *shop_id, const char *agent_id,
+                          bool on_shift)
+{
+    s_agent_t *a = zhashx_lookup (s_shop (self, shop_id)->agents, agent_id);
+    s_agent_set (self, shop_id, agent_id, on_shift, a && a->offline);
+}
+
+void
+ordersync_model_on_presence (ordersync_model_t *self, const char *shop_id, const char *agent_id,
+                             int status)
+{
+    s_agent_t *a = zhashx_lookup (s_shop (self, shop_id)->agents, agent_id);
+    s_agent_set (self, shop_id, agent_id, a && a->on_shift,
+                 status == KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE);
+}
+
+bool
+ordersync_model_available (ordersync_model_t *self, const char *shop_id, const char *agent_id)
+{
+    s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
+    s_agent_t *a = shop ? zhashx_lookup (shop->agents, agent_id) : NULL;
+    return a && a->on_shift && !a->offline;
+}
+
+int64_t
+ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id, int64_t from,
+                                  int64_t ms)
+{
+    return s_after_hours (s_shop (self, shop_id), from, ms);
+}
+
+void
+ordersync_model_restore_forgotten (ordersync_model_t *self, const char *shop_id, int64_t created_at)
+{
+    s_shop_t *shop = s_shop (self, shop_id);
+    if (created_at > shop->forgotten_created)
+        shop->forgotten_created = created_at;
+}
+
+bool
+ordersync_model_may_be_settled (ordersync_model_t *self, const char *shop_id, int64_t created_at)
+{
+    s_shop_t *shop = zhashx_lookup (self->shops, shop_id);
+    return !created_at || (shop && created_at <= shop->forgotten_created);
+}
+
 void
 ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id,
                                const ordersync_order_t *o)
@@ -666,6 +855,8 @@ ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id,
     *copy = *o;
     zhashx_update (shop->orders, copy->order_id, copy);
     s_arm (self, shop, copy);
+    //  Read back for a snapshot or flag: it stays until that is applied
+    //  (which forgets it again if it is still settled).
 }
 
 const ordersync_order_t *

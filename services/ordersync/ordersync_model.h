@@ -1,9 +1,10 @@
 /*  ordersync_model — the shop's orders and their tasks: the rules of
     kefu-ordersync.
 
-    The model holds, per shop, the settings, every order it knows (state,
-    times, tasks, flags, the agent credited) and the agents' latest replies
-    to each customer (for attribution). It is pure logic: time comes from a
+    The model holds, per shop, the settings, the orders something may
+    still be due for (state, times, tasks, flags, the agent credited; the
+    settled ones are in the record only), the agents' latest replies to
+    each customer (for attribution) and who is on shift. It is pure logic: time comes from a
     kf_clock, calendars from the shop's kf_tz, and every decision goes to a
     sink (ordersync_sink_t), which in the service writes the record, the
     events and the commands, and in the unit tests records them.
@@ -22,9 +23,12 @@
       paid before its reminder went out has the reminder cancelled;
     - COD (货到付款): a new cash-on-delivery order opens a confirmation
       task at once, owned by the agent who last replied to the buyer within
-      the attribution window, else the shop's COD group; a notice tells the
-      owner; unconfirmed after cod_notice (default 2 h) the supervisors are
-      told; an order_flag meaning COD_CONFIRMED closes it;
+      the attribution window if that agent is on shift now (routing's
+      agent.shift said so and intake's agent.presence has not said
+      offline since), else the shop's COD group; a notice tells the owner;
+      unconfirmed after cod_notice (default 2 h) of shop hours (default
+      08:30-23:00, the time outside them does not count) the supervisors
+      are told; an order_flag meaning COD_CONFIRMED closes it;
     - address: every paid order opens an address-confirmation task; an
       order_flag meaning ADDRESS_CONFIRMED (or a red flag) closes it with
       the note "content _ agent" (小红旗);
@@ -45,7 +49,10 @@
 
 #include "kf_clock.h"
 
-#define ORDERSYNC_ID_MAX   128
+#define ORDERSYNC_ID_MAX 128
+//  An unpaid order created this recently may still be reminded: it stays
+//  in memory (and is read back at a start) until then.
+#define ORDERSYNC_OPEN_MS  (2LL * 24 * 3600 * 1000)
 #define ORDERSYNC_TEXT_MAX 512
 
 //  A shop's settings (kefuctl orders settings; defaults as in the migration).
@@ -54,6 +61,8 @@ typedef struct {
     char timezone[65];     //  IANA name or offset
     int remind_minute;     //  催付 time, local minutes after midnight (960)
     int cutoff_minute;     //  shipping cutoff (1020)
+    int open_minute;       //  shop hours from (510: 08:30) ...
+    int close_minute;      //  ... to (1380: 23:00); before open: past midnight; = open: all day
     int64_t cod_notice_ms; //  COD unconfirmed this long: supervisors told (2 h)
     int64_t stall_ms;      //  shipped, no courier update this long: stalled (48 h)
     int64_t window_ms;     //  attribution window (24 h)
@@ -61,7 +70,8 @@ typedef struct {
     char remind_text[ORDERSYNC_TEXT_MAX + 1]; //  reminder template; "%s" = the order id
 } ordersync_settings_t;
 
-//  Fill the defaults for shop_id (Asia/Shanghai, 16:00, 17:00, 2 h, 48 h, 24 h).
+//  Fill the defaults for shop_id (Asia/Shanghai, 16:00, 17:00, 08:30-23:00,
+//  2 h, 48 h, 24 h).
 void ordersync_settings_defaults (ordersync_settings_t *s, const char *shop_id);
 
 //  A snapshot as it came from the feed (strings borrowed). The personal
@@ -148,6 +158,9 @@ typedef struct {
     //  An agent replied to a customer (persist for attribution after a restart).
     void (*reply_seen) (void *arg, const char *shop_id, int64_t customer_id, const char *agent_id,
                         int64_t conversation_id, int64_t at);
+    //  What the model knows of an agent changed (persist it).
+    void (*agent_changed) (void *arg, const char *shop_id, const char *agent_id, bool on_shift,
+                           bool offline);
     void *arg;
 } ordersync_sink_t;
 
@@ -162,12 +175,19 @@ int ordersync_model_configure (ordersync_model_t *self, const ordersync_settings
 //  The settings in force (borrowed), NULL for a shop never seen.
 const ordersync_settings_t *ordersync_model_settings (ordersync_model_t *self, const char *shop_id);
 
-//  After a restart: an order and a reply as stored (no decision taken).
+//  An order as stored (no decision taken): after a restart, and before a
+//  snapshot or flag for an order memory does not hold (ordersync_model_order
+//  is NULL). Memory holds only orders something may still be due for; a
+//  settled one (delivered, closed, refunded, paid and flagged late, ... with
+//  no open COD confirmation, and no unpaid order of the last two days) is
+//  forgotten by ordersync_model_forget_settled.
 void ordersync_model_restore_order (ordersync_model_t *self, const char *shop_id,
                                     const ordersync_order_t *o);
 void ordersync_model_restore_reply (ordersync_model_t *self, const char *shop_id,
                                     int64_t customer_id, const char *agent_id,
                                     int64_t conversation_id, int64_t at);
+void ordersync_model_restore_agent (ordersync_model_t *self, const char *shop_id,
+                                    const char *agent_id, bool on_shift, bool offline);
 
 //  Input: a snapshot, an agent's flag, an agent's reply to a customer.
 ordersync_outcome_t ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
@@ -177,6 +197,32 @@ int ordersync_model_on_flag (ordersync_model_t *self, const char *shop_id, const
                              int colour, int meaning, const char *note, const char *agent_id);
 void ordersync_model_on_reply (ordersync_model_t *self, const char *shop_id, int64_t customer_id,
                                const char *agent_id, int64_t conversation_id, int64_t at);
+//  Routing says the agent's shift began or ended (agent.shift); intake, that
+//  the agent's status changed (agent.presence, an AgentStatus).
+void ordersync_model_on_shift (ordersync_model_t *self, const char *shop_id, const char *agent_id,
+                               bool on_shift);
+void ordersync_model_on_presence (ordersync_model_t *self, const char *shop_id,
+                                  const char *agent_id, int status);
+//  True when the agent may own a task now: on shift, not offline (an agent
+//  routing never spoke of is not on shift).
+bool ordersync_model_available (ordersync_model_t *self, const char *shop_id, const char *agent_id);
+//  The instant by which ms of the shop's hours have passed since from.
+int64_t ordersync_model_after_shop_hours (ordersync_model_t *self, const char *shop_id,
+                                          int64_t from, int64_t ms);
+
+//  After a start: orders created up to created_at may be in the record and
+//  not in memory (the latest creation time in the record will do).
+void ordersync_model_restore_forgotten (ordersync_model_t *self, const char *shop_id,
+                                        int64_t created_at);
+//  False when an order created at created_at that memory does not hold is
+//  surely new (created after every order memory let go of): no need to
+//  look for its row. created_at 0 (unknown): true.
+bool ordersync_model_may_be_settled (ordersync_model_t *self, const char *shop_id,
+                                     int64_t created_at);
+//  Drop from memory the orders found settled since the last call (call it
+//  once their rows are committed: a snapshot for one of them must find its
+//  row in the record, ordersync_model_restore_order).
+void ordersync_model_forget_settled (ordersync_model_t *self);
 
 //  Carry out everything due at the clock's now (reminder runs, COD
 //  escalations, late and stalled orders). Returns how many orders it acted on.
@@ -199,6 +245,7 @@ typedef struct {
     int64_t late;       //  orders flagged late
     int64_t stalled;    //  orders flagged stalled
     int64_t credited;   //  orders credited to an agent
+    int64_t forgotten;  //  settled orders dropped from memory (their rows stay)
 } ordersync_stats_t;
 void ordersync_model_stats (ordersync_model_t *self, ordersync_stats_t *out);
 

@@ -56,6 +56,7 @@ typedef struct {
     kf_zap_t *zap;                    //  ZAP handler (NULL when insecure)
     zcert_t *cert;                    //  our key pair (NULL when insecure)
     char server_key[41];              //  intake's public key
+    char routing_key[41];             //  routing's public key
     ordersync_model_t *model;         //  the rules
     ordersync_writes_t *writes;       //  the current transaction's writes
     const Kefu__V1__OrderUpdate *cur; //  the snapshot being applied (personal fields), borrowed
@@ -71,6 +72,7 @@ typedef struct {
     int64_t *c_reloads;
     int64_t *c_txn_failed;
     int64_t *c_unknown_flags;
+    int64_t *c_recalled;
 } s_server_t;
 
 static int64_t
@@ -228,6 +230,14 @@ s_on_reply_seen (void *arg, const char *shop_id, int64_t customer_id, const char
     ordersync_writes_reply (self->writes, shop_id, customer_id, agent_id, conversation_id, at);
 }
 
+static void
+s_on_agent_changed (void *arg, const char *shop_id, const char *agent_id, bool on_shift,
+                    bool offline)
+{
+    s_server_t *self = arg;
+    ordersync_writes_agent (self->writes, shop_id, agent_id, on_shift, offline);
+}
+
 //  ---------------------------------------------------------------------
 //  Commands to intake
 
@@ -291,6 +301,7 @@ s_after_commit (void *arg)
     s_server_t *self = arg;
     ordersync_writes_clear (self->writes);
     kf_commands_commit (self->commands);
+    ordersync_model_forget_settled (self->model);
 }
 
 static int
@@ -326,6 +337,7 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
         goto failed;
     kf_outbox_publish (self->outbox);
     kf_commands_commit (self->commands);
+    ordersync_model_forget_settled (self->model);
     return 0;
 failed:
     kf_outbox_discard (self->outbox);
@@ -362,6 +374,19 @@ s_on_reply_row (void *arg, const char *shop_id, int64_t customer_id, const char 
                                    conversation_id, at);
 }
 
+static void
+s_on_created_bound (void *arg, const char *shop_id, int64_t created_at)
+{
+    ordersync_model_restore_forgotten (((s_server_t *) arg)->model, shop_id, created_at);
+}
+
+static void
+s_on_agent_row (void *arg, const char *shop_id, const char *agent_id, bool on_shift, bool offline)
+{
+    ordersync_model_restore_agent (((s_server_t *) arg)->model, shop_id, agent_id, on_shift,
+                                   offline);
+}
+
 static int
 s_reload (s_server_t *self)
 {
@@ -370,16 +395,18 @@ s_reload (s_server_t *self)
     kf_error_t err;
     kf_error_clear (&err);
     ordersync_model_destroy (&self->model);
-    ordersync_sink_t sink = {s_on_changed, s_on_event,      s_on_command, s_on_cancel,
-                             s_on_refused, s_on_reply_seen, self};
+    ordersync_sink_t sink = {s_on_changed, s_on_event,      s_on_command,       s_on_cancel,
+                             s_on_refused, s_on_reply_seen, s_on_agent_changed, self};
     self->model = ordersync_model_new (self->clock, &sink);
     ordersync_writes_clear (self->writes);
     kf_commands_discard (self->commands);
     if (kf_store_ensure (self->store) ||
         ordersync_store_load_settings (self->store, NULL, s_on_settings, self, &err) ||
-        ordersync_store_load_orders (self->store, s_on_order_row, self, &err) ||
+        ordersync_store_load_orders (self->store, s_now (self), s_on_order_row, self, &err) ||
+        ordersync_store_load_created_bound (self->store, s_on_created_bound, self, &err) ||
         ordersync_store_load_replies (self->store, s_now (self) - S_REPLIES_KEPT_MS, s_on_reply_row,
                                       self, &err) ||
+        ordersync_store_load_agents (self->store, s_on_agent_row, self, &err) ||
         ordersync_store_load_outbox (self->store, s_on_unsubmitted, self, &err)) {
         kf_log_warn ("ordersync.load_failed", "reason=\"%s\"", err.reason);
         return -1;
@@ -400,6 +427,25 @@ s_str (char *buf, size_t size, const ProtobufCBinaryData *b)
 {
     snprintf (buf, size, "%.*s", (int) b->len, (const char *) b->data);
     return buf;
+}
+
+//  An order memory does not hold may be a settled one: read its row back
+//  (the model forgets it again once it is applied, if still settled). Not
+//  for one created after every order memory let go of: a new order costs
+//  no read (created_at 0: unknown, read).
+static void
+s_recall (s_server_t *self, const char *shop_id, const char *order_id, int64_t created_at)
+{
+    if (ordersync_model_order (self->model, shop_id, order_id) ||
+        !ordersync_model_may_be_settled (self->model, shop_id, created_at))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    if (ordersync_store_get_order (self->store, shop_id, order_id, s_on_order_row, self, &err))
+        kf_log_warn ("ordersync.recall_failed", "shop=%s order=%s reason=\"%s\"", shop_id, order_id,
+                     err.reason);
+    else if (ordersync_model_order (self->model, shop_id, order_id))
+        (*self->c_recalled)++;
 }
 
 static void
@@ -425,6 +471,7 @@ s_apply_update (s_server_t *self, const char *shop_id, const Kefu__V1__OrderRece
         .tracking_no = s_str (tracking, sizeof tracking, &u->tracking_no),
     };
     self->cur = u;
+    s_recall (self, shop_id, order_id, snap.created_at);
     ordersync_model_on_update (self->model, shop_id, &snap);
     self->cur = NULL;
 }
@@ -435,9 +482,9 @@ s_apply_flag (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceiv
     const Kefu__V1__OrderFlag *f = r->flag;
     char order_id[ORDERSYNC_ID_MAX + 1], agent[ORDERSYNC_ID_MAX + 1];
     char *note = kf_valid_strdup (&f->note);
-    if (ordersync_model_on_flag (self->model, shop_id,
-                                 s_str (order_id, sizeof order_id, &f->order_id), f->colour,
-                                 f->meaning, note, s_str (agent, sizeof agent, &f->agent_id))) {
+    s_recall (self, shop_id, s_str (order_id, sizeof order_id, &f->order_id), 0);
+    if (ordersync_model_on_flag (self->model, shop_id, order_id, f->colour, f->meaning, note,
+                                 s_str (agent, sizeof agent, &f->agent_id))) {
         (*self->c_unknown_flags)++;
         kf_log_info ("ordersync.flag_unknown_order", "shop=%s order=%s", shop_id, order_id);
     }
@@ -481,6 +528,16 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         }
         break;
     }
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_SHIFT: //  routing's
+        s_ensure_shop (self, ev->shop_id);
+        ordersync_model_on_shift (self->model, ev->shop_id, ev->agent_shift->agent_id,
+                                  ev->agent_shift->on_shift);
+        break;
+    case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE:
+        s_ensure_shop (self, ev->shop_id);
+        ordersync_model_on_presence (self->model, ev->shop_id, ev->agent_presence->agent_id,
+                                     ev->agent_presence->status);
+        break;
     default:
         break;
     }
@@ -581,6 +638,7 @@ s_refresh_status (kf_control_t *control, void *arg)
         *kf_control_counter (control, "orders.late") = st.late;
         *kf_control_counter (control, "orders.stalled") = st.stalled;
         *kf_control_counter (control, "orders.credited") = st.credited;
+        *kf_control_counter (control, "orders.forgotten") = st.forgotten;
     }
     *kf_control_counter (control, "commands.unacked") =
         (int64_t) kf_commands_unacked (self->commands);
@@ -646,6 +704,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_unknown_flags = kf_control_counter (c, "flags.unknown_order");
+    self->c_recalled = kf_control_counter (c, "orders.recalled");
     return self;
 }
 
@@ -662,6 +721,8 @@ s_secure (s_server_t *self, char *why, size_t why_size)
     if (!self->cert ||
         kf_zap_public_key (self->config->server_key, self->config->server_key_file,
                            self->server_key, why, why_size) ||
+        kf_zap_public_key (self->config->routing_key, self->config->routing_key_file,
+                           self->routing_key, why, why_size) ||
         !(self->zap = kf_zap_new (why, why_size)))
         return -1;
     kf_zap_curve_client (self->intake, self->cert, self->server_key);
@@ -691,6 +752,16 @@ s_start (s_server_t *self, char *why, size_t why_size)
     if (rc) {
         snprintf (why, why_size, "bad KEFU_ORDERSYNC_INTAKE_EVENTS=%s",
                   self->config->intake_events);
+        return -1;
+    }
+    //  Routing's agent.shift: who is on shift (COD confirmations).
+    rc = self->cert
+             ? kf_subscriber_follow_curve (self->sub, "routing", self->config->routing_events,
+                                           self->cert, self->routing_key)
+             : kf_subscriber_follow (self->sub, "routing", self->config->routing_events);
+    if (rc) {
+        snprintf (why, why_size, "bad KEFU_ORDERSYNC_ROUTING_EVENTS=%s",
+                  self->config->routing_events);
         return -1;
     }
     //  The record first (a database that is down is retried by the timer).

@@ -495,7 +495,16 @@ static const kf_stmt_t s_statements[] = {
     {"ordersync_forget_commands",
      "DELETE FROM ordersync_outbox o USING (SELECT unnest ($1::text[]) AS s, "
      "unnest ($2::text[]) AS r) AS u WHERE o.shop_id = u.s AND o.request_id = u.r"},
-    {"ordersync_load_orders", S_LOAD_ORDERS},
+    //  The orders something may still be due for (ordersync_model.h): an
+    //  open COD confirmation, paid and not late, shipped and not stalled,
+    //  unpaid of the last two days ($1 = now - ORDERSYNC_OPEN_MS).
+    {"ordersync_load_orders",
+     S_LOAD_ORDERS " WHERE (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL "
+                   "AND cod_escalated_at IS NULL) "
+                   "OR (state = 2 AND paid_at IS NOT NULL AND late_at IS NULL) "
+                   "OR (state = 3 AND stalled_at IS NULL) "
+                   "OR (state = 1 AND payment <> 2 AND reminded_at IS NULL "
+                   "AND created_at >= to_timestamp ($1::int8 / 1000.0::float8))"},
     {"ordersync_list_orders", S_LOAD_ORDERS
      " WHERE shop_id = $1 AND ($2::int2 = 0 OR state = $2) "
      "AND (NOT $3::bool OR (state = 1 AND payment = 1)) AND (NOT $4::bool OR late_at IS NOT NULL) "
@@ -504,6 +513,20 @@ static const kf_stmt_t s_statements[] = {
      "AND (NOT $8::bool OR (cod_opened_at IS NOT NULL AND cod_confirmed_at IS NULL) "
      "  OR (address_opened_at IS NOT NULL AND address_confirmed_at IS NULL)) "
      "ORDER BY created_at DESC, order_id LIMIT $6"},
+    {"ordersync_load_created_bound",
+     "SELECT shop_id, coalesce ((extract (epoch FROM max (created_at)) * 1000)::int8, 0) "
+     "FROM orders GROUP BY shop_id"},
+    {"ordersync_get_order", S_LOAD_ORDERS " WHERE shop_id = $1 AND order_id = $2"},
+    {"ordersync_order_history",
+     "SELECT what, coalesce ((extract (epoch FROM at) * 1000)::int8, 0), st, pr, f, tk, n, a "
+     "FROM (SELECT 'state' AS what, at, state AS st, coalesce (previous_state, 0) AS pr, "
+     "  '' AS f, '' AS tk, '' AS n, '' AS a "
+     "  FROM order_states WHERE shop_id = $1 AND order_id = $2 "
+     "UNION ALL SELECT 'flag', at, 0, 0, flag, task, note, agent_id "
+     "  FROM order_flags WHERE shop_id = $1 AND order_id = $2 "
+     "UNION ALL SELECT 'refused', modified_at, state, order_state, '', '', reason, '' "
+     "  FROM order_refused WHERE shop_id = $1 AND order_id = $2) AS h "
+     "ORDER BY at, what DESC"},
     {"ordersync_load_replies",
      "SELECT shop_id, customer_id, agent_id, conversation_id, " MS (
          "at") " FROM ordersync_replies "
@@ -515,17 +538,27 @@ static const kf_stmt_t s_statements[] = {
      "  coalesce (o.cutoff_minute, 1020), coalesce (o.cod_notice_s, 7200)::int8 * 1000, "
      "  coalesce (o.stall_after_s, 172800)::int8 * 1000, coalesce (o.window_s, 86400)::int8 * "
      "1000, "
-     "  coalesce (o.cod_group, 'presales'), o.remind_text "
+     "  coalesce (o.cod_group, 'presales'), o.remind_text, coalesce (o.open_minute, 510), "
+     "  coalesce (o.close_minute, 1380) "
      "FROM shops s LEFT JOIN ordersync_settings o USING (shop_id) "
      "WHERE $1::text IS NULL OR s.shop_id = $1 ORDER BY s.shop_id"},
     {"ordersync_save_settings",
      "INSERT INTO ordersync_settings (shop_id, remind_minute, cutoff_minute, cod_notice_s, "
-     "  stall_after_s, window_s, cod_group, remind_text) "
-     "VALUES ($1, $2, $3, $4::int8 / 1000, $5::int8 / 1000, $6::int8 / 1000, $7, $8) "
+     "  stall_after_s, window_s, cod_group, remind_text, open_minute, close_minute) "
+     "VALUES ($1, $2, $3, $4::int8 / 1000, $5::int8 / 1000, $6::int8 / 1000, $7, $8, $9, $10) "
      "ON CONFLICT (shop_id) DO UPDATE SET remind_minute = EXCLUDED.remind_minute, "
      "cutoff_minute = EXCLUDED.cutoff_minute, cod_notice_s = EXCLUDED.cod_notice_s, "
      "stall_after_s = EXCLUDED.stall_after_s, window_s = EXCLUDED.window_s, "
-     "cod_group = EXCLUDED.cod_group, remind_text = EXCLUDED.remind_text"},
+     "cod_group = EXCLUDED.cod_group, remind_text = EXCLUDED.remind_text, "
+     "open_minute = EXCLUDED.open_minute, close_minute = EXCLUDED.close_minute"},
+    {"ordersync_upsert_agents",
+     "INSERT INTO ordersync_agents (shop_id, agent_id, on_shift, offline) "
+     "SELECT * FROM (SELECT unnest ($1::text[]) AS s, unnest ($2::text[]) AS a, "
+     "unnest ($3::bool[]) AS on_shift, unnest ($4::bool[]) AS offline) AS t "
+     "ON CONFLICT (shop_id, agent_id) DO UPDATE SET on_shift = EXCLUDED.on_shift, "
+     "offline = EXCLUDED.offline"},
+    {"ordersync_load_agents",
+     "SELECT shop_id, agent_id, on_shift::int, offline::int FROM ordersync_agents"},
     {NULL, NULL}};
 
 void
@@ -555,6 +588,7 @@ struct _ordersync_writes_t {
     kf_batch_t *replies;  //  ordersync_replies rows
     kf_batch_t *commands; //  ordersync_outbox rows
     kf_batch_t *forgets;  //  ordersync_outbox rows to delete
+    kf_batch_t *agents;   //  ordersync_agents rows (shift and presence)
     kf_batch_t *rows;     //  the orders' upsert, built at queue time
 };
 
@@ -595,6 +629,8 @@ ordersync_writes_new (void)
     self->commands = kf_batch_new (4, cm);
     kf_col_type_t fg[] = {KF_COL_TEXT, KF_COL_TEXT};
     self->forgets = kf_batch_new (2, fg);
+    kf_col_type_t ag[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_BOOL, KF_COL_BOOL};
+    self->agents = kf_batch_new (4, ag);
     kf_col_type_t ro[] = {
         KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2,
         KF_COL_INT8, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8,
@@ -619,6 +655,7 @@ ordersync_writes_destroy (ordersync_writes_t **self_p)
     kf_batch_destroy (&self->replies);
     kf_batch_destroy (&self->commands);
     kf_batch_destroy (&self->forgets);
+    kf_batch_destroy (&self->agents);
     kf_batch_destroy (&self->rows);
     free (self);
     *self_p = NULL;
@@ -724,13 +761,23 @@ ordersync_writes_forget (ordersync_writes_t *self, const char *shop_id, const ch
     kf_batch_str (self->forgets, 1, request_id);
 }
 
+void
+ordersync_writes_agent (ordersync_writes_t *self, const char *shop_id, const char *agent_id,
+                        bool on_shift, bool offline)
+{
+    kf_batch_str (self->agents, 0, shop_id);
+    kf_batch_str (self->agents, 1, agent_id);
+    kf_batch_bool (self->agents, 2, on_shift);
+    kf_batch_bool (self->agents, 3, offline);
+}
+
 bool
 ordersync_writes_empty (const ordersync_writes_t *self)
 {
     return zhashx_size (self->orders) == 0 && kf_batch_rows (self->states) == 0 &&
            kf_batch_rows (self->flags) == 0 && kf_batch_rows (self->refused) == 0 &&
            kf_batch_rows (self->replies) == 0 && kf_batch_rows (self->commands) == 0 &&
-           kf_batch_rows (self->forgets) == 0;
+           kf_batch_rows (self->forgets) == 0 && kf_batch_rows (self->agents) == 0;
 }
 
 static void
@@ -800,6 +847,7 @@ ordersync_writes_queue (ordersync_writes_t *self, kf_store_t *store)
     s_queue_batch (store, "ordersync_insert_replies", self->replies);
     s_queue_batch (store, "ordersync_insert_commands", self->commands);
     s_queue_batch (store, "ordersync_forget_commands", self->forgets);
+    s_queue_batch (store, "ordersync_upsert_agents", self->agents);
 }
 
 void
@@ -813,6 +861,7 @@ ordersync_writes_clear (ordersync_writes_t *self)
     kf_batch_reset (self->replies);
     kf_batch_reset (self->commands);
     kf_batch_reset (self->forgets);
+    kf_batch_reset (self->agents);
 }
 
 //  ---------------------------------------------------------------------
@@ -839,6 +888,8 @@ s_on_settings (const PGresult *res, void *arg)
         snprintf (s.cod_group, sizeof s.cod_group, "%s", kf_store_text (res, r, 7));
         if (!kf_store_isnull (res, r, 8))
             snprintf (s.remind_text, sizeof s.remind_text, "%s", kf_store_text (res, r, 8));
+        s.open_minute = (int) kf_store_int (res, r, 9);
+        s.close_minute = (int) kf_store_int (res, r, 10);
         ((ordersync_settings_fn *) cb->fn) (cb->arg, &s);
     }
     return 0;
@@ -871,6 +922,8 @@ ordersync_store_save_settings (kf_store_t *store, const ordersync_settings_t *s,
     kf_params_int (&params, s->window_ms);
     kf_params_str (&params, s->cod_group);
     kf_params_str (&params, s->remind_text);
+    kf_params_int (&params, s->open_minute);
+    kf_params_int (&params, s->close_minute);
     return kf_store_exec (store, "ordersync_save_settings", &params, NULL, NULL, err);
 }
 
@@ -918,10 +971,14 @@ s_on_orders (const PGresult *res, void *arg)
 }
 
 int
-ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *arg, kf_error_t *err)
+ordersync_store_load_orders (kf_store_t *store, int64_t now_ms, ordersync_order_fn *fn, void *arg,
+                             kf_error_t *err)
 {
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, now_ms - ORDERSYNC_OPEN_MS);
     s_cb_t cb = {(void *) fn, arg};
-    return kf_store_exec (store, "ordersync_load_orders", NULL, s_on_orders, &cb, err);
+    return kf_store_exec (store, "ordersync_load_orders", &params, s_on_orders, &cb, err);
 }
 
 int
@@ -946,6 +1003,67 @@ ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
     return kf_store_exec (store, "ordersync_list_orders", &params, s_on_orders, &cb, err);
 }
 
+int
+ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                           ordersync_order_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, order_id);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_get_order", &params, s_on_orders, &cb, err);
+}
+
+static int
+s_on_history (const PGresult *res, void *arg)
+{
+    s_cb_t *cb = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        ordersync_history_t h = {.what = kf_store_text (res, r, 0),
+                                 .at = kf_store_int (res, r, 1),
+                                 .state = (int) kf_store_int (res, r, 2),
+                                 .previous = (int) kf_store_int (res, r, 3),
+                                 .flag = kf_store_text (res, r, 4),
+                                 .task = kf_store_text (res, r, 5),
+                                 .note = kf_store_text (res, r, 6),
+                                 .agent = kf_store_text (res, r, 7)};
+        ((ordersync_history_fn *) cb->fn) (cb->arg, &h);
+    }
+    return 0;
+}
+
+int
+ordersync_store_order_history (kf_store_t *store, const char *shop_id, const char *order_id,
+                               ordersync_history_fn *fn, void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, order_id);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_order_history", &params, s_on_history, &cb, err);
+}
+
+static int
+s_on_created_bound (const PGresult *res, void *arg)
+{
+    s_cb_t *cb = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        ((ordersync_created_fn *) cb->fn) (cb->arg, kf_store_text (res, r, 0),
+                                           kf_store_int (res, r, 1));
+    return 0;
+}
+
+int
+ordersync_store_load_created_bound (kf_store_t *store, ordersync_created_fn *fn, void *arg,
+                                    kf_error_t *err)
+{
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_load_created_bound", NULL, s_on_created_bound, &cb,
+                          err);
+}
+
 static int
 s_on_replies (const PGresult *res, void *arg)
 {
@@ -966,6 +1084,24 @@ ordersync_store_load_replies (kf_store_t *store, int64_t since_ms, ordersync_rep
     kf_params_int (&params, since_ms);
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_load_replies", &params, s_on_replies, &cb, err);
+}
+
+static int
+s_on_agents (const PGresult *res, void *arg)
+{
+    s_cb_t *cb = arg;
+    for (int r = 0; r < PQntuples (res); r++)
+        ((ordersync_agent_fn *) cb->fn) (cb->arg, kf_store_text (res, r, 0),
+                                         kf_store_text (res, r, 1), kf_store_int (res, r, 2) != 0,
+                                         kf_store_int (res, r, 3) != 0);
+    return 0;
+}
+
+int
+ordersync_store_load_agents (kf_store_t *store, ordersync_agent_fn *fn, void *arg, kf_error_t *err)
+{
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_load_agents", NULL, s_on_agents, &cb, err);
 }
 
 static int

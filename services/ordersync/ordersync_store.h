@@ -54,6 +54,9 @@ void ordersync_writes_command (ordersync_writes_t *self, const char *shop_id,
                                int64_t at);
 void ordersync_writes_forget (ordersync_writes_t *self, const char *shop_id,
                               const char *request_id);
+//  What order-sync knows of an agent (shift from routing, presence).
+void ordersync_writes_agent (ordersync_writes_t *self, const char *shop_id, const char *agent_id,
+                             bool on_shift, bool offline);
 //  Nothing collected.
 bool ordersync_writes_empty (const ordersync_writes_t *self);
 //  Queue everything collected in the store's open pipeline (the statements
@@ -84,18 +87,51 @@ typedef struct {
     bool open;            //  ... still open
     int limit;            //  most rows
 } ordersync_filter_t;
-//  Every order.
+//  The orders something may still be due for at now_ms (the model's
+//  memory after a start; the settled ones are read one by one when a
+//  snapshot or flag comes, ordersync_store_get_order).
 typedef void (ordersync_order_fn) (void *arg, const char *shop_id, const ordersync_order_t *o);
-int ordersync_store_load_orders (kf_store_t *store, ordersync_order_fn *fn, void *arg,
-                                 kf_error_t *err);
+int ordersync_store_load_orders (kf_store_t *store, int64_t now_ms, ordersync_order_fn *fn,
+                                 void *arg, kf_error_t *err);
 int ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
                                  const ordersync_filter_t *filter, ordersync_order_fn *fn,
                                  void *arg, kf_error_t *err);
+//  One order of a shop (kefuctl orders show): fn is called once, or not
+//  at all when the shop has no such order.
+int ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *order_id,
+                               ordersync_order_fn *fn, void *arg, kf_error_t *err);
+//  One line of an order's history: a state applied ("state": state and
+//  previous), a flag or task ("flag": flag, task, note, agent), a snapshot
+//  refused ("refused": its state, previous = the order's then, note = why).
+typedef struct {
+    const char *what;  //  "state", "flag" or "refused"
+    int64_t at;        //  ms: the snapshot's time (state, refused), the flag's
+    int state;         //  OrderState (state, refused)
+    int previous;      //  OrderState before (state), the order's (refused); 0 none
+    const char *flag;  //  red, blue, late, ... ("" for a task)
+    const char *task;  //  unpaid_reminder, cod_confirm, address_confirm, shipping_delay, ""
+    const char *note;  //  the flag's note; refused: stale or impossible
+    const char *agent; //  who set the flag ("" = kefu)
+} ordersync_history_t;
+typedef void (ordersync_history_fn) (void *arg, const ordersync_history_t *h);
+//  The order's history, oldest first (strings borrowed for the call).
+int ordersync_store_order_history (kf_store_t *store, const char *shop_id, const char *order_id,
+                                   ordersync_history_fn *fn, void *arg, kf_error_t *err);
+//  Per shop, the latest creation time of its orders (what may be in the
+//  record and not in memory after a start).
+typedef void (ordersync_created_fn) (void *arg, const char *shop_id, int64_t created_at);
+int ordersync_store_load_created_bound (kf_store_t *store, ordersync_created_fn *fn, void *arg,
+                                        kf_error_t *err);
 //  Replies since since_ms.
 typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t customer_id,
                                    const char *agent_id, int64_t conversation_id, int64_t at);
 int ordersync_store_load_replies (kf_store_t *store, int64_t since_ms, ordersync_reply_fn *fn,
                                   void *arg, kf_error_t *err);
+//  Every agent as last stored.
+typedef void (ordersync_agent_fn) (void *arg, const char *shop_id, const char *agent_id,
+                                   bool on_shift, bool offline);
+int ordersync_store_load_agents (kf_store_t *store, ordersync_agent_fn *fn, void *arg,
+                                 kf_error_t *err);
 //  Commands not acknowledged by intake, oldest first.
 typedef void (ordersync_command_fn) (void *arg, const char *shop_id, const char *request_id,
                                      const uint8_t *payload, size_t size);

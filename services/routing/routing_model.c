@@ -58,6 +58,7 @@ typedef struct {
     int load;                          //  assigned open conversations
     int64_t last_assigned;             //  ms of the last new conversation (idle since)
     bool on_shift;                     //  at the last shift refresh
+    bool shift_told;                   //  on_shift reported to the sink since configured
     char *note;                        //  handover note from the last presence event, owned
 } s_agent_t;
 
@@ -790,6 +791,10 @@ s_refresh_shifts (routing_model_t *self, s_shop_t *shop)
             zlistx_add_end (ended, a);
         if (!a->on_shift && on && a->cfg)
             started_groups |= a->cfg->groups;
+        if (a->cfg && (on != a->on_shift || !a->shift_told) && self->sink.shift_changed) {
+            self->sink.shift_changed (self->sink.arg, shop->config->shop_id, a->agent_id, on, now);
+            a->shift_told = true;
+        }
         a->on_shift = on;
     }
     bool any_ended = zlistx_size (ended) > 0;

@@ -212,6 +212,11 @@ typedef struct {
     void (*customer_served) (void *arg, const char *shop_id, int64_t customer_id,
                              const char *agent_id, int64_t at);
     void *arg;
+    //  An agent's shift began or ended (and, after a configure, every
+    //  configured agent's shift as it is then), for the other services.
+    //  After arg: added later, so the initialisers before it kept their order.
+    void (*shift_changed) (void *arg, const char *shop_id, const char *agent_id, bool on_shift,
+                           int64_t at);
 } routing_sink_t;
 
 //  ---------------------------------------------------------------------

@@ -401,6 +401,21 @@ s_on_transferred (void *arg, const char *shop_id, const routing_conv_t *conv, co
 }
 
 static void
+s_on_shift_changed (void *arg, const char *shop_id, const char *agent_id, bool on_shift, int64_t at)
+{
+    s_server_t *self = arg;
+    self->dirty = true;
+    Kefu__V1__AgentShiftChanged shift = KEFU__V1__AGENT_SHIFT_CHANGED__INIT;
+    shift.agent_id = (char *) agent_id;
+    shift.on_shift = on_shift;
+    shift.at_ms = at;
+    Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+    ev.payload_case = KEFU__V1__EVENT__PAYLOAD_AGENT_SHIFT;
+    ev.agent_shift = &shift;
+    s_event (self, shop_id, "agent.shift", &ev);
+}
+
+static void
 s_on_conv_changed (void *arg, const char *shop_id, const routing_conv_t *conv)
 {
     s_server_t *self = arg;
@@ -1091,9 +1106,9 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->auth = routing_auth_new (self->config);
     kf_control_set_refresh (self->control, s_refresh_status, self);
     kf_control_set_on_clock (self->control, s_on_clock, self);
-    routing_sink_t sink = {s_on_assigned,         s_on_queued,      s_on_auto_reply,
-                           s_on_breach,           s_on_transferred, s_on_conv_changed,
-                           s_on_presence_changed, s_on_served,      self};
+    routing_sink_t sink = {
+        s_on_assigned,     s_on_queued,           s_on_auto_reply, s_on_breach, s_on_transferred,
+        s_on_conv_changed, s_on_presence_changed, s_on_served,     self,        s_on_shift_changed};
     self->model = routing_model_new (self->clock, &sink);
     self->writes = routing_writes_new ();
     self->closing = zhashx_new ();

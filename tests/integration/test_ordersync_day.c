@@ -14,7 +14,10 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_kefuctl.h"
 #include "kt_ordersync.h"
+
+#include <jansson.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,6 +102,17 @@ s_chat (fixture_t *f, const char *customer, const char *agent)
     kt_gw_push (f->gw, &item);
 }
 
+//  An item of the shop's platform chat with the gateway's id, sent now.
+static void
+s_item (fixture_t *f, Kefu__V1__InboundItem *item, const char *id)
+{
+    kefu__v1__inbound_item__init (item);
+    item->shop_id = kt_text (SHOP);
+    item->gateway_msg_id = kt_text (id);
+    item->sent_at_ms = kf_clock_now_ms (f->clock);
+    item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+}
+
 //  Push an order snapshot (the item id is the order and its modification time).
 static void
 s_order (fixture_t *f, const char *order, const char *customer, int state, int payment,
@@ -106,12 +120,9 @@ s_order (fixture_t *f, const char *order, const char *customer, int state, int p
 {
     char id[64];
     snprintf (id, sizeof id, "o-%s-%lld", order, (long long) modified);
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__InboundItem item;
     Kefu__V1__OrderUpdate u = KEFU__V1__ORDER_UPDATE__INIT;
-    item.shop_id = kt_text (SHOP);
-    item.gateway_msg_id = kt_text (id);
-    item.sent_at_ms = kf_clock_now_ms (f->clock);
-    item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    s_item (f, &item, id);
     item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE;
     item.order_update = &u;
     u.order_id = kt_text (order);
@@ -151,19 +162,38 @@ s_text (fixture_t *f, const char *sql)
     return kt_db_query1 (f->db, sql);
 }
 
+enum {
+    CREATED = KEFU__V1__ORDER_STATE__ORDER_CREATED,
+    PAID = KEFU__V1__ORDER_STATE__ORDER_PAID,
+    SHIPPED = KEFU__V1__ORDER_STATE__ORDER_SHIPPED,
+    ONLINE = KEFU__V1__PAYMENT_METHOD__PAYMENT_ONLINE,
+    COD = KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY
+};
+
 #define REMINDERS                                                                                  \
     "SELECT count(*) FROM outbound_commands WHERE origin = 'ordersync' AND kind = 'reminder'"
+
+//  The red flag an agent sets when the address is confirmed.
+static void
+s_red_flag (fixture_t *f, const char *id, const char *order, const char *note, const char *agent)
+{
+    Kefu__V1__InboundItem item;
+    Kefu__V1__OrderFlag flag = KEFU__V1__ORDER_FLAG__INIT;
+    s_item (f, &item, id);
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_ORDER_FLAG;
+    item.order_flag = &flag;
+    flag.order_id = kt_text (order);
+    flag.colour = KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_RED;
+    flag.meaning = KEFU__V1__ORDER_FLAG_MEANING__ORDER_FLAG_ADDRESS_CONFIRMED;
+    flag.note = kt_text (note);
+    flag.agent_id = kt_text (agent);
+    kt_gw_push (f->gw, &item);
+}
 
 static void
 test_a_shop_day_with_orders (void **state)
 {
     fixture_t *f = *state;
-    enum {
-        CREATED = KEFU__V1__ORDER_STATE__ORDER_CREATED,
-        PAID = KEFU__V1__ORDER_STATE__ORDER_PAID,
-        ONLINE = KEFU__V1__PAYMENT_METHOD__PAYMENT_ONLINE,
-        COD = KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY
-    };
     //  Morning: two buyers talk to two agents.
     s_at (f, AT (0, 9, 0));
     s_chat (f, "tb_anna", "xiaomei");
@@ -183,20 +213,7 @@ test_a_shop_day_with_orders (void **state)
     s_at (f, AT (0, 14, 0));
     s_order (f, "TB-E", "tb_cora", PAID, ONLINE, AT (0, 13, 50), AT (0, 14, 0));
     //  An agent confirms TB-B's address on the platform: the red flag.
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__OrderFlag flag = KEFU__V1__ORDER_FLAG__INIT;
-    item.shop_id = kt_text (SHOP);
-    item.gateway_msg_id = kt_text ("flag-1");
-    item.sent_at_ms = kf_clock_now_ms (f->clock);
-    item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_ORDER_FLAG;
-    item.order_flag = &flag;
-    flag.order_id = kt_text ("TB-B");
-    flag.colour = KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_RED;
-    flag.meaning = KEFU__V1__ORDER_FLAG_MEANING__ORDER_FLAG_ADDRESS_CONFIRMED;
-    flag.note = kt_text ("发邮政快递");
-    flag.agent_id = kt_text ("慧兰");
-    kt_gw_push (f->gw, &item);
+    s_red_flag (f, "flag-1", "TB-B", "发邮政快递", "慧兰");
     s_at (f, AT (0, 14, 1));
 
     //  The record: five orders, the buyer linked to the customer record.
@@ -226,8 +243,10 @@ test_a_shop_day_with_orders (void **state)
     char *note = s_text (f, "SELECT address_note FROM orders WHERE order_id = 'TB-B'");
     assert_string_equal (note, "发邮政快递 _ 慧兰");
     free (note);
+    //  No routing runs in this story, so nobody is on shift: the COD group
+    //  (test_ordersync_shifts has the agent on shift).
     char *owner = s_text (f, "SELECT task_owner FROM orders WHERE order_id = 'TB-D'");
-    assert_string_equal (owner, "xiaomei");
+    assert_string_equal (owner, "presales");
     free (owner);
     assert_int_equal (s_count (f, "SELECT count(*) FROM outbound_commands WHERE origin = "
                                   "'ordersync' AND kind = 'notice'"),
@@ -236,8 +255,7 @@ test_a_shop_day_with_orders (void **state)
 
     //  The warehouse ships TB-B.
     s_at (f, AT (0, 15, 0));
-    s_order (f, "TB-B", "tb_bella", KEFU__V1__ORDER_STATE__ORDER_SHIPPED, ONLINE, AT (0, 11, 0),
-             AT (0, 15, 0));
+    s_order (f, "TB-B", "tb_bella", SHIPPED, ONLINE, AT (0, 11, 0), AT (0, 15, 0));
 
     //  16:00: TB-A and TB-C (unpaid, online) are reminded; not TB-D (COD).
     s_at (f, AT (0, 15, 59));
@@ -271,11 +289,163 @@ test_a_shop_day_with_orders (void **state)
                       1);
 }
 
+static json_t *
+s_kefuctl_json (void)
+{
+    json_error_t jerr;
+    json_t *j = json_loads (kt_kefuctl_last.out, 0, &jerr);
+    if (!j)
+        fail_msg ("not JSON (%s): %s", jerr.text, kt_kefuctl_last.out);
+    return j;
+}
+
+static const char *
+s_member (json_t *o, const char *key)
+{
+    const char *v = json_string_value (json_object_get (o, key));
+    return v ? v : "(missing)";
+}
+
+static void
+test_orders_show_tells_history_tasks_and_credit (void **state)
+{
+    fixture_t *f = *state;
+    s_at (f, AT (0, 9, 30));
+    s_chat (f, "tb_bella", "lingling");
+    s_at (f, AT (0, 11, 5));
+    s_order (f, "TB-B", "tb_bella", PAID, ONLINE, AT (0, 11, 0), AT (0, 11, 5));
+    s_order (f, "TB-B", "tb_bella", CREATED, ONLINE, AT (0, 11, 0), AT (0, 11, 0)); //  stale
+    s_at (f, AT (0, 14, 0));
+    s_red_flag (f, "flag-1", "TB-B", "发邮政快递", "慧兰");
+    s_at (f, AT (0, 14, 0)); //  order-sync applies it before the clock moves
+    s_at (f, AT (0, 15, 0));
+    s_order (f, "TB-B", "tb_bella", SHIPPED, ONLINE, AT (0, 11, 0), AT (0, 15, 0));
+    s_at (f, AT (0, 15, 1));
+
+    KT_EXPECT (f->db, 0, "orders", "show", SHOP, "TB-B", "--json");
+    json_t *j = s_kefuctl_json ();
+    assert_string_equal (s_member (j, "state"), "shipped");
+    assert_string_equal (s_member (j, "created"), "2026-11-23 11:00");
+    //  Credited, and why: the reply, its conversation, the rule and window.
+    json_t *credit = json_object_get (j, "credit");
+    assert_string_equal (s_member (credit, "agent"), "lingling");
+    assert_string_equal (s_member (credit, "rule"), "last_reply_within_window");
+    assert_string_equal (s_member (credit, "reply_at"), "2026-11-23 09:30");
+    assert_true (json_integer_value (json_object_get (credit, "conversation")) > 0);
+    //  The address task, done, with its note "content _ agent".
+    json_t *tasks = json_object_get (j, "tasks");
+    assert_int_equal (json_array_size (tasks), 1);
+    json_t *task = json_array_get (tasks, 0);
+    assert_string_equal (s_member (task, "task"), "address_confirm");
+    assert_string_equal (s_member (task, "done"), "2026-11-23 14:00");
+    assert_string_equal (s_member (task, "note"), "发邮政快递 _ 慧兰");
+    //  The history in time order: the stale snapshot refused, paid, the
+    //  task opened, the red flag, shipped.
+    json_t *h = json_object_get (j, "history");
+    const char *want[][3] = {{"refused", "created", "stale"},
+                             {"state", "paid", ""},
+                             {"flag", "", "open"},
+                             {"flag", "", "发邮政快递 _ 慧兰"},
+                             {"state", "shipped", ""}};
+    assert_int_equal (json_array_size (h), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *line = json_array_get (h, i);
+        assert_string_equal (s_member (line, "what"), want[i][0]);
+        assert_string_equal (s_member (line, "state"), want[i][1]);
+        assert_string_equal (s_member (line, "note"), want[i][2]);
+    }
+    assert_string_equal (s_member (json_array_get (h, 3), "flag"), "red");
+    assert_string_equal (s_member (json_array_get (h, 4), "previous"), "paid");
+    json_decref (j);
+
+    //  For people: the same, and the credit in one line.
+    KT_EXPECT (f->db, 0, "orders", "show", SHOP, "TB-B");
+    assert_non_null (strstr (kt_kefuctl_last.out, "credited   lingling (conversation "));
+    assert_non_null (strstr (kt_kefuctl_last.out, "rule last_reply_within_window"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "发邮政快递 _ 慧兰"));
+    //  An order the shop does not have; a bad id.
+    KT_EXPECT (f->db, 4, "orders", "show", SHOP, "TB-NONE");
+    assert_non_null (strstr (kt_kefuctl_last.err, "no order TB-NONE"));
+    KT_EXPECT (f->db, 2, "orders", "show", SHOP, "TB\x01");
+}
+
+static void
+test_orders_list_filters_by_state_unpaid_late_and_customer (void **state)
+{
+    fixture_t *f = *state;
+    s_at (f, AT (0, 10, 0));
+    s_order (f, "L-1", "tb_anna", CREATED, ONLINE, AT (0, 10, 0), AT (0, 10, 0));
+    s_order (f, "L-2", "tb_anna", CREATED, COD, AT (0, 10, 0), AT (0, 10, 0));
+    s_order (f, "L-3", "tb_cora", PAID, ONLINE, AT (0, 9, 0), AT (0, 10, 0));
+    s_order (f, "L-4", "tb_cora", PAID, ONLINE, AT (0, 9, 30), AT (0, 10, 0));
+    s_at (f, AT (0, 12, 0));
+    s_order (f, "L-4", "tb_cora", SHIPPED, ONLINE, AT (0, 9, 30), AT (0, 12, 0));
+    s_at (f, AT (0, 12, 0)); //  applied before the clock moves on
+    s_at (f, AT (1, 0, 0));  //  L-3 is late
+    struct {
+        const char *opt, *value, *want;
+    } cases[] = {{"--unpaid", NULL, "L-1"},             //  online and unpaid: not the COD one
+                 {"--late", NULL, "L-3"},               //  paid, not shipped by midnight
+                 {"--state", "paid", "L-3"},            //
+                 {"--state", "shipped", "L-4"},         //
+                 {"--customer", "tb_anna", "L-1 L-2"}}; //  newest first, then by id
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].value)
+            KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, cases[i].value, "--json");
+        else
+            KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, "--json");
+        json_t *rows = s_kefuctl_json ();
+        char got[64] = "";
+        size_t k;
+        json_t *row;
+        json_array_foreach (rows, k, row)
+        {
+            snprintf (got + strlen (got), sizeof got - strlen (got), "%s%s", k ? " " : "",
+                      s_member (row, "order_id"));
+        }
+        json_decref (rows);
+        if (strcmp (got, cases[i].want) != 0)
+            fail_msg ("%s %s: got \"%s\", want \"%s\"", cases[i].opt,
+                      cases[i].value ? cases[i].value : "", got, cases[i].want);
+    }
+    KT_EXPECT (f->db, 2, "orders", "list", SHOP, "--state", "lost");
+}
+
+static void
+test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot (void **state)
+{
+    fixture_t *f = *state;
+    s_at (f, AT (0, 10, 0));
+    s_order (f, "TB-Z", "tb_zoe", PAID, ONLINE, AT (0, 9, 0), AT (0, 10, 0));
+    s_at (f, AT (0, 12, 0));
+    s_order (f, "TB-Z", "tb_zoe", KEFU__V1__ORDER_STATE__ORDER_DELIVERED, ONLINE, AT (0, 9, 0),
+             AT (0, 12, 0));
+    s_at (f, AT (0, 12, 0)); //  delivered: order-sync keeps it in the record only
+    //  The paid snapshot again, late: compared with the row, refused.
+    s_order (f, "TB-Z", "tb_zoe", SHIPPED, ONLINE, AT (0, 9, 0), AT (0, 11, 0));
+    s_at (f, AT (0, 12, 1));
+    assert_int_equal (s_count (f, "SELECT state FROM orders WHERE order_id = 'TB-Z'"),
+                      KEFU__V1__ORDER_STATE__ORDER_DELIVERED);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM order_refused WHERE order_id = 'TB-Z' "
+                                  "AND reason = 'stale'"),
+                      1);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM events WHERE stream = 'ordersync' AND "
+                                  "kind = 'order.created'"),
+                      1);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_a_shop_day_with_orders, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_orders_show_tells_history_tasks_and_credit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_orders_list_filters_by_state_unpaid_late_and_customer,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot, s_setup,
+            s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -20,6 +20,11 @@ typedef struct {
 //  its defaults.
 void kt_ordersync_start (kt_ordersync_t *self, const char *db, const char *intake_events,
                          const char *intake_commands, kf_clock_t *clock);
+//  The same in two steps, to change ->config in between (routing's events
+//  endpoint: none by default, routing's events are then read from the table).
+void kt_ordersync_init (kt_ordersync_t *self, const char *db, const char *intake_events,
+                        const char *intake_commands, kf_clock_t *clock);
+void kt_ordersync_run (kt_ordersync_t *self);
 //  DRAIN, then stop (memory only: the record stays).
 void kt_ordersync_stop (kt_ordersync_t *self);
 //  SYNC until ordersync has applied every intake event in db (fails the test

@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     s_record_t r[MAX_R];
     int count;
+    ordersync_order_t last; //  the last row handed to the sink (the record's)
     kf_clock_t *clock;
     ordersync_model_t *model;
 } s_fix_t;
@@ -70,6 +71,7 @@ s_changed (void *arg, const char *shop, const ordersync_order_t *o, const orders
 {
     (void) shop, (void) s;
     s_add (arg, "changed", o->order_id);
+    ((s_fix_t *) arg)->last = *o;
 }
 
 static void
@@ -95,6 +97,13 @@ s_command (void *arg, const char *shop, const ordersync_order_t *o, const orders
     snprintf (r->flag, sizeof r->flag, "%s", c->notice ? c->audience : "");
     snprintf (r->note, sizeof r->note, "%s", c->text);
     r->n = c->reminder_kind;
+}
+
+static void
+s_agent_changed (void *arg, const char *shop, const char *agent_id, bool on_shift, bool offline)
+{
+    (void) shop;
+    s_add (arg, "agent", agent_id)->n = (on_shift ? 1 : 0) + (offline ? 2 : 0);
 }
 
 static void
@@ -144,6 +153,7 @@ s_model (s_fix_t *f)
                              .command = s_command,
                              .cancel = s_cancel,
                              .refused = s_refused,
+                             .agent_changed = s_agent_changed,
                              .arg = f};
     ordersync_model_t *m = ordersync_model_new (f->clock, &sink);
     ordersync_settings_t s;
@@ -348,6 +358,7 @@ test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_superviso
 {
     s_fix_t *f = *state;
     ordersync_model_on_reply (f->model, SHOP, 7, "xiaomei", 11, AT (0, 9, 30));
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
     s_move (f, AT (0, 10, 0));
     ordersync_snapshot_t s = s_snap ("C1", CREATED, COD, AT (0, 9, 59), AT (0, 10, 0));
     s_feed (f, &s);
@@ -377,6 +388,136 @@ test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_superviso
                              "lingling");
     s_move (f, AT (0, 20, 0));
     assert_int_equal (s_count (f, "command", "C2", "cod-overdue:C2"), 0);
+}
+
+//  The owner of a new COD order's confirmation, buyer 7 served by xiaomei.
+static const char *
+s_cod_owner (s_fix_t *f, const char *order)
+{
+    ordersync_snapshot_t s = s_snap (order, CREATED, COD, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &s);
+    return s_find (f, "event", order, "order.task_due")->agent;
+}
+
+static void
+test_a_cod_task_goes_to_the_agent_who_served_only_while_on_shift_and_not_offline (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_model_on_reply (f->model, SHOP, 7, "xiaomei", 11, AT (0, 9, 30));
+    s_move (f, AT (0, 10, 0));
+    //  Routing never said xiaomei is on shift: the COD group.
+    assert_string_equal (s_cod_owner (f, "K1"), "presales");
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
+    assert_string_equal (s_cod_owner (f, "K2"), "xiaomei");
+    //  On shift but gone offline, then back.
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE);
+    assert_string_equal (s_cod_owner (f, "K3"), "presales");
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_BUSY);
+    assert_string_equal (s_cod_owner (f, "K4"), "xiaomei");
+    //  Her shift ends.
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", false);
+    assert_string_equal (s_cod_owner (f, "K5"), "presales");
+    assert_string_equal (s_find (f, "command", "K5", "cod:K5")->flag, "presales");
+}
+
+static void
+test_what_is_known_of_an_agent_is_reported_for_the_record_and_restored (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true);
+    ordersync_model_on_shift (f->model, SHOP, "xiaomei", true); //  no change: not reported
+    ordersync_model_on_presence (f->model, SHOP, "xiaomei",
+                                 KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE);
+    assert_int_equal (s_count (f, "agent", "xiaomei", NULL), 2);
+    assert_int_equal (s_find (f, "agent", "xiaomei", NULL)->n, 1 + 2); //  on shift, offline
+    //  A model rebuilt from the record knows the same.
+    ordersync_model_t *m = s_model (f);
+    ordersync_model_restore_agent (m, SHOP, "xiaomei", true, false);
+    assert_true (ordersync_model_available (m, SHOP, "xiaomei"));
+    assert_false (ordersync_model_available (m, SHOP, "lingling"));
+    ordersync_model_destroy (&m);
+}
+
+static void
+test_the_cod_notice_counts_shop_hours_only (void **state)
+{
+    s_fix_t *f = *state;
+    //  Opened at 22:30: half an hour before closing (23:00), an hour and a
+    //  half after opening (08:30) the next day: due at 10:00.
+    s_move (f, AT (0, 22, 30));
+    ordersync_snapshot_t s = s_snap ("N1", CREATED, COD, AT (0, 22, 30), AT (0, 22, 30));
+    s_feed (f, &s);
+    assert_int_equal (ordersync_model_next_deadline (f->model), AT (1, 10, 0));
+    s_move (f, AT (1, 0, 30));
+    s_move (f, AT (1, 9, 59));
+    assert_int_equal (s_count (f, "command", "N1", "cod-overdue:N1"), 0);
+    s_move (f, AT (1, 10, 0));
+    assert_int_equal (s_count (f, "command", "N1", "cod-overdue:N1"), 1);
+}
+
+static void
+test_shop_hours_may_run_past_midnight_or_all_day (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_settings_t s;
+    ordersync_settings_defaults (&s, SHOP);
+    s.open_minute = 20 * 60; //  20:00-02:00
+    s.close_minute = 2 * 60;
+    assert_int_equal (ordersync_model_configure (f->model, &s), 0);
+    //  01:00 + 2 h: one hour to 02:00, one from 20:00.
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (1, 1, 0), 2 * HOUR),
+                      AT (1, 21, 0));
+    //  Before opening: counting starts at 20:00.
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (0, 12, 0), 3 * HOUR),
+                      AT (0, 23, 0));
+    s.open_minute = s.close_minute = 0; //  all day
+    assert_int_equal (ordersync_model_configure (f->model, &s), 0);
+    assert_int_equal (ordersync_model_after_shop_hours (f->model, SHOP, AT (0, 23, 0), 2 * HOUR),
+                      AT (1, 1, 0));
+}
+
+static void
+test_a_settled_order_leaves_memory_and_is_read_back_for_its_next_snapshot (void **state)
+{
+    s_fix_t *f = *state;
+    s_move (f, AT (0, 11, 0));
+    ordersync_snapshot_t created = s_snap ("S1", CREATED, ONLINE, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &created);
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S1")); //  may be reminded
+    ordersync_snapshot_t done = s_snap ("S1", DELIVERED, ONLINE, AT (0, 10, 0), AT (0, 11, 0));
+    done.paid_at = AT (0, 10, 30);
+    assert_int_equal (s_feed (f, &done), ORDERSYNC_APPLIED);
+    //  Delivered, nothing open: its row went to the sink; once that is
+    //  committed, memory forgets it.
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S1"));
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S1"));
+    assert_int_equal (f->last.state, DELIVERED);
+    //  An order created up to S1 may be one memory let go of; a later one not.
+    assert_true (ordersync_model_may_be_settled (f->model, SHOP, AT (0, 10, 0)));
+    assert_false (ordersync_model_may_be_settled (f->model, SHOP, AT (0, 10, 1)));
+    assert_true (ordersync_model_may_be_settled (f->model, SHOP, 0));
+    ordersync_stats_t st;
+    ordersync_model_stats (f->model, &st);
+    assert_int_equal (st.forgotten, 1);
+    assert_int_equal (st.orders, 0);
+    //  A late snapshot: the row read back first, then refused as stale.
+    ordersync_order_t row = f->last;
+    ordersync_model_restore_order (f->model, SHOP, &row);
+    assert_int_equal (s_feed (f, &created), ORDERSYNC_STALE);
+    assert_int_equal (s_count (f, "event", "S1", "order.created"), 1);
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S1"));
+    //  An unpaid order of last week is settled at once too; one of today stays.
+    ordersync_snapshot_t old = s_snap ("S2", CREATED, ONLINE, AT (-7, 10, 0), AT (-7, 10, 0));
+    s_feed (f, &old);
+    ordersync_snapshot_t today = s_snap ("S3", CREATED, ONLINE, AT (0, 10, 0), AT (0, 10, 0));
+    s_feed (f, &today);
+    ordersync_model_forget_settled (f->model);
+    assert_null (ordersync_model_order (f->model, SHOP, "S2"));
+    assert_non_null (ordersync_model_order (f->model, SHOP, "S3"));
 }
 
 static void
@@ -492,6 +633,19 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_a_cod_order_is_the_task_of_the_agent_who_served_the_buyer_then_of_supervisors,
             s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_cod_task_goes_to_the_agent_who_served_only_while_on_shift_and_not_offline,
+            s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_what_is_known_of_an_agent_is_reported_for_the_record_and_restored, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_cod_notice_counts_shop_hours_only, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_settled_order_leaves_memory_and_is_read_back_for_its_next_snapshot, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_shop_hours_may_run_past_midnight_or_all_day, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_paid_order_awaits_its_address_confirmation_noted_content_and_agent, s_setup,
             s_teardown),

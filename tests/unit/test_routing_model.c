@@ -213,7 +213,7 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     f->clock = kf_clock_new_manual (s_at (0, 8, 0, 0));
     routing_sink_t sink = {s_on_assigned, s_on_queued, s_on_reply, s_on_breach, s_on_transfer,
-                           NULL,          NULL,        NULL,       NULL};
+                           NULL,          NULL,        NULL,       NULL,        NULL};
     f->model = routing_model_new (f->clock, &sink);
     routing_shop_config_t *cfg = s_config ();
     assert_int_equal (routing_model_configure (f->model, &cfg), 0);
