@@ -1,5 +1,5 @@
 /*  metrics_att_store — the SQL of metrics' attendance tables (migration
-    0036): the facts the tracker emits, written with the batch's offsets;
+    0034): the facts the tracker emits, written with the batch's offsets;
     what is open, loaded after a start; a day's input, read for a query;
     the shop's grace minutes. Registered by metrics_store_register; the
     rebuild's reset empties these tables with the others. */

@@ -1,4 +1,4 @@
--- 0034 The shop's quick-reply library (快捷短语), routing's (README "Quick replies").
+-- 0032 The shop's quick-reply library (快捷短语), routing's (README "Quick replies").
 --
 -- Phrases per shop, each for one intent or the greeting. Routing loads them
 -- with the shop's configuration and hands the agent up to

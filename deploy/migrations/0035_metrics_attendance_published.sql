@@ -1,4 +1,4 @@
--- 0037 kefu-metrics: how far agent.attendance has been published.
+-- 0035 kefu-metrics: how far agent.attendance has been published.
 --
 -- Metrics publishes one agent.attendance event (stream "metrics") per agent
 -- and scheduled shift a minute after the shift ends. upto_ms is the end of

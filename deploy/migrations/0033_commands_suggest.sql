@@ -1,4 +1,4 @@
--- 0035 Intake stores routing's suggestion commands (quick replies for a
+-- 0033 Intake stores routing's suggestion commands (quick replies for a
 -- conversation whose intent changed) like the other outbound commands.
 
 ALTER TABLE outbound_commands DROP CONSTRAINT outbound_commands_kind_check;

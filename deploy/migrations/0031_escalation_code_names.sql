@@ -1,4 +1,4 @@
--- 0033 the names of kefu-escalation's codes (see 0020): a case's stage,
+-- 0031 the names of kefu-escalation's codes (see 0020): a case's stage,
 -- category, responsible party, remedy and a review's outcome, as the wire
 -- schema's enums (proto/kefu/v1/complaints.proto) name them. A review's
 -- outcome REVIEW_PROMISED keeps the follow-up time in next_ms (the case

@@ -1,4 +1,4 @@
--- 0032 a buyer's review and an agent's action on a complaint are items too
+-- 0030 a buyer's review and an agent's action on a complaint are items too
 -- (messages.kind 9 review, 10 complaint_action). Intake stores them like
 -- every item (the de-duplication key; a review's buyer gets a customer
 -- record) and publishes them as "review.received" and

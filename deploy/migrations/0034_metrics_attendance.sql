@@ -1,4 +1,4 @@
--- 0036 kefu-metrics: attendance (README "Attendance").
+-- 0034 kefu-metrics: attendance (README "Attendance").
 --
 -- What metrics keeps to judge shifts worked, from events only: the shift
 -- schedules routing published (schedule.changed, one row per version that

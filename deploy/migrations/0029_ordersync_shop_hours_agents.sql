@@ -1,4 +1,4 @@
--- 0030 order-sync: the shop's hours, which are all the COD notice counts
+-- 0029 order-sync: the shop's hours, which are all the COD notice counts
 -- (an order confirmed "within 2 h" means 2 h the shop is open), and what
 -- order-sync has heard of each agent (routing's agent.shift, intake's
 -- agent.presence): a COD confirmation goes to the agent who served the
