@@ -156,9 +156,9 @@ s_cod_order (fixture_t *f, const char *order)
 static void
 s_owner_is (fixture_t *f, const char *order, const char *want)
 {
-    char sql[128];
-    snprintf (sql, sizeof sql, "SELECT task_owner FROM orders WHERE order_id = '%s'", order);
-    char *owner = kt_db_query1 (f->db, sql);
+    const char *values[] = {order};
+    char *owner =
+        kt_db_query1p (f->db, "SELECT task_owner FROM orders WHERE order_id = $1", 1, values);
     assert_string_equal (owner, want);
     free (owner);
 }

@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -125,14 +126,14 @@ kt_db_log_errors (const char *dbname, long mark, char *first, size_t size)
 }
 
 char *
-kt_db_query1 (const char *conninfo, const char *sql)
+kt_db_query1p (const char *conninfo, const char *sql, int n, const char *const *values)
 {
     PGconn *conn = PQconnectdb (conninfo);
     if (PQstatus (conn) != CONNECTION_OK) {
         fprintf (stderr, "FATAL: connect %s: %s\n", conninfo, PQerrorMessage (conn));
         abort ();
     }
-    PGresult *res = PQexec (conn, sql);
+    PGresult *res = PQexecParams (conn, sql, n, NULL, values, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         fprintf (stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage (res));
         abort ();
@@ -141,6 +142,12 @@ kt_db_query1 (const char *conninfo, const char *sql)
     PQclear (res);
     PQfinish (conn);
     return out;
+}
+
+char *
+kt_db_query1 (const char *conninfo, const char *sql)
+{
+    return kt_db_query1p (conninfo, sql, 0, NULL);
 }
 
 long long
@@ -155,12 +162,11 @@ kt_db_count (const char *conninfo, const char *sql)
 Kefu__V1__Event *
 kt_db_last_event (const char *conninfo, const char *stream, const char *kind)
 {
-    char sql[256];
-    snprintf (sql, sizeof sql,
-              "SELECT encode (payload, 'hex') FROM events WHERE stream = '%s' AND kind = "
-              "'%s' ORDER BY seq DESC LIMIT 1",
-              stream, kind);
-    char *hex = kt_db_query1 (conninfo, sql);
+    const char *values[] = {stream, kind};
+    char *hex = kt_db_query1p (conninfo,
+                               "SELECT encode (payload, 'hex') FROM events WHERE stream = $1 "
+                               "AND kind = $2 ORDER BY seq DESC LIMIT 1",
+                               2, values);
     size_t size = strlen (hex) / 2;
     uint8_t *bytes = malloc (size + 1);
     for (size_t i = 0; i < size; i++) {
@@ -182,11 +188,7 @@ kt_db_last_event (const char *conninfo, const char *stream, const char *kind)
 void
 kt_db_settle (const char *db, zactor_t *actor, const char *consumer)
 {
-    char sql[256];
-    snprintf (sql, sizeof sql,
-              "SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets WHERE consumer = '%s' "
-              "AND stream = 'intake'",
-              consumer);
+    const char *values[] = {consumer};
     int64_t deadline = zclock_mono () + 20000;
     while (zclock_mono () < deadline) {
         zstr_send (actor, "SYNC");
@@ -194,7 +196,13 @@ kt_db_settle (const char *db, zactor_t *actor, const char *consumer)
         free (reply);
         long long written = kt_db_count (db, "SELECT coalesce (sum (last_seq), 0) FROM "
                                              "event_sequences WHERE stream = 'intake'");
-        if (kt_db_count (db, sql) >= written)
+        char *applied = kt_db_query1p (db,
+                                       "SELECT coalesce (sum (last_seq), 0) FROM consumer_offsets "
+                                       "WHERE consumer = $1 AND stream = 'intake'",
+                                       1, values);
+        bool caught_up = atoll (applied) >= written;
+        free (applied);
+        if (caught_up)
             return;
         zclock_sleep (10);
     }

@@ -36,6 +36,8 @@ int kt_db_log_errors (const char *dbname, long mark, char *first, size_t size);
 //  the first column of the first row as a string ("" if no row).
 //  Caller owns return value. Aborts on error.
 char *kt_db_query1 (const char *conninfo, const char *sql);
+//  The same with values[0..n) as $1..$n (text).
+char *kt_db_query1p (const char *conninfo, const char *sql, int n, const char *const *values);
 //  Same, as an integer.
 long long kt_db_count (const char *conninfo, const char *sql);
 //  SYNC a service's actor until `consumer` has applied every intake event
