@@ -198,3 +198,15 @@ kf_batch_reset (kf_batch_t *self)
         self->cols[i].has_null = false;
     }
 }
+
+void
+kf_batch_pipeline_add (kf_batch_t **self_p, kf_store_t *store, const char *stmt)
+{
+    if (kf_batch_rows (*self_p) > 0) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_batch_params (*self_p, &params);
+        kf_store_pipeline_add (store, stmt, &params, NULL, NULL);
+    }
+    kf_batch_destroy (self_p);
+}

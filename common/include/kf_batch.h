@@ -62,6 +62,11 @@ int kf_batch_rows (const kf_batch_t *self);
 //  borrow the batch's buffers: valid until the batch is changed or reset.
 void kf_batch_params (kf_batch_t *self, kf_params_t *params);
 
+//  Queue the batch's rows as one statement (its columns as $1..$ncols) in
+//  the store's open pipeline (parameters are copied), nothing when it has
+//  no rows; destroys the batch.
+void kf_batch_pipeline_add (kf_batch_t **self_p, kf_store_t *store, const char *stmt);
+
 //  Empty the batch, keeping its buffers.
 void kf_batch_reset (kf_batch_t *self);
 

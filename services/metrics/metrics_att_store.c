@@ -2,7 +2,6 @@
 #include "metrics_att_store.h"
 
 #include "kf_batch.h"
-#include "metrics_store.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -235,7 +234,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_int (b, 2, r->span.from_ms);
         kf_batch_int (b, 3, r->span.to_ms);
     }
-    metrics_store_queue_batch (store, "metrics_att_upsert_spans", b);
+    kf_batch_pipeline_add (&b, store, "metrics_att_upsert_spans");
 
     kf_col_type_t reply_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT8};
     b = kf_batch_new (3, reply_types);
@@ -244,7 +243,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_str (b, 1, r->reply.agent_id);
         kf_batch_int (b, 2, r->reply.minute_ms);
     }
-    metrics_store_queue_batch (store, "metrics_att_insert_replies", b);
+    kf_batch_pipeline_add (&b, store, "metrics_att_insert_replies");
 
     kf_col_type_t round_types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8};
     b = kf_batch_new (4, round_types);
@@ -254,7 +253,7 @@ metrics_att_writes_queue (metrics_att_writes_t *self, kf_store_t *store)
         kf_batch_int (b, 2, r->round.started_ms);
         kf_batch_int (b, 3, r->round.answered_ms);
     }
-    metrics_store_queue_batch (store, "metrics_att_upsert_rounds", b);
+    kf_batch_pipeline_add (&b, store, "metrics_att_upsert_rounds");
 
     //  Schedules one by one, in order: each compares with the one before.
     for (s_schedule_row_t *r = zlistx_first (self->schedules); r;

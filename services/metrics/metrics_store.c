@@ -585,19 +585,7 @@ metrics_writes_presence (metrics_writes_t *self, const char *shop_id, const char
 static void
 s_queue (kf_store_t *store, const char *stmt, kf_batch_t *batch)
 {
-    if (kf_batch_rows (batch) > 0) {
-        kf_params_t params;
-        kf_params_init (&params);
-        kf_batch_params (batch, &params);
-        kf_store_pipeline_add (store, stmt, &params, NULL, NULL);
-    }
-    kf_batch_destroy (&batch);
-}
-
-void
-metrics_store_queue_batch (kf_store_t *store, const char *stmt, kf_batch_t *batch)
-{
-    s_queue (store, stmt, batch);
+    kf_batch_pipeline_add (&batch, store, stmt);
 }
 
 static void

@@ -57,9 +57,6 @@ void metrics_writes_source (metrics_writes_t *self, const char *shop_id, const c
 //  copied) and clear the collection.
 void metrics_writes_queue (metrics_writes_t *self, kf_store_t *store);
 void metrics_writes_clear (metrics_writes_t *self);
-//  Queue a batch's rows as one statement in the store's open pipeline
-//  (nothing when it has none); takes ownership of batch.
-void metrics_store_queue_batch (kf_store_t *store, const char *stmt, kf_batch_t *batch);
 //  Rows collected (for counters).
 int metrics_writes_rows (const metrics_writes_t *self);
 
