@@ -133,7 +133,9 @@ kt_db_query1p (const char *conninfo, const char *sql, int n, const char *const *
         fprintf (stderr, "FATAL: connect %s: %s\n", conninfo, PQerrorMessage (conn));
         abort ();
     }
-    PGresult *res = PQexecParams (conn, sql, n, NULL, values, NULL, NULL, 0);
+    //  Without parameters, PQexec: sql may hold several statements.
+    PGresult *res =
+        n > 0 ? PQexecParams (conn, sql, n, NULL, values, NULL, NULL, 0) : PQexec (conn, sql);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         fprintf (stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage (res));
         abort ();

@@ -36,7 +36,7 @@ int kt_db_log_errors (const char *dbname, long mark, char *first, size_t size);
 //  the first column of the first row as a string ("" if no row).
 //  Caller owns return value. Aborts on error.
 char *kt_db_query1 (const char *conninfo, const char *sql);
-//  The same with values[0..n) as $1..$n (text).
+//  The same with values[0..n) as $1..$n (text; n > 0: one statement).
 char *kt_db_query1p (const char *conninfo, const char *sql, int n, const char *const *values);
 //  Same, as an integer.
 long long kt_db_count (const char *conninfo, const char *sql);
