@@ -177,13 +177,23 @@ s_on_int (const PGresult *res, void *arg)
 int64_t
 bench_pg_count (const char *url, const char *sql)
 {
+    return bench_pg_count1 (url, sql, NULL);
+}
+
+int64_t
+bench_pg_count1 (const char *url, const char *sql, const char *param)
+{
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
         return -1;
     int64_t value = -1;
     kf_error_t err;
     kf_error_clear (&err);
-    if (kf_store_exec_sql (store, sql, NULL, s_on_int, &value, &err)) {
+    kf_params_t params;
+    kf_params_init (&params);
+    if (param)
+        kf_params_str (&params, param);
+    if (kf_store_exec_sql (store, sql, param ? &params : NULL, s_on_int, &value, &err)) {
         fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
         value = -1;
     }

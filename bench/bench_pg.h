@@ -56,6 +56,8 @@ int bench_pg_analyze (const char *url);
 
 //  The value of a trusted constant query returning one integer; -1 on error.
 int64_t bench_pg_count (const char *url, const char *sql);
+//  The same with one text parameter, $1.
+int64_t bench_pg_count1 (const char *url, const char *sql, const char *value);
 
 typedef struct {
     const char *shop_id; //  rows' shop (need not be registered)
