@@ -115,11 +115,6 @@ int kefuctl_change_config (kefuctl_change_t *change, const char *what);
 //  Print the last statement error and return KEFUCTL_FAILED.
 int kefuctl_change_failed (kefuctl_change_t *change);
 
-//  Row callbacks (kf_store_rows_fn) into an int64_t *arg: the first column of
-//  the first row (0 if none), or the rows the statement changed.
-int kefuctl_on_int (const PGresult *res, void *arg);
-int kefuctl_on_affected (const PGresult *res, void *arg);
-
 //  For read-only commands: connect and check the shop exists. On 0,
 //  *store_p is the caller's to destroy.
 int kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p);
@@ -156,8 +151,8 @@ int kefuctl_check_shop (const char *cmd, const char *shop_id);
 int kefuctl_shop_args (const char *cmd, int argc, char **argv, int first, const char **shop_id,
                        bool *json, const char **by);
 //  The shape every "<noun> list <shop> [--json]" shares: arguments from
-//  argv[first] on, the shop checked and opened, sql run with the shop as $1,
-//  the rows handed to fn with a kefuctl_list_t * as its argument.
+//  argv[first] on, the shop checked and opened, and fn lists the rows,
+//  read by the owning service's store (0, or -1 with err set).
 typedef struct {
     bool json;            //  --json: JSON wanted
     const char *timezone; //  the shop's time zone
@@ -166,10 +161,6 @@ typedef struct {
     const char *shop_id;  //  the shop (kefuctl_list_run)
     void *arg;            //  the caller's (kefuctl_list_run)
 } kefuctl_list_t;
-int kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
-                          const char *sql, kf_store_rows_fn *fn);
-//  The same shape where the owning service's store reads the rows: fn
-//  lists them (0, or -1 with err set).
 typedef int (kefuctl_lister_fn) (kefuctl_list_t *list, kf_error_t *err);
 int kefuctl_list_run (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
                       kefuctl_lister_fn *fn, void *arg);
