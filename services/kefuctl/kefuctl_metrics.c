@@ -255,9 +255,16 @@ s_cell (json_t *row, int c, bool csv, char *buf, size_t size)
     }
 }
 
+int
+kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
+                     const char *by, json_t **params_p, json_t **out)
+{
+    return s_ask_kind (ctl, cmd, 0, kind, shop, by, params_p, out);
+}
+
 //  A CSV field: quoted when it holds a comma, quote or line break.
-static void
-s_csv_field (const char *text)
+void
+kefuctl_csv_field (const char *text)
 {
     if (strpbrk (text, ",\"\n\r")) {
         putchar ('"');
@@ -285,10 +292,10 @@ static void
 s_csv_row (const char *key, json_t *row)
 {
     char buf[64];
-    s_csv_field (key);
+    kefuctl_csv_field (key);
     for (int c = 0; c < S_COLUMNS; c++) {
         putchar (',');
-        s_csv_field (s_cell (row, c, true, buf, sizeof buf));
+        kefuctl_csv_field (s_cell (row, c, true, buf, sizeof buf));
     }
     putchar ('\n');
 }
@@ -525,7 +532,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         printf ("agent,status,since,load,waiting,longest_wait_s\n");
         json_array_foreach (list, i, row)
         {
-            s_csv_field (s_str (row, "agent_id"));
+            kefuctl_csv_field (s_str (row, "agent_id"));
             double w = s_num (row, "longest_wait_s");
             printf (",%s,%s,%.0f,%.0f,", s_str (row, "status"), s_str (row, "since"),
                     s_num (row, "load"), s_num (row, "waiting"));
@@ -538,7 +545,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         json_array_foreach (convs, i, row)
         {
             printf ("%.0f,%s,", s_num (row, "conversation_id"), s_str (row, "channel"));
-            s_csv_field (s_str (row, "customer"));
+            kefuctl_csv_field (s_str (row, "customer"));
             printf (",%s,%s,%s,%s,%.3f,%.0f\n", s_str (row, "group"), s_str (row, "owner"),
                     json_is_true (json_object_get (row, "queued")) ? "true" : "false",
                     s_str (row, "waiting_since"), s_num (row, "waited_s"),
@@ -677,7 +684,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
             "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete\n");
         json_array_foreach (agents, i, a)
         {
-            s_csv_field (s_str (a, "agent_id"));
+            kefuctl_csv_field (s_str (a, "agent_id"));
             for (int k = 0; k < METRICS_ITEMS; k++)
                 if (strcmp (s_score_cell (a, metrics_item_names[k], cells[k], 32), "-") == 0)
                     cells[k][0] = '\0';
@@ -804,7 +811,7 @@ kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv)
             for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
                 if (k)
                     putchar (',');
-                s_csv_field (s_str (r, fields[k]));
+                kefuctl_csv_field (s_str (r, fields[k]));
             }
             printf (",%.0f,%.0f,%.0f,%s,%.0f\n", s_num (r, "present_minutes"),
                     s_num (r, "late_minutes"), s_num (r, "early_minutes"),

@@ -21,16 +21,20 @@
       qa.flags               flagged replies of a period, oldest first
       agent.scorecard        each agent's scorecard of a month (metrics_score.h)
       agent.attendance       each agent's scheduled shifts of a day or a month
-                             (metrics_attendance.h) */
+                             (metrics_attendance.h)
+      phrases.usage          quick replies used, per agent and phrase
+                             (metrics_desk.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "kefu/v1/control.pb-c.h"
 #include "kf_error.h"
+#include "kf_tz.h"
 #include "metrics_auth.h"
 #include "metrics_model.h"
 
@@ -42,6 +46,7 @@ typedef enum {
     METRICS_KIND_QA_FLAGS,    //  qa.flags
     METRICS_KIND_SCORECARD,   //  agent.scorecard
     METRICS_KIND_ATTENDANCE,  //  agent.attendance
+    METRICS_KIND_PHRASES,     //  phrases.usage (metrics_desk)
 } metrics_kind_t;
 
 #define METRICS_PARAMS_MAX  4096 //  bytes of params_json
@@ -79,6 +84,9 @@ typedef struct {
 int metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *principal,
                          metrics_auth_t *auth, const metrics_limits_t *limits, int64_t now_ms,
                          metrics_query_t *out, kf_error_t *err);
+//  The head every answer starts with: kind, shop, time zone, the period
+//  (or the time, for "now" kinds). Caller owns return value.
+json_t *metrics_query_head (const metrics_query_t *query, const kf_tz_t *tz);
 //  The kind's name ("kpi.summary").
 const char *metrics_kind_name (int kind);
 //  True for kinds answered from memory.

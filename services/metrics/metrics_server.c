@@ -37,6 +37,7 @@
 #include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
+#include "metrics_desk_store.h"
 #include "metrics_http.h"
 #include "metrics_model.h"
 #include "metrics_query.h"
@@ -60,32 +61,33 @@ static const char *const s_streams[] = {"routing", "intake", "ordersync", "escal
 #define S_STREAMS 4
 
 typedef struct {
-    zsock_t *pipe;                    //  actor pipe
-    const kf_config_spec_t *spec;     //  configuration table (reload)
-    metrics_config_t *config;         //  settings (borrowed)
-    const kf_common_config_t *common; //  shared settings (borrowed)
-    kf_clock_t *clock;                //  time (borrowed)
-    kf_store_t *store;                //  PostgreSQL (events, state)
-    kf_control_t *control;            //  status
-    kf_subscriber_t *sub;             //  routing + intake events
-    metrics_model_t *model;           //  the rules
-    metrics_writes_t *writes;         //  the current transaction's writes
-    metrics_att_tracker_t *att;       //  attendance: what is open now
-    metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
-    kf_outbox_t *outbox;              //  metrics' events (agent.attendance), no PUB
-    int64_t next_att_due;             //  clock ms of the next publication of attendance
-    metrics_auth_t *auth;             //  who may ask
-    zsock_t *router;                  //  the query endpoint
-    zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
-    metrics_http_t *http;             //  the dashboard, NULL without HTTP
-    zactor_t *worker;                 //  answers from the rollups
-    zloop_t *loop;                    //  event loop
-    bool loaded;                      //  model built from metrics' tables
-    bool draining;                    //  DRAIN received
-    int64_t next_poll;                //  monotonic ms of the next table catch-up
-    int64_t next_auth;                //  monotonic ms of the next auth refresh
-    char reply[300];                  //  an actor command's reply
-    int64_t *c_reloads;               //  counters
+    zsock_t *pipe;                      //  actor pipe
+    const kf_config_spec_t *spec;       //  configuration table (reload)
+    metrics_config_t *config;           //  settings (borrowed)
+    const kf_common_config_t *common;   //  shared settings (borrowed)
+    kf_clock_t *clock;                  //  time (borrowed)
+    kf_store_t *store;                  //  PostgreSQL (events, state)
+    kf_control_t *control;              //  status
+    kf_subscriber_t *sub;               //  routing + intake events
+    metrics_model_t *model;             //  the rules
+    metrics_writes_t *writes;           //  the current transaction's writes
+    metrics_att_tracker_t *att;         //  attendance: what is open now
+    metrics_att_writes_t *att_writes;   //  ... its facts of the current transaction
+    metrics_desk_writes_t *desk_writes; //  quick-reply uses of the current transaction
+    kf_outbox_t *outbox;                //  metrics' events (agent.attendance), no PUB
+    int64_t next_att_due;               //  clock ms of the next publication of attendance
+    metrics_auth_t *auth;               //  who may ask
+    zsock_t *router;                    //  the query endpoint
+    zsock_t *bridge;                    //  HTTP's questions (inproc ROUTER)
+    metrics_http_t *http;               //  the dashboard, NULL without HTTP
+    zactor_t *worker;                   //  answers from the rollups
+    zloop_t *loop;                      //  event loop
+    bool loaded;                        //  model built from metrics' tables
+    bool draining;                      //  DRAIN received
+    int64_t next_poll;                  //  monotonic ms of the next table catch-up
+    int64_t next_auth;                  //  monotonic ms of the next auth refresh
+    char reply[300];                    //  an actor command's reply
+    int64_t *c_reloads;                 //  counters
     int64_t *c_loaded_back;
     int64_t *c_txn_failed;
     int64_t *c_rebuilds;
@@ -333,6 +335,12 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED:
         s_apply_schedule (self, ev);
         break;
+    case KEFU__V1__EVENT__PAYLOAD_PHRASE_USED:
+        if (*ev->phrase_used->agent_id && ev->phrase_used->phrase_id > 0)
+            metrics_desk_writes_phrase (self->desk_writes, shop, ev->occurred_at_ms,
+                                        ev->phrase_used->agent_id, ev->phrase_used->phrase_id,
+                                        ev->phrase_used->intent);
+        break;
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
         const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
         metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
@@ -361,6 +369,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
     metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
+    metrics_desk_writes_queue (((s_server_t *) arg)->desk_writes, store);
     return 0;
 }
 
@@ -378,6 +387,7 @@ s_after_rollback (void *arg)
     (*self->c_txn_failed)++;
     metrics_writes_clear (self->writes);
     metrics_att_writes_clear (self->att_writes);
+    metrics_desk_writes_clear (self->desk_writes);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -956,6 +966,7 @@ s_server_destroy (s_server_t **self_p)
         metrics_writes_destroy (&self->writes);
         metrics_att_tracker_destroy (&self->att);
         metrics_att_writes_destroy (&self->att_writes);
+        metrics_desk_writes_destroy (&self->desk_writes);
         kf_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
@@ -983,6 +994,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
     self->att_writes = metrics_att_writes_new ();
+    self->desk_writes = metrics_desk_writes_new ();
     metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
     self->att = metrics_att_tracker_new (&att_sink);
     self->outbox = kf_outbox_new ("metrics", self->store);

@@ -1,0 +1,199 @@
+/*  metrics_desk — phrases.usage. */
+#include "metrics_desk.h"
+
+#include "kefu/v1/common.pb-c.h"
+#include "metrics_desk_store.h"
+#include "metrics_report.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION (15))
+
+bool
+metrics_desk_kind (int kind)
+{
+    return kind == METRICS_KIND_PHRASES;
+}
+
+int
+metrics_desk_check_by (metrics_query_t *query, const char *by, kf_error_t *err)
+{
+    if (!*by)
+        query->by = METRICS_BY_NONE;
+    else if (strcmp (by, "agent") == 0)
+        query->by = METRICS_BY_AGENT;
+    else if (strcmp (by, "phrase") == 0)
+        query->by = METRICS_DESK_BY_PHRASE;
+    else
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                             "group_by of phrases.usage must be empty, agent or phrase");
+    if (query->has_group || query->channel)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                             "phrases.usage takes no group or channel");
+    return 0;
+}
+
+const char *
+metrics_desk_intent_name (int intent, char *buf, size_t size)
+{
+    const ProtobufCEnumValue *v =
+        intent ? protobuf_c_enum_descriptor_get_value (&kefu__v1__intent__descriptor, intent)
+               : NULL;
+    const char *name = !intent ? "greeting" : v ? v->name : "unknown";
+    if (strncmp (name, "INTENT_", 7) == 0)
+        name += 7;
+    size_t i = 0;
+    for (; name[i] && i + 1 < size; i++)
+        buf[i] = (char) tolower ((unsigned char) name[i]);
+    buf[i] = '\0';
+    return buf;
+}
+
+//  ---------------------------------------------------------------------
+//  phrases.usage
+
+typedef struct {
+    char *agent_id;    //  who (owned)
+    int64_t phrase_id; //  which phrase
+    int intent;        //  its intent
+    int64_t uses;      //  how often in the period
+} s_use_t;
+
+typedef struct {
+    s_use_t *rows; //  in the store's order: agent, then phrase
+    size_t count;  //  rows used
+    size_t size;   //  rows allocated
+} s_uses_t;
+
+static void
+s_on_use (void *arg, const char *agent_id, int64_t phrase_id, int intent, int64_t uses)
+{
+    s_uses_t *u = arg;
+    if (u->count == u->size) {
+        u->size = u->size ? 2 * u->size : 64;
+        u->rows = realloc (u->rows, u->size * sizeof *u->rows);
+        assert (u->rows);
+    }
+    u->rows[u->count++] = (s_use_t){strdup (agent_id), phrase_id, intent, uses};
+}
+
+static int
+s_by_phrase (const void *a, const void *b)
+{
+    const s_use_t *x = a, *y = b;
+    if (x->phrase_id != y->phrase_id)
+        return x->phrase_id < y->phrase_id ? -1 : 1;
+    return strcmp (x->agent_id, y->agent_id);
+}
+
+static json_t *
+s_phrase_fields (json_t *o, const s_use_t *u)
+{
+    char name[32];
+    json_object_set_new (o, "phrase_id", json_integer (u->phrase_id));
+    json_object_set_new (o, "intent",
+                         json_string (metrics_desk_intent_name (u->intent, name, sizeof name)));
+    return o;
+}
+
+//  Rows grouped by the first field of the order they are in (agents, or
+//  phrases once sorted): uses and how many of the other there were.
+static json_t *
+s_grouped (const s_uses_t *u, bool by_phrase)
+{
+    json_t *rows = json_array ();
+    for (size_t i = 0; i < u->count;) {
+        size_t j = i;
+        int64_t uses = 0;
+        for (; j < u->count && (by_phrase ? u->rows[j].phrase_id == u->rows[i].phrase_id
+                                          : strcmp (u->rows[j].agent_id, u->rows[i].agent_id) == 0);
+             j++)
+            uses += u->rows[j].uses;
+        json_t *row;
+        if (by_phrase) {
+            char key[32];
+            snprintf (key, sizeof key, "%lld", (long long) u->rows[i].phrase_id);
+            row = s_phrase_fields (json_pack ("{s:s}", "key", key), &u->rows[i]);
+            json_object_set_new (row, "agents", json_integer ((json_int_t) (j - i)));
+        } else {
+            row = json_pack ("{s:s, s:s, s:I}", "key", u->rows[i].agent_id, "agent_id",
+                             u->rows[i].agent_id, "phrases", (json_int_t) (j - i));
+        }
+        json_object_set_new (row, "uses", json_integer (uses));
+        json_array_append_new (rows, row);
+        i = j;
+    }
+    return rows;
+}
+
+static char *
+s_answer_phrases (kf_store_t *store, const metrics_query_t *q, json_t *root, kf_error_t *err)
+{
+    s_uses_t u = {NULL, 0, 0};
+    char *text = NULL;
+    if (metrics_desk_store_phrases (store, q->shop_id, q->from_ms, q->to_ms,
+                                    q->has_agent ? q->agent : NULL, s_on_use, &u, err) == 0) {
+        int64_t uses = 0;
+        size_t agents = 0;
+        zhashx_t *phrases = zhashx_new ();
+        for (size_t i = 0; i < u.count; i++) {
+            uses += u.rows[i].uses;
+            if (i == 0 || strcmp (u.rows[i].agent_id, u.rows[i - 1].agent_id) != 0)
+                agents++;
+            char key[32];
+            snprintf (key, sizeof key, "%lld", (long long) u.rows[i].phrase_id);
+            zhashx_insert (phrases, key, (void *) 1);
+        }
+        json_object_set_new (root, "by",
+                             q->by == METRICS_BY_AGENT         ? json_string ("agent")
+                             : q->by == METRICS_DESK_BY_PHRASE ? json_string ("phrase")
+                                                               : json_null ());
+        json_object_set_new (root, "filters",
+                             q->has_agent ? json_pack ("{s:s}", "agent", q->agent)
+                                          : json_object ());
+        json_object_set_new (root, "total",
+                             json_pack ("{s:I, s:I, s:I}", "uses", (json_int_t) uses, "agents",
+                                        (json_int_t) agents, "phrases",
+                                        (json_int_t) zhashx_size (phrases)));
+        zhashx_destroy (&phrases);
+        json_t *rows;
+        if (q->by == METRICS_BY_AGENT)
+            rows = s_grouped (&u, false);
+        else if (q->by == METRICS_DESK_BY_PHRASE) {
+            qsort (u.rows, u.count, sizeof *u.rows, s_by_phrase);
+            rows = s_grouped (&u, true);
+        } else {
+            rows = json_array ();
+            for (size_t i = 0; i < u.count; i++) {
+                json_t *row =
+                    s_phrase_fields (json_pack ("{s:s, s:I}", "agent_id", u.rows[i].agent_id,
+                                                "uses", (json_int_t) u.rows[i].uses),
+                                     &u.rows[i]);
+                json_array_append_new (rows, row);
+            }
+        }
+        if ((int64_t) json_array_size (rows) > q->max_rows) {
+            json_decref (rows);
+            kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_LIMIT_EXCEEDED,
+                          "more than %lld rows (KEFU_METRICS_MAX_ROWS): ask for a shorter "
+                          "period, one agent or a grouping",
+                          (long long) q->max_rows);
+        } else {
+            json_object_set_new (root, "rows", rows);
+            text = json_dumps (root, S_DUMP_FLAGS);
+        }
+    }
+    for (size_t i = 0; i < u.count; i++)
+        free (u.rows[i].agent_id);
+    free (u.rows);
+    json_decref (root);
+    return text;
+}
+
+char *
+metrics_desk_answer (kf_store_t *store, const metrics_query_t *query, json_t *root, kf_error_t *err)
+{
+    return s_answer_phrases (store, query, root, err);
+}
