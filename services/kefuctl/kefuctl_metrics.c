@@ -610,8 +610,11 @@ s_scorecard_help (void)
             "key promotion and service check (entered with kefuctl score set), complaints (the\n"
             "weight less the deductions for findings against the agent) and customer records.\n"
             "An item kefu has no data for shows \"-\" and the reason below the table; the total\n"
-            "adds up the items that have a score. --json prints kefu-metrics' answer as it is;\n"
-            "--csv one row per agent. Connection settings as for kefuctl kpi.\n"
+            "adds up the items that have a score. Below it, every scheduled agent's attendance\n"
+            "of the month (shifts, present, late, early leave, absent, unanswered chats in their\n"
+            "hours: informational, no points). --json prints kefu-metrics' answer as it is;\n"
+            "--csv one row per agent, attendance in its last columns. Connection settings as\n"
+            "for kefuctl kpi.\n"
             "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
             "question, 4 no such shop.\n");
 }
@@ -655,6 +658,50 @@ s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
     return buf;
 }
 
+//  The attendance columns of a scorecard row (CSV: empty when the agent
+//  has no schedule), the line ended.
+static const char *const s_att_keys[] = {"shifts",      "present", "late",
+                                         "early_leave", "absent",  "unanswered"};
+#define S_ATT_KEYS 6
+
+static void
+s_attendance_cells (json_t *att)
+{
+    for (int k = 0; k < S_ATT_KEYS; k++)
+        if (json_is_object (att))
+            printf (",%.0f", s_num (att, s_att_keys[k]));
+        else
+            putchar (',');
+    putchar ('\n');
+}
+
+//  For people: the month's attendance of every scheduled agent
+//  (informational, no points).
+static void
+s_attendance_table (json_t *attendance)
+{
+    if (!json_object_size (attendance))
+        return;
+    printf ("\nattendance (informational, no points)\n");
+    const char *head[] = {"agent",       "shifts", "present",   "late",
+                          "early leave", "absent", "unanswered"};
+    kefuctl_table_t *table = kefuctl_table_new (7, head);
+    const char *agent;
+    json_t *t;
+    json_object_foreach (attendance, agent, t)
+    {
+        char cells[S_ATT_KEYS][24];
+        const char *row[7] = {agent};
+        for (int k = 0; k < S_ATT_KEYS; k++) {
+            snprintf (cells[k], sizeof cells[k], "%.0f", s_num (t, s_att_keys[k]));
+            row[1 + k] = cells[k];
+        }
+        kefuctl_table_add (table, row);
+    }
+    kefuctl_table_print (table, stdout);
+    kefuctl_table_destroy (&table);
+}
+
 int
 kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -679,9 +726,9 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         printf ("%s\n", out);
         free (out);
     } else if (format == S_CSV) {
-        printf (
-            "agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
-            "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete\n");
+        printf ("agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
+                "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete,"
+                "shifts,present,late,early_leave,absent,unanswered\n");
         json_array_foreach (agents, i, a)
         {
             kefuctl_csv_field (s_str (a, "agent_id"));
@@ -695,11 +742,12 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
             char n[5][24];
             for (int k = 0; k < 5; k++)
                 snprintf (n[k], sizeof n[k], isnan (c[k]) ? "" : "%.0f", c[k]);
-            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s\n", cells[METRICS_ITEM_SALES], n[0],
-                    n[1], cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
+            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s", cells[METRICS_ITEM_SALES], n[0], n[1],
+                    cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
                     cells[METRICS_ITEM_COMPLAINTS], n[2], n[3], n[4],
                     cells[METRICS_ITEM_CUSTOMER_RECORDS], s_num (a, "total"),
                     json_is_true (json_object_get (a, "complete")) ? "true" : "false");
+            s_attendance_cells (json_object_get (a, "attendance"));
         }
     } else {
         json_t *w = json_object_get (json_object_get (root, "scheme"), "weights");
@@ -733,6 +781,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         }
         kefuctl_table_print (table, stdout);
         kefuctl_table_destroy (&table);
+        s_attendance_table (json_object_get (root, "attendance"));
         if (json_object_size (reasons)) {
             printf ("\n* the total of the items that have a score; \"-\": no score yet\n");
             const char *key;

@@ -2,6 +2,8 @@
 #include "metrics_desk.h"
 
 #include "kefu/v1/common.pb-c.h"
+#include "metrics_att_store.h"
+#include "metrics_attendance.h"
 #include "metrics_desk_store.h"
 #include "metrics_report.h"
 
@@ -49,6 +51,78 @@ metrics_desk_intent_name (int intent, char *buf, size_t size)
         buf[i] = (char) tolower ((unsigned char) name[i]);
     buf[i] = '\0';
     return buf;
+}
+
+//  ---------------------------------------------------------------------
+//  Attendance on the scorecard
+
+#define S_DAY_MS 86400000LL
+
+//  The agent's totals in by_agent, created at zero.
+static json_t *
+s_att_totals (json_t *by_agent, const char *agent_id)
+{
+    json_t *t = json_object_get (by_agent, agent_id);
+    if (!t) {
+        t = json_pack ("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "shifts", 0, "ended", 0, "present", 0,
+                       "late", 0, "early_leave", 0, "absent", 0, "unanswered", 0);
+        json_object_set_new (by_agent, agent_id, t);
+    }
+    return t;
+}
+
+static void
+s_add (json_t *o, const char *key, int n)
+{
+    json_object_set_new (o, key, json_integer (json_integer_value (json_object_get (o, key)) + n));
+}
+
+int
+metrics_desk_attendance (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *tz,
+                         json_t *root, kf_error_t *err)
+{
+    metrics_att_input_t in;
+    //  As agent.attendance: facts up to two days after the month (an
+    //  overnight shift of its last day ends the next morning).
+    if (metrics_att_store_input (store, q->shop_id, q->from_ms, q->to_ms + 2 * S_DAY_MS, &in, err))
+        return -1;
+    json_t *by_agent = json_object ();
+    int64_t first = kf_tz_local_day (tz, q->from_ms), last = kf_tz_local_day (tz, q->to_ms - 1);
+    for (int64_t day = first; day <= last && in.version_count; day++) {
+        metrics_att_row_t *rows = NULL;
+        int n = metrics_attendance_day (&in, day, q->now_ms, &rows);
+        for (int i = 0; i < n; i++) {
+            const metrics_att_row_t *r = &rows[i];
+            json_t *t = s_att_totals (by_agent, r->agent_id);
+            s_add (t, "shifts", 1);
+            s_add (t, "ended", r->phase == METRICS_ATT_ENDED);
+            s_add (t, "present", r->present_from != 0);
+            s_add (t, "late", r->late);
+            s_add (t, "early_leave", r->early_leave);
+            s_add (t, "absent", r->absent);
+            s_add (t, "unanswered", r->unanswered);
+        }
+        free (rows);
+    }
+    metrics_att_input_free (&in);
+    size_t i;
+    json_t *agent;
+    json_array_foreach (json_object_get (root, "agents"), i, agent)
+    {
+        json_t *t =
+            json_object_get (by_agent, json_string_value (json_object_get (agent, "agent_id")));
+        json_object_set (agent, "attendance", t ? t : json_null ());
+    }
+    if (q->has_agent) {
+        json_t *only = json_object_get (by_agent, q->agent);
+        json_t *kept = json_object ();
+        if (only)
+            json_object_set (kept, q->agent, only);
+        json_decref (by_agent);
+        by_agent = kept;
+    }
+    json_object_set_new (root, "attendance", by_agent);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /*  metrics_desk — answers about what the desk does: quick-reply usage
-    (phrases.usage). The query kinds are registered in metrics_query's
+    (phrases.usage), attendance on the scorecard. The query kinds are registered in metrics_query's
     table; their grouping is checked and their answers built here, from
     metrics_desk_store's rows, on the query worker.
 
@@ -28,6 +28,12 @@ int metrics_desk_check_by (metrics_query_t *query, const char *by, kf_error_t *e
 //  Caller owns return value; NULL with err when the store failed.
 char *metrics_desk_answer (kf_store_t *store, const metrics_query_t *query, json_t *root,
                            kf_error_t *err);
+//  agent.scorecard: each card agent's attendance of the month (root's
+//  "agents", borrowed) as its "attendance" member, and every scheduled
+//  agent's in root's "attendance" (informational: no points). 0, or -1
+//  with err when the store failed.
+int metrics_desk_attendance (kf_store_t *store, const metrics_query_t *query, const kf_tz_t *tz,
+                             json_t *root, kf_error_t *err);
 //  An intent's name as phrases carry it: 0 "greeting", else the Intent
 //  value's name without its prefix, lower case ("urge_shipping").
 const char *metrics_desk_intent_name (int intent, char *buf, size_t size);

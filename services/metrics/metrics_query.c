@@ -765,6 +765,10 @@ s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *
                          q->has_agent ? json_pack ("{s:s}", "agent", q->agent) : json_object ());
     metrics_score_card (root, &scheme, &sources, agents, count, q->has_agent ? q->agent : NULL);
     free (agents);
+    if (metrics_desk_attendance (store, q, tz, root, err)) {
+        json_decref (root);
+        return NULL;
+    }
     return s_dump (root);
 }
 

@@ -243,6 +243,68 @@ test_an_attendance_day_shows_present_late_absent_and_early_leave (void **state)
                          "late");
     json_decref (a);
 
+    //  The month's scorecard carries each agent's attendance, equal to the
+    //  month of agent.attendance added up (informational: no points).
+    a = kt_metrics_json (f->metrics.query, "agent.attendance", SHOP, 0, 0, NULL,
+                         "{\"month\": \"2026-11\"}");
+    json_t *card = kt_metrics_json (f->metrics.query, "agent.scorecard", SHOP, 0, 0, NULL,
+                                    "{\"month\": \"2026-11\"}");
+    json_t *att = json_object_get (card, "attendance");
+    assert_int_equal (json_object_size (att), 4);
+    size_t i;
+    json_t *row;
+    json_t *sums = json_object ();
+    json_array_foreach (json_object_get (a, "rows"), i, row)
+    {
+        const char *agent = json_string_value (json_object_get (row, "agent_id"));
+        json_t *t = json_object_get (sums, agent);
+        if (!t) {
+            t = json_pack ("{s:i, s:i, s:i, s:i, s:i}", "shifts", 0, "late", 0, "early_leave", 0,
+                           "absent", 0, "unanswered", 0);
+            json_object_set_new (sums, agent, t);
+        }
+        const char *keys[] = {"late", "early_leave", "absent"};
+        json_object_set_new (t, "shifts",
+                             json_integer (json_integer_value (json_object_get (t, "shifts")) + 1));
+        for (int k = 0; k < 3; k++)
+            json_object_set_new (t, keys[k],
+                                 json_integer (json_integer_value (json_object_get (t, keys[k])) +
+                                               json_is_true (json_object_get (row, keys[k]))));
+        json_object_set_new (
+            t, "unanswered",
+            json_integer (json_integer_value (json_object_get (t, "unanswered")) +
+                          json_integer_value (json_object_get (row, "unanswered"))));
+    }
+    const char *agent;
+    json_t *want;
+    json_object_foreach (sums, agent, want)
+    {
+        json_t *got = json_object_get (att, agent);
+        assert_non_null (got);
+        const char *keys[] = {"shifts", "late", "early_leave", "absent", "unanswered"};
+        for (int k = 0; k < 5; k++)
+            assert_int_equal (kt_json_num (got, keys[k]), kt_json_num (want, keys[k]));
+    }
+    json_decref (sums);
+    assert_int_equal (kt_json_num (att, "bo.late"), 1);
+    assert_int_equal (kt_json_num (att, "dan.early_leave"), 1);
+    assert_int_equal (kt_json_num (att, "chen.present"), 0);
+    assert_int_equal (kt_json_num (att, "anna.present"), 1);
+    assert_int_equal (kt_json_num (att, "anna.shifts"), 30);
+    //  On anna's card (she replied), beside her items; no points from it.
+    json_array_foreach (json_object_get (card, "agents"), i, row)
+    {
+        if (strcmp (json_string_value (json_object_get (row, "agent_id")), "anna") == 0)
+            assert_int_equal (kt_json_num (row, "attendance.unanswered"),
+                              kt_json_num (att, "anna.unanswered"));
+    }
+    json_decref (card);
+    json_decref (a);
+    KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11");
+    assert_non_null (strstr (r->out, "attendance (informational, no points)"));
+    KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11", "--csv");
+    assert_non_null (strstr (r->out, ",shifts,present,late,early_leave,absent,unanswered\n"));
+
     //  A minute after the shift ended metrics published it: one
     //  agent.attendance per agent on its own stream (in the event log).
     assert_int_equal (kt_db_count (f->db, "SELECT count (*) FROM events WHERE stream = "

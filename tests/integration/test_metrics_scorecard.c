@@ -330,7 +330,7 @@ test_kefuctl_shows_scorecards_and_the_scheme (void **state)
     assert_non_null (strstr (r->out, "customer_records: kefu keeps no customer profiles"));
     KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11", "--csv");
     assert_true (strncmp (r->out, "agent,sales,sales_cents,orders,", 31) == 0);
-    assert_non_null (strstr (r->out, "\najie,67.50,45000,2,,,-4.00,0,1,1,,63.50,false\n"));
+    assert_non_null (strstr (r->out, "\najie,67.50,45000,2,,,-4.00,0,1,1,,63.50,false,,,,,,\n"));
     KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11", "--agent", "dawei",
                "--json");
     json_t *card = json_loads (r->out, 0, NULL);
