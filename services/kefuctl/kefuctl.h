@@ -65,6 +65,8 @@ int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv);
 //  kefuctl phrases usage: quick replies used, asked of kefu-metrics (kefuctl_desk.c).
 int kefuctl_phrases_usage (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl kpi SHOP --orders | --aftersales (kefuctl_desk.c).
+int kefuctl_kpi_desk (kefuctl_t *ctl, int argc, char **argv);
 //  Ask kefu-metrics kind about shop with params (taken; may be NULL) and
 //  group_by by; *out is the answer's JSON (caller decrefs), or the exit
 //  code after printing why not (kefuctl_metrics.c).

@@ -372,7 +372,9 @@ s_kpi_help (void)
         "Usage: kefuctl kpi SHOP [--from DATE] [--to DATE] [--by agent|group|channel|hour|day|"
         "week|month]\n"
         "                   [--agent ID] [--group NAME] [--channel NAME] [--threshold SECONDS]\n"
-        "                   [--json | --csv]\n\n"
+        "                   [--json | --csv]\n"
+        "       kefuctl kpi SHOP --orders [--from DATE] [--to DATE] [--by agent] [--json | --csv]\n"
+        "       kefuctl kpi SHOP --aftersales [--from DATE] [--to DATE] [--json | --csv]\n\n"
         "A shop's numbers for a period, as kefu-metrics counts them (README: \"What each\n"
         "number means\"): conversations, 接线率, first response and per-round response times\n"
         "(mean, median, p90, the share within the threshold), the queue, satisfaction, time to\n"
@@ -381,6 +383,10 @@ s_kpi_help (void)
         "breaks the period down (hours to months in the shop's time zone). --threshold sets the\n"
         "X of the X-second rates (default 20; a histogram bound: 1-60, 65-300 by 5, ...).\n"
         "--json prints kefu-metrics' answer as it is; --csv one row per line, the total first.\n"
+        "--orders: the order desk's numbers (询单转化率, credited sales, order timeliness\n"
+        "against the 95 %% target, reminders), --by agent per agent; --aftersales:\n"
+        "complaints and bad reviews opened, closed, overdue, the revisit-in-3-days rate and\n"
+        "the money remedies moved (README: \"What each number means\").\n"
         "Asks KEFU_METRICS_ENDPOINT with the key pair in KEFU_KEY_FILE (a supervisor sees only\n"
         "their shops); KEFU_METRICS_SERVER_KEY is metrics' public key (empty: plain, for\n"
         "KEFU_INSECURE development).\n"
@@ -395,6 +401,9 @@ kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
     int first = s_first_words (argc, argv, cmd, s_kpi_help);
     if (first >= 0)
         return first;
+    for (int i = 2; i < argc; i++)
+        if (strcmp (argv[i], "--orders") == 0 || strcmp (argv[i], "--aftersales") == 0)
+            return kefuctl_kpi_desk (ctl, argc, argv);
     const char *shop = argv[1], *by = "";
     s_format_t format = S_TEXT;
     json_t *params = json_object ();

@@ -6,15 +6,57 @@
     phrases.usage: uses of the shop's quick replies (routing's
     phrase.used: an agent's reply equal to a suggested phrase, filled in)
     in a period, per agent and phrase; group_by "agent" (per agent: uses,
-    distinct phrases) or "phrase" (per phrase: uses, distinct agents). */
+    distinct phrases) or "phrase" (per phrase: uses, distinct agents).
+
+    orders.summary: 询单转化率 (customers who wrote / of whom placed an
+    order order-sync credited to an agent, and paid it), credited sales,
+    order timeliness (shipped without a late flag / shipped or flagged
+    late) against the shop's 95 % target, unpaid-order reminders; group_by
+    "agent" adds a row per agent (customers served, converted, sales).
+
+    aftersales.summary: complaints and bad reviews opened, closed, overdue,
+    open at the period's end; remedies carried out, the revisit-in-3-days
+    rate, money moved (compensation). */
 #ifndef METRICS_DESK_H
 #define METRICS_DESK_H
 
 #include <jansson.h>
 
+#include "kefu/v1/complaints.pb-c.h"
+#include "kefu/v1/orders.pb-c.h"
 #include "kf_error.h"
 #include "kf_store.h"
+#include "metrics_desk_store.h"
 #include "metrics_query.h"
+
+//  ---------------------------------------------------------------------
+//  Events into rows (pure rules)
+
+//  A customer's key in the desk's rows: "channel:id" into buf.
+const char *metrics_desk_customer (int channel, const char *channel_customer_id, char *buf,
+                                   size_t size);
+//  What an order event (kind, o) changes, at o->at_ms (else occurred_ms):
+//  order.created places it; order.credited names the agent; a paid,
+//  shipped or delivered state (or order.paid) pays it, a shipped or
+//  delivered one ships it; refunded or closed cancel it; order.flagged
+//  "late" (shipping_delay) marks it not shipped by the cutoff;
+//  order.flagged with task unpaid_reminder is a reminder (by hand when an
+//  agent set it). customer is the buffer for out->customer. False when the
+//  event names no order.
+bool metrics_desk_order_change (const char *kind, const Kefu__V1__OrderEvent *o,
+                                int64_t occurred_ms, char *customer, size_t size,
+                                metrics_desk_order_t *out);
+//  What a complaint or review event changes, at c->at_ms (else
+//  occurred_ms): *.registered opens it; complaint.closed (or the stage
+//  closed) and review.resolved close it; complaint.deadline_passed, and a
+//  review's contact ladder reaching the phone, make it overdue; the stage
+//  carried out, with the money of a remedy that moves money; the stage
+//  revisited. False when the event names no case.
+bool metrics_desk_case_change (const char *kind, const Kefu__V1__ComplaintEvent *c,
+                               int64_t occurred_ms, metrics_desk_case_t *out);
+
+//  ---------------------------------------------------------------------
+//  Questions
 
 //  metrics_query_t.by of phrases.usage grouped by phrase (outside
 //  metrics_by_t).

@@ -29,7 +29,8 @@ static const struct {
     {"kpi.summary", METRICS_KIND_SUMMARY},         {"kpi.series", METRICS_KIND_SERIES},
     {"agents.now", METRICS_KIND_AGENTS_NOW},       {"conversations.waiting", METRICS_KIND_WAITING},
     {"qa.flags", METRICS_KIND_QA_FLAGS},           {"agent.scorecard", METRICS_KIND_SCORECARD},
-    {"agent.attendance", METRICS_KIND_ATTENDANCE}, {"phrases.usage", METRICS_KIND_PHRASES}};
+    {"agent.attendance", METRICS_KIND_ATTENDANCE}, {"phrases.usage", METRICS_KIND_PHRASES},
+    {"orders.summary", METRICS_KIND_ORDERS},       {"aftersales.summary", METRICS_KIND_AFTERSALES}};
 
 #define S_KINDS (int) (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -191,7 +192,8 @@ s_kind (const Kefu__V1__Query *q, kf_error_t *err)
             return s_kinds[i].kind;
     return S_REJECT (UNKNOWN_ENUM, "unknown kind (known: kpi.summary, kpi.series, agents.now, "
                                    "conversations.waiting, qa.flags, agent.scorecard, "
-                                   "agent.attendance, phrases.usage)");
+                                   "agent.attendance, phrases.usage, orders.summary, "
+                                   "aftersales.summary)");
 }
 
 static int

@@ -23,7 +23,11 @@
       agent.attendance       each agent's scheduled shifts of a day or a month
                              (metrics_attendance.h)
       phrases.usage          quick replies used, per agent and phrase
-                             (metrics_desk.h) */
+                             (metrics_desk.h)
+      orders.summary         conversion, credited sales, order timeliness,
+                             reminders (metrics_desk.h)
+      aftersales.summary     complaints and bad reviews, revisits,
+                             compensation (metrics_desk.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
@@ -47,6 +51,8 @@ typedef enum {
     METRICS_KIND_SCORECARD,   //  agent.scorecard
     METRICS_KIND_ATTENDANCE,  //  agent.attendance
     METRICS_KIND_PHRASES,     //  phrases.usage (metrics_desk)
+    METRICS_KIND_ORDERS,      //  orders.summary (metrics_desk)
+    METRICS_KIND_AFTERSALES,  //  aftersales.summary (metrics_desk)
 } metrics_kind_t;
 
 #define METRICS_PARAMS_MAX  4096 //  bytes of params_json

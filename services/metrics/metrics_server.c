@@ -37,6 +37,7 @@
 #include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
+#include "metrics_desk.h"
 #include "metrics_desk_store.h"
 #include "metrics_http.h"
 #include "metrics_model.h"
@@ -268,6 +269,21 @@ s_apply_schedule (s_server_t *self, const Kefu__V1__Event *ev)
     metrics_att_schedule_destroy (&s);
 }
 
+//  Who talked to the shop (orders.summary's conversion): the customer's
+//  lines and the human replies to them.
+static void
+s_desk_line (s_server_t *self, const char *shop, const Kefu__V1__MessageAccepted *m,
+             const metrics_line_t *line)
+{
+    if (!*m->channel_customer_id || line->auto_reply || (!line->from_customer && !*m->agent_id))
+        return;
+    char customer[METRICS_ID_MAX + 16];
+    metrics_desk_writes_inquiry (
+        self->desk_writes, shop, line->sent_at,
+        metrics_desk_customer (m->channel, m->channel_customer_id, customer, sizeof customer),
+        line->from_customer ? "" : m->agent_id);
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -311,6 +327,7 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
             (int) m->n_qa_flags,
             m->body};
         metrics_model_on_line (self->model, shop, &line);
+        s_desk_line (self, shop, m, &line);
         metrics_att_on_line (self->att, shop, line.conversation_id, line.from_customer,
                              line.auto_reply, line.agent_id, line.sent_at);
         break;
@@ -353,10 +370,20 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                                    a->waited_ms, ev->occurred_at_ms);
         break;
     }
-    case KEFU__V1__EVENT__PAYLOAD_ORDER:
+    case KEFU__V1__EVENT__PAYLOAD_ORDER: {
+        char customer[METRICS_ID_MAX + 16];
+        metrics_desk_order_t change;
+        if (metrics_desk_order_change (ev->kind, ev->order, ev->occurred_at_ms, customer,
+                                       sizeof customer, &change))
+            metrics_desk_writes_order (self->desk_writes, shop, &change);
         return s_apply_order (store, self, ev, err);
-    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT:
+    }
+    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT: {
+        metrics_desk_case_t change;
+        if (metrics_desk_case_change (ev->kind, ev->complaint, ev->occurred_at_ms, &change))
+            metrics_desk_writes_case (self->desk_writes, shop, &change);
         return s_apply_complaint (store, self, ev, err);
+    }
     default:
         break; //  kinds metrics does not count
     }
