@@ -35,7 +35,6 @@ typedef struct {
     kf_clock_t *clock;    //  driven clock
     kt_metrics_t metrics; //  metrics (in-process, insecure)
     char endpoint[96];    //  KEFU_METRICS_ENDPOINT=...
-    kf_store_t *store;    //  writes the events
 } fixture_t;
 
 //  ---------------------------------------------------------------------
@@ -44,14 +43,7 @@ typedef struct {
 static void
 s_write (fixture_t *f, const char *stream, Kefu__V1__Event *ev)
 {
-    kf_outbox_t *outbox = kf_outbox_new (stream, f->store);
-    kf_error_t err;
-    kf_error_clear (&err);
-    assert_int_equal (kf_store_begin (f->store, &err), 0);
-    assert_int_equal (kf_outbox_add (outbox, ev), 0);
-    assert_int_equal (kf_outbox_flush (outbox, &err), 0);
-    assert_int_equal (kf_store_commit (f->store, &err), 0);
-    kf_outbox_destroy (&outbox);
+    kt_metrics_write_event (f->db, stream, ev);
 }
 
 //  An order event; buyer, flag and task may be NULL.
@@ -212,8 +204,6 @@ s_setup (void **state)
     f->db = kt_db_fresh ("metrics_scorecard");
     kt_shop_add (f->db, SHOP);
     kt_shop_add (f->db, "other-shop");
-    f->store = kf_store_new (f->db, "test");
-    assert_int_equal (kf_store_connect (f->store), 0);
     //  Monday 2026-12-07, 10:00 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-12-07T02:00:00Z"));
     kt_metrics_init (&f->metrics, f->db, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9");
@@ -229,7 +219,6 @@ s_teardown (void **state)
     fixture_t *f = *state;
     kt_metrics_stop (&f->metrics);
     kt_metrics_free (&f->metrics);
-    kf_store_destroy (&f->store);
     kf_clock_destroy (&f->clock);
     free (f->db);
     free (f);
