@@ -12,6 +12,7 @@
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
 #include "kt_db.h"
+#include "kt_desk.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
 #include "kt_kefuctl.h"
@@ -33,34 +34,25 @@
 #define IN_STOCK "亲 这款有现货的哦"
 #define URGE     "亲 实在不好意思 我们尽量当天发货"
 
-typedef struct {
-    char *db;             //  conninfo
-    kf_clock_t *clock;    //  shared driven clock
-    kt_intake_t *intake;  //  intake (in-process)
-    kt_routing_t routing; //  routing (in-process)
-    kt_metrics_t metrics; //  metrics (in-process)
-    zsock_t *gw;          //  the gateway (raw)
-    char endpoint[96];    //  KEFU_METRICS_ENDPOINT=...
-    int seq;              //  item ids
-} fixture_t;
+typedef kt_desk_t fixture_t;
 
 static int
 s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
-    f->db = kt_db_fresh ("metrics_phrases");
-    kt_shop_add (f->db, SHOP);
-    kt_sql (f->db, "UPDATE shops SET name = '测试旗舰店' WHERE shop_id = 'qr-shop';"
-                   "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('qr-shop', 'presales', '售前');"
-                   "INSERT INTO shifts VALUES ('qr-shop', 'allday', 0, 1440);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('qr-shop', 'xiaomei', '小美', 1), ('qr-shop', 'ajie', '阿杰', 1);"
-                   "INSERT INTO agent_groups SELECT 'qr-shop', a, 'presales' "
-                   "FROM unnest ('{xiaomei,ajie}'::text[]) a;"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
-                   "SELECT 'qr-shop', a, 'allday' FROM unnest ('{xiaomei,ajie}'::text[]) a;"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('qr-shop')");
+    char *db = kt_db_fresh ("metrics_phrases");
+    kt_shop_add (db, SHOP);
+    kt_sql (db, "UPDATE shops SET name = '测试旗舰店' WHERE shop_id = 'qr-shop';"
+                "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+                "('qr-shop', 'presales', '售前');"
+                "INSERT INTO shifts VALUES ('qr-shop', 'allday', 0, 1440);"
+                "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+                "('qr-shop', 'xiaomei', '小美', 1), ('qr-shop', 'ajie', '阿杰', 1);"
+                "INSERT INTO agent_groups SELECT 'qr-shop', a, 'presales' "
+                "FROM unnest ('{xiaomei,ajie}'::text[]) a;"
+                "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
+                "SELECT 'qr-shop', a, 'allday' FROM unnest ('{xiaomei,ajie}'::text[]) a;"
+                "INSERT INTO routing_settings (shop_id) VALUES ('qr-shop')");
     char path[128];
     snprintf (path, sizeof path, "/tmp/kefu-mp-%d.jsonl", (int) getpid ());
     FILE *lib = fopen (path, "wb");
@@ -71,23 +63,10 @@ s_setup (void **state)
            "{\"intent\": \"urge_shipping\", \"text\": \"" URGE "\"}\n",
            lib);
     fclose (lib);
-    KT_EXPECT (f->db, 0, "phrases", "import", SHOP, path);
+    KT_EXPECT (db, 0, "phrases", "import", SHOP, path);
     unlink (path);
     //  Monday 2026-11-23, 09:00 in Shanghai.
-    f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
-    f->intake = kt_intake_new (f->db, f->clock);
-    kt_intake_start (f->intake);
-    kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
-                      f->clock);
-    char routing_events[64];
-    snprintf (routing_events, sizeof routing_events, "tcp://127.0.0.1:%d",
-              kt_routing_port (&f->routing, "events"));
-    kt_metrics_init (&f->metrics, f->db, f->intake->events_endpoint, routing_events);
-    kt_metrics_start (&f->metrics, f->clock);
-    snprintf (f->endpoint, sizeof f->endpoint, "KEFU_METRICS_ENDPOINT=%s", f->metrics.query);
-    bool welcomed = false;
-    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-mp", SHOP, &welcomed);
-    assert_true (welcomed);
+    kt_desk_start (f, db, SHOP, "2026-11-23T01:00:00Z");
     *state = f;
     return 0;
 }
@@ -95,68 +74,12 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
-    fixture_t *f = *state;
-    zsock_destroy (&f->gw);
-    kt_metrics_stop (&f->metrics);
-    kt_metrics_free (&f->metrics);
-    kt_routing_stop (&f->routing);
-    kt_intake_destroy (&f->intake);
-    kf_clock_destroy (&f->clock);
-    free (f->db);
-    free (f);
+    kt_desk_stop (*state);
+    free (*state);
     return 0;
 }
 
-//  At UTC time `at` an item through the gateway, then routing decides.
-static void
-s_push (fixture_t *f, const char *at, Kefu__V1__InboundItem *item)
-{
-    int64_t when = kf_clock_parse_utc (at);
-    assert_int_equal (kf_clock_set (f->clock, when), 0);
-    char id[32];
-    snprintf (id, sizeof id, "mp-%d", ++f->seq);
-    item->shop_id = kt_text (SHOP);
-    item->gateway_msg_id = kt_text (id);
-    item->sent_at_ms = when;
-    item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    kt_gw_push (f->gw, item);
-    kt_routing_settle (&f->routing, f->db);
-}
-
-static void
-s_online (fixture_t *f, const char *at, const char *agent)
-{
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
-    presence.agent_id = kt_text (agent);
-    presence.status = KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE;
-    presence.handover_note = kt_text ("");
-    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
-    item.agent_presence = &presence;
-    s_push (f, at, &item);
-}
-
-//  A customer's message (agent NULL) or an agent's reply.
-static void
-s_line (fixture_t *f, const char *at, const char *customer, const char *agent, const char *text)
-{
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-    Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
-    if (!agent) {
-        msg.customer_id = kt_text (customer);
-        msg.body = kt_text (text);
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-        item.customer_message = &msg;
-    } else {
-        reply.customer_id = kt_text (customer);
-        reply.agent_id = kt_text (agent);
-        reply.body = kt_text (text);
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
-        item.agent_reply = &reply;
-    }
-    s_push (f, at, &item);
-}
+#define ONLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
 
 static const char *
 s_greeting (const char *name)
@@ -263,25 +186,25 @@ static void
 test_phrase_uses_are_counted_once_per_agent_and_phrase_across_a_crash (void **state)
 {
     fixture_t *f = *state;
-    s_online (f, "2026-11-23T01:00:00Z", "xiaomei");
-    s_online (f, "2026-11-23T01:00:01Z", "ajie");
-    s_line (f, "2026-11-23T01:01:00Z", "tb_1", NULL, "在吗？这件有现货吗");
-    s_line (f, "2026-11-23T01:02:00Z", "tb_2", NULL, "在吗？这件有现货吗");
+    kt_desk_presence (f, "2026-11-23T01:00:00Z", "xiaomei", ONLINE);
+    kt_desk_presence (f, "2026-11-23T01:00:01Z", "ajie", ONLINE);
+    kt_desk_line (f, "2026-11-23T01:01:00Z", "tb_1", NULL, "在吗？这件有现货吗");
+    kt_desk_line (f, "2026-11-23T01:02:00Z", "tb_2", NULL, "在吗？这件有现货吗");
     //  xiaomei: her greeting, the stock phrase twice, and words of her own.
-    s_line (f, "2026-11-23T01:03:00Z", "tb_1", "xiaomei", s_greeting ("小美"));
-    s_line (f, "2026-11-23T01:04:00Z", "tb_1", "xiaomei", IN_STOCK);
-    s_line (f, "2026-11-23T01:05:00Z", "tb_1", "xiaomei", "亲 这款有现货");
-    s_line (f, "2026-11-23T01:06:00Z", "tb_1", "xiaomei", IN_STOCK);
+    kt_desk_line (f, "2026-11-23T01:03:00Z", "tb_1", "xiaomei", s_greeting ("小美"));
+    kt_desk_line (f, "2026-11-23T01:04:00Z", "tb_1", "xiaomei", IN_STOCK);
+    kt_desk_line (f, "2026-11-23T01:05:00Z", "tb_1", "xiaomei", "亲 这款有现货");
+    kt_desk_line (f, "2026-11-23T01:06:00Z", "tb_1", "xiaomei", IN_STOCK);
     kt_metrics_settle (&f->metrics, f->db);
     //  metrics dies; the shop goes on.
     kt_metrics_kill (&f->metrics);
-    s_line (f, "2026-11-23T01:07:00Z", "tb_2", "ajie", s_greeting ("阿杰"));
-    s_line (f, "2026-11-23T01:08:00Z", "tb_2", "ajie", IN_STOCK);
+    kt_desk_line (f, "2026-11-23T01:07:00Z", "tb_2", "ajie", s_greeting ("阿杰"));
+    kt_desk_line (f, "2026-11-23T01:08:00Z", "tb_2", "ajie", IN_STOCK);
     //  xiaomei sends ajie's greeting: not her phrase as suggested.
-    s_line (f, "2026-11-23T01:09:00Z", "tb_1", "xiaomei", s_greeting ("阿杰"));
-    kt_metrics_start (&f->metrics, f->clock);
-    s_line (f, "2026-11-23T02:10:00Z", "tb_2", NULL, "什么时候发货啊");
-    s_line (f, "2026-11-23T02:11:00Z", "tb_2", "ajie", URGE);
+    kt_desk_line (f, "2026-11-23T01:09:00Z", "tb_1", "xiaomei", s_greeting ("阿杰"));
+    kt_desk_start_metrics (f);
+    kt_desk_line (f, "2026-11-23T02:10:00Z", "tb_2", NULL, "什么时候发货啊");
+    kt_desk_line (f, "2026-11-23T02:11:00Z", "tb_2", "ajie", URGE);
     kt_metrics_settle (&f->metrics, f->db);
     s_expect_counts (f);
 
