@@ -54,14 +54,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    kt_desk_stop (*state);
-    free (*state);
-    return 0;
-}
-
 #define ONLINE  KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
 #define OFFLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
 
@@ -270,7 +262,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (
-            test_an_attendance_day_shows_present_late_absent_and_early_leave, s_setup, s_teardown),
+            test_an_attendance_day_shows_present_late_absent_and_early_leave, s_setup,
+            kt_desk_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

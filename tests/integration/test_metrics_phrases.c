@@ -71,14 +71,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    kt_desk_stop (*state);
-    free (*state);
-    return 0;
-}
-
 #define ONLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
 
 static const char *
@@ -246,7 +238,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (
             test_phrase_uses_are_counted_once_per_agent_and_phrase_across_a_crash, s_setup,
-            s_teardown),
+            kt_desk_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

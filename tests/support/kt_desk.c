@@ -101,3 +101,12 @@ kt_desk_line (kt_desk_t *self, const char *at, const char *customer, const char 
     }
     kt_desk_push (self, at, &item);
 }
+
+int
+kt_desk_teardown (void **state)
+{
+    kt_desk_stop (*state);
+    free (*state);
+    *state = NULL;
+    return 0;
+}

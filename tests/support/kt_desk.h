@@ -27,6 +27,8 @@ typedef struct {
 //  agents and shifts are set up already) with the clock at UTC time at.
 void kt_desk_start (kt_desk_t *self, char *db, const char *shop, const char *at);
 void kt_desk_stop (kt_desk_t *self);
+//  A cmocka teardown for a heap kt_desk_t in *state: stop, free.
+int kt_desk_teardown (void **state);
 //  (Re)start metrics (after kt_metrics_kill or _stop): endpoint follows
 //  its new port.
 void kt_desk_start_metrics (kt_desk_t *self);
