@@ -26,6 +26,7 @@
 #include "kefu/v1/orders.pb-c.h"
 #include "kf_error.h"
 #include "kf_store.h"
+#include "kf_tz.h"
 #include "metrics_desk_store.h"
 #include "metrics_query.h"
 

@@ -420,12 +420,6 @@ s_head (const metrics_query_t *query, const kf_tz_t *tz)
     return o;
 }
 
-json_t *
-metrics_query_head (const metrics_query_t *query, const kf_tz_t *tz)
-{
-    return s_head (query, tz);
-}
-
 static json_t *
 s_text_or_null (const char *s)
 {

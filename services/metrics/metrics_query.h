@@ -38,7 +38,6 @@
 
 #include "kefu/v1/control.pb-c.h"
 #include "kf_error.h"
-#include "kf_tz.h"
 #include "metrics_auth.h"
 #include "metrics_model.h"
 
@@ -90,9 +89,6 @@ typedef struct {
 int metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *principal,
                          metrics_auth_t *auth, const metrics_limits_t *limits, int64_t now_ms,
                          metrics_query_t *out, kf_error_t *err);
-//  The head every answer starts with: kind, shop, time zone, the period
-//  (or the time, for "now" kinds). Caller owns return value.
-json_t *metrics_query_head (const metrics_query_t *query, const kf_tz_t *tz);
 //  The kind's name ("kpi.summary").
 const char *metrics_kind_name (int kind);
 //  True for kinds answered from memory.

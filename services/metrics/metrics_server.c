@@ -62,33 +62,33 @@ static const char *const s_streams[] = {"routing", "intake", "ordersync", "escal
 #define S_STREAMS 4
 
 typedef struct {
-    zsock_t *pipe;                      //  actor pipe
-    const kf_config_spec_t *spec;       //  configuration table (reload)
-    metrics_config_t *config;           //  settings (borrowed)
-    const kf_common_config_t *common;   //  shared settings (borrowed)
-    kf_clock_t *clock;                  //  time (borrowed)
-    kf_store_t *store;                  //  PostgreSQL (events, state)
-    kf_control_t *control;              //  status
-    kf_subscriber_t *sub;               //  routing + intake events
-    metrics_model_t *model;             //  the rules
-    metrics_writes_t *writes;           //  the current transaction's writes
-    metrics_att_tracker_t *att;         //  attendance: what is open now
-    metrics_att_writes_t *att_writes;   //  ... its facts of the current transaction
-    metrics_desk_writes_t *desk_writes; //  quick-reply uses of the current transaction
-    kf_outbox_t *outbox;                //  metrics' events (agent.attendance), no PUB
-    int64_t next_att_due;               //  clock ms of the next publication of attendance
-    metrics_auth_t *auth;               //  who may ask
-    zsock_t *router;                    //  the query endpoint
-    zsock_t *bridge;                    //  HTTP's questions (inproc ROUTER)
-    metrics_http_t *http;               //  the dashboard, NULL without HTTP
-    zactor_t *worker;                   //  answers from the rollups
-    zloop_t *loop;                      //  event loop
-    bool loaded;                        //  model built from metrics' tables
-    bool draining;                      //  DRAIN received
-    int64_t next_poll;                  //  monotonic ms of the next table catch-up
-    int64_t next_auth;                  //  monotonic ms of the next auth refresh
-    char reply[300];                    //  an actor command's reply
-    int64_t *c_reloads;                 //  counters
+    zsock_t *pipe;                    //  actor pipe
+    const kf_config_spec_t *spec;     //  configuration table (reload)
+    metrics_config_t *config;         //  settings (borrowed)
+    const kf_common_config_t *common; //  shared settings (borrowed)
+    kf_clock_t *clock;                //  time (borrowed)
+    kf_store_t *store;                //  PostgreSQL (events, state)
+    kf_control_t *control;            //  status
+    kf_subscriber_t *sub;             //  routing + intake events
+    metrics_model_t *model;           //  the rules
+    metrics_writes_t *writes;         //  the current transaction's writes
+    metrics_att_tracker_t *att;       //  attendance: what is open now
+    metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
+    metrics_desk_writes_t *desk;      //  the desk's rows of the current transaction
+    kf_outbox_t *outbox;              //  metrics' events (agent.attendance), no PUB
+    int64_t next_att_due;             //  clock ms of the next publication of attendance
+    metrics_auth_t *auth;             //  who may ask
+    zsock_t *router;                  //  the query endpoint
+    zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
+    metrics_http_t *http;             //  the dashboard, NULL without HTTP
+    zactor_t *worker;                 //  answers from the rollups
+    zloop_t *loop;                    //  event loop
+    bool loaded;                      //  model built from metrics' tables
+    bool draining;                    //  DRAIN received
+    int64_t next_poll;                //  monotonic ms of the next table catch-up
+    int64_t next_auth;                //  monotonic ms of the next auth refresh
+    char reply[300];                  //  an actor command's reply
+    int64_t *c_reloads;               //  counters
     int64_t *c_loaded_back;
     int64_t *c_txn_failed;
     int64_t *c_rebuilds;
@@ -279,7 +279,7 @@ s_desk_line (s_server_t *self, const char *shop, const Kefu__V1__MessageAccepted
         return;
     char customer[METRICS_ID_MAX + 16];
     metrics_desk_writes_inquiry (
-        self->desk_writes, shop, line->sent_at,
+        self->desk, shop, line->sent_at,
         metrics_desk_customer (m->channel, m->channel_customer_id, customer, sizeof customer),
         line->from_customer ? "" : m->agent_id);
 }
@@ -354,7 +354,7 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         break;
     case KEFU__V1__EVENT__PAYLOAD_PHRASE_USED:
         if (*ev->phrase_used->agent_id && ev->phrase_used->phrase_id > 0)
-            metrics_desk_writes_phrase (self->desk_writes, shop, ev->occurred_at_ms,
+            metrics_desk_writes_phrase (self->desk, shop, ev->occurred_at_ms,
                                         ev->phrase_used->agent_id, ev->phrase_used->phrase_id,
                                         ev->phrase_used->intent);
         break;
@@ -375,13 +375,13 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         metrics_desk_order_t change;
         if (metrics_desk_order_change (ev->kind, ev->order, ev->occurred_at_ms, customer,
                                        sizeof customer, &change))
-            metrics_desk_writes_order (self->desk_writes, shop, &change);
+            metrics_desk_writes_order (self->desk, shop, &change);
         return s_apply_order (store, self, ev, err);
     }
     case KEFU__V1__EVENT__PAYLOAD_COMPLAINT: {
         metrics_desk_case_t change;
         if (metrics_desk_case_change (ev->kind, ev->complaint, ev->occurred_at_ms, &change))
-            metrics_desk_writes_case (self->desk_writes, shop, &change);
+            metrics_desk_writes_case (self->desk, shop, &change);
         return s_apply_complaint (store, self, ev, err);
     }
     default:
@@ -396,7 +396,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
     metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
-    metrics_desk_writes_queue (((s_server_t *) arg)->desk_writes, store);
+    metrics_desk_writes_queue (((s_server_t *) arg)->desk, store);
     return 0;
 }
 
@@ -414,7 +414,7 @@ s_after_rollback (void *arg)
     (*self->c_txn_failed)++;
     metrics_writes_clear (self->writes);
     metrics_att_writes_clear (self->att_writes);
-    metrics_desk_writes_clear (self->desk_writes);
+    metrics_desk_writes_clear (self->desk);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -993,7 +993,7 @@ s_server_destroy (s_server_t **self_p)
         metrics_writes_destroy (&self->writes);
         metrics_att_tracker_destroy (&self->att);
         metrics_att_writes_destroy (&self->att_writes);
-        metrics_desk_writes_destroy (&self->desk_writes);
+        metrics_desk_writes_destroy (&self->desk);
         kf_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
@@ -1021,7 +1021,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
     self->att_writes = metrics_att_writes_new ();
-    self->desk_writes = metrics_desk_writes_new ();
+    self->desk = metrics_desk_writes_new ();
     metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
     self->att = metrics_att_tracker_new (&att_sink);
     self->outbox = kf_outbox_new ("metrics", self->store);
