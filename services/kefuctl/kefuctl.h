@@ -13,6 +13,7 @@
 #include "kf_outbox.h"
 #include "kf_store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,17 @@ int kefuctl_now (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
 //  kefuctl attendance: shifts worked, asked of kefu-metrics (kefuctl_metrics.c).
 int kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl phrases usage: quick replies used, asked of kefu-metrics (kefuctl_desk.c).
+int kefuctl_phrases_usage (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl kpi SHOP --orders | --aftersales (kefuctl_desk.c).
+int kefuctl_kpi_desk (kefuctl_t *ctl, int argc, char **argv);
+//  Ask kefu-metrics kind about shop with params (taken; may be NULL) and
+//  group_by by; *out is the answer's JSON (caller decrefs), or the exit
+//  code after printing why not (kefuctl_metrics.c).
+int kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
+                         const char *by, json_t **params_p, json_t **out);
+//  A CSV field on stdout: quoted when it holds a comma, quote or line break.
+void kefuctl_csv_field (const char *text);
 //  What supervisors give the scorecards (kefuctl_score.c).
 int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);

@@ -255,9 +255,16 @@ s_cell (json_t *row, int c, bool csv, char *buf, size_t size)
     }
 }
 
+int
+kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
+                     const char *by, json_t **params_p, json_t **out)
+{
+    return s_ask_kind (ctl, cmd, 0, kind, shop, by, params_p, out);
+}
+
 //  A CSV field: quoted when it holds a comma, quote or line break.
-static void
-s_csv_field (const char *text)
+void
+kefuctl_csv_field (const char *text)
 {
     if (strpbrk (text, ",\"\n\r")) {
         putchar ('"');
@@ -285,10 +292,10 @@ static void
 s_csv_row (const char *key, json_t *row)
 {
     char buf[64];
-    s_csv_field (key);
+    kefuctl_csv_field (key);
     for (int c = 0; c < S_COLUMNS; c++) {
         putchar (',');
-        s_csv_field (s_cell (row, c, true, buf, sizeof buf));
+        kefuctl_csv_field (s_cell (row, c, true, buf, sizeof buf));
     }
     putchar ('\n');
 }
@@ -365,7 +372,9 @@ s_kpi_help (void)
         "Usage: kefuctl kpi SHOP [--from DATE] [--to DATE] [--by agent|group|channel|hour|day|"
         "week|month]\n"
         "                   [--agent ID] [--group NAME] [--channel NAME] [--threshold SECONDS]\n"
-        "                   [--json | --csv]\n\n"
+        "                   [--json | --csv]\n"
+        "       kefuctl kpi SHOP --orders [--from DATE] [--to DATE] [--by agent] [--json | --csv]\n"
+        "       kefuctl kpi SHOP --aftersales [--from DATE] [--to DATE] [--json | --csv]\n\n"
         "A shop's numbers for a period, as kefu-metrics counts them (README: \"What each\n"
         "number means\"): conversations, 接线率, first response and per-round response times\n"
         "(mean, median, p90, the share within the threshold), the queue, satisfaction, time to\n"
@@ -374,6 +383,10 @@ s_kpi_help (void)
         "breaks the period down (hours to months in the shop's time zone). --threshold sets the\n"
         "X of the X-second rates (default 20; a histogram bound: 1-60, 65-300 by 5, ...).\n"
         "--json prints kefu-metrics' answer as it is; --csv one row per line, the total first.\n"
+        "--orders: the order desk's numbers (询单转化率, credited sales, order timeliness\n"
+        "against the 95 %% target, reminders), --by agent per agent; --aftersales:\n"
+        "complaints and bad reviews opened, closed, overdue, the revisit-in-3-days rate and\n"
+        "the money remedies moved (README: \"What each number means\").\n"
         "Asks KEFU_METRICS_ENDPOINT with the key pair in KEFU_KEY_FILE (a supervisor sees only\n"
         "their shops); KEFU_METRICS_SERVER_KEY is metrics' public key (empty: plain, for\n"
         "KEFU_INSECURE development).\n"
@@ -388,6 +401,9 @@ kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
     int first = s_first_words (argc, argv, cmd, s_kpi_help);
     if (first >= 0)
         return first;
+    for (int i = 2; i < argc; i++)
+        if (strcmp (argv[i], "--orders") == 0 || strcmp (argv[i], "--aftersales") == 0)
+            return kefuctl_kpi_desk (ctl, argc, argv);
     const char *shop = argv[1], *by = "";
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
@@ -525,7 +541,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         printf ("agent,status,since,load,waiting,longest_wait_s\n");
         json_array_foreach (list, i, row)
         {
-            s_csv_field (s_str (row, "agent_id"));
+            kefuctl_csv_field (s_str (row, "agent_id"));
             double w = s_num (row, "longest_wait_s");
             printf (",%s,%s,%.0f,%.0f,", s_str (row, "status"), s_str (row, "since"),
                     s_num (row, "load"), s_num (row, "waiting"));
@@ -538,7 +554,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         json_array_foreach (convs, i, row)
         {
             printf ("%.0f,%s,", s_num (row, "conversation_id"), s_str (row, "channel"));
-            s_csv_field (s_str (row, "customer"));
+            kefuctl_csv_field (s_str (row, "customer"));
             printf (",%s,%s,%s,%s,%.3f,%.0f\n", s_str (row, "group"), s_str (row, "owner"),
                     json_is_true (json_object_get (row, "queued")) ? "true" : "false",
                     s_str (row, "waiting_since"), s_num (row, "waited_s"),
@@ -603,8 +619,11 @@ s_scorecard_help (void)
             "key promotion and service check (entered with kefuctl score set), complaints (the\n"
             "weight less the deductions for findings against the agent) and customer records.\n"
             "An item kefu has no data for shows \"-\" and the reason below the table; the total\n"
-            "adds up the items that have a score. --json prints kefu-metrics' answer as it is;\n"
-            "--csv one row per agent. Connection settings as for kefuctl kpi.\n"
+            "adds up the items that have a score. Below it, every scheduled agent's attendance\n"
+            "of the month (shifts, present, late, early leave, absent, unanswered chats in their\n"
+            "hours: informational, no points). --json prints kefu-metrics' answer as it is;\n"
+            "--csv one row per agent, attendance in its last columns. Connection settings as\n"
+            "for kefuctl kpi.\n"
             "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
             "question, 4 no such shop.\n");
 }
@@ -648,6 +667,50 @@ s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
     return buf;
 }
 
+//  The attendance columns of a scorecard row (CSV: empty when the agent
+//  has no schedule), the line ended.
+static const char *const s_att_keys[] = {"shifts",      "present", "late",
+                                         "early_leave", "absent",  "unanswered"};
+#define S_ATT_KEYS 6
+
+static void
+s_attendance_cells (json_t *att)
+{
+    for (int k = 0; k < S_ATT_KEYS; k++)
+        if (json_is_object (att))
+            printf (",%.0f", s_num (att, s_att_keys[k]));
+        else
+            putchar (',');
+    putchar ('\n');
+}
+
+//  For people: the month's attendance of every scheduled agent
+//  (informational, no points).
+static void
+s_attendance_table (json_t *attendance)
+{
+    if (!json_object_size (attendance))
+        return;
+    printf ("\nattendance (informational, no points)\n");
+    const char *head[] = {"agent",       "shifts", "present",   "late",
+                          "early leave", "absent", "unanswered"};
+    kefuctl_table_t *table = kefuctl_table_new (7, head);
+    const char *agent;
+    json_t *t;
+    json_object_foreach (attendance, agent, t)
+    {
+        char cells[S_ATT_KEYS][24];
+        const char *row[7] = {agent};
+        for (int k = 0; k < S_ATT_KEYS; k++) {
+            snprintf (cells[k], sizeof cells[k], "%.0f", s_num (t, s_att_keys[k]));
+            row[1 + k] = cells[k];
+        }
+        kefuctl_table_add (table, row);
+    }
+    kefuctl_table_print (table, stdout);
+    kefuctl_table_destroy (&table);
+}
+
 int
 kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -672,12 +735,12 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         printf ("%s\n", out);
         free (out);
     } else if (format == S_CSV) {
-        printf (
-            "agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
-            "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete\n");
+        printf ("agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
+                "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete,"
+                "shifts,present,late,early_leave,absent,unanswered\n");
         json_array_foreach (agents, i, a)
         {
-            s_csv_field (s_str (a, "agent_id"));
+            kefuctl_csv_field (s_str (a, "agent_id"));
             for (int k = 0; k < METRICS_ITEMS; k++)
                 if (strcmp (s_score_cell (a, metrics_item_names[k], cells[k], 32), "-") == 0)
                     cells[k][0] = '\0';
@@ -688,11 +751,12 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
             char n[5][24];
             for (int k = 0; k < 5; k++)
                 snprintf (n[k], sizeof n[k], isnan (c[k]) ? "" : "%.0f", c[k]);
-            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s\n", cells[METRICS_ITEM_SALES], n[0],
-                    n[1], cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
+            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s", cells[METRICS_ITEM_SALES], n[0], n[1],
+                    cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
                     cells[METRICS_ITEM_COMPLAINTS], n[2], n[3], n[4],
                     cells[METRICS_ITEM_CUSTOMER_RECORDS], s_num (a, "total"),
                     json_is_true (json_object_get (a, "complete")) ? "true" : "false");
+            s_attendance_cells (json_object_get (a, "attendance"));
         }
     } else {
         json_t *w = json_object_get (json_object_get (root, "scheme"), "weights");
@@ -726,6 +790,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         }
         kefuctl_table_print (table, stdout);
         kefuctl_table_destroy (&table);
+        s_attendance_table (json_object_get (root, "attendance"));
         if (json_object_size (reasons)) {
             printf ("\n* the total of the items that have a score; \"-\": no score yet\n");
             const char *key;
@@ -804,7 +869,7 @@ kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv)
             for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
                 if (k)
                     putchar (',');
-                s_csv_field (s_str (r, fields[k]));
+                kefuctl_csv_field (s_str (r, fields[k]));
             }
             printf (",%.0f,%.0f,%.0f,%s,%.0f\n", s_num (r, "present_minutes"),
                     s_num (r, "late_minutes"), s_num (r, "early_minutes"),

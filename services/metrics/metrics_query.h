@@ -21,11 +21,18 @@
       qa.flags               flagged replies of a period, oldest first
       agent.scorecard        each agent's scorecard of a month (metrics_score.h)
       agent.attendance       each agent's scheduled shifts of a day or a month
-                             (metrics_attendance.h) */
+                             (metrics_attendance.h)
+      phrases.usage          quick replies used, per agent and phrase
+                             (metrics_desk.h)
+      orders.summary         conversion, credited sales, order timeliness,
+                             reminders (metrics_desk.h)
+      aftersales.summary     complaints and bad reviews, revisits,
+                             compensation (metrics_desk.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +49,9 @@ typedef enum {
     METRICS_KIND_QA_FLAGS,    //  qa.flags
     METRICS_KIND_SCORECARD,   //  agent.scorecard
     METRICS_KIND_ATTENDANCE,  //  agent.attendance
+    METRICS_KIND_PHRASES,     //  phrases.usage (metrics_desk)
+    METRICS_KIND_ORDERS,      //  orders.summary (metrics_desk)
+    METRICS_KIND_AFTERSALES,  //  aftersales.summary (metrics_desk)
 } metrics_kind_t;
 
 #define METRICS_PARAMS_MAX  4096 //  bytes of params_json

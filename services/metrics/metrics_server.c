@@ -37,6 +37,8 @@
 #include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
+#include "metrics_desk.h"
+#include "metrics_desk_store.h"
 #include "metrics_http.h"
 #include "metrics_model.h"
 #include "metrics_query.h"
@@ -72,6 +74,7 @@ typedef struct {
     metrics_writes_t *writes;         //  the current transaction's writes
     metrics_att_tracker_t *att;       //  attendance: what is open now
     metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
+    metrics_desk_writes_t *desk;      //  the desk's rows of the current transaction
     kf_outbox_t *outbox;              //  metrics' events (agent.attendance), no PUB
     int64_t next_att_due;             //  clock ms of the next publication of attendance
     metrics_auth_t *auth;             //  who may ask
@@ -266,6 +269,21 @@ s_apply_schedule (s_server_t *self, const Kefu__V1__Event *ev)
     metrics_att_schedule_destroy (&s);
 }
 
+//  Who talked to the shop (orders.summary's conversion): the customer's
+//  lines and the human replies to them.
+static void
+s_desk_line (s_server_t *self, const char *shop, const Kefu__V1__MessageAccepted *m,
+             const metrics_line_t *line)
+{
+    if (!*m->channel_customer_id || line->auto_reply || (!line->from_customer && !*m->agent_id))
+        return;
+    char customer[METRICS_ID_MAX + 16];
+    metrics_desk_writes_inquiry (
+        self->desk, shop, line->sent_at,
+        metrics_desk_customer (m->channel, m->channel_customer_id, customer, sizeof customer),
+        line->from_customer ? "" : m->agent_id);
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -309,6 +327,7 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
             (int) m->n_qa_flags,
             m->body};
         metrics_model_on_line (self->model, shop, &line);
+        s_desk_line (self, shop, m, &line);
         metrics_att_on_line (self->att, shop, line.conversation_id, line.from_customer,
                              line.auto_reply, line.agent_id, line.sent_at);
         break;
@@ -333,6 +352,12 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED:
         s_apply_schedule (self, ev);
         break;
+    case KEFU__V1__EVENT__PAYLOAD_PHRASE_USED:
+        if (*ev->phrase_used->agent_id && ev->phrase_used->phrase_id > 0)
+            metrics_desk_writes_phrase (self->desk, shop, ev->occurred_at_ms,
+                                        ev->phrase_used->agent_id, ev->phrase_used->phrase_id,
+                                        ev->phrase_used->intent);
+        break;
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
         const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
         metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
@@ -345,10 +370,20 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                                    a->waited_ms, ev->occurred_at_ms);
         break;
     }
-    case KEFU__V1__EVENT__PAYLOAD_ORDER:
+    case KEFU__V1__EVENT__PAYLOAD_ORDER: {
+        char customer[METRICS_ID_MAX + 16];
+        metrics_desk_order_t change;
+        if (metrics_desk_order_change (ev->kind, ev->order, ev->occurred_at_ms, customer,
+                                       sizeof customer, &change))
+            metrics_desk_writes_order (self->desk, shop, &change);
         return s_apply_order (store, self, ev, err);
-    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT:
+    }
+    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT: {
+        metrics_desk_case_t change;
+        if (metrics_desk_case_change (ev->kind, ev->complaint, ev->occurred_at_ms, &change))
+            metrics_desk_writes_case (self->desk, shop, &change);
         return s_apply_complaint (store, self, ev, err);
+    }
     default:
         break; //  kinds metrics does not count
     }
@@ -361,6 +396,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
     metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
+    metrics_desk_writes_queue (((s_server_t *) arg)->desk, store);
     return 0;
 }
 
@@ -378,6 +414,7 @@ s_after_rollback (void *arg)
     (*self->c_txn_failed)++;
     metrics_writes_clear (self->writes);
     metrics_att_writes_clear (self->att_writes);
+    metrics_desk_writes_clear (self->desk);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -956,6 +993,7 @@ s_server_destroy (s_server_t **self_p)
         metrics_writes_destroy (&self->writes);
         metrics_att_tracker_destroy (&self->att);
         metrics_att_writes_destroy (&self->att_writes);
+        metrics_desk_writes_destroy (&self->desk);
         kf_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
@@ -983,6 +1021,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
     self->att_writes = metrics_att_writes_new ();
+    self->desk = metrics_desk_writes_new ();
     metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
     self->att = metrics_att_tracker_new (&att_sink);
     self->outbox = kf_outbox_new ("metrics", self->store);

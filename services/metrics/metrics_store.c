@@ -5,6 +5,7 @@
 #include "kf_batch.h"
 #include "kf_log.h"
 #include "metrics_att_store.h"
+#include "metrics_desk_store.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -270,6 +271,7 @@ metrics_store_register (kf_store_t *store)
 {
     kf_store_add_statements (store, s_statements);
     metrics_att_store_register (store);
+    metrics_desk_store_register (store);
 }
 
 //  ---------------------------------------------------------------------
@@ -989,7 +991,9 @@ s_reset (kf_store_t *store, void *arg, kf_error_t *err)
         "DELETE FROM metrics_orders",        "DELETE FROM metrics_complaints",
         "DELETE FROM metrics_sources",       "DELETE FROM metrics_att_schedules",
         "DELETE FROM metrics_att_spans",     "DELETE FROM metrics_att_replies",
-        "DELETE FROM metrics_att_rounds"};
+        "DELETE FROM metrics_att_rounds",    "DELETE FROM metrics_phrase_hours",
+        "DELETE FROM metrics_inquiries",     "DELETE FROM metrics_order_desk",
+        "DELETE FROM metrics_cases"};
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
         if (kf_store_exec_sql (store, empty[i], NULL, NULL, NULL, err))
             return -1;
