@@ -76,6 +76,7 @@ struct _kf_subscriber_t {
     void *arg;                         //  handler argument
     kf_outbox_t *outbox;               //  handler's outbox, borrowed, may be NULL
     kf_subscriber_hooks_t hooks;       //  around each transaction
+    kf_subscriber_batch_fn *before;    //  before each batch's events, may be NULL
     zsock_t *sub;                      //  SUB socket
     zmq_msg_t parts[2];                //  a publication: topic, body (reused)
     s_stream_t streams[S_MAX_STREAMS]; //  followed streams
@@ -230,6 +231,12 @@ void
 kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks)
 {
     self->hooks = *hooks;
+}
+
+void
+kf_subscriber_set_before_apply (kf_subscriber_t *self, kf_subscriber_batch_fn *fn)
+{
+    self->before = fn;
 }
 
 void
@@ -543,6 +550,9 @@ s_apply_batch (kf_subscriber_t *self)
     s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
     int applied = self->batch_count;
     if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+        goto failed;
+    if (self->before &&
+        self->before (self->store, self->batch, self->batch_count, self->hooks.arg, &err))
         goto failed;
     for (int i = 0; i < self->batch_count; i++)
         if (self->fn (self->store, self->batch[i], self->arg, &err))

@@ -76,6 +76,13 @@ typedef struct {
     void *arg;
 } kf_subscriber_hooks_t;
 void kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks);
+//  fn sees each whole batch (events borrowed) in its open transaction
+//  before the handler sees its events one by one, so that state the events
+//  need can be read with one statement per batch; -1 rolls the batch back.
+//  Not called for in-memory handlers. arg is the hooks' arg.
+typedef int (kf_subscriber_batch_fn) (kf_store_t *store, Kefu__V1__Event *const *events, int count,
+                                      void *arg, kf_error_t *err);
+void kf_subscriber_set_before_apply (kf_subscriber_t *self, kf_subscriber_batch_fn *fn);
 
 //  The handler runs no SQL of its own (kf_subscriber_fn ignores the store;
 //  its writes go through queue_writes): each batch is then ONE round trip,

@@ -871,6 +871,11 @@ metrics_query_worker (zsock_t *pipe, void *conninfo)
 {
     kf_store_t *store = kf_store_new ((const char *) conninfo, "kefu-metrics-query");
     metrics_store_register (store);
+    //  Connected, its statements prepared, before the service starts: the
+    //  first question pays no connection (a database that is not there yet
+    //  is tried again by the first question).
+    if (kf_store_ensure (store))
+        kf_log_warn ("metrics.worker_not_connected", "note=\"connecting at the first question\"");
     zsock_signal (pipe, 0);
     while (true) {
         zmsg_t *msg = zmsg_recv (pipe);

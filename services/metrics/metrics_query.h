@@ -97,8 +97,8 @@ bool metrics_query_is_now (int kind);
 //  Answer a "now" kind from the model. Caller owns return value (JSON text).
 char *metrics_query_now (metrics_model_t *model, const metrics_query_t *query);
 
-//  The worker: an actor with its own connection to conninfo (borrowed for
-//  its life). Send it [routing id][metrics_query_t][request id]; it
+//  A worker: an actor with its own connection to conninfo (borrowed for
+//  its life), made before zactor_new returns. Send it [routing id][metrics_query_t][request id]; it
 //  replies [routing id][code as text][packed Answer].
 void metrics_query_worker (zsock_t *pipe, void *conninfo);
 
