@@ -42,6 +42,10 @@
 #include <string.h>
 
 #define S_TICK_MS 20
+//  Orders acted on per deadline transaction: at 16:00 the first reminders
+//  are committed and handed to intake while the next ones are decided
+//  (the loop reads intake's acks between transactions).
+#define S_DECISIONS_MAX 10000
 //  Replies older than this are not read back after a start (the longest
 //  attribution window that makes sense).
 #define S_REPLIES_KEPT_MS (7LL * 24 * 3600 * 1000)
@@ -634,15 +638,23 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
 static void
 s_tick_model (s_server_t *self, void *arg)
 {
-    (void) arg;
-    ordersync_model_tick (self->model);
+    *(int *) arg = ordersync_model_tick_at_most (self->model, S_DECISIONS_MAX);
 }
 
-static void
+//  One deadline transaction, if something is due. Returns the orders it
+//  acted on (S_DECISIONS_MAX: more may be due now).
+static int
 s_run_deadlines (s_server_t *self)
 {
-    if (self->loaded && ordersync_model_next_deadline (self->model) <= s_now (self))
-        s_in_txn (self, s_tick_model, NULL);
+    if (!self->loaded || ordersync_model_next_deadline (self->model) > s_now (self))
+        return 0;
+    int64_t start = zclock_usecs ();
+    int acted = 0;
+    if (s_in_txn (self, s_tick_model, &acted) == 0 && acted)
+        kf_log_info ("ordersync.deadlines", "acted=%d unacked=%zu ms=%.1f", acted,
+                     kf_commands_unacked (self->commands),
+                     (double) (zclock_usecs () - start) / 1000);
+    return acted;
 }
 
 static void
@@ -918,7 +930,8 @@ s_op_other (void *server, const char *command)
         kf_subscriber_start (self->sub);
     kf_subscriber_poll (self->sub);
     kf_subscriber_settle (self->sub);
-    s_run_deadlines (self);
+    while (s_run_deadlines (self) == S_DECISIONS_MAX)
+        kf_commands_handle_acks (self->commands);
     kf_commands_handle_acks (self->commands);
     return "OK";
 }
