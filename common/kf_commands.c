@@ -329,8 +329,12 @@ kf_commands_handle_acks (kf_commands_t *self)
                               kf_error_code_name (ack->code), ack->reason);
             } else
                 (*self->c_acked)++;
-            if (self->acked (self->arg, c, refused) == 0)
+            //  Its place in the window goes to the next one at once: the
+            //  service's callback may take a round trip per ack.
+            if (self->acked (self->arg, c, refused) == 0) {
                 s_forget (self, c);
+                s_pump (self);
+            }
         }
         kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
     }
