@@ -99,7 +99,7 @@ typedef struct {
     zlistx_t *waiting;                //  questions for them (zmsg_t), oldest first
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from metrics' tables
-    bool looked_up;                   //  this batch's rows were read (s_before_apply)
+    bool looked_up;                   //  this batch's rows were read (s_prepare_batch)
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
     int64_t next_auth;                //  monotonic ms of the next auth refresh
@@ -223,7 +223,7 @@ s_apply_order (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *ev, k
         return 0;
     metrics_order_t *order = metrics_writes_order (self->writes, ev->shop_id, o->order_id, NULL);
     if (!order) {
-        //  Not in this transaction: s_before_apply found no row for it, or
+        //  Not in this transaction: s_prepare_batch found no row for it, or
         //  did not run.
         metrics_order_t loaded;
         if (self->looked_up) {
@@ -439,8 +439,8 @@ s_on_looked_up_order (void *arg, const char *shop_id, const metrics_order_t *ord
 //  knows that a conversation memory still does not hold, or an order not in
 //  the transaction, has no row.
 static int
-s_before_apply (kf_store_t *store, Kefu__V1__Event *const *events, int count, void *arg,
-                kf_error_t *err)
+s_prepare_batch (kf_store_t *store, Kefu__V1__Event *const *events, int count, void *arg,
+                 kf_error_t *err)
 {
     s_server_t *self = arg;
     self->looked_up = false;
@@ -532,7 +532,7 @@ s_subscribe (s_server_t *self)
     self->sub = kf_subscriber_new (S_CONSUMER, self->store, s_apply, self);
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
-    kf_subscriber_set_before_apply (self->sub, s_before_apply);
+    kf_subscriber_set_prepare (self->sub, s_prepare_batch);
     if (metrics_auth_follow (self->auth, self->sub, "routing", self->config->routing_events) ||
         metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events) ||
         kf_subscriber_follow (self->sub, "ordersync", NULL) ||
