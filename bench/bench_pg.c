@@ -180,6 +180,14 @@ bench_pg_count (const char *url, const char *sql)
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
         return -1;
+    int64_t value = bench_pg_store_count (store, sql);
+    kf_store_destroy (&store);
+    return value;
+}
+
+int64_t
+bench_pg_store_count (kf_store_t *store, const char *sql)
+{
     int64_t value = -1;
     kf_error_t err;
     kf_error_clear (&err);
@@ -187,7 +195,6 @@ bench_pg_count (const char *url, const char *sql)
         fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
         value = -1;
     }
-    kf_store_destroy (&store);
     return value;
 }
 

@@ -56,6 +56,8 @@ int bench_pg_analyze (const char *url);
 
 //  The value of a trusted constant query returning one integer; -1 on error.
 int64_t bench_pg_count (const char *url, const char *sql);
+//  The same on a connection the caller keeps (for sampling often).
+int64_t bench_pg_store_count (kf_store_t *store, const char *sql);
 
 typedef struct {
     const char *shop_id; //  rows' shop (need not be registered)
