@@ -17,12 +17,11 @@
 
     Intake and order-sync run in-process (bench_service_actor) on the
     driven clock. The table, then one JSON line (the last line printed). */
+#include "bench_intake_actor.h"
 #include "bench_pg.h"
 #include "bench_service.h"
 #include "bench_stats.h"
 
-#include "intake_config.h"
-#include "intake_server.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kefu_gateway.h"
 #include "kf_config.h"
@@ -303,30 +302,9 @@ main (int argc, char **argv)
 
     //  Intake and order-sync on one driven clock, 15:59:59.
     kf_clock_t *clock = kf_clock_new_manual (S_BEFORE_16);
-    intake_config_t ic;
-    kf_common_config_t icommon;
-    memset (&ic, 0, sizeof ic);
-    memset (&icommon, 0, sizeof icommon);
-    if (intake_config_defaults (&ic, &icommon))
+    bench_intake_actor_t intake;
+    if (bench_intake_actor_start (&intake, o.db, clock))
         return 1;
-    s_set (&icommon.database_url, o.db);
-    s_set (&ic.gateway_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.command_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.events_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.control_endpoint, "tcp://127.0.0.1:*");
-    ic.insecure = true;
-    kf_config_apply_logging (&icommon);
-    kf_service_args_t iargs = {&intake_config_spec, &ic, &icommon, clock};
-    bench_service_t *intake = bench_service_actor ("intake", intake_server, &iargs);
-    if (!intake)
-        return 1;
-    char intake_gw[64], intake_events[64], intake_commands[64];
-    snprintf (intake_gw, sizeof intake_gw, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "gateway"));
-    snprintf (intake_events, sizeof intake_events, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "events"));
-    snprintf (intake_commands, sizeof intake_commands, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "command"));
     ordersync_config_t oc;
     kf_common_config_t ocommon;
     memset (&oc, 0, sizeof oc);
@@ -334,8 +312,8 @@ main (int argc, char **argv)
     if (ordersync_config_defaults (&oc, &ocommon))
         return 1;
     s_set (&ocommon.database_url, o.db);
-    s_set (&oc.intake_events, intake_events);
-    s_set (&oc.intake_commands, intake_commands);
+    s_set (&oc.intake_events, intake.events);
+    s_set (&oc.intake_commands, intake.commands);
     s_set (&oc.routing_events, "inproc://bench-no-routing");
     s_set (&oc.events_endpoint, "tcp://127.0.0.1:*");
     s_set (&oc.control_endpoint, "tcp://127.0.0.1:*");
@@ -349,7 +327,7 @@ main (int argc, char **argv)
     bench_cpu_t cpu0;
     double os0;
     s_cpu_mark (&cpu0, &os0, pg.postmaster_pid);
-    double updates_s = s_updates (&o, intake_gw);
+    double updates_s = s_updates (&o, intake.gateway);
     if (updates_s < 0)
         return 1;
     s_cpu_per_t update_cpu = s_cpu_per (&cpu0, os0, pg.postmaster_pid, o.orders);
@@ -375,7 +353,7 @@ main (int argc, char **argv)
     char kefuctl[1024], url[1024], gw_env[96];
     bench_service_bin (kefuctl, sizeof kefuctl, "kefuctl/kefuctl");
     snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", o.db);
-    snprintf (gw_env, sizeof gw_env, "KEFU_GATEWAY_ENDPOINT=%s", intake_gw);
+    snprintf (gw_env, sizeof gw_env, "KEFU_GATEWAY_ENDPOINT=%s", intake.gateway);
     const char *env[] = {url, gw_env, "KEFU_CLOCK=manual:2026-11-23T16:00:00Z", NULL};
     //  Its peak RSS as GNU time reports it: not RUSAGE_CHILDREN, which
     //  counts the benchmark's own memory (intake's and order-sync's, in
@@ -436,11 +414,9 @@ main (int argc, char **argv)
             import_rss_mb, import_rc, update_cpu.ordersync, update_cpu.intake, update_cpu.postgres,
             remind_cpu.ordersync, remind_cpu.intake, remind_cpu.postgres);
     bench_service_stop (&ordersync, 10, NULL);
-    bench_service_stop (&intake, 10, NULL);
+    bench_intake_actor_stop (&intake);
     kf_config_free (ordersync_config_spec.entries, &oc);
     kf_config_free (kf_common_config_entries, &ocommon);
-    kf_config_free (intake_config_spec.entries, &ic);
-    kf_config_free (kf_common_config_entries, &icommon);
     kf_clock_destroy (&clock);
     return 0;
 }

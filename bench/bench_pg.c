@@ -174,6 +174,23 @@ s_on_int (const PGresult *res, void *arg)
     return 0;
 }
 
+static int64_t
+s_store_count (kf_store_t *store, const char *sql, const char *param)
+{
+    int64_t value = -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_params_t params;
+    kf_params_init (&params);
+    if (param)
+        kf_params_str (&params, param);
+    if (kf_store_exec_sql (store, sql, param ? &params : NULL, s_on_int, &value, &err)) {
+        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
+        value = -1;
+    }
+    return value;
+}
+
 int64_t
 bench_pg_count (const char *url, const char *sql)
 {
@@ -186,19 +203,15 @@ bench_pg_count1 (const char *url, const char *sql, const char *param)
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
         return -1;
-    int64_t value = -1;
-    kf_error_t err;
-    kf_error_clear (&err);
-    kf_params_t params;
-    kf_params_init (&params);
-    if (param)
-        kf_params_str (&params, param);
-    if (kf_store_exec_sql (store, sql, param ? &params : NULL, s_on_int, &value, &err)) {
-        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
-        value = -1;
-    }
+    int64_t value = s_store_count (store, sql, param);
     kf_store_destroy (&store);
     return value;
+}
+
+int64_t
+bench_pg_store_count (kf_store_t *store, const char *sql)
+{
+    return s_store_count (store, sql, NULL);
 }
 
 //  ---------------------------------------------------------------------

@@ -58,6 +58,8 @@ int bench_pg_analyze (const char *url);
 int64_t bench_pg_count (const char *url, const char *sql);
 //  The same with one text parameter, $1.
 int64_t bench_pg_count1 (const char *url, const char *sql, const char *value);
+//  The same on a connection the caller keeps (for sampling often).
+int64_t bench_pg_store_count (kf_store_t *store, const char *sql);
 
 typedef struct {
     const char *shop_id; //  rows' shop (need not be registered)
