@@ -9,6 +9,7 @@
 #ifndef KEFUCTL_H
 #define KEFUCTL_H
 
+#include "kefu/v1/control.pb-c.h"
 #include "kf_config.h"
 #include "kf_outbox.h"
 #include "kf_store.h"
@@ -69,11 +70,14 @@ int kefuctl_phrases_usage (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_kpi_desk (kefuctl_t *ctl, int argc, char **argv);
 //  Ask kefu-metrics kind about shop with params (taken; may be NULL) and
 //  group_by by; *out is the answer's JSON (caller decrefs), or the exit
-//  code after printing why not (kefuctl_metrics.c).
+//  code after printing why not (kefuctl_ask.c).
 int kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
                          const char *by, json_t **params_p, json_t **out);
 //  A CSV field on stdout: quoted when it holds a comma, quote or line break.
 void kefuctl_csv_field (const char *text);
+//  The same for a whole Query.
+int kefuctl_metrics_query (kefuctl_t *ctl, const char *cmd, const Kefu__V1__Query *query,
+                           json_t **out);
 //  What supervisors give the scorecards (kefuctl_score.c).
 int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);

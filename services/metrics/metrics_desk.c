@@ -1,6 +1,8 @@
 /*  metrics_desk — phrases.usage. */
 #include "metrics_desk.h"
 
+#include <czmq.h>
+
 #include "kefu/v1/common.pb-c.h"
 #include "metrics_att_store.h"
 #include "metrics_attendance.h"
@@ -24,9 +26,8 @@ metrics_desk_kind (int kind)
 }
 
 int
-metrics_desk_check_by (metrics_query_t *query, const char *by, kf_error_t *err)
+metrics_desk_check_by (metrics_query_t *query, const char *kind, const char *by, kf_error_t *err)
 {
-    const char *kind = metrics_kind_name (query->kind);
     if (!*by)
         query->by = METRICS_BY_NONE;
     else if (strcmp (by, "agent") == 0 && query->kind != METRICS_KIND_AFTERSALES)

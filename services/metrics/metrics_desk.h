@@ -28,7 +28,7 @@
 #include "kf_store.h"
 #include "kf_tz.h"
 #include "metrics_desk_store.h"
-#include "metrics_query.h"
+#include "metrics_question.h"
 
 //  ---------------------------------------------------------------------
 //  Events into rows (pure rules)
@@ -65,8 +65,10 @@ bool metrics_desk_case_change (const char *kind, const Kefu__V1__ComplaintEvent 
 
 //  True for the kinds answered here.
 bool metrics_desk_kind (int kind);
-//  The kind's group_by ("" none) into query->by; 0, or -1 with err.
-int metrics_desk_check_by (metrics_query_t *query, const char *by, kf_error_t *err);
+//  The group_by ("" none) of the kind named kind_name into query->by; 0,
+//  or -1 with err.
+int metrics_desk_check_by (metrics_query_t *query, const char *kind_name, const char *by,
+                           kf_error_t *err);
 //  The answer's JSON text, root (the answer's head, taken) completed.
 //  Caller owns return value; NULL with err when the store failed.
 char *metrics_desk_answer (kf_store_t *store, const metrics_query_t *query, json_t *root,

@@ -332,7 +332,8 @@ metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *princi
     }
     int64_t from = q->from_ms, to = q->to_ms;
     if (s_check_params (q, tz, limits, out, &from, &to, err) ||
-        (metrics_desk_kind (out->kind) && metrics_desk_check_by (out, by, err)))
+        (metrics_desk_kind (out->kind) &&
+         metrics_desk_check_by (out, metrics_kind_name (out->kind), by, err)))
         goto done;
     if (out->kind == METRICS_KIND_SCORECARD && (s_scorecard_period (out, tz, &from, &to, err)))
         goto done;
