@@ -26,11 +26,11 @@
     a retry_after_ms of its own that spreads the excess over the time the
     connection needs to get through it. So a gateway's burst takes its own
     turn in the batches instead of filling them, and what intake holds for
-    one connection is bounded. While other connections have items inside
-    too, a connection may have only KEFU_INTAKE_CONNECTION_BATCH bytes
-    waiting for the writers' next batches (the same answer beyond it): a
-    batch is written as one, and the others' items in it wait for the
-    whole of it, so it carries only a slice of a burst. Sessions end when their connection closes:
+    one connection is bounded. With KEFU_INTAKE_CONNECTION_BATCH set (off by
+    default) and other connections having items inside too, a connection
+    may have only that many bytes waiting for the writers' next batches
+    (the same answer beyond it): a batch is written as one, and the others'
+    items in it wait for the whole of it. Sessions end when their connection closes:
     the gateway socket's monitor reports each socket (fd) closing, and
     every frame names the fd it came on (intake_session.h). */
 #include "intake_server.h"
@@ -917,7 +917,8 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
                              "KEFU_INTAKE_CONNECTION_INFLIGHT");
         return;
     }
-    if (session->waiting_bytes > 0 && self->inside > session->inflight &&
+    if (self->config->connection_batch > 0 && session->waiting_bytes > 0 &&
+        self->inside > session->inflight &&
         session->waiting_bytes + size > self->config->connection_batch) {
         s_refuse_overloaded (self, routing_id, in, session, (size_t) size,
                              "KEFU_INTAKE_CONNECTION_BATCH");

@@ -829,10 +829,8 @@ test_a_burst_gets_only_its_connections_share (void **state)
 {
     fixture_t *f = *state;
     setenv ("KEFU_INTAKE_CONNECTION_INFLIGHT", "64KiB", 1);
-    setenv ("KEFU_INTAKE_CONNECTION_BATCH", "64KiB", 1); //  (its next-batch share: the test below)
     kt_intake_reload (f->intake);
     unsetenv ("KEFU_INTAKE_CONNECTION_INFLIGHT");
-    unsetenv ("KEFU_INTAKE_CONNECTION_BATCH");
     bool welcomed = false;
     zsock_t *other = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-2", SHOP, &welcomed);
     assert_true (welcomed);
@@ -894,8 +892,8 @@ test_a_burst_gets_only_its_connections_share (void **state)
     zsock_destroy (&other);
 }
 
-//  While another connection has items inside intake, a batch holds only a
-//  slice of one connection's burst. With 16 KiB of a connection in the
+//  With the batch share set, and while another connection has items inside
+//  intake, a batch holds only a slice of one connection's burst. With 16 KiB of a connection in the
 //  writers' next batches and the writers held up (a lock on messages, on
 //  which another gateway's item already waits), forty items of 6 KiB find
 //  room for the batch being written and the next one, two each at most,
