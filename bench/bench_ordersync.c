@@ -292,12 +292,7 @@ main (int argc, char **argv)
         return 1;
     fprintf (stderr, "raw batched inserts: %.0f rows/s\n", raw.rows_per_s);
 
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO shops (shop_id, name, timezone, partition) VALUES "
-              "('%s', 'Bench', 'UTC', %u)",
-              S_SHOP, kf_shop_partition (S_SHOP, strlen (S_SHOP)));
-    if (bench_pg_exec (o.db, sql))
+    if (bench_pg_add_shop (o.db, S_SHOP, "Bench"))
         return 1;
 
     //  Intake and order-sync on one driven clock, 15:59:59.

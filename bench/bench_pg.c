@@ -154,6 +154,29 @@ bench_pg_exec (const char *url, const char *sql)
 }
 
 int
+bench_pg_add_shop (const char *url, const char *shop_id, const char *name)
+{
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, name);
+    kf_params_int (&params, kf_shop_partition (shop_id, strlen (shop_id)));
+    int rc = kf_store_exec_sql (store,
+                                "INSERT INTO shops (shop_id, name, timezone, partition) "
+                                "VALUES ($1::text, $2::text, 'UTC', $3::int2)",
+                                &params, NULL, NULL, &err);
+    if (rc)
+        fprintf (stderr, "bench_pg: shop %s: %s\n", shop_id, err.reason);
+    kf_store_destroy (&store);
+    return rc;
+}
+
+int
 bench_pg_checkpoint (const char *url)
 {
     return bench_pg_exec (url, "CHECKPOINT");

@@ -435,9 +435,12 @@ s_complain (fixture_t *f, zsock_t *gw, const char *shop, const char *id, const c
 static long long
 s_level (fixture_t *f, const char *shop)
 {
-    char sql[128];
-    snprintf (sql, sizeof sql, "SELECT level FROM escalation_cases WHERE shop_id = '%s'", shop);
-    return s_count (f, sql);
+    const char *values[] = {shop};
+    char *level =
+        kt_db_query1p (f->db, "SELECT level FROM escalation_cases WHERE shop_id = $1", 1, values);
+    long long n = atoll (level);
+    free (level);
+    return n;
 }
 
 static void

@@ -107,11 +107,14 @@ s_usage (fixture_t *f, const char *by)
 static long long
 s_phrase_id (fixture_t *f, const char *intent)
 {
-    char sql[160];
-    snprintf (sql, sizeof sql,
-              "SELECT phrase_id FROM routing_phrases WHERE shop_id = 'qr-shop' AND intent = '%s'",
-              intent);
-    return kt_db_count (f->db, sql);
+    const char *values[] = {intent};
+    char *id = kt_db_query1p (f->db,
+                              "SELECT phrase_id FROM routing_phrases WHERE shop_id = 'qr-shop' "
+                              "AND intent = $1",
+                              1, values);
+    long long n = atoll (id);
+    free (id);
+    return n;
 }
 
 //  What the record says: routing's phrase.used events of the shop.
