@@ -1,4 +1,4 @@
--- 0040 kefu-escalation: every stage's deadline per shop.
+-- 0039 kefu-escalation: every stage's deadline per shop.
 --
 -- Each column is how long a complaint may stay in one stage before the
 -- deadline passes (the case rises one escalation level and the supervisors

@@ -17,11 +17,19 @@
 #define S_REPLIES   4 //  latest replies kept per customer
 #define S_ORDER_KEY "%" PRId64
 
-//  One agent reply to a customer.
+//  One agent as routing (shift) and intake (presence) told us.
 typedef struct {
-    char agent_id[ORDERSYNC_ID_MAX + 1]; //  who replied
-    int64_t conversation_id;             //  in which conversation
-    int64_t at;                          //  when (platform time)
+    char id[ORDERSYNC_ID_MAX + 1]; //  the agent's id
+    bool on_shift;                 //  routing's latest agent.shift
+    bool offline;                  //  intake's latest agent.presence said offline
+} s_agent_t;
+
+//  One agent reply to a customer (a customer's few replies name their agent
+//  by reference: memory holds each id once per shop, not once per reply).
+typedef struct {
+    const s_agent_t *agent;  //  who replied (the shop's, never freed before it)
+    int64_t conversation_id; //  in which conversation
+    int64_t at;              //  when (platform time)
 } s_reply_t;
 
 //  The latest replies to one customer, newest last.
@@ -29,12 +37,6 @@ typedef struct {
     s_reply_t replies[S_REPLIES]; //  ring, in time order
     int count;                    //  used
 } s_replies_t;
-
-//  One agent as routing (shift) and intake (presence) told us.
-typedef struct {
-    bool on_shift; //  routing's latest agent.shift
-    bool offline;  //  intake's latest agent.presence said offline
-} s_agent_t;
 
 typedef struct {
     ordersync_settings_t settings; //  in force
@@ -311,6 +313,28 @@ ordersync_model_forget_settled (ordersync_model_t *self)
     zlistx_purge (self->settled);
 }
 
+int64_t
+ordersync_model_forget_replies (ordersync_model_t *self)
+{
+    int64_t now = kf_clock_now_ms (self->clock), dropped = 0;
+    zlistx_t *old = zlistx_new ();
+    zlistx_set_duplicator (old, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (old, (zlistx_destructor_fn *) zstr_free);
+    for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops)) {
+        int64_t before = now - shop->settings.window_ms - ORDERSYNC_REPLY_MARGIN_MS;
+        for (s_replies_t *r = zhashx_first (shop->replies); r; r = zhashx_next (shop->replies))
+            if (r->count == 0 || r->replies[r->count - 1].at < before)
+                zlistx_add_end (old, (void *) zhashx_cursor (shop->replies));
+        for (const char *key = zlistx_first (old); key; key = zlistx_next (old))
+            zhashx_delete (shop->replies, key);
+        dropped += (int64_t) zlistx_size (old);
+        zlistx_purge (old);
+    }
+    zlistx_destroy (&old);
+    self->stats.replies_forgotten += dropped;
+    return dropped;
+}
+
 static void
 s_arm (ordersync_model_t *self, const s_shop_t *shop, const ordersync_order_t *o)
 {
@@ -551,6 +575,20 @@ s_copy_snapshot (ordersync_order_t *o, const ordersync_snapshot_t *snap)
               snap->channel_customer_id ? snap->channel_customer_id : "");
 }
 
+//  The shop's agent, known from now on (not on shift, not offline until
+//  routing or intake says otherwise).
+static s_agent_t *
+s_agent (s_shop_t *shop, const char *agent_id)
+{
+    s_agent_t *a = zhashx_lookup (shop->agents, agent_id);
+    if (!a) {
+        a = calloc (1, sizeof *a);
+        snprintf (a->id, sizeof a->id, "%s", agent_id);
+        zhashx_insert (shop->agents, agent_id, a);
+    }
+    return a;
+}
+
 static s_replies_t *
 s_replies (s_shop_t *shop, int64_t customer_id, bool create)
 {
@@ -611,7 +649,7 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
         self->stats.applied++;
         const s_reply_t *r = s_credit (shop, o->customer_id, o->created_at);
         if (r) {
-            snprintf (o->credited_agent, sizeof o->credited_agent, "%s", r->agent_id);
+            snprintf (o->credited_agent, sizeof o->credited_agent, "%s", r->agent->id);
             o->credited_conversation = r->conversation_id;
             o->credited_reply_at = r->at;
             o->credit_window_ms = shop->settings.window_ms;
@@ -626,9 +664,9 @@ ordersync_model_on_update (ordersync_model_t *self, const char *shop_id,
             o->cod_opened_at = now;
             //  First-contact responsibility, while that agent is on shift.
             const s_reply_t *last = s_credit (shop, o->customer_id, now);
-            bool on = last && ordersync_model_available (self, shop_id, last->agent_id);
+            bool on = last && ordersync_model_available (self, shop_id, last->agent->id);
             snprintf (o->task_owner, sizeof o->task_owner, "%s",
-                      on ? last->agent_id : shop->settings.cod_group);
+                      on ? last->agent->id : shop->settings.cod_group);
             s_event (self, shop, o, "order.task_due", 0, NULL, "cod_confirm", "open",
                      o->task_owner);
             char text[ORDERSYNC_TEXT_MAX + 1];
@@ -756,7 +794,7 @@ ordersync_model_restore_reply (ordersync_model_t *self, const char *shop_id, int
         r->replies[i] = r->replies[i - 1];
         i--;
     }
-    snprintf (r->replies[i].agent_id, sizeof r->replies[i].agent_id, "%s", agent_id);
+    r->replies[i].agent = s_agent (shop, agent_id);
     r->replies[i].conversation_id = conversation_id;
     r->replies[i].at = at;
 }
@@ -774,17 +812,6 @@ ordersync_model_on_reply (ordersync_model_t *self, const char *shop_id, int64_t 
 
 //  ---------------------------------------------------------------------
 //  Agents
-
-static s_agent_t *
-s_agent (s_shop_t *shop, const char *agent_id)
-{
-    s_agent_t *a = zhashx_lookup (shop->agents, agent_id);
-    if (!a) {
-        a = calloc (1, sizeof *a);
-        zhashx_insert (shop->agents, agent_id, a);
-    }
-    return a;
-}
 
 void
 ordersync_model_restore_agent (ordersync_model_t *self, const char *shop_id, const char *agent_id,
@@ -883,6 +910,9 @@ ordersync_model_stats (ordersync_model_t *self, ordersync_stats_t *out)
     *out = self->stats;
     out->shops = (int) zhashx_size (self->shops);
     out->orders = 0;
-    for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops))
+    out->customers = 0;
+    for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops)) {
         out->orders += (int64_t) zhashx_size (shop->orders);
+        out->customers += (int64_t) zhashx_size (shop->replies);
+    }
 }

@@ -54,6 +54,9 @@
 //  in memory (and is read back at a start) until then.
 #define ORDERSYNC_OPEN_MS  (2LL * 24 * 3600 * 1000)
 #define ORDERSYNC_TEXT_MAX 512
+//  Replies kept in memory past the attribution window: a snapshot a
+//  gateway sends late still finds the reply its order is credited to.
+#define ORDERSYNC_REPLY_MARGIN_MS (24LL * 3600 * 1000)
 
 //  A shop's settings (kefuctl orders settings; defaults as in the migration).
 typedef struct {
@@ -224,6 +227,13 @@ bool ordersync_model_may_be_settled (ordersync_model_t *self, const char *shop_i
 //  row in the record, ordersync_model_restore_order).
 void ordersync_model_forget_settled (ordersync_model_t *self);
 
+//  Let go of the replies no order can be credited to any more: a customer
+//  whose newest reply is older than the shop's attribution window and a
+//  day for late snapshots (ORDERSYNC_REPLY_MARGIN_MS). Memory then holds
+//  the customers replied to within that time, not every customer ever
+//  served. Returns how many customers it let go of.
+int64_t ordersync_model_forget_replies (ordersync_model_t *self);
+
 //  Carry out everything due at the clock's now (reminder runs, COD
 //  escalations, late and stalled orders). Returns how many orders it acted on.
 int ordersync_model_tick (ordersync_model_t *self);
@@ -240,17 +250,19 @@ const ordersync_order_t *ordersync_model_order (ordersync_model_t *self, const c
                                                 const char *order_id);
 
 typedef struct {
-    int shops;          //  configured shops
-    int64_t orders;     //  orders known
-    int64_t applied;    //  snapshots applied
-    int64_t repeats;    //  snapshots that changed nothing
-    int64_t stale;      //  snapshots refused as older
-    int64_t impossible; //  snapshots refused as impossible moves
-    int64_t reminders;  //  催付 reminders decided
-    int64_t late;       //  orders flagged late
-    int64_t stalled;    //  orders flagged stalled
-    int64_t credited;   //  orders credited to an agent
-    int64_t forgotten;  //  settled orders dropped from memory (their rows stay)
+    int shops;                 //  configured shops
+    int64_t orders;            //  orders known
+    int64_t applied;           //  snapshots applied
+    int64_t repeats;           //  snapshots that changed nothing
+    int64_t stale;             //  snapshots refused as older
+    int64_t impossible;        //  snapshots refused as impossible moves
+    int64_t reminders;         //  催付 reminders decided
+    int64_t late;              //  orders flagged late
+    int64_t stalled;           //  orders flagged stalled
+    int64_t credited;          //  orders credited to an agent
+    int64_t forgotten;         //  settled orders dropped from memory (their rows stay)
+    int64_t customers;         //  customers whose latest replies memory holds
+    int64_t replies_forgotten; //  customers let go of (no reply within the window)
 } ordersync_stats_t;
 void ordersync_model_stats (ordersync_model_t *self, ordersync_stats_t *out);
 

@@ -49,6 +49,12 @@
 //  Replies older than this are not read back after a start (the longest
 //  attribution window that makes sense).
 #define S_REPLIES_KEPT_MS (7LL * 24 * 3600 * 1000)
+//  How often replies no window reaches are let go of (memory and rows),
+//  and how many rows one statement deletes (at most S_PRUNE_ROUNDS of them
+//  a time: a long backlog goes over several minutes).
+#define S_REPLY_SWEEP_MS 60000
+#define S_PRUNE_ROWS     5000
+#define S_PRUNE_ROUNDS   40
 
 typedef struct {
     zsock_t *pipe;                    //  actor pipe
@@ -76,11 +82,13 @@ typedef struct {
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
     int64_t next_refresh;             //  monotonic ms of the next keys/settings re-read
+    int64_t next_reply_sweep;         //  monotonic ms of the next s_forget_old_replies
     int64_t *c_cancelled;             //  counters
     int64_t *c_reloads;
     int64_t *c_txn_failed;
     int64_t *c_unknown_flags;
     int64_t *c_recalled;
+    int64_t *c_replies_pruned;
 } s_server_t;
 
 static int64_t
@@ -689,6 +697,43 @@ s_refresh (s_server_t *self)
     self->next_refresh = zclock_mono () + self->config->auth_refresh;
 }
 
+//  Let go of the replies no attribution window reaches any more: the
+//  customers in memory, and the rows older than any window (a bounded
+//  number per statement, each its own transaction).
+static void
+s_forget_old_replies (s_server_t *self)
+{
+    ordersync_model_forget_replies (self->model);
+    kf_subscriber_settle (self->sub);
+    if (!self->loaded || kf_store_ensure (self->store))
+        return;
+    kf_error_t err;
+    kf_error_clear (&err);
+    int64_t before = s_now (self) - S_REPLIES_KEPT_MS, total = 0, pruned = 0;
+    for (int i = 0; i < S_PRUNE_ROUNDS; i++) {
+        if (ordersync_store_prune_replies (self->store, before, S_PRUNE_ROWS, &pruned, &err)) {
+            kf_log_warn ("ordersync.replies_prune_failed", "reason=\"%s\"", err.reason);
+            break;
+        }
+        total += pruned;
+        if (pruned < S_PRUNE_ROWS)
+            break;
+    }
+    *self->c_replies_pruned += total;
+    if (total)
+        kf_log_info ("ordersync.replies_pruned", "rows=%" PRId64, total);
+}
+
+static void
+s_forget_old_replies_if_due (s_server_t *self)
+{
+    int64_t mono = zclock_mono ();
+    if (mono < self->next_reply_sweep)
+        return;
+    s_forget_old_replies (self);
+    self->next_reply_sweep = mono + S_REPLY_SWEEP_MS;
+}
+
 static int
 s_handle_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -709,6 +754,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_poll = mono + self->config->poll_interval;
     }
     s_run_deadlines (self);
+    s_forget_old_replies_if_due (self);
     kf_commands_handle_acks (self->commands);
     kf_commands_resend (self->commands, self->config->command_timeout);
     s_forget_acked (self);
@@ -735,6 +781,8 @@ s_refresh_status (kf_control_t *control, void *arg)
         *kf_control_counter (control, "orders.stalled") = st.stalled;
         *kf_control_counter (control, "orders.credited") = st.credited;
         *kf_control_counter (control, "orders.forgotten") = st.forgotten;
+        *kf_control_counter (control, "customers") = st.customers;
+        *kf_control_counter (control, "customers.forgotten") = st.replies_forgotten;
     }
     *kf_control_counter (control, "commands.unacked") =
         (int64_t) kf_commands_unacked (self->commands);
@@ -805,6 +853,7 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_unknown_flags = kf_control_counter (c, "flags.unknown_order");
     self->c_recalled = kf_control_counter (c, "orders.recalled");
+    self->c_replies_pruned = kf_control_counter (c, "replies.pruned");
     return self;
 }
 
@@ -933,6 +982,7 @@ s_op_other (void *server, const char *command)
     while (s_run_deadlines (self) == S_DECISIONS_MAX)
         kf_commands_handle_acks (self->commands);
     kf_commands_handle_acks (self->commands);
+    s_forget_old_replies_if_due (self);
     return "OK";
 }
 

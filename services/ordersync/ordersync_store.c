@@ -534,6 +534,11 @@ static const kf_stmt_t s_statements[] = {
      "SELECT shop_id, customer_id, agent_id, conversation_id, " MS (
          "at") " FROM ordersync_replies "
                "WHERE at > to_timestamp ($1::int8 / 1000.0::float8) ORDER BY at"},
+    //  Replies no window can reach any more ($1: the oldest kept), at most
+    //  $2 rows a call: a long backlog goes in short transactions.
+    {"ordersync_prune_replies",
+     "DELETE FROM ordersync_replies WHERE ctid = ANY (ARRAY (SELECT ctid FROM ordersync_replies "
+     "WHERE at < to_timestamp ($1::int8 / 1000.0::float8) LIMIT $2))"},
     {"ordersync_load_outbox",
      "SELECT shop_id, request_id, payload FROM ordersync_outbox ORDER BY created_at, request_id"},
     {"ordersync_load_settings",
@@ -1100,6 +1105,19 @@ ordersync_store_load_replies (kf_store_t *store, int64_t since_ms, ordersync_rep
     kf_params_int (&params, since_ms);
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_load_replies", &params, s_on_replies, &cb, err);
+}
+
+int
+ordersync_store_prune_replies (kf_store_t *store, int64_t before_ms, int64_t limit, int64_t *pruned,
+                               kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_int (&params, before_ms);
+    kf_params_int (&params, limit);
+    *pruned = 0;
+    return kf_store_exec (store, "ordersync_prune_replies", &params, kf_store_on_changed, pruned,
+                          err);
 }
 
 static int

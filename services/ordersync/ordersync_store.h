@@ -132,6 +132,10 @@ typedef void (ordersync_reply_fn) (void *arg, const char *shop_id, int64_t custo
                                    const char *agent_id, int64_t conversation_id, int64_t at);
 int ordersync_store_load_replies (kf_store_t *store, int64_t since_ms, ordersync_reply_fn *fn,
                                   void *arg, kf_error_t *err);
+//  Delete up to limit reply rows older than before_ms (no attribution
+//  window reaches them); *pruned: how many went.
+int ordersync_store_prune_replies (kf_store_t *store, int64_t before_ms, int64_t limit,
+                                   int64_t *pruned, kf_error_t *err);
 //  Every agent as last stored.
 typedef void (ordersync_agent_fn) (void *arg, const char *shop_id, const char *agent_id,
                                    bool on_shift, bool offline);

@@ -434,6 +434,31 @@ test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot (void **st
                       1);
 }
 
+//  Reply rows older than any attribution window (7 days) are deleted; the
+//  ones a window may still reach stay.
+static void
+test_replies_no_window_reaches_are_pruned_from_the_record (void **state)
+{
+    fixture_t *f = *state;
+    kt_ordersync_stop (&f->ordersync);
+    const char *insert = "INSERT INTO ordersync_replies (shop_id, customer_id, at, agent_id, "
+                         "conversation_id) VALUES ($1, $2::int8, to_timestamp ($3::int8 / "
+                         "1000.0::float8), 'xiaomei', 1) RETURNING 1";
+    char old_at[32], kept_at[32];
+    snprintf (old_at, sizeof old_at, "%lld", (long long) (AT (0, 8, 0) - 8 * 24 * 3600000LL));
+    snprintf (kept_at, sizeof kept_at, "%lld", (long long) (AT (0, 8, 0) - 6 * 24 * 3600000LL));
+    const char *old_row[] = {SHOP, "41", old_at}, *kept_row[] = {SHOP, "42", kept_at};
+    free (kt_db_query1p (f->db, insert, 3, old_row));
+    free (kt_db_query1p (f->db, insert, 3, kept_row));
+    assert_int_equal (s_count (f, "SELECT count(*) FROM ordersync_replies"), 2);
+
+    kt_ordersync_start (&f->ordersync, f->db, f->intake->events_endpoint,
+                        f->intake->command_endpoint, f->clock);
+    kt_ordersync_settle (&f->ordersync, f->db);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM ordersync_replies"), 1);
+    assert_int_equal (s_count (f, "SELECT customer_id FROM ordersync_replies"), 42);
+}
+
 //  Several orders memory let go of, named in one batch of events (two late
 //  snapshots and a flag): each is read back and judged against its row.
 static void
@@ -475,6 +500,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_orders_show_tells_history_tasks_and_credit, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_orders_list_filters_by_state_unpaid_late_and_customer,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replies_no_window_reaches_are_pruned_from_the_record,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_batch_naming_settled_orders_reads_each_back,
                                          s_setup, s_teardown),

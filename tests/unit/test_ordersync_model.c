@@ -634,6 +634,37 @@ test_an_order_is_credited_to_the_last_agent_who_replied_within_the_window (void 
     assert_int_equal (s_count (f, "event", "T2", "order.credited"), 0);
 }
 
+static void
+test_replies_no_window_reaches_leave_memory_and_late_orders_still_find_theirs (void **state)
+{
+    s_fix_t *f = *state;
+    ordersync_model_on_reply (f->model, SHOP, 7, "xiaomei", 21, AT (0, 9, 0));
+    ordersync_model_on_reply (f->model, SHOP, 8, "lingling", 22, AT (1, 9, 0));
+    ordersync_stats_t st;
+    ordersync_model_stats (f->model, &st);
+    assert_int_equal (st.customers, 2);
+
+    //  Day 1, 10:00: customer 7's reply is 25 hours old, inside window + margin.
+    assert_int_equal (kf_clock_set (f->clock, AT (1, 10, 0)), 0);
+    assert_int_equal (ordersync_model_forget_replies (f->model), 0);
+    //  A gateway sends late a snapshot of an order made on day 0: still credited.
+    ordersync_snapshot_t s = s_snap ("L1", CREATED, ONLINE, AT (0, 11, 0), AT (0, 11, 0));
+    s_feed (f, &s);
+    assert_string_equal (ordersync_model_order (f->model, SHOP, "L1")->credited_agent, "xiaomei");
+
+    //  Day 2, 9:01: customer 7's newest reply is past window + margin.
+    assert_int_equal (kf_clock_set (f->clock, AT (2, 9, 1)), 0);
+    assert_int_equal (ordersync_model_forget_replies (f->model), 1);
+    ordersync_model_stats (f->model, &st);
+    assert_int_equal (st.customers, 1);
+    assert_int_equal (st.replies_forgotten, 1);
+    //  Customer 8 (replied on day 1) is still credited.
+    ordersync_snapshot_t t = s_snap ("L2", CREATED, ONLINE, AT (2, 8, 0), AT (2, 8, 0));
+    t.customer_id = 8;
+    s_feed (f, &t);
+    assert_string_equal (ordersync_model_order (f->model, SHOP, "L2")->credited_agent, "lingling");
+}
+
 int
 main (void)
 {
@@ -680,6 +711,9 @@ main (void)
             s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_shipped_order_without_courier_news_for_two_days_is_stalled, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_replies_no_window_reaches_leave_memory_and_late_orders_still_find_theirs, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (
             test_an_order_is_credited_to_the_last_agent_who_replied_within_the_window, s_setup,
             s_teardown),
