@@ -1,4 +1,4 @@
--- 0044 kefu-ordersync: agents' replies pruned by age.
+-- 0042 kefu-ordersync: agents' replies pruned by age.
 --
 -- ordersync_replies holds the replies an order may be credited to. No
 -- attribution window reaches back more than 7 days, so order-sync deletes
