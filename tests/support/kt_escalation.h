@@ -29,7 +29,7 @@ int kt_escalation_port (kt_escalation_t *self, const char *name);
 //  DRAIN, then stop (memory only: the record stays).
 void kt_escalation_stop (kt_escalation_t *self);
 //  SYNC until escalation has applied every intake event in db and fired
-//  what is due (fails the test after 20 s).
+//  what is due (fails the test after 120 s).
 void kt_escalation_settle (kt_escalation_t *self, const char *db);
 
 #endif
