@@ -437,91 +437,38 @@ bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int max
 }
 
 //  ---------------------------------------------------------------------
-//  Routing set-up
-
-//  Each statement unnests the columns of one batch; $1 is always shop_id.
-static const char *const s_setup_sql[] = {
-    "INSERT INTO shops (shop_id, name, timezone, partition) "
-    "SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::text[]), unnest ($4::int2[])",
-    "INSERT INTO routing_groups (shop_id, group_name, display_name, overflow_to, "
-    "  overflow_after_ms) "
-    "SELECT s, g.name, g.display, g.overflow_to, 120000 FROM unnest ($1::text[]) AS s "
-    "CROSS JOIN (VALUES ('presales', '售前', 'aftersales'), ('aftersales', '售后', 'presales')) "
-    "  AS g (name, display, overflow_to)",
-    "INSERT INTO shifts (shop_id, shift_name, start_minute, end_minute) "
-    "SELECT s, 'allday', 0, 1440 FROM unnest ($1::text[]) AS s",
-    "INSERT INTO routing_settings (shop_id) SELECT unnest ($1::text[])",
-    "INSERT INTO agents (shop_id, agent_id, name, capacity, weight, vip_capable) "
-    "SELECT s, a, n, c, 1, v FROM (SELECT unnest ($1::text[]) AS s, unnest ($2::text[]) AS a, "
-    "  unnest ($3::text[]) AS n, unnest ($4::int4[]) AS c, unnest ($5::bool[]) AS v) AS t",
-    "INSERT INTO agent_groups (shop_id, agent_id, group_name) "
-    "SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::text[])",
-    "INSERT INTO agent_schedule (shop_id, agent_id, shift_name, days) "
-    "SELECT unnest ($1::text[]), unnest ($2::text[]), 'allday', 127",
-};
+//  Shops of the routing benchmark
 
 static int
-s_exec_batch (kf_store_t *store, const char *sql, kf_batch_t *batch, kf_error_t *err)
-{
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_batch_params (batch, &params);
-    int rc = kf_store_exec_sql (store, sql, &params, NULL, NULL, err);
-    if (rc)
-        fprintf (stderr, "bench_pg: routing set-up: %s\n", err->reason);
-    return rc;
-}
-
-static int
-s_setup (kf_store_t *store, const bench_pg_routing_t *setup, kf_error_t *err)
+s_setup (kf_store_t *store, const bench_pg_shops_t *setup, kf_error_t *err)
 {
     static const kf_col_type_t shop_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2};
-    static const kf_col_type_t agent_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT4,
-                                                KF_COL_BOOL};
-    static const kf_col_type_t member_types[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT};
     kf_batch_t *shops = kf_batch_new (4, shop_types);
-    kf_batch_t *ids = kf_batch_new (1, shop_types);
-    kf_batch_t *agents = kf_batch_new (5, agent_types);
-    kf_batch_t *members = kf_batch_new (3, member_types);
-    kf_batch_t *schedule = kf_batch_new (2, member_types);
     for (int s = 0; s < setup->shops; s++) {
         const char *shop = setup->shop_ids[s];
         kf_batch_str (shops, 0, shop);
         kf_batch_str (shops, 1, setup->names[s]);
         kf_batch_str (shops, 2, setup->timezones[s]);
         kf_batch_int (shops, 3, kf_shop_partition (shop, strlen (shop)));
-        kf_batch_str (ids, 0, shop);
-        for (int a = 0; a < setup->agents; a++) {
-            char agent[16], name[32];
-            snprintf (agent, sizeof agent, BENCH_PG_AGENT_FMT, a);
-            snprintf (name, sizeof name, "客服%02d", a);
-            bool presales = a < setup->presales;
-            kf_batch_str (agents, 0, shop);
-            kf_batch_str (agents, 1, agent);
-            kf_batch_str (agents, 2, name);
-            kf_batch_int (agents, 3, setup->capacity);
-            kf_batch_bool (agents, 4, a == 0 || a == setup->presales);
-            kf_batch_str (members, 0, shop);
-            kf_batch_str (members, 1, agent);
-            kf_batch_str (members, 2, presales ? "presales" : "aftersales");
-            kf_batch_str (schedule, 0, shop);
-            kf_batch_str (schedule, 1, agent);
-        }
     }
-    kf_batch_t *per_statement[] = {shops, ids, ids, ids, agents, members, schedule};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof s_setup_sql / sizeof s_setup_sql[0] && rc == 0; i++)
-        rc = s_exec_batch (store, s_setup_sql[i], per_statement[i], err);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (shops, &params);
+    int rc = kf_store_exec_sql (store,
+                                "INSERT INTO shops (shop_id, name, timezone, partition) "
+                                "SELECT unnest ($1::text[]), unnest ($2::text[]), "
+                                "unnest ($3::text[]), unnest ($4::int2[])",
+                                &params, NULL, NULL, err);
     kf_batch_destroy (&shops);
-    kf_batch_destroy (&ids);
-    kf_batch_destroy (&agents);
-    kf_batch_destroy (&members);
-    kf_batch_destroy (&schedule);
+    for (int s = 0; s < setup->shops && rc == 0 && setup->configure; s++)
+        rc = setup->configure (store, setup->shop_ids[s], setup->arg, err);
+    if (rc)
+        fprintf (stderr, "bench_pg: shops set-up: %s\n", err->reason);
     return rc;
 }
 
 int
-bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup)
+bench_pg_shops_setup (const char *url, const bench_pg_shops_t *setup)
 {
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
@@ -532,13 +479,13 @@ bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup)
     if (kf_store_begin (store, &err) == 0) {
         rc = s_setup (store, setup, &err);
         if (rc == 0 && kf_store_commit (store, &err)) {
-            fprintf (stderr, "bench_pg: routing set-up: %s\n", err.reason);
+            fprintf (stderr, "bench_pg: shops set-up: %s\n", err.reason);
             rc = -1;
         }
         if (rc)
             kf_store_rollback (store);
     } else
-        fprintf (stderr, "bench_pg: routing set-up: %s\n", err.reason);
+        fprintf (stderr, "bench_pg: shops set-up: %s\n", err.reason);
     kf_store_destroy (&store);
     return rc;
 }

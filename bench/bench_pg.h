@@ -1,4 +1,5 @@
-/*  bench_pg — every SQL statement of the benchmarks, and the machine's raw
+/*  bench_pg — the benchmarks' own SQL statements (what a service's tables
+    need is written through that service's store), and the machine's raw
     PostgreSQL limit for storing messages.
 
     The raw limit: a scratch table made with
@@ -15,8 +16,8 @@
         bench_pg_raw_result_t result;
         bench_pg_raw (url, &opts, &result);
 
-    The routing benchmark's set-up: shops, groups, shifts, agents and their
-    schedules, registered as kefuctl would (bench_pg_routing_setup).
+    The routing benchmark's shops, registered as kefuctl would, each then
+    set up by the caller in the same transaction (bench_pg_shops_setup).
 
     The stack benchmark's: an event log with yesterday's events in it
     (bench_pg_event_history), the size of every table (bench_pg_sizes), and
@@ -104,24 +105,22 @@ int bench_pg_backend_pids (const char *url, const char *app_name, int *pids, int
 //  Agent ids of the routing set-up: agent i of every shop is "kf<ii>".
 #define BENCH_PG_AGENT_FMT "kf%02d"
 
+//  What a shop gets after it is registered, in the same transaction
+//  (through the owning service's store): 0, or -1 with err set.
+typedef int (bench_pg_shop_fn) (kf_store_t *store, const char *shop_id, void *arg, kf_error_t *err);
+
 typedef struct {
     int shops;                    //  shops to register
     const char *const *shop_ids;  //  their ids (valid kefu shop ids)
     const char *const *names;     //  their display names
     const char *const *timezones; //  their IANA time zones
-    int agents;                   //  agents per shop (BENCH_PG_AGENT_FMT, at most 100)
-    int presales;                 //  agents 0..presales-1 serve presales, the others aftersales
-    int capacity;                 //  every agent's capacity (max concurrent conversations)
-} bench_pg_routing_t;
+    bench_pg_shop_fn *configure;  //  then each shop's set-up (NULL: none)
+    void *arg;                    //  its argument
+} bench_pg_shops_t;
 
 //  Register the shops (partition = kf_shop_partition, as kefuctl shop add)
-//  and set each up for routing in one transaction: groups presales (售前)
-//  and aftersales (售后), each overflowing to the other after 2 minutes
-//  (kefuctl shift defaults); one shift "allday" 00:00-24:00 in the shop's
-//  time zone, worked by every agent every day; the agents with their
-//  capacity, weight 1, the first agent of each group VIP-capable; routing
-//  settings with their defaults. 0, or -1 (reason on stderr).
-int bench_pg_routing_setup (const char *url, const bench_pg_routing_t *setup);
+//  and configure each, in one transaction. 0, or -1 (reason on stderr).
+int bench_pg_shops_setup (const char *url, const bench_pg_shops_t *setup);
 
 //  ---------------------------------------------------------------------
 //  The stack benchmark

@@ -50,6 +50,7 @@
 #include "kf_wire.h"
 #include "routing_config.h"
 #include "routing_server.h"
+#include "routing_store.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -1604,6 +1605,39 @@ s_check (const s_opts_t *o, const s_run_t *run, const s_counters_t *counters, s_
 //  ---------------------------------------------------------------------
 //  Main
 
+//  A shop's routing, through routing_store as kefuctl writes it: groups
+//  presales (售前) and aftersales (售后) overflowing to each other after 2
+//  minutes (kefuctl shift defaults); one shift "allday" 00:00-24:00 worked
+//  by every agent every day; the agents (BENCH_PG_AGENT_FMT) with their
+//  capacity, weight 1, the first of each group VIP-capable; the settings
+//  with their defaults.
+static int
+s_configure_shop (kf_store_t *store, const char *shop, void *arg, kf_error_t *err)
+{
+    const s_opts_t *o = arg;
+    routing_group_row_t group;
+    routing_shift_row_t shift;
+    if (routing_store_put_group (store, shop, "presales", true, "售前", true, "aftersales", 120000,
+                                 &group, err) != 1 ||
+        routing_store_put_group (store, shop, "aftersales", true, "售后", true, "presales", 120000,
+                                 &group, err) != 1 ||
+        routing_store_put_shift (store, shop, "allday", true, 0, 1440, &shift, err) != 1)
+        return -1;
+    for (int a = 0; a < o->agents; a++) {
+        char agent[16], name[32];
+        snprintf (agent, sizeof agent, BENCH_PG_AGENT_FMT, a);
+        snprintf (name, sizeof name, "客服%02d", a);
+        bool vip = a == 0 || a == o->presales;
+        if (routing_store_add_agent (store, shop, agent, name, o->capacity, 1, vip, err) != 1 ||
+            routing_store_put_agent_groups (
+                store, shop, agent, a < o->presales ? "presales" : "aftersales", false, err) ||
+            routing_store_put_agent_schedule (store, shop, agent, false, "allday", 127, 1, 0, err))
+            return -1;
+    }
+    routing_settings_change_t keep = {NULL, NULL, -1, -1, -1, NULL, -1, NULL};
+    return routing_store_put_settings (store, shop, &keep, err);
+}
+
 static void
 s_shop_names (const s_opts_t *o, char (*ids)[32], char (*names)[48], const char **tzs)
 {
@@ -1664,11 +1698,10 @@ main (int argc, char **argv)
         id_ptrs[s] = shop_ids[s];
         name_ptrs[s] = names[s];
     }
-    bench_pg_routing_t setup = {opts.shops,  id_ptrs,       name_ptrs,    tzs,
-                                opts.agents, opts.presales, opts.capacity};
+    bench_pg_shops_t setup = {opts.shops, id_ptrs, name_ptrs, tzs, s_configure_shop, &opts};
     fprintf (stderr, "bench_routing: setting up %d shops x %d agents ...\n", opts.shops,
              opts.agents);
-    if (bench_pg_routing_setup (opts.db, &setup))
+    if (bench_pg_shops_setup (opts.db, &setup))
         return 1;
 
     //  The intake stand-in and intake's command endpoint.

@@ -101,34 +101,22 @@ s_bytes (const char *s)
     return (ProtobufCBinaryData){s ? strlen (s) : 0, (uint8_t *) s};
 }
 
-//  Ask kind about shop with the parameters gathered from the command line
-//  (takes ownership of *params_p), unless parsing them failed already (rc
-//  is that exit code). *out as for s_ask.
-static int
-s_ask_kind (kefuctl_t *ctl, const char *cmd, int rc, const char *kind, const char *shop,
-            const char *by, json_t **params_p, json_t **out)
-{
-    char *text = json_dumps (*params_p, JSON_COMPACT);
-    json_decref (*params_p);
-    *params_p = NULL;
-    if (!rc) {
-        Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
-        q.request_id = s_bytes ("kefuctl");
-        q.kind = s_bytes (kind);
-        q.shop_id = s_bytes (shop);
-        q.group_by = s_bytes (by);
-        q.params_json = s_bytes (text);
-        rc = kefuctl_metrics_query (ctl, cmd, &q, out);
-    }
-    free (text);
-    return rc;
-}
-
 int
 kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
                      const char *by, json_t **params_p, json_t **out)
 {
-    return s_ask_kind (ctl, cmd, 0, kind, shop, by, params_p, out);
+    char *text = json_dumps (*params_p, JSON_COMPACT);
+    json_decref (*params_p);
+    *params_p = NULL;
+    Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
+    q.request_id = s_bytes ("kefuctl");
+    q.kind = s_bytes (kind);
+    q.shop_id = s_bytes (shop);
+    q.group_by = s_bytes (by);
+    q.params_json = s_bytes (text);
+    int rc = kefuctl_metrics_query (ctl, cmd, &q, out);
+    free (text);
+    return rc;
 }
 
 //  A CSV field: quoted when it holds a comma, quote or line break.

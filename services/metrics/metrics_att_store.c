@@ -2,6 +2,7 @@
 #include "metrics_att_store.h"
 
 #include "kf_batch.h"
+#include "metrics_rows.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -105,13 +106,6 @@ struct _metrics_att_writes_t {
 };
 
 static void
-s_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
-static void
 s_schedule_free (void **item_p)
 {
     s_schedule_row_t *r = *item_p;
@@ -127,11 +121,9 @@ metrics_att_writes_new (void)
 {
     metrics_att_writes_t *self = calloc (1, sizeof *self);
     assert (self);
-    zhashx_t **maps[] = {&self->spans, &self->replies, &self->rounds};
-    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
-        *maps[i] = zhashx_new ();
-        zhashx_set_destructor (*maps[i], s_free);
-    }
+    self->spans = metrics_rows_new ();
+    self->replies = metrics_rows_new ();
+    self->rounds = metrics_rows_new ();
     self->schedules = zlistx_new ();
     zlistx_set_destructor (self->schedules, (czmq_destructor *) s_schedule_free);
     return self;
@@ -160,27 +152,13 @@ metrics_att_writes_clear (metrics_att_writes_t *self)
     zlistx_purge (self->schedules);
 }
 
-//  The row of key in map, created zeroed with its shop (size bytes).
-static void *
-s_row (zhashx_t *map, const char *key, const char *shop_id, size_t size)
-{
-    char *row = zhashx_lookup (map, key);
-    if (!row) {
-        row = calloc (1, size);
-        assert (row);
-        snprintf (row, 65, "%s", shop_id); //  every row begins with its shop
-        zhashx_insert (map, key, row);
-    }
-    return row;
-}
-
 static void
 s_on_span (void *arg, const char *shop_id, const metrics_att_span_t *span)
 {
     metrics_att_writes_t *self = arg;
     char key[256];
     snprintf (key, sizeof key, "%s\x1f%s\x1f%" PRId64, shop_id, span->agent_id, span->from_ms);
-    s_span_row_t *r = s_row (self->spans, key, shop_id, sizeof *r);
+    s_span_row_t *r = metrics_rows_get (self->spans, key, shop_id, sizeof *r);
     r->span = *span;
 }
 
@@ -190,7 +168,7 @@ s_on_reply (void *arg, const char *shop_id, const metrics_att_reply_t *reply)
     metrics_att_writes_t *self = arg;
     char key[256];
     snprintf (key, sizeof key, "%s\x1f%s\x1f%" PRId64, shop_id, reply->agent_id, reply->minute_ms);
-    s_reply_row_t *r = s_row (self->replies, key, shop_id, sizeof *r);
+    s_reply_row_t *r = metrics_rows_get (self->replies, key, shop_id, sizeof *r);
     r->reply = *reply;
 }
 
@@ -201,7 +179,7 @@ s_on_round (void *arg, const char *shop_id, const metrics_att_round_t *round)
     char key[128];
     snprintf (key, sizeof key, "%s\x1f%" PRId64 "\x1f%" PRId64, shop_id, round->conversation_id,
               round->started_ms);
-    s_round_row_t *r = s_row (self->rounds, key, shop_id, sizeof *r);
+    s_round_row_t *r = metrics_rows_get (self->rounds, key, shop_id, sizeof *r);
     r->round = *round;
 }
 

@@ -2,6 +2,7 @@
 #include "metrics_desk_store.h"
 
 #include "kf_batch.h"
+#include "metrics_rows.h"
 #include "metrics_model.h"
 
 #include <czmq.h>
@@ -178,23 +179,15 @@ struct _metrics_desk_writes_t {
     zhashx_t *cases;     //  "shop\x1fcase" -> s_case_row_t
 };
 
-static void
-s_free (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 metrics_desk_writes_t *
 metrics_desk_writes_new (void)
 {
     metrics_desk_writes_t *self = calloc (1, sizeof *self);
     assert (self);
-    zhashx_t **maps[] = {&self->phrases, &self->inquiries, &self->orders, &self->cases};
-    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
-        *maps[i] = zhashx_new ();
-        zhashx_set_destructor (*maps[i], s_free);
-    }
+    self->phrases = metrics_rows_new ();
+    self->inquiries = metrics_rows_new ();
+    self->orders = metrics_rows_new ();
+    self->cases = metrics_rows_new ();
     return self;
 }
 
@@ -221,20 +214,6 @@ metrics_desk_writes_clear (metrics_desk_writes_t *self)
     zhashx_purge (self->cases);
 }
 
-//  The row of key in map, created zeroed with its shop (size bytes).
-static void *
-s_row (zhashx_t *map, const char *key, const char *shop_id, size_t size)
-{
-    char *row = zhashx_lookup (map, key);
-    if (!row) {
-        row = calloc (1, size);
-        assert (row);
-        snprintf (row, 65, "%s", shop_id); //  every row begins with its shop
-        zhashx_insert (map, key, row);
-    }
-    return row;
-}
-
 static int64_t
 s_hour (int64_t ms)
 {
@@ -249,7 +228,7 @@ metrics_desk_writes_inquiry (metrics_desk_writes_t *self, const char *shop_id, i
     char key[512];
     int64_t hour = s_hour (at_ms);
     snprintf (key, sizeof key, "%s\x1f%" PRId64 "\x1f%s\x1f%s", shop_id, hour, customer, agent_id);
-    s_inquiry_row_t *r = s_row (self->inquiries, key, shop_id, sizeof *r);
+    s_inquiry_row_t *r = metrics_rows_get (self->inquiries, key, shop_id, sizeof *r);
     r->hour_ms = hour;
     snprintf (r->customer, sizeof r->customer, "%s", customer);
     snprintf (r->agent_id, sizeof r->agent_id, "%s", agent_id);
@@ -269,7 +248,7 @@ metrics_desk_writes_order (metrics_desk_writes_t *self, const char *shop_id,
 {
     char key[256];
     snprintf (key, sizeof key, "%s\x1f%s", shop_id, change->order_id);
-    s_order_row_t *r = s_row (self->orders, key, shop_id, sizeof *r);
+    s_order_row_t *r = metrics_rows_get (self->orders, key, shop_id, sizeof *r);
     snprintf (r->order_id, sizeof r->order_id, "%s", change->order_id);
     if (change->customer) {
         r->has_customer = true;
@@ -298,7 +277,7 @@ metrics_desk_writes_case (metrics_desk_writes_t *self, const char *shop_id,
 {
     char key[128];
     snprintf (key, sizeof key, "%s\x1f%" PRId64, shop_id, change->case_id);
-    s_case_row_t *r = s_row (self->cases, key, shop_id, sizeof *r);
+    s_case_row_t *r = metrics_rows_get (self->cases, key, shop_id, sizeof *r);
     r->c.case_id = change->case_id;
     r->c.review = r->c.review || change->review;
     s_first (&r->c.opened_ms, change->opened_ms);
@@ -320,18 +299,13 @@ metrics_desk_writes_phrase (metrics_desk_writes_t *self, const char *shop_id, in
     char key[256];
     snprintf (key, sizeof key, "%s\x1f%" PRId64 "\x1f%s\x1f%" PRId64, shop_id, hour, agent_id,
               phrase_id);
-    s_phrase_row_t *r = zhashx_lookup (self->phrases, key);
-    if (!r) {
-        r = calloc (1, sizeof *r);
-        assert (r);
-        snprintf (r->shop_id, sizeof r->shop_id, "%s", shop_id);
+    s_phrase_row_t *r = metrics_rows_get (self->phrases, key, shop_id, sizeof *r);
+    if (r->uses++ == 0) { //  new: the first use says the intent
         snprintf (r->agent_id, sizeof r->agent_id, "%s", agent_id);
         r->hour_ms = hour;
         r->phrase_id = phrase_id;
         r->intent = intent;
-        zhashx_insert (self->phrases, key, r);
     }
-    r->uses++;
 }
 
 void

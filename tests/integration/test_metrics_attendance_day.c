@@ -38,16 +38,13 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     char *db = kt_db_fresh ("metrics_attendance");
     kt_shop_add (db, SHOP);
-    kt_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                "('demo-shop', 'presales', '售前');"
-                "INSERT INTO shifts VALUES ('demo-shop', 'day', 540, 1080);"
-                "INSERT INTO agents (shop_id, agent_id, name, capacity) "
-                "SELECT 'demo-shop', a, a, 3 FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                "INSERT INTO agent_groups SELECT 'demo-shop', a, 'presales' "
-                "FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
-                "SELECT 'demo-shop', a, 'day' FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (db, SHOP, "presales=售前", "day=540-1080",
+                      (kt_agent_t[]){{"anna", "anna", 3, "presales", "day"},
+                                     {"bo", "bo", 3, "presales", "day"},
+                                     {"chen", "chen", 3, "presales", "day"},
+                                     {"dan", "dan", 3, "presales", "day"},
+                                     {0}},
+                      NULL);
     //  Tuesday 2026-11-10, 08:00 in Shanghai.
     kt_desk_start (f, db, SHOP, "2026-11-10T00:00:00Z");
     *state = f;

@@ -304,16 +304,11 @@ s_day_start (s_day_t *d)
 {
     d->db = kt_db_fresh ("metrics_browser");
     kt_shop_add (d->db, SHOP);
-    kt_sql (d->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('demo-shop', 'presales', '售前'), ('demo-shop', 'aftersales', '售后');"
-                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('demo-shop', 'xiaomei', '小美', 2), ('demo-shop', 'ajie', '阿杰', 1);"
-                   "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
-                   "('demo-shop', 'ajie', 'aftersales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'ajie', 'day');"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (d->db, SHOP, "presales=售前,aftersales=售后", "day=510-1050",
+                      (kt_agent_t[]){{"xiaomei", "小美", 2, "presales", "day"},
+                                     {"ajie", "阿杰", 1, "aftersales", "day"},
+                                     {0}},
+                      NULL);
     //  Monday 2026-11-23 09:00 in Shanghai.
     d->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
     d->intake = kt_intake_new (d->db, d->clock);

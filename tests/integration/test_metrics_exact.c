@@ -54,20 +54,13 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     f->db = kt_db_fresh ("metrics_exact");
     kt_shop_add (f->db, SHOP);
-    kt_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('demo-shop', 'presales', '售前'), ('demo-shop', 'aftersales', '售后');"
-                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050), "
-                   "('demo-shop', 'night', 1050, 1380);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('demo-shop', 'xiaomei', '小美', 2), ('demo-shop', 'lingling', '玲玲', 3), "
-                   "('demo-shop', 'ajie', '阿杰', 1), ('demo-shop', 'dawei', '大伟', 3);"
-                   "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
-                   "('demo-shop', 'lingling', 'presales'), ('demo-shop', 'ajie', 'aftersales'), "
-                   "('demo-shop', 'dawei', 'presales'), ('demo-shop', 'dawei', 'aftersales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'lingling', 'day'), "
-                   "('demo-shop', 'ajie', 'day'), ('demo-shop', 'dawei', 'night');"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (f->db, SHOP, "presales=售前,aftersales=售后", "day=510-1050,night=1050-1380",
+                      (kt_agent_t[]){{"xiaomei", "小美", 2, "presales", "day"},
+                                     {"lingling", "玲玲", 3, "presales", "day"},
+                                     {"ajie", "阿杰", 1, "aftersales", "day"},
+                                     {"dawei", "大伟", 3, "presales,aftersales", "night"},
+                                     {0}},
+                      NULL);
     //  Monday 2026-11-23 08:00 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T00:00:00Z"));
     f->intake = kt_intake_new (f->db, f->clock);

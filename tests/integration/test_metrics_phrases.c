@@ -42,17 +42,12 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     char *db = kt_db_fresh ("metrics_phrases");
     kt_shop_add (db, SHOP);
-    kt_sql (db, "UPDATE shops SET name = '测试旗舰店' WHERE shop_id = 'qr-shop';"
-                "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                "('qr-shop', 'presales', '售前');"
-                "INSERT INTO shifts VALUES ('qr-shop', 'allday', 0, 1440);"
-                "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                "('qr-shop', 'xiaomei', '小美', 1), ('qr-shop', 'ajie', '阿杰', 1);"
-                "INSERT INTO agent_groups SELECT 'qr-shop', a, 'presales' "
-                "FROM unnest ('{xiaomei,ajie}'::text[]) a;"
-                "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
-                "SELECT 'qr-shop', a, 'allday' FROM unnest ('{xiaomei,ajie}'::text[]) a;"
-                "INSERT INTO routing_settings (shop_id) VALUES ('qr-shop')");
+    kt_sql (db, "UPDATE shops SET name = '测试旗舰店' WHERE shop_id = 'qr-shop'");
+    kt_routing_setup (db, SHOP, "presales=售前", "allday=0-1440",
+                      (kt_agent_t[]){{"xiaomei", "小美", 1, "presales", "allday"},
+                                     {"ajie", "阿杰", 1, "presales", "allday"},
+                                     {0}},
+                      NULL);
     char path[128];
     snprintf (path, sizeof path, "/tmp/kefu-mp-%d.jsonl", (int) getpid ());
     FILE *lib = fopen (path, "wb");

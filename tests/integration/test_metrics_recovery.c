@@ -116,16 +116,11 @@ test_kill_metrics_repeatedly (void **state)
     char *db = kt_db_fresh ("metrics_recovery");
     kt_shop_add (db, SHOP);
     //  Two agents on a shift that never ends: nothing is after hours.
-    kt_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                "('shop-m', 'presales', '售前');"
-                "INSERT INTO shifts VALUES ('shop-m', 'allday', 0, 1440);"
-                "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                "('shop-m', 'xiaomei', '小美', 100), ('shop-m', 'ajie', '阿杰', 100);"
-                "INSERT INTO agent_groups VALUES ('shop-m', 'xiaomei', 'presales'), "
-                "('shop-m', 'ajie', 'presales');"
-                "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                "('shop-m', 'xiaomei', 'allday'), ('shop-m', 'ajie', 'allday');"
-                "INSERT INTO routing_settings (shop_id) VALUES ('shop-m')");
+    kt_routing_setup (db, SHOP, "presales=售前", "allday=0-1440",
+                      (kt_agent_t[]){{"xiaomei", "小美", 100, "presales", "allday"},
+                                     {"ajie", "阿杰", 100, "presales", "allday"},
+                                     {0}},
+                      NULL);
     kt_intake_t *intake = kt_intake_new (db, NULL);
     kt_intake_start (intake);
     kt_routing_t routing;

@@ -47,16 +47,9 @@ s_setup (void **state)
     f->db = kt_db_fresh ("metrics_schedule");
     kt_shop_add (f->db, SHOP);
     //  Set up on 2026-11-01: the day shift 09:00-18:00 (Shanghai).
-    kt_sql (f->db, "SELECT set_config ('kefu.now', '2026-11-01T00:00:00Z', false);"
-                   "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('demo-shop', 'presales', '售前');"
-                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 540, 1080);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('demo-shop', 'xiaomei', '小美', 3);"
-                   "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('demo-shop', 'xiaomei', 'day');"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (f->db, SHOP, "presales=售前", "day=540-1080",
+                      (kt_agent_t[]){{"xiaomei", "小美", 3, "presales", "day"}, {0}},
+                      "2026-11-01T00:00:00Z");
     //  Tuesday 2026-11-10, 08:00 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-10T00:00:00Z"));
     f->intake = kt_intake_new (f->db, f->clock);

@@ -499,57 +499,75 @@ s_write_desk_week (fixture_t *f)
 
 #define DESK_WEEK "{\"from\": \"2026-12-01\", \"to\": \"2026-12-06\"}"
 
+//  A number expected at a path of an answer (kt_json_num; null reads -1).
+typedef struct {
+    const char *path; //  NULL ends a list
+    double value;     //  expected, within 1e-9
+} s_want_t;
+
+static void
+s_expect_nums (json_t *answer, const s_want_t *wants)
+{
+    for (const s_want_t *w = wants; w->path; w++) {
+        double got = kt_json_num (answer, w->path);
+        if (fabs (got - w->value) > 1e-9)
+            fail_msg ("%s: %g, expected %g", w->path, got, w->value);
+    }
+}
+
 static void
 s_expect_desk_week (fixture_t *f)
 {
     json_t *o =
         kt_metrics_json (f->metrics.query, "orders.summary", SHOP, 0, 0, "agent", DESK_WEEK);
     assert_true (json_is_true (json_object_get (o, "source")));
-    assert_int_equal (kt_json_num (o, "total.conversion.inquiring_customers"), 4);
-    assert_int_equal (kt_json_num (o, "total.conversion.ordered_customers"), 2);
-    assert_int_equal (kt_json_num (o, "total.conversion.paid_customers"), 1);
-    assert_float_equal (kt_json_num (o, "total.conversion.rate"), 0.5, 1e-9);
-    assert_float_equal (kt_json_num (o, "total.conversion.paid_rate"), 0.25, 1e-9);
-    assert_int_equal (kt_json_num (o, "total.orders.created"), 5);
-    assert_int_equal (kt_json_num (o, "total.orders.credited"), 2);
-    assert_int_equal (kt_json_num (o, "total.orders.sales_cents"), 12000);
-    assert_int_equal (kt_json_num (o, "total.orders.sales_orders"), 1);
-    assert_int_equal (kt_json_num (o, "total.timeliness.due"), 3);
-    assert_int_equal (kt_json_num (o, "total.timeliness.on_time"), 2);
-    assert_int_equal (kt_json_num (o, "total.timeliness.late"), 1);
-    assert_float_equal (kt_json_num (o, "total.timeliness.rate"), 2.0 / 3, 1e-9);
+    s_expect_nums (o, (s_want_t[]){{"total.conversion.inquiring_customers", 4},
+                                   {"total.conversion.ordered_customers", 2},
+                                   {"total.conversion.paid_customers", 1},
+                                   {"total.conversion.rate", 0.5},
+                                   {"total.conversion.paid_rate", 0.25},
+                                   {"total.orders.created", 5},
+                                   {"total.orders.credited", 2},
+                                   {"total.orders.sales_cents", 12000},
+                                   {"total.orders.sales_orders", 1},
+                                   {"total.timeliness.due", 3},
+                                   {"total.timeliness.on_time", 2},
+                                   {"total.timeliness.late", 1},
+                                   {"total.timeliness.rate", 2.0 / 3},
+                                   {"total.reminders.sent", 1},
+                                   {"total.reminders.by_hand", 1},
+                                   {"rows.@xiaomei.served_customers", 2},
+                                   {"rows.@xiaomei.ordered_customers", 1},
+                                   {"rows.@xiaomei.paid_customers", 1},
+                                   {"rows.@xiaomei.orders_credited", 1},
+                                   {"rows.@xiaomei.sales_cents", 12000},
+                                   {"rows.@ajie.served_customers", 1},
+                                   {"rows.@ajie.ordered_customers", 1},
+                                   {"rows.@ajie.paid_customers", 0},
+                                   {"rows.@ajie.sales_cents", 0},
+                                   {NULL, 0}});
     assert_true (json_is_false (
         json_object_get (json_object_get (json_object_get (o, "total"), "timeliness"), "met")));
-    assert_int_equal (kt_json_num (o, "total.reminders.sent"), 1);
-    assert_int_equal (kt_json_num (o, "total.reminders.by_hand"), 1);
     assert_int_equal (json_array_size (json_object_get (o, "rows")), 2);
-    assert_int_equal (kt_json_num (o, "rows.@xiaomei.served_customers"), 2);
-    assert_int_equal (kt_json_num (o, "rows.@xiaomei.ordered_customers"), 1);
-    assert_int_equal (kt_json_num (o, "rows.@xiaomei.paid_customers"), 1);
-    assert_int_equal (kt_json_num (o, "rows.@xiaomei.orders_credited"), 1);
-    assert_int_equal (kt_json_num (o, "rows.@xiaomei.sales_cents"), 12000);
-    assert_int_equal (kt_json_num (o, "rows.@ajie.served_customers"), 1);
-    assert_int_equal (kt_json_num (o, "rows.@ajie.ordered_customers"), 1);
-    assert_int_equal (kt_json_num (o, "rows.@ajie.paid_customers"), 0);
-    assert_int_equal (kt_json_num (o, "rows.@ajie.sales_cents"), 0);
     json_decref (o);
 
     json_t *a =
         kt_metrics_json (f->metrics.query, "aftersales.summary", SHOP, 0, 0, NULL, DESK_WEEK);
-    assert_int_equal (kt_json_num (a, "complaints.opened"), 3);
-    assert_int_equal (kt_json_num (a, "complaints.closed"), 1);
-    assert_int_equal (kt_json_num (a, "complaints.overdue"), 1);
-    assert_int_equal (kt_json_num (a, "complaints.open_at_end"), 3);
-    assert_int_equal (kt_json_num (a, "complaints.carried_out"), 3);
-    assert_int_equal (kt_json_num (a, "complaints.revisit.judged"), 2);
-    assert_int_equal (kt_json_num (a, "complaints.revisit.within_3_days"), 1);
-    assert_float_equal (kt_json_num (a, "complaints.revisit.rate"), 0.5, 1e-9);
-    assert_int_equal (kt_json_num (a, "complaints.compensation_cents"), 6000);
-    assert_int_equal (kt_json_num (a, "reviews.opened"), 2);
-    assert_int_equal (kt_json_num (a, "reviews.closed"), 1);
-    assert_int_equal (kt_json_num (a, "reviews.overdue"), 1);
-    assert_int_equal (kt_json_num (a, "reviews.open_at_end"), 1);
-    assert_int_equal (kt_json_num (a, "reviews.revisit.rate"), -1); //  null: none judged
+    s_expect_nums (a, (s_want_t[]){{"complaints.opened", 3},
+                                   {"complaints.closed", 1},
+                                   {"complaints.overdue", 1},
+                                   {"complaints.open_at_end", 3},
+                                   {"complaints.carried_out", 3},
+                                   {"complaints.revisit.judged", 2},
+                                   {"complaints.revisit.within_3_days", 1},
+                                   {"complaints.revisit.rate", 0.5},
+                                   {"complaints.compensation_cents", 6000},
+                                   {"reviews.opened", 2},
+                                   {"reviews.closed", 1},
+                                   {"reviews.overdue", 1},
+                                   {"reviews.open_at_end", 1},
+                                   {"reviews.revisit.rate", -1}, //  null: none judged
+                                   {NULL, 0}});
     json_decref (a);
 }
 

@@ -59,15 +59,8 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     f->db = kt_db_fresh ("ordersync_shifts");
     kt_shop_add (f->db, SHOP);
-    kt_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('demo-shop', 'presales', '售前');"
-                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('demo-shop', 'xiaomei', '小美', 5);"
-                   "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('demo-shop', 'xiaomei', 'day');"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (f->db, SHOP, "presales=售前", "day=510-1050",
+                      (kt_agent_t[]){{"xiaomei", "小美", 5, "presales", "day"}, {0}}, NULL);
     f->clock = kf_clock_new_manual (AT (8, 0));
     f->intake = kt_intake_new (f->db, f->clock);
     kt_intake_start (f->intake);

@@ -187,16 +187,8 @@ s_setup (void **state)
     f->db = kt_db_fresh ("routing_commands");
     kt_shop_add (f->db, SHOP);
     //  One pre-sales agent with room for two, on an all-day shift.
-    free (kt_db_query1 (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) "
-                               "VALUES ('shop-cmd', 'presales', '售前'); "
-                               "INSERT INTO shifts VALUES ('shop-cmd', 'allday', 0, 1440); "
-                               "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                               "('shop-cmd', 'a1', 'A1', 2); "
-                               "INSERT INTO agent_groups VALUES ('shop-cmd', 'a1', 'presales'); "
-                               "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
-                               "VALUES ('shop-cmd', 'a1', 'allday'); "
-                               "INSERT INTO routing_settings (shop_id) VALUES ('shop-cmd'); "
-                               "SELECT 1"));
+    kt_routing_setup (f->db, SHOP, "presales=售前", "allday=0-1440",
+                      (kt_agent_t[]){{"a1", "A1", 2, "presales", "allday"}, {0}}, NULL);
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
     f->store = kf_store_new (f->db, "test-intake-stand-in");
     assert_int_equal (kf_store_connect (f->store), 0);

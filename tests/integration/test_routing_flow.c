@@ -186,20 +186,12 @@ s_setup (void **state)
     f->early = zlist_new ();
     f->db = kt_db_fresh ("routing_flow");
     kt_shop_add (f->db, SHOP);
-    s_sql (f->db,
-           "INSERT INTO routing_groups (shop_id, group_name, display_name, overflow_to) VALUES "
-           "('demo-shop', 'presales', '售前', NULL), ('demo-shop', 'aftersales', '售后', NULL);"
-           "INSERT INTO shifts VALUES ('demo-shop', 'day', 510, 1050), "
-           "('demo-shop', 'night', 1050, 1380);"
-           "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-           "('demo-shop', 'xiaomei', '小美', 1), ('demo-shop', 'ajie', '阿杰', 1), "
-           "('demo-shop', 'lingling', '玲玲', 1);"
-           "INSERT INTO agent_groups VALUES ('demo-shop', 'xiaomei', 'presales'), "
-           "('demo-shop', 'ajie', 'aftersales'), ('demo-shop', 'lingling', 'presales');"
-           "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-           "('demo-shop', 'xiaomei', 'day'), ('demo-shop', 'ajie', 'day'), "
-           "('demo-shop', 'lingling', 'day');"
-           "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    kt_routing_setup (f->db, SHOP, "presales=售前,aftersales=售后", "day=510-1050,night=1050-1380",
+                      (kt_agent_t[]){{"xiaomei", "小美", 1, "presales", "day"},
+                                     {"ajie", "阿杰", 1, "aftersales", "day"},
+                                     {"lingling", "玲玲", 1, "presales", "day"},
+                                     {0}},
+                      NULL);
     //  Monday 2026-11-23 09:00 in Shanghai.
     f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-23T01:00:00Z"));
     f->intake = kt_intake_new (f->db, f->clock);

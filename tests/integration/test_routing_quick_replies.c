@@ -301,16 +301,9 @@ s_setup (void **state)
     fixture_t *f = calloc (1, sizeof *f);
     f->early = zlist_new ();
     f->db = s_fresh ("qr_desk");
-    kt_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('qr-shop', 'presales', '售前'), ('qr-shop', 'aftersales', '售后');"
-                   "INSERT INTO shifts VALUES ('qr-shop', 'allday', 0, 1440);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('qr-shop', 'xiaomei', '小美', 3);"
-                   "INSERT INTO agent_groups VALUES ('qr-shop', 'xiaomei', 'presales'), "
-                   "('qr-shop', 'xiaomei', 'aftersales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('qr-shop', 'xiaomei', 'allday');"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('qr-shop')");
+    kt_routing_setup (f->db, SHOP, "presales=售前,aftersales=售后", "allday=0-1440",
+                      (kt_agent_t[]){{"xiaomei", "小美", 3, "presales,aftersales", "allday"}, {0}},
+                      NULL);
     const char *lib = s_file (
         0, "desk.jsonl",
         "{\"intent\": \"greeting\", \"text\": \"亲 您好 我是{shop_name}客服{agent_name} "

@@ -10,8 +10,8 @@
 #include "kt_gw.h"
 #include "kt_intake.h"
 #include "kt_process.h"
+#include "kt_routing.h"
 
-#include <libpq-fe.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -182,17 +182,6 @@ s_presence (s_gateway_t *g, kf_clock_t *clock, const char *agent, int status, co
     s_send (g, clock, &item);
 }
 
-static void
-s_sql (const char *db, const char *sql)
-{
-    PGconn *conn = PQconnectdb (db);
-    PGresult *res = PQexec (conn, sql);
-    if (PQresultStatus (res) != PGRES_COMMAND_OK)
-        fail_msg ("%s: %s", sql, PQresultErrorMessage (res));
-    PQclear (res);
-    PQfinish (conn);
-}
-
 #define ONLINE  KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
 #define OFFLINE KEFU__V1__AGENT_STATUS__AGENT_STATUS_OFFLINE
 
@@ -225,12 +214,12 @@ typedef struct {
 } s_world_t;
 
 static void
-s_world_start (s_world_t *w, const char *name, const char *setup_sql)
+s_world_start (s_world_t *w, const char *name, const char *groups, const kt_agent_t *agents)
 {
     memset (w, 0, sizeof *w);
     w->db = kt_db_fresh (name);
     kt_shop_add (w->db, SHOP);
-    s_sql (w->db, setup_sql);
+    kt_routing_setup (w->db, SHOP, groups, "day=510-1050", agents, NULL);
     w->clock = kf_clock_new_manual (kf_clock_parse_utc (START_UTC));
     w->intake = kt_intake_new (w->db, w->clock);
     kt_intake_start (w->intake);
@@ -267,18 +256,12 @@ static void
 s_run_with_faults (s_fault_t fault)
 {
     s_world_t w;
-    s_world_start (
-        &w, fault == S_KILL ? "routing_recovery" : "routing_cut",
-        "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-        "('shop-r', 'presales', '售前'), ('shop-r', 'aftersales', '售后');"
-        "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
-        "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-        "('shop-r', 'a1', 'A1', 4), ('shop-r', 'a2', 'A2', 4), ('shop-r', 'a3', 'A3', 4);"
-        "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
-        "('shop-r', 'a2', 'presales'), ('shop-r', 'a3', 'aftersales'), "
-        "('shop-r', 'a2', 'aftersales');"
-        "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-        "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day'), ('shop-r', 'a3', 'day')");
+    s_world_start (&w, fault == S_KILL ? "routing_recovery" : "routing_cut",
+                   "presales=售前,aftersales=售后",
+                   (kt_agent_t[]){{"a1", "A1", 4, "presales", "day"},
+                                  {"a2", "A2", 4, "presales,aftersales", "day"},
+                                  {"a3", "A3", 4, "aftersales", "day"},
+                                  {0}});
     s_presence (&w.g, w.clock, "a1", ONLINE, NULL);
     s_presence (&w.g, w.clock, "a2", ONLINE, NULL);
     s_presence (&w.g, w.clock, "a3", ONLINE, NULL);
@@ -442,16 +425,10 @@ test_handover_to_the_queue_across_a_kill (void **state)
 {
     (void) state;
     s_world_t w;
-    s_world_start (&w, "routing_handover",
-                   "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('shop-r', 'presales', '售前');"
-                   "INSERT INTO shifts VALUES ('shop-r', 'day', 510, 1050);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
-                   "('shop-r', 'a1', 'A1', 1), ('shop-r', 'a2', 'A2', 1);"
-                   "INSERT INTO agent_groups VALUES ('shop-r', 'a1', 'presales'), "
-                   "('shop-r', 'a2', 'presales');"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) VALUES "
-                   "('shop-r', 'a1', 'day'), ('shop-r', 'a2', 'day')");
+    s_world_start (&w, "routing_handover", "presales=售前",
+                   (kt_agent_t[]){{"a1", "A1", 1, "presales", "day"},
+                                  {"a2", "A2", 1, "presales", "day"},
+                                  {0}});
 
     //  Two customers, one each: everyone is full.
     s_presence (&w.g, w.clock, "a1", ONLINE, NULL);

@@ -2,10 +2,12 @@
 #include "kt_routing.h"
 
 #include "kt_db.h"
+#include "routing_store.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +75,90 @@ void
 kt_routing_settle (kt_routing_t *self, const char *db)
 {
     kt_db_settle (db, self->actor, "routing");
+}
+
+//  Each "name=value" of csv, through fn; false as soon as fn fails.
+typedef bool (s_pair_fn) (kf_store_t *store, const char *shop, const char *name, const char *value,
+                          kf_error_t *err);
+
+static bool
+s_each_pair (kf_store_t *store, const char *shop, const char *csv, s_pair_fn *fn, kf_error_t *err)
+{
+    char *copy = strdup (csv ? csv : "");
+    assert_non_null (copy);
+    bool ok = true;
+    char *save = NULL;
+    for (char *pair = strtok_r (copy, ",", &save); pair && ok; pair = strtok_r (NULL, ",", &save)) {
+        char *value = strchr (pair, '=');
+        assert_non_null (value);
+        *value++ = 0;
+        ok = fn (store, shop, pair, value, err);
+    }
+    free (copy);
+    return ok;
+}
+
+static bool
+s_put_group (kf_store_t *store, const char *shop, const char *name, const char *display,
+             kf_error_t *err)
+{
+    routing_group_row_t row;
+    return routing_store_put_group (store, shop, name, true, display, false, NULL, -1, &row, err) ==
+           1;
+}
+
+static bool
+s_put_shift (kf_store_t *store, const char *shop, const char *name, const char *times,
+             kf_error_t *err)
+{
+    int start, end;
+    assert_int_equal (sscanf (times, "%d-%d", &start, &end), 2);
+    routing_shift_row_t row;
+    return routing_store_put_shift (store, shop, name, true, start, end, &row, err) == 1;
+}
+
+static int
+s_setup_txn (kf_store_t *store, const char *shop, const char *groups, const char *shifts,
+             const kt_agent_t *agents, const char *at, kf_error_t *err)
+{
+    if (at) {
+        kf_params_t params;
+        kf_params_init (&params);
+        kf_params_str (&params, at);
+        if (kf_store_exec_sql (store, "SELECT set_config ('kefu.now', $1::text, true)", &params,
+                               NULL, NULL, err))
+            return -1;
+    }
+    if (!s_each_pair (store, shop, groups, s_put_group, err) ||
+        !s_each_pair (store, shop, shifts, s_put_shift, err))
+        return -1;
+    for (const kt_agent_t *a = agents; a && a->id; a++)
+        if (routing_store_add_agent (store, shop, a->id, a->name, a->capacity, 1, false, err) !=
+                1 ||
+            routing_store_put_agent_groups (store, shop, a->id, a->groups, false, err) ||
+            routing_store_put_agent_schedule (store, shop, a->id, false, a->shifts, 127, 1, 0, err))
+            return -1;
+    routing_settings_change_t keep = {NULL, NULL, -1, -1, -1, NULL, -1, NULL};
+    return routing_store_put_settings (store, shop, &keep, err);
+}
+
+void
+kt_routing_setup (const char *db, const char *shop, const char *groups, const char *shifts,
+                  const kt_agent_t *agents, const char *at)
+{
+    kf_store_t *store = kf_store_new (db, "kt-routing-setup");
+    assert_non_null (store);
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_error_t err;
+    kf_error_clear (&err);
+    int rc = kf_store_begin (store, &err);
+    if (rc == 0)
+        rc = s_setup_txn (store, shop, groups, shifts, agents, at, &err);
+    if (rc == 0)
+        rc = kf_store_commit (store, &err);
+    else
+        kf_store_rollback (store);
+    if (rc)
+        fail_msg ("routing setup of %s: %s", shop, err.reason[0] ? err.reason : "not done");
+    kf_store_destroy (&store);
 }

@@ -32,4 +32,23 @@ void kt_routing_stop (kt_routing_t *self);
 //  after 20 s): it has run what is due and handed its commands in.
 void kt_routing_settle (kt_routing_t *self, const char *db);
 
+//  An agent for kt_routing_setup.
+typedef struct {
+    const char *id;     //  agent id; NULL ends a list
+    const char *name;   //  the name people see
+    int capacity;       //  conversations at once
+    const char *groups; //  comma-separated groups
+    const char *shifts; //  comma-separated shifts, every day of the week
+} kt_agent_t;
+
+//  Set up routing's configuration of shop (which exists) on db through
+//  routing_store, as kefuctl does, in one transaction: groups
+//  "name=display,..." (overflow nowhere), shifts "name=start-end,..."
+//  (minutes from local midnight), agents (up to one with id NULL; weight
+//  1, not VIP) and the settings row with its defaults. at (UTC, NULL: the
+//  database's now) is when shift_history records the shifts from. Fails
+//  the test on any error.
+void kt_routing_setup (const char *db, const char *shop, const char *groups, const char *shifts,
+                       const kt_agent_t *agents, const char *at);
+
 #endif
