@@ -29,6 +29,7 @@
 #include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "kt_routing.h"
+#include "metrics_model.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -792,14 +793,6 @@ s_run_two_zones (fixture_t *f)
     assert_true (kt_metrics_counter (&f->metrics, "events.from_table") > 0);
 }
 
-static const char *const s_counters[] = {
-    "conv_customer", "conv_shop",     "conv_after_hours",  "conv_answered",  "conv_answered_ah",
-    "frt_sum_ms",    "frt_ah_sum_ms", "conv_queued",       "conv_abandoned", "conv_closed",
-    "close_sum_ms",  "waits",         "wait_sum_ms",       "wait_max_ms",    "customer_msgs",
-    "replies",       "auto_replies",  "qa_flagged",        "qa_flags",       "rounds",
-    "round_sum_ms",  "round_msgs",    "rounds_unanswered", "rating_1",       "rating_2",
-    "rating_3",      "rating_4",      "rating_5"};
-
 //  Rows in which two row sets differ (both ways), counted by PostgreSQL.
 static long long
 s_differences (fixture_t *f, const char *sums, const char *days)
@@ -821,8 +814,8 @@ s_check_day_rows (fixture_t *f)
     char sums[4096] = "SELECT shop_id, date_trunc ('day', hour, 'UTC') AS day, agent_id, channel, "
                       "group_name";
     char days[2048] = "SELECT shop_id, day, agent_id, channel, group_name";
-    for (size_t i = 0; i < sizeof s_counters / sizeof s_counters[0]; i++) {
-        const char *c = s_counters[i];
+    for (int i = 0; i < METRICS_COUNTERS; i++) {
+        const char *c = metrics_counter_names[i];
         size_t n = strlen (sums);
         snprintf (sums + n, sizeof sums - n, ", %s (%s)::int8",
                   streq (c, "wait_max_ms") ? "max" : "sum", c);
@@ -866,10 +859,10 @@ s_day_totals (fixture_t *f)
 {
     char sql[4096] = "SELECT concat_ws (E'\\n', (SELECT string_agg (t, E'\\n' ORDER BY t) FROM "
                      "(SELECT concat_ws (' ', shop_id, day";
-    for (size_t i = 0; i < sizeof s_counters / sizeof s_counters[0]; i++) {
+    for (int i = 0; i < METRICS_COUNTERS; i++) {
         size_t n = strlen (sql);
-        if (!streq (s_counters[i], "wait_max_ms"))
-            snprintf (sql + n, sizeof sql - n, ", sum (%s)", s_counters[i]);
+        if (!streq (metrics_counter_names[i], "wait_max_ms"))
+            snprintf (sql + n, sizeof sql - n, ", sum (%s)", metrics_counter_names[i]);
     }
     strcat (sql, ") AS t FROM metrics_days GROUP BY shop_id, day) AS d), "
                  "(SELECT string_agg (concat_ws (' ', shop_id, day, metric, bucket, n), E'\\n' "
