@@ -25,9 +25,10 @@
 #define S_SUM(col) "sum (" col ")::int8"
 
 //  A transaction's rollup rows, one per key, in one statement: the columns
-//  in the order of metrics_counter_t (metrics_counter_names).
-#define S_UPSERT_HOURS \
-    "INSERT INTO metrics_hours AS h (shop_id, hour, agent_id, channel, group_name, " \
+//  in the order of metrics_counter_t (metrics_counter_names). The same for
+//  hours (at = "hour") and for days (at = "day").
+#define S_UPSERT_COUNTERS(table, at) \
+    "INSERT INTO " table " AS h (shop_id, " at ", agent_id, channel, group_name, " \
     S_COUNTER_COLUMNS ") " \
     "SELECT shop, to_timestamp (hr / 1000.0::float8), agent, ch, grp, " S_COUNTER_COLUMNS " " \
     "FROM (SELECT unnest ($1::text[]) AS shop, unnest ($2::int8[]) AS hr, " \
@@ -42,7 +43,7 @@
     S_C (27, "round_msgs") ", " S_C (28, "rounds_unanswered") ", " S_C (29, "rating_1") ", " \
     S_C (30, "rating_2") ", " S_C (31, "rating_3") ", " S_C (32, "rating_4") ", " \
     S_C (33, "rating_5") ") AS t " \
-    "ON CONFLICT (shop_id, hour, agent_id, channel, group_name) DO UPDATE SET " \
+    "ON CONFLICT (shop_id, " at ", agent_id, channel, group_name) DO UPDATE SET " \
     S_ADD ("conv_customer") ", " S_ADD ("conv_shop") ", " S_ADD ("conv_after_hours") ", " \
     S_ADD ("conv_answered") ", " S_ADD ("conv_answered_ah") ", " S_ADD ("frt_sum_ms") ", " \
     S_ADD ("frt_ah_sum_ms") ", " S_ADD ("conv_queued") ", " S_ADD ("conv_abandoned") ", " \
@@ -54,6 +55,17 @@
     S_ADD ("round_sum_ms") ", " S_ADD ("round_msgs") ", " S_ADD ("rounds_unanswered") ", " \
     S_ADD ("rating_1") ", " S_ADD ("rating_2") ", " S_ADD ("rating_3") ", " \
     S_ADD ("rating_4") ", " S_ADD ("rating_5")
+//  Histogram buckets per key, hours or days.
+#define S_UPSERT_HIST(table, at) \
+    "INSERT INTO " table " AS h (shop_id, " at ", agent_id, channel, group_name, metric, " \
+    "  bucket, n) " \
+    "SELECT shop, to_timestamp (hr / 1000.0::float8), agent, ch, grp, metric, bucket, n " \
+    "FROM (SELECT unnest ($1::text[]) AS shop, unnest ($2::int8[]) AS hr, " \
+    "unnest ($3::text[]) AS agent, unnest ($4::int2[]) AS ch, unnest ($5::text[]) AS grp, " \
+    "unnest ($6::int2[]) AS metric, unnest ($7::int2[]) AS bucket, unnest ($8::int8[]) AS n) " \
+    "AS t " \
+    "ON CONFLICT (shop_id, " at ", agent_id, channel, group_name, metric, bucket) " \
+    "DO UPDATE SET n = h.n + EXCLUDED.n"
 
 //  The dimension a read groups by, as text; and its filters.
 #define S_DIM \
@@ -110,17 +122,16 @@
 
 // clang-format off
 static const kf_stmt_t s_statements[] =
-    {{"metrics_upsert_hours", S_UPSERT_HOURS},
-     {"metrics_upsert_hist",
-      "INSERT INTO metrics_hist AS h (shop_id, hour, agent_id, channel, group_name, metric, "
-      "  bucket, n) "
-      "SELECT shop, to_timestamp (hr / 1000.0::float8), agent, ch, grp, metric, bucket, n "
-      "FROM (SELECT unnest ($1::text[]) AS shop, unnest ($2::int8[]) AS hr, "
-      "unnest ($3::text[]) AS agent, unnest ($4::int2[]) AS ch, unnest ($5::text[]) AS grp, "
-      "unnest ($6::int2[]) AS metric, unnest ($7::int2[]) AS bucket, unnest ($8::int8[]) AS n) "
-      "AS t "
-      "ON CONFLICT (shop_id, hour, agent_id, channel, group_name, metric, bucket) "
-      "DO UPDATE SET n = h.n + EXCLUDED.n"},
+    {{"metrics_upsert_hours", S_UPSERT_COUNTERS ("metrics_hours", "hour")},
+     {"metrics_upsert_hist", S_UPSERT_HIST ("metrics_hist", "hour")},
+     {"metrics_upsert_days", S_UPSERT_COUNTERS ("metrics_days", "day")},
+     {"metrics_upsert_hist_days", S_UPSERT_HIST ("metrics_hist_days", "day")},
+     {"metrics_upsert_hist_shop_days",
+      "INSERT INTO metrics_hist_shop_days AS h (shop_id, day, metric, bucket, n) "
+      "SELECT shop, to_timestamp (d / 1000.0::float8), metric, bucket, n "
+      "FROM (SELECT unnest ($1::text[]) AS shop, unnest ($2::int8[]) AS d, "
+      "unnest ($3::int2[]) AS metric, unnest ($4::int2[]) AS bucket, unnest ($5::int8[]) AS n) "
+      "AS t ON CONFLICT (shop_id, day, metric, bucket) DO UPDATE SET n = h.n + EXCLUDED.n"},
      {"metrics_upsert_conversations",
       "INSERT INTO metrics_conversations (" S_CONV_COLUMNS ") "
       "SELECT shop, id, ch, customer, grp, intent, vip, first_at, opened_by_customer, "
@@ -353,6 +364,9 @@ typedef struct {
 struct _metrics_writes_t {
     zhashx_t *rows;       //  key text -> s_row_t (counter rows)
     zhashx_t *hists;      //  key text -> s_row_t (histogram rows)
+    zhashx_t *days;       //  the counter rows per UTC day (s_fold_days)
+    zhashx_t *hist_days;  //  the histogram rows per UTC day
+    zhashx_t *shop_days;  //  the histogram rows per shop and UTC day alone
     zhashx_t *convs;      //  "shop\x1fid" -> s_conv_row_t (latest state)
     zlistx_t *qa;         //  s_qa_row_t
     zhashx_t *agents;     //  "shop\x1fagent" -> s_agent_row_t
@@ -406,7 +420,8 @@ metrics_writes_new (void)
     zlistx_set_destructor (self->qa, (czmq_destructor *) s_qa_row_free);
     self->agents = zhashx_new ();
     zhashx_set_destructor (self->agents, s_free);
-    zhashx_t **maps[] = {&self->scores, &self->orders, &self->complaints, &self->sources};
+    zhashx_t **maps[] = {&self->days,   &self->hist_days,  &self->shop_days, &self->scores,
+                         &self->orders, &self->complaints, &self->sources};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
         *maps[i] = zhashx_new ();
         zhashx_set_destructor (*maps[i], s_free);
@@ -421,6 +436,9 @@ metrics_writes_destroy (metrics_writes_t **self_p)
         metrics_writes_t *self = *self_p;
         zhashx_destroy (&self->rows);
         zhashx_destroy (&self->hists);
+        zhashx_destroy (&self->days);
+        zhashx_destroy (&self->hist_days);
+        zhashx_destroy (&self->shop_days);
         zhashx_destroy (&self->convs);
         zlistx_destroy (&self->qa);
         zhashx_destroy (&self->agents);
@@ -438,6 +456,9 @@ metrics_writes_clear (metrics_writes_t *self)
 {
     zhashx_purge (self->rows);
     zhashx_purge (self->hists);
+    zhashx_purge (self->days);
+    zhashx_purge (self->hist_days);
+    zhashx_purge (self->shop_days);
     zhashx_purge (self->convs);
     zlistx_purge (self->qa);
     zhashx_purge (self->agents);
@@ -478,14 +499,20 @@ s_row (zhashx_t *map, const metrics_key_t *key, int hist, int bucket)
     return row;
 }
 
-void
-metrics_writes_count (metrics_writes_t *self, const metrics_key_t *key, int counter, int64_t delta)
+//  A counter's delta added to a row: wait_max_ms is a maximum, the rest sums.
+static void
+s_add (s_row_t *row, int counter, int64_t delta)
 {
-    s_row_t *row = s_row (self->rows, key, -1, 0);
     if (counter == METRICS_WAIT_MAX)
         row->values[counter] = delta > row->values[counter] ? delta : row->values[counter];
     else
         row->values[counter] += delta;
+}
+
+void
+metrics_writes_count (metrics_writes_t *self, const metrics_key_t *key, int counter, int64_t delta)
+{
+    s_add (s_row (self->rows, key, -1, 0), counter, delta);
 }
 
 void
@@ -619,33 +646,90 @@ s_key_columns (kf_batch_t *b, const s_row_t *row)
     kf_batch_str (b, 4, row->group);
 }
 
+#define S_DAY_MS 86400000LL
+
+//  The start of the UTC day holding ms.
+static int64_t
+s_day_of (int64_t ms)
+{
+    return ms - ((ms % S_DAY_MS) + S_DAY_MS) % S_DAY_MS;
+}
+
+//  The day rows of the hourly rows collected: the same deltas summed per
+//  (shop, UTC day, agent, channel, group), and the histograms once more
+//  per shop and UTC day alone. They go into the day tables in the same
+//  transaction as the hourly rows (migration 0041), so the day rows stay
+//  the sums of the hourly ones.
 static void
-s_queue_rows (metrics_writes_t *self, kf_store_t *store)
+s_fold_days (metrics_writes_t *self)
+{
+    for (s_row_t *row = zhashx_first (self->rows); row; row = zhashx_next (self->rows)) {
+        metrics_key_t key = {row->shop_id, s_day_of (row->hour), row->agent_id, row->channel,
+                             row->group};
+        s_row_t *day = s_row (self->days, &key, -1, 0);
+        for (int c = 0; c < METRICS_COUNTERS; c++)
+            s_add (day, c, row->values[c]);
+    }
+    for (s_row_t *row = zhashx_first (self->hists); row; row = zhashx_next (self->hists)) {
+        if (row->values[0] == 0)
+            continue;
+        metrics_key_t key = {row->shop_id, s_day_of (row->hour), row->agent_id, row->channel,
+                             row->group};
+        s_row (self->hist_days, &key, row->hist, row->bucket)->values[0] += row->values[0];
+        metrics_key_t shop = {row->shop_id, key.hour_ms, "", 0, ""};
+        s_row (self->shop_days, &shop, row->hist, row->bucket)->values[0] += row->values[0];
+    }
+}
+
+static void
+s_queue_counters (zhashx_t *rows, kf_store_t *store, const char *stmt)
 {
     kf_col_type_t types[5 + METRICS_COUNTERS] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT2,
                                                  KF_COL_TEXT};
     for (int c = 0; c < METRICS_COUNTERS; c++)
         types[5 + c] = KF_COL_INT8;
     kf_batch_t *b = kf_batch_new (5 + METRICS_COUNTERS, types);
-    for (s_row_t *row = zhashx_first (self->rows); row; row = zhashx_next (self->rows)) {
+    for (s_row_t *row = zhashx_first (rows); row; row = zhashx_next (rows)) {
         s_key_columns (b, row);
         for (int c = 0; c < METRICS_COUNTERS; c++)
             kf_batch_int (b, 5 + c, row->values[c]);
     }
-    s_queue (store, "metrics_upsert_hours", b);
+    s_queue (store, stmt, b);
+}
 
-    kf_col_type_t htypes[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT2,
-                              KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2, KF_COL_INT8};
-    b = kf_batch_new (8, htypes);
-    for (s_row_t *row = zhashx_first (self->hists); row; row = zhashx_next (self->hists)) {
+//  Histogram rows; shop_only leaves out agent, channel and group.
+static void
+s_queue_hists (zhashx_t *rows, kf_store_t *store, const char *stmt, bool shop_only)
+{
+    kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT2,
+                             KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2, KF_COL_INT8};
+    kf_col_type_t shop_types[] = {KF_COL_TEXT, KF_COL_INT8, KF_COL_INT2, KF_COL_INT2, KF_COL_INT8};
+    kf_batch_t *b = shop_only ? kf_batch_new (5, shop_types) : kf_batch_new (8, types);
+    int at = shop_only ? 2 : 5;
+    for (s_row_t *row = zhashx_first (rows); row; row = zhashx_next (rows)) {
         if (row->values[0] == 0)
             continue;
-        s_key_columns (b, row);
-        kf_batch_int (b, 5, row->hist + 1);
-        kf_batch_int (b, 6, row->bucket);
-        kf_batch_int (b, 7, row->values[0]);
+        if (shop_only) {
+            kf_batch_str (b, 0, row->shop_id);
+            kf_batch_int (b, 1, row->hour);
+        } else
+            s_key_columns (b, row);
+        kf_batch_int (b, at, row->hist + 1);
+        kf_batch_int (b, at + 1, row->bucket);
+        kf_batch_int (b, at + 2, row->values[0]);
     }
-    s_queue (store, "metrics_upsert_hist", b);
+    s_queue (store, stmt, b);
+}
+
+static void
+s_queue_rows (metrics_writes_t *self, kf_store_t *store)
+{
+    s_fold_days (self);
+    s_queue_counters (self->rows, store, "metrics_upsert_hours");
+    s_queue_hists (self->hists, store, "metrics_upsert_hist", false);
+    s_queue_counters (self->days, store, "metrics_upsert_days");
+    s_queue_hists (self->hist_days, store, "metrics_upsert_hist_days", false);
+    s_queue_hists (self->shop_days, store, "metrics_upsert_hist_shop_days", true);
 }
 
 static void
@@ -1110,8 +1194,6 @@ metrics_store_load_principals (kf_store_t *store, metrics_principal_fn *fn, void
 
 //  ---------------------------------------------------------------------
 //  Reading rollups
-
-#define S_DAY_MS 86400000LL
 
 //  The whole UTC days inside [from, to), as [*day_from, *day_to) (both
 //  to when there is none): those are read from the day rows (S_PERIOD).

@@ -2,7 +2,7 @@
 
     Writing: a metrics_writes_t collects what the model emitted while a
     batch of events was applied — rollup deltas added up per row, histogram
-    deltas per bucket, the latest state of each changed conversation,
+    deltas per bucket (per UTC hour, and folded again per UTC day), the latest state of each changed conversation,
     flagged lines, presence — and queues one statement of each kind into
     the subscriber's pipeline, so they commit with the batch's offsets.
     Loading: the open conversations and agents after a start; the rows of

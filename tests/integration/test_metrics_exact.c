@@ -16,7 +16,11 @@
 
     The same day also runs with metrics killed at 10:29 and started again at
     17:00 (nothing counted twice, nothing missed), and is rebuilt from the
-    event log, at run time and with --rebuild at start (the same numbers). */
+    event log, at run time and with --rebuild at start (the same numbers).
+
+    With a second shop in New York, whose lines cross its own midnight and
+    UTC's, caught up in one batch: the day rows metrics writes beside the
+    hourly ones are their sums, exactly, live and after a rebuild. */
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
 #include "kt_db.h"
@@ -25,6 +29,7 @@
 #include "kt_kefuctl.h"
 #include "kt_metrics.h"
 #include "kt_routing.h"
+#include "metrics_model.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -37,6 +42,7 @@
 #include <cmocka.h>
 
 #define SHOP "demo-shop"
+#define NY   "ny-shop"
 
 typedef struct {
     char *db;             //  conninfo
@@ -46,14 +52,22 @@ typedef struct {
     kt_metrics_t metrics; //  metrics (in-process)
     zsock_t *gw;          //  the gateway (raw)
     int seq;              //  item ids
+    const char *shop;     //  the shop items are sent for
 } fixture_t;
 
 static int
-s_setup (void **state)
+s_setup_shops (void **state, bool new_york)
 {
     fixture_t *f = calloc (1, sizeof *f);
+    f->shop = SHOP;
     f->db = kt_db_fresh ("metrics_exact");
     kt_shop_add (f->db, SHOP);
+    if (new_york) {
+        kt_shop_add (f->db, NY);
+        kt_sql (f->db, "UPDATE shops SET timezone = 'America/New_York' WHERE shop_id = 'ny-shop';"
+                       "INSERT INTO agents (shop_id, agent_id, name, capacity) VALUES "
+                       "('ny-shop', 'sam', 'Sam', 3)");
+    }
     kt_routing_setup (f->db, SHOP, "presales=售前,aftersales=售后", "day=510-1050,night=1050-1380",
                       (kt_agent_t[]){{"xiaomei", "小美", 2, "presales", "day"},
                                      {"lingling", "玲玲", 3, "presales", "day"},
@@ -80,6 +94,18 @@ s_setup (void **state)
     assert_true (welcomed);
     *state = f;
     return 0;
+}
+
+static int
+s_setup (void **state)
+{
+    return s_setup_shops (state, false);
+}
+
+static int
+s_setup_new_york (void **state)
+{
+    return s_setup_shops (state, true);
 }
 
 static int
@@ -193,7 +219,7 @@ s_send (fixture_t *f, Kefu__V1__InboundItem *item, int64_t sent_at)
 {
     char id[32];
     snprintf (id, sizeof id, "it-%d", ++f->seq);
-    item->shop_id = kt_text (SHOP);
+    item->shop_id = kt_text (f->shop);
     item->gateway_msg_id = kt_text (id);
     item->sent_at_ms = sent_at;
     item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
@@ -722,6 +748,150 @@ test_a_rebuild_looks_for_rows_once_per_batch (void **state)
     s_check_all (f);
 }
 
+//  ---------------------------------------------------------------------
+//  Day rows
+
+//  New York's Monday night and Tuesday (UTC-5), as Shanghai local times
+//  of s_when: ny_c1 crosses New York's midnight (05:00 UTC), ny_c2 UTC's.
+// clang-format off
+static const s_step_t s_new_york[] = {
+    {1, "12:50:00", 'c', "ny_c1", NULL, "is the blue one in stock?", 0, 0},
+    {1, "12:50:30", 'r', "ny_c1", "sam", "yes, it is", 0, 0},
+    {1, "13:10:00", 'c', "ny_c1", NULL, "and in size M?", 7, 0},
+    {1, "13:11:05", 'r', "ny_c1", "sam", "M too", 0, 0},
+    {1, "13:12:00", 'x', "ny_c1", "sam", NULL, 0, 0},
+    {1, "13:13:00", 's', "ny_c1", NULL, NULL, 0, 5},
+    {2, "07:58:00", 'c', "ny_c2", NULL, "where is my parcel?", 0, 0},
+    {2, "08:01:00", 'r', "ny_c2", "sam", "on its way", 0, 0},
+    {2, "08:02:00", 'c', "ny_c2", NULL, "thanks", 0, 0},
+    {2, "08:02:40", 'r', "ny_c2", "sam", "you are welcome", 0, 0},
+    {2, "08:03:00", 'x', "ny_c2", "sam", NULL, 0, 0},
+};
+// clang-format on
+
+//  Shanghai's day live, then New York's lines while metrics is down: the
+//  restart catches them up in one batch that spans two days of each zone.
+static void
+s_run_two_zones (fixture_t *f)
+{
+    s_run_day (f, false);
+    kt_metrics_kill (&f->metrics);
+    f->shop = NY;
+    for (size_t i = 0; i < sizeof s_new_york / sizeof s_new_york[0]; i++)
+        s_step (f, &s_new_york[i]);
+    f->shop = SHOP;
+    kt_routing_settle (&f->routing, f->db);
+    kt_metrics_start (&f->metrics, f->clock);
+    kt_metrics_settle (&f->metrics, f->db);
+    assert_true (kt_metrics_counter (&f->metrics, "events.from_table") > 0);
+}
+
+//  Rows in which two row sets differ (both ways), counted by PostgreSQL.
+static long long
+s_differences (fixture_t *f, const char *sums, const char *days)
+{
+    char sql[8192];
+    snprintf (sql, sizeof sql,
+              "WITH h AS (%s), d AS (%s) SELECT count (*) FROM "
+              "((TABLE h EXCEPT ALL TABLE d) UNION ALL (TABLE d EXCEPT ALL TABLE h)) AS x",
+              sums, days);
+    return kt_db_count (f->db, sql);
+}
+
+//  Every day row is the sum of its UTC day's hourly rows and every sum has
+//  its day row: counters (wait_max_ms the maximum), histograms per key and
+//  per shop alone.
+static void
+s_check_day_rows (fixture_t *f)
+{
+    char sums[4096] = "SELECT shop_id, date_trunc ('day', hour, 'UTC') AS day, agent_id, channel, "
+                      "group_name";
+    char days[2048] = "SELECT shop_id, day, agent_id, channel, group_name";
+    for (int i = 0; i < METRICS_COUNTERS; i++) {
+        const char *c = metrics_counter_names[i];
+        size_t n = strlen (sums);
+        snprintf (sums + n, sizeof sums - n, ", %s (%s)::int8",
+                  streq (c, "wait_max_ms") ? "max" : "sum", c);
+        n = strlen (days);
+        snprintf (days + n, sizeof days - n, ", %s", c);
+    }
+    strcat (sums, " FROM metrics_hours GROUP BY 1, 2, 3, 4, 5");
+    strcat (days, " FROM metrics_days");
+    assert_int_equal (s_differences (f, sums, days), 0);
+    assert_int_equal (
+        s_differences (f,
+                       "SELECT shop_id, date_trunc ('day', hour, 'UTC'), agent_id, channel, "
+                       "group_name, metric, bucket, sum (n)::int8 FROM metrics_hist "
+                       "GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum (n) <> 0",
+                       "SELECT shop_id, day, agent_id, channel, group_name, metric, bucket, n "
+                       "FROM metrics_hist_days WHERE n <> 0"),
+        0);
+    assert_int_equal (s_differences (f,
+                                     "SELECT shop_id, date_trunc ('day', hour, 'UTC'), metric, "
+                                     "bucket, sum (n)::int8 FROM metrics_hist "
+                                     "GROUP BY 1, 2, 3, 4 HAVING sum (n) <> 0",
+                                     "SELECT shop_id, day, metric, bucket, n "
+                                     "FROM metrics_hist_shop_days WHERE n <> 0"),
+                      0);
+    //  Not vacuous: each shop has day rows on two UTC days or more, and
+    //  histograms.
+    assert_int_equal (kt_db_count (f->db,
+                                   "SELECT count (*) FROM (SELECT shop_id FROM metrics_days "
+                                   "GROUP BY shop_id HAVING count (DISTINCT day) >= 2) AS s"),
+                      2);
+    assert_int_equal (
+        kt_db_count (f->db, "SELECT count (DISTINCT shop_id) FROM metrics_hist_shop_days"), 2);
+}
+
+//  The day rows' totals per shop and UTC day, as text: every counter but
+//  wait_max_ms summed over the keys, and the shop-day histograms. (Row by
+//  row they may differ after a rebuild: what was counted live under no
+//  group and moved to the group later leaves a row of zeros.)
+static char *
+s_day_totals (fixture_t *f)
+{
+    char sql[4096] = "SELECT concat_ws (E'\\n', (SELECT string_agg (t, E'\\n' ORDER BY t) FROM "
+                     "(SELECT concat_ws (' ', shop_id, day";
+    for (int i = 0; i < METRICS_COUNTERS; i++) {
+        size_t n = strlen (sql);
+        if (!streq (metrics_counter_names[i], "wait_max_ms"))
+            snprintf (sql + n, sizeof sql - n, ", sum (%s)", metrics_counter_names[i]);
+    }
+    strcat (sql, ") AS t FROM metrics_days GROUP BY shop_id, day) AS d), "
+                 "(SELECT string_agg (concat_ws (' ', shop_id, day, metric, bucket, n), E'\\n' "
+                 "  ORDER BY shop_id, day, metric, bucket) FROM metrics_hist_shop_days "
+                 "  WHERE n <> 0))");
+    return kt_db_query1 (f->db, sql);
+}
+
+static void
+test_the_day_rows_are_the_sums_of_their_hours (void **state)
+{
+    fixture_t *f = *state;
+    s_run_two_zones (f);
+    s_check_day_rows (f);
+    //  And the questions that read whole days from them tell the record.
+    s_check_all (f);
+}
+
+static void
+test_a_rebuild_writes_the_same_day_rows (void **state)
+{
+    fixture_t *f = *state;
+    s_run_two_zones (f);
+    char *before = s_day_totals (f);
+    char *reply = kt_metrics_command (&f->metrics, "REBUILD");
+    assert_string_equal (reply, "OK");
+    free (reply);
+    kt_metrics_settle (&f->metrics, f->db);
+    assert_int_equal (kt_metrics_counter (&f->metrics, "rebuilds"), 1);
+    char *after = s_day_totals (f);
+    s_same (before, after);
+    free (after);
+    free (before);
+    s_check_day_rows (f);
+}
+
 int
 main (void)
 {
@@ -733,6 +903,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_rebuild_gives_the_same_numbers, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_rebuild_looks_for_rows_once_per_batch, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_day_rows_are_the_sums_of_their_hours,
+                                         s_setup_new_york, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_rebuild_writes_the_same_day_rows, s_setup_new_york,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
