@@ -354,9 +354,13 @@ main (int argc, char **argv)
     //  2. Deadlines.
     bench_lat_t *fire_lat = bench_lat_new ((size_t) (o.rate * o.fire_seconds));
     int64_t commits0 = bench_pg_store_count (probe, S_COMMITS);
+    bench_cpu_t fire0, fire1;
+    bench_cpu_sample (&fire0, pg.postmaster_pid, 0);
     int64_t fired = s_fire (&o, clock, probe, fire_lat);
     if (fired < 0)
         return 1;
+    bench_cpu_sample (&fire1, pg.postmaster_pid, 0);
+    bench_cpu_t fire_cpu = bench_cpu_diff (&fire1, &fire0);
     zclock_sleep (1500); //  the statistics of the last commits
     double fire_commits =
         fired > 0 ? (double) (bench_pg_store_count (probe, S_COMMITS) - commits0) / fired : 0;
@@ -396,7 +400,11 @@ main (int argc, char **argv)
     bench_lat_t *ar = bench_lat_new ((size_t) n), *ar_first = bench_lat_new ((size_t) n / 3),
                 *ar_last = bench_lat_new ((size_t) n / 3);
     int64_t commits1 = bench_pg_store_count (probe, S_COMMITS);
+    bench_cpu_t ar0, ar1;
+    bench_cpu_sample (&ar0, pg.postmaster_pid, 0);
     int64_t registered = s_autoregister (&o, intake.gateway, probe, ar, ar_first, ar_last);
+    bench_cpu_sample (&ar1, pg.postmaster_pid, 0);
+    bench_cpu_t ar_cpu = bench_cpu_diff (&ar1, &ar0);
     zclock_sleep (1500);
     double ar_commits =
         registered > 0 ? (double) (bench_pg_store_count (probe, S_COMMITS) - commits1) / registered
@@ -406,6 +414,12 @@ main (int argc, char **argv)
     bench_cpu_t used = bench_cpu_diff (&cpu1, &cpu0);
 
     double fire_p99 = bench_lat_pct_ms (fire_lat, 99), ar_p99 = bench_lat_pct_ms (ar, 99);
+    //  CPU per deadline and per message: this process (intake, escalation,
+    //  the benchmark's clock and probes) and PostgreSQL, over each phase.
+    double fire_ms = fired > 0 ? 1000 * fire_cpu.process / (double) fired : 0;
+    double fire_pg_ms = fired > 0 ? 1000 * fire_cpu.postgres / (double) fired : 0;
+    double ar_ms = registered > 0 ? 1000 * ar_cpu.process / (double) registered : 0;
+    double ar_pg_ms = registered > 0 ? 1000 * ar_cpu.postgres / (double) registered : 0;
     int64_t due = o.rate * (o.fire_seconds + o.restart_gap);
     printf ("kefu-escalation (bench/README.md)\n");
     printf ("  PostgreSQL %s, fsync=%s, synchronous_commit=%s (%ld CPUs, machine %.0f %% busy)\n",
@@ -418,6 +432,12 @@ main (int argc, char **argv)
             o.open_cases, o.rate, o.fire_seconds, fired, bench_lat_pct_ms (fire_lat, 50), fire_p99,
             bench_lat_max_ms (fire_lat), fire_commits,
             bench_met (fired == o.rate * o.fire_seconds && fire_p99 <= 100));
+    printf ("                CPU per deadline %.2f ms here (intake, escalation, the benchmark) + "
+            "%.2f ms PostgreSQL; machine %.0f %% busy over the phase\n",
+            fire_ms, fire_pg_ms,
+            fire_cpu.wall > 0
+                ? 100 * fire_cpu.machine / fire_cpu.wall / sysconf (_SC_NPROCESSORS_ONLN)
+                : 0);
     printf ("  restart       ready in %.0f ms; the %" PRId64 " deadlines passed while down fired "
             "%.0f ms after the start\n",
             ready_ms, late_fired, caught_up_ms);
@@ -429,6 +449,11 @@ main (int argc, char **argv)
             "%.1f commits per message\n",
             registered, n, o.msg_rate, bench_lat_pct_ms (ar, 50), ar_p99,
             bench_lat_pct_ms (ar_first, 99), bench_lat_pct_ms (ar_last, 99), ar_commits);
+    printf ("                CPU per message %.2f ms here + %.2f ms PostgreSQL; machine %.0f %% "
+            "busy over the phase\n",
+            ar_ms, ar_pg_ms,
+            ar_cpu.wall > 0 ? 100 * ar_cpu.machine / ar_cpu.wall / sysconf (_SC_NPROCESSORS_ONLN)
+                            : 0);
     //  Valid: everything due fired once, every message registered a case.
     bool valid =
         fired == o.rate * o.fire_seconds && events == levels && levels == due && registered == n;
@@ -440,11 +465,13 @@ main (int argc, char **argv)
             ", \"autoregister_per_s\": %" PRId64 ", \"autoregistered\": %" PRId64
             ", \"autoregister_lag_p99_ms\": %.1f, \"autoregister_lag_first_p99_ms\": %.1f"
             ", \"autoregister_lag_last_p99_ms\": %.1f, \"commits_per_deadline\": %.1f"
-            ", \"commits_per_message\": %.1f, \"raw_pg_rows_per_s\": %.0f}\n",
+            ", \"commits_per_message\": %.1f, \"cpu_ms_per_deadline\": %.2f"
+            ", \"pg_cpu_ms_per_deadline\": %.2f, \"cpu_ms_per_message\": %.2f"
+            ", \"pg_cpu_ms_per_message\": %.2f, \"raw_pg_rows_per_s\": %.0f}\n",
             valid ? "true" : "false", open, o.rate, fired, bench_lat_pct_ms (fire_lat, 50),
             fire_p99, events - levels, ready_ms, caught_up_ms, late_fired, o.msg_rate, registered,
             ar_p99, bench_lat_pct_ms (ar_first, 99), bench_lat_pct_ms (ar_last, 99), fire_commits,
-            ar_commits, raw.rows_per_s);
+            ar_commits, fire_ms, fire_pg_ms, ar_ms, ar_pg_ms, raw.rows_per_s);
     bench_lat_destroy (&fire_lat);
     bench_lat_destroy (&ar);
     bench_lat_destroy (&ar_first);

@@ -26,6 +26,7 @@ struct _kf_store_t {
     int64_t next_attempt_ms;               //  monotonic time of the next connect attempt
     int backoff_ms;                        //  current backoff delay
     int64_t connects;                      //  successful connects so far
+    int64_t round_trips;                   //  statements and pipelines sent so far
     bool batch_plans;                      //  kf_store_set_batch_plans
     char sqlstate[6];                      //  of the last failure
     //  The pipeline being built (kf_store_pipeline_*).
@@ -303,6 +304,12 @@ kf_store_connects (const kf_store_t *self)
     return self->connects;
 }
 
+int64_t
+kf_store_round_trips (const kf_store_t *self)
+{
+    return self->round_trips;
+}
+
 //  Classify a failed result: connection-level failures drop the connection
 //  and say "retry later"; anything else is the statement's own error.
 static int
@@ -381,6 +388,7 @@ kf_store_exec (kf_store_t *self, const char *stmt, const kf_params_t *params, kf
     s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
+    self->round_trips++;
     PGresult *res = PQexecPrepared (self->conn, stmt, params ? params->count : 0,
                                     params ? params->values : NULL, params ? params->lengths : NULL,
                                     params ? params->formats : NULL, 0);
@@ -394,6 +402,7 @@ kf_store_exec_sql (kf_store_t *self, const char *sql, const kf_params_t *params,
     s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
+    self->round_trips++;
     PGresult *res = PQexecParams (self->conn, sql, params ? params->count : 0, NULL,
                                   params ? params->values : NULL, params ? params->lengths : NULL,
                                   params ? params->formats : NULL, 0);
@@ -408,6 +417,7 @@ kf_store_exec_script (kf_store_t *self, const char *script, kf_error_t *err)
         return s_not_connected (self, err);
     //  Simple-query protocol: the only way to run a multi-statement file.
     //  Only kefu's own migration files come here, never outside text.
+    self->round_trips++;
     PGresult *res = PQexec (self->conn, script);
     return s_finish (self, res, "script", NULL, NULL, err);
 }
@@ -418,6 +428,7 @@ s_simple (kf_store_t *self, const char *command, kf_error_t *err)
     s_settle (self);
     if (!self->conn)
         return s_not_connected (self, err);
+    self->round_trips++;
     PGresult *res = PQexecParams (self->conn, command, 0, NULL, NULL, NULL, NULL, 0);
     return s_finish (self, res, command, NULL, NULL, err);
 }
@@ -440,6 +451,7 @@ kf_store_commit (kf_store_t *self, kf_error_t *err)
     if (!self->in_txn || !self->conn)
         return s_not_connected (self, err);
     self->in_txn = false;
+    self->round_trips++;
     PGresult *res = PQexecParams (self->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     //  COMMIT of an aborted transaction answers "ROLLBACK" with COMMAND_OK.
     if (PQresultStatus (res) == PGRES_COMMAND_OK && strcmp (PQcmdStatus (res), "COMMIT") != 0) {
@@ -459,6 +471,7 @@ kf_store_rollback (kf_store_t *self)
     self->in_txn = false;
     if (!self->conn)
         return;
+    self->round_trips++;
     PGresult *res = PQexecParams (self->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_COMMAND_OK)
         s_fail (self, res, "ROLLBACK", NULL);
@@ -593,6 +606,7 @@ kf_store_pipeline_send (kf_store_t *self, kf_error_t *err)
     if (!self->conn)
         return s_not_connected (self, err);
     //  In blocking mode the sync point also flushes what is queued.
+    self->round_trips++;
     if (self->queue_failed || PQpipelineSync (self->conn) != 1) {
         //  Some statements may be out, their results never to be read: the
         //  connection cannot be used again.

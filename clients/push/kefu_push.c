@@ -8,8 +8,8 @@
     one item; common fields first, then the fields of its type:
 
       type       "customer_message" | "agent_reply" | "agent_presence" |
-                 "rating" | "close" | "transfer" | "review" | "order_update" |
-                 "order_flag"                                      (required)
+                 "rating" | "close" | "transfer" | "review" |
+                 "complaint_action" | "order_update" | "order_flag" (required)
                  (the item kinds' names in gateway.proto are accepted too:
                  "customer_rating", "conversation_close", "transfer_request")
       shop_id    kefu shop id, e.g. "demo-shop"                     (required)
@@ -35,6 +35,23 @@
                         "negative") or stars (integer, 1..5), text, item,
                         phone; the review's time is sent_at: a neutral or
                         negative one opens a 中差评 case in kefu-escalation
+      complaint_action  an agent acting on a complaint from the chat platform's
+                        side: complaint_id (integer, kefu-escalation's case
+                        id), action ("judge" | "investigate" | "propose" |
+                        "confirm" = carried out and the customer confirmed |
+                        "revisit" = 回访 done), agent_id (who acts), note;
+                        judge: valid (true|false; not valid needs the reason in
+                        note); investigate: responsible ("warehouse" |
+                        "courier" | "product" | "service" | "none"), category
+                        ("not_as_described" | "service" | "missing_items" |
+                        "late_delivery" | "transit_damage" | "quality"),
+                        concerned_agent_id (a service complaint's agent);
+                        propose: remedy ("apology" | "coupon" | "cash" |
+                        "resend" | "exchange" | "return_refund"), amount_cents
+                        (integer, 分). kefu-escalation applies it, or refuses
+                        it (event complaint.action_refused) naming the stage
+                        and what is missing; approval is not an action (a
+                        supervisor's, kefuctl complaint approve)
       order_update      order_id, customer_id (the buyer on the channel), state
                         ("created" | "paid" | "shipped" | "delivered" |
                         "refunding" | "refunded" | "closed"), payment ("online" |
@@ -65,6 +82,8 @@
       {"type":"close","shop_id":"demo-shop","id":"c-0001","channel":"platform_chat",
        "sent_at":"2026-11-23T09:10:30+08:00","customer_id":"tb_lily88","agent_id":"xiaomei",
        "reason":"resolved"}
+      {"type":"complaint_action","shop_id":"demo-shop","id":"ca-0001","channel":"platform_chat",
+       "complaint_id":1,"action":"judge","agent_id":"xiaomei","valid":true,"note":"跑绒属实"}
       {"type":"order_update","shop_id":"demo-shop","id":"o-0001","channel":"platform_chat",
        "sent_at":"2026-11-23T09:12:00+08:00","order_id":"TB123","customer_id":"tb_lily88",
        "state":"paid","payment":"online","amount_cents":12900,
@@ -161,8 +180,8 @@ static const char *s_usage =
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
     "  type       customer_message | agent_reply | agent_presence | rating | close |\n"
-    "             transfer | review | order_update | order_flag  (required;\n"
-    "             customer_rating, conversation_close and\n"
+    "             transfer | review | complaint_action | order_update | order_flag\n"
+    "             (required; customer_rating, conversation_close and\n"
     "             transfer_request, the kinds' names in gateway.proto, work too)\n"
     "  shop_id    kefu shop id (required)     id  unique item id, <= 128 bytes (required)\n"
     "  channel    platform_chat | wechat | web_chat | email | phone (intake requires it\n"
@@ -176,6 +195,13 @@ static const char *s_usage =
     "  transfer:         customer_id, agent_id (who asks), to_agent_id, reason\n"
     "  review:           order_id, customer_id, grade (good|neutral|negative) or stars\n"
     "                    (1..5), text, item, phone (the review's time is sent_at)\n"
+    "  complaint_action: complaint_id (integer), action (judge|investigate|propose|\n"
+    "                    confirm|revisit), agent_id, note; judge: valid (bool; not\n"
+    "                    valid needs note); investigate: responsible (warehouse|\n"
+    "                    courier|product|service|none), category (not_as_described|\n"
+    "                    service|missing_items|late_delivery|transit_damage|quality),\n"
+    "                    concerned_agent_id; propose: remedy (apology|coupon|cash|\n"
+    "                    resend|exchange|return_refund), amount_cents (integer)\n"
     "  close:            customer_id, agent_id,\n"
     "                    reason (resolved|customer_left|quiet|transferred)\n"
     "  order_update:     order_id, customer_id, state (created|paid|shipped|delivered|\n"
@@ -206,9 +232,9 @@ static const char *s_usage =
 static const kf_config_spec_t s_spec = {
     "kefu-push",
     "kefu-push reads items (customer messages, agent replies, presence changes, ratings,\n"
-    "conversation closes, reviews, order snapshots and flags) as JSON lines on stdin,\n"
-    "delivers them to kefu's intake service through libkefu-gateway (acked, resent until\n"
-    "stored) and prints one JSON answer per item.",
+    "conversation closes, reviews, complaint actions, order snapshots and flags) as JSON\n"
+    "lines on stdin, delivers them to kefu's intake service through libkefu-gateway\n"
+    "(acked, resent until stored) and prints one JSON answer per item.",
     NULL, s_entries, NULL};
 
 //  Words of the input's enums.
@@ -232,6 +258,35 @@ static const s_word_t s_grades[] = {{"good", KEFU__V1__REVIEW_GRADE__REVIEW_GOOD
                                     {"neutral", KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL},
                                     {"negative", KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE},
                                     {NULL, 0}};
+static const s_word_t s_actions[] = {
+    {"judge", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_JUDGE},
+    {"investigate", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_INVESTIGATE},
+    {"propose", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_PROPOSE},
+    {"confirm", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_CONFIRM},
+    {"revisit", KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_REVISIT},
+    {NULL, 0}};
+static const s_word_t s_categories[] = {
+    {"not_as_described", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_NOT_AS_DESCRIBED},
+    {"service", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_SERVICE},
+    {"missing_items", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_MISSING_ITEMS},
+    {"late_delivery", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_LATE_DELIVERY},
+    {"transit_damage", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_TRANSIT_DAMAGE},
+    {"quality", KEFU__V1__COMPLAINT_CATEGORY__COMPLAINT_QUALITY},
+    {NULL, 0}};
+static const s_word_t s_parties[] = {
+    {"warehouse", KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_WAREHOUSE},
+    {"courier", KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_COURIER},
+    {"product", KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_PRODUCT},
+    {"service", KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_SERVICE},
+    {"none", KEFU__V1__RESPONSIBLE_PARTY__RESPONSIBLE_NONE},
+    {NULL, 0}};
+static const s_word_t s_remedies[] = {{"apology", KEFU__V1__REMEDY__REMEDY_APOLOGY},
+                                      {"coupon", KEFU__V1__REMEDY__REMEDY_COUPON},
+                                      {"cash", KEFU__V1__REMEDY__REMEDY_CASH},
+                                      {"resend", KEFU__V1__REMEDY__REMEDY_RESEND},
+                                      {"exchange", KEFU__V1__REMEDY__REMEDY_EXCHANGE},
+                                      {"return_refund", KEFU__V1__REMEDY__REMEDY_RETURN_REFUND},
+                                      {NULL, 0}};
 static const s_word_t s_order_states[] = {{"created", KEFU__V1__ORDER_STATE__ORDER_CREATED},
                                           {"paid", KEFU__V1__ORDER_STATE__ORDER_PAID},
                                           {"shipped", KEFU__V1__ORDER_STATE__ORDER_SHIPPED},
@@ -688,6 +743,7 @@ typedef struct {
     Kefu__V1__ConversationClose close;
     Kefu__V1__TransferRequest transfer;
     Kefu__V1__Review review;
+    Kefu__V1__ComplaintAction complaint_action;
     Kefu__V1__OrderUpdate order_update;
     Kefu__V1__OrderFlag order_flag;
     bool has_sent_at;    //  sent_at was given (pacing and --rebase use it)
@@ -734,6 +790,11 @@ static const s_type_t s_types[] = {
      "review",
      KEFU__V1__INBOUND_ITEM__KIND_REVIEW,
      {"order_id", "customer_id", "grade", "stars", "text", "item", "phone", NULL}},
+    {"complaint_action",
+     "complaint_action",
+     KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION,
+     {"complaint_id", "action", "agent_id", "note", "valid", "category", "responsible",
+      "concerned_agent_id", "remedy", "amount_cents", NULL}},
     {"order_update",
      "order_update",
      KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE,
@@ -882,6 +943,45 @@ s_parse_order_update (json_t *obj, Kefu__V1__OrderUpdate *u, kf_error_t *err)
     return 0;
 }
 
+//  An integer field (absent/null = 0) within min..max. 0 / -1 + err.
+static int
+s_get_int (json_t *obj, const char *field, int64_t min, int64_t max, const char *what, int64_t *out,
+           kf_error_t *err)
+{
+    json_t *v = json_object_get (obj, field);
+    *out = 0;
+    if (!v || json_is_null (v))
+        return 0;
+    if (!json_is_integer (v) || json_integer_value (v) < min || json_integer_value (v) > max)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                             "%s must be an integer (%s)", field, what);
+    *out = json_integer_value (v);
+    return 0;
+}
+
+//  A complaint action's fields (intake checks what each action needs).
+static int
+s_parse_complaint_action (json_t *obj, Kefu__V1__ComplaintAction *a, kf_error_t *err)
+{
+    int action = 0, category = 0, responsible = 0, remedy = 0;
+    if (s_get_int (obj, "complaint_id", 0, INT64_MAX, "kefu-escalation's case id", &a->complaint_id,
+                   err) ||
+        s_get_int (obj, "amount_cents", INT64_MIN, INT64_MAX, "分", &a->amount_cents, err) ||
+        s_get_word (obj, "action", s_actions, &action, err) ||
+        s_get_text (obj, "agent_id", &a->agent_id, err) ||
+        s_get_text (obj, "note", &a->note, err) || s_get_bool (obj, "valid", &a->valid, err) ||
+        s_get_word (obj, "category", s_categories, &category, err) ||
+        s_get_word (obj, "responsible", s_parties, &responsible, err) ||
+        s_get_text (obj, "concerned_agent_id", &a->concerned_agent_id, err) ||
+        s_get_word (obj, "remedy", s_remedies, &remedy, err))
+        return -1;
+    a->action = (Kefu__V1__ComplaintActionKind) action;
+    a->category = (Kefu__V1__ComplaintCategory) category;
+    a->responsible = (Kefu__V1__ResponsibleParty) responsible;
+    a->remedy = (Kefu__V1__Remedy) remedy;
+    return 0;
+}
+
 static int
 s_parse_order_flag (json_t *obj, Kefu__V1__OrderFlag *f, kf_error_t *err)
 {
@@ -909,9 +1009,11 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
     Kefu__V1__TransferRequest transfer = KEFU__V1__TRANSFER_REQUEST__INIT;
     Kefu__V1__Review review = KEFU__V1__REVIEW__INIT;
+    Kefu__V1__ComplaintAction complaint_action = KEFU__V1__COMPLAINT_ACTION__INIT;
     Kefu__V1__OrderUpdate order_update = KEFU__V1__ORDER_UPDATE__INIT;
     Kefu__V1__OrderFlag order_flag = KEFU__V1__ORDER_FLAG__INIT;
     p->review = review;
+    p->complaint_action = complaint_action;
     p->order_update = order_update;
     p->order_flag = order_flag;
     p->item = item;
@@ -943,8 +1045,8 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     if (!t->type)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "type \"%.60s\" is not one of customer_message|agent_reply|"
-                             "agent_presence|rating|close|transfer|review|order_update|"
-                             "order_flag (or customer_rating|conversation_close|"
+                             "agent_presence|rating|close|transfer|review|complaint_action|"
+                             "order_update|order_flag (or customer_rating|conversation_close|"
                              "transfer_request)",
                              type);
     //  Unknown fields are refused: a typo must not silently become "absent".
@@ -1069,6 +1171,10 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
         p->item.review = r;
         break;
     }
+    case KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION:
+        rc = s_parse_complaint_action (obj, &p->complaint_action, err);
+        p->item.complaint_action = &p->complaint_action;
+        break;
     case KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE:
         rc = s_parse_order_update (obj, &p->order_update, err);
         p->item.order_update = &p->order_update;

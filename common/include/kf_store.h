@@ -84,6 +84,10 @@ bool kf_store_connected (const kf_store_t *self);
 void kf_store_disconnect (kf_store_t *self);
 //  Number of (re)connections made so far.
 int64_t kf_store_connects (const kf_store_t *self);
+//  Round trips to PostgreSQL so far: each statement run on its own
+//  (BEGIN and COMMIT included) and each pipeline sent, however many
+//  statements it holds. What a service's batching is judged by.
+int64_t kf_store_round_trips (const kf_store_t *self);
 
 //  Run a prepared statement. fn may be NULL. 0 ok, -1 with err set.
 int kf_store_exec (kf_store_t *self, const char *stmt, const kf_params_t *params,

@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-int
-escalation_desk_register (kf_store_t *store, kf_outbox_t *outbox, esc_case_t *c,
-                          const esc_settings_t *s, const char *by, const char *note, int64_t now,
-                          kf_error_t *err)
+//  c at its registration: who, when, its first deadline or rung.
+static void
+s_open (esc_case_t *c, const esc_settings_t *s, const char *by, int64_t now)
 {
     snprintf (c->registered_by, sizeof c->registered_by, "%s", by);
     c->registered_at_ms = now;
@@ -16,13 +15,38 @@ escalation_desk_register (kf_store_t *store, kf_outbox_t *outbox, esc_case_t *c,
         esc_complaint_register (&c->c, c->c.category, s, now);
     else
         esc_review_open (&c->r, now);
-    if (escalation_store_add (store, c, err))
-        return -1;
+}
+
+static int
+s_registered (kf_outbox_t *outbox, const esc_case_t *c, const char *by, const char *note,
+              int64_t now, kf_error_t *err)
+{
     return escalation_store_event (
                outbox, c, c->kind == ESC_COMPLAINT ? "complaint.registered" : "review.registered",
                by, note, 0, now)
                ? kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "event not packed")
                : 0;
+}
+
+int
+escalation_desk_register (kf_store_t *store, kf_outbox_t *outbox, esc_case_t *c,
+                          const esc_settings_t *s, const char *by, const char *note, int64_t now,
+                          kf_error_t *err)
+{
+    s_open (c, s, by, now);
+    if (escalation_store_add (store, c, err))
+        return -1;
+    return s_registered (outbox, c, by, note, now, err);
+}
+
+int
+escalation_desk_register_into (escalation_writes_t *writes, kf_outbox_t *outbox, esc_case_t *c,
+                               const esc_settings_t *s, const char *by, const char *note,
+                               int64_t now, kf_error_t *err)
+{
+    s_open (c, s, by, now);
+    escalation_writes_add (writes, c);
+    return s_registered (outbox, c, by, note, now, err);
 }
 
 int

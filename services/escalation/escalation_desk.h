@@ -16,6 +16,14 @@ int escalation_desk_register (kf_store_t *store, kf_outbox_t *outbox, esc_case_t
                               const esc_settings_t *s, const char *by, const char *note,
                               int64_t now, kf_error_t *err) __attribute__ ((warn_unused_result));
 
+//  The same for a case whose id is taken already (c->case_id, from
+//  escalation_store_look): its row goes into writes, written with the
+//  transaction's other rows.
+int escalation_desk_register_into (escalation_writes_t *writes, kf_outbox_t *outbox, esc_case_t *c,
+                                   const esc_settings_t *s, const char *by, const char *note,
+                                   int64_t now, kf_error_t *err)
+    __attribute__ ((warn_unused_result));
+
 //  What a move did (filled by escalation_desk_move).
 typedef struct {
     esc_case_t c;             //  the case after the move

@@ -4,17 +4,23 @@
     are applied inside its transaction with the consumer's offsets: a
     customer message classified complaint opens a case (or joins the open
     one of that customer and order), any customer message stops the contact
-    ladder of that buyer's bad reviews. And the clock: every tick (and every
-    move of a driven clock) the cases whose due_ms has come are read, locked,
-    handed to the model, and written back in one transaction together with
-    their events and the commands they make (escalation_commands). A case's
+    ladder of that buyer's bad reviews. Each batch of events is looked at
+    first (s_prepare: the open complaints and running ladders of everyone
+    in it, new case ids, one round trip), applied in memory, and its cases
+    written with the offsets as multi-row statements (escalation_writes).
+    And the clock: every tick (and every move of a driven clock) the cases
+    whose due_ms has come are read and locked in one statement, handed to
+    the model, and written back with their events and the commands they
+    make (escalation_commands) in one pipeline ending in COMMIT. A case's
     due_ms moves on in the transaction that fires it, so a deadline fires
     once, and one that passed while the service was down fires after the
     restart, late, saying how late. After the commit the commands are handed
-    to intake, and again until intake acknowledges them; the row is then
-    deleted (intake de-duplicates on the request id, so a resend after a
-    crash is harmless). No case state is kept in memory: the record is the
-    state, so there is nothing to rebuild after a restart.
+    to intake (kf_commands: at most a window in flight), and again until
+    intake acknowledges them; the acknowledged rows are then deleted, those
+    read together in one statement (intake de-duplicates on the request id,
+    so a resend after a crash is harmless). No case state is kept in memory
+    beyond a batch: the record is the state, so there is nothing to rebuild
+    after a restart.
 
     Secure mode (the default), as order-sync: escalation has a key pair of
     its own (a principal of role service, KEFU_ESCALATION_SECRET_KEY_FILE)
@@ -34,6 +40,7 @@
 #include "kefu/v1/events.pb-c.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_actor.h"
+#include "kf_batch.h"
 #include "kf_commands.h"
 #include "kf_control.h"
 #include "kf_daemon.h"
@@ -67,6 +74,12 @@ typedef struct {
     kf_subscriber_t *sub;             //  intake's events
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     kf_commands_t *commands;          //  commands decided, handed in, not acked
+    escalation_writes_t *writes;      //  the transaction's rows, written together
+    kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
+    kf_batch_t *complaint_keys;       //  (shop, customer, order) a batch of events looks up
+    kf_batch_t *buyer_keys;           //  (shop, channel, buyer) a batch of events looks up
+    zhashx_t *open;                   //  complaint key -> s_open_t (the batch's look)
+    zhashx_t *ladders;                //  buyer key -> zlistx_t of esc_case_t (the batch's look)
     zhashx_t *shops;                  //  shop id -> s_shop_t (settings, cleared every poll)
     esc_severity_t *severity;         //  the severity dictionary in force
     zloop_t *loop;                    //  event loop
@@ -147,10 +160,11 @@ s_shop (s_server_t *self, const char *shop_id, kf_error_t *err)
 static int
 s_store_command (void *arg, const kf_command_t *c, kf_error_t *err)
 {
+    (void) err;
     s_server_t *self = arg;
-    return escalation_store_add_command (self->store, c->shop_id, c->request_id,
-                                         zchunk_data (c->frame), zchunk_size (c->frame),
-                                         s_now (self), err);
+    escalation_writes_command (self->writes, c->shop_id, c->request_id, zchunk_data (c->frame),
+                               zchunk_size (c->frame), s_now (self));
+    return 0;
 }
 
 //  A command decided in the current transaction: stored with it, handed in
@@ -185,42 +199,43 @@ s_on_stored_command (const char *shop_id, const char *request_id, const void *pa
                          0);
 }
 
+static kf_batch_t *
+s_acked_new (void)
+{
+    return kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
+}
+
 //  Intake acknowledged c (kf_commands' ack callback): forgotten in the
-//  record first (in s_handle_acks' transaction); if that fails it is sent
-//  again later (intake answers DUPLICATE) and forgotten then.
+//  record with the others read at the same time (s_handle_acks).
 static int
 s_on_acked (void *arg, const kf_command_t *c, bool refused)
 {
     (void) refused;
     s_server_t *self = arg;
-    kf_error_t err;
-    kf_error_clear (&err);
-    return kf_store_ensure (self->store) == 0 &&
-                   escalation_store_forget_command (self->store, c->shop_id, c->request_id, &err) ==
-                       0
-               ? 0
-               : -1;
+    kf_batch_str (self->acked, 0, c->shop_id);
+    kf_batch_str (self->acked, 1, c->request_id);
+    return 0;
 }
 
 //  Every acknowledgement ready: the commands acknowledged are forgotten in
-//  one transaction, one commit for all of them rather than one each (a
-//  notice per deadline fired made that a commit per deadline). If the
-//  commit fails, they are forgotten here but stay in escalation_commands:
-//  sent again after a restart, answered DUPLICATE, forgotten then.
+//  one statement (a notice per deadline fired made one each a statement
+//  per deadline). If that fails they are kept for the next try; after a
+//  restart the rows still there are sent again, answered DUPLICATE and
+//  forgotten then.
 static void
 s_handle_acks (s_server_t *self)
 {
-    if (!(zsock_events (self->intake) & ZMQ_POLLIN))
-        return; //  nothing ready: no transaction
+    if (zsock_events (self->intake) & ZMQ_POLLIN)
+        kf_commands_handle_acks (self->commands);
+    if (kf_batch_rows (self->acked) == 0 || kf_store_in_txn (self->store) ||
+        kf_store_ensure (self->store))
+        return;
     kf_error_t err;
     kf_error_clear (&err);
-    bool txn = kf_store_ensure (self->store) == 0 && kf_store_begin (self->store, &err) == 0;
-    kf_commands_handle_acks (self->commands);
-    if (txn && kf_store_commit (self->store, &err)) {
-        kf_store_rollback (self->store);
-        (*self->c_txn_failed)++;
-        kf_log_warn ("escalation.forget_failed", "reason=\"%s\"", err.reason);
-    }
+    int rows = kf_batch_rows (self->acked);
+    if (escalation_store_forget_commands (self->store, &self->acked, &err))
+        kf_log_warn ("escalation.forget_failed", "commands=%d reason=\"%s\"", rows, err.reason);
+    self->acked = s_acked_new ();
 }
 
 static int
@@ -376,10 +391,13 @@ s_fire (s_server_t *self, esc_case_t *c, int64_t now, kf_error_t *err)
                 return -1;
         }
     }
-    return escalation_store_save (self->store, c, err);
+    escalation_writes_save (self->writes, c);
+    return 0;
 }
 
-//  One transaction: up to fire_batch due cases. Returns how many, or -1.
+//  One transaction: up to fire_batch due cases, read in one statement,
+//  decided in memory, and written (cases, commands, events) and committed
+//  in one round trip. Returns how many, or -1.
 static int
 s_fire_batch (s_server_t *self, int64_t now)
 {
@@ -399,7 +417,16 @@ s_fire_batch (s_server_t *self, int64_t now)
         free (c);
     }
     zlistx_destroy (&due);
-    if (rc < 0 || kf_outbox_flush (self->outbox, &err) || kf_store_commit (self->store, &err)) {
+    if (rc >= 0 && kf_store_pipeline_begin (self->store, &err) == 0) {
+        escalation_writes_queue (self->writes, self->store);
+        kf_outbox_queue_write (self->outbox);
+        kf_store_pipeline_sql (self->store, "COMMIT", NULL, NULL, NULL);
+        if (kf_store_pipeline_run (self->store, &err))
+            rc = -1;
+    } else
+        rc = -1;
+    escalation_writes_clear (self->writes);
+    if (rc < 0) {
         kf_store_rollback (self->store);
         kf_outbox_discard (self->outbox);
         kf_commands_discard (self->commands);
@@ -445,15 +472,164 @@ s_new_case (const char *shop_id, int kind, int64_t customer_id, int channel, con
     return c;
 }
 
+//  A batch of intake's events is looked at before it is applied
+//  (s_prepare): in one round trip, the open complaint of every customer
+//  and order it names that complained (or a new case id for each that has
+//  none), and the running ladders of every buyer who wrote. The events are
+//  then applied in memory, and the cases they open or change are written
+//  with the consumer's offsets (s_queue_writes): no statement per message.
+
+//  What the look found for one (shop, customer, order).
+typedef struct {
+    int64_t open_id; //  its open complaint (0 = none)
+    int64_t new_id;  //  the id a new case takes (0 = none taken)
+} s_open_t;
+
+#define S_KEY_MAX 400
+
+static const char *
+s_complaint_key (char *key, const char *shop_id, int64_t customer_id, const char *order_id)
+{
+    snprintf (key, S_KEY_MAX, "%s\x1f%" PRId64 "\x1f%s", shop_id, customer_id, order_id);
+    return key;
+}
+
+static const char *
+s_buyer_key (char *key, const char *shop_id, int channel, const char *buyer)
+{
+    snprintf (key, S_KEY_MAX, "%s\x1f%d\x1f%s", shop_id, channel, buyer);
+    return key;
+}
+
+//  The customer's message of ev (not an auto-reply), or NULL.
+static const Kefu__V1__MessageAccepted *
+s_customer_message (const Kefu__V1__Event *ev)
+{
+    if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED)
+        return NULL;
+    const Kefu__V1__MessageAccepted *m = ev->message_accepted;
+    return m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER && !m->auto_reply ? m : NULL;
+}
+
+static void
+s_list_destroy (void **item_p)
+{
+    zlistx_destroy ((zlistx_t **) item_p);
+}
+
+//  A zlistx/zhashx destructor for plain malloc'd items.
+static void
+s_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+//  The running ladders of a buyer (in the batch's look); created empty.
+static zlistx_t *
+s_ladders (s_server_t *self, const char *key)
+{
+    zlistx_t *list = zhashx_lookup (self->ladders, key);
+    if (!list) {
+        list = zlistx_new ();
+        zlistx_set_destructor (list, s_free);
+        zhashx_insert (self->ladders, key, list);
+    }
+    return list;
+}
+
+static void
+s_on_complaint (const char *shop_id, int64_t customer_id, const char *order_id, int64_t open_id,
+                int64_t new_id, void *arg)
+{
+    s_server_t *self = arg;
+    char key[S_KEY_MAX];
+    s_open_t *o = zhashx_lookup (self->open, s_complaint_key (key, shop_id, customer_id, order_id));
+    if (o) {
+        o->open_id = open_id;
+        o->new_id = new_id;
+    }
+}
+
+static void
+s_on_ladder (esc_case_t *c, void *arg)
+{
+    s_server_t *self = arg;
+    char key[S_KEY_MAX];
+    s_collect (c,
+               s_ladders (self, s_buyer_key (key, c->shop_id, c->channel, c->channel_customer_id)));
+}
+
+static int
+s_prepare (kf_store_t *store, Kefu__V1__Event *const *events, int count, void *arg, kf_error_t *err)
+{
+    s_server_t *self = arg;
+    zhashx_purge (self->open);
+    zhashx_purge (self->ladders);
+    kf_batch_reset (self->complaint_keys);
+    kf_batch_reset (self->buyer_keys);
+    char key[S_KEY_MAX];
+    for (int i = 0; i < count; i++) {
+        const Kefu__V1__MessageAccepted *m = s_customer_message (events[i]);
+        if (!m)
+            continue;
+        const char *shop_id = events[i]->shop_id;
+        if (!zhashx_lookup (self->ladders,
+                            s_buyer_key (key, shop_id, m->channel, m->channel_customer_id))) {
+            s_ladders (self, key);
+            kf_batch_str (self->buyer_keys, 0, shop_id);
+            kf_batch_int (self->buyer_keys, 1, m->channel);
+            kf_batch_str (self->buyer_keys, 2, m->channel_customer_id);
+        }
+        if (m->intent == KEFU__V1__INTENT__INTENT_COMPLAINT &&
+            !zhashx_lookup (self->open,
+                            s_complaint_key (key, shop_id, m->customer_id, m->order_id))) {
+            zhashx_insert (self->open, key, calloc (1, sizeof (s_open_t)));
+            kf_batch_str (self->complaint_keys, 0, shop_id);
+            kf_batch_int (self->complaint_keys, 1, m->customer_id);
+            kf_batch_str (self->complaint_keys, 2, m->order_id);
+        }
+    }
+    return escalation_store_look (store, self->complaint_keys, self->buyer_keys, s_on_complaint,
+                                  s_on_ladder, self, err);
+}
+
+//  The subscriber's transaction is about to commit: what the batch decided
+//  goes with it (libpq has copied the rows when this returns).
+static int
+s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
+{
+    (void) err;
+    s_server_t *self = arg;
+    escalation_writes_queue (self->writes, store);
+    return 0;
+}
+
+static void
+s_after_rollback (void *arg)
+{
+    s_server_t *self = arg;
+    escalation_writes_clear (self->writes);
+}
+
 static int
 s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
 {
     const Kefu__V1__MessageAccepted *m = ev->message_accepted;
-    int64_t open = 0;
-    if (escalation_store_open_complaint (self->store, ev->shop_id, m->customer_id, m->order_id,
-                                         &open, err))
-        return -1;
-    if (open) {
+    char key[S_KEY_MAX];
+    s_open_t *o =
+        zhashx_lookup (self->open, s_complaint_key (key, ev->shop_id, m->customer_id, m->order_id));
+    if (!o) {
+        //  Its case was closed by an action earlier in this batch: the
+        //  record says whether another is open.
+        o = calloc (1, sizeof *o);
+        zhashx_insert (self->open, key, o);
+        if (escalation_writes_run (self->writes, self->store, err) ||
+            escalation_store_open_complaint (self->store, ev->shop_id, m->customer_id, m->order_id,
+                                             &o->open_id, err))
+            return -1;
+    }
+    if (o->open_id) {
         (*self->c_joined)++; //  one case per customer and order, not per message
         return 0;
     }
@@ -464,11 +640,20 @@ s_register_complaint (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *e
         s_new_case (ev->shop_id, ESC_COMPLAINT, m->customer_id, m->channel, m->channel_customer_id);
     snprintf (c->order_id, sizeof c->order_id, "%s", m->order_id);
     snprintf (c->body, sizeof c->body, "%s", m->body);
-    int rc =
-        escalation_desk_register (self->store, self->outbox, c, &shop->settings, "escalation",
-                                  "from a message classified complaint", m->received_at_ms, err);
-    if (rc == 0)
+    const char *by = "escalation", *note = "from a message classified complaint";
+    int rc;
+    if (o->new_id) {
+        c->case_id = o->new_id;
+        rc = escalation_desk_register_into (self->writes, self->outbox, c, &shop->settings, by,
+                                            note, m->received_at_ms, err);
+    } else
+        rc = escalation_desk_register (self->store, self->outbox, c, &shop->settings, by, note,
+                                       m->received_at_ms, err);
+    if (rc == 0) {
         (*self->c_registered)++;
+        o->open_id = c->case_id;
+        o->new_id = 0;
+    }
     free (c);
     return rc;
 }
@@ -478,25 +663,19 @@ static int
 s_stop_ladders (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
 {
     const Kefu__V1__MessageAccepted *m = ev->message_accepted;
-    zlistx_t *open = zlistx_new ();
-    int rc = escalation_store_ladders_of (self->store, ev->shop_id, m->channel,
-                                          m->channel_customer_id, s_collect, open, err) < 0
-                 ? -1
-                 : 0;
-    esc_case_t *c;
-    while ((c = zlistx_detach (open, NULL))) {
-        if (rc == 0 && esc_review_contacted (&c->r)) {
-            (*self->c_stopped)++;
-            rc = escalation_store_save (self->store, c, err) ||
-                         escalation_store_event (self->outbox, c, "review.contacted", "escalation",
-                                                 "the buyer answered", 0, s_now (self))
-                     ? -1
-                     : 0;
-        }
-        free (c);
+    char key[S_KEY_MAX];
+    zlistx_t *open =
+        s_ladders (self, s_buyer_key (key, ev->shop_id, m->channel, m->channel_customer_id));
+    for (esc_case_t *c = zlistx_first (open); c; c = zlistx_next (open)) {
+        if (!esc_review_contacted (&c->r))
+            continue; //  stopped already
+        (*self->c_stopped)++;
+        escalation_writes_save (self->writes, c);
+        if (escalation_store_event (self->outbox, c, "review.contacted", "escalation",
+                                    "the buyer answered", 0, s_now (self)))
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INTERNAL, "event not packed");
     }
-    zlistx_destroy (&open);
-    return rc;
+    return 0;
 }
 
 //  A validated bytes field (intake checked it: UTF-8, no NUL, its limit)
@@ -540,6 +719,10 @@ s_open_review (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err)
         (*self->c_reviews)++;
         kf_log_info ("escalation.review_registered", "shop=%s case=%" PRId64 " severity=%d",
                      c->shop_id, c->case_id, c->severity);
+        //  A message from the buyer later in this batch stops its ladder.
+        char key[S_KEY_MAX];
+        s_collect (
+            c, s_ladders (self, s_buyer_key (key, c->shop_id, c->channel, c->channel_customer_id)));
     }
     free (c);
     return rc;
@@ -572,14 +755,22 @@ s_complaint_action (s_server_t *self, const Kefu__V1__Event *ev, kf_error_t *err
     m.remedy = ca->remedy;
     m.amount_cents = ca->amount_cents;
     m.by = by;
+    //  The case may have been registered earlier in this batch: written first.
+    if (escalation_writes_run (self->writes, self->store, err))
+        return -1;
     esc_moved_t *moved = calloc (1, sizeof *moved);
     kf_error_t refused;
     kf_error_clear (&refused);
     int rc = escalation_desk_move (self->store, self->outbox, ev->shop_id, ca->complaint_id, &m,
                                    note, &shop->settings, a->received_at_ms, moved, &refused);
-    if (rc == 0)
+    if (rc == 0) {
         (*self->c_actions)++;
-    else if (rc == 1) {
+        if (moved->c.c.stage == KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CLOSED) {
+            char key[S_KEY_MAX];
+            zhashx_delete (self->open, s_complaint_key (key, ev->shop_id, moved->c.customer_id,
+                                                        moved->c.order_id));
+        }
+    } else if (rc == 1) {
         (*self->c_refused)++;
         kf_log_warn ("escalation.action_refused",
                      "shop=%s case=%" PRId64 " action=%s agent=%s reason=\"%s\"", ev->shop_id,
@@ -607,10 +798,8 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
         return ev->aftersales_received->item_case == KEFU__V1__AFTER_SALES_RECEIVED__ITEM_REVIEW
                    ? s_open_review (self, ev, err)
                    : s_complaint_action (self, ev, err);
-    if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED)
-        return 0;
-    const Kefu__V1__MessageAccepted *m = ev->message_accepted;
-    if (m->sender != KEFU__V1__SENDER_ROLE__SENDER_ROLE_CUSTOMER || m->auto_reply)
+    const Kefu__V1__MessageAccepted *m = s_customer_message (ev);
+    if (!m)
         return 0;
     if (s_stop_ladders (self, ev, err))
         return -1;
@@ -705,6 +894,7 @@ s_refresh_status (kf_control_t *control, void *arg)
     *kf_control_counter (control, "events.gaps") = ss.gaps;
     *kf_control_counter (control, "events.published") = kf_outbox_published (self->outbox);
     *kf_control_counter (control, "events.from_pub") = ss.from_pub;
+    *kf_control_counter (control, "store.round_trips") = kf_store_round_trips (self->store);
 }
 
 //  ---------------------------------------------------------------------
@@ -717,6 +907,12 @@ s_server_destroy (s_server_t **self_p)
         s_server_t *self = *self_p;
         kf_subscriber_destroy (&self->sub);
         kf_commands_destroy (&self->commands);
+        escalation_writes_destroy (&self->writes);
+        kf_batch_destroy (&self->acked);
+        kf_batch_destroy (&self->complaint_keys);
+        kf_batch_destroy (&self->buyer_keys);
+        zhashx_destroy (&self->open);
+        zhashx_destroy (&self->ladders);
         if (self->monitor)
             kf_zap_monitor_destroy (kf_outbox_socket (self->outbox), &self->monitor);
         zhashx_destroy (&self->shops);
@@ -750,8 +946,20 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_control_set_on_clock (self->control, s_on_clock, self);
     self->shops = zhashx_new ();
     zhashx_set_destructor (self->shops, s_shop_destroy);
+    self->writes = escalation_writes_new ();
+    self->acked = s_acked_new ();
+    self->complaint_keys =
+        kf_batch_new (3, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_INT8, KF_COL_TEXT});
+    self->buyer_keys = kf_batch_new (3, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_INT2, KF_COL_TEXT});
+    self->open = zhashx_new ();
+    zhashx_set_destructor (self->open, s_free);
+    self->ladders = zhashx_new ();
+    zhashx_set_destructor (self->ladders, s_list_destroy);
     self->sub = kf_subscriber_new ("escalation", self->store, s_apply, self);
     kf_subscriber_set_outbox (self->sub, self->outbox);
+    kf_subscriber_hooks_t hooks = {s_queue_writes, NULL, s_after_rollback, self};
+    kf_subscriber_set_hooks (self->sub, &hooks);
+    kf_subscriber_set_prepare (self->sub, s_prepare);
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
     zsock_set_immediate (self->intake, 0); //  commands wait until intake is reachable
     kf_control_t *c = self->control;

@@ -1,6 +1,9 @@
 /*  escalation_store — kefu-escalation's tables, as named statements. */
 #include "escalation_store.h"
 
+#include "kf_batch.h"
+
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +59,6 @@ static const kf_stmt_t s_statements[] = {
      "SELECT " CASE_COLS " FROM shops s CROSS JOIN LATERAL (SELECT * FROM escalation_cases e "
      "WHERE e.shop_id = s.shop_id AND e.due_ms > 0 AND e.due_ms <= $1::bigint ORDER BY e.due_ms "
      "LIMIT $2::int FOR UPDATE) c ORDER BY c.due_ms, c.severity DESC, c.case_id LIMIT $2::int"},
-    {"esc_ladders_of",
-     "SELECT " CASE_COLS " FROM escalation_cases c WHERE c.shop_id = $1::text AND c.channel = "
-     "$2::smallint AND c.channel_customer_id = $3::text AND c.kind = 2 AND NOT c.contacted "
-     "ORDER BY c.case_id FOR UPDATE"},
     {"esc_add_ledger",
      "INSERT INTO escalation_ledger (shop_id, case_id, order_id, amount_cents, currency, kind, "
      "category, responsible, agent_id, approved_by, at_ms, note) VALUES ($1::text, $2::bigint, "
@@ -69,14 +68,61 @@ static const kf_stmt_t s_statements[] = {
      "SELECT count (*) FROM principals p WHERE p.principal_id = $2::text AND p.disabled_at IS "
      "NULL AND p.role IN ('supervisor', 'admin') AND (p.all_shops OR EXISTS (SELECT 1 FROM "
      "principal_shops s WHERE s.shop_id = $1::text AND s.principal_id = p.principal_id))"},
-    {"esc_add_command",
-     "INSERT INTO escalation_commands (shop_id, request_id, payload, created_ms) VALUES ($1::text, "
-     "$2::text, $3::bytea, $4::bigint) ON CONFLICT DO NOTHING"},
-    {"esc_forget_command",
-     "DELETE FROM escalation_commands WHERE shop_id = $1::text AND request_id = $2::text"},
     {"esc_commands",
      "SELECT shop_id, request_id, payload FROM escalation_commands ORDER BY shop_id, created_ms, "
      "request_id"},
+    //  The batch writes (escalation_writes_t): one statement per kind of
+    //  row, the rows as arrays unnested side by side (kf_batch.h).
+    {"esc_add_cases",
+     "INSERT INTO escalation_cases (case_id, shop_id, kind, customer_id, channel, "
+     "channel_customer_id, order_id, phone, item, body, rating, severity, stage, category, "
+     "stage_at_ms, deadline_ms, next_ms, registered_at_ms, registered_by, due_ms) OVERRIDING "
+     "SYSTEM VALUE SELECT * FROM (SELECT unnest ($1::int8[]), unnest ($2::text[]), unnest "
+     "($3::int2[]), unnest ($4::int8[]), unnest ($5::int2[]), unnest ($6::text[]), unnest "
+     "($7::text[]), unnest ($8::text[]), unnest ($9::text[]), unnest ($10::text[]), unnest "
+     "($11::int2[]), unnest ($12::int2[]), unnest ($13::int2[]), unnest ($14::int2[]), unnest "
+     "($15::int8[]), unnest ($16::int8[]), unnest ($17::int8[]), unnest ($18::int8[]), unnest "
+     "($19::text[]), unnest ($20::int8[])) AS t"},
+    {"esc_save_cases",
+     "UPDATE escalation_cases c SET stage = u.stage, valid = u.valid, category = u.category, "
+     "responsible = u.responsible, agent_id = u.agent_id, remedy = u.remedy, amount_cents = "
+     "u.amount_cents, approved_by = u.approved_by, approved_at_ms = u.approved_at_ms, level = "
+     "u.level, stage_at_ms = u.stage_at_ms, deadline_ms = u.deadline_ms, step = u.step, "
+     "chat_at_ms = u.chat_at_ms, next_ms = u.next_ms, contacted = u.contacted, outcome = "
+     "u.outcome, note = u.note, due_ms = u.due_ms FROM (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::int8[]) AS case_id, unnest ($3::int2[]) AS stage, unnest ($4::bool[]) AS "
+     "valid, unnest ($5::int2[]) AS category, unnest ($6::int2[]) AS responsible, unnest "
+     "($7::text[]) AS agent_id, unnest ($8::int2[]) AS remedy, unnest ($9::int8[]) AS "
+     "amount_cents, unnest ($10::text[]) AS approved_by, unnest ($11::int8[]) AS approved_at_ms, "
+     "unnest ($12::int2[]) AS level, unnest ($13::int8[]) AS stage_at_ms, unnest ($14::int8[]) "
+     "AS deadline_ms, unnest ($15::int2[]) AS step, unnest ($16::int8[]) AS chat_at_ms, unnest "
+     "($17::int8[]) AS next_ms, unnest ($18::bool[]) AS contacted, unnest ($19::int2[]) AS "
+     "outcome, unnest ($20::text[]) AS note, unnest ($21::int8[]) AS due_ms) AS u WHERE "
+     "c.shop_id = u.shop_id AND c.case_id = u.case_id"},
+    {"esc_add_commands",
+     "INSERT INTO escalation_commands (shop_id, request_id, payload, created_ms) SELECT * FROM "
+     "(SELECT unnest ($1::text[]), unnest ($2::text[]), unnest ($3::bytea[]), unnest "
+     "($4::int8[])) AS t ON CONFLICT DO NOTHING"},
+    {"esc_forget_commands",
+     "DELETE FROM escalation_commands o USING (SELECT unnest ($1::text[]) AS s, unnest "
+     "($2::text[]) AS r) AS u WHERE o.shop_id = u.s AND o.request_id = u.r"},
+    //  A batch of intake's events, looked at before it is applied: the
+    //  open complaint of each (shop, customer, order), or (none open) a
+    //  new case id taken from the table's sequence now, in the keys' order
+    //  (CASE evaluates nextval only for the rows without one) ...
+    {"esc_open_complaints",
+     "SELECT shop_id, customer_id, order_id, coalesce (open, 0), CASE WHEN open IS NULL THEN "
+     "nextval (pg_get_serial_sequence ('escalation_cases', 'case_id')) ELSE 0 END FROM (SELECT "
+     "k.shop_id, k.customer_id, k.order_id, (SELECT min (e.case_id) FROM escalation_cases e "
+     "WHERE e.shop_id = k.shop_id AND e.customer_id = k.customer_id AND e.order_id = k.order_id "
+     "AND e.stage <> 8 AND e.kind = 1) AS open FROM (SELECT unnest ($1::text[]) AS shop_id, "
+     "unnest ($2::int8[]) AS customer_id, unnest ($3::text[]) AS order_id) AS k OFFSET 0) AS q"},
+    //  ... and the reviews of each (shop, channel, buyer) whose ladder
+    //  still runs, locked.
+    {"esc_ladders_of_buyers",
+     "SELECT " CASE_COLS " FROM escalation_cases c WHERE (c.shop_id, c.channel, "
+     "c.channel_customer_id) IN (SELECT unnest ($1::text[]), unnest ($2::int2[]), unnest "
+     "($3::text[])) AND c.kind = 2 AND NOT c.contacted ORDER BY c.case_id FOR UPDATE"},
     {NULL, NULL}};
 
 const char *const escalation_sql_complaints =
@@ -363,22 +409,6 @@ escalation_store_due (kf_store_t *store, int64_t now, int limit, esc_case_fn *fn
     return r.rows;
 }
 
-int
-escalation_store_ladders_of (kf_store_t *store, const char *shop_id, int channel,
-                             const char *channel_customer_id, esc_case_fn *fn, void *arg,
-                             kf_error_t *err)
-{
-    s_rows_t r = {fn, arg, NULL, 0};
-    kf_params_t p;
-    kf_params_init (&p);
-    kf_params_str (&p, shop_id);
-    kf_params_int (&p, channel);
-    kf_params_str (&p, channel_customer_id);
-    if (kf_store_exec (store, "esc_ladders_of", &p, s_on_cases, &r, err))
-        return -1;
-    return r.rows;
-}
-
 //  ---------------------------------------------------------------------
 //  Ledger, principals, commands
 
@@ -416,30 +446,6 @@ escalation_store_is_supervisor (kf_store_t *store, const char *shop_id, const ch
         return -1;
     *out = n > 0;
     return 0;
-}
-
-int
-escalation_store_add_command (kf_store_t *store, const char *shop_id, const char *request_id,
-                              const void *payload, size_t size, int64_t now, kf_error_t *err)
-{
-    kf_params_t p;
-    kf_params_init (&p);
-    kf_params_str (&p, shop_id);
-    kf_params_str (&p, request_id);
-    kf_params_bytes (&p, payload, size);
-    kf_params_int (&p, now);
-    return kf_store_exec (store, "esc_add_command", &p, NULL, NULL, err);
-}
-
-int
-escalation_store_forget_command (kf_store_t *store, const char *shop_id, const char *request_id,
-                                 kf_error_t *err)
-{
-    kf_params_t p;
-    kf_params_init (&p);
-    kf_params_str (&p, shop_id);
-    kf_params_str (&p, request_id);
-    return kf_store_exec (store, "esc_forget_command", &p, NULL, NULL, err);
 }
 
 typedef struct {
@@ -507,4 +513,225 @@ escalation_store_event (kf_outbox_t *outbox, const esc_case_t *c, const char *ki
     ev.payload_case = KEFU__V1__EVENT__PAYLOAD_COMPLAINT;
     ev.complaint = &ce;
     return kf_outbox_add (outbox, &ev);
+}
+
+//  ---------------------------------------------------------------------
+//  Batch writes
+
+struct _escalation_writes_t {
+    kf_batch_t *adds;     //  new cases (ids taken already)
+    kf_batch_t *saves;    //  cases' changed state
+    kf_batch_t *commands; //  commands decided, not yet acknowledged
+};
+
+static const kf_col_type_t s_add_cols[] = {
+    KF_COL_INT8, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT8, KF_COL_INT2, KF_COL_TEXT, KF_COL_TEXT,
+    KF_COL_TEXT, KF_COL_TEXT, KF_COL_TEXT, KF_COL_INT2, KF_COL_INT2, KF_COL_INT2, KF_COL_INT2,
+    KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT8};
+static const kf_col_type_t s_save_cols[] = {
+    KF_COL_TEXT, KF_COL_INT8, KF_COL_INT2, KF_COL_BOOL, KF_COL_INT2, KF_COL_INT2, KF_COL_TEXT,
+    KF_COL_INT2, KF_COL_INT8, KF_COL_TEXT, KF_COL_INT8, KF_COL_INT2, KF_COL_INT8, KF_COL_INT8,
+    KF_COL_INT2, KF_COL_INT8, KF_COL_INT8, KF_COL_BOOL, KF_COL_INT2, KF_COL_TEXT, KF_COL_INT8};
+static const kf_col_type_t s_command_cols[] = {KF_COL_TEXT, KF_COL_TEXT, KF_COL_BYTEA, KF_COL_INT8};
+
+//  Empty batches where there are none (kf_batch_pipeline_add took them).
+static void
+s_writes_renew (escalation_writes_t *self)
+{
+    if (!self->adds)
+        self->adds = kf_batch_new (sizeof s_add_cols / sizeof s_add_cols[0], s_add_cols);
+    if (!self->saves)
+        self->saves = kf_batch_new (sizeof s_save_cols / sizeof s_save_cols[0], s_save_cols);
+    if (!self->commands)
+        self->commands =
+            kf_batch_new (sizeof s_command_cols / sizeof s_command_cols[0], s_command_cols);
+}
+
+escalation_writes_t *
+escalation_writes_new (void)
+{
+    escalation_writes_t *self = calloc (1, sizeof *self);
+    s_writes_renew (self);
+    return self;
+}
+
+void
+escalation_writes_destroy (escalation_writes_t **self_p)
+{
+    if (*self_p) {
+        escalation_writes_t *self = *self_p;
+        kf_batch_destroy (&self->adds);
+        kf_batch_destroy (&self->saves);
+        kf_batch_destroy (&self->commands);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+escalation_writes_add (escalation_writes_t *self, const esc_case_t *c)
+{
+    assert (c->case_id > 0);
+    kf_batch_t *b = self->adds;
+    int col = 0;
+    kf_batch_int (b, col++, c->case_id);
+    kf_batch_str (b, col++, c->shop_id);
+    kf_batch_int (b, col++, c->kind);
+    kf_batch_int (b, col++, c->customer_id);
+    kf_batch_int (b, col++, c->channel);
+    kf_batch_str (b, col++, c->channel_customer_id);
+    kf_batch_str (b, col++, c->order_id);
+    kf_batch_str (b, col++, c->phone);
+    kf_batch_str (b, col++, c->item);
+    kf_batch_str (b, col++, c->body);
+    kf_batch_int (b, col++, c->rating);
+    kf_batch_int (b, col++, c->severity);
+    kf_batch_int (b, col++, c->c.stage);
+    kf_batch_int (b, col++, c->c.category);
+    kf_batch_int (b, col++, c->c.stage_at_ms);
+    kf_batch_int (b, col++, c->c.deadline_ms);
+    kf_batch_int (b, col++, c->r.next_ms);
+    kf_batch_int (b, col++, c->registered_at_ms);
+    kf_batch_str (b, col++, c->registered_by);
+    kf_batch_int (b, col++, s_due (c));
+}
+
+void
+escalation_writes_save (escalation_writes_t *self, const esc_case_t *c)
+{
+    kf_batch_t *b = self->saves;
+    int col = 0;
+    kf_batch_str (b, col++, c->shop_id);
+    kf_batch_int (b, col++, c->case_id);
+    kf_batch_int (b, col++, c->c.stage);
+    kf_batch_bool (b, col++, c->c.valid);
+    kf_batch_int (b, col++, c->c.category);
+    kf_batch_int (b, col++, c->c.responsible);
+    kf_batch_str (b, col++, c->c.agent_id);
+    kf_batch_int (b, col++, c->c.remedy);
+    kf_batch_int (b, col++, c->c.amount_cents);
+    kf_batch_str (b, col++, c->c.approved_by);
+    kf_batch_int (b, col++, c->c.approved_at_ms);
+    kf_batch_int (b, col++, c->c.level);
+    kf_batch_int (b, col++, c->c.stage_at_ms);
+    kf_batch_int (b, col++, c->c.deadline_ms);
+    kf_batch_int (b, col++, c->r.step);
+    kf_batch_int (b, col++, c->r.chat_at_ms);
+    kf_batch_int (b, col++, c->r.next_ms);
+    kf_batch_bool (b, col++, c->r.contacted);
+    kf_batch_int (b, col++, c->outcome);
+    kf_batch_str (b, col++, c->note);
+    kf_batch_int (b, col++, s_due (c));
+}
+
+void
+escalation_writes_command (escalation_writes_t *self, const char *shop_id, const char *request_id,
+                           const void *payload, size_t size, int64_t now)
+{
+    kf_batch_str (self->commands, 0, shop_id);
+    kf_batch_str (self->commands, 1, request_id);
+    kf_batch_text (self->commands, 2, payload, size);
+    kf_batch_int (self->commands, 3, now);
+}
+
+int
+escalation_writes_rows (const escalation_writes_t *self)
+{
+    return kf_batch_rows (self->adds) + kf_batch_rows (self->saves) +
+           kf_batch_rows (self->commands);
+}
+
+void
+escalation_writes_queue (escalation_writes_t *self, kf_store_t *store)
+{
+    //  New cases first: a case registered and changed in one transaction
+    //  is inserted before it is updated.
+    kf_batch_pipeline_add (&self->adds, store, "esc_add_cases");
+    kf_batch_pipeline_add (&self->saves, store, "esc_save_cases");
+    kf_batch_pipeline_add (&self->commands, store, "esc_add_commands");
+    s_writes_renew (self);
+}
+
+void
+escalation_writes_clear (escalation_writes_t *self)
+{
+    kf_batch_reset (self->adds);
+    kf_batch_reset (self->saves);
+    kf_batch_reset (self->commands);
+}
+
+int
+escalation_writes_run (escalation_writes_t *self, kf_store_t *store, kf_error_t *err)
+{
+    if (escalation_writes_rows (self) == 0)
+        return 0;
+    if (kf_store_pipeline_begin (store, err)) {
+        escalation_writes_clear (self);
+        return -1;
+    }
+    escalation_writes_queue (self, store);
+    return kf_store_pipeline_run (store, err);
+}
+
+int
+escalation_store_forget_commands (kf_store_t *store, kf_batch_t **acked_p, kf_error_t *err)
+{
+    bool none = kf_batch_rows (*acked_p) == 0;
+    if (none || kf_store_pipeline_begin (store, err)) {
+        kf_batch_destroy (acked_p);
+        return none ? 0 : -1;
+    }
+    kf_batch_pipeline_add (acked_p, store, "esc_forget_commands");
+    return kf_store_pipeline_run (store, err);
+}
+
+//  ---------------------------------------------------------------------
+//  A batch of intake's events, looked at once
+
+typedef struct {
+    esc_complaint_fn *complaint_fn; //  per (shop, customer, order)
+    esc_case_fn *case_fn;           //  per review whose ladder runs
+    void *arg;                      //  their argument
+} s_look_t;
+
+static int
+s_on_open_complaints (const PGresult *res, void *arg)
+{
+    s_look_t *look = arg;
+    for (int i = 0; i < PQntuples (res); i++)
+        look->complaint_fn (PQgetvalue (res, i, 0), s_int (res, i, 1), PQgetvalue (res, i, 2),
+                            s_int (res, i, 3), s_int (res, i, 4), look->arg);
+    return 0;
+}
+
+static int
+s_on_ladders (const PGresult *res, void *arg)
+{
+    s_look_t *look = arg;
+    s_rows_t r = {look->case_fn, look->arg, NULL, 0};
+    return s_on_cases (res, &r);
+}
+
+int
+escalation_store_look (kf_store_t *store, kf_batch_t *complaints, kf_batch_t *buyers,
+                       esc_complaint_fn *complaint_fn, esc_case_fn *case_fn, void *arg,
+                       kf_error_t *err)
+{
+    if (kf_batch_rows (complaints) == 0 && kf_batch_rows (buyers) == 0)
+        return 0;
+    s_look_t look = {complaint_fn, case_fn, arg};
+    if (kf_store_pipeline_begin (store, err))
+        return -1;
+    kf_params_t params;
+    if (kf_batch_rows (complaints)) {
+        kf_params_init (&params);
+        kf_batch_params (complaints, &params);
+        kf_store_pipeline_add (store, "esc_open_complaints", &params, s_on_open_complaints, &look);
+    }
+    if (kf_batch_rows (buyers)) {
+        kf_params_init (&params);
+        kf_batch_params (buyers, &params);
+        kf_store_pipeline_add (store, "esc_ladders_of_buyers", &params, s_on_ladders, &look);
+    }
+    return kf_store_pipeline_run (store, err);
 }

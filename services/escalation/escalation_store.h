@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "escalation_model.h"
+#include "kf_batch.h"
 #include "kf_outbox.h"
 #include "kf_store.h"
 
@@ -68,10 +69,6 @@ int escalation_store_open_complaint (kf_store_t *store, const char *shop_id, int
 typedef void (esc_case_fn) (esc_case_t *c, void *arg);
 int escalation_store_due (kf_store_t *store, int64_t now, int limit, esc_case_fn *fn, void *arg,
                           kf_error_t *err);
-//  Each review of this buyer whose ladder still runs, locked. -1 or count.
-int escalation_store_ladders_of (kf_store_t *store, const char *shop_id, int channel,
-                                 const char *channel_customer_id, esc_case_fn *fn, void *arg,
-                                 kf_error_t *err);
 
 //  One ledger entry (append-only). 0 or -1.
 typedef struct {
@@ -95,13 +92,51 @@ int escalation_store_is_supervisor (kf_store_t *store, const char *shop_id, cons
                                     bool *out, kf_error_t *err);
 
 //  Commands not yet acknowledged by intake.
-int escalation_store_add_command (kf_store_t *store, const char *shop_id, const char *request_id,
-                                  const void *payload, size_t size, int64_t now, kf_error_t *err);
-int escalation_store_forget_command (kf_store_t *store, const char *shop_id, const char *request_id,
-                                     kf_error_t *err);
 typedef void (esc_command_fn) (const char *shop_id, const char *request_id, const void *payload,
                                size_t size, void *arg);
 int escalation_store_commands (kf_store_t *store, esc_command_fn *fn, void *arg, kf_error_t *err);
+
+//  Many commands acknowledged by intake forgotten in one statement: the
+//  batch holds (shop_id, request_id) text columns; takes ownership of
+//  *acked_p. Runs on its own (no transaction needed). 0 or -1 (the rows
+//  stay: sent again after a restart, answered DUPLICATE, forgotten then).
+int escalation_store_forget_commands (kf_store_t *store, kf_batch_t **acked_p, kf_error_t *err);
+
+//  The writes of one transaction, collected row by row and sent as one
+//  multi-row statement per kind of row (kf_batch): new cases (their ids
+//  taken already, escalation_store_look), cases' changed state, commands
+//  decided. A case is saved at most once per transaction.
+typedef struct _escalation_writes_t escalation_writes_t;
+//  Caller owns return value.
+escalation_writes_t *escalation_writes_new (void);
+void escalation_writes_destroy (escalation_writes_t **self_p);
+void escalation_writes_add (escalation_writes_t *self, const esc_case_t *c);
+void escalation_writes_save (escalation_writes_t *self, const esc_case_t *c);
+void escalation_writes_command (escalation_writes_t *self, const char *shop_id,
+                                const char *request_id, const void *payload, size_t size,
+                                int64_t now);
+//  Rows collected.
+int escalation_writes_rows (const escalation_writes_t *self);
+//  Queue the statements in the store's open pipeline (parameters copied);
+//  writes is empty again.
+void escalation_writes_queue (escalation_writes_t *self, kf_store_t *store);
+void escalation_writes_clear (escalation_writes_t *self);
+//  Write what is collected now, in one round trip inside the caller's
+//  transaction; writes is empty again. 0 or -1.
+int escalation_writes_run (escalation_writes_t *self, kf_store_t *store, kf_error_t *err);
+
+//  One look at a batch of intake's events, one round trip: complaints holds
+//  (shop_id text, customer_id int8, order_id text) keys, each once; for
+//  each, complaint_fn gets its open complaint (open_id, 0 if none) or, with
+//  none open, a new case id (new_id) taken from the cases' sequence for it.
+//  buyers holds (shop_id text, channel int2, channel_customer_id text)
+//  keys; case_fn gets each of their reviews whose ladder still runs,
+//  locked (a borrowed row). 0 or -1.
+typedef void (esc_complaint_fn) (const char *shop_id, int64_t customer_id, const char *order_id,
+                                 int64_t open_id, int64_t new_id, void *arg);
+int escalation_store_look (kf_store_t *store, kf_batch_t *complaints, kf_batch_t *buyers,
+                           esc_complaint_fn *complaint_fn, esc_case_fn *case_fn, void *arg,
+                           kf_error_t *err);
 
 //  The event of a change to c ("complaint.registered", "review.contact_due",
 //  ...) into outbox, with who did it, the note and (deadlines) how late.

@@ -11,7 +11,13 @@
     - The ledger refuses UPDATE and DELETE itself.
     - kefu-escalation killed (-9) while deadlines pass: after each restart
       every deadline fires exactly once, late, saying how late.
-    - 10,000 deadlines in the same second: each fires once. */
+    - 10,000 deadlines in the same second: each fires once.
+    - A batch of complaints and a batch of deadlines cost a few round trips
+      to PostgreSQL, not one or more per case; what one batch does to a
+      case (registered, closed, complained about again; a review and the
+      buyer's answer) is what the record then says.
+    - kefu-push's complaint_action lines walk a complaint through intake
+      and kefu-escalation. */
 #include "escalation_store.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kt_db.h"
@@ -19,6 +25,7 @@
 #include "kt_gw.h"
 #include "kt_intake.h"
 #include "kt_kefuctl.h"
+#include "kt_push.h"
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -102,6 +109,16 @@ static long long
 s_count (fixture_t *f, const char *sql)
 {
     return kt_db_count (f->db, sql);
+}
+
+//  Occurrences of needle in haystack.
+static int
+s_count_in (const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr (haystack, needle); p; p = strstr (p + 1, needle))
+        n++;
+    return n;
 }
 
 //  Run sql; returns the error message ("" when it succeeded). Caller frees.
@@ -867,6 +884,193 @@ test_ten_thousand_deadlines_in_the_same_second_each_fire_once (void **state)
     assert_int_equal (s_count (f, PASSED), 10000);
 }
 
+//  ---------------------------------------------------------------------
+//  Batches
+
+//  escalation's round trips to PostgreSQL so far.
+static int64_t
+s_round_trips (fixture_t *f)
+{
+    char control[64];
+    snprintf (control, sizeof control, "tcp://127.0.0.1:%d",
+              kt_escalation_port (&f->esc, "control"));
+    bool insecure;
+    return kt_control_counter (control, "store.round_trips", &insecure);
+}
+
+static void
+s_start_escalation (fixture_t *f)
+{
+    kt_escalation_start (&f->esc, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
+                         f->clock);
+    f->esc_running = true;
+}
+
+#define S_BATCH 200
+
+static void
+test_a_batch_of_complaints_and_of_deadlines_takes_a_few_round_trips_not_one_per_case (void **state)
+{
+    int64_t t0 = s_t ("2026-11-23T02:00:00Z");
+    fixture_t *f = *state = s_world (t0, false);
+    zsock_t *gw = s_gateway (f);
+    //  While escalation is down, S_BATCH customers complain about an order
+    //  each, the first one twice: one batch of events when it starts.
+    for (int i = 0; i <= S_BATCH; i++) {
+        char id[32], buyer[32], order[32];
+        snprintf (id, sizeof id, "m-%d", i);
+        snprintf (buyer, sizeof buyer, "tb_buyer%d", i % S_BATCH);
+        snprintf (order, sizeof order, "TB%d", 5000 + i % S_BATCH);
+        Kefu__V1__InboundItem item;
+        Kefu__V1__CustomerMessage msg;
+        kt_gw_message (&item, &msg, SHOP, id, buyer, "我要投诉，东西坏了", t0);
+        msg.order_id = kt_text (order);
+        kt_gw_push (gw, &item);
+    }
+    s_start_escalation (f);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases"), S_BATCH);
+    assert_int_equal (s_count (f, "SELECT max (case_id) FROM escalation_cases"), S_BATCH);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM events WHERE stream = 'escalation' AND "
+                                  "kind = 'complaint.registered'"),
+                      S_BATCH);
+    //  Cases in the order the customers complained.
+    assert_int_equal (s_count (f, "SELECT case_id FROM escalation_cases WHERE order_id = 'TB5007'"),
+                      8);
+    int64_t registering = s_round_trips (f);
+    fprintf (stderr, "%d complaints (one batch): %lld round trips\n", S_BATCH,
+             (long long) registering);
+    if (registering >= S_BATCH)
+        fail_msg ("%d complaints took %lld round trips", S_BATCH, (long long) registering);
+    //  All their judging deadlines pass at once.
+    s_set_clock (f, t0 + 24 * HOUR + 1);
+    kt_escalation_settle (&f->esc, f->db);
+    s_wait_count (f, "SELECT count (*) FROM outbound_commands WHERE origin = 'escalation'",
+                  S_BATCH);
+    s_wait_count (f, "SELECT count (*) FROM escalation_commands", 0);
+    int64_t firing = s_round_trips (f) - registering;
+    fprintf (stderr, "%d deadlines: %lld round trips\n", S_BATCH, (long long) firing);
+    if (firing >= S_BATCH / 2)
+        fail_msg ("%d deadlines took %lld round trips", S_BATCH, (long long) firing);
+    assert_int_equal (s_count (f, PASSED), S_BATCH);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases WHERE level = 1"),
+                      S_BATCH);
+    zsock_destroy (&gw);
+}
+
+static void
+test_what_one_batch_does_to_a_case_is_what_the_record_says (void **state)
+{
+    int64_t t0 = s_t ("2026-11-23T02:00:00Z");
+    fixture_t *f = *state = s_world (t0, false);
+    zsock_t *gw = s_gateway (f);
+    //  One batch: a complaint (case 1), judged not valid from the chat
+    //  (closed), the same customer and order complaining again (case 2); a
+    //  bad review of another buyer (case 3), and that buyer writing.
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "m-1", "tb_lily88", "我要投诉，杯子碎了", t0);
+    msg.order_id = kt_text ("TB1001");
+    kt_gw_push (gw, &item);
+    s_aftersales_t a;
+    s_aftersales (f, &a, "ca-1");
+    a.item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_COMPLAINT_ACTION;
+    a.item.complaint_action = &a.action;
+    a.action.complaint_id = 1;
+    a.action.action = KEFU__V1__COMPLAINT_ACTION_KIND__COMPLAINT_ACTION_JUDGE;
+    a.action.note = kt_text ("买家自己摔的");
+    kt_gw_push (gw, &a.item);
+    kt_gw_message (&item, &msg, SHOP, "m-2", "tb_lily88", "我还是要投诉", t0);
+    msg.order_id = kt_text ("TB1001");
+    kt_gw_push (gw, &item);
+    s_push_review (f, gw, "rv-1", "TB3001", 1, 0, "太差了");
+    kt_gw_message (&item, &msg, SHOP, "m-3", "tb_mei", "你好，评价的事我们聊聊", t0);
+    kt_gw_push (gw, &item);
+    s_start_escalation (f);
+    kt_escalation_settle (&f->esc, f->db);
+    char *cases = kt_db_query1 (
+        f->db, "SELECT string_agg (case_id || ':' || kind || ':' || stage || ':' || contacted, "
+               "' ' ORDER BY case_id) FROM escalation_cases");
+    assert_string_equal (cases, "1:1:8:false 2:1:1:false 3:2:0:true");
+    free (cases);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases WHERE customer_id = "
+                                  "(SELECT customer_id FROM escalation_cases WHERE case_id = 1) "
+                                  "AND order_id = 'TB1001'"),
+                      2);
+    //  The buyer answered before the ladder's first rung: nothing is sent.
+    assert_int_equal (s_count (f, "SELECT count (*) FROM outbound_commands WHERE origin = "
+                                  "'escalation'"),
+                      0);
+    zsock_destroy (&gw);
+}
+
+//  ---------------------------------------------------------------------
+//  kefu-push
+
+#define S_LINE(id, fields)                                                                         \
+    "{\"type\":\"complaint_action\",\"shop_id\":\"demo-shop\",\"id\":\"" id "\","                  \
+    "\"channel\":\"platform_chat\",\"sent_at\":\"2026-11-23T14:00:00+08:00\",\"complaint_id\":"    \
+    "1," fields "}\n"
+
+static void
+test_kefu_push_complaint_action_lines_walk_a_complaint_or_are_refused (void **state)
+{
+    fixture_t *f = *state = s_world (s_t ("2026-11-23T06:00:00Z"), true);
+    KT_EXPECT (f->db, 0, "complaint", "add", SHOP, "--customer", "tb_mei", "--order", "TB3002",
+               "--text", "客服态度很差");
+    char *out;
+    int rc = kt_push (
+        f->intake->gateway_endpoint,
+        S_LINE ("ca-1", "\"action\":\"judge\",\"agent_id\":\"xiaomei\",\"valid\":true,"
+                        "\"note\":\"属实\"")
+            S_LINE ("ca-2", "\"action\":\"investigate\",\"agent_id\":\"xiaomei\","
+                            "\"responsible\":\"service\",\"category\":\"service\","
+                            "\"concerned_agent_id\":\"ajie\"")
+                S_LINE ("ca-3", "\"action\":\"propose\",\"agent_id\":\"xiaomei\","
+                                "\"remedy\":\"coupon\",\"amount_cents\":1000")
+                    S_LINE ("ca-4", "\"action\":\"confirm\",\"agent_id\":\"ajie\","
+                                    "\"note\":\"已发券\"")
+                        S_LINE ("ca-5", "\"action\":\"revisit\",\"agent_id\":\"xiaomei\","
+                                        "\"note\":\"回访：满意\"")
+                            S_LINE ("ca-6", "\"action\":\"approve\",\"agent_id\":\"xiaomei\"")
+                                S_LINE ("ca-7", "\"action\":\"propose\",\"agent_id\":\"xiaomei\""),
+        "", &out);
+    fprintf (stderr, "kefu-push said:\n%s", out);
+    assert_int_equal (rc, 1);
+    assert_int_equal (s_count_in (out, "\"status\":\"accepted\""), 5);
+    //  No such action: refused by kefu-push; a remedy missing: by intake.
+    assert_non_null (strstr (out, "{\"line\":6,\"id\":\"ca-6\",\"shop_id\":\"demo-shop\","
+                                  "\"status\":\"rejected\",\"code\":\"invalid_value\","
+                                  "\"reason\":\"action must be one of judge|investigate|propose|"
+                                  "confirm|revisit\"}"));
+    assert_non_null (strstr (out, "{\"line\":7,\"id\":\"ca-7\",\"shop_id\":\"demo-shop\","
+                                  "\"status\":\"rejected\",\"code\":\"missing_field\""));
+    free (out);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "revisited");
+    char *row = kt_db_query1 (f->db, "SELECT amount_cents || ' ' || kind || ' ' || responsible || "
+                                     "' ' || agent_id || ' ' || approved_by FROM "
+                                     "escalation_ledger");
+    assert_string_equal (row, "1000 1 4 ajie limit");
+    free (row);
+    //  A move the procedure does not allow: the case stays, the reason is
+    //  published.
+    rc = kt_push (f->intake->gateway_endpoint,
+                  S_LINE ("ca-8", "\"action\":\"judge\",\"agent_id\":\"xiaomei\","
+                                  "\"valid\":true"),
+                  "", &out);
+    assert_int_equal (rc, 0);
+    free (out);
+    kt_escalation_settle (&f->esc, f->db);
+    s_stage_is (f, "revisited");
+    Kefu__V1__Event *ev = kt_db_last_event (f->db, "escalation", "complaint.action_refused");
+    assert_non_null (ev);
+    assert_non_null (strstr (ev->complaint->note, "stage revisited:"));
+    kefu__v1__event__free_unpacked (ev, NULL);
+    KT_EXPECT (f->db, 0, "complaint", "close", SHOP, "1");
+    s_stage_is (f, "closed");
+}
+
 int
 main (void)
 {
@@ -897,6 +1101,13 @@ main (void)
             s_teardown),
         cmocka_unit_test_teardown (test_ten_thousand_deadlines_in_the_same_second_each_fire_once,
                                    s_teardown),
+        cmocka_unit_test_teardown (
+            test_a_batch_of_complaints_and_of_deadlines_takes_a_few_round_trips_not_one_per_case,
+            s_teardown),
+        cmocka_unit_test_teardown (test_what_one_batch_does_to_a_case_is_what_the_record_says,
+                                   s_teardown),
+        cmocka_unit_test_teardown (
+            test_kefu_push_complaint_action_lines_walk_a_complaint_or_are_refused, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

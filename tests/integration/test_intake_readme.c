@@ -15,6 +15,7 @@
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "kt_push.h"
 #include "routing_model.h"
 
 #include <czmq.h>
@@ -94,39 +95,6 @@ s_block (const char *text, const char *lang, int n)
 //  --------------------------------------------------------------------------
 //  Running kefu-push
 
-//  Run kefu-push against endpoint on `input`; stdout into *out_p (caller
-//  frees), stderr shown in the test log. Returns its exit status.
-static int
-s_push (const char *endpoint, const char *input, const char *flags, char **out_p)
-{
-    const char *bin = getenv ("KEFU_TEST_BIN_DIR");
-    if (!bin)
-        fail_msg ("KEFU_TEST_BIN_DIR is not set: run this test through ctest");
-    char dir[] = "/tmp/kefu-readme.XXXXXX";
-    assert_non_null (mkdtemp (dir));
-    char *in_path = zsys_sprintf ("%s/in", dir);
-    char *out_path = zsys_sprintf ("%s/out", dir);
-    FILE *f = fopen (in_path, "w");
-    assert_non_null (f);
-    fputs (input, f);
-    fclose (f);
-    char *cmd = zsys_sprintf ("KEFU_PUSH_ENDPOINT=%s KEFU_PUSH_TIMEOUT=20s "
-                              "'%s/clients/push/kefu-push' %s < '%s' > '%s'",
-                              endpoint, bin, flags, in_path, out_path);
-    int status = system (cmd);
-    assert_true (WIFEXITED (status));
-    zchunk_t *chunk = zchunk_slurp (out_path, 0);
-    *out_p = chunk ? zchunk_strdup (chunk) : strdup ("");
-    zchunk_destroy (&chunk);
-    remove (in_path);
-    remove (out_path);
-    rmdir (dir);
-    zstr_free (&cmd);
-    zstr_free (&out_path);
-    zstr_free (&in_path);
-    return WEXITSTATUS (status);
-}
-
 //  One JSON object per line of text, as an array. Caller owns return value.
 static json_t *
 s_json_lines (const char *text)
@@ -195,7 +163,7 @@ s_push_readme_example (fixture_t *f, const char *marker, const char *flags, char
     char *section = s_section (readme, marker);
     char *input = s_block (section, "json", 0);
     *expected_p = s_block (section, "json", 1);
-    int rc = s_push (f->intake->gateway_endpoint, input, flags, out_p);
+    int rc = kt_push (f->intake->gateway_endpoint, input, flags, out_p);
     free (input);
     free (section);
     free (readme);
@@ -260,26 +228,37 @@ s_assert_answered_as_shown (const char *out, const char *expected_text, int rc)
     json_decref (expected);
 }
 
+//  The README's kefu-push example after `marker`, pushed with flags, is
+//  answered as the README shows.
 static void
-test_kefu_push_example_is_answered_as_the_readme_shows (void **state)
+s_example_answered_as_shown (fixture_t *f, const char *marker, const char *flags)
 {
     char *out, *expected_text;
-    int rc =
-        s_push_readme_example (*state, "One JSON object per line in", "", &out, &expected_text);
+    int rc = s_push_readme_example (f, marker, flags, &out, &expected_text);
     s_assert_answered_as_shown (out, expected_text, rc);
     free (expected_text);
     free (out);
+}
+
+static void
+test_kefu_push_example_is_answered_as_the_readme_shows (void **state)
+{
+    s_example_answered_as_shown (*state, "One JSON object per line in", "");
 }
 
 //  The order desk's kefu-push lines (dated: --rebase makes them today's).
 static void
 test_kefu_push_order_example_is_answered_as_the_readme_shows (void **state)
 {
-    char *out, *expected_text;
-    int rc = s_push_readme_example (*state, "These order lines", "--rebase", &out, &expected_text);
-    s_assert_answered_as_shown (out, expected_text, rc);
-    free (expected_text);
-    free (out);
+    s_example_answered_as_shown (*state, "These order lines", "--rebase");
+}
+
+//  The after-sales desk's complaint_action lines (intake stores them; the
+//  case is kefu-escalation's to move).
+static void
+test_kefu_push_complaint_action_example_is_answered_as_the_readme_shows (void **state)
+{
+    s_example_answered_as_shown (*state, "These complaint_action lines", "");
 }
 
 //  JSON cannot carry invalid UTF-8: kefu-push refuses such a line itself
@@ -289,11 +268,11 @@ test_kefu_push_refuses_invalid_utf8_itself (void **state)
 {
     fixture_t *f = *state;
     char *out;
-    int rc = s_push (f->intake->gateway_endpoint,
-                     "{\"type\":\"customer_message\",\"shop_id\":\"" SHOP "\",\"id\":\"m-bad\","
-                     "\"channel\":\"platform_chat\",\"customer_id\":\"tb_lily88\","
-                     "\"body\":\"\xe5\x9c\xa8\xff\"}\n",
-                     "", &out);
+    int rc = kt_push (f->intake->gateway_endpoint,
+                      "{\"type\":\"customer_message\",\"shop_id\":\"" SHOP "\",\"id\":\"m-bad\","
+                      "\"channel\":\"platform_chat\",\"customer_id\":\"tb_lily88\","
+                      "\"body\":\"\xe5\x9c\xa8\xff\"}\n",
+                      "", &out);
     assert_int_equal (rc, 1);
     assert_non_null (strstr (out, "{\"line\":1,\"status\":\"rejected\",\"code\":\"malformed\""));
     assert_int_equal (kt_intake_counter (f->intake, "items.rejected.invalid_utf8", NULL), 0);
@@ -521,6 +500,9 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_kefu_push_order_example_is_answered_as_the_readme_shows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_kefu_push_complaint_action_example_is_answered_as_the_readme_shows, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_kefu_push_refuses_invalid_utf8_itself, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_record_queries_run_as_written, s_setup, s_teardown),
