@@ -289,16 +289,6 @@ test_a_shop_day_with_orders (void **state)
                       1);
 }
 
-static json_t *
-s_kefuctl_json (void)
-{
-    json_error_t jerr;
-    json_t *j = json_loads (kt_kefuctl_last.out, 0, &jerr);
-    if (!j)
-        fail_msg ("not JSON (%s): %s", jerr.text, kt_kefuctl_last.out);
-    return j;
-}
-
 static const char *
 s_member (json_t *o, const char *key)
 {
@@ -323,7 +313,7 @@ test_orders_show_tells_history_tasks_and_credit (void **state)
     s_at (f, AT (0, 15, 1));
 
     KT_EXPECT (f->db, 0, "orders", "show", SHOP, "TB-B", "--json");
-    json_t *j = s_kefuctl_json ();
+    json_t *j = kt_kefuctl_json ();
     assert_string_equal (s_member (j, "state"), "shipped");
     assert_string_equal (s_member (j, "created"), "2026-11-23 11:00");
     //  Credited, and why: the reply, its conversation, the rule and window.
@@ -394,7 +384,7 @@ test_orders_list_filters_by_state_unpaid_late_and_customer (void **state)
             KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, cases[i].value, "--json");
         else
             KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, "--json");
-        json_t *rows = s_kefuctl_json ();
+        json_t *rows = kt_kefuctl_json ();
         char got[64] = "";
         size_t k;
         json_t *row;

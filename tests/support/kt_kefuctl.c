@@ -16,6 +16,16 @@
 
 kt_run_t kt_kefuctl_last;
 
+json_t *
+kt_kefuctl_json (void)
+{
+    json_error_t jerr;
+    json_t *j = json_loads (kt_kefuctl_last.out, 0, &jerr);
+    if (!j)
+        fail_msg ("not JSON (%s): %s", jerr.text, kt_kefuctl_last.out);
+    return j;
+}
+
 static const char *
 s_binary (void)
 {
