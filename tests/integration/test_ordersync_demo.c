@@ -123,13 +123,6 @@ s_row (json_t *rows, const char *order_id)
     return NULL;
 }
 
-static const char *
-s_member (json_t *o, const char *key)
-{
-    const char *v = json_string_value (json_object_get (o, key));
-    return v ? v : "(missing)";
-}
-
 static void
 test_the_demo_day_reminds_confirms_flags_and_credits_its_orders (void **state)
 {
@@ -160,23 +153,23 @@ test_the_demo_day_reminds_confirms_flags_and_credits_its_orders (void **state)
     json_t *rows = kt_kefuctl_json ();
     assert_int_equal (json_array_size (rows), 5);
     json_t *row = s_row (rows, UNPAID); //  tb_xiaoyu: never paid, reminded once
-    assert_string_equal (s_member (row, "state"), "created");
-    assert_string_equal (s_member (row, "flags"), "blue ");
-    assert_string_equal (s_member (row, "credited_agent"), "");
+    assert_string_equal (kt_json_member (row, "state"), "created");
+    assert_string_equal (kt_json_member (row, "flags"), "blue ");
+    assert_string_equal (kt_json_member (row, "credited_agent"), "");
     row = s_row (rows, COD); //  tb_laowang: cash on delivery, no reminder
-    assert_string_equal (s_member (row, "payment"), "cod");
-    assert_string_equal (s_member (row, "flags"), "");
+    assert_string_equal (kt_json_member (row, "payment"), "cod");
+    assert_string_equal (kt_json_member (row, "flags"), "");
     row = s_row (rows, LILY); //  address confirmed, shipped the same day
-    assert_string_equal (s_member (row, "state"), "shipped");
-    assert_string_equal (s_member (row, "flags"), "red ");
-    assert_string_equal (s_member (row, "credited_agent"), "xiaomei");
+    assert_string_equal (kt_json_member (row, "state"), "shipped");
+    assert_string_equal (kt_json_member (row, "flags"), "red ");
+    assert_string_equal (kt_json_member (row, "credited_agent"), "xiaomei");
     row = s_row (rows, BEAR); //  paid at 12:08, not shipped by the end of the day
-    assert_string_equal (s_member (row, "state"), "paid");
-    assert_string_equal (s_member (row, "flags"), "late ");
-    assert_string_equal (s_member (row, "credited_agent"), "lingling");
+    assert_string_equal (kt_json_member (row, "state"), "paid");
+    assert_string_equal (kt_json_member (row, "flags"), "late ");
+    assert_string_equal (kt_json_member (row, "credited_agent"), "lingling");
     row = s_row (rows, YEXIU); //  paid after midnight: late only tomorrow night
-    assert_string_equal (s_member (row, "flags"), "");
-    assert_string_equal (s_member (row, "credited_agent"), "");
+    assert_string_equal (kt_json_member (row, "flags"), "");
+    assert_string_equal (kt_json_member (row, "credited_agent"), "");
     json_decref (rows);
 
     //  The COD confirmation done by lingling before anyone was told; lily's
@@ -186,15 +179,16 @@ test_the_demo_day_reminds_confirms_flags_and_credits_its_orders (void **state)
     int cod = 0, address = 0;
     for (size_t i = 0; i < json_array_size (tasks); i++) {
         json_t *t = json_array_get (tasks, i);
-        const char *order = s_member (t, "order_id");
-        if (strcmp (order, COD) == 0 && strcmp (s_member (t, "task"), "cod_confirm") == 0) {
+        const char *order = kt_json_member (t, "order_id");
+        if (strcmp (order, COD) == 0 && strcmp (kt_json_member (t, "task"), "cod_confirm") == 0) {
             cod++;
-            assert_string_not_equal (s_member (t, "done"), "");
-            assert_string_equal (s_member (t, "note"), "");
+            assert_string_not_equal (kt_json_member (t, "done"), "");
+            assert_string_equal (kt_json_member (t, "note"), "");
         }
-        if (strcmp (order, LILY) == 0 && strcmp (s_member (t, "task"), "address_confirm") == 0) {
+        if (strcmp (order, LILY) == 0 &&
+            strcmp (kt_json_member (t, "task"), "address_confirm") == 0) {
             address++;
-            assert_string_equal (s_member (t, "note"), "发邮政快递 _ xiaomei");
+            assert_string_equal (kt_json_member (t, "note"), "发邮政快递 _ xiaomei");
         }
     }
     assert_int_equal (cod, 1);
@@ -205,9 +199,9 @@ test_the_demo_day_reminds_confirms_flags_and_credits_its_orders (void **state)
     KT_EXPECT (f->db, 0, "orders", "show", SHOP, LILY, "--json");
     json_t *lily = kt_kefuctl_json ();
     json_t *credit = json_object_get (lily, "credit");
-    assert_string_equal (s_member (credit, "agent"), "xiaomei");
-    assert_non_null (strstr (s_member (credit, "reply_at"), " 08:45"));
-    assert_non_null (strstr (s_member (lily, "created"), " 08:46"));
+    assert_string_equal (kt_json_member (credit, "agent"), "xiaomei");
+    assert_non_null (strstr (kt_json_member (credit, "reply_at"), " 08:45"));
+    assert_non_null (strstr (kt_json_member (lily, "created"), " 08:46"));
     json_decref (lily);
 
     //  The late order told to the supervisors, once.

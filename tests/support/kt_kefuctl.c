@@ -26,6 +26,13 @@ kt_kefuctl_json (void)
     return j;
 }
 
+const char *
+kt_json_member (json_t *o, const char *key)
+{
+    const char *v = json_string_value (json_object_get (o, key));
+    return v ? v : "(missing)";
+}
+
 static const char *
 s_binary (void)
 {

@@ -33,6 +33,8 @@ int kt_kefuctl (const char *url, kt_run_t *run, ...);
 //  The last run's stdout as JSON (a --json answer); fails the test when it
 //  is not JSON. Caller owns return value (json_decref).
 json_t *kt_kefuctl_json (void);
+//  The string member key of o (borrowed), "(missing)" when o has none.
+const char *kt_json_member (json_t *o, const char *key);
 
 //  Run one SQL command (or several) against url; fail the test on error.
 void kt_sql (const char *url, const char *sql);
