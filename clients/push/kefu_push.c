@@ -112,11 +112,19 @@
     and acked as delivered. At the end a summary goes to stderr:
       kefu-push: 120 items: 118 accepted, 1 duplicate, 1 rejected, 0 unacked
 
+    Replays: --rebase moves the items' times so that the first is now;
+    --rebase-day moves them by whole days (the time of day kept, so a shop's
+    16:00 stays 16:00); --speed paces them; --clock moves the driven clocks
+    of services (KEFU_CLOCK=manual) along the replay, so that a service's
+    deadlines come when the replay reaches them (scripts/run --demo).
+
     Exit: 0 every item ACCEPTED or DUPLICATE; 1 something was rejected (by
     intake or locally); 3 some items got no final ack within KEFU_PUSH_TIMEOUT
-    (wins over 1); 2 bad usage or configuration. */
+    (wins over 1); 2 bad usage or configuration, or a --clock that would not
+    move. */
 #include "kefu_gateway.h"
 #include "kf_config.h"
+#include "kf_control.h"
 #include "kf_error.h"
 #include "kf_log.h"
 #include "kf_valid.h"
@@ -169,8 +177,14 @@ static const char *s_usage =
     "Flags:\n"
     "  --rebase     shift every sent_at so the first item's is now, keeping the intervals\n"
     "               (the samples carry fixed dates; intake refuses timestamps far from now)\n"
+    "  --rebase-day shift every sent_at by whole days so the first item's date is today\n"
+    "               (in its sent_at's UTC offset): each item keeps its time of day\n"
     "  --speed N    replay pacing: wait (difference of sent_at) / N between items\n"
     "               (1 = real time, 60 = a minute per second); default: no pacing\n"
+    "  --clock EP[,EP...]  move the driven clocks of services started with\n"
+    "               KEFU_CLOCK=manual:<time> (their control endpoints) along the\n"
+    "               replay: to each item's sent_at once the items before it are\n"
+    "               acked, and with --speed between items too; never back\n"
     "  --commands   print commands intake sends for KEFU_PUSH_SERVES as JSON lines and ack\n"
     "               them delivered; keeps running after the input ends, until Ctrl-C\n"
     "               (an assign with \"agent_id\":\"\" gives the conversation to nobody: the\n"
@@ -227,7 +241,8 @@ static const char *s_usage =
     "  unacked (no answer within KEFU_PUSH_TIMEOUT). A summary line goes to stderr.\n"
     "\n"
     "Exit codes of kefu-push: 0 all accepted or duplicate, 1 something rejected,\n"
-    "  2 bad usage or configuration, 3 some items unacked (wins over 1).";
+    "  2 bad usage or configuration (or a --clock that would not move), 3 some items\n"
+    "  unacked (wins over 1).";
 
 static const kf_config_spec_t s_spec = {
     "kefu-push",
@@ -326,10 +341,21 @@ typedef struct {
     size_t count;  //  entries in lines
 } s_pending_t;
 
+//  A driven clock kefu-push moves along the replay (--clock).
+typedef struct {
+    const char *endpoint; //  the service's control endpoint (points into clock_list)
+    int64_t now_ms;       //  its clock, as its last answer said
+} s_clock_t;
+
 //  The program's state.
 typedef struct {
     push_config_t config;     //  settings
-    bool rebase;              //  --rebase
+    bool rebase;              //  --rebase or --rebase-day
+    bool rebase_day;          //  --rebase-day: by whole days, the time of day kept
+    char *clock_list;         //  --clock's endpoints, split in place (owned)
+    s_clock_t *clocks;        //  the driven clocks (owned)
+    size_t clock_count;       //  entries in clocks
+    bool clock_failed;        //  a clock refused to move: stop, exit 2
     double speed;             //  --speed, 0 = no pacing
     bool commands;            //  --commands
     kefu_gateway_t *gateway;  //  the connection to intake
@@ -344,6 +370,7 @@ typedef struct {
     int64_t first_sent_at;    //  the first explicit sent_at, as written
     int64_t rebase_offset;    //  added to every explicit sent_at with --rebase
     int64_t pace_anchor_ms;   //  monotonic time the first item was paced from
+    int64_t clocks_moved_ms;  //  monotonic time the clocks were last moved while pacing
 } push_t;
 
 //  Output
@@ -674,9 +701,10 @@ s_digits (const char *s, int n, int *out)
     return true;
 }
 
-//  "2026-11-23T09:00:05[.250](Z|+08:00|+0800|+08)" -> ms since the epoch. 0 / -1.
+//  "2026-11-23T09:00:05[.250](Z|+08:00|+0800|+08)" -> ms since the epoch, and
+//  the UTC offset in minutes into *offset_out (may be NULL). 0 / -1.
 static int
-s_parse_iso (const char *s, int64_t *ms_out)
+s_parse_iso (const char *s, int64_t *ms_out, int *offset_out)
 {
     int year, month, day, hour, minute, second, ms = 0;
     if (!s_digits (s, 4, &year) || s[4] != '-' || !s_digits (s + 5, 2, &month) || s[7] != '-' ||
@@ -730,6 +758,8 @@ s_parse_iso (const char *s, int64_t *ms_out)
     int64_t secs = s_days_from_civil (year, month, day) * 86400 + hour * 3600 + minute * 60 +
                    second - (int64_t) offset_min * 60;
     *ms_out = secs * 1000 + ms;
+    if (offset_out)
+        *offset_out = offset_min;
     return 0;
 }
 
@@ -902,7 +932,7 @@ s_get_time (json_t *obj, const char *field, const char *alias, int64_t *out, kf_
         return 0;
     if (json_is_integer (v))
         *out = json_integer_value (v);
-    else if (!json_is_string (v) || s_parse_iso (json_string_value (v), out))
+    else if (!json_is_string (v) || s_parse_iso (json_string_value (v), out, NULL))
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "%s must be ISO-8601 with an offset or Z "
                              "(2026-11-23T09:00:05+08:00) or integer milliseconds",
@@ -1295,17 +1325,117 @@ s_reader_next (s_reader_t *r, char **line_p, size_t *consumed_p)
 
 //  Driving the gateway
 
-//  Poll the gateway until mono time `until` (or an interrupt).
+//  Driven clocks (--clock)
+
+#define S_CLOCK_TIMEOUT_MS 5000 //  a service's control endpoint answers within this
+
+//  A control request to one clock's service. Caller owns the reply (NULL:
+//  no answer) and frees it with kefu__v1__control_reply__free_unpacked.
+static Kefu__V1__ControlReply *
+s_clock_call (const s_clock_t *c, int64_t advance_by)
+{
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__StatusRequest status = KEFU__V1__STATUS_REQUEST__INIT;
+    Kefu__V1__ClockAdvance advance = KEFU__V1__CLOCK_ADVANCE__INIT;
+    if (advance_by > 0) {
+        advance.by_ms = advance_by;
+        req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_CLOCK_ADVANCE;
+        req.clock_advance = &advance;
+    } else {
+        req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_STATUS;
+        req.status = &status;
+    }
+    return kf_control_call (c->endpoint, &req, S_CLOCK_TIMEOUT_MS);
+}
+
+//  Ask every --clock endpoint where its clock is. -1 (the reason on
+//  stderr) when one does not answer.
+static int
+s_clocks_open (push_t *push)
+{
+    for (size_t i = 0; i < push->clock_count; i++) {
+        s_clock_t *c = &push->clocks[i];
+        Kefu__V1__ControlReply *reply = s_clock_call (c, 0);
+        if (!reply || !reply->status) {
+            fprintf (stderr, "kefu-push: --clock %s: no answer (is the service running?)\n",
+                     c->endpoint);
+            if (reply)
+                kefu__v1__control_reply__free_unpacked (reply, NULL);
+            return -1;
+        }
+        c->now_ms = reply->status->now_ms;
+        kefu__v1__control_reply__free_unpacked (reply, NULL);
+    }
+    return 0;
+}
+
+//  Move every driven clock forward to at (never back). The acks of what was
+//  sent come first: what happened before `at` is stored before the
+//  services' time passes it. -1 (and clock_failed) when a clock did not
+//  move: its service does not run on a driven clock (KEFU_CLOCK=manual).
+static int
+s_clocks_move (push_t *push, int64_t at)
+{
+    bool flushed = false;
+    for (size_t i = 0; i < push->clock_count && !push->clock_failed; i++) {
+        s_clock_t *c = &push->clocks[i];
+        if (c->now_ms >= at)
+            continue;
+        if (!flushed) {
+            kefu_gateway_flush (push->gateway, (int) push->config.timeout_ms);
+            flushed = true;
+        }
+        Kefu__V1__ControlReply *reply = s_clock_call (c, at - c->now_ms);
+        if (reply && reply->code == KEFU__V1__ERROR_CODE__ERROR_NONE)
+            c->now_ms = reply->status ? reply->status->now_ms : at;
+        else {
+            fprintf (stderr, "kefu-push: --clock %s: %s\n", c->endpoint,
+                     reply ? reply->reason : "no answer");
+            push->clock_failed = true;
+        }
+        if (reply)
+            kefu__v1__control_reply__free_unpacked (reply, NULL);
+    }
+    return push->clock_failed ? -1 : 0;
+}
+
+//  Wait for the paced replay to reach monotonic time `until`. The driven
+//  clocks follow the replay meanwhile (every 100 ms), so that a deadline
+//  between two items (a reminder time) passes when the replay passes it.
+//  Returns early on an interrupt or a clock that would not move.
 static void
 s_wait_until (push_t *push, int64_t until)
 {
-    while (!zsys_interrupted) {
+    while (!zsys_interrupted && !push->clock_failed) {
         int64_t now = zclock_mono ();
         if (now >= until)
             return;
-        int64_t wait = until - now > 200 ? 200 : until - now;
+        int64_t wait = until - now > 100 ? 100 : until - now;
         kefu_gateway_poll (push->gateway, (int) wait);
+        now = zclock_mono ();
+        if (push->clock_count && now - push->clocks_moved_ms >= 100 && now < until) {
+            push->clocks_moved_ms = now;
+            int64_t replay = push->first_sent_at + (push->rebase ? push->rebase_offset : 0) +
+                             (int64_t) ((double) (now - push->pace_anchor_ms) * push->speed);
+            s_clocks_move (push, replay);
+        }
     }
+}
+
+//  --rebase-day: the whole days from the first item's date to today's, both
+//  in the UTC offset its sent_at was written with (ms). The item's time of
+//  day stays: 16:00 in the sample is 16:00 today.
+static int64_t
+s_whole_days (json_t *obj, int64_t first, int64_t now)
+{
+    const int64_t day = 24 * 3600 * 1000LL;
+    int offset_min = 0;
+    int64_t parsed;
+    json_t *v = json_object_get (obj, "sent_at");
+    if (json_is_string (v) && s_parse_iso (json_string_value (v), &parsed, &offset_min))
+        offset_min = 0; //  integer milliseconds: UTC
+    int64_t shift = (int64_t) offset_min * 60000;
+    return ((now + shift) / day - (first + shift) / day) * day;
 }
 
 //  Hand one item to the library, waiting for room in the window. -1 when
@@ -1369,7 +1499,9 @@ s_handle_line (push_t *push, char *line, size_t lineno)
         if (!push->have_first) {
             push->have_first = true;
             push->first_sent_at = original;
-            push->rebase_offset = kefu_gateway_now_ms () - original;
+            int64_t now = kefu_gateway_now_ms ();
+            push->rebase_offset =
+                push->rebase_day ? s_whole_days (obj, original, now) : now - original;
             push->pace_anchor_ms = zclock_mono ();
         } else if (push->speed > 0) {
             //  Keep to the schedule from the first item, so time spent
@@ -1380,6 +1512,11 @@ s_handle_line (push_t *push, char *line, size_t lineno)
         }
         if (push->rebase)
             parsed.item.sent_at_ms = original + push->rebase_offset;
+        //  The services on a driven clock reach the item's time first.
+        if (push->clock_count && s_clocks_move (push, parsed.item.sent_at_ms)) {
+            json_decref (obj);
+            return -1;
+        }
     }
     //  A review's time is the item's time (rebased with it).
     if (parsed.item.kind_case == KEFU__V1__INBOUND_ITEM__KIND_REVIEW)
@@ -1444,7 +1581,27 @@ s_parse_flags (push_t *push, int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp (arg, "--rebase") == 0)
             push->rebase = true;
-        else if (strcmp (arg, "--commands") == 0)
+        else if (strcmp (arg, "--rebase-day") == 0)
+            push->rebase = push->rebase_day = true;
+        else if (strcmp (arg, "--clock") == 0 || strncmp (arg, "--clock=", 8) == 0) {
+            const char *value = arg[7] == '=' ? arg + 8 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value || !*value || push->clock_list) {
+                fprintf (stderr, "kefu-push: --clock needs the control endpoints, once "
+                                 "(e.g. --clock tcp://127.0.0.1:5583)\n");
+                return -1;
+            }
+            push->clock_list = strdup (value);
+            size_t n = 1;
+            for (const char *p = value; *p; p++)
+                n += *p == ',';
+            push->clocks = (s_clock_t *) calloc (n, sizeof *push->clocks);
+            if (!push->clock_list || !push->clocks)
+                return -1;
+            char *save = NULL;
+            for (char *e = strtok_r (push->clock_list, ",", &save); e;
+                 e = strtok_r (NULL, ",", &save))
+                push->clocks[push->clock_count++].endpoint = e;
+        } else if (strcmp (arg, "--commands") == 0)
             push->commands = true;
         else if (strcmp (arg, "--speed") == 0 || strncmp (arg, "--speed=", 8) == 0) {
             const char *value = arg[7] == '=' ? arg + 8 : (i + 1 < argc ? argv[++i] : NULL);
@@ -1514,6 +1671,8 @@ main (int argc, char **argv)
     push.pending = zhashx_new ();
     zhashx_set_destructor (push.pending, s_pending_destroy);
     push.last_progress_ms = zclock_mono ();
+    if (s_clocks_open (&push))
+        goto done;
 
     //  Read and send until the input ends.
     s_reader_t reader = {NULL, 0, 0, 0, false, false};
@@ -1564,13 +1723,15 @@ main (int argc, char **argv)
     fprintf (stderr,
              "kefu-push: %zu items: %zu accepted, %zu duplicate, %zu rejected, %zu unacked\n",
              push.items, push.accepted, push.duplicate, push.rejected, unacked);
-    rc = unacked ? 3 : push.rejected ? 1 : 0;
+    rc = push.clock_failed ? 2 : unacked ? 3 : push.rejected ? 1 : 0;
 
 done:
     zhashx_destroy (&push.pending);
     kefu_gateway_destroy (&push.gateway);
     free (serves);
     free (serves_storage);
+    free (push.clocks);
+    free (push.clock_list);
     kf_config_free (s_entries, &push.config);
     return rc;
 }

@@ -289,23 +289,6 @@ test_a_shop_day_with_orders (void **state)
                       1);
 }
 
-static json_t *
-s_kefuctl_json (void)
-{
-    json_error_t jerr;
-    json_t *j = json_loads (kt_kefuctl_last.out, 0, &jerr);
-    if (!j)
-        fail_msg ("not JSON (%s): %s", jerr.text, kt_kefuctl_last.out);
-    return j;
-}
-
-static const char *
-s_member (json_t *o, const char *key)
-{
-    const char *v = json_string_value (json_object_get (o, key));
-    return v ? v : "(missing)";
-}
-
 static void
 test_orders_show_tells_history_tasks_and_credit (void **state)
 {
@@ -323,22 +306,22 @@ test_orders_show_tells_history_tasks_and_credit (void **state)
     s_at (f, AT (0, 15, 1));
 
     KT_EXPECT (f->db, 0, "orders", "show", SHOP, "TB-B", "--json");
-    json_t *j = s_kefuctl_json ();
-    assert_string_equal (s_member (j, "state"), "shipped");
-    assert_string_equal (s_member (j, "created"), "2026-11-23 11:00");
+    json_t *j = kt_kefuctl_json ();
+    assert_string_equal (kt_json_member (j, "state"), "shipped");
+    assert_string_equal (kt_json_member (j, "created"), "2026-11-23 11:00");
     //  Credited, and why: the reply, its conversation, the rule and window.
     json_t *credit = json_object_get (j, "credit");
-    assert_string_equal (s_member (credit, "agent"), "lingling");
-    assert_string_equal (s_member (credit, "rule"), "last_reply_within_window");
-    assert_string_equal (s_member (credit, "reply_at"), "2026-11-23 09:30");
+    assert_string_equal (kt_json_member (credit, "agent"), "lingling");
+    assert_string_equal (kt_json_member (credit, "rule"), "last_reply_within_window");
+    assert_string_equal (kt_json_member (credit, "reply_at"), "2026-11-23 09:30");
     assert_true (json_integer_value (json_object_get (credit, "conversation")) > 0);
     //  The address task, done, with its note "content _ agent".
     json_t *tasks = json_object_get (j, "tasks");
     assert_int_equal (json_array_size (tasks), 1);
     json_t *task = json_array_get (tasks, 0);
-    assert_string_equal (s_member (task, "task"), "address_confirm");
-    assert_string_equal (s_member (task, "done"), "2026-11-23 14:00");
-    assert_string_equal (s_member (task, "note"), "发邮政快递 _ 慧兰");
+    assert_string_equal (kt_json_member (task, "task"), "address_confirm");
+    assert_string_equal (kt_json_member (task, "done"), "2026-11-23 14:00");
+    assert_string_equal (kt_json_member (task, "note"), "发邮政快递 _ 慧兰");
     //  The history in time order: the stale snapshot refused, paid, the
     //  task opened, the red flag, shipped.
     json_t *h = json_object_get (j, "history");
@@ -350,12 +333,12 @@ test_orders_show_tells_history_tasks_and_credit (void **state)
     assert_int_equal (json_array_size (h), 5);
     for (size_t i = 0; i < 5; i++) {
         json_t *line = json_array_get (h, i);
-        assert_string_equal (s_member (line, "what"), want[i][0]);
-        assert_string_equal (s_member (line, "state"), want[i][1]);
-        assert_string_equal (s_member (line, "note"), want[i][2]);
+        assert_string_equal (kt_json_member (line, "what"), want[i][0]);
+        assert_string_equal (kt_json_member (line, "state"), want[i][1]);
+        assert_string_equal (kt_json_member (line, "note"), want[i][2]);
     }
-    assert_string_equal (s_member (json_array_get (h, 3), "flag"), "red");
-    assert_string_equal (s_member (json_array_get (h, 4), "previous"), "paid");
+    assert_string_equal (kt_json_member (json_array_get (h, 3), "flag"), "red");
+    assert_string_equal (kt_json_member (json_array_get (h, 4), "previous"), "paid");
     json_decref (j);
 
     //  For people: the same, and the credit in one line.
@@ -394,14 +377,14 @@ test_orders_list_filters_by_state_unpaid_late_and_customer (void **state)
             KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, cases[i].value, "--json");
         else
             KT_EXPECT (f->db, 0, "orders", "list", SHOP, cases[i].opt, "--json");
-        json_t *rows = s_kefuctl_json ();
+        json_t *rows = kt_kefuctl_json ();
         char got[64] = "";
         size_t k;
         json_t *row;
         json_array_foreach (rows, k, row)
         {
             snprintf (got + strlen (got), sizeof got - strlen (got), "%s%s", k ? " " : "",
-                      s_member (row, "order_id"));
+                      kt_json_member (row, "order_id"));
         }
         json_decref (rows);
         if (strcmp (got, cases[i].want) != 0)

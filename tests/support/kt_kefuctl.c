@@ -16,6 +16,23 @@
 
 kt_run_t kt_kefuctl_last;
 
+json_t *
+kt_kefuctl_json (void)
+{
+    json_error_t jerr;
+    json_t *j = json_loads (kt_kefuctl_last.out, 0, &jerr);
+    if (!j)
+        fail_msg ("not JSON (%s): %s", jerr.text, kt_kefuctl_last.out);
+    return j;
+}
+
+const char *
+kt_json_member (json_t *o, const char *key)
+{
+    const char *v = json_string_value (json_object_get (o, key));
+    return v ? v : "(missing)";
+}
+
 static const char *
 s_binary (void)
 {

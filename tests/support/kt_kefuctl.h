@@ -3,6 +3,8 @@
 #ifndef KT_KEFUCTL_H
 #define KT_KEFUCTL_H
 
+#include <jansson.h>
+
 //  One run of kefuctl: exit code and what it printed.
 typedef struct {
     int rc;          //  exit status, -1 if it did not exit normally
@@ -27,6 +29,12 @@ int kt_kefuctl (const char *url, kt_run_t *run, ...);
             fail_msg ("line %d: exit %d, expected %d\nstdout: %s\nstderr: %s", __LINE__, rc_,      \
                       (code), r_->out, r_->err);                                                   \
     } while (0)
+
+//  The last run's stdout as JSON (a --json answer); fails the test when it
+//  is not JSON. Caller owns return value (json_decref).
+json_t *kt_kefuctl_json (void);
+//  The string member key of o (borrowed), "(missing)" when o has none.
+const char *kt_json_member (json_t *o, const char *key);
 
 //  Run one SQL command (or several) against url; fail the test on error.
 void kt_sql (const char *url, const char *sql);
