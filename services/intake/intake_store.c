@@ -63,6 +63,9 @@
     " m.shop_id = " conv ".shop_id AND m.conversation_id = " conv ".conversation_id "              \
     "  AND m.kind IN (1, 2) ORDER BY m.message_id DESC LIMIT 8) l"
 
+#define S_OPEN_TIMES S_LINE_TIMES ("c", "c.closed_at IS NULL AND") //  the latest, if open
+#define S_DUE_TIMES  S_LINE_TIMES ("d", "")                        //  a sweep candidate
+
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
      "SELECT i.ord, m.message_id, (m.body IS NOT DISTINCT FROM i.body) "
@@ -118,7 +121,7 @@ static const kf_stmt_t s_statements[] = {
      "JOIN LATERAL (SELECT * FROM conversations c WHERE c.shop_id = k.shop_id "
      "  AND c.channel = k.channel AND c.channel_customer_id = k.ccid "
      "  ORDER BY c.conversation_id DESC LIMIT 1 FOR UPDATE) c ON true "
-     "LEFT JOIN LATERAL (" S_LINE_TIMES ("c", "c.closed_at IS NULL AND") ") x ON true"},
+     "LEFT JOIN LATERAL (" S_OPEN_TIMES ") x ON true"},
     {"intake_reserve_conversations",
      "SELECT nextval ('conversations_conversation_id_seq'::regclass) "
      "FROM generate_series (1, $1::int)"},
@@ -215,8 +218,8 @@ static const kf_stmt_t s_statements[] = {
     //  passed by until its abandon limit (quiet_until).
     //  $1 shops, $2 quiet ms, $3 limit, $4 abandon ms, $5 clock ms - catch-up.
     {"intake_close_quiet",
-     "WITH w AS (SELECT s.shop_id, CASE WHEN l.received >= to_timestamp ($5::int8 / "
-     "1000.0::float8) "
+     "WITH w AS (SELECT s.shop_id, "
+     "  CASE WHEN l.received >= to_timestamp ($5::int8 / 1000.0::float8) "
      "  THEN l.sent ELSE greatest (l.sent, to_timestamp ($5::int8 / 1000.0::float8)) END AS mark "
      "  FROM unnest ($1::text[]) AS s (shop_id) LEFT JOIN LATERAL (SELECT max (n.sent_at) AS sent, "
      "  max (n.received_at) AS received FROM (SELECT m.sent_at, m.received_at FROM messages m "
@@ -229,25 +232,21 @@ static const kf_stmt_t s_statements[] = {
      "  ORDER BY c.shop_id, c.last_message_at LIMIT $3::int FOR UPDATE OF c SKIP LOCKED), "
      "t AS (SELECT d.shop_id, d.conversation_id, d.mark, greatest (d.last_message_at, x.last) "
      "  AS last, coalesce (x.customer > x.reply, x.customer IS NOT NULL) AS waiting "
-     "  FROM due d LEFT JOIN LATERAL (" S_LINE_TIMES (
-         "d",
-         "") ") x ON true), "
-             "e AS (SELECT t.*, t.last + (CASE WHEN t.waiting THEN $4::int8 ELSE $2::int8 END) "
-             "  * interval '1 ms' AS expiry FROM t) "
-             "UPDATE conversations c SET last_message_at = e.last, "
-             "  closed_at = CASE WHEN e.expiry < e.mark THEN e.expiry END, "
-             "  close_reason = CASE WHEN e.expiry < e.mark THEN CASE WHEN e.waiting THEN 5 ELSE 3 "
-             "END END, "
-             "  quiet_until = CASE WHEN e.expiry < e.mark THEN NULL WHEN e.waiting THEN e.expiry "
-             "END, "
-             "  message_count = CASE WHEN e.expiry < e.mark THEN "
-             "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
-             "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) "
-             "    ELSE c.message_count END "
-             "FROM e WHERE c.shop_id = e.shop_id AND c.conversation_id = e.conversation_id "
-             "RETURNING c.shop_id, c.conversation_id, c.customer_id, c.channel, c.message_count, "
-             "  coalesce ((extract (epoch FROM c.closed_at) * 1000)::int8, 0), "
-             "  coalesce (c.close_reason, 0)"},
+     "  FROM due d LEFT JOIN LATERAL (" S_DUE_TIMES ") x ON true), "
+     "e AS (SELECT t.*, t.last + (CASE WHEN t.waiting THEN $4::int8 ELSE $2::int8 END) "
+     "  * interval '1 ms' AS expiry FROM t) "
+     "UPDATE conversations c SET last_message_at = e.last, "
+     "  closed_at = CASE WHEN e.expiry < e.mark THEN e.expiry END, "
+     "  close_reason = CASE WHEN e.expiry < e.mark THEN CASE WHEN e.waiting THEN 5 ELSE 3 END END, "
+     "  quiet_until = CASE WHEN e.expiry < e.mark THEN NULL WHEN e.waiting THEN e.expiry END, "
+     "  message_count = CASE WHEN e.expiry < e.mark THEN "
+     "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
+     "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) "
+     "    ELSE c.message_count END "
+     "FROM e WHERE c.shop_id = e.shop_id AND c.conversation_id = e.conversation_id "
+     "RETURNING c.shop_id, c.conversation_id, c.customer_id, c.channel, c.message_count, "
+     "  coalesce ((extract (epoch FROM c.closed_at) * 1000)::int8, 0), "
+     "  coalesce (c.close_reason, 0)"},
     {"intake_load_principals",
      "SELECT p.principal_id, p.role, p.public_key, p.all_shops, "
      "  coalesce (string_agg (s.shop_id, ','), '') "
