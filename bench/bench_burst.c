@@ -294,7 +294,8 @@ bench_burst_run (const bench_burst_opts_t *o, bench_burst_result_t *r)
         pthread_join (threads[i], NULL);
 
     //  The others' items sent while a burst lasted (first send of the burst
-    //  to its last final ack), and those sent before the first burst.
+    //  to its last final ack), and those sent in the second before the
+    //  first burst (the baseline: the seconds before it are the warm-up).
     bench_lat_t *during = bench_lat_new (100000);
     bench_lat_t *before = bench_lat_new (100000);
     bool valid = ok;
@@ -318,7 +319,7 @@ bench_burst_run (const bench_burst_opts_t *o, bench_burst_result_t *r)
             if (g->lat_us[k] < 0)
                 continue;
             int64_t t = g->sent_us[k];
-            if (t < atomic_load (&sh.go_us[0]))
+            if (t < atomic_load (&sh.go_us[0]) && t >= atomic_load (&sh.go_us[0]) - 1000000)
                 bench_lat_add (before, g->lat_us[k]);
             for (int b = 0; b < o->bursts; b++)
                 if (t >= atomic_load (&sh.go_us[b]) && t <= atomic_load (&sh.end_us[b])) {

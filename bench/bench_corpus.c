@@ -178,6 +178,49 @@ bench_item_reply (bench_item_t *self, const char *shop_id, const char *prefix, i
 }
 
 void
+bench_item_order (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
+                  int64_t seq, int64_t amount_cents)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, 0, k);
+    snprintf (self->order_id, sizeof self->order_id, "%s-o%" PRId64, prefix, seq);
+    snprintf (self->body, sizeof self->body, "%s", "高腰显瘦牛仔裤女直筒 M x1");
+    Kefu__V1__OrderUpdate order = KEFU__V1__ORDER_UPDATE__INIT;
+    self->order = order;
+    self->order.order_id = s_bytes (self->order_id);
+    self->order.customer_id = s_bytes (self->customer);
+    self->order.state = KEFU__V1__ORDER_STATE__ORDER_PAID;
+    self->order.payment = KEFU__V1__PAYMENT_METHOD__PAYMENT_ONLINE;
+    self->order.amount_cents = amount_cents;
+    self->order.currency = s_bytes ("CNY");
+    self->order.items = s_bytes (self->body);
+    self->order.created_at_ms = self->item.sent_at_ms - 60000;
+    self->order.paid_at_ms = self->order.modified_at_ms = self->item.sent_at_ms;
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE;
+    self->item.order_update = &self->order;
+}
+
+void
+bench_item_review (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
+                   int64_t seq, const char *order_id, uint32_t stars)
+{
+    s_item_base (self, shop_id, prefix, seq);
+    s_buyer (self, gateway, 0, k);
+    snprintf (self->order_id, sizeof self->order_id, "%s", order_id);
+    snprintf (self->body, sizeof self->body, "%s",
+              stars <= 2 ? "质量太差了，和描述不符，客服态度也不好" : "还行吧，物流有点慢");
+    Kefu__V1__Review review = KEFU__V1__REVIEW__INIT;
+    self->review = review;
+    self->review.order_id = s_bytes (self->order_id);
+    self->review.customer_id = s_bytes (self->customer);
+    self->review.stars = stars;
+    self->review.text = s_bytes (self->body);
+    self->review.reviewed_at_ms = self->item.sent_at_ms;
+    self->item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_REVIEW;
+    self->item.review = &self->review;
+}
+
+void
 bench_item_rating (bench_item_t *self, const char *shop_id, const char *prefix, int gateway, int k,
                    const char *agent, int64_t seq, uint64_t *rng)
 {

@@ -31,6 +31,9 @@ typedef struct {
     Kefu__V1__CustomerRating rating;   //  bench_item_rating
     Kefu__V1__ConversationClose close; //  bench_item_close
     Kefu__V1__AgentPresence presence;  //  bench_item_presence
+    char order_id[48];                 //  bench_item_order, bench_item_review
+    Kefu__V1__OrderUpdate order;       //  bench_item_order
+    Kefu__V1__Review review;           //  bench_item_review
     Kefu__V1__InboundItem item;        //  points at the message of its kind and the fields above
 } bench_item_t;
 
@@ -59,6 +62,14 @@ void bench_item_close (bench_item_t *self, const char *shop_id, const char *pref
                        int k, const char *agent, int64_t seq);
 void bench_item_presence (bench_item_t *self, const char *shop_id, const char *prefix,
                           const char *agent, Kefu__V1__AgentStatus status, int64_t seq);
+
+//  The buyer's order (a platform connector's snapshot): order id
+//  "<prefix>-o<seq>", placed a minute ago and paid now, amount_cents; and
+//  the buyer's review of an order (stars 1-5; the text a bad one's).
+void bench_item_order (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                       int k, int64_t seq, int64_t amount_cents);
+void bench_item_review (bench_item_t *self, const char *shop_id, const char *prefix, int gateway,
+                        int k, int64_t seq, const char *order_id, uint32_t stars);
 
 //  The buyer a customer id made here belongs to: its gateway and k; -1 if
 //  the id was not made here.

@@ -17,12 +17,11 @@
 
     Intake and order-sync run in-process (bench_service_actor) on the
     driven clock. The table, then one JSON line (the last line printed). */
+#include "bench_intake_actor.h"
 #include "bench_pg.h"
 #include "bench_service.h"
 #include "bench_stats.h"
 
-#include "intake_config.h"
-#include "intake_server.h"
 #include "kefu/v1/gateway.pb-c.h"
 #include "kefu_gateway.h"
 #include "kf_config.h"
@@ -31,12 +30,12 @@
 #include "ordersync_config.h"
 #include "ordersync_server.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +93,55 @@ s_wait_count (const char *db, const char *sql, int64_t want, int timeout_s)
 #define S_DISTINCT                                                                                 \
     "SELECT count (DISTINCT request_id) FROM outbound_commands WHERE origin = 'ordersync' "        \
     "AND kind = 'reminder'"
+
+//  CPU seconds the threads of this process named `name` have used
+//  (bench_service_actor names a service's threads "bench-<service>").
+static double
+s_threads_cpu (const char *name)
+{
+    double total = 0;
+    DIR *dir = opendir ("/proc/self/task");
+    struct dirent *d;
+    while (dir && (d = readdir (dir))) {
+        char path[300], comm[64] = "";
+        snprintf (path, sizeof path, "/proc/self/task/%s/comm", d->d_name);
+        FILE *f = fopen (path, "r");
+        if (!f)
+            continue;
+        bool match = fgets (comm, sizeof comm, f) && strncmp (comm, name, strlen (name)) == 0;
+        fclose (f);
+        if (match)
+            total += bench_pid_cpu (atoi (d->d_name));
+    }
+    if (dir)
+        closedir (dir);
+    return total;
+}
+
+//  CPU microseconds per item of a phase: order-sync's threads, intake's,
+//  PostgreSQL's (all its processes).
+typedef struct {
+    double ordersync, intake, postgres;
+} s_cpu_per_t;
+
+static void
+s_cpu_mark (bench_cpu_t *cpu, double *ordersync, int postmaster_pid)
+{
+    bench_cpu_sample (cpu, postmaster_pid, 0);
+    *ordersync = s_threads_cpu ("bench-ordersync");
+}
+
+static s_cpu_per_t
+s_cpu_per (const bench_cpu_t *before, double ordersync_before, int postmaster_pid, int64_t items)
+{
+    bench_cpu_t after;
+    double ordersync;
+    s_cpu_mark (&after, &ordersync, postmaster_pid);
+    bench_cpu_t d = bench_cpu_diff (&after, before);
+    double n = items > 0 ? (double) items : 1;
+    return (s_cpu_per_t){(ordersync - ordersync_before) * 1e6 / n, d.intake * 1e6 / n,
+                         d.postgres * 1e6 / n};
+}
 
 //  ---------------------------------------------------------------------
 //  2. Updates
@@ -194,6 +242,7 @@ s_write_csv (const char *path, int64_t rows)
 int
 main (int argc, char **argv)
 {
+    bench_thread_name ("bench-main"); //  the services' threads become bench-<service>
     s_opts_t o = {getenv ("KEFU_DATABASE_URL"), 1000000, 100000, 200000, 200000};
     static const struct option longs[] = {{"db", 1, NULL, 'd'},       {"orders", 1, NULL, 'o'},
                                           {"unpaid", 1, NULL, 'u'},   {"import-rows", 1, NULL, 'i'},
@@ -243,40 +292,14 @@ main (int argc, char **argv)
         return 1;
     fprintf (stderr, "raw batched inserts: %.0f rows/s\n", raw.rows_per_s);
 
-    char sql[512];
-    snprintf (sql, sizeof sql,
-              "INSERT INTO shops (shop_id, name, timezone, partition) VALUES "
-              "('%s', 'Bench', 'UTC', %u)",
-              S_SHOP, kf_shop_partition (S_SHOP, strlen (S_SHOP)));
-    if (bench_pg_exec (o.db, sql))
+    if (bench_pg_add_shop (o.db, S_SHOP, "Bench"))
         return 1;
 
     //  Intake and order-sync on one driven clock, 15:59:59.
     kf_clock_t *clock = kf_clock_new_manual (S_BEFORE_16);
-    intake_config_t ic;
-    kf_common_config_t icommon;
-    memset (&ic, 0, sizeof ic);
-    memset (&icommon, 0, sizeof icommon);
-    if (intake_config_defaults (&ic, &icommon))
+    bench_intake_actor_t intake;
+    if (bench_intake_actor_start (&intake, o.db, clock))
         return 1;
-    s_set (&icommon.database_url, o.db);
-    s_set (&ic.gateway_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.command_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.events_endpoint, "tcp://127.0.0.1:*");
-    s_set (&ic.control_endpoint, "tcp://127.0.0.1:*");
-    ic.insecure = true;
-    kf_config_apply_logging (&icommon);
-    kf_service_args_t iargs = {&intake_config_spec, &ic, &icommon, clock};
-    bench_service_t *intake = bench_service_actor ("intake", intake_server, &iargs);
-    if (!intake)
-        return 1;
-    char intake_gw[64], intake_events[64], intake_commands[64];
-    snprintf (intake_gw, sizeof intake_gw, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "gateway"));
-    snprintf (intake_events, sizeof intake_events, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "events"));
-    snprintf (intake_commands, sizeof intake_commands, "tcp://127.0.0.1:%d",
-              bench_service_port (intake, "command"));
     ordersync_config_t oc;
     kf_common_config_t ocommon;
     memset (&oc, 0, sizeof oc);
@@ -284,8 +307,8 @@ main (int argc, char **argv)
     if (ordersync_config_defaults (&oc, &ocommon))
         return 1;
     s_set (&ocommon.database_url, o.db);
-    s_set (&oc.intake_events, intake_events);
-    s_set (&oc.intake_commands, intake_commands);
+    s_set (&oc.intake_events, intake.events);
+    s_set (&oc.intake_commands, intake.commands);
     s_set (&oc.routing_events, "inproc://bench-no-routing");
     s_set (&oc.events_endpoint, "tcp://127.0.0.1:*");
     s_set (&oc.control_endpoint, "tcp://127.0.0.1:*");
@@ -296,23 +319,28 @@ main (int argc, char **argv)
         return 1;
 
     //  2. Updates.
-    double updates_s = s_updates (&o, intake_gw);
+    bench_cpu_t cpu0;
+    double os0;
+    s_cpu_mark (&cpu0, &os0, pg.postmaster_pid);
+    double updates_s = s_updates (&o, intake.gateway);
     if (updates_s < 0)
         return 1;
+    s_cpu_per_t update_cpu = s_cpu_per (&cpu0, os0, pg.postmaster_pid, o.orders);
     double updates_per_s = (double) o.orders / updates_s;
     fprintf (stderr, "updates: %" PRId64 " in %.1f s\n", o.orders, updates_s);
 
     //  3. 16:00.
+    s_cpu_mark (&cpu0, &os0, pg.postmaster_pid);
     int64_t t0 = bench_now_us ();
     if (kf_clock_set (clock, S_AT_16))
         return 1;
     int64_t reminded = s_wait_count (o.db, S_REMINDERS, o.unpaid, 600);
     double reminders_ms = (double) (bench_now_us () - t0) / 1000;
+    s_cpu_per_t remind_cpu = s_cpu_per (&cpu0, os0, pg.postmaster_pid, o.unpaid);
     int64_t distinct = bench_pg_count (o.db, S_DISTINCT);
     fprintf (stderr, "16:00: %" PRId64 " reminders in %.0f ms\n", reminded, reminders_ms);
 
-    //  4. Import (kefuctl is the first child this process waits for: its
-    //  peak RSS is RUSAGE_CHILDREN's).
+    //  4. Import.
     char csv[] = "/tmp/bench-orders-XXXXXX";
     int fd = mkstemp (csv);
     if (fd < 0 || close (fd) || s_write_csv (csv, o.import_rows))
@@ -320,16 +348,29 @@ main (int argc, char **argv)
     char kefuctl[1024], url[1024], gw_env[96];
     bench_service_bin (kefuctl, sizeof kefuctl, "kefuctl/kefuctl");
     snprintf (url, sizeof url, "KEFU_DATABASE_URL=%s", o.db);
-    snprintf (gw_env, sizeof gw_env, "KEFU_GATEWAY_ENDPOINT=%s", intake_gw);
+    snprintf (gw_env, sizeof gw_env, "KEFU_GATEWAY_ENDPOINT=%s", intake.gateway);
     const char *env[] = {url, gw_env, "KEFU_CLOCK=manual:2026-11-23T16:00:00Z", NULL};
-    const char *targv[] = {kefuctl, "orders", "import", S_SHOP, csv, NULL};
+    //  Its peak RSS as GNU time reports it: not RUSAGE_CHILDREN, which
+    //  counts the benchmark's own memory (intake's and order-sync's, in
+    //  this process) at the fork before kefuctl's exec.
+    char rss_file[] = "/tmp/bench-orders-rss-XXXXXX";
+    fd = mkstemp (rss_file);
+    if (fd < 0 || close (fd))
+        return 1;
+    const char *targv[] = {"/usr/bin/time", "-f",     "%M",   "-o", rss_file, kefuctl,
+                           "orders",        "import", S_SHOP, csv,  NULL};
     char out[4096];
     double import_s = 0;
     int import_rc = bench_tool_run (targv, env, out, sizeof out, &import_s);
-    struct rusage ru;
-    getrusage (RUSAGE_CHILDREN, &ru);
     unlink (csv);
-    double import_rss_mb = (double) ru.ru_maxrss / 1024.0;
+    double import_rss_mb = -1;
+    FILE *rss = fopen (rss_file, "r");
+    long rss_kb;
+    if (rss && fscanf (rss, "%ld", &rss_kb) == 1)
+        import_rss_mb = (double) rss_kb / 1024.0;
+    if (rss)
+        fclose (rss);
+    unlink (rss_file);
     double import_rows_per_s = (double) o.import_rows / import_s;
     const char *summary = strstr (out, "read ");
     fprintf (stderr, "import: exit %d, %s", import_rc, summary ? summary : "no summary\n");
@@ -342,10 +383,16 @@ main (int argc, char **argv)
             "the raw insert rate (target 0.40: %s)\n",
             o.orders, o.unpaid, updates_s, updates_per_s, updates_per_s / raw.rows_per_s,
             bench_met (updates_per_s >= 0.4 * raw.rows_per_s));
+    printf (
+        "                CPU per update: order-sync %.0f us, intake %.0f us, PostgreSQL %.0f us\n",
+        update_cpu.ordersync, update_cpu.intake, update_cpu.postgres);
     printf ("  16:00         %" PRId64 " of %" PRId64
             " reminders handed to intake in %.0f ms, %" PRId64 " duplicates (target 10 s, 0: %s)\n",
             reminded, o.unpaid, reminders_ms, reminded - distinct,
             bench_met (reminded == o.unpaid && reminders_ms <= 10000 && reminded == distinct));
+    printf ("                CPU per reminder: order-sync %.0f us, intake %.0f us, PostgreSQL %.0f "
+            "us\n",
+            remind_cpu.ordersync, remind_cpu.intake, remind_cpu.postgres);
     printf ("  import        %" PRId64 " rows in %.1f s: %.0f rows/s, kefuctl peak RSS %.1f MB "
             "(exit %d)\n",
             o.import_rows, import_s, import_rows_per_s, import_rss_mb, import_rc);
@@ -353,16 +400,18 @@ main (int argc, char **argv)
             ", \"raw_pg_rows_per_s\": %.0f, \"updates_to_raw\": %.3f, \"reminders_due\": %" PRId64
             ", \"reminders_handed\": %" PRId64 ", \"reminders_last_ms\": %.0f"
             ", \"reminders_duplicates\": %" PRId64 ", \"import_rows\": %" PRId64
-            ", \"import_rows_per_s\": %.0f, \"import_peak_rss_mb\": %.1f, \"import_exit\": %d}\n",
+            ", \"import_rows_per_s\": %.0f, \"import_peak_rss_mb\": %.1f, \"import_exit\": %d"
+            ", \"cpu_us_per_update\": {\"ordersync\": %.0f, \"intake\": %.0f, \"postgres\": %.0f}"
+            ", \"cpu_us_per_reminder\": {\"ordersync\": %.0f, \"intake\": %.0f, \"postgres\": "
+            "%.0f}}\n",
             o.orders, updates_per_s, raw.rows_per_s, updates_per_s / raw.rows_per_s, o.unpaid,
             reminded, reminders_ms, reminded - distinct, o.import_rows, import_rows_per_s,
-            import_rss_mb, import_rc);
+            import_rss_mb, import_rc, update_cpu.ordersync, update_cpu.intake, update_cpu.postgres,
+            remind_cpu.ordersync, remind_cpu.intake, remind_cpu.postgres);
     bench_service_stop (&ordersync, 10, NULL);
-    bench_service_stop (&intake, 10, NULL);
+    bench_intake_actor_stop (&intake);
     kf_config_free (ordersync_config_spec.entries, &oc);
     kf_config_free (kf_common_config_entries, &ocommon);
-    kf_config_free (intake_config_spec.entries, &ic);
-    kf_config_free (kf_common_config_entries, &icommon);
     kf_clock_destroy (&clock);
     return 0;
 }

@@ -154,6 +154,29 @@ bench_pg_exec (const char *url, const char *sql)
 }
 
 int
+bench_pg_add_shop (const char *url, const char *shop_id, const char *name)
+{
+    kf_store_t *store = s_connect (url, NULL);
+    if (!store)
+        return -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, name);
+    kf_params_int (&params, kf_shop_partition (shop_id, strlen (shop_id)));
+    int rc = kf_store_exec_sql (store,
+                                "INSERT INTO shops (shop_id, name, timezone, partition) "
+                                "VALUES ($1::text, $2::text, 'UTC', $3::int2)",
+                                &params, NULL, NULL, &err);
+    if (rc)
+        fprintf (stderr, "bench_pg: shop %s: %s\n", shop_id, err.reason);
+    kf_store_destroy (&store);
+    return rc;
+}
+
+int
 bench_pg_checkpoint (const char *url)
 {
     return bench_pg_exec (url, "CHECKPOINT");
@@ -174,21 +197,44 @@ s_on_int (const PGresult *res, void *arg)
     return 0;
 }
 
+static int64_t
+s_store_count (kf_store_t *store, const char *sql, const char *param)
+{
+    int64_t value = -1;
+    kf_error_t err;
+    kf_error_clear (&err);
+    kf_params_t params;
+    kf_params_init (&params);
+    if (param)
+        kf_params_str (&params, param);
+    if (kf_store_exec_sql (store, sql, param ? &params : NULL, s_on_int, &value, &err)) {
+        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
+        value = -1;
+    }
+    return value;
+}
+
 int64_t
 bench_pg_count (const char *url, const char *sql)
+{
+    return bench_pg_count1 (url, sql, NULL);
+}
+
+int64_t
+bench_pg_count1 (const char *url, const char *sql, const char *param)
 {
     kf_store_t *store = s_connect (url, NULL);
     if (!store)
         return -1;
-    int64_t value = -1;
-    kf_error_t err;
-    kf_error_clear (&err);
-    if (kf_store_exec_sql (store, sql, NULL, s_on_int, &value, &err)) {
-        fprintf (stderr, "bench_pg: %s: %s\n", sql, err.reason);
-        value = -1;
-    }
+    int64_t value = s_store_count (store, sql, param);
     kf_store_destroy (&store);
     return value;
+}
+
+int64_t
+bench_pg_store_count (kf_store_t *store, const char *sql)
+{
+    return s_store_count (store, sql, NULL);
 }
 
 //  ---------------------------------------------------------------------

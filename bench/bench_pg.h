@@ -55,7 +55,13 @@ int bench_pg_checkpoint (const char *url);
 int bench_pg_analyze (const char *url);
 
 //  The value of a trusted constant query returning one integer; -1 on error.
+//  Register shop_id (time zone UTC) with its partition; 0 or -1.
+int bench_pg_add_shop (const char *url, const char *shop_id, const char *name);
 int64_t bench_pg_count (const char *url, const char *sql);
+//  The same with one text parameter, $1.
+int64_t bench_pg_count1 (const char *url, const char *sql, const char *value);
+//  The same on a connection the caller keeps (for sampling often).
+int64_t bench_pg_store_count (kf_store_t *store, const char *sql);
 
 typedef struct {
     const char *shop_id; //  rows' shop (need not be registered)

@@ -1,7 +1,8 @@
 /*  bench_stack — the whole stack under a shop's steady day.
 
     Every kefu service runs as its Release binary (kefu-intake,
-    kefu-routing; each service that lands is one more row of s_services),
+    kefu-routing, kefu-ordersync, kefu-escalation, kefu-metrics: the rows
+    of s_services),
     configured as an operator configures it (one set of KEFU_* variables,
     KEFU_INSECURE=1), on the benchmark's private PostgreSQL. The set-up goes
     through kefuctl: shops, groups and shifts (shift defaults, one all-day
@@ -15,7 +16,9 @@
     (the gateways learn the owner from the assign commands they receive and
     acknowledge), the owner replies, the customer asks again, the owner
     replies, some rate the service, most conversations are closed on the
-    platform and the rest are left for intake's sweep; every --offline-every
+    platform and the rest are left for intake's sweep; some visits end in
+    an order (order_update, paid: order-sync credits it), some orders get a
+    bad review (review: escalation opens a case and contacts the buyer); every --offline-every
     seconds an agent goes offline (with a handover note, routing hands their
     conversations over) and comes back --offline-for seconds later. In the
     middle, `kefuctl events prune` drops yesterday's events.
@@ -83,6 +86,8 @@ typedef struct {
     double reply_after;       //  seconds from a customer's line to the owner's reply
     double close_share;       //  conversations closed on the platform (the rest: the sweep)
     double rating_share;      //  conversations rated by the customer
+    double order_share;       //  visits that end in an order (order-sync)
+    double review_share;      //  orders the buyer reviews badly (escalation)
     const char *quiet_period; //  intake's KEFU_INTAKE_QUIET_PERIOD
     double offline_every;     //  seconds between agents going offline
     double offline_for;       //  seconds an agent stays offline
@@ -102,7 +107,8 @@ s_usage (FILE *out)
     fprintf (out,
              "Usage: bench_stack --db URL [options]\n"
              "\n"
-             "The whole kefu stack as daemons (kefu-intake, kefu-routing) under a shop's steady\n"
+             "The whole kefu stack as daemons (kefu-intake, kefu-routing, kefu-ordersync,\n"
+             "kefu-escalation, kefu-metrics) under a shop's steady\n"
              "day, pushed by libkefu-gateway clients, with one event prune in the middle. The\n"
              "database must be freshly migrated (bench/run stack makes one). The last line\n"
              "printed is one JSON object.\n"
@@ -122,6 +128,10 @@ s_usage (FILE *out)
              "  --close-share F        conversations closed on the platform; the others are left\n"
              "                         to intake's sweep (default 0.9)\n"
              "  --rating-share F       conversations the customer rates (default 0.3)\n"
+             "  --order-share F        visits that end in an order (order_update, paid), for\n"
+             "                         kefu-ordersync (default 0.2)\n"
+             "  --review-share F       orders the buyer then reviews badly (review, 1-2 stars),\n"
+             "                         for kefu-escalation (default 0.05)\n"
              "  --quiet-period D       intake's KEFU_INTAKE_QUIET_PERIOD (default 1m: the day is\n"
              "                         compressed, so the sweep closes conversations in the run)\n"
              "  --offline-every S      an agent goes offline every S seconds (default 90)\n"
@@ -163,6 +173,8 @@ s_parse (s_opts_t *o, int argc, char **argv)
                     .reply_after = 2,
                     .close_share = 0.9,
                     .rating_share = 0.3,
+                    .order_share = 0.2,
+                    .review_share = 0.05,
                     .quiet_period = "1m",
                     .offline_every = 90,
                     .offline_for = 60,
@@ -183,6 +195,8 @@ s_parse (s_opts_t *o, int argc, char **argv)
                                           {"reply-after", 1, NULL, 'R'},
                                           {"close-share", 1, NULL, 'x'},
                                           {"rating-share", 1, NULL, 'y'},
+                                          {"order-share", 1, NULL, 'B'},
+                                          {"review-share", 1, NULL, 'V'},
                                           {"quiet-period", 1, NULL, 'Q'},
                                           {"offline-every", 1, NULL, 'o'},
                                           {"offline-for", 1, NULL, 'O'},
@@ -238,6 +252,12 @@ s_parse (s_opts_t *o, int argc, char **argv)
         case 'y':
             o->rating_share = atof (optarg);
             break;
+        case 'B':
+            o->order_share = atof (optarg);
+            break;
+        case 'V':
+            o->review_share = atof (optarg);
+            break;
         case 'Q':
             o->quiet_period = optarg;
             break;
@@ -292,7 +312,8 @@ s_parse (s_opts_t *o, int argc, char **argv)
         o->shops > 99 || o->agents < 1 || o->agents > 99 || o->capacity < 1 || o->capacity > 100 ||
         o->customers < o->gateways * o->shops || o->customers / o->gateways > 999999 ||
         o->reply_after <= 0 || o->close_share < 0 || o->close_share > 1 || o->rating_share < 0 ||
-        o->rating_share > 1 || o->offline_every <= 0 || o->offline_for < 0 || o->prune_events < 0 ||
+        o->rating_share > 1 || o->order_share < 0 || o->order_share > 1 || o->review_share < 0 ||
+        o->review_share > 1 || o->offline_every <= 0 || o->offline_for < 0 || o->prune_events < 0 ||
         o->prune_at < 0 || o->prune_at > 1 || o->sample_every < 0.5 || o->wait_quiet < 0) {
         fprintf (stderr, "bench_stack: an option is out of range (see --help)\n");
         return 2;
@@ -318,10 +339,13 @@ typedef struct {
 static const s_service_def_t s_services[] = {
     {"intake", "intake/kefu-intake", "KEFU_INTAKE_CONTROL_ENDPOINT", NULL},
     {"routing", "routing/kefu-routing", "KEFU_ROUTING_CONTROL_ENDPOINT", "routing"},
+    {"ordersync", "ordersync/kefu-ordersync", "KEFU_ORDERSYNC_CONTROL_ENDPOINT", "ordersync"},
+    {"escalation", "escalation/kefu-escalation", "KEFU_ESCALATION_CONTROL_ENDPOINT", "escalation"},
+    {"metrics", "metrics/kefu-metrics", "KEFU_METRICS_CONTROL_ENDPOINT", "metrics"},
 };
 #define S_SERVICES ((int) (sizeof s_services / sizeof s_services[0]))
 
-#define S_ENV_MAX 24
+#define S_ENV_MAX 40
 #define S_ENV_LEN 1200
 
 //  The stack's configuration, written once as an operator writes a
@@ -368,7 +392,7 @@ static void
 s_environment (s_env_t *env, const s_opts_t *o)
 {
     memset (env, 0, sizeof *env);
-    char intake_events[64], intake_commands[64];
+    char intake_events[64], intake_commands[64], routing_events[64], http[64];
     s_env_add (env, "KEFU_DATABASE_URL", o->db);
     //  What an operator runs with unless they chose otherwise.
     s_env_add (env, "KEFU_LOG_LEVEL",
@@ -382,8 +406,23 @@ s_environment (s_env_t *env, const s_opts_t *o)
     s_env_add (env, "KEFU_INTAKE_QUIET_PERIOD", o->quiet_period);
     s_env_add (env, "KEFU_ROUTING_INTAKE_EVENTS", intake_events);
     s_env_add (env, "KEFU_ROUTING_INTAKE_COMMANDS", intake_commands);
-    s_env_endpoint (env, "KEFU_ROUTING_EVENTS_ENDPOINT", NULL, 0);
+    s_env_endpoint (env, "KEFU_ROUTING_EVENTS_ENDPOINT", routing_events, sizeof routing_events);
     s_env_endpoint (env, "KEFU_ROUTING_CONTROL_ENDPOINT", NULL, 0);
+    s_env_add (env, "KEFU_ORDERSYNC_INTAKE_EVENTS", intake_events);
+    s_env_add (env, "KEFU_ORDERSYNC_INTAKE_COMMANDS", intake_commands);
+    s_env_add (env, "KEFU_ORDERSYNC_ROUTING_EVENTS", routing_events);
+    s_env_endpoint (env, "KEFU_ORDERSYNC_EVENTS_ENDPOINT", NULL, 0);
+    s_env_endpoint (env, "KEFU_ORDERSYNC_CONTROL_ENDPOINT", NULL, 0);
+    s_env_add (env, "KEFU_ESCALATION_INTAKE_EVENTS", intake_events);
+    s_env_add (env, "KEFU_ESCALATION_INTAKE_COMMANDS", intake_commands);
+    s_env_endpoint (env, "KEFU_ESCALATION_EVENTS_ENDPOINT", NULL, 0);
+    s_env_endpoint (env, "KEFU_ESCALATION_CONTROL_ENDPOINT", NULL, 0);
+    s_env_add (env, "KEFU_METRICS_INTAKE_EVENTS", intake_events);
+    s_env_add (env, "KEFU_METRICS_ROUTING_EVENTS", routing_events);
+    s_env_endpoint (env, "KEFU_METRICS_QUERY_ENDPOINT", NULL, 0);
+    s_env_endpoint (env, "KEFU_METRICS_CONTROL_ENDPOINT", NULL, 0);
+    snprintf (http, sizeof http, "127.0.0.1:%d", bench_free_port ());
+    s_env_add (env, "KEFU_METRICS_HTTP_ENDPOINT", http);
 }
 
 //  Shops and agents, by index.
@@ -515,10 +554,12 @@ typedef enum {
     S_K_RATING,       //  the customer's rating
     S_K_CLOSE,        //  the conversation closed on the platform
     S_K_PRESENCE,     //  an agent online / offline
+    S_K_ORDER,        //  the buyer's order (a platform connector's snapshot)
+    S_K_REVIEW,       //  the buyer's review of it
     S_KINDS
 } s_kind_t;
-static const char *const s_kind_names[S_KINDS] = {"",        "customer lines", "agent replies",
-                                                  "ratings", "closes",         "presence"};
+static const char *const s_kind_names[S_KINDS] = {
+    "", "customer lines", "agent replies", "ratings", "closes", "presence", "orders", "reviews"};
 
 //  The steps of a customer's visit after the first line, each a fixed delay
 //  after the one before (so each queue of waiting visits stays in due order).
@@ -528,14 +569,18 @@ typedef enum {
     S_STEP_REPLY2, //  the owner answers
     S_STEP_RATE,   //  the customer rates (some visits)
     S_STEP_CLOSE,  //  closed on the platform (most visits; the others go quiet)
+    S_STEP_ORDER,  //  the buyer orders (some visits; beside the steps above)
+    S_STEP_REVIEW, //  ... and reviews the order badly (some orders)
     S_STEPS
 } s_step_kind_t;
 
-#define S_ASK_AFTER_S   3.0 //  answer -> the customer's next line
-#define S_RATE_AFTER_S  2.0 //  last answer -> rating
-#define S_CLOSE_AFTER_S 1.0 //  rating (or the last answer, without one) -> close
-#define S_REPLY_WAITS   15  //  replies put off for want of an owner before the customer gives up
-#define S_IDLE          255 //  customer stage: no visit
+#define S_ASK_AFTER_S    3.0 //  answer -> the customer's next line
+#define S_RATE_AFTER_S   2.0 //  last answer -> rating
+#define S_CLOSE_AFTER_S  1.0 //  rating (or the last answer, without one) -> close
+#define S_ORDER_AFTER_S  1.5 //  last answer -> the order
+#define S_REVIEW_AFTER_S 5.0 //  order -> the review
+#define S_REPLY_WAITS    15  //  replies put off for want of an owner before the customer gives up
+#define S_IDLE           255 //  customer stage: no visit
 
 static const Kefu__V1__Channel s_channels[S_GATEWAYS_MAX] = {
     KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT, KEFU__V1__CHANNEL__CHANNEL_WECHAT,
@@ -561,6 +606,9 @@ typedef struct {
     uint8_t waits; //  replies put off for want of an owner
     bool closes;   //  this visit ends with a close on the platform
     bool rates;    //  ... after a rating
+    bool orders;   //  this visit ends in an order
+    bool reviews;  //  ... which the buyer reviews badly
+    int64_t order; //  the sequence number of the buyer's latest order item
 } s_customer_t;
 
 typedef struct {
@@ -812,6 +860,9 @@ s_next_item (s_gateway_t *self, bench_item_t *it, int64_t now, s_kind_t *kind, i
             s_agent_id (agent, sizeof agent, owner);
             bench_item_reply (it, shop, self->prefix, self->index, k, agent, self->sent,
                               &self->rng);
+            if (best == S_STEP_REPLY2 && c->orders)
+                s_fifo_push (&self->steps[S_STEP_ORDER], now + (int64_t) (S_ORDER_AFTER_S * 1e6),
+                             k);
             if (best == S_STEP_REPLY)
                 s_fifo_push (&self->steps[S_STEP_ASK], now + (int64_t) (S_ASK_AFTER_S * 1e6), k);
             else if (c->rates)
@@ -834,6 +885,24 @@ s_next_item (s_gateway_t *self, bench_item_t *it, int64_t now, s_kind_t *kind, i
             s_fifo_push (&self->steps[S_STEP_CLOSE], now + (int64_t) (S_CLOSE_AFTER_S * 1e6), k);
             *kind = S_K_RATING;
             break;
+        case S_STEP_ORDER:
+            //  ~30-900 yuan; order-sync credits it to the agent who served the inquiry.
+            bench_item_order (it, shop, self->prefix, self->index, k, self->sent,
+                              3000 + (int64_t) (bench_rand (&self->rng) % 87000));
+            c->order = self->sent;
+            if (c->reviews)
+                s_fifo_push (&self->steps[S_STEP_REVIEW], now + (int64_t) (S_REVIEW_AFTER_S * 1e6),
+                             k);
+            *kind = S_K_ORDER;
+            break;
+        case S_STEP_REVIEW: {
+            char order[48];
+            snprintf (order, sizeof order, "%s-o%" PRId64, self->prefix, c->order);
+            bench_item_review (it, shop, self->prefix, self->index, k, self->sent, order,
+                               1 + (uint32_t) (bench_rand (&self->rng) % 2));
+            *kind = S_K_REVIEW;
+            break;
+        }
         case S_STEP_CLOSE:
         default:
             c->stage = S_IDLE;
@@ -861,6 +930,8 @@ s_next_item (s_gateway_t *self, bench_item_t *it, int64_t now, s_kind_t *kind, i
     c->waits = 0;
     c->closes = s_uniform (&self->rng) < o->close_share;
     c->rates = s_uniform (&self->rng) < o->rating_share;
+    c->orders = s_uniform (&self->rng) < o->order_share;
+    c->reviews = c->orders && s_uniform (&self->rng) < o->review_share;
     self->visits++;
     int s = s_shop_of (self, k);
     s_shop_id (shop, sizeof shop, s);
@@ -1118,16 +1189,15 @@ s_sample (s_sample_t *out, double t, bench_service_t **services, int pg_pid)
 static int64_t
 s_lag (const char *db, const char *name)
 {
-    char sql[640];
-    snprintf (sql, sizeof sql,
-              "SELECT coalesce (sum (s.last_seq - coalesce (o.last_seq, 0)), 0)::int8 "
-              "FROM event_sequences s "
-              "JOIN (SELECT DISTINCT stream FROM consumer_offsets WHERE consumer = '%s') c "
-              "  USING (stream) "
-              "LEFT JOIN consumer_offsets o ON o.consumer = '%s' AND o.stream = s.stream "
-              "  AND o.partition = s.partition",
-              name, name);
-    return bench_pg_count (db, sql);
+    return bench_pg_count1 (
+        db,
+        "SELECT coalesce (sum (s.last_seq - coalesce (o.last_seq, 0)), 0)::int8 "
+        "FROM event_sequences s "
+        "JOIN (SELECT DISTINCT stream FROM consumer_offsets WHERE consumer = $1::text) c "
+        "  USING (stream) "
+        "LEFT JOIN consumer_offsets o ON o.consumer = $1::text AND o.stream = s.stream "
+        "  AND o.partition = s.partition",
+        name);
 }
 
 //  Quiet: every consumer has applied every event, no command waits for an
@@ -1705,7 +1775,7 @@ main (int argc, char **argv)
         gw->per_gateway = opts.customers / opts.gateways;
         gw->customers = calloc ((size_t) gw->per_gateway, sizeof (s_customer_t));
         for (int k = 0; k < gw->per_gateway; k++)
-            gw->customers[k] = (s_customer_t){-1, S_IDLE, 0, false, false};
+            gw->customers[k] = (s_customer_t){-1, S_IDLE, 0, false, false, false, false, 0};
         gw->cap = run->slots + opts.shops * opts.agents + 16;
         gw->items = calloc ((size_t) gw->cap, sizeof (s_item_t));
         gw->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t) (g + 1) * 0x100000001b3ULL);
@@ -1910,21 +1980,24 @@ main (int argc, char **argv)
     printf (") x window %d, %d items/s: %.0f s warm-up, then %.1f minutes measured; %d shops x "
             "%d agents (%d pre-sales, capacity %d, one all-day shift); %d buyers rotating; "
             "%.0f%% of conversations closed on the platform, the others by intake's sweep; "
-            "%.0f%% rated; an agent offline every %.0f s for %.0f s\n",
+            "%.0f%% rated; %.0f%% of visits end in an order, %.0f%% of orders reviewed badly; an "
+            "agent offline every %.0f s for %.0f s\n",
             o->window, o->rate, o->warmup, o->minutes, o->shops, o->agents, s_presales (o),
             o->capacity, o->customers, 100 * o->close_share, 100 * o->rating_share,
-            o->offline_every, o->offline_for);
+            100 * o->order_share, 100 * o->review_share, o->offline_every, o->offline_for);
     printf ("set-up: ");
     if (history[0])
         printf ("%" PRId64 " events of yesterday stored in %s (%.0f s, frozen and analyzed); ",
                 (o->prune_events + 15) / 16 * 16, history, history_s);
     printf ("kefuctl set-up %.1f s\n", setup_s);
     printf ("\nitems sent: %" PRId64 " customer lines, %" PRId64 " agent replies, %" PRId64
-            " ratings, %" PRId64 " closes, %" PRId64 " presence; %" PRId64 " visits (%" PRId64
+            " ratings, %" PRId64 " closes, %" PRId64 " presence, %" PRId64 " orders, %" PRId64
+            " reviews; %" PRId64 " visits (%" PRId64
             " replies put off for want of an owner online, %" PRId64
             " customers gave up after %.0f s without one)\n",
             kinds[S_K_CUSTOMER], kinds[S_K_REPLY], kinds[S_K_RATING], kinds[S_K_CLOSE],
-            kinds[S_K_PRESENCE], visits, put_off, gave_up, S_REPLY_WAITS * o->reply_after);
+            kinds[S_K_PRESENCE], kinds[S_K_ORDER], kinds[S_K_REVIEW], visits, put_off, gave_up,
+            S_REPLY_WAITS * o->reply_after);
     printf ("commands received and acked: assign new %" PRId64 ", sticky %" PRId64
             ", from the queue %" PRId64 ", overflow %" PRId64 ", response time %" PRId64
             ", handover %" PRId64 ", transfer %" PRId64 ", pickup %" PRId64

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_WINDOW 1000 //  default: sent and not acknowledged
+
 struct _kf_commands_t {
     char service[32];            //  log prefix
     zsock_t *intake;             //  DEALER to intake's command endpoint (borrowed)
@@ -16,6 +18,9 @@ struct _kf_commands_t {
     zhashx_t *by_request;        //  request id -> kf_command_t (chain by next_id)
     zlistx_t *decided;           //  kf_command_t of the current transaction
     zlistx_t *sealed;            //  ... of the transaction under way
+    zlistx_t *waiting;           //  kept, not sent yet (decision order), borrowed
+    zlistx_t *flight;            //  sent, not acked, oldest send first, borrowed
+    size_t window;               //  most commands in flight
     kf_commands_store_fn *store; //  the service's row writer
     kf_commands_acked_fn *acked; //  the service's ack handler
     void *arg;
@@ -67,6 +72,9 @@ kf_commands_new (const char *service, zsock_t *intake, kf_control_t *control,
     self->by_request = zhashx_new ();
     self->decided = zlistx_new ();
     self->sealed = zlistx_new ();
+    self->waiting = zlistx_new ();
+    self->flight = zlistx_new ();
+    self->window = S_WINDOW;
     self->store = store;
     self->acked = acked;
     self->arg = arg;
@@ -89,6 +97,10 @@ s_purge (zlistx_t *list)
 static void
 s_unlink (kf_commands_t *self, kf_command_t *c)
 {
+    if (c->handle)
+        zlistx_detach (c->in_flight ? self->flight : self->waiting, c->handle);
+    c->handle = NULL;
+    c->in_flight = false;
     char key[256];
     s_key (key, sizeof key, c->shop_id, c->request_id);
     zhashx_delete (self->unacked, key);
@@ -128,6 +140,8 @@ s_keep (kf_commands_t *self, kf_command_t *c)
         c->next_id = first->next_id, first->next_id = c;
     else
         zhashx_insert (self->by_request, c->request_id, c);
+    c->in_flight = false;
+    c->handle = zlistx_add_end (self->waiting, c);
 }
 
 void
@@ -140,6 +154,8 @@ kf_commands_destroy (kf_commands_t **self_p)
     s_purge (self->sealed);
     zlistx_destroy (&self->decided);
     zlistx_destroy (&self->sealed);
+    zlistx_destroy (&self->waiting); //  borrowed pointers: before the hash
+    zlistx_destroy (&self->flight);
     for (kf_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
         s_command_destroy (&c);
     zhashx_destroy (&self->unacked);
@@ -200,16 +216,37 @@ kf_commands_cancel (kf_commands_t *self, const char *shop_id, const char *reques
         s_forget (self, c);
 }
 
-static void
+//  Send c (again); it goes to the end of the in-flight list. 0, or -1
+//  when the socket takes no more now (not connected, or full).
+static int
 s_send (kf_commands_t *self, kf_command_t *c)
 {
     zframe_t *frame = zframe_new (zchunk_data (c->frame), zchunk_size (c->frame));
-    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) == 0) {
-        if (c->last_sent)
-            (*self->c_resent)++;
-        c->last_sent = zclock_mono ();
-    } else
-        zframe_destroy (&frame); //  not connected yet: the resend retries
+    if (zframe_send (&frame, self->intake, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy (&frame); //  the next resend or ack retries
+        return -1;
+    }
+    if (c->last_sent)
+        (*self->c_resent)++;
+    c->last_sent = zclock_mono ();
+    if (c->in_flight)
+        zlistx_move_end (self->flight, c->handle);
+    else {
+        zlistx_detach (self->waiting, c->handle);
+        c->handle = zlistx_add_end (self->flight, c);
+        c->in_flight = true;
+    }
+    return 0;
+}
+
+//  Send what waits, oldest decision first, while the window has room.
+static void
+s_pump (kf_commands_t *self)
+{
+    kf_command_t *c;
+    while (zlistx_size (self->flight) < self->window && (c = zlistx_first (self->waiting)))
+        if (s_send (self, c))
+            break;
 }
 
 static void
@@ -219,8 +256,8 @@ s_commit_list (kf_commands_t *self, zlistx_t *list)
     while ((c = zlistx_detach (list, NULL))) {
         (*self->c_issued)++;
         s_keep (self, c);
-        s_send (self, c);
     }
+    s_pump (self);
 }
 
 void
@@ -292,11 +329,16 @@ kf_commands_handle_acks (kf_commands_t *self)
                               kf_error_code_name (ack->code), ack->reason);
             } else
                 (*self->c_acked)++;
-            if (self->acked (self->arg, c, refused) == 0)
+            //  Its place in the window goes to the next one at once: the
+            //  service's callback may take a round trip per ack.
+            if (self->acked (self->arg, c, refused) == 0) {
                 s_forget (self, c);
+                s_pump (self);
+            }
         }
         kefu__v1__command_submit_ack__free_unpacked (ack, NULL);
     }
+    s_pump (self);
 }
 
 int
@@ -311,10 +353,27 @@ kf_commands_reader (zloop_t *loop, zsock_t *reader, void *arg)
 void
 kf_commands_resend (kf_commands_t *self, int64_t timeout)
 {
+    //  The in-flight list is in order of the last send: stop at the first
+    //  one not due (each one sent moves to the end: look at each once).
     int64_t mono = zclock_mono ();
-    for (kf_command_t *c = zhashx_first (self->unacked); c; c = zhashx_next (self->unacked))
-        if (timeout == 0 || !c->last_sent || mono - c->last_sent >= timeout)
-            s_send (self, c);
+    for (size_t n = zlistx_size (self->flight); n > 0; n--) {
+        kf_command_t *c = zlistx_first (self->flight);
+        if ((timeout && mono - c->last_sent < timeout) || s_send (self, c))
+            break;
+    }
+    s_pump (self);
+}
+
+void
+kf_commands_set_window (kf_commands_t *self, size_t window)
+{
+    self->window = window ? window : 1;
+}
+
+size_t
+kf_commands_in_flight (kf_commands_t *self)
+{
+    return zlistx_size (self->flight);
 }
 
 size_t

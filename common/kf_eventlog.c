@@ -38,13 +38,6 @@ typedef struct {
     int count;       //  entries in parts
 } s_parts_t;
 
-static int
-s_on_int (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = PQntuples (res) > 0 ? kf_store_int (res, 0, 0) : 0;
-    return 0;
-}
-
 //  The names come from event_partitions, whose CHECK allows only these
 //  characters; checked again because they are spliced into DDL.
 static bool
@@ -87,7 +80,7 @@ kf_eventlog_ensure (kf_store_t *store, int days_ahead, kf_error_t *err)
     kf_params_int (&params, days_ahead);
     int64_t made = 0;
     if (kf_store_exec_sql (store, "SELECT kefu_events_ensure_partitions ($1::int4)", &params,
-                           s_on_int, &made, err))
+                           kf_store_on_int, &made, err))
         return -1;
     if (made > 0)
         kf_log_info ("eventlog.partitions_created", "count=%" PRId64 " days_ahead=%d", made,
@@ -105,7 +98,7 @@ s_drop (kf_store_t *store, const char *name, int64_t *detach_ms, int64_t *drop_m
     kf_params_init (&params);
     kf_params_str (&params, name);
     int64_t state = 0;
-    if (kf_store_exec_sql (store, S_ATTACHED_SQL, &params, s_on_int, &state, err))
+    if (kf_store_exec_sql (store, S_ATTACHED_SQL, &params, kf_store_on_int, &state, err))
         return -1;
     char ddl[128];
     if (state > 0) {
@@ -150,8 +143,8 @@ kf_eventlog_prune (kf_store_t *store, int64_t keep_ms, bool dry_run, kf_eventlog
             kf_params_t count;
             kf_params_init (&count);
             kf_params_str (&count, part->name);
-            if (kf_store_exec_sql (store, "SELECT kefu_events_count ($1::text)", &count, s_on_int,
-                                   &part->rows, err)) {
+            if (kf_store_exec_sql (store, "SELECT kefu_events_count ($1::text)", &count,
+                                   kf_store_on_int, &part->rows, err)) {
                 dropped = -1;
                 break;
             }

@@ -496,6 +496,20 @@ kf_store_int (const PGresult *res, int row, int col)
     return strtoll (PQgetvalue (res, row, col), NULL, 10);
 }
 
+int
+kf_store_on_int (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = PQntuples (res) > 0 ? kf_store_int (res, 0, 0) : 0;
+    return 0;
+}
+
+int
+kf_store_on_changed (const PGresult *res, void *arg)
+{
+    *(int64_t *) arg = strtoll (PQcmdTuples ((PGresult *) res), NULL, 10);
+    return 0;
+}
+
 const char *
 kf_store_text (const PGresult *res, int row, int col)
 {

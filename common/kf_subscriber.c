@@ -76,6 +76,7 @@ struct _kf_subscriber_t {
     void *arg;                         //  handler argument
     kf_outbox_t *outbox;               //  handler's outbox, borrowed, may be NULL
     kf_subscriber_hooks_t hooks;       //  around each transaction
+    kf_subscriber_prepare_fn *prepare; //  a look at each batch first, may be NULL
     zsock_t *sub;                      //  SUB socket
     zmq_msg_t parts[2];                //  a publication: topic, body (reused)
     s_stream_t streams[S_MAX_STREAMS]; //  followed streams
@@ -230,6 +231,12 @@ void
 kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks)
 {
     self->hooks = *hooks;
+}
+
+void
+kf_subscriber_set_prepare (kf_subscriber_t *self, kf_subscriber_prepare_fn *prepare)
+{
+    self->prepare = prepare;
 }
 
 void
@@ -484,6 +491,14 @@ kf_subscriber_settle (kf_subscriber_t *self)
     return s_settle (self);
 }
 
+//  The handler's look at the batch before it is applied. True if it went well.
+static bool
+s_prepare (kf_subscriber_t *self, kf_error_t *err)
+{
+    return !self->prepare ||
+           self->prepare (self->store, self->batch, self->batch_count, self->hooks.arg, err) == 0;
+}
+
 //  An in-memory handler's batch: applied in memory first (while the
 //  previous batch's transaction may still be under way in PostgreSQL),
 //  then, once that one has committed, its own transaction is sent — BEGIN,
@@ -498,8 +513,9 @@ s_apply_in_memory (kf_subscriber_t *self)
     kf_error_t err;
     kf_error_clear (&err);
     int applied = self->batch_count;
+    bool ok = s_prepare (self, &err);
     for (int i = 0; i < self->batch_count; i++)
-        if (self->fn (self->store, self->batch[i], self->arg, &err)) {
+        if (!ok || self->fn (self->store, self->batch[i], self->arg, &err)) {
             if (s_settle (self)) { //  failed too: the handler knows already
                 s_batch_clear (self);
                 return -1;
@@ -542,7 +558,8 @@ s_apply_batch (kf_subscriber_t *self)
     kf_error_clear (&err);
     s_offset_move_t moves[S_MAX_STREAMS * KF_PARTITIONS];
     int applied = self->batch_count;
-    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
+    if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err) ||
+        !s_prepare (self, &err))
         goto failed;
     for (int i = 0; i < self->batch_count; i++)
         if (self->fn (self->store, self->batch[i], self->arg, &err))

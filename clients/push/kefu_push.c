@@ -8,7 +8,8 @@
     one item; common fields first, then the fields of its type:
 
       type       "customer_message" | "agent_reply" | "agent_presence" |
-                 "rating" | "close" | "transfer"                   (required)
+                 "rating" | "close" | "transfer" | "review" | "order_update" |
+                 "order_flag"                                      (required)
                  (the item kinds' names in gateway.proto are accepted too:
                  "customer_rating", "conversation_close", "transfer_request")
       shop_id    kefu shop id, e.g. "demo-shop"                     (required)
@@ -34,6 +35,19 @@
                         "negative") or stars (integer, 1..5), text, item,
                         phone; the review's time is sent_at: a neutral or
                         negative one opens a 中差评 case in kefu-escalation
+      order_update      order_id, customer_id (the buyer on the channel), state
+                        ("created" | "paid" | "shipped" | "delivered" |
+                        "refunding" | "refunded" | "closed"), payment ("online" |
+                        "cash_on_delivery"), amount_cents (integer, 分),
+                        currency, created_at, paid_at, shipped_at, delivered_at,
+                        logistics_at, modified_at (times as sent_at; the
+                        proto's names created_at_ms, ... work too; modified_at
+                        missing = sent_at), tracking_no, items,
+                        receiver_address, receiver_phone
+      order_flag        order_id, colour ("red" | "yellow" | "green" | "blue" |
+                        "purple"), meaning ("address_confirmed" |
+                        "cod_confirmed" | "reminded"), note, agent_id,
+                        customer_id
 
     Example lines:
       {"type":"customer_message","shop_id":"demo-shop","id":"m-0001","channel":"platform_chat",
@@ -51,6 +65,13 @@
       {"type":"close","shop_id":"demo-shop","id":"c-0001","channel":"platform_chat",
        "sent_at":"2026-11-23T09:10:30+08:00","customer_id":"tb_lily88","agent_id":"xiaomei",
        "reason":"resolved"}
+      {"type":"order_update","shop_id":"demo-shop","id":"o-0001","channel":"platform_chat",
+       "sent_at":"2026-11-23T09:12:00+08:00","order_id":"TB123","customer_id":"tb_lily88",
+       "state":"paid","payment":"online","amount_cents":12900,
+       "created_at":"2026-11-23T09:11:00+08:00","paid_at":"2026-11-23T09:12:00+08:00"}
+      {"type":"order_flag","shop_id":"demo-shop","id":"f-0001","channel":"platform_chat",
+       "sent_at":"2026-11-23T09:15:00+08:00","order_id":"TB123","colour":"red",
+       "meaning":"address_confirmed","note":"发邮政快递","agent_id":"xiaomei"}
 
     Text goes into the item's bytes fields exactly as written: kefu-push does
     not trim, shorten or check it (intake does, and answers REJECTED with the
@@ -140,7 +161,8 @@ static const char *s_usage =
     "\n"
     "Input: one JSON object per line (blank lines are skipped):\n"
     "  type       customer_message | agent_reply | agent_presence | rating | close |\n"
-    "             transfer  (required; customer_rating, conversation_close and\n"
+    "             transfer | review | order_update | order_flag  (required;\n"
+    "             customer_rating, conversation_close and\n"
     "             transfer_request, the kinds' names in gateway.proto, work too)\n"
     "  shop_id    kefu shop id (required)     id  unique item id, <= 128 bytes (required)\n"
     "  channel    platform_chat | wechat | web_chat | email | phone (intake requires it\n"
@@ -156,6 +178,15 @@ static const char *s_usage =
     "                    (1..5), text, item, phone (the review's time is sent_at)\n"
     "  close:            customer_id, agent_id,\n"
     "                    reason (resolved|customer_left|quiet|transferred)\n"
+    "  order_update:     order_id, customer_id, state (created|paid|shipped|delivered|\n"
+    "                    refunding|refunded|closed), payment (online|cash_on_delivery),\n"
+    "                    amount_cents (integer), currency, created_at, paid_at,\n"
+    "                    shipped_at, delivered_at, logistics_at, modified_at (as sent_at;\n"
+    "                    or created_at_ms, ...; modified_at missing = sent_at),\n"
+    "                    tracking_no, items, receiver_address, receiver_phone\n"
+    "  order_flag:       order_id, colour (red|yellow|green|blue|purple), meaning\n"
+    "                    (address_confirmed|cod_confirmed|reminded), note, agent_id,\n"
+    "                    customer_id\n"
     "  e.g. {\"type\":\"customer_message\",\"shop_id\":\"demo-shop\",\"id\":\"m-0001\",\n"
     "        \"channel\":\"platform_chat\",\"sent_at\":\"2026-11-23T09:00:05+08:00\",\n"
     "        \"customer_id\":\"tb_lily88\",\"customer_name\":\"lily\",\"body\":\"在吗？\",\n"
@@ -175,8 +206,9 @@ static const char *s_usage =
 static const kf_config_spec_t s_spec = {
     "kefu-push",
     "kefu-push reads items (customer messages, agent replies, presence changes, ratings,\n"
-    "conversation closes) as JSON lines on stdin, delivers them to kefu's intake service\n"
-    "through libkefu-gateway (acked, resent until stored) and prints one JSON answer per item.",
+    "conversation closes, reviews, order snapshots and flags) as JSON lines on stdin,\n"
+    "delivers them to kefu's intake service through libkefu-gateway (acked, resent until\n"
+    "stored) and prints one JSON answer per item.",
     NULL, s_entries, NULL};
 
 //  Words of the input's enums.
@@ -200,6 +232,29 @@ static const s_word_t s_grades[] = {{"good", KEFU__V1__REVIEW_GRADE__REVIEW_GOOD
                                     {"neutral", KEFU__V1__REVIEW_GRADE__REVIEW_NEUTRAL},
                                     {"negative", KEFU__V1__REVIEW_GRADE__REVIEW_NEGATIVE},
                                     {NULL, 0}};
+static const s_word_t s_order_states[] = {{"created", KEFU__V1__ORDER_STATE__ORDER_CREATED},
+                                          {"paid", KEFU__V1__ORDER_STATE__ORDER_PAID},
+                                          {"shipped", KEFU__V1__ORDER_STATE__ORDER_SHIPPED},
+                                          {"delivered", KEFU__V1__ORDER_STATE__ORDER_DELIVERED},
+                                          {"refunding", KEFU__V1__ORDER_STATE__ORDER_REFUNDING},
+                                          {"refunded", KEFU__V1__ORDER_STATE__ORDER_REFUNDED},
+                                          {"closed", KEFU__V1__ORDER_STATE__ORDER_CLOSED},
+                                          {NULL, 0}};
+static const s_word_t s_payments[] = {
+    {"online", KEFU__V1__PAYMENT_METHOD__PAYMENT_ONLINE},
+    {"cash_on_delivery", KEFU__V1__PAYMENT_METHOD__PAYMENT_CASH_ON_DELIVERY},
+    {NULL, 0}};
+static const s_word_t s_colours[] = {{"red", KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_RED},
+                                     {"yellow", KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_YELLOW},
+                                     {"green", KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_GREEN},
+                                     {"blue", KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_BLUE},
+                                     {"purple", KEFU__V1__ORDER_FLAG_COLOUR__ORDER_FLAG_PURPLE},
+                                     {NULL, 0}};
+static const s_word_t s_meanings[] = {
+    {"address_confirmed", KEFU__V1__ORDER_FLAG_MEANING__ORDER_FLAG_ADDRESS_CONFIRMED},
+    {"cod_confirmed", KEFU__V1__ORDER_FLAG_MEANING__ORDER_FLAG_COD_CONFIRMED},
+    {"reminded", KEFU__V1__ORDER_FLAG_MEANING__ORDER_FLAG_REMINDED},
+    {NULL, 0}};
 static const s_word_t s_reasons[] = {
     {"resolved", KEFU__V1__CLOSE_REASON__CLOSE_REASON_RESOLVED},
     {"customer_left", KEFU__V1__CLOSE_REASON__CLOSE_REASON_CUSTOMER_LEFT},
@@ -633,6 +688,8 @@ typedef struct {
     Kefu__V1__ConversationClose close;
     Kefu__V1__TransferRequest transfer;
     Kefu__V1__Review review;
+    Kefu__V1__OrderUpdate order_update;
+    Kefu__V1__OrderFlag order_flag;
     bool has_sent_at;    //  sent_at was given (pacing and --rebase use it)
     const char *shop_id; //  for messages, may be NULL
     const char *id;      //  for messages, may be NULL
@@ -645,7 +702,7 @@ typedef struct {
     const char *type;
     const char *proto_name;
     Kefu__V1__InboundItem__KindCase kind;
-    const char *fields[8];
+    const char *fields[24];
 } s_type_t;
 
 static const s_type_t s_types[] = {
@@ -677,6 +734,18 @@ static const s_type_t s_types[] = {
      "review",
      KEFU__V1__INBOUND_ITEM__KIND_REVIEW,
      {"order_id", "customer_id", "grade", "stars", "text", "item", "phone", NULL}},
+    {"order_update",
+     "order_update",
+     KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE,
+     {"order_id",        "customer_id",    "state",      "payment",          "amount_cents",
+      "currency",        "tracking_no",    "items",      "receiver_address", "receiver_phone",
+      "created_at",      "paid_at",        "shipped_at", "delivered_at",     "logistics_at",
+      "modified_at",     "created_at_ms",  "paid_at_ms", "shipped_at_ms",    "delivered_at_ms",
+      "logistics_at_ms", "modified_at_ms", NULL}},
+    {"order_flag",
+     "order_flag",
+     KEFU__V1__INBOUND_ITEM__KIND_ORDER_FLAG,
+     {"order_id", "colour", "meaning", "note", "agent_id", "customer_id", NULL}},
     {NULL, NULL, KEFU__V1__INBOUND_ITEM__KIND__NOT_SET, {NULL}}};
 
 //  A text field: absent/null = empty; else must be a string. 0 / -1 + err.
@@ -754,6 +823,81 @@ s_get_required (json_t *obj, const char *field, kf_error_t *err)
     return json_string_value (v);
 }
 
+//  A time: ISO-8601 with an offset or Z, or integer milliseconds; absent
+//  or null = 0. `alias` (the proto's *_ms name, may be NULL) may give it
+//  instead, not both. 0 / -1 + err.
+static int
+s_get_time (json_t *obj, const char *field, const char *alias, int64_t *out, kf_error_t *err)
+{
+    json_t *v = json_object_get (obj, field);
+    json_t *a = alias ? json_object_get (obj, alias) : NULL;
+    if (v && a)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                             "%s and %s are the same field: give one", field, alias);
+    if (a)
+        v = a, field = alias;
+    *out = 0;
+    if (!v || json_is_null (v))
+        return 0;
+    if (json_is_integer (v))
+        *out = json_integer_value (v);
+    else if (!json_is_string (v) || s_parse_iso (json_string_value (v), out))
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                             "%s must be ISO-8601 with an offset or Z "
+                             "(2026-11-23T09:00:05+08:00) or integer milliseconds",
+                             field);
+    return 0;
+}
+
+//  An order snapshot's fields (times as given: --rebase shifts them later).
+static int
+s_parse_order_update (json_t *obj, Kefu__V1__OrderUpdate *u, kf_error_t *err)
+{
+    int state = 0, payment = 0;
+    json_t *amount = json_object_get (obj, "amount_cents");
+    if (amount && !json_is_null (amount)) {
+        if (!json_is_integer (amount))
+            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
+                                 "amount_cents must be an integer (分)");
+        u->amount_cents = json_integer_value (amount);
+    }
+    if (s_get_text (obj, "order_id", &u->order_id, err) ||
+        s_get_text (obj, "customer_id", &u->customer_id, err) ||
+        s_get_word (obj, "state", s_order_states, &state, err) ||
+        s_get_word (obj, "payment", s_payments, &payment, err) ||
+        s_get_text (obj, "currency", &u->currency, err) ||
+        s_get_text (obj, "tracking_no", &u->tracking_no, err) ||
+        s_get_text (obj, "items", &u->items, err) ||
+        s_get_text (obj, "receiver_address", &u->receiver_address, err) ||
+        s_get_text (obj, "receiver_phone", &u->receiver_phone, err) ||
+        s_get_time (obj, "created_at", "created_at_ms", &u->created_at_ms, err) ||
+        s_get_time (obj, "paid_at", "paid_at_ms", &u->paid_at_ms, err) ||
+        s_get_time (obj, "shipped_at", "shipped_at_ms", &u->shipped_at_ms, err) ||
+        s_get_time (obj, "delivered_at", "delivered_at_ms", &u->delivered_at_ms, err) ||
+        s_get_time (obj, "logistics_at", "logistics_at_ms", &u->logistics_at_ms, err) ||
+        s_get_time (obj, "modified_at", "modified_at_ms", &u->modified_at_ms, err))
+        return -1;
+    u->state = (Kefu__V1__OrderState) state;
+    u->payment = (Kefu__V1__PaymentMethod) payment;
+    return 0;
+}
+
+static int
+s_parse_order_flag (json_t *obj, Kefu__V1__OrderFlag *f, kf_error_t *err)
+{
+    int colour = 0, meaning = 0;
+    if (s_get_text (obj, "order_id", &f->order_id, err) ||
+        s_get_word (obj, "colour", s_colours, &colour, err) ||
+        s_get_word (obj, "meaning", s_meanings, &meaning, err) ||
+        s_get_text (obj, "note", &f->note, err) ||
+        s_get_text (obj, "agent_id", &f->agent_id, err) ||
+        s_get_text (obj, "customer_id", &f->customer_id, err))
+        return -1;
+    f->colour = (Kefu__V1__OrderFlagColour) colour;
+    f->meaning = (Kefu__V1__OrderFlagMeaning) meaning;
+    return 0;
+}
+
 static int
 s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
 {
@@ -765,7 +909,11 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     Kefu__V1__ConversationClose close = KEFU__V1__CONVERSATION_CLOSE__INIT;
     Kefu__V1__TransferRequest transfer = KEFU__V1__TRANSFER_REQUEST__INIT;
     Kefu__V1__Review review = KEFU__V1__REVIEW__INIT;
+    Kefu__V1__OrderUpdate order_update = KEFU__V1__ORDER_UPDATE__INIT;
+    Kefu__V1__OrderFlag order_flag = KEFU__V1__ORDER_FLAG__INIT;
     p->review = review;
+    p->order_update = order_update;
+    p->order_flag = order_flag;
     p->item = item;
     p->transfer = transfer;
     p->customer_message = customer_message;
@@ -795,8 +943,9 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
     if (!t->type)
         return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
                              "type \"%.60s\" is not one of customer_message|agent_reply|"
-                             "agent_presence|rating|close|transfer|review (or customer_rating|"
-                             "conversation_close|transfer_request)",
+                             "agent_presence|rating|close|transfer|review|order_update|"
+                             "order_flag (or customer_rating|conversation_close|"
+                             "transfer_request)",
                              type);
     //  Unknown fields are refused: a typo must not silently become "absent".
     const char *key;
@@ -830,13 +979,8 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
 
     json_t *sent_at = json_object_get (obj, "sent_at");
     if (sent_at && !json_is_null (sent_at)) {
-        if (json_is_integer (sent_at))
-            p->item.sent_at_ms = json_integer_value (sent_at);
-        else if (!json_is_string (sent_at) ||
-                 s_parse_iso (json_string_value (sent_at), &p->item.sent_at_ms))
-            return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_INVALID_VALUE,
-                                 "sent_at must be ISO-8601 with an offset or Z "
-                                 "(2026-11-23T09:00:05+08:00) or integer milliseconds");
+        if (s_get_time (obj, "sent_at", NULL, &p->item.sent_at_ms, err))
+            return -1;
         p->has_sent_at = true;
     } else
         p->item.sent_at_ms = kefu_gateway_now_ms ();
@@ -925,10 +1069,32 @@ s_parse_item (json_t *obj, s_parsed_t *p, kf_error_t *err)
         p->item.review = r;
         break;
     }
+    case KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE:
+        rc = s_parse_order_update (obj, &p->order_update, err);
+        p->item.order_update = &p->order_update;
+        break;
+    case KEFU__V1__INBOUND_ITEM__KIND_ORDER_FLAG:
+        rc = s_parse_order_flag (obj, &p->order_flag, err);
+        p->item.order_flag = &p->order_flag;
+        break;
     default:
         break;
     }
     return rc ? -1 : 0;
+}
+
+//  An order's times move with --rebase (those given: 0 stays "not known");
+//  its modification time is the item's when not given.
+static void
+s_order_times (Kefu__V1__OrderUpdate *u, int64_t sent_at_ms, int64_t offset)
+{
+    int64_t *times[] = {&u->created_at_ms,   &u->paid_at_ms,      &u->shipped_at_ms,
+                        &u->delivered_at_ms, &u->logistics_at_ms, &u->modified_at_ms};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
+        if (*times[i])
+            *times[i] += offset;
+    if (!u->modified_at_ms)
+        u->modified_at_ms = sent_at_ms;
 }
 
 //  Reading stdin without blocking the gateway
@@ -1112,6 +1278,9 @@ s_handle_line (push_t *push, char *line, size_t lineno)
     //  A review's time is the item's time (rebased with it).
     if (parsed.item.kind_case == KEFU__V1__INBOUND_ITEM__KIND_REVIEW)
         parsed.review.reviewed_at_ms = parsed.item.sent_at_ms;
+    if (parsed.item.kind_case == KEFU__V1__INBOUND_ITEM__KIND_ORDER_UPDATE)
+        s_order_times (&parsed.order_update, parsed.item.sent_at_ms,
+                       parsed.has_sent_at && push->rebase ? push->rebase_offset : 0);
     int rc = 0;
     if (zsys_interrupted)
         rc = -1;

@@ -12,6 +12,13 @@
         ... kf_store_commit ...
         kf_commands_commit (cmds);           //  or kf_commands_rollback
 
+    At most a window of commands (default 1000, kf_commands_set_window) is
+    sent and not yet acknowledged; the rest wait in decision order and go
+    as acks come back. So a burst (16:00's reminders) reaches intake at the
+    pace it stores them: nothing waits long enough in a socket to be
+    resent as a duplicate, and the resend timer looks only at what is in
+    flight.
+
     A service that pipelines its transactions seals what was decided into
     the transaction under way (kf_commands_seal) and commits that one when
     its COMMIT answers (kf_commands_commit_sealed).
@@ -39,6 +46,8 @@ struct _kf_command_t {
     bool stored;           //  has a row of the service's (forget it when acked)
     int64_t tag;           //  the service's own (routing: the conversation)
     kf_command_t *next_id; //  (module) another shop's command of the same request id
+    void *handle;          //  (module) its place in the waiting or the in-flight list
+    bool in_flight;        //  (module) sent and not acknowledged (counts in the window)
 };
 
 typedef struct _kf_commands_t kf_commands_t;
@@ -88,11 +97,17 @@ void kf_commands_discard (kf_commands_t *self);
 void kf_commands_restore (kf_commands_t *self, const char *shop_id, const char *request_id,
                           const void *frame, size_t size, bool stored, int64_t tag);
 
+//  At most `window` commands sent and not acknowledged (>= 1).
+void kf_commands_set_window (kf_commands_t *self, size_t window);
+//  Commands sent and not yet acknowledged.
+size_t kf_commands_in_flight (kf_commands_t *self);
+
 //  Read intake's acks waiting on the socket (a zloop reader may call it).
 void kf_commands_handle_acks (kf_commands_t *self);
 //  The same as a zloop reader of the intake socket (arg: the kf_commands_t).
 int kf_commands_reader (zloop_t *loop, zsock_t *reader, void *arg);
-//  Send again what intake did not acknowledge within timeout ms (0: all).
+//  Send again what intake did not acknowledge within timeout ms (0: all in
+//  flight), then what waits, as the window allows.
 void kf_commands_resend (kf_commands_t *self, int64_t timeout);
 //  Unacknowledged commands.
 size_t kf_commands_unacked (kf_commands_t *self);

@@ -153,5 +153,9 @@ int64_t kf_store_int (const PGresult *res, int row, int col);
 const char *kf_store_text (const PGresult *res, int row, int col); //  borrowed
 int kf_store_len (const PGresult *res, int row, int col);
 bool kf_store_isnull (const PGresult *res, int row, int col);
+//  Rows callbacks into an int64_t *arg: the first column of the first row
+//  (0 when there is no row), and the rows the statement changed.
+int kf_store_on_int (const PGresult *res, void *arg);
+int kf_store_on_changed (const PGresult *res, void *arg);
 
 #endif

@@ -77,6 +77,15 @@ typedef struct {
 } kf_subscriber_hooks_t;
 void kf_subscriber_set_hooks (kf_subscriber_t *self, const kf_subscriber_hooks_t *hooks);
 
+//  A look at each batch's events before they are applied (with the hooks'
+//  arg), to read what they need from the record in one statement rather
+//  than one per event. It may use the store (an in-memory handler's
+//  transaction under way is then settled first, kf_subscriber_settle);
+//  -1 fails the batch as the handler would. NULL: none.
+typedef int (kf_subscriber_prepare_fn) (kf_store_t *store, Kefu__V1__Event *const *events,
+                                        int count, void *arg, kf_error_t *err);
+void kf_subscriber_set_prepare (kf_subscriber_t *self, kf_subscriber_prepare_fn *prepare);
+
 //  The handler runs no SQL of its own (kf_subscriber_fn ignores the store;
 //  its writes go through queue_writes): each batch is then ONE round trip,
 //  BEGIN ... COMMIT in a single pipeline, and the next batch is applied in

@@ -37,13 +37,14 @@ kefu_step() { printf '\n==> %s\n' "$*" >&2; }
 # libmicrohttpd-dev serves kefu-metrics' dashboard (it brings GnuTLS for
 # HTTPS; libsodium-dev, which libzmq3-dev brings too, hashes its tokens);
 # chromium (headless) runs the dashboard's browser test and openssl makes
-# that test's self-signed certificate, which curl then checks.
+# that test's self-signed certificate, which curl then checks. time (GNU
+# time) measures a tool's own peak memory for bench/run ordersync.
 KEFU_PKGS=(
     build-essential cmake pkg-config
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libpq-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libsodium-dev
     postgresql-15 postgresql-client-15
-    tzdata util-linux chromium fonts-noto-cjk openssl curl
+    tzdata util-linux chromium fonts-noto-cjk openssl curl time
 )
 
 # kefu_require_packages: install whatever is missing from KEFU_PKGS.

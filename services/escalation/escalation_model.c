@@ -94,6 +94,9 @@ static const char *s_stages[] = {
     "approved", "carried_out", "revisited", "closed"};
 static const char *s_actions[] = {"",        "judge", "investigate", "propose",
                                   "approve", "done",  "revisit",     "close"};
+//  What ends each stage, naming its deadline ("judge" within ...).
+static const char *s_deadlines[] = {"",        "judge",     "investigate", "propose",
+                                    "approve", "carry_out", "revisit",     "close"};
 static const char *s_categories[] = {
     "",       "not_as_described", "service", "missing_items", "late_delivery", "transit_damage",
     "quality"};
@@ -137,6 +140,12 @@ const char *
 esc_action_name (esc_action_t action)
 {
     return s_name (s_actions, COUNT (s_actions), (int) action);
+}
+
+const char *
+esc_deadline_name (int stage)
+{
+    return s_name (s_deadlines, COUNT (s_deadlines), stage);
 }
 
 esc_action_t

@@ -98,6 +98,12 @@ const char *esc_action_name (esc_action_t action);
 const char *esc_stage_name (int stage);
 //  The action named (0 if none).
 esc_action_t esc_action_parse (const char *name);
+//  What ends a stage, naming its deadline in settings (stage_within_ms):
+//  "judge" (REGISTERED), "investigate", "propose", "approve", "carry_out",
+//  "revisit", "close" (REVISITED); "" for the others. Borrowed.
+const char *esc_deadline_name (int stage);
+#define ESC_DEADLINE_FIRST KEFU__V1__COMPLAINT_STAGE__COMPLAINT_REGISTERED
+#define ESC_DEADLINE_LAST  KEFU__V1__COMPLAINT_STAGE__COMPLAINT_REVISITED
 
 //  Short names of categories (not_as_described, service, missing_items,
 //  late_delivery, transit_damage, quality), responsible parties

@@ -186,8 +186,8 @@ s_on_stored_command (const char *shop_id, const char *request_id, const void *pa
 }
 
 //  Intake acknowledged c (kf_commands' ack callback): forgotten in the
-//  record first; if that fails it is sent again later (intake answers
-//  DUPLICATE) and forgotten then.
+//  record first (in s_handle_acks' transaction); if that fails it is sent
+//  again later (intake answers DUPLICATE) and forgotten then.
 static int
 s_on_acked (void *arg, const kf_command_t *c, bool refused)
 {
@@ -200,6 +200,36 @@ s_on_acked (void *arg, const kf_command_t *c, bool refused)
                        0
                ? 0
                : -1;
+}
+
+//  Every acknowledgement ready: the commands acknowledged are forgotten in
+//  one transaction, one commit for all of them rather than one each (a
+//  notice per deadline fired made that a commit per deadline). If the
+//  commit fails, they are forgotten here but stay in escalation_commands:
+//  sent again after a restart, answered DUPLICATE, forgotten then.
+static void
+s_handle_acks (s_server_t *self)
+{
+    if (!(zsock_events (self->intake) & ZMQ_POLLIN))
+        return; //  nothing ready: no transaction
+    kf_error_t err;
+    kf_error_clear (&err);
+    bool txn = kf_store_ensure (self->store) == 0 && kf_store_begin (self->store, &err) == 0;
+    kf_commands_handle_acks (self->commands);
+    if (txn && kf_store_commit (self->store, &err)) {
+        kf_store_rollback (self->store);
+        (*self->c_txn_failed)++;
+        kf_log_warn ("escalation.forget_failed", "reason=\"%s\"", err.reason);
+    }
+}
+
+static int
+s_handle_intake (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_handle_acks ((s_server_t *) arg);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -656,7 +686,7 @@ s_handle_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_poll = mono + self->config->poll_interval;
     }
     s_fire_due (self);
-    kf_commands_handle_acks (self->commands);
+    s_handle_acks (self);
     kf_commands_resend (self->commands, self->config->command_timeout);
     return 0;
 }
@@ -819,7 +849,7 @@ s_start (s_server_t *self, char *why, size_t why_size)
     s_load_commands (self);
     kf_subscriber_start (self->sub);
     zloop_reader (self->loop, kf_subscriber_socket (self->sub), s_handle_events, self);
-    zloop_reader (self->loop, self->intake, kf_commands_reader, self->commands);
+    zloop_reader (self->loop, self->intake, s_handle_intake, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zloop_timer (self->loop, S_TICK_MS, 0, s_handle_tick, self);

@@ -14,17 +14,24 @@
     "c.note, c.registered_at_ms, c.registered_by"
 
 static const kf_stmt_t s_statements[] = {
+    //  The deadlines in stage order (escalation_store_settings reads them
+    //  from column 5, escalation_store_set_settings writes them from $6).
     {"esc_settings",
      "SELECT s.timezone, coalesce (e.approval_limit_cents, -1), coalesce (e.sms_delay_ms, -1), "
-     "coalesce (e.phone_after_ms, -1), coalesce (e.revisit_within_ms, -1), "
-     "coalesce (e.calling_windows, '') FROM shops s LEFT JOIN escalation_settings e USING "
+     "coalesce (e.phone_after_ms, -1), coalesce (e.calling_windows, ''), e.judge_within_ms, "
+     "e.investigate_within_ms, e.propose_within_ms, e.approve_within_ms, e.carry_out_within_ms, "
+     "e.revisit_within_ms, e.close_within_ms FROM shops s LEFT JOIN escalation_settings e USING "
      "(shop_id) WHERE s.shop_id = $1::text"},
     {"esc_set_settings",
      "INSERT INTO escalation_settings (shop_id, approval_limit_cents, sms_delay_ms, "
-     "phone_after_ms, revisit_within_ms, calling_windows) VALUES ($1::text, $2::bigint, "
-     "$3::bigint, $4::bigint, $5::bigint, $6::text) ON CONFLICT (shop_id) DO UPDATE SET "
-     "approval_limit_cents = $2, sms_delay_ms = $3, phone_after_ms = $4, revisit_within_ms = $5, "
-     "calling_windows = $6"},
+     "phone_after_ms, calling_windows, judge_within_ms, investigate_within_ms, propose_within_ms, "
+     "approve_within_ms, carry_out_within_ms, revisit_within_ms, close_within_ms) VALUES "
+     "($1::text, $2::bigint, $3::bigint, $4::bigint, $5::text, $6::bigint, $7::bigint, "
+     "$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint) ON CONFLICT (shop_id) DO "
+     "UPDATE SET approval_limit_cents = $2, sms_delay_ms = $3, phone_after_ms = $4, "
+     "calling_windows = $5, judge_within_ms = $6, investigate_within_ms = $7, propose_within_ms "
+     "= $8, approve_within_ms = $9, carry_out_within_ms = $10, revisit_within_ms = $11, "
+     "close_within_ms = $12"},
     {"esc_add",
      "INSERT INTO escalation_cases (shop_id, kind, customer_id, channel, channel_customer_id, "
      "order_id, phone, item, body, rating, severity, stage, category, stage_at_ms, deadline_ms, "
@@ -180,8 +187,9 @@ s_on_settings (const PGresult *res, void *arg)
         s->approval_limit_cents = s_int (res, 0, 1);
         s->sms_delay_ms = s_int (res, 0, 2);
         s->phone_after_ms = s_int (res, 0, 3);
-        s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT] = s_int (res, 0, 4);
-        esc_settings_windows (s, PQgetvalue (res, 0, 5));
+        esc_settings_windows (s, PQgetvalue (res, 0, 4));
+        for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++)
+            s->stage_within_ms[stage] = s_int (res, 0, 4 + stage);
     }
     return 0;
 }
@@ -214,8 +222,9 @@ escalation_store_set_settings (kf_store_t *store, const char *shop_id, const esc
     kf_params_int (&p, s->approval_limit_cents);
     kf_params_int (&p, s->sms_delay_ms);
     kf_params_int (&p, s->phone_after_ms);
-    kf_params_int (&p, s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT]);
     kf_params_str (&p, esc_settings_format_windows (s, windows, sizeof windows));
+    for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++)
+        kf_params_int (&p, s->stage_within_ms[stage]);
     return kf_store_exec (store, "esc_set_settings", &p, NULL, NULL, err);
 }
 

@@ -71,6 +71,12 @@ static const kf_config_entry_t s_entries[] = {
      "acknowledged); more are answered RETRY_LATER overloaded with a retry_after_ms, so one "
      "gateway's burst waits for its own turn and does not hold up the others",
      4096, 64 << 20, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_INTAKE_CONNECTION_BATCH", KF_CFG_BYTES, O (connection_batch), "0",
+     "0 (off), or while other connections have items inside intake: most bytes of one "
+     "connection's items waiting for the writers' next batches; more are answered "
+     "RETRY_LATER overloaded, so a batch holds only a slice of a burst of large items "
+     "(a flood of small items from a fast gateway is answered the same)",
+     0, 64 << 20, NULL, KF_CFG_RELOADABLE},
     {"KEFU_INTAKE_DICTIONARY", KF_CFG_STRING, O (dictionary), "",
      "intent and forbidden-phrase dictionary (JSON); empty: the shipped deploy/dictionaries/"
      "intents.json; reloaded on SIGHUP",

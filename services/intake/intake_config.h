@@ -28,6 +28,7 @@ typedef struct {
     int64_t command_ack_timeout; //  ms before an unacked command is sent again
     int64_t session_idle;        //  ms after which a silent gateway session is forgotten
     int64_t connection_inflight; //  bytes of items one connection may have inside intake
+    int64_t connection_batch;    //  ... and in the writers' next batches
     char *dictionary;            //  intent dictionary path (empty: the shipped one)
 } intake_config_t;
 

@@ -26,7 +26,11 @@
     a retry_after_ms of its own that spreads the excess over the time the
     connection needs to get through it. So a gateway's burst takes its own
     turn in the batches instead of filling them, and what intake holds for
-    one connection is bounded. Sessions end when their connection closes:
+    one connection is bounded. With KEFU_INTAKE_CONNECTION_BATCH set (off by
+    default) and other connections having items inside too, a connection
+    may have only that many bytes waiting for the writers' next batches
+    (the same answer beyond it): a batch is written as one, and the others'
+    items in it wait for the whole of it. Sessions end when their connection closes:
     the gateway socket's monitor reports each socket (fd) closing, and
     every frame names the fd it came on (intake_session.h). */
 #include "intake_server.h"
@@ -98,6 +102,7 @@ struct _s_server_t {
     zsock_t *monitor;                        //  the router's connection events
     zloop_t *loop;                           //  event loop
     int capacity;                            //  batch_max
+    int64_t inside;                          //  items taken and not yet answered
     intake_writer_t *writers[S_MAX_WRITERS]; //  store batches beside the loop
     intake_cache_t *cache;                   //  the writers' customers (intake_cache.h)
     int writer_count;                        //  KEFU_INTAKE_WRITERS
@@ -831,7 +836,7 @@ s_maybe_rest (s_server_t *self)
 //  once.
 static void
 s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__InboundItem *in,
-                     intake_session_t *session, size_t bytes)
+                     intake_session_t *session, size_t bytes, const char *share)
 {
     int64_t now = zclock_usecs ();
     int64_t slot = now + S_SLOT_MIN_MS * 1000;
@@ -845,8 +850,8 @@ s_refuse_overloaded (s_server_t *self, zframe_t *routing_id, const Kefu__V1__Inb
     kf_error_clear (&err);
     kf_error_set (&err, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED,
                   "%d items (%" PRId64 " bytes) of this connection wait to be stored, its share "
-                  "(KEFU_INTAKE_CONNECTION_INFLIGHT): resend after retry_after_ms",
-                  session->inflight, session->inflight_bytes);
+                  "(%s): resend after retry_after_ms",
+                  session->inflight, session->inflight_bytes, share);
     (*self->c_overloaded)++;
     s_ack_now_after (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err,
                      (slot - now + 999) / 1000);
@@ -864,7 +869,7 @@ s_settle_share (s_server_t *self, const intake_item_t *item)
     session->inflight--;
     session->inflight_bytes -= item->frame_bytes;
     if (session->inflight == 0)
-        session->inflight_bytes = 0;
+        session->inflight_bytes = session->waiting_bytes = 0;
     int64_t stayed = zclock_usecs () - item->admitted_us;
     session->drain_us = session->drain_us ? (3 * session->drain_us + stayed) / 4 : stayed;
 }
@@ -909,9 +914,22 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
         s_ack_now (self, routing_id, in, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER, &err);
         return;
     }
-    if (session->inflight > 0 && session->inflight_bytes + (int64_t) zframe_size (body) >
-                                     self->config->connection_inflight) {
-        s_refuse_overloaded (self, routing_id, in, session, zframe_size (body));
+    //  A connection's share: of intake, and, while other connections have
+    //  items inside too, of the writers' next batches (a batch is written
+    //  as one: its slice of a burst is what the others' items in it wait
+    //  for; a connection alone may fill batches).
+    int64_t size = (int64_t) zframe_size (body);
+    if (session->inflight > 0 &&
+        session->inflight_bytes + size > self->config->connection_inflight) {
+        s_refuse_overloaded (self, routing_id, in, session, (size_t) size,
+                             "KEFU_INTAKE_CONNECTION_INFLIGHT");
+        return;
+    }
+    if (self->config->connection_batch > 0 && session->waiting_bytes > 0 &&
+        self->inside > session->inflight &&
+        session->waiting_bytes + size > self->config->connection_batch) {
+        s_refuse_overloaded (self, routing_id, in, session, (size_t) size,
+                             "KEFU_INTAKE_CONNECTION_BATCH");
         return;
     }
     intake_item_t parsed;
@@ -963,6 +981,8 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
     item->admitted_us = zclock_usecs ();
     session->inflight++;
     session->inflight_bytes += item->frame_bytes;
+    session->waiting_bytes += item->frame_bytes;
+    self->inside++;
     int w = s_writer_of (self, item);
     self->build[w][self->build_count[w]++] = parsed;
     if (self->build_count[w] == self->capacity)
@@ -971,6 +991,20 @@ s_handle_item (s_server_t *self, zframe_t *routing_id, zframe_t *body,
 }
 
 static int s_handle_gateway (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Items handed to a writer no longer wait for a batch: their connections'
+//  next batches have room again.
+static void
+s_handed (s_server_t *self, const intake_item_t *items, int count)
+{
+    for (int i = 0; i < count; i++) {
+        intake_session_t *session = intake_sessions_lookup (self->sessions, items[i].routing_id);
+        if (session)
+            session->waiting_bytes = session->waiting_bytes > items[i].frame_bytes
+                                         ? session->waiting_bytes - items[i].frame_bytes
+                                         : 0;
+    }
+}
 
 //  Hand each idle writer the batch built for it.
 static void
@@ -982,6 +1016,7 @@ s_dispatch (s_server_t *self)
                 self->full--;
             self->window_items += self->build_count[w];
             self->window_batches++;
+            s_handed (self, self->build[w], self->build_count[w]);
             intake_writer_submit (self->writers[w], self->build[w], self->build_count[w],
                                   s_periods (self));
             self->build[w] = self->spare[w];
@@ -1026,6 +1061,7 @@ s_finish (s_server_t *self, int w)
     *self->c_closed += result.batch.closed;
     for (int i = 0; i < count; i++) {
         s_bucket_of (self, &items[i])->pending--;
+        self->inside--;
         s_settle_share (self, &items[i]);
         s_ack_item (self, &items[i]);
         intake_item_clear (&items[i]);

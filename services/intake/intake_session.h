@@ -51,6 +51,7 @@ typedef struct {
     int64_t last_seen;                         //  monotonic ms of the last frame
     int inflight;                              //  items read from it and not yet acked
     int64_t inflight_bytes;                    //  their frames' bytes
+    int64_t waiting_bytes;                     //  ... of those not yet handed to a writer
     int64_t retry_slot_us;                     //  overloaded: next free retry time (zclock_usecs)
     int64_t drain_us; //  how long its items stay inside intake (0: unknown)
 } intake_session_t;

@@ -1725,3 +1725,20 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
     result->unique_conflicts = conflicts;
     return rc;
 }
+
+int
+intake_store_conversation_known (kf_store_t *store, const char *shop_id, int64_t id,
+                                 kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, id);
+    int64_t n = 0;
+    if (kf_store_exec_sql (store,
+                           "SELECT count (*) FROM conversations"
+                           " WHERE shop_id = $1::text AND conversation_id = $2::int8",
+                           &params, kf_store_on_int, &n, err))
+        return -1;
+    return n > 0;
+}

@@ -144,4 +144,9 @@ typedef void (intake_pending_fn) (void *arg, const char *shop_id, int64_t comman
 int intake_store_load_pending_commands (kf_store_t *store, intake_pending_fn *fn, void *arg,
                                         int limit, kf_error_t *err);
 
+//  Whether the shop has conversation id in the record (open or closed):
+//  1 yes, 0 no, -1 error (kefuctl transfer tells "closed" from "unknown").
+int intake_store_conversation_known (kf_store_t *store, const char *shop_id, int64_t id,
+                                     kf_error_t *err);
+
 #endif

@@ -9,10 +9,12 @@
 #ifndef KEFUCTL_H
 #define KEFUCTL_H
 
+#include "kefu/v1/control.pb-c.h"
 #include "kf_config.h"
 #include "kf_outbox.h"
 #include "kf_store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +64,20 @@ int kefuctl_now (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv);
 //  kefuctl attendance: shifts worked, asked of kefu-metrics (kefuctl_metrics.c).
 int kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl phrases usage: quick replies used, asked of kefu-metrics (kefuctl_desk.c).
+int kefuctl_phrases_usage (kefuctl_t *ctl, int argc, char **argv);
+//  kefuctl kpi SHOP --orders | --aftersales (kefuctl_desk.c).
+int kefuctl_kpi_desk (kefuctl_t *ctl, int argc, char **argv);
+//  Ask kefu-metrics kind about shop with params (taken; may be NULL) and
+//  group_by by; *out is the answer's JSON (caller decrefs), or the exit
+//  code after printing why not (kefuctl_ask.c).
+int kefuctl_metrics_ask (kefuctl_t *ctl, const char *cmd, const char *kind, const char *shop,
+                         const char *by, json_t **params_p, json_t **out);
+//  A CSV field on stdout: quoted when it holds a comma, quote or line break.
+void kefuctl_csv_field (const char *text);
+//  The same for a whole Query.
+int kefuctl_metrics_query (kefuctl_t *ctl, const char *cmd, const Kefu__V1__Query *query,
+                           json_t **out);
 //  What supervisors give the scorecards (kefuctl_score.c).
 int kefuctl_score (kefuctl_t *ctl, int argc, char **argv);
 int kefuctl_metrics (kefuctl_t *ctl, int argc, char **argv);
@@ -115,11 +131,6 @@ int kefuctl_change_config (kefuctl_change_t *change, const char *what);
 //  Print the last statement error and return KEFUCTL_FAILED.
 int kefuctl_change_failed (kefuctl_change_t *change);
 
-//  Row callbacks (kf_store_rows_fn) into an int64_t *arg: the first column of
-//  the first row (0 if none), or the rows the statement changed.
-int kefuctl_on_int (const PGresult *res, void *arg);
-int kefuctl_on_affected (const PGresult *res, void *arg);
-
 //  For read-only commands: connect and check the shop exists. On 0,
 //  *store_p is the caller's to destroy.
 int kefuctl_shop_open (kefuctl_t *ctl, const char *cmd, const char *shop_id, kf_store_t **store_p);
@@ -156,8 +167,8 @@ int kefuctl_check_shop (const char *cmd, const char *shop_id);
 int kefuctl_shop_args (const char *cmd, int argc, char **argv, int first, const char **shop_id,
                        bool *json, const char **by);
 //  The shape every "<noun> list <shop> [--json]" shares: arguments from
-//  argv[first] on, the shop checked and opened, sql run with the shop as $1,
-//  the rows handed to fn with a kefuctl_list_t * as its argument.
+//  argv[first] on, the shop checked and opened, and fn lists the rows,
+//  read by the owning service's store (0, or -1 with err set).
 typedef struct {
     bool json;            //  --json: JSON wanted
     const char *timezone; //  the shop's time zone
@@ -166,10 +177,6 @@ typedef struct {
     const char *shop_id;  //  the shop (kefuctl_list_run)
     void *arg;            //  the caller's (kefuctl_list_run)
 } kefuctl_list_t;
-int kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
-                          const char *sql, kf_store_rows_fn *fn);
-//  The same shape where the owning service's store reads the rows: fn
-//  lists them (0, or -1 with err set).
 typedef int (kefuctl_lister_fn) (kefuctl_list_t *list, kf_error_t *err);
 int kefuctl_list_run (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
                       kefuctl_lister_fn *fn, void *arg);

@@ -364,117 +364,106 @@ s_enum_word (char *buf, size_t size, const ProtobufCEnumDescriptor *desc, int va
     return buf;
 }
 
-static int
-s_on_list (const PGresult *res, void *arg)
+//  The rows as they come: a table (its header before the first) or JSON.
+typedef struct {
+    const kefuctl_list_t *list;
+    int64_t week;  //  this week (rotations), -1 unknown
+    json_t *array; //  --json
+    int rows;
+} s_agents_t;
+
+static void
+s_on_agent (void *arg, const routing_agent_row_t *row)
 {
-    const kefuctl_list_t *list = arg;
-    bool json = list->json;
-    int64_t week = kefuctl_week (list->timezone, list->now_ms);
-    json_t *array = json_array ();
-    if (!json && PQntuples (res) == 0)
-        printf ("no agents (kefuctl agent add)\n");
-    else if (!json)
+    s_agents_t *self = arg;
+    bool json = self->list->json;
+    if (!json && self->rows++ == 0)
         printf ("%-20s %-8s %-6s %-3s %-3s %-8s %-8s %-24s %-28s %s\n", "AGENT", "ACTIVE", "LOAD",
                 "WT", "VIP", "PRESENCE", "SINCE", "GROUPS", "SCHEDULE", "NAME");
-    for (int i = 0; i < PQntuples (res); i++) {
-        const char *agent_id = kf_store_text (res, i, 0);
-        int capacity = (int) kf_store_int (res, i, 2), load = (int) kf_store_int (res, i, 8);
-        bool vip = strcmp (kf_store_text (res, i, 4), "t") == 0;
-        bool active = strcmp (kf_store_text (res, i, 5), "t") == 0;
-        char presence[16];
-        s_enum_word (presence, sizeof presence, &kefu__v1__agent_status__descriptor,
-                     (int) kf_store_int (res, i, 6), "AGENT_STATUS_");
-        const char *note = kf_store_isnull (res, i, 11) ? NULL : kf_store_text (res, i, 11);
-        json_error_t jerr;
-        json_t *schedule = json_loads (kf_store_text (res, i, 10), 0, &jerr);
-        if (!json_is_array (schedule)) {
-            json_decref (schedule);
-            schedule = json_array ();
-        }
-        //  Schedule rows arrive as [shift, days, weeks, offset] arrays.
-        json_t *rows = json_array ();
-        char text[512] = "";
-        size_t used = 0;
-        size_t k;
-        json_t *r;
-        json_array_foreach (schedule, k, r)
-        {
-            const char *shift = json_string_value (json_array_get (r, 0));
-            int days = (int) json_integer_value (json_array_get (r, 1));
-            int weeks = (int) json_integer_value (json_array_get (r, 2));
-            int offset = (int) json_integer_value (json_array_get (r, 3));
-            char d[64];
-            kefuctl_fmt_days (d, sizeof d, days);
-            //  this_week: the row is in force this week (a rotation's week).
-            bool this_week = weeks <= 1 || (week >= 0 && week % weeks == offset);
-            json_array_append_new (rows,
-                                   json_pack ("{s:s?, s:s, s:i, s:i, s:i, s:b}", "shift", shift,
-                                              "days", d, "days_mask", days, "rotation_weeks", weeks,
-                                              "rotation_offset", offset, "this_week", this_week));
-            s_fmt_schedule_row (text, sizeof text, &used, shift, days, weeks, offset, week);
-        }
+    char presence[16];
+    s_enum_word (presence, sizeof presence, &kefu__v1__agent_status__descriptor, row->presence,
+                 "AGENT_STATUS_");
+    json_error_t jerr;
+    json_t *schedule = json_loads (row->schedule_json, 0, &jerr);
+    if (!json_is_array (schedule)) {
         json_decref (schedule);
-        const char *groups = kf_store_text (res, i, 9);
-        if (json) {
-            json_t *garr = json_array ();
-            char *copy = strdup (groups), *save = NULL;
-            for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
-                json_array_append_new (garr, json_string (t));
-            free (copy);
-            json_array_append_new (
-                array,
-                json_pack ("{s:s, s:s, s:o, s:i, s:i, s:b, s:b, s:s, s:s?, s:i, s:o, s:s?}",
-                           "agent_id", agent_id, "name", kf_store_text (res, i, 1), "groups", garr,
-                           "capacity", capacity, "weight", (int) kf_store_int (res, i, 3), "vip",
-                           vip, "active", active, "presence", presence, "presence_since",
-                           kf_store_isnull (res, i, 7) ? NULL : kf_store_text (res, i, 7), "load",
-                           load, "schedule", rows, "handover_note", note));
-        } else {
-            json_decref (rows);
-            char loadbuf[24], since[16] = "-";
-            if (snprintf (loadbuf, sizeof loadbuf, "%d/%d", load, capacity) < 0)
-                loadbuf[0] = 0;
-            //  "2026-11-23 08:31:02+08" -> "08:31"
-            if (!kf_store_isnull (res, i, 7) && kf_store_len (res, i, 7) >= 16)
-                snprintf (since, sizeof since, "%.5s", kf_store_text (res, i, 7) + 11);
-            printf ("%-20s %-8s %-6s %-3d %-3s %-8s %-8s %-24s %-28s %s\n", agent_id,
-                    active ? "yes" : "no", loadbuf, (int) kf_store_int (res, i, 3),
-                    vip ? "yes" : "-", presence, since, *groups ? groups : "-", *text ? text : "-",
-                    kf_store_text (res, i, 1));
-            if (note)
-                printf ("    交接留言: %s\n", note);
-        }
+        schedule = json_array ();
     }
+    //  Schedule rows arrive as [shift, days, weeks, offset] arrays.
+    json_t *rows = json_array ();
+    char text[512] = "";
+    size_t used = 0;
+    size_t k;
+    json_t *r;
+    json_array_foreach (schedule, k, r)
+    {
+        const char *shift = json_string_value (json_array_get (r, 0));
+        int days = (int) json_integer_value (json_array_get (r, 1));
+        int weeks = (int) json_integer_value (json_array_get (r, 2));
+        int offset = (int) json_integer_value (json_array_get (r, 3));
+        char d[64];
+        kefuctl_fmt_days (d, sizeof d, days);
+        //  this_week: the row is in force this week (a rotation's week).
+        bool this_week = weeks <= 1 || (self->week >= 0 && self->week % weeks == offset);
+        json_array_append_new (rows,
+                               json_pack ("{s:s?, s:s, s:i, s:i, s:i, s:b}", "shift", shift, "days",
+                                          d, "days_mask", days, "rotation_weeks", weeks,
+                                          "rotation_offset", offset, "this_week", this_week));
+        s_fmt_schedule_row (text, sizeof text, &used, shift, days, weeks, offset, self->week);
+    }
+    json_decref (schedule);
     if (json) {
-        char *out = json_dumps (array, JSON_INDENT (2));
+        json_t *garr = json_array ();
+        char *copy = strdup (row->groups), *save = NULL;
+        for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+            json_array_append_new (garr, json_string (t));
+        free (copy);
+        json_array_append_new (
+            self->array,
+            json_pack ("{s:s, s:s, s:o, s:i, s:i, s:b, s:b, s:s, s:s?, s:i, s:o, s:s?}", "agent_id",
+                       row->agent_id, "name", row->name, "groups", garr, "capacity", row->capacity,
+                       "weight", row->weight, "vip", row->vip, "active", row->active, "presence",
+                       presence, "presence_since", row->since, "load", row->load, "schedule", rows,
+                       "handover_note", row->handover_note));
+        return;
+    }
+    json_decref (rows);
+    char loadbuf[24], since[16] = "-";
+    if (snprintf (loadbuf, sizeof loadbuf, "%d/%d", row->load, row->capacity) < 0)
+        loadbuf[0] = 0;
+    //  "2026-11-23 08:31:02+08" -> "08:31"
+    if (row->since && strlen (row->since) >= 16)
+        snprintf (since, sizeof since, "%.5s", row->since + 11);
+    printf ("%-20s %-8s %-6s %-3d %-3s %-8s %-8s %-24s %-28s %s\n", row->agent_id,
+            row->active ? "yes" : "no", loadbuf, row->weight, row->vip ? "yes" : "-", presence,
+            since, *row->groups ? row->groups : "-", *text ? text : "-", row->name);
+    if (row->handover_note)
+        printf ("    交接留言: %s\n", row->handover_note);
+}
+
+static int
+s_list_agents (kefuctl_list_t *list, kf_error_t *err)
+{
+    s_agents_t self = {list, kefuctl_week (list->timezone, list->now_ms),
+                       list->json ? json_array () : NULL, 0};
+    if (routing_store_list_agents (list->store, list->shop_id, s_on_agent, &self, err)) {
+        json_decref (self.array);
+        return -1;
+    }
+    if (list->json) {
+        char *out = json_dumps (self.array, JSON_INDENT (2));
         printf ("%s\n", out);
         free (out);
-    }
-    json_decref (array);
+        json_decref (self.array);
+    } else if (self.rows == 0)
+        printf ("no agents (kefuctl agent add)\n");
     return 0;
 }
 
 static int
 s_list (kefuctl_t *ctl, int argc, char **argv)
 {
-    const char *cmd = "kefuctl agent list";
-    return kefuctl_list_by_shop (
-        ctl, cmd, argc, argv, 2,
-        "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
-        " coalesce (p.status, 4), p.since::text,"
-        " (SELECT count (*) FROM routing_conversations c"
-        "  WHERE c.shop_id = a.shop_id AND c.state = 2 AND c.agent_id = a.agent_id),"
-        " coalesce ((SELECT string_agg (g.group_name, ',' ORDER BY g.group_name)"
-        "  FROM agent_groups g WHERE g.shop_id = a.shop_id AND g.agent_id = a.agent_id), ''),"
-        " coalesce ((SELECT json_agg (json_build_array (s.shift_name, s.days,"
-        "  s.rotation_weeks, s.rotation_offset) ORDER BY s.rotation_offset, s.shift_name)"
-        "  FROM agent_schedule s WHERE s.shop_id = a.shop_id AND s.agent_id = a.agent_id),"
-        "  '[]')::text,"
-        " a.handover_note "
-        "FROM agents a LEFT JOIN agent_presence p"
-        " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
-        "WHERE a.shop_id = $1::text ORDER BY a.agent_id",
-        s_on_list);
+    return kefuctl_list_run (ctl, "kefuctl agent list", argc, argv, 2, s_list_agents, NULL);
 }
 
 int

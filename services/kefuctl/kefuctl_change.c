@@ -22,20 +22,6 @@ kefuctl_store (kefuctl_t *ctl)
     return store;
 }
 
-int
-kefuctl_on_int (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = PQntuples (res) ? kf_store_int (res, 0, 0) : 0;
-    return 0;
-}
-
-int
-kefuctl_on_affected (const PGresult *res, void *arg)
-{
-    *(int64_t *) arg = atoll (PQcmdTuples ((PGresult *) res));
-    return 0;
-}
-
 static int
 s_on_timezone (const PGresult *res, void *arg)
 {
@@ -244,27 +230,4 @@ kefuctl_list_run (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int fi
     }
     kf_store_destroy (&store);
     return rc;
-}
-
-typedef struct {
-    const char *sql;      //  with the shop as $1
-    kf_store_rows_fn *fn; //  the rows
-} s_by_sql_t;
-
-static int
-s_list_by_sql (kefuctl_list_t *list, kf_error_t *err)
-{
-    const s_by_sql_t *by = list->arg;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, list->shop_id);
-    return kf_store_exec_sql (list->store, by->sql, &params, by->fn, list, err);
-}
-
-int
-kefuctl_list_by_shop (kefuctl_t *ctl, const char *cmd, int argc, char **argv, int first,
-                      const char *sql, kf_store_rows_fn *fn)
-{
-    s_by_sql_t by = {sql, fn};
-    return kefuctl_list_run (ctl, cmd, argc, argv, first, s_list_by_sql, &by);
 }

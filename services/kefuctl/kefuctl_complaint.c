@@ -24,9 +24,38 @@
 typedef struct {
     const char *customer, *channel, *order, *category, *text, *by, *reason, *responsible, *agent,
         *remedy, *amount, *rating, *phone, *item, *month, *severity, *note, *finding, *outcome,
-        *within, *approval_limit, *sms_delay, *phone_after, *revisit_within, *calling_windows;
+        *within, *approval_limit, *sms_delay, *phone_after, *calling_windows;
+    const char *stage_within[ESC_STAGES]; //  --judge-within ... --close-within, by stage
+    bool stage_within_any;                //  one of them given
     bool valid, not_valid, json, csv, open, neutral, negative;
 } s_opts_t;
+
+//  "--judge-within" ... "--close-within": the option of stage's deadline.
+static const char *
+s_within_flag (int stage, char *buf, size_t size)
+{
+    snprintf (buf, size, "--%s-within", esc_deadline_name (stage));
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    return buf;
+}
+
+//  The option at argv[*i] if it is a stage deadline's (its value into o).
+static bool
+s_parse_within (int argc, char **argv, int *i, s_opts_t *o)
+{
+    for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++) {
+        char flag[48];
+        const char *v = kefuctl_opt (argc, argv, i, s_within_flag (stage, flag, sizeof flag));
+        if (v) {
+            o->stage_within[stage] = v;
+            o->stage_within_any = true;
+            return true;
+        }
+    }
+    return false;
+}
 
 static int
 s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
@@ -34,6 +63,8 @@ s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
     memset (o, 0, sizeof *o);
     for (int i = first; i < argc; i++) {
         const char *v;
+        if (s_parse_within (argc, argv, &i, o))
+            continue;
         if ((v = kefuctl_opt (argc, argv, &i, "--customer")))
             o->customer = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--buyer")))
@@ -82,8 +113,6 @@ s_parse_opts (const char *cmd, int argc, char **argv, int first, s_opts_t *o)
             o->sms_delay = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--phone-after")))
             o->phone_after = v;
-        else if ((v = kefuctl_opt (argc, argv, &i, "--revisit-within")))
-            o->revisit_within = v;
         else if ((v = kefuctl_opt (argc, argv, &i, "--calling-windows")))
             o->calling_windows = v;
         else if (strcmp (argv[i], "--valid") == 0)
@@ -974,24 +1003,37 @@ s_print_settings (FILE *out, const esc_settings_t *s, bool json)
     char windows[128];
     esc_settings_format_windows (s, windows, sizeof windows);
     if (json) {
-        json_t *j = json_pack (
-            "{s:I, s:I, s:I, s:I, s:s}", "approval_limit_cents",
-            (json_int_t) s->approval_limit_cents, "sms_delay_ms", (json_int_t) s->sms_delay_ms,
-            "phone_after_ms", (json_int_t) s->phone_after_ms, "revisit_within_ms",
-            (json_int_t) s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT],
-            "calling_windows", windows);
-        json_dumpf (j, out, JSON_INDENT (2));
+        json_t *j = json_pack ("{s:I, s:I, s:I, s:s}", "approval_limit_cents",
+                               (json_int_t) s->approval_limit_cents, "sms_delay_ms",
+                               (json_int_t) s->sms_delay_ms, "phone_after_ms",
+                               (json_int_t) s->phone_after_ms, "calling_windows", windows);
+        for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++) {
+            char key[48];
+            snprintf (key, sizeof key, "%s_within_ms", esc_deadline_name (stage));
+            json_object_set_new (j, key, json_integer ((json_int_t) s->stage_within_ms[stage]));
+        }
+        json_dumpf (j, out, JSON_INDENT (2) | JSON_SORT_KEYS);
         fprintf (out, "\n");
         json_decref (j);
         return;
     }
     fprintf (out,
-             "approval limit   %.2f\nSMS delay        %" PRId64 " min\nphone after      %" PRId64
-             " h\nrevisit within   %" PRId64 " h\ncalling windows  %s\n",
+             "approval limit       %.2f\nSMS delay            %" PRId64
+             " min\nphone after          %" PRId64 " h\ncalling windows      %s\n",
              (double) s->approval_limit_cents / 100, s->sms_delay_ms / 60000,
-             s->phone_after_ms / 3600000,
-             s->stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT] / 3600000,
-             windows);
+             s->phone_after_ms / 3600000, windows);
+    for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++) {
+        char name[32];
+        snprintf (name, sizeof name, "%s within", esc_deadline_name (stage));
+        for (char *p = name; *p; p++)
+            if (*p == '_')
+                *p = ' ';
+        int64_t ms = s->stage_within_ms[stage];
+        if (ms % 3600000 == 0)
+            fprintf (out, "%-20s %" PRId64 " h\n", name, ms / 3600000);
+        else
+            fprintf (out, "%-20s %" PRId64 " min\n", name, ms / 60000);
+    }
 }
 
 static int
@@ -1011,12 +1053,17 @@ s_set_settings (kefuctl_change_t *change, void *arg)
                                                        max, &s.sms_delay_ms))) ||
         (o->phone_after &&
          (rc = kefuctl_parse_duration (change->cmd, "--phone-after", o->phone_after, 0, max,
-                                       &s.phone_after_ms))) ||
-        (o->revisit_within &&
-         (rc = kefuctl_parse_duration (
-              change->cmd, "--revisit-within", o->revisit_within, 60000, max,
-              &s.stage_within_ms[KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CARRIED_OUT]))))
+                                       &s.phone_after_ms))))
         return rc;
+    //  A stage's deadline: a minute at least, 30 days at most.
+    for (int stage = ESC_DEADLINE_FIRST; stage <= ESC_DEADLINE_LAST; stage++) {
+        char flag[48];
+        if (o->stage_within[stage] &&
+            (rc = kefuctl_parse_duration (change->cmd, s_within_flag (stage, flag, sizeof flag),
+                                          o->stage_within[stage], 60000, max,
+                                          &s.stage_within_ms[stage])))
+            return rc;
+    }
     if (o->calling_windows && esc_settings_windows (&s, o->calling_windows)) {
         fprintf (stderr,
                  "%s: --calling-windows is up to 4 windows like 09:30-11:30,16:00-18:00, not "
@@ -1035,10 +1082,16 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
 {
     const char *usage =
         "kefuctl escalation settings SHOP [--approval-limit 50.00] [--sms-delay 2h]\n"
-        "        [--phone-after 48h] [--revisit-within 72h]\n"
-        "        [--calling-windows 09:30-11:30,16:00-18:00] [--json] [--by WHO]\n"
+        "        [--phone-after 48h] [--calling-windows 09:30-11:30,16:00-18:00]\n"
+        "        [--judge-within 24h] [--investigate-within 24h] [--propose-within 24h]\n"
+        "        [--approve-within 4h] [--carry-out-within 48h] [--revisit-within 72h]\n"
+        "        [--close-within 24h] [--json] [--by WHO]\n"
         "    the shop's after-sales settings: shown, or changed (kefu-escalation reads them\n"
-        "    again within KEFU_ESCALATION_POLL_INTERVAL)";
+        "    again within KEFU_ESCALATION_POLL_INTERVAL). Each --STEP-within is how long a\n"
+        "    complaint may wait for that step (1 min .. 30 days) before its deadline passes:\n"
+        "    one escalation level up, the supervisors told, the next level one more such\n"
+        "    period later. A case keeps the deadline it was given; the new one applies\n"
+        "    from the next stage or level on.";
     if (argc < 3 || strcmp (argv[1], "settings") || kefuctl_wants_help (argc, argv)) {
         fprintf (argc < 3 ? stderr : stdout, "%s\n", usage);
         return argc < 3 || strcmp (argv[1], "settings") ? KEFUCTL_USAGE : KEFUCTL_OK;
@@ -1048,7 +1101,8 @@ s_settings (kefuctl_t *ctl, int argc, char **argv)
     int rc;
     if ((rc = kefuctl_check_shop (cmd, shop)) || (rc = s_parse_opts (cmd, argc, argv, 3, &o)))
         return rc;
-    if (o.approval_limit || o.sms_delay || o.phone_after || o.revisit_within || o.calling_windows) {
+    if (o.approval_limit || o.sms_delay || o.phone_after || o.stage_within_any ||
+        o.calling_windows) {
         const char *by = kefuctl_by (cmd, o.by);
         if (!by)
             return KEFUCTL_USAGE;

@@ -317,7 +317,7 @@ s_forget (kefuctl_t *ctl, int argc, char **argv)
     kf_error_t err;
     kf_error_clear (&err);
     int rc = kf_store_exec_sql (store, "DELETE FROM consumer_offsets WHERE consumer = $1::text",
-                                &params, kefuctl_on_affected, &n, &err);
+                                &params, kf_store_on_changed, &n, &err);
     kf_store_destroy (&store);
     if (rc) {
         fprintf (stderr, "%s: %s\n", cmd, err.reason);

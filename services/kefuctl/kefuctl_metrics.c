@@ -19,94 +19,24 @@
 
 typedef enum { S_TEXT, S_JSON, S_CSV } s_format_t;
 
-//  ---------------------------------------------------------------------
-//  Asking
-
-//  metrics' public key from KEFU_METRICS_SERVER_KEY: Z85 as it is, or a
-//  key file (kefuctl principal add --generate writes NAME.key).
-static int
-s_server_key (const char *cmd, const char *setting, char key[41])
-{
-    key[0] = '\0';
-    if (!*setting)
-        return 0;
-    if (strlen (setting) == 40 && !strchr (setting, '/')) {
-        snprintf (key, 41, "%s", setting);
-        return 0;
-    }
-    zcert_t *cert = zcert_load (setting);
-    if (!cert) {
-        fprintf (stderr, "%s: cannot read metrics' public key from KEFU_METRICS_SERVER_KEY=%s\n",
-                 cmd, setting);
-        return KEFUCTL_USAGE;
-    }
-    snprintf (key, 41, "%s", zcert_public_txt (cert));
-    zcert_destroy (&cert);
-    return 0;
-}
-
-//  Ask metrics; *out is the answer's JSON document (caller decrefs). Prints
-//  why not and returns the exit code otherwise.
-static int
-s_ask (kefuctl_t *ctl, const char *cmd, const Kefu__V1__Query *query, json_t **out)
-{
-    char key[41];
-    int rc = s_server_key (cmd, ctl->config->metrics_server_key, key);
-    if (rc)
-        return rc;
-    zcert_t *cert = NULL;
-    if (*key) {
-        cert = *ctl->config->key_file ? zcert_load (ctl->config->key_file) : NULL;
-        if (!cert) {
-            fprintf (stderr,
-                     "%s: KEFU_KEY_FILE must name your key pair (the _secret file of kefuctl "
-                     "principal add ... --role supervisor --generate DIR)\n",
-                     cmd);
-            return KEFUCTL_USAGE;
-        }
-    }
-    Kefu__V1__Answer *answer = metrics_query_call (ctl->config->metrics_endpoint, key, cert, query,
-                                                   (int) ctl->config->query_timeout);
-    zcert_destroy (&cert);
-    if (!answer) {
-        fprintf (stderr,
-                 "%s: no answer from kefu-metrics at %s (is it running? is KEFU_METRICS_SERVER_KEY "
-                 "its key, and is your key registered?)\n",
-                 cmd, ctl->config->metrics_endpoint);
-        return KEFUCTL_FAILED;
-    }
-    if (answer->status != KEFU__V1__ACK_STATUS__ACK_ACCEPTED) {
-        fprintf (stderr, "%s: %s: %s\n", cmd, kf_error_code_name (answer->code), answer->reason);
-        switch (answer->code) {
-        case KEFU__V1__ERROR_CODE__ERROR_UNKNOWN_SHOP:
-            rc = KEFUCTL_NOT_FOUND;
-            break;
-        case KEFU__V1__ERROR_CODE__ERROR_SHOP_OUT_OF_SCOPE:
-        case KEFU__V1__ERROR_CODE__ERROR_FORBIDDEN:
-        case KEFU__V1__ERROR_CODE__ERROR_NOT_AUTHENTICATED:
-        case KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE:
-        case KEFU__V1__ERROR_CODE__ERROR_INTERNAL:
-            rc = KEFUCTL_FAILED;
-            break;
-        default:
-            rc = KEFUCTL_USAGE;
-        }
-    } else {
-        json_error_t jerr;
-        *out = json_loadb ((const char *) answer->json.data, answer->json.len, 0, &jerr);
-        if (!*out) {
-            fprintf (stderr, "%s: the answer is not JSON: %s\n", cmd, jerr.text);
-            rc = KEFUCTL_FAILED;
-        }
-    }
-    kefu__v1__answer__free_unpacked (answer, NULL);
-    return rc;
-}
-
 static ProtobufCBinaryData
 s_bytes (const char *s)
 {
     return (ProtobufCBinaryData){s ? strlen (s) : 0, (uint8_t *) s};
+}
+
+//  kefuctl_metrics_ask unless parsing the command line failed already (rc
+//  is that exit code; the parameters are freed either way).
+static int
+s_ask_kind (kefuctl_t *ctl, const char *cmd, int rc, const char *kind, const char *shop,
+            const char *by, json_t **params_p, json_t **out)
+{
+    if (rc) {
+        json_decref (*params_p);
+        *params_p = NULL;
+        return rc;
+    }
+    return kefuctl_metrics_ask (ctl, cmd, kind, shop, by, params_p, out);
 }
 
 //  What every command here starts with: --help (KEFUCTL_OK once printed),
@@ -123,29 +53,6 @@ s_first_words (int argc, char **argv, const char *cmd, void (*help) (void))
         return KEFUCTL_USAGE;
     }
     return -1;
-}
-
-//  Ask kind about shop with the parameters gathered from the command line
-//  (takes ownership of *params_p), unless parsing them failed already (rc
-//  is that exit code). *out as for s_ask.
-static int
-s_ask_kind (kefuctl_t *ctl, const char *cmd, int rc, const char *kind, const char *shop,
-            const char *by, json_t **params_p, json_t **out)
-{
-    char *text = json_dumps (*params_p, JSON_COMPACT);
-    json_decref (*params_p);
-    *params_p = NULL;
-    if (!rc) {
-        Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
-        q.request_id = s_bytes ("kefuctl");
-        q.kind = s_bytes (kind);
-        q.shop_id = s_bytes (shop);
-        q.group_by = s_bytes (by);
-        q.params_json = s_bytes (text);
-        rc = s_ask (ctl, cmd, &q, out);
-    }
-    free (text);
-    return rc;
 }
 
 //  ---------------------------------------------------------------------
@@ -255,22 +162,6 @@ s_cell (json_t *row, int c, bool csv, char *buf, size_t size)
     }
 }
 
-//  A CSV field: quoted when it holds a comma, quote or line break.
-static void
-s_csv_field (const char *text)
-{
-    if (strpbrk (text, ",\"\n\r")) {
-        putchar ('"');
-        for (const char *c = text; *c; c++) {
-            if (*c == '"')
-                putchar ('"');
-            putchar (*c);
-        }
-        putchar ('"');
-    } else
-        fputs (text, stdout);
-}
-
 //  CSV: the header, then a row per group.
 static void
 s_csv_header (const char *first)
@@ -285,10 +176,10 @@ static void
 s_csv_row (const char *key, json_t *row)
 {
     char buf[64];
-    s_csv_field (key);
+    kefuctl_csv_field (key);
     for (int c = 0; c < S_COLUMNS; c++) {
         putchar (',');
-        s_csv_field (s_cell (row, c, true, buf, sizeof buf));
+        kefuctl_csv_field (s_cell (row, c, true, buf, sizeof buf));
     }
     putchar ('\n');
 }
@@ -365,7 +256,9 @@ s_kpi_help (void)
         "Usage: kefuctl kpi SHOP [--from DATE] [--to DATE] [--by agent|group|channel|hour|day|"
         "week|month]\n"
         "                   [--agent ID] [--group NAME] [--channel NAME] [--threshold SECONDS]\n"
-        "                   [--json | --csv]\n\n"
+        "                   [--json | --csv]\n"
+        "       kefuctl kpi SHOP --orders [--from DATE] [--to DATE] [--by agent] [--json | --csv]\n"
+        "       kefuctl kpi SHOP --aftersales [--from DATE] [--to DATE] [--json | --csv]\n\n"
         "A shop's numbers for a period, as kefu-metrics counts them (README: \"What each\n"
         "number means\"): conversations, 接线率, first response and per-round response times\n"
         "(mean, median, p90, the share within the threshold), the queue, satisfaction, time to\n"
@@ -374,6 +267,10 @@ s_kpi_help (void)
         "breaks the period down (hours to months in the shop's time zone). --threshold sets the\n"
         "X of the X-second rates (default 20; a histogram bound: 1-60, 65-300 by 5, ...).\n"
         "--json prints kefu-metrics' answer as it is; --csv one row per line, the total first.\n"
+        "--orders: the order desk's numbers (询单转化率, credited sales, order timeliness\n"
+        "against the 95 %% target, reminders), --by agent per agent; --aftersales:\n"
+        "complaints and bad reviews opened, closed, overdue, the revisit-in-3-days rate and\n"
+        "the money remedies moved (README: \"What each number means\").\n"
         "Asks KEFU_METRICS_ENDPOINT with the key pair in KEFU_KEY_FILE (a supervisor sees only\n"
         "their shops); KEFU_METRICS_SERVER_KEY is metrics' public key (empty: plain, for\n"
         "KEFU_INSECURE development).\n"
@@ -388,6 +285,9 @@ kefuctl_kpi (kefuctl_t *ctl, int argc, char **argv)
     int first = s_first_words (argc, argv, cmd, s_kpi_help);
     if (first >= 0)
         return first;
+    for (int i = 2; i < argc; i++)
+        if (strcmp (argv[i], "--orders") == 0 || strcmp (argv[i], "--aftersales") == 0)
+            return kefuctl_kpi_desk (ctl, argc, argv);
     const char *shop = argv[1], *by = "";
     s_format_t format = S_TEXT;
     json_t *params = json_object ();
@@ -502,10 +402,10 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
     q.shop_id = s_bytes (shop);
     q.kind = s_bytes ("agents.now");
     if (!rc)
-        rc = s_ask (ctl, cmd, &q, &agents);
+        rc = kefuctl_metrics_query (ctl, cmd, &q, &agents);
     q.kind = s_bytes ("conversations.waiting");
     if (!rc)
-        rc = s_ask (ctl, cmd, &q, &waiting);
+        rc = kefuctl_metrics_query (ctl, cmd, &q, &waiting);
     if (rc) {
         json_decref (agents);
         return rc;
@@ -525,7 +425,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         printf ("agent,status,since,load,waiting,longest_wait_s\n");
         json_array_foreach (list, i, row)
         {
-            s_csv_field (s_str (row, "agent_id"));
+            kefuctl_csv_field (s_str (row, "agent_id"));
             double w = s_num (row, "longest_wait_s");
             printf (",%s,%s,%.0f,%.0f,", s_str (row, "status"), s_str (row, "since"),
                     s_num (row, "load"), s_num (row, "waiting"));
@@ -538,7 +438,7 @@ kefuctl_now (kefuctl_t *ctl, int argc, char **argv)
         json_array_foreach (convs, i, row)
         {
             printf ("%.0f,%s,", s_num (row, "conversation_id"), s_str (row, "channel"));
-            s_csv_field (s_str (row, "customer"));
+            kefuctl_csv_field (s_str (row, "customer"));
             printf (",%s,%s,%s,%s,%.3f,%.0f\n", s_str (row, "group"), s_str (row, "owner"),
                     json_is_true (json_object_get (row, "queued")) ? "true" : "false",
                     s_str (row, "waiting_since"), s_num (row, "waited_s"),
@@ -603,8 +503,11 @@ s_scorecard_help (void)
             "key promotion and service check (entered with kefuctl score set), complaints (the\n"
             "weight less the deductions for findings against the agent) and customer records.\n"
             "An item kefu has no data for shows \"-\" and the reason below the table; the total\n"
-            "adds up the items that have a score. --json prints kefu-metrics' answer as it is;\n"
-            "--csv one row per agent. Connection settings as for kefuctl kpi.\n"
+            "adds up the items that have a score. Below it, every scheduled agent's attendance\n"
+            "of the month (shifts, present, late, early leave, absent, unanswered chats in their\n"
+            "hours: informational, no points). --json prints kefu-metrics' answer as it is;\n"
+            "--csv one row per agent, attendance in its last columns. Connection settings as\n"
+            "for kefuctl kpi.\n"
             "Exit codes: 0 answered, 1 not answered or not allowed, 2 bad usage or a refused\n"
             "question, 4 no such shop.\n");
 }
@@ -648,6 +551,50 @@ s_score_cell (json_t *agent, const char *item, char *buf, size_t size)
     return buf;
 }
 
+//  The attendance columns of a scorecard row (CSV: empty when the agent
+//  has no schedule), the line ended.
+static const char *const s_att_keys[] = {"shifts",      "present", "late",
+                                         "early_leave", "absent",  "unanswered"};
+#define S_ATT_KEYS 6
+
+static void
+s_attendance_cells (json_t *att)
+{
+    for (int k = 0; k < S_ATT_KEYS; k++)
+        if (json_is_object (att))
+            printf (",%.0f", s_num (att, s_att_keys[k]));
+        else
+            putchar (',');
+    putchar ('\n');
+}
+
+//  For people: the month's attendance of every scheduled agent
+//  (informational, no points).
+static void
+s_attendance_table (json_t *attendance)
+{
+    if (!json_object_size (attendance))
+        return;
+    printf ("\nattendance (informational, no points)\n");
+    const char *head[] = {"agent",       "shifts", "present",   "late",
+                          "early leave", "absent", "unanswered"};
+    kefuctl_table_t *table = kefuctl_table_new (7, head);
+    const char *agent;
+    json_t *t;
+    json_object_foreach (attendance, agent, t)
+    {
+        char cells[S_ATT_KEYS][24];
+        const char *row[7] = {agent};
+        for (int k = 0; k < S_ATT_KEYS; k++) {
+            snprintf (cells[k], sizeof cells[k], "%.0f", s_num (t, s_att_keys[k]));
+            row[1 + k] = cells[k];
+        }
+        kefuctl_table_add (table, row);
+    }
+    kefuctl_table_print (table, stdout);
+    kefuctl_table_destroy (&table);
+}
+
 int
 kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
 {
@@ -672,12 +619,12 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         printf ("%s\n", out);
         free (out);
     } else if (format == S_CSV) {
-        printf (
-            "agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
-            "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete\n");
+        printf ("agent,sales,sales_cents,orders,key_promotion,service_check,complaints,"
+                "complaints_valid,wrong_explanation,unverifiable,customer_records,total,complete,"
+                "shifts,present,late,early_leave,absent,unanswered\n");
         json_array_foreach (agents, i, a)
         {
-            s_csv_field (s_str (a, "agent_id"));
+            kefuctl_csv_field (s_str (a, "agent_id"));
             for (int k = 0; k < METRICS_ITEMS; k++)
                 if (strcmp (s_score_cell (a, metrics_item_names[k], cells[k], 32), "-") == 0)
                     cells[k][0] = '\0';
@@ -688,11 +635,12 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
             char n[5][24];
             for (int k = 0; k < 5; k++)
                 snprintf (n[k], sizeof n[k], isnan (c[k]) ? "" : "%.0f", c[k]);
-            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s\n", cells[METRICS_ITEM_SALES], n[0],
-                    n[1], cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
+            printf (",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%s", cells[METRICS_ITEM_SALES], n[0], n[1],
+                    cells[METRICS_ITEM_KEY_PROMOTION], cells[METRICS_ITEM_SERVICE_CHECK],
                     cells[METRICS_ITEM_COMPLAINTS], n[2], n[3], n[4],
                     cells[METRICS_ITEM_CUSTOMER_RECORDS], s_num (a, "total"),
                     json_is_true (json_object_get (a, "complete")) ? "true" : "false");
+            s_attendance_cells (json_object_get (a, "attendance"));
         }
     } else {
         json_t *w = json_object_get (json_object_get (root, "scheme"), "weights");
@@ -726,6 +674,7 @@ kefuctl_scorecard (kefuctl_t *ctl, int argc, char **argv)
         }
         kefuctl_table_print (table, stdout);
         kefuctl_table_destroy (&table);
+        s_attendance_table (json_object_get (root, "attendance"));
         if (json_object_size (reasons)) {
             printf ("\n* the total of the items that have a score; \"-\": no score yet\n");
             const char *key;
@@ -804,7 +753,7 @@ kefuctl_attendance (kefuctl_t *ctl, int argc, char **argv)
             for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
                 if (k)
                     putchar (',');
-                s_csv_field (s_str (r, fields[k]));
+                kefuctl_csv_field (s_str (r, fields[k]));
             }
             printf (",%.0f,%.0f,%.0f,%s,%.0f\n", s_num (r, "present_minutes"),
                     s_num (r, "late_minutes"), s_num (r, "early_minutes"),

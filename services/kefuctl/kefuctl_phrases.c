@@ -29,7 +29,9 @@ s_help (void)
             "  kefuctl phrases list <shop> [--intent KEY] [--flagged] [--json]\n"
             "  kefuctl phrases remove <shop> <phrase_id> [--by WHO]\n"
             "  kefuctl phrases import <shop> <file> [--format jsonl|csv] [--by WHO]\n"
-            "  kefuctl phrases export <shop> [--format jsonl|csv]\n\n"
+            "  kefuctl phrases export <shop> [--format jsonl|csv]\n"
+            "  kefuctl phrases usage <shop> [--from DATE] [--to DATE] [--by agent|phrase]\n"
+            "                        [--agent ID] [--json | --csv]\n\n"
             "The shop's quick replies (快捷短语). kefu-routing hands the agent up to\n"
             "KEFU_ROUTING_SUGGESTIONS of them (default 3) with every assignment (the first\n"
             "greeting, then the phrases of the conversation's intent, in the order added), and\n"
@@ -48,6 +50,8 @@ s_help (void)
             "name ending in .csv, else jsonl; \"-\" is standard input. An import stores the good\n"
             "rows, reports each bad one by line and then exits 2; a text already under its KEY\n"
             "is skipped. export writes the same formats to standard output.\n"
+            "usage asks kefu-metrics how often each agent replied with each phrase as suggested\n"
+            "(dates as for kefuctl kpi; default today; connection settings as for kefuctl kpi).\n"
             "Exit codes: 0 success, 1 failure, 2 usage or a refused phrase or row,\n"
             "            4 the shop or phrase does not exist.\n",
             ROUTING_PHRASE_MAX, ROUTING_PHRASE_HOLES_MAX, ROUTING_PHRASES_PER_KEY);
@@ -703,7 +707,10 @@ kefuctl_phrases (kefuctl_t *ctl, int argc, char **argv)
         return s_import (ctl, argc, argv);
     if (strcmp (verb, "export") == 0)
         return s_export (ctl, argc, argv);
-    fprintf (stderr, "kefuctl phrases: unknown verb \"%s\" (add, list, remove, import, export)\n",
+    if (strcmp (verb, "usage") == 0)
+        return kefuctl_phrases_usage (ctl, argc - 1, argv + 1);
+    fprintf (stderr,
+             "kefuctl phrases: unknown verb \"%s\" (add, list, remove, import, export, usage)\n",
              verb);
     return KEFUCTL_USAGE;
 }

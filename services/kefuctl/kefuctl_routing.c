@@ -480,38 +480,18 @@ s_set (kefuctl_t *ctl, int argc, char **argv)
 //  ---------------------------------------------------------------------------
 //  routing prune
 
-//  $1: the cut-off (epoch ms); deletes: $2 at most this many rows. Who
-//  served whom also needs now (epoch ms): $2 when counting, $3 in a delete.
-//  Assignments of open conversations stay (routing reads the latest on a
-//  restart; the trail of a conversation under way stays whole).
-#define S_PRUNE_ASSIGNMENTS                                                                        \
-    "FROM assignments a WHERE a.assigned_at < to_timestamp ($1::int8 / 1000.0::float8) "           \
-    "AND NOT EXISTS (SELECT 1 FROM routing_conversations r "                                       \
-    "  WHERE r.shop_id = a.shop_id AND r.conversation_id = a.conversation_id)"
-//  Who served whom: also beyond the shop's stickiness window (routing_settings,
-//  default 3 days), where routing would no longer use it.
-#define S_PRUNE_SERVED(now)                                                                        \
-    "FROM customer_agents c LEFT JOIN routing_settings s ON s.shop_id = c.shop_id "                \
-    "WHERE c.last_served_at < to_timestamp ($1::int8 / 1000.0::float8) "                           \
-    "AND c.last_served_at < to_timestamp (" now "::int8 / 1000.0::float8) "                        \
-    "  - make_interval (days => coalesce (s.sticky_days, 3))"
+typedef struct {
+    bool dry_run;
+    const char *before; //  the cut-off, for people
+} s_pruned_t;
 
-static const struct {
-    const char *what;   //  for the report
-    const char *count;  //  --dry-run
-    const char *delete; //  one batch
-    bool now;           //  takes now as its last parameter
-} s_prunes[] = {
-    {"assignment rows (audit trail of closed conversations)",
-     "SELECT count (*) " S_PRUNE_ASSIGNMENTS,
-     "DELETE FROM assignments WHERE ctid = ANY (ARRAY (SELECT a.ctid " S_PRUNE_ASSIGNMENTS
-     " LIMIT $2::int8))",
-     false},
-    {"customer_agents rows (who served whom)", "SELECT count (*) " S_PRUNE_SERVED ("$2"),
-     "DELETE FROM customer_agents WHERE ctid = ANY (ARRAY (SELECT c.ctid " S_PRUNE_SERVED (
-         "$3") " LIMIT $2::int8))",
-     true},
-};
+static void
+s_on_pruned (void *arg, const char *what, int64_t rows)
+{
+    const s_pruned_t *p = arg;
+    printf ("%s %" PRId64 " %s from before %s\n", p->dry_run ? "would prune" : "pruned", rows, what,
+            p->before);
+}
 
 static int
 s_prune (kefuctl_t *ctl, int argc, char **argv)
@@ -538,30 +518,14 @@ s_prune (kefuctl_t *ctl, int argc, char **argv)
     char before[32] = "?";
     if (gmtime_r (&cut_s, &tm))
         strftime (before, sizeof before, "%Y-%m-%d %H:%M UTC", &tm);
+    s_pruned_t pruned = {dry_run, before};
+    kf_error_t err;
+    kf_error_clear (&err);
     int rc = KEFUCTL_OK;
-    for (size_t k = 0; rc == KEFUCTL_OK && k < sizeof s_prunes / sizeof s_prunes[0]; k++) {
-        int64_t total = 0, n = 0;
-        kf_error_t err;
-        kf_error_clear (&err);
-        do {
-            kf_params_t params;
-            kf_params_init (&params);
-            kf_params_int (&params, cutoff);
-            if (!dry_run)
-                kf_params_int (&params, S_PRUNE_CHUNK);
-            if (s_prunes[k].now)
-                kf_params_int (&params, ctl->now_ms);
-            if (kf_store_exec_sql (store, dry_run ? s_prunes[k].count : s_prunes[k].delete, &params,
-                                   dry_run ? kefuctl_on_int : kefuctl_on_affected, &n, &err)) {
-                fprintf (stderr, "%s: %s\n", cmd, err.reason);
-                rc = KEFUCTL_FAILED;
-                break;
-            }
-            total += n;
-        } while (!dry_run && n == S_PRUNE_CHUNK);
-        if (rc == KEFUCTL_OK)
-            printf ("%s %" PRId64 " %s from before %s\n", dry_run ? "would prune" : "pruned", total,
-                    s_prunes[k].what, before);
+    if (routing_store_prune (store, cutoff, ctl->now_ms, dry_run, S_PRUNE_CHUNK, s_on_pruned,
+                             &pruned, &err)) {
+        fprintf (stderr, "%s: %s\n", cmd, err.reason);
+        rc = KEFUCTL_FAILED;
     }
     kf_store_destroy (&store);
     return rc;

@@ -3,6 +3,9 @@
     see who is waiting. */
 #include "kefuctl.h"
 
+#include "intake_store.h"
+#include "routing_store.h"
+
 #include "kefu/v1/common.pb-c.h"
 
 #include <ctype.h>
@@ -59,7 +62,7 @@ typedef struct {
     const char *to;          //  the agent who takes it over
     const char *reason;      //  why
     //  Filled while checking:
-    int state;          //  routing's state (1 queued, 2 assigned); 3 closed, 0 unknown
+    int state;          //  routing's state (1 queued, 2 assigned)
     char owner[129];    //  current agent ("" if queued)
     bool agent;         //  the target agent exists
     bool active;        //  ... and is active
@@ -68,66 +71,31 @@ typedef struct {
 } s_transfer_t;
 
 static int
-s_on_conversation (const PGresult *res, void *arg)
-{
-    s_transfer_t *t = arg;
-    if (PQntuples (res) == 1) {
-        t->state = (int) kf_store_int (res, 0, 0);
-        snprintf (t->owner, sizeof t->owner, "%s", kf_store_text (res, 0, 1));
-    }
-    return 0;
-}
-
-static int
-s_on_agent (const PGresult *res, void *arg)
-{
-    s_transfer_t *t = arg;
-    if (PQntuples (res) == 1) {
-        t->agent = true;
-        t->active = strcmp (kf_store_text (res, 0, 0), "t") == 0;
-        t->presence = (int) kf_store_int (res, 0, 1);
-        t->capacity = (int) kf_store_int (res, 0, 2);
-        t->load = (int) kf_store_int (res, 0, 3);
-    }
-    return 0;
-}
-
-static int
 s_transfer_change (kefuctl_change_t *c, void *arg)
 {
     s_transfer_t *t = arg;
-    kf_params_t params;
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_int (&params, t->conversation_id);
-    if (kf_store_exec_sql (c->store,
-                           "SELECT coalesce (r.state, CASE WHEN c.closed_at IS NULL THEN 0"
-                           "  ELSE 3 END), coalesce (r.agent_id, '') "
-                           "FROM (SELECT $1::text AS shop_id, $2::int8 AS id) k "
-                           "LEFT JOIN routing_conversations r"
-                           " ON r.shop_id = k.shop_id AND r.conversation_id = k.id "
-                           "LEFT JOIN conversations c"
-                           " ON c.shop_id = k.shop_id AND c.conversation_id = k.id",
-                           &params, s_on_conversation, t, &c->err))
+    int open = routing_store_open_conversation (c->store, c->shop_id, t->conversation_id, &t->state,
+                                                t->owner, sizeof t->owner, &c->err);
+    if (open < 0)
         return kefuctl_change_failed (c);
-    if (t->state == 0 || t->state == 3) {
+    if (open == 0) {
+        int known =
+            intake_store_conversation_known (c->store, c->shop_id, t->conversation_id, &c->err);
+        if (known < 0)
+            return kefuctl_change_failed (c);
         fprintf (stderr, "%s: shop %s has no open conversation %" PRId64 "%s\n", c->cmd, c->shop_id,
-                 t->conversation_id, t->state == 3 ? " (it is closed)" : "");
+                 t->conversation_id, known ? " (it is closed)" : "");
         return KEFUCTL_NOT_FOUND;
     }
-    kf_params_init (&params);
-    kf_params_str (&params, c->shop_id);
-    kf_params_str (&params, t->to);
-    if (kf_store_exec_sql (c->store,
-                           "SELECT a.active, coalesce (p.status, 4), a.capacity,"
-                           " (SELECT count (*) FROM routing_conversations r"
-                           "  WHERE r.shop_id = a.shop_id AND r.state = 2"
-                           "  AND r.agent_id = a.agent_id) "
-                           "FROM agents a LEFT JOIN agent_presence p"
-                           " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
-                           "WHERE a.shop_id = $1::text AND a.agent_id = $2::text",
-                           &params, s_on_agent, t, &c->err))
+    routing_agent_row_t room;
+    int agent = routing_store_agent_room (c->store, c->shop_id, t->to, &room, &c->err);
+    if (agent < 0)
         return kefuctl_change_failed (c);
+    t->agent = agent == 1;
+    t->active = room.active;
+    t->presence = room.presence;
+    t->capacity = room.capacity;
+    t->load = room.load;
     if (!t->agent || !t->active) {
         if (t->agent)
             fprintf (stderr,
@@ -258,59 +226,82 @@ s_class_name (int cls)
     return cls == 0 ? "urgent" : cls == 1 ? "aftersales" : cls == 2 ? "presales" : "other";
 }
 
-static int
-s_on_queue (const PGresult *res, void *arg)
+//  The waiting conversations as they come: per group a heading (its count
+//  and longest wait, so the rows are gathered first), or JSON.
+typedef struct {
+    json_t *rows; //  every row, as JSON
+} s_queue_t;
+
+static void
+s_on_queued (void *arg, const routing_queue_row_t *row)
 {
-    const kefuctl_list_t *list = arg;
-    bool json = list->json;
-    json_t *array = json_array ();
-    int rows = PQntuples (res);
-    if (!json && rows == 0)
+    s_queue_t *self = arg;
+    char channel[24];
+    s_channel (channel, sizeof channel, row->channel);
+    json_array_append_new (
+        self->rows,
+        json_pack ("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:s, s:b, s:I, s:s}", "group",
+                   row->group, "group_display_name", row->group_display_name, "position",
+                   (json_int_t) row->position, "conversation_id", (json_int_t) row->conversation_id,
+                   "customer_id", (json_int_t) row->customer_id, "channel", channel,
+                   "channel_customer_id", row->channel_customer_id, "class", row->class_,
+                   "class_name", s_class_name (row->class_), "vip", row->vip, "waited_ms",
+                   (json_int_t) row->waited_ms, "waiting_since", row->waiting_since));
+}
+
+static const char *
+s_str (json_t *row, const char *key)
+{
+    return json_string_value (json_object_get (row, key));
+}
+
+static int64_t
+s_int (json_t *row, const char *key)
+{
+    return (int64_t) json_integer_value (json_object_get (row, key));
+}
+
+static int
+s_list_queue (kefuctl_list_t *list, kf_error_t *err)
+{
+    s_queue_t self = {json_array ()};
+    if (routing_store_list_queue (list->store, list->shop_id, s_on_queued, &self, err)) {
+        json_decref (self.rows);
+        return -1;
+    }
+    size_t rows = json_array_size (self.rows);
+    if (list->json) {
+        char *text = json_dumps (self.rows, JSON_INDENT (2));
+        printf ("%s\n", text);
+        free (text);
+    } else if (rows == 0)
         printf ("no conversations waiting\n");
     const char *group = NULL;
-    for (int i = 0; i < rows; i++) {
-        const char *g = kf_store_text (res, i, 0);
-        char channel[24], wait[24];
-        s_channel (channel, sizeof channel, (int) kf_store_int (res, i, 5));
-        int64_t waited = kf_store_int (res, i, 9);
-        bool vip = strcmp (kf_store_text (res, i, 8), "t") == 0;
-        if (json) {
-            json_array_append_new (
-                array,
-                json_pack ("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:s, s:b, s:I, s:s}", "group",
-                           g, "group_display_name", kf_store_text (res, i, 1), "position",
-                           (json_int_t) kf_store_int (res, i, 2), "conversation_id",
-                           (json_int_t) kf_store_int (res, i, 3), "customer_id",
-                           (json_int_t) kf_store_int (res, i, 4), "channel", channel,
-                           "channel_customer_id", kf_store_text (res, i, 6), "class",
-                           (int) kf_store_int (res, i, 7), "class_name",
-                           s_class_name ((int) kf_store_int (res, i, 7)), "vip", vip, "waited_ms",
-                           (json_int_t) waited, "waiting_since", kf_store_text (res, i, 10)));
-            continue;
-        }
+    for (size_t i = 0; i < rows && !list->json; i++) {
+        json_t *row = json_array_get (self.rows, i);
+        const char *g = s_str (row, "group");
+        char wait[24];
         if (!group || strcmp (group, g) != 0) {
             int n = 0;
             int64_t longest = 0;
-            for (int k = i; k < rows && strcmp (kf_store_text (res, k, 0), g) == 0; k++, n++)
-                if (kf_store_int (res, k, 9) > longest)
-                    longest = kf_store_int (res, k, 9);
+            for (size_t k = i;
+                 k < rows && strcmp (s_str (json_array_get (self.rows, k), "group"), g) == 0;
+                 k++, n++)
+                if (s_int (json_array_get (self.rows, k), "waited_ms") > longest)
+                    longest = s_int (json_array_get (self.rows, k), "waited_ms");
             printf ("%s%s %s: %d waiting, longest %s\n", group ? "\n" : "", g,
-                    kf_store_text (res, i, 1), n, s_wait (wait, sizeof wait, longest));
+                    s_str (row, "group_display_name"), n, s_wait (wait, sizeof wait, longest));
             printf ("  %-4s %-14s %-10s %-3s %-9s %-14s %s\n", "POS", "CONVERSATION", "CLASS",
                     "VIP", "WAITING", "CHANNEL", "CUSTOMER");
             group = g;
         }
-        printf ("  %-4d %-14" PRId64 " %-10s %-3s %-9s %-14s %s\n", (int) kf_store_int (res, i, 2),
-                kf_store_int (res, i, 3), s_class_name ((int) kf_store_int (res, i, 7)),
-                vip ? "yes" : "-", s_wait (wait, sizeof wait, waited), channel,
-                kf_store_text (res, i, 6));
+        printf ("  %-4d %-14" PRId64 " %-10s %-3s %-9s %-14s %s\n", (int) s_int (row, "position"),
+                s_int (row, "conversation_id"), s_str (row, "class_name"),
+                json_is_true (json_object_get (row, "vip")) ? "yes" : "-",
+                s_wait (wait, sizeof wait, s_int (row, "waited_ms")), s_str (row, "channel"),
+                s_str (row, "channel_customer_id"));
     }
-    if (json) {
-        char *text = json_dumps (array, JSON_INDENT (2));
-        printf ("%s\n", text);
-        free (text);
-    }
-    json_decref (array);
+    json_decref (self.rows);
     return 0;
 }
 
@@ -322,18 +313,5 @@ kefuctl_queue (kefuctl_t *ctl, int argc, char **argv)
         s_queue_help ();
         return KEFUCTL_OK;
     }
-    //  Queue order: class (lower = more urgent), VIP first, then the longest
-    //  wait; the conversation id breaks ties so the order is stable.
-    return kefuctl_list_by_shop (
-        ctl, cmd, argc, argv, 1,
-        "SELECT c.group_name, coalesce (g.display_name, ''),"
-        " row_number () OVER (PARTITION BY c.group_name ORDER BY c.class, c.vip DESC,"
-        "  coalesce (c.queued_at, c.opened_at), c.conversation_id) AS pos,"
-        " c.conversation_id, c.customer_id, c.channel, c.channel_customer_id, c.class, c.vip,"
-        " (extract (epoch FROM now () - coalesce (c.queued_at, c.opened_at)) * 1000)::int8,"
-        " coalesce (c.queued_at, c.opened_at)::text "
-        "FROM routing_conversations c LEFT JOIN routing_groups g"
-        " ON g.shop_id = c.shop_id AND g.group_name = c.group_name "
-        "WHERE c.shop_id = $1::text AND c.state = 1 ORDER BY c.group_name, pos",
-        s_on_queue);
+    return kefuctl_list_run (ctl, cmd, argc, argv, 1, s_list_queue, NULL);
 }

@@ -48,6 +48,10 @@ static const kf_config_entry_t s_entries[] = {
      "most rows one answer may hold: groups, points of a series, QA lines (more: REJECTED "
      "limit_exceeded)",
      10, 100000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_METRICS_QUERY_WORKERS", KF_CFG_INT, O (query_workers), "3",
+     "threads answering questions from the rollups, each with its own database connection: a "
+     "question waits for a free one, another shop's first",
+     1, 16, NULL, 0},
     {"KEFU_METRICS_REBUILD", KF_CFG_BOOL, O (rebuild), "0",
      "at start, drop the rollups and recompute them from the event log (refused if the log no "
      "longer starts at the first event), then run as usual",

@@ -22,6 +22,7 @@ typedef struct {
     int64_t auth_refresh;   //  ms between reloads of principals and shops
     int64_t max_period;     //  ms: longest period a query may cover
     int64_t max_rows;       //  most rows (groups, points, lines) in an answer
+    int64_t query_workers;  //  threads answering from the rollups, each its own connection
     bool rebuild;           //  recompute everything from the event log at start
     char *http_endpoint;    //  dashboard HOST:PORT ("" = no HTTP)
     char *http_cert_file;   //  PEM certificate: HTTPS

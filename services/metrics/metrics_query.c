@@ -9,6 +9,7 @@
 #include "kf_wire.h"
 #include "metrics_att_store.h"
 #include "metrics_attendance.h"
+#include "metrics_desk.h"
 #include "metrics_report.h"
 #include "metrics_store.h"
 
@@ -25,10 +26,11 @@ static const struct {
     const char *name; //  as asked
     int kind;         //  metrics_kind_t
 } s_kinds[] = {
-    {"kpi.summary", METRICS_KIND_SUMMARY},        {"kpi.series", METRICS_KIND_SERIES},
-    {"agents.now", METRICS_KIND_AGENTS_NOW},      {"conversations.waiting", METRICS_KIND_WAITING},
-    {"qa.flags", METRICS_KIND_QA_FLAGS},          {"agent.scorecard", METRICS_KIND_SCORECARD},
-    {"agent.attendance", METRICS_KIND_ATTENDANCE}};
+    {"kpi.summary", METRICS_KIND_SUMMARY},         {"kpi.series", METRICS_KIND_SERIES},
+    {"agents.now", METRICS_KIND_AGENTS_NOW},       {"conversations.waiting", METRICS_KIND_WAITING},
+    {"qa.flags", METRICS_KIND_QA_FLAGS},           {"agent.scorecard", METRICS_KIND_SCORECARD},
+    {"agent.attendance", METRICS_KIND_ATTENDANCE}, {"phrases.usage", METRICS_KIND_PHRASES},
+    {"orders.summary", METRICS_KIND_ORDERS},       {"aftersales.summary", METRICS_KIND_AFTERSALES}};
 
 #define S_KINDS (int) (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -190,7 +192,8 @@ s_kind (const Kefu__V1__Query *q, kf_error_t *err)
             return s_kinds[i].kind;
     return S_REJECT (UNKNOWN_ENUM, "unknown kind (known: kpi.summary, kpi.series, agents.now, "
                                    "conversations.waiting, qa.flags, agent.scorecard, "
-                                   "agent.attendance)");
+                                   "agent.attendance, phrases.usage, orders.summary, "
+                                   "aftersales.summary)");
 }
 
 static int
@@ -315,8 +318,10 @@ metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *princi
         goto done;
     snprintf (by, sizeof by, "%.*s", (int) q->group_by.len, (const char *) q->group_by.data);
     out->by = metrics_by_parse (by);
-    if (out->by < 0 || (out->kind == METRICS_KIND_SERIES && *by && !metrics_by_time (out->by)) ||
-        (out->kind != METRICS_KIND_SUMMARY && out->kind != METRICS_KIND_SERIES && *by)) {
+    //  The desk's kinds group their own way (after the parameters).
+    if (!metrics_desk_kind (out->kind) &&
+        (out->by < 0 || (out->kind == METRICS_KIND_SERIES && *by && !metrics_by_time (out->by)) ||
+         (out->kind != METRICS_KIND_SUMMARY && out->kind != METRICS_KIND_SERIES && *by))) {
         S_REJECT (INVALID_VALUE,
                   out->kind == METRICS_KIND_SUMMARY
                       ? "group_by must be empty, agent, group, channel, hour, day, week or month"
@@ -326,7 +331,9 @@ metrics_query_check (const Kefu__V1__Query *q, const metrics_principal_t *princi
         goto done;
     }
     int64_t from = q->from_ms, to = q->to_ms;
-    if (s_check_params (q, tz, limits, out, &from, &to, err))
+    if (s_check_params (q, tz, limits, out, &from, &to, err) ||
+        (metrics_desk_kind (out->kind) &&
+         metrics_desk_check_by (out, metrics_kind_name (out->kind), by, err)))
         goto done;
     if (out->kind == METRICS_KIND_SCORECARD && (s_scorecard_period (out, tz, &from, &to, err)))
         goto done;
@@ -755,6 +762,10 @@ s_answer_scorecard (kf_store_t *store, const metrics_query_t *q, const kf_tz_t *
                          q->has_agent ? json_pack ("{s:s}", "agent", q->agent) : json_object ());
     metrics_score_card (root, &scheme, &sources, agents, count, q->has_agent ? q->agent : NULL);
     free (agents);
+    if (metrics_desk_attendance (store, q, tz, root, err)) {
+        json_decref (root);
+        return NULL;
+    }
     return s_dump (root);
 }
 
@@ -840,6 +851,8 @@ s_answer (kf_store_t *store, const metrics_query_t *q, const zframe_t *request_i
         json = s_answer_scorecard (store, q, tz, err);
     else if (q->kind == METRICS_KIND_ATTENDANCE)
         json = s_answer_attendance (store, q, tz, err);
+    else if (metrics_desk_kind (q->kind))
+        json = metrics_desk_answer (store, q, s_head (q, tz), err);
     else
         json = s_answer_kpis (store, q, tz, err);
     if (!json && err->code == KEFU__V1__ERROR_CODE__ERROR_NONE)
@@ -859,6 +872,11 @@ metrics_query_worker (zsock_t *pipe, void *conninfo)
 {
     kf_store_t *store = kf_store_new ((const char *) conninfo, "kefu-metrics-query");
     metrics_store_register (store);
+    //  Connected, its statements prepared, before the service starts: the
+    //  first question pays no connection (a database that is not there yet
+    //  is tried again by the first question).
+    if (kf_store_ensure (store))
+        kf_log_warn ("metrics.worker_not_connected", "note=\"connecting at the first question\"");
     zsock_signal (pipe, 0);
     while (true) {
         zmsg_t *msg = zmsg_recv (pipe);

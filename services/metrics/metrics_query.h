@@ -21,11 +21,18 @@
       qa.flags               flagged replies of a period, oldest first
       agent.scorecard        each agent's scorecard of a month (metrics_score.h)
       agent.attendance       each agent's scheduled shifts of a day or a month
-                             (metrics_attendance.h) */
+                             (metrics_attendance.h)
+      phrases.usage          quick replies used, per agent and phrase
+                             (metrics_desk.h)
+      orders.summary         conversion, credited sales, order timeliness,
+                             reminders (metrics_desk.h)
+      aftersales.summary     complaints and bad reviews, revisits,
+                             compensation (metrics_desk.h) */
 #ifndef METRICS_QUERY_H
 #define METRICS_QUERY_H
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,40 +40,7 @@
 #include "kf_error.h"
 #include "metrics_auth.h"
 #include "metrics_model.h"
-
-typedef enum {
-    METRICS_KIND_SUMMARY = 1, //  kpi.summary
-    METRICS_KIND_SERIES,      //  kpi.series
-    METRICS_KIND_AGENTS_NOW,  //  agents.now
-    METRICS_KIND_WAITING,     //  conversations.waiting
-    METRICS_KIND_QA_FLAGS,    //  qa.flags
-    METRICS_KIND_SCORECARD,   //  agent.scorecard
-    METRICS_KIND_ATTENDANCE,  //  agent.attendance
-} metrics_kind_t;
-
-#define METRICS_PARAMS_MAX  4096 //  bytes of params_json
-#define METRICS_REQUEST_MAX 128  //  bytes of request_id
-
-//  A checked question (plain data: it crosses to the worker by value).
-typedef struct {
-    int kind;                          //  metrics_kind_t
-    char shop_id[65];                  //  shop
-    char timezone[65];                 //  its time zone
-    int64_t from_ms;                   //  period: hours starting in [from, to)
-    int64_t to_ms;                     //
-    int by;                            //  metrics_by_t: grouping, or a series' interval
-    int64_t threshold_ms;              //  the X of the X-second rates
-    bool has_agent;                    //  filter on one agent
-    char agent[METRICS_ID_MAX + 1];    //
-    bool has_group;                    //  filter on one group ("" = no group)
-    char group[METRICS_GROUP_MAX + 1]; //
-    int channel;                       //  filter on one channel, 0 = all
-    int limit;                         //  most rows (lines, conversations)
-    int64_t max_rows;                  //  KEFU_METRICS_MAX_ROWS
-    int64_t now_ms;                    //  the service's clock when asked
-    char month[8];                     //  agent.scorecard, agent.attendance: "2026-11"
-    char date[11];                     //  agent.attendance: "2026-11-23"
-} metrics_query_t;
+#include "metrics_question.h"
 
 //  Limits in force (KEFU_METRICS_MAX_PERIOD, _MAX_ROWS).
 typedef struct {
@@ -87,8 +61,8 @@ bool metrics_query_is_now (int kind);
 //  Answer a "now" kind from the model. Caller owns return value (JSON text).
 char *metrics_query_now (metrics_model_t *model, const metrics_query_t *query);
 
-//  The worker: an actor with its own connection to conninfo (borrowed for
-//  its life). Send it [routing id][metrics_query_t][request id]; it
+//  A worker: an actor with its own connection to conninfo (borrowed for
+//  its life), made before zactor_new returns. Send it [routing id][metrics_query_t][request id]; it
 //  replies [routing id][code as text][packed Answer].
 void metrics_query_worker (zsock_t *pipe, void *conninfo);
 

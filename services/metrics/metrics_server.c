@@ -8,18 +8,23 @@
     applied to the model inside one transaction: what the model emits
     (rollup deltas, conversation states, flagged lines, presence) is
     collected in a metrics_writes_t and queued in the pipeline that also
-    moves the offsets and commits. A conversation the model no longer holds
-    (closed, evicted after its commit) is read back from metrics' own row
-    when an event names it again. If a transaction fails, memory is rebuilt
-    from metrics' tables before the next batch.
+    moves the offsets and commits. Before a batch is applied, the
+    conversations its events name that the model no longer holds (closed,
+    evicted after its commit) and the orders it names are read back from
+    metrics' own rows, with one statement each for the whole batch. If a
+    transaction fails, memory is rebuilt from metrics' tables before the
+    next batch.
 
     Queries arrive on a ROUTER (CURVE unless KEFU_INSECURE): each is
     checked here, "now" kinds are answered at once from the model, the
-    others go to the query worker (its own connection) and its answer is
-    passed back. Every refusal is counted by code. The HTTP side
-    (metrics_http) asks through an inproc ROUTER, the bridge, with a
-    token's SHA-256 instead of a CURVE key: the same check, the same
-    dispatch, the same packed Answer. */
+    others go to a free query worker (KEFU_METRICS_QUERY_WORKERS threads,
+    each its own connection) and its answer is passed back. While every
+    worker is busy, questions wait here; a freed worker takes the oldest one
+    of a shop that has no question under way, else the oldest: a month-long
+    question holds one worker, not the small questions behind it. Every
+    refusal is counted by code. The HTTP side (metrics_http) asks through
+    an inproc ROUTER, the bridge, with a token's SHA-256 instead of a CURVE
+    key: the same check, the same dispatch, the same packed Answer. */
 #include "metrics_server.h"
 
 #include "kefu/v1/control.pb-c.h"
@@ -37,6 +42,8 @@
 #include "metrics_attendance.h"
 #include "metrics_auth.h"
 #include "metrics_config.h"
+#include "metrics_desk.h"
+#include "metrics_desk_store.h"
 #include "metrics_http.h"
 #include "metrics_model.h"
 #include "metrics_query.h"
@@ -45,6 +52,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +67,13 @@
 static const char *const s_streams[] = {"routing", "intake", "ordersync", "escalation"};
 #define S_STREAMS 4
 
+//  A query worker (metrics_query_worker).
+typedef struct {
+    zactor_t *actor;  //  the thread, its own connection
+    bool busy;        //  a question is on it
+    char shop_id[65]; //  ... of this shop
+} s_worker_t;
+
 typedef struct {
     zsock_t *pipe;                    //  actor pipe
     const kf_config_spec_t *spec;     //  configuration table (reload)
@@ -72,21 +87,26 @@ typedef struct {
     metrics_writes_t *writes;         //  the current transaction's writes
     metrics_att_tracker_t *att;       //  attendance: what is open now
     metrics_att_writes_t *att_writes; //  ... its facts of the current transaction
+    metrics_desk_writes_t *desk;      //  the desk's rows of the current transaction
     kf_outbox_t *outbox;              //  metrics' events (agent.attendance), no PUB
     int64_t next_att_due;             //  clock ms of the next publication of attendance
     metrics_auth_t *auth;             //  who may ask
     zsock_t *router;                  //  the query endpoint
     zsock_t *bridge;                  //  HTTP's questions (inproc ROUTER)
     metrics_http_t *http;             //  the dashboard, NULL without HTTP
-    zactor_t *worker;                 //  answers from the rollups
+    s_worker_t *workers;              //  answers from the rollups (worker_count)
+    int worker_count;                 //  KEFU_METRICS_QUERY_WORKERS
+    zlistx_t *waiting;                //  questions for them (zmsg_t), oldest first
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from metrics' tables
+    bool looked_up;                   //  this batch's rows were read (s_prepare_batch)
     bool draining;                    //  DRAIN received
     int64_t next_poll;                //  monotonic ms of the next table catch-up
     int64_t next_auth;                //  monotonic ms of the next auth refresh
     char reply[300];                  //  an actor command's reply
     int64_t *c_reloads;               //  counters
     int64_t *c_loaded_back;
+    int64_t *c_lookups;
     int64_t *c_txn_failed;
     int64_t *c_rebuilds;
     int64_t *c_answered;
@@ -203,9 +223,17 @@ s_apply_order (kf_store_t *store, s_server_t *self, const Kefu__V1__Event *ev, k
         return 0;
     metrics_order_t *order = metrics_writes_order (self->writes, ev->shop_id, o->order_id, NULL);
     if (!order) {
+        //  Not in this transaction: s_prepare_batch found no row for it, or
+        //  did not run.
         metrics_order_t loaded;
-        if (metrics_store_load_order (store, ev->shop_id, o->order_id, &loaded, err))
-            return -1;
+        if (self->looked_up) {
+            memset (&loaded, 0, sizeof loaded);
+            snprintf (loaded.order_id, sizeof loaded.order_id, "%s", o->order_id);
+        } else {
+            (*self->c_lookups)++;
+            if (metrics_store_load_order (store, ev->shop_id, o->order_id, &loaded, err))
+                return -1;
+        }
         order = metrics_writes_order (self->writes, ev->shop_id, o->order_id, &loaded);
     }
     metrics_score_part_t before, after;
@@ -266,6 +294,21 @@ s_apply_schedule (s_server_t *self, const Kefu__V1__Event *ev)
     metrics_att_schedule_destroy (&s);
 }
 
+//  Who talked to the shop (orders.summary's conversion): the customer's
+//  lines and the human replies to them.
+static void
+s_desk_line (s_server_t *self, const char *shop, const Kefu__V1__MessageAccepted *m,
+             const metrics_line_t *line)
+{
+    if (!*m->channel_customer_id || line->auto_reply || (!line->from_customer && !*m->agent_id))
+        return;
+    char customer[METRICS_ID_MAX + 16];
+    metrics_desk_writes_inquiry (
+        self->desk, shop, line->sent_at,
+        metrics_desk_customer (m->channel, m->channel_customer_id, customer, sizeof customer),
+        line->from_customer ? "" : m->agent_id);
+}
+
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
@@ -277,9 +320,10 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                              "metrics' memory is being rebuilt");
     const char *shop = ev->shop_id;
     int64_t conv_id = s_conversation_of (ev);
-    if (conv_id && !metrics_model_knows (self->model, shop, conv_id)) {
+    if (conv_id && !self->looked_up && !metrics_model_knows (self->model, shop, conv_id)) {
         //  Closed and evicted, or not loaded: its row, if it has one.
         metrics_conv_t *row = NULL;
+        (*self->c_lookups)++;
         if (metrics_store_load_conversation (store, shop, conv_id, &row, err))
             return -1;
         if (row) {
@@ -309,6 +353,7 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
             (int) m->n_qa_flags,
             m->body};
         metrics_model_on_line (self->model, shop, &line);
+        s_desk_line (self, shop, m, &line);
         metrics_att_on_line (self->att, shop, line.conversation_id, line.from_customer,
                              line.auto_reply, line.agent_id, line.sent_at);
         break;
@@ -333,6 +378,12 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_SCHEDULE_CHANGED:
         s_apply_schedule (self, ev);
         break;
+    case KEFU__V1__EVENT__PAYLOAD_PHRASE_USED:
+        if (*ev->phrase_used->agent_id && ev->phrase_used->phrase_id > 0)
+            metrics_desk_writes_phrase (self->desk, shop, ev->occurred_at_ms,
+                                        ev->phrase_used->agent_id, ev->phrase_used->phrase_id,
+                                        ev->phrase_used->intent);
+        break;
     case KEFU__V1__EVENT__PAYLOAD_CONVERSATION_QUEUED: {
         const Kefu__V1__ConversationQueued *q = ev->conversation_queued;
         metrics_model_on_queued (self->model, shop, q->conversation_id, q->group, q->after_hours,
@@ -345,14 +396,99 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
                                    a->waited_ms, ev->occurred_at_ms);
         break;
     }
-    case KEFU__V1__EVENT__PAYLOAD_ORDER:
+    case KEFU__V1__EVENT__PAYLOAD_ORDER: {
+        char customer[METRICS_ID_MAX + 16];
+        metrics_desk_order_t change;
+        if (metrics_desk_order_change (ev->kind, ev->order, ev->occurred_at_ms, customer,
+                                       sizeof customer, &change))
+            metrics_desk_writes_order (self->desk, shop, &change);
         return s_apply_order (store, self, ev, err);
-    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT:
+    }
+    case KEFU__V1__EVENT__PAYLOAD_COMPLAINT: {
+        metrics_desk_case_t change;
+        if (metrics_desk_case_change (ev->kind, ev->complaint, ev->occurred_at_ms, &change))
+            metrics_desk_writes_case (self->desk, shop, &change);
         return s_apply_complaint (store, self, ev, err);
+    }
     default:
         break; //  kinds metrics does not count
     }
     return 0;
+}
+
+static void
+s_on_looked_up_conv (void *arg, const char *shop_id, metrics_conv_t **conv_p)
+{
+    s_server_t *self = arg;
+    (*self->c_loaded_back)++;
+    metrics_model_adopt (self->model, shop_id, conv_p);
+}
+
+static void
+s_on_looked_up_order (void *arg, const char *shop_id, const metrics_order_t *order)
+{
+    s_server_t *self = arg;
+    metrics_writes_order (self->writes, shop_id, order->order_id, order);
+}
+
+//  Before a batch: the rows of the conversations its events name that
+//  memory does not hold (closed and evicted, or never seen) and of the
+//  orders it names, with one statement each for the whole batch. A
+//  catch-up names thousands of conversations that have no row yet; read one
+//  by one, the rebuild waited on a round trip per event. After it, s_apply
+//  knows that a conversation memory still does not hold, or an order not in
+//  the transaction, has no row.
+static int
+s_prepare_batch (kf_store_t *store, Kefu__V1__Event *const *events, int count, void *arg,
+                 kf_error_t *err)
+{
+    s_server_t *self = arg;
+    self->looked_up = false;
+    if (!self->loaded)
+        return 0; //  s_apply refuses the batch
+    const char **conv_shops = calloc ((size_t) count, sizeof *conv_shops);
+    int64_t *conv_ids = calloc ((size_t) count, sizeof *conv_ids);
+    const char **order_shops = calloc ((size_t) count, sizeof *order_shops);
+    const char **order_ids = calloc ((size_t) count, sizeof *order_ids);
+    zhashx_t *named = zhashx_new (); //  "c shop id" / "o shop id": each asked once
+    int convs = 0, orders = 0;
+    for (int i = 0; i < count; i++) {
+        const Kefu__V1__Event *ev = events[i];
+        char key[256];
+        int64_t conv_id = s_conversation_of (ev);
+        if (conv_id && !metrics_model_knows (self->model, ev->shop_id, conv_id)) {
+            snprintf (key, sizeof key, "c %s %" PRId64, ev->shop_id, conv_id);
+            if (zhashx_insert (named, key, (void *) ev) == 0) {
+                conv_shops[convs] = ev->shop_id;
+                conv_ids[convs++] = conv_id;
+            }
+        }
+        if (ev->payload_case == KEFU__V1__EVENT__PAYLOAD_ORDER && *ev->order->order_id) {
+            snprintf (key, sizeof key, "o %s %s", ev->shop_id, ev->order->order_id);
+            if (zhashx_insert (named, key, (void *) ev) == 0) {
+                order_shops[orders] = ev->shop_id;
+                order_ids[orders++] = ev->order->order_id;
+            }
+        }
+    }
+    int rc = 0;
+    if (convs > 0) {
+        (*self->c_lookups)++;
+        rc = metrics_store_load_conversations (store, convs, conv_shops, conv_ids,
+                                               s_on_looked_up_conv, self, err);
+    }
+    if (rc == 0 && orders > 0) {
+        (*self->c_lookups)++;
+        rc = metrics_store_load_orders (store, orders, order_shops, order_ids, s_on_looked_up_order,
+                                        self, err);
+    }
+    self->looked_up = rc == 0;
+    zhashx_destroy (&named);
+    free (conv_shops);
+    free (conv_ids);
+    free (order_shops);
+    free (order_ids);
+    return rc;
 }
 
 static int
@@ -361,6 +497,7 @@ s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
     (void) err;
     metrics_writes_queue (((s_server_t *) arg)->writes, store);
     metrics_att_writes_queue (((s_server_t *) arg)->att_writes, store);
+    metrics_desk_writes_queue (((s_server_t *) arg)->desk, store);
     return 0;
 }
 
@@ -368,6 +505,7 @@ static void
 s_after_commit (void *arg)
 {
     s_server_t *self = arg;
+    self->looked_up = false;
     metrics_model_evict_closed (self->model);
 }
 
@@ -376,8 +514,10 @@ s_after_rollback (void *arg)
 {
     s_server_t *self = arg;
     (*self->c_txn_failed)++;
+    self->looked_up = false;
     metrics_writes_clear (self->writes);
     metrics_att_writes_clear (self->att_writes);
+    metrics_desk_writes_clear (self->desk);
     //  Memory holds changes the record does not: rebuilt before the next
     //  batch (the tick), which s_apply refuses until then.
     self->loaded = false;
@@ -392,6 +532,7 @@ s_subscribe (s_server_t *self)
     self->sub = kf_subscriber_new (S_CONSUMER, self->store, s_apply, self);
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
+    kf_subscriber_set_prepare (self->sub, s_prepare_batch);
     if (metrics_auth_follow (self->auth, self->sub, "routing", self->config->routing_events) ||
         metrics_auth_follow (self->auth, self->sub, "intake", self->config->intake_events) ||
         kf_subscriber_follow (self->sub, "ordersync", NULL) ||
@@ -486,8 +627,49 @@ s_reply_error (s_server_t *self, zsock_t *sock, zframe_t *routing_id,
 #define S_FROM_QUERY  'Z'
 #define S_FROM_BRIDGE 'H'
 
+//  The shop a waiting question is about.
+static const char *
+s_shop_of (zmsg_t *work)
+{
+    zframe_t *body = zmsg_first (work);
+    body = zmsg_next (work);
+    //  A copy of a metrics_query_t: its bytes, not necessarily aligned.
+    return (const char *) zframe_data (body) + offsetof (metrics_query_t, shop_id);
+}
+
+static bool
+s_shop_busy (s_server_t *self, const char *shop_id)
+{
+    for (int i = 0; i < self->worker_count; i++)
+        if (self->workers[i].busy && streq (self->workers[i].shop_id, shop_id))
+            return true;
+    return false;
+}
+
+//  Give waiting questions to free workers: the oldest of a shop with no
+//  question under way, else the oldest.
+static void
+s_feed_workers (s_server_t *self)
+{
+    for (int i = 0; i < self->worker_count && zlistx_size (self->waiting) > 0; i++) {
+        s_worker_t *w = &self->workers[i];
+        if (w->busy)
+            continue;
+        void *handle = zlistx_first (self->waiting) ? zlistx_cursor (self->waiting) : NULL;
+        for (zmsg_t *work = zlistx_first (self->waiting); work; work = zlistx_next (self->waiting))
+            if (!s_shop_busy (self, s_shop_of (work))) {
+                handle = zlistx_cursor (self->waiting);
+                break;
+            }
+        zmsg_t *work = zlistx_detach (self->waiting, handle);
+        snprintf (w->shop_id, sizeof w->shop_id, "%s", s_shop_of (work));
+        w->busy = true;
+        zmsg_send (&work, w->actor);
+    }
+}
+
 //  Check q as principal asked it, then answer it (now kinds) or hand it to
-//  the worker. The same for both endpoints.
+//  a worker. The same for both endpoints.
 static void
 s_ask (s_server_t *self, zsock_t *sock, zframe_t *routing_id, const Kefu__V1__Query *q,
        const metrics_principal_t *principal)
@@ -521,8 +703,9 @@ s_ask (s_server_t *self, zsock_t *sock, zframe_t *routing_id, const Kefu__V1__Qu
         zmsg_append (work, &id);
         zmsg_addmem (work, &query, sizeof query);
         zmsg_addmem (work, q->request_id.data, q->request_id.len);
-        zmsg_send (&work, self->worker);
+        zlistx_add_end (self->waiting, work);
         (*self->c_in_flight)++;
+        s_feed_workers (self);
     }
 }
 
@@ -567,14 +750,17 @@ s_handle_query (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-//  The worker's answer: [routing id][code][answer].
+//  A worker's answer: [routing id][code][answer]. The worker is free again.
 static int
 s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
-    (void) reader;
     s_server_t *self = arg;
-    zmsg_t *msg = zmsg_recv (self->worker);
+    zmsg_t *msg = zmsg_recv (reader);
+    for (int i = 0; i < self->worker_count; i++)
+        if (zactor_sock (self->workers[i].actor) == reader)
+            self->workers[i].busy = false;
+    s_feed_workers (self);
     if (!msg)
         return 0;
     zframe_t *routing_id = zmsg_pop (msg);
@@ -950,12 +1136,16 @@ s_server_destroy (s_server_t **self_p)
         s_server_t *self = *self_p;
         metrics_http_destroy (&self->http);
         zsock_destroy (&self->bridge);
-        zactor_destroy (&self->worker);
+        for (int i = 0; i < self->worker_count; i++)
+            zactor_destroy (&self->workers[i].actor);
+        free (self->workers);
+        zlistx_destroy (&self->waiting);
         kf_subscriber_destroy (&self->sub);
         metrics_model_destroy (&self->model);
         metrics_writes_destroy (&self->writes);
         metrics_att_tracker_destroy (&self->att);
         metrics_att_writes_destroy (&self->att_writes);
+        metrics_desk_writes_destroy (&self->desk);
         kf_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         metrics_auth_destroy (&self->auth);
@@ -983,14 +1173,18 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     self->model = metrics_model_new (self->clock, &sink);
     self->writes = metrics_writes_new ();
     self->att_writes = metrics_att_writes_new ();
+    self->desk = metrics_desk_writes_new ();
     metrics_att_sink_t att_sink = metrics_att_writes_sink (self->att_writes);
     self->att = metrics_att_tracker_new (&att_sink);
     self->outbox = kf_outbox_new ("metrics", self->store);
     self->auth = metrics_auth_new (self->config);
     self->router = kf_wire_socket (KF_SOCK_ROUTER_SERVER, S_MAX_QUERY);
+    self->waiting = zlistx_new ();
+    zlistx_set_destructor (self->waiting, (czmq_destructor *) zmsg_destroy);
     kf_control_t *c = self->control;
     self->c_reloads = kf_control_counter (c, "model.reloads");
     self->c_loaded_back = kf_control_counter (c, "conversations.loaded_back");
+    self->c_lookups = kf_control_counter (c, "state.lookups");
     self->c_txn_failed = kf_control_counter (c, "transactions.failed");
     self->c_rebuilds = kf_control_counter (c, "rebuilds");
     self->c_att_published = kf_control_counter (c, "attendance.published");
@@ -1026,7 +1220,11 @@ s_start (s_server_t *self, char *why, size_t why_size)
                   self->config->control_endpoint);
         return -1;
     }
-    self->worker = zactor_new (metrics_query_worker, self->common->database_url);
+    //  The configuration table bounds the count (1-16).
+    self->worker_count = self->config->query_workers > 1 ? (int) self->config->query_workers : 1;
+    self->workers = calloc ((size_t) self->worker_count, sizeof *self->workers);
+    for (int i = 0; i < self->worker_count; i++)
+        self->workers[i].actor = zactor_new (metrics_query_worker, self->common->database_url);
     if (s_start_http (self, why, why_size))
         return -1;
     //  The record first (a database that is down is retried by the tick);
@@ -1035,7 +1233,8 @@ s_start (s_server_t *self, char *why, size_t why_size)
     s_refresh_auth (self);
     s_reload (self);
     zloop_reader (self->loop, self->router, s_handle_query, self);
-    zloop_reader (self->loop, zactor_sock (self->worker), s_handle_worker, self);
+    for (int i = 0; i < self->worker_count; i++)
+        zloop_reader (self->loop, zactor_sock (self->workers[i].actor), s_handle_worker, self);
     zloop_reader (self->loop, kf_control_socket (self->control), kf_control_on_readable,
                   self->control);
     zsock_t *monitor = metrics_auth_monitor (self->auth, self->router);

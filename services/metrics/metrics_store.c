@@ -5,6 +5,7 @@
 #include "kf_batch.h"
 #include "kf_log.h"
 #include "metrics_att_store.h"
+#include "metrics_desk_store.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -59,11 +60,47 @@
     "CASE $4::text WHEN 'agent' THEN agent_id WHEN 'group' THEN group_name " \
     "WHEN 'channel' THEN channel::text " \
     "WHEN 'hour' THEN ((extract (epoch FROM hour) * 1000)::int8)::text ELSE '' END"
-#define S_WHERE \
-    "WHERE shop_id = $1 AND hour >= to_timestamp ($2::int8 / 1000.0::float8) " \
-    "AND hour < to_timestamp ($3::int8 / 1000.0::float8) " \
-    "AND ($5::text IS NULL OR agent_id = $5) AND ($6::text IS NULL OR group_name = $6) " \
+#define S_TS(n) "to_timestamp ($" #n "::int8 / 1000.0::float8)"
+#define S_FILTERS \
+    "WHERE ($5::text IS NULL OR agent_id = $5) AND ($6::text IS NULL OR group_name = $6) " \
     "AND ($7::int2 = 0 OR channel = $7) "
+//  A period's rows: its whole UTC days [$df, $dt) from the day table, the
+//  hours before and after them from the hourly one ($df = $dt = $3 when
+//  the period has no whole day, or is read by hour: s_days). The rows keep
+//  the hourly table's column names (hour = a day's start in day rows).
+#define S_PERIOD(cols, hours, days, df, dt) \
+    "(SELECT " cols " FROM " hours " WHERE shop_id = $1 " \
+    "  AND hour >= " S_TS (2) " AND hour < " S_TS (df) " " \
+    "UNION ALL SELECT " cols " FROM " hours " WHERE shop_id = $1 " \
+    "  AND hour >= " S_TS (dt) " AND hour < " S_TS (3) " " \
+    "UNION ALL SELECT " cols " FROM " days " WHERE shop_id = $1 " \
+    "  AND day >= " S_TS (df) " AND day < " S_TS (dt) ") AS r "
+
+#define S_READ_SUMS \
+    "SELECT " S_DIM " AS k, " \
+    S_SUM ("conv_customer") ", " S_SUM ("conv_shop") ", " S_SUM ("conv_after_hours") ", " \
+    S_SUM ("conv_answered") ", " S_SUM ("conv_answered_ah") ", " S_SUM ("frt_sum_ms") ", " \
+    S_SUM ("frt_ah_sum_ms") ", " S_SUM ("conv_queued") ", " S_SUM ("conv_abandoned") ", " \
+    S_SUM ("conv_closed") ", " S_SUM ("close_sum_ms") ", " S_SUM ("waits") ", " \
+    S_SUM ("wait_sum_ms") ", " \
+    "coalesce (max (wait_max_ms) FILTER (WHERE waits > 0), 0)::int8, " \
+    S_SUM ("customer_msgs") ", " S_SUM ("replies") ", " S_SUM ("auto_replies") ", " \
+    S_SUM ("qa_flagged") ", " S_SUM ("qa_flags") ", " S_SUM ("rounds") ", " \
+    S_SUM ("round_sum_ms") ", " S_SUM ("round_msgs") ", " S_SUM ("rounds_unanswered") ", " \
+    S_SUM ("rating_1") ", " S_SUM ("rating_2") ", " S_SUM ("rating_3") ", " \
+    S_SUM ("rating_4") ", " S_SUM ("rating_5") " " \
+    "FROM " S_PERIOD ("*", "metrics_hours", "metrics_days", 8, 9) S_FILTERS "GROUP BY k ORDER BY k"
+
+//  Histograms grouped or filtered: the rows of every key. Neither: the
+//  shop's own day rows ($4, $5: the whole days).
+#define S_READ_HISTS \
+    "SELECT " S_DIM " AS k, metric, bucket, sum (n)::int8 " \
+    "FROM " S_PERIOD ("*", "metrics_hist", "metrics_hist_days", 8, 9) S_FILTERS \
+    "GROUP BY k, metric, bucket HAVING sum (n) <> 0 ORDER BY k, metric, bucket"
+#define S_READ_HISTS_SHOP \
+    "SELECT '' AS k, metric, bucket, sum (n)::int8 " \
+    "FROM " S_PERIOD ("metric, bucket, n", "metrics_hist", "metrics_hist_shop_days", 4, 5) \
+    "GROUP BY metric, bucket HAVING sum (n) <> 0 ORDER BY metric, bucket"
 
 #define S_CONV_COLUMNS \
     "shop_id, conversation_id, channel, customer, group_name, intent, vip, first_at_ms, " \
@@ -71,6 +108,7 @@
     "last_at_ms, last_replier, owner, queued, ever_queued, after_hours, closed, extra"
 // clang-format on
 
+// clang-format off
 static const kf_stmt_t s_statements[] =
     {{"metrics_upsert_hours", S_UPSERT_HOURS},
      {"metrics_upsert_hist",
@@ -128,6 +166,10 @@ static const kf_stmt_t s_statements[] =
                            "ORDER BY shop_id, conversation_id"},
      {"metrics_load_conversation", "SELECT " S_CONV_COLUMNS " FROM metrics_conversations "
                                    "WHERE shop_id = $1 AND conversation_id = $2"},
+     {"metrics_load_conversations",
+      "SELECT " S_CONV_COLUMNS " FROM metrics_conversations "
+      "WHERE (shop_id, conversation_id) IN "
+      "  (SELECT unnest ($1::text[]), unnest ($2::int8[]))"},
      {"metrics_load_agents", "SELECT shop_id, agent_id, status, since_ms FROM metrics_agents"},
      {"metrics_first_seq",
       "SELECT s.partition, s.last_seq, "
@@ -141,35 +183,9 @@ static const kf_stmt_t s_statements[] =
       "FROM principals p LEFT JOIN principal_shops s USING (principal_id) "
       "WHERE p.disabled_at IS NULL AND (p.public_key IS NOT NULL OR p.token_sha256 IS NOT NULL) "
       "GROUP BY p.principal_id"},
-     {"metrics_read_sums",
-      "SELECT " S_DIM " AS k, " S_SUM (
-          "conv_customer") ", " S_SUM ("conv_shop") ", " S_SUM ("c"
-                                                                "o"
-                                                                "n"
-                                                                "v"
-                                                                "_"
-                                                                "a"
-                                                                "f"
-                                                                "t"
-                                                                "e"
-                                                                "r"
-                                                                "_"
-                                                                "h"
-                                                                "o"
-                                                                "u"
-                                                                "r"
-                                                                "s") ", " S_SUM ("conv_answered") ", " S_SUM ("conv_answered_ah") ", " S_SUM ("frt_sum_ms") ", " S_SUM ("frt_ah_sum_ms") ", " S_SUM ("conv_queued") ", " S_SUM ("conv_abandoned") ", " S_SUM ("conv_closed") ", " S_SUM ("close_sum_ms") ", " S_SUM ("waits") ", " S_SUM ("wait_sum_ms") ", "
-                                                                                                                                                                                                                                                                                                                                                         "coalesce (max "
-                                                                                                                                                                                                                                                                                                                                                         "(wait_max_ms) "
-                                                                                                                                                                                                                                                                                                                                                         "FILTER (WHERE waits "
-                                                                                                                                                                                                                                                                                                                                                         "> 0), "
-                                                                                                                                                                                                                                                                                                                                                         "0)::int8, " S_SUM (
-                                                                                                                                                                                                                                                                                                                                                             "customer_msgs") ", " S_SUM ("replies") ", " S_SUM ("auto_replies") ", " S_SUM ("qa_flagged") ", " S_SUM ("qa_flags") ", " S_SUM ("rounds") ", " S_SUM ("round_sum_ms") ", " S_SUM ("round_msgs") ", " S_SUM ("rounds_unanswered") ", " S_SUM ("rating_1") ", " S_SUM ("rating_2") ", " S_SUM ("rating_3") ", " S_SUM ("rating_4") ", " S_SUM ("rating_5") " "
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "FROM metrics_hours " S_WHERE
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "GROUP BY k ORDER BY k"},
-     {"metrics_read_hists",
-      "SELECT " S_DIM " AS k, metric, bucket, sum (n)::int8 FROM metrics_hist " S_WHERE
-      "GROUP BY k, metric, bucket HAVING sum (n) <> 0 ORDER BY k, metric, bucket"},
+     {"metrics_read_sums", S_READ_SUMS},
+     {"metrics_read_hists", S_READ_HISTS},
+     {"metrics_read_hists_shop", S_READ_HISTS_SHOP},
      {"metrics_read_qa",
       "SELECT message_id, conversation_id, agent_id, channel, "
       "  (extract (epoch FROM sent_at) * 1000)::int8, array_to_string (flags, E'\\x1f'), body "
@@ -211,6 +227,10 @@ static const kf_stmt_t s_statements[] =
       "ON CONFLICT DO NOTHING"},
      {"metrics_load_order", "SELECT agent_id, amount_cents, paid_at_ms, cancelled "
                             "FROM metrics_orders WHERE shop_id = $1 AND order_id = $2"},
+     {"metrics_load_orders",
+      "SELECT agent_id, amount_cents, paid_at_ms, cancelled, shop_id, order_id "
+      "FROM metrics_orders WHERE (shop_id, order_id) IN "
+      "  (SELECT unnest ($1::text[]), unnest ($2::text[]))"},
      {"metrics_load_complaint", "SELECT agent_id, finding, at_ms FROM metrics_complaints "
                                 "WHERE shop_id = $1 AND complaint_id = $2"},
      //  The card's agents: whoever the rollups credit with anything in the
@@ -219,10 +239,9 @@ static const kf_stmt_t s_statements[] =
       "SELECT agent_id, sum (a)::int8, sum (b)::int8, sum (c)::int8, sum (d)::int8, "
       "  sum (e)::int8, max (sc)::float8, max (kp)::float8 FROM ("
       "  SELECT agent_id, 0 AS a, 0 AS b, 0 AS c, 0 AS d, 0 AS e, NULL::numeric AS sc, "
-      "    NULL::numeric AS kp FROM metrics_hours "
-      "  WHERE shop_id = $1 AND hour >= to_timestamp ($2::int8 / 1000.0::float8) "
-      "    AND hour < to_timestamp ($3::int8 / 1000.0::float8) AND agent_id <> '' "
-      "  GROUP BY agent_id "
+      "    NULL::numeric AS kp "
+      "  FROM " S_PERIOD ("agent_id", "metrics_hours", "metrics_days", 5, 6)
+      "  WHERE agent_id <> '' GROUP BY agent_id "
       "  UNION ALL SELECT agent_id, sales_cents, orders, complaints_valid, complaints_wrong, "
       "    complaints_unverif, NULL, NULL FROM metrics_score_hours "
       "  WHERE shop_id = $1 AND hour >= to_timestamp ($2::int8 / 1000.0::float8) "
@@ -264,12 +283,14 @@ static const kf_stmt_t s_statements[] =
       "  key_promotion = coalesce (EXCLUDED.key_promotion, e.key_promotion), "
       "  updated_by = EXCLUDED.updated_by, updated_at = now ()"},
      {NULL, NULL}};
+// clang-format on
 
 void
 metrics_store_register (kf_store_t *store)
 {
     kf_store_add_statements (store, s_statements);
     metrics_att_store_register (store);
+    metrics_desk_store_register (store);
 }
 
 //  ---------------------------------------------------------------------
@@ -897,6 +918,34 @@ s_on_one_conv (const PGresult *res, void *arg)
     return 0;
 }
 
+//  Run stmt with the batch's columns as its parameters; destroys the batch.
+static int
+s_exec_batch (kf_store_t *store, const char *stmt, kf_batch_t **batch_p, kf_store_rows_fn *fn,
+              void *arg, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (*batch_p, &params);
+    int rc = kf_store_exec (store, stmt, &params, fn, arg, err);
+    kf_batch_destroy (batch_p);
+    return rc;
+}
+
+int
+metrics_store_load_conversations (kf_store_t *store, int count, const char *const *shop_ids,
+                                  const int64_t *conversation_ids, metrics_conv_row_fn *fn,
+                                  void *arg, kf_error_t *err)
+{
+    static const kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_INT8};
+    kf_batch_t *batch = kf_batch_new (2, types);
+    for (int i = 0; i < count; i++) {
+        kf_batch_str (batch, 0, shop_ids[i]);
+        kf_batch_int (batch, 1, conversation_ids[i]);
+    }
+    s_conv_rows_t rows = {fn, arg};
+    return s_exec_batch (store, "metrics_load_conversations", &batch, s_on_convs, &rows, err);
+}
+
 int
 metrics_store_load_conversation (kf_store_t *store, const char *shop_id, int64_t conversation_id,
                                  metrics_conv_t **out, kf_error_t *err)
@@ -983,13 +1032,16 @@ s_reset (kf_store_t *store, void *arg, kf_error_t *err)
     //  metrics_attendance_settings: supervisors' input; nor
     //  metrics_att_published: what was published stays published.
     static const char *const empty[] = {
-        "DELETE FROM metrics_hours",         "DELETE FROM metrics_hist",
-        "DELETE FROM metrics_conversations", "DELETE FROM metrics_agents",
-        "DELETE FROM metrics_qa_lines",      "DELETE FROM metrics_score_hours",
-        "DELETE FROM metrics_orders",        "DELETE FROM metrics_complaints",
-        "DELETE FROM metrics_sources",       "DELETE FROM metrics_att_schedules",
-        "DELETE FROM metrics_att_spans",     "DELETE FROM metrics_att_replies",
-        "DELETE FROM metrics_att_rounds"};
+        "DELETE FROM metrics_hours",          "DELETE FROM metrics_hist",
+        "DELETE FROM metrics_days",           "DELETE FROM metrics_hist_days",
+        "DELETE FROM metrics_hist_shop_days", "DELETE FROM metrics_conversations",
+        "DELETE FROM metrics_agents",         "DELETE FROM metrics_qa_lines",
+        "DELETE FROM metrics_score_hours",    "DELETE FROM metrics_orders",
+        "DELETE FROM metrics_complaints",     "DELETE FROM metrics_sources",
+        "DELETE FROM metrics_att_schedules",  "DELETE FROM metrics_att_spans",
+        "DELETE FROM metrics_att_replies",    "DELETE FROM metrics_att_rounds",
+        "DELETE FROM metrics_phrase_hours",   "DELETE FROM metrics_inquiries",
+        "DELETE FROM metrics_order_desk",     "DELETE FROM metrics_cases"};
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
         if (kf_store_exec_sql (store, empty[i], NULL, NULL, NULL, err))
             return -1;
@@ -1059,6 +1111,20 @@ metrics_store_load_principals (kf_store_t *store, metrics_principal_fn *fn, void
 //  ---------------------------------------------------------------------
 //  Reading rollups
 
+#define S_DAY_MS 86400000LL
+
+//  The whole UTC days inside [from, to), as [*day_from, *day_to) (both
+//  to when there is none): those are read from the day rows (S_PERIOD).
+static void
+s_days (int64_t from_ms, int64_t to_ms, bool hourly, int64_t *day_from, int64_t *day_to)
+{
+    int64_t first = from_ms >= 0 ? (from_ms + S_DAY_MS - 1) / S_DAY_MS * S_DAY_MS : 0;
+    int64_t last = to_ms >= 0 ? to_ms / S_DAY_MS * S_DAY_MS : 0;
+    bool whole = !hourly && from_ms >= 0 && first < last;
+    *day_from = whole ? first : to_ms;
+    *day_to = whole ? last : to_ms;
+}
+
 static void
 s_read_params (kf_params_t *params, const metrics_read_t *read)
 {
@@ -1076,6 +1142,10 @@ s_read_params (kf_params_t *params, const metrics_read_t *read)
     else
         kf_params_null (params);
     kf_params_int (params, read->channel);
+    int64_t day_from, day_to;
+    s_days (read->from_ms, read->to_ms, read->by && streq (read->by, "hour"), &day_from, &day_to);
+    kf_params_int (params, day_from);
+    kf_params_int (params, day_to);
 }
 
 typedef struct {
@@ -1125,9 +1195,21 @@ metrics_store_hists (kf_store_t *store, const metrics_read_t *read, metrics_hist
                      kf_error_t *err)
 {
     kf_params_t params;
-    s_read_params (&params, read);
     s_read_rows_t rows = {NULL, fn, arg};
-    return kf_store_exec (store, "metrics_read_hists", &params, s_on_hists, &rows, err);
+    if ((read->by && *read->by) || read->agent || read->group || read->channel) {
+        s_read_params (&params, read);
+        return kf_store_exec (store, "metrics_read_hists", &params, s_on_hists, &rows, err);
+    }
+    //  Neither grouped nor filtered: the shop's own rows.
+    int64_t day_from, day_to;
+    s_days (read->from_ms, read->to_ms, false, &day_from, &day_to);
+    kf_params_init (&params);
+    kf_params_str (&params, read->shop_id);
+    kf_params_int (&params, read->from_ms);
+    kf_params_int (&params, read->to_ms);
+    kf_params_int (&params, day_from);
+    kf_params_int (&params, day_to);
+    return kf_store_exec (store, "metrics_read_hists_shop", &params, s_on_hists, &rows, err);
 }
 
 typedef struct {
@@ -1171,17 +1253,57 @@ metrics_store_qa_lines (kf_store_t *store, const metrics_read_t *read, int limit
 //  ---------------------------------------------------------------------
 //  Scorecards
 
+//  An order's state from row r (agent_id, amount_cents, paid_at_ms,
+//  cancelled first).
+static void
+s_order_of_row (const PGresult *res, int r, metrics_order_t *o)
+{
+    s_text (o->agent_id, sizeof o->agent_id, res, r, 0);
+    o->amount_cents = kf_store_int (res, r, 1);
+    o->paid_at_ms = kf_store_int (res, r, 2);
+    o->cancelled = s_bool (res, r, 3);
+}
+
 static int
 s_on_order (const PGresult *res, void *arg)
 {
-    metrics_order_t *o = arg;
-    if (PQntuples (res) == 0)
-        return 0;
-    s_text (o->agent_id, sizeof o->agent_id, res, 0, 0);
-    o->amount_cents = kf_store_int (res, 0, 1);
-    o->paid_at_ms = kf_store_int (res, 0, 2);
-    o->cancelled = s_bool (res, 0, 3);
+    if (PQntuples (res) > 0)
+        s_order_of_row (res, 0, (metrics_order_t *) arg);
     return 0;
+}
+
+typedef struct {
+    metrics_order_row_fn *fn; //  per row
+    void *arg;                //  its argument
+} s_order_rows_t;
+
+static int
+s_on_orders (const PGresult *res, void *arg)
+{
+    s_order_rows_t *rows = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        metrics_order_t order;
+        memset (&order, 0, sizeof order);
+        s_order_of_row (res, r, &order);
+        s_text (order.order_id, sizeof order.order_id, res, r, 5);
+        rows->fn (rows->arg, kf_store_text (res, r, 4), &order);
+    }
+    return 0;
+}
+
+int
+metrics_store_load_orders (kf_store_t *store, int count, const char *const *shop_ids,
+                           const char *const *order_ids, metrics_order_row_fn *fn, void *arg,
+                           kf_error_t *err)
+{
+    static const kf_col_type_t types[] = {KF_COL_TEXT, KF_COL_TEXT};
+    kf_batch_t *batch = kf_batch_new (2, types);
+    for (int i = 0; i < count; i++) {
+        kf_batch_str (batch, 0, shop_ids[i]);
+        kf_batch_str (batch, 1, order_ids[i]);
+    }
+    s_order_rows_t rows = {fn, arg};
+    return s_exec_batch (store, "metrics_load_orders", &batch, s_on_orders, &rows, err);
 }
 
 int
@@ -1353,6 +1475,10 @@ metrics_store_scorecard (kf_store_t *store, const char *shop_id, int64_t from_ms
     char date[16];
     snprintf (date, sizeof date, "%.7s-01", month);
     kf_params_str (&params, date);
+    int64_t day_from, day_to;
+    s_days (from_ms, to_ms, false, &day_from, &day_to);
+    kf_params_int (&params, day_from);
+    kf_params_int (&params, day_to);
     s_card_rows_t rows = {NULL, 0};
     int rc = kf_store_exec (store, "metrics_read_scorecard", &params, s_on_card, &rows, err);
     *agents = rows.agents;

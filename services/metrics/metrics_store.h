@@ -5,9 +5,12 @@
     deltas per bucket, the latest state of each changed conversation,
     flagged lines, presence — and queues one statement of each kind into
     the subscriber's pipeline, so they commit with the batch's offsets.
-    Loading: the open conversations and agents after a start, one closed
-    conversation when an event names it again. Reading: sums and histograms
-    of a period grouped by one dimension, flagged lines, for the queries.
+    Loading: the open conversations and agents after a start; the rows of
+    the conversations and orders a batch of events names that memory does
+    not hold, with one statement each per batch. Reading: sums and
+    histograms of a period grouped by one dimension (whole UTC days from
+    the day rows, the hours around them from the hourly ones), flagged
+    lines, for the queries.
     Administration: the shops, the principals that may ask, and the reset
     a rebuild starts with. */
 #ifndef METRICS_STORE_H
@@ -73,6 +76,11 @@ int metrics_store_load_open (kf_store_t *store, metrics_conv_row_fn *fn, void *a
 int metrics_store_load_conversation (kf_store_t *store, const char *shop_id,
                                      int64_t conversation_id, metrics_conv_t **out,
                                      kf_error_t *err);
+//  The rows of many conversations at once (a batch's): of those named by
+//  (shop_ids[i], conversation_ids[i]), fn gets each that has one.
+int metrics_store_load_conversations (kf_store_t *store, int count, const char *const *shop_ids,
+                                      const int64_t *conversation_ids, metrics_conv_row_fn *fn,
+                                      void *arg, kf_error_t *err);
 typedef void (metrics_agent_row_fn) (void *arg, const char *shop_id, const char *agent_id,
                                      int status, int64_t since_ms);
 int metrics_store_load_agents (kf_store_t *store, metrics_agent_row_fn *fn, void *arg,
@@ -149,6 +157,12 @@ int metrics_store_qa_lines (kf_store_t *store, const metrics_read_t *read, int l
 //  An order's or complaint's row; an empty state (with its id) when none.
 int metrics_store_load_order (kf_store_t *store, const char *shop_id, const char *order_id,
                               metrics_order_t *out, kf_error_t *err);
+//  The same for many orders at once: fn gets each one that has a row
+//  (borrowed for the call).
+typedef void (metrics_order_row_fn) (void *arg, const char *shop_id, const metrics_order_t *order);
+int metrics_store_load_orders (kf_store_t *store, int count, const char *const *shop_ids,
+                               const char *const *order_ids, metrics_order_row_fn *fn, void *arg,
+                               kf_error_t *err);
 int metrics_store_load_complaint (kf_store_t *store, const char *shop_id, int64_t complaint_id,
                                   metrics_complaint_t *out, kf_error_t *err);
 //  The shop's scheme (the defaults when none was set) and, if sources is

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -442,6 +443,12 @@ s_check (ordersync_model_t *self, s_shop_t *shop, ordersync_order_t *o, int64_t 
 int
 ordersync_model_tick (ordersync_model_t *self)
 {
+    return ordersync_model_tick_at_most (self, INT_MAX);
+}
+
+int
+ordersync_model_tick_at_most (ordersync_model_t *self, int max_acted)
+{
     int64_t now = kf_clock_now_ms (self->clock);
     bool scan = now >= self->next_scan;
     for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops))
@@ -458,6 +465,10 @@ ordersync_model_tick (ordersync_model_t *self)
     for (s_shop_t *shop = zhashx_first (self->shops); shop; shop = zhashx_next (self->shops))
         for (ordersync_order_t *o = zhashx_first (shop->orders); o;
              o = zhashx_next (shop->orders)) {
+            if (acted >= max_acted) {
+                self->next_scan = now; //  the rest at the next call
+                return acted;
+            }
             acted += s_check (self, shop, o, now);
             s_arm (self, shop, o);
             s_maybe_forget (self, shop, o, now);

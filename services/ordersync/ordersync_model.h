@@ -227,6 +227,11 @@ void ordersync_model_forget_settled (ordersync_model_t *self);
 //  Carry out everything due at the clock's now (reminder runs, COD
 //  escalations, late and stalled orders). Returns how many orders it acted on.
 int ordersync_model_tick (ordersync_model_t *self);
+//  The same, stopping once it has acted on max_acted orders: what is left
+//  stays due now (ordersync_model_next_deadline), for the next call. A
+//  caller that commits each call's decisions on their own hands the first
+//  ones on while it decides the rest.
+int ordersync_model_tick_at_most (ordersync_model_t *self, int max_acted);
 //  The earliest time something may be due (ms), or INT64_MAX.
 int64_t ordersync_model_next_deadline (ordersync_model_t *self);
 

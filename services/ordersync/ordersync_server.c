@@ -1,11 +1,14 @@
 /*  ordersync_server — kefu-ordersync as a czmq actor.
 
-    Intake's events arrive through kf_subscriber; each batch is applied to
-    the model inside one transaction with the consumer's offsets, and
-    everything the model decided in it (the orders' rows, their history,
-    flags, refused snapshots, the events of stream "ordersync", and every
-    reminder and notice as an ordersync_outbox row) is written before the
-    same commit. Deadlines (the reminder time, COD escalations, late and
+    Intake's events arrive through kf_subscriber, a batch at a time: first
+    one look at the batch (s_prepare) reads back, in one statement, the
+    orders it names that memory let go of; then the model applies it in
+    memory (kf_subscriber_set_in_memory), and everything it decided (the
+    orders' rows, their history, flags, refused snapshots, the events of
+    stream "ordersync", and every reminder and notice as an
+    ordersync_outbox row) goes to PostgreSQL with the consumer's offsets as
+    one pipelined transaction, multi-row statements, while the next batch
+    is applied. Deadlines (the reminder time, COD escalations, late and
     stalled orders) run from a timer in a transaction of their own. Only
     after the commit are the commands handed to intake, and handed again
     until intake acknowledges them (it de-duplicates on the request id,
@@ -39,6 +42,10 @@
 #include <string.h>
 
 #define S_TICK_MS 20
+//  Orders acted on per deadline transaction: at 16:00 the first reminders
+//  are committed and handed to intake while the next ones are decided
+//  (the loop reads intake's acks between transactions).
+#define S_DECISIONS_MAX 10000
 //  Replies older than this are not read back after a start (the longest
 //  attribution window that makes sense).
 #define S_REPLIES_KEPT_MS (7LL * 24 * 3600 * 1000)
@@ -63,6 +70,7 @@ typedef struct {
     zsock_t *intake;                  //  DEALER to intake's command endpoint
     kf_commands_t *commands;          //  commands decided, handed in, not acked
     kf_batch_t *acked;                //  (shop, request) acknowledged by intake, to forget
+    kf_batch_t *recall;               //  (shop, order) a batch reads back (s_prepare)
     zloop_t *loop;                    //  event loop
     bool loaded;                      //  model built from the record
     bool draining;                    //  DRAIN received
@@ -295,20 +303,27 @@ s_after_rollback (void *arg)
     self->loaded = false;
 }
 
+//  The subscriber's transaction committed (by then the next batch may be
+//  applied in memory already: its writes and commands wait for their own).
 static void
 s_after_commit (void *arg)
 {
     s_server_t *self = arg;
-    ordersync_writes_clear (self->writes);
-    kf_commands_commit (self->commands);
+    kf_commands_commit_sealed (self->commands);
     ordersync_model_forget_settled (self->model);
 }
 
+//  The subscriber sends a transaction: what was decided until now goes in
+//  it (libpq has copied the rows when this returns); what is decided from
+//  now on belongs to the next one.
 static int
 s_queue_writes (kf_store_t *store, void *arg, kf_error_t *err)
 {
     (void) err;
-    ordersync_writes_queue (((s_server_t *) arg)->writes, store);
+    s_server_t *self = arg;
+    ordersync_writes_queue (self->writes, store);
+    ordersync_writes_clear (self->writes);
+    kf_commands_seal (self->commands);
     return 0;
 }
 
@@ -320,6 +335,11 @@ s_in_txn (s_server_t *self, s_txn_fn *fn, void *arg)
 {
     kf_error_t err;
     kf_error_clear (&err);
+    //  The subscriber's transaction under way ends first; if it failed, the
+    //  model is no longer the record's: it waits for its reload.
+    kf_subscriber_settle (self->sub);
+    if (!self->loaded)
+        return -1;
     if (kf_store_ensure (self->store) || kf_store_begin (self->store, &err))
         return -1;
     fn (self, arg);
@@ -429,23 +449,105 @@ s_str (char *buf, size_t size, const ProtobufCBinaryData *b)
     return buf;
 }
 
-//  An order memory does not hold may be a settled one: read its row back
-//  (the model forgets it again once it is applied, if still settled). Not
-//  for one created after every order memory let go of: a new order costs
-//  no read (created_at 0: unknown, read).
+//  A shop seen for the first time: its settings from the record.
 static void
-s_recall (s_server_t *self, const char *shop_id, const char *order_id, int64_t created_at)
+s_ensure_shop (s_server_t *self, const char *shop_id)
 {
-    if (ordersync_model_order (self->model, shop_id, order_id) ||
-        !ordersync_model_may_be_settled (self->model, shop_id, created_at))
+    if (ordersync_model_settings (self->model, shop_id))
         return;
     kf_error_t err;
     kf_error_clear (&err);
-    if (ordersync_store_get_order (self->store, shop_id, order_id, s_on_order_row, self, &err))
-        kf_log_warn ("ordersync.recall_failed", "shop=%s order=%s reason=\"%s\"", shop_id, order_id,
-                     err.reason);
-    else if (ordersync_model_order (self->model, shop_id, order_id))
-        (*self->c_recalled)++;
+    if (ordersync_store_load_settings (self->store, shop_id, s_on_settings, self, &err))
+        kf_log_warn ("ordersync.settings_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
+}
+
+//  The order an order event names (into buf), and its creation time (0:
+//  unknown, a flag's); NULL for other events.
+static const char *
+s_order_of (const Kefu__V1__Event *ev, char *buf, size_t size, int64_t *created_at)
+{
+    if (ev->payload_case != KEFU__V1__EVENT__PAYLOAD_ORDER_RECEIVED)
+        return NULL;
+    const Kefu__V1__OrderReceived *r = ev->order_received;
+    *created_at = 0;
+    if (r->item_case == KEFU__V1__ORDER_RECEIVED__ITEM_UPDATE) {
+        *created_at = r->update->created_at_ms;
+        return s_str (buf, size, &r->update->order_id);
+    }
+    if (r->item_case == KEFU__V1__ORDER_RECEIVED__ITEM_FLAG)
+        return s_str (buf, size, &r->flag->order_id);
+    return NULL;
+}
+
+//  An order memory does not hold may be a settled one whose row is in the
+//  record. Not one created after every order memory let go of: a new
+//  order is not looked for (created_at 0: unknown, looked for).
+static bool
+s_may_be_in_record (s_server_t *self, const char *shop_id, const char *order_id, int64_t created_at)
+{
+    return !ordersync_model_order (self->model, shop_id, order_id) &&
+           ordersync_model_may_be_settled (self->model, shop_id, created_at);
+}
+
+static void
+s_on_recalled (void *arg, const char *shop_id, const ordersync_order_t *o)
+{
+    s_server_t *self = arg;
+    ordersync_model_restore_order (self->model, shop_id, o);
+    (*self->c_recalled)++;
+}
+
+static bool
+s_is_shop_event (const Kefu__V1__Event *ev)
+{
+    return ev->payload_case == KEFU__V1__EVENT__PAYLOAD_ORDER_RECEIVED ||
+           ev->payload_case == KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED ||
+           ev->payload_case == KEFU__V1__EVENT__PAYLOAD_AGENT_SHIFT ||
+           ev->payload_case == KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE;
+}
+
+//  Before a batch is applied: the settings of shops seen for the first
+//  time, and, in one statement, the rows of the orders it names that
+//  memory let go of (the model forgets them again once applied, if still
+//  settled). Reading settles the transaction under way first, so memory
+//  forgets what that one settled before the batch is looked at.
+static int
+s_prepare (kf_store_t *store, Kefu__V1__Event *const *events, int count, void *arg, kf_error_t *err)
+{
+    (void) store;
+    s_server_t *self = arg;
+    char order_id[ORDERSYNC_ID_MAX + 1];
+    int64_t created_at;
+    bool read = false;
+    for (int i = 0; i < count && !read; i++) {
+        const char *order = s_order_of (events[i], order_id, sizeof order_id, &created_at);
+        read = (s_is_shop_event (events[i]) &&
+                !ordersync_model_settings (self->model, events[i]->shop_id)) ||
+               (order && s_may_be_in_record (self, events[i]->shop_id, order, created_at));
+    }
+    if (read && kf_subscriber_settle (self->sub) == 0 && self->loaded) {
+        kf_batch_reset (self->recall);
+        for (int i = 0; i < count; i++) {
+            if (s_is_shop_event (events[i]))
+                s_ensure_shop (self, events[i]->shop_id);
+            const char *order = s_order_of (events[i], order_id, sizeof order_id, &created_at);
+            if (order && s_may_be_in_record (self, events[i]->shop_id, order, created_at)) {
+                kf_batch_str (self->recall, 0, events[i]->shop_id);
+                kf_batch_str (self->recall, 1, order);
+            }
+        }
+        if (ordersync_store_get_orders (self->store, self->recall, s_on_recalled, self, err)) {
+            kf_log_warn ("ordersync.recall_failed", "orders=%d reason=\"%s\"",
+                         kf_batch_rows (self->recall), err->reason);
+            return -1;
+        }
+    }
+    //  A transaction failed under this batch: the model waits for its
+    //  reload, and these events are read again then.
+    if (!self->loaded)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "order-sync's model is being rebuilt");
+    return 0;
 }
 
 static void
@@ -471,7 +573,6 @@ s_apply_update (s_server_t *self, const char *shop_id, const Kefu__V1__OrderRece
         .tracking_no = s_str (tracking, sizeof tracking, &u->tracking_no),
     };
     self->cur = u;
-    s_recall (self, shop_id, order_id, snap.created_at);
     ordersync_model_on_update (self->model, shop_id, &snap);
     self->cur = NULL;
 }
@@ -482,7 +583,7 @@ s_apply_flag (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceiv
     const Kefu__V1__OrderFlag *f = r->flag;
     char order_id[ORDERSYNC_ID_MAX + 1], agent[ORDERSYNC_ID_MAX + 1];
     char *note = kf_valid_strdup (&f->note);
-    s_recall (self, shop_id, s_str (order_id, sizeof order_id, &f->order_id), 0);
+    s_str (order_id, sizeof order_id, &f->order_id);
     if (ordersync_model_on_flag (self->model, shop_id, order_id, f->colour, f->meaning, note,
                                  s_str (agent, sizeof agent, &f->agent_id))) {
         (*self->c_unknown_flags)++;
@@ -491,28 +592,18 @@ s_apply_flag (s_server_t *self, const char *shop_id, const Kefu__V1__OrderReceiv
     free (note);
 }
 
-//  A shop seen for the first time: its settings from the record.
-static void
-s_ensure_shop (s_server_t *self, const char *shop_id)
-{
-    if (ordersync_model_settings (self->model, shop_id))
-        return;
-    kf_error_t err;
-    kf_error_clear (&err);
-    if (ordersync_store_load_settings (self->store, shop_id, s_on_settings, self, &err))
-        kf_log_warn ("ordersync.settings_failed", "shop=%s reason=\"%s\"", shop_id, err.reason);
-}
-
+//  Applied in memory: no SQL here (s_prepare read what the batch needs).
 static int
 s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *err)
 {
     (void) store;
-    (void) err;
     s_server_t *self = arg;
+    if (!self->loaded)
+        return kf_error_set (err, KEFU__V1__ERROR_CODE__ERROR_STORE_UNAVAILABLE,
+                             "order-sync's model is being rebuilt");
     switch (ev->payload_case) {
     case KEFU__V1__EVENT__PAYLOAD_ORDER_RECEIVED: {
         const Kefu__V1__OrderReceived *r = ev->order_received;
-        s_ensure_shop (self, ev->shop_id);
         if (r->item_case == KEFU__V1__ORDER_RECEIVED__ITEM_UPDATE)
             s_apply_update (self, ev->shop_id, r);
         else if (r->item_case == KEFU__V1__ORDER_RECEIVED__ITEM_FLAG)
@@ -522,19 +613,16 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
     case KEFU__V1__EVENT__PAYLOAD_MESSAGE_ACCEPTED: {
         const Kefu__V1__MessageAccepted *m = ev->message_accepted;
         if (m->sender == KEFU__V1__SENDER_ROLE__SENDER_ROLE_AGENT && !m->auto_reply) {
-            s_ensure_shop (self, ev->shop_id);
             ordersync_model_on_reply (self->model, ev->shop_id, m->customer_id, m->agent_id,
                                       m->conversation_id, m->sent_at_ms);
         }
         break;
     }
     case KEFU__V1__EVENT__PAYLOAD_AGENT_SHIFT: //  routing's
-        s_ensure_shop (self, ev->shop_id);
         ordersync_model_on_shift (self->model, ev->shop_id, ev->agent_shift->agent_id,
                                   ev->agent_shift->on_shift);
         break;
     case KEFU__V1__EVENT__PAYLOAD_AGENT_PRESENCE:
-        s_ensure_shop (self, ev->shop_id);
         ordersync_model_on_presence (self->model, ev->shop_id, ev->agent_presence->agent_id,
                                      ev->agent_presence->status);
         break;
@@ -550,15 +638,23 @@ s_apply (kf_store_t *store, const Kefu__V1__Event *ev, void *arg, kf_error_t *er
 static void
 s_tick_model (s_server_t *self, void *arg)
 {
-    (void) arg;
-    ordersync_model_tick (self->model);
+    *(int *) arg = ordersync_model_tick_at_most (self->model, S_DECISIONS_MAX);
 }
 
-static void
+//  One deadline transaction, if something is due. Returns the orders it
+//  acted on (S_DECISIONS_MAX: more may be due now).
+static int
 s_run_deadlines (s_server_t *self)
 {
-    if (self->loaded && ordersync_model_next_deadline (self->model) <= s_now (self))
-        s_in_txn (self, s_tick_model, NULL);
+    if (!self->loaded || ordersync_model_next_deadline (self->model) > s_now (self))
+        return 0;
+    int64_t start = zclock_usecs ();
+    int acted = 0;
+    if (s_in_txn (self, s_tick_model, &acted) == 0 && acted)
+        kf_log_info ("ordersync.deadlines", "acted=%d unacked=%zu ms=%.1f", acted,
+                     kf_commands_unacked (self->commands),
+                     (double) (zclock_usecs () - start) / 1000);
+    return acted;
 }
 
 static void
@@ -662,6 +758,7 @@ s_server_destroy (s_server_t **self_p)
         ordersync_writes_destroy (&self->writes);
         kf_commands_destroy (&self->commands);
         kf_batch_destroy (&self->acked);
+        kf_batch_destroy (&self->recall);
         zsock_destroy (&self->intake);
         kf_outbox_destroy (&self->outbox);
         kf_control_destroy (&self->control);
@@ -691,10 +788,13 @@ s_server_new (zsock_t *pipe, kf_service_args_t *args)
     kf_control_set_on_clock (self->control, s_on_clock, self);
     self->writes = ordersync_writes_new ();
     self->acked = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
+    self->recall = kf_batch_new (2, (kf_col_type_t[]){KF_COL_TEXT, KF_COL_TEXT});
     self->sub = kf_subscriber_new ("ordersync", self->store, s_apply, self);
     kf_subscriber_set_outbox (self->sub, self->outbox);
     kf_subscriber_hooks_t hooks = {s_queue_writes, s_after_commit, s_after_rollback, self};
     kf_subscriber_set_hooks (self->sub, &hooks);
+    kf_subscriber_set_prepare (self->sub, s_prepare);
+    kf_subscriber_set_in_memory (self->sub, true); //  s_apply decides in memory
     self->intake = kf_wire_socket (KF_SOCK_DEALER_CLIENT, 1 << 20);
     zsock_set_immediate (self->intake, 0); //  commands wait until intake is reachable
     kf_control_t *c = self->control;
@@ -811,6 +911,7 @@ s_op_drain (void *server)
     s_server_t *self = server;
     self->draining = true;
     zloop_reader_end (self->loop, kf_subscriber_socket (self->sub));
+    kf_subscriber_settle (self->sub);
     kf_commands_resend (self->commands, 0);
     s_forget_acked (self);
 }
@@ -828,7 +929,9 @@ s_op_other (void *server, const char *command)
     if (!kf_subscriber_started (self->sub))
         kf_subscriber_start (self->sub);
     kf_subscriber_poll (self->sub);
-    s_run_deadlines (self);
+    kf_subscriber_settle (self->sub);
+    while (s_run_deadlines (self) == S_DECISIONS_MAX)
+        kf_commands_handle_acks (self->commands);
     kf_commands_handle_acks (self->commands);
     return "OK";
 }

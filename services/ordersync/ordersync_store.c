@@ -517,6 +517,9 @@ static const kf_stmt_t s_statements[] = {
      "SELECT shop_id, coalesce ((extract (epoch FROM max (created_at)) * 1000)::int8, 0) "
      "FROM orders GROUP BY shop_id"},
     {"ordersync_get_order", S_LOAD_ORDERS " WHERE shop_id = $1 AND order_id = $2"},
+    //  A batch's orders memory let go of: ($1[i], $2[i]) pairs, one lookup.
+    {"ordersync_get_orders", S_LOAD_ORDERS " WHERE (shop_id, order_id) IN "
+                                           "(SELECT unnest ($1::text[]), unnest ($2::text[]))"},
     {"ordersync_order_history",
      "SELECT what, coalesce ((extract (epoch FROM at) * 1000)::int8, 0), st, pr, f, tk, n, a "
      "FROM (SELECT 'state' AS what, at, state AS st, coalesce (previous_state, 0) AS pr, "
@@ -1013,6 +1016,19 @@ ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *o
     kf_params_str (&params, order_id);
     s_cb_t cb = {(void *) fn, arg};
     return kf_store_exec (store, "ordersync_get_order", &params, s_on_orders, &cb, err);
+}
+
+int
+ordersync_store_get_orders (kf_store_t *store, kf_batch_t *keys, ordersync_order_fn *fn, void *arg,
+                            kf_error_t *err)
+{
+    if (kf_batch_rows (keys) == 0)
+        return 0;
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_batch_params (keys, &params);
+    s_cb_t cb = {(void *) fn, arg};
+    return kf_store_exec (store, "ordersync_get_orders", &params, s_on_orders, &cb, err);
 }
 
 static int

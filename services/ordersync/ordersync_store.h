@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kf_batch.h"
 #include "kf_error.h"
 #include "kf_store.h"
 #include "ordersync_model.h"
@@ -100,6 +101,10 @@ int ordersync_store_list_orders (kf_store_t *store, const char *shop_id,
 //  at all when the shop has no such order.
 int ordersync_store_get_order (kf_store_t *store, const char *shop_id, const char *order_id,
                                ordersync_order_fn *fn, void *arg, kf_error_t *err);
+//  Several orders at once: keys holds (shop_id, order_id) rows (two text
+//  columns, kf_batch); fn is called for each one the record has.
+int ordersync_store_get_orders (kf_store_t *store, kf_batch_t *keys, ordersync_order_fn *fn,
+                                void *arg, kf_error_t *err);
 //  One line of an order's history: a state applied ("state": state and
 //  previous), a flag or task ("flag": flag, task, note, agent), a snapshot
 //  refused ("refused": its state, previous = the order's then, note = why).

@@ -786,6 +786,250 @@ routing_store_list_shifts (kf_store_t *store, const char *shop_id, routing_shift
 //  ---------------------------------------------------------------------
 //  Agents (kefuctl agent, kefuctl handover)
 
+typedef struct {
+    routing_agent_fn *fn;
+    void *arg;
+} s_list_agents_t;
+
+static int
+s_on_list_agents (const PGresult *res, void *arg)
+{
+    s_list_agents_t *list = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        routing_agent_row_t row = {
+            .agent_id = kf_store_text (res, i, 0),
+            .name = kf_store_text (res, i, 1),
+            .capacity = (int) kf_store_int (res, i, 2),
+            .weight = (int) kf_store_int (res, i, 3),
+            .vip = strcmp (kf_store_text (res, i, 4), "t") == 0,
+            .active = strcmp (kf_store_text (res, i, 5), "t") == 0,
+            .presence = (int) kf_store_int (res, i, 6),
+            .since = kf_store_isnull (res, i, 7) ? NULL : kf_store_text (res, i, 7),
+            .load = (int) kf_store_int (res, i, 8),
+            .groups = kf_store_text (res, i, 9),
+            .schedule_json = kf_store_text (res, i, 10),
+            .handover_note = kf_store_isnull (res, i, 11) ? NULL : kf_store_text (res, i, 11)};
+        list->fn (list->arg, &row);
+    }
+    return 0;
+}
+
+typedef struct {
+    routing_agent_row_t *row;
+    int found;
+} s_room_t;
+
+static int
+s_on_room (const PGresult *res, void *arg)
+{
+    s_room_t *room = arg;
+    if (PQntuples (res) != 1)
+        return 0;
+    room->found = 1;
+    room->row->active = strcmp (kf_store_text (res, 0, 0), "t") == 0;
+    room->row->presence = (int) kf_store_int (res, 0, 1);
+    room->row->capacity = (int) kf_store_int (res, 0, 2);
+    room->row->load = (int) kf_store_int (res, 0, 3);
+    return 0;
+}
+
+int
+routing_store_agent_room (kf_store_t *store, const char *shop_id, const char *agent_id,
+                          routing_agent_row_t *row, kf_error_t *err)
+{
+    *row = (routing_agent_row_t){
+        .agent_id = agent_id, .name = "", .groups = "", .schedule_json = "[]"};
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_str (&params, agent_id);
+    s_room_t room = {row, 0};
+    if (kf_store_exec_sql (store,
+                           "SELECT a.active, coalesce (p.status, 4), a.capacity,"
+                           " (SELECT count (*) FROM routing_conversations r"
+                           "  WHERE r.shop_id = a.shop_id AND r.state = 2"
+                           "  AND r.agent_id = a.agent_id) "
+                           "FROM agents a LEFT JOIN agent_presence p"
+                           " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
+                           "WHERE a.shop_id = $1::text AND a.agent_id = $2::text",
+                           &params, s_on_room, &room, err))
+        return -1;
+    return room.found;
+}
+
+typedef struct {
+    int *state;
+    char *agent;
+    size_t size;
+    int found;
+} s_one_open_t;
+
+static int
+s_on_one_open (const PGresult *res, void *arg)
+{
+    s_one_open_t *open = arg;
+    if (PQntuples (res) != 1)
+        return 0;
+    open->found = 1;
+    *open->state = (int) kf_store_int (res, 0, 0);
+    snprintf (open->agent, open->size, "%s", kf_store_text (res, 0, 1));
+    return 0;
+}
+
+int
+routing_store_open_conversation (kf_store_t *store, const char *shop_id, int64_t id, int *state,
+                                 char *agent, size_t size, kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    kf_params_int (&params, id);
+    s_one_open_t open = {state, agent, size, 0};
+    *state = 0;
+    if (size)
+        agent[0] = '\0';
+    if (kf_store_exec_sql (store,
+                           "SELECT state, coalesce (agent_id, '') FROM routing_conversations"
+                           " WHERE shop_id = $1::text AND conversation_id = $2::int8",
+                           &params, s_on_one_open, &open, err))
+        return -1;
+    return open.found;
+}
+
+//  $1: the cut-off (epoch ms); deletes: $2 at most this many rows. Who
+//  served whom also needs now (epoch ms): $2 when counting, $3 in a delete.
+//  Assignments of open conversations stay (routing reads the latest on a
+//  restart; the trail of a conversation under way stays whole).
+#define S_PRUNE_ASSIGNMENTS                                                                        \
+    "FROM assignments a WHERE a.assigned_at < to_timestamp ($1::int8 / 1000.0::float8) "           \
+    "AND NOT EXISTS (SELECT 1 FROM routing_conversations r "                                       \
+    "  WHERE r.shop_id = a.shop_id AND r.conversation_id = a.conversation_id)"
+//  Who served whom: also beyond the shop's stickiness window (routing_settings,
+//  default 3 days), where routing would no longer use it.
+#define S_PRUNE_SERVED(now)                                                                        \
+    "FROM customer_agents c LEFT JOIN routing_settings s ON s.shop_id = c.shop_id "                \
+    "WHERE c.last_served_at < to_timestamp ($1::int8 / 1000.0::float8) "                           \
+    "AND c.last_served_at < to_timestamp (" now "::int8 / 1000.0::float8) "                        \
+    "  - make_interval (days => coalesce (s.sticky_days, 3))"
+
+static const struct {
+    const char *what;   //  for the report
+    const char *count;  //  --dry-run
+    const char *delete; //  one batch
+    bool now;           //  takes now as its last parameter
+} s_prunes[] = {
+    {"assignment rows (audit trail of closed conversations)",
+     "SELECT count (*) " S_PRUNE_ASSIGNMENTS,
+     "DELETE FROM assignments WHERE ctid = ANY (ARRAY (SELECT a.ctid " S_PRUNE_ASSIGNMENTS
+     " LIMIT $2::int8))",
+     false},
+    {"customer_agents rows (who served whom)", "SELECT count (*) " S_PRUNE_SERVED ("$2"),
+     "DELETE FROM customer_agents WHERE ctid = ANY (ARRAY (SELECT c.ctid " S_PRUNE_SERVED (
+         "$3") " LIMIT $2::int8))",
+     true},
+};
+
+int
+routing_store_prune (kf_store_t *store, int64_t cutoff_ms, int64_t now_ms, bool dry_run,
+                     int64_t chunk, routing_pruned_fn *fn, void *arg, kf_error_t *err)
+{
+    for (size_t k = 0; k < sizeof s_prunes / sizeof s_prunes[0]; k++) {
+        int64_t total = 0, n = 0;
+        do {
+            kf_params_t params;
+            kf_params_init (&params);
+            kf_params_int (&params, cutoff_ms);
+            if (!dry_run)
+                kf_params_int (&params, chunk);
+            if (s_prunes[k].now)
+                kf_params_int (&params, now_ms);
+            if (kf_store_exec_sql (store, dry_run ? s_prunes[k].count : s_prunes[k].delete, &params,
+                                   dry_run ? kf_store_on_int : kf_store_on_changed, &n, err))
+                return -1;
+            total += n;
+        } while (!dry_run && n == chunk);
+        fn (arg, s_prunes[k].what, total);
+    }
+    return 0;
+}
+
+typedef struct {
+    routing_queue_fn *fn;
+    void *arg;
+} s_list_queue_t;
+
+static int
+s_on_list_queue (const PGresult *res, void *arg)
+{
+    s_list_queue_t *list = arg;
+    for (int i = 0; i < PQntuples (res); i++) {
+        routing_queue_row_t row = {.group = kf_store_text (res, i, 0),
+                                   .group_display_name = kf_store_text (res, i, 1),
+                                   .position = kf_store_int (res, i, 2),
+                                   .conversation_id = kf_store_int (res, i, 3),
+                                   .customer_id = kf_store_int (res, i, 4),
+                                   .channel = (int) kf_store_int (res, i, 5),
+                                   .channel_customer_id = kf_store_text (res, i, 6),
+                                   .class_ = (int) kf_store_int (res, i, 7),
+                                   .vip = strcmp (kf_store_text (res, i, 8), "t") == 0,
+                                   .waited_ms = kf_store_int (res, i, 9),
+                                   .waiting_since = kf_store_text (res, i, 10)};
+        list->fn (list->arg, &row);
+    }
+    return 0;
+}
+
+int
+routing_store_list_queue (kf_store_t *store, const char *shop_id, routing_queue_fn *fn, void *arg,
+                          kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_list_queue_t list = {fn, arg};
+    //  Queue order: class (lower = more urgent), VIP first, then the longest
+    //  wait; the conversation id breaks ties so the order is stable.
+    return kf_store_exec_sql (
+        store,
+        "SELECT c.group_name, coalesce (g.display_name, ''),"
+        " row_number () OVER (PARTITION BY c.group_name ORDER BY c.class, c.vip DESC,"
+        "  coalesce (c.queued_at, c.opened_at), c.conversation_id) AS pos,"
+        " c.conversation_id, c.customer_id, c.channel, c.channel_customer_id, c.class, c.vip,"
+        " (extract (epoch FROM now () - coalesce (c.queued_at, c.opened_at)) * 1000)::int8,"
+        " coalesce (c.queued_at, c.opened_at)::text "
+        "FROM routing_conversations c LEFT JOIN routing_groups g"
+        " ON g.shop_id = c.shop_id AND g.group_name = c.group_name "
+        "WHERE c.shop_id = $1::text AND c.state = 1 ORDER BY c.group_name, pos",
+        &params, s_on_list_queue, &list, err);
+}
+
+int
+routing_store_list_agents (kf_store_t *store, const char *shop_id, routing_agent_fn *fn, void *arg,
+                           kf_error_t *err)
+{
+    kf_params_t params;
+    kf_params_init (&params);
+    kf_params_str (&params, shop_id);
+    s_list_agents_t list = {fn, arg};
+    return kf_store_exec_sql (
+        store,
+        "SELECT a.agent_id, a.name, a.capacity, a.weight, a.vip_capable, a.active,"
+        " coalesce (p.status, 4), p.since::text,"
+        " (SELECT count (*) FROM routing_conversations c"
+        "  WHERE c.shop_id = a.shop_id AND c.state = 2 AND c.agent_id = a.agent_id),"
+        " coalesce ((SELECT string_agg (g.group_name, ',' ORDER BY g.group_name)"
+        "  FROM agent_groups g WHERE g.shop_id = a.shop_id AND g.agent_id = a.agent_id), ''),"
+        " coalesce ((SELECT json_agg (json_build_array (s.shift_name, s.days,"
+        "  s.rotation_weeks, s.rotation_offset) ORDER BY s.rotation_offset, s.shift_name)"
+        "  FROM agent_schedule s WHERE s.shop_id = a.shop_id AND s.agent_id = a.agent_id),"
+        "  '[]')::text,"
+        " a.handover_note "
+        "FROM agents a LEFT JOIN agent_presence p"
+        " ON p.shop_id = a.shop_id AND p.agent_id = a.agent_id "
+        "WHERE a.shop_id = $1::text ORDER BY a.agent_id",
+        &params, s_on_list_agents, &list, err);
+}
+
 static int
 s_on_rows (const PGresult *res, void *arg)
 {

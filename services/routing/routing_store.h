@@ -153,6 +153,56 @@ int routing_store_put_agent_schedule (kf_store_t *store, const char *shop_id, co
 typedef void (routing_schedule_fn) (void *arg, const char *shift, int days, int weeks, int offset);
 int routing_store_agent_schedule (kf_store_t *store, const char *shop_id, const char *agent_id,
                                   routing_schedule_fn *fn, void *arg, kf_error_t *err);
+//  A shop's agents by id (kefuctl agent list): settings, presence (an
+//  AgentStatus; since NULL when none is stored), load (conversations
+//  assigned to them now), groups (comma-separated), schedule (a JSON array
+//  of [shift, days, weeks, offset]) and handover note (NULL when none).
+typedef struct {
+    const char *agent_id, *name;
+    int capacity, weight;
+    bool vip, active;
+    int presence;
+    const char *since;
+    int load;
+    const char *groups, *schedule_json, *handover_note;
+} routing_agent_row_t;
+typedef void (routing_agent_fn) (void *arg, const routing_agent_row_t *row);
+int routing_store_list_agents (kf_store_t *store, const char *shop_id, routing_agent_fn *fn,
+                               void *arg, kf_error_t *err);
+//  One agent's room (kefuctl transfer): the row of routing_store_list_agents
+//  without groups, schedule and note (those fields are ""/NULL). 1 found,
+//  0 no such agent, -1 error.
+int routing_store_agent_room (kf_store_t *store, const char *shop_id, const char *agent_id,
+                              routing_agent_row_t *row, kf_error_t *err);
+//  An open conversation as routing holds it: 1 (state 1 queued, 2 assigned;
+//  its agent into agent, "" when queued), 0 routing holds none (closed or
+//  unknown), -1 error.
+int routing_store_open_conversation (kf_store_t *store, const char *shop_id, int64_t id, int *state,
+                                     char *agent, size_t size, kf_error_t *err);
+//  Prune routing's history (kefuctl routing prune) from before cutoff_ms:
+//  the assignment trail of conversations no longer open, and who served
+//  whom beyond the shop's stickiness window (now_ms). Deletes go in
+//  statements of at most chunk rows (short transactions beside a running
+//  routing); dry_run counts instead. fn gets each table's rows. 0 or -1.
+typedef void (routing_pruned_fn) (void *arg, const char *what, int64_t rows);
+int routing_store_prune (kf_store_t *store, int64_t cutoff_ms, int64_t now_ms, bool dry_run,
+                         int64_t chunk, routing_pruned_fn *fn, void *arg, kf_error_t *err);
+//  The conversations waiting for an agent, per group in serving order
+//  (class, VIP first, the longest wait, the id), with their waits at the
+//  database's now.
+typedef struct {
+    const char *group, *group_display_name;
+    int64_t position, conversation_id, customer_id;
+    int channel;
+    const char *channel_customer_id;
+    int class_;
+    bool vip;
+    int64_t waited_ms;
+    const char *waiting_since;
+} routing_queue_row_t;
+typedef void (routing_queue_fn) (void *arg, const routing_queue_row_t *row);
+int routing_store_list_queue (kf_store_t *store, const char *shop_id, routing_queue_fn *fn,
+                              void *arg, kf_error_t *err);
 //  The agent's handover note (交接留言; "" clears it): 1 set, 0 no such
 //  agent, -1 error.
 int routing_store_set_handover (kf_store_t *store, const char *shop_id, const char *agent_id,

@@ -37,6 +37,9 @@
 
 #define SHOP "demo-shop"
 #define HOUR (3600 * 1000LL)
+#define PASSED                                                                                     \
+    "SELECT count (*) FROM events WHERE stream = 'escalation' AND kind = "                         \
+    "'complaint.deadline_passed'"
 
 typedef struct {
     char *db;            //  conninfo of the fresh database
@@ -417,6 +420,91 @@ test_the_shop_settings_are_shown_and_changed_by_kefuctl (void **state)
     KT_EXPECT (f->db, 4, "escalation", "settings", "no-such-shop");
 }
 
+//  A message classified complaint from buyer on shop's gateway gw, now.
+static void
+s_complain (fixture_t *f, zsock_t *gw, const char *shop, const char *id, const char *buyer)
+{
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, shop, id, buyer, "我要投诉，客服一直不回",
+                   kf_clock_now_ms (f->clock));
+    kt_gw_push (gw, &item);
+}
+
+//  The escalation level of shop's (only) case.
+static long long
+s_level (fixture_t *f, const char *shop)
+{
+    const char *values[] = {shop};
+    char *level =
+        kt_db_query1p (f->db, "SELECT level FROM escalation_cases WHERE shop_id = $1", 1, values);
+    long long n = atoll (level);
+    free (level);
+    return n;
+}
+
+static void
+test_each_stage_deadline_is_the_shops_own (void **state)
+{
+    int64_t t0 = s_t ("2026-11-23T02:00:00Z");
+    fixture_t *f = *state = s_world (t0, true);
+    kt_shop_add (f->db, "other-shop");
+    kt_intake_reload (f->intake); //  intake knows the new shop
+    //  demo-shop judges within 2 h; other-shop keeps the default 24 h.
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--judge-within", "2h", "--approve-within",
+               "90min", "--close-within", "36h", "--by", "boss");
+    assert_non_null (strstr (kt_kefuctl_last.out, "judge within         2 h"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "approve within       90 min"));
+    KT_EXPECT (f->db, 0, "escalation", "settings", SHOP, "--json");
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"judge_within_ms\": 7200000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"approve_within_ms\": 5400000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"close_within_ms\": 129600000"));
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"investigate_within_ms\": 86400000"));
+    KT_EXPECT (f->db, 0, "escalation", "settings", "other-shop", "--json");
+    assert_non_null (strstr (kt_kefuctl_last.out, "\"judge_within_ms\": 86400000"));
+    //  Bad values are refused with the option named, and change nothing.
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--judge-within", "soon");
+    assert_non_null (strstr (kt_kefuctl_last.err, "--judge-within"));
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--carry-out-within", "0s");
+    assert_non_null (strstr (kt_kefuctl_last.err, "--carry-out-within"));
+    KT_EXPECT (f->db, 2, "escalation", "settings", SHOP, "--revisit-within", "31d");
+    assert_int_equal (s_count (f, "SELECT judge_within_ms FROM escalation_settings WHERE "
+                                  "shop_id = 'demo-shop' AND carry_out_within_ms = 172800000"),
+                      2 * HOUR);
+
+    //  A complaint in each shop, registered by kefu-escalation from chat.
+    bool welcomed = false;
+    zsock_t *gw = s_gateway (f);
+    zsock_t *gw2 = kt_gw_connect (f->intake->gateway_endpoint, "gw-2", "other-shop", &welcomed);
+    assert_true (welcomed);
+    s_complain (f, gw, SHOP, "m-1", "tb_lily88");
+    s_complain (f, gw2, "other-shop", "m-2", "tb_lily88");
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, "SELECT count (*) FROM escalation_cases"), 2);
+    //  demo-shop's fires at 2 h, not a millisecond earlier.
+    s_set_clock (f, t0 + 2 * HOUR - 1);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_count (f, PASSED), 0);
+    s_set_clock (f, t0 + 2 * HOUR);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_level (f, SHOP), 1);
+    assert_int_equal (s_level (f, "other-shop"), 0);
+    //  The next level is one more 2 h later.
+    s_set_clock (f, t0 + 4 * HOUR);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_level (f, SHOP), 2);
+    //  other-shop's at the default 24 h.
+    s_set_clock (f, t0 + 24 * HOUR - 1);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_level (f, "other-shop"), 0);
+    s_set_clock (f, t0 + 24 * HOUR);
+    kt_escalation_settle (&f->esc, f->db);
+    assert_int_equal (s_level (f, "other-shop"), 1);
+    assert_int_equal (s_level (f, SHOP), 3);
+    zsock_destroy (&gw2);
+    zsock_destroy (&gw);
+}
+
 static void
 s_push_action (fixture_t *f, zsock_t *gw, const char *id, int action,
                void (*fill) (Kefu__V1__ComplaintAction *))
@@ -709,10 +797,6 @@ s_late_ms (fixture_t *f, int nth)
     return late;
 }
 
-#define PASSED                                                                                     \
-    "SELECT count (*) FROM events WHERE stream = 'escalation' AND kind = "                         \
-    "'complaint.deadline_passed'"
-
 static void
 test_deadlines_passed_during_a_kill_fire_once_after_the_restart_saying_how_late (void **state)
 {
@@ -801,6 +885,7 @@ main (void)
             test_a_promise_to_change_the_review_stops_the_ladder_and_is_followed_up, s_teardown),
         cmocka_unit_test_teardown (test_the_shop_settings_are_shown_and_changed_by_kefuctl,
                                    s_teardown),
+        cmocka_unit_test_teardown (test_each_stage_deadline_is_the_shops_own, s_teardown),
         cmocka_unit_test_teardown (
             test_a_complaint_goes_through_six_steps_with_one_approval_and_one_ledger_entry,
             s_teardown),

@@ -946,6 +946,80 @@ test_a_burst_gets_only_its_connections_share (void **state)
     zsock_destroy (&other);
 }
 
+//  With the batch share set, and while another connection has items inside
+//  intake, a batch holds only a slice of one connection's burst. With 16 KiB of a connection in the
+//  writers' next batches and the writers held up (a lock on messages, on
+//  which another gateway's item already waits), forty items of 6 KiB find
+//  room for the batch being written and the next one, two each at most,
+//  although the connection's share of intake (256 KiB) would take all
+//  forty; the others are answered RETRY_LATER overloaded naming
+//  KEFU_INTAKE_CONNECTION_BATCH. Once the lock goes every item taken is
+//  stored.
+static void
+test_a_batch_takes_only_a_slice_of_a_burst (void **state)
+{
+    fixture_t *f = *state;
+    setenv ("KEFU_INTAKE_CONNECTION_BATCH", "16KiB", 1);
+    kt_intake_reload (f->intake);
+    unsetenv ("KEFU_INTAKE_CONNECTION_BATCH");
+    bool welcomed = false;
+    zsock_t *other = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-2", SHOP, &welcomed);
+    assert_true (welcomed);
+    PGconn *lock = PQconnectdb (f->db);
+    PGresult *res = PQexec (lock, "SET idle_in_transaction_session_timeout = '20s'; BEGIN; "
+                                  "LOCK TABLE messages IN SHARE MODE");
+    assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+    PQclear (res);
+    Kefu__V1__InboundItem item;
+    Kefu__V1__CustomerMessage msg;
+    kt_gw_message (&item, &msg, SHOP, "small-2", "tb_small", "在吗", kf_clock_now_ms (f->clock));
+    kt_gw_send_item (other, &item);
+    assert_true (kt_db_wait_lock_waiter (f->db, "kefu-intake"));
+
+    enum { ITEMS = 40, BODY = 6144 };
+    uint8_t *body = malloc (BODY);
+    memset (body, 'x', BODY);
+    for (int i = 0; i < ITEMS; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "slice-%02d", i);
+        s_send (f, &(s_msg_t){.customer = "tb_slice", .body = body, .body_len = BODY}, id);
+    }
+    //  A last one finds the next batch full whatever the timing: its answer
+    //  comes after every other refusal of this connection.
+    s_send (f, &(s_msg_t){.customer = "tb_slice", .body = body, .body_len = BODY}, "slice-last");
+    int refused = 0;
+    for (bool last = false; !last;) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->body_case, KEFU__V1__INTAKE_FRAME__BODY_ACK);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_RETRY_LATER);
+        assert_int_equal (in->ack->code, KEFU__V1__ERROR_CODE__ERROR_OVERLOADED);
+        assert_non_null (strstr (in->ack->reason, "KEFU_INTAKE_CONNECTION_BATCH"));
+        last = in->ack->gateway_msg_id.len == 10 &&
+               memcmp (in->ack->gateway_msg_id.data, "slice-last", 10) == 0;
+        refused += !last;
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    int taken = ITEMS - refused;
+    assert_in_range (taken, 2, 4);
+
+    res = PQexec (lock, "ROLLBACK");
+    PQclear (res);
+    PQfinish (lock);
+    for (int i = 0; i < taken; i++) {
+        Kefu__V1__IntakeFrame *in = kt_gw_recv (f->gw);
+        assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+        kefu__v1__intake_frame__free_unpacked (in, NULL);
+    }
+    Kefu__V1__IntakeFrame *in = kt_gw_recv (other);
+    assert_int_equal (in->ack->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    kefu__v1__intake_frame__free_unpacked (in, NULL);
+    assert_int_equal (
+        kt_db_count (f->db, "SELECT count(*) FROM messages WHERE gateway_msg_id LIKE 'slice-%'"),
+        taken);
+    free (body);
+    zsock_destroy (&other);
+}
+
 int
 main (void)
 {
@@ -964,6 +1038,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_renamed_customer_is_updated_in_the_same_round_trip,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_second_writer_only_under_backlog, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_batch_takes_only_a_slice_of_a_burst, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_burst_gets_only_its_connections_share, s_setup,
                                          s_teardown),

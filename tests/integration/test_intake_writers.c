@@ -166,19 +166,6 @@ test_a_conflict_on_a_unique_key_is_counted (void **state)
     s_close (&f);
 }
 
-//  Wait (bounded) until an intake connection waits on a lock.
-static bool
-s_sweep_waits_on_lock (const char *db)
-{
-    for (int i = 0; i < 1000; i++) {
-        if (kt_db_count (db, "SELECT count(*) FROM pg_stat_activity WHERE application_name "
-                             "LIKE 'kefu-intake%' AND wait_event_type = 'Lock'") > 0)
-            return true;
-        zclock_sleep (10); //  polling a condition, not letting time pass
-    }
-    return false;
-}
-
 static void
 s_exec (PGconn *conn, const char *sql)
 {
@@ -228,7 +215,7 @@ test_a_sweep_held_by_a_lock_does_not_hold_back_gateways (void **state)
     //  reply), the catch-up time and the sweep interval: the next tick
     //  sweeps.
     kf_clock_advance (clock, 26 * 3600000LL);
-    assert_true (s_sweep_waits_on_lock (db));
+    assert_true (kt_db_wait_lock_waiter (db, "kefu-intake"));
 
     //  Meanwhile the gateways are answered.
     bool second = false;
@@ -241,7 +228,7 @@ test_a_sweep_held_by_a_lock_does_not_hold_back_gateways (void **state)
     kefu__v1__intake_frame__free_unpacked (in, NULL);
     //  ... while the sweep has closed nothing yet.
     assert_int_equal (kt_intake_counter (intake, "conversations.closed", NULL), 0);
-    assert_true (s_sweep_waits_on_lock (db));
+    assert_true (kt_db_wait_lock_waiter (db, "kefu-intake"));
 
     //  The lock goes: the sweep closes them all, in bounded transactions.
     s_exec (holder, "COMMIT");

@@ -12,6 +12,7 @@
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
 #include "kt_db.h"
+#include "kt_desk.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
 #include "kt_kefuctl.h"
@@ -29,116 +30,28 @@
 
 #define SHOP "demo-shop"
 
-typedef struct {
-    char *db;             //  conninfo
-    kf_clock_t *clock;    //  shared driven clock
-    kt_intake_t *intake;  //  intake (in-process)
-    kt_routing_t routing; //  routing (in-process)
-    kt_metrics_t metrics; //  metrics (in-process)
-    zsock_t *gw;          //  the gateway (raw)
-    char endpoint[96];    //  KEFU_METRICS_ENDPOINT=...
-    int seq;              //  item ids
-} fixture_t;
+typedef kt_desk_t fixture_t;
 
 static int
 s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
-    f->db = kt_db_fresh ("metrics_attendance");
-    kt_shop_add (f->db, SHOP);
-    kt_sql (f->db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
-                   "('demo-shop', 'presales', '售前');"
-                   "INSERT INTO shifts VALUES ('demo-shop', 'day', 540, 1080);"
-                   "INSERT INTO agents (shop_id, agent_id, name, capacity) "
-                   "SELECT 'demo-shop', a, a, 3 FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                   "INSERT INTO agent_groups SELECT 'demo-shop', a, 'presales' "
-                   "FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                   "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
-                   "SELECT 'demo-shop', a, 'day' FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
-                   "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
+    char *db = kt_db_fresh ("metrics_attendance");
+    kt_shop_add (db, SHOP);
+    kt_sql (db, "INSERT INTO routing_groups (shop_id, group_name, display_name) VALUES "
+                "('demo-shop', 'presales', '售前');"
+                "INSERT INTO shifts VALUES ('demo-shop', 'day', 540, 1080);"
+                "INSERT INTO agents (shop_id, agent_id, name, capacity) "
+                "SELECT 'demo-shop', a, a, 3 FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
+                "INSERT INTO agent_groups SELECT 'demo-shop', a, 'presales' "
+                "FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
+                "INSERT INTO agent_schedule (shop_id, agent_id, shift_name) "
+                "SELECT 'demo-shop', a, 'day' FROM unnest ('{anna,bo,chen,dan}'::text[]) a;"
+                "INSERT INTO routing_settings (shop_id) VALUES ('demo-shop')");
     //  Tuesday 2026-11-10, 08:00 in Shanghai.
-    f->clock = kf_clock_new_manual (kf_clock_parse_utc ("2026-11-10T00:00:00Z"));
-    f->intake = kt_intake_new (f->db, f->clock);
-    kt_intake_start (f->intake);
-    kt_routing_start (&f->routing, f->db, f->intake->events_endpoint, f->intake->command_endpoint,
-                      f->clock);
-    char routing_events[64];
-    snprintf (routing_events, sizeof routing_events, "tcp://127.0.0.1:%d",
-              kt_routing_port (&f->routing, "events"));
-    kt_metrics_init (&f->metrics, f->db, f->intake->events_endpoint, routing_events);
-    kt_metrics_start (&f->metrics, f->clock);
-    snprintf (f->endpoint, sizeof f->endpoint, "KEFU_METRICS_ENDPOINT=%s", f->metrics.query);
-    bool welcomed = false;
-    f->gw = kt_gw_connect (f->intake->gateway_endpoint, "qianniu-1", SHOP, &welcomed);
-    assert_true (welcomed);
+    kt_desk_start (f, db, SHOP, "2026-11-10T00:00:00Z");
     *state = f;
     return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    fixture_t *f = *state;
-    zsock_destroy (&f->gw);
-    kt_metrics_stop (&f->metrics);
-    kt_metrics_free (&f->metrics);
-    kt_routing_stop (&f->routing);
-    kt_intake_destroy (&f->intake);
-    kf_clock_destroy (&f->clock);
-    free (f->db);
-    free (f);
-    return 0;
-}
-
-//  At UTC time `at` an item through the gateway, then routing decides.
-static void
-s_push (fixture_t *f, const char *at, Kefu__V1__InboundItem *item)
-{
-    int64_t when = kf_clock_parse_utc (at);
-    assert_int_equal (kf_clock_set (f->clock, when), 0);
-    char id[32];
-    snprintf (id, sizeof id, "it-%d", ++f->seq);
-    item->shop_id = kt_text (SHOP);
-    item->gateway_msg_id = kt_text (id);
-    item->sent_at_ms = when;
-    item->channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
-    kt_gw_push (f->gw, item);
-    kt_routing_settle (&f->routing, f->db);
-}
-
-static void
-s_presence (fixture_t *f, const char *at, const char *agent, int status)
-{
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__AgentPresence presence = KEFU__V1__AGENT_PRESENCE__INIT;
-    presence.agent_id = kt_text (agent);
-    presence.status = status;
-    presence.handover_note = kt_text ("");
-    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_PRESENCE;
-    item.agent_presence = &presence;
-    s_push (f, at, &item);
-}
-
-//  A customer's message (agent NULL) or an agent's reply.
-static void
-s_line (fixture_t *f, const char *at, const char *customer, const char *agent, const char *text)
-{
-    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
-    Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
-    Kefu__V1__AgentReply reply = KEFU__V1__AGENT_REPLY__INIT;
-    if (!agent) {
-        msg.customer_id = kt_text (customer);
-        msg.body = kt_text (text);
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_CUSTOMER_MESSAGE;
-        item.customer_message = &msg;
-    } else {
-        reply.customer_id = kt_text (customer);
-        reply.agent_id = kt_text (agent);
-        reply.body = kt_text (text);
-        item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
-        item.agent_reply = &reply;
-    }
-    s_push (f, at, &item);
 }
 
 #define ONLINE  KEFU__V1__AGENT_STATUS__AGENT_STATUS_ONLINE
@@ -148,15 +61,15 @@ s_line (fixture_t *f, const char *at, const char *customer, const char *agent, c
 static void
 s_day (fixture_t *f)
 {
-    s_presence (f, "2026-11-10T00:55:00Z", "anna", ONLINE); //  08:55
-    s_presence (f, "2026-11-10T01:00:00Z", "dan", ONLINE);  //  09:00
-    s_presence (f, "2026-11-10T01:20:00Z", "bo", ONLINE);   //  09:20: 20 minutes late
-    s_line (f, "2026-11-10T02:00:00Z", "tb_1", NULL, "在吗");
-    s_line (f, "2026-11-10T02:01:00Z", "tb_1", "anna", "亲 您好");
-    s_presence (f, "2026-11-10T08:00:00Z", "dan", OFFLINE);     //  16:00: two hours early
-    s_line (f, "2026-11-10T09:50:00Z", "tb_2", NULL, "有货吗"); //  17:50, never answered
-    s_presence (f, "2026-11-10T10:05:00Z", "bo", OFFLINE);
-    s_presence (f, "2026-11-10T10:10:00Z", "anna", OFFLINE);
+    kt_desk_presence (f, "2026-11-10T00:55:00Z", "anna", ONLINE); //  08:55
+    kt_desk_presence (f, "2026-11-10T01:00:00Z", "dan", ONLINE);  //  09:00
+    kt_desk_presence (f, "2026-11-10T01:20:00Z", "bo", ONLINE);   //  09:20: 20 minutes late
+    kt_desk_line (f, "2026-11-10T02:00:00Z", "tb_1", NULL, "在吗");
+    kt_desk_line (f, "2026-11-10T02:01:00Z", "tb_1", "anna", "亲 您好");
+    kt_desk_presence (f, "2026-11-10T08:00:00Z", "dan", OFFLINE);     //  16:00: two hours early
+    kt_desk_line (f, "2026-11-10T09:50:00Z", "tb_2", NULL, "有货吗"); //  17:50, never answered
+    kt_desk_presence (f, "2026-11-10T10:05:00Z", "bo", OFFLINE);
+    kt_desk_presence (f, "2026-11-10T10:10:00Z", "anna", OFFLINE);
     assert_int_equal (kf_clock_set (f->clock, kf_clock_parse_utc ("2026-11-10T11:00:00Z")), 0);
     kt_routing_settle (&f->routing, f->db);
     kt_metrics_settle (&f->metrics, f->db);
@@ -243,6 +156,68 @@ test_an_attendance_day_shows_present_late_absent_and_early_leave (void **state)
                          "late");
     json_decref (a);
 
+    //  The month's scorecard carries each agent's attendance, equal to the
+    //  month of agent.attendance added up (informational: no points).
+    a = kt_metrics_json (f->metrics.query, "agent.attendance", SHOP, 0, 0, NULL,
+                         "{\"month\": \"2026-11\"}");
+    json_t *card = kt_metrics_json (f->metrics.query, "agent.scorecard", SHOP, 0, 0, NULL,
+                                    "{\"month\": \"2026-11\"}");
+    json_t *att = json_object_get (card, "attendance");
+    assert_int_equal (json_object_size (att), 4);
+    size_t i;
+    json_t *row;
+    json_t *sums = json_object ();
+    json_array_foreach (json_object_get (a, "rows"), i, row)
+    {
+        const char *agent = json_string_value (json_object_get (row, "agent_id"));
+        json_t *t = json_object_get (sums, agent);
+        if (!t) {
+            t = json_pack ("{s:i, s:i, s:i, s:i, s:i}", "shifts", 0, "late", 0, "early_leave", 0,
+                           "absent", 0, "unanswered", 0);
+            json_object_set_new (sums, agent, t);
+        }
+        const char *keys[] = {"late", "early_leave", "absent"};
+        json_object_set_new (t, "shifts",
+                             json_integer (json_integer_value (json_object_get (t, "shifts")) + 1));
+        for (int k = 0; k < 3; k++)
+            json_object_set_new (t, keys[k],
+                                 json_integer (json_integer_value (json_object_get (t, keys[k])) +
+                                               json_is_true (json_object_get (row, keys[k]))));
+        json_object_set_new (
+            t, "unanswered",
+            json_integer (json_integer_value (json_object_get (t, "unanswered")) +
+                          json_integer_value (json_object_get (row, "unanswered"))));
+    }
+    const char *agent;
+    json_t *want;
+    json_object_foreach (sums, agent, want)
+    {
+        json_t *got = json_object_get (att, agent);
+        assert_non_null (got);
+        const char *keys[] = {"shifts", "late", "early_leave", "absent", "unanswered"};
+        for (int k = 0; k < 5; k++)
+            assert_int_equal (kt_json_num (got, keys[k]), kt_json_num (want, keys[k]));
+    }
+    json_decref (sums);
+    assert_int_equal (kt_json_num (att, "bo.late"), 1);
+    assert_int_equal (kt_json_num (att, "dan.early_leave"), 1);
+    assert_int_equal (kt_json_num (att, "chen.present"), 0);
+    assert_int_equal (kt_json_num (att, "anna.present"), 1);
+    assert_int_equal (kt_json_num (att, "anna.shifts"), 30);
+    //  On anna's card (she replied), beside her items; no points from it.
+    json_array_foreach (json_object_get (card, "agents"), i, row)
+    {
+        if (strcmp (json_string_value (json_object_get (row, "agent_id")), "anna") == 0)
+            assert_int_equal (kt_json_num (row, "attendance.unanswered"),
+                              kt_json_num (att, "anna.unanswered"));
+    }
+    json_decref (card);
+    json_decref (a);
+    KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11");
+    assert_non_null (strstr (r->out, "attendance (informational, no points)"));
+    KT_EXPECT (f->db, 0, f->endpoint, "scorecard", SHOP, "--month", "2026-11", "--csv");
+    assert_non_null (strstr (r->out, ",shifts,present,late,early_leave,absent,unanswered\n"));
+
     //  A minute after the shift ended metrics published it: one
     //  agent.attendance per agent on its own stream (in the event log).
     assert_int_equal (kt_db_count (f->db, "SELECT count (*) FROM events WHERE stream = "
@@ -287,7 +262,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (
-            test_an_attendance_day_shows_present_late_absent_and_early_leave, s_setup, s_teardown),
+            test_an_attendance_day_shows_present_late_absent_and_early_leave, s_setup,
+            kt_desk_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

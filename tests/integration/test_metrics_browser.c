@@ -9,6 +9,7 @@
     pushes a new customer and waits for the page to show them on its own,
     requires that the console saw no error and no exception, and keeps a
     screenshot: <build dir>/dashboard.png. */
+#include "kefu/v1/events.pb-c.h"
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
@@ -484,6 +485,28 @@ test_the_dashboard_shows_the_day_in_a_real_browser (void **state)
     s_wait_for (&b, "document.getElementById ('waiting').textContent.includes ('wx_newcomer') && "
                     "document.querySelector ('#kpi-answer .value').textContent === '33.3 %'");
     s_tile (&b, "kpi-answer", "33.3 %", "bad");
+
+    //  Order-sync's first events: an order shipped before the cutoff and
+    //  one flagged late make the timeliness tile 50 %, below its 95 %.
+    const char *kinds[] = {"order.shipped", "order.flagged"};
+    for (int i = 0; i < 2; i++) {
+        Kefu__V1__OrderEvent o = KEFU__V1__ORDER_EVENT__INIT;
+        o.order_id = i ? "D2" : "D1";
+        o.state = i ? KEFU__V1__ORDER_STATE__ORDER_PAID : KEFU__V1__ORDER_STATE__ORDER_SHIPPED;
+        o.flag = i ? "late" : "";
+        o.task = i ? "shipping_delay" : "";
+        o.at_ms = kf_clock_now_ms (d.clock);
+        Kefu__V1__Event ev = KEFU__V1__EVENT__INIT;
+        ev.shop_id = SHOP;
+        ev.kind = (char *) kinds[i];
+        ev.occurred_at_ms = o.at_ms;
+        ev.payload_case = KEFU__V1__EVENT__PAYLOAD_ORDER;
+        ev.order = &o;
+        kt_metrics_write_event (d.db, "ordersync", &ev);
+    }
+    kt_metrics_settle (&d.metrics, d.db);
+    s_wait_for (&b, "document.querySelector ('#kpi-orders .value').textContent === '50 %'");
+    s_tile (&b, "kpi-orders", "50 %", "bad");
 
     json_t *png = s_call (&b, true, "Page.captureScreenshot",
                           json_pack ("{s:s, s:b}", "format", "png", "captureBeyondViewport", 1));

@@ -709,6 +709,26 @@ test_a_rebuild_gives_the_same_numbers (void **state)
     s_check_all (f);
 }
 
+//  A rebuild names every conversation before it has a row: their rows are
+//  looked for once per batch of events, not once per event.
+static void
+test_a_rebuild_looks_for_rows_once_per_batch (void **state)
+{
+    fixture_t *f = *state;
+    s_run_day (f, false);
+    int64_t before = kt_metrics_counter (&f->metrics, "state.lookups");
+    char *reply = kt_metrics_command (&f->metrics, "REBUILD");
+    assert_string_equal (reply, "OK");
+    free (reply);
+    kt_metrics_settle (&f->metrics, f->db);
+    int64_t lookups = kt_metrics_counter (&f->metrics, "state.lookups") - before;
+    //  The day's events fit in one batch per stream (intake's, routing's):
+    //  at most one statement for conversations and one for orders each.
+    if (lookups < 1 || lookups > 4)
+        fail_msg ("%lld lookups for the rebuild", (long long) lookups);
+    s_check_all (f);
+}
+
 int
 main (void)
 {
@@ -718,6 +738,8 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_a_restart_mid_day_counts_nothing_twice_and_misses_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_rebuild_gives_the_same_numbers, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_rebuild_looks_for_rows_once_per_batch, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -226,7 +226,8 @@ test_the_api_answers_each_kind_as_the_query_endpoint_does (void **state)
                                  "[{\"shop_id\":\"demo-shop\",\"timezone\":\"Asia/Shanghai\"}],"
                                  "\"kinds\":[\"kpi.summary\",\"kpi.series\",\"agents.now\","
                                  "\"conversations.waiting\",\"qa.flags\",\"agent.scorecard\","
-                                 "\"agent.attendance\"]}");
+                                 "\"agent.attendance\",\"phrases.usage\",\"orders.summary\","
+                                 "\"aftersales.summary\"]}");
     kt_http_free (&r);
 }
 

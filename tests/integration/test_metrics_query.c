@@ -20,6 +20,7 @@
 #include "kt_metrics.h"
 #include "metrics_query.h"
 
+#include <libpq-fe.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +40,7 @@ typedef struct {
     zcert_t *sup_a;       //  a supervisor of shop-a
     zcert_t *admin;       //  an admin of every shop
     zcert_t *gateway;     //  a gateway of shop-a
+    PGconn *locker;       //  a session holding a lock, or NULL
 } fixture_t;
 
 static void
@@ -91,6 +93,8 @@ static int
 s_teardown (void **state)
 {
     fixture_t *f = *state;
+    if (f->locker)
+        PQfinish (f->locker); //  its lock goes with it
     kt_metrics_stop (&f->metrics);
     kt_metrics_free (&f->metrics);
     char path[128];
@@ -318,6 +322,70 @@ test_bad_questions_are_refused_with_their_own_code (void **state)
     s_accepted (s_ask (f, c, "conversations.waiting", "shop-a", 0, 0, NULL, NULL, 5000));
 }
 
+//  A question that waits on PostgreSQL (here: on a lock a supervisor's
+//  tool holds on the entered scores) holds one query worker; another
+//  shop's small question is answered meanwhile, the slow one once the lock
+//  goes. (The workers connected and prepared their statements before
+//  START answered, so the lock stops only what reads the table.)
+static void
+test_a_slow_question_does_not_hold_back_another_shops (void **state)
+{
+    fixture_t *f = *state;
+    f->locker = PQconnectdb (f->db);
+    assert_int_equal (PQstatus (f->locker), CONNECTION_OK);
+    PGresult *res = PQexec (f->locker, "BEGIN; LOCK TABLE metrics_entered_scores IN ACCESS "
+                                       "EXCLUSIVE MODE");
+    assert_int_equal (PQresultStatus (res), PGRES_COMMAND_OK);
+    PQclear (res);
+    //  Shop A's scorecard: sent, not waited for.
+    zsock_t *slow = zsock_new (ZMQ_DEALER);
+    zcert_apply (f->admin, slow);
+    zsock_set_curve_serverkey (slow, zcert_public_txt (f->server));
+    assert_int_equal (zsock_connect (slow, "%s", f->metrics.query), 0);
+    Kefu__V1__Query q = KEFU__V1__QUERY__INIT;
+    q.request_id = s_bytes ("slow");
+    q.kind = s_bytes ("agent.scorecard");
+    q.shop_id = s_bytes ("shop-a");
+    q.params_json = s_bytes ("{\"month\": \"2026-11\"}");
+    zframe_t *frame = kf_wire_pack (&q.base);
+    assert_int_equal (zframe_send (&frame, slow, 0), 0);
+    //  ... until a worker waits on the lock with it.
+    int64_t deadline = zclock_mono () + 10000;
+    while (kt_db_count (f->db, "SELECT count (*) FROM pg_stat_activity "
+                               "WHERE application_name = 'kefu-metrics-query' "
+                               "AND wait_event_type = 'Lock'") < 1) {
+        if (zclock_mono () > deadline)
+            fail_msg ("the scorecard never reached the lock");
+        zclock_sleep (10);
+    }
+    //  Shop B's day: answered, with its numbers, while A's waits.
+    Kefu__V1__Answer *a = s_ask (f, f->admin, "kpi.summary", "shop-b", 0, 0, NULL, DAY, 5000);
+    assert_non_null (a);
+    assert_int_equal (a->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    json_t *root = json_loadb ((const char *) a->json.data, a->json.len, 0, NULL);
+    assert_int_equal (kt_json_num (root, "total.conversations.customer_opened"), 7);
+    json_decref (root);
+    kefu__v1__answer__free_unpacked (a, NULL);
+    //  ... and the scorecard has not been answered: it is still on the lock.
+    assert_false (zsock_events (slow) & ZMQ_POLLIN);
+    res = PQexec (f->locker, "COMMIT");
+    PQclear (res);
+    PQfinish (f->locker);
+    f->locker = NULL;
+    zpoller_t *poller = zpoller_new (slow, NULL);
+    assert_ptr_equal (zpoller_wait (poller, 10000), slow);
+    zpoller_destroy (&poller);
+    zframe_t *in = zframe_recv (slow);
+    a = kefu__v1__answer__unpack (NULL, zframe_size (in), zframe_data (in));
+    zframe_destroy (&in);
+    assert_non_null (a);
+    assert_int_equal (a->status, KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    assert_int_equal (a->request_id.len, 4);
+    assert_memory_equal (a->request_id.data, "slow", 4);
+    kefu__v1__answer__free_unpacked (a, NULL);
+    zsock_destroy (&slow);
+}
+
 int
 main (void)
 {
@@ -329,6 +397,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_revoked_key_stops_at_the_next_refresh, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_questions_are_refused_with_their_own_code,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_slow_question_does_not_hold_back_another_shops,
                                          s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

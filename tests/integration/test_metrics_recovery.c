@@ -62,6 +62,7 @@ s_spawn (const s_target_t *t)
                           c,
                           "KEFU_INSECURE=1",
                           "KEFU_METRICS_POLL_INTERVAL=50ms",
+                          "KEFU_METRICS_HTTP_ENDPOINT=", //  no dashboard: 8480 may be taken
                           "KEFU_LOG_LEVEL=error",
                           NULL};
     pid_t pid = kt_process_spawn (argv, NULL, -1, -1, SIGKILL); //  never outlive the test

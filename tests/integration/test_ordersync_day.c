@@ -434,6 +434,39 @@ test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot (void **st
                       1);
 }
 
+//  Several orders memory let go of, named in one batch of events (two late
+//  snapshots and a flag): each is read back and judged against its row.
+static void
+test_a_batch_naming_settled_orders_reads_each_back (void **state)
+{
+    fixture_t *f = *state;
+    s_at (f, AT (0, 10, 0));
+    s_order (f, "TB-X", "tb_xia", PAID, ONLINE, AT (0, 9, 0), AT (0, 10, 0));
+    s_order (f, "TB-Y", "tb_yan", PAID, ONLINE, AT (0, 9, 0), AT (0, 10, 0));
+    s_at (f, AT (0, 12, 0));
+    s_order (f, "TB-X", "tb_xia", KEFU__V1__ORDER_STATE__ORDER_DELIVERED, ONLINE, AT (0, 9, 0),
+             AT (0, 12, 0));
+    s_order (f, "TB-Y", "tb_yan", KEFU__V1__ORDER_STATE__ORDER_DELIVERED, ONLINE, AT (0, 9, 0),
+             AT (0, 12, 0));
+    s_at (f, AT (0, 12, 0)); //  both delivered: in the record only
+    s_order (f, "TB-X", "tb_xia", SHIPPED, ONLINE, AT (0, 9, 0), AT (0, 11, 0));
+    s_order (f, "TB-Y", "tb_yan", SHIPPED, ONLINE, AT (0, 9, 0), AT (0, 11, 0));
+    s_red_flag (f, "f-x", "TB-X", "顺丰", "xiaomei");
+    s_at (f, AT (0, 12, 1));
+    assert_int_equal (s_count (f, "SELECT count(*) FROM orders WHERE order_id IN ('TB-X', 'TB-Y') "
+                                  "AND state = 4"),
+                      2);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM order_refused WHERE reason = 'stale' "
+                                  "AND order_id IN ('TB-X', 'TB-Y')"),
+                      2);
+    char *note = s_text (f, "SELECT address_note FROM orders WHERE order_id = 'TB-X'");
+    assert_string_equal (note, "顺丰 _ xiaomei");
+    free (note);
+    assert_int_equal (s_count (f, "SELECT count(*) FROM events WHERE stream = 'ordersync' AND "
+                                  "kind = 'order.created'"),
+                      2);
+}
+
 int
 main (void)
 {
@@ -442,6 +475,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_orders_show_tells_history_tasks_and_credit, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_orders_list_filters_by_state_unpaid_late_and_customer,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_batch_naming_settled_orders_reads_each_back,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_settled_order_is_read_back_from_the_record_for_a_late_snapshot, s_setup,

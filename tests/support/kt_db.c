@@ -161,6 +161,24 @@ kt_db_count (const char *conninfo, const char *sql)
     return n;
 }
 
+bool
+kt_db_wait_lock_waiter (const char *conninfo, const char *app)
+{
+    const char *values[] = {app};
+    for (int i = 0; i < 1000; i++) {
+        char *n = kt_db_query1p (conninfo,
+                                 "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                                 "LIKE $1 || '%' AND wait_event_type = 'Lock'",
+                                 1, values);
+        bool waits = atoll (n) > 0;
+        free (n);
+        if (waits)
+            return true;
+        zclock_sleep (10); //  polling a condition, not letting time pass
+    }
+    return false;
+}
+
 Kefu__V1__Event *
 kt_db_last_event (const char *conninfo, const char *stream, const char *kind)
 {

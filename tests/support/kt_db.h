@@ -7,6 +7,7 @@
 #ifndef KT_DB_H
 #define KT_DB_H
 
+#include <stdbool.h>
 #include "kefu/v1/events.pb-c.h"
 
 #include <czmq.h>
@@ -40,6 +41,9 @@ char *kt_db_query1 (const char *conninfo, const char *sql);
 char *kt_db_query1p (const char *conninfo, const char *sql, int n, const char *const *values);
 //  Same, as an integer.
 long long kt_db_count (const char *conninfo, const char *sql);
+//  Wait (bounded: 10 s) until a connection whose application_name starts
+//  with app waits on a lock. true if one does.
+bool kt_db_wait_lock_waiter (const char *conninfo, const char *app);
 //  SYNC a service's actor until `consumer` has applied every intake event
 //  in db (fails the test after 20 s): it has run what is due and handed its
 //  commands in.

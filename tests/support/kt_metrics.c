@@ -1,6 +1,9 @@
 /*  kt_metrics — kefu-metrics as an in-process actor for tests. */
 #include "kt_metrics.h"
 
+#include "kf_outbox.h"
+#include "kf_store.h"
+
 #include "kt_db.h"
 #include "kt_intake.h"
 #include "kt_kefuctl.h"
@@ -226,4 +229,20 @@ kt_json_num (json_t *root, const char *path)
     if (!json_is_number (v))
         fail_msg ("%s is not a number", path);
     return json_number_value (v);
+}
+
+void
+kt_metrics_write_event (const char *db, const char *stream, const Kefu__V1__Event *ev)
+{
+    kf_store_t *store = kf_store_new (db, "test");
+    assert_int_equal (kf_store_connect (store), 0);
+    kf_outbox_t *outbox = kf_outbox_new (stream, store);
+    kf_error_t err;
+    kf_error_clear (&err);
+    assert_int_equal (kf_store_begin (store, &err), 0);
+    assert_int_equal (kf_outbox_add (outbox, ev), 0);
+    assert_int_equal (kf_outbox_flush (outbox, &err), 0);
+    assert_int_equal (kf_store_commit (store, &err), 0);
+    kf_outbox_destroy (&outbox);
+    kf_store_destroy (&store);
 }

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "kefu/v1/control.pb-c.h"
+#include "kefu/v1/events.pb-c.h"
 #include "kf_clock.h"
 #include "kf_daemon.h"
 #include "metrics_config.h"
@@ -51,6 +52,11 @@ char *kt_metrics_command (kt_metrics_t *self, const char *command);
 //  conversations nobody of demo-shop may see. Set the clock to
 //  2026-11-23T02:05:00Z (10:05 in Shanghai).
 void kt_metrics_seed_day (const char *db, const char *customer);
+
+//  Write ev into the event log of db on stream (as that service's outbox
+//  would, in one transaction): order-sync's and complaint-escalation's
+//  events for tests that do not run those services.
+void kt_metrics_write_event (const char *db, const char *stream, const Kefu__V1__Event *ev);
 
 //  Ask: a Query of kind for shop (from/to ms may be 0, group_by and
 //  params_json may be NULL). Returns the answer (fails the test if none

@@ -433,6 +433,13 @@ test_names_parse_back (void **state)
         assert_int_equal (esc_party_parse (esc_party_name (i)), i);
     assert_int_equal (esc_category_parse ("nonsense"), 0);
     assert_int_equal (esc_action_parse ("approve"), ESC_APPROVE);
+    //  A stage's deadline is named by what ends it (kefuctl's --judge-within
+    //  ... --close-within); stages without one have no name.
+    assert_string_equal (esc_deadline_name (ESC_DEADLINE_FIRST), "judge");
+    assert_string_equal (esc_deadline_name (KEFU__V1__COMPLAINT_STAGE__COMPLAINT_APPROVED),
+                         "carry_out");
+    assert_string_equal (esc_deadline_name (ESC_DEADLINE_LAST), "close");
+    assert_string_equal (esc_deadline_name (KEFU__V1__COMPLAINT_STAGE__COMPLAINT_CLOSED), "");
 }
 
 int

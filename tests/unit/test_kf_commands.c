@@ -103,13 +103,15 @@ s_decide (s_env_t *env, const char *shop, const char *request, bool store, int e
         expect);
 }
 
-//  The next command intake receives (its payload), or "" after 1 s.
-static void
-s_recv (s_env_t *env, char *buf, size_t size)
+//  The next command intake receives (its payload) within timeout ms: true,
+//  or false (buf "").
+static bool
+s_recv_within (s_env_t *env, char *buf, size_t size, int timeout)
 {
     *buf = 0;
     zpoller_t *poller = zpoller_new (env->intake, NULL);
-    if (zpoller_wait (poller, 1000)) {
+    bool got = zpoller_wait (poller, timeout) != NULL;
+    if (got) {
         zmsg_t *msg = zmsg_recv (env->intake);
         zframe_destroy (&env->peer);
         env->peer = zmsg_pop (msg);
@@ -118,6 +120,14 @@ s_recv (s_env_t *env, char *buf, size_t size)
         zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
+    return got;
+}
+
+//  The next command intake receives, or "" after 1 s.
+static void
+s_recv (s_env_t *env, char *buf, size_t size)
+{
+    s_recv_within (env, buf, size, 1000);
 }
 
 //  Nothing more reaches intake within 50 ms.
@@ -276,6 +286,52 @@ test_restore_and_sealed (void **state)
     assert_null (kf_commands_lookup (env->cmds, "shop-a", "t2"));
 }
 
+//  Commands intake receives until it has been quiet for 50 ms; the last
+//  one's payload in last.
+static int
+s_drain (s_env_t *env, char *last, size_t size)
+{
+    int n = 0;
+    char buf[64];
+    while (s_recv_within (env, buf, sizeof buf, 50)) {
+        snprintf (last, size, "%s", buf);
+        n++;
+    }
+    return n;
+}
+
+//  A burst bigger than the window: the window goes out, the rest as acks
+//  come back, and the resend timer sends again only what is in flight.
+static void
+test_a_burst_goes_out_a_window_at_a_time (void **state)
+{
+    s_env_t *env = *state;
+    char request[32], last[64];
+    for (int i = 0; i < 1500; i++) {
+        snprintf (request, sizeof request, "r%d", i);
+        s_decide (env, "shop-a", request, false, 0);
+    }
+    kf_commands_commit (env->cmds);
+    assert_int_equal (kf_commands_unacked (env->cmds), 1500);
+    assert_int_equal (s_drain (env, last, sizeof last), 1000); //  the default window
+    assert_string_equal (last, "r999");
+    assert_int_equal (kf_commands_in_flight (env->cmds), 1000);
+    //  Nothing due: the timer sends nothing, whatever waits.
+    kf_commands_resend (env->cmds, 3600 * 1000);
+    s_assert_quiet (env);
+    //  One ack, one more out: the oldest waiting decision.
+    s_ack (env, "r0", KEFU__V1__ACK_STATUS__ACK_ACCEPTED);
+    assert_int_equal (s_drain (env, last, sizeof last), 1);
+    assert_string_equal (last, "r1000");
+    //  A smaller window: all due again (timeout 0) is the in-flight ones only.
+    kf_commands_set_window (env->cmds, 2);
+    kf_commands_resend (env->cmds, 0);
+    assert_int_equal (s_drain (env, last, sizeof last), 1000);
+    assert_int_equal (*kf_control_counter (env->control, "commands.resent"), 1000);
+    assert_int_equal (kf_commands_in_flight (env->cmds), 1000);
+    assert_int_equal (kf_commands_unacked (env->cmds), 1499);
+}
+
 int
 main (void)
 {
@@ -287,6 +343,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_shops_sharing_a_request_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_restore_and_sealed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_burst_goes_out_a_window_at_a_time, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

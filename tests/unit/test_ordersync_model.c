@@ -301,6 +301,30 @@ test_unpaid_orders_are_reminded_once_at_the_reminder_time (void **state)
     assert_int_equal (s_count (f, "command", "U3", "remind:U3"), 1);
 }
 
+//  A tick may stop after some orders: the rest stay due now and the next
+//  tick takes them; each order is reminded once.
+static void
+test_a_tick_at_most_n_leaves_the_rest_due_for_the_next (void **state)
+{
+    s_fix_t *f = *state;
+    const char *ids[] = {"N1", "N2", "N3", "N4", "N5"};
+    ordersync_snapshot_t snaps[5];
+    for (int i = 0; i < 5; i++) {
+        snaps[i] = s_snap (ids[i], CREATED, ONLINE, AT (0, 10, i), AT (0, 10, i));
+        s_feed (f, &snaps[i]);
+    }
+    assert_int_equal (kf_clock_set (f->clock, AT (0, 16, 0)), 0);
+    assert_int_equal (ordersync_model_tick_at_most (f->model, 2), 2);
+    assert_int_equal (s_count (f, "command", NULL, NULL), 2);
+    assert_true (ordersync_model_next_deadline (f->model) <= AT (0, 16, 0));
+    assert_int_equal (ordersync_model_tick_at_most (f->model, 2), 2);
+    assert_int_equal (ordersync_model_tick_at_most (f->model, 2), 1);
+    assert_int_equal (ordersync_model_tick_at_most (f->model, 2), 0);
+    assert_true (ordersync_model_next_deadline (f->model) > AT (0, 16, 0));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (s_count (f, "command", ids[i], NULL), 1);
+}
+
 static void
 test_a_restart_past_the_reminder_time_reminds_only_what_was_not_decided (void **state)
 {
@@ -622,6 +646,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_an_impossible_move_is_refused_and_kept_for_review,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unpaid_orders_are_reminded_once_at_the_reminder_time,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_tick_at_most_n_leaves_the_rest_due_for_the_next,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_restart_past_the_reminder_time_reminds_only_what_was_not_decided, s_setup,

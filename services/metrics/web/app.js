@@ -242,20 +242,28 @@ function failed(e) {
 }
 
 async function refreshToday() {
-  const [summary, series, byAgent, qa] = await Promise.all([
+  const has = (kind, params) => (kinds.includes(kind) ? api(kind, params) : Promise.resolve(null));
+  const [summary, series, byAgent, qa, orders, phrases] = await Promise.all([
     api('kpi.summary', { shop }),
     api('kpi.series', { shop, by: 'hour' }),
     api('kpi.summary', { shop, by: 'agent' }),
     api('qa.flags', { shop }),
+    has('orders.summary', { shop }),
+    has('phrases.usage', { shop }),
   ]);
   $('period').textContent = summary.from + ' – ' + summary.to + ' (' + summary.timezone + ')';
-  renderTiles(summary.total);
+  // Order timeliness comes from orders.summary, once order-sync has sent
+  // events for the shop ("not available" before).
+  const tiles = Object.assign({}, summary.total);
+  if (orders && orders.source) tiles.orders = { timeliness: get(orders, 'total.timeliness.rate') };
+  renderTiles(tiles);
   barChart($('chart-conversations'), series.points, (p) => get(p, 'conversations.customer_opened'), hourOf);
   barChart($('chart-response'), series.points, (p) => get(p, 'response.mean_s'), hourOf, 30);
   fillTable('by-agent', byAgent.rows || [], (r) => [r.key && r.key !== '-' ? r.key : '(no agent)', get(r, 'first_response.count'),
     percent(get(r, 'first_response.within_threshold_rate')), seconds(get(r, 'response.mean_s')),
     get(r, 'messages.replies'), percent(get(r, 'satisfaction.csat')), get(r, 'qa.flags')]);
   fillTable('qa', qa.lines || [], (l) => [l.sent_at, l.agent_id, (l.flags || []).join(' '), l.body]);
+  fillTable('phrases', (phrases && phrases.rows) || [], (p) => [p.agent_id, p.phrase_id, p.intent, p.uses]);
 }
 
 async function refreshScorecards() {

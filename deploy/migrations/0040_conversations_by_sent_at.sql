@@ -1,4 +1,4 @@
--- 0038 conversations cut on the platform's clock.
+-- 0040 conversations cut on the platform's clock.
 --
 -- From now on intake decides a conversation's membership and its quiet
 -- period by the items' sent_at (the platform's time, validated within
