@@ -216,9 +216,13 @@ static const kf_stmt_t s_statements[] = {
     //  while the customer waits, before the mark) close there; the others
     //  get their last_message_at brought up to date, and a waiting one is
     //  passed by until its abandon limit (quiet_until).
+    //  The marks are read once per sweep (MATERIALIZED): the keeper's plans
+    //  are generic, and one made while the tables were nearly empty read a
+    //  shop's mark again for every open conversation, so a sweep over
+    //  thousands of them ran for minutes (and a drain waited for it).
     //  $1 shops, $2 quiet ms, $3 limit, $4 abandon ms, $5 clock ms - catch-up.
     {"intake_close_quiet",
-     "WITH w AS (SELECT s.shop_id, "
+     "WITH w AS MATERIALIZED (SELECT s.shop_id, "
      "  CASE WHEN l.received >= to_timestamp ($5::int8 / 1000.0::float8) "
      "  THEN l.sent ELSE greatest (l.sent, to_timestamp ($5::int8 / 1000.0::float8)) END AS mark "
      "  FROM unnest ($1::text[]) AS s (shop_id) LEFT JOIN LATERAL (SELECT max (n.sent_at) AS sent, "
