@@ -14,8 +14,9 @@
     hint, never the truth: the write round trip locks the remembered
     conversations and fails (SQLSTATE KF410) unless every one is still
     open; then the keys are forgotten and the batch is done again reading
-    everything. A conversation quiet for longer than the quiet period is
-    always read (the sweep has probably closed it). Keys it does not hold
+    everything. A conversation expired by its limit (the quiet period, or
+    the abandon limit while its customer waits) is always read (the sweep
+    has probably closed it). Keys it does not hold
     are presumed new customers while that presumption keeps holding
     (intake_cache_presume_new).
 
@@ -37,14 +38,18 @@
 typedef struct _intake_cache_t intake_cache_t;
 
 typedef struct {
-    int64_t customer_ref;   //  kefu customer id
-    char *name;             //  display name as stored (NULL: not known)
-    bool vip;               //  VIP as stored
-    int64_t conv_id;        //  the open conversation (0: none)
-    int64_t conv_stored_ms; //  its last_message_at as stored (kept lazily)
-    int64_t conv_last_ms;   //  its exact last message time
-    int conv_priority;      //  its priority
-    int conv_intent;        //  its intent
+    int64_t customer_ref;     //  kefu customer id
+    char *name;               //  display name as stored (NULL: not known)
+    bool vip;                 //  VIP as stored
+    int64_t conv_id;          //  the open conversation (0: none)
+    int64_t conv_stored_ms;   //  its last_message_at as stored (kept lazily)
+    int64_t conv_last_ms;     //  its exact last message time (sent_at)
+    int64_t conv_opened_ms;   //  its opening time
+    int64_t conv_customer_ms; //  its latest customer message (0: none)
+    int64_t conv_reply_ms;    //  its latest human reply (0: none)
+    int64_t conv_previous_id; //  the conversation it follows (0: none)
+    int conv_priority;        //  its priority
+    int conv_intent;          //  its intent
 } intake_cache_entry_t;
 
 //  Remember at most max_entries keys (then start afresh). Caller owns it.

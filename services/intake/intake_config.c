@@ -35,8 +35,18 @@ static const kf_config_entry_t s_entries[] = {
      "newest sent_at accepted, after the server's receive time", 1000, 30LL * 86400000, NULL,
      KF_CFG_RELOADABLE},
     {"KEFU_INTAKE_QUIET_PERIOD", KF_CFG_DURATION, O (quiet_period), "30m",
-     "a conversation closes after this long without messages", 1000, 7LL * 86400000, NULL,
-     KF_CFG_RELOADABLE},
+     "a conversation closes after this long without messages (sent_at, the platform's clock) "
+     "while nobody waits for a reply",
+     1000, 7LL * 86400000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_INTAKE_ABANDON_AFTER", KF_CFG_DURATION, O (abandon_after), "24h",
+     "a conversation whose customer waits for a human reply closes (reason abandoned) after "
+     "this long without messages; the quiet period does not run while someone waits",
+     1000, 30LL * 86400000, NULL, KF_CFG_RELOADABLE},
+    {"KEFU_INTAKE_CATCH_UP", KF_CFG_DURATION, O (catch_up), "1h",
+     "the sweep closes a shop's quiet conversations as far as its newest messages' sent_at, or, "
+     "once none came for this long, as far as intake's clock less this: a gateway catching up "
+     "after an outage shorter than this finds its customers' conversations as it left them",
+     1000, 7LL * 86400000, NULL, KF_CFG_RELOADABLE},
     {"KEFU_INTAKE_BATCH_MAX", KF_CFG_INT, O (batch_max), "1000",
      "most items stored in one transaction", 1, 20000, NULL, 0},
     {"KEFU_INTAKE_WRITERS", KF_CFG_INT, O (writers), "2",

@@ -19,6 +19,8 @@ typedef struct {
     int64_t max_past;            //  ms: how old a sent_at may be
     int64_t max_future;          //  ms: how far ahead a sent_at may be
     int64_t quiet_period;        //  ms: a conversation closes after this long without messages
+    int64_t abandon_after;       //  ms: ... or this long while its customer waits
+    int64_t catch_up;            //  ms: the sweep's allowance for late items
     int64_t batch_max;           //  items per transaction
     int64_t writers;             //  batches stored at once (connections + threads)
     int64_t sweep_interval;      //  ms between quiet-period sweeps

@@ -13,7 +13,8 @@
 struct _intake_conversations_t {
     intake_item_t *items;      //  the batch (borrowed)
     int count;                 //  items
-    int64_t quiet_ms;          //  quiet period
+    intake_periods_t periods;  //  quiet period, abandon limit
+    int *order;                //  item indices in sent_at order (then receive order)
     intake_outcome_t *outcome; //  per item
     zhashx_t *customers;       //  key -> intake_customer_t (owned)
     intake_conv_t **convs;     //  every conversation touched (owned)
@@ -61,15 +62,40 @@ s_conv_new (intake_conversations_t *self)
     return c;
 }
 
+//  Sent_at order; equal times keep their receive order.
+typedef struct {
+    int64_t sent_at; //  the item's
+    int index;       //  in the batch
+} s_rank_t;
+
+static int
+s_by_sent (const void *a, const void *b)
+{
+    const s_rank_t *x = a, *y = b;
+    if (x->sent_at != y->sent_at)
+        return x->sent_at < y->sent_at ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
 intake_conversations_t *
-intake_conversations_new (intake_item_t *items, int count, int64_t quiet_ms)
+intake_conversations_new (intake_item_t *items, int count, intake_periods_t periods)
 {
     intake_conversations_t *self = calloc (1, sizeof *self);
     assert (self);
     self->items = items;
     self->count = count;
-    self->quiet_ms = quiet_ms;
+    self->periods = periods;
     self->outcome = calloc ((size_t) (count > 0 ? count : 1), sizeof *self->outcome);
+    self->order = malloc ((size_t) (count > 0 ? count : 1) * sizeof *self->order);
+    assert (self->outcome && self->order);
+    s_rank_t *rank = malloc ((size_t) (count > 0 ? count : 1) * sizeof *rank);
+    assert (rank);
+    for (int i = 0; i < count; i++)
+        rank[i] = (s_rank_t){items[i].sent_at, i};
+    qsort (rank, (size_t) count, sizeof *rank, s_by_sent);
+    for (int i = 0; i < count; i++)
+        self->order[i] = rank[i].index;
+    free (rank);
     self->customers = zhashx_new ();
     zhashx_set_destructor (self->customers, s_customer_free);
     //  Aggregate the batch per customer key.
@@ -86,8 +112,13 @@ intake_conversations_new (intake_item_t *items, int count, int64_t quiet_ms)
             assert (c);
             c->sample = item;
             c->first_ms = item->received_at;
+            c->first_sent_ms = item->sent_at;
             zhashx_insert (self->customers, key, c);
         }
+        if (item->received_at < c->first_ms)
+            c->first_ms = item->received_at;
+        if (item->sent_at < c->first_sent_ms)
+            c->first_sent_ms = item->sent_at;
         if (item->kind == INTAKE_KIND_MESSAGE) {
             if (item->customer_name)
                 c->name = item->customer_name;
@@ -106,6 +137,7 @@ intake_conversations_destroy (intake_conversations_t **self_p)
             free (self->convs[c]);
         free (self->convs);
         free (self->outcome);
+        free (self->order);
         zhashx_destroy (&self->customers);
         free (self);
         *self_p = NULL;
@@ -139,14 +171,29 @@ intake_conversations_lookup (intake_conversations_t *self, const char *key)
 //  ---------------------------------------------------------------------
 //  What is known of each customer
 
+//  How long a conversation may go without messages: the abandon limit
+//  while its customer waits for a human reply, else the quiet period.
+static bool
+s_waiting (int64_t customer_ms, int64_t reply_ms)
+{
+    return customer_ms > reply_ms;
+}
+
+static int64_t
+s_limit (const intake_conversations_t *self, int64_t customer_ms, int64_t reply_ms)
+{
+    return s_waiting (customer_ms, reply_ms) ? self->periods.abandon_ms : self->periods.quiet_ms;
+}
+
 bool
 intake_conversations_recall (intake_conversations_t *self, intake_customer_t *c,
                              const intake_cache_entry_t *e)
 {
     c->known = true;
-    //  Quiet for longer than the quiet period: the sweep has probably
+    //  Expired at the customer's earliest item: the sweep has probably
     //  closed that conversation (a returning customer); read it.
-    bool usable = e->conv_id && c->first_ms - e->conv_last_ms <= self->quiet_ms;
+    bool usable = e->conv_id && c->first_sent_ms - e->conv_last_ms <=
+                                    s_limit (self, e->conv_customer_ms, e->conv_reply_ms);
     if (!usable)
         return false;
     bool renamed = c->name && (!e->name || strcmp (e->name, c->name) != 0);
@@ -161,6 +208,10 @@ intake_conversations_recall (intake_conversations_t *self, intake_customer_t *c,
     conv->id = e->conv_id;
     conv->stored_last_ms = e->conv_stored_ms;
     conv->last_ms = e->conv_last_ms;
+    conv->opened_ms = e->conv_opened_ms;
+    conv->customer_ms = e->conv_customer_ms;
+    conv->reply_ms = e->conv_reply_ms;
+    conv->previous_id = e->conv_previous_id;
     conv->priority = e->conv_priority;
     conv->intent = e->conv_intent;
     conv->customer_ref = e->customer_ref;
@@ -171,20 +222,25 @@ intake_conversations_recall (intake_conversations_t *self, intake_customer_t *c,
 }
 
 void
-intake_conversations_latest (intake_conversations_t *self, intake_customer_t *c, int64_t id,
-                             bool open, int64_t stored_last_ms, int64_t last_ms,
-                             int64_t message_count, int priority, int intent)
+intake_conversations_latest (intake_conversations_t *self, intake_customer_t *c,
+                             const intake_conv_record_t *r)
 {
-    c->last_conv_id = id;
-    if (!open)
+    c->last_conv_id = r->id;
+    c->last_opened_ms = r->opened_ms;
+    c->last_previous_id = r->previous_id;
+    if (!r->open)
         return; //  closed: only its id matters (previous_conversation_id, ratings)
     intake_conv_t *conv = s_conv_new (self);
-    conv->id = id;
-    conv->stored_last_ms = stored_last_ms;
-    conv->last_ms = last_ms;
-    conv->base_count = message_count;
-    conv->priority = priority;
-    conv->intent = intent;
+    conv->id = r->id;
+    conv->opened_ms = r->opened_ms;
+    conv->stored_last_ms = r->stored_last_ms;
+    conv->last_ms = r->last_ms;
+    conv->customer_ms = r->customer_ms;
+    conv->reply_ms = r->reply_ms;
+    conv->previous_id = r->previous_id;
+    conv->base_count = r->message_count;
+    conv->priority = r->priority;
+    conv->intent = r->intent;
     conv->customer_ref = c->customer_ref;
     conv->sample = c->sample;
     c->current = conv;
@@ -192,14 +248,6 @@ intake_conversations_latest (intake_conversations_t *self, intake_customer_t *c,
 
 //  ---------------------------------------------------------------------
 //  The rules
-
-//  How far a conversation's stored last_message_at may lag its last
-//  message: a minute, or a thirtieth of the quiet period if that is shorter.
-static int64_t
-s_lazy_ms (int64_t quiet_ms)
-{
-    return quiet_ms / 30 < 60000 ? quiet_ms / 30 : 60000;
-}
 
 static void
 s_close (intake_conv_t *c, int64_t at_ms, int reason, const char *by)
@@ -210,27 +258,49 @@ s_close (intake_conv_t *c, int64_t at_ms, int reason, const char *by)
     c->touched = true;
 }
 
-//  A message or reply: continue the open conversation, or open one (closing
-//  the open one first when the customer comes back after the quiet period).
+//  How far a conversation's stored last_message_at may lag its last
+//  message: a minute, or a thirtieth of the quiet period if that is shorter.
+static int64_t
+s_lazy_ms (int64_t quiet_ms)
+{
+    return quiet_ms / 30 < 60000 ? quiet_ms / 30 : 60000;
+}
+
+//  The open conversation in force at t (sent_at) has expired when t is past
+//  its last message + its limit: close it there first, as the sweep would
+//  have (quiet, or abandoned while its customer waited).
+static void
+s_expire (intake_conversations_t *self, intake_customer_t *k, int64_t t, intake_outcome_t *out)
+{
+    intake_conv_t *cur = k->current;
+    if (!cur || cur->closed_ms)
+        return;
+    int64_t limit = s_limit (self, cur->customer_ms, cur->reply_ms);
+    if (t - cur->last_ms <= limit)
+        return;
+    int reason = s_waiting (cur->customer_ms, cur->reply_ms)
+                     ? KEFU__V1__CLOSE_REASON__CLOSE_REASON_ABANDONED
+                     : KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET;
+    s_close (cur, cur->last_ms + limit, reason, NULL);
+    out->closed_prev = cur;
+}
+
+//  A message or reply: continue the open conversation, or open one (the
+//  expired one is closed first: the customer is back).
 static int
 s_walk_message (intake_conversations_t *self, intake_customer_t *k, intake_item_t *item,
                 intake_outcome_t *out)
 {
     int opened = 0;
+    int64_t t = item->sent_at;
     intake_conv_t *cur = k->current;
-    bool open = cur && !cur->closed_ms;
-    if (!open || item->received_at - cur->last_ms > self->quiet_ms) {
-        if (open) {
-            s_close (cur, cur->last_ms + self->quiet_ms, KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET,
-                     NULL);
-            out->closed_prev = cur;
-        }
+    if (!cur || cur->closed_ms) {
         intake_conv_t *c = s_conv_new (self);
         c->is_new = true;
         c->sample = item;
         c->customer_ref = k->customer_ref;
-        c->opened_ms = item->received_at;
-        c->last_ms = item->received_at;
+        c->opened_ms = t;
+        c->last_ms = t;
         c->previous = cur;
         c->previous_id = cur ? cur->id : k->last_conv_id;
         if (item->kind == INTAKE_KIND_MESSAGE)
@@ -240,11 +310,16 @@ s_walk_message (intake_conversations_t *self, intake_customer_t *k, intake_item_
         opened = 1;
     }
     cur->added++;
-    if (item->received_at > cur->last_ms)
-        cur->last_ms = item->received_at;
+    if (t > cur->last_ms)
+        cur->last_ms = t;
+    //  Auto-replies keep a conversation alive but answer nobody.
+    if (item->kind == INTAKE_KIND_MESSAGE && t > cur->customer_ms)
+        cur->customer_ms = t;
+    if (item->kind == INTAKE_KIND_REPLY && !item->auto_reply && t > cur->reply_ms)
+        cur->reply_ms = t;
     //  The stored last activity moves forward lazily: rewriting the
     //  conversation for every message costs more than the message.
-    if (cur->last_ms - cur->stored_last_ms >= s_lazy_ms (self->quiet_ms))
+    if (cur->last_ms - cur->stored_last_ms >= s_lazy_ms (self->periods.quiet_ms))
         cur->touched = true;
     if (item->kind == INTAKE_KIND_MESSAGE) {
         if (item->priority > cur->priority) {
@@ -259,11 +334,29 @@ s_walk_message (intake_conversations_t *self, intake_customer_t *k, intake_item_
     return opened;
 }
 
+//  A rating: the conversation open when it was sent, or else the latest
+//  one closed before its sent_at (not one opened after it was sent).
+static void
+s_walk_rating (intake_customer_t *k, const intake_item_t *item, intake_outcome_t *out)
+{
+    int64_t t = item->sent_at;
+    intake_conv_t *c = k->current;
+    while (c && c->opened_ms > t && c->previous)
+        c = (intake_conv_t *) c->previous;
+    if (c && c->opened_ms > t && c->previous_id)
+        out->earlier_id = c->previous_id; //  older than what the batch touches
+    else if (c)
+        out->conv = c;
+    else if (k->last_conv_id && k->last_opened_ms > t && k->last_previous_id)
+        out->earlier_id = k->last_previous_id;
+}
+
 int
 intake_conversations_walk (intake_conversations_t *self)
 {
     int new_count = 0;
-    for (int i = 0; i < self->count; i++) {
+    for (int o = 0; o < self->count; o++) {
+        int i = self->order[o];
         intake_item_t *item = &self->items[i];
         if (!intake_conversations_item_is_new (item) ||
             !intake_conversations_item_has_customer (item))
@@ -273,24 +366,27 @@ intake_conversations_walk (intake_conversations_t *self)
         intake_customer_t *k = zhashx_lookup (self->customers, key);
         assert (k);
         item->customer_ref = k->customer_ref;
-        intake_conv_t *cur = k->current;
         intake_outcome_t *out = &self->outcome[i];
+        if (item->kind != INTAKE_KIND_PRESENCE)
+            s_expire (self, k, item->sent_at, out);
+        intake_conv_t *cur = k->current;
         switch (item->kind) {
         case INTAKE_KIND_MESSAGE:
         case INTAKE_KIND_REPLY:
             new_count += s_walk_message (self, k, item, out);
             break;
         case INTAKE_KIND_RATING:
+            s_walk_rating (k, item, out);
+            break;
         case INTAKE_KIND_TRANSFER:
-            //  A rating usually arrives after the chat closed: it belongs to
-            //  the open conversation or else the latest one (a transfer of a
+            //  The open conversation or else the latest one (a transfer of a
             //  closed conversation is refused by routing).
             if (cur)
                 out->conv = cur;
             break;
         case INTAKE_KIND_CLOSE:
             if (cur && !cur->closed_ms) {
-                s_close (cur, item->received_at, item->close_reason, item->agent_id);
+                s_close (cur, item->sent_at, item->close_reason, item->agent_id);
                 out->closed = cur;
             }
             if (cur)
@@ -322,7 +418,7 @@ intake_conversations_number (intake_conversations_t *self, const int64_t *ids)
         if (!intake_conversations_item_is_new (item))
             continue;
         const intake_outcome_t *out = &self->outcome[i];
-        item->conversation_id = out->conv ? out->conv->id : 0;
+        item->conversation_id = out->conv ? out->conv->id : out->earlier_id;
         if (!item->conversation_id && intake_conversations_item_has_customer (item)) {
             char key[S_KEY_MAX];
             intake_conversations_key (item, key, sizeof key);
@@ -493,9 +589,10 @@ s_emit_item (intake_event_fn *fn, void *arg, const intake_item_t *item)
 int
 intake_conversations_events (intake_conversations_t *self, intake_event_fn *fn, void *arg)
 {
-    //  In receive order, so a subscriber sees a conversation opened before
-    //  its first message and closed before its successor opens.
-    for (int i = 0; i < self->count; i++) {
+    //  In the walk's order, so a subscriber sees a conversation opened
+    //  before its first message and closed before its successor opens.
+    for (int o = 0; o < self->count; o++) {
+        int i = self->order[o];
         const intake_item_t *item = &self->items[i];
         const intake_outcome_t *out = &self->outcome[i];
         int rc = 0;
@@ -526,6 +623,10 @@ intake_conversations_memory (const intake_customer_t *c, intake_cache_entry_t *e
     if (conv && !conv->closed_ms && conv->id) {
         e->conv_id = conv->id;
         e->conv_last_ms = conv->last_ms;
+        e->conv_opened_ms = conv->opened_ms;
+        e->conv_customer_ms = conv->customer_ms;
+        e->conv_reply_ms = conv->reply_ms;
+        e->conv_previous_id = conv->previous_id;
         e->conv_stored_ms = conv->is_new || conv->touched ? conv->last_ms : conv->stored_last_ms;
         e->conv_priority = conv->priority;
         e->conv_intent = conv->intent;

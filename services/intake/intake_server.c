@@ -193,6 +193,14 @@ s_refresh_status (kf_control_t *control, void *arg)
 
 static void s_sweep (s_server_t *self);
 
+//  The conversation limits in force (reloadable).
+static intake_periods_t
+s_periods (const s_server_t *self)
+{
+    return (intake_periods_t){self->config->quiet_period, self->config->abandon_after,
+                              self->config->catch_up};
+}
+
 static void s_keeper_finish (s_server_t *self);
 
 static void
@@ -1010,7 +1018,7 @@ s_dispatch (s_server_t *self)
             self->window_batches++;
             s_handed (self, self->build[w], self->build_count[w]);
             intake_writer_submit (self->writers[w], self->build[w], self->build_count[w],
-                                  self->config->quiet_period);
+                                  s_periods (self));
             self->build[w] = self->spare[w];
             self->spare[w] = NULL;
             self->build_count[w] = 0;
@@ -1203,14 +1211,14 @@ s_handle_connections (zloop_t *loop, zsock_t *reader, void *arg)
 #define S_SWEEP_LIMIT 500 //  conversations looked at per sweep transaction
 
 typedef struct {
-    intake_job_t job; //  run, done
-    char **shops;     //  registered shops (owned copies)
-    int shop_count;   //  entries
-    int64_t now_ms;   //  the sweep's time
-    int64_t quiet_ms; //  quiet period
-    int closed;       //  closed by the last transaction (-1: failed)
-    bool more;        //  more candidates may be waiting
-    kf_error_t err;   //  why it failed
+    intake_job_t job;         //  run, done
+    char **shops;             //  registered shops (owned copies)
+    int shop_count;           //  entries
+    int64_t now_ms;           //  the sweep's time
+    intake_periods_t periods; //  quiet period, abandon limit
+    int closed;               //  closed by the last transaction (-1: failed)
+    bool more;                //  more candidates may be waiting
+    kf_error_t err;           //  why it failed
 } s_sweep_job_t;
 
 static void
@@ -1230,7 +1238,7 @@ s_sweep_run (kf_store_t *store, kf_outbox_t *outbox, void *arg)
     s_sweep_job_t *job = arg;
     job->closed =
         intake_store_close_quiet (store, outbox, (const char **) job->shops, job->shop_count,
-                                  job->now_ms, job->quiet_ms, S_SWEEP_LIMIT, &job->more, &job->err);
+                                  job->now_ms, job->periods, S_SWEEP_LIMIT, &job->more, &job->err);
     return job->closed < 0 ? -1 : 0;
 }
 
@@ -1255,8 +1263,8 @@ s_sweep_done (void *owner, intake_job_t *job, int rc)
     self->sweeping = false;
 }
 
-//  Close the conversations quiet for longer than the quiet period (the
-//  rule of intake_conversations, applied by SQL to those nobody writes to).
+//  Close the expired conversations (the rule of intake_conversations,
+//  applied by SQL to those nobody writes to).
 static void
 s_sweep (s_server_t *self)
 {
@@ -1277,7 +1285,7 @@ s_sweep (s_server_t *self)
         job->shops[i] = strdup (shops[i]);
     job->shop_count = count;
     job->now_ms = now;
-    job->quiet_ms = self->config->quiet_period;
+    job->periods = s_periods (self);
     self->sweeping = true;
     s_keeper_queue (self, &job->job);
 }

@@ -49,6 +49,23 @@
     "unnest ($17::text[]) AS target, unnest ($18::int8[]) AS id, "                                 \
     "unnest ($19::bool[]) AS auto_reply, unnest ($20::text[]) AS principal) AS t "
 
+//  A conversation's times from its latest lines (sent_at): the last, the
+//  latest customer message, the latest human reply (auto-replies answer
+//  nobody); its customer waits while customer > reply. Its latest eight
+//  lines as stored, read by the index on (shop, conversation, message id),
+//  so the cost does not grow with the conversation: a line older than
+//  those that was sent later (a customer's items far out of order) is not
+//  seen. conv is the alias of the conversations row.
+#define S_LINE_TIMES(conv, condition)                                                              \
+    "SELECT max (l.sent_at) AS last, max (l.sent_at) FILTER (WHERE l.kind = 1) AS customer, "      \
+    "  max (l.sent_at) FILTER (WHERE l.kind = 2 AND l.auto_reply IS NOT TRUE) AS reply "           \
+    "FROM (SELECT m.kind, m.sent_at, m.auto_reply FROM messages m WHERE " condition                \
+    " m.shop_id = " conv ".shop_id AND m.conversation_id = " conv ".conversation_id "              \
+    "  AND m.kind IN (1, 2) ORDER BY m.message_id DESC LIMIT 8) l"
+
+#define S_OPEN_TIMES S_LINE_TIMES ("c", "c.closed_at IS NULL AND") //  the latest, if open
+#define S_DUE_TIMES  S_LINE_TIMES ("d", "")                        //  a sweep candidate
+
 static const kf_stmt_t s_statements[] = {
     {"intake_find_existing",
      "SELECT i.ord, m.message_id, (m.body IS NOT DISTINCT FROM i.body) "
@@ -87,19 +104,24 @@ static const kf_stmt_t s_statements[] = {
      "SELECT k.shop_id, k.channel, k.ccid, coalesce (k.customer_id, f.new_id) FROM k "
      "LEFT JOIN f ON f.shop_id = k.shop_id AND f.channel = k.channel AND f.ccid = k.ccid"},
     //  The latest conversation of each customer key, open or not, locked:
-    //  two intake instances serialise on a customer's conversations.
+    //  two intake instances serialise on a customer's conversations. An
+    //  open one comes with its last message, latest customer message and
+    //  latest human reply (sent_at; S_LINE_TIMES).
     {"intake_latest_conversations",
      "SELECT k.shop_id, k.channel, k.ccid, c.conversation_id, "
      "  (extract (epoch FROM c.last_message_at) * 1000)::int8, c.message_count, "
      "  coalesce (c.priority, 0), coalesce (c.intent, 0), c.closed_at IS NULL, "
-     "  (extract (epoch FROM greatest (c.last_message_at, (SELECT m.received_at FROM messages m "
-     "    WHERE m.shop_id = c.shop_id AND m.conversation_id = c.conversation_id "
-     "    ORDER BY m.message_id DESC LIMIT 1))) * 1000)::int8 "
+     "  (extract (epoch FROM greatest (c.last_message_at, x.last)) * 1000)::int8, "
+     "  (extract (epoch FROM c.opened_at) * 1000)::int8, "
+     "  coalesce (c.previous_conversation_id, 0), "
+     "  coalesce ((extract (epoch FROM x.customer) * 1000)::int8, 0), "
+     "  coalesce ((extract (epoch FROM x.reply) * 1000)::int8, 0) "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int2[]) AS channel, "
      "unnest ($3::text[]) AS ccid) AS k "
      "JOIN LATERAL (SELECT * FROM conversations c WHERE c.shop_id = k.shop_id "
      "  AND c.channel = k.channel AND c.channel_customer_id = k.ccid "
-     "  ORDER BY c.conversation_id DESC LIMIT 1 FOR UPDATE) c ON true"},
+     "  ORDER BY c.conversation_id DESC LIMIT 1 FOR UPDATE) c ON true "
+     "LEFT JOIN LATERAL (" S_OPEN_TIMES ") x ON true"},
     {"intake_reserve_conversations",
      "SELECT nextval ('conversations_conversation_id_seq'::regclass) "
      "FROM generate_series (1, $1::int)"},
@@ -114,7 +136,7 @@ static const kf_stmt_t s_statements[] = {
      "  priority = greatest (c.priority, nullif (u.priority, 0)), "
      "  closed_at = coalesce (to_timestamp (u.closed_ms / 1000.0::float8), c.closed_at), "
      "  close_reason = coalesce (u.close_reason, c.close_reason), "
-     "  closed_by = coalesce (u.closed_by, c.closed_by) "
+     "  closed_by = coalesce (u.closed_by, c.closed_by), quiet_until = NULL "
      "FROM (SELECT unnest ($1::text[]) AS shop_id, unnest ($2::int8[]) AS conversation_id, "
      "unnest ($3::int8[]) AS last_ms, unnest ($4::int4[]) AS added, "
      "unnest ($5::int2[]) AS priority, unnest ($6::int8[]) AS closed_ms, "
@@ -182,29 +204,53 @@ static const kf_stmt_t s_statements[] = {
      "WHERE c.shop_id = u.shop_id AND c.customer_id = u.id"},
     {"intake_reserve_messages", "SELECT nextval ('messages_message_id_seq'::regclass) "
                                 "FROM generate_series (1, $1::int)"},
-    //  Candidates by the lazily kept last_message_at, then the exact last
-    //  message decides: due ones close at that message + the quiet period;
-    //  the others just get their last_message_at brought up to date.
+    //  The rule of intake_conversations in SQL, up to a shop's mark: the
+    //  newest sent_at among its latest stored messages (the platform's clock
+    //  as the items show it) while they keep coming (the newest received
+    //  within the catch-up time), else the later of that and intake's clock
+    //  less the catch-up time. So a backfill, however late, and a gateway
+    //  catching up after an outage shorter than the catch-up time find
+    //  their customers' conversations as they left them. Candidates by the lazily
+    //  kept last_message_at (and quiet_until), then the lines decide:
+    //  expired ones (last message + the quiet period, or + the abandon limit
+    //  while the customer waits, before the mark) close there; the others
+    //  get their last_message_at brought up to date, and a waiting one is
+    //  passed by until its abandon limit (quiet_until).
+    //  The marks are read once per sweep (MATERIALIZED): the keeper's plans
+    //  are generic, and one made while the tables were nearly empty read a
+    //  shop's mark again for every open conversation, so a sweep over
+    //  thousands of them ran for minutes (and a drain waited for it).
+    //  $1 shops, $2 quiet ms, $3 limit, $4 abandon ms, $5 clock ms - catch-up.
     {"intake_close_quiet",
-     "WITH due AS (SELECT shop_id, conversation_id, last_message_at FROM conversations "
-     "  WHERE shop_id = ANY ($1::text[]) AND closed_at IS NULL "
-     "  AND last_message_at < to_timestamp ($2::int8 / 1000.0::float8) "
-     "  ORDER BY shop_id, last_message_at LIMIT $3::int FOR UPDATE SKIP LOCKED), "
-     "t AS (SELECT d.shop_id, d.conversation_id, greatest (d.last_message_at, "
-     "  (SELECT m.received_at FROM messages m WHERE m.shop_id = d.shop_id "
-     "   AND m.conversation_id = d.conversation_id ORDER BY m.message_id DESC LIMIT 1)) AS last "
-     "  FROM due d) "
-     "UPDATE conversations c SET last_message_at = t.last, "
-     "  closed_at = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) "
-     "    THEN t.last + $4::int8 * interval '1 ms' END, "
-     "  close_reason = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) THEN 3 END, "
-     "  message_count = CASE WHEN t.last < to_timestamp ($2::int8 / 1000.0::float8) THEN "
+     "WITH w AS MATERIALIZED (SELECT s.shop_id, "
+     "  CASE WHEN l.received >= to_timestamp ($5::int8 / 1000.0::float8) "
+     "  THEN l.sent ELSE greatest (l.sent, to_timestamp ($5::int8 / 1000.0::float8)) END AS mark "
+     "  FROM unnest ($1::text[]) AS s (shop_id) LEFT JOIN LATERAL (SELECT max (n.sent_at) AS sent, "
+     "  max (n.received_at) AS received FROM (SELECT m.sent_at, m.received_at FROM messages m "
+     "  WHERE m.shop_id = s.shop_id AND m.kind IN (1, 2) ORDER BY m.message_id DESC LIMIT 64) n) l "
+     "  ON true), "
+     "due AS (SELECT c.shop_id, c.conversation_id, c.last_message_at, w.mark "
+     "  FROM conversations c JOIN w ON c.shop_id = w.shop_id WHERE c.closed_at IS NULL "
+     "  AND c.last_message_at < w.mark - $2::int8 * interval '1 ms' "
+     "  AND (c.quiet_until IS NULL OR c.quiet_until < w.mark) "
+     "  ORDER BY c.shop_id, c.last_message_at LIMIT $3::int FOR UPDATE OF c SKIP LOCKED), "
+     "t AS (SELECT d.shop_id, d.conversation_id, d.mark, greatest (d.last_message_at, x.last) "
+     "  AS last, coalesce (x.customer > x.reply, x.customer IS NOT NULL) AS waiting "
+     "  FROM due d LEFT JOIN LATERAL (" S_DUE_TIMES ") x ON true), "
+     "e AS (SELECT t.*, t.last + (CASE WHEN t.waiting THEN $4::int8 ELSE $2::int8 END) "
+     "  * interval '1 ms' AS expiry FROM t) "
+     "UPDATE conversations c SET last_message_at = e.last, "
+     "  closed_at = CASE WHEN e.expiry < e.mark THEN e.expiry END, "
+     "  close_reason = CASE WHEN e.expiry < e.mark THEN CASE WHEN e.waiting THEN 5 ELSE 3 END END, "
+     "  quiet_until = CASE WHEN e.expiry < e.mark THEN NULL WHEN e.waiting THEN e.expiry END, "
+     "  message_count = CASE WHEN e.expiry < e.mark THEN "
      "    (SELECT count(*) FROM messages m WHERE m.shop_id = c.shop_id "
      "     AND m.conversation_id = c.conversation_id AND m.kind IN (1, 2)) "
      "    ELSE c.message_count END "
-     "FROM t WHERE c.shop_id = t.shop_id AND c.conversation_id = t.conversation_id "
+     "FROM e WHERE c.shop_id = e.shop_id AND c.conversation_id = e.conversation_id "
      "RETURNING c.shop_id, c.conversation_id, c.customer_id, c.channel, c.message_count, "
-     "  coalesce ((extract (epoch FROM c.closed_at) * 1000)::int8, 0)"},
+     "  coalesce ((extract (epoch FROM c.closed_at) * 1000)::int8, 0), "
+     "  coalesce (c.close_reason, 0)"},
     {"intake_load_principals",
      "SELECT p.principal_id, p.role, p.public_key, p.all_shops, "
      "  coalesce (string_agg (s.shop_id, ','), '') "
@@ -266,7 +312,7 @@ typedef struct {
     kf_outbox_t *outbox;           //  borrowed
     intake_item_t *items;          //  the batch
     int count;                     //  items
-    int64_t quiet_ms;              //  quiet period
+    intake_periods_t periods;      //  quiet period, abandon limit
     intake_conversations_t *plan;  //  the rules' decisions (intake_conversations.h)
     intake_batch_result_t *result; //  counts
     kf_error_t *err;               //  where errors go
@@ -412,7 +458,7 @@ s_on_customers (const PGresult *res, void *arg)
 static void
 s_gather_keys (s_batch_t *b)
 {
-    b->plan = intake_conversations_new (b->items, b->count, b->quiet_ms);
+    b->plan = intake_conversations_new (b->items, b->count, b->periods);
     s_recall_keys (b);
 }
 
@@ -469,10 +515,18 @@ s_on_latest (const PGresult *res, void *arg)
         intake_customer_t *k = intake_conversations_lookup (b->plan, key);
         if (!k)
             return -1;
-        intake_conversations_latest (
-            b->plan, k, kf_store_int (res, r, 3), strcmp (kf_store_text (res, r, 8), "t") == 0,
-            kf_store_int (res, r, 4), kf_store_int (res, r, 9), kf_store_int (res, r, 5),
-            (int) kf_store_int (res, r, 6), (int) kf_store_int (res, r, 7));
+        intake_conv_record_t latest = {.id = kf_store_int (res, r, 3),
+                                       .open = strcmp (kf_store_text (res, r, 8), "t") == 0,
+                                       .opened_ms = kf_store_int (res, r, 10),
+                                       .stored_last_ms = kf_store_int (res, r, 4),
+                                       .last_ms = kf_store_int (res, r, 9),
+                                       .customer_ms = kf_store_int (res, r, 12),
+                                       .reply_ms = kf_store_int (res, r, 13),
+                                       .message_count = kf_store_int (res, r, 5),
+                                       .previous_id = kf_store_int (res, r, 11),
+                                       .priority = (int) kf_store_int (res, r, 6),
+                                       .intent = (int) kf_store_int (res, r, 7)};
+        intake_conversations_latest (b->plan, k, &latest);
     }
     return 0;
 }
@@ -757,15 +811,15 @@ s_reset_items (intake_item_t *items, int count)
 //  (earlier deliveries, body conflicts) and races with another intake.
 static int
 s_write_slow (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
-              intake_item_t *items, int count, int64_t quiet_ms, intake_batch_result_t *result,
-              kf_error_t *err)
+              intake_item_t *items, int count, intake_periods_t periods,
+              intake_batch_result_t *result, kf_error_t *err)
 {
     memset (result, 0, sizeof *result);
     //  Results are recomputed on every attempt (repeats inside the batch
     //  were marked by intake_store_write_batch).
     s_reset_items (items, count);
-    s_batch_t b = {store, outbox, items, count, quiet_ms, NULL,  result,
-                   err,   false,  pool,  cache, false,    false, 0};
+    s_batch_t b = {store, outbox, items, count, periods, NULL,  result,
+                   err,   false,  pool,  cache, false,   false, 0};
     int new_count = -1;
     if (kf_store_begin (store, err))
         goto failed;
@@ -829,7 +883,7 @@ s_on_swept (const PGresult *res, void *arg)
         closed.conversation_id = kf_store_int (res, r, 1);
         closed.customer_id = kf_store_int (res, r, 2);
         closed.channel = (Kefu__V1__Channel) kf_store_int (res, r, 3);
-        closed.reason = KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET;
+        closed.reason = (Kefu__V1__CloseReason) kf_store_int (res, r, 6);
         closed.closed_by_agent_id = "";
         closed.message_count = kf_store_int (res, r, 4);
         closed.closed_at_ms = kf_store_int (res, r, 5);
@@ -848,8 +902,8 @@ s_on_swept (const PGresult *res, void *arg)
 
 int
 intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
-                          int shop_count, int64_t now_ms, int64_t quiet_ms, int limit, bool *more,
-                          kf_error_t *err)
+                          int shop_count, int64_t now_ms, intake_periods_t periods, int limit,
+                          bool *more, kf_error_t *err)
 {
     if (more)
         *more = false;
@@ -862,9 +916,10 @@ intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **s
     kf_params_t params;
     kf_params_init (&params);
     kf_batch_params (list, &params);
-    kf_params_int (&params, now_ms - quiet_ms);
+    kf_params_int (&params, periods.quiet_ms);
     kf_params_int (&params, limit);
-    kf_params_int (&params, quiet_ms);
+    kf_params_int (&params, periods.abandon_ms);
+    kf_params_int (&params, now_ms - periods.catch_up_ms);
     s_sweep_t sweep = {outbox, 0, 0, err};
     int rc = -1;
     if (kf_store_begin (store, err) == 0) {
@@ -1361,7 +1416,7 @@ s_commit_pipelined (s_batch_t *b)
 //  date), or -1 (failed and rolled back).
 static int
 s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, intake_cache_t *cache,
-              bool recall, bool presume, intake_item_t *items, int count, int64_t quiet_ms,
+              bool recall, bool presume, intake_item_t *items, int count, intake_periods_t periods,
               intake_batch_result_t *result, kf_error_t *err)
 {
     for (int i = 0; i < count; i++)
@@ -1371,7 +1426,7 @@ s_write_fast (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool, in
                    outbox,
                    items,
                    count,
-                   quiet_ms,
+                   periods,
                    NULL,
                    result,
                    err,
@@ -1621,8 +1676,8 @@ s_queue_profiles (s_batch_t *b)
 
 int
 intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
-                          intake_cache_t *cache, intake_item_t *items, int count, int64_t quiet_ms,
-                          intake_batch_result_t *result, kf_error_t *err)
+                          intake_cache_t *cache, intake_item_t *items, int count,
+                          intake_periods_t periods, intake_batch_result_t *result, kf_error_t *err)
 {
     //  Mark repeats inside the batch: they are answered like their first
     //  occurrence (the fast path leaves such batches to the general one).
@@ -1651,7 +1706,7 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
     int conflicts = 0;
     int rc;
     while (true) {
-        rc = s_write_fast (store, outbox, pool, cache, recall, presume, items, count, quiet_ms,
+        rc = s_write_fast (store, outbox, pool, cache, recall, presume, items, count, periods,
                            result, err);
         conflicts += result->unique_conflicts;
         result->unique_conflicts = 0;
@@ -1668,7 +1723,7 @@ intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool
     if (wrong || held)
         intake_cache_presumed (cache, !wrong);
     if (rc == 1)
-        rc = s_write_slow (store, outbox, pool, cache, items, count, quiet_ms, result, err);
+        rc = s_write_slow (store, outbox, pool, cache, items, count, periods, result, err);
     result->stale = stale;
     result->presumed_wrong = wrong;
     result->unique_conflicts = conflicts;

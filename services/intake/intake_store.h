@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "intake_cache.h"
+#include "intake_conversations.h"
 #include "intake_item.h"
 #include "kf_outbox.h"
 #include "kf_store.h"
@@ -69,14 +70,17 @@ void intake_id_pool_clear (intake_id_pool_t *pool);
 //  committed batch.
 int intake_store_write_batch (kf_store_t *store, kf_outbox_t *outbox, intake_id_pool_t *pool,
                               intake_cache_t *cache, intake_item_t *items, int count,
-                              int64_t quiet_ms, intake_batch_result_t *result, kf_error_t *err);
+                              intake_periods_t periods, intake_batch_result_t *result,
+                              kf_error_t *err);
 
-//  Close the conversations of these shops whose last message is older than
-//  quiet_ms at now_ms (looking at up to `limit` candidates), with their
-//  events, in one transaction. Returns how many closed, or -1; *more says
-//  whether more candidates may be waiting (call again).
+//  Close the conversations of these shops that expired (the rule of
+//  intake_conversations: last message + the quiet period, or + the abandon
+//  limit while the customer waits, before the shop's mark; now_ms is
+//  intake's clock), looking at up to `limit` candidates, with their events,
+//  in one transaction. Returns how many closed, or -1; *more says whether
+//  more candidates may be waiting (call again).
 int intake_store_close_quiet (kf_store_t *store, kf_outbox_t *outbox, const char **shops,
-                              int shop_count, int64_t now_ms, int64_t quiet_ms, int limit,
+                              int shop_count, int64_t now_ms, intake_periods_t periods, int limit,
                               bool *more, kf_error_t *err);
 
 //  Active principals with a key, and their shops (comma-separated).

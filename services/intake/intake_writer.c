@@ -20,7 +20,7 @@ struct _intake_writer_t {
     bool busy;                     //  a batch is submitted and not collected
     intake_item_t *items;          //  the batch (borrowed from the server while busy)
     int count;                     //  items in it
-    int64_t quiet_ms;              //  the quiet period for this batch
+    intake_periods_t periods;      //  the conversation limits for this batch
     intake_writer_result_t result; //  what the thread did
     intake_writer_job_fn *job;     //  the job submitted instead of a batch (NULL: a batch)
     void *job_arg;                 //  its argument (the caller's while busy)
@@ -54,7 +54,7 @@ s_store (intake_writer_t *self)
         kf_error_clear (&err);
         int conflicts = out->batch.unique_conflicts;
         rc = intake_store_write_batch (self->store, self->outbox, &self->pool, self->cache,
-                                       self->items, self->count, self->quiet_ms, &out->batch, &err);
+                                       self->items, self->count, self->periods, &out->batch, &err);
         out->batch.unique_conflicts += conflicts;
         if (rc != 0 && strcmp (kf_store_sqlstate (self->store), "23505") == 0) {
             out->batch.unique_conflicts++;
@@ -88,7 +88,7 @@ s_store (intake_writer_t *self)
             //  Ids from the writer's pool as always (message ids then keep
             //  growing with arrival within a conversation).
             if (intake_store_write_batch (self->store, self->outbox, &self->pool, NULL, item, 1,
-                                          self->quiet_ms, &one, &one_err) == 0) {
+                                          self->periods, &one, &one_err) == 0) {
                 out->batch.accepted += one.accepted;
                 out->batch.duplicates += one.duplicates;
                 out->batch.conflicts += one.conflicts;
@@ -186,12 +186,13 @@ intake_writer_busy (const intake_writer_t *self)
 }
 
 void
-intake_writer_submit (intake_writer_t *self, intake_item_t *items, int count, int64_t quiet_ms)
+intake_writer_submit (intake_writer_t *self, intake_item_t *items, int count,
+                      intake_periods_t periods)
 {
     assert (!self->busy);
     self->items = items;
     self->count = count;
-    self->quiet_ms = quiet_ms;
+    self->periods = periods;
     self->busy = true;
     zstr_send (self->actor, "WRITE");
 }

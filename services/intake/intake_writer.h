@@ -13,7 +13,7 @@
         intake_writer_t *w = intake_writer_new (url, 1, cache);
         zloop_reader (loop, intake_writer_socket (w), s_on_done, ...);
         if (!intake_writer_busy (w))
-            intake_writer_submit (w, items, count, quiet_ms);
+            intake_writer_submit (w, items, count, periods);
         ... s_on_done: items = intake_writer_collect (w, pub, &count, &result);
                        ack items[0..count), then reuse or free the array */
 #ifndef INTAKE_WRITER_H
@@ -56,9 +56,9 @@ zsock_t *intake_writer_socket (intake_writer_t *self);
 bool intake_writer_busy (const intake_writer_t *self);
 
 //  Hand items[0..count) over (validated, shop checked); the array belongs to
-//  the writer until collected. quiet_ms: the conversation quiet period.
+//  the writer until collected. periods: the conversation limits.
 void intake_writer_submit (intake_writer_t *self, intake_item_t *items, int count,
-                           int64_t quiet_ms);
+                           intake_periods_t periods);
 //  Once the socket is readable (or to wait for it): take the batch back,
 //  statuses set, after publishing its committed events on pub. Returns the
 //  array given to submit (count in *count).

@@ -476,8 +476,47 @@ test_conversation_record_and_events (void **state)
 #undef S_LAST_SIX
 }
 
-//  The quiet period closes a conversation without any new message; the
-//  next message opens a new one that points back at it.
+//  An agent's reply to customer, sent now.
+static void
+s_reply (fixture_t *f, const char *customer)
+{
+    Kefu__V1__AgentReply r = KEFU__V1__AGENT_REPLY__INIT;
+    r.customer_id = kt_text (customer);
+    r.agent_id = kt_text ("xiaomei");
+    r.body = kt_text ("亲，有的");
+    char id[64];
+    snprintf (id, sizeof id, "r-%lld", (long long) ++f->seq);
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    item.shop_id = kt_text (SHOP);
+    item.gateway_msg_id = kt_text (id);
+    item.sent_at_ms = kf_clock_now_ms (f->clock);
+    item.channel = KEFU__V1__CHANNEL__CHANNEL_PLATFORM_CHAT;
+    item.kind_case = KEFU__V1__INBOUND_ITEM__KIND_AGENT_REPLY;
+    item.agent_reply = &r;
+    kt_gw_push (f->gw, &item);
+}
+
+//  customer's only conversation is closed, for reason, seconds after its
+//  last message.
+static void
+s_closed_as (fixture_t *f, const char *customer, int reason, int seconds)
+{
+    const char *values[] = {customer};
+    char *got =
+        kt_db_query1p (f->db,
+                       "SELECT close_reason || ' ' || extract (epoch FROM closed_at - "
+                       "last_message_at)::int FROM conversations WHERE channel_customer_id = $1",
+                       1, values);
+    char want[32];
+    snprintf (want, sizeof want, "%d %d", reason, seconds);
+    assert_string_equal (got, want);
+    free (got);
+}
+
+//  The quiet period closes an answered conversation without any new
+//  message (once the shop's items, or intake's clock less the catch-up
+//  time, are past it); the next message opens a new one that points back
+//  at it.
 static void
 test_quiet_period_with_driven_clock (void **state)
 {
@@ -487,35 +526,24 @@ test_quiet_period_with_driven_clock (void **state)
     m.body = (const uint8_t *) "有货吗";
     m.body_len = strlen ("有货吗");
     s_accept (f, &m, NULL);
+    s_reply (f, "wx_quiet");
     const char *open_sql = "SELECT count(*) FROM conversations WHERE channel_customer_id = "
                            "'wx_quiet' AND closed_at IS NULL";
     assert_int_equal (kt_db_count (f->db, open_sql), 1);
 
     //  29 minutes later: still open.
-    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
-    Kefu__V1__ClockAdvance adv = KEFU__V1__CLOCK_ADVANCE__INIT;
-    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_CLOCK_ADVANCE;
-    req.clock_advance = &adv;
-    adv.by_ms = 29 * 60000;
-    Kefu__V1__ControlReply *reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
-    assert_non_null (reply);
-    assert_int_equal (reply->code, 0);
-    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    kt_intake_advance (f->intake, 29 * 60000);
+    assert_int_equal (kt_db_count (f->db, open_sql), 1);
+    //  31 minutes, nothing else came: the shop's newest item is the reply,
+    //  and intake waits the catch-up time (an hour) for late ones.
+    kt_intake_advance (f->intake, 2 * 60000);
     assert_int_equal (kt_db_count (f->db, open_sql), 1);
 
-    //  Past 30 minutes: closed by the sweep, reason quiet, at last + 30 min.
-    adv.by_ms = 2 * 60000;
-    reply = kf_control_call (f->intake->control_endpoint, &req, 5000);
-    assert_non_null (reply);
-    kefu__v1__control_reply__free_unpacked (reply, NULL);
+    //  Past the catch-up time: closed by the sweep, reason quiet, at the
+    //  last message + 30 min.
+    kt_intake_advance (f->intake, 60 * 60000);
     assert_int_equal (kt_db_count (f->db, open_sql), 0);
-    assert_int_equal (kt_db_count (f->db, "SELECT close_reason FROM conversations WHERE "
-                                          "channel_customer_id = 'wx_quiet'"),
-                      KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET);
-    assert_int_equal (kt_db_count (f->db,
-                                   "SELECT extract (epoch FROM closed_at - last_message_at) "
-                                   "FROM conversations WHERE channel_customer_id = 'wx_quiet'"),
-                      1800);
+    s_closed_as (f, "wx_quiet", KEFU__V1__CLOSE_REASON__CLOSE_REASON_QUIET, 1800);
 
     //  The customer comes back: a new conversation following the old one.
     s_accept (f, &m, NULL);
@@ -535,6 +563,32 @@ test_quiet_period_with_driven_clock (void **state)
     //  did it take the customer it remembers for a new one.
     assert_int_equal (kt_intake_counter (f->intake, "batches.cache_stale", NULL), 0);
     assert_int_equal (kt_intake_counter (f->intake, "batches.presumed_wrong", NULL), 0);
+}
+
+//  The sweep leaves the conversation of a customer still waiting for a
+//  reply open past the quiet period, and closes it abandoned at its last
+//  message + KEFU_INTAKE_ABANDON_AFTER.
+static void
+test_the_sweep_closes_an_unanswered_conversation_abandoned (void **state)
+{
+    fixture_t *f = *state;
+    s_msg_t m = {0};
+    m.customer = "wx_waiting";
+    m.body = (const uint8_t *) "在吗";
+    m.body_len = strlen ("在吗");
+    s_accept (f, &m, NULL);
+    const char *open_sql = "SELECT count(*) FROM conversations WHERE channel_customer_id = "
+                           "'wx_waiting' AND closed_at IS NULL";
+    kt_intake_advance (f->intake, 3 * 3600000); //  quiet period and catch-up time long past
+    assert_int_equal (kt_db_count (f->db, open_sql), 1);
+    kt_intake_advance (f->intake, 3 * 3600000); //  a later sweep passes it by (quiet_until)
+    assert_int_equal (kt_db_count (f->db, "SELECT count(*) FROM conversations WHERE "
+                                          "channel_customer_id = 'wx_waiting' AND quiet_until = "
+                                          "last_message_at + interval '24 hours'"),
+                      1);
+    kt_intake_advance (f->intake, 20 * 3600000);
+    assert_int_equal (kt_db_count (f->db, open_sql), 0);
+    s_closed_as (f, "wx_waiting", KEFU__V1__CLOSE_REASON__CLOSE_REASON_ABANDONED, 86400);
 }
 
 //  A writer remembers the customers it stored and takes their next
@@ -977,6 +1031,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_every_error_code_has_a_cause, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_conversation_record_and_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_period_with_driven_clock, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_sweep_closes_an_unanswered_conversation_abandoned,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_writer_memory_is_only_a_hint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_customers_presumed_new, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_renamed_customer_is_updated_in_the_same_round_trip,

@@ -13,15 +13,21 @@
     finish, and meanwhile a new gateway's Hello is welcomed and an item
     sent again is answered DUPLICATE; when the lock goes, the sweep closes
     every one of them. Ordering, not time: the answers come while the
-    sweep is seen waiting on the lock. */
+    sweep is seen waiting on the lock.
+
+    A sweep reads a shop's mark once, however many conversations are open,
+    also in a generic plan made on statistics of nearly empty tables. */
 #include "kefu/v1/gateway.pb-c.h"
 #include "kf_clock.h"
 #include "kt_db.h"
 #include "kt_gw.h"
 #include "kt_intake.h"
+#include "intake_store.h"
+#include "kf_store.h"
 
 #include <libpq-fe.h>
 
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,8 +217,10 @@ test_a_sweep_held_by_a_lock_does_not_hold_back_gateways (void **state)
     s_exec (holder, "BEGIN");
     s_exec (holder, "LOCK TABLE conversations IN SHARE MODE");
 
-    //  Past the quiet period and the sweep interval: the next tick sweeps.
-    kf_clock_advance (clock, 31 * 60000);
+    //  Past the quiet period, the abandon limit (tb_buyer waits for a
+    //  reply), the catch-up time and the sweep interval: the next tick
+    //  sweeps.
+    kf_clock_advance (clock, 26 * 3600000LL);
     assert_true (kt_db_wait_lock_waiter (db, "kefu-intake"));
 
     //  Meanwhile the gateways are answered.
@@ -241,6 +249,93 @@ test_a_sweep_held_by_a_lock_does_not_hold_back_gateways (void **state)
     s_close (&f);
 }
 
+//  The most times one node of a plan read the messages table.
+static int
+s_on_plan (const PGresult *res, void *arg)
+{
+    int *most = arg;
+    for (int r = 0; r < PQntuples (res); r++) {
+        const char *line = kf_store_text (res, r, 0);
+        const char *loops = strstr (line, "loops=");
+        if (strstr (line, " on messages ") && loops && atoi (loops + 6) > *most)
+            *most = atoi (loops + 6);
+    }
+    return 0;
+}
+
+//  A sweep reads a shop's mark (its latest messages) once, however many
+//  conversations are open. The keeper's plans are generic; one made while
+//  the tables were nearly empty (a fresh start, statistics not gathered
+//  since) read the mark again for every open conversation, each time all
+//  the shop's messages in the plan kefu-intake made in test_intake_faults:
+//  a sweep over 2,000 waiting conversations ran for minutes, and intake,
+//  told to stop meanwhile, waited for it past its drain time. Counted on
+//  the keeper's kind of plan (EXPLAIN ANALYZE of the statement, nothing
+//  due); then the sweep leaves the waiting conversations open and intake
+//  drains.
+static void
+test_a_sweep_reads_a_shops_mark_once (void **state)
+{
+    (void) state;
+    s_fixture_t f;
+    s_open (&f, "intake_sweep_mark", 0);
+    PGconn *conn = PQconnectdb (f.db);
+    assert_int_equal (PQstatus (conn), CONNECTION_OK);
+    s_exec (conn, "ALTER TABLE messages SET (autovacuum_enabled = false)");
+    s_exec (conn, "ALTER TABLE conversations SET (autovacuum_enabled = false)");
+
+    //  One customer waits; the statistics are gathered then.
+    Kefu__V1__InboundItem item = KEFU__V1__INBOUND_ITEM__INIT;
+    Kefu__V1__CustomerMessage msg = KEFU__V1__CUSTOMER_MESSAGE__INIT;
+    kt_gw_message (&item, &msg, SHOP, "m-1", "tb_buyer", "在吗", kf_clock_now_ms (f.clock));
+    kt_gw_push (f.gw, &item);
+    s_exec (conn, "ANALYZE messages");
+    s_exec (conn, "ANALYZE conversations");
+
+    //  Then 1,000 more waiting customers with 20 messages each, sent now.
+    s_exec (conn, "INSERT INTO conversations (shop_id, customer_id, channel, "
+                  "channel_customer_id, opened_at, last_message_at, message_count) "
+                  "SELECT '" SHOP "', 2000000 + g, 1, 'waiting-' || g, "
+                  "'2026-11-23T00:50:00Z', '2026-11-23T01:00:00Z', 20 "
+                  "FROM generate_series (1, 1000) g");
+    s_exec (conn, "INSERT INTO messages (shop_id, message_id, gateway_id, gateway_msg_id, "
+                  "kind, channel, conversation_id, customer_id, sent_at, received_at) "
+                  "SELECT c.shop_id, nextval ('messages_message_id_seq'::regclass), 'bulk', "
+                  "c.channel_customer_id || '-' || i, 1, 1, c.conversation_id, c.customer_id, "
+                  "c.opened_at + i * interval '30 s', c.opened_at + i * interval '30 s' "
+                  "FROM conversations c, generate_series (1, 20) i "
+                  "WHERE c.channel_customer_id LIKE 'waiting-%'");
+    PQfinish (conn);
+
+    //  The statement as the keeper plans it.
+    kf_store_t *store = kf_store_new (f.db, "test-sweep-plan");
+    kf_store_set_batch_plans (store, true);
+    intake_store_register (store);
+    assert_int_equal (kf_store_connect (store), 0);
+    char sql[256];
+    snprintf (sql, sizeof sql,
+              "EXPLAIN (ANALYZE, COSTS OFF) EXECUTE intake_close_quiet ('{" SHOP "}', "
+              "%" PRId64 ", 500, %" PRId64 ", %" PRId64 ")",
+              f.intake->config.quiet_period, f.intake->config.abandon_after,
+              kf_clock_now_ms (f.clock) - f.intake->config.catch_up);
+    kf_params_t none;
+    kf_params_init (&none);
+    kf_error_t err;
+    int most = 0;
+    assert_int_equal (kf_store_begin (store, &err), 0);
+    assert_int_equal (kf_store_exec_sql (store, sql, &none, s_on_plan, &most, &err), 0);
+    kf_store_rollback (store);
+    kf_store_destroy (&store);
+    assert_int_equal (most, 1);
+
+    kt_intake_advance (f.intake, f.intake->config.sweep_interval);
+    assert_int_equal (kt_db_count (f.db, "SELECT count(*) FROM conversations "
+                                         "WHERE closed_at IS NULL"),
+                      1001);
+    assert_int_equal (kt_intake_counter (f.intake, "sweeps.failed", NULL), 0);
+    s_close (&f);
+}
+
 int
 main (void)
 {
@@ -248,6 +343,7 @@ main (void)
         cmocka_unit_test (test_writers_coming_and_going_never_collide_on_a_customer),
         cmocka_unit_test (test_a_conflict_on_a_unique_key_is_counted),
         cmocka_unit_test (test_a_sweep_held_by_a_lock_does_not_hold_back_gateways),
+        cmocka_unit_test (test_a_sweep_reads_a_shops_mark_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -108,6 +108,20 @@ kt_intake_reload (kt_intake_t *self)
 }
 
 void
+kt_intake_advance (kt_intake_t *self, int64_t by_ms)
+{
+    Kefu__V1__ControlRequest req = KEFU__V1__CONTROL_REQUEST__INIT;
+    Kefu__V1__ClockAdvance adv = KEFU__V1__CLOCK_ADVANCE__INIT;
+    req.body_case = KEFU__V1__CONTROL_REQUEST__BODY_CLOCK_ADVANCE;
+    req.clock_advance = &adv;
+    adv.by_ms = by_ms;
+    Kefu__V1__ControlReply *reply = kf_control_call (self->control_endpoint, &req, 5000);
+    assert_non_null (reply);
+    assert_int_equal (reply->code, 0);
+    kefu__v1__control_reply__free_unpacked (reply, NULL);
+}
+
+void
 kt_intake_destroy (kt_intake_t **self_p)
 {
     if (!self_p || !*self_p)

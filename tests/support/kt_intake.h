@@ -37,6 +37,10 @@ void kt_intake_start (kt_intake_t *self);
 //  Drain and stop (DRAIN, then destroy); frees everything.
 void kt_intake_destroy (kt_intake_t **self_p);
 
+//  Move intake's driven clock forward by by_ms through its control endpoint
+//  (what kefuctl clock does); returns once its sweep has run.
+void kt_intake_advance (kt_intake_t *self, int64_t by_ms);
+
 //  Send RELOAD (what SIGHUP does: configuration, dictionary, principals
 //  and shops) and return once the actor has done it.
 void kt_intake_reload (kt_intake_t *self);

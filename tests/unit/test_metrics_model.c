@@ -360,6 +360,20 @@ test_the_first_response_runs_from_the_first_customer_message_to_the_first_human_
     assert_int_equal (s_hist (METRICS_HIST_ROUND, 5000), 1);
 }
 
+//  A reply stamped (sent_at) before the message it answers came in after
+//  it: the first response is 0 s, never negative.
+static void
+test_a_first_response_is_never_negative (void **state)
+{
+    fixture_t *f = *state;
+    s_open (f, 3);
+    s_customer (f, 3, 10);
+    s_reply (f, 3, "xiaomei", 8);
+    assert_int_equal (s_value (s_hour (f, 0), "xiaomei", ANY_GROUP, METRICS_CONV_ANSWERED), 1);
+    assert_int_equal (s_value (s_hour (f, 0), "xiaomei", ANY_GROUP, METRICS_FRT_SUM), 0);
+    assert_int_equal (s_hist (METRICS_HIST_FRT, 0), 1);
+}
+
 static void
 test_auto_replies_do_not_answer (void **state)
 {
@@ -802,6 +816,7 @@ main (void)
         T (test_a_customer_opened_conversation_counts_in_the_hour_of_its_first_line),
         T (test_a_shop_opened_conversation_has_no_first_response),
         T (test_the_first_response_runs_from_the_first_customer_message_to_the_first_human_reply),
+        T (test_a_first_response_is_never_negative),
         T (test_auto_replies_do_not_answer),
         T (test_a_reassigned_conversation_is_credited_to_the_agent_who_replied),
         T (test_a_round_runs_from_the_first_unanswered_message_to_the_next_human_reply),
